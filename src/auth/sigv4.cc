@@ -1,0 +1,340 @@
+#include "auth/sigv4.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "common/strings.h"
+
+namespace sluice::auth {
+namespace {
+
+constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
+
+struct Parsed {
+  std::string access_key, date, region, service, terminator;
+  std::vector<std::string> signed_headers;
+  std::string signature;
+  std::string amz_date;
+};
+
+// "AK/20130524/us-east-1/s3/aws4_request"
+bool ParseCredential(std::string_view cred, Parsed* p) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= cred.size(); i++) {
+    if (i == cred.size() || cred[i] == '/') {
+      parts.push_back(cred.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() != 5) return false;
+  p->access_key = parts[0];
+  p->date = parts[1];
+  p->region = parts[2];
+  p->service = parts[3];
+  p->terminator = parts[4];
+  return !p->access_key.empty() && p->date.size() == 8;
+}
+
+bool ParseSignedHeaders(std::string_view s, Parsed* p) {
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); i++) {
+    if (i == s.size() || s[i] == ';') {
+      if (i == start) return false;
+      p->signed_headers.emplace_back(ToLower(s.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  return !p->signed_headers.empty();
+}
+
+Status Malformed(std::string msg) { return Error(Err::kAuthorizationHeaderMalformed, std::move(msg)); }
+
+// "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
+Status ParseAuthorization(std::string_view h, Parsed* p) {
+  if (!h.starts_with(kAlgorithm) || h.size() == kAlgorithm.size() || h[kAlgorithm.size()] != ' ')
+    return Error(Err::kInvalidRequest,
+                 "The authorization mechanism you have provided is not supported. Please use "
+                 "AWS4-HMAC-SHA256.");
+  std::string_view rest = h.substr(kAlgorithm.size());
+  bool have_cred = false, have_sh = false, have_sig = false;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = Trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return Malformed("the authorization header is malformed");
+    std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
+    if (k == "Credential") {
+      if (!ParseCredential(v, p)) return Malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"");
+      have_cred = true;
+    } else if (k == "SignedHeaders") {
+      if (!ParseSignedHeaders(v, p)) return Malformed("the SignedHeaders are malformed");
+      have_sh = true;
+    } else if (k == "Signature") {
+      p->signature = v;
+      have_sig = true;
+    }
+  }
+  if (!have_cred || !have_sh || !have_sig)
+    return Malformed("the authorization header is malformed; it needs Credential, SignedHeaders and Signature");
+  return Status::Ok();
+}
+
+std::string_view QueryParam(std::string_view q, std::string_view name, bool* found) {
+  *found = false;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    size_t eq = item.find('=');
+    if (item.substr(0, eq) == name) {
+      *found = true;
+      return eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string DeriveSigningKey(std::string_view secret, std::string_view date,
+                             std::string_view region, std::string_view service) {
+  std::string k = HmacSha256(std::string("AWS4") + std::string(secret), date);
+  k = HmacSha256(k, region);
+  k = HmacSha256(k, service);
+  return HmacSha256(k, "aws4_request");
+}
+
+const std::string& CachedSigningKey(std::string_view secret, std::string_view date,
+                                    std::string_view region, std::string_view service) {
+  thread_local std::unordered_map<std::string, std::string> cache;
+  std::string id;
+  id.reserve(secret.size() + date.size() + region.size() + service.size() + 3);
+  id.append(secret).append("\n").append(date).append("\n").append(region).append("\n").append(service);
+  auto it = cache.find(id);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 4096) cache.clear();  // bounded: keys roll over daily
+  return cache.emplace(std::move(id), DeriveSigningKey(secret, date, region, service))
+      .first->second;
+}
+
+std::string CanonicalUri(std::string_view raw_path) {
+  auto decoded = UriDecode(raw_path);
+  return UriEncode(decoded ? *decoded : std::string(raw_path), /*encode_slash=*/false);
+}
+
+std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string_view q = raw_query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    std::string_view k = item.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    if (!exclude.empty() && k == exclude) continue;
+    auto dk = UriDecode(k);
+    auto dv = UriDecode(v);
+    params.emplace_back(UriEncode(dk ? *dk : std::string(k), true),
+                        UriEncode(dv ? *dv : std::string(v), true));
+  }
+  std::sort(params.begin(), params.end());
+  std::string out;
+  for (size_t i = 0; i < params.size(); i++) {
+    if (i) out.push_back('&');
+    out += params[i].first;
+    out.push_back('=');
+    out += params[i].second;
+  }
+  return out;
+}
+
+std::string CanonicalHeaderValue(std::string_view v) {
+  v = Trim(v);
+  std::string out;
+  out.reserve(v.size());
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool SigV4Verifier::HasAuth(const RequestView& r) {
+  if (!r.header("authorization").empty()) return true;
+  bool found;
+  QueryParam(r.raw_query, "X-Amz-Algorithm", &found);
+  return found;
+}
+
+Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetails* details) const {
+  Parsed p;
+  bool presigned = false;
+  int64_t expires = 0;
+  std::string_view auth = r.header("authorization");
+  if (!auth.empty()) {
+    SLUICE_RETURN_IF_ERROR(ParseAuthorization(auth, &p));
+    p.amz_date = std::string(r.header("x-amz-date"));
+    if (p.amz_date.empty()) {
+      auto d = ParseHttpDate(r.header("date"));
+      if (!d)
+        return Error(Err::kAccessDenied,
+                     "AWS authentication requires a valid Date or x-amz-date header");
+      p.amz_date = FormatAmzDate(*d);
+    }
+  } else {
+    presigned = true;
+    bool found;
+    auto get = [&](std::string_view name) -> Result<std::string> {
+      std::string_view v = QueryParam(r.raw_query, name, &found);
+      if (!found)
+        return Error(Err::kAuthorizationQueryParametersError,
+                     "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                     "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+                     "X-Amz-Expires parameters.");
+      auto d = UriDecode(v);
+      if (!d) return Error(Err::kAuthorizationQueryParametersError, "bad escape in " + std::string(name));
+      return *d;
+    };
+    SLUICE_ASSIGN_OR_RETURN(std::string alg, get("X-Amz-Algorithm"));
+    if (alg != kAlgorithm)
+      return Error(Err::kAuthorizationQueryParametersError,
+                   "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+    SLUICE_ASSIGN_OR_RETURN(std::string cred, get("X-Amz-Credential"));
+    if (!ParseCredential(cred, &p))
+      return Error(Err::kAuthorizationQueryParametersError, "X-Amz-Credential is malformed");
+    SLUICE_ASSIGN_OR_RETURN(p.amz_date, get("X-Amz-Date"));
+    SLUICE_ASSIGN_OR_RETURN(std::string exp, get("X-Amz-Expires"));
+    auto e = ParseUint(exp);
+    if (!e || *e > 604800)
+      return Error(Err::kAuthorizationQueryParametersError,
+                   "X-Amz-Expires must be a number of seconds from 0 to 604800 (seven days)");
+    expires = static_cast<int64_t>(*e);
+    SLUICE_ASSIGN_OR_RETURN(std::string sh, get("X-Amz-SignedHeaders"));
+    if (!ParseSignedHeaders(sh, &p))
+      return Error(Err::kAuthorizationQueryParametersError, "X-Amz-SignedHeaders is malformed");
+    SLUICE_ASSIGN_OR_RETURN(p.signature, get("X-Amz-Signature"));
+  }
+
+  if (p.service != "s3" || p.terminator != "aws4_request")
+    return Malformed("the Credential scope must end with /s3/aws4_request");
+  auto when = ParseAmzDate(p.amz_date);
+  if (!when) return Error(Err::kAccessDenied, "X-Amz-Date must be in the ISO8601 basic format YYYYMMDD'T'HHMMSS'Z'");
+  if (p.amz_date.compare(0, 8, p.date) != 0)
+    return Malformed("the Credential date '" + p.date + "' does not match X-Amz-Date '" + p.amz_date + "'");
+  int64_t now = clock_->NowMicros();
+  if (presigned) {
+    if (now + kMaxSkewMicros < *when)
+      return Error(Err::kAccessDenied, "Request is not valid yet");
+    if (now > *when + expires * 1000000) return Error(Err::kExpiredPresignedRequest, "Request has expired");
+  } else if (*when > now + kMaxSkewMicros || *when < now - kMaxSkewMicros) {
+    details->fields = {{"RequestTime", p.amz_date}, {"ServerTime", FormatAmzDate(now)},
+                       {"MaxAllowedSkewMilliseconds", "900000"}};
+    return Error(Err::kRequestTimeTooSkewed,
+                 "The difference between the request time and the current time is too large.");
+  }
+
+  auto cred = creds_->Lookup(p.access_key);
+  if (!cred) {
+    details->fields = {{"AWSAccessKeyId", p.access_key}};
+    return Error(Err::kInvalidAccessKeyId,
+                 "The AWS Access Key Id you provided does not exist in our records.");
+  }
+
+  AuthResult res;
+  res.presigned = presigned;
+  std::string payload_hash;
+  if (presigned) {
+    bool found;
+    std::string_view v = QueryParam(r.raw_query, "X-Amz-Content-Sha256", &found);
+    payload_hash = found ? std::string(v) : "UNSIGNED-PAYLOAD";
+  } else {
+    payload_hash = std::string(r.header("x-amz-content-sha256"));
+    if (payload_hash.empty())
+      return Error(Err::kInvalidRequest,
+                   "Missing required header for this request: x-amz-content-sha256");
+  }
+  if (payload_hash == "UNSIGNED-PAYLOAD") {
+    res.payload = PayloadMode::kUnsigned;
+  } else if (payload_hash == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+    res.payload = PayloadMode::kStreamingSigned;
+  } else if (payload_hash == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
+    res.payload = PayloadMode::kStreamingSignedTrailer;
+  } else if (payload_hash == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
+    res.payload = PayloadMode::kStreamingUnsignedTrailer;
+  } else if (payload_hash.size() == 64 && HexDecode(payload_hash)) {
+    res.payload = PayloadMode::kSha256;
+    res.payload_sha256 = ToLower(payload_hash);
+  } else {
+    return Error(Err::kInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                                        "STREAMING-*, or a hex SHA-256 of the payload");
+  }
+
+  std::string creq;
+  creq.reserve(512);
+  creq.append(r.method).push_back('\n');
+  creq += CanonicalUri(r.raw_path);
+  creq.push_back('\n');
+  creq += CanonicalQuery(r.raw_query, presigned ? "X-Amz-Signature" : "");
+  creq.push_back('\n');
+  std::string signed_list;
+  bool host_signed = false;
+  for (const auto& h : p.signed_headers) {
+    creq += h;
+    creq.push_back(':');
+    creq += CanonicalHeaderValue(r.header(h));
+    creq.push_back('\n');
+    if (!signed_list.empty()) signed_list.push_back(';');
+    signed_list += h;
+    if (h == "host") host_signed = true;
+  }
+  if (!host_signed) return Malformed("the host header must be signed");
+  creq.push_back('\n');
+  creq += signed_list;
+  creq.push_back('\n');
+  creq += payload_hash;
+
+  std::string scope = p.date + "/" + p.region + "/" + p.service + "/aws4_request";
+  std::string sts;
+  sts.reserve(160);
+  sts.append(kAlgorithm).push_back('\n');
+  sts += p.amz_date;
+  sts.push_back('\n');
+  sts += scope;
+  sts.push_back('\n');
+  sts += Sha256Hex(creq);
+
+  const std::string& key = CachedSigningKey(cred->secret_key, p.date, p.region, p.service);
+  std::string expected = HexEncode(HmacSha256(key, sts));
+  if (expected.size() != p.signature.size() ||
+      CRYPTO_memcmp(expected.data(), p.signature.data(), expected.size()) != 0) {
+    details->fields = {{"AWSAccessKeyId", p.access_key},
+                       {"StringToSign", sts},
+                       {"SignatureProvided", p.signature},
+                       {"CanonicalRequest", creq}};
+    return Error(Err::kSignatureDoesNotMatch,
+                 "The request signature we calculated does not match the signature you "
+                 "provided. Check your key and signing method.");
+  }
+  res.credential = std::move(*cred);
+  res.seed_signature = std::move(expected);
+  res.signing_key = key;
+  res.amz_date = p.amz_date;
+  res.scope = std::move(scope);
+  return res;
+}
+
+}  // namespace sluice::auth

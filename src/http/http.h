@@ -1,0 +1,102 @@
+// The HTTP/1.1 surface the layers above see: a parsed request head, a streaming request
+// body, and a responder that writes from memory, in pieces, or from a file with
+// sendfile. Nothing here knows S3.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/async.h"
+#include "common/status.h"
+
+namespace sluice::http {
+
+class Request {
+ public:
+  Request(const boost::beast::http::fields& fields, std::string_view method,
+          std::string_view target)
+      : fields_(fields), method_(method), target_(target) {
+    size_t q = target_.find('?');
+    path_ = target_.substr(0, q);
+    query_ = q == std::string_view::npos ? std::string_view() : target_.substr(q + 1);
+  }
+  std::string_view method() const { return method_; }
+  std::string_view target() const { return target_; }
+  std::string_view path() const { return path_; }    // raw, still percent-encoded
+  std::string_view query() const { return query_; }  // raw, without '?'
+  // The first value of a header (case-insensitive name), or "" when absent.
+  std::string_view header(std::string_view name) const {
+    auto it = fields_.find(boost::beast::string_view(name.data(), name.size()));
+    return it == fields_.end() ? std::string_view()
+                               : std::string_view(it->value().data(), it->value().size());
+  }
+  bool has_header(std::string_view name) const {
+    return fields_.find(boost::beast::string_view(name.data(), name.size())) != fields_.end();
+  }
+  template <typename F>
+  void ForEachHeader(F&& fn) const {
+    for (const auto& f : fields_)
+      fn(std::string_view(f.name_string().data(), f.name_string().size()),
+         std::string_view(f.value().data(), f.value().size()));
+  }
+  std::optional<uint64_t> content_length;
+  bool chunked = false;
+  std::string remote_ip;
+  bool secure = false;
+
+ private:
+  const boost::beast::http::fields& fields_;
+  std::string_view method_, target_, path_, query_;
+};
+
+// The request body as a stream. Reading it first sends "100 Continue" when the client
+// asked for it, so a request refused before reading is never sent its body.
+class Body {
+ public:
+  virtual ~Body() = default;
+  // Fills up to n bytes; returns 0 at the end of the body. kIncompleteBody when the client
+  // closes early, kRequestTimeout when it stalls.
+  virtual Task<Result<size_t>> Read(char* buf, size_t n) = 0;
+  virtual bool finished() const = 0;
+  virtual uint64_t bytes_read() const = 0;
+};
+
+struct ResponseHead {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // The whole response. content_length defaults to body.size() (HEAD passes the size of
+  // what a GET would send; the body is never written for HEAD).
+  virtual Task<Status> Send(const ResponseHead& head, std::string_view body,
+                            std::optional<uint64_t> content_length = std::nullopt) = 0;
+  // Head only; then exactly content_length bytes through Write and SendFile.
+  virtual Task<Status> Begin(const ResponseHead& head, uint64_t content_length) = 0;
+  virtual Task<Status> Write(std::string_view data) = 0;
+  // Zero-copy from a file descriptor (sendfile); falls back to nothing else: fd must be
+  // a regular file.
+  virtual Task<Status> SendFile(int fd, uint64_t offset, uint64_t len) = 0;
+  virtual bool started() const = 0;
+  virtual int status() const = 0;
+  virtual uint64_t bytes_sent() const = 0;
+};
+
+using Handler = std::function<Task<void>(Request&, Body&, Responder&)>;
+
+// Renders a response for a request that could not be parsed (no handler ran):
+// kBadRequest, kRequestHeaderSectionTooLarge, kRequestTimeout.
+using ErrorRenderer = std::function<void(Err code, std::string_view message, ResponseHead* head,
+                                         std::string* body)>;
+
+}  // namespace sluice::http

@@ -1,0 +1,483 @@
+#include "http/server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <limits>
+#include <list>
+#include <spdlog/spdlog.h>
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kReadBufferLimit = 256 * 1024;
+
+// Per-connection state shared by the session coroutine and its watchdog.
+struct Conn {
+  explicit Conn(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {}
+  tcp::socket sock;
+  asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool timed_out = false;
+  bool idle = true;  // waiting for the next request head: safe to close on Stop()
+  void Arm(std::chrono::seconds d) { deadline = Clock::now() + d; }
+  void Disarm() { deadline = Clock::time_point::max(); }
+  void Close() {
+    beast::error_code ec;
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    sock.close(ec);
+    timer.cancel();
+  }
+};
+
+// Closes the socket when an I/O deadline passes. Deadlines move forward as the session
+// makes progress; the timer re-arms itself for the newest one.
+Task<void> Watchdog(std::shared_ptr<Conn> c) {
+  while (c->sock.is_open()) {
+    c->timer.expires_at(c->deadline);
+    beast::error_code ec;
+    co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!c->sock.is_open()) co_return;
+    if (c->deadline <= Clock::now()) {
+      c->timed_out = true;
+      c->Close();
+      co_return;
+    }
+  }
+}
+
+class ParserBody final : public Body {
+ public:
+  ParserBody(Conn& c, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p,
+             const ServerOptions& o, bool expect_continue)
+      : c_(c), buf_(buf), p_(p), o_(o), expect_continue_(expect_continue) {}
+
+  Task<Result<size_t>> Read(char* out, size_t n) override {
+    while (!p_.is_done()) {
+      if (expect_continue_ && !continue_sent_) {
+        continue_sent_ = true;
+        static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+        beast::error_code ec;
+        c_.Arm(o_.io_timeout);
+        co_await asio::async_write(c_.sock, asio::buffer(k100.data(), k100.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        c_.Disarm();
+        if (ec) co_return Status(Err::kIncompleteBody, "connection lost sending 100 Continue");
+      }
+      p_.get().body().data = out;
+      p_.get().body().size = n;
+      p_.get().body().more = true;
+      beast::error_code ec;
+      c_.Arm(o_.io_timeout);
+      co_await bhttp::async_read(c_.sock, buf_, p_, asio::redirect_error(asio::use_awaitable, ec));
+      c_.Disarm();
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        failed_ = true;
+        if (c_.timed_out) co_return Status(Err::kRequestTimeout, "request body stalled");
+        if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+          co_return Status(Err::kIncompleteBody, "the client closed before the whole body arrived");
+        co_return Status(Err::kBadRequest, "malformed request body: " + ec.message());
+      }
+      size_t got = n - p_.get().body().size;
+      read_ += got;
+      if (got > 0) co_return got;
+    }
+    co_return size_t{0};
+  }
+  bool finished() const override { return p_.is_done(); }
+  uint64_t bytes_read() const override { return read_; }
+  bool failed() const { return failed_; }
+  // Whether the connection can be reused after the handler left the body unread.
+  bool Drainable() const {
+    if (failed_) return false;
+    if (p_.is_done()) return true;
+    if (expect_continue_ && !continue_sent_) return false;
+    auto rem = p_.content_length_remaining();
+    return rem && *rem <= o_.drain_limit;
+  }
+
+ private:
+  Conn& c_;
+  beast::flat_buffer& buf_;
+  bhttp::request_parser<bhttp::buffer_body>& p_;
+  const ServerOptions& o_;
+  bool expect_continue_;
+  bool continue_sent_ = false;
+  bool failed_ = false;
+  uint64_t read_ = 0;
+};
+
+class ConnResponder final : public Responder {
+ public:
+  ConnResponder(Conn& c, const ServerOptions& o, bool head_only, bool keep_alive)
+      : c_(c), o_(o), head_only_(head_only), keep_alive_(keep_alive) {}
+
+  // Set before the head is written, so the head can announce Connection: close.
+  void set_keep_alive(bool k) { keep_alive_ = k; }
+  bool keep_alive() const { return keep_alive_; }
+
+  Task<Status> Send(const ResponseHead& head, std::string_view body,
+                    std::optional<uint64_t> content_length = std::nullopt) override {
+    uint64_t len = content_length.value_or(body.size());
+    std::string h = Head(head, len);
+    if (!head_only_) body_sent_ += body.size();
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(h), asio::buffer(body.data(), body.size())};
+    size_t nbufs = head_only_ || body.empty() ? 1 : 2;
+    co_return co_await WriteBuffers(bufs.data(), nbufs);
+  }
+
+  Task<Status> Begin(const ResponseHead& head, uint64_t content_length) override {
+    std::string h = Head(head, content_length);
+    asio::const_buffer b = asio::buffer(h);
+    expected_ = head_only_ ? 0 : content_length;
+    co_return co_await WriteBuffers(&b, 1);
+  }
+
+  Task<Status> Write(std::string_view data) override {
+    if (head_only_ || data.empty()) co_return Status::Ok();
+    body_sent_ += data.size();
+    asio::const_buffer b = asio::buffer(data.data(), data.size());
+    co_return co_await WriteBuffers(&b, 1);
+  }
+
+  Task<Status> SendFile(int fd, uint64_t offset, uint64_t len) override {
+    if (head_only_) co_return Status::Ok();
+    if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
+    off_t off = static_cast<off_t>(offset);
+    uint64_t left = len;
+    while (left > 0) {
+      ssize_t n = ::sendfile(c_.sock.native_handle(), fd, &off, left);
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        sent_ += static_cast<uint64_t>(n);
+        body_sent_ += static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) co_return Status(Err::kIoError, "file shorter than expected");
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) co_return Status(Err::kIoError, "sendfile failed");
+      beast::error_code ec;
+      c_.Arm(o_.io_timeout);
+      co_await c_.sock.async_wait(tcp::socket::wait_write,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      c_.Disarm();
+      if (ec) co_return Status(Err::kIoError, "client went away");
+    }
+    co_return Status::Ok();
+  }
+
+  bool started() const override { return started_; }
+  int status() const override { return status_; }
+  uint64_t bytes_sent() const override { return sent_; }
+  // A Begin() whose body fell short: the connection cannot carry another response.
+  bool incomplete() const { return body_sent_ < expected_; }
+
+ private:
+  std::string Head(const ResponseHead& head, uint64_t len) {
+    started_ = true;
+    status_ = head.status;
+    std::string h;
+    h.reserve(256);
+    h += "HTTP/1.1 ";
+    h += std::to_string(head.status);
+    h += ' ';
+    auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(head.status));
+    h.append(reason.data(), reason.size());
+    h += "\r\n";
+    for (const auto& [k, v] : head.headers) {
+      h += k;
+      h += ": ";
+      h += v;
+      h += "\r\n";
+    }
+    if (head.status != 304 && head.status != 204) {
+      h += "Content-Length: ";
+      h += std::to_string(len);
+      h += "\r\n";
+    }
+    if (!keep_alive_) h += "Connection: close\r\n";
+    h += "\r\n";
+    return h;
+  }
+
+  Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n) {
+    beast::error_code ec;
+    c_.Arm(o_.io_timeout);
+    size_t w = co_await asio::async_write(c_.sock, std::vector<asio::const_buffer>(bufs, bufs + n),
+                                          asio::redirect_error(asio::use_awaitable, ec));
+    c_.Disarm();
+    sent_ += w;
+    if (ec) co_return Status(Err::kIoError, "client went away: " + ec.message());
+    co_return Status::Ok();
+  }
+
+  Conn& c_;
+  const ServerOptions& o_;
+  bool head_only_;
+  bool keep_alive_;
+  bool started_ = false;
+  int status_ = 0;
+  uint64_t sent_ = 0;
+  uint64_t expected_ = 0;
+  uint64_t body_sent_ = 0;
+};
+
+}  // namespace
+
+struct Server::Worker {
+  asio::io_context ioc{1};
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::list<std::weak_ptr<Conn>> conns;  // touched only on this worker's thread
+  Server* server = nullptr;
+
+  Task<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket s = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!acceptor->is_open()) co_return;
+        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+          spdlog::warn("accept: {} (backing off)", ec.message());
+          asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+          co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        continue;
+      }
+      s.set_option(tcp::no_delay(true), ec);
+      auto c = std::make_shared<Conn>(std::move(s));
+      conns.push_back(c);
+      auto pos = std::prev(conns.end());
+      server->connections_++;
+      asio::co_spawn(ioc, Watchdog(c), asio::detached);
+      asio::co_spawn(ioc, Session(c), [this, pos](std::exception_ptr e) {
+        conns.erase(pos);
+        server->connections_--;
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("connection ended by exception: {}", ex.what());
+          }
+        }
+      });
+    }
+  }
+
+  Task<void> Session(std::shared_ptr<Conn> c) {
+    const ServerOptions& o = server->opts_;
+    beast::flat_buffer buf(kReadBufferLimit);
+    beast::error_code ec;
+    std::string remote = c->sock.remote_endpoint(ec).address().to_string();
+    bool first = true;
+    while (!server->stopping_) {
+      bhttp::request_parser<bhttp::buffer_body> parser;
+      parser.header_limit(static_cast<uint32_t>(o.header_limit));
+      // Not boost::none: Beast 1.74 compares Content-Length against the empty optional and
+      // refuses every body. Sizes are enforced by the S3 layer.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+      c->idle = true;
+      // The first byte of a new request may take up to idle_timeout; the rest of the head
+      // must then arrive within header_timeout of the connection becoming busy.
+      c->Arm(first ? o.header_timeout : o.idle_timeout);
+      co_await bhttp::async_read_header(c->sock, buf, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      c->Disarm();
+      c->idle = false;
+      first = false;
+      if (ec) {
+        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+            c->timed_out || !c->sock.is_open())
+          break;  // the client left, or the connection idled out
+        Err code = ec == bhttp::error::header_limit ? Err::kRequestHeaderSectionTooLarge
+                                                    : Err::kBadRequest;
+        ResponseHead head;
+        std::string body;
+        server->errors_(code, ec.message(), &head, &body);
+        ConnResponder r(*c, o, false, false);
+        (co_await r.Send(head, body)).IgnoreError();
+        break;
+      }
+      auto& msg = parser.get();
+      auto method = msg.method_string();
+      auto target = msg.target();
+      Request req(msg.base(), std::string_view(method.data(), method.size()),
+                  std::string_view(target.data(), target.size()));
+      req.remote_ip = remote;
+      req.chunked = parser.chunked();
+      if (auto cl = parser.content_length()) req.content_length = *cl;
+      bool expect_continue = false;
+      {
+        auto it = msg.find(bhttp::field::expect);
+        expect_continue = it != msg.end() && beast::iequals(it->value(), "100-continue");
+      }
+      ParserBody body(*c, buf, parser, o, expect_continue);
+      ConnResponder resp(*c, o, msg.method() == bhttp::verb::head,
+                         parser.keep_alive() && !server->stopping_);
+      // Decide before the head goes out whether the connection survives an unread body.
+      ResponderGuard guard{resp, body};
+      co_await server->handler_(req, body, guard.Wrapped());
+      if (!resp.started()) {
+        ResponseHead head;
+        std::string text;
+        server->errors_(Err::kInternal, "no response", &head, &text);
+        resp.set_keep_alive(false);
+        (co_await resp.Send(head, text)).IgnoreError();
+      }
+      if (!resp.keep_alive() || resp.incomplete() || !c->sock.is_open()) break;
+      // Drain what the handler left unread so the next request parses cleanly.
+      char sink[16384];
+      while (!body.finished()) {
+        auto r = co_await body.Read(sink, sizeof sink);
+        if (!r.ok() || *r == 0) break;
+      }
+      if (!body.finished()) break;
+      if (buf.size() == 0 && buf.capacity() > 64 * 1024) buf.shrink_to_fit();
+    }
+    c->Close();
+  }
+
+  // Wraps the responder so that the moment the head is about to be written, it knows
+  // whether the body left unread can be drained; if not, it says Connection: close.
+  struct ResponderGuard {
+    ConnResponder& r;
+    ParserBody& b;
+    struct Wrapper final : Responder {
+      ResponderGuard* g;
+      void Decide() {
+        if (!g->b.Drainable()) g->r.set_keep_alive(false);
+      }
+      Task<Status> Send(const ResponseHead& h, std::string_view body,
+                        std::optional<uint64_t> len = std::nullopt) override {
+        Decide();
+        co_return co_await g->r.Send(h, body, len);
+      }
+      Task<Status> Begin(const ResponseHead& h, uint64_t len) override {
+        Decide();
+        co_return co_await g->r.Begin(h, len);
+      }
+      Task<Status> Write(std::string_view d) override { co_return co_await g->r.Write(d); }
+      Task<Status> SendFile(int fd, uint64_t off, uint64_t len) override {
+        co_return co_await g->r.SendFile(fd, off, len);
+      }
+      bool started() const override { return g->r.started(); }
+      int status() const override { return g->r.status(); }
+      uint64_t bytes_sent() const override { return g->r.bytes_sent(); }
+    } w;
+    ResponderGuard(ConnResponder& rr, ParserBody& bb) : r(rr), b(bb) { w.g = this; }
+    Responder& Wrapped() { return w; }
+  };
+
+  void CloseIdle() {
+    for (auto& weak : conns)
+      if (auto c = weak.lock(); c && c->idle) c->Close();
+  }
+};
+
+Server::Server(ServerOptions opts, Handler handler, ErrorRenderer errors)
+    : opts_(std::move(opts)), handler_(std::move(handler)), errors_(std::move(errors)) {}
+
+Server::~Server() {
+  Stop();
+}
+
+Status Server::Start() {
+  int n = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(opts_.address, ec);
+  if (ec) return Status(Err::kInvalidArgument, "bad listen address '" + opts_.address + "'");
+  port_ = opts_.port;
+  if (port_ != 0) {
+    // SO_REUSEPORT would let a second server share the port silently; a plain bind first
+    // makes "address in use" an error, as users expect.
+    asio::io_context probe_ctx;
+    tcp::acceptor probe(probe_ctx);
+    tcp::endpoint ep(addr, port_);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec)
+      return Status(Err::kIoError, "listen on " + opts_.address + ":" + std::to_string(port_) +
+                                       ": " + ec.message());
+  }
+  for (int i = 0; i < n; i++) {
+    auto w = std::make_unique<Worker>();
+    w->server = this;
+    w->acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+    tcp::endpoint ep(addr, port_);
+    w->acceptor->open(ep.protocol(), ec);
+    if (!ec) w->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    int one = 1;
+    if (!ec && ::setsockopt(w->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
+                            sizeof one) != 0)
+      ec = beast::error_code(errno, boost::system::system_category());
+    if (!ec) w->acceptor->bind(ep, ec);
+    if (!ec) w->acceptor->listen(4096, ec);
+    if (ec)
+      return Status(Err::kIoError, "listen on " + opts_.address + ":" + std::to_string(port_) +
+                                       ": " + ec.message());
+    if (port_ == 0) port_ = w->acceptor->local_endpoint().port();
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::co_spawn(wp->ioc, wp->Accept(), asio::detached);
+    threads_.emplace_back([wp] { wp->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+void Server::Stop() {
+  if (stopping_.exchange(true)) {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    return;
+  }
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::post(wp->ioc, [wp] {
+      beast::error_code ec;
+      wp->acceptor->close(ec);
+      wp->CloseIdle();
+    });
+  }
+  // In-flight requests finish on their own; give them until the drain deadline.
+  auto deadline = std::chrono::steady_clock::now() + opts_.drain_deadline;
+  while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    for (auto& w : workers_) {
+      Worker* wp = w.get();
+      asio::post(wp->ioc, [wp] { wp->CloseIdle(); });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+}  // namespace sluice::http

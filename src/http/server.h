@@ -1,0 +1,55 @@
+// The HTTP/1.1 server: one thread per core, each with its own io_context and its own
+// SO_REUSEPORT acceptor, so connections never migrate between threads and no lock is
+// taken on the request path. Each connection is one coroutine.
+//
+// Lifecycle: Start() binds and spawns the threads; Stop() (any thread) closes the
+// acceptors, closes idle keep-alive connections, lets in-flight requests finish (their
+// responses carry Connection: close) and returns once every connection has ended or
+// the drain deadline passed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/http.h"
+
+namespace sluice::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 9000;  // 0 picks a free port; see Server::port()
+  int threads = 0;       // 0 = one per core
+  size_t header_limit = 64 * 1024;
+  std::chrono::seconds header_timeout{30};  // to receive a whole request head
+  std::chrono::seconds idle_timeout{60};    // between requests on a keep-alive connection
+  std::chrono::seconds io_timeout{60};      // without progress while reading or writing a body
+  uint64_t drain_limit = 1 << 20;           // unread body bytes drained to keep a connection
+  std::chrono::seconds drain_deadline{30};  // Stop() waits this long for in-flight requests
+};
+
+class Server {
+ public:
+  Server(ServerOptions opts, Handler handler, ErrorRenderer errors);
+  ~Server();
+  Status Start();
+  void Stop();
+  uint16_t port() const { return port_; }
+  size_t open_connections() const { return connections_.load(); }
+
+ private:
+  struct Worker;
+  ServerOptions opts_;
+  Handler handler_;
+  ErrorRenderer errors_;
+  uint16_t port_ = 0;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> connections_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sluice::http

@@ -1,0 +1,231 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "common/strings.h"
+#include "io/env.h"
+
+namespace sluice::io {
+namespace {
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Append(const void* data, size_t n) override {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return IoError("write", path_, errno);
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status::Ok();
+  }
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return IoError("fdatasync", path_, errno);
+    return Status::Ok();
+  }
+  Status Close() override {
+    int fd = fd_;
+    fd_ = -1;
+    if (fd >= 0 && ::close(fd) != 0) return IoError("close", path_, errno);
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  ~PosixReadableFile() override { ::close(fd_); }
+  uint64_t Size() const override { return size_; }
+  Status PositionalRead(uint64_t offset, void* buf, size_t n, size_t* got) const override {
+    size_t done = 0;
+    char* p = static_cast<char*>(buf);
+    while (done < n) {
+      ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return IoError("pread", path_, errno);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    *got = done;
+    return Status::Ok();
+  }
+  int NativeHandle() const override { return fd_; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+class PosixFs final : public FileSystem {
+ public:
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return IoError("create", path, errno);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
+  Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return IoError("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int e = errno;
+      ::close(fd);
+      return IoError("fstat", path, e);
+    }
+    return std::unique_ptr<ReadableFile>(
+        new PosixReadableFile(fd, static_cast<uint64_t>(st.st_size), path));
+  }
+  Status Rename(const std::string& src, const std::string& dst) override {
+    if (::rename(src.c_str(), dst.c_str()) != 0) return IoError("rename", src, errno);
+    return Status::Ok();
+  }
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return IoError("unlink", path, errno);
+    return Status::Ok();
+  }
+  Status CreateDirs(const std::string& path) override {
+    std::string cur;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+      pos = path.find('/', pos + 1);
+      cur = path.substr(0, pos);
+      if (cur.empty()) continue;
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return IoError("mkdir", cur, errno);
+    }
+    return Status::Ok();
+  }
+  Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return IoError("open dir", path, errno);
+    int rc = ::fsync(fd);
+    int e = errno;
+    ::close(fd);
+    if (rc != 0) return IoError("fsync dir", path, e);
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return IoError("opendir", path, errno);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view n(e->d_name);
+      if (n != "." && n != "..") out.emplace_back(n);
+    }
+    ::closedir(d);
+    return out;
+  }
+  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return IoError("open lock", path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      ::close(fd);
+      if (e == EWOULDBLOCK)
+        return Status(Err::kAlreadyExists, path + " is locked by another sluice process");
+      return IoError("flock", path, e);
+    }
+    struct Lock final : FileLock {
+      explicit Lock(int f) : fd(f) {}
+      ~Lock() override { ::close(fd); }
+      int fd;
+    };
+    return std::unique_ptr<FileLock>(new Lock(fd));
+  }
+};
+
+class PosixClock final : public Clock {
+ public:
+  int64_t NowMicros() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t MonotonicNanos() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+class UrandomRandom final : public Random {
+ public:
+  void Fill(void* buf, size_t n) override {
+    char* p = static_cast<char*>(buf);
+    while (n > 0) {
+      ssize_t r = ::getrandom(p, n, 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        std::abort();  // The kernel CSPRNG failing is not survivable.
+      }
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+  }
+};
+
+}  // namespace
+
+FileSystem* PosixFileSystem() {
+  static auto* fs = new PosixFs();
+  return fs;
+}
+Clock* SystemClock() {
+  static auto* c = new PosixClock();
+  return c;
+}
+Random* SystemRandom() {
+  static auto* r = new UrandomRandom();
+  return r;
+}
+
+Result<std::string> FileSystem::ReadWholeFile(const std::string& path) {
+  SLUICE_ASSIGN_OR_RETURN(auto f, OpenReadable(path));
+  std::string out(f->Size(), '\0');
+  size_t got = 0;
+  SLUICE_RETURN_IF_ERROR(f->PositionalRead(0, out.data(), out.size(), &got));
+  out.resize(got);
+  return out;
+}
+
+Status FileSystem::WriteWholeFileDurably(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp";
+  if (Exists(tmp)) SLUICE_RETURN_IF_ERROR(Remove(tmp));
+  SLUICE_ASSIGN_OR_RETURN(auto f, NewWritableFile(tmp));
+  SLUICE_RETURN_IF_ERROR(f->Append(data.data(), data.size()));
+  SLUICE_RETURN_IF_ERROR(f->Sync());
+  SLUICE_RETURN_IF_ERROR(f->Close());
+  SLUICE_RETURN_IF_ERROR(Rename(tmp, path));
+  size_t slash = path.rfind('/');
+  return SyncDir(slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash));
+}
+
+std::string Random::HexString(size_t bytes) {
+  std::string raw(bytes, '\0');
+  Fill(raw.data(), bytes);
+  return HexEncode(raw);
+}
+
+}  // namespace sluice::io

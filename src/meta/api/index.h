@@ -1,0 +1,73 @@
+// The metadata index interface, in S3 terms.
+//
+// Contract for every implementation:
+// - Each mutating call is one atomic step: after a crash either all of it or none of it is
+//   visible. With sync set it is durable before the call returns.
+// - Data ids: a call that makes the index reference a data id records that reference; a
+//   call that stops referencing one moves it to the GC queue in the same atomic step and
+//   reports it in `released`. Recovery uses IsReferenced and PendingGc to delete orphaned
+//   data (see docs/storage-format.md).
+// - Reads see every completed write at once.
+// - Thread-safe: any thread may call any method.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "meta/api/types.h"
+
+namespace sluice::meta {
+
+class Index {
+ public:
+  virtual ~Index() = default;
+
+  // Buckets.
+  virtual Status CreateBucket(const BucketInfo& info) = 0;  // kBucketAlreadyOwnedByYou
+  virtual Result<BucketInfo> GetBucket(const std::string& name) = 0;  // kNoSuchBucket
+  virtual Status DeleteBucket(const std::string& name) = 0;  // kBucketNotEmpty
+  virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
+
+  // Objects. Mutations fail with kNoSuchBucket when the bucket is gone.
+  virtual Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) = 0;
+  virtual Status PutObject(const std::string& bucket, const std::string& key,
+                           const ObjectMeta& meta, const WriteCondition& cond,
+                           std::vector<std::string>* released) = 0;
+  // Replaces only the tags of an existing object.
+  virtual Status SetObjectTags(const std::string& bucket, const std::string& key,
+                               const HeaderList& tags) = 0;
+  // Deleting a missing key succeeds (S3 semantics).
+  virtual Status DeleteObject(const std::string& bucket, const std::string& key,
+                              std::vector<std::string>* released) = 0;
+  virtual Result<ListPage> ListObjects(const std::string& bucket, const ListQuery& q) = 0;
+
+  // Multipart uploads.
+  virtual Status CreateUpload(const std::string& bucket, const UploadInfo& info) = 0;
+  virtual Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
+                                       const std::string& upload_id) = 0;  // kNoSuchUpload
+  virtual Status PutPart(const std::string& bucket, const std::string& key,
+                         const std::string& upload_id, const PartInfo& part,
+                         std::vector<std::string>* released) = 0;
+  // Parts with number > marker, in order, at most max (0 = all).
+  virtual Result<std::vector<PartInfo>> ListParts(const std::string& upload_id, uint32_t marker,
+                                                  uint32_t max) = 0;
+  // Publishes `meta` under the upload's key and removes the upload. Parts not named in
+  // meta.segments are released.
+  virtual Status CompleteUpload(const std::string& bucket, const std::string& key,
+                                const std::string& upload_id, const ObjectMeta& meta,
+                                const WriteCondition& cond,
+                                std::vector<std::string>* released) = 0;
+  virtual Status AbortUpload(const std::string& bucket, const std::string& key,
+                             const std::string& upload_id,
+                             std::vector<std::string>* released) = 0;
+  virtual Result<UploadListPage> ListUploads(const std::string& bucket,
+                                             const UploadListQuery& q) = 0;
+
+  // Data-id bookkeeping for recovery and garbage collection.
+  virtual Result<bool> IsReferenced(const std::string& data_id) = 0;
+  virtual Result<std::vector<std::string>> PendingGc(size_t max) = 0;
+  virtual Status GcDone(const std::vector<std::string>& data_ids) = 0;
+};
+
+}  // namespace sluice::meta

@@ -1,0 +1,103 @@
+// Metadata records, in S3 terms. Nothing here names a backend: a data segment is an
+// opaque id that the DataStore (storage/api) resolves, whether to a local file or a
+// RADOS object.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice::meta {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_micros = 0;
+  std::string owner;
+  std::string region;
+};
+
+// A run of object bytes held by the DataStore under `data_id`.
+struct Segment {
+  std::string data_id;
+  uint64_t size = 0;
+  std::string etag;  // the part's MD5 hex for multipart objects, empty otherwise
+};
+
+struct ObjectMeta {
+  uint64_t size = 0;
+  std::string etag;  // without quotes: "<md5hex>" or "<md5hex>-<parts>"
+  int64_t mtime_micros = 0;
+  std::string content_type;
+  // Stored response headers, lowercase names: content-encoding, content-disposition,
+  // cache-control, expires, content-language, and x-amz-meta-*.
+  HeaderList headers;
+  HeaderList tags;
+  // Either the bytes are inline (small objects) or they are the concatenation of segments.
+  std::string inline_data;
+  std::vector<Segment> segments;
+  uint32_t parts_count = 0;  // > 0 for objects made by CompleteMultipartUpload
+};
+
+struct UploadInfo {
+  std::string upload_id;
+  std::string key;
+  int64_t initiated_micros = 0;
+  std::string content_type;
+  HeaderList headers;
+  HeaderList tags;
+};
+
+struct PartInfo {
+  uint32_t number = 0;
+  uint64_t size = 0;
+  std::string etag;  // MD5 hex, no quotes
+  int64_t mtime_micros = 0;
+  std::string data_id;
+};
+
+struct ListQuery {
+  std::string prefix;
+  std::string delimiter;
+  std::string start_after;  // exclusive; a key or a common prefix returned before
+  uint32_t max_keys = 1000;
+};
+
+struct ListEntry {
+  std::string key;
+  ObjectMeta meta;  // segments and inline_data are left empty by listings
+};
+
+struct ListPage {
+  std::vector<ListEntry> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_marker;  // last key or prefix returned, when truncated
+};
+
+struct UploadListQuery {
+  std::string prefix;
+  std::string delimiter;
+  std::string key_marker;
+  std::string upload_id_marker;
+  uint32_t max_uploads = 1000;
+};
+
+struct UploadListPage {
+  std::vector<UploadInfo> uploads;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
+// What a write may require of the object it replaces (conditional writes).
+struct WriteCondition {
+  bool if_none_match_any = false;       // If-None-Match: *
+  std::optional<std::string> if_match;  // If-Match: etag (no quotes)
+};
+
+}  // namespace sluice::meta

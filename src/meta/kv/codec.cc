@@ -1,0 +1,226 @@
+#include "meta/kv/codec.h"
+
+namespace sluice::meta::codec {
+namespace {
+
+constexpr uint8_t kFormatV1 = 1;
+
+class Writer {
+ public:
+  Writer() { out_.push_back(static_cast<char>(kFormatV1)); }
+  void U64(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void Str(std::string_view s) {
+    U64(s.size());
+    out_.append(s);
+  }
+  void Headers(const HeaderList& h) {
+    U64(h.size());
+    for (const auto& [k, v] : h) {
+      Str(k);
+      Str(v);
+    }
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool Version() {
+    if (in_.empty() || static_cast<uint8_t>(in_[0]) != kFormatV1) return false;
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) return false;
+      uint8_t b = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool U32(uint32_t* v) {
+    uint64_t x;
+    if (!U64(&x) || x > UINT32_MAX) return false;
+    *v = static_cast<uint32_t>(x);
+    return true;
+  }
+  bool I64(int64_t* v) {
+    uint64_t x;
+    if (!U64(&x)) return false;
+    *v = static_cast<int64_t>(x);
+    return true;
+  }
+  bool Str(std::string* s) {
+    uint64_t n;
+    if (!U64(&n) || n > in_.size()) return false;
+    s->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Headers(HeaderList* h) {
+    uint64_t n;
+    if (!U64(&n) || n > in_.size()) return false;
+    h->resize(n);
+    for (auto& [k, v] : *h)
+      if (!Str(&k) || !Str(&v)) return false;
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+};
+
+Status Corrupt(const char* what) { return Status(Err::kCorruption, std::string("bad ") + what); }
+
+std::string Join(char space, std::initializer_list<std::string_view> parts) {
+  std::string k(1, space);
+  bool first = true;
+  for (auto p : parts) {
+    if (!first) k.push_back('\0');
+    k.append(p);
+    first = false;
+  }
+  return k;
+}
+
+}  // namespace
+
+std::string BucketKey(std::string_view bucket) { return Join(kBucket, {bucket}); }
+std::string ObjectPrefix(std::string_view bucket) { return Join(kObject, {bucket, ""}); }
+std::string ObjectKey(std::string_view bucket, std::string_view key) {
+  return Join(kObject, {bucket, key});
+}
+std::string UploadPrefix(std::string_view bucket) { return Join(kUpload, {bucket, ""}); }
+std::string UploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id) {
+  return Join(kUpload, {bucket, key, upload_id});
+}
+std::string PartPrefix(std::string_view upload_id) { return Join(kPart, {upload_id, ""}); }
+std::string PartKey(std::string_view upload_id, uint32_t part) {
+  std::string k = PartPrefix(upload_id);
+  for (int i = 3; i >= 0; i--) k.push_back(static_cast<char>((part >> (8 * i)) & 0xff));
+  return k;
+}
+std::string RefKey(std::string_view data_id) { return Join(kRef, {data_id}); }
+std::string GcKey(std::string_view data_id) { return Join(kGc, {data_id}); }
+
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty()) {
+    unsigned char c = static_cast<unsigned char>(s.back());
+    if (c != 0xff) {
+      s.back() = static_cast<char>(c + 1);
+      return s;
+    }
+    s.pop_back();
+  }
+  return s;
+}
+
+std::string EncodeBucket(const BucketInfo& b) {
+  Writer w;
+  w.Str(b.name);
+  w.I64(b.created_micros);
+  w.Str(b.owner);
+  w.Str(b.region);
+  return w.Take();
+}
+
+Status DecodeBucket(std::string_view in, BucketInfo* b) {
+  Reader r(in);
+  if (!r.Version() || !r.Str(&b->name) || !r.I64(&b->created_micros) || !r.Str(&b->owner) ||
+      !r.Str(&b->region))
+    return Corrupt("bucket record");
+  return Status::Ok();
+}
+
+// Field order matters: listings decode only up to the headers.
+std::string EncodeObject(const ObjectMeta& m) {
+  Writer w;
+  w.U64(m.size);
+  w.Str(m.etag);
+  w.I64(m.mtime_micros);
+  w.Str(m.content_type);
+  w.Headers(m.headers);
+  w.Headers(m.tags);
+  w.U64(m.parts_count);
+  w.Str(m.inline_data);
+  w.U64(m.segments.size());
+  for (const auto& s : m.segments) {
+    w.Str(s.data_id);
+    w.U64(s.size);
+    w.Str(s.etag);
+  }
+  return w.Take();
+}
+
+Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
+  Reader r(in);
+  if (!r.Version() || !r.U64(&m->size) || !r.Str(&m->etag) || !r.I64(&m->mtime_micros) ||
+      !r.Str(&m->content_type))
+    return Corrupt("object record");
+  if (listing_only) return Status::Ok();
+  uint64_t nseg;
+  if (!r.Headers(&m->headers) || !r.Headers(&m->tags) || !r.U32(&m->parts_count) ||
+      !r.Str(&m->inline_data) || !r.U64(&nseg) || nseg > in.size())
+    return Corrupt("object record");
+  m->segments.resize(nseg);
+  for (auto& s : m->segments)
+    if (!r.Str(&s.data_id) || !r.U64(&s.size) || !r.Str(&s.etag)) return Corrupt("segment");
+  return Status::Ok();
+}
+
+std::string EncodeUpload(const UploadInfo& u) {
+  Writer w;
+  w.Str(u.upload_id);
+  w.Str(u.key);
+  w.I64(u.initiated_micros);
+  w.Str(u.content_type);
+  w.Headers(u.headers);
+  w.Headers(u.tags);
+  return w.Take();
+}
+
+Status DecodeUpload(std::string_view in, UploadInfo* u) {
+  Reader r(in);
+  if (!r.Version() || !r.Str(&u->upload_id) || !r.Str(&u->key) || !r.I64(&u->initiated_micros) ||
+      !r.Str(&u->content_type) || !r.Headers(&u->headers) || !r.Headers(&u->tags))
+    return Corrupt("upload record");
+  return Status::Ok();
+}
+
+std::string EncodePart(const PartInfo& p) {
+  Writer w;
+  w.U64(p.number);
+  w.U64(p.size);
+  w.Str(p.etag);
+  w.I64(p.mtime_micros);
+  w.Str(p.data_id);
+  return w.Take();
+}
+
+Status DecodePart(std::string_view in, PartInfo* p) {
+  Reader r(in);
+  if (!r.Version() || !r.U32(&p->number) || !r.U64(&p->size) || !r.Str(&p->etag) ||
+      !r.I64(&p->mtime_micros) || !r.Str(&p->data_id))
+    return Corrupt("part record");
+  return Status::Ok();
+}
+
+}  // namespace sluice::meta::codec

@@ -1,0 +1,47 @@
+// Key and record encodings of the metadata index. The format is specified in
+// docs/storage-format.md; change both together.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "meta/api/types.h"
+
+namespace sluice::meta::codec {
+
+// Key spaces (first byte). Bucket names and object keys never contain '\0', so '\0'
+// terminates them and preserves UTF-8 binary order.
+inline constexpr char kBucket = 'B';
+inline constexpr char kObject = 'O';
+inline constexpr char kUpload = 'U';
+inline constexpr char kPart = 'P';
+inline constexpr char kRef = 'R';
+inline constexpr char kGc = 'G';
+
+std::string BucketKey(std::string_view bucket);
+std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
+std::string ObjectKey(std::string_view bucket, std::string_view key);
+std::string UploadPrefix(std::string_view bucket);  // "U" bucket "\0"
+std::string UploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id);
+std::string PartPrefix(std::string_view upload_id);
+std::string PartKey(std::string_view upload_id, uint32_t part);
+std::string RefKey(std::string_view data_id);
+std::string GcKey(std::string_view data_id);
+
+// The smallest string greater than every string that starts with `prefix`; empty if
+// there is none (prefix is all 0xff).
+std::string PrefixSuccessor(std::string_view prefix);
+
+std::string EncodeBucket(const BucketInfo& b);
+Status DecodeBucket(std::string_view in, BucketInfo* b);
+std::string EncodeObject(const ObjectMeta& m);
+// With listing_only, stops before tags, inline data and segments (cheaper for listings).
+Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false);
+std::string EncodeUpload(const UploadInfo& u);
+Status DecodeUpload(std::string_view in, UploadInfo* u);
+std::string EncodePart(const PartInfo& p);
+Status DecodePart(std::string_view in, PartInfo* p);
+
+}  // namespace sluice::meta::codec

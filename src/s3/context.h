@@ -1,0 +1,66 @@
+// What every S3 operation receives: the services it may use (interfaces only; the
+// server wiring chooses the implementations) and the request being served.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "auth/sigv4.h"
+#include "http/http.h"
+#include "io/env.h"
+#include "meta/api/index.h"
+#include "storage/api/data_store.h"
+
+namespace sluice::s3 {
+
+struct Limits {
+  uint64_t inline_threshold = 64 * 1024;  // objects up to this size live in the index
+  uint64_t max_object_size = 5ULL << 30;  // single PUT and CopyObject
+  uint64_t min_part_size = 5ULL << 20;    // every part but the last
+  uint32_t max_parts = 10000;
+  size_t max_user_metadata = 2048;
+  size_t io_buffer = 128 * 1024;          // per-request streaming buffer
+};
+
+struct Services {
+  meta::Index* index = nullptr;
+  storage::DataStore* data = nullptr;
+  const io::Clock* clock = nullptr;
+  io::Random* random = nullptr;
+  boost::asio::thread_pool* blocking = nullptr;  // fsync, synced commits, copies
+  const auth::CredentialStore* credentials = nullptr;
+  std::string region = "us-east-1";
+  std::vector<std::string> domains;  // for virtual-hosted-style: "<bucket>.<domain>"
+  Limits limits;
+};
+
+// The decoded query string, in order.
+class Query {
+ public:
+  static Result<Query> Parse(std::string_view raw);
+  bool Has(std::string_view name) const;
+  // The value, or "" when absent.
+  std::string_view Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct Ctx {
+  const Services& svc;
+  http::Request& req;
+  http::Body& body;
+  http::Responder& resp;
+  Query query;
+  std::string bucket;
+  std::string key;
+  std::string request_id;
+  auth::AuthResult auth;
+  // Extra fields for the error document (signature debugging).
+  std::vector<std::pair<std::string, std::string>> error_fields;
+};
+
+}  // namespace sluice::s3

@@ -1,0 +1,111 @@
+#include "s3/error_table.h"
+
+#include "s3/xml.h"
+
+namespace sluice::s3 {
+
+const S3Error& LookupError(Err e) {
+  switch (e) {
+#define E(err, status, code, msg)              \
+  case Err::err: {                             \
+    static const S3Error v{status, code, msg}; \
+    return v;                                  \
+  }
+    E(kOk, 200, "OK", "")
+    E(kNoSuchBucket, 404, "NoSuchBucket", "The specified bucket does not exist")
+    E(kBucketAlreadyOwnedByYou, 409, "BucketAlreadyOwnedByYou",
+      "Your previous request to create the named bucket succeeded and you already own it.")
+    E(kBucketAlreadyExists, 409, "BucketAlreadyExists",
+      "The requested bucket name is not available.")
+    E(kBucketNotEmpty, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty")
+    E(kInvalidBucketName, 400, "InvalidBucketName", "The specified bucket is not valid.")
+    E(kNoSuchKey, 404, "NoSuchKey", "The specified key does not exist.")
+    E(kKeyTooLong, 400, "KeyTooLongError", "Your key is too long")
+    E(kInvalidObjectKey, 400, "InvalidArgument", "Object keys must be valid UTF-8 without NUL")
+    E(kInvalidRange, 416, "InvalidRange", "The requested range is not satisfiable")
+    E(kInvalidPartNumber, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+    E(kEntityTooLarge, 400, "EntityTooLarge",
+      "Your proposed upload exceeds the maximum allowed object size.")
+    E(kEntityTooSmall, 400, "EntityTooSmall",
+      "Your proposed upload is smaller than the minimum allowed object size.")
+    E(kMetadataTooLarge, 400, "MetadataTooLarge",
+      "Your metadata headers exceed the maximum allowed metadata size.")
+    E(kInvalidTag, 400, "InvalidTag", "The tag provided was not a valid tag.")
+    E(kPreconditionFailed, 412, "PreconditionFailed",
+      "At least one of the pre-conditions you specified did not hold")
+    E(kNotModified, 304, "NotModified", "Not Modified")
+    E(kNoSuchUpload, 404, "NoSuchUpload",
+      "The specified multipart upload does not exist. The upload ID might not be valid, or the "
+      "multipart upload might have been aborted or completed.")
+    E(kInvalidPart, 400, "InvalidPart",
+      "One or more of the specified parts could not be found. The part might not have been "
+      "uploaded, or the specified entity tag might not have matched the part's entity tag.")
+    E(kInvalidPartOrder, 400, "InvalidPartOrder",
+      "The list of parts was not in ascending order. The parts list must be specified in order "
+      "by part number.")
+    E(kInvalidArgument, 400, "InvalidArgument", "Invalid Argument")
+    E(kInvalidRequest, 400, "InvalidRequest", "Invalid Request")
+    E(kMalformedXML, 400, "MalformedXML",
+      "The XML you provided was not well-formed or did not validate against our published "
+      "schema.")
+    E(kMissingContentLength, 411, "MissingContentLength",
+      "You must provide the Content-Length HTTP header.")
+    E(kIncompleteBody, 400, "IncompleteBody",
+      "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+    E(kRequestHeaderSectionTooLarge, 400, "RequestHeaderSectionTooLarge",
+      "Your request header section exceeds the maximum allowed size.")
+    E(kBadRequest, 400, "BadRequest", "The request could not be parsed.")
+    E(kInvalidURI, 400, "InvalidURI", "Couldn't parse the specified URI.")
+    E(kMethodNotAllowed, 405, "MethodNotAllowed",
+      "The specified method is not allowed against this resource.")
+    E(kNotImplemented, 501, "NotImplemented",
+      "A header or query you provided implies functionality that is not implemented.")
+    E(kRequestTimeout, 400, "RequestTimeout",
+      "Your socket connection to the server was not read from or written to within the "
+      "timeout period.")
+    E(kBadDigest, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+    E(kInvalidDigest, 400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+    E(kContentSha256Mismatch, 400, "XAmzContentSHA256Mismatch",
+      "The provided 'x-amz-content-sha256' header does not match what was computed.")
+    E(kAccessDenied, 403, "AccessDenied", "Access Denied")
+    E(kSignatureDoesNotMatch, 403, "SignatureDoesNotMatch",
+      "The request signature we calculated does not match the signature you provided.")
+    E(kInvalidAccessKeyId, 403, "InvalidAccessKeyId",
+      "The AWS Access Key Id you provided does not exist in our records.")
+    E(kAuthorizationHeaderMalformed, 400, "AuthorizationHeaderMalformed",
+      "The authorization header you provided is invalid.")
+    E(kAuthorizationQueryParametersError, 400, "AuthorizationQueryParametersError",
+      "Error parsing the X-Amz-Credential parameter.")
+    E(kRequestTimeTooSkewed, 403, "RequestTimeTooSkewed",
+      "The difference between the request time and the current time is too large.")
+    E(kExpiredPresignedRequest, 403, "AccessDenied", "Request has expired")
+    E(kMissingSecurityHeader, 400, "MissingSecurityHeader",
+      "Your request is missing a required header.")
+    E(kNotFound, 404, "NoSuchKey", "Not found")
+    E(kAlreadyExists, 409, "OperationAborted", "A conflicting operation is in progress.")
+    E(kIoError, 500, "InternalError", "We encountered an internal error. Please try again.")
+    E(kNoSpace, 507, "InsufficientStorage", "The server has no space left to store the object.")
+    E(kCorruption, 500, "InternalError", "We encountered an internal error. Please try again.")
+    E(kSlowDown, 503, "SlowDown", "Please reduce your request rate.")
+    E(kServiceUnavailable, 503, "ServiceUnavailable", "Please reduce your request rate.")
+    E(kInternal, 500, "InternalError", "We encountered an internal error. Please try again.")
+#undef E
+  }
+  static const S3Error unknown{500, "InternalError", "We encountered an internal error."};
+  return unknown;
+}
+
+std::string RenderErrorXml(Err e, std::string_view message, std::string_view resource,
+                           std::string_view request_id,
+                           const std::vector<std::pair<std::string, std::string>>& extra) {
+  const S3Error& info = LookupError(e);
+  XmlDoc doc("Error", /*with_namespace=*/false);
+  doc.root().Add("Code", info.code);
+  doc.root().Add("Message", message.empty() ? info.message : message);
+  for (const auto& [k, v] : extra) doc.root().Add(k, v);
+  doc.root().Add("Resource", resource);
+  doc.root().Add("RequestId", request_id);
+  return doc.Render();
+}
+
+}  // namespace sluice::s3

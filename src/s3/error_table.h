@@ -1,0 +1,26 @@
+// The one table from domain error (common/error.h) to HTTP status and S3 error Code.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace sluice::s3 {
+
+struct S3Error {
+  int http_status;
+  std::string_view code;
+  std::string_view message;  // used when the Status carries none
+};
+
+const S3Error& LookupError(Err e);
+
+// <Error><Code/><Message/><Resource/><RequestId/>{extra}</Error>
+std::string RenderErrorXml(Err e, std::string_view message, std::string_view resource,
+                           std::string_view request_id,
+                           const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+}  // namespace sluice::s3

@@ -1,0 +1,208 @@
+#include "s3/handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "common/strings.h"
+#include "s3/error_table.h"
+#include "s3/ops/ops.h"
+#include "s3/router.h"
+
+namespace sluice::s3 {
+namespace {
+
+// The Date header changes once a second; format it once a second per thread.
+const std::string& DateHeader(const io::Clock* clock) {
+  thread_local int64_t last_sec = -1;
+  thread_local std::string value;
+  int64_t now = clock->NowMicros();
+  if (now / 1000000 != last_sec) {
+    last_sec = now / 1000000;
+    value = FormatHttpDate(now);
+  }
+  return value;
+}
+
+// Adds the headers every S3 response carries.
+class CommonHeaders final : public http::Responder {
+ public:
+  CommonHeaders(http::Responder& inner, const std::string& request_id, const io::Clock* clock)
+      : inner_(inner), request_id_(request_id), clock_(clock) {}
+  Task<Status> Send(const http::ResponseHead& h, std::string_view body,
+                    std::optional<uint64_t> len = std::nullopt) override {
+    co_return co_await inner_.Send(Decorate(h), body, len);
+  }
+  Task<Status> Begin(const http::ResponseHead& h, uint64_t len) override {
+    co_return co_await inner_.Begin(Decorate(h), len);
+  }
+  Task<Status> Write(std::string_view d) override { co_return co_await inner_.Write(d); }
+  Task<Status> SendFile(int fd, uint64_t off, uint64_t len) override {
+    co_return co_await inner_.SendFile(fd, off, len);
+  }
+  bool started() const override { return inner_.started(); }
+  int status() const override { return inner_.status(); }
+  uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
+
+ private:
+  http::ResponseHead Decorate(const http::ResponseHead& h) {
+    http::ResponseHead out = h;
+    out.Set("x-amz-request-id", request_id_);
+    out.Set("Date", DateHeader(clock_));
+    out.Set("Server", "sluice");
+    return out;
+  }
+  http::Responder& inner_;
+  const std::string& request_id_;
+  const io::Clock* clock_;
+};
+
+// A key as one log token: quoted, with quotes, backslashes and control bytes escaped.
+std::string LogQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
+    : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock) {
+  id_prefix_ = svc.random->HexString(4);
+  for (auto& c : id_prefix_) c = static_cast<char>(std::toupper(c));
+}
+
+std::string S3Handler::NextRequestId() {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%s%08llX", id_prefix_.c_str(),
+           static_cast<unsigned long long>(counter_.fetch_add(1, std::memory_order_relaxed)));
+  return buf;
+}
+
+void S3Handler::RenderProtocolError(Err code, std::string_view message, http::ResponseHead* head,
+                                    std::string* body) {
+  const S3Error& e = LookupError(code);
+  std::string id = NextRequestId();
+  head->status = e.http_status;
+  head->Set("Content-Type", "application/xml");
+  head->Set("x-amz-request-id", id);
+  *body = RenderErrorXml(code, message, "", id);
+  spdlog::info("protocol error {} ({}): {}", e.code, id, message);
+}
+
+Task<Status> S3Handler::Execute(Ctx& ctx) {
+  using namespace ops;
+  auto q = Query::Parse(ctx.req.query());
+  if (!q.ok()) co_return q.status();
+  ctx.query = std::move(q).value();
+  SLUICE_CO_ASSIGN_OR_RETURN(Route route,
+                             RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(),
+                                          ctx.query, svc_.domains,
+                                          ctx.req.has_header("x-amz-copy-source")));
+  ctx.bucket = std::move(route.bucket);
+  ctx.key = std::move(route.key);
+
+  // Authentication before anything else touches the store.
+  auth::RequestView view{ctx.req.method(), ctx.req.path(), ctx.req.query(),
+                         [&](std::string_view n) { return ctx.req.header(n); }};
+  if (!auth::SigV4Verifier::HasAuth(view)) co_return Error(Err::kAccessDenied, "Access Denied");
+  auth::AuthFailureDetails details;
+  auto auth = verifier_.Verify(view, &details);
+  if (!auth.ok()) {
+    ctx.error_fields = std::move(details.fields);
+    co_return auth.status();
+  }
+  ctx.auth = std::move(auth).value();
+
+  if (!ctx.bucket.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+  if (!ctx.key.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+
+  switch (route.op) {
+    case Op::kListBuckets: co_return co_await ListBuckets(ctx);
+    case Op::kCreateBucket: co_return co_await CreateBucket(ctx);
+    case Op::kHeadBucket: co_return co_await HeadBucket(ctx);
+    case Op::kDeleteBucket: co_return co_await DeleteBucket(ctx);
+    case Op::kGetBucketLocation: co_return co_await GetBucketLocation(ctx);
+    case Op::kGetBucketVersioning: co_return co_await GetBucketVersioning(ctx);
+    case Op::kListObjects: co_return co_await ListObjects(ctx, false);
+    case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
+    case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
+    case Op::kDeleteObjects: co_return co_await DeleteObjects(ctx);
+    case Op::kPutObject: co_return co_await PutObject(ctx);
+    case Op::kCopyObject: co_return co_await CopyObject(ctx);
+    case Op::kGetObject: co_return co_await GetObject(ctx, false);
+    case Op::kHeadObject: co_return co_await GetObject(ctx, true);
+    case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
+    case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
+    case Op::kUploadPart: co_return co_await UploadPart(ctx);
+    case Op::kUploadPartCopy: co_return co_await UploadPartCopy(ctx);
+    case Op::kCompleteMultipartUpload: co_return co_await CompleteMultipartUpload(ctx);
+    case Op::kAbortMultipartUpload: co_return co_await AbortMultipartUpload(ctx);
+    case Op::kListParts: co_return co_await ListParts(ctx);
+    case Op::kPutObjectTagging: co_return co_await PutObjectTagging(ctx);
+    case Op::kGetObjectTagging: co_return co_await GetObjectTagging(ctx);
+    case Op::kDeleteObjectTagging: co_return co_await DeleteObjectTagging(ctx);
+  }
+  co_return Error(Err::kNotImplemented, "");
+}
+
+Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Responder& raw) {
+  int64_t start = svc_.clock->MonotonicNanos();
+  std::string request_id = NextRequestId();
+  CommonHeaders resp(raw, request_id, svc_.clock);
+
+  // Liveness probe: unauthenticated, only for an unsigned GET/HEAD of exactly /health.
+  if (req.path() == "/health" && req.query().empty() &&
+      (req.method() == "GET" || req.method() == "HEAD") && !req.has_header("authorization")) {
+    http::ResponseHead head;
+    head.Set("Content-Type", "text/plain");
+    (co_await resp.Send(head, "ok\n")).IgnoreError();
+    co_return;
+  }
+
+  Ctx ctx{svc_, req, body, resp, {}, {}, {}, request_id, {}, {}};
+  Status st = co_await Execute(ctx);
+  if (!st.ok()) {
+    const S3Error& e = LookupError(st.code());
+    if (resp.started()) {
+      // Too late for an error document: the HTTP layer closes the connection because
+      // the body is short, which is how the client learns.
+      spdlog::warn("request {} failed after the response began: {}", request_id, st.ToString());
+    } else {
+      http::ResponseHead head;
+      head.status = e.http_status;
+      if (e.http_status == 304) {
+        (co_await resp.Send(head, "")).IgnoreError();
+      } else {
+        head.Set("Content-Type", "application/xml");
+        std::string resource(req.path());
+        std::string xml = RenderErrorXml(st.code(), st.message(), resource, request_id, ctx.error_fields);
+        (co_await resp.Send(head, xml)).IgnoreError();
+      }
+    }
+    if (e.http_status >= 500) spdlog::error("request {}: {}", request_id, st.ToString());
+  }
+  if (opts_.access_log) {
+    double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
+    spdlog::get("access")->info(
+        "method={} bucket={} key={} status={} in={} out={} ms={:.3f} id={} remote={} ak={}{}{}",
+        req.method(), ctx.bucket.empty() ? "-" : ctx.bucket, LogQuote(ctx.key), resp.status(),
+        body.bytes_read(), resp.bytes_sent(), ms, request_id, req.remote_ip,
+        ctx.auth.credential.access_key.empty() ? "-" : ctx.auth.credential.access_key,
+        st.ok() ? "" : " error=", st.ok() ? "" : std::string(LookupError(st.code()).code));
+  }
+}
+
+}  // namespace sluice::s3

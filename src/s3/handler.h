@@ -1,0 +1,38 @@
+// The S3 front door: turns one HTTP request into one S3 operation.
+// parse (route, query) -> authenticate (SigV4) -> execute (ops/) -> render, and one
+// access-log line per request. Thread-safe; one instance serves every I/O thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "auth/sigv4.h"
+#include "http/http.h"
+#include "s3/context.h"
+
+namespace sluice::s3 {
+
+struct HandlerOptions {
+  bool access_log = true;
+};
+
+class S3Handler {
+ public:
+  S3Handler(const Services& svc, HandlerOptions opts);
+  Task<void> Handle(http::Request& req, http::Body& body, http::Responder& resp);
+  // For requests the HTTP layer could not parse.
+  void RenderProtocolError(Err code, std::string_view message, http::ResponseHead* head,
+                           std::string* body);
+
+ private:
+  Task<Status> Execute(Ctx& ctx);
+  std::string NextRequestId();
+
+  const Services& svc_;
+  HandlerOptions opts_;
+  auth::SigV4Verifier verifier_;
+  std::string id_prefix_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace sluice::s3

@@ -1,0 +1,175 @@
+#include "s3/object_io.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace sluice::s3 {
+
+Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size) {
+  const Services& svc = ctx.svc;
+  Stored out;
+  auto declared = payload.declared_size();
+  if (declared && *declared > max_size)
+    co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
+  // Inline only when the size is known up front and small.
+  if (allow_inline && declared && *declared <= svc.limits.inline_threshold) {
+    out.inline_data.resize(*declared + 1);
+    size_t got = 0;
+    for (;;) {
+      auto r = co_await payload.Read(out.inline_data.data() + got, out.inline_data.size() - got);
+      if (!r.ok()) co_return r.status();
+      if (*r == 0) break;
+      got += *r;
+      if (got > *declared) co_return Error(Err::kIncompleteBody, "body longer than Content-Length");
+    }
+    out.inline_data.resize(got);
+    out.size = got;
+    out.md5 = payload.md5();
+    co_return out;
+  }
+  auto w = svc.data->Create();
+  if (!w.ok()) co_return w.status();
+  out.writer = std::move(*w);
+  std::unique_ptr<char[]> buf(new char[svc.limits.io_buffer]);
+  for (;;) {
+    auto r = co_await payload.Read(buf.get(), svc.limits.io_buffer);
+    if (!r.ok()) co_return r.status();  // the writer's destructor discards the data
+    if (*r == 0) break;
+    if (out.writer->size() + *r > max_size)
+      co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
+    SLUICE_CO_RETURN_IF_ERROR(out.writer->Append(buf.get(), *r));
+  }
+  storage::DataWriter* wp = out.writer.get();
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [wp] { return wp->Commit(); }));
+  out.size = out.writer->size();
+  out.md5 = payload.md5();
+  co_return out;
+}
+
+void ReleaseData(const Services& svc, std::vector<std::string> ids) {
+  if (ids.empty()) return;
+  boost::asio::post(*svc.blocking, [&svc, ids = std::move(ids)] {
+    std::vector<std::string> done;
+    for (const auto& id : ids) {
+      Status s = svc.data->Delete(id);
+      if (s.ok())
+        done.push_back(id);
+      else
+        spdlog::warn("deleting released data {}: {}", id, s.ToString());
+    }
+    Status s = svc.index->GcDone(done);
+    if (!s.ok()) spdlog::warn("clearing GC entries: {}", s.ToString());
+  });
+}
+
+Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
+                     std::function<Status(std::vector<std::string>* released)> commit) {
+  const Services& svc = ctx.svc;
+  std::vector<std::string> released;
+  Status s = co_await Offload(*svc.blocking, [&] { return commit(&released); });
+  if (!s.ok()) {
+    for (const auto& id : new_ids) {
+      Status d = svc.data->Delete(id);
+      if (!d.ok()) spdlog::warn("discarding unpublished data {}: {}", id, d.ToString());
+    }
+    co_return s;
+  }
+  for (const auto& id : new_ids) svc.data->Published(id);
+  ReleaseData(svc, std::move(released));
+  co_return Status::Ok();
+}
+
+Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len) {
+  if (len == 0) co_return Status::Ok();
+  if (m.segments.empty()) {
+    co_return co_await ctx.resp.Write(std::string_view(m.inline_data).substr(offset, len));
+  }
+  uint64_t seg_start = 0;
+  std::unique_ptr<char[]> buf;
+  for (const auto& seg : m.segments) {
+    uint64_t seg_end = seg_start + seg.size;
+    if (offset < seg_end && len > 0) {
+      uint64_t from = offset - seg_start;
+      uint64_t n = std::min<uint64_t>(len, seg.size - from);
+      auto reader = ctx.svc.data->Open(seg.data_id);
+      if (!reader.ok()) co_return reader.status();
+      if ((*reader)->Size() < from + n)
+        co_return Status(Err::kCorruption, "data " + seg.data_id + " is shorter than its index entry");
+      int fd = (*reader)->NativeHandle();
+      if (fd >= 0) {
+        SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.SendFile(fd, from, n));
+      } else {
+        if (!buf) buf.reset(new char[ctx.svc.limits.io_buffer]);
+        uint64_t pos = from, left = n;
+        while (left > 0) {
+          size_t got = 0;
+          SLUICE_CO_RETURN_IF_ERROR((*reader)->Read(
+              pos, buf.get(), std::min<uint64_t>(left, ctx.svc.limits.io_buffer), &got));
+          if (got == 0) co_return Status(Err::kCorruption, "short read of " + seg.data_id);
+          SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(std::string_view(buf.get(), got)));
+          pos += got;
+          left -= got;
+        }
+      }
+      offset += n;
+      len -= n;
+    }
+    seg_start = seg_end;
+  }
+  co_return Status::Ok();
+}
+
+Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
+                        uint64_t len, bool allow_inline) {
+  Stored out;
+  Hasher md5(Hasher::Kind::kMd5);
+  out.size = len;
+  if (src.segments.empty()) {
+    std::string_view bytes = std::string_view(src.inline_data).substr(offset, len);
+    md5.Update(bytes);
+    out.md5 = md5.Finish();
+    if (allow_inline && len <= svc.limits.inline_threshold) {
+      out.inline_data.assign(bytes);
+      return out;
+    }
+    SLUICE_ASSIGN_OR_RETURN(out.writer, svc.data->Create());
+    SLUICE_RETURN_IF_ERROR(out.writer->Append(bytes.data(), bytes.size()));
+    SLUICE_RETURN_IF_ERROR(out.writer->Commit());
+    return out;
+  }
+  bool to_inline = allow_inline && len <= svc.limits.inline_threshold;
+  if (!to_inline) {
+    SLUICE_ASSIGN_OR_RETURN(out.writer, svc.data->Create());
+  }
+  std::unique_ptr<char[]> buf(new char[svc.limits.io_buffer]);
+  uint64_t seg_start = 0;
+  for (const auto& seg : src.segments) {
+    uint64_t seg_end = seg_start + seg.size;
+    if (offset < seg_end && len > 0) {
+      SLUICE_ASSIGN_OR_RETURN(auto reader, svc.data->Open(seg.data_id));
+      uint64_t pos = offset - seg_start;
+      uint64_t n = std::min<uint64_t>(len, seg.size - pos);
+      while (n > 0) {
+        size_t got = 0;
+        SLUICE_RETURN_IF_ERROR(
+            reader->Read(pos, buf.get(), std::min<uint64_t>(n, svc.limits.io_buffer), &got));
+        if (got == 0) return Status(Err::kCorruption, "short read of " + seg.data_id);
+        md5.Update(buf.get(), got);
+        if (to_inline)
+          out.inline_data.append(buf.get(), got);
+        else
+          SLUICE_RETURN_IF_ERROR(out.writer->Append(buf.get(), got));
+        pos += got;
+        n -= got;
+        offset += got;
+        len -= got;
+      }
+    }
+    seg_start = seg_end;
+  }
+  out.md5 = md5.Finish();
+  if (out.writer) SLUICE_RETURN_IF_ERROR(out.writer->Commit());
+  return out;
+}
+
+}  // namespace sluice::s3

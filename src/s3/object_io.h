@@ -1,0 +1,45 @@
+// Moving object bytes between the network and the DataStore, shared by the operations.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "meta/api/types.h"
+#include "s3/context.h"
+#include "s3/payload.h"
+
+namespace sluice::s3 {
+
+// Bytes stored by StoreBody: inline (small) or one committed, not yet published, segment.
+struct Stored {
+  uint64_t size = 0;
+  std::string md5;  // raw
+  std::string inline_data;
+  std::unique_ptr<storage::DataWriter> writer;  // committed; empty when inline
+};
+
+// Streams the payload into the store, checking every digest, and makes it durable.
+// Nothing is visible until the caller publishes it through the index.
+Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size);
+
+// For Publish calls that add no data (deletes, completes).
+inline const std::vector<std::string> kNoNewData;
+
+// Publishes through `commit` (an index call run on the blocking pool). On success the
+// data is marked published and whatever the index released is deleted; on failure the
+// new data is deleted.
+Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
+                     std::function<Status(std::vector<std::string>* released)> commit);
+
+// Deletes released data off the request path, then clears the GC entries.
+void ReleaseData(const Services& svc, std::vector<std::string> ids);
+
+// Sends [offset, offset+len) of an object whose head was already sent with Begin().
+Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len);
+
+// Copies [offset, offset+len) of `src` into new durable data (blocking; run it on the
+// blocking pool). Inline when small and allow_inline.
+Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
+                        uint64_t len, bool allow_inline);
+
+}  // namespace sluice::s3

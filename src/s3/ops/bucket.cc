@@ -1,0 +1,79 @@
+// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
+#include "common/strings.h"
+#include "s3/ops/ops.h"
+#include "s3/payload.h"
+#include "s3/respond.h"
+#include "s3/router.h"
+
+namespace sluice::s3::ops {
+
+Task<Status> ListBuckets(Ctx& ctx) {
+  SLUICE_CO_ASSIGN_OR_RETURN(auto buckets, ctx.svc.index->ListBuckets());
+  XmlDoc doc("ListAllMyBucketsResult");
+  AddOwner(doc.root(), ctx);
+  XmlNode list = doc.root().Child("Buckets");
+  for (const auto& b : buckets) {
+    list.Child("Bucket").Add("Name", b.name).Add("CreationDate", FormatIso8601(b.created_micros));
+  }
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> CreateBucket(Ctx& ctx) {
+  SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+  std::string region = ctx.svc.region;
+  if (ctx.req.content_length.value_or(0) > 0 || ctx.req.chunked) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+    SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                               co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+    if (!body.empty()) {
+      pugi::xml_document doc;
+      SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CreateBucketConfiguration", &doc));
+      std::string loc = ChildText(doc.document_element(), "LocationConstraint");
+      if (!loc.empty() && loc != ctx.svc.region)
+        co_return Error(Err::kInvalidArgument /* IllegalLocationConstraintException in S3 */,
+                        "The " + loc + " location constraint is incompatible with the region "
+                        "this server runs in (" + ctx.svc.region + ")");
+    }
+  }
+  meta::BucketInfo info;
+  info.name = ctx.bucket;
+  info.created_micros = ctx.svc.clock->NowMicros();
+  info.owner = ctx.auth.credential.owner_id;
+  info.region = region;
+  meta::Index* index = ctx.svc.index;
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] { return index->CreateBucket(info); }));
+  http::ResponseHead head;
+  head.Set("Location", "/" + ctx.bucket);
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
+}
+
+Task<Status> HeadBucket(Ctx& ctx) {
+  SLUICE_CO_ASSIGN_OR_RETURN(auto b, ctx.svc.index->GetBucket(ctx.bucket));
+  http::ResponseHead head;
+  head.Set("x-amz-bucket-region", b.region.empty() ? ctx.svc.region : b.region);
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
+}
+
+Task<Status> DeleteBucket(Ctx& ctx) {
+  meta::Index* index = ctx.svc.index;
+  const std::string& bucket = ctx.bucket;
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] { return index->DeleteBucket(bucket); }));
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+Task<Status> GetBucketLocation(Ctx& ctx) {
+  SLUICE_CO_ASSIGN_OR_RETURN(auto b, ctx.svc.index->GetBucket(ctx.bucket));
+  std::string region = b.region.empty() ? ctx.svc.region : b.region;
+  XmlDoc doc("LocationConstraint");
+  // us-east-1 is the empty constraint in S3's wire format.
+  if (region != "us-east-1") doc.root().Text(region);
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> GetBucketVersioning(Ctx& ctx) {
+  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  XmlDoc doc("VersioningConfiguration");  // never enabled: no Status element, as S3 answers
+  co_return co_await SendXml(ctx, doc);
+}
+
+}  // namespace sluice::s3::ops

@@ -1,0 +1,151 @@
+// CopyObject and UploadPartCopy: the source is read and the copy written on the blocking
+// pool, so a 5 GiB copy never stalls the I/O thread that accepted it.
+#include "common/strings.h"
+#include "s3/headers.h"
+#include "s3/object_io.h"
+#include "s3/ops/ops.h"
+#include "s3/respond.h"
+#include "s3/router.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+struct Source {
+  std::string bucket, key;
+};
+
+Result<Source> ParseCopySource(std::string_view raw) {
+  size_t q = raw.find('?');
+  std::string_view path = raw.substr(0, q);
+  if (q != std::string_view::npos) {
+    std::string_view query = raw.substr(q + 1);
+    if (query.starts_with("versionId=") && query.substr(10) != "null")
+      return Error(Err::kNotImplemented, "copying a specific object version is not implemented yet");
+  }
+  auto decoded = UriDecode(path);
+  if (!decoded) return Error(Err::kInvalidArgument, "Invalid copy source encoding");
+  std::string_view p = *decoded;
+  if (p.starts_with('/')) p.remove_prefix(1);
+  size_t slash = p.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == p.size())
+    return Error(Err::kInvalidArgument,
+                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  Source s{std::string(p.substr(0, slash)), std::string(p.substr(slash + 1))};
+  SLUICE_RETURN_IF_ERROR(ValidateKey(s.key));
+  return s;
+}
+
+Result<meta::ObjectMeta> LoadSource(Ctx& ctx, Source* src) {
+  SLUICE_ASSIGN_OR_RETURN(*src, ParseCopySource(ctx.req.header("x-amz-copy-source")));
+  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(src->bucket, src->key));
+  SLUICE_RETURN_IF_ERROR(CheckCopySourcePreconditions(ctx.req, m));
+  return m;
+}
+
+// Runs CopyData on the blocking pool.
+Task<Result<Stored>> CopyOffThread(Ctx& ctx, const meta::ObjectMeta& src, uint64_t offset,
+                                   uint64_t len, bool allow_inline) {
+  const Services& svc = ctx.svc;
+  co_return co_await Offload(*svc.blocking, [&] { return CopyData(svc, src, offset, len, allow_inline); });
+}
+
+}  // namespace
+
+Task<Status> CopyObject(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  Source src;
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, LoadSource(ctx, &src));
+  if (sm.size > svc.limits.max_object_size)
+    co_return Error(Err::kInvalidRequest, "The specified copy source is larger than the maximum "
+                                          "allowable size for a copy source: 5368709120");
+  std::string_view directive = ctx.req.header("x-amz-metadata-directive");
+  if (!directive.empty() && directive != "COPY" && directive != "REPLACE")
+    co_return Error(Err::kInvalidArgument, "Unknown metadata directive.");
+  std::string_view tag_directive = ctx.req.header("x-amz-tagging-directive");
+  if (!tag_directive.empty() && tag_directive != "COPY" && tag_directive != "REPLACE")
+    co_return Error(Err::kInvalidArgument, "Unknown tagging directive.");
+  const bool replace = directive == "REPLACE";
+  if (src.bucket == ctx.bucket && src.key == ctx.key && !replace)
+    co_return Error(Err::kInvalidRequest,
+                    "This copy request is illegal because it is trying to copy an object to "
+                    "itself without changing the object's metadata, storage class, website "
+                    "redirect location or encryption attributes.");
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+
+  meta::ObjectMeta m;
+  if (replace) {
+    SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
+  } else {
+    m.content_type = sm.content_type;
+    m.headers = sm.headers;
+  }
+  if (tag_directive == "REPLACE") {
+    SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingHeader(ctx.req.header("x-amz-tagging")));
+  } else {
+    m.tags = sm.tags;
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, 0, sm.size, true));
+  m.size = stored.size;
+  m.etag = HexEncode(stored.md5);
+  m.mtime_micros = svc.clock->NowMicros();
+  std::vector<std::string> new_ids;
+  if (stored.writer) {
+    m.segments.push_back({stored.writer->id(), stored.size, ""});
+    new_ids.push_back(stored.writer->id());
+  } else {
+    m.inline_data = std::move(stored.inline_data);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+  }));
+  XmlDoc doc("CopyObjectResult");
+  doc.root().Add("LastModified", FormatIso8601(m.mtime_micros)).Add("ETag", QuoteEtag(m.etag));
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> UploadPartCopy(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  std::string upload_id(ctx.query.Get("uploadId"));
+  auto n = ParseUint(ctx.query.Get("partNumber"));
+  if (!n || *n < 1 || *n > 10000)
+    co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+  if (upload_id.size() != 32 || !HexDecode(upload_id)) co_return Error(Err::kNoSuchUpload, "");
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
+  Source src;
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, LoadSource(ctx, &src));
+  uint64_t offset = 0, len = sm.size;
+  if (ctx.req.has_header("x-amz-copy-source-range")) {
+    std::string_view r = Trim(ctx.req.header("x-amz-copy-source-range"));
+    size_t dash = r.find('-');
+    std::optional<uint64_t> a, b;
+    if (r.starts_with("bytes=") && dash != std::string_view::npos) {
+      a = ParseUint(r.substr(6, dash - 6));
+      b = ParseUint(r.substr(dash + 1));
+    }
+    if (!a || !b || *b < *a)
+      co_return Error(Err::kInvalidArgument, "The x-amz-copy-source-range value must be of the form "
+                                             "bytes=first-last where first and last are the "
+                                             "zero-based offsets of the first and last bytes to copy");
+    if (*b >= sm.size) co_return Error(Err::kInvalidRange, "The requested range is not satisfiable");
+    offset = *a;
+    len = *b - *a + 1;
+  }
+  if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, offset, len, false));
+  meta::PartInfo p;
+  p.number = static_cast<uint32_t>(*n);
+  p.size = stored.size;
+  p.etag = HexEncode(stored.md5);
+  p.mtime_micros = svc.clock->NowMicros();
+  p.data_id = stored.writer->id();
+  std::vector<std::string> new_ids{p.data_id};
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
+  }));
+  XmlDoc doc("CopyPartResult");
+  doc.root().Add("LastModified", FormatIso8601(p.mtime_micros)).Add("ETag", QuoteEtag(p.etag));
+  co_return co_await SendXml(ctx, doc);
+}
+
+}  // namespace sluice::s3::ops

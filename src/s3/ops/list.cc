@@ -1,0 +1,118 @@
+// ListObjects (v1), ListObjectsV2, ListMultipartUploads.
+#include "common/strings.h"
+#include "s3/headers.h"
+#include "s3/ops/ops.h"
+#include "s3/respond.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+Result<uint32_t> ParseMax(const Query& q, std::string_view name) {
+  if (!q.Has(name)) return 1000u;
+  auto v = ParseUint(q.Get(name));
+  if (!v) return Error(Err::kInvalidArgument, "Provided " + std::string(name) + " must be an integer between 0 and 2147483647");
+  return static_cast<uint32_t>(std::min<uint64_t>(*v, 1000));
+}
+
+Result<bool> UrlEncoding(const Query& q) {
+  if (!q.Has("encoding-type")) return false;
+  if (q.Get("encoding-type") != "url") return Error(Err::kInvalidArgument, "Invalid Encoding Method specified in Request");
+  return true;
+}
+
+}  // namespace
+
+Task<Status> ListObjects(Ctx& ctx, bool v2) {
+  const Query& q = ctx.query;
+  meta::ListQuery lq;
+  lq.prefix = q.Get("prefix");
+  lq.delimiter = q.Get("delimiter");
+  SLUICE_CO_ASSIGN_OR_RETURN(lq.max_keys, ParseMax(q, "max-keys"));
+  SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
+  auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
+  std::string token;
+  if (v2) {
+    if (q.Has("continuation-token")) {
+      auto t = Base64Decode(q.Get("continuation-token"));
+      if (!t || q.Get("continuation-token").empty())
+        co_return Error(Err::kInvalidArgument, "The continuation token provided is incorrect");
+      token = std::move(*t);
+      lq.start_after = token;
+    } else {
+      lq.start_after = q.Get("start-after");
+    }
+  } else {
+    lq.start_after = q.Get("marker");
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(ctx.bucket, lq));
+
+  XmlDoc doc("ListBucketResult");
+  XmlNode r = doc.root();
+  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix));
+  if (v2) {
+    if (q.Has("continuation-token")) r.Add("ContinuationToken", q.Get("continuation-token"));
+    if (q.Has("start-after")) r.Add("StartAfter", enc(q.Get("start-after")));
+    r.Add("KeyCount", page.objects.size() + page.common_prefixes.size());
+  } else {
+    r.Add("Marker", enc(lq.start_after));
+  }
+  r.Add("MaxKeys", lq.max_keys);
+  if (!lq.delimiter.empty()) r.Add("Delimiter", enc(lq.delimiter));
+  if (url) r.Add("EncodingType", "url");
+  r.AddBool("IsTruncated", page.truncated);
+  if (page.truncated) {
+    if (v2)
+      r.Add("NextContinuationToken", Base64Encode(page.next_marker));
+    else
+      r.Add("NextMarker", enc(page.next_marker));
+  }
+  bool owner = !v2 || q.Get("fetch-owner") == "true";
+  for (const auto& e : page.objects) {
+    XmlNode c = r.Child("Contents");
+    c.Add("Key", enc(e.key))
+        .Add("LastModified", FormatIso8601(e.meta.mtime_micros))
+        .Add("ETag", QuoteEtag(e.meta.etag))
+        .Add("Size", e.meta.size)
+        .Add("StorageClass", "STANDARD");
+    if (owner) AddOwner(c, ctx);
+  }
+  for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> ListMultipartUploads(Ctx& ctx) {
+  const Query& q = ctx.query;
+  meta::UploadListQuery lq;
+  lq.prefix = q.Get("prefix");
+  lq.delimiter = q.Get("delimiter");
+  lq.key_marker = q.Get("key-marker");
+  lq.upload_id_marker = q.Get("upload-id-marker");
+  SLUICE_CO_ASSIGN_OR_RETURN(lq.max_uploads, ParseMax(q, "max-uploads"));
+  SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
+  auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadListPage page, ctx.svc.index->ListUploads(ctx.bucket, lq));
+
+  XmlDoc doc("ListMultipartUploadsResult");
+  XmlNode r = doc.root();
+  r.Add("Bucket", ctx.bucket)
+      .Add("KeyMarker", enc(lq.key_marker))
+      .Add("UploadIdMarker", lq.upload_id_marker)
+      .Add("NextKeyMarker", page.truncated ? enc(page.next_key_marker) : "")
+      .Add("NextUploadIdMarker", page.truncated ? page.next_upload_id_marker : "")
+      .Add("Prefix", enc(lq.prefix));
+  if (!lq.delimiter.empty()) r.Add("Delimiter", enc(lq.delimiter));
+  r.Add("MaxUploads", lq.max_uploads);
+  if (url) r.Add("EncodingType", "url");
+  r.AddBool("IsTruncated", page.truncated);
+  for (const auto& u : page.uploads) {
+    XmlNode n = r.Child("Upload");
+    n.Add("Key", enc(u.key)).Add("UploadId", u.upload_id);
+    AddOwner(n, ctx, "Initiator");
+    AddOwner(n, ctx);
+    n.Add("StorageClass", "STANDARD").Add("Initiated", FormatIso8601(u.initiated_micros));
+  }
+  for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));
+  co_return co_await SendXml(ctx, doc);
+}
+
+}  // namespace sluice::s3::ops

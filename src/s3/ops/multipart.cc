@@ -1,0 +1,180 @@
+// CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts.
+#include <algorithm>
+#include <map>
+
+#include "common/hash.h"
+#include "common/strings.h"
+#include "s3/headers.h"
+#include "s3/object_io.h"
+#include "s3/ops/ops.h"
+#include "s3/respond.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+// Upload ids are 32 hex digits; anything else cannot name an upload.
+Status CheckUploadId(std::string_view id) {
+  if (id.size() != 32 || !HexDecode(id)) return Error(Err::kNoSuchUpload, "");
+  return Status::Ok();
+}
+
+Result<uint32_t> PartNumber(const Query& q) {
+  auto n = ParseUint(q.Get("partNumber"));
+  if (!n || *n < 1 || *n > 10000)
+    return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+  return static_cast<uint32_t>(*n);
+}
+
+}  // namespace
+
+Task<Status> CreateMultipartUpload(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  meta::UploadInfo u;
+  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &u.content_type, &u.headers));
+  if (ctx.req.has_header("x-amz-tagging")) {
+    SLUICE_CO_ASSIGN_OR_RETURN(u.tags, ParseTaggingHeader(ctx.req.header("x-amz-tagging")));
+  }
+  u.upload_id = svc.random->HexString(16);
+  u.key = ctx.key;
+  u.initiated_micros = svc.clock->NowMicros();
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await Offload(*svc.blocking, [&] { return svc.index->CreateUpload(ctx.bucket, u); }));
+  XmlDoc doc("InitiateMultipartUploadResult");
+  doc.root().Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("UploadId", u.upload_id);
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> UploadPart(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  std::string upload_id(ctx.query.Get("uploadId"));
+  SLUICE_CO_ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx.query));
+  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
+                             co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size));
+  meta::PartInfo p;
+  p.number = number;
+  p.size = stored.size;
+  p.etag = HexEncode(stored.md5);
+  p.mtime_micros = svc.clock->NowMicros();
+  p.data_id = stored.writer->id();
+  std::vector<std::string> new_ids{p.data_id};
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
+  }));
+  http::ResponseHead head;
+  head.Set("ETag", QuoteEtag(p.etag));
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
+}
+
+Task<Status> CompleteMultipartUpload(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  std::string upload_id(ctx.query.Get("uploadId"));
+  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo u, svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  pugi::xml_document doc;
+  SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CompleteMultipartUpload", &doc));
+
+  SLUICE_CO_ASSIGN_OR_RETURN(auto stored_parts, svc.index->ListParts(upload_id, 0, 0));
+  std::map<uint32_t, meta::PartInfo> by_number;
+  for (auto& p : stored_parts) by_number[p.number] = std::move(p);
+
+  meta::ObjectMeta m;
+  m.content_type = u.content_type;
+  m.headers = u.headers;
+  m.tags = u.tags;
+  std::string md5s;
+  int64_t last = 0;
+  std::vector<std::pair<uint32_t, std::string>> requested;
+  for (auto part : doc.document_element().children("Part")) {
+    auto n = ParseUint(Trim(part.child("PartNumber").text().as_string()));
+    if (!n || *n < 1 || *n > 10000) co_return Error(Err::kMalformedXML, "bad PartNumber");
+    requested.emplace_back(static_cast<uint32_t>(*n),
+                           std::string(UnquoteEtag(part.child("ETag").text().as_string())));
+  }
+  if (requested.empty())
+    co_return Error(Err::kMalformedXML, "You must specify at least one part");
+  for (size_t i = 0; i < requested.size(); i++) {
+    const auto& [n, etag] = requested[i];
+    if (static_cast<int64_t>(n) <= last) co_return Error(Err::kInvalidPartOrder, "");
+    last = n;
+    auto it = by_number.find(n);
+    if (it == by_number.end() || it->second.etag != etag)
+      co_return Error(Err::kInvalidPart, "part " + std::to_string(n) + " was not uploaded or its ETag does not match");
+    const meta::PartInfo& p = it->second;
+    if (i + 1 < requested.size() && p.size < svc.limits.min_part_size)
+      co_return Error(Err::kEntityTooSmall, "part " + std::to_string(n) + " is smaller than the minimum part size (5 MiB)");
+    m.segments.push_back({p.data_id, p.size, p.etag});
+    m.size += p.size;
+    md5s += *HexDecode(p.etag);
+  }
+  m.parts_count = static_cast<uint32_t>(m.segments.size());
+  m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
+  m.mtime_micros = svc.clock->NowMicros();
+  if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
+    return svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, rel);
+  }));
+  XmlDoc out("CompleteMultipartUploadResult");
+  std::string host(ctx.req.header("host"));
+  out.root()
+      .Add("Location", "http://" + host + "/" + ctx.bucket + "/" + UriEncode(ctx.key, false))
+      .Add("Bucket", ctx.bucket)
+      .Add("Key", ctx.key)
+      .Add("ETag", QuoteEtag(m.etag));
+  co_return co_await SendXml(ctx, out);
+}
+
+Task<Status> AbortMultipartUpload(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  std::string upload_id(ctx.query.Get("uploadId"));
+  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
+    return svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, rel);
+  }));
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+Task<Status> ListParts(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  std::string upload_id(ctx.query.Get("uploadId"));
+  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
+  uint32_t marker = 0, max = 1000;
+  if (ctx.query.Has("part-number-marker")) {
+    auto v = ParseUint(ctx.query.Get("part-number-marker"));
+    if (!v || *v > 10000) co_return Error(Err::kInvalidArgument, "bad part-number-marker");
+    marker = static_cast<uint32_t>(*v);
+  }
+  if (ctx.query.Has("max-parts")) {
+    auto v = ParseUint(ctx.query.Get("max-parts"));
+    if (!v) co_return Error(Err::kInvalidArgument, "bad max-parts");
+    max = static_cast<uint32_t>(std::clamp<uint64_t>(*v, 1, 1000));
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(auto parts, svc.index->ListParts(upload_id, marker, max));
+  bool truncated = parts.size() > max;
+  if (truncated) parts.resize(max);
+  XmlDoc doc("ListPartsResult");
+  XmlNode r = doc.root();
+  r.Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("UploadId", upload_id);
+  AddOwner(r, ctx, "Initiator");
+  AddOwner(r, ctx);
+  r.Add("StorageClass", "STANDARD").Add("PartNumberMarker", marker);
+  if (truncated) r.Add("NextPartNumberMarker", parts.back().number);
+  r.Add("MaxParts", max).AddBool("IsTruncated", truncated);
+  for (const auto& p : parts) {
+    r.Child("Part")
+        .Add("PartNumber", p.number)
+        .Add("LastModified", FormatIso8601(p.mtime_micros))
+        .Add("ETag", QuoteEtag(p.etag))
+        .Add("Size", p.size);
+  }
+  co_return co_await SendXml(ctx, doc);
+}
+
+}  // namespace sluice::s3::ops

@@ -1,0 +1,103 @@
+// PutObject, GetObject, HeadObject, DeleteObject.
+#include "common/strings.h"
+#include "s3/headers.h"
+#include "s3/object_io.h"
+#include "s3/ops/ops.h"
+#include "s3/respond.h"
+
+namespace sluice::s3::ops {
+
+Task<Status> PutObject(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  // Everything that can refuse the request is checked before the body is read, so an
+  // Expect: 100-continue client is refused without sending its body.
+  meta::ObjectMeta m;
+  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
+  if (ctx.req.has_header("x-amz-tagging")) {
+    SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingHeader(ctx.req.header("x-amz-tagging")));
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
+                             co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size));
+  m.size = stored.size;
+  m.etag = HexEncode(stored.md5);
+  m.mtime_micros = svc.clock->NowMicros();
+  std::vector<std::string> new_ids;
+  if (stored.writer) {
+    m.segments.push_back({stored.writer->id(), stored.size, ""});
+    new_ids.push_back(stored.writer->id());
+  } else {
+    m.inline_data = std::move(stored.inline_data);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+  }));
+  http::ResponseHead head;
+  head.Set("ETag", QuoteEtag(m.etag));
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
+}
+
+Task<Status> GetObject(Ctx& ctx, bool head_only) {
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  Status pre = CheckReadPreconditions(ctx.req, m);
+  if (pre.code() == Err::kNotModified) {
+    http::ResponseHead head;
+    head.Set("ETag", QuoteEtag(m.etag));
+    head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));
+    co_return co_await SendEmpty(ctx, 304, std::move(head));
+  }
+  SLUICE_CO_RETURN_IF_ERROR(pre);
+
+  http::ResponseHead head;
+  AddObjectHeaders(head, m, ctx.query);
+  uint64_t offset = 0, length = m.size;
+  bool partial = false;
+  if (ctx.query.Has("partNumber")) {
+    auto pn = ParseUint(ctx.query.Get("partNumber"));
+    if (!pn || *pn < 1 || *pn > 10000)
+      co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+    if (ctx.req.has_header("range"))
+      co_return Error(Err::kInvalidRequest, "Cannot specify both Range header and partNumber query parameter");
+    uint32_t parts = m.parts_count ? m.parts_count : 1;
+    if (*pn > parts) co_return Error(Err::kInvalidPartNumber, "");
+    if (m.parts_count) {
+      for (uint64_t i = 0; i + 1 < *pn; i++) offset += m.segments[i].size;
+      length = m.segments[*pn - 1].size;
+      partial = true;
+    }
+    head.Set("x-amz-mp-parts-count", std::to_string(parts));
+  } else {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(ctx.req.header("range"), m.size));
+    if (range) {
+      offset = range->start;
+      length = range->length;
+      partial = true;
+    }
+  }
+  if (partial) {
+    head.status = 206;
+    head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
+                                  std::to_string(offset + length - 1) + "/" +
+                                  std::to_string(m.size));
+  }
+  if (head_only || length == 0 || !m.inline_data.empty()) {
+    std::string_view body = head_only ? std::string_view()
+                                      : std::string_view(m.inline_data).substr(offset, length);
+    co_return co_await ctx.resp.Send(head, body, length);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
+  co_return co_await SendObjectRange(ctx, m, offset, length);
+}
+
+Task<Status> DeleteObject(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
+    return svc.index->DeleteObject(ctx.bucket, ctx.key, rel);
+  }));
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+}  // namespace sluice::s3::ops

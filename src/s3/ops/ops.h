@@ -1,0 +1,40 @@
+// The S3 operations, one family per file. Each parses what it needs from the request,
+// executes against the index and data store, and renders its response; errors are
+// returned as a Status and rendered by the dispatcher (s3/handler.cc).
+#pragma once
+
+#include "s3/context.h"
+
+namespace sluice::s3::ops {
+
+// bucket.cc
+Task<Status> ListBuckets(Ctx& ctx);
+Task<Status> CreateBucket(Ctx& ctx);
+Task<Status> HeadBucket(Ctx& ctx);
+Task<Status> DeleteBucket(Ctx& ctx);
+Task<Status> GetBucketLocation(Ctx& ctx);
+Task<Status> GetBucketVersioning(Ctx& ctx);
+// list.cc
+Task<Status> ListObjects(Ctx& ctx, bool v2);
+Task<Status> ListMultipartUploads(Ctx& ctx);
+// object.cc
+Task<Status> PutObject(Ctx& ctx);
+Task<Status> GetObject(Ctx& ctx, bool head);
+Task<Status> DeleteObject(Ctx& ctx);
+// delete_objects.cc
+Task<Status> DeleteObjects(Ctx& ctx);
+// copy.cc
+Task<Status> CopyObject(Ctx& ctx);
+Task<Status> UploadPartCopy(Ctx& ctx);
+// multipart.cc
+Task<Status> CreateMultipartUpload(Ctx& ctx);
+Task<Status> UploadPart(Ctx& ctx);
+Task<Status> CompleteMultipartUpload(Ctx& ctx);
+Task<Status> AbortMultipartUpload(Ctx& ctx);
+Task<Status> ListParts(Ctx& ctx);
+// tagging.cc
+Task<Status> PutObjectTagging(Ctx& ctx);
+Task<Status> GetObjectTagging(Ctx& ctx);
+Task<Status> DeleteObjectTagging(Ctx& ctx);
+
+}  // namespace sluice::s3::ops

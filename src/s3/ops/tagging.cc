@@ -1,0 +1,43 @@
+// PutObjectTagging, GetObjectTagging, DeleteObjectTagging.
+#include "s3/headers.h"
+#include "s3/ops/ops.h"
+#include "s3/payload.h"
+#include "s3/respond.h"
+
+namespace sluice::s3::ops {
+
+Task<Status> PutObjectTagging(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  pugi::xml_document doc;
+  SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "Tagging", &doc));
+  meta::HeaderList tags;
+  for (auto t : doc.document_element().child("TagSet").children("Tag")) {
+    if (!t.child("Key")) co_return Error(Err::kMalformedXML, "every <Tag> needs a <Key>");
+    tags.emplace_back(t.child("Key").text().as_string(), t.child("Value").text().as_string());
+  }
+  SLUICE_CO_RETURN_IF_ERROR(ValidateTags(tags));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
+      *svc.blocking, [&] { return svc.index->SetObjectTags(ctx.bucket, ctx.key, tags); }));
+  co_return co_await SendEmpty(ctx, 200);
+}
+
+Task<Status> GetObjectTagging(Ctx& ctx) {
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  XmlDoc doc("Tagging");
+  XmlNode set = doc.root().Child("TagSet");
+  for (const auto& [k, v] : m.tags) set.Child("Tag").Add("Key", k).Add("Value", v);
+  co_return co_await SendXml(ctx, doc);
+}
+
+Task<Status> DeleteObjectTagging(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
+      *svc.blocking, [&] { return svc.index->SetObjectTags(ctx.bucket, ctx.key, {}); }));
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+}  // namespace sluice::s3::ops

@@ -1,0 +1,206 @@
+#include "s3/router.h"
+
+#include "common/strings.h"
+
+namespace sluice::s3 {
+namespace {
+
+// Subresources of real S3 that this server does not implement yet: they get 501
+// NotImplemented rather than being mistaken for a plain GET or PUT.
+constexpr std::string_view kUnsupported[] = {
+    "acl",          "cors",          "lifecycle",         "policy",
+    "policyStatus", "versions",      "website",           "logging",
+    "notification", "replication",   "encryption",        "object-lock",
+    "retention",    "legal-hold",    "torrent",           "requestPayment",
+    "accelerate",   "analytics",     "inventory",         "metrics",
+    "intelligent-tiering", "ownershipControls", "publicAccessBlock", "restore",
+    "select",       "attributes",    "session"};
+
+Status NotImplemented(std::string_view what) {
+  return Error(Err::kNotImplemented, std::string(what) + " is not implemented yet");
+}
+
+}  // namespace
+
+std::string_view OpName(Op op) {
+  switch (op) {
+    case Op::kListBuckets: return "ListBuckets";
+    case Op::kCreateBucket: return "CreateBucket";
+    case Op::kHeadBucket: return "HeadBucket";
+    case Op::kDeleteBucket: return "DeleteBucket";
+    case Op::kGetBucketLocation: return "GetBucketLocation";
+    case Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case Op::kListObjects: return "ListObjects";
+    case Op::kListObjectsV2: return "ListObjectsV2";
+    case Op::kListMultipartUploads: return "ListMultipartUploads";
+    case Op::kDeleteObjects: return "DeleteObjects";
+    case Op::kPutObject: return "PutObject";
+    case Op::kCopyObject: return "CopyObject";
+    case Op::kGetObject: return "GetObject";
+    case Op::kHeadObject: return "HeadObject";
+    case Op::kDeleteObject: return "DeleteObject";
+    case Op::kCreateMultipartUpload: return "CreateMultipartUpload";
+    case Op::kUploadPart: return "UploadPart";
+    case Op::kUploadPartCopy: return "UploadPartCopy";
+    case Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
+    case Op::kAbortMultipartUpload: return "AbortMultipartUpload";
+    case Op::kListParts: return "ListParts";
+    case Op::kPutObjectTagging: return "PutObjectTagging";
+    case Op::kGetObjectTagging: return "GetObjectTagging";
+    case Op::kDeleteObjectTagging: return "DeleteObjectTagging";
+  }
+  return "Unknown";
+}
+
+Result<Query> Query::Parse(std::string_view raw) {
+  Query q;
+  while (!raw.empty()) {
+    size_t amp = raw.find('&');
+    std::string_view item = raw.substr(0, amp);
+    raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    auto k = UriDecode(item.substr(0, eq));
+    auto v = UriDecode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+    if (!k || !v) return Error(Err::kInvalidURI, "malformed query string");
+    q.items_.emplace_back(std::move(*k), std::move(*v));
+  }
+  return q;
+}
+
+bool Query::Has(std::string_view name) const {
+  for (const auto& [k, v] : items_)
+    if (k == name) return true;
+  return false;
+}
+
+std::string_view Query::Get(std::string_view name) const {
+  for (const auto& [k, v] : items_)
+    if (k == name) return v;
+  return {};
+}
+
+Status ValidateBucketName(std::string_view n) {
+  auto bad = [&](std::string_view why) {
+    return Error(Err::kInvalidBucketName, "The specified bucket is not valid: " + std::string(why));
+  };
+  if (n.size() < 3 || n.size() > 63) return bad("names are 3 to 63 characters long");
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+      return bad("only lowercase letters, digits, dots and hyphens are allowed");
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(n.front()) || !alnum(n.back())) return bad("names begin and end with a letter or digit");
+  if (n.find("..") != std::string_view::npos) return bad("no two adjacent dots");
+  if (n.starts_with("xn--") || n.starts_with("sthree-")) return bad("reserved prefix");
+  if (n.ends_with("-s3alias") || n.ends_with("--ol-s3")) return bad("reserved suffix");
+  int dots = 0;
+  bool digits_only = true;
+  for (char c : n) {
+    if (c == '.') dots++;
+    else if (c < '0' || c > '9') digits_only = false;
+  }
+  if (dots == 3 && digits_only) return bad("names must not look like an IP address");
+  return Status::Ok();
+}
+
+Status ValidateKey(std::string_view key) {
+  if (key.size() > 1024) return Error(Err::kKeyTooLong, "Your key is too long (over 1024 bytes)");
+  if (key.find('\0') != std::string_view::npos || !IsValidUtf8(key))
+    return Error(Err::kInvalidObjectKey, "Object key is not valid UTF-8 or contains NUL");
+  return Status::Ok();
+}
+
+Result<Route> RouteRequest(std::string_view method, std::string_view host,
+                           std::string_view raw_path, const Query& q,
+                           const std::vector<std::string>& domains, bool has_copy_source) {
+  auto path = UriDecode(raw_path);
+  if (!path || path->empty() || (*path)[0] != '/') return Error(Err::kInvalidURI, "Couldn't parse the specified URI.");
+  Route r;
+  // Virtual-hosted style: "<bucket>.<domain>[:port]".
+  std::string_view h = host;
+  if (size_t colon = h.rfind(':'); colon != std::string_view::npos && h.find(']') == std::string_view::npos)
+    h = h.substr(0, colon);
+  bool vhost = false;
+  for (const auto& d : domains) {
+    if (h.size() > d.size() + 1 && EqualsIgnoreCase(h.substr(h.size() - d.size()), d) &&
+        h[h.size() - d.size() - 1] == '.') {
+      r.bucket = ToLower(h.substr(0, h.size() - d.size() - 1));
+      r.key = path->substr(1);
+      vhost = true;
+      break;
+    }
+  }
+  if (!vhost) {
+    std::string_view p = std::string_view(*path).substr(1);
+    size_t slash = p.find('/');
+    r.bucket = std::string(p.substr(0, slash));
+    if (slash != std::string_view::npos) r.key = std::string(p.substr(slash + 1));
+  }
+  for (auto sub : kUnsupported)
+    if (q.Has(sub)) return NotImplemented("the '" + std::string(sub) + "' subresource");
+  // Without versioning every object is the "null" version.
+  if (q.Has("versionId") && q.Get("versionId") != "null") return NotImplemented("object versions");
+
+  const bool has_bucket = !r.bucket.empty();
+  const bool has_key = !r.key.empty();
+  auto deny = [&] {
+    return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+  };
+  if (!has_bucket) {
+    if (method == "GET") {
+      r.op = Op::kListBuckets;
+      return r;
+    }
+    return deny();
+  }
+  if (!has_key) {
+    if (q.Has("tagging")) return NotImplemented("bucket tagging");
+    if (method == "GET") {
+      if (q.Has("location")) r.op = Op::kGetBucketLocation;
+      else if (q.Has("versioning")) r.op = Op::kGetBucketVersioning;
+      else if (q.Has("uploads")) r.op = Op::kListMultipartUploads;
+      else if (q.Get("list-type") == "2") r.op = Op::kListObjectsV2;
+      else r.op = Op::kListObjects;
+    } else if (method == "PUT") {
+      if (q.Has("versioning")) return NotImplemented("bucket versioning");
+      r.op = Op::kCreateBucket;
+    } else if (method == "HEAD") {
+      r.op = Op::kHeadBucket;
+    } else if (method == "DELETE") {
+      r.op = Op::kDeleteBucket;
+    } else if (method == "POST" && q.Has("delete")) {
+      r.op = Op::kDeleteObjects;
+    } else if (method == "POST") {
+      return NotImplemented("browser POST uploads");
+    } else {
+      return deny();
+    }
+    return r;
+  }
+  const bool upload_id = q.Has("uploadId");
+  if (method == "GET") {
+    r.op = q.Has("tagging") ? Op::kGetObjectTagging : upload_id ? Op::kListParts : Op::kGetObject;
+  } else if (method == "HEAD") {
+    r.op = Op::kHeadObject;
+  } else if (method == "PUT") {
+    if (q.Has("tagging")) r.op = Op::kPutObjectTagging;
+    else if (q.Has("partNumber") && upload_id)
+      r.op = has_copy_source ? Op::kUploadPartCopy : Op::kUploadPart;
+    else if (upload_id || q.Has("partNumber"))
+      return Error(Err::kInvalidRequest, "UploadPart needs both partNumber and uploadId");
+    else r.op = has_copy_source ? Op::kCopyObject : Op::kPutObject;
+  } else if (method == "DELETE") {
+    r.op = q.Has("tagging") ? Op::kDeleteObjectTagging
+           : upload_id      ? Op::kAbortMultipartUpload
+                            : Op::kDeleteObject;
+  } else if (method == "POST") {
+    if (q.Has("uploads")) r.op = Op::kCreateMultipartUpload;
+    else if (upload_id) r.op = Op::kCompleteMultipartUpload;
+    else return NotImplemented("this POST operation");
+  } else {
+    return deny();
+  }
+  return r;
+}
+
+}  // namespace sluice::s3

@@ -1,0 +1,62 @@
+// Maps method + host/path + query to one S3 operation and its bucket and key.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "s3/context.h"
+
+namespace sluice::s3 {
+
+enum class Op {
+  kListBuckets,
+  kCreateBucket,
+  kHeadBucket,
+  kDeleteBucket,
+  kGetBucketLocation,
+  kGetBucketVersioning,
+  kListObjects,
+  kListObjectsV2,
+  kListMultipartUploads,
+  kDeleteObjects,
+  kPutObject,
+  kCopyObject,
+  kGetObject,
+  kHeadObject,
+  kDeleteObject,
+  kCreateMultipartUpload,
+  kUploadPart,
+  kUploadPartCopy,
+  kCompleteMultipartUpload,
+  kAbortMultipartUpload,
+  kListParts,
+  kPutObjectTagging,
+  kGetObjectTagging,
+  kDeleteObjectTagging,
+};
+
+std::string_view OpName(Op op);
+
+struct Route {
+  Op op;
+  std::string bucket;
+  std::string key;
+};
+
+// Routes a request. kNotImplemented for a known S3 feature this server lacks,
+// kMethodNotAllowed for a method that makes no sense on the resource, kInvalidURI for a
+// path that does not decode.
+Result<Route> RouteRequest(std::string_view method, std::string_view host,
+                           std::string_view raw_path, const Query& q,
+                           const std::vector<std::string>& domains,
+                           bool has_copy_source);
+
+// S3 bucket naming rules (3-63 chars of a-z 0-9 . -, start and end alphanumeric, no "..",
+// not an IP address, no reserved prefixes or suffixes).
+Status ValidateBucketName(std::string_view name);
+// At most 1024 bytes of UTF-8 without NUL.
+Status ValidateKey(std::string_view key);
+
+}  // namespace sluice::s3

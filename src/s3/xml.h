@@ -1,0 +1,48 @@
+// XML in and out, over pugixml. Requests' XML bodies are size-limited before parsing;
+// parse failures become MalformedXML.
+#pragma once
+
+#include <pugixml.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace sluice::s3 {
+
+class XmlNode {
+ public:
+  explicit XmlNode(pugi::xml_node n) : n_(n) {}
+  XmlNode Child(std::string_view name);
+  XmlNode& Add(std::string_view name, std::string_view text);
+  XmlNode& Add(std::string_view name, uint64_t v) { return Add(name, std::to_string(v)); }
+  XmlNode& AddBool(std::string_view name, bool v) { return Add(name, v ? "true" : "false"); }
+  // Sets this element's own text.
+  XmlNode& Text(std::string_view text);
+
+ private:
+  pugi::xml_node n_;
+};
+
+// A response document whose root element carries the S3 namespace.
+class XmlDoc {
+ public:
+  explicit XmlDoc(std::string_view root_name, bool with_namespace = true);
+  XmlNode& root() { return root_; }
+  std::string Render() const;
+
+ private:
+  pugi::xml_document doc_;
+  XmlNode root_;
+};
+
+inline constexpr size_t kMaxXmlBody = 1 << 20;
+
+// Parses a request body; kMalformedXML on failure or when the root is not `root_name`.
+Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_document* doc);
+
+// Text of a child element ("" when absent).
+std::string ChildText(const pugi::xml_node& n, const char* name);
+
+}  // namespace sluice::s3

@@ -1,0 +1,186 @@
+#include "server/app.h"
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/thread_pool.hpp>
+#include <cstdio>
+#include <cstdlib>
+
+#include "auth/credentials.h"
+#include "common/strings.h"
+#include "http/server.h"
+#include "io/env.h"
+#include "meta/kv/kv_index.h"
+#include "meta/kv/kv_store.h"
+#include "s3/handler.h"
+#include "server/recovery.h"
+#include "storage/local/local_data_store.h"
+
+namespace sluice::server {
+namespace {
+
+constexpr char kFormatFile[] = "FORMAT";
+constexpr char kFormatVersion[] = "sluice-local-1\n";
+
+struct RootKeys {
+  std::string access, secret;
+  std::string source;
+};
+
+// Flags, then the environment, then the data directory (generated on first start).
+Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::Random* rnd) {
+  RootKeys k;
+  const char* env_ak = std::getenv("SLUICE_ROOT_ACCESS_KEY");
+  const char* env_sk = std::getenv("SLUICE_ROOT_SECRET_KEY");
+  if (!cfg.access_key.empty() || !cfg.secret_key.empty()) {
+    k = {cfg.access_key, cfg.secret_key, "command line"};
+  } else if (env_ak && env_sk && *env_ak && *env_sk) {
+    k = {env_ak, env_sk, "environment"};
+  } else {
+    std::string path = cfg.data_dir + "/root-credentials";
+    if (fs->Exists(path)) {
+      SLUICE_ASSIGN_OR_RETURN(std::string text, fs->ReadWholeFile(path));
+      size_t nl = text.find('\n');
+      if (nl == std::string::npos) return Status(Err::kCorruption, path + " is malformed");
+      k.access = text.substr(0, nl);
+      k.secret = text.substr(nl + 1);
+      while (!k.secret.empty() && k.secret.back() == '\n') k.secret.pop_back();
+      k.source = path;
+    } else {
+      static constexpr char kUpper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+      std::string raw(20, '\0');
+      rnd->Fill(raw.data(), raw.size());
+      k.access = "SLU";
+      for (size_t i = 3; i < 20; i++) k.access += kUpper[static_cast<unsigned char>(raw[i]) % 36];
+      std::string sraw(30, '\0');
+      rnd->Fill(sraw.data(), sraw.size());
+      k.secret = Base64Encode(sraw);
+      for (auto& c : k.secret)
+        if (c == '+' || c == '/') c = 'x';
+      SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n"));
+      k.source = "generated, kept in " + path;
+    }
+  }
+  if (k.access.size() < 3 || k.secret.size() < 8)
+    return Status(Err::kInvalidArgument,
+                  "the root access key needs at least 3 characters and the secret at least 8");
+  return k;
+}
+
+Status SplitListen(const std::string& listen, http::ServerOptions* o) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status(Err::kInvalidArgument, "--listen wants ADDR:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = ParseUint(listen.substr(colon + 1));
+  if (!port || *port > 65535) return Status(Err::kInvalidArgument, "bad port in --listen");
+  o->address = host.empty() ? "0.0.0.0" : host;
+  o->port = static_cast<uint16_t>(*port);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunServer(const ServerConfig& cfg) {
+  auto level = spdlog::level::from_str(cfg.log_level);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto access = spdlog::stderr_color_mt("access");
+  access->set_pattern("%Y-%m-%dT%H:%M:%S.%e access %v");
+
+  // Signals are taken synchronously by this thread; every other thread blocks them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  io::FileSystem* fs = io::PosixFileSystem();
+  auto fail = [](const std::string& what, const Status& s) {
+    spdlog::critical("{}: {}", what, s.ToString());
+    return 1;
+  };
+  if (Status s = fs->CreateDirs(cfg.data_dir); !s.ok()) return fail("data directory", s);
+  auto lock = fs->LockFile(cfg.data_dir + "/LOCK");
+  if (!lock.ok()) return fail("data directory", lock.status());
+  std::string fmt_path = cfg.data_dir + "/" + kFormatFile;
+  if (fs->Exists(fmt_path)) {
+    auto f = fs->ReadWholeFile(fmt_path);
+    if (!f.ok() || *f != kFormatVersion)
+      return fail("data directory", Status(Err::kCorruption, fmt_path + " names an unknown format"));
+  } else if (Status s = fs->WriteWholeFileDurably(fmt_path, kFormatVersion); !s.ok()) {
+    return fail("data directory", s);
+  }
+
+  auto keys = LoadRootKeys(cfg, fs, io::SystemRandom());
+  if (!keys.ok()) return fail("root credential", keys.status());
+
+  auto kv = meta::OpenRocksKv(cfg.data_dir + "/meta");
+  if (!kv.ok()) return fail("metadata index", kv.status());
+  meta::KvIndex index(kv->get(), /*sync=*/true);
+  storage::LocalDataStore data(fs, io::SystemRandom(), cfg.data_dir);
+  if (Status s = data.Init(); !s.ok()) return fail("data store", s);
+  auto rec = Recover(&index, &data);
+  if (!rec.ok()) return fail("recovery", rec.status());
+  if (rec->republished || rec->discarded || rec->collected)
+    spdlog::info("recovery: {} uploads finished, {} interrupted uploads discarded, {} deleted "
+                 "objects' data collected",
+                 rec->republished, rec->discarded, rec->collected);
+
+  auth::StaticCredentialStore creds;
+  creds.Add({keys->access, keys->secret, "sluice-root", "root"});
+
+  // Blocking work (fsync, synced commits, copies) runs here so I/O threads never wait on
+  // the disk; 32 threads let that many syncs be in flight for the file system to batch.
+  boost::asio::thread_pool blocking(32);
+  s3::Services svc;
+  svc.index = &index;
+  svc.data = &data;
+  svc.clock = io::SystemClock();
+  svc.random = io::SystemRandom();
+  svc.blocking = &blocking;
+  svc.credentials = &creds;
+  svc.region = cfg.region;
+  svc.domains = cfg.domains;
+  svc.limits.inline_threshold = cfg.inline_threshold;
+  s3::S3Handler handler(svc, {cfg.access_log});
+
+  http::ServerOptions opts;
+  if (Status s = SplitListen(cfg.listen, &opts); !s.ok()) return fail("--listen", s);
+  opts.threads = cfg.threads;
+  http::Server server(
+      opts,
+      [&handler](http::Request& r, http::Body& b, http::Responder& w) {
+        return handler.Handle(r, b, w);
+      },
+      [&handler](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {
+        handler.RenderProtocolError(c, m, h, b);
+      });
+  if (Status s = server.Start(); !s.ok()) return fail("listen", s);
+
+  std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
+  std::printf("sluice is serving S3 at http://%s:%u (data in %s)\n", host.c_str(), server.port(),
+              cfg.data_dir.c_str());
+  std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
+              keys->secret.c_str(), keys->source.c_str());
+  std::fflush(stdout);
+  spdlog::info("started: listening on {}:{}, {} I/O threads, data in {}", opts.address,
+               server.port(), opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
+               cfg.data_dir);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("received {}: draining {} connection(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               server.open_connections());
+  server.Stop();
+  blocking.join();
+  spdlog::info("stopped cleanly");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace sluice::server

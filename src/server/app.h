@@ -1,0 +1,27 @@
+// The composition root: the only place that names concrete implementations. It opens
+// the embedded store (RocksDB index + local data files) in the data directory, recovers
+// from any crash, and serves S3 until SIGTERM or SIGINT.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::server {
+
+struct ServerConfig {
+  std::string data_dir = "./data";
+  std::string listen = "127.0.0.1:9000";
+  std::string log_level = "info";
+  std::string access_key;  // empty: SLUICE_ROOT_ACCESS_KEY, else generated and kept
+  std::string secret_key;
+  std::string region = "us-east-1";
+  std::vector<std::string> domains = {"localhost"};
+  int threads = 0;
+  bool access_log = true;
+  uint64_t inline_threshold = 64 * 1024;
+};
+
+// Runs until a termination signal; returns the process exit code.
+int RunServer(const ServerConfig& cfg);
+
+}  // namespace sluice::server

@@ -1,0 +1,57 @@
+// The sluice binary. Subcommands: `server` (this release); the client commands and
+// `admin` come with later releases.
+#include <CLI/CLI.hpp>
+
+#include "server/app.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluice: a fast S3-compatible object store for deep-learning workloads"};
+  app.require_subcommand(1);
+  sluice::server::ServerConfig cfg;
+  std::string domains;
+  auto* srv = app.add_subcommand(
+      "server",
+      "Run the S3 server on this machine: objects in local files, metadata in an embedded "
+      "RocksDB index, both under --data. Every acknowledged write is on disk (fsync) before "
+      "the reply.");
+  srv->add_option("--data", cfg.data_dir, "Directory for objects and the metadata index")
+      ->capture_default_str();
+  srv->add_option("--listen", cfg.listen, "Address and port to serve on, ADDR:PORT")
+      ->capture_default_str();
+  srv->add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error or critical")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  srv->add_option("--access-key", cfg.access_key,
+                  "Root access key (default: $SLUICE_ROOT_ACCESS_KEY, else generated on first "
+                  "start and kept in DATA/root-credentials)");
+  srv->add_option("--secret-key", cfg.secret_key,
+                  "Root secret key (default: $SLUICE_ROOT_SECRET_KEY, else as above)");
+  srv->add_option("--region", cfg.region, "Region reported to clients")->capture_default_str();
+  srv->add_option("--domain", domains,
+                  "Comma-separated domains for virtual-hosted-style requests "
+                  "(BUCKET.DOMAIN); path-style always works")
+      ->default_str("localhost");
+  srv->add_option("--threads", cfg.threads, "I/O threads (default: one per core)");
+  srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!domains.empty()) {
+    cfg.domains.clear();
+    size_t start = 0;
+    while (start <= domains.size()) {
+      size_t comma = domains.find(',', start);
+      std::string d = domains.substr(start, comma - start);
+      if (!d.empty()) cfg.domains.push_back(d);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (*srv) {
+    if ((cfg.access_key.empty()) != (cfg.secret_key.empty())) {
+      std::fprintf(stderr, "error: --access-key and --secret-key go together\n");
+      return 2;
+    }
+    return sluice::server::RunServer(cfg);
+  }
+  return 0;
+}

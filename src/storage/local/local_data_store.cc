@@ -1,0 +1,130 @@
+#include "storage/local/local_data_store.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::storage {
+namespace {
+
+// Ids are 32 lowercase hex digits; anything else is refused so an id can never name a
+// path outside the store.
+bool ValidId(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+class LocalWriter final : public DataWriter {
+ public:
+  LocalWriter(io::FileSystem* fs, std::string id, std::string path, std::string dir,
+              std::unique_ptr<io::WritableFile> f)
+      : fs_(fs), id_(std::move(id)), path_(std::move(path)), dir_(std::move(dir)),
+        file_(std::move(f)) {}
+  ~LocalWriter() override {
+    if (!committed_) {
+      if (file_) file_->Close().IgnoreError();
+      fs_->Remove(path_).IgnoreError();
+    }
+  }
+  const std::string& id() const override { return id_; }
+  uint64_t size() const override { return size_; }
+  Status Append(const void* data, size_t n) override {
+    SLUICE_RETURN_IF_ERROR(file_->Append(data, n));
+    size_ += n;
+    return Status::Ok();
+  }
+  Status Commit() override {
+    SLUICE_RETURN_IF_ERROR(file_->Sync());
+    SLUICE_RETURN_IF_ERROR(file_->Close());
+    file_.reset();
+    SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    committed_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  io::FileSystem* fs_;
+  std::string id_, path_, dir_;
+  std::unique_ptr<io::WritableFile> file_;
+  uint64_t size_ = 0;
+  bool committed_ = false;
+};
+
+class LocalReader final : public DataReader {
+ public:
+  explicit LocalReader(std::unique_ptr<io::ReadableFile> f) : f_(std::move(f)) {}
+  uint64_t Size() const override { return f_->Size(); }
+  Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
+    return f_->PositionalRead(offset, buf, n, got);
+  }
+  int NativeHandle() const override { return f_->NativeHandle(); }
+
+ private:
+  std::unique_ptr<io::ReadableFile> f_;
+};
+
+}  // namespace
+
+LocalDataStore::LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root)
+    : fs_(fs), rnd_(rnd), root_(std::move(root)) {}
+
+std::string LocalDataStore::ObjectPath(const std::string& id) const {
+  return root_ + "/objects/" + id.substr(0, 2) + "/" + id;
+}
+
+Status LocalDataStore::Init() {
+  SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(root_ + "/tmp"));
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 256; i++) {
+    std::string d = root_ + "/objects/" + kHex[i >> 4] + kHex[i & 15];
+    if (!fs_->Exists(d)) SLUICE_RETURN_IF_ERROR(fs_->CreateDirs(d));
+  }
+  SLUICE_RETURN_IF_ERROR(fs_->SyncDir(root_ + "/objects"));
+  return fs_->SyncDir(root_);
+}
+
+Result<std::unique_ptr<DataWriter>> LocalDataStore::Create() {
+  std::string id = rnd_->HexString(16);
+  std::string path = TmpPath(id);
+  SLUICE_ASSIGN_OR_RETURN(auto f, fs_->NewWritableFile(path));
+  return std::unique_ptr<DataWriter>(
+      new LocalWriter(fs_, id, path, root_ + "/tmp", std::move(f)));
+}
+
+Result<std::unique_ptr<DataReader>> LocalDataStore::Open(const std::string& id) {
+  if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  auto f = fs_->OpenReadable(ObjectPath(id));
+  if (!f.ok() && f.status().code() == Err::kNotFound) f = fs_->OpenReadable(TmpPath(id));
+  if (!f.ok()) return std::move(f).status();
+  return std::unique_ptr<DataReader>(new LocalReader(std::move(f).value()));
+}
+
+void LocalDataStore::Published(const std::string& id) {
+  Status s = fs_->Rename(TmpPath(id), ObjectPath(id));
+  if (!s.ok()) spdlog::warn("publishing data {}: {} (recovery will retry)", id, s.ToString());
+}
+
+Status LocalDataStore::Delete(const std::string& id) {
+  if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  Status a = fs_->Remove(ObjectPath(id));
+  Status b = fs_->Remove(TmpPath(id));
+  if (!a.ok() && a.code() != Err::kNotFound) return a;
+  if (!b.ok() && b.code() != Err::kNotFound) return b;
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> LocalDataStore::ListUnpublished() {
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(root_ + "/tmp"));
+  std::vector<std::string> out;
+  for (auto& n : names) {
+    if (ValidId(n)) {
+      out.push_back(std::move(n));
+    } else {
+      // Not ours to interpret; never delete what we did not name.
+      spdlog::warn("ignoring unexpected file {}/tmp/{}", root_, n);
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::storage

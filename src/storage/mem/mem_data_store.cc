@@ -1,0 +1,91 @@
+#include "storage/mem/mem_data_store.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace sluice::storage {
+
+class MemWriter final : public DataWriter {
+ public:
+  MemWriter(MemDataStore* s, std::string id) : s_(s), id_(std::move(id)) {}
+  ~MemWriter() override {
+    if (!committed_) s_->Delete(id_).IgnoreError();
+  }
+  const std::string& id() const override { return id_; }
+  uint64_t size() const override { return buf_.size(); }
+  Status Append(const void* data, size_t n) override {
+    buf_.append(static_cast<const char*>(data), n);
+    return Status::Ok();
+  }
+  Status Commit() override {
+    std::lock_guard l(s_->mu_);
+    s_->blobs_[id_].data = std::make_shared<const std::string>(std::move(buf_));
+    committed_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  MemDataStore* s_;
+  std::string id_;
+  std::string buf_;
+  bool committed_ = false;
+};
+
+namespace {
+class MemReader final : public DataReader {
+ public:
+  explicit MemReader(std::shared_ptr<const std::string> d) : d_(std::move(d)) {}
+  uint64_t Size() const override { return d_->size(); }
+  Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
+    *got = offset >= d_->size() ? 0 : std::min<size_t>(n, d_->size() - offset);
+    if (*got) std::memcpy(buf, d_->data() + offset, *got);
+    return Status::Ok();
+  }
+  int NativeHandle() const override { return -1; }
+
+ private:
+  std::shared_ptr<const std::string> d_;
+};
+}  // namespace
+
+Result<std::unique_ptr<DataWriter>> MemDataStore::Create() {
+  std::lock_guard l(mu_);
+  char id[33];
+  snprintf(id, sizeof(id), "%032llx", static_cast<unsigned long long>(next_id_++));
+  blobs_[id];  // present from creation, as a tmp file is
+  return std::unique_ptr<DataWriter>(new MemWriter(this, id));
+}
+
+Result<std::unique_ptr<DataReader>> MemDataStore::Open(const std::string& id) {
+  std::lock_guard l(mu_);
+  auto it = blobs_.find(id);
+  if (it == blobs_.end() || !it->second.data) return Status(Err::kNotFound, "data " + id);
+  return std::unique_ptr<DataReader>(new MemReader(it->second.data));
+}
+
+void MemDataStore::Published(const std::string& id) {
+  std::lock_guard l(mu_);
+  auto it = blobs_.find(id);
+  if (it != blobs_.end()) it->second.published = true;
+}
+
+Status MemDataStore::Delete(const std::string& id) {
+  std::lock_guard l(mu_);
+  blobs_.erase(id);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> MemDataStore::ListUnpublished() {
+  std::lock_guard l(mu_);
+  std::vector<std::string> out;
+  for (auto& [id, b] : blobs_)
+    if (!b.published) out.push_back(id);
+  return out;
+}
+
+size_t MemDataStore::size() const {
+  std::lock_guard l(mu_);
+  return blobs_.size();
+}
+
+}  // namespace sluice::storage

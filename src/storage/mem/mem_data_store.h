@@ -1,0 +1,31 @@
+// In-memory DataStore for tests. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+
+#include "storage/api/data_store.h"
+
+namespace sluice::storage {
+
+class MemDataStore final : public DataStore {
+ public:
+  Result<std::unique_ptr<DataWriter>> Create() override;
+  Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
+  void Published(const std::string& id) override;
+  Status Delete(const std::string& id) override;
+  Result<std::vector<std::string>> ListUnpublished() override;
+  size_t size() const;
+
+ private:
+  friend class MemWriter;
+  struct Blob {
+    std::shared_ptr<const std::string> data;
+    bool published = false;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, Blob> blobs_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace sluice::storage
