@@ -50,6 +50,8 @@ class FileSystem {
   virtual Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) = 0;
   // Atomically replaces dst. Durable once the parent directories are synced.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
+  // A second name for an existing file (hard link); kAlreadyExists if dst exists.
+  virtual Status Link(const std::string& src, const std::string& dst) = 0;
   virtual Status Remove(const std::string& path) = 0;
   virtual Status CreateDirs(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.

@@ -103,6 +103,18 @@ Status MemFileSystem::Rename(const std::string& src, const std::string& dst) {
   return Status::Ok();
 }
 
+Status MemFileSystem::Link(const std::string& src, const std::string& dst) {
+  std::lock_guard<std::mutex> l(mu_);
+  SLUICE_RETURN_IF_ERROR(Check("link", dst));
+  std::string sn, dn;
+  Dir* sd = FindDir(src, &sn);
+  Dir* dd = FindDir(dst, &dn);
+  if (!sd || !dd || !sd->live.count(sn)) return IoError("link", src, ENOENT);
+  if (dd->live.count(dn)) return IoError("link", dst, EEXIST);
+  dd->live[dn] = sd->live[sn];
+  return Status::Ok();
+}
+
 Status MemFileSystem::Remove(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   SLUICE_RETURN_IF_ERROR(Check("remove", path));

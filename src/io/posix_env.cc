@@ -101,6 +101,10 @@ class PosixFs final : public FileSystem {
     if (::rename(src.c_str(), dst.c_str()) != 0) return IoError("rename", src, errno);
     return Status::Ok();
   }
+  Status Link(const std::string& src, const std::string& dst) override {
+    if (::link(src.c_str(), dst.c_str()) != 0) return IoError("link", dst, errno);
+    return Status::Ok();
+  }
   Status Remove(const std::string& path) override {
     if (::unlink(path.c_str()) != 0) return IoError("unlink", path, errno);
     return Status::Ok();

@@ -192,7 +192,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
         (co_await resp.Send(head, xml)).IgnoreError();
       }
     }
-    if (e.http_status >= 500) spdlog::error("request {}: {}", request_id, st.ToString());
+    if (e.http_status >= 500 && e.http_status != 501) spdlog::error("request {}: {}", request_id, st.ToString());
   }
   if (opts_.access_log) {
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;

@@ -74,7 +74,13 @@ Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
     }
     co_return s;
   }
-  for (const auto& id : new_ids) svc.data->Published(id);
+  if (!new_ids.empty()) {
+    // Moving data to its final place syncs a directory: done on the blocking pool, after
+    // the reply. The index commit above is what made the write durable.
+    boost::asio::post(*svc.blocking, [&svc, ids = new_ids] {
+      for (const auto& id : ids) svc.data->Published(id);
+    });
+  }
   ReleaseData(svc, std::move(released));
   co_return Status::Ok();
 }

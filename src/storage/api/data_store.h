@@ -44,8 +44,9 @@ class DataStore {
   virtual ~DataStore() = default;
   virtual Result<std::unique_ptr<DataWriter>> Create() = 0;
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
-  // The index now references `id`; the store may move it to its final place. Failures
-  // are harmless (recovery finishes the job) and only logged.
+  // The index now references `id`; the store may move it to its final place. May block
+  // (syncs): call it off the I/O threads. Failures are harmless (recovery finishes the
+  // job) and only logged.
   virtual void Published(const std::string& id) = 0;
   // Deletes committed or uncommitted data; an absent id is not an error.
   virtual Status Delete(const std::string& id) = 0;

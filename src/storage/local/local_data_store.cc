@@ -100,7 +100,11 @@ Result<std::unique_ptr<DataReader>> LocalDataStore::Open(const std::string& id) 
 }
 
 void LocalDataStore::Published(const std::string& id) {
-  Status s = fs_->Rename(TmpPath(id), ObjectPath(id));
+  std::string dst = ObjectPath(id);
+  Status s = fs_->Link(TmpPath(id), dst);
+  if (s.code() == Err::kAlreadyExists) s = Status::Ok();  // an earlier attempt got this far
+  if (s.ok()) s = fs_->SyncDir(dst.substr(0, dst.rfind('/')));
+  if (s.ok()) s = fs_->Remove(TmpPath(id));
   if (!s.ok()) spdlog::warn("publishing data {}: {} (recovery will retry)", id, s.ToString());
 }
 

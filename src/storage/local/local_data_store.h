@@ -3,10 +3,13 @@
 // Layout under `root` (see docs/storage-format.md):
 //   tmp/<id>              written and committed, not yet referenced by the index
 //   objects/<id[0:2]>/<id> published
-// Commit = fdatasync(file) + fsync(tmp/). Published = rename into objects/ (not synced:
-// after a crash, recovery finds the file in tmp/ and renames it again). Open looks in
-// objects/ first, then tmp/, so a reader between the index commit and the rename still
-// finds the bytes.
+// Commit = fdatasync(file) + fsync(tmp/). Published = link into objects/, fsync that
+// directory, then unlink from tmp/. Not a rename: a rename's removal from tmp/ can become
+// durable (any later fsync of tmp/ carries it) before its arrival in objects/ does, and a
+// power cut between the two would lose an acknowledged object. With link-sync-unlink the
+// file always has a durable name. Recovery finds files still in tmp/ and finishes the
+// job. Open looks in objects/ first, then tmp/, so a reader between the index commit and
+// the link still finds the bytes.
 #pragma once
 
 #include <string>

@@ -1,0 +1,82 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice {
+namespace {
+
+TEST(Strings, HexRoundTrip) {
+  EXPECT_EQ(HexEncode(std::string("\x01\xab\xff", 3)), "01abff");
+  EXPECT_EQ(*HexDecode("01abFF"), std::string("\x01\xab\xff", 3));
+  EXPECT_FALSE(HexDecode("abc"));
+  EXPECT_FALSE(HexDecode("zz"));
+}
+
+TEST(Strings, UriEncodeFollowsAws) {
+  EXPECT_EQ(UriEncode("a b+c/d~e_f.g-h", false), "a%20b%2Bc/d~e_f.g-h");
+  EXPECT_EQ(UriEncode("a/b", true), "a%2Fb");
+  EXPECT_EQ(UriEncode("\xf0\x9f\x98\x80", true), "%F0%9F%98%80");
+}
+
+TEST(Strings, UriDecode) {
+  EXPECT_EQ(*UriDecode("a%20b+c"), "a b+c");
+  EXPECT_EQ(*UriDecode("a%20b+c", true), "a b c");
+  EXPECT_FALSE(UriDecode("%"));
+  EXPECT_FALSE(UriDecode("%4"));
+  EXPECT_FALSE(UriDecode("%zz"));
+  EXPECT_EQ(*UriDecode("%41"), "A");
+}
+
+TEST(Strings, Base64) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(*Base64Decode("Zg=="), "f");
+  EXPECT_EQ(*Base64Decode("Zm9vYg=="), "foob");
+  EXPECT_FALSE(Base64Decode("Zg="));
+  EXPECT_FALSE(Base64Decode("!!!!"));
+}
+
+TEST(Strings, ParseUint) {
+  EXPECT_EQ(*ParseUint("0"), 0u);
+  EXPECT_EQ(*ParseUint("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(ParseUint("18446744073709551616"));
+  EXPECT_FALSE(ParseUint("-1"));
+  EXPECT_FALSE(ParseUint(""));
+  EXPECT_FALSE(ParseUint("1 "));
+}
+
+TEST(Strings, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));            // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));        // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));    // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+}
+
+TEST(Strings, Dates) {
+  const int64_t t = 1369353600LL * 1000000;  // 2013-05-24T00:00:00Z
+  EXPECT_EQ(FormatAmzDate(t), "20130524T000000Z");
+  EXPECT_EQ(FormatHttpDate(t), "Fri, 24 May 2013 00:00:00 GMT");
+  EXPECT_EQ(FormatIso8601(t + 123000), "2013-05-24T00:00:00.123Z");
+  EXPECT_EQ(*ParseAmzDate("20130524T000000Z"), t);
+  EXPECT_EQ(*ParseHttpDate("Fri, 24 May 2013 00:00:00 GMT"), t);
+  EXPECT_EQ(*ParseHttpDate("Friday, 24-May-13 00:00:00 GMT"), t);
+  EXPECT_EQ(*ParseHttpDate("Fri May 24 00:00:00 2013"), t);
+  EXPECT_FALSE(ParseHttpDate("yesterday"));
+  EXPECT_FALSE(ParseAmzDate("2013-05-24T00:00:00Z"));
+  EXPECT_FALSE(ParseAmzDate("20131324T000000Z"));
+}
+
+TEST(Strings, CaseHelpers) {
+  EXPECT_TRUE(EqualsIgnoreCase("Content-MD5", "content-md5"));
+  EXPECT_FALSE(EqualsIgnoreCase("a", "ab"));
+  EXPECT_TRUE(StartsWithIgnoreCase("X-Amz-Meta-Foo", "x-amz-meta-"));
+  EXPECT_EQ(ToLower("AbC"), "abc");
+  EXPECT_EQ(Trim("  a b \t"), "a b");
+}
+
+}  // namespace
+}  // namespace sluice

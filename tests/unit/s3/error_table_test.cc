@@ -1,0 +1,38 @@
+#include "s3/error_table.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::s3 {
+namespace {
+
+TEST(ErrorTable, EveryErrorMapsToAStatusAndCode) {
+  for (int i = 1; i <= static_cast<int>(Err::kInternal); i++) {
+    const S3Error& e = LookupError(static_cast<Err>(i));
+    EXPECT_GE(e.http_status, 300) << i;
+    EXPECT_LT(e.http_status, 600) << i;
+    EXPECT_FALSE(e.code.empty()) << i;
+    EXPECT_FALSE(e.message.empty()) << i;
+  }
+}
+
+TEST(ErrorTable, WellKnownMappings) {
+  EXPECT_EQ(LookupError(Err::kNoSuchKey).http_status, 404);
+  EXPECT_EQ(LookupError(Err::kNoSuchKey).code, "NoSuchKey");
+  EXPECT_EQ(LookupError(Err::kSignatureDoesNotMatch).http_status, 403);
+  EXPECT_EQ(LookupError(Err::kBucketNotEmpty).http_status, 409);
+  EXPECT_EQ(LookupError(Err::kInvalidRange).http_status, 416);
+  EXPECT_EQ(LookupError(Err::kNotImplemented).http_status, 501);
+  EXPECT_EQ(LookupError(Err::kContentSha256Mismatch).code, "XAmzContentSHA256Mismatch");
+  EXPECT_EQ(LookupError(Err::kSlowDown).http_status, 503);
+}
+
+TEST(ErrorTable, RendersEscapedXml) {
+  std::string xml = RenderErrorXml(Err::kNoSuchKey, "", "/b/<k>&", "REQ1", {{"Key", "<k>"}});
+  EXPECT_NE(xml.find("<Code>NoSuchKey</Code>"), std::string::npos);
+  EXPECT_NE(xml.find("<Resource>/b/&lt;k&gt;&amp;</Resource>"), std::string::npos);
+  EXPECT_NE(xml.find("<RequestId>REQ1</RequestId>"), std::string::npos);
+  EXPECT_NE(xml.find("<Key>&lt;k&gt;</Key>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::s3

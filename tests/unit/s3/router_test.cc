@@ -1,0 +1,80 @@
+#include "s3/router.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::s3 {
+namespace {
+
+Result<Route> R(std::string_view method, std::string_view path, std::string_view query = "",
+                std::string_view host = "127.0.0.1:9000", bool copy = false) {
+  auto q = Query::Parse(query);
+  EXPECT_TRUE(q.ok());
+  return RouteRequest(method, host, path, *q, {"s3.local"}, copy);
+}
+
+TEST(Router, PathStyle) {
+  EXPECT_EQ(R("GET", "/")->op, Op::kListBuckets);
+  EXPECT_EQ(R("PUT", "/b")->op, Op::kCreateBucket);
+  EXPECT_EQ(R("GET", "/b")->op, Op::kListObjects);
+  EXPECT_EQ(R("GET", "/b/", "list-type=2")->op, Op::kListObjectsV2);
+  EXPECT_EQ(R("GET", "/b", "location")->op, Op::kGetBucketLocation);
+  EXPECT_EQ(R("GET", "/b", "uploads")->op, Op::kListMultipartUploads);
+  EXPECT_EQ(R("POST", "/b", "delete")->op, Op::kDeleteObjects);
+  auto r = R("PUT", "/b/dir/key%20x");
+  EXPECT_EQ(r->op, Op::kPutObject);
+  EXPECT_EQ(r->bucket, "b");
+  EXPECT_EQ(r->key, "dir/key x");
+  EXPECT_EQ(R("PUT", "/b/k", "", "h", true)->op, Op::kCopyObject);
+  EXPECT_EQ(R("PUT", "/b/k", "partNumber=1&uploadId=u")->op, Op::kUploadPart);
+  EXPECT_EQ(R("PUT", "/b/k", "partNumber=1&uploadId=u", "h", true)->op, Op::kUploadPartCopy);
+  EXPECT_EQ(R("POST", "/b/k", "uploads")->op, Op::kCreateMultipartUpload);
+  EXPECT_EQ(R("POST", "/b/k", "uploadId=u")->op, Op::kCompleteMultipartUpload);
+  EXPECT_EQ(R("DELETE", "/b/k", "uploadId=u")->op, Op::kAbortMultipartUpload);
+  EXPECT_EQ(R("GET", "/b/k", "uploadId=u")->op, Op::kListParts);
+  EXPECT_EQ(R("GET", "/b/k", "tagging")->op, Op::kGetObjectTagging);
+  EXPECT_EQ(R("HEAD", "/b/k")->op, Op::kHeadObject);
+  EXPECT_EQ(R("GET", "/b/k", "x-id=GetObject")->op, Op::kGetObject);
+}
+
+TEST(Router, KeysArePlainNamesNotPaths) {
+  EXPECT_EQ(R("GET", "/b/../x")->key, "../x");
+  EXPECT_EQ(R("GET", "/b/a//b")->key, "a//b");
+  EXPECT_EQ(R("GET", "/b//lead")->key, "/lead");
+}
+
+TEST(Router, VirtualHostedStyle) {
+  auto r = R("GET", "/some/key", "", "mybucket.s3.local:9000");
+  EXPECT_EQ(r->op, Op::kGetObject);
+  EXPECT_EQ(r->bucket, "mybucket");
+  EXPECT_EQ(r->key, "some/key");
+  EXPECT_EQ(R("GET", "/", "", "mybucket.s3.local")->op, Op::kListObjects);
+}
+
+TEST(Router, UnknownAndUnsupported) {
+  EXPECT_EQ(R("GET", "/b", "acl").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("PUT", "/b", "versioning").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("GET", "/b/k", "versionId=abc").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("GET", "/b/k", "versionId=null")->op, Op::kGetObject);
+  EXPECT_EQ(R("PATCH", "/b/k").status().code(), Err::kMethodNotAllowed);
+  EXPECT_EQ(R("DELETE", "/").status().code(), Err::kMethodNotAllowed);
+  EXPECT_EQ(R("GET", "/b/%zz").status().code(), Err::kInvalidURI);
+  EXPECT_EQ(R("PUT", "/b/k", "uploadId=u").status().code(), Err::kInvalidRequest);
+}
+
+TEST(Router, BucketNames) {
+  EXPECT_TRUE(ValidateBucketName("my-bucket.1").ok());
+  for (auto bad : {"ab", "Upper", "-start", "end-", "a..b", "192.168.1.1", "xn--x", "a_b",
+                   "x-s3alias", std::string(64, 'a').c_str()})
+    EXPECT_EQ(ValidateBucketName(bad).code(), Err::kInvalidBucketName) << bad;
+}
+
+TEST(Router, Keys) {
+  EXPECT_TRUE(ValidateKey(std::string(1024, 'k')).ok());
+  EXPECT_EQ(ValidateKey(std::string(1025, 'k')).code(), Err::kKeyTooLong);
+  EXPECT_EQ(ValidateKey("bad\xff").code(), Err::kInvalidObjectKey);
+  EXPECT_EQ(ValidateKey(std::string("nul\0x", 5)).code(), Err::kInvalidObjectKey);
+  EXPECT_TRUE(ValidateKey("emoji \xf0\x9f\x98\x80 +%?#").ok());
+}
+
+}  // namespace
+}  // namespace sluice::s3
