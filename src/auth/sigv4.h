@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,8 @@ struct RequestView {
   std::string_view raw_path;   // as sent, percent-encoded
   std::string_view raw_query;  // as sent, without '?'
   std::function<std::string_view(std::string_view)> header;  // "" when absent
+  // Adds every x-amz-* header (lowercase name -> trimmed value); SigV2 signs them all.
+  std::function<void(std::map<std::string, std::string>*)> all_amz_headers;
 };
 
 enum class PayloadMode {

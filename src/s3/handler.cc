@@ -79,7 +79,8 @@ std::string LogQuote(std::string_view s) {
 }  // namespace
 
 S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
-    : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock) {
+    : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock),
+      verifier_v2_(svc.credentials, svc.clock) {
   id_prefix_ = svc.random->HexString(4);
   for (auto& c : id_prefix_) c = static_cast<char>(std::toupper(c));
 }
@@ -116,10 +117,20 @@ Task<Status> S3Handler::Execute(Ctx& ctx) {
 
   // Authentication before anything else touches the store.
   auth::RequestView view{ctx.req.method(), ctx.req.path(), ctx.req.query(),
-                         [&](std::string_view n) { return ctx.req.header(n); }};
-  if (!auth::SigV4Verifier::HasAuth(view)) co_return Error(Err::kAccessDenied, "Access Denied");
+                         [&](std::string_view n) { return ctx.req.header(n); },
+                         [&](std::map<std::string, std::string>* out) {
+                           ctx.req.ForEachHeader([&](std::string_view n, std::string_view v) {
+                             if (StartsWithIgnoreCase(n, "x-amz-"))
+                               (*out)[ToLower(n)] = std::string(Trim(v));
+                           });
+                         }};
   auth::AuthFailureDetails details;
-  auto auth = verifier_.Verify(view, &details);
+  Result<auth::AuthResult> auth = Error(Err::kAccessDenied, "Access Denied");
+  if (auth::SigV4Verifier::HasAuth(view)) {
+    auth = verifier_.Verify(view, &details);
+  } else if (auth::SigV2Verifier::HasAuth(view)) {
+    auth = verifier_v2_.Verify(view, route.virtual_host ? ctx.bucket : "", &details);
+  }
   if (!auth.ok()) {
     ctx.error_fields = std::move(details.fields);
     co_return auth.status();

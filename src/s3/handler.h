@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 
+#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "http/http.h"
 #include "s3/context.h"
@@ -31,6 +32,7 @@ class S3Handler {
   const Services& svc_;
   HandlerOptions opts_;
   auth::SigV4Verifier verifier_;
+  auth::SigV2Verifier verifier_v2_;
   std::string id_prefix_;
   std::atomic<uint64_t> counter_{0};
 };

@@ -126,7 +126,7 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
         h[h.size() - d.size() - 1] == '.') {
       r.bucket = ToLower(h.substr(0, h.size() - d.size() - 1));
       r.key = path->substr(1);
-      vhost = true;
+      r.virtual_host = vhost = true;
       break;
     }
   }

@@ -43,6 +43,7 @@ struct Route {
   Op op;
   std::string bucket;
   std::string key;
+  bool virtual_host = false;  // the bucket came from the Host header
 };
 
 // Routes a request. kNotImplemented for a known S3 feature this server lacks,

@@ -152,6 +152,9 @@ int RunServer(const ServerConfig& cfg) {
   http::ServerOptions opts;
   if (Status s = SplitListen(cfg.listen, &opts); !s.ok()) return fail("--listen", s);
   opts.threads = cfg.threads;
+  opts.header_timeout = std::chrono::seconds(cfg.header_timeout_s);
+  opts.idle_timeout = std::chrono::seconds(cfg.idle_timeout_s);
+  opts.io_timeout = std::chrono::seconds(cfg.io_timeout_s);
   http::Server server(
       opts,
       [&handler](http::Request& r, http::Body& b, http::Responder& w) {

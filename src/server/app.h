@@ -19,6 +19,9 @@ struct ServerConfig {
   int threads = 0;
   bool access_log = true;
   uint64_t inline_threshold = 64 * 1024;
+  int header_timeout_s = 30;  // to receive a request head
+  int idle_timeout_s = 60;    // between requests on a keep-alive connection
+  int io_timeout_s = 60;      // without progress on a body
 };
 
 // Runs until a termination signal; returns the process exit code.

@@ -32,6 +32,18 @@ int main(int argc, char** argv) {
                   "(BUCKET.DOMAIN); path-style always works")
       ->default_str("localhost");
   srv->add_option("--threads", cfg.threads, "I/O threads (default: one per core)");
+  srv->add_option("--header-timeout", cfg.header_timeout_s,
+                  "Seconds a client has to send a request head")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  srv->add_option("--idle-timeout", cfg.idle_timeout_s,
+                  "Seconds an idle keep-alive connection is kept open")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  srv->add_option("--io-timeout", cfg.io_timeout_s,
+                  "Seconds a body transfer may stall before the connection is dropped")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  srv->add_option("--inline-threshold", cfg.inline_threshold,
+                  "Objects up to this many bytes are stored inside the metadata index")
+      ->capture_default_str();
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
   CLI11_PARSE(app, argc, argv);
 

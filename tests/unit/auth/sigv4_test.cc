@@ -1,5 +1,6 @@
 // Vectors from the worked examples in AWS's "Signature Calculations for the Authorization
 // Header" and "Authenticating Requests: Using Query Parameters" (S3 API reference).
+#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +29,8 @@ struct Fixture {
     RequestView r{method, path, query, [this](std::string_view n) -> std::string_view {
                     auto it = headers.find(ToLower(n));
                     return it == headers.end() ? std::string_view() : std::string_view(it->second);
-                  }};
+                  },
+                  {}};
     return v.Verify(r, d ? d : &local);
   }
   void Auth(std::string_view signed_headers, std::string_view sig) {
@@ -165,6 +167,35 @@ TEST(SigV4, CanonicalPieces) {
   EXPECT_EQ(CanonicalHeaderValue("  a   b  c "), "a b c");
   EXPECT_EQ(CachedSigningKey(kSk, "20130524", "us-east-1", "s3"),
             DeriveSigningKey(kSk, "20130524", "us-east-1", "s3"));
+}
+
+TEST(SigV2, AwsExampleVirtualHostedGet) {
+  StaticCredentialStore creds;
+  creds.Add({kAk, kSk, "o", "n"});
+  io::ManualClock clock(*ParseHttpDate("Tue, 27 Mar 2007 19:36:42 GMT"));
+  SigV2Verifier v(&creds, &clock);
+  std::map<std::string, std::string> headers = {
+      {"host", "awsexamplebucket1.us-west-1.s3.amazonaws.com"},
+      {"date", "Tue, 27 Mar 2007 19:36:42 +0000"},
+      {"authorization", "AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g="}};
+  RequestView r{"GET", "/photos/puppy.jpg", "",
+                [&](std::string_view n) -> std::string_view {
+                  auto it = headers.find(std::string(n));
+                  return it == headers.end() ? std::string_view() : std::string_view(it->second);
+                },
+                {}};
+  ASSERT_TRUE(SigV2Verifier::HasAuth(r));
+  AuthFailureDetails d;
+  auto res = v.Verify(r, "awsexamplebucket1", &d);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  headers["authorization"] = "AWS AKIAIOSFODNN7EXAMPLE:AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  EXPECT_EQ(v.Verify(r, "awsexamplebucket1", &d).status().code(), Err::kSignatureDoesNotMatch);
+  // Query form: an Expires in the past is refused.
+  headers.erase("authorization");
+  RequestView q{"GET", "/photos/puppy.jpg",
+                "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175024202&Signature=x", r.header, {}};
+  clock.Set(1175024203LL * 1000000);
+  EXPECT_EQ(v.Verify(q, "", &d).status().code(), Err::kExpiredPresignedRequest);
 }
 
 }  // namespace
