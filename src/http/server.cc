@@ -34,11 +34,10 @@ namespace {
 
 constexpr size_t kReadBufferLimit = 256 * 1024;
 
-// Per-connection state shared by the session coroutine and its watchdog.
+// Per-connection state shared by the session coroutine and its worker's sweeper.
 struct Conn {
-  explicit Conn(tcp::socket s) : sock(std::move(s)), timer(sock.get_executor()) {}
+  explicit Conn(tcp::socket s) : sock(std::move(s)) {}
   tcp::socket sock;
-  asio::steady_timer timer;
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
   bool idle = true;  // waiting for the next request head: safe to close on Stop()
@@ -48,25 +47,12 @@ struct Conn {
     beast::error_code ec;
     sock.shutdown(tcp::socket::shutdown_both, ec);
     sock.close(ec);
-    timer.cancel();
   }
 };
 
-// Closes the socket when an I/O deadline passes. Deadlines move forward as the session
-// makes progress; the timer re-arms itself for the newest one.
-Task<void> Watchdog(std::shared_ptr<Conn> c) {
-  while (c->sock.is_open()) {
-    c->timer.expires_at(c->deadline);
-    beast::error_code ec;
-    co_await c->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!c->sock.is_open()) co_return;
-    if (c->deadline <= Clock::now()) {
-      c->timed_out = true;
-      c->Close();
-      co_return;
-    }
-  }
-}
+// How often each worker checks its connections' deadlines: timeouts fire within this
+// much of their due time, and no timer is touched on the request path.
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
 class ParserBody final : public Body {
  public:
@@ -272,7 +258,6 @@ struct Server::Worker {
       conns.push_back(c);
       auto pos = std::prev(conns.end());
       server->connections_++;
-      asio::co_spawn(ioc, Watchdog(c), asio::detached);
       asio::co_spawn(ioc, Session(c), [this, pos](std::exception_ptr e) {
         conns.erase(pos);
         server->connections_--;
@@ -392,6 +377,25 @@ struct Server::Worker {
     Responder& Wrapped() { return w; }
   };
 
+  // Closes every connection whose I/O deadline has passed; that cancels its pending
+  // operation, and the session sees timed_out.
+  Task<void> Sweep() {
+    asio::steady_timer t(ioc);
+    while (!server->stopping_) {
+      t.expires_after(kSweepInterval);
+      beast::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      auto now = Clock::now();
+      for (auto& weak : conns) {
+        auto c = weak.lock();
+        if (c && c->deadline <= now && c->sock.is_open()) {
+          c->timed_out = true;
+          c->Close();
+        }
+      }
+    }
+  }
+
   void CloseIdle() {
     for (auto& weak : conns)
       if (auto c = weak.lock(); c && c->idle) c->Close();
@@ -447,6 +451,7 @@ Status Server::Start() {
   for (auto& w : workers_) {
     Worker* wp = w.get();
     asio::co_spawn(wp->ioc, wp->Accept(), asio::detached);
+    asio::co_spawn(wp->ioc, wp->Sweep(), asio::detached);
     threads_.emplace_back([wp] { wp->ioc.run(); });
   }
   return Status::Ok();

@@ -38,7 +38,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps its endpoint
         self.log = open(os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log"), "ab")
         self.proc = subprocess.Popen(
             [self.bin, "server", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
