@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "io/env.h"
 #include "meta/api/index.h"
+#include "s3/query.h"
 #include "storage/api/data_store.h"
 
 namespace sluice::s3 {
@@ -36,18 +37,6 @@ struct Services {
   Limits limits;
 };
 
-// The decoded query string, in order.
-class Query {
- public:
-  static Result<Query> Parse(std::string_view raw);
-  bool Has(std::string_view name) const;
-  // The value, or "" when absent.
-  std::string_view Get(std::string_view name) const;
-  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
-
- private:
-  std::vector<std::pair<std::string, std::string>> items_;
-};
 
 struct Ctx {
   const Services& svc;

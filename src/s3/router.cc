@@ -52,34 +52,6 @@ std::string_view OpName(Op op) {
   return "Unknown";
 }
 
-Result<Query> Query::Parse(std::string_view raw) {
-  Query q;
-  while (!raw.empty()) {
-    size_t amp = raw.find('&');
-    std::string_view item = raw.substr(0, amp);
-    raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
-    auto k = UriDecode(item.substr(0, eq));
-    auto v = UriDecode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
-    if (!k || !v) return Error(Err::kInvalidURI, "malformed query string");
-    q.items_.emplace_back(std::move(*k), std::move(*v));
-  }
-  return q;
-}
-
-bool Query::Has(std::string_view name) const {
-  for (const auto& [k, v] : items_)
-    if (k == name) return true;
-  return false;
-}
-
-std::string_view Query::Get(std::string_view name) const {
-  for (const auto& [k, v] : items_)
-    if (k == name) return v;
-  return {};
-}
-
 Status ValidateBucketName(std::string_view n) {
   auto bad = [&](std::string_view why) {
     return Error(Err::kInvalidBucketName, "The specified bucket is not valid: " + std::string(why));

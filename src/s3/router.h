@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "s3/context.h"
+#include "s3/query.h"
 
 namespace sluice::s3 {
 

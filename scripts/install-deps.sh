@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what sluice needs from Debian 12's apt, and nothing that is already there.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also the test tools: GoogleTest, clang (libFuzzer,
+#                                    sanitizers), and the real S3 clients the tests drive
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
+            librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev)
+test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli
+           s3cmd curl procps)
+
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+# apt may be busy (unattended upgrades): wait for its lock rather than fail.
+$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+  --no-install-recommends "${missing[@]}"

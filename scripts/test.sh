@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test:
+#   1. unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. a short libFuzzer run of every network-facing parser (clang);
+#   3. the whole suite on the normal build (unit, golden exchanges, layer check, and the
+#      real binary driven by boto3, the AWS CLI, s3cmd, raw sockets and kill -9).
+# Ends with ctest's summary. SLUICE_FUZZ_SECONDS (default 15) sets the fuzz time per target;
+# SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 skip steps 1 / 2 for a quick local loop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+jobs=$(nproc)
+
+if [ "${SLUICE_SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "=== 1/3: ASan + UBSan build and tests"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
+  cmake --build build/asan
+  # Leaks in the third-party libraries' static state at exit are not ours to chase.
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure -j "$jobs" -E 'integration.(awscli|s3cmd)'
+fi
+
+if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "=== 2/3: fuzzing the parsers (${SLUICE_FUZZ_SECONDS:-15}s each)"
+  CC=clang CXX=clang++ cmake -S tests/fuzz -B build/fuzz -G Ninja >/dev/null
+  cmake --build build/fuzz
+  for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    corpus=build/fuzz/corpus/$name
+    mkdir -p "$corpus"
+    seeds=tests/fuzz/seeds/${name#fuzz_}
+    "$f" -max_total_time="${SLUICE_FUZZ_SECONDS:-15}" -max_len=65536 -print_final_stats=0 \
+      "$corpus" $( [ -d "$seeds" ] && echo "$seeds" ) >"build/fuzz/$name.log" 2>&1 \
+      || { echo "fuzz: $name found a crash"; tail -40 "build/fuzz/$name.log"; exit 1; }
+    echo "fuzz: $name: $(grep -oE '#[0-9]+' "build/fuzz/$name.log" | tail -1 | tr -d '#') runs, no crash"
+  done
+fi
+
+echo "=== 3/3: full suite"
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/test
+ctest --test-dir build/test --output-on-failure -j "$jobs"
