@@ -46,7 +46,8 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
   // Creates a new file; fails with kAlreadyExists if it exists.
-  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                                int mode = 0644) = 0;
   virtual Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) = 0;
   // Atomically replaces dst. Durable once the parent directories are synced.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
@@ -64,7 +65,8 @@ class FileSystem {
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
   // Reads or atomically writes (temp + sync + rename + dir sync) a small whole file.
   Result<std::string> ReadWholeFile(const std::string& path);
-  Status WriteWholeFileDurably(const std::string& path, std::string_view data);
+  // `mode` applies when the file is created (0600 for secrets).
+  Status WriteWholeFileDurably(const std::string& path, std::string_view data, int mode = 0644);
 };
 
 class Clock {

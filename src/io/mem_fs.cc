@@ -69,7 +69,8 @@ MemFileSystem::Dir* MemFileSystem::FindDir(const std::string& path, std::string*
   return it == dirs_.end() ? nullptr : &it->second;
 }
 
-Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::string& path) {
+Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::string& path,
+                                                                    int /*mode*/) {
   std::lock_guard<std::mutex> l(mu_);
   SLUICE_RETURN_IF_ERROR(Check("create", path));
   std::string name;

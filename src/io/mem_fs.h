@@ -23,7 +23,8 @@ class MemFileSystem final : public FileSystem {
   // "link", "remove", "syncdir", "open", "mkdir", "list") and path; a non-OK result fails the call.
   using FaultFn = std::function<Status(std::string_view op, const std::string& path)>;
 
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                        int mode = 0644) override;
   Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) override;
   Status Rename(const std::string& src, const std::string& dst) override;
   Status Link(const std::string& src, const std::string& dst) override;

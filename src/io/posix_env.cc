@@ -80,8 +80,9 @@ class PosixReadableFile final : public ReadableFile {
 
 class PosixFs final : public FileSystem {
  public:
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                        int mode = 0644) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return IoError("create", path, errno);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
   }
@@ -214,10 +215,11 @@ Result<std::string> FileSystem::ReadWholeFile(const std::string& path) {
   return out;
 }
 
-Status FileSystem::WriteWholeFileDurably(const std::string& path, std::string_view data) {
+Status FileSystem::WriteWholeFileDurably(const std::string& path, std::string_view data,
+                                         int mode) {
   std::string tmp = path + ".tmp";
   if (Exists(tmp)) SLUICE_RETURN_IF_ERROR(Remove(tmp));
-  SLUICE_ASSIGN_OR_RETURN(auto f, NewWritableFile(tmp));
+  SLUICE_ASSIGN_OR_RETURN(auto f, NewWritableFile(tmp, mode));
   SLUICE_RETURN_IF_ERROR(f->Append(data.data(), data.size()));
   SLUICE_RETURN_IF_ERROR(f->Sync());
   SLUICE_RETURN_IF_ERROR(f->Close());

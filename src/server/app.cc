@@ -59,7 +59,7 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
       k.secret = Base64Encode(sraw);
       for (auto& c : k.secret)
         if (c == '+' || c == '/') c = 'x';
-      SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n"));
+      SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n", 0600));
       k.source = "generated, kept in " + path;
     }
   }

@@ -1,0 +1,132 @@
+"""Server lifecycle: generated root credential, restart, locks, draining on SIGTERM, logs."""
+import os
+import signal
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+import shutil
+
+import harness
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sluice-life-")
+        self.data = os.path.join(self.dir, "data")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, *args, env=None, port=None):
+        port = port or harness.free_port()
+        e = dict(os.environ)
+        e.pop("SLUICE_ROOT_ACCESS_KEY", None)
+        e.pop("SLUICE_ROOT_SECRET_KEY", None)
+        e.update(env or {})
+        p = subprocess.Popen([os.environ.get("SLUICE_BIN", "../../build/src/sluice"), "server",
+                              "--data", self.data, "--listen", f"127.0.0.1:{port}", *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        return p, port
+
+    def wait_healthy(self, port):
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.fail("not healthy")
+
+    def stop(self, p):
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        return p.returncode, out, err
+
+    def test_generated_credential_is_kept_and_private(self):
+        p, port = self.start()
+        self.wait_healthy(port)
+        rc, out, err = self.stop(p)
+        self.assertEqual(rc, 0)
+        self.assertIn(f"http://127.0.0.1:{port}", out)
+        self.assertIn("generated", out)
+        creds = os.path.join(self.data, "root-credentials")
+        self.assertEqual(stat.S_IMODE(os.stat(creds).st_mode), 0o600)
+        ak, sk = open(creds).read().split()
+        self.assertIn(ak, out)
+        self.assertIn(sk, out)
+        self.assertIn("started", err)
+        self.assertIn("stopped cleanly", err)
+        p, port = self.start()
+        self.wait_healthy(port)
+        rc, out2, _ = self.stop(p)
+        self.assertIn(ak, out2)
+        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak=ak, sk=sk)
+        del s3
+
+    def test_environment_credential(self):
+        p, port = self.start(env={"SLUICE_ROOT_ACCESS_KEY": "envkey", "SLUICE_ROOT_SECRET_KEY": "envsecret123"})
+        self.wait_healthy(port)
+        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak="envkey", sk="envsecret123")
+        s3.create_bucket(Bucket="envbucket")
+        rc, out, err = self.stop(p)
+        self.assertIn("envkey", out)
+        self.assertIn("environment", out)
+        self.assertIn('method=PUT bucket=envbucket key="" status=200', err)  # access log
+
+    def test_one_server_per_directory_and_port(self):
+        p, port = self.start("--access-key", "ak1", "--secret-key", "secret123")
+        self.wait_healthy(port)
+        q, _ = self.start("--access-key", "ak1", "--secret-key", "secret123")
+        _, qerr = q.communicate(timeout=30)
+        self.assertNotEqual(q.returncode, 0)
+        self.assertIn("locked", qerr)
+        other = os.path.join(self.dir, "other")
+        r = subprocess.run([os.environ.get("SLUICE_BIN", "../../build/src/sluice"), "server", "--data", other,
+                            "--listen", f"127.0.0.1:{port}", "--access-key", "ak2", "--secret-key", "secret123"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Address already in use", r.stderr)
+        self.stop(p)
+
+    def test_sigterm_drains_an_inflight_download(self):
+        p, port = self.start("--access-key", "ak1", "--secret-key", "secret123", "--no-access-log")
+        self.wait_healthy(port)
+        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak="ak1", sk="secret123")
+        s3.create_bucket(Bucket="drain")
+        body = os.urandom(64 * 1024 * 1024)
+        s3.put_object(Bucket="drain", Key="big", Body=body)
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "drain", "Key": "big"})
+        got = {}
+
+        def slow_reader():
+            with urllib.request.urlopen(url) as r:
+                data = b""
+                first = True
+                while True:
+                    chunk = r.read(1 << 20)
+                    if first:
+                        started.set()
+                        first = False
+                        time.sleep(0.5)  # SIGTERM arrives while the response is in flight
+                    if not chunk:
+                        break
+                    data += chunk
+                got["data"] = data
+
+        started = threading.Event()
+        t = threading.Thread(target=slow_reader)
+        t.start()
+        started.wait(10)
+        rc, _, err = self.stop(p)
+        t.join(30)
+        self.assertEqual(rc, 0)
+        self.assertEqual(got.get("data"), body)
+        self.assertIn("draining", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
