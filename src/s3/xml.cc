@@ -40,8 +40,9 @@ std::string XmlDoc::Render() const {
   return std::move(w.out);
 }
 
-Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_document* doc) {
-  if (body.size() > kMaxXmlBody) return Error(Err::kMalformedXML, "the XML body is too large");
+Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_document* doc,
+                size_t limit) {
+  if (body.size() > limit) return Error(Err::kMalformedXML, "the XML body is too large");
   auto res = doc->load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
   if (!res) return Error(Err::kMalformedXML, std::string("malformed XML: ") + res.description());
   auto root = doc->document_element();

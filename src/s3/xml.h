@@ -38,9 +38,13 @@ class XmlDoc {
 };
 
 inline constexpr size_t kMaxXmlBody = 1 << 20;
+// CompleteMultipartUpload may name 10,000 parts (about 1 MiB of XML).
+inline constexpr size_t kMaxCompleteXmlBody = 8 << 20;
 
-// Parses a request body; kMalformedXML on failure or when the root is not `root_name`.
-Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_document* doc);
+// Parses a request body; kMalformedXML on failure, when the root is not `root_name`, or
+// when the body is larger than `limit`.
+Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_document* doc,
+                size_t limit = kMaxXmlBody);
 
 // Text of a child element ("" when absent).
 std::string ChildText(const pugi::xml_node& n, const char* name);

@@ -9,6 +9,7 @@ import time
 import unittest
 import urllib.request
 import shutil
+import sys
 
 import harness
 
@@ -126,6 +127,67 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertEqual(got.get("data"), body)
         self.assertIn("draining", err)
+
+
+class MemoryTest(unittest.TestCase):
+    """A large single PUT and GET stream through bounded memory."""
+
+    def test_512mib_put_and_get_in_bounded_memory(self):
+        import http.client
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        server = harness.Server(extra_args=["--no-access-log"]).start()
+        try:
+            s3 = harness.boto3_client(server.endpoint)
+            s3.create_bucket(Bucket="mem")
+            size = 512 * 1024 * 1024
+            chunk = os.urandom(1 << 20)
+            url = f"{server.endpoint}/mem/big"
+            req = AWSRequest(method="PUT", url=url, headers={
+                "Host": f"127.0.0.1:{server.port}", "Content-Length": str(size),
+                "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+            SigV4Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY), "s3", "us-east-1").add_auth(req)
+            peak = [0]
+            stop = threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    with open(f"/proc/{server.proc.pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmRSS:"):
+                                peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                conn.putrequest("PUT", "/mem/big", skip_host=True, skip_accept_encoding=True)
+                for k, v in req.headers.items():
+                    conn.putheader(k, v)
+                conn.endheaders()
+                for _ in range(size // len(chunk)):
+                    conn.send(chunk)
+                resp = conn.getresponse()
+                self.assertEqual(resp.status, 200, resp.read())
+                resp.read()
+                got = 0
+                body = s3.get_object(Bucket="mem", Key="big")["Body"]
+                while True:
+                    b = body.read(1 << 20)
+                    if not b:
+                        break
+                    got += len(b)
+                self.assertEqual(got, size)
+            finally:
+                stop.set()
+                sampler.join()
+            # The server's whole RSS (RocksDB's caches included) stays far below the object.
+            print(f"\npeak server RSS during a 512 MiB PUT + GET: {peak[0] >> 20} MiB", file=sys.stderr)
+            self.assertLess(peak[0], 192 * 1024 * 1024, f"peak RSS {peak[0] >> 20} MiB")
+        finally:
+            server.cleanup()
 
 
 if __name__ == "__main__":

@@ -76,9 +76,9 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo u, svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
-                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+                             co_await payload->ReadAll(kMaxCompleteXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
-  SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CompleteMultipartUpload", &doc));
+  SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CompleteMultipartUpload", &doc, kMaxCompleteXmlBody));
 
   SLUICE_CO_ASSIGN_OR_RETURN(auto stored_parts, svc.index->ListParts(upload_id, 0, 0));
   std::map<uint32_t, meta::PartInfo> by_number;
