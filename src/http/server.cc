@@ -333,7 +333,11 @@ struct Server::Worker {
         resp.set_keep_alive(false);
         (co_await resp.Send(head, text)).IgnoreError();
       }
-      if (!resp.keep_alive() || resp.incomplete() || !c->sock.is_open()) break;
+      if (!resp.keep_alive() || resp.incomplete() || !c->sock.is_open()) {
+        if (!body.finished() && !body.failed() && !resp.incomplete() && c->sock.is_open())
+          co_await LingeringClose(*c);
+        break;
+      }
       // Drain what the handler left unread so the next request parses cleanly.
       char sink[16384];
       while (!body.finished()) {
@@ -344,6 +348,27 @@ struct Server::Worker {
       if (buf.size() == 0 && buf.capacity() > 64 * 1024) buf.shrink_to_fit();
     }
     c->Close();
+  }
+
+  // A request refused before its body was read: closing at once would make the kernel
+  // answer the body still in flight with a reset, and the client could lose the error
+  // response. Half-close, then read and discard for a bounded time and size (as nginx's
+  // lingering_close does), then close.
+  Task<void> LingeringClose(Conn& c) {
+    beast::error_code ec;
+    c.sock.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    static constexpr uint64_t kMaxDiscard = 64ULL << 20;
+    char sink[16384];
+    uint64_t discarded = 0;
+    c.Arm(std::chrono::seconds(5));
+    while (discarded < kMaxDiscard) {
+      size_t n = co_await c.sock.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      discarded += n;
+    }
+    c.Disarm();
   }
 
   // Wraps the responder so that the moment the head is about to be written, it knows

@@ -81,6 +81,7 @@ std::string LogQuote(std::string_view s) {
 S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
     : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock),
       verifier_v2_(svc.credentials, svc.clock) {
+  if (opts_.access_log) access_log_ = spdlog::get("access");
   id_prefix_ = svc.random->HexString(4);
   for (auto& c : id_prefix_) c = static_cast<char>(std::toupper(c));
 }
@@ -205,9 +206,9 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     }
     if (e.http_status >= 500 && e.http_status != 501) spdlog::error("request {}: {}", request_id, st.ToString());
   }
-  if (opts_.access_log) {
+  if (access_log_) {
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
-    spdlog::get("access")->info(
+    access_log_->info(
         "method={} bucket={} key={} status={} in={} out={} ms={:.3f} id={} remote={} ak={}{}{}",
         req.method(), ctx.bucket.empty() ? "-" : ctx.bucket, LogQuote(ctx.key), resp.status(),
         body.bytes_read(), resp.bytes_sent(), ms, request_id, req.remote_ip,

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <memory>
 
+#include <spdlog/logger.h>
+
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
 #include "http/http.h"
@@ -33,6 +35,7 @@ class S3Handler {
   HandlerOptions opts_;
   auth::SigV4Verifier verifier_;
   auth::SigV2Verifier verifier_v2_;
+  std::shared_ptr<spdlog::logger> access_log_;  // looked up once: the registry takes a lock
   std::string id_prefix_;
   std::atomic<uint64_t> counter_{0};
 };

@@ -275,7 +275,8 @@ Result<std::vector<PartInfo>> KvIndex::ListParts(const std::string& upload_id, u
   std::vector<PartInfo> out;
   std::string prefix = codec::PartPrefix(upload_id);
   auto it = kv_->NewIterator();
-  for (it->Seek(codec::PartKey(upload_id, marker + 1 == 0 ? marker : marker + 1));
+  // Part numbers are at most 10,000, so marker + 1 cannot overflow.
+  for (it->Seek(codec::PartKey(upload_id, marker + 1));
        it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
     if (max && out.size() == max + 1) break;  // one extra tells the caller it is truncated
     PartInfo p;

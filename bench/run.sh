@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The benchmark harness: sluice next to nginx (the speed of light for a file GET) and
+# Ceph RGW, all on loopback, the same objects and the same load, back to back, repeated.
+#   bench/run.sh           full run: writes BENCHMARKS.md
+#   bench/run.sh --quick   under a minute; writes bench/out/quick.md (CI keeps it working)
+# Knobs: BENCH_RGW=0 skips RGW; RGW_STORE=bluestore for the disk-backed RGW (PUT).
+# Starts only loopback servers, stops everything it started (by pid) on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PEERS=$(realpath "$ROOT/../shared/peers" 2>/dev/null || true)
+QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
+OUT=$ROOT/bench/out; rm -rf "$OUT"; mkdir -p "$OUT/www"
+RESULTS=$OUT/results.jsonl; : > "$RESULTS"
+if [ $QUICK = 1 ]; then D=2s; REPS=1; SIZES="4k 1m"; CONNS="16"; PUT_SIZES="4k"; PUT_S=2
+else D=${BENCH_DURATION:-8s}; REPS=${BENCH_REPS:-3}; SIZES="4k 64k 1m 64m"; CONNS="16 256"; PUT_SIZES="4k 1m 64m"; PUT_S=8; fi
+
+scripts/install-deps.sh --test >/dev/null
+for p in wrk; do dpkg -s $p >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null; done
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF >/dev/null
+cmake --build build/release --target sluice put_load >/dev/null
+
+for s in $SIZES; do
+  n=${s%[km]}; u=${s: -1}; [ $u = k ] && bs=1024 || bs=1048576
+  head -c $((n * bs)) /dev/urandom > "$OUT/www/obj-$s"
+done
+
+pids=(); started_peers=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for s in "${started_peers[@]}"; do "$PEERS/$s-down.sh" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+declare -A URL
+NGINX_PORT=$(free_port)
+if [ -n "$PEERS" ] && [ -x "$PEERS/nginx-up.sh" ]; then
+  "$PEERS/nginx-up.sh" "$OUT/www" "$NGINX_PORT" >/dev/null 2>"$OUT/nginx-up.log"; started_peers+=(nginx)
+  for s in $SIZES; do URL[nginx,$s]="http://127.0.0.1:$NGINX_PORT/obj-$s"; done
+fi
+RGW_ON=0
+if [ "${BENCH_RGW:-1}" = 1 ] && [ -n "$PEERS" ] && [ -x "$PEERS/rgw-up.sh" ]; then
+  if rgw_env=$("$PEERS/rgw-up.sh" 2>"$OUT/rgw-up.log"); then
+    eval "$rgw_env"; started_peers+=(rgw); RGW_ON=1
+    RGW_AK=$AWS_ACCESS_KEY_ID; RGW_SK=$AWS_SECRET_ACCESS_KEY
+    json=$(/usr/bin/python3 bench/load.py "$RGW_ENDPOINT" "$RGW_AK" "$RGW_SK" bench $(ls "$OUT"/www/obj-*))
+    for s in $SIZES; do URL[rgw,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
+  else
+    echo "RGW did not come up; see $OUT/rgw-up.log (continuing without it)" >&2
+  fi
+fi
+
+SLUICE_PORT=$(free_port); SAK=benchaccesskey; SSK=benchsecretkey0123456789
+build/release/src/sluice server --data "$OUT/data" --listen 127.0.0.1:$SLUICE_PORT --access-key $SAK \
+  --secret-key $SSK --no-access-log >"$OUT/sluice.log" 2>&1 &
+pids+=($!); SLUICE_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$SLUICE_PORT/health" >/dev/null && break; sleep 0.05; done
+json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
+for s in $SIZES; do URL[sluice,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
+
+targets=(sluice); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx); [ $RGW_ON = 1 ] && targets+=(rgw)
+echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%FT%TZ)\",\"duration\":\"$D\",\"reps\":$REPS,\"nginx\":\"$(nginx -v 2>&1 | cut -d/ -f2)\",\"rgw\":\"$( [ $RGW_ON = 1 ] && radosgw --version 2>/dev/null | awk '{print $3}' || echo 'not run')\",\"rgw_store\":\"${RGW_STORE:-memstore}\"}" >> "$RESULTS"
+
+# Warm-up: every target serves each object once, RGW a large transfer (see peers/README).
+for t in "${targets[@]}"; do for s in $SIZES; do curl -fs -o /dev/null "${URL[$t,$s]}"; done; done
+[ $RGW_ON = 1 ] && wrk -t2 -c8 -d2s "${URL[rgw,${SIZES##* }]}" >/dev/null 2>&1 || true
+
+to_num() { # wrk's "1.23GB"/"456.7MB" -> MiB
+  /usr/bin/python3 -c "import re,sys; m=re.match(r'([\d.]+)([KMG]?B)',sys.argv[1]); v=float(m.group(1)); print(v*{'B':1/2**20,'KB':1/1024,'MB':1,'GB':1024}[m.group(2)])" "$1"
+}
+p99_ms() { # wrk latency "12.34ms" / "1.2s" / "800us"
+  /usr/bin/python3 -c "import re,sys; m=re.match(r'([\d.]+)(us|ms|s)',sys.argv[1]); print(float(m.group(1))*{'us':1e-3,'ms':1,'s':1e3}[m.group(2)])" "$1"
+}
+for s in $SIZES; do for c in $CONNS; do for r in $(seq $REPS); do
+  # Rotate the order each repetition so drift in machine load hits every target alike.
+  order=("${targets[@]:r%${#targets[@]}}" "${targets[@]:0:r%${#targets[@]}}")
+  for t in "${order[@]}"; do
+    o=$(wrk -t2 -c$c -d$D --latency "${URL[$t,$s]}" 2>&1)
+    rps=$(echo "$o" | awk '/Requests\/sec/ {print $2}')
+    tr=$(echo "$o" | awk '/Transfer\/sec/ {print $2}')
+    p99=$(echo "$o" | awk '$1=="99%" {print $2}')
+    non2xx=$(echo "$o" | awk '/Non-2xx/ {print $NF}')
+    [ -n "$non2xx" ] && { echo "$t GET $s: $non2xx non-2xx responses" >&2; echo "$o" >&2; exit 1; }
+    echo "{\"kind\":\"get\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$rps,\"mibps\":$(to_num "$tr"),\"p99_ms\":$(p99_ms "$p99")}" >> "$RESULTS"
+    printf 'GET %-4s c=%-3s %-6s %10s req/s\n' "$s" "$c" "$t" "$rps"
+  done
+done; done; done
+
+dd_out=$(dd if=/dev/zero of="$OUT/dd.bin" bs=1M count=$([ $QUICK = 1 ] && echo 64 || echo 512) conv=fsync 2>&1 | tail -1)
+dd_mibps=$(echo "$dd_out" | /usr/bin/python3 -c "import re,sys; m=re.search(r'([\d.]+) ([MG])B/s',sys.stdin.read()); print(float(m.group(1))*(1000**2 if m.group(2)=='M' else 1000**3)/2**20)")
+rm -f "$OUT/dd.bin"
+echo "{\"kind\":\"meta\",\"dd_mibps\":$dd_mibps}" >> "$RESULTS"
+put_targets=(sluice); [ $RGW_ON = 1 ] && put_targets+=(rgw)
+for s in $PUT_SIZES; do
+  n=${s%[km]}; u=${s: -1}; [ $u = k ] && bytes=$((n * 1024)) || bytes=$((n * 1048576))
+  c=16; [ $bytes -ge $((64 * 1048576)) ] && c=4
+  for r in $(seq $REPS); do for t in "${put_targets[@]}"; do
+    if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
+    else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$RGW_AK" "$RGW_SK"); fi
+    o=$(build/release/bench/put_load "${args[@]}" $bytes $c $PUT_S)
+    eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
+    echo "{\"kind\":\"put\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
+    printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
+  done; done
+done
+echo "sluice RSS after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$SLUICE_PID/status)"
+
+if [ $QUICK = 1 ]; then
+  /usr/bin/python3 bench/report.py "$RESULTS" "$OUT/quick.md" "bench/run.sh --quick"
+else
+  /usr/bin/python3 bench/report.py "$RESULTS" BENCHMARKS.md "bench/run.sh"
+fi
