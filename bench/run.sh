@@ -13,7 +13,7 @@ QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
 OUT=$ROOT/bench/out; rm -rf "$OUT"; mkdir -p "$OUT/www"
 RESULTS=$OUT/results.jsonl; : > "$RESULTS"
 if [ $QUICK = 1 ]; then D=2s; REPS=1; SIZES="4k 1m"; CONNS="16"; PUT_SIZES="4k"; PUT_S=2
-else D=${BENCH_DURATION:-8s}; REPS=${BENCH_REPS:-3}; SIZES="4k 64k 1m 64m"; CONNS="16 256"; PUT_SIZES="4k 1m 64m"; PUT_S=8; fi
+else D=${BENCH_DURATION:-5s}; REPS=${BENCH_REPS:-3}; SIZES="4k 64k 1m 64m"; CONNS="16 256"; PUT_SIZES="4k 1m 64m"; PUT_S=8; fi
 
 scripts/install-deps.sh --test >/dev/null
 for p in wrk; do dpkg -s $p >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null; done
@@ -37,8 +37,12 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 declare -A URL
 NGINX_PORT=$(free_port)
 if [ -n "$PEERS" ] && [ -x "$PEERS/nginx-up.sh" ]; then
-  "$PEERS/nginx-up.sh" "$OUT/www" "$NGINX_PORT" >/dev/null 2>"$OUT/nginx-up.log"; started_peers+=(nginx)
-  for s in $SIZES; do URL[nginx,$s]="http://127.0.0.1:$NGINX_PORT/obj-$s"; done
+  if "$PEERS/nginx-up.sh" "$OUT/www" "$NGINX_PORT" >/dev/null 2>"$OUT/nginx-up.log"; then
+    started_peers+=(nginx)
+    for s in $SIZES; do URL[nginx,$s]="http://127.0.0.1:$NGINX_PORT/obj-$s"; done
+  else
+    echo "nginx did not come up; see $OUT/nginx-up.log (continuing without it)" >&2
+  fi
 fi
 RGW_ON=0
 if [ "${BENCH_RGW:-1}" = 1 ] && [ -n "$PEERS" ] && [ -x "$PEERS/rgw-up.sh" ]; then

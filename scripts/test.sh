@@ -2,17 +2,18 @@
 # Installs what is missing, builds, and runs every test:
 #   1. unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   2. a short libFuzzer run of every network-facing parser (clang);
-#   3. the whole suite on the normal build (unit, golden exchanges, layer check, and the
+#   3. the benchmark harness in --quick mode (keeps it working; never gates on a timing);
+#   4. the whole suite on the normal build (unit, golden exchanges, layer check, and the
 #      real binary driven by boto3, the AWS CLI, s3cmd, raw sockets and kill -9).
 # Ends with ctest's summary. SLUICE_FUZZ_SECONDS (default 15) sets the fuzz time per target;
-# SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 skip steps 1 / 2 for a quick local loop.
+# SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 / SLUICE_SKIP_BENCH=1 skip steps 1 / 2 / 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 jobs=$(nproc)
 
 if [ "${SLUICE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  echo "=== 1/3: ASan + UBSan build and tests"
+  echo "=== 1/4: ASan + UBSan build and tests"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
   cmake --build build/asan
   # Leaks in the third-party libraries' static state at exit are not ours to chase.
@@ -21,7 +22,7 @@ if [ "${SLUICE_SKIP_SANITIZERS:-0}" != 1 ]; then
 fi
 
 if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
-  echo "=== 2/3: fuzzing the parsers (${SLUICE_FUZZ_SECONDS:-15}s each)"
+  echo "=== 2/4: fuzzing the parsers (${SLUICE_FUZZ_SECONDS:-15}s each)"
   CC=clang CXX=clang++ cmake -S tests/fuzz -B build/fuzz -G Ninja >/dev/null
   cmake --build build/fuzz
   for f in build/fuzz/fuzz_*; do
@@ -37,7 +38,13 @@ if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
   done
 fi
 
-echo "=== 3/3: full suite"
+if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
+  echo "=== 3/4: benchmark harness, quick mode (figures are not checked)"
+  bench/run.sh --quick > build/bench-quick.log 2>&1 || { tail -30 build/bench-quick.log; exit 1; }
+  grep -E '^(GET|PUT) ' build/bench-quick.log
+fi
+
+echo "=== 4/4: full suite"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/test
 ctest --test-dir build/test --output-on-failure -j "$jobs"

@@ -66,35 +66,41 @@ std::optional<std::string> HexDecode(std::string_view hex) {
 std::string UriEncode(std::string_view s, bool encode_slash) {
   std::string out;
   out.reserve(s.size() + s.size() / 4);
-  for (unsigned char c : s) {
-    if (IsUnreserved(c) || (c == '/' && !encode_slash)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHexUpper[c >> 4]);
-      out.push_back(kHexUpper[c & 15]);
-    }
+  size_t run = 0;  // start of the pending run of bytes that need no escaping
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (IsUnreserved(c) || (c == '/' && !encode_slash)) continue;
+    out.append(s.data() + run, i - run);
+    out.push_back('%');
+    out.push_back(kHexUpper[c >> 4]);
+    out.push_back(kHexUpper[c & 15]);
+    run = i + 1;
   }
+  out.append(s.data() + run, s.size() - run);
   return out;
 }
 
 std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
+  size_t run = 0;  // start of the pending run copied as is
   for (size_t i = 0; i < s.size(); i++) {
     char c = s[i];
     if (c == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
       int hi = HexVal(s[i + 1]), lo = HexVal(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
+      out.append(s.data() + run, i - run);
       out.push_back(static_cast<char>(hi << 4 | lo));
       i += 2;
+      run = i + 1;
     } else if (c == '+' && plus_is_space) {
+      out.append(s.data() + run, i - run);
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      run = i + 1;
     }
   }
+  out.append(s.data() + run, s.size() - run);
   return out;
 }
 

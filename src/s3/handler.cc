@@ -86,11 +86,15 @@ S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
   for (auto& c : id_prefix_) c = static_cast<char>(std::toupper(c));
 }
 
+// A process-random prefix and a counter, in uppercase hex like S3's ids; no formatting
+// library on this per-request path.
 std::string S3Handler::NextRequestId() {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%s%08llX", id_prefix_.c_str(),
-           static_cast<unsigned long long>(counter_.fetch_add(1, std::memory_order_relaxed)));
-  return buf;
+  static constexpr char kHexUpper[] = "0123456789ABCDEF";
+  uint64_t n = counter_.fetch_add(1, std::memory_order_relaxed);
+  std::string id = id_prefix_;
+  id.resize(id_prefix_.size() + 8);
+  for (int i = 7; i >= 0; i--, n >>= 4) id[id_prefix_.size() + i] = kHexUpper[n & 15];
+  return id;
 }
 
 void S3Handler::RenderProtocolError(Err code, std::string_view message, http::ResponseHead* head,
