@@ -1,5 +1,6 @@
 #include "s3/headers.h"
 
+#include "common/checksum.h"
 #include "common/strings.h"
 
 namespace sluice::s3 {
@@ -65,6 +66,21 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
       headers->emplace_back(std::move(lower), std::string(value));
       return;
     }
+    if (lower == "content-encoding") {
+      // aws-chunked describes the transfer, not the object: S3 does not store it.
+      std::string kept;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        std::string_view item = Trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        if (item.empty() || EqualsIgnoreCase(item, "aws-chunked")) continue;
+        if (!kept.empty()) kept += ",";
+        kept += item;
+      }
+      if (!kept.empty()) headers->emplace_back(std::move(lower), std::move(kept));
+      return;
+    }
     for (auto h : kStoredHeaders)
       if (lower == h) headers->emplace_back(std::move(lower), std::string(value));
   });
@@ -92,6 +108,14 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
     if (param != "response-content-type" && q.Has(param))
       head.Set(std::string(name), std::string(q.Get(param)));
   if (!m.tags.empty()) head.Set("x-amz-tagging-count", std::to_string(m.tags.size()));
+}
+
+void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m) {
+  if (m.checksum_algo.empty()) return;
+  auto algo = ChecksumAlgoFromName(m.checksum_algo);
+  if (!algo) return;
+  head.Set(ChecksumHeaderName(*algo), m.checksum_value);
+  head.Set("x-amz-checksum-type", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
 }
 
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m) {

@@ -21,6 +21,9 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
 // ETag, Last-Modified, Content-Type and the stored headers, then response-* overrides.
 void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const Query& q);
 
+// x-amz-checksum-<algo> and x-amz-checksum-type of a stored object, if it has one.
+void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m);
+
 // GET/HEAD preconditions in S3's precedence: kPreconditionFailed (412) or kNotModified (304).
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m);
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.

@@ -3,26 +3,85 @@
 #include "common/strings.h"
 
 namespace sluice::s3 {
+namespace {
+
+constexpr ChecksumAlgo kAlgos[] = {ChecksumAlgo::kCrc32, ChecksumAlgo::kCrc32c,
+                                   ChecksumAlgo::kCrc64Nvme, ChecksumAlgo::kSha1,
+                                   ChecksumAlgo::kSha256};
+
+Status InvalidChecksumValue(ChecksumAlgo a) {
+  return Error(Err::kInvalidRequest, "Value for " + ChecksumHeaderName(a) + " header is invalid.");
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx) {
   using auth::PayloadMode;
-  if (ctx.auth.payload == PayloadMode::kStreamingSigned ||
-      ctx.auth.payload == PayloadMode::kStreamingSignedTrailer ||
-      ctx.auth.payload == PayloadMode::kStreamingUnsignedTrailer)
-    return Error(Err::kNotImplemented, "aws-chunked payloads (STREAMING-*) are not supported yet");
-  if (!ctx.req.content_length && !ctx.req.chunked)
-    return Error(Err::kMissingContentLength, "");
-  std::unique_ptr<Payload> p(new Payload(ctx.body, ctx.req.content_length));
-  if (ctx.auth.payload == PayloadMode::kSha256) {
+  const http::Request& req = ctx.req;
+  const PayloadMode mode = ctx.auth.payload;
+  const bool streaming = mode == PayloadMode::kStreamingSigned ||
+                         mode == PayloadMode::kStreamingSignedTrailer ||
+                         mode == PayloadMode::kStreamingUnsignedTrailer;
+  if (!req.content_length && !req.chunked) return Error(Err::kMissingContentLength, "");
+  std::optional<uint64_t> declared = req.content_length;
+  if (streaming) {
+    auto d = ParseUint(req.header("x-amz-decoded-content-length"));
+    if (!d)
+      return Error(Err::kMissingContentLength,
+                   "aws-chunked uploads need the x-amz-decoded-content-length header");
+    declared = *d;
+  }
+  std::unique_ptr<Payload> p(new Payload(ctx.body, declared));
+  if (streaming) {
+    std::optional<AwsChunkedReader::Signing> signing;
+    if (mode != PayloadMode::kStreamingUnsignedTrailer)
+      signing = AwsChunkedReader::Signing{ctx.auth.signing_key, ctx.auth.amz_date, ctx.auth.scope,
+                                          ctx.auth.seed_signature};
+    p->chunked_ = std::make_unique<AwsChunkedReader>(ctx.body, std::move(signing),
+                                                     mode != PayloadMode::kStreamingSigned);
+  }
+  if (mode == PayloadMode::kSha256) {
     p->sha_.emplace(Hasher::Kind::kSha256);
     p->expected_sha_ = ctx.auth.payload_sha256;
   }
-  std::string_view md5 = ctx.req.header("content-md5");
-  if (ctx.req.has_header("content-md5")) {
-    auto raw = Base64Decode(Trim(md5));
+  if (req.has_header("content-md5")) {
+    auto raw = Base64Decode(Trim(req.header("content-md5")));
     if (!raw || raw->size() != 16) return Error(Err::kInvalidDigest, "");
     p->expected_md5_ = std::move(*raw);
   }
+
+  // Flexible checksum: at most one x-amz-checksum-<algo> header, or one announced trailer.
+  ChecksumAlgo algo = ChecksumAlgo::kNone;
+  for (ChecksumAlgo a : kAlgos) {
+    std::string name = ChecksumHeaderName(a);
+    if (!req.has_header(name)) continue;
+    if (algo != ChecksumAlgo::kNone)
+      return Error(Err::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple "
+                                         "checksum Types are not allowed.");
+    auto raw = Base64Decode(Trim(req.header(name)));
+    if (!raw || raw->size() != ChecksumSize(a)) return InvalidChecksumValue(a);
+    algo = a;
+    p->expected_checksum_ = std::move(*raw);
+  }
+  std::string_view trailer = Trim(req.header("x-amz-trailer"));
+  if (!trailer.empty()) {
+    if (!streaming || mode == PayloadMode::kStreamingSigned)
+      return Error(Err::kInvalidRequest, "x-amz-trailer needs a STREAMING-*-TRAILER payload");
+    std::optional<ChecksumAlgo> t;
+    for (ChecksumAlgo a : kAlgos)
+      if (EqualsIgnoreCase(trailer, ChecksumHeaderName(a))) t = a;
+    if (!t) return Error(Err::kInvalidRequest, "The value specified in the x-amz-trailer header is not supported");
+    if (algo != ChecksumAlgo::kNone && algo != *t)
+      return Error(Err::kInvalidRequest, "Expecting a single x-amz-checksum- header.");
+    algo = *t;
+    p->checksum_in_trailer_ = true;
+  }
+  if (algo == ChecksumAlgo::kNone && req.has_header("x-amz-sdk-checksum-algorithm")) {
+    auto a = ChecksumAlgoFromName(Trim(req.header("x-amz-sdk-checksum-algorithm")));
+    if (!a) return Error(Err::kInvalidRequest, "Checksum algorithm provided is unsupported.");
+    algo = *a;
+  }
+  if (algo != ChecksumAlgo::kNone) p->checksum_ = std::make_unique<Checksummer>(algo);
   return p;
 }
 
@@ -32,13 +91,39 @@ Status Payload::Finish() {
   if (sha_ && sha_->FinishHex() != expected_sha_)
     return Error(Err::kContentSha256Mismatch, "");
   if (expected_md5_ && *expected_md5_ != md5_) return Error(Err::kBadDigest, "");
-  if (declared_ && *declared_ != total_) return Error(Err::kIncompleteBody, "");
+  if (declared_ && *declared_ != total_)
+    return Error(Err::kIncompleteBody, "the body's length does not match the declared length");
+  if (checksum_) {
+    std::string got = checksum_->Finish();
+    if (checksum_in_trailer_) {
+      std::string name = ChecksumHeaderName(checksum_->algo());
+      for (const auto& [k, v] : chunked_->trailers()) {
+        if (k != name) continue;
+        auto raw = Base64Decode(v);
+        if (!raw || raw->size() != ChecksumSize(checksum_->algo()))
+          return InvalidChecksumValue(checksum_->algo());
+        expected_checksum_ = std::move(*raw);
+      }
+      if (!expected_checksum_)
+        return Error(Err::kInvalidRequest, "The trailer " + name + " announced by x-amz-trailer is missing.");
+    }
+    if (expected_checksum_ && *expected_checksum_ != got)
+      return Error(Err::kBadDigest, "The " + std::string(ChecksumAlgoName(checksum_->algo())) +
+                                        " you specified did not match the calculated checksum.");
+    checksum_b64_ = Base64Encode(got);
+  }
   return Status::Ok();
 }
 
 Task<Result<size_t>> Payload::Read(char* buf, size_t n) {
   if (done_) co_return size_t{0};
-  auto r = co_await body_.Read(buf, n);
+  // Not a conditional expression: GCC 12 miscompiles co_await inside ?: operands.
+  Result<size_t> r = size_t{0};
+  if (chunked_) {
+    r = co_await chunked_->Read(buf, n);
+  } else {
+    r = co_await body_.Read(buf, n);
+  }
   if (!r.ok()) co_return r.status();
   if (*r == 0) {
     SLUICE_CO_RETURN_IF_ERROR(Finish());
@@ -46,7 +131,10 @@ Task<Result<size_t>> Payload::Read(char* buf, size_t n) {
   }
   md5_hasher_.Update(buf, *r);
   if (sha_) sha_->Update(buf, *r);
+  if (checksum_) checksum_->Update(buf, *r);
   total_ += *r;
+  if (declared_ && total_ > *declared_)
+    co_return Error(Err::kIncompleteBody, "the body is longer than its declared length");
   co_return *r;
 }
 

@@ -1,36 +1,43 @@
-// The request payload as the operations see it: the HTTP body, with every integrity
-// check applied while the bytes pass (one pass, no second read):
-// - MD5 always (it is the ETag of what was stored), checked against Content-MD5 if sent;
-// - SHA-256 when the signature covers the payload (x-amz-content-sha256: <hex>).
+// The request payload as the operations see it: the HTTP body, decoded from aws-chunked
+// when the client streamed it, with every integrity check applied while the bytes pass
+// (one pass, no second read):
+// - MD5 always (the ETag of what was stored), checked against Content-MD5 if sent;
+// - SHA-256 when the signature covers the payload (x-amz-content-sha256: <hex>);
+// - aws-chunked chunk and trailer signatures (s3/aws_chunked.h);
+// - a flexible checksum (x-amz-checksum-<algo>, in a header or a trailer, or just
+//   x-amz-sdk-checksum-algorithm to have one computed and stored).
 // A mismatch is reported by the Read that reaches the end, before the caller commits,
 // so a corrupted upload is never made visible.
-//
-// aws-chunked bodies (STREAMING-*) are refused here with NotImplemented until their
-// decoder lands; it will sit between the HTTP body and this reader.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "common/checksum.h"
 #include "common/hash.h"
+#include "s3/aws_chunked.h"
 #include "s3/context.h"
 
 namespace sluice::s3 {
 
 class Payload {
  public:
-  // Validates the headers that describe the payload (Content-MD5 syntax, length).
+  // Validates the headers that describe the payload (lengths, Content-MD5, checksum
+  // headers) before a byte of the body is read.
   static Result<std::unique_ptr<Payload>> Open(Ctx& ctx);
 
   // Fills up to n bytes; 0 at the end, once every check has passed.
   Task<Result<size_t>> Read(char* buf, size_t n);
-  // Declared length (Content-Length), if any.
+  // The object's length as the client declared it (decoded length for aws-chunked).
   std::optional<uint64_t> declared_size() const { return declared_; }
   uint64_t bytes() const { return total_; }
   // Raw MD5 of the whole payload; valid after Read returned 0.
   const std::string& md5() const { return md5_; }
-  // Reads the whole payload into memory; kEntityTooLarge/kMalformedXML-style limits are
-  // the caller's: `limit` bounds what is accepted (err is returned beyond it).
+  // The flexible checksum, if one was requested; base64; valid after Read returned 0.
+  ChecksumAlgo checksum_algo() const { return checksum_ ? checksum_->algo() : ChecksumAlgo::kNone; }
+  const std::string& checksum_b64() const { return checksum_b64_; }
+  // Reads the whole payload into memory, up to `limit` bytes (`too_large` beyond).
   Task<Result<std::string>> ReadAll(size_t limit, Err too_large);
 
  private:
@@ -38,12 +45,17 @@ class Payload {
   Status Finish();
 
   http::Body& body_;
+  std::unique_ptr<AwsChunkedReader> chunked_;
   std::optional<uint64_t> declared_;
   uint64_t total_ = 0;
   Hasher md5_hasher_{Hasher::Kind::kMd5};
   std::optional<Hasher> sha_;
   std::string expected_sha_;
   std::optional<std::string> expected_md5_;
+  std::unique_ptr<Checksummer> checksum_;
+  std::optional<std::string> expected_checksum_;  // raw, from a header
+  bool checksum_in_trailer_ = false;
+  std::string checksum_b64_;
   std::string md5_;
   bool done_ = false;
 };

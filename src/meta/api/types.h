@@ -40,6 +40,10 @@ struct ObjectMeta {
   std::string inline_data;
   std::vector<Segment> segments;
   uint32_t parts_count = 0;  // > 0 for objects made by CompleteMultipartUpload
+  // Flexible checksum: algorithm name ("CRC32"), base64 value ("…-N" for COMPOSITE), type.
+  std::string checksum_algo;
+  std::string checksum_value;
+  std::string checksum_type;  // "FULL_OBJECT" or "COMPOSITE"
 };
 
 struct UploadInfo {
@@ -49,6 +53,7 @@ struct UploadInfo {
   std::string content_type;
   HeaderList headers;
   HeaderList tags;
+  std::string checksum_algo;  // x-amz-checksum-algorithm of CreateMultipartUpload
 };
 
 struct PartInfo {
@@ -57,6 +62,8 @@ struct PartInfo {
   std::string etag;  // MD5 hex, no quotes
   int64_t mtime_micros = 0;
   std::string data_id;
+  std::string checksum_algo;   // of this part's checksum, if any
+  std::string checksum_value;  // base64
 };
 
 struct ListQuery {

@@ -74,6 +74,7 @@ class Reader {
     in_.remove_prefix(n);
     return true;
   }
+  bool AtEnd() const { return in_.empty(); }
   bool Headers(HeaderList* h) {
     uint64_t n;
     if (!U64(&n) || n > in_.size()) return false;
@@ -167,6 +168,10 @@ std::string EncodeObject(const ObjectMeta& m) {
     w.U64(s.size);
     w.Str(s.etag);
   }
+  // Added after the first records were written: optional, absent in older records.
+  w.Str(m.checksum_algo);
+  w.Str(m.checksum_value);
+  w.Str(m.checksum_type);
   return w.Take();
 }
 
@@ -183,6 +188,9 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
   m->segments.resize(nseg);
   for (auto& s : m->segments)
     if (!r.Str(&s.data_id) || !r.U64(&s.size) || !r.Str(&s.etag)) return Corrupt("segment");
+  if (!r.AtEnd() &&
+      (!r.Str(&m->checksum_algo) || !r.Str(&m->checksum_value) || !r.Str(&m->checksum_type)))
+    return Corrupt("object checksum");
   return Status::Ok();
 }
 
@@ -194,6 +202,7 @@ std::string EncodeUpload(const UploadInfo& u) {
   w.Str(u.content_type);
   w.Headers(u.headers);
   w.Headers(u.tags);
+  w.Str(u.checksum_algo);  // optional trailing field
   return w.Take();
 }
 
@@ -202,6 +211,7 @@ Status DecodeUpload(std::string_view in, UploadInfo* u) {
   if (!r.Version() || !r.Str(&u->upload_id) || !r.Str(&u->key) || !r.I64(&u->initiated_micros) ||
       !r.Str(&u->content_type) || !r.Headers(&u->headers) || !r.Headers(&u->tags))
     return Corrupt("upload record");
+  if (!r.AtEnd() && !r.Str(&u->checksum_algo)) return Corrupt("upload record");
   return Status::Ok();
 }
 
@@ -212,6 +222,8 @@ std::string EncodePart(const PartInfo& p) {
   w.Str(p.etag);
   w.I64(p.mtime_micros);
   w.Str(p.data_id);
+  w.Str(p.checksum_algo);  // optional trailing fields
+  w.Str(p.checksum_value);
   return w.Take();
 }
 
@@ -219,6 +231,8 @@ Status DecodePart(std::string_view in, PartInfo* p) {
   Reader r(in);
   if (!r.Version() || !r.U32(&p->number) || !r.U64(&p->size) || !r.Str(&p->etag) ||
       !r.I64(&p->mtime_micros) || !r.Str(&p->data_id))
+    return Corrupt("part record");
+  if (!r.AtEnd() && (!r.Str(&p->checksum_algo) || !r.Str(&p->checksum_value)))
     return Corrupt("part record");
   return Status::Ok();
 }

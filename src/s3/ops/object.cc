@@ -1,4 +1,5 @@
 // PutObject, GetObject, HeadObject, DeleteObject.
+#include "common/checksum.h"
 #include "common/strings.h"
 #include "s3/headers.h"
 #include "s3/object_io.h"
@@ -25,6 +26,11 @@ Task<Status> PutObject(Ctx& ctx) {
   m.size = stored.size;
   m.etag = HexEncode(stored.md5);
   m.mtime_micros = svc.clock->NowMicros();
+  if (payload->checksum_algo() != ChecksumAlgo::kNone) {
+    m.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
+    m.checksum_value = payload->checksum_b64();
+    m.checksum_type = "FULL_OBJECT";
+  }
   std::vector<std::string> new_ids;
   if (stored.writer) {
     m.segments.push_back({stored.writer->id(), stored.size, ""});
@@ -37,6 +43,7 @@ Task<Status> PutObject(Ctx& ctx) {
   }));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
+  AddChecksumHeaders(head, m);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
@@ -77,6 +84,9 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
       partial = true;
     }
   }
+  // The stored checksum covers the whole object; S3 returns it only for whole reads.
+  if (!partial && EqualsIgnoreCase(Trim(ctx.req.header("x-amz-checksum-mode")), "ENABLED"))
+    AddChecksumHeaders(head, m);
   if (partial) {
     head.status = 206;
     head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
