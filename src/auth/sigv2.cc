@@ -21,21 +21,6 @@ constexpr std::string_view kSubresources[] = {
     "storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
     "versions", "website"};
 
-std::string_view Param(std::string_view q, std::string_view name, bool* found) {
-  *found = false;
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view item = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    size_t eq = item.find('=');
-    if (item.substr(0, eq) == name) {
-      *found = true;
-      return eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
-    }
-  }
-  return {};
-}
-
 std::string HmacSha1Base64(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -49,7 +34,7 @@ std::string HmacSha1Base64(std::string_view key, std::string_view data) {
 bool SigV2Verifier::HasAuth(const RequestView& r) {
   if (r.header("authorization").starts_with("AWS ")) return true;
   bool found;
-  Param(r.raw_query, "AWSAccessKeyId", &found);
+  FindQueryParam(r.raw_query, "AWSAccessKeyId", &found);
   return found;
 }
 
@@ -127,7 +112,7 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
   } else {
     bool found;
     auto get = [&](std::string_view n) -> std::optional<std::string> {
-      std::string_view v = Param(r.raw_query, n, &found);
+      std::string_view v = FindQueryParam(r.raw_query, n, &found);
       if (!found) return std::nullopt;
       auto d = UriDecode(v);
       return d ? *d : std::string(v);

@@ -85,21 +85,6 @@ Status ParseAuthorization(std::string_view h, Parsed* p) {
   return Status::Ok();
 }
 
-std::string_view QueryParam(std::string_view q, std::string_view name, bool* found) {
-  *found = false;
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view item = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    size_t eq = item.find('=');
-    if (item.substr(0, eq) == name) {
-      *found = true;
-      return eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string DeriveSigningKey(std::string_view secret, std::string_view date,
@@ -176,7 +161,7 @@ std::string CanonicalHeaderValue(std::string_view v) {
 bool SigV4Verifier::HasAuth(const RequestView& r) {
   if (!r.header("authorization").empty()) return true;
   bool found;
-  QueryParam(r.raw_query, "X-Amz-Algorithm", &found);
+  FindQueryParam(r.raw_query, "X-Amz-Algorithm", &found);
   return found;
 }
 
@@ -199,7 +184,7 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     presigned = true;
     bool found;
     auto get = [&](std::string_view name) -> Result<std::string> {
-      std::string_view v = QueryParam(r.raw_query, name, &found);
+      std::string_view v = FindQueryParam(r.raw_query, name, &found);
       if (!found)
         return Error(Err::kAuthorizationQueryParametersError,
                      "Query-string authentication version 4 requires the X-Amz-Algorithm, "
@@ -259,7 +244,7 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   std::string payload_hash;
   if (presigned) {
     bool found;
-    std::string_view v = QueryParam(r.raw_query, "X-Amz-Content-Sha256", &found);
+    std::string_view v = FindQueryParam(r.raw_query, "X-Amz-Content-Sha256", &found);
     payload_hash = found ? std::string(v) : "UNSIGNED-PAYLOAD";
   } else {
     payload_hash = std::string(r.header("x-amz-content-sha256"));

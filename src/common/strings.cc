@@ -104,6 +104,21 @@ std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+std::string_view FindQueryParam(std::string_view q, std::string_view name, bool* found) {
+  *found = false;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    size_t eq = item.find('=');
+    if (item.substr(0, eq) == name) {
+      *found = true;
+      return eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
 std::string Base64Encode(std::string_view data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

@@ -21,6 +21,10 @@ std::string UriEncode(std::string_view s, bool encode_slash);
 // and x-amz-tagging). Returns nullopt on a malformed escape.
 std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space = false);
 
+// The raw (still encoded) value of the first query parameter `name` in a raw query string;
+// *found tells whether it is present (a parameter without '=' has an empty value).
+std::string_view FindQueryParam(std::string_view raw_query, std::string_view name, bool* found);
+
 std::string Base64Encode(std::string_view data);
 std::optional<std::string> Base64Decode(std::string_view b64);
 

@@ -4,21 +4,24 @@
 //   STREAMING-UNSIGNED-PAYLOAD-TRAILER            plain chunks, then trailing headers
 // Chunk: "<hex size>[;chunk-signature=<sig>]\r\n<data>\r\n"; the body ends with a zero-size
 // chunk, then trailer lines "name:value\r\n" (and x-amz-trailer-signature) and "\r\n".
-// A chunk is verified when its last byte has been read, so a tampered chunk fails the read
-// that ends it: the caller never commits. Memory: one 64 KiB input buffer.
+//
+// AwsChunkedParser is a synchronous push parser (no I/O, fuzzed by tests/fuzz); the reader
+// wraps it around an http::Body. A chunk is verified when its last byte has been parsed,
+// so a tampered chunk fails before the caller can commit. Memory: one 64 KiB buffer.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/hash.h"
-#include "http/http.h"
+#include "common/status.h"
 
 namespace sluice::s3 {
 
-class AwsChunkedReader {
+class AwsChunkedParser {
  public:
   struct Signing {
     std::string key;  // the SigV4 signing key of the request
@@ -26,31 +29,32 @@ class AwsChunkedReader {
     std::string scope;
     std::string seed_signature;
   };
-  // `signing` is set for the signed variants; `trailer` for the *-TRAILER variants.
-  AwsChunkedReader(http::Body& body, std::optional<Signing> signing, bool trailer);
+  AwsChunkedParser(std::optional<Signing> signing, bool trailer);
 
-  // Decoded bytes; 0 once the whole body, trailers included, has been read and verified.
-  Task<Result<size_t>> Read(char* out, size_t n);
-  // Trailing headers (lowercase names), valid after Read returned 0.
+  // Consumes bytes from the front of `in` and writes up to `cap` decoded bytes to `out`
+  // (*produced of them). Stops early at the end of the body (done()).
+  Status Feed(std::string_view* in, char* out, size_t cap, size_t* produced);
+  bool done() const { return state_ == State::kDone; }
+  // Trailing headers (lowercase names), valid once done().
   const std::vector<std::pair<std::string, std::string>>& trailers() const { return trailers_; }
 
  private:
-  Task<Status> Fill();
-  Task<Result<std::string>> ReadLine();
-  Status ParseChunkHeader(std::string_view line);
+  enum class State { kHeader, kData, kDataEnd, kTrailer, kFinalLine, kDone };
+  Status OnLine(std::string_view line);
   Status VerifyChunk(const std::string& data_sha_hex);
-  Task<Status> ReadTrailers();
+  Status VerifyTrailer();
 
-  http::Body& body_;
   std::optional<Signing> signing_;
   bool trailer_;
-  std::string buf_;
-  size_t pos_ = 0;
-  enum class State { kHeader, kData, kDone } state_ = State::kHeader;
+  State state_ = State::kHeader;
+  std::string line_;
   uint64_t chunk_left_ = 0;
+  int crlf_seen_ = 0;
   std::string chunk_signature_;
   std::string prev_signature_;
   Hasher chunk_sha_{Hasher::Kind::kSha256};
+  std::string trailer_canonical_;
+  std::string trailer_signature_;
   std::vector<std::pair<std::string, std::string>> trailers_;
 };
 

@@ -90,6 +90,16 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
   return Status::Ok();
 }
 
+Status ExtractObjectFields(const http::Request& req, const Limits& limits,
+                           std::string* content_type, meta::HeaderList* headers,
+                           meta::HeaderList* tags) {
+  SLUICE_RETURN_IF_ERROR(ExtractObjectHeaders(req, limits, content_type, headers));
+  if (req.has_header("x-amz-tagging")) {
+    SLUICE_ASSIGN_OR_RETURN(*tags, ParseTaggingHeader(req.header("x-amz-tagging")));
+  }
+  return Status::Ok();
+}
+
 void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const Query& q) {
   head.Set("ETag", QuoteEtag(m.etag));
   head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));

@@ -18,6 +18,12 @@ namespace sluice::s3 {
 Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
                             std::string* content_type, meta::HeaderList* headers);
 
+// ExtractObjectHeaders plus the x-amz-tagging header: what PutObject and
+// CreateMultipartUpload store.
+Status ExtractObjectFields(const http::Request& req, const Limits& limits,
+                           std::string* content_type, meta::HeaderList* headers,
+                           meta::HeaderList* tags);
+
 // ETag, Last-Modified, Content-Type and the stored headers, then response-* overrides.
 void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const Query& q);
 

@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/strings.h"
+
 namespace sluice::s3 {
 
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size) {
@@ -83,6 +85,40 @@ Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
   }
   ReleaseData(svc, std::move(released));
   co_return Status::Ok();
+}
+
+void AttachStored(Stored& stored, int64_t now_micros, meta::ObjectMeta* m,
+                  std::vector<std::string>* new_ids) {
+  m->size = stored.size;
+  m->etag = HexEncode(stored.md5);
+  m->mtime_micros = now_micros;
+  if (stored.writer) {
+    m->segments.push_back({stored.writer->id(), stored.size, ""});
+    new_ids->push_back(stored.writer->id());
+  } else {
+    m->inline_data = std::move(stored.inline_data);
+  }
+}
+
+Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const std::string& upload_id, uint32_t number,
+                                         const Stored& stored, ChecksumAlgo algo,
+                                         const std::string& checksum_b64) {
+  const Services& svc = ctx.svc;
+  meta::PartInfo p;
+  p.number = number;
+  p.size = stored.size;
+  p.etag = HexEncode(stored.md5);
+  p.mtime_micros = svc.clock->NowMicros();
+  p.data_id = stored.writer->id();
+  if (algo != ChecksumAlgo::kNone) {
+    p.checksum_algo = ChecksumAlgoName(algo);
+    p.checksum_value = checksum_b64;
+  }
+  std::vector<std::string> new_ids{p.data_id};
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
+  }));
+  co_return p;
 }
 
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len) {

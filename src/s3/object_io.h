@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checksum.h"
 #include "meta/api/types.h"
 #include "s3/context.h"
 #include "s3/payload.h"
@@ -21,6 +22,16 @@ struct Stored {
 // Streams the payload into the store, checking every digest, and makes it durable.
 // Nothing is visible until the caller publishes it through the index.
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size);
+
+// Fills size, ETag, mtime and the bytes (inline or one segment) of `m` from stored data,
+// and the ids that the publish step adds.
+void AttachStored(Stored& stored, int64_t now_micros, meta::ObjectMeta* m,
+                  std::vector<std::string>* new_ids);
+
+// Publishes stored data as part `number` of an upload (UploadPart, UploadPartCopy).
+Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const std::string& upload_id, uint32_t number,
+                                         const Stored& stored, ChecksumAlgo algo,
+                                         const std::string& checksum_b64);
 
 // For Publish calls that add no data (deletes, completes).
 inline const std::vector<std::string> kNoNewData;

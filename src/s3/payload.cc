@@ -33,9 +33,9 @@ Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx) {
   }
   std::unique_ptr<Payload> p(new Payload(ctx.body, declared));
   if (streaming) {
-    std::optional<AwsChunkedReader::Signing> signing;
+    std::optional<AwsChunkedParser::Signing> signing;
     if (mode != PayloadMode::kStreamingUnsignedTrailer)
-      signing = AwsChunkedReader::Signing{ctx.auth.signing_key, ctx.auth.amz_date, ctx.auth.scope,
+      signing = AwsChunkedParser::Signing{ctx.auth.signing_key, ctx.auth.amz_date, ctx.auth.scope,
                                           ctx.auth.seed_signature};
     p->chunked_ = std::make_unique<AwsChunkedReader>(ctx.body, std::move(signing),
                                                      mode != PayloadMode::kStreamingSigned);

@@ -16,7 +16,7 @@
 
 #include "common/checksum.h"
 #include "common/hash.h"
-#include "s3/aws_chunked.h"
+#include "s3/aws_chunked_reader.h"
 #include "s3/context.h"
 
 namespace sluice::s3 {

@@ -86,16 +86,8 @@ Task<Status> CopyObject(Ctx& ctx) {
     m.tags = sm.tags;
   }
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, 0, sm.size, true));
-  m.size = stored.size;
-  m.etag = HexEncode(stored.md5);
-  m.mtime_micros = svc.clock->NowMicros();
   std::vector<std::string> new_ids;
-  if (stored.writer) {
-    m.segments.push_back({stored.writer->id(), stored.size, ""});
-    new_ids.push_back(stored.writer->id());
-  } else {
-    m.inline_data = std::move(stored.inline_data);
-  }
+  AttachStored(stored, svc.clock->NowMicros(), &m, &new_ids);
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
     return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
   }));
@@ -133,16 +125,9 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   }
   if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, offset, len, false));
-  meta::PartInfo p;
-  p.number = static_cast<uint32_t>(*n);
-  p.size = stored.size;
-  p.etag = HexEncode(stored.md5);
-  p.mtime_micros = svc.clock->NowMicros();
-  p.data_id = stored.writer->id();
-  std::vector<std::string> new_ids{p.data_id};
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
-  }));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
+                             co_await PublishPart(ctx, upload_id, static_cast<uint32_t>(*n), stored,
+                                                  ChecksumAlgo::kNone, ""));
   XmlDoc doc("CopyPartResult");
   doc.root().Add("LastModified", FormatIso8601(p.mtime_micros)).Add("ETag", QuoteEtag(p.etag));
   co_return co_await SendXml(ctx, doc);

@@ -31,10 +31,7 @@ Result<uint32_t> PartNumber(const Query& q) {
 Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
-  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &u.content_type, &u.headers));
-  if (ctx.req.has_header("x-amz-tagging")) {
-    SLUICE_CO_ASSIGN_OR_RETURN(u.tags, ParseTaggingHeader(ctx.req.header("x-amz-tagging")));
-  }
+  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
   if (ctx.req.has_header("x-amz-checksum-algorithm")) {
     auto a = ChecksumAlgoFromName(Trim(ctx.req.header("x-amz-checksum-algorithm")));
     if (!a) co_return Error(Err::kInvalidRequest, "Checksum algorithm provided is unsupported.");
@@ -73,20 +70,9 @@ Task<Status> UploadPart(Ctx& ctx) {
                                               ToLower(upload.checksum_algo));
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
                              co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size));
-  meta::PartInfo p;
-  if (payload->checksum_algo() != ChecksumAlgo::kNone) {
-    p.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
-    p.checksum_value = payload->checksum_b64();
-  }
-  p.number = number;
-  p.size = stored.size;
-  p.etag = HexEncode(stored.md5);
-  p.mtime_micros = svc.clock->NowMicros();
-  p.data_id = stored.writer->id();
-  std::vector<std::string> new_ids{p.data_id};
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
-  }));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
+                             co_await PublishPart(ctx, upload_id, number, stored,
+                                                  payload->checksum_algo(), payload->checksum_b64()));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(p.etag));
   if (!p.checksum_algo.empty())

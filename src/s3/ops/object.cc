@@ -13,30 +13,19 @@ Task<Status> PutObject(Ctx& ctx) {
   // Everything that can refuse the request is checked before the body is read, so an
   // Expect: 100-continue client is refused without sending its body.
   meta::ObjectMeta m;
-  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
-  if (ctx.req.has_header("x-amz-tagging")) {
-    SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingHeader(ctx.req.header("x-amz-tagging")));
-  }
+  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
                              co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size));
-  m.size = stored.size;
-  m.etag = HexEncode(stored.md5);
-  m.mtime_micros = svc.clock->NowMicros();
+  std::vector<std::string> new_ids;
+  AttachStored(stored, svc.clock->NowMicros(), &m, &new_ids);
   if (payload->checksum_algo() != ChecksumAlgo::kNone) {
     m.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
     m.checksum_value = payload->checksum_b64();
     m.checksum_type = "FULL_OBJECT";
-  }
-  std::vector<std::string> new_ids;
-  if (stored.writer) {
-    m.segments.push_back({stored.writer->id(), stored.size, ""});
-    new_ids.push_back(stored.writer->id());
-  } else {
-    m.inline_data = std::move(stored.inline_data);
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
     return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);

@@ -1,4 +1,4 @@
-#include "s3/aws_chunked.h"
+#include "s3/aws_chunked_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -38,7 +38,7 @@ struct Decoded {
   std::vector<std::pair<std::string, std::string>> trailers;
 };
 
-Decoded Decode(std::string body, std::optional<AwsChunkedReader::Signing> signing, bool trailer) {
+Decoded Decode(std::string body, std::optional<AwsChunkedParser::Signing> signing, bool trailer) {
   boost::asio::io_context ioc;
   StringBody b(std::move(body));
   AwsChunkedReader reader(b, std::move(signing), trailer);
@@ -66,7 +66,7 @@ Decoded Decode(std::string body, std::optional<AwsChunkedReader::Signing> signin
 
 const std::string kSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-AwsChunkedReader::Signing AwsExampleSigning() {
+AwsChunkedParser::Signing AwsExampleSigning() {
   return {auth::DeriveSigningKey(kSecret, "20130524", "us-east-1", "s3"), "20130524T000000Z",
           "20130524/us-east-1/s3/aws4_request",
           "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"};
