@@ -29,6 +29,17 @@ namespace sluice {
   X(kNotModified)                     \
   /* multipart */                     \
   X(kNoSuchUpload)                    \
+  /* bucket configurations never set */ \
+  X(kNoSuchLifecycleConfiguration)    \
+  X(kNoSuchBucketPolicy)              \
+  X(kNoSuchCORSConfiguration)         \
+  X(kNoSuchTagSet)                    \
+  X(kNoSuchWebsiteConfiguration)      \
+  X(kServerSideEncryptionConfigurationNotFound) \
+  X(kReplicationConfigurationNotFound) \
+  X(kObjectLockConfigurationNotFound) \
+  X(kOwnershipControlsNotFound)       \
+  X(kNoSuchPublicAccessBlockConfiguration) \
   X(kInvalidPart)                     \
   X(kInvalidPartOrder)                \
   /* request shape */                 \

@@ -37,6 +37,25 @@ const S3Error& LookupError(Err e) {
     E(kNoSuchUpload, 404, "NoSuchUpload",
       "The specified multipart upload does not exist. The upload ID might not be valid, or the "
       "multipart upload might have been aborted or completed.")
+    E(kNoSuchLifecycleConfiguration, 404, "NoSuchLifecycleConfiguration",
+      "The lifecycle configuration does not exist")
+    E(kNoSuchBucketPolicy, 404, "NoSuchBucketPolicy", "The bucket policy does not exist")
+    E(kNoSuchCORSConfiguration, 404, "NoSuchCORSConfiguration",
+      "The CORS configuration does not exist")
+    E(kNoSuchTagSet, 404, "NoSuchTagSet", "The TagSet does not exist")
+    E(kNoSuchWebsiteConfiguration, 404, "NoSuchWebsiteConfiguration",
+      "The specified bucket does not have a website configuration")
+    E(kServerSideEncryptionConfigurationNotFound, 404,
+      "ServerSideEncryptionConfigurationNotFoundError",
+      "The server side encryption configuration was not found")
+    E(kReplicationConfigurationNotFound, 404, "ReplicationConfigurationNotFoundError",
+      "The replication configuration was not found")
+    E(kObjectLockConfigurationNotFound, 404, "ObjectLockConfigurationNotFoundError",
+      "Object Lock configuration does not exist for this bucket")
+    E(kOwnershipControlsNotFound, 404, "OwnershipControlsNotFoundError",
+      "The bucket ownership controls were not found")
+    E(kNoSuchPublicAccessBlockConfiguration, 404, "NoSuchPublicAccessBlockConfiguration",
+      "The public access block configuration was not found")
     E(kInvalidPart, 400, "InvalidPart",
       "One or more of the specified parts could not be found. The part might not have been "
       "uploaded, or the specified entity tag might not have matched the part's entity tag.")

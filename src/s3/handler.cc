@@ -170,6 +170,13 @@ Task<Status> S3Handler::Execute(Ctx& ctx) {
     case Op::kPutObjectTagging: co_return co_await PutObjectTagging(ctx);
     case Op::kGetObjectTagging: co_return co_await GetObjectTagging(ctx);
     case Op::kDeleteObjectTagging: co_return co_await DeleteObjectTagging(ctx);
+    case Op::kGetBucketSubresource: co_return co_await GetBucketSubresource(ctx, route.subresource);
+    case Op::kDeleteBucketSubresource: co_return co_await DeleteBucketSubresource(ctx);
+    case Op::kGetBucketAcl: co_return co_await GetBucketAcl(ctx);
+    case Op::kPutBucketAcl: co_return co_await PutBucketAcl(ctx);
+    case Op::kGetObjectAcl: co_return co_await GetObjectAcl(ctx);
+    case Op::kPutObjectAcl: co_return co_await PutObjectAcl(ctx);
+    case Op::kListObjectVersions: co_return co_await ListObjectVersions(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }

@@ -35,6 +35,12 @@ Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& 
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.
 Status CheckCopySourcePreconditions(const http::Request& req, const meta::ObjectMeta& m);
 
+// Canned ACLs (x-amz-acl) and grant headers on a write. Every object is private to its
+// owner until bucket policies exist, so "private", "bucket-owner-full-control" and
+// "bucket-owner-read" are accepted (they change nothing) and anything that would make
+// data public is refused with NotImplemented rather than silently ignored.
+Status CheckCannedAcl(const http::Request& req);
+
 // The write conditions of If-None-Match / If-Match on PUT and Complete.
 Result<meta::WriteCondition> ParseWriteCondition(const http::Request& req);
 

@@ -7,14 +7,18 @@ namespace {
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
+// Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
+// without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
+constexpr std::string_view kBucketConfigs[] = {
+    "cors", "lifecycle", "policy", "policyStatus", "website", "logging", "notification",
+    "replication", "encryption", "object-lock", "requestPayment", "accelerate",
+    "ownershipControls", "publicAccessBlock", "tagging"};
+
+// Subresources of real S3 that this server does not implement yet: they get 501
+// NotImplemented rather than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupported[] = {
-    "acl",          "cors",          "lifecycle",         "policy",
-    "policyStatus", "versions",      "website",           "logging",
-    "notification", "replication",   "encryption",        "object-lock",
-    "retention",    "legal-hold",    "torrent",           "requestPayment",
-    "accelerate",   "analytics",     "inventory",         "metrics",
-    "intelligent-tiering", "ownershipControls", "publicAccessBlock", "restore",
-    "select",       "attributes",    "session"};
+    "retention", "legal-hold", "torrent", "analytics", "inventory", "metrics",
+    "intelligent-tiering", "restore", "select", "attributes", "session"};
 
 Status NotImplemented(std::string_view what) {
   return Error(Err::kNotImplemented, std::string(what) + " is not implemented yet");
@@ -48,6 +52,13 @@ std::string_view OpName(Op op) {
     case Op::kPutObjectTagging: return "PutObjectTagging";
     case Op::kGetObjectTagging: return "GetObjectTagging";
     case Op::kDeleteObjectTagging: return "DeleteObjectTagging";
+    case Op::kGetBucketSubresource: return "GetBucketConfiguration";
+    case Op::kDeleteBucketSubresource: return "DeleteBucketConfiguration";
+    case Op::kGetBucketAcl: return "GetBucketAcl";
+    case Op::kPutBucketAcl: return "PutBucketAcl";
+    case Op::kGetObjectAcl: return "GetObjectAcl";
+    case Op::kPutObjectAcl: return "PutObjectAcl";
+    case Op::kListObjectVersions: return "ListObjectVersions";
   }
   return "Unknown";
 }
@@ -126,11 +137,26 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     return deny();
   }
   if (!has_key) {
-    if (q.Has("tagging")) return NotImplemented("bucket tagging");
+    if (q.Has("acl")) {
+      if (method == "GET") r.op = Op::kGetBucketAcl;
+      else if (method == "PUT") r.op = Op::kPutBucketAcl;
+      else return deny();
+      return r;
+    }
+    for (auto sub : kBucketConfigs) {
+      if (!q.Has(sub)) continue;
+      r.subresource = std::string(sub);
+      if (method == "GET") r.op = Op::kGetBucketSubresource;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketSubresource;
+      else if (method == "PUT") return NotImplemented("setting the bucket's " + std::string(sub) + " configuration");
+      else return deny();
+      return r;
+    }
     if (method == "GET") {
       if (q.Has("location")) r.op = Op::kGetBucketLocation;
       else if (q.Has("versioning")) r.op = Op::kGetBucketVersioning;
       else if (q.Has("uploads")) r.op = Op::kListMultipartUploads;
+      else if (q.Has("versions")) r.op = Op::kListObjectVersions;
       else if (q.Get("list-type") == "2") r.op = Op::kListObjectsV2;
       else r.op = Op::kListObjects;
     } else if (method == "PUT") {
@@ -150,6 +176,12 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     return r;
   }
   const bool upload_id = q.Has("uploadId");
+  if (q.Has("acl")) {
+    if (method == "GET") r.op = Op::kGetObjectAcl;
+    else if (method == "PUT") r.op = Op::kPutObjectAcl;
+    else return deny();
+    return r;
+  }
   if (method == "GET") {
     r.op = q.Has("tagging") ? Op::kGetObjectTagging : upload_id ? Op::kListParts : Op::kGetObject;
   } else if (method == "HEAD") {

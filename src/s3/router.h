@@ -35,6 +35,13 @@ enum class Op {
   kPutObjectTagging,
   kGetObjectTagging,
   kDeleteObjectTagging,
+  kGetBucketSubresource,     // a bucket configuration that is never set (route.subresource)
+  kDeleteBucketSubresource,  // deleting one: nothing to delete
+  kGetBucketAcl,
+  kPutBucketAcl,
+  kGetObjectAcl,
+  kPutObjectAcl,
+  kListObjectVersions,
 };
 
 std::string_view OpName(Op op);
@@ -44,6 +51,7 @@ struct Route {
   std::string bucket;
   std::string key;
   bool virtual_host = false;  // the bucket came from the Host header
+  std::string subresource;    // for k*BucketSubresource
 };
 
 // Routes a request. kNotImplemented for a known S3 feature this server lacks,

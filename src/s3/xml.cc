@@ -22,6 +22,11 @@ XmlNode& XmlNode::Add(std::string_view name, std::string_view text) {
   return *this;
 }
 
+XmlNode& XmlNode::Attr(std::string_view name, std::string_view value) {
+  n_.append_attribute(std::string(name).c_str()) = std::string(value).c_str();
+  return *this;
+}
+
 XmlNode& XmlNode::Text(std::string_view text) {
   n_.append_child(pugi::node_pcdata).set_value(std::string(text).c_str());
   return *this;

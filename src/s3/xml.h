@@ -18,6 +18,7 @@ class XmlNode {
   XmlNode& Add(std::string_view name, std::string_view text);
   XmlNode& Add(std::string_view name, uint64_t v) { return Add(name, std::to_string(v)); }
   XmlNode& AddBool(std::string_view name, bool v) { return Add(name, v ? "true" : "false"); }
+  XmlNode& Attr(std::string_view name, std::string_view value);
   // Sets this element's own text.
   XmlNode& Text(std::string_view text);
 

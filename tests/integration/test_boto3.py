@@ -313,8 +313,36 @@ class Boto3Test(unittest.TestCase):
             s3.get_object(Bucket="missing-bucket", Key="x")
         self.assertEqual(code(cm.exception), "NoSuchBucket")
         with self.assertRaises(ClientError) as cm:
-            s3.get_bucket_acl(Bucket="bt3")
+            s3.get_object_retention(Bucket="bt3", Key="range.bin")
         self.assertEqual(code(cm.exception), "NotImplemented")
+        with self.assertRaises(ClientError) as cm:
+            s3.get_bucket_lifecycle_configuration(Bucket="bt3")
+        self.assertEqual(code(cm.exception), "NoSuchLifecycleConfiguration")
+        with self.assertRaises(ClientError) as cm:
+            s3.get_bucket_encryption(Bucket="bt3")
+        self.assertEqual(code(cm.exception), "ServerSideEncryptionConfigurationNotFoundError")
+
+    def test_acls_versions_and_bucket_probes(self):
+        s3 = self.s3
+        acl = s3.get_bucket_acl(Bucket="bt3")
+        self.assertEqual(acl["Grants"][0]["Permission"], "FULL_CONTROL")
+        self.assertEqual(acl["Owner"]["ID"], acl["Grants"][0]["Grantee"]["ID"])
+        s3.put_object(Bucket="bt3", Key="acl/obj", Body=b"x", ACL="private")
+        self.assertEqual(s3.get_object_acl(Bucket="bt3", Key="acl/obj")["Grants"][0]["Permission"], "FULL_CONTROL")
+        s3.put_object_acl(Bucket="bt3", Key="acl/obj", ACL="bucket-owner-full-control")
+        with self.assertRaises(ClientError) as cm:
+            s3.put_object(Bucket="bt3", Key="acl/public", Body=b"x", ACL="public-read")
+        self.assertEqual(code(cm.exception), "NotImplemented")
+        self.assertFalse(s3.get_bucket_policy_status(Bucket="bt3")["PolicyStatus"]["IsPublic"])
+        self.assertNotIn("Status", s3.get_bucket_versioning(Bucket="bt3"))
+        v = s3.list_object_versions(Bucket="bt3", Prefix="acl/")
+        self.assertEqual([(x["Key"], x["VersionId"], x["IsLatest"]) for x in v["Versions"]], [("acl/obj", "null", True)])
+        for probe, err in ((s3.get_bucket_cors, "NoSuchCORSConfiguration"), (s3.get_bucket_policy, "NoSuchBucketPolicy"),
+                           (s3.get_bucket_tagging, "NoSuchTagSet"), (s3.get_bucket_website, "NoSuchWebsiteConfiguration")):
+            with self.assertRaises(ClientError) as cm:
+                probe(Bucket="bt3")
+            self.assertEqual(code(cm.exception), err)
+        self.assertNotIn("LoggingEnabled", s3.get_bucket_logging(Bucket="bt3"))
 
 
 if __name__ == "__main__":

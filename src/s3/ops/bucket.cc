@@ -1,6 +1,7 @@
 // ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
 #include "common/strings.h"
 #include "s3/ops/ops.h"
+#include "s3/headers.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
 #include "s3/router.h"
@@ -20,6 +21,7 @@ Task<Status> ListBuckets(Ctx& ctx) {
 
 Task<Status> CreateBucket(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(ctx.req));
   std::string region = ctx.svc.region;
   if (ctx.req.content_length.value_or(0) > 0 || ctx.req.chunked) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));

@@ -31,6 +31,7 @@ Result<uint32_t> PartNumber(const Query& q) {
 Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
+  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(ctx.req));
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
   if (ctx.req.has_header("x-amz-checksum-algorithm")) {
     auto a = ChecksumAlgoFromName(Trim(ctx.req.header("x-amz-checksum-algorithm")));

@@ -32,6 +32,14 @@ Task<Status> UploadPart(Ctx& ctx);
 Task<Status> CompleteMultipartUpload(Ctx& ctx);
 Task<Status> AbortMultipartUpload(Ctx& ctx);
 Task<Status> ListParts(Ctx& ctx);
+// bucket_config.cc
+Task<Status> GetBucketSubresource(Ctx& ctx, const std::string& subresource);
+Task<Status> DeleteBucketSubresource(Ctx& ctx);
+Task<Status> GetBucketAcl(Ctx& ctx);
+Task<Status> PutBucketAcl(Ctx& ctx);
+Task<Status> GetObjectAcl(Ctx& ctx);
+Task<Status> PutObjectAcl(Ctx& ctx);
+Task<Status> ListObjectVersions(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

@@ -51,7 +51,14 @@ TEST(Router, VirtualHostedStyle) {
 }
 
 TEST(Router, UnknownAndUnsupported) {
-  EXPECT_EQ(R("GET", "/b", "acl").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("GET", "/b", "acl")->op, Op::kGetBucketAcl);
+  EXPECT_EQ(R("GET", "/b/k", "acl")->op, Op::kGetObjectAcl);
+  EXPECT_EQ(R("GET", "/b", "lifecycle")->op, Op::kGetBucketSubresource);
+  EXPECT_EQ(R("GET", "/b", "lifecycle")->subresource, "lifecycle");
+  EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketSubresource);
+  EXPECT_EQ(R("PUT", "/b", "lifecycle").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("GET", "/b", "versions")->op, Op::kListObjectVersions);
+  EXPECT_EQ(R("GET", "/b/k", "retention").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("PUT", "/b", "versioning").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b/k", "versionId=abc").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b/k", "versionId=null")->op, Op::kGetObject);
