@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
             librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev)
-test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli
+test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs fuse3 nodejs npm
            s3cmd curl procps)
 
 pkgs=("${build_pkgs[@]}")
