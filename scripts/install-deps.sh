@@ -7,11 +7,18 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
             librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev)
-test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs fuse3 nodejs npm
+test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
            s3cmd curl procps)
 
 pkgs=("${build_pkgs[@]}")
-[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # Node.js and npm drive the JavaScript SDK tests. Use what the machine has (an image may
+  # ship NodeSource's nodejs, whose npm is built in and conflicts with Debian's npm);
+  # install Debian's only when the commands are missing.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
