@@ -252,6 +252,9 @@ Result<UploadInfo> KvIndex::GetUpload(const std::string& bucket, const std::stri
 Status KvIndex::PutPart(const std::string& bucket, const std::string& key,
                         const std::string& upload_id, const PartInfo& part,
                         std::vector<std::string>* released) {
+  // Shared bucket lock: a DeleteBucket (which aborts uploads) cannot interleave and leave
+  // a part referenced by no upload.
+  std::shared_lock bl(BucketLock(bucket));
   std::lock_guard ul(UploadLock(upload_id));
   SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
   KvBatch b;
@@ -323,6 +326,7 @@ Status KvIndex::CompleteUpload(const std::string& bucket, const std::string& key
 
 Status KvIndex::AbortUpload(const std::string& bucket, const std::string& key,
                             const std::string& upload_id, std::vector<std::string>* released) {
+  std::shared_lock bl(BucketLock(bucket));
   std::lock_guard ul(UploadLock(upload_id));
   SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
   KvBatch b;

@@ -2,9 +2,9 @@
 //
 // Concurrency: read-modify-write calls lock a stripe chosen by (bucket, key), and part
 // uploads lock a stripe chosen by upload id, so writers to different keys run in parallel
-// and their synced batches share one WAL sync (group commit). Object mutations hold their
-// bucket's stripe shared; DeleteBucket holds it exclusive, so nothing lands in a bucket
-// while it is being deleted. Lock order: bucket, key, upload.
+// and their synced batches share one WAL sync (group commit). Object and upload mutations
+// hold their bucket's stripe shared; DeleteBucket holds it exclusive, so nothing lands in
+// a bucket while it is being deleted. Lock order: bucket, key, upload.
 #pragma once
 
 #include <array>
