@@ -1,8 +1,7 @@
 // What S3 answers about configurations this server never holds yet (lifecycle, CORS,
-// policy, encryption, ...), owner-only ACLs, and ListObjectVersions without versioning.
+// policy, encryption, ...), and owner-only ACLs.
 // Clients and tools probe these routinely; they get S3's own answer for "not configured"
 // instead of a 501.
-#include "common/strings.h"
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -110,46 +109,6 @@ Task<Status> PutObjectAcl(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetObject(ctx.bucket, ctx.key).status());
   SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclChangesNothing(ctx));
   co_return co_await SendEmpty(ctx, 200);
-}
-
-// Without versioning every object has exactly one version, "null", and it is the latest.
-Task<Status> ListObjectVersions(Ctx& ctx) {
-  const Query& q = ctx.query;
-  meta::ListQuery lq;
-  lq.prefix = q.Get("prefix");
-  lq.delimiter = q.Get("delimiter");
-  lq.start_after = q.Get("key-marker");
-  lq.max_keys = 1000;
-  if (q.Has("max-keys")) {
-    auto v = ParseUint(q.Get("max-keys"));
-    if (!v) co_return Error(Err::kInvalidArgument, "Provided max-keys must be an integer");
-    lq.max_keys = static_cast<uint32_t>(std::min<uint64_t>(*v, 1000));
-  }
-  bool url = false;
-  if (q.Has("encoding-type")) {
-    if (q.Get("encoding-type") != "url") co_return Error(Err::kInvalidArgument, "Invalid Encoding Method specified in Request");
-    url = true;
-  }
-  auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(ctx.bucket, lq));
-  XmlDoc doc("ListVersionsResult");
-  XmlNode r = doc.root();
-  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.start_after))
-      .Add("VersionIdMarker", q.Get("version-id-marker"));
-  if (page.truncated) r.Add("NextKeyMarker", enc(page.next_marker)).Add("NextVersionIdMarker", "null");
-  r.Add("MaxKeys", lq.max_keys);
-  if (!lq.delimiter.empty()) r.Add("Delimiter", enc(lq.delimiter));
-  if (url) r.Add("EncodingType", "url");
-  r.AddBool("IsTruncated", page.truncated);
-  for (const auto& e : page.objects) {
-    XmlNode v = r.Child("Version");
-    v.Add("Key", enc(e.key)).Add("VersionId", "null").AddBool("IsLatest", true)
-        .Add("LastModified", FormatIso8601(e.meta.mtime_micros)).Add("ETag", QuoteEtag(e.meta.etag))
-        .Add("Size", e.meta.size).Add("StorageClass", "STANDARD");
-    AddOwner(v, ctx);
-  }
-  for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));
-  co_return co_await SendXml(ctx, doc);
 }
 
 }  // namespace sluice::s3::ops

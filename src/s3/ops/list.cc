@@ -1,4 +1,4 @@
-// ListObjects (v1), ListObjectsV2, ListMultipartUploads.
+// ListObjects (v1), ListObjectsV2, ListObjectVersions, ListMultipartUploads.
 #include "common/strings.h"
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
@@ -75,6 +75,37 @@ Task<Status> ListObjects(Ctx& ctx, bool v2) {
         .Add("Size", e.meta.size)
         .Add("StorageClass", "STANDARD");
     if (owner) AddOwner(c, ctx);
+  }
+  for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));
+  co_return co_await SendXml(ctx, doc);
+}
+
+// Without versioning every object has exactly one version, "null", and it is the latest.
+Task<Status> ListObjectVersions(Ctx& ctx) {
+  const Query& q = ctx.query;
+  meta::ListQuery lq;
+  lq.prefix = q.Get("prefix");
+  lq.delimiter = q.Get("delimiter");
+  lq.start_after = q.Get("key-marker");
+  SLUICE_CO_ASSIGN_OR_RETURN(lq.max_keys, ParseMax(q, "max-keys"));
+  SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
+  auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(ctx.bucket, lq));
+  XmlDoc doc("ListVersionsResult");
+  XmlNode r = doc.root();
+  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.start_after))
+      .Add("VersionIdMarker", q.Get("version-id-marker"));
+  if (page.truncated) r.Add("NextKeyMarker", enc(page.next_marker)).Add("NextVersionIdMarker", "null");
+  r.Add("MaxKeys", lq.max_keys);
+  if (!lq.delimiter.empty()) r.Add("Delimiter", enc(lq.delimiter));
+  if (url) r.Add("EncodingType", "url");
+  r.AddBool("IsTruncated", page.truncated);
+  for (const auto& e : page.objects) {
+    XmlNode v = r.Child("Version");
+    v.Add("Key", enc(e.key)).Add("VersionId", "null").AddBool("IsLatest", true)
+        .Add("LastModified", FormatIso8601(e.meta.mtime_micros)).Add("ETag", QuoteEtag(e.meta.etag))
+        .Add("Size", e.meta.size).Add("StorageClass", "STANDARD");
+    AddOwner(v, ctx);
   }
   for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));
   co_return co_await SendXml(ctx, doc);

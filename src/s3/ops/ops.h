@@ -16,6 +16,7 @@ Task<Status> GetBucketLocation(Ctx& ctx);
 Task<Status> GetBucketVersioning(Ctx& ctx);
 // list.cc
 Task<Status> ListObjects(Ctx& ctx, bool v2);
+Task<Status> ListObjectVersions(Ctx& ctx);
 Task<Status> ListMultipartUploads(Ctx& ctx);
 // object.cc
 Task<Status> PutObject(Ctx& ctx);
@@ -39,7 +40,6 @@ Task<Status> GetBucketAcl(Ctx& ctx);
 Task<Status> PutBucketAcl(Ctx& ctx);
 Task<Status> GetObjectAcl(Ctx& ctx);
 Task<Status> PutObjectAcl(Ctx& ctx);
-Task<Status> ListObjectVersions(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);
