@@ -66,7 +66,6 @@ namespace sluice {
   X(kAuthorizationQueryParametersError) \
   X(kRequestTimeTooSkewed)            \
   X(kExpiredPresignedRequest)         \
-  X(kMissingSecurityHeader)           \
   /* storage and internal */          \
   X(kNotFound)                        \
   X(kAlreadyExists)                   \

@@ -47,7 +47,6 @@ class Request {
   std::optional<uint64_t> content_length;
   bool chunked = false;
   std::string remote_ip;
-  bool secure = false;
 
  private:
   const boost::beast::http::fields& fields_;

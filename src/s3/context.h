@@ -20,7 +20,6 @@ struct Limits {
   uint64_t inline_threshold = 64 * 1024;  // objects up to this size live in the index
   uint64_t max_object_size = 5ULL << 30;  // single PUT and CopyObject
   uint64_t min_part_size = 5ULL << 20;    // every part but the last
-  uint32_t max_parts = 10000;
   size_t max_user_metadata = 2048;
   size_t io_buffer = 128 * 1024;          // per-request streaming buffer
 };

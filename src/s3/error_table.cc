@@ -98,8 +98,6 @@ const S3Error& LookupError(Err e) {
     E(kRequestTimeTooSkewed, 403, "RequestTimeTooSkewed",
       "The difference between the request time and the current time is too large.")
     E(kExpiredPresignedRequest, 403, "AccessDenied", "Request has expired")
-    E(kMissingSecurityHeader, 400, "MissingSecurityHeader",
-      "Your request is missing a required header.")
     E(kNotFound, 404, "NoSuchKey", "Not found")
     E(kAlreadyExists, 409, "OperationAborted", "A conflicting operation is in progress.")
     E(kIoError, 500, "InternalError", "We encountered an internal error. Please try again.")

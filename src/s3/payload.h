@@ -31,7 +31,6 @@ class Payload {
   Task<Result<size_t>> Read(char* buf, size_t n);
   // The object's length as the client declared it (decoded length for aws-chunked).
   std::optional<uint64_t> declared_size() const { return declared_; }
-  uint64_t bytes() const { return total_; }
   // Raw MD5 of the whole payload; valid after Read returned 0.
   const std::string& md5() const { return md5_; }
   // The flexible checksum, if one was requested; base64; valid after Read returned 0.

@@ -61,12 +61,13 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(sk, out)
         self.assertIn("started", err)
         self.assertIn("stopped cleanly", err)
+        # A restart keeps the generated credential, and it signs requests.
         p, port = self.start()
         self.wait_healthy(port)
+        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak=ak, sk=sk)
+        self.assertEqual(s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"], 200)
         rc, out2, _ = self.stop(p)
         self.assertIn(ak, out2)
-        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak=ak, sk=sk)
-        del s3
 
     def test_environment_credential(self):
         p, port = self.start(env={"SLUICE_ROOT_ACCESS_KEY": "envkey", "SLUICE_ROOT_SECRET_KEY": "envsecret123"})

@@ -83,9 +83,4 @@ Result<std::vector<std::string>> MemDataStore::ListUnpublished() {
   return out;
 }
 
-size_t MemDataStore::size() const {
-  std::lock_guard l(mu_);
-  return blobs_.size();
-}
-
 }  // namespace sluice::storage

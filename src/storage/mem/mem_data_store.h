@@ -15,7 +15,6 @@ class MemDataStore final : public DataStore {
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
   Result<std::vector<std::string>> ListUnpublished() override;
-  size_t size() const;
 
  private:
   friend class MemWriter;
