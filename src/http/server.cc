@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -20,6 +22,8 @@
 #include <boost/beast/http/status.hpp>
 #include <limits>
 #include <list>
+#include <mutex>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 namespace sluice::http {
@@ -38,6 +42,7 @@ constexpr size_t kReadBufferLimit = 256 * 1024;
 struct Conn {
   explicit Conn(tcp::socket s) : sock(std::move(s)) {}
   tcp::socket sock;
+  std::shared_ptr<asio::ssl::context> tls_ctx;  // keeps the context alive across reloads
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
   bool idle = true;  // waiting for the next request head: safe to close on Stop()
@@ -54,11 +59,12 @@ struct Conn {
 // much of their due time, and no timer is touched on the request path.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
+template <typename Stream>
 class ParserBody final : public Body {
  public:
-  ParserBody(Conn& c, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p,
+  ParserBody(Conn& c, Stream& s, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p,
              const ServerOptions& o, bool expect_continue)
-      : c_(c), buf_(buf), p_(p), o_(o), expect_continue_(expect_continue) {}
+      : c_(c), s_(s), buf_(buf), p_(p), o_(o), expect_continue_(expect_continue) {}
 
   Task<Result<size_t>> Read(char* out, size_t n) override {
     while (!p_.is_done()) {
@@ -67,7 +73,7 @@ class ParserBody final : public Body {
         static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
         beast::error_code ec;
         c_.Arm(o_.io_timeout);
-        co_await asio::async_write(c_.sock, asio::buffer(k100.data(), k100.size()),
+        co_await asio::async_write(s_, asio::buffer(k100.data(), k100.size()),
                                    asio::redirect_error(asio::use_awaitable, ec));
         c_.Disarm();
         if (ec) co_return Status(Err::kIncompleteBody, "connection lost sending 100 Continue");
@@ -77,14 +83,15 @@ class ParserBody final : public Body {
       p_.get().body().more = true;
       beast::error_code ec;
       c_.Arm(o_.io_timeout);
-      co_await bhttp::async_read(c_.sock, buf_, p_, asio::redirect_error(asio::use_awaitable, ec));
+      co_await bhttp::async_read(s_, buf_, p_, asio::redirect_error(asio::use_awaitable, ec));
       c_.Disarm();
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
         failed_ = true;
         if (c_.timed_out) co_return Status(Err::kRequestTimeout, "request body stalled");
         if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+            ec == asio::ssl::error::stream_truncated)
           co_return Status(Err::kIncompleteBody, "the client closed before the whole body arrived");
         co_return Status(Err::kBadRequest, "malformed request body: " + ec.message());
       }
@@ -108,6 +115,7 @@ class ParserBody final : public Body {
 
  private:
   Conn& c_;
+  Stream& s_;
   beast::flat_buffer& buf_;
   bhttp::request_parser<bhttp::buffer_body>& p_;
   const ServerOptions& o_;
@@ -117,10 +125,11 @@ class ParserBody final : public Body {
   uint64_t read_ = 0;
 };
 
+template <typename Stream>
 class ConnResponder final : public Responder {
  public:
-  ConnResponder(Conn& c, const ServerOptions& o, bool head_only, bool keep_alive)
-      : c_(c), o_(o), head_only_(head_only), keep_alive_(keep_alive) {}
+  ConnResponder(Conn& c, Stream& s, const ServerOptions& o, bool head_only, bool keep_alive)
+      : c_(c), s_(s), o_(o), head_only_(head_only), keep_alive_(keep_alive) {}
 
   // Set before the head is written, so the head can announce Connection: close.
   void set_keep_alive(bool k) { keep_alive_ = k; }
@@ -131,6 +140,13 @@ class ConnResponder final : public Responder {
     uint64_t len = content_length.value_or(body.size());
     std::string h = Head(head, len);
     if (!head_only_) body_sent_ += body.size();
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      // One TLS record for a small response rather than one for the head and one for the body.
+      if (!head_only_ && body.size() <= 16 * 1024) {
+        h.append(body);
+        body = {};
+      }
+    }
     std::array<asio::const_buffer, 2> bufs{asio::buffer(h), asio::buffer(body.data(), body.size())};
     size_t nbufs = head_only_ || body.empty() ? 1 : 2;
     co_return co_await WriteBuffers(bufs.data(), nbufs);
@@ -152,6 +168,9 @@ class ConnResponder final : public Responder {
 
   Task<Status> SendFile(int fd, uint64_t offset, uint64_t len) override {
     if (head_only_) co_return Status::Ok();
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      co_return co_await CopyFile(fd, offset, len);
+    }
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
     off_t off = static_cast<off_t>(offset);
     uint64_t left = len;
@@ -210,10 +229,30 @@ class ConnResponder final : public Responder {
     return h;
   }
 
+  // TLS cannot use sendfile (the kernel here offers no kTLS): read the file in blocks
+  // and write them through the TLS stream.
+  Task<Status> CopyFile(int fd, uint64_t offset, uint64_t len) {
+    static constexpr size_t kBlock = 256 * 1024;
+    std::unique_ptr<char[]> block(new char[kBlock]);
+    while (len > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(len, kBlock));
+      ssize_t n = ::pread(fd, block.get(), want, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) co_return Status(Err::kIoError, "read of object data failed");
+      if (n == 0) co_return Status(Err::kIoError, "file shorter than expected");
+      body_sent_ += static_cast<uint64_t>(n);
+      asio::const_buffer b = asio::buffer(block.get(), static_cast<size_t>(n));
+      SLUICE_CO_RETURN_IF_ERROR(co_await WriteBuffers(&b, 1));
+      offset += static_cast<uint64_t>(n);
+      len -= static_cast<uint64_t>(n);
+    }
+    co_return Status::Ok();
+  }
+
   Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n) {
     beast::error_code ec;
     c_.Arm(o_.io_timeout);
-    size_t w = co_await asio::async_write(c_.sock, std::vector<asio::const_buffer>(bufs, bufs + n),
+    size_t w = co_await asio::async_write(s_, std::vector<asio::const_buffer>(bufs, bufs + n),
                                           asio::redirect_error(asio::use_awaitable, ec));
     c_.Disarm();
     sent_ += w;
@@ -222,6 +261,7 @@ class ConnResponder final : public Responder {
   }
 
   Conn& c_;
+  Stream& s_;
   const ServerOptions& o_;
   bool head_only_;
   bool keep_alive_;
@@ -258,7 +298,7 @@ struct Server::Worker {
       conns.push_back(c);
       auto pos = std::prev(conns.end());
       server->connections_++;
-      asio::co_spawn(ioc, Session(c), [this, pos](std::exception_ptr e) {
+      asio::co_spawn(ioc, Serve(c), [this, pos](std::exception_ptr e) {
         conns.erase(pos);
         server->connections_--;
         if (e) {
@@ -272,7 +312,54 @@ struct Server::Worker {
     }
   }
 
-  Task<void> Session(std::shared_ptr<Conn> c) {
+  Task<void> Serve(std::shared_ptr<Conn> c) {
+    c->tls_ctx = server->TlsContext();
+    if (!c->tls_ctx) {
+      co_await Session(c, c->sock);
+      co_return;
+    }
+    const ServerOptions& o = server->opts_;
+    // A TLS connection opens with a handshake record (0x16). Anything else is most
+    // likely plain HTTP sent to the HTTPS port: say so in plain HTTP, as nginx does,
+    // rather than leaving the client with an opaque reset.
+    beast::error_code ec;
+    c->Arm(o.header_timeout);
+    co_await c->sock.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    unsigned char first = 0;
+    ssize_t n = ec ? -1 : ::recv(c->sock.native_handle(), &first, 1, MSG_PEEK);
+    if (n != 1) {
+      c->Close();
+      co_return;
+    }
+    if (first != 0x16) {
+      c->Disarm();
+      ResponseHead head;
+      std::string body;
+      server->errors_(Err::kBadRequest, "this port serves HTTPS; the request was plain HTTP",
+                      &head, &body);
+      ConnResponder<tcp::socket> r(*c, c->sock, o, false, false);
+      (co_await r.Send(head, body)).IgnoreError();
+      co_await LingeringClose(*c, c->sock);
+      c->Close();
+      co_return;
+    }
+    asio::ssl::stream<tcp::socket&> tls(c->sock, *c->tls_ctx);
+    co_await tls.async_handshake(asio::ssl::stream_base::server,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    c->Disarm();
+    if (ec) {
+      spdlog::debug("TLS handshake failed: {}", ec.message());
+      c->Close();
+      co_return;
+    }
+    co_await Session(c, tls);
+    // close_notify, best effort: the socket is closed right after, without waiting.
+    if (c->sock.is_open()) ::SSL_shutdown(tls.native_handle());
+    c->Close();
+  }
+
+  template <typename Stream>
+  Task<void> Session(std::shared_ptr<Conn> c, Stream& stream) {
     const ServerOptions& o = server->opts_;
     beast::flat_buffer buf(kReadBufferLimit);
     beast::error_code ec;
@@ -288,7 +375,7 @@ struct Server::Worker {
       // The first byte of a new request may take up to idle_timeout; the rest of the head
       // must then arrive within header_timeout of the connection becoming busy.
       c->Arm(first ? o.header_timeout : o.idle_timeout);
-      co_await bhttp::async_read_header(c->sock, buf, parser,
+      co_await bhttp::async_read_header(stream, buf, parser,
                                         asio::redirect_error(asio::use_awaitable, ec));
       c->Disarm();
       c->idle = false;
@@ -296,15 +383,16 @@ struct Server::Worker {
       if (ec) {
         if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
             ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-            c->timed_out || !c->sock.is_open())
+            ec == asio::ssl::error::stream_truncated || c->timed_out || !c->sock.is_open())
           break;  // the client left, or the connection idled out
         Err code = ec == bhttp::error::header_limit ? Err::kRequestHeaderSectionTooLarge
                                                     : Err::kBadRequest;
         ResponseHead head;
         std::string body;
         server->errors_(code, ec.message(), &head, &body);
-        ConnResponder r(*c, o, false, false);
-        (co_await r.Send(head, body)).IgnoreError();
+        ConnResponder<Stream> r(*c, stream, o, false, false);
+        Status sent = co_await r.Send(head, body);
+        sent.IgnoreError();
         break;
       }
       auto& msg = parser.get();
@@ -320,22 +408,23 @@ struct Server::Worker {
         auto it = msg.find(bhttp::field::expect);
         expect_continue = it != msg.end() && beast::iequals(it->value(), "100-continue");
       }
-      ParserBody body(*c, buf, parser, o, expect_continue);
-      ConnResponder resp(*c, o, msg.method() == bhttp::verb::head,
-                         parser.keep_alive() && !server->stopping_);
+      ParserBody<Stream> body(*c, stream, buf, parser, o, expect_continue);
+      ConnResponder<Stream> resp(*c, stream, o, msg.method() == bhttp::verb::head,
+                                 parser.keep_alive() && !server->stopping_);
       // Decide before the head goes out whether the connection survives an unread body.
-      ResponderGuard guard{resp, body};
+      ResponderGuard<Stream> guard{resp, body};
       co_await server->handler_(req, body, guard.Wrapped());
       if (!resp.started()) {
         ResponseHead head;
         std::string text;
         server->errors_(Err::kInternal, "no response", &head, &text);
         resp.set_keep_alive(false);
-        (co_await resp.Send(head, text)).IgnoreError();
+        Status sent = co_await resp.Send(head, text);
+        sent.IgnoreError();
       }
       if (!resp.keep_alive() || resp.incomplete() || !c->sock.is_open()) {
         if (!body.finished() && !body.failed() && !resp.incomplete() && c->sock.is_open())
-          co_await LingeringClose(*c);
+          co_await LingeringClose(*c, stream);
         break;
       }
       // Drain what the handler left unread so the next request parses cleanly.
@@ -347,14 +436,15 @@ struct Server::Worker {
       if (!body.finished()) break;
       if (buf.size() == 0 && buf.capacity() > 64 * 1024) buf.shrink_to_fit();
     }
-    c->Close();
+    if constexpr (std::is_same_v<Stream, tcp::socket>) c->Close();
   }
 
   // A request refused before its body was read: closing at once would make the kernel
   // answer the body still in flight with a reset, and the client could lose the error
   // response. Half-close, then read and discard for a bounded time and size (as nginx's
   // lingering_close does), then close.
-  Task<void> LingeringClose(Conn& c) {
+  template <typename Stream>
+  Task<void> LingeringClose(Conn& c, Stream& stream) {
     beast::error_code ec;
     c.sock.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
@@ -363,7 +453,7 @@ struct Server::Worker {
     uint64_t discarded = 0;
     c.Arm(std::chrono::seconds(5));
     while (discarded < kMaxDiscard) {
-      size_t n = co_await c.sock.async_read_some(asio::buffer(sink),
+      size_t n = co_await stream.async_read_some(asio::buffer(sink),
                                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       discarded += n;
@@ -373,9 +463,10 @@ struct Server::Worker {
 
   // Wraps the responder so that the moment the head is about to be written, it knows
   // whether the body left unread can be drained; if not, it says Connection: close.
+  template <typename Stream>
   struct ResponderGuard {
-    ConnResponder& r;
-    ParserBody& b;
+    ConnResponder<Stream>& r;
+    ParserBody<Stream>& b;
     struct Wrapper final : Responder {
       ResponderGuard* g;
       void Decide() {
@@ -398,7 +489,7 @@ struct Server::Worker {
       int status() const override { return g->r.status(); }
       uint64_t bytes_sent() const override { return g->r.bytes_sent(); }
     } w;
-    ResponderGuard(ConnResponder& rr, ParserBody& bb) : r(rr), b(bb) { w.g = this; }
+    ResponderGuard(ConnResponder<Stream>& rr, ParserBody<Stream>& bb) : r(rr), b(bb) { w.g = this; }
     Responder& Wrapped() { return w; }
   };
 
@@ -430,11 +521,48 @@ struct Server::Worker {
 Server::Server(ServerOptions opts, Handler handler, ErrorRenderer errors)
     : opts_(std::move(opts)), handler_(std::move(handler)), errors_(std::move(errors)) {}
 
+namespace {
+
+Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert, const std::string& key) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                   ec);
+  if (!ec) ctx->use_certificate_chain_file(cert, ec);
+  if (ec) return Status(Err::kInvalidArgument, "TLS certificate " + cert + ": " + ec.message());
+  ctx->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) return Status(Err::kInvalidArgument, "TLS key " + key + ": " + ec.message());
+  if (::SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return Status(Err::kInvalidArgument, "TLS key " + key + " does not match certificate " + cert);
+  ::SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  return ctx;
+}
+
+}  // namespace
+
+Status Server::ReloadTls() {
+  if (opts_.tls_cert.empty()) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(auto ctx, LoadTls(opts_.tls_cert, opts_.tls_key));
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  tls_ = std::move(ctx);
+  return Status::Ok();
+}
+
+std::shared_ptr<asio::ssl::context> Server::TlsContext() {
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  return tls_;
+}
+
 Server::~Server() {
   Stop();
 }
 
 Status Server::Start() {
+  if (opts_.tls_cert.empty() != opts_.tls_key.empty())
+    return Status(Err::kInvalidArgument, "TLS needs both a certificate and a key");
+  SLUICE_RETURN_IF_ERROR(ReloadTls());
   int n = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   beast::error_code ec;

@@ -11,11 +11,16 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "http/http.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace sluice::http {
 
@@ -29,6 +34,9 @@ struct ServerOptions {
   std::chrono::seconds io_timeout{60};      // without progress while reading or writing a body
   uint64_t drain_limit = 1 << 20;           // unread body bytes drained to keep a connection
   std::chrono::seconds drain_deadline{30};  // Stop() waits this long for in-flight requests
+  // PEM files; both set means the port speaks HTTPS only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class Server {
@@ -37,11 +45,16 @@ class Server {
   ~Server();
   Status Start();
   void Stop();
+  // Reads the certificate and key again (SIGHUP). New connections use them; open ones
+  // keep the context they started with. On error the old certificate stays in use.
+  Status ReloadTls();
+  bool tls() const { return !opts_.tls_cert.empty(); }
   uint16_t port() const { return port_; }
   size_t open_connections() const { return connections_.load(); }
 
  private:
   struct Worker;
+  std::shared_ptr<boost::asio::ssl::context> TlsContext();
   ServerOptions opts_;
   Handler handler_;
   ErrorRenderer errors_;
@@ -50,6 +63,8 @@ class Server {
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
   std::atomic<bool> stopping_{false};
+  std::mutex tls_mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 
 }  // namespace sluice::http

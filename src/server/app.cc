@@ -96,6 +96,7 @@ int RunServer(const ServerConfig& cfg) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -155,6 +156,8 @@ int RunServer(const ServerConfig& cfg) {
   opts.header_timeout = std::chrono::seconds(cfg.header_timeout_s);
   opts.idle_timeout = std::chrono::seconds(cfg.idle_timeout_s);
   opts.io_timeout = std::chrono::seconds(cfg.io_timeout_s);
+  opts.tls_cert = cfg.tls_cert;
+  opts.tls_key = cfg.tls_key;
   http::Server server(
       opts,
       [&handler](http::Request& r, http::Body& b, http::Responder& w) {
@@ -166,17 +169,27 @@ int RunServer(const ServerConfig& cfg) {
   if (Status s = server.Start(); !s.ok()) return fail("listen", s);
 
   std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
-  std::printf("sluice is serving S3 at http://%s:%u (data in %s)\n", host.c_str(), server.port(),
-              cfg.data_dir.c_str());
+  std::printf("sluice is serving S3 at %s://%s:%u (data in %s)\n", server.tls() ? "https" : "http",
+              host.c_str(), server.port(), cfg.data_dir.c_str());
   std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
               keys->secret.c_str(), keys->source.c_str());
   std::fflush(stdout);
-  spdlog::info("started: listening on {}:{}, {} I/O threads, data in {}", opts.address,
-               server.port(), opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
+  spdlog::info("started: listening on {}:{}{}, {} I/O threads, data in {}", opts.address,
+               server.port(), server.tls() ? " (TLS)" : "", opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
                cfg.data_dir);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!server.tls()) {
+      spdlog::info("received SIGHUP: nothing to reload (TLS is off)");
+    } else if (Status s = server.ReloadTls(); s.ok()) {
+      spdlog::info("received SIGHUP: reloaded the TLS certificate {}", cfg.tls_cert);
+    } else {
+      spdlog::error("received SIGHUP: keeping the old TLS certificate: {}", s.ToString());
+    }
+  }
   spdlog::info("received {}: draining {} connection(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server.open_connections());
   server.Stop();

@@ -22,6 +22,8 @@ struct ServerConfig {
   int header_timeout_s = 30;  // to receive a request head
   int idle_timeout_s = 60;    // between requests on a keep-alive connection
   int io_timeout_s = 60;      // without progress on a body
+  std::string tls_cert;       // PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;        // PEM private key; both reload on SIGHUP
 };
 
 // Runs until a termination signal; returns the process exit code.

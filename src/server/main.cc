@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
   srv->add_option("--inline-threshold", cfg.inline_threshold,
                   "Objects up to this many bytes are stored inside the metadata index")
       ->capture_default_str();
+  auto* cert = srv->add_option("--tls-cert", cfg.tls_cert,
+                               "PEM certificate chain: serve HTTPS (reloaded on SIGHUP)")
+                   ->check(CLI::ExistingFile);
+  auto* key = srv->add_option("--tls-key", cfg.tls_key, "PEM private key for --tls-cert")
+                  ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
   CLI11_PARSE(app, argc, argv);
 
