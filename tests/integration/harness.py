@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -24,7 +25,7 @@ def free_port():
 class Server:
     """One sluice process with its own data directory."""
 
-    def __init__(self, data_dir=None, extra_args=()):
+    def __init__(self, data_dir=None, extra_args=(), ca=None):
         self.bin = os.environ.get("SLUICE_BIN") or os.path.join(
             os.path.dirname(__file__), "../../build/src/sluice")
         self.own_dir = data_dir is None
@@ -32,10 +33,11 @@ class Server:
         self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
+        self.ca = ca  # with --tls-cert in extra_args: the CA that signed it
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
         self.port = self.port or free_port()  # a restart keeps its endpoint
@@ -49,7 +51,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sluice exited with {self.proc.returncode}; see {self.log.name}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                ctx = ssl.create_default_context(cafile=self.ca) if self.ca else None
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1, context=ctx) as r:
                     if r.status == 200:
                         return self
             except OSError:
