@@ -75,6 +75,23 @@ if sizes:
                          f"{fmt(med(k('sluice'), 'mibps'))} | {fmt(med(k('sluice'), 'p99_ms'))} |")
     lines.append("")
 
+if sizes and any(k[0] == "get" and k[3] == "sluice-tls" for k in runs):
+    lines += ["## The cost of TLS on GET (the same objects, one sluice over HTTPS, one over HTTP)", "",
+              "wrk keeps its connections open, so this prices record encryption (AES-GCM through "
+              "OpenSSL, read + SSL_write in place of sendfile), not handshakes. The kernel here "
+              "offers no kTLS (`/proc/sys/net/ipv4/tcp_available_ulp` lacks `tls`).", "",
+              "| object | conns | HTTPS req/s | HTTP req/s | HTTPS/HTTP | HTTPS MiB/s | HTTPS p99 ms |",
+              "|---|---|---|---|---|---|---|"]
+    for s in sizes:
+        for c in conns:
+            k = lambda t: ("get", s, c, t)
+            tl, pl = med(k("sluice-tls"), "rps"), med(k("sluice"), "rps")
+            if tl is None:
+                continue
+            lines.append(f"| {s} | {c} | {fmt(tl)}{spread(k('sluice-tls'), 'rps')} | {fmt(pl)} | {ratio(tl, pl)} | "
+                         f"{fmt(med(k('sluice-tls'), 'mibps'))} | {fmt(med(k('sluice-tls'), 'p99_ms'))} |")
+    lines.append("")
+
 psizes = sorted({k[1] for k in runs if k[0] == "put"}, key=lambda s: int(s[:-1]) * (1 if s[-1] == "k" else 1024))
 if psizes:
     lines += ["## PUT (bench/put_load: signed, durable before the 2xx)", "",

@@ -64,11 +64,26 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$SLUICE_PORT/health" >/dev/nu
 json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
 for s in $SIZES; do URL[sluice,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
 
-targets=(sluice); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx); [ $RGW_ON = 1 ] && targets+=(rgw)
+# The same server over HTTPS (a throwaway CA and certificate), to price TLS on the GET path.
+mkdir -p "$OUT/tls"
+( cd "$OUT/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj "/CN=bench CA"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj "/CN=127.0.0.1"
+  echo "subjectAltName=IP:127.0.0.1" > san.ext
+  openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile san.ext ) >/dev/null 2>&1
+TLS_PORT=$(free_port)
+build/release/src/sluice server --data "$OUT/data-tls" --listen 127.0.0.1:$TLS_PORT --access-key $SAK \
+  --secret-key $SSK --no-access-log --tls-cert "$OUT/tls/srv.pem" --tls-key "$OUT/tls/srv.key" >"$OUT/sluice-tls.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -fs --cacert "$OUT/tls/ca.pem" "https://127.0.0.1:$TLS_PORT/health" >/dev/null && break; sleep 0.05; done
+json=$(AWS_CA_BUNDLE="$OUT/tls/ca.pem" /usr/bin/python3 bench/load.py "https://127.0.0.1:$TLS_PORT" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
+for s in $SIZES; do URL[sluice-tls,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
+
+targets=(sluice sluice-tls); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx); [ $RGW_ON = 1 ] && targets+=(rgw)
 echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%FT%TZ)\",\"duration\":\"$D\",\"reps\":$REPS,\"nginx\":\"$(nginx -v 2>&1 | cut -d/ -f2)\",\"rgw\":\"$( [ $RGW_ON = 1 ] && radosgw --version 2>/dev/null | awk '{print $3}' || echo 'not run')\",\"rgw_store\":\"${RGW_STORE:-memstore}\"}" >> "$RESULTS"
 
 # Warm-up: every target serves each object once, RGW a large transfer (see peers/README).
-for t in "${targets[@]}"; do for s in $SIZES; do curl -fs -o /dev/null "${URL[$t,$s]}"; done; done
+for t in "${targets[@]}"; do for s in $SIZES; do curl -fsk -o /dev/null "${URL[$t,$s]}"; done; done
 [ $RGW_ON = 1 ] && wrk -t2 -c8 -d2s "${URL[rgw,${SIZES##* }]}" >/dev/null 2>&1 || true
 
 to_num() { # wrk's "1.23GB"/"456.7MB" -> MiB
@@ -88,7 +103,7 @@ for s in $SIZES; do for c in $CONNS; do for r in $(seq $REPS); do
     non2xx=$(echo "$o" | awk '/Non-2xx/ {print $NF}')
     [ -n "$non2xx" ] && { echo "$t GET $s: $non2xx non-2xx responses" >&2; echo "$o" >&2; exit 1; }
     echo "{\"kind\":\"get\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$rps,\"mibps\":$(to_num "$tr"),\"p99_ms\":$(p99_ms "$p99")}" >> "$RESULTS"
-    printf 'GET %-4s c=%-3s %-6s %10s req/s\n' "$s" "$c" "$t" "$rps"
+    printf 'GET %-4s c=%-3s %-10s %10s req/s\n' "$s" "$c" "$t" "$rps"
   done
 done; done; done
 
