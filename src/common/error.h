@@ -33,6 +33,7 @@ namespace sluice {
   X(kNoSuchLifecycleConfiguration)    \
   X(kNoSuchBucketPolicy)              \
   X(kNoSuchCORSConfiguration)         \
+  X(kCorsForbidden)                   \
   X(kNoSuchTagSet)                    \
   X(kNoSuchWebsiteConfiguration)      \
   X(kServerSideEncryptionConfigurationNotFound) \

@@ -42,6 +42,10 @@ const S3Error& LookupError(Err e) {
     E(kNoSuchBucketPolicy, 404, "NoSuchBucketPolicy", "The bucket policy does not exist")
     E(kNoSuchCORSConfiguration, 404, "NoSuchCORSConfiguration",
       "The CORS configuration does not exist")
+    E(kCorsForbidden, 403, "AccessForbidden",
+      "CORSResponse: This CORS request is not allowed. This is usually because the evaluation "
+      "of Origin, request method / Access-Control-Request-Method or "
+      "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
     E(kNoSuchTagSet, 404, "NoSuchTagSet", "The TagSet does not exist")
     E(kNoSuchWebsiteConfiguration, 404, "NoSuchWebsiteConfiguration",
       "The specified bucket does not have a website configuration")

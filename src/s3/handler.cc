@@ -24,39 +24,6 @@ const std::string& DateHeader(const io::Clock* clock) {
   return value;
 }
 
-// Adds the headers every S3 response carries.
-class CommonHeaders final : public http::Responder {
- public:
-  CommonHeaders(http::Responder& inner, const std::string& request_id, const io::Clock* clock)
-      : inner_(inner), request_id_(request_id), clock_(clock) {}
-  Task<Status> Send(const http::ResponseHead& h, std::string_view body,
-                    std::optional<uint64_t> len = std::nullopt) override {
-    co_return co_await inner_.Send(Decorate(h), body, len);
-  }
-  Task<Status> Begin(const http::ResponseHead& h, uint64_t len) override {
-    co_return co_await inner_.Begin(Decorate(h), len);
-  }
-  Task<Status> Write(std::string_view d) override { co_return co_await inner_.Write(d); }
-  Task<Status> SendFile(int fd, uint64_t off, uint64_t len) override {
-    co_return co_await inner_.SendFile(fd, off, len);
-  }
-  bool started() const override { return inner_.started(); }
-  int status() const override { return inner_.status(); }
-  uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
-
- private:
-  http::ResponseHead Decorate(const http::ResponseHead& h) {
-    http::ResponseHead out = h;
-    out.Set("x-amz-request-id", request_id_);
-    out.Set("Date", DateHeader(clock_));
-    out.Set("Server", "sluice");
-    return out;
-  }
-  http::Responder& inner_;
-  const std::string& request_id_;
-  const io::Clock* clock_;
-};
-
 // A key as one log token: quoted, with quotes, backslashes and control bytes escaped.
 std::string LogQuote(std::string_view s) {
   std::string out = "\"";
@@ -77,6 +44,44 @@ std::string LogQuote(std::string_view s) {
 }
 
 }  // namespace
+
+// Adds the headers every S3 response carries.
+class CommonHeaders final : public http::Responder {
+ public:
+  CommonHeaders(http::Responder& inner, const std::string& request_id, const io::Clock* clock)
+      : inner_(inner), request_id_(request_id), clock_(clock) {}
+  Task<Status> Send(const http::ResponseHead& h, std::string_view body,
+                    std::optional<uint64_t> len = std::nullopt) override {
+    co_return co_await inner_.Send(Decorate(h), body, len);
+  }
+  Task<Status> Begin(const http::ResponseHead& h, uint64_t len) override {
+    co_return co_await inner_.Begin(Decorate(h), len);
+  }
+  Task<Status> Write(std::string_view d) override { co_return co_await inner_.Write(d); }
+  Task<Status> SendFile(int fd, uint64_t off, uint64_t len) override {
+    co_return co_await inner_.SendFile(fd, off, len);
+  }
+  bool started() const override { return inner_.started(); }
+  int status() const override { return inner_.status(); }
+  uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
+  // Headers for every response from here on, errors included (the CORS headers).
+  void AddToEvery(std::vector<std::pair<std::string, std::string>> extra) { extra_ = std::move(extra); }
+
+ private:
+  http::ResponseHead Decorate(const http::ResponseHead& h) {
+    http::ResponseHead out = h;
+    for (const auto& kv : extra_) out.headers.push_back(kv);
+    out.Set("x-amz-request-id", request_id_);
+    out.Set("Date", DateHeader(clock_));
+    out.Set("Server", "sluice");
+    return out;
+  }
+  http::Responder& inner_;
+  const std::string& request_id_;
+  const io::Clock* clock_;
+  std::vector<std::pair<std::string, std::string>> extra_;
+};
+
 
 S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
     : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock),
@@ -108,7 +113,7 @@ void S3Handler::RenderProtocolError(Err code, std::string_view message, http::Re
   spdlog::info("protocol error {} ({}): {}", e.code, id, message);
 }
 
-Task<Status> S3Handler::Execute(Ctx& ctx) {
+Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   using namespace ops;
   auto q = Query::Parse(ctx.req.query());
   if (!q.ok()) co_return q.status();
@@ -119,6 +124,19 @@ Task<Status> S3Handler::Execute(Ctx& ctx) {
                                           ctx.req.has_header("x-amz-copy-source")));
   ctx.bucket = std::move(route.bucket);
   ctx.key = std::move(route.key);
+  const bool valid_bucket = !ctx.bucket.empty() && ValidateBucketName(ctx.bucket).ok();
+
+  // Cross-origin requests from browsers: the preflight is answered without credentials,
+  // and actual requests (even refused ones, so the page can read the error) carry the
+  // headers of the bucket's matching CORS rule.
+  if (route.op == Op::kPreflight) {
+    SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+    co_return co_await PreflightCors(ctx);
+  }
+  if (valid_bucket) {
+    if (std::string_view origin = ctx.req.header("origin"); !origin.empty())
+      resp.AddToEvery(CorsHeadersFor(svc_, ctx.bucket, origin, ctx.req.method()));
+  }
 
   // Authentication before anything else touches the store.
   auth::RequestView view{ctx.req.method(), ctx.req.path(), ctx.req.query(),
@@ -177,6 +195,10 @@ Task<Status> S3Handler::Execute(Ctx& ctx) {
     case Op::kGetObjectAcl: co_return co_await GetObjectAcl(ctx);
     case Op::kPutObjectAcl: co_return co_await PutObjectAcl(ctx);
     case Op::kListObjectVersions: co_return co_await ListObjectVersions(ctx);
+    case Op::kPutBucketCors: co_return co_await PutBucketCors(ctx);
+    case Op::kGetBucketCors: co_return co_await GetBucketCors(ctx);
+    case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
+    case Op::kPreflight: co_return co_await PreflightCors(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }
@@ -196,7 +218,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
   }
 
   Ctx ctx{svc_, req, body, resp, {}, {}, {}, request_id, {}, {}};
-  Status st = co_await Execute(ctx);
+  Status st = co_await Execute(ctx, resp);
   if (!st.ok()) {
     const S3Error& e = LookupError(st.code());
     if (resp.started()) {

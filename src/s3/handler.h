@@ -15,6 +15,8 @@
 
 namespace sluice::s3 {
 
+class CommonHeaders;  // handler.cc: adds the headers every response carries
+
 struct HandlerOptions {
   bool access_log = true;
 };
@@ -28,7 +30,7 @@ class S3Handler {
                            std::string* body);
 
  private:
-  Task<Status> Execute(Ctx& ctx);
+  Task<Status> Execute(Ctx& ctx, CommonHeaders& resp);
   std::string NextRequestId();
 
   const Services& svc_;

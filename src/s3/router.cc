@@ -10,7 +10,7 @@ namespace {
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
-    "cors", "lifecycle", "policy", "policyStatus", "website", "logging", "notification",
+    "lifecycle", "policy", "policyStatus", "website", "logging", "notification",
     "replication", "encryption", "object-lock", "requestPayment", "accelerate",
     "ownershipControls", "publicAccessBlock", "tagging"};
 
@@ -59,6 +59,10 @@ std::string_view OpName(Op op) {
     case Op::kGetObjectAcl: return "GetObjectAcl";
     case Op::kPutObjectAcl: return "PutObjectAcl";
     case Op::kListObjectVersions: return "ListObjectVersions";
+    case Op::kPutBucketCors: return "PutBucketCors";
+    case Op::kGetBucketCors: return "GetBucketCors";
+    case Op::kDeleteBucketCors: return "DeleteBucketCors";
+    case Op::kPreflight: return "PreflightCors";
   }
   return "Unknown";
 }
@@ -129,6 +133,11 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
   auto deny = [&] {
     return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
   };
+  if (method == "OPTIONS") {
+    if (!has_bucket) return deny();
+    r.op = Op::kPreflight;
+    return r;
+  }
   if (!has_bucket) {
     if (method == "GET") {
       r.op = Op::kListBuckets;
@@ -140,6 +149,13 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     if (q.Has("acl")) {
       if (method == "GET") r.op = Op::kGetBucketAcl;
       else if (method == "PUT") r.op = Op::kPutBucketAcl;
+      else return deny();
+      return r;
+    }
+    if (q.Has("cors")) {
+      if (method == "GET") r.op = Op::kGetBucketCors;
+      else if (method == "PUT") r.op = Op::kPutBucketCors;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketCors;
       else return deny();
       return r;
     }

@@ -42,6 +42,10 @@ enum class Op {
   kGetObjectAcl,
   kPutObjectAcl,
   kListObjectVersions,
+  kPutBucketCors,
+  kGetBucketCors,
+  kDeleteBucketCors,
+  kPreflight,  // OPTIONS: a CORS preflight
 };
 
 std::string_view OpName(Op op);

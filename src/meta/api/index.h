@@ -29,6 +29,14 @@ class Index {
   virtual Status DeleteBucket(const std::string& name) = 0;  // kBucketNotEmpty
   virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
 
+  // A bucket's configuration documents (CORS, and later policy, lifecycle ...), one per
+  // name, opaque here. Get: kNotFound when unset; all: kNoSuchBucket when the bucket is
+  // gone. DeleteBucket removes them with the bucket.
+  virtual Status PutBucketConfig(const std::string& bucket, const std::string& name,
+                                 const std::string& doc) = 0;
+  virtual Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) = 0;
+  virtual Status DeleteBucketConfig(const std::string& bucket, const std::string& name) = 0;
+
   // Objects. Mutations fail with kNoSuchBucket when the bucket is gone.
   virtual Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) = 0;
   virtual Status PutObject(const std::string& bucket, const std::string& key,

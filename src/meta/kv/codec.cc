@@ -108,6 +108,10 @@ std::string ObjectPrefix(std::string_view bucket) { return Join(kObject, {bucket
 std::string ObjectKey(std::string_view bucket, std::string_view key) {
   return Join(kObject, {bucket, key});
 }
+std::string ConfigPrefix(std::string_view bucket) { return Join(kConfig, {bucket, ""}); }
+std::string ConfigKey(std::string_view bucket, std::string_view name) {
+  return Join(kConfig, {bucket, name});
+}
 std::string UploadPrefix(std::string_view bucket) { return Join(kUpload, {bucket, ""}); }
 std::string UploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id) {
   return Join(kUpload, {bucket, key, upload_id});

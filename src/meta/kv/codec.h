@@ -19,6 +19,7 @@ inline constexpr char kUpload = 'U';
 inline constexpr char kPart = 'P';
 inline constexpr char kRef = 'R';
 inline constexpr char kGc = 'G';
+inline constexpr char kConfig = 'C';
 
 std::string BucketKey(std::string_view bucket);
 std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
@@ -29,6 +30,8 @@ std::string PartPrefix(std::string_view upload_id);
 std::string PartKey(std::string_view upload_id, uint32_t part);
 std::string RefKey(std::string_view data_id);
 std::string GcKey(std::string_view data_id);
+std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
+std::string ConfigKey(std::string_view bucket, std::string_view name);
 
 // The smallest string greater than every string that starts with `prefix`; empty if
 // there is none (prefix is all 0xff).

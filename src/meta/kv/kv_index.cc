@@ -80,7 +80,39 @@ Status KvIndex::DeleteBucket(const std::string& name) {
   }
   SLUICE_RETURN_IF_ERROR(it->status());
   for (const auto& id : upload_ids) SLUICE_RETURN_IF_ERROR(ReleaseParts(id, &b, nullptr, nullptr));
+  std::string cprefix = codec::ConfigPrefix(name);
+  for (it->Seek(cprefix); it->Valid() && StartsWith(it->key(), cprefix); it->Next())
+    b.Delete(std::string(it->key()));
+  SLUICE_RETURN_IF_ERROR(it->status());
   b.Delete(codec::BucketKey(name));
+  return kv_->Write(b, sync_);
+}
+
+Status KvIndex::PutBucketConfig(const std::string& bucket, const std::string& name,
+                                const std::string& doc) {
+  std::shared_lock l(BucketLock(bucket));  // DeleteBucket cannot slip in between
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+  KvBatch b;
+  b.Put(codec::ConfigKey(bucket, name), doc);
+  return kv_->Write(b, sync_);
+}
+
+Result<std::string> KvIndex::GetBucketConfig(const std::string& bucket, const std::string& name) {
+  std::string v;
+  Status s = kv_->Get(codec::ConfigKey(bucket, name), &v);
+  if (s.code() == Err::kNotFound) {
+    SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+    return Error(Err::kNotFound, name);
+  }
+  SLUICE_RETURN_IF_ERROR(s);
+  return v;
+}
+
+Status KvIndex::DeleteBucketConfig(const std::string& bucket, const std::string& name) {
+  std::shared_lock l(BucketLock(bucket));
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+  KvBatch b;
+  b.Delete(codec::ConfigKey(bucket, name));
   return kv_->Write(b, sync_);
 }
 

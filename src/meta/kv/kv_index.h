@@ -26,6 +26,10 @@ class KvIndex final : public Index {
   Result<BucketInfo> GetBucket(const std::string& name) override;
   Status DeleteBucket(const std::string& name) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
+  Status PutBucketConfig(const std::string& bucket, const std::string& name,
+                         const std::string& doc) override;
+  Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) override;
+  Status DeleteBucketConfig(const std::string& bucket, const std::string& name) override;
 
   Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) override;
   Status PutObject(const std::string& bucket, const std::string& key, const ObjectMeta& meta,

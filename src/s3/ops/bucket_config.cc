@@ -1,5 +1,5 @@
-// What S3 answers about configurations this server never holds yet (lifecycle, CORS,
-// policy, encryption, ...), and owner-only ACLs.
+// What S3 answers about configurations this server never holds yet (lifecycle, policy,
+// encryption, ...), and owner-only ACLs. CORS is real: ops/cors.cc.
 // Clients and tools probe these routinely; they get S3's own answer for "not configured"
 // instead of a 501.
 #include "s3/headers.h"
@@ -17,7 +17,6 @@ struct ConfigAnswer {
 };
 
 constexpr ConfigAnswer kAnswers[] = {
-    {"cors", Err::kNoSuchCORSConfiguration, ""},
     {"lifecycle", Err::kNoSuchLifecycleConfiguration, ""},
     {"policy", Err::kNoSuchBucketPolicy, ""},
     {"website", Err::kNoSuchWebsiteConfiguration, ""},

@@ -40,6 +40,17 @@ Task<Status> GetBucketAcl(Ctx& ctx);
 Task<Status> PutBucketAcl(Ctx& ctx);
 Task<Status> GetObjectAcl(Ctx& ctx);
 Task<Status> PutObjectAcl(Ctx& ctx);
+// cors.cc
+Task<Status> PutBucketCors(Ctx& ctx);
+Task<Status> GetBucketCors(Ctx& ctx);
+Task<Status> DeleteBucketCors(Ctx& ctx);
+Task<Status> PreflightCors(Ctx& ctx);
+// The Access-Control-* headers for an actual request from `origin` (none when the bucket
+// has no rule for it).
+std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& svc,
+                                                                const std::string& bucket,
+                                                                std::string_view origin,
+                                                                std::string_view method);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

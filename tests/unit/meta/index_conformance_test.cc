@@ -195,6 +195,26 @@ TEST_P(IndexConformance, Tags) {
   EXPECT_EQ(index_->SetObjectTags("b", "nope", {}).code(), Err::kNoSuchKey);
 }
 
+TEST_P(IndexConformance, BucketConfigs) {
+  EXPECT_EQ(index_->GetBucketConfig("b", "cors").status().code(), Err::kNotFound);
+  ASSERT_TRUE(index_->PutBucketConfig("b", "cors", "<doc/>").ok());
+  ASSERT_TRUE(index_->PutBucketConfig("b", "policy", "{}").ok());
+  EXPECT_EQ(*index_->GetBucketConfig("b", "cors"), "<doc/>");
+  ASSERT_TRUE(index_->PutBucketConfig("b", "cors", "<new/>").ok());
+  EXPECT_EQ(*index_->GetBucketConfig("b", "cors"), "<new/>");
+  ASSERT_TRUE(index_->DeleteBucketConfig("b", "cors").ok());
+  EXPECT_EQ(index_->GetBucketConfig("b", "cors").status().code(), Err::kNotFound);
+  EXPECT_EQ(index_->PutBucketConfig("nope", "cors", "x").code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->GetBucketConfig("nope", "cors").status().code(), Err::kNoSuchBucket);
+  // Configurations go with their bucket: a new bucket of the same name starts bare.
+  ASSERT_TRUE(index_->DeleteBucket("b").ok());
+  ASSERT_TRUE(index_->CreateBucket({"b", 1, "o", "r"}).ok());
+  EXPECT_EQ(index_->GetBucketConfig("b", "policy").status().code(), Err::kNotFound);
+  // Not listed as objects, not mistaken for buckets.
+  EXPECT_TRUE(index_->ListObjects("b", {})->objects.empty());
+  EXPECT_EQ(index_->ListBuckets()->size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, IndexConformance,
     ::testing::Values(

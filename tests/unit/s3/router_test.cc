@@ -55,7 +55,13 @@ TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("GET", "/b/k", "acl")->op, Op::kGetObjectAcl);
   EXPECT_EQ(R("GET", "/b", "lifecycle")->op, Op::kGetBucketSubresource);
   EXPECT_EQ(R("GET", "/b", "lifecycle")->subresource, "lifecycle");
-  EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketSubresource);
+  EXPECT_EQ(R("DELETE", "/b", "policy")->op, Op::kDeleteBucketSubresource);
+  EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketCors);
+  EXPECT_EQ(R("PUT", "/b", "cors")->op, Op::kPutBucketCors);
+  EXPECT_EQ(R("GET", "/b", "cors")->op, Op::kGetBucketCors);
+  EXPECT_EQ(R("OPTIONS", "/b/k")->op, Op::kPreflight);
+  EXPECT_EQ(R("OPTIONS", "/b")->op, Op::kPreflight);
+  EXPECT_EQ(R("OPTIONS", "/").status().code(), Err::kMethodNotAllowed);
   EXPECT_EQ(R("PUT", "/b", "lifecycle").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b", "versions")->op, Op::kListObjectVersions);
   EXPECT_EQ(R("GET", "/b/k", "retention").status().code(), Err::kNotImplemented);
