@@ -123,3 +123,68 @@ std::string ComputeChecksum(ChecksumAlgo algo, std::string_view data) {
 }
 
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// GF(2) polynomial arithmetic modulo a reflected CRC polynomial (zlib's crc32_combine,
+// generalised to 64 bits). No library in Debian combines CRC32C or CRC-64/NVME values:
+// zlib has CRC32 only, ISA-L and Boost.CRC have none.
+uint64_t MultModP(uint64_t a, uint64_t b, uint64_t poly, int width) {
+  uint64_t m = uint64_t{1} << (width - 1);
+  uint64_t p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = (b & 1) ? (b >> 1) ^ poly : b >> 1;
+  }
+  return p;
+}
+
+// x^(8 * n) modulo the polynomial, by squaring.
+uint64_t XPow8N(uint64_t n, uint64_t poly, int width) {
+  uint64_t p = uint64_t{1} << (width - 1);  // x^0
+  uint64_t sq = uint64_t{1} << (width - 1 - 8);  // x^8
+  while (n) {
+    if (n & 1) p = MultModP(sq, p, poly, width);
+    sq = MultModP(sq, sq, poly, width);
+    n >>= 1;
+  }
+  return p;
+}
+
+uint64_t FromBigEndian(std::string_view b) {
+  uint64_t v = 0;
+  for (unsigned char c : b) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace
+
+bool SupportsFullObject(ChecksumAlgo a) {
+  return a == ChecksumAlgo::kCrc32 || a == ChecksumAlgo::kCrc32c || a == ChecksumAlgo::kCrc64Nvme;
+}
+
+std::optional<std::string> CombineCrc(ChecksumAlgo algo, std::string_view first,
+                                      std::string_view second, uint64_t second_len) {
+  uint64_t poly;
+  int width;
+  switch (algo) {
+    case ChecksumAlgo::kCrc32: poly = 0xEDB88320u, width = 32; break;
+    case ChecksumAlgo::kCrc32c: poly = 0x82F63B78u, width = 32; break;
+    case ChecksumAlgo::kCrc64Nvme: poly = 0x9A6C9329AC4BC9B5ULL, width = 64; break;
+    default: return std::nullopt;
+  }
+  size_t bytes = static_cast<size_t>(width / 8);
+  if (first.size() != bytes || second.size() != bytes) return std::nullopt;
+  // All three CRCs start from all ones and end inverted, so those terms cancel:
+  // crc(A || B) = crc(A) * x^(8 |B|) + crc(B).
+  uint64_t a = FromBigEndian(first), b = FromBigEndian(second);
+  uint64_t c = MultModP(XPow8N(second_len, poly, width), a, poly, width) ^ b;
+  return BigEndian(c, bytes);
+}
+
+}  // namespace sluice

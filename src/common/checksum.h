@@ -40,6 +40,14 @@ class Checksummer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether whole-object checksums of multipart uploads (FULL_OBJECT) can use the algorithm:
+// the CRCs can, because their values combine without the data.
+bool SupportsFullObject(ChecksumAlgo a);
+// The raw CRC of A followed by B, from the raw CRCs of A and B and the length of B;
+// nullopt for a non-CRC algorithm or a value of the wrong size.
+std::optional<std::string> CombineCrc(ChecksumAlgo algo, std::string_view first,
+                                      std::string_view second, uint64_t second_len);
+
 // Raw digest of a whole buffer; base64 is how S3 carries it.
 std::string ComputeChecksum(ChecksumAlgo algo, std::string_view data);
 

@@ -199,6 +199,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kGetBucketCors: co_return co_await GetBucketCors(ctx);
     case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
     case Op::kPreflight: co_return co_await PreflightCors(ctx);
+    case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }

@@ -15,7 +15,7 @@ Status InvalidChecksumValue(ChecksumAlgo a) {
 
 }  // namespace
 
-Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx) {
+Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx, bool headers_describe_body) {
   using auth::PayloadMode;
   const http::Request& req = ctx.req;
   const PayloadMode mode = ctx.auth.payload;
@@ -54,7 +54,7 @@ Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx) {
   ChecksumAlgo algo = ChecksumAlgo::kNone;
   for (ChecksumAlgo a : kAlgos) {
     std::string name = ChecksumHeaderName(a);
-    if (!req.has_header(name)) continue;
+    if (!headers_describe_body || !req.has_header(name)) continue;
     if (algo != ChecksumAlgo::kNone)
       return Error(Err::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple "
                                          "checksum Types are not allowed.");

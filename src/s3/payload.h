@@ -25,7 +25,9 @@ class Payload {
  public:
   // Validates the headers that describe the payload (lengths, Content-MD5, checksum
   // headers) before a byte of the body is read.
-  static Result<std::unique_ptr<Payload>> Open(Ctx& ctx);
+  // headers_describe_body=false for CompleteMultipartUpload, whose x-amz-checksum-*
+  // headers carry the whole object's checksum, not the request body's.
+  static Result<std::unique_ptr<Payload>> Open(Ctx& ctx, bool headers_describe_body = true);
 
   // Fills up to n bytes; 0 at the end, once every check has passed.
   Task<Result<size_t>> Read(char* buf, size_t n);

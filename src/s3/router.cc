@@ -18,7 +18,7 @@ constexpr std::string_view kBucketConfigs[] = {
 // NotImplemented rather than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupported[] = {
     "retention", "legal-hold", "torrent", "analytics", "inventory", "metrics",
-    "intelligent-tiering", "restore", "select", "attributes", "session"};
+    "intelligent-tiering", "restore", "select", "session"};
 
 Status NotImplemented(std::string_view what) {
   return Error(Err::kNotImplemented, std::string(what) + " is not implemented yet");
@@ -63,6 +63,7 @@ std::string_view OpName(Op op) {
     case Op::kGetBucketCors: return "GetBucketCors";
     case Op::kDeleteBucketCors: return "DeleteBucketCors";
     case Op::kPreflight: return "PreflightCors";
+    case Op::kGetObjectAttributes: return "GetObjectAttributes";
   }
   return "Unknown";
 }
@@ -199,7 +200,10 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     return r;
   }
   if (method == "GET") {
-    r.op = q.Has("tagging") ? Op::kGetObjectTagging : upload_id ? Op::kListParts : Op::kGetObject;
+    r.op = q.Has("tagging")      ? Op::kGetObjectTagging
+           : q.Has("attributes") ? Op::kGetObjectAttributes
+           : upload_id           ? Op::kListParts
+                                 : Op::kGetObject;
   } else if (method == "HEAD") {
     r.op = Op::kHeadObject;
   } else if (method == "PUT") {

@@ -46,6 +46,7 @@ enum class Op {
   kGetBucketCors,
   kDeleteBucketCors,
   kPreflight,  // OPTIONS: a CORS preflight
+  kGetObjectAttributes,
 };
 
 std::string_view OpName(Op op);

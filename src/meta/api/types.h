@@ -44,6 +44,9 @@ struct ObjectMeta {
   std::string checksum_algo;
   std::string checksum_value;
   std::string checksum_type;  // "FULL_OBJECT" or "COMPOSITE"
+  // Multipart objects: each part's checksum (base64, of checksum_algo), parallel to
+  // segments; empty when the parts carried none.
+  std::vector<std::string> part_checksums;
 };
 
 struct UploadInfo {
@@ -54,6 +57,7 @@ struct UploadInfo {
   HeaderList headers;
   HeaderList tags;
   std::string checksum_algo;  // x-amz-checksum-algorithm of CreateMultipartUpload
+  std::string checksum_type;  // "COMPOSITE" or "FULL_OBJECT" when checksum_algo is set
 };
 
 struct PartInfo {

@@ -176,6 +176,8 @@ std::string EncodeObject(const ObjectMeta& m) {
   w.Str(m.checksum_algo);
   w.Str(m.checksum_value);
   w.Str(m.checksum_type);
+  w.U64(m.part_checksums.size());  // optional, added later still
+  for (const auto& c : m.part_checksums) w.Str(c);
   return w.Take();
 }
 
@@ -195,6 +197,13 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
   if (!r.AtEnd() &&
       (!r.Str(&m->checksum_algo) || !r.Str(&m->checksum_value) || !r.Str(&m->checksum_type)))
     return Corrupt("object checksum");
+  if (!r.AtEnd()) {
+    uint64_t n;
+    if (!r.U64(&n) || n > in.size()) return Corrupt("part checksums");
+    m->part_checksums.resize(n);
+    for (auto& c : m->part_checksums)
+      if (!r.Str(&c)) return Corrupt("part checksums");
+  }
   return Status::Ok();
 }
 
@@ -206,7 +215,8 @@ std::string EncodeUpload(const UploadInfo& u) {
   w.Str(u.content_type);
   w.Headers(u.headers);
   w.Headers(u.tags);
-  w.Str(u.checksum_algo);  // optional trailing field
+  w.Str(u.checksum_algo);  // optional trailing fields
+  w.Str(u.checksum_type);
   return w.Take();
 }
 
@@ -216,6 +226,8 @@ Status DecodeUpload(std::string_view in, UploadInfo* u) {
       !r.Str(&u->content_type) || !r.Headers(&u->headers) || !r.Headers(&u->tags))
     return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->checksum_algo)) return Corrupt("upload record");
+  if (!r.AtEnd() && !r.Str(&u->checksum_type)) return Corrupt("upload record");
+  if (!u->checksum_algo.empty() && u->checksum_type.empty()) u->checksum_type = "COMPOSITE";
   return Status::Ok();
 }
 

@@ -26,6 +26,55 @@ Result<uint32_t> PartNumber(const Query& q) {
   return static_cast<uint32_t>(*n);
 }
 
+// The whole object's checksum when the upload named an algorithm and every part carried a
+// checksum of it: COMPOSITE, the checksum of the parts' raw checksums with "-N"; or
+// FULL_OBJECT, the parts' CRCs combined into the CRC of the whole. A checksum the client
+// sends with CompleteMultipartUpload must equal it.
+Status ObjectChecksum(const Ctx& ctx, const meta::UploadInfo& u,
+                      const std::vector<std::pair<uint32_t, std::string>>& requested,
+                      std::map<uint32_t, meta::PartInfo>& by_number, meta::ObjectMeta* m) {
+  std::string_view type = Trim(ctx.req.header("x-amz-checksum-type"));
+  if (u.checksum_algo.empty()) {
+    if (!type.empty())
+      return Error(Err::kInvalidRequest, "The upload was created without a checksum algorithm.");
+    return Status::Ok();
+  }
+  if (!type.empty() && type != u.checksum_type)
+    return Error(Err::kInvalidRequest, "The upload was created using the " + u.checksum_type +
+                                           " checksum mode. The complete request must use the same checksum mode.");
+  ChecksumAlgo algo = *ChecksumAlgoFromName(u.checksum_algo);
+  Checksummer composite(algo);
+  std::string full;
+  for (const auto& [n, etag] : requested) {
+    const meta::PartInfo& part = by_number[n];
+    auto raw = Base64Decode(part.checksum_value);
+    if (part.checksum_algo != u.checksum_algo || !raw || raw->size() != ChecksumSize(algo))
+      return Status::Ok();  // a part without a checksum: the object gets none
+    m->part_checksums.push_back(part.checksum_value);
+    if (u.checksum_type == "FULL_OBJECT") {
+      if (full.empty()) {
+        full = *raw;
+      } else {
+        auto c = CombineCrc(algo, full, *raw, part.size);
+        if (!c) return Error(Err::kInternal, "checksum combination failed");
+        full = std::move(*c);
+      }
+    } else {
+      composite.Update(raw->data(), raw->size());
+    }
+  }
+  m->checksum_algo = u.checksum_algo;
+  m->checksum_type = u.checksum_type;
+  m->checksum_value = u.checksum_type == "FULL_OBJECT"
+                          ? Base64Encode(full)
+                          : Base64Encode(composite.Finish()) + "-" + std::to_string(m->parts_count);
+  std::string_view sent = Trim(ctx.req.header(ChecksumHeaderName(algo)));
+  if (!sent.empty() && sent != m->checksum_value)
+    return Error(Err::kBadDigest, "The " + u.checksum_algo + " you specified for the object did not match what was computed (" +
+                                      m->checksum_value + ").");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Task<Status> CreateMultipartUpload(Ctx& ctx) {
@@ -38,9 +87,25 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
     if (!a) co_return Error(Err::kInvalidRequest, "Checksum algorithm provided is unsupported.");
     u.checksum_algo = ChecksumAlgoName(*a);
   }
+  // COMPOSITE: the object's checksum is the checksum of the parts' checksums ("...-N").
+  // FULL_OBJECT: the checksum of the whole object, combined from the parts' CRCs.
   std::string_view ctype = Trim(ctx.req.header("x-amz-checksum-type"));
-  if (!ctype.empty() && ctype != "COMPOSITE")
-    co_return Error(Err::kNotImplemented, "the FULL_OBJECT checksum type for multipart uploads is not implemented yet");
+  if (!ctype.empty() && u.checksum_algo.empty())
+    co_return Error(Err::kInvalidRequest,
+                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
+  if (!u.checksum_algo.empty()) {
+    ChecksumAlgo algo = *ChecksumAlgoFromName(u.checksum_algo);
+    if (ctype.empty()) ctype = algo == ChecksumAlgo::kCrc64Nvme ? "FULL_OBJECT" : "COMPOSITE";
+    if (ctype != "COMPOSITE" && ctype != "FULL_OBJECT")
+      co_return Error(Err::kInvalidRequest, "Value for x-amz-checksum-type header is invalid.");
+    if (ctype == "FULL_OBJECT" && !SupportsFullObject(algo))
+      co_return Error(Err::kInvalidRequest, "The FULL_OBJECT checksum type cannot be used with the " +
+                                                u.checksum_algo + " checksum algorithm.");
+    if (ctype == "COMPOSITE" && algo == ChecksumAlgo::kCrc64Nvme)
+      co_return Error(Err::kInvalidRequest,
+                      "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.");
+    u.checksum_type = std::string(ctype);
+  }
   u.upload_id = svc.random->HexString(16);
   u.key = ctx.key;
   u.initiated_micros = svc.clock->NowMicros();
@@ -52,7 +117,7 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
   head.Set("Content-Type", "application/xml");
   if (!u.checksum_algo.empty()) {
     head.Set("x-amz-checksum-algorithm", u.checksum_algo);
-    head.Set("x-amz-checksum-type", "COMPOSITE");
+    head.Set("x-amz-checksum-type", u.checksum_type);
   }
   co_return co_await ctx.resp.Send(head, doc.Render());
 }
@@ -87,7 +152,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo u, svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
-  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx, /*headers_describe_body=*/false));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxCompleteXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
@@ -127,27 +192,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     md5s += *HexDecode(p.etag);
   }
   m.parts_count = static_cast<uint32_t>(m.segments.size());
-  // COMPOSITE checksum: the checksum of the parts' raw checksums, "-N". Only when the
-  // upload named an algorithm and every part carried a checksum of it.
-  if (!u.checksum_algo.empty()) {
-    auto algo = ChecksumAlgoFromName(u.checksum_algo);
-    Checksummer composite(*algo);
-    bool all = true;
-    for (const auto& [n, etag] : requested) {
-      const meta::PartInfo& part = by_number[n];
-      auto raw = Base64Decode(part.checksum_value);
-      if (part.checksum_algo != u.checksum_algo || !raw) {
-        all = false;
-        break;
-      }
-      composite.Update(raw->data(), raw->size());
-    }
-    if (all) {
-      m.checksum_algo = u.checksum_algo;
-      m.checksum_value = Base64Encode(composite.Finish()) + "-" + std::to_string(m.parts_count);
-      m.checksum_type = "COMPOSITE";
-    }
-  }
+  SLUICE_CO_RETURN_IF_ERROR(ObjectChecksum(ctx, u, requested, by_number, &m));
   m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
   m.mtime_micros = svc.clock->NowMicros();
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");

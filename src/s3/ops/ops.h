@@ -40,6 +40,8 @@ Task<Status> GetBucketAcl(Ctx& ctx);
 Task<Status> PutBucketAcl(Ctx& ctx);
 Task<Status> GetObjectAcl(Ctx& ctx);
 Task<Status> PutObjectAcl(Ctx& ctx);
+// attributes.cc
+Task<Status> GetObjectAttributes(Ctx& ctx);
 // cors.cc
 Task<Status> PutBucketCors(Ctx& ctx);
 Task<Status> GetBucketCors(Ctx& ctx);

@@ -32,6 +32,10 @@ TEST(Codec, ObjectRoundTrip) {
   m.tags = {{"k", "v"}};
   m.segments = {{"00ff", 5, "e1"}, {"11ee", 7, "e2"}};
   m.parts_count = 2;
+  m.checksum_algo = "CRC32";
+  m.checksum_value = "AAAAAA==";
+  m.checksum_type = "FULL_OBJECT";
+  m.part_checksums = {"AQIDBA==", "BQYHCA=="};
   ObjectMeta out;
   ASSERT_TRUE(DecodeObject(EncodeObject(m), &out).ok());
   EXPECT_EQ(out.size, m.size);
@@ -42,6 +46,8 @@ TEST(Codec, ObjectRoundTrip) {
   ASSERT_EQ(out.segments.size(), 2u);
   EXPECT_EQ(out.segments[1].data_id, "11ee");
   EXPECT_EQ(out.parts_count, 2u);
+  EXPECT_EQ(out.checksum_type, "FULL_OBJECT");
+  EXPECT_EQ(out.part_checksums, m.part_checksums);
   ObjectMeta inl;
   inl.inline_data = std::string("\0bytes", 6);
   ASSERT_TRUE(DecodeObject(EncodeObject(inl), &out).ok());
@@ -55,9 +61,13 @@ TEST(Codec, TruncatedOrForeignRecordsAreCorruption) {
   std::string enc = EncodeObject(m);
   ObjectMeta out;
   // Cut anywhere but at the end of the original v1 fields (a record written before the
-  // optional checksum fields existed), a record is corrupt.
-  const size_t legacy = enc.size() - 3;  // three empty strings: algo, value, type
+  // optional checksum fields existed) or before the part checksums, a record is corrupt.
+  const size_t legacy = enc.size() - 4;  // three empty strings (algo, value, type), a 0 count
   for (size_t n = 0; n < enc.size(); n++) {
+    if (n == enc.size() - 1) {
+      EXPECT_TRUE(DecodeObject(enc.substr(0, n), &out).ok());
+      continue;
+    }
     if (n == legacy) {
       EXPECT_TRUE(DecodeObject(enc.substr(0, n), &out).ok());
       EXPECT_TRUE(out.checksum_algo.empty());
@@ -78,6 +88,10 @@ TEST(Codec, OtherRecordsRoundTrip) {
   ASSERT_TRUE(DecodeUpload(EncodeUpload(u), &u2).ok());
   EXPECT_EQ(u2.upload_id, "uid");
   EXPECT_EQ(u2.tags, u.tags);
+  u.checksum_algo = "CRC64NVME";
+  u.checksum_type = "FULL_OBJECT";
+  ASSERT_TRUE(DecodeUpload(EncodeUpload(u), &u2).ok());
+  EXPECT_EQ(u2.checksum_type, "FULL_OBJECT");
   PartInfo p{3, 99, "etag", 7, "data"};
   PartInfo p2;
   ASSERT_TRUE(DecodePart(EncodePart(p), &p2).ok());
