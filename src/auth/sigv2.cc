@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/hash.h"
 #include "common/strings.h"
 
 namespace sluice::auth {
@@ -22,11 +23,7 @@ constexpr std::string_view kSubresources[] = {
     "versions", "website"};
 
 std::string HmacSha1Base64(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return Base64Encode(std::string_view(reinterpret_cast<char*>(out), len));
+  return Base64Encode(HmacSha1(key, data));
 }
 
 }  // namespace

@@ -62,6 +62,10 @@ namespace sluice {
   /* authentication */                \
   X(kAccessDenied)                    \
   X(kSignatureDoesNotMatch)           \
+  X(kInvalidPolicyDocument)           \
+  X(kMalformedPOSTRequest)            \
+  X(kMaxPostPreDataLengthExceeded)    \
+  X(kIncorrectNumberOfFilesInPostRequest) \
   X(kInvalidAccessKeyId)              \
   X(kAuthorizationHeaderMalformed)    \
   X(kAuthorizationQueryParametersError) \

@@ -299,4 +299,20 @@ std::optional<int64_t> ParseAmzDate(std::string_view s) {
   return static_cast<int64_t>(timegm(&tm)) * 1000000;
 }
 
+std::optional<int64_t> ParseIso8601(std::string_view s) {
+  if (s.size() < 20 || s.back() != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+      s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  std::string_view frac = s.substr(19, s.size() - 20);
+  if (!frac.empty()) {
+    if (frac[0] != '.' || frac.size() < 2) return std::nullopt;
+    for (char c : frac.substr(1))
+      if (c < '0' || c > '9') return std::nullopt;
+  }
+  std::string amz;
+  amz.append(s.substr(0, 4)).append(s.substr(5, 2)).append(s.substr(8, 2)).append("T");
+  amz.append(s.substr(11, 2)).append(s.substr(14, 2)).append(s.substr(17, 2)).append("Z");
+  return ParseAmzDate(amz);
+}
+
 }  // namespace sluice

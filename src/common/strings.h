@@ -45,5 +45,7 @@ std::string FormatIso8601(int64_t micros);        // "2009-10-12T17:50:30.000Z"
 std::string FormatAmzDate(int64_t micros);        // "20091012T175030Z"
 std::optional<int64_t> ParseHttpDate(std::string_view s);  // RFC 1123, RFC 850, asctime
 std::optional<int64_t> ParseAmzDate(std::string_view s);   // "20091012T175030Z"
+// "2009-10-12T17:50:30Z", with or without fractional seconds (whole seconds kept).
+std::optional<int64_t> ParseIso8601(std::string_view s);
 
 }  // namespace sluice

@@ -93,6 +93,14 @@ const S3Error& LookupError(Err e) {
     E(kAccessDenied, 403, "AccessDenied", "Access Denied")
     E(kSignatureDoesNotMatch, 403, "SignatureDoesNotMatch",
       "The request signature we calculated does not match the signature you provided.")
+    E(kInvalidPolicyDocument, 400, "InvalidPolicyDocument",
+      "The content of the form does not meet the conditions specified in the policy document.")
+    E(kMalformedPOSTRequest, 400, "MalformedPOSTRequest",
+      "The body of your POST request is not well-formed multipart/form-data.")
+    E(kMaxPostPreDataLengthExceeded, 400, "MaxPostPreDataLengthExceeded",
+      "Your POST request fields preceding the upload file were too large.")
+    E(kIncorrectNumberOfFilesInPostRequest, 400, "IncorrectNumberOfFilesInPostRequest",
+      "POST requires exactly one file upload per request.")
     E(kInvalidAccessKeyId, 403, "InvalidAccessKeyId",
       "The AWS Access Key Id you provided does not exist in our records.")
     E(kAuthorizationHeaderMalformed, 400, "AuthorizationHeaderMalformed",

@@ -138,6 +138,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       resp.AddToEvery(CorsHeadersFor(svc_, ctx.bucket, origin, ctx.req.method()));
   }
 
+  // A form upload carries its authentication in the form (a signed policy).
+  if (route.op == Op::kPostObject) {
+    SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+    co_return co_await PostObject(ctx);
+  }
+
   // Authentication before anything else touches the store.
   auth::RequestView view{ctx.req.method(), ctx.req.path(), ctx.req.query(),
                          [&](std::string_view n) { return ctx.req.header(n); },
@@ -200,6 +206,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
     case Op::kPreflight: co_return co_await PreflightCors(ctx);
     case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
+    case Op::kPostObject: co_return co_await PostObject(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }

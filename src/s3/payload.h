@@ -28,6 +28,11 @@ class Payload {
   // headers_describe_body=false for CompleteMultipartUpload, whose x-amz-checksum-*
   // headers carry the whole object's checksum, not the request body's.
   static Result<std::unique_ptr<Payload>> Open(Ctx& ctx, bool headers_describe_body = true);
+  // The file of a POST form: its length is unknown until the closing delimiter, and the
+  // request's own length and checksum headers describe the whole form.
+  static std::unique_ptr<Payload> OfFormFile(http::Body& file) {
+    return std::unique_ptr<Payload>(new Payload(file, std::nullopt));
+  }
 
   // Fills up to n bytes; 0 at the end, once every check has passed.
   Task<Result<size_t>> Read(char* buf, size_t n);

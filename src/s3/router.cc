@@ -64,6 +64,7 @@ std::string_view OpName(Op op) {
     case Op::kDeleteBucketCors: return "DeleteBucketCors";
     case Op::kPreflight: return "PreflightCors";
     case Op::kGetObjectAttributes: return "GetObjectAttributes";
+    case Op::kPostObject: return "PostObject";
   }
   return "Unknown";
 }
@@ -186,7 +187,7 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     } else if (method == "POST" && q.Has("delete")) {
       r.op = Op::kDeleteObjects;
     } else if (method == "POST") {
-      return NotImplemented("browser POST uploads");
+      r.op = Op::kPostObject;
     } else {
       return deny();
     }

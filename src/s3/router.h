@@ -47,6 +47,7 @@ enum class Op {
   kDeleteBucketCors,
   kPreflight,  // OPTIONS: a CORS preflight
   kGetObjectAttributes,
+  kPostObject,  // a browser form upload; authenticated by its signed policy
 };
 
 std::string_view OpName(Op op);

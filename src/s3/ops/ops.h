@@ -42,6 +42,8 @@ Task<Status> GetObjectAcl(Ctx& ctx);
 Task<Status> PutObjectAcl(Ctx& ctx);
 // attributes.cc
 Task<Status> GetObjectAttributes(Ctx& ctx);
+// post_object.cc
+Task<Status> PostObject(Ctx& ctx);
 // cors.cc
 Task<Status> PutBucketCors(Ctx& ctx);
 Task<Status> GetBucketCors(Ctx& ctx);

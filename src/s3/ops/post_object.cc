@@ -1,0 +1,125 @@
+// POST Object: a browser form upload (multipart/form-data) authorised by a signed policy
+// document instead of a signed request. The fields before the file are read and checked
+// (signature, policy conditions, key) before a byte of the file is stored.
+#include <boost/beast/http/fields.hpp>
+
+#include "auth/post_policy.h"
+#include "common/strings.h"
+#include "s3/form_reader.h"
+#include "s3/headers.h"
+#include "s3/object_io.h"
+#include "s3/ops/ops.h"
+#include "s3/parse.h"
+#include "s3/payload.h"
+#include "s3/respond.h"
+#include "s3/router.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+// S3 caps the fields before the file at about 20 KB; a little more room here.
+constexpr size_t kMaxFormFields = 64 * 1024;
+
+Result<meta::HeaderList> ParseTaggingXml(std::string_view xml) {
+  pugi::xml_document doc;
+  SLUICE_RETURN_IF_ERROR(ParseXml(xml, "Tagging", &doc));
+  meta::HeaderList tags;
+  for (auto t : doc.document_element().child("TagSet").children("Tag"))
+    tags.emplace_back(t.child("Key").text().as_string(), t.child("Value").text().as_string());
+  SLUICE_RETURN_IF_ERROR(ValidateTags(tags));
+  return tags;
+}
+
+}  // namespace
+
+Task<Status> PostObject(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  if (!ctx.req.content_length && !ctx.req.chunked) co_return Error(Err::kMissingContentLength, "");
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string boundary, FormBoundary(ctx.req.header("content-type")));
+  FormReader form(ctx.body, std::move(boundary));
+  std::vector<std::pair<std::string, std::string>> sent;
+  SLUICE_CO_RETURN_IF_ERROR(co_await form.ReadFields(&sent, kMaxFormFields));
+
+  auth::FormFields fields;
+  boost::beast::http::fields as_headers;  // the fields, for the header helpers PUT uses
+  for (auto& [name, value] : sent) {
+    std::string lower = ToLower(name);
+    if (!fields.emplace(lower, value).second)
+      co_return Error(Err::kInvalidArgument, "The form field " + name + " appears more than once.");
+    if (lower != "policy" && lower != "key" && lower != "tagging")
+      as_headers.insert(boost::beast::string_view(lower.data(), lower.size()),
+                        boost::beast::string_view(value.data(), value.size()));
+  }
+
+  // Who signed, and whether the policy allows this form.
+  SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
+  ctx.auth.credential = std::move(cred);
+  SLUICE_CO_ASSIGN_OR_RETURN(auth::PostPolicy policy, auth::ParsePostPolicy(fields["policy"]));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto length_range,
+                             auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
+
+  auto key = fields.find("key");
+  if (key == fields.end())
+    co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
+  ctx.key = key->second;
+  if (size_t at = ctx.key.find("${filename}"); at != std::string::npos)
+    ctx.key.replace(at, 11, form.filename());
+  if (ctx.key.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
+  SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+
+  http::Request synthetic(as_headers, "POST", "/");
+  meta::ObjectMeta m;
+  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
+  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(synthetic));
+  if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
+  if (auto t = fields.find("tagging"); t != fields.end()) {
+    SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingXml(t->second));
+  }
+  int status = 204;
+  if (auto s = fields.find("success_action_status"); s != fields.end()) {
+    if (s->second == "200" || s->second == "201") status = s->second == "200" ? 200 : 201;
+  }
+  std::string redirect;
+  if (auto r = fields.find("success_action_redirect"); r != fields.end()) redirect = r->second;
+  else if (auto r2 = fields.find("redirect"); r2 != fields.end()) redirect = r2->second;
+
+  uint64_t max = svc.limits.max_object_size;
+  if (length_range) max = std::min(max, length_range->second);
+  auto payload = Payload::OfFormFile(form);
+  auto stored = co_await StoreBody(ctx, *payload, false, max);
+  if (!stored.ok()) {
+    if (stored.status().code() == Err::kEntityTooLarge)
+      co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
+    co_return stored.status();
+  }
+  if (length_range && stored->size < length_range->first)
+    co_return Error(Err::kEntityTooSmall, "Your proposed upload is smaller than the minimum allowed size");
+  std::vector<std::string> new_ids;
+  AttachStored(*stored, svc.clock->NowMicros(), &m, &new_ids);
+  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
+    return svc.index->PutObject(ctx.bucket, ctx.key, m, {}, rel);
+  }));
+
+  std::string location = "/" + ctx.bucket + "/" + UriEncode(ctx.key, false);
+  http::ResponseHead head;
+  head.Set("ETag", QuoteEtag(m.etag));
+  head.Set("Location", location);
+  if (!redirect.empty() && (redirect.starts_with("http://") || redirect.starts_with("https://"))) {
+    std::string to = redirect + (redirect.find('?') == std::string::npos ? "?" : "&") +
+                     "bucket=" + UriEncode(ctx.bucket, true) + "&key=" + UriEncode(ctx.key, true) +
+                     "&etag=" + UriEncode(QuoteEtag(m.etag), true);
+    head.headers.back().second = to;  // Location
+    co_return co_await SendEmpty(ctx, 303, std::move(head));
+  }
+  if (status == 201) {
+    XmlDoc doc("PostResponse", false);
+    doc.root().Add("Location", location).Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("ETag", QuoteEtag(m.etag));
+    head.status = 201;
+    head.Set("Content-Type", "application/xml");
+    co_return co_await ctx.resp.Send(head, doc.Render());
+  }
+  co_return co_await SendEmpty(ctx, status, std::move(head));
+}
+
+}  // namespace sluice::s3::ops
