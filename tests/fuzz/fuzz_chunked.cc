@@ -9,6 +9,7 @@
 
 using namespace sluice;
 
+// compat: aws-chunked
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   int mode = data[0] % 3;

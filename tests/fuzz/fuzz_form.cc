@@ -10,6 +10,7 @@
 
 using namespace sluice;
 
+// compat: post-object
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   size_t piece = 1 + data[0] % 64;

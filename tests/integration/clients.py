@@ -350,16 +350,19 @@ def run_scenario(test, client, bucket, observer):
     large = os.urandom(12 * 1024 * 1024 + 11)
 
     def buckets():
+        # compat: create-bucket
         client.mb(bucket)
         observer.head_bucket(Bucket=bucket)
 
     def put_get_small():
+        # compat: object-crud
         client.put(bucket, "small.bin", client.file("small.bin", small))
         back = client.file("small.back")
         client.get(bucket, "small.bin", back)
         test.assertEqual(read(back), small)
 
     def put_get_multipart():
+        # compat: multipart
         client.put(bucket, "large.bin", client.file("large.bin", large))
         test.assertRegex(observer.head_object(Bucket=bucket, Key="large.bin")["ETag"], r'-\d+"$')
         back = client.file("large.back")
@@ -367,14 +370,17 @@ def run_scenario(test, client, bucket, observer):
         test.assertTrue(read(back) == large, "multipart object differs")
 
     def ranged():
+        # compat: range-get
         test.assertEqual(client.range(bucket, "large.bin", 5 * 1024 * 1024 - 10, 5 * 1024 * 1024 + 9),
                          large[5 * 1024 * 1024 - 10:5 * 1024 * 1024 + 10])
 
     def copy():
+        # compat: copy-object
         client.copy(bucket, "small.bin", "copy.bin")
         test.assertEqual(observer.get_object(Bucket=bucket, Key="copy.bin")["Body"].read(), small)
 
     def listing():
+        # compat: list-v2
         for k in ("dir/a", "dir/b", "dir/c", "dir/sub/x", "dir/sub2/y"):
             observer.put_object(Bucket=bucket, Key=k, Body=k.encode())
         keys, prefixes = client.list(bucket, "dir/", "/", 2)
@@ -387,6 +393,7 @@ def run_scenario(test, client, bucket, observer):
             observer.head_object(Bucket=bucket, Key="copy.bin")
 
     def presigned_get():
+        # compat: presigned
         test.assertEqual(http_get(client.presign_get(bucket, "small.bin"), client.ca)[1], small)
 
     def presigned_put():
@@ -396,11 +403,13 @@ def run_scenario(test, client, bucket, observer):
                          b"put through a presigned URL")
 
     def conditional_get():
+        # compat: conditional-get
         etag = observer.head_object(Bucket=bucket, Key="small.bin")["ETag"]
         test.assertTrue(client.not_modified(bucket, "small.bin", etag))
         test.assertFalse(client.not_modified(bucket, "small.bin", '"0123456789abcdef0123456789abcdef"'))
 
     def odd_keys():
+        # compat: odd-keys
         offered = []
         for i, key in enumerate(ODD_KEYS):
             data = f"odd key {i}".encode()

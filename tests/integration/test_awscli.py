@@ -33,6 +33,7 @@ class AwsCliTest(unittest.TestCase):
         return r
 
     def test_1_bucket_and_100mib_multipart_copy(self):
+        # compat: multipart
         self.aws("s3", "mb", "s3://cli")
         src = os.path.join(self.tmp, "big.bin")
         with open(src, "wb") as f:
@@ -49,6 +50,7 @@ class AwsCliTest(unittest.TestCase):
         os.remove(src)
 
     def test_2_sync_tree(self):
+        # compat: bucket-basics, create-bucket
         tree = os.path.join(self.tmp, "tree")
         for d in ("a", "a/b", "c"):
             os.makedirs(os.path.join(tree, d), exist_ok=True)
@@ -78,6 +80,7 @@ class AwsCliTest(unittest.TestCase):
         self.aws("s3", "rb", "s3://cli-sync")
 
     def test_3_s3api(self):
+        # compat: tagging
         self.aws("s3api", "create-bucket", "--bucket", "cli-api")
         body = os.path.join(self.tmp, "body.txt")
         with open(body, "w") as f:

@@ -153,12 +153,14 @@ class BadInputTest(unittest.TestCase):
         self.assertServing()
 
     def test_good_chunked_encoding(self):
+        # compat: chunked-te
         head = signed_head("PUT", f"{self.url}/bad/chunked-ok", {"Transfer-Encoding": "chunked"})
         resp = self.exchange(head + b"\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
         self.assertTrue(resp.startswith(b"HTTP/1.1 200"), resp[:300])
         self.assertEqual(self.s3.get_object(Bucket="bad", Key="chunked-ok")["Body"].read(), b"hello world")
 
     def test_bad_names_and_ranges(self):
+        # compat: range-get
         with self.assertRaises(ClientError) as cm:
             self.s3.create_bucket(Bucket="x" * 64)
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidBucketName")
@@ -171,6 +173,7 @@ class BadInputTest(unittest.TestCase):
                 self.assertEqual(e.response["ResponseMetadata"]["HTTPStatusCode"], status, rng)
 
     def test_expect_100_refused_without_reading_body(self):
+        # compat: expect-continue
         head = signed_head("PUT", f"{self.url}/no-such-bucket/k",
                            {"Content-Length": str(50 * 1024 * 1024), "Expect": "100-continue"})
         resp = self.exchange(head + b"\r\n")  # the body is never sent

@@ -33,6 +33,7 @@ class Boto3Test(unittest.TestCase):
         cls.server.cleanup()
 
     def test_buckets(self):
+        # compat: list-buckets, create-bucket, bucket-basics
         s3 = self.s3
         s3.create_bucket(Bucket="tmp-bucket")
         names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -56,6 +57,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
 
     def test_put_get_head_metadata(self):
+        # compat: object-crud, object-headers, response-overrides, tagging
         s3 = self.s3
         body = os.urandom(200_000)  # file-backed, not inline
         r = s3.put_object(Bucket="bt3", Key="meta/obj.bin", Body=body, ContentType="application/x-test",
@@ -82,6 +84,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(o["ContentType"], "text/csv")
 
     def test_ranges_and_conditionals(self):
+        # compat: range-get, conditional-get
         s3 = self.s3
         body = bytes(range(256)) * 1000
         etag = s3.put_object(Bucket="bt3", Key="range.bin", Body=body)["ETag"]
@@ -103,6 +106,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 304)
 
     def test_multipart_low_level(self):
+        # compat: multipart, complete-checks, part-number
         s3 = self.s3
         parts = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024), os.urandom(1234)]
         up = s3.create_multipart_upload(Bucket="bt3", Key="mp/obj", ContentType="application/x-mp",
@@ -156,6 +160,7 @@ class Boto3Test(unittest.TestCase):
         s3.abort_multipart_upload(Bucket="bt3", Key="mp/obj", UploadId=uid)
 
     def test_upload_part_copy(self):
+        # compat: upload-part-copy
         s3 = self.s3
         src = os.urandom(6 * 1024 * 1024)
         s3.put_object(Bucket="bt3", Key="copysrc", Body=src)
@@ -171,6 +176,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(s3.get_object(Bucket="bt3", Key="copydst")["Body"].read(), src)
 
     def test_transfer_manager_and_copy(self):
+        # compat: copy-object
         s3 = self.s3
         from boto3.s3.transfer import TransferConfig
         data = os.urandom(23 * 1024 * 1024 + 17)
@@ -187,6 +193,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(h["ETag"], '"%s"' % hashlib.md5(data).hexdigest())
 
     def test_listing_pagination_and_delimiter(self):
+        # compat: list-v1, list-v2, delete-objects
         s3 = self.s3
         s3.create_bucket(Bucket="bt3-list")
         keys = [f"d{d}/k{k:04d}" for d in range(3) for k in range(400)] + ["top1", "top2"]
@@ -211,6 +218,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(s3.list_objects_v2(Bucket="bt3-list")["KeyCount"], 0)
 
     def test_odd_keys_round_trip(self):
+        # compat: odd-keys
         s3 = self.s3
         keys = ["sp ace", "plus+sign", "per%cent", "ques?tion", "hash#tag", "emoji-\U0001F600",
                 "/leading-slash", "trailing-space ", "a//double", "../dots", "k" * 1024, "tab\there",
@@ -228,6 +236,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(code(cm.exception), "KeyTooLongError")
 
     def test_presigned_urls(self):
+        # compat: presigned, signatures
         # Debian's boto3 presigns with SigV2 by default; test that and SigV4.
         for version in (None, "s3v4"):
             with self.subTest(signature_version=version):
@@ -280,6 +289,7 @@ class Boto3Test(unittest.TestCase):
         self.assertIn(got, bodies)
 
     def test_conditional_create_has_one_winner(self):
+        # compat: conditional-put
         s3 = self.s3
         # Debian's botocore predates the IfNoneMatch parameter: add the header by hand.
         s3 = harness.boto3_client(self.server.endpoint)
@@ -298,6 +308,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(s3.get_object(Bucket="bt3", Key="once")["Body"].read(), str(winners[0]).encode())
 
     def test_refused_before_body_with_expect_continue(self):
+        # compat: expect-continue
         s3 = self.s3
         with self.assertRaises(ClientError) as cm:
             s3.put_object(Bucket="no-such-bucket-here", Key="k", Body=os.urandom(3 * 1024 * 1024))
@@ -323,6 +334,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(code(cm.exception), "ServerSideEncryptionConfigurationNotFoundError")
 
     def test_acls_versions_and_bucket_probes(self):
+        # compat: acls, list-versions, config-probes
         s3 = self.s3
         acl = s3.get_bucket_acl(Bucket="bt3")
         self.assertEqual(acl["Grants"][0]["Permission"], "FULL_CONTROL")

@@ -85,6 +85,7 @@ class BrowserTest(unittest.TestCase):
         return httpd, got, done
 
     def test_cross_origin_page(self):
+        # compat: cors, post-object
         s3 = self.s3
         s3.create_bucket(Bucket="webapp")
         s3.create_bucket(Bucket="private")

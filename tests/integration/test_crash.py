@@ -19,6 +19,7 @@ def content(key, attempt, size):
 
 class CrashTest(unittest.TestCase):
     def test_kill9_under_load(self):
+        # compat: multipart
         server = harness.Server().start()
         try:
             self.run_rounds(server)

@@ -55,6 +55,7 @@ class JsSdkTest(unittest.TestCase):
         self.node("minio.mjs", self.server.endpoint)
 
     def test_both_over_https(self):
+        # compat: tls
         pki = tempfile.mkdtemp(prefix="sluice-js-pki-")
         try:
             ca = test_tls.make_ca(pki)

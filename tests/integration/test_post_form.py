@@ -42,6 +42,7 @@ class PostFormTest(unittest.TestCase):
             return False
 
     def test_upload_with_filename_metadata_and_default_204(self):
+        # compat: post-object
         p = self.form(fields={"Content-Type": "text/plain", "x-amz-meta-who": "browser"},
                       conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "text/plain"},
                                   {"x-amz-meta-who": "browser"}])

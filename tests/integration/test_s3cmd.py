@@ -40,6 +40,7 @@ bucket_location = us-east-1
         return r
 
     def test_scenario(self):
+        # compat: list-buckets
         self.s3cmd("mb", "s3://s3cmd-bucket")
         self.assertIn("s3://s3cmd-bucket", self.s3cmd("ls").stdout)
         small = os.path.join(self.tmp, "small.txt")
@@ -68,6 +69,7 @@ bucket_location = us-east-1
         self.assertNotEqual(r.returncode, 0)
 
     def test_signature_v2_mode(self):
+        # compat: signatures
         r = subprocess.run(["s3cmd", "-c", self.cfg, "--signature-v2", "mb", "s3://s3cmd-v2"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)

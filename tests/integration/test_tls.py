@@ -98,6 +98,7 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(clients.http_get(self.server.endpoint + "/health", self.ca)[0], 200)
 
     def test_sighup_reloads_the_certificate_without_dropping_connections(self):
+        # compat: tls
         ctx = ssl.create_default_context(cafile=self.ca)
 
         def serial(conn):

@@ -25,11 +25,13 @@ let passed = 0;
 const step = async (name, fn) => { await fn(); passed++; console.log(`ok - ${name}`); };
 
 await step("create bucket", () => s3.send(new CreateBucketCommand({ Bucket: "jssdk" })));
+// compat: object-crud
 await step("put a string (default CRC32 checksum)", async () => {
   const r = await s3.send(new PutObjectCommand({ Bucket: "jssdk", Key: "small.txt", Body: "hello from js" }));
   assert.equal(r.ETag, `"${md5("hello from js")}"`);
 });
 const big = randomBytes(3 * 1024 * 1024 + 7);
+// compat: aws-chunked, checksums
 await step("put a stream (aws-chunked with a trailing checksum)", async () => {
   await s3.send(new PutObjectCommand({ Bucket: "jssdk", Key: "stream.bin",
     Body: Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]), ContentLength: big.length }));
@@ -45,6 +47,7 @@ await step("explicit SHA256 checksum", async () => {
   assert.equal(h.ChecksumSHA256, createHash("sha256").update("sha body").digest("base64"));
 });
 const large = randomBytes(12 * 1024 * 1024 + 3);
+// compat: mpu-composite
 await step("lib-storage Upload (multipart, checksummed parts)", async () => {
   await new Upload({ client: s3, params: { Bucket: "jssdk", Key: "large.bin", Body: large },
     partSize: 5 * 1024 * 1024, queueSize: 3 }).done();
@@ -56,11 +59,13 @@ await step("range GET", async () => {
   const g = await s3.send(new GetObjectCommand({ Bucket: "jssdk", Key: "large.bin", Range: "bytes=100-199" }));
   assert.deepEqual(await body(g), large.subarray(100, 200));
 });
+// compat: conditional-get
 await step("conditional GET answers 304", async () => {
   const h = await s3.send(new HeadObjectCommand({ Bucket: "jssdk", Key: "small.txt" }));
   await assert.rejects(s3.send(new GetObjectCommand({ Bucket: "jssdk", Key: "small.txt", IfNoneMatch: h.ETag })),
     (e) => e.$metadata.httpStatusCode === 304);
 });
+// compat: list-v2
 await step("list with delimiter and pagination", async () => {
   for (const k of ["d/a", "d/b", "d/c"]) await s3.send(new PutObjectCommand({ Bucket: "jssdk", Key: k, Body: k }));
   const top = await s3.send(new ListObjectsV2Command({ Bucket: "jssdk", Delimiter: "/" }));
@@ -80,6 +85,7 @@ await step("copy and delete", async () => {
   const r = await s3.send(new DeleteObjectsCommand({ Bucket: "jssdk", Delete: { Objects: [{ Key: "d/a" }, { Key: "d/b" }] } }));
   assert.equal(r.Deleted.length, 2);
 });
+// compat: presigned
 await step("presigned GET and PUT", async () => {
   const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "jssdk", Key: "small.txt" }), { expiresIn: 600 });
   const r = await fetch(get);
@@ -90,6 +96,7 @@ await step("presigned GET and PUT", async () => {
   assert.equal((await body(await s3.send(new GetObjectCommand({ Bucket: "jssdk", Key: "presigned.txt" })))).toString(), "via presigned PUT");
 });
 const crc32b64 = (buf, prev = 0) => { const b = Buffer.alloc(4); b.writeUInt32BE(crc32(buf, prev)); return b.toString("base64"); };
+// compat: mpu-full-object
 await step("multipart with a FULL_OBJECT CRC32 checksum", async () => {
   const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1234567)];
   const whole = Buffer.concat(parts);
@@ -121,6 +128,7 @@ await step("a FULL_OBJECT checksum that does not match is refused", async () => 
     ChecksumCRC32C: "AAAAAA==", ChecksumType: "FULL_OBJECT" })), (e) => e.name === "BadDigest");
   await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: "jssdk", Key: "bad-full.bin" })));
 });
+// compat: object-attributes
 await step("GetObjectAttributes of a multipart object", async () => {
   const a = await s3.send(new GetObjectAttributesCommand({ Bucket: "jssdk", Key: "full.bin",
     ObjectAttributes: ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] }));
@@ -133,6 +141,7 @@ await step("GetObjectAttributes of a multipart object", async () => {
   assert.equal(a.ObjectParts.Parts[1].Size, 1234567);
   assert.ok(a.ObjectParts.Parts[0].ChecksumCRC32);
 });
+// compat: cors
 await step("bucket CORS configuration", async () => {
   await s3.send(new PutBucketCorsCommand({ Bucket: "jssdk", CORSConfiguration: { CORSRules: [
     { AllowedOrigins: ["https://app.example.com"], AllowedMethods: ["GET", "PUT"], AllowedHeaders: ["*"],
@@ -145,6 +154,7 @@ await step("bucket CORS configuration", async () => {
   assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example.com");
   await s3.send(new DeleteBucketCorsCommand({ Bucket: "jssdk" }));
 });
+// compat: odd-keys
 await step("odd keys round-trip", async () => {
   for (const [i, key] of oddKeys.entries()) {
     await s3.send(new PutObjectCommand({ Bucket: "jssdk", Key: key, Body: `odd ${i}` }));

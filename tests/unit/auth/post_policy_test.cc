@@ -19,6 +19,7 @@ PostPolicy Parse(const std::string& json) {
   return p.ok() ? *p : PostPolicy{};
 }
 
+// compat: post-object
 TEST(PostPolicy, ParsesEveryConditionForm) {
   auto p = Parse(R"({"expiration": "2023-11-15T00:00:00.000Z", "conditions": [
       {"bucket": "b"}, ["starts-with", "$key", "user/"], {"acl": "private"},

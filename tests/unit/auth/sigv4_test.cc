@@ -40,6 +40,7 @@ struct Fixture {
   }
 };
 
+// compat: signatures
 TEST(SigV4, AwsExampleGetObjectWithRange) {
   Fixture f;
   f.headers = {{"host", "examplebucket.s3.amazonaws.com"},

@@ -32,6 +32,7 @@ TEST(Checksum, StreamingEqualsWhole) {
 
 // The FULL_OBJECT checksum of a multipart upload: combining the parts' CRCs must give the
 // CRC of the whole, for every split, including empty and odd-sized parts.
+// compat: mpu-full-object
 TEST(Checksum, CombineCrcEqualsCrcOfConcatenation) {
   std::mt19937_64 rng(7);
   std::string data(300000, '\0');

@@ -82,6 +82,7 @@ std::string AwsExampleBody() {
          "\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n";
 }
 
+// compat: aws-chunked
 TEST(AwsChunked, AwsExampleSignedChunks) {
   Decoded d = Decode(AwsExampleBody(), AwsExampleSigning(), false);
   ASSERT_TRUE(d.status.ok()) << d.status.ToString();
@@ -146,6 +147,7 @@ TEST(AwsChunked, MalformedFraming) {
   EXPECT_EQ(Decode("5\r\nhello\r\n0\r\n\r\n", AwsExampleSigning(), false).status.code(), Err::kIncompleteBody);
 }
 
+// compat: checksums
 TEST(Checksums, StandardCheckValues) {
   EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kCrc32, "123456789")), "cbf43926");
   EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kCrc32c, "123456789")), "e3069283");

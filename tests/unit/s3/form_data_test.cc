@@ -58,6 +58,7 @@ const std::string kBody =
     "ignored\r\n"
     "--XyZ--\r\nepilogue";
 
+// compat: post-object
 TEST(FormData, ParsesFieldsAndFileAtEverySplit) {
   for (size_t step : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{64}, kBody.size()}) {
     auto parts = ParseAll("XyZ", kBody, step);
