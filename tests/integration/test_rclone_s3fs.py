@@ -8,6 +8,7 @@ import tempfile
 import time
 import unittest
 
+import clients
 import harness
 
 
@@ -111,6 +112,26 @@ class S3fsTest(unittest.TestCase):
         os.remove(os.path.join(self.mnt, "file.bin"))
         with self.assertRaises(Exception):
             s3.head_object(Bucket="fusebucket", Key="file.bin")
+
+    def test_odd_keys_through_the_mount(self):
+        # compat: odd-keys
+        # A file system path cannot hold a key with a leading '/', '//' or '/../', and FUSE
+        # refuses paths of 1,024 bytes and more (ENAMETOOLONG); every other odd key is
+        # written as a file and read back as an object, and the reverse.
+        s3 = harness.boto3_client(self.server.endpoint)
+        keys = [k for k in clients.ODD_KEYS
+                if not (k.startswith("/") or "//" in k or "/../" in k or len(k.encode()) >= 1023)]
+        self.assertGreaterEqual(len(keys), 8)
+        for i, key in enumerate(keys):
+            path = os.path.join(self.mnt, key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(f"via the mount {i}".encode())
+            self.assertEqual(s3.get_object(Bucket="fusebucket", Key=key)["Body"].read(),
+                             f"via the mount {i}".encode(), repr(key))
+            s3.put_object(Bucket="fusebucket", Key=key, Body=f"via S3 {i}".encode())
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), f"via S3 {i}".encode(), repr(key))
 
 
 if __name__ == "__main__":
