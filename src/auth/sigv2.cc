@@ -132,10 +132,23 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
     return Error(Err::kInvalidAccessKeyId,
                  "The AWS Access Key Id you provided does not exist in our records.");
   }
+  auto matches = [&](const std::string& sts) {
+    std::string expected = HmacSha1Base64(cred->secret_key, sts);
+    return expected.size() == signature.size() &&
+           CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0;
+  };
   std::string sts = SigV2StringToSign(r, date, resource_bucket);
-  std::string expected = HmacSha1Base64(cred->secret_key, sts);
-  if (expected.size() != signature.size() ||
-      CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0) {
+  bool ok = matches(sts);
+  // A path-style request for a bucket ("/bucket") is signed by botocore, and by S3's own
+  // examples, with the bucket's resource as "/bucket/". Accept that form too.
+  if (!ok && resource_bucket.empty() && r.raw_path.size() > 1 &&
+      r.raw_path.find('/', 1) == std::string_view::npos) {
+    RequestView slash = r;
+    std::string path = std::string(r.raw_path) + "/";
+    slash.raw_path = path;
+    ok = matches(SigV2StringToSign(slash, date, resource_bucket));
+  }
+  if (!ok) {
     details->fields = {{"AWSAccessKeyId", access_key},
                        {"StringToSign", sts},
                        {"SignatureProvided", signature}};

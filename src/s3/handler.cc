@@ -155,10 +155,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
                          }};
   auth::AuthFailureDetails details;
   Result<auth::AuthResult> auth = Error(Err::kAccessDenied, "Access Denied");
-  if (auth::SigV4Verifier::HasAuth(view)) {
-    auth = verifier_.Verify(view, &details);
-  } else if (auth::SigV2Verifier::HasAuth(view)) {
+  // SigV2 first: its "AWS " header is specific, while SigV4 claims any Authorization
+  // header (to answer an unknown scheme with S3's InvalidRequest).
+  if (auth::SigV2Verifier::HasAuth(view)) {
     auth = verifier_v2_.Verify(view, route.virtual_host ? ctx.bucket : "", &details);
+  } else if (auth::SigV4Verifier::HasAuth(view)) {
+    auth = verifier_.Verify(view, &details);
   }
   if (!auth.ok()) {
     ctx.error_fields = std::move(details.fields);

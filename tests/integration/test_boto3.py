@@ -235,6 +235,25 @@ class Boto3Test(unittest.TestCase):
             s3.put_object(Bucket="bt3", Key="k" * 1025, Body=b"x")
         self.assertEqual(code(cm.exception), "KeyTooLongError")
 
+    def test_signature_v2_header_auth(self):
+        # compat: signatures
+        # boto3's "s3" signature version signs every request with SigV2 headers.
+        v2 = harness.boto3_client(self.server.endpoint, config_args={"signature_version": "s3"})
+        v2.create_bucket(Bucket="bt3-sigv2")
+        v2.put_object(Bucket="bt3-sigv2", Key="dir/with space+plus.txt", Body=b"signed with v2",
+                      Metadata={"a": "b"})
+        o = v2.get_object(Bucket="bt3-sigv2", Key="dir/with space+plus.txt")
+        self.assertEqual(o["Body"].read(), b"signed with v2")
+        self.assertEqual([c["Key"] for c in v2.list_objects(Bucket="bt3-sigv2", Prefix="dir/")["Contents"]],
+                         ["dir/with space+plus.txt"])
+        bad = harness.boto3_client(self.server.endpoint, sk="wrong-secret-key-000000",
+                                   config_args={"signature_version": "s3"})
+        with self.assertRaises(Exception) as e:
+            bad.list_objects(Bucket="bt3-sigv2")
+        self.assertIn("SignatureDoesNotMatch", str(e.exception))
+        v2.delete_object(Bucket="bt3-sigv2", Key="dir/with space+plus.txt")
+        v2.delete_bucket(Bucket="bt3-sigv2")
+
     def test_presigned_urls(self):
         # compat: presigned, signatures
         # Debian's boto3 presigns with SigV2 by default; test that and SigV4.

@@ -25,7 +25,7 @@ let passed = 0;
 const step = async (name, fn) => { await fn(); passed++; console.log(`ok - ${name}`); };
 
 await step("create bucket", () => s3.send(new CreateBucketCommand({ Bucket: "jssdk" })));
-// compat: object-crud
+// compat: object-crud, x-id (the SDK adds ?x-id= to every operation)
 await step("put a string (default CRC32 checksum)", async () => {
   const r = await s3.send(new PutObjectCommand({ Bucket: "jssdk", Key: "small.txt", Body: "hello from js" }));
   assert.equal(r.ETag, `"${md5("hello from js")}"`);
