@@ -5,12 +5,6 @@
 //
 // usage: put_load HOST PORT BUCKET ACCESS_KEY SECRET_KEY SIZE CONNECTIONS SECONDS
 // prints: "puts=N seconds=S put_per_s=R MiB_per_s=M errors=E p50_ms=.. p99_ms=.."
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,84 +15,23 @@
 #include <thread>
 #include <vector>
 
-#include "auth/sigv4.h"
-#include "common/hash.h"
-#include "common/strings.h"
+#include "s3_client.h"
 
 using namespace sluice;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-std::string SignedPut(const std::string& host, const std::string& path, size_t size,
-                      const std::string& ak, const std::string& sk) {
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  std::string date = FormatAmzDate(now);
-  std::string creq = "PUT\n" + auth::CanonicalUri(path) + "\n\nhost:" + host +
-                     "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:" + date +
-                     "\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD";
-  std::string scope = date.substr(0, 8) + "/us-east-1/s3/aws4_request";
-  std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
-  const std::string& key = auth::CachedSigningKey(sk, date.substr(0, 8), "us-east-1", "s3");
-  return "PUT " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: " +
-         std::to_string(size) + "\r\nx-amz-date: " + date +
-         "\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: AWS4-HMAC-SHA256 "
-         "Credential=" + ak + "/" + scope +
-         ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" +
-         HexEncode(HmacSha256(key, sts)) + "\r\n\r\n";
-}
-
-bool SendAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-// Reads one response head and its Content-Length body; returns the status or -1.
-int ReadResponse(int fd, std::string& buf) {
-  for (;;) {
-    size_t end = buf.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      int status = std::atoi(buf.c_str() + 9);
-      size_t cl = 0;
-      size_t pos = buf.find("Content-Length: ");
-      if (pos != std::string::npos && pos < end) cl = std::strtoull(buf.c_str() + pos + 16, nullptr, 10);
-      while (buf.size() < end + 4 + cl) {
-        char tmp[16384];
-        ssize_t r = recv(fd, tmp, sizeof tmp, 0);
-        if (r <= 0) return -1;
-        buf.append(tmp, static_cast<size_t>(r));
-      }
-      buf.erase(0, end + 4 + cl);
-      return status;
-    }
-    char tmp[16384];
-    ssize_t r = recv(fd, tmp, sizeof tmp, 0);
-    if (r <= 0) return -1;
-    buf.append(tmp, static_cast<size_t>(r));
-  }
-}
-
-}  // namespace
+using namespace sluice::bench;
 
 int main(int argc, char** argv) {
   if (argc != 9) {
     std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS\n");
     return 2;
   }
-  std::string ip = argv[1];
-  int port = std::atoi(argv[2]);
-  std::string bucket = argv[3], ak = argv[4], sk = argv[5];
+  Endpoint ep{argv[1], std::atoi(argv[2]), argv[4], argv[5]};
+  std::string bucket = argv[3];
   size_t size = std::strtoull(argv[6], nullptr, 10);
   int conns = std::atoi(argv[7]);
   double seconds = std::atof(argv[8]);
-  std::string host = ip + ":" + std::to_string(port);
   std::string body(std::min<size_t>(size, 1 << 20), 'x');
   for (size_t i = 0; i < body.size(); i++) body[i] = static_cast<char>(i * 131 + 7);
   std::atomic<long> ok{0}, errors{0};
@@ -109,14 +42,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int t = 0; t < conns; t++) {
     threads.emplace_back([&, t] {
-      int fd = socket(AF_INET, SOCK_STREAM, 0);
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      int fd = Connect(ep);
+      if (fd < 0) {
         errors++;
         return;
       }
@@ -124,7 +51,7 @@ int main(int argc, char** argv) {
       std::vector<double> mine;
       for (long n = 0; Clock::now() < deadline; n++) {
         std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" + std::to_string(n);
-        std::string head = SignedPut(host, path, size, ak, sk);
+        std::string head = SignedHead(ep, "PUT", path, "", size);
         auto t0 = Clock::now();
         bool sent = SendAll(fd, head.data(), head.size());
         for (size_t left = size; sent && left > 0;) {

@@ -108,6 +108,128 @@ if psizes:
                          f"{fmt(med(k('sluice'), 'p99_ms'))} |")
     lines.append("")
 
+bs = med(("put", "4k", 16, "rgw-bluestore"), "rps")
+if bs:
+    sl = med(("put", "4k", 16, "sluice"), "rps")
+    lines += [f"**Durable 4 KiB PUT against the disk-backed RGW** (bluestore on a file, same disk, "
+              f"same generator): sluice {fmt(sl)} PUT/s, RGW {fmt(bs)} PUT/s: **{ratio(sl, bs)}**. "
+              "(The PUT table above compares against the memstore RGW.)", ""]
+
+
+def rows_of(kind):
+    return {k: v for k, v in runs.items() if k[0] == kind}
+
+
+conc = rows_of("conc")
+if conc:
+    lines += ["## Concurrency (4 KiB GET, wrk, 1 to 1000 connections)", "",
+              "Server RSS is the peak of samples taken every 0.2 s during each run.", "",
+              "| conns | sluice req/s | nginx req/s | sluice/nginx | sluice p99 ms | nginx p99 ms | sluice RSS MiB |",
+              "|---|---|---|---|---|---|---|"]
+    for c in sorted({k[2] for k in conc}):
+        k = lambda t: ("conc", "4k", c, t)
+        sl, ng = med(k("sluice"), "rps"), med(k("nginx"), "rps")
+        rss = med(k("sluice"), "rss_kib")
+        lines.append(f"| {c} | {fmt(sl)} | {fmt(ng)} | {ratio(sl, ng)} | {fmt(med(k('sluice'), 'p99_ms'))} | "
+                     f"{fmt(med(k('nginx'), 'p99_ms'))} | {fmt(rss / 1024 if rss else None)} |")
+    lines.append("")
+if "idle_conns" in meta:
+    b, d = meta["idle_rss_before_kib"], meta["idle_rss_kib"]
+    lines += [f"**{meta['idle_conns']} idle keep-alive connections** (each made one request, then stayed open): "
+              f"server RSS {b / 1024:.1f} MiB before, {d / 1024:.1f} MiB with them open, "
+              f"{(d - b) / meta['idle_conns']:.1f} KiB per connection.", ""]
+
+rng = rows_of("range")
+if rng:
+    k = lambda t: ("range", "8m", 16, t)
+    sl, ng, rg = med(k("sluice"), "mibps"), med(k("nginx"), "mibps"), med(k("rgw"), "mibps")
+    lines += ["## Ranged GETs (8 MiB parts of a 1 GiB object, 16 connections, wrk + bench/range.lua)", "",
+              "| sluice MiB/s | nginx MiB/s | RGW MiB/s | sluice/nginx | sluice/RGW | sluice p99 ms |",
+              "|---|---|---|---|---|---|",
+              f"| {fmt(sl)}{spread(k('sluice'), 'mibps')} | {fmt(ng)}{spread(k('nginx'), 'mibps')} | {fmt(rg)} | "
+              f"{ratio(sl, ng)} | {ratio(sl, rg)} | {fmt(med(k('sluice'), 'p99_ms'))} |", ""]
+
+mpu = rows_of("mpu")
+if mpu:
+    k = lambda t: ("mpu", "1g", 4, t)
+    sl, rg, dd = med(k("sluice"), "mibps"), med(k("rgw"), "mibps"), meta.get("dd_mibps")
+    lines += ["## Multipart upload (1 GiB in 8 MiB parts, 4 connections, bench/s3_bench multipart)", "",
+              "| sluice MiB/s | RGW MiB/s | dd conv=fsync MiB/s | sluice/dd | sluice/RGW |",
+              "|---|---|---|---|---|",
+              f"| {fmt(sl)}{spread(k('sluice'), 'mibps')} | {fmt(rg)} | {fmt(dd)} | {ratio(sl, dd)} | {ratio(sl, rg)} |", ""]
+
+lst = rows_of("list")
+if lst:
+    lines += ["## Listing (ListObjectsV2, pages of 1,000, one connection, bench/s3_bench list)", "",
+              "Buckets seeded offline by bench/seed_keys.cc: `walk` holds 1,000,000 keys under 10,000 "
+              "prefixes (100 keys each), `wide` 10,000 keys under 10,000 prefixes, `small` 100,000 keys "
+              "under 1,000 prefixes. Entries are keys plus common prefixes returned.", "",
+              "| listing | keys | prefixes | seconds | entries/s | first page ms |",
+              "|---|---|---|---|---|---|"]
+    for name in ["walk-small", "walk-large", "delimiter-over-10k-keys", "delimiter-over-1m-keys",
+                 "prefix-in-small", "prefix-in-large"]:
+        k = ("list", name, 1, "sluice")
+        if k not in runs:
+            continue
+        lines.append(f"| {name} | {fmt(med(k, 'keys'))} | {fmt(med(k, 'prefixes'))} | {med(k, 'seconds'):.3f}{spread(k, 'seconds')} | "
+                     f"{fmt(med(k, 'rps'))} | {fmt(med(k, 'first_page_ms'))} |")
+    lines.append("")
+
+# Plots, when matplotlib is there (bench/run.sh installs python3-matplotlib).
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plot_dir = os.path.join(os.path.dirname(os.path.abspath(out_path)), "bench", "plots") \
+        if out_path.endswith("BENCHMARKS.md") else os.path.join(os.path.dirname(os.path.abspath(out_path)), "plots")
+    os.makedirs(plot_dir, exist_ok=True)
+    rel = os.path.relpath(plot_dir, os.path.dirname(os.path.abspath(out_path)))
+    made = []
+    if sizes:
+        fig, axes = plt.subplots(1, len(conns), figsize=(5 * len(conns), 3.6), squeeze=False)
+        for ax, c in zip(axes[0], conns):
+            xs = range(len(sizes))
+            for i, t in enumerate(["sluice", "nginx", "rgw", "sluice-tls"]):
+                ys = [med(("get", s, c, t), "rps") or 0 for s in sizes]
+                ax.bar([x + i * 0.2 for x in xs], ys, width=0.2, label=t)
+            ax.set_xticks([x + 0.3 for x in xs], sizes)
+            ax.set_yscale("log")
+            ax.set_title(f"GET req/s, {c} connections")
+        axes[0][0].legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(plot_dir, "get.png"), dpi=90)
+        made.append(("GET throughput by object size", "get.png"))
+    if conc:
+        cs = sorted({k[2] for k in conc})
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        for t in ["sluice", "nginx"]:
+            ax.plot(cs, [med(("conc", "4k", c, t), "rps") or 0 for c in cs], marker="o", label=f"{t} req/s")
+        ax.set_xscale("log")
+        ax.set_xlabel("connections")
+        ax.set_ylabel("4 KiB GET req/s")
+        ax2 = ax.twinx()
+        ax2.plot(cs, [(med(("conc", "4k", c, "sluice"), "rss_kib") or 0) / 1024 for c in cs], "k--", marker="x",
+                 label="sluice RSS MiB")
+        ax2.set_ylabel("RSS MiB")
+        ax.legend(loc="upper left")
+        ax2.legend(loc="lower right")
+        fig.tight_layout()
+        fig.savefig(os.path.join(plot_dir, "concurrency.png"), dpi=90)
+        made.append(("Concurrency: throughput and server memory", "concurrency.png"))
+    if lst:
+        names = [n for n in ["walk-small", "walk-large", "delimiter-over-10k-keys", "delimiter-over-1m-keys"]
+                 if ("list", n, 1, "sluice") in runs]
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.barh(names, [med(("list", n, 1, "sluice"), "seconds") for n in names])
+        ax.set_xlabel("seconds for the whole listing")
+        fig.tight_layout()
+        fig.savefig(os.path.join(plot_dir, "listing.png"), dpi=90)
+        made.append(("Listing time", "listing.png"))
+    if made:
+        lines += ["## Plots", ""] + [f"![{title}]({rel}/{f})" for title, f in made] + [""]
+except ImportError:
+    pass
+
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -18,7 +18,9 @@ else D=${BENCH_DURATION:-5s}; REPS=${BENCH_REPS:-3}; SIZES="4k 64k 1m 64m"; CONN
 scripts/install-deps.sh --test >/dev/null
 for p in wrk; do dpkg -s $p >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null; done
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF >/dev/null
-cmake --build build/release --target sluice put_load >/dev/null
+cmake --build build/release --target sluice put_load s3_bench seed_keys >/dev/null
+dpkg -s python3-matplotlib >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null || true
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true  # 1000-connection scenarios
 
 for s in $SIZES; do
   n=${s%[km]}; u=${s: -1}; [ $u = k ] && bs=1024 || bs=1048576
@@ -124,6 +126,118 @@ for s in $PUT_SIZES; do
     printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
   done; done
 done
+rss_kib() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
+
+# Concurrency: 4 KiB GETs from 1 to 1000 connections; server RSS sampled during each run.
+CONC_LEVELS="1 10 100 1000"; [ $QUICK = 1 ] && CONC_LEVELS="1 100"
+for c in $CONC_LEVELS; do for t in sluice nginx; do
+  [ -n "${URL[$t,4k]:-}" ] || continue
+  threads=2; [ $c -lt 2 ] && threads=1
+  peak=0
+  : > "$OUT/rss.samples"
+  ( while sleep 0.2; do [ $t = sluice ] && rss_kib $SLUICE_PID; done ) >> "$OUT/rss.samples" 2>/dev/null &
+  sampler=$!
+  o=$(wrk -t$threads -c$c -d$D --latency "${URL[$t,4k]}" 2>&1)
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+  [ $t = sluice ] && peak=$(sort -n "$OUT/rss.samples" | tail -1)
+  rps=$(echo "$o" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$o" | awk '$1=="99%" {print $2}')
+  echo "{\"kind\":\"conc\",\"size\":\"4k\",\"conns\":$c,\"target\":\"$t\",\"rps\":${rps:-0},\"p99_ms\":$(p99_ms "${p99:-0us}"),\"rss_kib\":${peak:-0}}" >> "$RESULTS"
+  printf 'CONC c=%-5s %-6s %10s req/s  p99 %s  RSS %s KiB\n' "$c" "$t" "$rps" "$p99" "${peak:-–}"
+done; done
+
+# 1000 idle keep-alive connections: server RSS before and while they are open.
+IDLE=1000; [ $QUICK = 1 ] && IDLE=200
+before=$(rss_kib $SLUICE_PID)
+coproc IDLECONN { /usr/bin/python3 bench/idle_conns.py 127.0.0.1 $SLUICE_PORT $IDLE; }
+read -r line <&"${IDLECONN[0]}" || line=""
+sleep 0.5
+during=$(rss_kib $SLUICE_PID)
+eval "exec ${IDLECONN[1]}>&-"; wait $IDLECONN_PID 2>/dev/null || true
+echo "{\"kind\":\"meta\",\"idle_conns\":$IDLE,\"idle_rss_before_kib\":$before,\"idle_rss_kib\":$during}" >> "$RESULTS"
+echo "IDLE $IDLE connections ($line): RSS $before KiB before, $during KiB with them open"
+
+# Ranged GETs: 8 MiB parts of a 1 GiB object, 16 connections.
+if [ $QUICK = 0 ]; then
+  head -c $((1024 * 1048576)) /dev/urandom > "$OUT/www/obj-1g"
+  json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK bench "$OUT/www/obj-1g")
+  URL[sluice,1g]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-1g'])")
+  [ -n "${URL[nginx,4k]:-}" ] && URL[nginx,1g]="http://127.0.0.1:$NGINX_PORT/obj-1g"
+  if [ $RGW_ON = 1 ]; then
+    json=$(/usr/bin/python3 bench/load.py "$RGW_ENDPOINT" "$RGW_AK" "$RGW_SK" bench "$OUT/www/obj-1g")
+    URL[rgw,1g]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-1g'])")
+  fi
+  for t in "${targets[@]}"; do [ -n "${URL[$t,1g]:-}" ] && curl -fsk -o /dev/null -r 0-1 "${URL[$t,1g]}"; done
+  for r in $(seq $REPS); do for t in sluice nginx rgw; do
+    [ -n "${URL[$t,1g]:-}" ] || continue
+    o=$(wrk -t2 -c16 -d$D --latency -s bench/range.lua "${URL[$t,1g]}" 2>&1)
+    non2xx=$(echo "$o" | awk '/Non-2xx/ {print $NF}')
+    [ -n "$non2xx" ] && { echo "$t ranged GET: $non2xx non-2xx responses" >&2; echo "$o" >&2; exit 1; }
+    rps=$(echo "$o" | awk '/Requests\/sec/ {print $2}'); tr=$(echo "$o" | awk '/Transfer\/sec/ {print $2}')
+    p99=$(echo "$o" | awk '$1=="99%" {print $2}')
+    echo "{\"kind\":\"range\",\"size\":\"8m\",\"conns\":16,\"target\":\"$t\",\"rps\":$rps,\"mibps\":$(to_num "$tr"),\"p99_ms\":$(p99_ms "$p99")}" >> "$RESULTS"
+    printf 'RANGE 8m of 1g c=16 %-6s %10s req/s %s\n' "$t" "$rps" "$tr"
+  done; done
+  rm -f "$OUT/www/obj-1g"
+
+  # Multipart upload of 1 GiB in 8 MiB parts, 4 connections, against dd conv=fsync.
+  for r in $(seq $REPS); do for t in "${put_targets[@]}"; do
+    if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT $SAK $SSK)
+    else args=(127.0.0.1 ${RGW_PORT:-7480} "$RGW_AK" "$RGW_SK"); fi
+    o=$(build/release/bench/s3_bench multipart "${args[@]}" bench mpu-1g 1024 8 4) || { echo "$t multipart failed" >&2; continue; }
+    eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(MiB_per_s|seconds)=')"
+    echo "{\"kind\":\"mpu\",\"size\":\"1g\",\"conns\":4,\"target\":\"$t\",\"rps\":0,\"mibps\":$MiB_per_s,\"seconds\":$seconds}" >> "$RESULTS"
+    printf 'MPU 1g in 8m parts c=4 %-6s %8s MiB/s\n' "$t" "$MiB_per_s"
+  done; done
+fi
+
+# Listing: a second sluice on a data directory seeded offline (bench/seed_keys.cc).
+if [ $QUICK = 1 ]; then WALK="20 50"; WIDE="100 1"; SMALL="2 50"; ONE=p00010/
+else WALK="10000 100"; WIDE="10000 1"; SMALL="1000 100"; ONE=p05000/; fi
+mkdir -p "$OUT/data-list"
+build/release/bench/seed_keys "$OUT/data-list" walk $WALK >/dev/null
+build/release/bench/seed_keys "$OUT/data-list" wide $WIDE >/dev/null
+build/release/bench/seed_keys "$OUT/data-list" small $SMALL >/dev/null
+LIST_PORT=$(free_port)
+build/release/src/sluice server --data "$OUT/data-list" --listen 127.0.0.1:$LIST_PORT --access-key $SAK \
+  --secret-key $SSK --no-access-log >"$OUT/sluice-list.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$LIST_PORT/health" >/dev/null && break; sleep 0.05; done
+list_run() { # NAME BUCKET PREFIX DELIMITER
+  for r in $(seq $REPS); do
+    o=$(build/release/bench/s3_bench list 127.0.0.1 $LIST_PORT $SAK $SSK "$2" "$3" "$4" 1000)
+    eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(keys|prefixes|seconds|keys_per_s|first_page_ms)=')"
+    echo "{\"kind\":\"list\",\"size\":\"$1\",\"conns\":1,\"target\":\"sluice\",\"rps\":$keys_per_s,\"keys\":$keys,\"prefixes\":$prefixes,\"seconds\":$seconds,\"first_page_ms\":$first_page_ms}" >> "$RESULTS"
+    printf 'LIST %-28s %8s keys %6s prefixes %8.3f s %10s entries/s\n' "$1" "$keys" "$prefixes" "$seconds" "$keys_per_s"
+  done
+}
+list_run "walk-small" small "" ""
+list_run "walk-large" walk "" ""
+list_run "delimiter-over-10k-keys" wide "" "/"
+list_run "delimiter-over-1m-keys" walk "" "/"
+list_run "prefix-in-small" small "p00001/" ""
+list_run "prefix-in-large" walk "$ONE" ""
+
+# Durable 4 KiB PUTs against the disk-backed RGW (bluestore on a file), the peer the PUT
+# target names; the memstore RGW above keeps data in memory.
+if [ $QUICK = 0 ] && [ $RGW_ON = 1 ] && [ "${BENCH_BLUESTORE:-1}" = 1 ]; then
+  "$PEERS/rgw-down.sh" >/dev/null 2>&1 || true
+  if rgw_env=$(RGW_STORE=bluestore timeout 300 "$PEERS/rgw-up.sh" 2>"$OUT/rgw-bluestore-up.log"); then
+    eval "$rgw_env"
+    /usr/bin/python3 -c "import boto3,sys; boto3.client('s3', endpoint_url='$RGW_ENDPOINT', aws_access_key_id='$AWS_ACCESS_KEY_ID', aws_secret_access_key='$AWS_SECRET_ACCESS_KEY', region_name='us-east-1').create_bucket(Bucket='bench')" 2>/dev/null || true
+    for r in $(seq $REPS); do for t in sluice rgw-bluestore; do
+      if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
+      else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"); fi
+      o=$(build/release/bench/put_load "${args[@]}" 4096 16 $PUT_S)
+      eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
+      echo "{\"kind\":\"put\",\"size\":\"4k\",\"conns\":16,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
+      printf 'PUT 4k   c=16  %-14s %8s PUT/s\n' "$t" "$put_per_s"
+    done; done
+  else
+    echo "bluestore RGW did not come up; see $OUT/rgw-bluestore-up.log" >&2
+  fi
+fi
+
 echo "sluice RSS after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$SLUICE_PID/status)"
 
 if [ $QUICK = 1 ]; then

@@ -1,0 +1,105 @@
+// A minimal blocking S3 client for the load generators in bench/: one keep-alive TCP
+// connection, SigV4 request heads (UNSIGNED-PAYLOAD) built on the project's own signing
+// code, and Content-Length responses. Not for production use: the client library is.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "auth/sigv4.h"
+#include "common/hash.h"
+#include "common/strings.h"
+
+namespace sluice::bench {
+
+struct Endpoint {
+  std::string ip;
+  int port = 0;
+  std::string ak, sk;
+  std::string host() const { return ip + ":" + std::to_string(port); }
+};
+
+inline int Connect(const Endpoint& e) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(e.port));
+  inet_pton(AF_INET, e.ip.c_str(), &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A signed request head. `query` is the raw (already encoded) query string, without '?'.
+inline std::string SignedHead(const Endpoint& e, const std::string& method, const std::string& path,
+                              const std::string& query, size_t content_length) {
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  std::string date = FormatAmzDate(now);
+  std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(query) +
+                     "\nhost:" + e.host() + "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:" +
+                     date + "\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD";
+  std::string scope = date.substr(0, 8) + "/us-east-1/s3/aws4_request";
+  std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
+  const std::string& key = auth::CachedSigningKey(e.sk, date.substr(0, 8), "us-east-1", "s3");
+  return method + " " + path + (query.empty() ? "" : "?" + query) + " HTTP/1.1\r\nHost: " + e.host() +
+         "\r\nContent-Length: " + std::to_string(content_length) + "\r\nx-amz-date: " + date +
+         "\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: AWS4-HMAC-SHA256 "
+         "Credential=" + e.ak + "/" + scope +
+         ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" +
+         HexEncode(HmacSha256(key, sts)) + "\r\n\r\n";
+}
+
+inline bool SendAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Reads one response head and its Content-Length body (into *body when given); returns the
+// status or -1. `buf` carries bytes read past the response to the next call.
+inline int ReadResponse(int fd, std::string& buf, std::string* body = nullptr,
+                        std::string* head = nullptr) {
+  for (;;) {
+    size_t end = buf.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      int status = std::atoi(buf.c_str() + 9);
+      size_t cl = 0;
+      size_t pos = buf.find("Content-Length: ");
+      if (pos != std::string::npos && pos < end) cl = std::strtoull(buf.c_str() + pos + 16, nullptr, 10);
+      while (buf.size() < end + 4 + cl) {
+        char tmp[65536];
+        ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+        if (r <= 0) return -1;
+        buf.append(tmp, static_cast<size_t>(r));
+      }
+      if (head) head->assign(buf, 0, end + 4);
+      if (body) body->assign(buf, end + 4, cl);
+      buf.erase(0, end + 4 + cl);
+      return status;
+    }
+    char tmp[65536];
+    ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+    if (r <= 0) return -1;
+    buf.append(tmp, static_cast<size_t>(r));
+  }
+}
+
+}  // namespace sluice::bench
