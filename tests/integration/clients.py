@@ -16,6 +16,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -447,6 +448,17 @@ def run_scenario(test, client, bucket, observer):
                      ("odd keys", odd_keys), ("remove bucket", cleanup)):
         step(name, fn)
     return skipped
+
+
+def check_client(test, name, endpoint, observer, bucket, ca=None):
+    """Runs the scenario with one client in a scratch directory; prints what it does not offer."""
+    tmp = make_tmp(f"sluice-{bucket}-")
+    try:
+        skipped = run_scenario(test, ADAPTERS[name](endpoint, tmp, ca=ca), bucket, observer)
+        for step, why in skipped.items():
+            print(f"  {bucket}: {step}: not offered by the client ({why})", file=sys.stderr)
+    finally:
+        remove_tmp(tmp)
 
 
 def make_tmp(prefix):

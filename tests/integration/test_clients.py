@@ -1,7 +1,6 @@
 """The shared client scenario (clients.py) with each client from Debian over plain HTTP:
 boto3, the AWS CLI, s3cmd and rclone, one server for all. test_tls.py runs it over HTTPS;
 test_jssdk.py runs the same steps with the JavaScript clients."""
-import sys
 import unittest
 
 import clients
@@ -19,14 +18,7 @@ class SharedScenario(unittest.TestCase):
         cls.server.cleanup()
 
     def check(self, name):
-        tmp = clients.make_tmp(f"sluice-{name}-")
-        try:
-            client = clients.ADAPTERS[name](self.server.endpoint, tmp)
-            skipped = clients.run_scenario(self, client, f"scenario-{name}", self.observer)
-            for step, why in skipped.items():
-                print(f"  {name}: {step}: not offered by the client ({why})", file=sys.stderr)
-        finally:
-            clients.remove_tmp(tmp)
+        clients.check_client(self, name, self.server.endpoint, self.observer, f"scenario-{name}")
 
     def test_boto3(self):
         self.check("boto3")

@@ -7,7 +7,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -56,14 +55,7 @@ class TlsTest(unittest.TestCase):
         shutil.rmtree(cls.pki, ignore_errors=True)
 
     def scenario(self, name):
-        tmp = clients.make_tmp(f"sluice-tls-{name}-")
-        try:
-            client = clients.ADAPTERS[name](self.server.endpoint, tmp, ca=self.ca)
-            skipped = clients.run_scenario(self, client, f"tls-{name}", self.observer)
-            for step, why in skipped.items():
-                print(f"  {name} over TLS: {step}: not offered by the client ({why})", file=sys.stderr)
-        finally:
-            clients.remove_tmp(tmp)
+        clients.check_client(self, name, self.server.endpoint, self.observer, f"tls-{name}", ca=self.ca)
 
     def test_boto3_over_https(self):
         self.scenario("boto3")
