@@ -123,7 +123,8 @@ def rows_of(kind):
 conc = rows_of("conc")
 if conc:
     lines += ["## Concurrency (4 KiB GET, wrk, 1 to 1000 connections)", "",
-              "Server RSS is the peak of samples taken every 0.2 s during each run.", "",
+              "sluice here is a fresh server holding only the 4 KiB object, so its RSS is not the residue "
+              "of the other phases; RSS is the peak of samples taken every 0.2 s during each run.", "",
               "| conns | sluice req/s | nginx req/s | sluice/nginx | sluice p99 ms | nginx p99 ms | sluice RSS MiB |",
               "|---|---|---|---|---|---|---|"]
     for c in sorted({k[2] for k in conc}):

@@ -128,16 +128,25 @@ for s in $PUT_SIZES; do
 done
 rss_kib() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 
-# Concurrency: 4 KiB GETs from 1 to 1000 connections; server RSS sampled during each run.
+# Concurrency: 4 KiB GETs from 1 to 1000 connections, and 1000 idle connections, on a fresh
+# sluice, so its RSS is not the residue of the earlier phases; RSS sampled during each run.
+CONC_PORT=$(free_port)
+build/release/src/sluice server --data "$OUT/data-conc" --listen 127.0.0.1:$CONC_PORT --access-key $SAK \
+  --secret-key $SSK --no-access-log >"$OUT/sluice-conc.log" 2>&1 &
+CONC_PID=$!; pids+=($CONC_PID)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$CONC_PORT/health" >/dev/null && break; sleep 0.05; done
+json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$CONC_PORT" $SAK $SSK bench "$OUT/www/obj-4k")
+URL[fresh,4k]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-4k'])")
 CONC_LEVELS="1 10 100 1000"; [ $QUICK = 1 ] && CONC_LEVELS="1 100"
 for c in $CONC_LEVELS; do for t in sluice nginx; do
-  [ -n "${URL[$t,4k]:-}" ] || continue
+  u=${URL[$t,4k]:-}; [ $t = sluice ] && u=${URL[fresh,4k]}
+  [ -n "$u" ] || continue
   threads=2; [ $c -lt 2 ] && threads=1
   peak=0
   : > "$OUT/rss.samples"
-  ( while sleep 0.2; do [ $t = sluice ] && rss_kib $SLUICE_PID; done ) >> "$OUT/rss.samples" 2>/dev/null &
+  ( while sleep 0.2; do [ $t = sluice ] && rss_kib $CONC_PID; done ) >> "$OUT/rss.samples" 2>/dev/null &
   sampler=$!
-  o=$(wrk -t$threads -c$c -d$D --latency "${URL[$t,4k]}" 2>&1)
+  o=$(wrk -t$threads -c$c -d$D --latency "$u" 2>&1)
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
   [ $t = sluice ] && peak=$(sort -n "$OUT/rss.samples" | tail -1)
   rps=$(echo "$o" | awk '/Requests\/sec/ {print $2}')
@@ -148,14 +157,15 @@ done; done
 
 # 1000 idle keep-alive connections: server RSS before and while they are open.
 IDLE=1000; [ $QUICK = 1 ] && IDLE=200
-before=$(rss_kib $SLUICE_PID)
-coproc IDLECONN { /usr/bin/python3 bench/idle_conns.py 127.0.0.1 $SLUICE_PORT $IDLE; }
+before=$(rss_kib $CONC_PID)
+coproc IDLECONN { /usr/bin/python3 bench/idle_conns.py 127.0.0.1 $CONC_PORT $IDLE; }
 read -r line <&"${IDLECONN[0]}" || line=""
 sleep 0.5
-during=$(rss_kib $SLUICE_PID)
+during=$(rss_kib $CONC_PID)
 eval "exec ${IDLECONN[1]}>&-"; wait $IDLECONN_PID 2>/dev/null || true
 echo "{\"kind\":\"meta\",\"idle_conns\":$IDLE,\"idle_rss_before_kib\":$before,\"idle_rss_kib\":$during}" >> "$RESULTS"
 echo "IDLE $IDLE connections ($line): RSS $before KiB before, $during KiB with them open"
+kill $CONC_PID 2>/dev/null; wait $CONC_PID 2>/dev/null || true
 
 # Ranged GETs: 8 MiB parts of a 1 GiB object, 16 connections.
 if [ $QUICK = 0 ]; then
