@@ -32,6 +32,7 @@ if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
     mkdir -p "$corpus"
     seeds=tests/fuzz/seeds/${name#fuzz_}
     "$f" -max_total_time="${SLUICE_FUZZ_SECONDS:-15}" -max_len=65536 -print_final_stats=0 \
+      -artifact_prefix=build/fuzz/ \
       "$corpus" $( [ -d "$seeds" ] && echo "$seeds" ) >"build/fuzz/$name.log" 2>&1 \
       || { echo "fuzz: $name found a crash"; tail -40 "build/fuzz/$name.log"; exit 1; }
     echo "fuzz: $name: $(grep -oE 'Done [0-9]+ runs' "build/fuzz/$name.log" | grep -oE '[0-9]+') runs, no crash"

@@ -156,6 +156,7 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
                  "The request signature we calculated does not match the signature you "
                  "provided. Check your key and signing method.");
   }
+  SLUICE_RETURN_IF_ERROR(CheckSessionToken(r, *cred, now));
   AuthResult res;
   res.credential = std::move(*cred);
   res.presigned = auth.empty();

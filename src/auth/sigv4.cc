@@ -87,6 +87,30 @@ Status ParseAuthorization(std::string_view h, Parsed* p) {
 
 }  // namespace
 
+Status CheckSessionToken(const RequestView& r, const Credential& cred, int64_t now_micros) {
+  std::string_view token = r.header("x-amz-security-token");
+  bool found = !token.empty();
+  if (!found) token = FindQueryParam(r.raw_query, "X-Amz-Security-Token", &found);
+  std::string decoded;
+  if (found && token.find('%') != std::string_view::npos) {
+    auto d = UriDecode(token);
+    if (d) decoded = std::move(*d);
+    token = decoded;
+  }
+  const Identity* id = cred.identity.get();
+  if (!id || id->session_token.empty()) {
+    if (found && !token.empty())
+      return Error(Err::kInvalidToken, "The provided token is malformed or otherwise invalid.");
+    return Status::Ok();
+  }
+  if (token.size() != id->session_token.size() ||
+      CRYPTO_memcmp(token.data(), id->session_token.data(), token.size()) != 0)
+    return Error(Err::kInvalidToken, "The provided token is malformed or otherwise invalid.");
+  if (id->expires_micros != 0 && now_micros >= id->expires_micros)
+    return Error(Err::kExpiredToken, "The provided token has expired.");
+  return Status::Ok();
+}
+
 std::string DeriveSigningKey(std::string_view secret, std::string_view date,
                              std::string_view region, std::string_view service) {
   std::string k = HmacSha256(std::string("AWS4") + std::string(secret), date);
@@ -214,8 +238,8 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     SLUICE_ASSIGN_OR_RETURN(p.signature, get("X-Amz-Signature"));
   }
 
-  if (p.service != "s3" || p.terminator != "aws4_request")
-    return Malformed("the Credential scope must end with /s3/aws4_request");
+  if (p.service != service_ || p.terminator != "aws4_request")
+    return Malformed("the Credential scope must end with /" + service_ + "/aws4_request");
   auto when = ParseAmzDate(p.amz_date);
   if (!when) return Error(Err::kAccessDenied, "X-Amz-Date must be in the ISO8601 basic format YYYYMMDD'T'HHMMSS'Z'");
   if (p.amz_date.compare(0, 8, p.date) != 0)
@@ -248,6 +272,7 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     payload_hash = found ? std::string(v) : "UNSIGNED-PAYLOAD";
   } else {
     payload_hash = std::string(r.header("x-amz-content-sha256"));
+    if (payload_hash.empty()) payload_hash = std::string(r.body_sha256);
     if (payload_hash.empty())
       return Error(Err::kInvalidRequest,
                    "Missing required header for this request: x-amz-content-sha256");
@@ -314,6 +339,7 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
                  "The request signature we calculated does not match the signature you "
                  "provided. Check your key and signing method.");
   }
+  SLUICE_RETURN_IF_ERROR(CheckSessionToken(r, *cred, now));
   res.credential = std::move(*cred);
   res.seed_signature = std::move(expected);
   res.signing_key = key;

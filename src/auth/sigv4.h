@@ -28,6 +28,9 @@ struct RequestView {
   std::function<std::string_view(std::string_view)> header;  // "" when absent
   // Adds every x-amz-* header (lowercase name -> trimmed value); SigV2 signs them all.
   std::function<void(std::map<std::string, std::string>*)> all_amz_headers;
+  // Hex SHA-256 of a body the caller has already read, for services that sign the payload
+  // without an x-amz-content-sha256 header (STS). Empty for S3.
+  std::string_view body_sha256 = {};
 };
 
 enum class PayloadMode {
@@ -57,8 +60,8 @@ struct AuthFailureDetails {
 
 class SigV4Verifier {
  public:
-  SigV4Verifier(const CredentialStore* creds, const io::Clock* clock)
-      : creds_(creds), clock_(clock) {}
+  SigV4Verifier(const CredentialStore* creds, const io::Clock* clock, std::string service = "s3")
+      : creds_(creds), clock_(clock), service_(std::move(service)) {}
   // Whether the request carries any SigV4 authentication (header or query).
   static bool HasAuth(const RequestView& r);
   Result<AuthResult> Verify(const RequestView& r, AuthFailureDetails* details) const;
@@ -68,7 +71,13 @@ class SigV4Verifier {
  private:
   const CredentialStore* creds_;
   const io::Clock* clock_;
+  std::string service_;
 };
+
+// Temporary credentials must present their session token (x-amz-security-token, or
+// X-Amz-Security-Token in a presigned URL) and be unexpired; long-term keys must not send
+// one. kInvalidToken or kExpiredToken. Shared by SigV4 and SigV2.
+Status CheckSessionToken(const RequestView& r, const Credential& cred, int64_t now_micros);
 
 // Building blocks, exposed for the client side and for tests.
 std::string DeriveSigningKey(std::string_view secret, std::string_view date,

@@ -71,6 +71,14 @@ namespace sluice {
   X(kAuthorizationQueryParametersError) \
   X(kRequestTimeTooSkewed)            \
   X(kExpiredPresignedRequest)         \
+  X(kInvalidToken)                    \
+  X(kExpiredToken)                    \
+  /* access control */                \
+  X(kMalformedPolicy)                 \
+  X(kNoSuchUser)                      \
+  X(kNoSuchPolicy)                    \
+  X(kUserAlreadyExists)               \
+  X(kPolicyInUse)                     \
   /* storage and internal */          \
   X(kNotFound)                        \
   X(kAlreadyExists)                   \

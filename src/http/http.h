@@ -47,6 +47,7 @@ class Request {
   std::optional<uint64_t> content_length;
   bool chunked = false;
   std::string remote_ip;
+  bool secure = false;  // arrived over TLS
 
  private:
   const boost::beast::http::fields& fields_;

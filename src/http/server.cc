@@ -401,6 +401,7 @@ struct Server::Worker {
       Request req(msg.base(), std::string_view(method.data(), method.size()),
                   std::string_view(target.data(), target.size()));
       req.remote_ip = remote;
+      req.secure = !std::is_same_v<Stream, tcp::socket>;
       req.chunked = parser.chunked();
       if (auto cl = parser.content_length()) req.content_length = *cl;
       bool expect_continue = false;

@@ -24,6 +24,8 @@ struct Limits {
   size_t io_buffer = 128 * 1024;          // per-request streaming buffer
 };
 
+class BucketAccessCache;  // s3/authz.h
+
 struct Services {
   meta::Index* index = nullptr;
   storage::DataStore* data = nullptr;
@@ -31,6 +33,7 @@ struct Services {
   io::Random* random = nullptr;
   boost::asio::thread_pool* blocking = nullptr;  // fsync, synced commits, copies
   const auth::CredentialStore* credentials = nullptr;
+  BucketAccessCache* access = nullptr;  // bucket policies and ACLs; null: none are kept
   std::string region = "us-east-1";
   std::vector<std::string> domains;  // for virtual-hosted-style: "<bucket>.<domain>"
   Limits limits;

@@ -110,6 +110,13 @@ const S3Error& LookupError(Err e) {
     E(kRequestTimeTooSkewed, 403, "RequestTimeTooSkewed",
       "The difference between the request time and the current time is too large.")
     E(kExpiredPresignedRequest, 403, "AccessDenied", "Request has expired")
+    E(kInvalidToken, 400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+    E(kExpiredToken, 400, "ExpiredToken", "The provided token has expired.")
+    E(kMalformedPolicy, 400, "MalformedPolicy", "Policies must be valid JSON.")
+    E(kNoSuchUser, 404, "NoSuchEntity", "The user does not exist.")
+    E(kNoSuchPolicy, 404, "NoSuchEntity", "The policy does not exist.")
+    E(kUserAlreadyExists, 409, "EntityAlreadyExists", "The user already exists.")
+    E(kPolicyInUse, 409, "DeleteConflict", "The policy is attached to users; detach it first.")
     E(kNotFound, 404, "NoSuchKey", "Not found")
     E(kAlreadyExists, 409, "OperationAborted", "A conflicting operation is in progress.")
     E(kIoError, 500, "InternalError", "We encountered an internal error. Please try again.")

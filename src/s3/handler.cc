@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/error_table.h"
 #include "s3/ops/ops.h"
 #include "s3/router.h"
@@ -154,7 +155,9 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
                            });
                          }};
   auth::AuthFailureDetails details;
-  Result<auth::AuthResult> auth = Error(Err::kAccessDenied, "Access Denied");
+  // No signature at all: an anonymous request, which only a bucket policy or a public
+  // canned ACL can admit (AuthorizeRequest below).
+  Result<auth::AuthResult> auth = auth::AuthResult{};
   // SigV2 first: its "AWS " header is specific, while SigV4 claims any Authorization
   // header (to answer an unknown scheme with S3's InvalidRequest).
   if (auth::SigV2Verifier::HasAuth(view)) {
@@ -170,6 +173,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
 
   if (!ctx.bucket.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
   if (!ctx.key.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+  SLUICE_CO_RETURN_IF_ERROR(AuthorizeRequest(ctx, route));
 
   switch (route.op) {
     case Op::kListBuckets: co_return co_await ListBuckets(ctx);
@@ -209,6 +213,10 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kPreflight: co_return co_await PreflightCors(ctx);
     case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
     case Op::kPostObject: co_return co_await PostObject(ctx);
+    case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
+    case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);
+    case Op::kDeleteBucketPolicy: co_return co_await DeleteBucketPolicy(ctx);
+    case Op::kGetBucketPolicyStatus: co_return co_await GetBucketPolicyStatus(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }

@@ -143,20 +143,21 @@ Status CheckCopySourcePreconditions(const http::Request& req, const meta::Object
                   req.header("x-amz-copy-source-if-unmodified-since"), m, false);
 }
 
-Status CheckCannedAcl(const http::Request& req) {
+Result<std::string> ParseCannedAcl(const http::Request& req) {
   static constexpr std::string_view kGrants[] = {"x-amz-grant-read", "x-amz-grant-write",
                                                  "x-amz-grant-read-acp", "x-amz-grant-write-acp",
                                                  "x-amz-grant-full-control"};
   for (auto g : kGrants)
-    if (req.has_header(g)) return Error(Err::kNotImplemented, "ACL grants are not implemented; use bucket policies when they arrive");
-  if (!req.has_header("x-amz-acl")) return Status::Ok();
+    if (req.has_header(g))
+      return Error(Err::kNotImplemented, "ACL grants to named grantees are not implemented; use a bucket policy");
+  if (!req.has_header("x-amz-acl")) return std::string();
   std::string_view acl = Trim(req.header("x-amz-acl"));
   if (acl == "private" || acl == "bucket-owner-full-control" || acl == "bucket-owner-read")
-    return Status::Ok();
-  if (acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read" ||
-      acl == "aws-exec-read" || acl == "log-delivery-write")
-    return Error(Err::kNotImplemented, "the canned ACL '" + std::string(acl) +
-                                           "' is not implemented yet: objects stay private");
+    return std::string();
+  if (acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read")
+    return std::string(acl);
+  if (acl == "aws-exec-read" || acl == "log-delivery-write")
+    return Error(Err::kNotImplemented, "the canned ACL '" + std::string(acl) + "' is not implemented");
   return Error(Err::kInvalidArgument, "Invalid canned ACL '" + std::string(acl) + "'");
 }
 

@@ -35,11 +35,11 @@ Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& 
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.
 Status CheckCopySourcePreconditions(const http::Request& req, const meta::ObjectMeta& m);
 
-// Canned ACLs (x-amz-acl) and grant headers on a write. Every object is private to its
-// owner until bucket policies exist, so "private", "bucket-owner-full-control" and
-// "bucket-owner-read" are accepted (they change nothing) and anything that would make
-// data public is refused with NotImplemented rather than silently ignored.
-Status CheckCannedAcl(const http::Request& req);
+// The canned ACL of a write (x-amz-acl), as stored: "" for private and the
+// bucket-owner-* ACLs (one account owns everything here), else "public-read",
+// "public-read-write" or "authenticated-read", which s3/authz.cc turns into grants.
+// Grants to named grantees (x-amz-grant-*) are NotImplemented: use a bucket policy.
+Result<std::string> ParseCannedAcl(const http::Request& req);
 
 // The write conditions of If-None-Match / If-Match on PUT and Complete.
 Result<meta::WriteCondition> ParseWriteCondition(const http::Request& req);

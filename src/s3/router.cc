@@ -10,7 +10,7 @@ namespace {
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
-    "lifecycle", "policy", "policyStatus", "website", "logging", "notification",
+    "lifecycle", "website", "logging", "notification",
     "replication", "encryption", "object-lock", "requestPayment", "accelerate",
     "ownershipControls", "publicAccessBlock", "tagging"};
 
@@ -65,6 +65,10 @@ std::string_view OpName(Op op) {
     case Op::kPreflight: return "PreflightCors";
     case Op::kGetObjectAttributes: return "GetObjectAttributes";
     case Op::kPostObject: return "PostObject";
+    case Op::kPutBucketPolicy: return "PutBucketPolicy";
+    case Op::kGetBucketPolicy: return "GetBucketPolicy";
+    case Op::kDeleteBucketPolicy: return "DeleteBucketPolicy";
+    case Op::kGetBucketPolicyStatus: return "GetBucketPolicyStatus";
   }
   return "Unknown";
 }
@@ -151,6 +155,18 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     if (q.Has("acl")) {
       if (method == "GET") r.op = Op::kGetBucketAcl;
       else if (method == "PUT") r.op = Op::kPutBucketAcl;
+      else return deny();
+      return r;
+    }
+    if (q.Has("policy")) {
+      if (method == "GET") r.op = Op::kGetBucketPolicy;
+      else if (method == "PUT") r.op = Op::kPutBucketPolicy;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketPolicy;
+      else return deny();
+      return r;
+    }
+    if (q.Has("policyStatus")) {
+      if (method == "GET") r.op = Op::kGetBucketPolicyStatus;
       else return deny();
       return r;
     }

@@ -48,6 +48,10 @@ enum class Op {
   kPreflight,  // OPTIONS: a CORS preflight
   kGetObjectAttributes,
   kPostObject,  // a browser form upload; authenticated by its signed policy
+  kPutBucketPolicy,
+  kGetBucketPolicy,
+  kDeleteBucketPolicy,
+  kGetBucketPolicyStatus,
 };
 
 std::string_view OpName(Op op);

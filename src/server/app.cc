@@ -9,6 +9,10 @@
 #include <cstdlib>
 
 #include "auth/credentials.h"
+#include "auth/iam.h"
+#include "auth/secret_box.h"
+#include "s3/authz.h"
+#include "server/admin_api.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
@@ -81,6 +85,43 @@ Status SplitListen(const std::string& listen, http::ServerOptions* o) {
   return Status::Ok();
 }
 
+// Loads the IAM master key, creating it (0600, synced) on first start.
+Result<std::string> LoadMasterKey(const std::string& path, io::FileSystem* fs, io::Random* rnd,
+                                  bool* created) {
+  *created = false;
+  if (fs->Exists(path)) {
+    SLUICE_ASSIGN_OR_RETURN(std::string text, fs->ReadWholeFile(path));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    auto key = HexDecode(text);
+    if (!key || key->size() != auth::SecretBox::kKeySize)
+      return Status(Err::kCorruption, path + " must hold 64 hex digits (a 32-byte key)");
+    return *key;
+  }
+  std::string key(auth::SecretBox::kKeySize, '\0');
+  rnd->Fill(key.data(), key.size());
+  SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, HexEncode(key) + "\n", 0600));
+  *created = true;
+  return key;
+}
+
+// IAM records in the metadata index.
+class IndexDocStore final : public auth::DocStore {
+ public:
+  explicit IndexDocStore(meta::Index* index) : index_(index) {}
+  Status Apply(const std::vector<Write>& writes) override {
+    std::vector<meta::Index::DocWrite> w;
+    w.reserve(writes.size());
+    for (const auto& x : writes) w.push_back({x.ns, x.name, x.doc});
+    return index_->WriteDocs(w);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> List(const std::string& ns) override {
+    return index_->ListDocs(ns);
+  }
+
+ private:
+  meta::Index* index_;
+};
+
 }  // namespace
 
 int RunServer(const ServerConfig& cfg) {
@@ -132,19 +173,37 @@ int RunServer(const ServerConfig& cfg) {
                  "objects' data collected",
                  rec->republished, rec->discarded, rec->collected);
 
-  auth::StaticCredentialStore creds;
-  creds.Add({keys->access, keys->secret, "sluice-root", "root"});
+  std::string key_path = cfg.iam_key_file;
+  if (key_path.empty()) {
+    key_path = cfg.data_dir;
+    while (key_path.size() > 1 && key_path.back() == '/') key_path.pop_back();
+    key_path += ".iam-key";
+  }
+  bool key_created = false;
+  auto master = LoadMasterKey(key_path, fs, io::SystemRandom(), &key_created);
+  if (!master.ok()) return fail("IAM key file", master.status());
+  if (key_created) spdlog::info("created the IAM key file {} (it seals secrets stored in the index)", key_path);
+  auth::SecretBox box(std::move(master).value(), io::SystemRandom());
+  IndexDocStore docs(&index);
+  auth::IamOptions iam_opts;
+  iam_opts.min_session_seconds = cfg.sts_min_duration_s;
+  auth::Iam iam(&docs, &box, io::SystemClock(), io::SystemRandom(),
+                {keys->access, keys->secret, "sluice-root", "root", nullptr}, iam_opts);
+  if (Status s = iam.Load(); !s.ok()) return fail("IAM records (is " + key_path + " the right key file?)", s);
+  s3::BucketAccessCache bucket_access(&index);
 
   // Blocking work (fsync, synced commits, copies) runs here so I/O threads never wait on
   // the disk; 32 threads let that many syncs be in flight for the file system to batch.
   boost::asio::thread_pool blocking(32);
+  AdminApi admin(&iam, io::SystemClock(), &blocking);
   s3::Services svc;
   svc.index = &index;
   svc.data = &data;
   svc.clock = io::SystemClock();
   svc.random = io::SystemRandom();
   svc.blocking = &blocking;
-  svc.credentials = &creds;
+  svc.credentials = &iam;
+  svc.access = &bucket_access;
   svc.region = cfg.region;
   svc.domains = cfg.domains;
   svc.limits.inline_threshold = cfg.inline_threshold;
@@ -160,7 +219,9 @@ int RunServer(const ServerConfig& cfg) {
   opts.tls_key = cfg.tls_key;
   http::Server server(
       opts,
-      [&handler](http::Request& r, http::Body& b, http::Responder& w) {
+      [&handler, &admin](http::Request& r, http::Body& b, http::Responder& w) {
+        if (AdminApi::IsAdminRequest(r)) return admin.HandleAdmin(r, b, w);
+        if (AdminApi::IsStsRequest(r)) return admin.HandleSts(r, b, w);
         return handler.Handle(r, b, w);
       },
       [&handler](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {

@@ -24,6 +24,10 @@ struct ServerConfig {
   int io_timeout_s = 60;      // without progress on a body
   std::string tls_cert;       // PEM certificate chain; with tls_key, serve HTTPS
   std::string tls_key;        // PEM private key; both reload on SIGHUP
+  // The master key sealing IAM secrets at rest; empty: DATA_DIR + ".iam-key", beside the
+  // data directory rather than in it, so a copy of the data does not carry it.
+  std::string iam_key_file;
+  int64_t sts_min_duration_s = 900;  // the shortest STS session AssumeRole grants
 };
 
 // Runs until a termination signal; returns the process exit code.

@@ -1,7 +1,8 @@
-// The sluice binary. Subcommands: `server` (this release); the client commands and
-// `admin` come with later releases.
+// The sluice binary. Subcommands: `server`, and `admin` (users, keys and policies of a
+// running server); the data commands (cp, ls, sync, ...) come with the client release.
 #include <CLI/CLI.hpp>
 
+#include "cli/admin.h"
 #include "server/app.h"
 
 int main(int argc, char** argv) {
@@ -51,8 +52,17 @@ int main(int argc, char** argv) {
                   ->check(CLI::ExistingFile);
   cert->needs(key);
   key->needs(cert);
+  srv->add_option("--iam-key-file", cfg.iam_key_file,
+                  "Master key sealing IAM secrets at rest (default: DATA.iam-key, beside the data "
+                  "directory; created on first start)");
+  srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
+                  "Shortest STS session (seconds) AssumeRole grants")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
+  sluice::cli::AdminCommand admin;
+  admin.Register(app);
   CLI11_PARSE(app, argc, argv);
+  if (admin.parsed()) return admin.Run();
 
   if (!domains.empty()) {
     cfg.domains.clear();

@@ -78,6 +78,10 @@ class Server:
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            try:
+                os.unlink(self.data_dir.rstrip("/") + ".iam-key")  # created beside the data
+            except FileNotFoundError:
+                pass
 
 
 def boto3_client(endpoint, **kw):

@@ -11,7 +11,9 @@
 // - Thread-safe: any thread may call any method.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -37,6 +39,16 @@ class Index {
   virtual Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) = 0;
   virtual Status DeleteBucketConfig(const std::string& bucket, const std::string& name) = 0;
 
+  // Server-wide documents outside any bucket (users, access keys, policies, sessions),
+  // grouped in namespaces; opaque here. WriteDocs applies every write atomically.
+  struct DocWrite {
+    std::string ns, name;
+    std::optional<std::string> doc;  // nullopt deletes
+  };
+  virtual Status WriteDocs(const std::vector<DocWrite>& writes) = 0;
+  // Every document of a namespace, ordered by name.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) = 0;
+
   // Objects. Mutations fail with kNoSuchBucket when the bucket is gone.
   virtual Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) = 0;
   virtual Status PutObject(const std::string& bucket, const std::string& key,
@@ -45,6 +57,9 @@ class Index {
   // Replaces only the tags of an existing object.
   virtual Status SetObjectTags(const std::string& bucket, const std::string& key,
                                const HeaderList& tags) = 0;
+  // Replaces only the canned ACL of an existing object.
+  virtual Status SetObjectAcl(const std::string& bucket, const std::string& key,
+                              const std::string& acl) = 0;
   // Deleting a missing key succeeds (S3 semantics).
   virtual Status DeleteObject(const std::string& bucket, const std::string& key,
                               std::vector<std::string>* released) = 0;

@@ -47,6 +47,8 @@ struct ObjectMeta {
   // Multipart objects: each part's checksum (base64, of checksum_algo), parallel to
   // segments; empty when the parts carried none.
   std::vector<std::string> part_checksums;
+  // The canned ACL the object was written with ("public-read", ...); empty = private.
+  std::string acl;
 };
 
 struct UploadInfo {
@@ -58,6 +60,7 @@ struct UploadInfo {
   HeaderList tags;
   std::string checksum_algo;  // x-amz-checksum-algorithm of CreateMultipartUpload
   std::string checksum_type;  // "COMPOSITE" or "FULL_OBJECT" when checksum_algo is set
+  std::string acl;            // canned ACL for the object Complete publishes
 };
 
 struct PartInfo {

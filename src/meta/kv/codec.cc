@@ -112,6 +112,8 @@ std::string ConfigPrefix(std::string_view bucket) { return Join(kConfig, {bucket
 std::string ConfigKey(std::string_view bucket, std::string_view name) {
   return Join(kConfig, {bucket, name});
 }
+std::string DocPrefix(std::string_view ns) { return Join(kDoc, {ns, ""}); }
+std::string DocKey(std::string_view ns, std::string_view name) { return Join(kDoc, {ns, name}); }
 std::string UploadPrefix(std::string_view bucket) { return Join(kUpload, {bucket, ""}); }
 std::string UploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id) {
   return Join(kUpload, {bucket, key, upload_id});
@@ -178,6 +180,7 @@ std::string EncodeObject(const ObjectMeta& m) {
   w.Str(m.checksum_type);
   w.U64(m.part_checksums.size());  // optional, added later still
   for (const auto& c : m.part_checksums) w.Str(c);
+  w.Str(m.acl);  // optional, added with access control
   return w.Take();
 }
 
@@ -204,6 +207,7 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
     for (auto& c : m->part_checksums)
       if (!r.Str(&c)) return Corrupt("part checksums");
   }
+  if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
   return Status::Ok();
 }
 
@@ -217,6 +221,7 @@ std::string EncodeUpload(const UploadInfo& u) {
   w.Headers(u.tags);
   w.Str(u.checksum_algo);  // optional trailing fields
   w.Str(u.checksum_type);
+  w.Str(u.acl);
   return w.Take();
 }
 
@@ -227,6 +232,7 @@ Status DecodeUpload(std::string_view in, UploadInfo* u) {
     return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->checksum_algo)) return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->checksum_type)) return Corrupt("upload record");
+  if (!r.AtEnd() && !r.Str(&u->acl)) return Corrupt("upload record");
   if (!u->checksum_algo.empty() && u->checksum_type.empty()) u->checksum_type = "COMPOSITE";
   return Status::Ok();
 }

@@ -20,6 +20,7 @@ inline constexpr char kPart = 'P';
 inline constexpr char kRef = 'R';
 inline constexpr char kGc = 'G';
 inline constexpr char kConfig = 'C';
+inline constexpr char kDoc = 'S';  // server-wide documents: "S" ns "\0" name
 
 std::string BucketKey(std::string_view bucket);
 std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
@@ -32,6 +33,8 @@ std::string RefKey(std::string_view data_id);
 std::string GcKey(std::string_view data_id);
 std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
 std::string ConfigKey(std::string_view bucket, std::string_view name);
+std::string DocPrefix(std::string_view ns);  // "S" ns "\0"
+std::string DocKey(std::string_view ns, std::string_view name);
 
 // The smallest string greater than every string that starts with `prefix`; empty if
 // there is none (prefix is all 0xff).

@@ -116,6 +116,30 @@ Status KvIndex::DeleteBucketConfig(const std::string& bucket, const std::string&
   return kv_->Write(b, sync_);
 }
 
+Status KvIndex::WriteDocs(const std::vector<DocWrite>& writes) {
+  KvBatch b;
+  for (const auto& w : writes) {
+    if (w.ns.find('\0') != std::string::npos || w.name.find('\0') != std::string::npos)
+      return Error(Err::kInvalidArgument, "document names hold no NUL");
+    if (w.doc) {
+      b.Put(codec::DocKey(w.ns, w.name), *w.doc);
+    } else {
+      b.Delete(codec::DocKey(w.ns, w.name));
+    }
+  }
+  return kv_->Write(b, sync_);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> KvIndex::ListDocs(const std::string& ns) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string prefix = codec::DocPrefix(ns);
+  auto it = kv_->NewIterator();
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next())
+    out.emplace_back(std::string(it->key().substr(prefix.size())), std::string(it->value()));
+  SLUICE_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
 Result<std::vector<BucketInfo>> KvIndex::ListBuckets() {
   std::vector<BucketInfo> out;
   std::string prefix(1, codec::kBucket);
@@ -181,6 +205,17 @@ Status KvIndex::SetObjectTags(const std::string& bucket, const std::string& key,
   std::lock_guard kl(KeyLock(bucket, key));
   SLUICE_ASSIGN_OR_RETURN(ObjectMeta m, GetObject(bucket, key));
   m.tags = tags;
+  KvBatch b;
+  b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
+  return kv_->Write(b, sync_);
+}
+
+Status KvIndex::SetObjectAcl(const std::string& bucket, const std::string& key,
+                             const std::string& acl) {
+  std::shared_lock bl(BucketLock(bucket));
+  std::lock_guard kl(KeyLock(bucket, key));
+  SLUICE_ASSIGN_OR_RETURN(ObjectMeta m, GetObject(bucket, key));
+  m.acl = acl;
   KvBatch b;
   b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
   return kv_->Write(b, sync_);

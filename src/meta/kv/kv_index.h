@@ -30,12 +30,16 @@ class KvIndex final : public Index {
                          const std::string& doc) override;
   Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) override;
   Status DeleteBucketConfig(const std::string& bucket, const std::string& name) override;
+  Status WriteDocs(const std::vector<DocWrite>& writes) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) override;
 
   Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) override;
   Status PutObject(const std::string& bucket, const std::string& key, const ObjectMeta& meta,
                    const WriteCondition& cond, std::vector<std::string>* released) override;
   Status SetObjectTags(const std::string& bucket, const std::string& key,
                        const HeaderList& tags) override;
+  Status SetObjectAcl(const std::string& bucket, const std::string& key,
+                      const std::string& acl) override;
   Status DeleteObject(const std::string& bucket, const std::string& key,
                       std::vector<std::string>* released) override;
   Result<ListPage> ListObjects(const std::string& bucket, const ListQuery& q) override;

@@ -1,5 +1,6 @@
 // ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/headers.h"
 #include "s3/payload.h"
@@ -13,7 +14,11 @@ Task<Status> ListBuckets(Ctx& ctx) {
   XmlDoc doc("ListAllMyBucketsResult");
   AddOwner(doc.root(), ctx);
   XmlNode list = doc.root().Child("Buckets");
+  // Without s3:ListAllMyBuckets a caller sees the buckets it may list, not an error: a
+  // key scoped to one data set still works with `aws s3 ls`.
+  const bool all = IsAllowed(ctx, "s3:ListAllMyBuckets", "", "");
   for (const auto& b : buckets) {
+    if (!all && !IsAllowed(ctx, "s3:ListBucket", b.name, "")) continue;
     list.Child("Bucket").Add("Name", b.name).Add("CreationDate", FormatIso8601(b.created_micros));
   }
   co_return co_await SendXml(ctx, doc);
@@ -21,7 +26,7 @@ Task<Status> ListBuckets(Ctx& ctx) {
 
 Task<Status> CreateBucket(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
-  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(ctx.req));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req));
   std::string region = ctx.svc.region;
   if (ctx.req.content_length.value_or(0) > 0 || ctx.req.chunked) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
@@ -43,7 +48,11 @@ Task<Status> CreateBucket(Ctx& ctx) {
   info.owner = ctx.auth.credential.owner_id;
   info.region = region;
   meta::Index* index = ctx.svc.index;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] { return index->CreateBucket(info); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] {
+    SLUICE_RETURN_IF_ERROR(index->CreateBucket(info));
+    return acl.empty() ? Status::Ok() : index->PutBucketConfig(info.name, "acl", acl);
+  }));
+  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   http::ResponseHead head;
   head.Set("Location", "/" + ctx.bucket);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
@@ -60,6 +69,7 @@ Task<Status> DeleteBucket(Ctx& ctx) {
   meta::Index* index = ctx.svc.index;
   const std::string& bucket = ctx.bucket;
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] { return index->DeleteBucket(bucket); }));
+  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 204);
 }
 

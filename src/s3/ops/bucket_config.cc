@@ -1,7 +1,9 @@
-// What S3 answers about configurations this server never holds yet (lifecycle, policy,
-// encryption, ...), and owner-only ACLs. CORS is real: ops/cors.cc.
+// What S3 answers about configurations this server never holds yet (lifecycle,
+// encryption, ...), and canned ACLs on buckets and objects (turned into grants by
+// s3/authz.cc). CORS and bucket policies are real: ops/cors.cc, ops/policy.cc.
 // Clients and tools probe these routinely; they get S3's own answer for "not configured"
 // instead of a 501.
+#include "s3/authz.h"
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -18,7 +20,6 @@ struct ConfigAnswer {
 
 constexpr ConfigAnswer kAnswers[] = {
     {"lifecycle", Err::kNoSuchLifecycleConfiguration, ""},
-    {"policy", Err::kNoSuchBucketPolicy, ""},
     {"website", Err::kNoSuchWebsiteConfiguration, ""},
     {"encryption", Err::kServerSideEncryptionConfigurationNotFound, ""},
     {"replication", Err::kReplicationConfigurationNotFound, ""},
@@ -31,44 +32,67 @@ constexpr ConfigAnswer kAnswers[] = {
     {"accelerate", Err::kOk, "AccelerateConfiguration"},
 };
 
-XmlDoc AclDocument(const Ctx& ctx) {
+constexpr char kAllUsers[] = "http://acs.amazonaws.com/groups/global/AllUsers";
+constexpr char kAuthUsers[] = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+// The owner's FULL_CONTROL plus the group grants a canned ACL stands for.
+XmlDoc AclDocument(const Ctx& ctx, std::string_view acl) {
   XmlDoc doc("AccessControlPolicy");
   AddOwner(doc.root(), ctx);
-  XmlNode grant = doc.root().Child("AccessControlList").Child("Grant");
-  XmlNode grantee = grant.Child("Grantee");
-  grantee.Attr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance").Attr("xsi:type", "CanonicalUser");
-  grantee.Add("ID", ctx.auth.credential.owner_id).Add("DisplayName", ctx.auth.credential.display_name);
-  grant.Add("Permission", "FULL_CONTROL");
+  XmlNode list = doc.root().Child("AccessControlList");
+  auto grant = [&](std::string_view type, std::string_view perm) {
+    XmlNode g = list.Child("Grant");
+    XmlNode grantee = g.Child("Grantee");
+    grantee.Attr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance").Attr("xsi:type", type);
+    return std::pair{g, grantee};
+  };
+  auto [og, owner] = grant("CanonicalUser", "FULL_CONTROL");
+  owner.Add("ID", ctx.auth.credential.owner_id).Add("DisplayName", ctx.auth.credential.display_name);
+  og.Add("Permission", "FULL_CONTROL");
+  auto group = [&](const char* uri, const char* perm) {
+    auto [g, grantee] = grant("Group", perm);
+    grantee.Add("URI", uri);
+    g.Add("Permission", perm);
+  };
+  if (acl == "public-read" || acl == "public-read-write") group(kAllUsers, "READ");
+  if (acl == "public-read-write") group(kAllUsers, "WRITE");
+  if (acl == "authenticated-read") group(kAuthUsers, "READ");
   return doc;
 }
 
-// A PUT ?acl is accepted when it changes nothing: a private canned ACL, or a policy
-// document that grants FULL_CONTROL to the owner alone.
-Task<Status> CheckAclChangesNothing(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(ctx.req));
-  if (ctx.req.has_header("x-amz-acl")) co_return Status::Ok();
+// The canned ACL a PUT ?acl asks for: the x-amz-acl header, or an AccessControlPolicy
+// body whose grants are exactly those of a canned ACL (the owner's FULL_CONTROL plus
+// AllUsers READ / WRITE or AuthenticatedUsers READ). Other grants are NotImplemented.
+Task<Result<std::string>> RequestedAcl(Ctx& ctx) {
+  if (ctx.req.has_header("x-amz-acl") || ctx.req.has_header("x-amz-grant-read") ||
+      ctx.req.has_header("x-amz-grant-full-control") || ctx.req.has_header("x-amz-grant-write") ||
+      ctx.req.has_header("x-amz-grant-read-acp") || ctx.req.has_header("x-amz-grant-write-acp"))
+    co_return ParseCannedAcl(ctx.req);
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "AccessControlPolicy", &doc));
+  bool all_read = false, all_write = false, auth_read = false;
   for (auto g : doc.document_element().child("AccessControlList").children("Grant")) {
     std::string id = g.child("Grantee").child("ID").text().as_string();
+    std::string uri = g.child("Grantee").child("URI").text().as_string();
     std::string perm = g.child("Permission").text().as_string();
-    if (id != ctx.auth.credential.owner_id || perm != "FULL_CONTROL")
-      co_return Error(Err::kNotImplemented, "ACL grants to others are not implemented yet");
+    if (!id.empty() && id == ctx.auth.credential.owner_id && perm == "FULL_CONTROL") continue;
+    if (uri == kAllUsers && perm == "READ") all_read = true;
+    else if (uri == kAllUsers && perm == "WRITE") all_write = true;
+    else if (uri == kAuthUsers && perm == "READ") auth_read = true;
+    else co_return Error(Err::kNotImplemented, "ACL grants other than a canned ACL's are not implemented; use a bucket policy");
   }
-  co_return Status::Ok();
+  if (all_write) co_return std::string("public-read-write");
+  if (all_read) co_return std::string("public-read");
+  if (auth_read) co_return std::string("authenticated-read");
+  co_return std::string();
 }
 
 }  // namespace
 
 Task<Status> GetBucketSubresource(Ctx& ctx, const std::string& sub) {
   SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  if (sub == "policyStatus") {
-    XmlDoc doc("PolicyStatus");
-    doc.root().AddBool("IsPublic", false);
-    co_return co_await SendXml(ctx, doc);
-  }
   if (sub == "requestPayment") {
     XmlDoc doc("RequestPaymentConfiguration");
     doc.root().Add("Payer", "BucketOwner");
@@ -90,23 +114,38 @@ Task<Status> DeleteBucketSubresource(Ctx& ctx) {
 
 Task<Status> GetBucketAcl(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  co_return co_await SendXml(ctx, AclDocument(ctx));
+  auto acl = ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
+  if (!acl.ok() && acl.status().code() != Err::kNotFound) co_return acl.status();
+  std::string canned;  // (no ?: inside a co_await expression: GCC 12 miscompiles it)
+  if (acl.ok()) canned = *acl;
+  XmlDoc doc = AclDocument(ctx, canned);
+  co_return co_await SendXml(ctx, doc);
 }
 
 Task<Status> PutBucketAcl(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclChangesNothing(ctx));
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
+    return acl.empty() ? svc.index->DeleteBucketConfig(ctx.bucket, "acl")
+                       : svc.index->PutBucketConfig(ctx.bucket, "acl", acl);
+  }));
+  if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 200);
 }
 
 Task<Status> GetObjectAcl(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetObject(ctx.bucket, ctx.key).status());
-  co_return co_await SendXml(ctx, AclDocument(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  XmlDoc doc = AclDocument(ctx, m.acl);
+  co_return co_await SendXml(ctx, doc);
 }
 
 Task<Status> PutObjectAcl(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetObject(ctx.bucket, ctx.key).status());
-  SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclChangesNothing(ctx));
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
+      *svc.blocking, [&] { return svc.index->SetObjectAcl(ctx.bucket, ctx.key, acl); }));
   co_return co_await SendEmpty(ctx, 200);
 }
 

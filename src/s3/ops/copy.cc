@@ -71,10 +71,11 @@ Task<Status> CopyObject(Ctx& ctx) {
                     "itself without changing the object's metadata, storage class, website "
                     "redirect location or encryption attributes.");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
-  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(ctx.req));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
 
   meta::ObjectMeta m;
+  m.acl = std::move(acl);
   if (replace) {
     SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
   } else {

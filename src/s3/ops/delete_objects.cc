@@ -1,6 +1,7 @@
 // DeleteObjects (POST /bucket?delete): up to 1000 keys, quiet mode.
 #include "common/strings.h"
 #include "s3/object_io.h"
+#include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
@@ -36,6 +37,7 @@ Task<Status> DeleteObjects(Ctx& ctx) {
   co_await Offload(*svc.blocking, [&] {
     for (const auto& k : keys) {
       Status s = ValidateKey(k);
+      if (s.ok()) s = Require(ctx, "s3:DeleteObject", ctx.bucket, k);  // per key, as in S3
       if (s.ok()) s = svc.index->DeleteObject(ctx.bucket, k, &released);
       outcomes.push_back({k, std::move(s)});
     }

@@ -55,6 +55,11 @@ std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& 
                                                                 const std::string& bucket,
                                                                 std::string_view origin,
                                                                 std::string_view method);
+// policy.cc
+Task<Status> PutBucketPolicy(Ctx& ctx);
+Task<Status> GetBucketPolicy(Ctx& ctx);
+Task<Status> DeleteBucketPolicy(Ctx& ctx);
+Task<Status> GetBucketPolicyStatus(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

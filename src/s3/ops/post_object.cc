@@ -4,6 +4,7 @@
 #include <boost/beast/http/fields.hpp>
 
 #include "auth/post_policy.h"
+#include "s3/authz.h"
 #include "common/strings.h"
 #include "s3/form_reader.h"
 #include "s3/headers.h"
@@ -52,12 +53,18 @@ Task<Status> PostObject(Ctx& ctx) {
                         boost::beast::string_view(value.data(), value.size()));
   }
 
-  // Who signed, and whether the policy allows this form.
-  SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
-  ctx.auth.credential = std::move(cred);
-  SLUICE_CO_ASSIGN_OR_RETURN(auth::PostPolicy policy, auth::ParsePostPolicy(fields["policy"]));
-  SLUICE_CO_ASSIGN_OR_RETURN(auto length_range,
-                             auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
+  // Who signed, and whether the policy allows this form. A form with no signature and no
+  // policy is anonymous: only a bucket policy (or a public-read-write ACL) can admit it.
+  std::optional<std::pair<uint64_t, uint64_t>> length_range;
+  const bool anonymous = !fields.count("policy") && !fields.count("x-amz-signature") &&
+                         !fields.count("signature") && !fields.count("awsaccesskeyid");
+  if (!anonymous) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
+    ctx.auth.credential = std::move(cred);
+    SLUICE_CO_ASSIGN_OR_RETURN(auth::PostPolicy policy, auth::ParsePostPolicy(fields["policy"]));
+    SLUICE_CO_ASSIGN_OR_RETURN(length_range,
+                               auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
+  }
 
   auto key = fields.find("key");
   if (key == fields.end())
@@ -67,11 +74,12 @@ Task<Status> PostObject(Ctx& ctx) {
     ctx.key.replace(at, 11, form.filename());
   if (ctx.key.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
   SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+  SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
 
   http::Request synthetic(as_headers, "POST", "/");
   meta::ObjectMeta m;
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
-  SLUICE_CO_RETURN_IF_ERROR(CheckCannedAcl(synthetic));
+  SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(synthetic));
   if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
   if (auto t = fields.find("tagging"); t != fields.end()) {
     SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingXml(t->second));

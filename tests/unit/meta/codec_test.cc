@@ -61,10 +61,11 @@ TEST(Codec, TruncatedOrForeignRecordsAreCorruption) {
   std::string enc = EncodeObject(m);
   ObjectMeta out;
   // Cut anywhere but at the end of the original v1 fields (a record written before the
-  // optional checksum fields existed) or before the part checksums, a record is corrupt.
-  const size_t legacy = enc.size() - 4;  // three empty strings (algo, value, type), a 0 count
+  // optional checksum fields existed), before the part checksums or before the ACL, a
+  // record is corrupt.
+  const size_t legacy = enc.size() - 5;  // empty algo, value, type; a 0 count; an empty ACL
   for (size_t n = 0; n < enc.size(); n++) {
-    if (n == enc.size() - 1) {
+    if (n == enc.size() - 1 || n == enc.size() - 2) {
       EXPECT_TRUE(DecodeObject(enc.substr(0, n), &out).ok());
       continue;
     }

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "s3/authz.h"
 #include "s3/handler.h"
 #include "storage/mem/mem_data_store.h"
 #include "testutil/signer.h"
@@ -107,7 +108,7 @@ struct Response {
 
 class GoldenServer {
  public:
-  GoldenServer() : index_(&kv_, false), clock_(kNow), pool_(4) {
+  GoldenServer() : index_(&kv_, false), access_(&index_), clock_(kNow), pool_(4) {
     creds_.Add({"GOLDENKEY", "goldensecret", "owner-id", "owner"});
     svc_.index = &index_;
     svc_.data = &data_;
@@ -115,6 +116,7 @@ class GoldenServer {
     svc_.random = io::SystemRandom();
     svc_.blocking = &pool_;
     svc_.credentials = &creds_;
+    svc_.access = &access_;
     svc_.domains = {"s3.local"};
     svc_.limits.min_part_size = 5;  // so golden multipart cases stay small
     handler_ = std::make_unique<S3Handler>(svc_, HandlerOptions{false});
@@ -204,6 +206,7 @@ class GoldenServer {
 
   meta::MemKv kv_;
   meta::KvIndex index_;
+  BucketAccessCache access_;
   storage::MemDataStore data_;
   io::ManualClock clock_;
   auth::StaticCredentialStore creds_;

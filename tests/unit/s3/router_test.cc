@@ -55,7 +55,9 @@ TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("GET", "/b/k", "acl")->op, Op::kGetObjectAcl);
   EXPECT_EQ(R("GET", "/b", "lifecycle")->op, Op::kGetBucketSubresource);
   EXPECT_EQ(R("GET", "/b", "lifecycle")->subresource, "lifecycle");
-  EXPECT_EQ(R("DELETE", "/b", "policy")->op, Op::kDeleteBucketSubresource);
+  EXPECT_EQ(R("DELETE", "/b", "policy")->op, Op::kDeleteBucketPolicy);
+  EXPECT_EQ(R("GET", "/b", "policyStatus")->op, Op::kGetBucketPolicyStatus);
+  EXPECT_EQ(R("DELETE", "/b", "lifecycle")->op, Op::kDeleteBucketSubresource);
   EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketCors);
   EXPECT_EQ(R("PUT", "/b", "cors")->op, Op::kPutBucketCors);
   EXPECT_EQ(R("GET", "/b", "cors")->op, Op::kGetBucketCors);

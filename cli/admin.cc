@@ -1,0 +1,259 @@
+#include "cli/admin.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sluice/client.h>
+
+namespace sluice::cli {
+namespace {
+
+using nlohmann::json;
+constexpr char kAdmin[] = "/_sluice/admin/v1/";
+
+std::string ReadInput(const std::string& path) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path);
+    if (!in) throw client::ClientError("cannot read " + path);
+    ss << in.rdbuf();
+  }
+  return ss.str();
+}
+
+// Rows as an aligned table (terminal) — the caller chose the columns.
+void PrintTable(const std::vector<std::string>& cols, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w(cols.size());
+  for (size_t i = 0; i < cols.size(); i++) w[i] = cols[i].size();
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size() && i < w.size(); i++) w[i] = std::max(w[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string out;
+    for (size_t i = 0; i < cols.size(); i++) {
+      std::string cell = i < r.size() ? r[i] : "";
+      out += cell + (i + 1 < cols.size() ? std::string(w[i] - cell.size() + 2, ' ') : "");
+    }
+    std::printf("%s\n", out.c_str());
+  };
+  line(cols);
+  for (const auto& r : rows) line(r);
+}
+
+std::string Str(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_array()) {
+    std::string s;
+    for (const auto& e : j) s += (s.empty() ? "" : ",") + Str(e);
+    return s.empty() ? "-" : s;
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+struct AdminCommand::Impl {
+  CLI::App* admin = nullptr;
+  client::Settings flags;
+  bool as_json = false;
+  bool insecure = false;
+  std::string a1, a2;
+  bool admin_flag = false;
+  std::function<int(client::Client&)> action;
+
+  // One admin API call; prints the result and returns the exit code.
+  int Call(client::Client& c, const std::string& method, const std::string& path,
+           const std::string& body, const std::function<void(const json&)>& show) {
+    client::Response r = c.Send(method, kAdmin + path, "", body);
+    json j = json::parse(r.body, nullptr, false);
+    if (r.status >= 300) {
+      std::string code = j.is_object() ? j.value("code", "") : "";
+      std::string msg = j.is_object() ? j.value("message", r.body) : r.body;
+      std::fprintf(stderr, "error: %s%s%s (HTTP %d)\n", code.c_str(), code.empty() ? "" : ": ", msg.c_str(), r.status);
+      return r.status == 403 ? 3 : r.status == 404 ? 4 : 1;
+    }
+    if (as_json || !isatty(STDOUT_FILENO) || !show) {
+      std::printf("%s\n", j.is_discarded() ? r.body.c_str() : j.dump(2).c_str());
+    } else {
+      show(j);
+    }
+    return 0;
+  }
+};
+
+void AdminCommand::Register(CLI::App& app) {
+  impl_ = std::make_shared<Impl>();
+  auto* I = impl_.get();
+  auto* a = app.add_subcommand("admin", "Manage users, access keys and policies of a sluice server");
+  I->admin = a;
+  a->require_subcommand(1);
+  a->add_option("--endpoint", I->flags.endpoint, "Server URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
+  a->add_option("--access-key", I->flags.access_key, "An admin's access key (default: the AWS chain)");
+  a->add_option("--secret-key", I->flags.secret_key, "Its secret key");
+  a->add_option("--profile", I->flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
+  a->add_option("--ca-bundle", I->flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
+  a->add_flag("--insecure", I->insecure, "Do not verify the server's TLS certificate");
+  a->add_flag("--json", I->as_json, "Print the server's JSON (the default when not on a terminal)");
+
+  auto users_table = [I](const json& j) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& u : j["users"])
+      rows.push_back({Str(u["name"]), u["admin"].get<bool>() ? "yes" : "no", Str(u["policies"]),
+                      std::to_string(u["keys"].get<int>()), Str(u["created"])});
+    PrintTable({"USER", "ADMIN", "POLICIES", "KEYS", "CREATED"}, rows);
+  };
+  auto keys_table = [](const json& j) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& k : j["keys"])
+      rows.push_back({Str(k["access_key"]), Str(k["user"]), k["enabled"].get<bool>() ? "enabled" : "disabled",
+                      Str(k["created"])});
+    PrintTable({"ACCESS KEY", "USER", "STATUS", "CREATED"}, rows);
+  };
+  auto new_key = [](const json& j) {
+    std::printf("access key: %s\nsecret key: %s\n", Str(j["access_key"]).c_str(), Str(j["secret_key"]).c_str());
+    if (j.contains("disabled")) std::printf("(disabled the old key %s)\n", Str(j["disabled"]).c_str());
+  };
+  auto ok = [](const json&) { std::printf("ok\n"); };
+  auto enc = [](const std::string& s) { return client::UrlEncode(s, false); };
+
+  auto* user = a->add_subcommand("user", "Users")->require_subcommand(1);
+  auto* ua = user->add_subcommand("add", "Create a user");
+  ua->add_option("name", I->a1)->required();
+  ua->add_flag("--admin", I->admin_flag, "May use the admin API and do every S3 action");
+  ua->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "PUT", "users/" + enc(I->a1), json{{"admin", I->admin_flag}}.dump(),
+                     [](const json& j) { std::printf("created user %s\n", Str(j["name"]).c_str()); });
+    };
+  });
+  user->add_subcommand("list", "List users")->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "GET", "users", "", users_table); };
+  });
+  auto* ui = user->add_subcommand("info", "Show one user");
+  ui->add_option("name", I->a1)->required();
+  ui->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "GET", "users/" + enc(I->a1), "", [&](const json& j) { users_table(json{{"users", {j}}}); });
+    };
+  });
+  auto* ur = user->add_subcommand("remove", "Delete a user with its keys and sessions");
+  ur->add_option("name", I->a1)->required();
+  ur->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "DELETE", "users/" + enc(I->a1), "", ok); };
+  });
+
+  auto* key = a->add_subcommand("key", "Access keys")->require_subcommand(1);
+  auto* kc = key->add_subcommand("create", "Create an access key for a user (the secret is shown once)");
+  kc->add_option("user", I->a1)->required();
+  kc->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "POST", "users/" + enc(I->a1) + "/keys", "", new_key); };
+  });
+  auto* kl = key->add_subcommand("list", "List access keys (of one user, or all)");
+  kl->add_option("user", I->a1);
+  kl->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "GET", I->a1.empty() ? "keys" : "users/" + enc(I->a1) + "/keys", "", keys_table);
+    };
+  });
+  for (const char* verb : {"disable", "enable", "rotate", "remove"}) {
+    auto* k = key->add_subcommand(verb, std::string(verb) == "rotate"
+                                            ? "Issue a new key for the same user and disable this one"
+                                            : std::string(verb) + " an access key");
+    k->add_option("access-key", I->a1)->required();
+    std::string v = verb;
+    k->callback([=] {
+      I->action = [=](client::Client& c) {
+        if (v == "remove") return I->Call(c, "DELETE", "keys/" + enc(I->a1), "", ok);
+        return I->Call(c, "POST", "keys/" + enc(I->a1) + "/" + v, "", v == "rotate" ? new_key : ok);
+      };
+    });
+  }
+
+  auto* pol = a->add_subcommand("policy", "Identity policies (IAM JSON)")->require_subcommand(1);
+  auto* ps = pol->add_subcommand("set", "Create or replace a named policy from a file (- for stdin)");
+  ps->add_option("name", I->a1)->required();
+  ps->add_option("file", I->a2)->required();
+  ps->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "PUT", "policies/" + enc(I->a1), ReadInput(I->a2), ok); };
+  });
+  auto* pg = pol->add_subcommand("get", "Print a policy document");
+  pg->add_option("name", I->a1)->required();
+  pg->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "GET", "policies/" + enc(I->a1), "",
+                     [](const json& j) { std::printf("%s\n", j["document"].dump(2).c_str()); });
+    };
+  });
+  pol->add_subcommand("list", "List policies and the users they are attached to")->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "GET", "policies", "", [](const json& j) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& p : j["policies"]) rows.push_back({Str(p["name"]), Str(p["users"])});
+        PrintTable({"POLICY", "ATTACHED TO"}, rows);
+      });
+    };
+  });
+  auto* pr = pol->add_subcommand("remove", "Delete a policy (detach it first)");
+  pr->add_option("name", I->a1)->required();
+  pr->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "DELETE", "policies/" + enc(I->a1), "", ok); };
+  });
+  for (const char* verb : {"attach", "detach"}) {
+    auto* p = pol->add_subcommand(verb, std::string(verb) + " a policy to or from a user");
+    p->add_option("name", I->a1)->required();
+    p->add_option("user", I->a2)->required();
+    std::string v = verb;
+    p->callback([=] {
+      I->action = [=](client::Client& c) {
+        return I->Call(c, v == "attach" ? "PUT" : "DELETE", "users/" + enc(I->a2) + "/policies/" + enc(I->a1), "", ok);
+      };
+    });
+  }
+
+  auto* bp = a->add_subcommand("bucket-policy", "Bucket policies (through the S3 API)")->require_subcommand(1);
+  auto s3call = [I](client::Client& c, const std::string& method, const std::string& body) {
+    client::Response r = c.Send(method, "/" + client::UrlEncode(I->a1, false), "policy=", body);
+    if (r.status >= 300) {
+      std::fprintf(stderr, "error: HTTP %d\n%s\n", r.status, r.body.c_str());
+      return r.status == 403 ? 3 : r.status == 404 ? 4 : 1;
+    }
+    if (method == "GET") {
+      json j = json::parse(r.body, nullptr, false);
+      std::printf("%s\n", j.is_discarded() ? r.body.c_str() : j.dump(2).c_str());
+    } else if (!I->as_json) {
+      std::printf("ok\n");
+    }
+    return 0;
+  };
+  auto* bs = bp->add_subcommand("set", "Set a bucket's policy from a file (- for stdin)");
+  bs->add_option("bucket", I->a1)->required();
+  bs->add_option("file", I->a2)->required();
+  bs->callback([=] { I->action = [=](client::Client& c) { return s3call(c, "PUT", ReadInput(I->a2)); }; });
+  auto* bg = bp->add_subcommand("get", "Print a bucket's policy");
+  bg->add_option("bucket", I->a1)->required();
+  bg->callback([=] { I->action = [=](client::Client& c) { return s3call(c, "GET", ""); }; });
+  auto* br = bp->add_subcommand("remove", "Delete a bucket's policy");
+  br->add_option("bucket", I->a1)->required();
+  br->callback([=] { I->action = [=](client::Client& c) { return s3call(c, "DELETE", ""); }; });
+}
+
+bool AdminCommand::parsed() const { return impl_ && impl_->admin->parsed(); }
+
+int AdminCommand::Run() {
+  try {
+    client::Settings s = impl_->flags;
+    s.verify_tls = !impl_->insecure;
+    client::Client c(client::Resolve(s));
+    return impl_->action ? impl_->action(c) : 2;
+  } catch (const client::ClientError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,314 @@
+#include "s3/authz.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+#include "auth/authorizer.h"
+#include "common/strings.h"
+
+namespace sluice::s3 {
+namespace {
+
+// Bucket configurations this server does not hold, and the actions that read and change
+// them (GET answers "not configured", DELETE is a no-op; both still need the permission).
+struct SubresourceActions {
+  std::string_view sub, get, put;
+};
+constexpr SubresourceActions kSubresources[] = {
+    {"lifecycle", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"},
+    {"website", "s3:GetBucketWebsite", "s3:PutBucketWebsite"},
+    {"logging", "s3:GetBucketLogging", "s3:PutBucketLogging"},
+    {"notification", "s3:GetBucketNotification", "s3:PutBucketNotification"},
+    {"replication", "s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration"},
+    {"encryption", "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"},
+    {"object-lock", "s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"},
+    {"requestPayment", "s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment"},
+    {"accelerate", "s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration"},
+    {"ownershipControls", "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"},
+    {"publicAccessBlock", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"},
+    {"tagging", "s3:GetBucketTagging", "s3:PutBucketTagging"},
+};
+
+std::string Arn(std::string_view bucket, std::string_view key) {
+  std::string arn = "arn:aws:s3:::";
+  if (bucket.empty()) {
+    arn += '*';
+    return arn;
+  }
+  arn.append(bucket);
+  if (!key.empty()) arn.append("/").append(key);
+  return arn;
+}
+
+bool IsObjectAction(std::string_view a) {
+  return a == "s3:GetObject" || a == "s3:PutObject" || a == "s3:DeleteObject" ||
+         a == "s3:AbortMultipartUpload" || a == "s3:ListMultipartUploadParts" ||
+         a == "s3:GetObjectAcl" || a == "s3:PutObjectAcl" || a == "s3:GetObjectTagging" ||
+         a == "s3:PutObjectTagging" || a == "s3:DeleteObjectTagging" ||
+         a == "s3:GetObjectAttributes";
+}
+
+// What a canned ACL grants (READ on a bucket lists it; READ on an object reads it; WRITE
+// on a bucket writes and deletes its objects).
+bool BucketAclGrants(std::string_view acl, std::string_view action, bool authenticated) {
+  if (acl.empty()) return false;
+  bool read = action == "s3:ListBucket" || action == "s3:ListBucketVersions" ||
+              action == "s3:ListBucketMultipartUploads";
+  bool write = action == "s3:PutObject" || action == "s3:DeleteObject";
+  if (acl == "public-read") return read;
+  if (acl == "public-read-write") return read || write;
+  if (acl == "authenticated-read") return read && authenticated;
+  return false;
+}
+
+bool ObjectAclGrants(std::string_view acl, std::string_view action, bool authenticated) {
+  if (action != "s3:GetObject") return false;
+  return acl == "public-read" || acl == "public-read-write" ||
+         (acl == "authenticated-read" && authenticated);
+}
+
+// The request context condition keys are read from. Computed on demand: most policies
+// have no conditions, so nothing here runs on their requests.
+class RequestValues final : public auth::ConditionValues {
+ public:
+  RequestValues(const Ctx& ctx, std::string_view action) : ctx_(ctx), action_(action) {}
+  bool Get(std::string_view k, std::string* v) const override {
+    const auth::Identity* id = ctx_.auth.credential.identity.get();
+    auto header = [&](std::string_view name) {
+      if (!ctx_.req.has_header(name)) return false;
+      *v = std::string(ctx_.req.header(name));
+      return true;
+    };
+    auto query = [&](std::string_view name) {
+      if (action_ != "s3:ListBucket" && action_ != "s3:ListBucketVersions") return false;
+      if (!ctx_.query.Has(name)) return false;
+      *v = std::string(ctx_.query.Get(name));
+      return true;
+    };
+    if (k == "aws:sourceip") {
+      *v = ctx_.req.remote_ip;
+      if (v->starts_with("::ffff:")) v->erase(0, 7);
+      return !v->empty();
+    }
+    if (k == "aws:securetransport") {
+      *v = ctx_.req.secure ? "true" : "false";
+      return true;
+    }
+    if (k == "aws:currenttime") {
+      *v = FormatIso8601(ctx_.svc.clock->NowMicros());
+      return true;
+    }
+    if (k == "aws:epochtime") {
+      *v = std::to_string(ctx_.svc.clock->NowMicros() / 1000000);
+      return true;
+    }
+    if (k == "aws:username") {
+      if (!id || id->user.empty()) return false;
+      *v = id->user;
+      return true;
+    }
+    if (k == "aws:userid") {
+      if (!id) return false;
+      *v = id->user.empty() ? auth::kAccountId : id->user;
+      return true;
+    }
+    if (k == "aws:principaltype") {
+      *v = !id ? "Anonymous" : id->is_session() ? "AssumedRole" : id->is_root() ? "Account" : "User";
+      return true;
+    }
+    if (k == "aws:principalarn") {
+      if (!id) return false;
+      *v = id->arn;
+      return true;
+    }
+    if (k == "aws:principalaccount") {
+      if (!id) return false;
+      *v = auth::kAccountId;
+      return true;
+    }
+    if (k == "aws:useragent") return header("user-agent");
+    if (k == "aws:referer") return header("referer");
+    if (k == "s3:prefix") return query("prefix");
+    if (k == "s3:delimiter") return query("delimiter");
+    if (k == "s3:max-keys") return query("max-keys");
+    if (k == "s3:x-amz-acl") return header("x-amz-acl");
+    if (k == "s3:x-amz-content-sha256") return header("x-amz-content-sha256");
+    if (k == "s3:x-amz-copy-source") return header("x-amz-copy-source");
+    if (k == "s3:x-amz-metadata-directive") return header("x-amz-metadata-directive");
+    if (k == "s3:x-amz-storage-class") return header("x-amz-storage-class");
+    if (k == "s3:authtype") {
+      if (!id) return false;
+      *v = ctx_.auth.presigned ? "REST-QUERY-STRING" : "REST-HEADER";
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const Ctx& ctx_;
+  std::string_view action_;
+};
+
+auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
+                     const std::string& key, std::string* resource) {
+  const auth::Identity* id = ctx.auth.credential.identity.get();
+  *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
+  std::shared_ptr<const BucketAccessCache::Entry> entry;
+  if (ctx.svc.access && !bucket.empty()) {
+    auto e = ctx.svc.access->Get(bucket);
+    if (!e.ok()) {
+      spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
+      return auth::Verdict::kExplicitDeny;  // fail closed
+    }
+    entry = std::move(e).value();
+  }
+  // Root and admins skip straight past a bucket without a policy: the common case costs
+  // one cache lookup.
+  if (id && id->admin && !id->session_policy && (!entry || !entry->policy)) return auth::Verdict::kAllow;
+  RequestValues values(ctx, action);
+  auth::AccessRequest r{action, *resource, id, entry ? entry->policy.get() : nullptr, &values,
+                        entry && BucketAclGrants(entry->acl, action, id != nullptr)};
+  auth::Verdict v = auth::Authorize(r);
+  if (v == auth::Verdict::kImplicitDeny && action == "s3:GetObject" && !key.empty()) {
+    // An object's own canned ACL may grant the read.
+    auto m = ctx.svc.index->GetObject(bucket, key);
+    if (m.ok() && ObjectAclGrants(m->acl, action, id != nullptr)) v = auth::Verdict::kAllow;
+  }
+  return v;
+}
+
+std::string WhoIs(const Ctx& ctx) {
+  const auth::Identity* id = ctx.auth.credential.identity.get();
+  if (!id) return "anonymous";
+  return id->arn + " (key " + ctx.auth.credential.access_key + ")";
+}
+
+}  // namespace
+
+Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {
+  std::string resource;
+  auth::Verdict v = Decide(ctx, action, bucket, key, &resource);
+  if (v == auth::Verdict::kAllow) return Status::Ok();
+  spdlog::info("access denied ({}): {} may not {} on {} [request {}]",
+               v == auth::Verdict::kExplicitDeny ? "explicit deny" : "no statement allows it",
+               WhoIs(ctx), action, resource, ctx.request_id);
+  return Error(Err::kAccessDenied, "Access Denied");
+}
+
+Result<std::shared_ptr<const BucketAccessCache::Entry>> BucketAccessCache::Get(const std::string& bucket) {
+  {
+    std::shared_lock l(mu_);
+    if (auto it = map_.find(bucket); it != map_.end()) return it->second;
+  }
+  auto e = std::make_shared<Entry>();
+  auto doc = index_->GetBucketConfig(bucket, "policy");
+  if (doc.ok()) {
+    auto p = auth::Policy::Parse(*doc, auth::PolicyKind::kResource);
+    if (!p.ok()) return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
+    e->policy = std::move(p).value();
+  } else if (doc.status().code() == Err::kNoSuchBucket) {
+    return std::shared_ptr<const Entry>(std::move(e));  // not cached: it may be created
+  } else if (doc.status().code() != Err::kNotFound) {
+    return doc.status();
+  }
+  auto acl = index_->GetBucketConfig(bucket, "acl");
+  if (acl.ok()) {
+    e->acl = *acl;
+  } else if (acl.status().code() != Err::kNotFound && acl.status().code() != Err::kNoSuchBucket) {
+    return acl.status();
+  }
+  std::shared_ptr<const Entry> out = std::move(e);
+  std::unique_lock l(mu_);
+  map_[bucket] = out;
+  return out;
+}
+
+void BucketAccessCache::Invalidate(const std::string& bucket) {
+  std::unique_lock l(mu_);
+  map_.erase(bucket);
+}
+
+std::string_view ActionOf(Op op, std::string_view sub) {
+  switch (op) {
+    case Op::kListBuckets: return "s3:ListAllMyBuckets";
+    case Op::kCreateBucket: return "s3:CreateBucket";
+    case Op::kHeadBucket: return "s3:ListBucket";
+    case Op::kDeleteBucket: return "s3:DeleteBucket";
+    case Op::kGetBucketLocation: return "s3:GetBucketLocation";
+    case Op::kGetBucketVersioning: return "s3:GetBucketVersioning";
+    case Op::kListObjects: case Op::kListObjectsV2: return "s3:ListBucket";
+    case Op::kListMultipartUploads: return "s3:ListBucketMultipartUploads";
+    case Op::kDeleteObjects: return "s3:DeleteObject";
+    case Op::kPutObject: case Op::kCopyObject: case Op::kCreateMultipartUpload:
+    case Op::kUploadPart: case Op::kUploadPartCopy: case Op::kCompleteMultipartUpload:
+    case Op::kPostObject:
+      return "s3:PutObject";
+    case Op::kGetObject: case Op::kHeadObject: return "s3:GetObject";
+    case Op::kDeleteObject: return "s3:DeleteObject";
+    case Op::kAbortMultipartUpload: return "s3:AbortMultipartUpload";
+    case Op::kListParts: return "s3:ListMultipartUploadParts";
+    case Op::kPutObjectTagging: return "s3:PutObjectTagging";
+    case Op::kGetObjectTagging: return "s3:GetObjectTagging";
+    case Op::kDeleteObjectTagging: return "s3:DeleteObjectTagging";
+    case Op::kGetBucketSubresource:
+    case Op::kDeleteBucketSubresource:
+      for (const auto& s : kSubresources)
+        if (s.sub == sub) return op == Op::kGetBucketSubresource ? s.get : s.put;
+      return "s3:PutBucketPolicy";  // unreachable for routed requests: admin-only
+    case Op::kGetBucketAcl: return "s3:GetBucketAcl";
+    case Op::kPutBucketAcl: return "s3:PutBucketAcl";
+    case Op::kGetObjectAcl: return "s3:GetObjectAcl";
+    case Op::kPutObjectAcl: return "s3:PutObjectAcl";
+    case Op::kListObjectVersions: return "s3:ListBucketVersions";
+    case Op::kPutBucketCors: case Op::kDeleteBucketCors: return "s3:PutBucketCORS";
+    case Op::kGetBucketCors: return "s3:GetBucketCORS";
+    case Op::kPreflight: return "";
+    case Op::kGetObjectAttributes: return "s3:GetObjectAttributes";
+    case Op::kPutBucketPolicy: return "s3:PutBucketPolicy";
+    case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";
+    case Op::kDeleteBucketPolicy: return "s3:DeleteBucketPolicy";
+    case Op::kGetBucketPolicyStatus: return "s3:GetBucketPolicyStatus";
+  }
+  return "";
+}
+
+Status AuthorizeRequest(Ctx& ctx, const Route& route) {
+  switch (route.op) {
+    case Op::kListBuckets:
+      // Filtered per bucket by the operation; anonymous callers have no bucket list.
+      if (!ctx.auth.credential.identity) return Require(ctx, "s3:ListAllMyBuckets", "", "");
+      return Status::Ok();
+    case Op::kDeleteObjects:
+      return Status::Ok();  // s3:DeleteObject is checked per key by the operation
+    case Op::kPreflight:
+      return Status::Ok();
+    default:
+      break;
+  }
+  std::string_view action = ActionOf(route.op, route.subresource);
+  SLUICE_RETURN_IF_ERROR(Require(ctx, action, ctx.bucket, ctx.key));
+  // Writing a canned ACL also needs the ACL permission, as in S3.
+  if ((route.op == Op::kPutObject || route.op == Op::kCopyObject ||
+       route.op == Op::kCreateMultipartUpload) &&
+      ctx.req.has_header("x-amz-acl"))
+    SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectAcl", ctx.bucket, ctx.key));
+  if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) {
+    std::string_view src = ctx.req.header("x-amz-copy-source");
+    std::string decoded = UriDecode(src.substr(0, src.find('?'))).value_or(std::string(src));
+    std::string_view s = decoded;
+    if (s.starts_with('/')) s.remove_prefix(1);
+    size_t slash = s.find('/');
+    if (slash != std::string_view::npos)
+      SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:GetObject", std::string(s.substr(0, slash)),
+                                   std::string(s.substr(slash + 1))));
+  }
+  return Status::Ok();
+}
+
+bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {
+  std::string resource;
+  return Decide(ctx, action, bucket, key, &resource) == auth::Verdict::kAllow;
+}
+
+}  // namespace sluice::s3

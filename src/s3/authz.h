@@ -1,0 +1,56 @@
+// Authorization: the step between authentication and execution. Each operation maps to
+// its IAM action and resource ARN; the caller's identity policies, the bucket's policy and
+// canned-ACL grants decide (auth/authorizer.h has the logic).
+//
+// Bucket policies and bucket ACLs are compiled once and cached per bucket. The operations
+// that change them (and DeleteBucket/CreateBucket) invalidate the entry; on one server
+// that is every writer. Several gateways over one shared index would need a TTL here.
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/policy.h"
+#include "meta/api/index.h"
+#include "s3/context.h"
+#include "s3/router.h"
+
+namespace sluice::s3 {
+
+class BucketAccessCache {
+ public:
+  struct Entry {
+    std::shared_ptr<const auth::Policy> policy;  // null: none
+    std::string acl;                             // canned ACL; "" = private
+  };
+  explicit BucketAccessCache(meta::Index* index) : index_(index) {}
+  // An empty entry for a bucket that does not exist (not cached). A stored policy that
+  // no longer parses is an error (kCorruption), never "no policy".
+  Result<std::shared_ptr<const Entry>> Get(const std::string& bucket);
+  void Invalidate(const std::string& bucket);
+
+ private:
+  meta::Index* index_;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Entry>> map_;
+};
+
+// The IAM action an operation needs ("s3:GetObject").
+std::string_view ActionOf(Op op, std::string_view subresource);
+
+// kAccessDenied (logged with the identity, action and resource) unless the caller may run
+// the routed operation. CopyObject/UploadPartCopy also need s3:GetObject on the source.
+Status AuthorizeRequest(Ctx& ctx, const Route& route);
+
+// kAccessDenied (logged) unless the caller may perform `action` on bucket/key.
+Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key);
+
+// Whether the caller may perform `action` on `bucket` (and `key`, for object actions).
+// For checks inside an operation: DeleteObjects per key, ListBuckets per bucket.
+bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket,
+               const std::string& key);
+
+}  // namespace sluice::s3

@@ -1,0 +1,63 @@
+// PutBucketPolicy, GetBucketPolicy, DeleteBucketPolicy, GetBucketPolicyStatus.
+// The policy is validated (and compiled) before it is stored; a refused document changes
+// nothing. Stored as sent, so GetBucketPolicy returns the caller's own text.
+#include "auth/policy.h"
+#include "s3/authz.h"
+#include "s3/ops/ops.h"
+#include "s3/payload.h"
+#include "s3/respond.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+constexpr char kPolicyConfig[] = "policy";
+
+void Invalidate(const Ctx& ctx) {
+  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
+}
+
+}  // namespace
+
+Task<Status> PutBucketPolicy(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  // S3 limits bucket policies to 20 KiB; read a little more so the parser can say so.
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
+  SLUICE_CO_RETURN_IF_ERROR(auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
+      *svc.blocking, [&] { return svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body); }));
+  Invalidate(ctx);
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+Task<Status> GetBucketPolicy(Ctx& ctx) {
+  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
+  if (doc.status().code() == Err::kNotFound)
+    co_return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
+  if (!doc.ok()) co_return doc.status();
+  http::ResponseHead head;
+  head.Set("Content-Type", "application/json");
+  co_return co_await ctx.resp.Send(head, *doc);
+}
+
+Task<Status> DeleteBucketPolicy(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
+      *svc.blocking, [&] { return svc.index->DeleteBucketConfig(ctx.bucket, kPolicyConfig); }));
+  Invalidate(ctx);
+  co_return co_await SendEmpty(ctx, 204);
+}
+
+Task<Status> GetBucketPolicyStatus(Ctx& ctx) {
+  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
+  if (doc.status().code() == Err::kNotFound)
+    co_return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
+  if (!doc.ok()) co_return doc.status();
+  SLUICE_CO_ASSIGN_OR_RETURN(auto policy, auth::Policy::Parse(*doc, auth::PolicyKind::kResource));
+  XmlDoc out("PolicyStatus");
+  out.root().AddBool("IsPublic", policy->IsPublic());
+  co_return co_await SendXml(ctx, out);
+}
+
+}  // namespace sluice::s3::ops

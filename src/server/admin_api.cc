@@ -1,0 +1,299 @@
+#include "server/admin_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "common/hash.h"
+#include "common/strings.h"
+#include "s3/error_table.h"
+#include "s3/xml.h"
+
+namespace sluice::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxAdminBody = 64 * 1024;
+
+Task<Result<std::string>> ReadBody(http::Body& body, size_t limit) {
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    auto n = co_await body.Read(buf, sizeof buf);
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) break;
+    out.append(buf, *n);
+    if (out.size() > limit) co_return Error(Err::kEntityTooLarge, "the request body is too large");
+  }
+  co_return out;
+}
+
+std::vector<std::string> SplitPath(std::string_view p) {
+  std::vector<std::string> out;
+  while (!p.empty()) {
+    size_t slash = p.find('/');
+    std::string_view seg = p.substr(0, slash);
+    if (!seg.empty()) out.push_back(UriDecode(seg).value_or(std::string(seg)));
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+Task<void> SendJson(http::Responder& resp, int status, const json& j) {
+  http::ResponseHead head;
+  head.status = status;
+  head.Set("Content-Type", "application/json");
+  (co_await resp.Send(head, j.dump(2) + "\n")).IgnoreError();
+}
+
+json UserJson(const auth::UserInfo& u) {
+  return {{"name", u.name}, {"admin", u.admin}, {"policies", u.policies}, {"keys", u.keys},
+          {"created", FormatIso8601(u.created_micros)}};
+}
+
+json KeyJson(const auth::KeyInfo& k) {
+  return {{"access_key", k.access_key}, {"user", k.user}, {"enabled", k.enabled},
+          {"created", FormatIso8601(k.created_micros)}};
+}
+
+json PolicyJson(const auth::PolicyInfo& p) {
+  json doc = json::parse(p.document, nullptr, false);
+  return {{"name", p.name}, {"document", doc.is_discarded() ? json(p.document) : doc}, {"users", p.users}};
+}
+
+// The STS query protocol's error codes for the domain errors AssumeRole can meet.
+std::pair<int, std::string_view> StsError(Err e) {
+  switch (e) {
+    case Err::kInvalidAccessKeyId: return {403, "InvalidClientTokenId"};
+    case Err::kInvalidToken: return {403, "InvalidClientTokenId"};
+    case Err::kExpiredToken: return {400, "ExpiredToken"};
+    case Err::kSignatureDoesNotMatch: return {403, "SignatureDoesNotMatch"};
+    case Err::kRequestTimeTooSkewed: return {403, "RequestExpired"};
+    case Err::kAccessDenied: return {403, "AccessDenied"};
+    case Err::kMalformedPolicy: return {400, "MalformedPolicyDocument"};
+    case Err::kInvalidArgument: case Err::kInvalidRequest: case Err::kAuthorizationHeaderMalformed:
+    case Err::kNoSuchUser: case Err::kEntityTooLarge:
+      return {400, "ValidationError"};
+    case Err::kNotImplemented: return {400, "InvalidAction"};
+    default: return {500, "InternalFailure"};
+  }
+}
+
+}  // namespace
+
+bool AdminApi::IsAdminRequest(const http::Request& req) {
+  return req.path().starts_with(kAdminPrefix) || req.path() == kAdminPrefix.substr(0, kAdminPrefix.size() - 1);
+}
+
+bool AdminApi::IsStsRequest(const http::Request& req) {
+  return req.method() == "POST" && req.path() == "/" &&
+         StartsWithIgnoreCase(req.header("content-type"), "application/x-www-form-urlencoded");
+}
+
+Result<auth::AuthResult> AdminApi::Authenticate(const http::Request& req, const std::string& body,
+                                                const auth::SigV4Verifier& verifier) const {
+  std::string sha = Sha256Hex(body);
+  std::string_view declared = req.header("x-amz-content-sha256");
+  if (!declared.empty() && declared != "UNSIGNED-PAYLOAD" && ToLower(declared) != sha)
+    return Error(Err::kContentSha256Mismatch, "");
+  auth::RequestView view{req.method(), req.path(), req.query(),
+                         [&](std::string_view n) { return req.header(n); },
+                         [&](std::map<std::string, std::string>*) {}, sha};
+  if (!auth::SigV4Verifier::HasAuth(view))
+    return Error(Err::kAccessDenied, "the admin API needs a SigV4-signed request");
+  auth::AuthFailureDetails details;
+  return verifier.Verify(view, &details);
+}
+
+// One admin operation; runs on the blocking pool (IAM changes are synced writes).
+Result<json> AdminApi::Dispatch(std::string_view m, const std::vector<std::string>& seg,
+                                const std::string& text) {
+  json in;
+  if (!text.empty() && !(seg.size() == 2 && seg[0] == "policies")) {
+    in = json::parse(text, nullptr, false);
+    if (in.is_discarded()) return Error(Err::kInvalidArgument, "the request body is not JSON");
+  }
+  auto done = [](const Status& st) -> Result<json> {
+    SLUICE_RETURN_IF_ERROR(st);
+    return json{{"ok", true}};
+  };
+  // users[/NAME[/keys | /policies/POLICY]]
+  if (!seg.empty() && seg[0] == "users") {
+    if (seg.size() == 1 && m == "GET") {
+      json list = json::array();
+      for (const auto& u : iam_->ListUsers()) list.push_back(UserJson(u));
+      return json{{"users", list}};
+    }
+    if (seg.size() == 2) {
+      if (m == "PUT") {
+        bool admin = in.is_object() && in.value("admin", false);
+        SLUICE_RETURN_IF_ERROR(iam_->CreateUser(seg[1], admin));
+        SLUICE_ASSIGN_OR_RETURN(auto u, iam_->GetUser(seg[1]));
+        return UserJson(u);
+      }
+      if (m == "GET") {
+        SLUICE_ASSIGN_OR_RETURN(auto u, iam_->GetUser(seg[1]));
+        return UserJson(u);
+      }
+      if (m == "DELETE") return done(iam_->DeleteUser(seg[1]));
+    }
+    if (seg.size() == 3 && seg[2] == "keys") {
+      if (m == "POST") {
+        SLUICE_ASSIGN_OR_RETURN(auto k, iam_->CreateKey(seg[1]));
+        return json{{"access_key", k.access_key}, {"secret_key", k.secret_key}, {"user", seg[1]}};
+      }
+      if (m == "GET") {
+        SLUICE_ASSIGN_OR_RETURN(auto keys, iam_->ListKeys(seg[1]));
+        json list = json::array();
+        for (const auto& k : keys) list.push_back(KeyJson(k));
+        return json{{"keys", list}};
+      }
+    }
+    if (seg.size() == 4 && seg[2] == "policies") {
+      if (m == "PUT") return done(iam_->AttachPolicy(seg[1], seg[3]));
+      if (m == "DELETE") return done(iam_->DetachPolicy(seg[1], seg[3]));
+    }
+  }
+  // keys[/AK[/enable | /disable | /rotate]]
+  if (!seg.empty() && seg[0] == "keys") {
+    if (seg.size() == 1 && m == "GET") {
+      SLUICE_ASSIGN_OR_RETURN(auto keys, iam_->ListKeys(""));
+      json list = json::array();
+      for (const auto& k : keys) list.push_back(KeyJson(k));
+      return json{{"keys", list}};
+    }
+    if (seg.size() == 2 && m == "DELETE") return done(iam_->DeleteKey(seg[1]));
+    if (seg.size() == 3 && m == "POST") {
+      if (seg[2] == "enable" || seg[2] == "disable")
+        return done(iam_->SetKeyEnabled(seg[1], seg[2] == "enable"));
+      if (seg[2] == "rotate") {
+        SLUICE_ASSIGN_OR_RETURN(auto k, iam_->RotateKey(seg[1]));
+        return json{{"access_key", k.access_key}, {"secret_key", k.secret_key}, {"disabled", seg[1]}};
+      }
+    }
+  }
+  // policies[/NAME]
+  if (!seg.empty() && seg[0] == "policies") {
+    if (seg.size() == 1 && m == "GET") {
+      json list = json::array();
+      for (const auto& p : iam_->ListPolicies()) list.push_back(PolicyJson(p));
+      return json{{"policies", list}};
+    }
+    if (seg.size() == 2) {
+      if (m == "PUT") return done(iam_->PutPolicy(seg[1], text));
+      if (m == "GET") {
+        SLUICE_ASSIGN_OR_RETURN(auto p, iam_->GetPolicy(seg[1]));
+        return PolicyJson(p);
+      }
+      if (m == "DELETE") return done(iam_->DeletePolicy(seg[1]));
+    }
+  }
+  std::string path;
+  for (const auto& x : seg) path += "/" + x;
+  return Error(Err::kNotFound, "no admin operation " + std::string(m) + " " + path);
+}
+
+Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Responder& resp) {
+  Result<json> out = json();
+  auto text = co_await ReadBody(body, kMaxAdminBody);
+  if (!text.ok()) {
+    out = text.status();
+  } else if (auto auth = Authenticate(req, *text, s3_verifier_); !auth.ok()) {
+    out = auth.status();
+  } else if (const auth::Identity& who = *auth->credential.identity; !who.admin || who.is_session()) {
+    spdlog::info("admin API refused: {} (key {}) is not an admin", who.arn, auth->credential.access_key);
+    out = Error(Err::kAccessDenied, "only root and admin users may use the admin API");
+  } else {
+    spdlog::info("admin: {} {} by {}", req.method(), req.path(), who.arn);
+    std::vector<std::string> seg = SplitPath(req.path().substr(kAdminPrefix.size()));
+    std::string method(req.method());
+    out = co_await Offload(*blocking_, [&] { return Dispatch(method, seg, *text); });
+  }
+  int status = 200;
+  json reply;
+  if (out.ok()) {
+    reply = std::move(out).value();
+  } else {
+    const s3::S3Error& e = s3::LookupError(out.status().code());
+    status = e.http_status;
+    reply["code"] = std::string(e.code);
+    reply["message"] = std::string(out.status().message().empty() ? e.message : out.status().message());
+  }
+  co_await SendJson(resp, status, reply);
+}
+
+Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Responder& resp) {
+  std::string request_id = HexEncode(Sha256(std::to_string(clock_->NowMicros()) + std::string(req.remote_ip))).substr(0, 32);
+  auto fail = [&](const Status& st) -> Task<void> {
+    auto [status, code] = StsError(st.code());
+    s3::XmlDoc doc("ErrorResponse", false);
+    doc.root().Attr("xmlns", "https://sts.amazonaws.com/doc/2011-06-15/");
+    s3::XmlNode e = doc.root().Child("Error");
+    e.Add("Type", status >= 500 ? "Receiver" : "Sender").Add("Code", code).Add("Message", st.message());
+    doc.root().Add("RequestId", request_id);
+    http::ResponseHead head;
+    head.status = status;
+    head.Set("Content-Type", "text/xml");
+    head.Set("x-amzn-RequestId", request_id);
+    (co_await resp.Send(head, doc.Render())).IgnoreError();
+  };
+  auto text = co_await ReadBody(body, kMaxAdminBody);
+  if (!text.ok()) co_return co_await fail(text.status());
+  auto auth = Authenticate(req, *text, sts_verifier_);
+  if (!auth.ok()) co_return co_await fail(auth.status());
+
+  std::map<std::string, std::string> params;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    auto k = UriDecode(pair.substr(0, eq), true);
+    auto v = UriDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!k || !v) co_return co_await fail(Error(Err::kInvalidArgument, "the form body does not decode"));
+    params[*k] = *v;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  if (params["Action"] != "AssumeRole")
+    co_return co_await fail(Error(Err::kNotImplemented, "Could not find operation " + params["Action"] + " (only AssumeRole is offered)"));
+  int64_t duration = 3600;
+  if (params.count("DurationSeconds")) {
+    auto d = ParseUint(params["DurationSeconds"]);
+    if (!d || *d > 1000000) co_return co_await fail(Error(Err::kInvalidArgument, "DurationSeconds must be a number"));
+    duration = static_cast<int64_t>(*d);
+  }
+  std::string name = params.count("RoleSessionName") ? params["RoleSessionName"] : "session";
+  const auth::Identity& who = *auth->credential.identity;
+  auto creds = co_await Offload(*blocking_, [&] {
+    return iam_->AssumeRole(who, auth->credential.access_key, duration, params["Policy"], name);
+  });
+  if (!creds.ok()) {
+    spdlog::info("sts: AssumeRole refused for {}: {}", who.arn, creds.status().ToString());
+    co_return co_await fail(creds.status());
+  }
+  spdlog::info("sts: {} (key {}) assumed session {} until {}", who.arn, auth->credential.access_key,
+               creds->access_key, FormatIso8601(creds->expires_micros));
+
+  s3::XmlDoc doc("AssumeRoleResponse", false);
+  doc.root().Attr("xmlns", "https://sts.amazonaws.com/doc/2011-06-15/");
+  s3::XmlNode result = doc.root().Child("AssumeRoleResult");
+  result.Child("Credentials")
+      .Add("AccessKeyId", creds->access_key)
+      .Add("SecretAccessKey", creds->secret_key)
+      .Add("SessionToken", creds->session_token)
+      .Add("Expiration", FormatIso8601(creds->expires_micros));
+  result.Child("AssumedRoleUser").Add("AssumedRoleId", creds->session_id).Add("Arn", creds->arn);
+  result.Add("PackedPolicySize", params["Policy"].empty() ? 0 : params["Policy"].size() * 100 / 2048);
+  doc.root().Child("ResponseMetadata").Add("RequestId", request_id);
+  http::ResponseHead head;
+  head.Set("Content-Type", "text/xml");
+  head.Set("x-amzn-RequestId", request_id);
+  (co_await resp.Send(head, doc.Render())).IgnoreError();
+}
+
+}  // namespace sluice::server
