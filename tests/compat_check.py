@@ -25,6 +25,7 @@ SUITES = {
     "badinput": [I + "test_badinput.py"],
     "crash": [I + "test_crash.py"],
     "server": [I + "test_server.py"],
+    "iam": [I + "test_iam.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 

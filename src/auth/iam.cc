@@ -21,7 +21,6 @@ constexpr int64_t kExpiredGraceMicros = 24LL * 3600 * 1000000;
 std::string UserArn(const std::string& user) {
   return std::string("arn:aws:iam::") + kAccountId + ":user/" + user;
 }
-std::string RootArn() { return std::string("arn:aws:iam::") + kAccountId + ":root"; }
 
 Result<json> ParseRecord(const std::string& ns, const std::string& name, const std::string& text) {
   json j = json::parse(text, nullptr, false);
@@ -45,17 +44,6 @@ T Field(const json& j, const char* name, T fallback) {
 
 }  // namespace
 
-std::shared_ptr<const Identity> Identity::Root() {
-  static const std::shared_ptr<const Identity> root = [] {
-    auto id = std::make_shared<Identity>();
-    id->kind = Kind::kRoot;
-    id->arn = RootArn();
-    id->admin = true;
-    id->principals = {id->arn, kAccountId};
-    return id;
-  }();
-  return root;
-}
 
 Status ValidateIamName(std::string_view name, size_t max, std::string_view what) {
   if (name.empty() || name.size() > max)

@@ -1,7 +1,7 @@
 """Access control end to end: users and keys made with `sluice admin`, identity and bucket
 policies, STS sessions (boto3's sts client), anonymous access with curl, deletion
 protection, and the refusals: what they answer, that they change nothing, and that they
-are logged.  compat: iam-users compat: bucket-policy compat: sts compat: anonymous
+are logged.  compat: iam-users, bucket-policy, sts, anonymous, public-acls
 """
 import json
 import os

@@ -1,5 +1,6 @@
 // Policy parsing and evaluation, table-driven from policy_cases.json: each group gives
 // the policies in force and a caller, each case a request and the expected verdict.
+// compat: bucket-policy, iam-users, sts
 #include "auth/policy.h"
 
 #include <gtest/gtest.h>
