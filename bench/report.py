@@ -120,6 +120,18 @@ def rows_of(kind):
     return {k: v for k, v in runs.items() if k[0] == kind}
 
 
+pol = rows_of("policy")
+if pol:
+    k = lambda t: ("policy", "4k", 16, t)
+    base, with_pol = med(k("sluice"), "rps"), med(k("sluice-policy"), "rps")
+    lines += ["## Bucket policy cost (4 KiB GET, 16 connections)", "",
+              "The same object in a bucket with the three-statement policy of bench/policy.json (one "
+              "statement's condition, NotIpAddress on the source address, is evaluated on every "
+              "request) and in a bucket without a policy, alternating runs, presigned by root.", "",
+              "| bucket | req/s | vs no policy |", "|---|---|---|",
+              f"| no policy | {fmt(base)}{spread(k('sluice'), 'rps')} | – |",
+              f"| bench/policy.json | {fmt(with_pol)}{spread(k('sluice-policy'), 'rps')} | {ratio(with_pol, base)} |", ""]
+
 conc = rows_of("conc")
 if conc:
     lines += ["## Concurrency (4 KiB GET, wrk, 1 to 1000 connections)", "",

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <mutex>
+#include <memory>
 
 #include "auth/authorizer.h"
 #include "common/strings.h"
@@ -154,14 +154,14 @@ auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucke
                      const std::string& key, std::string* resource) {
   const auth::Identity* id = ctx.auth.credential.identity.get();
   *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
-  std::shared_ptr<const BucketAccessCache::Entry> entry;
+  const BucketAccessCache::Entry* entry = nullptr;
   if (ctx.svc.access && !bucket.empty()) {
     auto e = ctx.svc.access->Get(bucket);
     if (!e.ok()) {
       spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
       return auth::Verdict::kExplicitDeny;  // fail closed
     }
-    entry = std::move(e).value();
+    entry = *e;
   }
   // Root and admins skip straight past a bucket without a policy: the common case costs
   // one cache lookup.
@@ -196,19 +196,35 @@ Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, con
   return Error(Err::kAccessDenied, "Access Denied");
 }
 
-Result<std::shared_ptr<const BucketAccessCache::Entry>> BucketAccessCache::Get(const std::string& bucket) {
-  {
-    std::shared_lock l(mu_);
-    if (auto it = map_.find(bucket); it != map_.end()) return it->second;
+uint64_t BucketAccessCache::NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
+Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string& bucket) {
+  struct Local {
+    uint64_t cache = 0, generation = 0;
+    std::unordered_map<std::string, std::unique_ptr<const Entry>> map;
+    std::unique_ptr<const Entry> scratch;  // an uncached answer, valid until the next Get
+  };
+  thread_local Local tl;
+  uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (tl.cache != id_ || tl.generation != gen) {
+    tl.map.clear();
+    tl.cache = id_;
+    tl.generation = gen;
   }
-  auto e = std::make_shared<Entry>();
+  if (auto it = tl.map.find(bucket); it != tl.map.end()) return it->second.get();
+
+  auto e = std::make_unique<Entry>();
   auto doc = index_->GetBucketConfig(bucket, "policy");
   if (doc.ok()) {
     auto p = auth::Policy::Parse(*doc, auth::PolicyKind::kResource);
     if (!p.ok()) return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
     e->policy = std::move(p).value();
   } else if (doc.status().code() == Err::kNoSuchBucket) {
-    return std::shared_ptr<const Entry>(std::move(e));  // not cached: it may be created
+    tl.scratch = std::move(e);  // not cached: the bucket may be created
+    return tl.scratch.get();
   } else if (doc.status().code() != Err::kNotFound) {
     return doc.status();
   }
@@ -218,15 +234,18 @@ Result<std::shared_ptr<const BucketAccessCache::Entry>> BucketAccessCache::Get(c
   } else if (acl.status().code() != Err::kNotFound && acl.status().code() != Err::kNoSuchBucket) {
     return acl.status();
   }
-  std::shared_ptr<const Entry> out = std::move(e);
-  std::unique_lock l(mu_);
-  map_[bucket] = out;
+  // A change that raced with this read bumped the generation: answer, but do not keep it.
+  if (generation_.load(std::memory_order_acquire) != gen) {
+    tl.scratch = std::move(e);
+    return tl.scratch.get();
+  }
+  const Entry* out = e.get();
+  tl.map[bucket] = std::move(e);
   return out;
 }
 
-void BucketAccessCache::Invalidate(const std::string& bucket) {
-  std::unique_lock l(mu_);
-  map_.erase(bucket);
+void BucketAccessCache::Invalidate(const std::string&) {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::string_view ActionOf(Op op, std::string_view sub) {

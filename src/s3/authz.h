@@ -7,8 +7,8 @@
 // that is every writer. Several gateways over one shared index would need a TTL here.
 #pragma once
 
+#include <atomic>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,15 +27,20 @@ class BucketAccessCache {
     std::string acl;                             // canned ACL; "" = private
   };
   explicit BucketAccessCache(meta::Index* index) : index_(index) {}
-  // An empty entry for a bucket that does not exist (not cached). A stored policy that
-  // no longer parses is an error (kCorruption), never "no policy".
-  Result<std::shared_ptr<const Entry>> Get(const std::string& bucket);
+  // The entry stays valid until this thread's next Get. An empty entry for a bucket that
+  // does not exist (not cached). A stored policy that no longer parses is an error
+  // (kCorruption), never "no policy".
+  Result<const Entry*> Get(const std::string& bucket);
+  // Any change drops every thread's entries (changes are rare; reads are every request).
   void Invalidate(const std::string& bucket);
 
  private:
+  // Each thread keeps its own map, so the request path takes no lock and touches no
+  // shared cache line but the generation counter, which only changes on invalidation.
   meta::Index* index_;
-  std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Entry>> map_;
+  std::atomic<uint64_t> generation_{1};
+  const uint64_t id_ = NextId();
+  static uint64_t NextId();
 };
 
 // The IAM action an operation needs ("s3:GetObject").
