@@ -8,7 +8,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
 #include <variant>
 
@@ -35,10 +34,14 @@ std::string Home() { return Env("HOME"); }
 // The keys of one section of an AWS INI file ("default", or "profile NAME" in config).
 std::map<std::string, std::string> IniSection(const std::string& path, const std::string& section) {
   std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line, cur;
-  while (std::getline(in, line)) {
-    std::string_view l = Trim(line);
+  auto text = io::PosixFileSystem()->ReadWholeFile(path);
+  if (!text.ok()) return out;  // no such file: nothing from it
+  std::string_view rest = *text;
+  std::string cur;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view l = Trim(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
     if (l.empty() || l[0] == '#' || l[0] == ';') continue;
     if (l.front() == '[' && l.back() == ']') {
       cur = std::string(Trim(l.substr(1, l.size() - 2)));

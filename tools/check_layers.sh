@@ -21,5 +21,10 @@ check storage "http/|auth/|s3/|meta/|server/" "storage/ depends on common/ and i
 hits=$(grep -rnE '\b(fopen|::open|::pread|::write|::unlink|::rename|::fsync|::fdatasync|std::ofstream|std::ifstream|system_clock::now|steady_clock::now|::time\()' \
   --include='*.cc' --include='*.h' . | grep -vE '^\./(io|http|server)/' )
 if [ -n "$hits" ]; then echo "file or clock access outside io/:"; echo "$hits"; fail=1; fi
+# The CLI is built on the public client headers only.
+hits=$(grep -rnE '#include "(common|io|http|auth|s3|meta|storage|server)/' "$root/cli" 2>/dev/null)
+if [ -n "$hits" ]; then echo "layer violation: cli/ uses only <sluice/...> public headers"; echo "$hits"; fail=1; fi
+hits=$(grep -rnE '#include "(s3|meta|storage|server|http)/' "$root/client" 2>/dev/null)
+if [ -n "$hits" ]; then echo "layer violation: client/ uses public headers, common, auth and io only"; echo "$hits"; fail=1; fi
 [ $fail = 0 ] && echo "layers: 1 passed, 0 failed" || echo "layers: 0 passed, 1 failed"
 exit $fail
