@@ -1,3 +1,6 @@
+// The client library: settings resolution, the connection pool, signing, retries, and
+// the plain S3 calls. Transfers (parallel ranged GET, multipart upload, the reader) are in
+// transfer.cc.
 #include <sluice/client.h>
 
 #include <boost/asio/connect.hpp>
@@ -7,11 +10,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
-#include <variant>
+#include <pugixml.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
 
 #include "auth/sigv4.h"
+#include "client/internal.h"
 #include "common/hash.h"
 #include "common/strings.h"
 #include "io/env.h"
@@ -28,8 +37,6 @@ std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
 }
-
-std::string Home() { return Env("HOME"); }
 
 // The keys of one section of an AWS INI file ("default", or "profile NAME" in config).
 std::map<std::string, std::string> IniSection(const std::string& path, const std::string& section) {
@@ -86,18 +93,58 @@ Url ParseEndpoint(const std::string& e) {
   return u;
 }
 
+bool Idempotent(const std::string& m) { return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE"; }
+bool Retryable(int status) { return status == 500 || status == 502 || status == 503 || status == 504; }
+
+// Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)).
+void Backoff(int attempt) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  int64_t cap = std::min<int64_t>(5000, 100LL << std::min(attempt, 10));
+  std::uniform_int_distribution<int64_t> d(0, cap);
+  std::this_thread::sleep_for(std::chrono::milliseconds(d(rng)));
+}
+
 }  // namespace
 
 std::string UrlEncode(const std::string& s, bool keep_slash) { return UriEncode(s, !keep_slash); }
+
+bool ParseS3Url(const std::string& url, std::string* bucket, std::string* key) {
+  if (!url.starts_with("s3://")) return false;
+  std::string_view rest = std::string_view(url).substr(5);
+  size_t slash = rest.find('/');
+  *bucket = std::string(rest.substr(0, slash));
+  *key = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
+  return !bucket->empty();
+}
+
+std::string DescribeError(const Response& r) {
+  std::string code, message;
+  pugi::xml_document doc;
+  if (!r.body.empty() && doc.load_buffer(r.body.data(), r.body.size())) {
+    code = doc.document_element().child("Code").text().as_string();
+    message = doc.document_element().child("Message").text().as_string();
+  }
+  if (code.empty()) {
+    switch (r.status) {
+      case 400: code = "BadRequest"; break;
+      case 403: code = "AccessDenied"; break;
+      case 404: code = "NotFound"; break;
+      case 412: code = "PreconditionFailed"; break;
+      default: code = "HTTP" + std::to_string(r.status);
+    }
+  }
+  return code + (message.empty() ? "" : ": " + message) + " (HTTP " + std::to_string(r.status) + ")";
+}
 
 Settings Resolve(const Settings& flags) {
   Settings s = flags;
   std::string profile = !s.profile.empty() ? s.profile : Env("AWS_PROFILE");
   if (profile.empty()) profile = "default";
+  std::string home = Env("HOME");
   std::string cred_file = Env("AWS_SHARED_CREDENTIALS_FILE");
-  if (cred_file.empty()) cred_file = Home() + "/.aws/credentials";
+  if (cred_file.empty()) cred_file = home + "/.aws/credentials";
   std::string config_file = Env("AWS_CONFIG_FILE");
-  if (config_file.empty()) config_file = Home() + "/.aws/config";
+  if (config_file.empty()) config_file = home + "/.aws/config";
   auto creds = IniSection(cred_file, profile);
   auto config = IniSection(config_file, profile == "default" ? "default" : "profile " + profile);
 
@@ -126,122 +173,353 @@ Settings Resolve(const Settings& flags) {
   if (s.access_key.empty() || s.secret_key.empty())
     throw ClientError("no credentials: pass --access-key and --secret-key, set AWS_ACCESS_KEY_ID and "
                       "AWS_SECRET_ACCESS_KEY, or add profile '" + profile + "' to " + cred_file);
+  if (s.part_size < (5ULL << 20)) s.part_size = 5ULL << 20;  // S3's multipart minimum
+  if (s.parallelism < 1) s.parallelism = 1;
+  if (s.max_attempts < 1) s.max_attempts = 1;
   ParseEndpoint(s.endpoint);  // validates
   return s;
 }
 
 struct Client::Conn {
   asio::io_context io;
-  std::optional<asio::ssl::context> ssl_ctx;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buf;
-  Url url;
   bool open = false;
+};
 
-  void Connect(const Settings& s) {
-    tcp::resolver resolver(io);
+struct Client::Pool {
+  Url url;
+  std::optional<asio::ssl::context> ssl_ctx;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Conn>> idle;
+
+  std::unique_ptr<Conn> Take() {
+    std::lock_guard l(mu);
+    if (idle.empty()) return std::make_unique<Conn>();
+    auto c = std::move(idle.back());
+    idle.pop_back();
+    return c;
+  }
+  void Give(std::unique_ptr<Conn> c) {
+    if (!c->open) return;
+    std::lock_guard l(mu);
+    if (idle.size() < 64) idle.push_back(std::move(c));
+  }
+  void Connect(Conn& c, const Settings& s) {
+    tcp::resolver resolver(c.io);
     beast::error_code ec;
     auto addrs = resolver.resolve(url.host, url.port, ec);
-    if (ec) throw ClientError("cannot resolve " + url.host + ": " + ec.message());
+    if (ec) throw ClientError("cannot resolve " + url.host + " (endpoint " + s.endpoint + "): " + ec.message());
     if (url.tls) {
-      if (!ssl_ctx) {
-        ssl_ctx.emplace(asio::ssl::context::tls_client);
-        if (!s.ca_file.empty()) ssl_ctx->load_verify_file(s.ca_file, ec);
-        else ssl_ctx->set_default_verify_paths(ec);
-        if (ec) throw ClientError("cannot load CA certificates: " + ec.message());
-        ssl_ctx->set_verify_mode(s.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
-      }
-      tls.emplace(io, *ssl_ctx);
-      SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
-      if (s.verify_tls) tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
-      beast::get_lowest_layer(*tls).expires_after(std::chrono::seconds(30));
-      beast::get_lowest_layer(*tls).connect(addrs, ec);
-      if (!ec) tls->handshake(asio::ssl::stream_base::client, ec);
+      c.tls.emplace(c.io, *ssl_ctx);
+      SSL_set_tlsext_host_name(c.tls->native_handle(), url.host.c_str());
+      if (s.verify_tls) c.tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+      beast::get_lowest_layer(*c.tls).expires_after(std::chrono::seconds(30));
+      beast::get_lowest_layer(*c.tls).connect(addrs, ec);
+      if (!ec) c.tls->handshake(asio::ssl::stream_base::client, ec);
     } else {
-      plain.emplace(io);
-      plain->expires_after(std::chrono::seconds(30));
-      plain->connect(addrs, ec);
+      c.plain.emplace(c.io);
+      c.plain->expires_after(std::chrono::seconds(30));
+      c.plain->connect(addrs, ec);
     }
     if (ec) throw ClientError("cannot connect to " + s.endpoint + ": " + ec.message());
-    open = true;
-  }
-
-  template <typename F>
-  auto WithStream(F&& f) {
-    if (url.tls) return f(*tls);
-    return f(*plain);
+    auto& sock = url.tls ? beast::get_lowest_layer(*c.tls).socket() : c.plain->socket();
+    sock.set_option(tcp::no_delay(true), ec);
+    c.open = true;
   }
 };
 
-Client::Client(Settings settings) : settings_(std::move(settings)), conn_(std::make_unique<Conn>()) {
-  conn_->url = ParseEndpoint(settings_.endpoint);
+Client::Client(Settings settings) : settings_(std::move(settings)), pool_(std::make_unique<Pool>()) {
+  pool_->url = ParseEndpoint(settings_.endpoint);
+  if (pool_->url.tls) {
+    beast::error_code ec;
+    pool_->ssl_ctx.emplace(asio::ssl::context::tls_client);
+    if (!settings_.ca_file.empty()) pool_->ssl_ctx->load_verify_file(settings_.ca_file, ec);
+    else pool_->ssl_ctx->set_default_verify_paths(ec);
+    if (ec) throw ClientError("cannot load CA certificates " + settings_.ca_file + ": " + ec.message());
+    pool_->ssl_ctx->set_verify_mode(settings_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  }
 }
 
 Client::~Client() = default;
 
-Response Client::Send(const std::string& method, const std::string& path, const std::string& query,
-                      const std::string& body, const std::map<std::string, std::string>& headers,
-                      const std::string& service) {
+std::map<std::string, std::string> Client::Sign(const std::string& method, const std::string& path,
+                                                const std::string& query,
+                                                const std::map<std::string, std::string>& headers,
+                                                const std::string& payload, const std::string& service) {
   std::string date = FormatAmzDate(io::SystemClock()->NowMicros());
-  std::string payload = Sha256Hex(body);
-  std::map<std::string, std::string> signed_headers;
-  for (const auto& [k, v] : headers) signed_headers[ToLower(k)] = v;
-  signed_headers["host"] = conn_->url.host_header;
-  signed_headers["x-amz-date"] = date;
-  signed_headers["x-amz-content-sha256"] = payload;
-  if (!settings_.session_token.empty()) signed_headers["x-amz-security-token"] = settings_.session_token;
+  std::map<std::string, std::string> h;
+  for (const auto& [k, v] : headers) h[ToLower(k)] = v;
+  h["host"] = pool_->url.host_header;
+  h["x-amz-date"] = date;
+  h["x-amz-content-sha256"] = payload;
+  if (!settings_.session_token.empty()) h["x-amz-security-token"] = settings_.session_token;
   std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(query) + "\n";
   std::string names;
-  for (const auto& [k, v] : signed_headers) {
+  for (const auto& [k, v] : h) {
+    if (k == "content-length") continue;
     creq += k + ":" + auth::CanonicalHeaderValue(v) + "\n";
     names += (names.empty() ? "" : ";") + k;
   }
   creq += "\n" + names + "\n" + payload;
   std::string scope = date.substr(0, 8) + "/" + settings_.region + "/" + service + "/aws4_request";
   std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
-  std::string key = auth::DeriveSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, service);
-  std::string auth = "AWS4-HMAC-SHA256 Credential=" + settings_.access_key + "/" + scope +
-                     ", SignedHeaders=" + names + ", Signature=" + HexEncode(HmacSha256(key, sts));
+  const std::string& key = auth::CachedSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, service);
+  h["authorization"] = "AWS4-HMAC-SHA256 Credential=" + settings_.access_key + "/" + scope +
+                       ", SignedHeaders=" + names + ", Signature=" + HexEncode(HmacSha256(key, sts));
+  return h;
+}
 
-  bhttp::request<bhttp::string_body> req;
-  req.method_string(method);
-  req.target(query.empty() ? path : path + "?" + query);
-  req.version(11);
-  for (const auto& [k, v] : signed_headers) req.set(k, v);
-  req.set(bhttp::field::authorization, auth);
-  req.set(bhttp::field::user_agent, "sluice-cli");
-  req.body() = body;
-  req.prepare_payload();
-
-  for (int attempt = 0;; attempt++) {
-    if (!conn_->open) conn_->Connect(settings_);
-    beast::error_code ec;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(1ULL << 30);
-    conn_->WithStream([&](auto& stream) {
-      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(120));
-      bhttp::write(stream, req, ec);
-      if (!ec) bhttp::read(stream, conn_->buf, parser, ec);
-      return 0;
-    });
-    if (ec) {
-      conn_->open = false;
-      conn_->buf.clear();
-      // A kept-alive connection the server closed meanwhile: one fresh try.
-      if (attempt == 0 && (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                           ec == asio::error::broken_pipe || ec == asio::error::eof))
-        continue;
-      throw ClientError("request to " + settings_.endpoint + " failed: " + ec.message());
+Response Client::SendOnce(Conn& c, const std::string& method, const std::string& target,
+                          const std::map<std::string, std::string>& h, const std::string& body,
+                          const std::function<size_t(char*, size_t)>* reader, uint64_t length) {
+  if (!c.open) pool_->Connect(c, settings_);
+  beast::error_code ec;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(std::numeric_limits<uint64_t>::max());
+  if (method == "HEAD") parser.skip(true);
+  auto run = [&](auto& stream) {
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
+    bhttp::request<bhttp::empty_body> head;
+    head.method_string(method);
+    head.target(target);
+    head.version(11);
+    for (const auto& [k, v] : h) head.set(k, v);
+    head.set(bhttp::field::user_agent, "sluice-client/1");
+    uint64_t len = reader ? length : body.size();
+    if (len > 0 || method == "PUT" || method == "POST") head.content_length(len);
+    bhttp::request_serializer<bhttp::empty_body> sr(head);
+    bhttp::write_header(stream, sr, ec);
+    if (ec) return;
+    if (reader) {
+      std::vector<char> buf(1 << 18);
+      uint64_t sent = 0;
+      while (sent < length) {
+        size_t n = (*reader)(buf.data(), std::min<uint64_t>(buf.size(), length - sent));
+        if (n == 0) throw ClientError("the upload source ended early");
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
+        asio::write(stream, asio::buffer(buf.data(), n), ec);
+        if (ec) return;
+        sent += n;
+      }
+    } else if (!body.empty()) {
+      asio::write(stream, asio::buffer(body), ec);
+      if (ec) return;
     }
-    auto& res = parser.get();
-    Response out;
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& f : res) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
-    out.body = std::move(res.body());
-    if (!res.keep_alive()) conn_->open = false;
-    return out;
+    bhttp::read(stream, c.buf, parser, ec);
+  };
+  if (pool_->url.tls) run(*c.tls);
+  else run(*c.plain);
+  if (ec) {
+    c.open = false;
+    c.buf.clear();
+    throw ClientError(method + " " + target + " to " + settings_.endpoint + " failed: " + ec.message());
   }
+  auto& res = parser.get();
+  Response out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& f : res) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
+  out.body = std::move(res.body());
+  if (!res.keep_alive()) c.open = false;
+  return out;
+}
+
+Response Client::Send(const std::string& method, const std::string& path, const std::string& query,
+                      const std::string& body, const std::map<std::string, std::string>& headers,
+                      const std::string& service, bool sign_payload) {
+  std::string target = query.empty() ? path : path + "?" + query;
+  std::string payload = sign_payload ? Sha256Hex(body) : "UNSIGNED-PAYLOAD";
+  for (int attempt = 0;; attempt++) {
+    auto h = Sign(method, path, query, headers, payload, service);
+    auto conn = pool_->Take();
+    bool was_open = conn->open;
+    try {
+      Response r = SendOnce(*conn, method, target, h, body, nullptr, 0);
+      pool_->Give(std::move(conn));
+      if (Retryable(r.status) && Idempotent(method) && attempt + 1 < settings_.max_attempts) {
+        Backoff(attempt);
+        continue;
+      }
+      return r;
+    } catch (const ClientError& e) {
+      // A kept-alive connection the server closed meanwhile is retried at once, any method:
+      // the request never reached the server. Other failures only for idempotent requests.
+      if (was_open && attempt == 0) continue;
+      if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;
+      Backoff(attempt);
+    }
+  }
+}
+
+Response Client::SendBody(const std::string& method, const std::string& path, const std::string& query,
+                          uint64_t length, const std::function<size_t(char*, size_t)>& read,
+                          const std::map<std::string, std::string>& headers) {
+  std::string target = query.empty() ? path : path + "?" + query;
+  auto h = Sign(method, path, query, headers, "UNSIGNED-PAYLOAD", "s3");
+  auto conn = pool_->Take();
+  Response r = SendOnce(*conn, method, target, h, "", &read, length);
+  pool_->Give(std::move(conn));
+  return r;
+}
+
+namespace internal {
+
+std::string ObjectPath(const std::string& bucket, const std::string& key) {
+  return "/" + UrlEncode(bucket, true) + "/" + UrlEncode(key, true);
+}
+
+void Expect(const Response& r, int want, const std::string& what) {
+  if (r.status == want || (want == 200 && r.status == 204)) return;
+  pugi::xml_document doc;
+  std::string code;
+  if (doc.load_buffer(r.body.data(), r.body.size())) code = doc.document_element().child("Code").text().as_string();
+  throw ClientError(what + ": " + DescribeError(r), r.status, code);
+}
+
+std::string Unquote(std::string etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+}  // namespace internal
+
+using internal::Expect;
+using internal::ObjectPath;
+
+void Client::CreateBucket(const std::string& bucket) {
+  Expect(Send("PUT", "/" + UrlEncode(bucket, true), "", ""), 200, "create bucket " + bucket);
+}
+
+void Client::DeleteBucket(const std::string& bucket) {
+  Expect(Send("DELETE", "/" + UrlEncode(bucket, true), "", ""), 204, "remove bucket " + bucket);
+}
+
+std::vector<std::string> Client::ListBuckets() {
+  Response r = Send("GET", "/", "", "");
+  Expect(r, 200, "list buckets");
+  pugi::xml_document doc;
+  doc.load_buffer(r.body.data(), r.body.size());
+  std::vector<std::string> out;
+  for (auto b : doc.document_element().child("Buckets").children("Bucket"))
+    out.emplace_back(b.child("Name").text().as_string());
+  return out;
+}
+
+ObjectInfo Client::Head(const std::string& bucket, const std::string& key) {
+  Response r = Send("HEAD", ObjectPath(bucket, key), "", "");
+  if (r.status == 404) {
+    // HEAD has no body to name the error: ask the bucket whether it exists.
+    Response b = Send("HEAD", "/" + UrlEncode(bucket, true), "", "");
+    if (b.status == 404)
+      throw ClientError("s3://" + bucket + "/" + key + ": NoSuchBucket: the bucket does not exist (HTTP 404)", 404, "NoSuchBucket");
+    throw ClientError("s3://" + bucket + "/" + key + ": NoSuchKey: the object does not exist (HTTP 404)", 404, "NoSuchKey");
+  }
+  Expect(r, 200, "s3://" + bucket + "/" + key);
+  ObjectInfo o;
+  o.key = key;
+  o.size = std::stoull(r.header("content-length").empty() ? "0" : r.header("content-length"));
+  o.etag = r.header("etag");
+  if (o.etag.size() >= 2 && o.etag.front() == '"') o.etag = o.etag.substr(1, o.etag.size() - 2);
+  o.last_modified = r.header("last-modified");
+  if (auto t = ParseHttpDate(o.last_modified)) o.mtime = *t / 1000000;
+  return o;
+}
+
+std::string Client::GetString(const std::string& bucket, const std::string& key) {
+  Response r = Send("GET", ObjectPath(bucket, key), "", "");
+  Expect(r, 200, "s3://" + bucket + "/" + key);
+  return std::move(r.body);
+}
+
+std::string Client::Put(const std::string& bucket, const std::string& key, const std::string& data) {
+  Response r = Send("PUT", ObjectPath(bucket, key), "", data);
+  Expect(r, 200, "upload s3://" + bucket + "/" + key);
+  std::string etag = r.header("etag");
+  if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+void Client::Delete(const std::string& bucket, const std::string& key) {
+  Expect(Send("DELETE", ObjectPath(bucket, key), "", ""), 204, "remove s3://" + bucket + "/" + key);
+}
+
+std::vector<std::string> Client::DeleteMany(const std::string& bucket, const std::vector<std::string>& keys) {
+  std::vector<std::string> refused;
+  for (size_t start = 0; start < keys.size(); start += 1000) {
+    pugi::xml_document doc;
+    auto del = doc.append_child("Delete");
+    del.append_child("Quiet").text().set("true");
+    for (size_t i = start; i < std::min(keys.size(), start + 1000); i++)
+      del.append_child("Object").append_child("Key").text().set(keys[i].c_str());
+    std::ostringstream os;
+    doc.save(os, "", pugi::format_raw);
+    std::string body = os.str();
+    Response r = Send("POST", "/" + UrlEncode(bucket, true), "delete=", body,
+                      {{"content-md5", Base64Encode(Md5(body))}, {"content-type", "application/xml"}});
+    Expect(r, 200, "remove objects from s3://" + bucket);
+    pugi::xml_document out;
+    out.load_buffer(r.body.data(), r.body.size());
+    for (auto e : out.document_element().children("Error")) refused.emplace_back(e.child("Key").text().as_string());
+  }
+  return refused;
+}
+
+void Client::Copy(const std::string& src_bucket, const std::string& src_key, const std::string& bucket,
+                  const std::string& key) {
+  Response r = Send("PUT", ObjectPath(bucket, key), "", "",
+                    {{"x-amz-copy-source", "/" + UrlEncode(src_bucket, true) + "/" + UrlEncode(src_key, true)}});
+  Expect(r, 200, "copy s3://" + src_bucket + "/" + src_key + " to s3://" + bucket + "/" + key);
+  if (r.body.find("<Error>") != std::string::npos)  // S3 may fail a copy after the 200
+    throw ClientError("copy to s3://" + bucket + "/" + key + " failed: " + r.body, 200);
+}
+
+void Client::List(const std::string& bucket, const std::string& prefix, const std::string& delimiter,
+                  const std::function<bool(const ObjectInfo&)>& on_object,
+                  const std::function<bool(const std::string&)>& on_prefix) {
+  std::string token;
+  for (;;) {
+    std::string q = "list-type=2&max-keys=1000&prefix=" + UrlEncode(prefix, false);
+    if (!delimiter.empty()) q += "&delimiter=" + UrlEncode(delimiter, false);
+    if (!token.empty()) q += "&continuation-token=" + UrlEncode(token, false);
+    Response r = Send("GET", "/" + UrlEncode(bucket, true), q, "");
+    Expect(r, 200, "list s3://" + bucket + "/" + prefix);
+    pugi::xml_document doc;
+    doc.load_buffer(r.body.data(), r.body.size());
+    auto root = doc.document_element();
+    for (auto c : root.children("Contents")) {
+      ObjectInfo o;
+      o.key = c.child("Key").text().as_string();
+      o.size = c.child("Size").text().as_ullong();
+      o.etag = c.child("ETag").text().as_string();
+      if (o.etag.size() >= 2 && o.etag.front() == '"') o.etag = o.etag.substr(1, o.etag.size() - 2);
+      o.last_modified = c.child("LastModified").text().as_string();
+      if (auto t = ParseIso8601(o.last_modified)) o.mtime = *t / 1000000;
+      if (!on_object(o)) return;
+    }
+    if (on_prefix)
+      for (auto p : root.children("CommonPrefixes"))
+        if (!on_prefix(p.child("Prefix").text().as_string())) return;
+    if (std::string_view(root.child("IsTruncated").text().as_string()) != "true") return;
+    token = root.child("NextContinuationToken").text().as_string();
+    if (token.empty()) return;
+  }
+}
+
+std::string Client::Presign(const std::string& method, const std::string& bucket, const std::string& key,
+                            int expires_s) {
+  std::string date = FormatAmzDate(io::SystemClock()->NowMicros());
+  std::string scope = date.substr(0, 8) + "/" + settings_.region + "/s3/aws4_request";
+  std::string path = ObjectPath(bucket, key);
+  std::string q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + UrlEncode(settings_.access_key + "/" + scope, false) +
+                  "&X-Amz-Date=" + date + "&X-Amz-Expires=" + std::to_string(expires_s) +
+                  "&X-Amz-SignedHeaders=host";
+  if (!settings_.session_token.empty()) q += "&X-Amz-Security-Token=" + UrlEncode(settings_.session_token, false);
+  std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(q) + "\nhost:" +
+                     pool_->url.host_header + "\n\nhost\nUNSIGNED-PAYLOAD";
+  std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
+  std::string key_bytes = auth::DeriveSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, "s3");
+  return settings_.endpoint + path + "?" + q + "&X-Amz-Signature=" + HexEncode(HmacSha256(key_bytes, sts));
 }
 
 }  // namespace sluice::client

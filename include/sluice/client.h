@@ -1,31 +1,44 @@
 // The sluice client library's public surface (std only): where the endpoint and the
-// credentials come from, and signed HTTP requests to any S3 endpoint.
+// credentials come from, signed requests with retries over a pool of keep-alive
+// connections, and the data path training code needs: parallel ranged downloads pinned
+// to one version of the object, parallel multipart uploads, paginated listings, and a
+// streaming reader with read-ahead. Works against any S3 endpoint.
 //
 // Resolution follows the AWS tools, first match wins:
-//   endpoint: the flag, then AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, then endpoint_url in
-//             the profile's section of ~/.aws/config;
-//   credentials: the flags, then AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+//   endpoint: the setting, then AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, then endpoint_url
+//             in the profile's section of ~/.aws/config;
+//   credentials: the settings, then AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
 //             AWS_SESSION_TOKEN, then the profile (AWS_PROFILE, default "default") in
 //             ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE) and ~/.aws/config
 //             (AWS_CONFIG_FILE);
-//   region: the flag, AWS_REGION / AWS_DEFAULT_REGION, the profile, then us-east-1.
+//   region: the setting, AWS_REGION / AWS_DEFAULT_REGION, the profile, then us-east-1.
 //
-// Thread safety: a Client is used by one thread at a time; make one per thread.
+// Thread safety: a Client may be shared by any number of threads; each call borrows a
+// connection from the pool. Errors: ClientError for anything that did not end in the
+// caller's expected answer, with a message naming what failed and the S3 error code.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace sluice::client {
 
-// A transport or configuration failure (no HTTP answer at all). HTTP error statuses are
-// answers, returned in Response.
 class ClientError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  ClientError(const std::string& message, int http_status = 0, std::string code = {})
+      : std::runtime_error(message), http_status_(http_status), code_(std::move(code)) {}
+  int http_status() const { return http_status_; }  // 0: no HTTP answer (network, config)
+  const std::string& code() const { return code_; }  // S3's error code ("NoSuchKey")
+
+ private:
+  int http_status_;
+  std::string code_;
 };
 
 struct Settings {
@@ -33,8 +46,12 @@ struct Settings {
   std::string access_key, secret_key, session_token;
   std::string region;
   std::string profile;
-  std::string ca_file;    // PEM bundle for HTTPS (AWS_CA_BUNDLE); empty: the system's
+  std::string ca_file;  // PEM bundle for HTTPS (AWS_CA_BUNDLE); empty: the system's
   bool verify_tls = true;
+  uint64_t part_size = 8ULL << 20;  // ranged GET parts and multipart upload parts
+  int parallelism = 8;              // parts in flight per transfer
+  int max_attempts = 5;             // per request; retries only idempotent requests
+  int timeout_s = 120;              // without progress on one request
 };
 
 // Fills what `flags` leaves empty from the environment and the AWS files. Throws
@@ -45,31 +62,133 @@ struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
 };
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;          // without quotes
+  std::string last_modified;  // ISO 8601, as listed
+  int64_t mtime = 0;         // seconds since the epoch
+};
+
+// Called from transfer threads with the bytes moved so far by one call; keep it cheap.
+using ProgressFn = std::function<void(uint64_t bytes)>;
 
 class Client {
  public:
-  explicit Client(Settings settings);
+  explicit Client(Settings settings);  // settings as Resolve() returns them
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   // One SigV4-signed request; `path` and `query` are raw (percent-encoded as they go on
-  // the wire). Keeps the connection alive between calls, reconnecting when the server
-  // has closed it. Throws ClientError when no answer could be had.
+  // the wire). Idempotent methods (GET, HEAD, PUT, DELETE) are retried on connection
+  // failures, 500, 502, 503 (SlowDown) and 504 with exponential backoff and full jitter;
+  // POST only when it never reached the server. Throws ClientError when no answer came.
+  // With sign_payload false the body goes as UNSIGNED-PAYLOAD (large parts carry a CRC32C
+  // checksum header instead, much cheaper than SHA-256).
   Response Send(const std::string& method, const std::string& path, const std::string& query,
                 const std::string& body, const std::map<std::string, std::string>& headers = {},
-                const std::string& service = "s3");
+                const std::string& service = "s3", bool sign_payload = true);
+  // As Send, with the body streamed from `read(buf, n)` (returns bytes, 0 at the end) of
+  // a known length and SHA-256 left unsigned (UNSIGNED-PAYLOAD); never retried.
+  Response SendBody(const std::string& method, const std::string& path, const std::string& query,
+                    uint64_t length, const std::function<size_t(char*, size_t)>& read,
+                    const std::map<std::string, std::string>& headers = {});
+
+  // Buckets.
+  void CreateBucket(const std::string& bucket);
+  void DeleteBucket(const std::string& bucket);
+  std::vector<std::string> ListBuckets();
+
+  // Objects. Errors are ClientError with S3's code (NoSuchKey, NoSuchBucket, AccessDenied).
+  ObjectInfo Head(const std::string& bucket, const std::string& key);
+  std::string GetString(const std::string& bucket, const std::string& key);
+  std::string Put(const std::string& bucket, const std::string& key, const std::string& data);  // ETag
+  void Delete(const std::string& bucket, const std::string& key);
+  // Up to 1,000 keys per request, as many requests as needed; returns the keys refused.
+  std::vector<std::string> DeleteMany(const std::string& bucket, const std::vector<std::string>& keys);
+  // Server-side copy (multipart copy above 5 GiB is not offered yet).
+  void Copy(const std::string& src_bucket, const std::string& src_key, const std::string& bucket,
+            const std::string& key);
+
+  // Every object under `prefix` (pages of 1,000 fetched as needed), or with a delimiter
+  // the objects and common prefixes of one level. Return false from a callback to stop.
+  void List(const std::string& bucket, const std::string& prefix, const std::string& delimiter,
+            const std::function<bool(const ObjectInfo&)>& on_object,
+            const std::function<bool(const std::string&)>& on_prefix = {});
+
+  // Downloads into `path` with part_size ranged GETs, `parallelism` at a time, each
+  // pinned to the first answer's ETag (If-Match), so a concurrent overwrite fails the
+  // download instead of mixing versions. Writes `path.sluice-partial` and renames it only
+  // when complete: a failed download never leaves a truncated file under `path`.
+  ObjectInfo Download(const std::string& bucket, const std::string& key, const std::string& path,
+                      const ProgressFn& progress = {});
+  // Reads [offset, offset + n) into `buf` (ranged GETs in parallel when n is large);
+  // returns the bytes read (fewer only at the end of the object).
+  uint64_t ReadRange(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t n,
+                     char* buf, const std::string& if_match = {});
+
+  // Uploads a file: one PUT up to part_size, else a multipart upload with `parallelism`
+  // parts in flight, aborted on failure (nothing half-written becomes visible). ETag.
+  std::string Upload(const std::string& path, const std::string& bucket, const std::string& key,
+                     const ProgressFn& progress = {});
+  // The same from a stream of unknown length: `read(buf, n)` fills up to n bytes and
+  // returns 0 at the end. Holds at most parallelism + 1 parts in memory.
+  std::string UploadStream(const std::function<size_t(char*, size_t)>& read, const std::string& bucket,
+                           const std::string& key, const ProgressFn& progress = {});
+
+  // A presigned URL (SigV4 query form) for GET or PUT.
+  std::string Presign(const std::string& method, const std::string& bucket, const std::string& key,
+                      int expires_s);
 
   const Settings& settings() const { return settings_; }
 
  private:
   struct Conn;
+  struct Pool;
+  Response SendOnce(Conn& c, const std::string& method, const std::string& target,
+                    const std::map<std::string, std::string>& signed_headers, const std::string& body,
+                    const std::function<size_t(char*, size_t)>* reader, uint64_t length);
+  std::map<std::string, std::string> Sign(const std::string& method, const std::string& path,
+                                          const std::string& query,
+                                          const std::map<std::string, std::string>& headers,
+                                          const std::string& payload_hash, const std::string& service);
   Settings settings_;
-  std::unique_ptr<Conn> conn_;
+  std::unique_ptr<Pool> pool_;
+};
+
+// Reads an object sequentially into caller buffers, fetching the next `window` bytes in
+// parallel ranged GETs ahead of the reader, all pinned to the object's ETag. For
+// streaming tar shards and checkpoints without a local copy.
+class ObjectReader {
+ public:
+  ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window = 0);
+  ~ObjectReader();
+  // Fills up to n bytes; 0 at the end of the object.
+  size_t Read(char* buf, size_t n);
+  uint64_t size() const;
+  uint64_t position() const;
+  void Seek(uint64_t pos);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Percent-encodes for a URL path ('/' kept) or a query value.
 std::string UrlEncode(const std::string& s, bool keep_slash);
+
+// "s3://bucket/key" -> {bucket, key}; false when `url` is not an s3:// URL.
+bool ParseS3Url(const std::string& url, std::string* bucket, std::string* key);
+
+// A human-readable message for an S3 error answer: "NoSuchBucket: The specified bucket
+// does not exist (HTTP 404)".
+std::string DescribeError(const Response& r);
 
 }  // namespace sluice::client

@@ -1,8 +1,9 @@
-// The sluice binary. Subcommands: `server`, and `admin` (users, keys and policies of a
-// running server); the data commands (cp, ls, sync, ...) come with the client release.
+// The sluice binary. Subcommands: `server`; the data commands ls, cp, sync, rm, cat, mb,
+// rb, presign (cli/data.cc); and `admin` (users, keys and policies of a running server).
 #include <CLI/CLI.hpp>
 
 #include "cli/admin.h"
+#include "cli/data.h"
 #include "server/app.h"
 
 int main(int argc, char** argv) {
@@ -61,8 +62,11 @@ int main(int argc, char** argv) {
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
   sluice::cli::AdminCommand admin;
   admin.Register(app);
+  sluice::cli::DataCommands data;
+  data.Register(app);
   CLI11_PARSE(app, argc, argv);
   if (admin.parsed()) return admin.Run();
+  if (data.parsed()) return data.Run();
 
   if (!domains.empty()) {
     cfg.domains.clear();

@@ -1,0 +1,405 @@
+// Transfers: parallel ranged downloads pinned to one ETag, parallel multipart uploads
+// from files and streams, and the read-ahead reader.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <pugixml.hpp>
+#include <sluice/client.h>
+#include <sstream>
+#include <thread>
+
+#include "client/internal.h"
+#include "common/checksum.h"
+#include "common/strings.h"
+
+namespace sluice::client {
+namespace {
+
+using internal::Expect;
+using internal::ObjectPath;
+using internal::Unquote;
+
+// Runs fn(0..n-1) on up to `width` threads; the first exception stops the others from
+// starting new tasks and is rethrown here.
+void RunParallel(size_t n, int width, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto worker = [&] {
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= n || failed.load()) return;
+      try {
+        fn(i);
+      } catch (...) {
+        std::lock_guard l(mu);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(width, 1)));
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> ts;
+    for (size_t t = 0; t < threads; t++) ts.emplace_back(worker);
+    for (auto& t : ts) t.join();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+std::string Crc32cB64(std::string_view data) {
+  return Base64Encode(ComputeChecksum(ChecksumAlgo::kCrc32c, data));
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void PreadAll(int fd, char* buf, size_t n, uint64_t off, const std::string& path) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) throw ClientError("cannot read " + path + ": " + (r == 0 ? "file shrank" : std::strerror(errno)));
+    buf += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<uint64_t>(r);
+  }
+}
+
+void PwriteAll(int fd, const char* buf, size_t n, uint64_t off, const std::string& path) {
+  while (n > 0) {
+    ssize_t r = ::pwrite(fd, buf, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw ClientError("cannot write " + path + ": " + std::strerror(errno));
+    buf += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<uint64_t>(r);
+  }
+}
+
+std::string RangeHeader(uint64_t off, uint64_t n) {
+  return "bytes=" + std::to_string(off) + "-" + std::to_string(off + n - 1);
+}
+
+}  // namespace
+
+uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t n,
+                           char* buf, const std::string& if_match) {
+  if (n == 0) return 0;
+  const std::string path = ObjectPath(bucket, key);
+  auto one = [&](uint64_t off, uint64_t len, char* out) -> uint64_t {
+    std::map<std::string, std::string> h{{"range", RangeHeader(off, len)}};
+    if (!if_match.empty()) h["if-match"] = "\"" + if_match + "\"";
+    Response r = Send("GET", path, "", "", h);
+    if (r.status == 416) return 0;  // at or past the end
+    if (r.status == 412)
+      throw ClientError("s3://" + bucket + "/" + key + " changed while it was being read (ETag no longer " +
+                        if_match + ")", 412, "PreconditionFailed");
+    Expect(r, 206, "read s3://" + bucket + "/" + key);
+    size_t got = std::min<size_t>(r.body.size(), len);
+    std::memcpy(out, r.body.data(), got);
+    return got;
+  };
+  uint64_t part = settings_.part_size;
+  if (n <= part) return one(offset, n, buf);
+  size_t parts = (n + part - 1) / part;
+  std::vector<uint64_t> got(parts);
+  RunParallel(parts, settings_.parallelism, [&](size_t i) {
+    uint64_t off = i * part;
+    got[i] = one(offset + off, std::min(part, n - off), buf + off);
+  });
+  uint64_t total = 0;
+  for (size_t i = 0; i < parts; i++) {
+    total += got[i];
+    if (got[i] < std::min(part, n - i * part)) break;  // the object ended inside this part
+  }
+  return total;
+}
+
+ObjectInfo Client::Download(const std::string& bucket, const std::string& key, const std::string& dest,
+                            const ProgressFn& progress) {
+  ObjectInfo info = Head(bucket, key);
+  std::string tmp = dest + ".sluice-partial";
+  Fd f;
+  f.fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (f.fd < 0) throw ClientError("cannot create " + tmp + ": " + std::strerror(errno));
+  try {
+    uint64_t part = settings_.part_size;
+    size_t parts = (info.size + part - 1) / part;
+    std::atomic<uint64_t> done{0};
+    const std::string path = ObjectPath(bucket, key);
+    RunParallel(parts, settings_.parallelism, [&](size_t i) {
+      uint64_t off = i * part, len = std::min(part, info.size - off);
+      Response r = Send("GET", path, "", "", {{"range", RangeHeader(off, len)}, {"if-match", "\"" + info.etag + "\""}});
+      if (r.status == 412)
+        throw ClientError("s3://" + bucket + "/" + key + " was overwritten during the download; run it again", 412,
+                          "PreconditionFailed");
+      Expect(r, 206, "download s3://" + bucket + "/" + key);
+      if (r.body.size() != len)
+        throw ClientError("download s3://" + bucket + "/" + key + ": part at " + std::to_string(off) + " came back with " +
+                          std::to_string(r.body.size()) + " of " + std::to_string(len) + " bytes");
+      PwriteAll(f.fd, r.body.data(), len, off, tmp);
+      uint64_t d = done.fetch_add(len) + len;
+      if (progress) progress(d);
+    });
+    if (::close(f.fd) != 0) {
+      f.fd = -1;
+      throw ClientError("cannot write " + tmp + ": " + std::strerror(errno));
+    }
+    f.fd = -1;
+    if (::rename(tmp.c_str(), dest.c_str()) != 0)
+      throw ClientError("cannot rename " + tmp + " to " + dest + ": " + std::strerror(errno));
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  return info;
+}
+
+namespace {
+
+struct PartResult {
+  std::string etag, crc;
+};
+
+std::string CompleteXml(const std::vector<PartResult>& parts) {
+  pugi::xml_document doc;
+  auto root = doc.append_child("CompleteMultipartUpload");
+  for (size_t i = 0; i < parts.size(); i++) {
+    auto p = root.append_child("Part");
+    p.append_child("PartNumber").text().set(static_cast<unsigned>(i + 1));
+    p.append_child("ETag").text().set(("\"" + parts[i].etag + "\"").c_str());
+    p.append_child("ChecksumCRC32C").text().set(parts[i].crc.c_str());
+  }
+  std::ostringstream os;
+  doc.save(os, "", pugi::format_raw);
+  return os.str();
+}
+
+}  // namespace
+
+// Multipart upload plumbing shared by Upload and UploadStream.
+struct MultipartUpload {
+  Client& c;
+  std::string bucket, key, path, id;
+  std::mutex mu;
+  std::vector<PartResult> parts;
+
+  MultipartUpload(Client& client, std::string b, std::string k) : c(client), bucket(std::move(b)), key(std::move(k)) {
+    path = ObjectPath(bucket, key);
+    Response r = c.Send("POST", path, "uploads=", "", {{"x-amz-checksum-algorithm", "CRC32C"}});
+    Expect(r, 200, "start the upload of s3://" + bucket + "/" + key);
+    pugi::xml_document doc;
+    doc.load_buffer(r.body.data(), r.body.size());
+    id = doc.document_element().child("UploadId").text().as_string();
+    if (id.empty()) throw ClientError("start the upload of s3://" + bucket + "/" + key + ": no UploadId in the answer");
+  }
+  void Part(size_t index, const std::string& data) {
+    std::string crc = Crc32cB64(data);
+    Response r = c.Send("PUT", path, "partNumber=" + std::to_string(index + 1) + "&uploadId=" + UrlEncode(id, false),
+                        data, {{"x-amz-checksum-crc32c", crc}}, "s3", /*sign_payload=*/false);
+    Expect(r, 200, "upload part " + std::to_string(index + 1) + " of s3://" + bucket + "/" + key);
+    std::lock_guard l(mu);
+    if (parts.size() <= index) parts.resize(index + 1);
+    parts[index] = {Unquote(r.header("etag")), crc};
+  }
+  std::string Complete() {
+    Response r = c.Send("POST", path, "uploadId=" + UrlEncode(id, false), CompleteXml(parts));
+    Expect(r, 200, "finish the upload of s3://" + bucket + "/" + key);
+    pugi::xml_document doc;
+    doc.load_buffer(r.body.data(), r.body.size());
+    if (std::string_view(doc.document_element().name()) == "Error")
+      throw ClientError("finish the upload of s3://" + bucket + "/" + key + ": " + r.body, 200);
+    return Unquote(doc.document_element().child("ETag").text().as_string());
+  }
+  void Abort() noexcept {
+    try {
+      c.Send("DELETE", path, "uploadId=" + UrlEncode(id, false), "");
+    } catch (...) {
+    }
+  }
+};
+
+std::string Client::Upload(const std::string& file, const std::string& bucket, const std::string& key,
+                           const ProgressFn& progress) {
+  Fd f;
+  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw ClientError("cannot open " + file + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) throw ClientError(file + " is not a regular file");
+  uint64_t size = static_cast<uint64_t>(st.st_size), part = settings_.part_size;
+  if (size <= part) {
+    std::string data(size, '\0');
+    PreadAll(f.fd, data.data(), size, 0, file);
+    Response r = Send("PUT", ObjectPath(bucket, key), "", data, {{"x-amz-checksum-crc32c", Crc32cB64(data)}}, "s3",
+                      /*sign_payload=*/false);
+    Expect(r, 200, "upload " + file + " to s3://" + bucket + "/" + key);
+    if (progress) progress(size);
+    return Unquote(r.header("etag"));
+  }
+  MultipartUpload mpu(*this, bucket, key);
+  try {
+    size_t parts = (size + part - 1) / part;
+    std::atomic<uint64_t> done{0};
+    RunParallel(parts, settings_.parallelism, [&](size_t i) {
+      uint64_t off = i * part, len = std::min(part, size - off);
+      std::string data(len, '\0');
+      PreadAll(f.fd, data.data(), len, off, file);
+      mpu.Part(i, data);
+      uint64_t d = done.fetch_add(len) + len;
+      if (progress) progress(d);
+    });
+    return mpu.Complete();
+  } catch (...) {
+    mpu.Abort();
+    throw;
+  }
+}
+
+std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& read, const std::string& bucket,
+                                 const std::string& key, const ProgressFn& progress) {
+  uint64_t part = settings_.part_size;
+  auto fill = [&](std::string* buf) {
+    buf->resize(part);
+    size_t got = 0;
+    while (got < part) {
+      size_t n = read(buf->data() + got, part - got);
+      if (n == 0) break;
+      got += n;
+    }
+    buf->resize(got);
+    return got;
+  };
+  std::string first;
+  fill(&first);
+  if (first.size() < part) {  // it all fits in one PUT
+    Response r = Send("PUT", ObjectPath(bucket, key), "", first, {{"x-amz-checksum-crc32c", Crc32cB64(first)}}, "s3", false);
+    Expect(r, 200, "upload to s3://" + bucket + "/" + key);
+    if (progress) progress(first.size());
+    return Unquote(r.header("etag"));
+  }
+  MultipartUpload mpu(*this, bucket, key);
+  std::deque<std::future<void>> inflight;
+  std::atomic<uint64_t> done{0};
+  try {
+    std::string cur = std::move(first);
+    for (size_t index = 0; !cur.empty(); index++) {
+      while (inflight.size() >= static_cast<size_t>(settings_.parallelism)) {
+        inflight.front().get();
+        inflight.pop_front();
+      }
+      inflight.push_back(std::async(std::launch::async, [&mpu, &done, &progress, index, data = std::move(cur)] {
+        mpu.Part(index, data);
+        uint64_t d = done.fetch_add(data.size()) + data.size();
+        if (progress) progress(d);
+      }));
+      cur.clear();
+      fill(&cur);
+    }
+    while (!inflight.empty()) {
+      inflight.front().get();
+      inflight.pop_front();
+    }
+    return mpu.Complete();
+  } catch (...) {
+    for (auto& f : inflight)
+      if (f.valid()) f.wait();
+    mpu.Abort();
+    throw;
+  }
+}
+
+struct ObjectReader::Impl {
+  Impl(Client& client, std::string b, std::string k) : c(client), bucket(std::move(b)), key(std::move(k)) {}
+  Client& c;
+  std::string bucket, key, etag;
+  uint64_t size = 0, pos = 0, window = 0;
+  // Parts fetched ahead of the reader: (offset, future bytes).
+  std::deque<std::pair<uint64_t, std::future<std::string>>> ahead;
+  std::string cur;
+  uint64_t cur_off = 0;
+  uint64_t next_fetch = 0;
+
+  void Refill() {
+    uint64_t part = c.settings().part_size;
+    while (next_fetch < size && next_fetch < pos + window) {
+      uint64_t off = next_fetch, len = std::min(part, size - off);
+      ahead.emplace_back(off, std::async(std::launch::async, [this, off, len] {
+        std::string out(len, '\0');
+        uint64_t got = c.ReadRange(bucket, key, off, len, out.data(), etag);
+        out.resize(got);
+        return out;
+      }));
+      next_fetch += len;
+    }
+  }
+  void Drain() {
+    for (auto& [off, f] : ahead)
+      if (f.valid()) f.wait();
+    ahead.clear();
+  }
+};
+
+ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window)
+    : impl_(std::make_unique<Impl>(client, std::move(bucket), std::move(key))) {
+  ObjectInfo info = client.Head(impl_->bucket, impl_->key);
+  impl_->etag = info.etag;
+  impl_->size = info.size;
+  impl_->window = window ? window : client.settings().part_size * client.settings().parallelism;
+}
+
+ObjectReader::~ObjectReader() { impl_->Drain(); }
+
+uint64_t ObjectReader::size() const { return impl_->size; }
+uint64_t ObjectReader::position() const { return impl_->pos; }
+
+void ObjectReader::Seek(uint64_t pos) {
+  Impl& m = *impl_;
+  m.pos = std::min(pos, m.size);
+  if (m.pos >= m.cur_off && m.pos < m.cur_off + m.cur.size()) return;
+  m.Drain();
+  m.cur.clear();
+  uint64_t part = m.c.settings().part_size;
+  m.next_fetch = m.pos / part * part;
+  m.cur_off = m.next_fetch;
+}
+
+size_t ObjectReader::Read(char* buf, size_t n) {
+  Impl& m = *impl_;
+  size_t out = 0;
+  while (out < n && m.pos < m.size) {
+    if (m.pos >= m.cur_off + m.cur.size()) {
+      m.Refill();
+      if (m.ahead.empty()) break;
+      auto [off, fut] = std::move(m.ahead.front());
+      m.ahead.pop_front();
+      m.cur = fut.get();
+      m.cur_off = off;
+      if (m.cur.empty()) break;
+      m.Refill();
+      continue;
+    }
+    size_t k = std::min<uint64_t>(n - out, m.cur_off + m.cur.size() - m.pos);
+    std::memcpy(buf + out, m.cur.data() + (m.pos - m.cur_off), k);
+    out += k;
+    m.pos += k;
+  }
+  return out;
+}
+
+}  // namespace sluice::client
