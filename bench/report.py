@@ -17,6 +17,8 @@ for r in rows:
     if r["kind"] == "meta":
         meta.update(r)
         continue
+    if r["kind"] == "cli":
+        continue
     runs[(r["kind"], r["size"], r["conns"], r["target"])].append(r)
 
 
@@ -119,6 +121,27 @@ if bs:
 def rows_of(kind):
     return {k: v for k, v in runs.items() if k[0] == kind}
 
+
+cli = [r for r in rows if r["kind"] == "cli"]
+if cli:
+    def cli_rate(tool, scen, d):
+        rows = [r for r in cli if r["tool"] == tool and r["scenario"] == scen and r["direction"] == d]
+        return statistics.median(r["bytes"] / r["seconds"] / 2**20 for r in rows) if rows else None
+    n_many = next((r["bytes"] // 102400 for r in cli if r["scenario"] == "many"), 0)
+    big = next((r["bytes"] // 2**20 for r in cli if r["scenario"] == "one"), 0)
+    lines += ["## CLIs: sluice, the AWS CLI and rclone (bench/cli_bench.sh)", "",
+              f"Each tool copies {n_many:,} files of 100 KiB (`cp --recursive`, rclone `copy`) and one "
+              f"{big:,} MiB object to and from the same sluice server, in turn, with its default settings "
+              "(sluice: 16 files and 8 parts of 8 MiB in flight; AWS CLI: 10 requests, 8 MiB parts; rclone: "
+              "4 transfers). Every download is compared with the source.", "",
+              "| scenario | direction | sluice MiB/s | AWS CLI MiB/s | rclone MiB/s | sluice/AWS CLI | sluice/rclone |",
+              "|---|---|---|---|---|---|---|"]
+    for scen, label in (("many", f"{n_many:,} × 100 KiB"), ("one", f"1 × {big:,} MiB")):
+        for d in ("up", "down"):
+            s, a, r = cli_rate("sluice", scen, d), cli_rate("aws", scen, d), cli_rate("rclone", scen, d)
+            lines.append(f"| {label} | {'upload' if d == 'up' else 'download'} | {fmt(s)} | {fmt(a)} | {fmt(r)} | "
+                         f"{ratio(s, a)} | {ratio(s, r)} |")
+    lines.append("")
 
 pol = rows_of("policy")
 if pol:

@@ -143,6 +143,10 @@ for s in $PUT_SIZES; do
     printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
   done; done
 done
+# The CLIs (issue #5): sluice, the AWS CLI and rclone moving the same files to and from
+# this sluice server (bench/cli_bench.sh).
+bench/cli_bench.sh "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK "$RESULTS" "$OUT/cli" $QUICK
+
 rss_kib() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 
 # Concurrency: 4 KiB GETs from 1 to 1000 connections, and 1000 idle connections, on a fresh

@@ -26,6 +26,7 @@ SUITES = {
     "crash": [I + "test_crash.py"],
     "server": [I + "test_server.py"],
     "iam": [I + "test_iam.py"],
+    "cli": [I + "test_cli.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 
