@@ -1,0 +1,254 @@
+// Python bindings of the client library (pybind11): the Client, and the raw pieces the
+// Python side builds its file objects on (ranged reads, streamed multipart uploads).
+// Every call that touches the network releases the GIL, so DataLoader threads and the
+// training loop keep running while bytes move.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <sluice/client.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace py = pybind11;
+using sluice::client::Client;
+using sluice::client::ClientError;
+using sluice::client::ObjectInfo;
+using sluice::client::ObjectReader;
+using sluice::client::Settings;
+
+namespace {
+
+// A multipart upload fed by Python writes: write() queues bytes (blocking when
+// `parallelism` parts are already waiting, so memory stays bounded), a C++ thread streams
+// them through Client::UploadStream, close() waits for the ETag. Nothing is visible
+// under the key until close() completes the upload; abort() leaves nothing.
+class Writer {
+ public:
+  Writer(Client& c, std::string bucket, std::string key) : c_(c) {
+    limit_ = c.settings().part_size * (c.settings().parallelism + 1);
+    thread_ = std::thread([this, bucket = std::move(bucket), key = std::move(key)] {
+      try {
+        etag_ = c_.UploadStream([this](char* buf, size_t n) { return Pull(buf, n); }, bucket, key);
+      } catch (const std::exception& e) {
+        std::lock_guard l(mu_);
+        error_ = e.what();
+        failed_ = true;
+        cv_.notify_all();
+      }
+    });
+  }
+  ~Writer() {
+    if (thread_.joinable()) Abort();
+  }
+  void Write(const std::string& data) {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return queued_ < limit_ || failed_; });
+    if (failed_) throw ClientError(error_);
+    queued_ += data.size();
+    q_.push_back(data);
+    cv_.notify_all();
+  }
+  std::string Close() {
+    {
+      std::lock_guard l(mu_);
+      closed_ = true;
+      cv_.notify_all();
+    }
+    thread_.join();
+    if (failed_) throw ClientError(error_);
+    return etag_;
+  }
+  void Abort() {
+    {
+      std::lock_guard l(mu_);
+      aborted_ = closed_ = true;
+      cv_.notify_all();
+    }
+    thread_.join();
+  }
+
+ private:
+  // Called by UploadStream on the upload thread.
+  size_t Pull(char* buf, size_t n) {
+    std::unique_lock l(mu_);
+    size_t out = 0;
+    while (out < n) {
+      cv_.wait(l, [&] { return !q_.empty() || closed_; });
+      if (aborted_) throw ClientError("the upload was abandoned before it was closed");
+      if (q_.empty()) break;  // closed and drained: the end
+      std::string& front = q_.front();
+      size_t k = std::min(n - out, front.size() - head_);
+      std::memcpy(buf + out, front.data() + head_, k);
+      out += k;
+      head_ += k;
+      if (head_ == front.size()) {
+        queued_ -= front.size();
+        q_.pop_front();
+        head_ = 0;
+        cv_.notify_all();
+      }
+    }
+    return out;
+  }
+  Client& c_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> q_;
+  size_t head_ = 0, queued_ = 0, limit_;
+  bool closed_ = false, aborted_ = false, failed_ = false;
+  std::string error_, etag_;
+  std::thread thread_;
+};
+
+py::dict Info(const ObjectInfo& o) {
+  py::dict d;
+  d["key"] = o.key;
+  d["size"] = o.size;
+  d["etag"] = o.etag;
+  d["last_modified"] = o.last_modified;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_sluice, m) {
+  m.doc() = "Bindings of the sluice client library; use the `sluice` package.";
+  static py::exception<ClientError> exc(m, "ClientError", PyExc_IOError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ClientError& e) {
+      // An IOError with the message, and the HTTP status and S3 code as attributes.
+      py::object inst = py::reinterpret_steal<py::object>(PyObject_CallFunction(exc.ptr(), "s", e.what()));
+      inst.attr("http_status") = e.http_status();
+      inst.attr("code") = e.code();
+      PyErr_SetObject(exc.ptr(), inst.ptr());
+    }
+  });
+
+  py::class_<Client>(m, "Client")
+      .def(py::init([](const std::string& endpoint, const std::string& access_key, const std::string& secret_key,
+                       const std::string& session_token, const std::string& region, const std::string& profile,
+                       uint64_t part_size, int parallelism, bool verify_tls, const std::string& ca_file) {
+             Settings s;
+             s.endpoint = endpoint;
+             s.access_key = access_key;
+             s.secret_key = secret_key;
+             s.session_token = session_token;
+             s.region = region;
+             s.profile = profile;
+             s.part_size = part_size;
+             s.parallelism = parallelism;
+             s.verify_tls = verify_tls;
+             s.ca_file = ca_file;
+             return std::make_unique<Client>(sluice::client::Resolve(s));
+           }),
+           py::arg("endpoint") = "", py::arg("access_key") = "", py::arg("secret_key") = "",
+           py::arg("session_token") = "", py::arg("region") = "", py::arg("profile") = "",
+           py::arg("part_size") = 8ULL << 20, py::arg("parallelism") = 8, py::arg("verify_tls") = true,
+           py::arg("ca_file") = "")
+      .def_property_readonly("part_size", [](Client& c) { return c.settings().part_size; })
+      .def_property_readonly("endpoint", [](Client& c) { return c.settings().endpoint; })
+      .def("head", [](Client& c, const std::string& b, const std::string& k) {
+        ObjectInfo o;
+        { py::gil_scoped_release r; o = c.Head(b, k); }
+        return Info(o);
+      })
+      .def("get", [](Client& c, const std::string& b, const std::string& k) {
+        std::string data;
+        {
+          py::gil_scoped_release r;
+          ObjectInfo o = c.Head(b, k);
+          data.resize(o.size);
+          data.resize(c.ReadRange(b, k, 0, o.size, data.data(), o.etag));
+        }
+        return py::bytes(data);
+      })
+      .def("read_range", [](Client& c, const std::string& b, const std::string& k, uint64_t off, uint64_t n,
+                            const std::string& etag) {
+        std::string data(n, '\0');
+        { py::gil_scoped_release r; data.resize(c.ReadRange(b, k, off, n, data.data(), etag)); }
+        return py::bytes(data);
+      }, py::arg("bucket"), py::arg("key"), py::arg("offset"), py::arg("length"), py::arg("etag") = "")
+      .def("put", [](Client& c, const std::string& b, const std::string& k, const py::bytes& data) {
+        std::string d = data;
+        py::gil_scoped_release r;
+        if (d.size() <= c.settings().part_size) return c.Put(b, k, d);
+        size_t pos = 0;
+        return c.UploadStream([&](char* buf, size_t n) {
+          size_t m = std::min(n, d.size() - pos);
+          std::memcpy(buf, d.data() + pos, m);
+          pos += m;
+          return m;
+        }, b, k);
+      })
+      .def("delete", [](Client& c, const std::string& b, const std::string& k) {
+        py::gil_scoped_release r;
+        c.Delete(b, k);
+      })
+      .def("list", [](Client& c, const std::string& b, const std::string& prefix, const std::string& delimiter) {
+        std::vector<ObjectInfo> objs;
+        std::vector<std::string> prefixes;
+        {
+          py::gil_scoped_release r;
+          c.List(b, prefix, delimiter, [&](const ObjectInfo& o) { objs.push_back(o); return true; },
+                 [&](const std::string& p) { prefixes.push_back(p); return true; });
+        }
+        py::list out;
+        for (const auto& o : objs) out.append(Info(o));
+        if (!delimiter.empty())
+          for (const auto& p : prefixes) {
+            py::dict d;
+            d["prefix"] = p;
+            out.append(d);
+          }
+        return out;
+      }, py::arg("bucket"), py::arg("prefix") = "", py::arg("delimiter") = "")
+      .def("create_bucket", [](Client& c, const std::string& b) { py::gil_scoped_release r; c.CreateBucket(b); })
+      .def("download", [](Client& c, const std::string& b, const std::string& k, const std::string& path) {
+        py::gil_scoped_release r;
+        return c.Download(b, k, path).size;
+      })
+      .def("upload", [](Client& c, const std::string& path, const std::string& b, const std::string& k) {
+        py::gil_scoped_release r;
+        return c.Upload(path, b, k);
+      });
+
+  py::class_<Writer>(m, "Writer")
+      .def(py::init<Client&, std::string, std::string>(), py::keep_alive<1, 2>())
+      .def("write", [](Writer& w, const py::bytes& data) {
+        std::string d = data;
+        py::gil_scoped_release r;
+        w.Write(d);
+      })
+      .def("close", [](Writer& w) { py::gil_scoped_release r; return w.Close(); })
+      .def("abort", [](Writer& w) { py::gil_scoped_release r; w.Abort(); });
+
+  py::class_<ObjectReader>(m, "Reader")
+      .def(py::init([](Client& c, const std::string& b, const std::string& k, uint64_t window) {
+             py::gil_scoped_release r;
+             return std::make_unique<ObjectReader>(c, b, k, window);
+           }),
+           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("window") = 0)
+      .def_property_readonly("size", &ObjectReader::size)
+      .def("tell", &ObjectReader::position)
+      .def("seek", [](ObjectReader& r, uint64_t pos) { py::gil_scoped_release g; r.Seek(pos); })
+      .def("read", [](ObjectReader& r, int64_t n) {
+        uint64_t left = r.size() - r.position();
+        uint64_t want = n < 0 ? left : std::min<uint64_t>(static_cast<uint64_t>(n), left);
+        std::string out(want, '\0');
+        { py::gil_scoped_release g; out.resize(r.Read(out.data(), want)); }
+        return py::bytes(out);
+      }, py::arg("n") = -1)
+      .def("readinto", [](ObjectReader& r, py::buffer b) {
+        py::buffer_info info = b.request(true);
+        size_t n = static_cast<size_t>(info.size * info.itemsize);
+        size_t got;
+        { py::gil_scoped_release g; got = r.Read(static_cast<char*>(info.ptr), n); }
+        return got;
+      });
+}

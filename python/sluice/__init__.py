@@ -1,0 +1,156 @@
+"""sluice: fast S3 access for training code.
+
+    import sluice
+    c = sluice.Client()                       # endpoint and keys: the AWS chain (env, ~/.aws)
+    c.put("s3://data/a.bin", b"...")
+    with c.open("s3://data/big.tar", "rb") as f:   # parallel ranged reads with read-ahead
+        header = f.read(512)
+    with c.open("s3://ckpt/model.pt", "wb") as f:  # a multipart upload, visible at close
+        f.write(payload)
+
+Errors raise sluice.ClientError, an IOError with .http_status (0 when no answer came) and
+.code (S3's error code, e.g. "NoSuchKey").
+Network calls release the GIL.
+"""
+import io
+
+from ._sluice import ClientError, Reader as _Reader, Writer as _Writer, Client as _Client
+
+__all__ = ["Client", "ClientError", "parse_url"]
+
+
+def parse_url(url):
+    """'s3://bucket/key' -> ('bucket', 'key')."""
+    if not url.startswith("s3://"):
+        raise ValueError(f"not an s3:// URL: {url!r}")
+    bucket, _, key = url[5:].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {url!r}")
+    return bucket, key
+
+
+class _RawReader(io.RawIOBase):
+    def __init__(self, reader):
+        self._r = reader
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def readinto(self, b):
+        return self._r.readinto(b)
+
+    def read(self, n=-1):
+        return self._r.read(n)
+
+    def readall(self):
+        return self._r.read(-1)
+
+    def tell(self):
+        return self._r.tell()
+
+    def seek(self, pos, whence=io.SEEK_SET):
+        if whence == io.SEEK_CUR:
+            pos += self._r.tell()
+        elif whence == io.SEEK_END:
+            pos += self._r.size
+        self._r.seek(max(0, pos))
+        return self._r.tell()
+
+    @property
+    def size(self):
+        return self._r.size
+
+
+class _RawWriter(io.RawIOBase):
+    def __init__(self, writer):
+        self._w = writer
+        self._n = 0
+        self.etag = None
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        data = bytes(b)
+        self._w.write(data)
+        self._n += len(data)
+        return len(data)
+
+    def tell(self):
+        return self._n
+
+    def close(self):
+        if not self.closed:
+            self.etag = self._w.close()
+        super().close()
+
+    def abort(self):
+        if not self.closed:
+            self._w.abort()
+        io.RawIOBase.close(self)
+
+
+class _WriteFile(io.BufferedWriter):
+    """Buffered writes into a multipart upload: the object appears, whole, at close();
+    leaving the `with` block by an exception abandons the upload and leaves nothing."""
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.raw.abort()
+            return False
+        self.close()
+        return False
+
+
+class Client:
+    """A thread-safe client. Settings left empty come from the AWS chain: AWS_ENDPOINT_URL,
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, ~/.aws/*."""
+
+    def __init__(self, endpoint="", access_key="", secret_key="", session_token="", region="",
+                 profile="", part_size=8 << 20, parallelism=8, verify_tls=True, ca_file=""):
+        self._c = _Client(endpoint, access_key, secret_key, session_token, region, profile,
+                          part_size, parallelism, verify_tls, ca_file)
+
+    @property
+    def endpoint(self):
+        return self._c.endpoint
+
+    def get(self, url):
+        return self._c.get(*parse_url(url))
+
+    def put(self, url, data):
+        """Stores bytes (multipart above the part size); returns the ETag."""
+        return self._c.put(*parse_url(url), bytes(data))
+
+    def head(self, url):
+        return self._c.head(*parse_url(url))
+
+    def delete(self, url):
+        self._c.delete(*parse_url(url))
+
+    def list(self, url, recursive=True):
+        """Objects under s3://bucket/prefix as dicts (key, size, etag, last_modified);
+        with recursive=False, one level, common prefixes as {'prefix': ...}."""
+        bucket, prefix = parse_url(url)
+        return self._c.list(bucket, prefix, "" if recursive else "/")
+
+    def download(self, url, path):
+        return self._c.download(*parse_url(url), path)
+
+    def upload(self, path, url):
+        return self._c.upload(path, *parse_url(url))
+
+    def create_bucket(self, bucket):
+        self._c.create_bucket(bucket)
+
+    def open(self, url, mode="rb", buffer_size=None):
+        bucket, key = parse_url(url)
+        part = self._c.part_size
+        if mode == "rb":
+            return io.BufferedReader(_RawReader(_Reader(self._c, bucket, key)), buffer_size or (1 << 20))
+        if mode == "wb":
+            return _WriteFile(_RawWriter(_Writer(self._c, bucket, key)), buffer_size or part)
+        raise ValueError("mode must be 'rb' or 'wb'")
