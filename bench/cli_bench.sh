@@ -45,7 +45,9 @@ run_tool() { # tool up|down many|one SRC DST
     aws) if [ $what = many ]; then aws s3 cp --recursive --quiet --only-show-errors "$src" "$dst"
          else aws s3 cp --quiet --only-show-errors "$src" "$dst"; fi ;;
     rclone) local s=${src/s3:\/\//sl:} d=${dst/s3:\/\//sl:}
-            if [ $what = many ]; then rclone copy "$s" "$d"; else rclone copyto "$s" "$d"; fi ;;
+            # rclone reads AWS_* variables (a CA bundle among them): give it none.
+            ( unset $(compgen -e | grep '^AWS_')
+              if [ $what = many ]; then rclone copy "$s" "$d"; else rclone copyto "$s" "$d"; fi ) ;;
   esac
 }
 many_bytes=$((NFILES * 102400)); big_bytes=$((BIG_MIB * 1048576))

@@ -17,7 +17,7 @@ for r in rows:
     if r["kind"] == "meta":
         meta.update(r)
         continue
-    if r["kind"] == "cli":
+    if r["kind"] in ("cli", "torch"):
         continue
     runs[(r["kind"], r["size"], r["conns"], r["target"])].append(r)
 
@@ -141,6 +141,29 @@ if cli:
             s, a, r = cli_rate("sluice", scen, d), cli_rate("aws", scen, d), cli_rate("rclone", scen, d)
             lines.append(f"| {label} | {'upload' if d == 'up' else 'download'} | {fmt(s)} | {fmt(a)} | {fmt(r)} | "
                          f"{ratio(s, a)} | {ratio(s, r)} |")
+    lines.append("")
+
+tb = [r for r in rows if r["kind"] == "torch"]
+if tb:
+    def tmed(scen, target, field, op=None):
+        v = [r[field] for r in tb if r["scenario"] == scen and r["target"] == target and r.get("op") == op]
+        return statistics.median(v) if v else None
+    ls, ss, bs = (tmed("loader", t, "samples_per_s") for t in ("local", "sluice", "boto3"))
+    n = next((r["samples"] for r in tb if r["scenario"] == "loader"), 0)
+    lines += ["## PyTorch data loading and checkpoints (bench/torch_bench.py)", "",
+              f"A DataLoader with 4 workers over {n:,} samples of 100 KiB in tar shards of 1,000 samples "
+              "(WebDataset layout), one epoch, median of the runs: the same shards read from local files, "
+              "by `sluice.torch.ShardDataset` from sluice, and one boto3 `get_object` per sample.", "",
+              "| source | samples/s | vs local files |", "|---|---|---|",
+              f"| local files | {fmt(ls)} | – |",
+              f"| sluice.torch.ShardDataset | {fmt(ss)} | {ratio(ss, ls)} |",
+              f"| boto3 get_object per sample | {fmt(bs)} | {ratio(bs, ls)} |", ""]
+    size = next((r for r in tb if r["scenario"] == "ckpt"), None)
+    lines += ["Checkpoints (a state_dict of 16 float32 tensors), MiB/s:", "",
+              "| | sluice.torch | torch.save/load, local disk | boto3 upload/download_fileobj |", "|---|---|---|---|"]
+    for op in ("save", "load"):
+        lines.append(f"| {op} | {fmt(tmed('ckpt', 'sluice', 'mib_per_s', op))} | "
+                     f"{fmt(tmed('ckpt', 'local', 'mib_per_s', op))} | {fmt(tmed('ckpt', 'boto3', 'mib_per_s', op))} |")
     lines.append("")
 
 pol = rows_of("policy")

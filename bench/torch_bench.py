@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""The data-path scenarios of issue #5, against one sluice server, in one run:
+
+loader: a PyTorch DataLoader (4 workers) over tar shards of ~100 KiB samples, read
+    (a) from local files (the same shards, page cache warm), (b) by sluice.torch.ShardDataset
+    from sluice, (c) by a map-style dataset doing one boto3 get_object per sample (how
+    most users start). Samples per second, the whole epoch.
+ckpt: save and load of a state_dict through sluice.torch, torch.save/torch.load on local
+    disk, and boto3 upload_fileobj/download_fileobj (+ torch.load from the bytes).
+
+usage: torch_bench.py ENDPOINT AK SK RESULTS.jsonl WORKDIR QUICK(0|1)
+Appends {"kind": "torch", ...} lines to RESULTS."""
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import time
+
+endpoint, ak, sk, results, work, quick = sys.argv[1:7]
+quick = quick == "1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../build/release/python"))
+
+import boto3  # noqa: E402
+import torch  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+import sluice  # noqa: E402
+import sluice.torch  # noqa: E402
+
+TOTAL = (256 if quick else 2048) << 20       # bytes of samples
+SAMPLE = 100 * 1024
+PER_SHARD = 1000                             # ~100 MiB shards
+CKPT = (128 if quick else 1024) << 20        # bytes of state_dict
+WORKERS = 4
+BATCH = 64
+
+os.makedirs(work, exist_ok=True)
+kw = dict(endpoint=endpoint, access_key=ak, secret_key=sk)
+client = sluice.Client(**kw)
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"},
+                                                         max_pool_connections=32))
+try:
+    client.create_bucket("torchbench")
+except sluice.ClientError:
+    pass
+
+
+def record(**r):
+    with open(results, "a") as f:
+        f.write(json.dumps(dict(kind="torch", **r)) + "\n")
+    print("TORCH " + " ".join(f"{k}={v}" for k, v in r.items()), flush=True)
+
+
+# Shards: local files and the same bytes in sluice; also every sample as its own object
+# for the boto3 baseline.
+n_samples = TOTAL // SAMPLE
+shard_dir = os.path.join(work, "shards")
+os.makedirs(shard_dir, exist_ok=True)
+urls, keys = [], []
+for s in range((n_samples + PER_SHARD - 1) // PER_SHARD):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for i in range(s * PER_SHARD, min(n_samples, (s + 1) * PER_SHARD)):
+            for ext, data in (("bin", os.urandom(SAMPLE - 16)), ("cls", str(i % 1000).encode())):
+                info = tarfile.TarInfo(f"{i:08d}.{ext}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            keys.append(f"samples/{i:08d}.bin")
+    data = buf.getvalue()
+    path = os.path.join(shard_dir, f"shard-{s:05d}.tar")
+    with open(path, "wb") as f:
+        f.write(data)
+    urls.append(f"s3://torchbench/shards/shard-{s:05d}.tar")
+    client.put(urls[-1], data)
+# The per-sample objects for the boto3 loop (uploaded by the sluice CLI, fast).
+sample_dir = os.path.join(work, "samples")
+os.makedirs(sample_dir, exist_ok=True)
+for s in range(len(urls)):
+    with tarfile.open(os.path.join(shard_dir, f"shard-{s:05d}.tar")) as tar:
+        for m in tar:
+            if m.name.endswith(".bin"):
+                with open(os.path.join(sample_dir, m.name), "wb") as f:
+                    f.write(tar.extractfile(m).read())
+bin_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../build/release/src/sluice")
+os.system(f"AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={ak} AWS_SECRET_ACCESS_KEY={sk} "
+          f"{bin_path} cp -r -q {sample_dir} s3://torchbench/samples/")
+
+
+class LocalShards(torch.utils.data.IterableDataset):
+    """The same shards from local files, split by worker like ShardDataset."""
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        w, n = (info.id, info.num_workers) if info else (0, 1)
+        for path in sorted(os.listdir(shard_dir))[w::n]:
+            with open(os.path.join(shard_dir, path), "rb") as f:
+                yield from sluice.torch._samples(f, path)
+
+
+class Boto3PerSample(Dataset):
+    def __init__(self):
+        self.s3 = None
+
+    def __len__(self):
+        return len(keys)
+
+    def __getitem__(self, i):
+        if self.s3 is None:  # one client per worker process
+            self.s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ak, aws_secret_access_key=sk,
+                                   region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+        return {"bin": self.s3.get_object(Bucket="torchbench", Key=keys[i])["Body"].read()}
+
+
+def epoch(ds, shuffle=False):
+    loader = DataLoader(ds, batch_size=BATCH, num_workers=WORKERS, collate_fn=lambda b: len(b),
+                        shuffle=shuffle, persistent_workers=False)
+    t0 = time.time()
+    n = sum(loader)
+    return n, time.time() - t0
+
+
+def rate(name, ds, **kw2):
+    n, secs = epoch(ds, **kw2)
+    assert n == n_samples, (name, n, n_samples)
+    record(scenario="loader", target=name, samples=n, seconds=round(secs, 3), samples_per_s=round(n / secs, 1),
+           mib_per_s=round(n * SAMPLE / secs / 2**20, 1))
+
+
+os.system("sync")
+for rep in range(1 if quick else 2):
+    rate("local", LocalShards())
+    rate("sluice", sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2))
+rate("boto3", Boto3PerSample())
+
+# Checkpoints: one big state_dict of float32 tensors.
+state = {f"layer{i}": torch.randn(CKPT // 4 // 16) for i in range(16)}
+local = os.path.join(work, "ckpt.pt")
+
+
+def timed(fn):
+    t0 = time.time()
+    out = fn()
+    return out, time.time() - t0
+
+
+def ckpt_record(target, op, secs):
+    record(scenario="ckpt", target=target, op=op, seconds=round(secs, 3), mib_per_s=round(CKPT / secs / 2**20, 1))
+
+
+for rep in range(1 if quick else 2):
+    _, t = timed(lambda: (torch.save(state, local), os.sync()))
+    ckpt_record("local", "save", t)
+    back, t = timed(lambda: torch.load(local))
+    ckpt_record("local", "load", t)
+    _, t = timed(lambda: sluice.torch.save(state, "s3://torchbench/ckpt/model.pt", client=kw))
+    ckpt_record("sluice", "save", t)
+    back, t = timed(lambda: sluice.torch.load("s3://torchbench/ckpt/model.pt", client=kw))
+    assert torch.equal(back["layer0"], state["layer0"])
+    ckpt_record("sluice", "load", t)
+
+    def boto_save():
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        buf.seek(0)
+        s3.upload_fileobj(buf, "torchbench", "ckpt/boto3.pt")
+
+    def boto_load():
+        buf = io.BytesIO()
+        s3.download_fileobj("torchbench", "ckpt/boto3.pt", buf)
+        buf.seek(0)
+        return torch.load(buf)
+    _, t = timed(boto_save)
+    ckpt_record("boto3", "save", t)
+    back, t = timed(boto_load)
+    ckpt_record("boto3", "load", t)
+
+shutil.rmtree(work, ignore_errors=True)
