@@ -273,9 +273,55 @@ std::map<std::string, std::string> Client::Sign(const std::string& method, const
 
 Response Client::SendOnce(Conn& c, const std::string& method, const std::string& target,
                           const std::map<std::string, std::string>& h, const std::string& body,
-                          const std::function<size_t(char*, size_t)>* reader, uint64_t length) {
+                          const std::function<size_t(char*, size_t)>* reader, uint64_t length,
+                          const Sink* sink) {
   if (!c.open) pool_->Connect(c, settings_);
   beast::error_code ec;
+  if (sink) {
+    // Streaming GET: the body is read in 256 KiB pieces straight to the sink.
+    Response out;
+    auto run = [&](auto& stream) {
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
+      bhttp::request<bhttp::empty_body> head;
+      head.method(bhttp::verb::get);
+      head.target(target);
+      head.version(11);
+      for (const auto& [k, v] : h) head.set(k, v);
+      head.set(bhttp::field::user_agent, "sluice-client/1");
+      bhttp::write(stream, head, ec);
+      if (ec) return;
+      bhttp::response_parser<bhttp::buffer_body> p;
+      p.body_limit(std::numeric_limits<uint64_t>::max());
+      bhttp::read_header(stream, c.buf, p, ec);
+      if (ec) return;
+      out.status = static_cast<int>(p.get().result_int());
+      for (const auto& f : p.get()) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
+      bool ok = out.status >= 200 && out.status < 300;
+      thread_local std::vector<char> chunk(1 << 18);
+      uint64_t off = 0;
+      while (!p.is_done()) {
+        p.get().body().data = chunk.data();
+        p.get().body().size = chunk.size();
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
+        bhttp::read(stream, c.buf, p, ec);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) return;
+        size_t n = chunk.size() - p.get().body().size;
+        if (ok) (*sink)(chunk.data(), n, off);
+        else out.body.append(chunk.data(), n);
+        off += n;
+      }
+      if (!p.keep_alive()) c.open = false;
+    };
+    if (pool_->url.tls) run(*c.tls);
+    else run(*c.plain);
+    if (ec) {
+      c.open = false;
+      c.buf.clear();
+      throw ClientError("GET " + target + " from " + settings_.endpoint + " failed: " + ec.message());
+    }
+    return out;
+  }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(std::numeric_limits<uint64_t>::max());
   if (method == "HEAD") parser.skip(true);
@@ -347,6 +393,29 @@ Response Client::Send(const std::string& method, const std::string& path, const 
       // the request never reached the server. Other failures only for idempotent requests.
       if (was_open && attempt == 0) continue;
       if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;
+      Backoff(attempt);
+    }
+  }
+}
+
+Response Client::Get(const std::string& path, const std::string& query,
+                     const std::map<std::string, std::string>& headers, const Sink& sink) {
+  std::string target = query.empty() ? path : path + "?" + query;
+  for (int attempt = 0;; attempt++) {
+    auto h = Sign("GET", path, query, headers, "UNSIGNED-PAYLOAD", "s3");
+    auto conn = pool_->Take();
+    bool was_open = conn->open;
+    try {
+      Response r = SendOnce(*conn, "GET", target, h, "", nullptr, 0, &sink);
+      pool_->Give(std::move(conn));
+      if (Retryable(r.status) && attempt + 1 < settings_.max_attempts) {
+        Backoff(attempt);
+        continue;
+      }
+      return r;
+    } catch (const ClientError&) {
+      if (was_open && attempt == 0) continue;
+      if (attempt + 1 >= settings_.max_attempts) throw;
       Backoff(attempt);
     }
   }

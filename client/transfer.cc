@@ -105,14 +105,18 @@ uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, ui
   auto one = [&](uint64_t off, uint64_t len, char* out) -> uint64_t {
     std::map<std::string, std::string> h{{"range", RangeHeader(off, len)}};
     if (!if_match.empty()) h["if-match"] = "\"" + if_match + "\"";
-    Response r = Send("GET", path, "", "", h);
+    uint64_t got = 0;
+    Response r = Get(path, "", h, [&](const char* d, size_t k, uint64_t at) {
+      if (at >= len) return;
+      size_t m = std::min<uint64_t>(k, len - at);
+      std::memcpy(out + at, d, m);
+      got = std::max<uint64_t>(got, at + m);
+    });
     if (r.status == 416) return 0;  // at or past the end
     if (r.status == 412)
       throw ClientError("s3://" + bucket + "/" + key + " changed while it was being read (ETag no longer " +
                         if_match + ")", 412, "PreconditionFailed");
     Expect(r, 206, "read s3://" + bucket + "/" + key);
-    size_t got = std::min<size_t>(r.body.size(), len);
-    std::memcpy(out, r.body.data(), got);
     return got;
   };
   uint64_t part = settings_.part_size;
@@ -145,15 +149,21 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key, c
     const std::string path = ObjectPath(bucket, key);
     RunParallel(parts, settings_.parallelism, [&](size_t i) {
       uint64_t off = i * part, len = std::min(part, info.size - off);
-      Response r = Send("GET", path, "", "", {{"range", RangeHeader(off, len)}, {"if-match", "\"" + info.etag + "\""}});
+      uint64_t got = 0;
+      Response r = Get(path, "", {{"range", RangeHeader(off, len)}, {"if-match", "\"" + info.etag + "\""}},
+                       [&](const char* d, size_t k, uint64_t at) {
+                         if (at >= len) return;
+                         size_t m = std::min<uint64_t>(k, len - at);
+                         PwriteAll(f.fd, d, m, off + at, tmp);
+                         got = std::max<uint64_t>(got, at + m);
+                       });
       if (r.status == 412)
         throw ClientError("s3://" + bucket + "/" + key + " was overwritten during the download; run it again", 412,
                           "PreconditionFailed");
       Expect(r, 206, "download s3://" + bucket + "/" + key);
-      if (r.body.size() != len)
+      if (got != len)
         throw ClientError("download s3://" + bucket + "/" + key + ": part at " + std::to_string(off) + " came back with " +
-                          std::to_string(r.body.size()) + " of " + std::to_string(len) + " bytes");
-      PwriteAll(f.fd, r.body.data(), len, off, tmp);
+                          std::to_string(got) + " of " + std::to_string(len) + " bytes");
       uint64_t d = done.fetch_add(len) + len;
       if (progress) progress(d);
     });
@@ -361,6 +371,7 @@ ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, 
   impl_->etag = info.etag;
   impl_->size = info.size;
   impl_->window = window ? window : client.settings().part_size * client.settings().parallelism;
+  impl_->Refill();  // start fetching now: a reader opened ahead of use has its bytes waiting
 }
 
 ObjectReader::~ObjectReader() { impl_->Drain(); }
@@ -372,6 +383,18 @@ void ObjectReader::Seek(uint64_t pos) {
   Impl& m = *impl_;
   m.pos = std::min(pos, m.size);
   if (m.pos >= m.cur_off && m.pos < m.cur_off + m.cur.size()) return;
+  if (m.pos >= m.cur_off + m.cur.size() && m.pos < m.next_fetch) {
+    // Forward within the fetched window: skip whole parts instead of refetching.
+    while (!m.ahead.empty()) {
+      auto [off, fut] = std::move(m.ahead.front());
+      m.ahead.pop_front();
+      m.cur = fut.get();
+      m.cur_off = off;
+      if (m.pos < off + m.cur.size() || m.cur.empty()) break;
+    }
+    m.Refill();
+    return;
+  }
   m.Drain();
   m.cur.clear();
   uint64_t part = m.c.settings().part_size;

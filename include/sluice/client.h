@@ -101,6 +101,14 @@ class Client {
                     uint64_t length, const std::function<size_t(char*, size_t)>& read,
                     const std::map<std::string, std::string>& headers = {});
 
+  // A GET whose 2xx body is handed to `sink(data, n, offset)` as it arrives, never held
+  // whole in memory (ranged reads write straight into their destination); an error
+  // answer comes back whole in Response.body. Retried like Send: after a retry the sink
+  // sees the body again from offset 0.
+  using Sink = std::function<void(const char* data, size_t n, uint64_t offset)>;
+  Response Get(const std::string& path, const std::string& query,
+               const std::map<std::string, std::string>& headers, const Sink& sink);
+
   // Buckets.
   void CreateBucket(const std::string& bucket);
   void DeleteBucket(const std::string& bucket);
@@ -154,7 +162,8 @@ class Client {
   struct Pool;
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
                     const std::map<std::string, std::string>& signed_headers, const std::string& body,
-                    const std::function<size_t(char*, size_t)>* reader, uint64_t length);
+                    const std::function<size_t(char*, size_t)>* reader, uint64_t length,
+                    const Sink* sink = nullptr);
   std::map<std::string, std::string> Sign(const std::string& method, const std::string& path,
                                           const std::string& query,
                                           const std::map<std::string, std::string>& headers,

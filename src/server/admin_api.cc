@@ -90,8 +90,10 @@ bool AdminApi::IsAdminRequest(const http::Request& req) {
 }
 
 bool AdminApi::IsStsRequest(const http::Request& req) {
-  return req.method() == "POST" && req.path() == "/" &&
-         StartsWithIgnoreCase(req.header("content-type"), "application/x-www-form-urlencoded");
+  if (req.method() != "POST" || req.path() != "/") return false;
+  bool in_query = false;
+  FindQueryParam(req.query(), "Action", &in_query);
+  return in_query || StartsWithIgnoreCase(req.header("content-type"), "application/x-www-form-urlencoded");
 }
 
 Result<auth::AuthResult> AdminApi::Authenticate(const http::Request& req, const std::string& body,
@@ -246,15 +248,19 @@ Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Respo
   auto auth = Authenticate(req, *text, sts_verifier_);
   if (!auth.ok()) co_return co_await fail(auth.status());
 
+  // The query protocol's parameters, from the query string and the form body (the body
+  // wins; boto3 sends everything in the body, curl users often in the query).
   std::map<std::string, std::string> params;
-  std::string_view rest = *text;
+  std::string form = std::string(req.query());
+  if (!text->empty()) form += (form.empty() ? "" : "&") + *text;
+  std::string_view rest = form;
   while (!rest.empty()) {
     size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     size_t eq = pair.find('=');
     auto k = UriDecode(pair.substr(0, eq), true);
     auto v = UriDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!k || !v) co_return co_await fail(Error(Err::kInvalidArgument, "the form body does not decode"));
+    if (!k || !v) co_return co_await fail(Error(Err::kInvalidArgument, "the parameters do not decode"));
     params[*k] = *v;
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);

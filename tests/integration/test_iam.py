@@ -146,6 +146,14 @@ class IamTest(unittest.TestCase):
         self.denied(lambda: wrong.get_object(Bucket="data", Key="datasets/a/0001.tar"), "InvalidToken")
         time.sleep(c["Expiration"].timestamp() - time.time() + 0.5)
         self.denied(lambda: s.get_object(Bucket="data", Key="datasets/a/0001.tar"), "ExpiredToken")
+        # The query form, as curl users send it (curl's own SigV4 signer).
+        creds = self.trainer._request_signer._credentials
+        r = subprocess.run(["curl", "-s", "-X", "POST", "--aws-sigv4", "aws:amz:us-east-1:sts",
+                            "--user", f"{creds.access_key}:{creds.secret_key}",
+                            self.server.endpoint + "/?Action=AssumeRole&Version=2011-06-15&RoleSessionName=curl-job"
+                            "&DurationSeconds=60"], capture_output=True, timeout=30)
+        self.assertIn(b"<AssumeRoleResult>", r.stdout, r.stdout)
+        self.assertIn(b"assumed-role/trainer/curl-job", r.stdout)
         # Bad requests get STS's own errors.
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             sts.assume_role(RoleArn="arn:aws:iam::0:role/x", RoleSessionName="j", DurationSeconds=999999)
