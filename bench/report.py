@@ -129,11 +129,16 @@ if cli:
         return statistics.median(r["bytes"] / r["seconds"] / 2**20 for r in rows) if rows else None
     n_many = next((r["bytes"] // 102400 for r in cli if r["scenario"] == "many"), 0)
     big = next((r["bytes"] // 2**20 for r in cli if r["scenario"] == "one"), 0)
+    rerun = meta.get("client_rerun")
+    rerun_note = (f" These rows and the PyTorch rows below come from a second run of just these two "
+                  f"phases ({rerun}, against a fresh sluice) after a change to the client's download "
+                  "path; every other table is from the main run.") if rerun else ""
     lines += ["## CLIs: sluice, the AWS CLI and rclone (bench/cli_bench.sh)", "",
               f"Each tool copies {n_many:,} files of 100 KiB (`cp --recursive`, rclone `copy`) and one "
               f"{big:,} MiB object to and from the same sluice server, in turn, with its default settings "
               "(sluice: 16 files and 8 parts of 8 MiB in flight; AWS CLI: 10 requests, 8 MiB parts; rclone: "
-              "4 transfers). Every download is compared with the source.", "",
+              "4 transfers). Downloads land in RAM (/dev/shm) so the disk's writeback does not decide the "
+              "result; every download is compared with the source." + rerun_note, "",
               "| scenario | direction | sluice MiB/s | AWS CLI MiB/s | rclone MiB/s | sluice/AWS CLI | sluice/rclone |",
               "|---|---|---|---|---|---|---|"]
     for scen, label in (("many", f"{n_many:,} × 100 KiB"), ("one", f"1 × {big:,} MiB")):
