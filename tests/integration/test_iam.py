@@ -11,6 +11,7 @@ import unittest
 
 import boto3
 import botocore.exceptions
+import requests
 from botocore.config import Config
 
 import harness
@@ -141,11 +142,21 @@ class IamTest(unittest.TestCase):
         self.assertEqual(s.get_object(Bucket="data", Key="datasets/a/0001.tar")["Body"].read(), b"shard-a")
         self.denied(lambda: s.get_object(Bucket="data", Key="datasets/b/0001.tar"))  # session policy
         self.denied(lambda: s.put_object(Bucket="data", Key="datasets/a/x", Body=b"x"))  # user policy
+        # A browser form signed with the session: the session policy allows no PUT.
+        form = s.generate_presigned_post("data", "datasets/a/form.txt", ExpiresIn=600)
+        r = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"x")}, timeout=30)
+        self.assertEqual(r.status_code, 403, r.text)
+        self.assertIn("<Code>AccessDenied</Code>", r.text)
         wrong = harness.boto3_client(self.server.endpoint, ak=c["AccessKeyId"], sk=c["SecretAccessKey"],
                                      aws_session_token="not-the-token")
         self.denied(lambda: wrong.get_object(Bucket="data", Key="datasets/a/0001.tar"), "InvalidToken")
         time.sleep(c["Expiration"].timestamp() - time.time() + 0.5)
         self.denied(lambda: s.get_object(Bucket="data", Key="datasets/a/0001.tar"), "ExpiredToken")
+        r = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"x")}, timeout=30)
+        self.assertIn("<Code>ExpiredToken</Code>", r.text)
+        bare = {k: v for k, v in form["fields"].items() if k != "x-amz-security-token"}
+        r = requests.post(form["url"], data=bare, files={"file": ("f", b"x")}, timeout=30)
+        self.assertEqual(r.status_code, 400, r.text)
         # The query form, as curl users send it (curl's own SigV4 signer).
         creds = self.trainer._request_signer._credentials
         r = subprocess.run(["curl", "-s", "-X", "POST", "--aws-sigv4", "aws:amz:us-east-1:sts",

@@ -199,26 +199,26 @@ Status KvIndex::PutObject(const std::string& bucket, const std::string& key,
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::SetObjectTags(const std::string& bucket, const std::string& key,
-                              const HeaderList& tags) {
+// Rewrites an existing object's record with one attribute changed (never its data).
+Status KvIndex::UpdateAttributes(const std::string& bucket, const std::string& key,
+                                 const std::function<void(ObjectMeta*)>& change) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   SLUICE_ASSIGN_OR_RETURN(ObjectMeta m, GetObject(bucket, key));
-  m.tags = tags;
+  change(&m);
   KvBatch b;
   b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
   return kv_->Write(b, sync_);
 }
 
+Status KvIndex::SetObjectTags(const std::string& bucket, const std::string& key,
+                              const HeaderList& tags) {
+  return UpdateAttributes(bucket, key, [&](ObjectMeta* m) { m->tags = tags; });
+}
+
 Status KvIndex::SetObjectAcl(const std::string& bucket, const std::string& key,
                              const std::string& acl) {
-  std::shared_lock bl(BucketLock(bucket));
-  std::lock_guard kl(KeyLock(bucket, key));
-  SLUICE_ASSIGN_OR_RETURN(ObjectMeta m, GetObject(bucket, key));
-  m.acl = acl;
-  KvBatch b;
-  b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
-  return kv_->Write(b, sync_);
+  return UpdateAttributes(bucket, key, [&](ObjectMeta* m) { m->acl = acl; });
 }
 
 Status KvIndex::DeleteObject(const std::string& bucket, const std::string& key,

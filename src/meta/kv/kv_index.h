@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -63,6 +64,8 @@ class KvIndex final : public Index {
   Status GcDone(const std::vector<std::string>& data_ids) override;
 
  private:
+  Status UpdateAttributes(const std::string& bucket, const std::string& key,
+                          const std::function<void(ObjectMeta*)>& change);
   static constexpr size_t kStripes = 256;
   std::shared_mutex& BucketLock(const std::string& bucket);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);

@@ -60,6 +60,14 @@ Task<Status> PostObject(Ctx& ctx) {
                          !fields.count("signature") && !fields.count("awsaccesskeyid");
   if (!anonymous) {
     SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
+    // Temporary credentials: the form must carry the session token, and the session must
+    // not have expired, as for any other request.
+    std::string token = fields.count("x-amz-security-token") ? fields["x-amz-security-token"] : "";
+    auth::RequestView as_form{"POST", "/", "", [&token](std::string_view n) {
+                                return n == "x-amz-security-token" ? std::string_view(token) : std::string_view();
+                              },
+                              nullptr};
+    SLUICE_CO_RETURN_IF_ERROR(auth::CheckSessionToken(as_form, cred, svc.clock->NowMicros()));
     ctx.auth.credential = std::move(cred);
     SLUICE_CO_ASSIGN_OR_RETURN(auth::PostPolicy policy, auth::ParsePostPolicy(fields["policy"]));
     SLUICE_CO_ASSIGN_OR_RETURN(length_range,
