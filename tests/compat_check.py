@@ -27,6 +27,7 @@ SUITES = {
     "server": [I + "test_server.py"],
     "iam": [I + "test_iam.py"],
     "cli": [I + "test_cli.py"],
+    "python": [I + "test_python.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 
