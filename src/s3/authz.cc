@@ -153,19 +153,23 @@ class RequestValues final : public auth::ConditionValues {
 auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
                      const std::string& key, std::string* resource) {
   const auth::Identity* id = ctx.auth.credential.identity.get();
-  *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
   const BucketAccessCache::Entry* entry = nullptr;
+  bool unreadable = false;
   if (ctx.svc.access && !bucket.empty()) {
     auto e = ctx.svc.access->Get(bucket);
     if (!e.ok()) {
       spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
-      return auth::Verdict::kExplicitDeny;  // fail closed
+      unreadable = true;
+    } else {
+      entry = *e;
     }
-    entry = *e;
   }
   // Root and admins skip straight past a bucket without a policy: the common case costs
-  // one cache lookup.
-  if (id && id->admin && !id->session_policy && (!entry || !entry->policy)) return auth::Verdict::kAllow;
+  // one cache lookup and builds nothing.
+  if (!unreadable && id && id->admin && !id->session_policy && (!entry || !entry->policy))
+    return auth::Verdict::kAllow;
+  *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
+  if (unreadable) return auth::Verdict::kExplicitDeny;  // fail closed
   RequestValues values(ctx, action);
   auth::AccessRequest r{action, *resource, id, entry ? entry->policy.get() : nullptr, &values,
                         entry && BucketAclGrants(entry->acl, action, id != nullptr)};
