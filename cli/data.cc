@@ -119,8 +119,8 @@ struct Job {
 
 bool Matches(const std::string& rel, const std::vector<std::string>& include,
              const std::vector<std::string>& exclude) {
-  // As the AWS CLI: every file is included, then the filters apply in order, later ones
-  // winning; here all excludes, then includes re-admit.
+  // Every file is included unless an --exclude pattern matches it; an --include pattern
+  // re-admits it (so `--exclude '*' --include '*.tar'` keeps only the tar files).
   bool in = true;
   for (const auto& p : exclude)
     if (fnmatch(p.c_str(), rel.c_str(), 0) == 0) in = false;

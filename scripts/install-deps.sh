@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
             librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
             libgoogle-perftools-dev python3-dev pybind11-dev)
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
-           s3cmd curl procps openssl python3-requests chromium python3-torch bc)
+           s3cmd curl procps openssl python3-requests chromium python3-torch)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -12,6 +12,14 @@ namespace {
 
 constexpr char kPolicyConfig[] = "policy";
 
+// The stored policy document; NoSuchBucketPolicy when the bucket has none.
+Result<std::string> LoadPolicy(const Ctx& ctx) {
+  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
+  if (doc.status().code() == Err::kNotFound)
+    return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
+  return doc;
+}
+
 void Invalidate(const Ctx& ctx) {
   if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
 }
@@ -32,13 +40,10 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
 }
 
 Task<Status> GetBucketPolicy(Ctx& ctx) {
-  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
-  if (doc.status().code() == Err::kNotFound)
-    co_return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
-  if (!doc.ok()) co_return doc.status();
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, LoadPolicy(ctx));
   http::ResponseHead head;
   head.Set("Content-Type", "application/json");
-  co_return co_await ctx.resp.Send(head, *doc);
+  co_return co_await ctx.resp.Send(head, doc);
 }
 
 Task<Status> DeleteBucketPolicy(Ctx& ctx) {
@@ -50,11 +55,8 @@ Task<Status> DeleteBucketPolicy(Ctx& ctx) {
 }
 
 Task<Status> GetBucketPolicyStatus(Ctx& ctx) {
-  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
-  if (doc.status().code() == Err::kNotFound)
-    co_return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
-  if (!doc.ok()) co_return doc.status();
-  SLUICE_CO_ASSIGN_OR_RETURN(auto policy, auth::Policy::Parse(*doc, auth::PolicyKind::kResource));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, LoadPolicy(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto policy, auth::Policy::Parse(doc, auth::PolicyKind::kResource));
   XmlDoc out("PolicyStatus");
   out.root().AddBool("IsPublic", policy->IsPublic());
   co_return co_await SendXml(ctx, out);
