@@ -14,6 +14,9 @@
 #include <sluice/client.h>
 #include <thread>
 
+#include "common/hash.h"
+#include "common/strings.h"
+
 namespace sluice::cli {
 namespace {
 
@@ -134,13 +137,67 @@ int64_t LocalMtime(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
 }
 
+// The ETag S3 would give the local file `path` (`size` bytes), in the form of `like`: the
+// hex MD5 of the content, or for a multipart ETag ("<hex>-N") the MD5 of the parts' MD5s
+// with "-N", trying the part sizes uploaders use (ours, the AWS CLI's 8 MiB, and the
+// sizes N equal parts, or N parts of whole MiB, imply) until one gives `like`. "" when
+// none does or the file cannot be read: the file is then copied.
+std::string LocalEtag(const std::string& path, uint64_t size, const std::string& like, uint64_t our_part) {
+  auto dash = like.find('-');
+  uint64_t n = dash == std::string::npos ? 0 : std::strtoull(like.c_str() + dash + 1, nullptr, 10);
+  if (dash != std::string::npos && n == 0) return "";
+  std::vector<uint64_t> sizes;
+  if (n == 0) {
+    sizes.push_back(std::max<uint64_t>(size, 1));  // one "part": the plain MD5
+  } else {
+    const uint64_t mib = 1 << 20;
+    for (uint64_t p : {our_part, 8 * mib, (size + n - 1) / n, ((size + n - 1) / n + mib - 1) / mib * mib, 16 * mib,
+                       5 * mib})
+      if (p > 0 && (size + p - 1) / p == n && std::find(sizes.begin(), sizes.end(), p) == sizes.end())
+        sizes.push_back(p);
+  }
+  std::vector<char> buf(1 << 20);
+  for (uint64_t p : sizes) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return "";
+    Hasher of_parts(Hasher::Kind::kMd5), part(Hasher::Kind::kMd5);
+    std::string last;  // the digest of the last part
+    uint64_t in_part = 0;
+    size_t k;
+    while ((k = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+      for (size_t at = 0; at < k;) {
+        size_t m = static_cast<size_t>(std::min<uint64_t>(k - at, p - in_part));
+        part.Update(buf.data() + at, m);
+        at += m;
+        in_part += m;
+        if (in_part == p) {
+          last = part.Finish();
+          of_parts.Update(last);
+          in_part = 0;
+        }
+      }
+    }
+    bool ok = !std::ferror(f);
+    std::fclose(f);
+    if (!ok) return "";
+    if (in_part > 0 || last.empty()) {
+      last = part.Finish();
+      of_parts.Update(last);
+    }
+    if (n == 0) return HexEncode(last);
+    std::string e = of_parts.FinishHex() + "-" + std::to_string(n);
+    if (e == like) return e;  // else the object was uploaded in parts of another size
+  }
+  return "";
+}
+
 }  // namespace
 
 struct DataCommands::Impl {
   std::vector<CLI::App*> cmds;
   client::Settings flags;
   bool insecure = false, quiet = false, recursive = false, force = false, del = false;
-  bool size_only = false, put = false;
+  bool size_only = false, put = false, etag = false;
   uint64_t part_mib = 8;
   int parallel = 8, jobs = 16, expires = 3600;
   std::string a1, a2;
@@ -207,16 +264,21 @@ struct DataCommands::Impl {
     std::vector<Job> jobs_out;
     // Destination state, for skipping what is already there.
     std::map<std::string, ObjectInfo> remote;
-    auto add = [&](Job j, const std::string& rel, int64_t src_mtime) {
+    const uint64_t part = c.settings().part_size;
+    auto add = [&](Job j, const std::string& rel, int64_t src_mtime, const std::string& src_etag = {}) {
       if (many && !Matches(rel, include, exclude)) return;
       bool skip = false;
       if (many && !force) {
         if (j.kind == Job::kDownload) {
           struct stat st;
           skip = ::stat(j.local.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == j.size &&
-                 (size_only || st.st_mtime >= src_mtime);
+                 (etag ? LocalEtag(j.local, j.size, src_etag, part) == src_etag
+                       : size_only || st.st_mtime >= src_mtime);
         } else if (auto it = remote.find(j.dst_key); it != remote.end()) {
-          skip = it->second.size == j.size && (size_only || it->second.mtime >= src_mtime);
+          const ObjectInfo& d = it->second;
+          skip = d.size == j.size &&
+                 (etag ? (j.kind == Job::kUpload ? LocalEtag(j.local, j.size, d.etag, part) : src_etag) == d.etag
+                       : size_only || d.mtime >= src_mtime);
         }
       }
       prog.AddPlanned(j.size);
@@ -257,11 +319,11 @@ struct DataCommands::Impl {
       ObjectInfo o = c.Head(sb, sk);
       if (s3dst) {
         std::string key = dk.empty() || dk.back() == '/' ? dk + fs::path(sk).filename().string() : dk;
-        add({Job::kCopy, sb, sk, "", db, key, o.size}, key, o.mtime);
+        add({Job::kCopy, sb, sk, "", db, key, o.size}, key, o.mtime, o.etag);
       } else {
         std::string local = a2;
         if (fs::is_directory(local) || local.back() == '/') local = (fs::path(local) / fs::path(sk).filename()).string();
-        add({Job::kDownload, sb, sk, local, "", "", o.size}, sk, o.mtime);
+        add({Job::kDownload, sb, sk, local, "", "", o.size}, sk, o.mtime, o.etag);
       }
       return jobs_out;
     }
@@ -273,9 +335,9 @@ struct DataCommands::Impl {
       if (s3dst) {
         std::string key = (dk.empty() || dk.back() == '/' ? dk : dk + "/") + rel;
         seen.insert(key);
-        add({Job::kCopy, sb, o.key, "", db, key, o.size}, rel, o.mtime);
+        add({Job::kCopy, sb, o.key, "", db, key, o.size}, rel, o.mtime, o.etag);
       } else {
-        add({Job::kDownload, sb, o.key, (fs::path(a2) / rel).string(), "", "", o.size}, rel, o.mtime);
+        add({Job::kDownload, sb, o.key, (fs::path(a2) / rel).string(), "", "", o.size}, rel, o.mtime, o.etag);
       }
       return true;
     });
@@ -431,6 +493,10 @@ void DataCommands::Register(CLI::App& app) {
     c->add_option("dst", I->a2, "Local path or s3://BUCKET/KEY")->required();
     I->Transfer(c);
     c->add_flag("--size-only", I->size_only, "Skip files whose size matches, whatever their times");
+    c->add_flag("--etag", I->etag,
+                "Skip files whose content matches: the local MD5 (per part for multipart objects) "
+                "against the object's ETag, whatever the times")
+        ->excludes("--size-only");
     if (is_sync) {
       c->add_flag("--delete", I->del, "Delete destination objects the source lacks (S3 destinations)");
     } else {

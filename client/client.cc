@@ -12,8 +12,12 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
+#include <poll.h>
+#include <sys/socket.h>
+#include <type_traits>
 #include <pugixml.hpp>
 #include <random>
 #include <sstream>
@@ -32,6 +36,30 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+
+// Receives until `*got` reaches `need`, straight into buf. The socket carries SO_RCVTIMEO
+// (set at connect), so a peer that goes silent ends this with timed_out rather than a hang.
+beast::error_code RecvAll(int fd, char* buf, uint64_t need, uint64_t* got, int timeout_s) {
+  while (*got < need) {
+    ssize_t r = ::recv(fd, buf + *got, need - *got, MSG_WAITALL);
+    if (r > 0) {
+      *got += static_cast<uint64_t>(r);
+      continue;
+    }
+    if (r == 0) return asio::error::eof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Timed out, or the socket is non-blocking: wait for bytes, up to the timeout.
+      pollfd p{fd, POLLIN, 0};
+      int n = ::poll(&p, 1, timeout_s * 1000);
+      if (n == 0) return asio::error::timed_out;
+      if (n < 0 && errno != EINTR) return {errno, boost::system::system_category()};
+      continue;
+    }
+    return {errno, boost::system::system_category()};
+  }
+  return {};
+}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -226,6 +254,8 @@ struct Client::Pool {
     if (ec) throw ClientError("cannot connect to " + s.endpoint + ": " + ec.message());
     auto& sock = url.tls ? beast::get_lowest_layer(*c.tls).socket() : c.plain->socket();
     sock.set_option(tcp::no_delay(true), ec);
+    timeval tv{s.timeout_s, 0};
+    ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     c.open = true;
   }
 };
@@ -274,12 +304,14 @@ std::map<std::string, std::string> Client::Sign(const std::string& method, const
 Response Client::SendOnce(Conn& c, const std::string& method, const std::string& target,
                           const std::map<std::string, std::string>& h, const std::string& body,
                           const std::function<size_t(char*, size_t)>* reader, uint64_t length,
-                          const Sink* sink) {
+                          const Sink* sink, Dest* dest) {
   if (!c.open) pool_->Connect(c, settings_);
   beast::error_code ec;
-  if (sink) {
-    // Streaming GET: the body is read in 256 KiB pieces straight to the sink.
+  if (sink || dest) {
+    // Streaming GET: the body is read in 256 KiB pieces straight to the sink, or into
+    // the caller's buffer.
     Response out;
+    Sink sink_storage;
     auto run = [&](auto& stream) {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
       bhttp::request<bhttp::empty_body> head;
@@ -297,6 +329,49 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
       out.status = static_cast<int>(p.get().result_int());
       for (const auto& f : p.get()) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
       bool ok = out.status >= 200 && out.status < 300;
+      if (!p.keep_alive()) c.open = false;
+      if (dest && !dest->data && ok) {  // OpenGet: the body stays on the wire
+        if (!p.content_length()) {
+          ec = bhttp::error::bad_content_length;  // a streamed read needs the length
+          return;
+        }
+        dest->got = *p.content_length();
+        return;
+      }
+      if (dest && ok && p.content_length() && *p.content_length() <= dest->cap) {
+        // The body goes straight into the caller's memory.
+        const uint64_t need = *p.content_length();
+        dest->got = 0;
+        if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
+          // Bytes that came with the header first, then one blocking recv(MSG_WAITALL)
+          // for the rest: no staging buffer, one system call per part in the common case.
+          auto early = c.buf.data();
+          size_t k = std::min<uint64_t>(early.size(), need);
+          std::memcpy(dest->data, early.data(), k);
+          c.buf.consume(k);
+          dest->got = k;
+          ec = RecvAll(stream.socket().native_handle(), dest->data, need, &dest->got, settings_.timeout_s);
+        } else {
+          while (!p.is_done()) {
+            p.get().body().data = dest->data + dest->got;
+            p.get().body().size = need - dest->got;
+            bhttp::read(stream, c.buf, p, ec);
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec) return;
+            dest->got = need - p.get().body().size;
+          }
+        }
+        return;
+      }
+      if (dest) {  // an error answer or an unexpected length: through the generic path
+        sink_storage = [dest](const char* d, size_t n, uint64_t at) {
+          if (at >= dest->cap) return;
+          size_t m = std::min<uint64_t>(n, dest->cap - at);
+          std::memcpy(dest->data + at, d, m);
+          dest->got = std::max<uint64_t>(dest->got, at + m);
+        };
+        sink = &sink_storage;
+      }
       thread_local std::vector<char> chunk(1 << 18);
       uint64_t off = 0;
       while (!p.is_done()) {
@@ -311,7 +386,6 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
         else out.body.append(chunk.data(), n);
         off += n;
       }
-      if (!p.keep_alive()) c.open = false;
     };
     if (pool_->url.tls) run(*c.tls);
     else run(*c.plain);
@@ -400,13 +474,28 @@ Response Client::Send(const std::string& method, const std::string& path, const 
 
 Response Client::Get(const std::string& path, const std::string& query,
                      const std::map<std::string, std::string>& headers, const Sink& sink) {
+  return GetWith(path, query, headers, &sink, nullptr);
+}
+
+Response Client::GetInto(const std::string& path, const std::string& query,
+                         const std::map<std::string, std::string>& headers, char* dst, uint64_t cap,
+                         uint64_t* got) {
+  Dest d{dst, cap, 0};
+  Response r = GetWith(path, query, headers, nullptr, &d);
+  *got = d.got;
+  return r;
+}
+
+Response Client::GetWith(const std::string& path, const std::string& query,
+                         const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest) {
   std::string target = query.empty() ? path : path + "?" + query;
   for (int attempt = 0;; attempt++) {
     auto h = Sign("GET", path, query, headers, "UNSIGNED-PAYLOAD", "s3");
     auto conn = pool_->Take();
     bool was_open = conn->open;
     try {
-      Response r = SendOnce(*conn, "GET", target, h, "", nullptr, 0, &sink);
+      if (dest) dest->got = 0;
+      Response r = SendOnce(*conn, "GET", target, h, "", nullptr, 0, sink, dest);
       pool_->Give(std::move(conn));
       if (Retryable(r.status) && attempt + 1 < settings_.max_attempts) {
         Backoff(attempt);
@@ -421,6 +510,66 @@ Response Client::Get(const std::string& path, const std::string& query,
   }
 }
 
+struct Client::Body {
+  Client* client;
+  std::unique_ptr<Conn> conn;
+};
+
+void Client::BodyDeleter::operator()(Body* b) const { delete b; }  // its connection closes with it
+
+Response Client::OpenGet(const std::string& path, const std::map<std::string, std::string>& headers,
+                         BodyPtr* body, uint64_t* len) {
+  for (int attempt = 0;; attempt++) {
+    auto h = Sign("GET", path, "", headers, "UNSIGNED-PAYLOAD", "s3");
+    auto conn = pool_->Take();
+    bool was_open = conn->open;
+    try {
+      Dest d{nullptr, 0, 0};
+      Response r = SendOnce(*conn, "GET", path, h, "", nullptr, 0, nullptr, &d);
+      if (r.status >= 200 && r.status < 300) {
+        *len = d.got;
+        body->reset(new Body{this, std::move(conn)});
+        return r;
+      }
+      pool_->Give(std::move(conn));
+      if (Retryable(r.status) && attempt + 1 < settings_.max_attempts) {
+        Backoff(attempt);
+        continue;
+      }
+      return r;
+    } catch (const ClientError&) {
+      if (was_open && attempt == 0) continue;
+      if (attempt + 1 >= settings_.max_attempts) throw;
+      Backoff(attempt);
+    }
+  }
+}
+
+size_t Client::ReadBody(Body& b, char* buf, size_t n) {
+  Conn& c = *b.conn;
+  if (n == 0) return 0;
+  if (c.buf.size() > 0) {  // bytes that came with the header
+    size_t k = std::min(n, c.buf.size());
+    std::memcpy(buf, c.buf.data().data(), k);
+    c.buf.consume(k);
+    return k;
+  }
+  beast::error_code ec;
+  uint64_t got = 0;
+  if (c.plain) {
+    ec = RecvAll(c.plain->socket().native_handle(), buf, n, &got, settings_.timeout_s);
+  } else {
+    got = c.tls->read_some(asio::buffer(buf, n), ec);
+  }
+  if (got > 0) return got;  // an error after some bytes shows on the next call
+  c.open = false;
+  throw ClientError("reading from " + settings_.endpoint + " failed: " + (ec ? ec.message() : "end of stream"));
+}
+
+void Client::ReleaseBody(BodyPtr b) {
+  if (b && b->conn) pool_->Give(std::move(b->conn));
+}
+
 Response Client::SendBody(const std::string& method, const std::string& path, const std::string& query,
                           uint64_t length, const std::function<size_t(char*, size_t)>& read,
                           const std::map<std::string, std::string>& headers) {
@@ -433,6 +582,8 @@ Response Client::SendBody(const std::string& method, const std::string& path, co
 }
 
 namespace internal {
+
+void RetryDelay(int attempt) { Backoff(attempt); }
 
 std::string ObjectPath(const std::string& bucket, const std::string& key) {
   return "/" + UrlEncode(bucket, true) + "/" + UrlEncode(key, true);

@@ -13,5 +13,7 @@ std::string ObjectPath(const std::string& bucket, const std::string& key);
 // (a 204 also satisfies 200).
 void Expect(const Response& r, int want, const std::string& what);
 std::string Unquote(std::string etag);
+// Sleeps before retry number `attempt` (0-based): exponential backoff with full jitter.
+void RetryDelay(int attempt);
 
 }  // namespace sluice::client::internal

@@ -11,6 +11,7 @@
 #include <deque>
 #include <exception>
 #include <future>
+#include <map>
 #include <mutex>
 #include <pugixml.hpp>
 #include <sluice/client.h>
@@ -106,12 +107,7 @@ uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, ui
     std::map<std::string, std::string> h{{"range", RangeHeader(off, len)}};
     if (!if_match.empty()) h["if-match"] = "\"" + if_match + "\"";
     uint64_t got = 0;
-    Response r = Get(path, "", h, [&](const char* d, size_t k, uint64_t at) {
-      if (at >= len) return;
-      size_t m = std::min<uint64_t>(k, len - at);
-      std::memcpy(out + at, d, m);
-      got = std::max<uint64_t>(got, at + m);
-    });
+    Response r = GetInto(path, "", h, out, len, &got);
     if (r.status == 416) return 0;  // at or past the end
     if (r.status == 412)
       throw ClientError("s3://" + bucket + "/" + key + " changed while it was being read (ETag no longer " +
@@ -334,42 +330,112 @@ std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& rea
   }
 }
 
+// Part buffers recycled across readers in this process. A fresh 8 MiB allocation costs
+// a zero-fill and 2,048 page faults on first touch; a loader opening shard after shard
+// would pay that for every part it reads (measured in BENCHMARKS.md, "PyTorch data
+// loading"). Buffers are not initialised: each is filled by recv() before it is read.
+class PartPool {
+ public:
+  static PartPool& Get() {
+    static PartPool* pool = new PartPool;  // never destroyed: readers may outlive statics
+    return *pool;
+  }
+  std::unique_ptr<char[]> Take(uint64_t size) {
+    {
+      std::lock_guard l(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        auto b = std::move(it->second.back());
+        it->second.pop_back();
+        held_ -= size;
+        return b;
+      }
+    }
+    return std::unique_ptr<char[]>(new char[size]);
+  }
+  void Give(std::unique_ptr<char[]> b, uint64_t size) {
+    if (!b) return;
+    std::lock_guard l(mu_);
+    if (held_ + size > kMaxHeld) return;  // freed here, outside the pool
+    free_[size].push_back(std::move(b));
+    held_ += size;
+  }
+
+ private:
+  static constexpr uint64_t kMaxHeld = 64ULL << 20;
+  std::mutex mu_;
+  uint64_t held_ = 0;
+  std::map<uint64_t, std::vector<std::unique_ptr<char[]>>> free_;
+};
+
+// A fetched part. Its buffer is shared so that views handed out by ReadView keep it
+// alive; the last owner returns it to the pool.
+struct Part {
+  std::shared_ptr<const char> data;
+  uint64_t size = 0;  // filled
+};
+
+std::shared_ptr<const char> PooledBuffer(uint64_t cap, char** raw) {
+  *raw = PartPool::Get().Take(cap).release();
+  return std::shared_ptr<const char>(*raw, [cap](const char* p) {
+    PartPool::Get().Give(std::unique_ptr<char[]>(const_cast<char*>(p)), cap);
+  });
+}
+
 struct ObjectReader::Impl {
   Impl(Client& client, std::string b, std::string k) : c(client), bucket(std::move(b)), key(std::move(k)) {}
   Client& c;
   std::string bucket, key, etag;
-  uint64_t size = 0, pos = 0, window = 0;
-  // Parts fetched ahead of the reader: (offset, future bytes).
-  std::deque<std::pair<uint64_t, std::future<std::string>>> ahead;
-  std::string cur;
+  uint64_t size = 0, pos = 0, window = 0, part = 0;
+  // Parts fetched ahead of the reader: (offset, future part).
+  std::deque<std::pair<uint64_t, std::future<Part>>> ahead;
+  Part cur;
   uint64_t cur_off = 0;
   uint64_t next_fetch = 0;
 
   void Refill() {
-    uint64_t part = c.settings().part_size;
     while (next_fetch < size && next_fetch < pos + window) {
       uint64_t off = next_fetch, len = std::min(part, size - off);
-      ahead.emplace_back(off, std::async(std::launch::async, [this, off, len] {
-        std::string out(len, '\0');
-        uint64_t got = c.ReadRange(bucket, key, off, len, out.data(), etag);
-        out.resize(got);
-        return out;
+      ahead.emplace_back(off, std::async(std::launch::async, [this, off, len, cap = part] {
+        Part p;
+        char* raw;
+        p.data = PooledBuffer(cap, &raw);
+        p.size = c.ReadRange(bucket, key, off, len, raw, etag);
+        return p;
       }));
       next_fetch += len;
     }
   }
+  void SetCurrent(Part p, uint64_t off) {
+    cur = std::move(p);
+    cur_off = off;
+  }
+  // Makes the part holding `pos` current, waiting for it; false at the end.
+  bool Advance() {
+    while (pos >= cur_off + cur.size) {
+      Refill();
+      if (ahead.empty()) return false;
+      auto [off, fut] = std::move(ahead.front());
+      ahead.pop_front();
+      SetCurrent(fut.get(), off);
+      if (cur.size == 0) return false;
+      Refill();
+    }
+    return true;
+  }
   void Drain() {
     for (auto& [off, f] : ahead)
-      if (f.valid()) f.wait();
+      if (f.valid()) f.wait();  // an unconsumed read's error does not matter
     ahead.clear();
   }
 };
 
-ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window)
+ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window, uint64_t part)
     : impl_(std::make_unique<Impl>(client, std::move(bucket), std::move(key))) {
   ObjectInfo info = client.Head(impl_->bucket, impl_->key);
   impl_->etag = info.etag;
   impl_->size = info.size;
+  impl_->part = part ? part : client.settings().part_size;
   impl_->window = window ? window : client.settings().part_size * client.settings().parallelism;
   impl_->Refill();  // start fetching now: a reader opened ahead of use has its bytes waiting
 }
@@ -379,50 +445,57 @@ ObjectReader::~ObjectReader() { impl_->Drain(); }
 uint64_t ObjectReader::size() const { return impl_->size; }
 uint64_t ObjectReader::position() const { return impl_->pos; }
 
+uint64_t ObjectReader::Ready() const {
+  const Impl& m = *impl_;
+  return m.pos >= m.cur_off && m.pos < m.cur_off + m.cur.size ? m.cur_off + m.cur.size - m.pos : 0;
+}
+
+void ObjectReader::SetWindow(uint64_t window) {
+  impl_->window = window ? window : impl_->c.settings().part_size * impl_->c.settings().parallelism;
+  impl_->Refill();
+}
+
 void ObjectReader::Seek(uint64_t pos) {
   Impl& m = *impl_;
   m.pos = std::min(pos, m.size);
-  if (m.pos >= m.cur_off && m.pos < m.cur_off + m.cur.size()) return;
-  if (m.pos >= m.cur_off + m.cur.size() && m.pos < m.next_fetch) {
+  if (m.pos >= m.cur_off && m.pos < m.cur_off + m.cur.size) return;
+  if (m.pos >= m.cur_off + m.cur.size && m.pos < m.next_fetch) {
     // Forward within the fetched window: skip whole parts instead of refetching.
     while (!m.ahead.empty()) {
       auto [off, fut] = std::move(m.ahead.front());
       m.ahead.pop_front();
-      m.cur = fut.get();
-      m.cur_off = off;
-      if (m.pos < off + m.cur.size() || m.cur.empty()) break;
+      m.SetCurrent(fut.get(), off);
+      if (m.pos < off + m.cur.size || m.cur.size == 0) break;
     }
     m.Refill();
     return;
   }
   m.Drain();
-  m.cur.clear();
-  uint64_t part = m.c.settings().part_size;
-  m.next_fetch = m.pos / part * part;
+  m.SetCurrent({}, 0);
+  m.next_fetch = m.pos / m.part * m.part;
   m.cur_off = m.next_fetch;
 }
 
 size_t ObjectReader::Read(char* buf, size_t n) {
   Impl& m = *impl_;
   size_t out = 0;
-  while (out < n && m.pos < m.size) {
-    if (m.pos >= m.cur_off + m.cur.size()) {
-      m.Refill();
-      if (m.ahead.empty()) break;
-      auto [off, fut] = std::move(m.ahead.front());
-      m.ahead.pop_front();
-      m.cur = fut.get();
-      m.cur_off = off;
-      if (m.cur.empty()) break;
-      m.Refill();
-      continue;
-    }
-    size_t k = std::min<uint64_t>(n - out, m.cur_off + m.cur.size() - m.pos);
-    std::memcpy(buf + out, m.cur.data() + (m.pos - m.cur_off), k);
+  while (out < n && m.pos < m.size && m.Advance()) {
+    size_t k = std::min<uint64_t>(n - out, m.cur_off + m.cur.size - m.pos);
+    std::memcpy(buf + out, m.cur.data.get() + (m.pos - m.cur_off), k);
     out += k;
     m.pos += k;
   }
   return out;
+}
+
+size_t ObjectReader::ReadView(size_t n, std::shared_ptr<const char>* keep, const char** data) {
+  Impl& m = *impl_;
+  if (n == 0 || m.pos >= m.size || !m.Advance()) return 0;
+  size_t k = std::min<uint64_t>(n, m.cur_off + m.cur.size - m.pos);
+  *keep = m.cur.data;
+  *data = m.cur.data.get() + (m.pos - m.cur_off);
+  m.pos += k;
+  return k;
 }
 
 }  // namespace sluice::client

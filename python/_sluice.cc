@@ -18,6 +18,7 @@ using sluice::client::Client;
 using sluice::client::ClientError;
 using sluice::client::ObjectInfo;
 using sluice::client::ObjectReader;
+using sluice::client::ObjectStream;
 using sluice::client::Settings;
 
 namespace {
@@ -102,6 +103,102 @@ class Writer {
   bool closed_ = false, aborted_ = false, failed_ = false;
   std::string error_, etag_;
   std::thread thread_;
+};
+
+// Bytes inside a fetched part, exported through the buffer protocol without a copy;
+// the part's buffer lives as long as the view.
+struct View {
+  std::shared_ptr<const char> keep;
+  const char* data = nullptr;
+  size_t size = 0;
+};
+
+// An ObjectStream read in chunks into a buffer small enough to stay in the CPU cache
+// until it is consumed: read() copies out of it, read_view() lends views of it. A buffer
+// still referenced by a view when the next chunk arrives is left to the view, and a new
+// one is taken.
+class StreamFile {
+ public:
+  StreamFile(Client& c, const std::string& b, const std::string& k, size_t chunk)
+      : s_(c, b, k), chunk_(std::max<size_t>(chunk, 4096)) {}
+  uint64_t size() const { return s_.size(); }
+  const std::string& etag() const { return s_.etag(); }
+  uint64_t tell() const { return s_.position() - (len_ - pos_); }
+  void Seek(uint64_t p) {
+    uint64_t base = s_.position() - len_;
+    if (p >= base && p <= s_.position()) {
+      pos_ = static_cast<size_t>(p - base);
+      return;
+    }
+    s_.Seek(p);
+    pos_ = len_ = 0;
+  }
+  View ReadView(size_t n) {
+    View v;
+    if (pos_ == len_ && !Fill()) return v;
+    v.size = std::min(n, len_ - pos_);
+    v.keep = buf_;
+    v.data = buf_.get() + pos_;
+    pos_ += v.size;
+    return v;
+  }
+  py::bytes Read(int64_t n) {
+    uint64_t left = size() - tell();
+    uint64_t want = n < 0 ? left : std::min<uint64_t>(static_cast<uint64_t>(n), left);
+    PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
+    if (!out) throw py::error_already_set();
+    size_t got;
+    try {
+      got = Fill(PyBytes_AS_STRING(out), want);
+    } catch (...) {
+      Py_DECREF(out);
+      throw;
+    }
+    if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0) throw py::error_already_set();
+    return py::reinterpret_steal<py::bytes>(out);
+  }
+  size_t ReadInto(py::buffer b) {
+    py::buffer_info info = b.request(true);
+    return Fill(static_cast<char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+  }
+
+ private:
+  // Copies up to n bytes out: from the chunk, then large remainders straight from the
+  // socket, small ones through a new chunk.
+  size_t Fill(char* dst, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      if (pos_ < len_) {
+        size_t k = std::min(n - got, len_ - pos_);
+        std::memcpy(dst + got, buf_.get() + pos_, k);
+        pos_ += k;
+        got += k;
+      } else if (n - got >= chunk_) {
+        size_t k;
+        {
+          py::gil_scoped_release g;
+          k = s_.Read(dst + got, n - got);
+        }
+        if (k == 0) break;
+        got += k;
+      } else if (!Fill()) {
+        break;
+      }
+    }
+    return got;
+  }
+  // The next chunk into the buffer; false at the end.
+  bool Fill() {
+    if (!buf_ || buf_.use_count() > 1) buf_ = std::shared_ptr<char>(new char[chunk_], std::default_delete<char[]>());
+    pos_ = len_ = 0;
+    py::gil_scoped_release g;
+    len_ = s_.Read(buf_.get(), chunk_);
+    return len_ > 0;
+  }
+  ObjectStream s_;
+  size_t chunk_;
+  std::shared_ptr<char> buf_;
+  size_t pos_ = 0, len_ = 0;
 };
 
 py::dict Info(const ObjectInfo& o) {
@@ -228,27 +325,75 @@ PYBIND11_MODULE(_sluice, m) {
       .def("close", [](Writer& w) { py::gil_scoped_release r; return w.Close(); })
       .def("abort", [](Writer& w) { py::gil_scoped_release r; w.Abort(); });
 
-  py::class_<ObjectReader>(m, "Reader")
-      .def(py::init([](Client& c, const std::string& b, const std::string& k, uint64_t window) {
+  py::class_<View>(m, "View", py::buffer_protocol())
+      .def_buffer([](View& v) {
+        return py::buffer_info(const_cast<char*>(v.data), 1, "B", static_cast<py::ssize_t>(v.size), true);
+      })
+      .def("__len__", [](const View& v) { return v.size; })
+      .def("__bytes__", [](const View& v) { return py::bytes(v.data, v.size); });
+
+  py::class_<StreamFile>(m, "Stream")
+      .def(py::init([](Client& c, const std::string& b, const std::string& k, size_t chunk) {
              py::gil_scoped_release r;
-             return std::make_unique<ObjectReader>(c, b, k, window);
+             return std::make_unique<StreamFile>(c, b, k, chunk);
            }),
-           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("window") = 0)
+           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("chunk") = 256 << 10)
+      .def_property_readonly("size", &StreamFile::size)
+      .def_property_readonly("etag", &StreamFile::etag)
+      .def("tell", &StreamFile::tell)
+      .def("seek", &StreamFile::Seek)
+      .def("read", &StreamFile::Read, py::arg("n") = -1)
+      .def("read_view", &StreamFile::ReadView, py::arg("n"))
+      .def("set_window", [](StreamFile&, uint64_t) {})  // TCP's window is the read-ahead
+      .def("readinto", &StreamFile::ReadInto);
+
+  py::class_<ObjectReader>(m, "Reader")
+      .def(py::init([](Client& c, const std::string& b, const std::string& k, uint64_t window, uint64_t part) {
+             py::gil_scoped_release r;
+             return std::make_unique<ObjectReader>(c, b, k, window, part);
+           }),
+           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("window") = 0,
+           py::arg("part") = 0)
       .def_property_readonly("size", &ObjectReader::size)
       .def("tell", &ObjectReader::position)
       .def("seek", [](ObjectReader& r, uint64_t pos) { py::gil_scoped_release g; r.Seek(pos); })
+      .def("set_window", [](ObjectReader& r, uint64_t w) { py::gil_scoped_release g; r.SetWindow(w); })
       .def("read", [](ObjectReader& r, int64_t n) {
         uint64_t left = r.size() - r.position();
         uint64_t want = n < 0 ? left : std::min<uint64_t>(static_cast<uint64_t>(n), left);
-        std::string out(want, '\0');
-        { py::gil_scoped_release g; out.resize(r.Read(out.data(), want)); }
-        return py::bytes(out);
+        // Filled in place: the bytes object is not shared until it is returned.
+        PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
+        if (!out) throw py::error_already_set();
+        size_t got;
+        if (want <= r.Ready()) {  // a copy from memory: not worth two GIL handoffs
+          got = r.Read(PyBytes_AS_STRING(out), want);
+        } else {
+          py::gil_scoped_release g;
+          got = r.Read(PyBytes_AS_STRING(out), want);
+        }
+        if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0) throw py::error_already_set();
+        return py::reinterpret_steal<py::bytes>(out);
       }, py::arg("n") = -1)
+      .def("read_view", [](ObjectReader& r, size_t n) {
+        View v;
+        if (n <= r.Ready()) {
+          v.size = r.ReadView(n, &v.keep, &v.data);
+        } else {
+          py::gil_scoped_release g;
+          v.size = r.ReadView(n, &v.keep, &v.data);
+        }
+        return v;
+      }, py::arg("n"))
       .def("readinto", [](ObjectReader& r, py::buffer b) {
         py::buffer_info info = b.request(true);
         size_t n = static_cast<size_t>(info.size * info.itemsize);
         size_t got;
-        { py::gil_scoped_release g; got = r.Read(static_cast<char*>(info.ptr), n); }
+        if (n <= r.Ready()) {
+          got = r.Read(static_cast<char*>(info.ptr), n);
+        } else {
+          py::gil_scoped_release g;
+          got = r.Read(static_cast<char*>(info.ptr), n);
+        }
         return got;
       });
 }

@@ -108,6 +108,11 @@ class Client {
   using Sink = std::function<void(const char* data, size_t n, uint64_t offset)>;
   Response Get(const std::string& path, const std::string& query,
                const std::map<std::string, std::string>& headers, const Sink& sink);
+  // As Get, with a 2xx body of at most `cap` bytes received straight into `dst` (on a
+  // plain connection, one recv() into the caller's memory: no staging copy); `*got` is
+  // the body's length. A longer body, or an error answer, is handled as by Get.
+  Response GetInto(const std::string& path, const std::string& query,
+                   const std::map<std::string, std::string>& headers, char* dst, uint64_t cap, uint64_t* got);
 
   // Buckets.
   void CreateBucket(const std::string& bucket);
@@ -158,12 +163,34 @@ class Client {
   const Settings& settings() const { return settings_; }
 
  private:
+  friend class ObjectStream;
   struct Conn;
   struct Pool;
+  struct Body;  // a 2xx answer whose body is still on the wire
+  struct BodyDeleter {
+    void operator()(Body* b) const;
+  };
+  using BodyPtr = std::unique_ptr<Body, BodyDeleter>;
+  // A GET (retried like Get) whose 2xx body is left unread in *body, *len bytes long; an
+  // error answer comes back whole in Response.body.
+  Response OpenGet(const std::string& path, const std::map<std::string, std::string>& headers, BodyPtr* body,
+                   uint64_t* len);
+  // Up to n bytes of such a body (n when that many remain), straight from the socket.
+  // Throws ClientError when the connection fails or goes silent for timeout_s.
+  size_t ReadBody(Body& b, char* buf, size_t n);
+  // A body read to its end: its connection goes back to the pool.
+  void ReleaseBody(BodyPtr b);
+  struct Dest {  // GetInto's destination
+    char* data;
+    uint64_t cap;
+    uint64_t got;
+  };
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
                     const std::map<std::string, std::string>& signed_headers, const std::string& body,
                     const std::function<size_t(char*, size_t)>* reader, uint64_t length,
-                    const Sink* sink = nullptr);
+                    const Sink* sink = nullptr, Dest* dest = nullptr);
+  Response GetWith(const std::string& path, const std::string& query,
+                   const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest);
   std::map<std::string, std::string> Sign(const std::string& method, const std::string& path,
                                           const std::string& query,
                                           const std::map<std::string, std::string>& headers,
@@ -173,16 +200,50 @@ class Client {
 };
 
 // Reads an object sequentially into caller buffers, fetching the next `window` bytes in
-// parallel ranged GETs ahead of the reader, all pinned to the object's ETag. For
-// streaming tar shards and checkpoints without a local copy.
+// parallel ranged GETs of `part` bytes (0: the client's part_size) ahead of the reader,
+// all pinned to the object's ETag. For streaming tar shards and checkpoints without a
+// local copy. Parts small enough to stay in the CPU cache until they are read (a few
+// MiB) make the reader's copy out of them cheaper.
 class ObjectReader {
  public:
-  ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window = 0);
+  ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window = 0, uint64_t part = 0);
   ~ObjectReader();
   // Fills up to n bytes; 0 at the end of the object.
   size_t Read(char* buf, size_t n);
   uint64_t size() const;
   uint64_t position() const;
+  void Seek(uint64_t pos);
+  // Changes how far ahead of the reader parts are fetched (0: part_size × parallelism);
+  // a reader opened early with a small window grows it when it becomes the one in use.
+  void SetWindow(uint64_t window);
+  // Bytes the next Read can return without waiting for the network.
+  uint64_t Ready() const;
+  // Zero-copy read: points *data at up to n bytes inside a fetched part (fewer at a part
+  // boundary), with *keep holding that part's buffer alive; 0 at the end.
+  size_t ReadView(size_t n, std::shared_ptr<const char>* keep, const char** data);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads an object front to back through one streaming GET, straight from the socket
+// into caller buffers: one copy, no staging buffer, and TCP's window is the read-ahead
+// (the GET is sent when the stream is made, so a stream made early has its first bytes
+// waiting). The cheapest way to read a whole object on a fast network; ObjectReader's
+// parallel ranged reads win when latency is high. A dropped or silent connection is
+// resumed where it stopped with a ranged GET pinned to the first answer's ETag
+// (If-Match); an object replaced meanwhile fails the read (PreconditionFailed).
+class ObjectStream {
+ public:
+  ObjectStream(Client& client, std::string bucket, std::string key);
+  ~ObjectStream();
+  // Up to n bytes (n while that many remain); 0 at the end.
+  size_t Read(char* buf, size_t n);
+  uint64_t size() const;
+  uint64_t position() const;
+  const std::string& etag() const;
+  // Moves the read position; reading after a move starts a new ranged GET.
   void Seek(uint64_t pos);
 
  private:

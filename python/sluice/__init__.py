@@ -14,7 +14,7 @@ Network calls release the GIL.
 """
 import io
 
-from ._sluice import ClientError, Reader as _Reader, Writer as _Writer, Client as _Client
+from ._sluice import ClientError, Reader as _Reader, Stream as _Stream, Writer as _Writer, Client as _Client  # noqa: F401
 
 __all__ = ["Client", "ClientError", "parse_url"]
 
@@ -47,6 +47,16 @@ class _RawReader(io.RawIOBase):
 
     def readall(self):
         return self._r.read(-1)
+
+    def read_view(self, n):
+        """Up to n bytes (fewer at an internal part boundary, empty at the end) as a
+        read-only buffer over the fetched data, without a copy; valid as long as it is
+        referenced. For parsers that copy what they keep, e.g. tarfile's stream reader."""
+        return self._r.read_view(n)
+
+    def set_window(self, nbytes):
+        """Fetch up to `nbytes` ahead of the reader (0: part_size × parallelism)."""
+        self._r.set_window(nbytes)
 
     def tell(self):
         return self._r.tell()
@@ -146,11 +156,23 @@ class Client:
     def create_bucket(self, bucket):
         self._c.create_bucket(bucket)
 
-    def open(self, url, mode="rb", buffer_size=None):
+    def open(self, url, mode="rb", buffer_size=None, window=0, read_part=0, streaming=False):
+        """A file object. "rb": reads fetch `window` bytes ahead in parallel ranged GETs
+        of `read_part` bytes (0: part_size × parallelism, and part_size; set_window()
+        changes the window later); with streaming=True, one GET read straight from the
+        socket as the file is read (the cheapest on a fast network, resumed where it
+        stopped if the connection drops). "wb": a multipart upload, visible whole at
+        close()."""
         bucket, key = parse_url(url)
         part = self._c.part_size
         if mode == "rb":
-            return io.BufferedReader(_RawReader(_Reader(self._c, bucket, key)), buffer_size or (1 << 20))
+            if streaming:
+                return io.BufferedReader(_RawReader(_Stream(self._c, bucket, key)), buffer_size or (256 << 10))
+            raw = _RawReader(_Reader(self._c, bucket, key, window, read_part))
+            # buffer_size=0: the raw reader, whose read(n) copies straight out of the
+            # fetched parts (one copy fewer than a BufferedReader; tarfile's 10 KiB
+            # record reads need no second buffer).
+            return raw if buffer_size == 0 else io.BufferedReader(raw, buffer_size or (1 << 20))
         if mode == "wb":
             return _WriteFile(_RawWriter(_Writer(self._c, bucket, key)), buffer_size or part)
         raise ValueError("mode must be 'rb' or 'wb'")

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from . import Client, parse_url
+from . import Client, _RawReader, parse_url
+from ._sluice import Reader as _Reader, Stream as _Stream
 
 __all__ = ["ShardDataset", "save", "load"]
 
@@ -32,6 +33,15 @@ def _client(client):
         if key not in _clients:
             _clients[key] = Client(**(client or {}))
         return _clients[key]
+
+
+class _Views:
+    """A file-like object whose read(n) returns zero-copy views of the fetched bytes:
+    tarfile's stream reader joins every read into bytes of its own at once, so the
+    sample's bytes are copied out once, as from a local file's read()."""
+
+    def __init__(self, raw):
+        self.read = raw.read_view
 
 
 def _samples(fileobj, url):
@@ -54,6 +64,15 @@ def _samples(fileobj, url):
         yield current
 
 
+def _workers_of(batch):
+    """The (rank, worker) of each sample in a batch: a list of sample dicts, or the
+    default collate's dict of columns."""
+    if isinstance(batch, dict):
+        ranks, workers = batch["__worker__"]
+        return list(zip((int(r) for r in ranks), (int(w) for w in workers)))
+    return [tuple(int(x) for x in s["__worker__"]) for s in batch]
+
+
 class ShardDataset(IterableDataset):
     """An IterableDataset over tar shards on S3.
 
@@ -61,8 +80,14 @@ class ShardDataset(IterableDataset):
     shuffle: shuffle the shard order each epoch (seeded by seed + epoch) and samples
         through a buffer of `shuffle_buffer`; False keeps the stored order.
     decode: optional function applied to each sample dict.
-    prefetch: shards opened ahead of the one being read (their first bytes arrive in
+    prefetch: shards opened ahead of the one being read (their first part arrives in
         parallel while the current one is consumed).
+    reader: how a shard's bytes are fetched. "stream" (the default): one GET per shard,
+        read from the socket in `chunk`-byte pieces that stay in the CPU cache until the
+        tar reader copies them out; TCP's window is the read-ahead, and the shards opened
+        by `prefetch` have their first bytes waiting. The cheapest on a LAN. "ranged":
+        parallel ranged GETs of `chunk` bytes, `read_ahead` of them in flight, which hides
+        latency on a slow or distant link at some CPU cost.
     client: a sluice.Client, or the keyword arguments to make one in each worker.
 
     Work is split first across distributed ranks (torch.distributed, when initialised, or
@@ -74,7 +99,7 @@ class ShardDataset(IterableDataset):
     """
 
     def __init__(self, shards, shuffle=True, seed=0, shuffle_buffer=1000, decode=None, prefetch=2,
-                 client=None, rank=None, world_size=None):
+                 client=None, rank=None, world_size=None, reader="stream", chunk=None, read_ahead=4):
         super().__init__()
         self._client_spec = client if isinstance(client, dict) or client is None else None
         self._client_obj = None if isinstance(client, dict) or client is None else client
@@ -87,22 +112,49 @@ class ShardDataset(IterableDataset):
         self.shards = list(shards)
         self.shuffle, self.seed, self.shuffle_buffer = shuffle, seed, shuffle_buffer
         self.decode, self.prefetch = decode, prefetch
+        if reader not in ("stream", "ranged"):
+            raise ValueError(f"reader must be 'stream' or 'ranged', not {reader!r}")
+        self.reader = reader
+        self.chunk = max(4096, chunk or ((256 << 10) if reader == "stream" else (4 << 20)))
+        self.read_ahead = max(1, read_ahead)
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self._resume = {}
+        self._delivered = {}
 
     def set_epoch(self, epoch):
         self.epoch = epoch
         self._resume = {}
+        self._delivered = {}
 
-    def state_dict(self, delivered):
+    def tracked(self, loader):
+        """Iterates `loader` (a DataLoader over this dataset), counting the samples each
+        (rank, worker) delivered, so that state_dict() needs no arguments:
+
+            for batch in ds.tracked(loader):
+                train(batch)
+                if step % 1000 == 0:
+                    torch.save({"data": ds.state_dict(), ...}, ...)
+
+        Works with list batches and with the default collate; the samples must keep
+        their "__worker__" field (a decode function returning a dict that keeps it)."""
+        for batch in loader:
+            for w in _workers_of(batch):
+                self._delivered[w] = self._delivered.get(w, 0) + 1
+            yield batch
+
+    def state_dict(self, delivered=None):
         """The state after `delivered[(rank, worker)]` samples came out of each worker this
-        epoch (count them from the __worker__ field each sample carries)."""
+        epoch; without it, the counts tracked() kept. load_state_dict() on a new dataset
+        resumes right after those samples, in the same order."""
+        if delivered is None:
+            delivered = self._delivered
         return {"epoch": self.epoch, "delivered": {f"{r}:{w}": n for (r, w), n in delivered.items()}}
 
     def load_state_dict(self, state):
         self.epoch = state["epoch"]
         self._resume = {tuple(int(x) for x in k.split(":")): n for k, n in state["delivered"].items()}
+        self._delivered = dict(self._resume)  # a later state_dict() counts from here
 
     def _rank(self):
         if self.rank is not None:
@@ -133,18 +185,24 @@ class ShardDataset(IterableDataset):
         skip = self._resume.get((rank, worker), 0)
 
         def opener(url):
-            return client.open(url, "rb")
+            bucket, key = parse_url(url)
+            if self.reader == "stream":
+                return _RawReader(_Stream(client._c, bucket, key, self.chunk))
+            # A shard waiting its turn fetches one part; the one being read keeps
+            # `read_ahead` in flight, so its bytes are never queued behind another's.
+            return _RawReader(_Reader(client._c, bucket, key, self.chunk, self.chunk))
 
         def samples():
             with ThreadPoolExecutor(max_workers=max(1, self.prefetch)) as pool:
                 pending = [pool.submit(opener, u) for u in shards[: self.prefetch + 1]]
                 for i, url in enumerate(shards):
                     f = pending[i].result()
+                    f.set_window(self.chunk * self.read_ahead)
                     nxt = i + self.prefetch + 1
                     if nxt < len(shards):
                         pending.append(pool.submit(opener, shards[nxt]))
                     with f:
-                        yield from _samples(f, url)
+                        yield from _samples(_Views(f), url)
 
         def shuffled(it):
             if not self.shuffle or self.shuffle_buffer <= 1:

@@ -125,6 +125,44 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.s3.get_object(Bucket="cli-sync", Key="m/f002.bin")["Body"].read(),
                          open(os.path.join(src, "f002.bin"), "rb").read())
 
+    def test_sync_by_etag(self):
+        self.run_cli("mb", "s3://cli-etag")
+        src = os.path.join(self.tmp, "etag-src")
+        self.make_tree(src, n=6)
+        with open(os.path.join(src, "big.bin"), "wb") as f:
+            f.write(os.urandom(12 * 1024 * 1024 + 5))
+        self.run_cli("sync", src, "s3://cli-etag/e", "--part-size", "5")  # big.bin: a 3-part ETag
+        # Same size, new content, an old mtime: a time-based sync misses it, --etag does not.
+        victim = os.path.join(src, "nested", "f003.bin")  # 8 files with skip.tmp and big.bin
+        data = bytearray(open(victim, "rb").read())
+        data[0] ^= 0xFF
+        with open(victim, "wb") as f:
+            f.write(data)
+        os.utime(victim, (946684800, 946684800))
+        r = self.run_cli("sync", src, "s3://cli-etag/e")
+        self.assertIn(b"files=0 skipped=8", r.stderr)
+        r = self.run_cli("sync", src, "s3://cli-etag/e", "--etag")
+        self.assertIn(b"files=1 skipped=7", r.stderr)
+        self.assertEqual(self.s3.get_object(Bucket="cli-etag", Key="e/nested/f003.bin")["Body"].read(), bytes(data))
+        # Touched but unchanged (newer mtimes): --etag copies nothing, multipart included.
+        for root, _, names in os.walk(src):
+            for name in names:
+                os.utime(os.path.join(root, name))
+        r = self.run_cli("sync", src, "s3://cli-etag/e", "--etag")
+        self.assertIn(b"files=0 skipped=8", r.stderr)
+        # Downloads compare the same way.
+        dst = os.path.join(self.tmp, "etag-dst")
+        self.run_cli("sync", "s3://cli-etag/e", dst)
+        r = self.run_cli("sync", "s3://cli-etag/e", dst, "--etag")
+        self.assertIn(b"files=0 skipped=8", r.stderr)
+        with open(os.path.join(dst, "f001.bin"), "r+b") as f:
+            f.write(b"X")
+        r = self.run_cli("sync", "s3://cli-etag/e", dst, "--etag")
+        self.assertIn(b"files=1 skipped=7", r.stderr)
+        self.assertEqual(open(os.path.join(dst, "f001.bin"), "rb").read(), open(os.path.join(src, "f001.bin"), "rb").read())
+        r = self.run_cli("sync", src, "s3://cli-etag/e", "--etag", "--size-only", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
     def test_credentials_from_aws_files(self):
         aws = os.path.join(self.tmp, ".aws")
         os.makedirs(aws, exist_ok=True)

@@ -76,6 +76,40 @@ class PythonTest(unittest.TestCase):
             c.get("s3://pyt/a/one.txt")
         self.assertEqual((cm.exception.http_status, cm.exception.code), (404, "NoSuchKey"))
 
+    def test_streaming_read_resumes_where_it_stopped(self):
+        big = os.urandom(24 * 1024 * 1024 + 3)
+        self.c.put("s3://pyt/st/big.bin", big)
+        # The raw stream, as ShardDataset reads it: views into its chunks, bytes, readinto.
+        s = sluice._Stream(self.c._c, "pyt", "st/big.bin", 1 << 16)
+        self.assertEqual(s.size, len(big))
+        self.assertEqual(bytes(s.read_view(100)), big[:100])
+        self.assertEqual(s.read(1 << 20), big[100:100 + (1 << 20)])
+        buf = bytearray(5000)
+        at = 100 + (1 << 20)
+        self.assertEqual(s.readinto(buf), 5000)
+        self.assertEqual(bytes(buf), big[at:at + 5000])
+        self.assertEqual(s.tell(), at + 5000)
+        # The server dies mid-answer and comes back: the read resumes at its position.
+        self.server.kill9()
+        self.server.start()
+        rest = s.read()
+        self.assertEqual(rest, big[at + 5000:])
+        self.assertEqual(s.read(10), b"")
+        # The same through open(streaming=True), with seeks.
+        with self.c.open("s3://pyt/st/big.bin", streaming=True) as f:
+            self.assertEqual(f.read(10), big[:10])
+            f.seek(20 << 20)
+            self.assertEqual(f.read(100), big[20 << 20:(20 << 20) + 100])
+        # An object replaced while its reader was cut off fails the read: never a mix.
+        s = sluice._Stream(self.c._c, "pyt", "st/big.bin", 1 << 16)
+        s.read(1 << 20)
+        self.c.put("s3://pyt/st/big.bin", b"replaced")
+        self.server.kill9()
+        self.server.start()
+        with self.assertRaises(sluice.ClientError) as cm:
+            s.read()
+        self.assertEqual(cm.exception.code, "PreconditionFailed")
+
     def test_write_appears_whole_or_not_at_all(self):
         data = os.urandom(11 * 1024 * 1024)
         with self.c.open("s3://pyt/w/ok.bin", "wb") as f:
@@ -145,6 +179,40 @@ class PythonTest(unittest.TestCase):
         sample = next(iter(sluice.torch.ShardDataset(["s3://pyt/shards/shard-000.tar"], shuffle=False, client=self.kw,
                                                      decode=lambda s: int(s["cls"]))))
         self.assertEqual(sample, 0)
+
+    def test_shard_dataset_ranged_reader_and_bad_arguments(self):
+        stream = [s["__key__"] for s in sluice.torch.ShardDataset("s3://pyt/shards/", seed=1, client=self.kw)]
+        ranged = [s["__key__"] for s in sluice.torch.ShardDataset("s3://pyt/shards/", seed=1, client=self.kw,
+                                                                 reader="ranged", chunk=8192, read_ahead=3)]
+        self.assertEqual(stream, ranged)
+        self.assertEqual(len(stream), len(self.ids))
+        with self.assertRaises(ValueError):
+            sluice.torch.ShardDataset("s3://pyt/shards/", client=self.kw, reader="mmap")
+        with self.assertRaises(ValueError):
+            sluice.torch.ShardDataset("s3://pyt/nothing-here/", client=self.kw)
+
+    def test_shard_dataset_tracked_resume(self):
+        # The training loop saves ds.state_dict() mid-epoch with no bookkeeping of its own;
+        # a new dataset and loader pick up right after the batches already consumed.
+        def run(ds, stop_after=None, collate=None):
+            loader = DataLoader(ds, batch_size=10, num_workers=2, **({"collate_fn": collate} if collate else {}))
+            keys, state = [], None
+            for i, batch in enumerate(ds.tracked(loader)):
+                keys += batch["__key__"] if isinstance(batch, dict) else [s["__key__"] for s in batch]
+                if stop_after is not None and i + 1 == stop_after:
+                    state = ds.state_dict()
+                    break
+            return keys, state
+        for collate in (None, lambda b: b):  # the default collate, and lists of samples
+            full, _ = run(sluice.torch.ShardDataset("s3://pyt/shards/", seed=9, client=self.kw), collate=collate)
+            ds = sluice.torch.ShardDataset("s3://pyt/shards/", seed=9, client=self.kw)
+            first, state = run(ds, stop_after=7, collate=collate)
+            self.assertEqual(sum(state["delivered"].values()), 70)
+            ds2 = sluice.torch.ShardDataset("s3://pyt/shards/", seed=9, client=self.kw)
+            ds2.load_state_dict(state)
+            rest, _ = run(ds2, collate=collate)
+            self.assertEqual(sorted(first + rest), sorted(full))
+            self.assertEqual(len(first + rest), len(self.ids))
 
     def test_shard_dataset_resumes_mid_epoch(self):
         ds = sluice.torch.ShardDataset("s3://pyt/shards/", seed=5, client=self.kw)
