@@ -1,6 +1,7 @@
 #include "cli/data.h"
 
 #include <fnmatch.h>
+#include <sluice/client.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,13 +10,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <mutex>
-#include <sluice/client.h>
+#include <set>
 #include <thread>
-
-#include "common/hash.h"
-#include "common/strings.h"
 
 namespace sluice::cli {
 namespace {
@@ -67,7 +64,8 @@ class Progress {
     double secs = Seconds();
     if (tty_) std::fprintf(stderr, "\r\033[K");
     if (!summary || (quiet_ && failed_ == 0)) return;
-    std::fprintf(stderr, "%s files=%llu skipped=%llu failed=%llu bytes=%llu seconds=%.2f MiB/s=%.1f\n",
+    std::fprintf(stderr,
+                 "%s files=%llu skipped=%llu failed=%llu bytes=%llu seconds=%.2f MiB/s=%.1f\n",
                  failed_ ? "incomplete:" : "done:", (unsigned long long)files_.load(),
                  (unsigned long long)skipped_.load(), (unsigned long long)failed_.load(),
                  (unsigned long long)bytes_.load(), secs, secs > 0 ? bytes_ / secs / 1048576 : 0.0);
@@ -87,12 +85,14 @@ class Progress {
     while (!stopped_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       double secs = Seconds(), rate = secs > 0 ? bytes_ / secs : 0;
-      double left = std::max(0.0, static_cast<double>(planned_bytes_) - static_cast<double>(bytes_));
+      double left =
+          std::max(0.0, static_cast<double>(planned_bytes_) - static_cast<double>(bytes_));
       int eta = rate > 0 ? static_cast<int>(left / rate) : 0;
       std::lock_guard l(out_mu_);
-      std::fprintf(stderr, "\r\033[K%s / %s  %s/s  ETA %d:%02d  files %llu/%llu%s", Human(bytes_).c_str(),
-                   Human(planned_bytes_).c_str(), Human(rate).c_str(), eta / 60, eta % 60,
-                   (unsigned long long)files_.load(), (unsigned long long)planned_files_.load(),
+      std::fprintf(stderr, "\r\033[K%s / %s  %s/s  ETA %d:%02d  files %llu/%llu%s",
+                   Human(bytes_).c_str(), Human(planned_bytes_).c_str(), Human(rate).c_str(),
+                   eta / 60, eta % 60, (unsigned long long)files_.load(),
+                   (unsigned long long)planned_files_.load(),
                    failed_ ? (" failed " + std::to_string(failed_.load())).c_str() : "");
       std::fflush(stderr);
     }
@@ -137,60 +137,6 @@ int64_t LocalMtime(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
 }
 
-// The ETag S3 would give the local file `path` (`size` bytes), in the form of `like`: the
-// hex MD5 of the content, or for a multipart ETag ("<hex>-N") the MD5 of the parts' MD5s
-// with "-N", trying the part sizes uploaders use (ours, the AWS CLI's 8 MiB, and the
-// sizes N equal parts, or N parts of whole MiB, imply) until one gives `like`. "" when
-// none does or the file cannot be read: the file is then copied.
-std::string LocalEtag(const std::string& path, uint64_t size, const std::string& like, uint64_t our_part) {
-  auto dash = like.find('-');
-  uint64_t n = dash == std::string::npos ? 0 : std::strtoull(like.c_str() + dash + 1, nullptr, 10);
-  if (dash != std::string::npos && n == 0) return "";
-  std::vector<uint64_t> sizes;
-  if (n == 0) {
-    sizes.push_back(std::max<uint64_t>(size, 1));  // one "part": the plain MD5
-  } else {
-    const uint64_t mib = 1 << 20;
-    for (uint64_t p : {our_part, 8 * mib, (size + n - 1) / n, ((size + n - 1) / n + mib - 1) / mib * mib, 16 * mib,
-                       5 * mib})
-      if (p > 0 && (size + p - 1) / p == n && std::find(sizes.begin(), sizes.end(), p) == sizes.end())
-        sizes.push_back(p);
-  }
-  std::vector<char> buf(1 << 20);
-  for (uint64_t p : sizes) {
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return "";
-    Hasher of_parts(Hasher::Kind::kMd5), part(Hasher::Kind::kMd5);
-    std::string last;  // the digest of the last part
-    uint64_t in_part = 0;
-    size_t k;
-    while ((k = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-      for (size_t at = 0; at < k;) {
-        size_t m = static_cast<size_t>(std::min<uint64_t>(k - at, p - in_part));
-        part.Update(buf.data() + at, m);
-        at += m;
-        in_part += m;
-        if (in_part == p) {
-          last = part.Finish();
-          of_parts.Update(last);
-          in_part = 0;
-        }
-      }
-    }
-    bool ok = !std::ferror(f);
-    std::fclose(f);
-    if (!ok) return "";
-    if (in_part > 0 || last.empty()) {
-      last = part.Finish();
-      of_parts.Update(last);
-    }
-    if (n == 0) return HexEncode(last);
-    std::string e = of_parts.FinishHex() + "-" + std::to_string(n);
-    if (e == like) return e;  // else the object was uploaded in parts of another size
-  }
-  return "";
-}
-
 }  // namespace
 
 struct DataCommands::Impl {
@@ -205,18 +151,21 @@ struct DataCommands::Impl {
   std::string which;
 
   void Common(CLI::App* c) {
-    c->add_option("--endpoint", flags.endpoint, "S3 endpoint URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
+    c->add_option("--endpoint", flags.endpoint,
+                  "S3 endpoint URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
     c->add_option("--profile", flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
     c->add_option("--access-key", flags.access_key, "Access key (default: the AWS chain)");
     c->add_option("--secret-key", flags.secret_key, "Secret key");
-    c->add_option("--region", flags.region, "Region to sign for (default: the AWS chain, else us-east-1)");
+    c->add_option("--region", flags.region,
+                  "Region to sign for (default: the AWS chain, else us-east-1)");
     c->add_option("--ca-bundle", flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
     c->add_flag("--insecure", insecure, "Do not verify the server's TLS certificate");
     c->add_flag("-q,--quiet", quiet, "No progress line, and no summary unless something failed");
     cmds.push_back(c);
   }
   void Transfer(CLI::App* c) {
-    c->add_option("--part-size", part_mib, "MiB per ranged GET and per multipart part")->capture_default_str();
+    c->add_option("--part-size", part_mib, "MiB per ranged GET and per multipart part")
+        ->capture_default_str();
     c->add_option("--parallel", parallel, "Parts in flight per file")->capture_default_str();
     c->add_option("--jobs", jobs, "Files in flight")->capture_default_str();
     c->add_option("--include", include, "Only files matching this pattern (repeatable)");
@@ -237,47 +186,55 @@ struct DataCommands::Impl {
       for (const auto& b : c.ListBuckets()) std::printf("%s\n", ("s3://" + b).c_str());
       return 0;
     }
-    if (!client::ParseS3Url(a1, &bucket, &prefix)) throw ClientError("ls wants s3://BUCKET[/PREFIX], not " + a1);
+    if (!client::ParseS3Url(a1, &bucket, &prefix))
+      throw ClientError("ls wants s3://BUCKET[/PREFIX], not " + a1);
     uint64_t n = 0, bytes = 0;
-    c.List(bucket, prefix, recursive ? "" : "/",
-           [&](const ObjectInfo& o) {
-             std::printf("%-24s %12llu  %s\n", o.last_modified.c_str(), (unsigned long long)o.size, o.key.c_str());
-             n++;
-             bytes += o.size;
-             return true;
-           },
-           [&](const std::string& p) {
-             std::printf("%-24s %12s  %s\n", "", "PRE", p.c_str());
-             return true;
-           });
-    if (recursive && !quiet) std::fprintf(stderr, "%llu objects, %s\n", (unsigned long long)n, Human(bytes).c_str());
+    c.List(
+        bucket, prefix, recursive ? "" : "/",
+        [&](const ObjectInfo& o) {
+          std::printf("%-24s %12llu  %s\n", o.last_modified.c_str(), (unsigned long long)o.size,
+                      o.key.c_str());
+          n++;
+          bytes += o.size;
+          return true;
+        },
+        [&](const std::string& p) {
+          std::printf("%-24s %12s  %s\n", "", "PRE", p.c_str());
+          return true;
+        });
+    if (recursive && !quiet)
+      std::fprintf(stderr, "%llu objects, %s\n", (unsigned long long)n, Human(bytes).c_str());
     return 0;
   }
 
   // Expands SRC and DST into jobs. For sync (or a rerun of cp --recursive) a job whose
   // destination already holds the same size and is not older is skipped.
-  std::vector<Job> Plan(Client& c, bool is_sync, Progress& prog, std::vector<std::string>* extra_dst) {
+  std::vector<Job> Plan(Client& c, bool is_sync, Progress& prog,
+                        std::vector<std::string>* extra_dst) {
     std::string sb, sk, db, dk;
     bool s3src = client::ParseS3Url(a1, &sb, &sk), s3dst = client::ParseS3Url(a2, &db, &dk);
-    if (!s3src && !s3dst) throw ClientError("one side must be an s3:// URL (local copies are cp(1)'s job)");
+    if (!s3src && !s3dst)
+      throw ClientError("one side must be an s3:// URL (local copies are cp(1)'s job)");
     bool many = recursive || is_sync;
     std::vector<Job> jobs_out;
     // Destination state, for skipping what is already there.
     std::map<std::string, ObjectInfo> remote;
     const uint64_t part = c.settings().part_size;
-    auto add = [&](Job j, const std::string& rel, int64_t src_mtime, const std::string& src_etag = {}) {
+    auto add = [&](Job j, const std::string& rel, int64_t src_mtime,
+                   const std::string& src_etag = {}) {
       if (many && !Matches(rel, include, exclude)) return;
       bool skip = false;
       if (many && !force) {
         if (j.kind == Job::kDownload) {
           struct stat st;
           skip = ::stat(j.local.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == j.size &&
-                 (etag ? LocalEtag(j.local, j.size, src_etag, part) == src_etag
+                 (etag ? client::LocalEtag(j.local, j.size, src_etag, part) == src_etag
                        : size_only || st.st_mtime >= src_mtime);
         } else if (auto it = remote.find(j.dst_key); it != remote.end()) {
           const ObjectInfo& d = it->second;
           skip = d.size == j.size &&
-                 (etag ? (j.kind == Job::kUpload ? LocalEtag(j.local, j.size, d.etag, part) : src_etag) == d.etag
+                 (etag ? (j.kind == Job::kUpload ? client::LocalEtag(j.local, j.size, d.etag, part)
+                                                 : src_etag) == d.etag
                        : size_only || d.mtime >= src_mtime);
         }
       }
@@ -299,30 +256,37 @@ struct DataCommands::Impl {
         if (!many) throw ClientError(a1 + " is a directory: add --recursive");
         std::string base = dk.empty() || dk.back() == '/' ? dk : dk + "/";
         std::set<std::string> seen;
-        for (auto it = fs::recursive_directory_iterator(a1); it != fs::recursive_directory_iterator(); ++it) {
+        for (auto it = fs::recursive_directory_iterator(a1);
+             it != fs::recursive_directory_iterator(); ++it) {
           if (!it->is_regular_file()) continue;
           std::string rel = fs::relative(it->path(), a1).generic_string();
           std::string key = base + rel;
           seen.insert(key);
-          add({Job::kUpload, "", "", it->path().string(), db, key, it->file_size()}, rel, LocalMtime(it->path().string()));
+          add({Job::kUpload, "", "", it->path().string(), db, key, it->file_size()}, rel,
+              LocalMtime(it->path().string()));
         }
         if (extra_dst)
           for (const auto& [k, o] : remote)
-            if (!seen.count(k) && Matches(k.substr(base.size()), include, exclude)) extra_dst->push_back(k);
+            if (!seen.count(k) && Matches(k.substr(base.size()), include, exclude))
+              extra_dst->push_back(k);
       } else {
-        std::string key = dk.empty() || dk.back() == '/' ? dk + fs::path(a1).filename().string() : dk;
-        add({Job::kUpload, "", "", a1, db, key, fs::file_size(a1)}, fs::path(a1).filename().string(), LocalMtime(a1));
+        std::string key =
+            dk.empty() || dk.back() == '/' ? dk + fs::path(a1).filename().string() : dk;
+        add({Job::kUpload, "", "", a1, db, key, fs::file_size(a1)},
+            fs::path(a1).filename().string(), LocalMtime(a1));
       }
       return jobs_out;
     }
     if (!many) {  // one object
       ObjectInfo o = c.Head(sb, sk);
       if (s3dst) {
-        std::string key = dk.empty() || dk.back() == '/' ? dk + fs::path(sk).filename().string() : dk;
+        std::string key =
+            dk.empty() || dk.back() == '/' ? dk + fs::path(sk).filename().string() : dk;
         add({Job::kCopy, sb, sk, "", db, key, o.size}, key, o.mtime, o.etag);
       } else {
         std::string local = a2;
-        if (fs::is_directory(local) || local.back() == '/') local = (fs::path(local) / fs::path(sk).filename()).string();
+        if (fs::is_directory(local) || local.back() == '/')
+          local = (fs::path(local) / fs::path(sk).filename()).string();
         add({Job::kDownload, sb, sk, local, "", "", o.size}, sk, o.mtime, o.etag);
       }
       return jobs_out;
@@ -337,7 +301,8 @@ struct DataCommands::Impl {
         seen.insert(key);
         add({Job::kCopy, sb, o.key, "", db, key, o.size}, rel, o.mtime, o.etag);
       } else {
-        add({Job::kDownload, sb, o.key, (fs::path(a2) / rel).string(), "", "", o.size}, rel, o.mtime, o.etag);
+        add({Job::kDownload, sb, o.key, (fs::path(a2) / rel).string(), "", "", o.size}, rel,
+            o.mtime, o.etag);
       }
       return true;
     });
@@ -356,7 +321,9 @@ struct DataCommands::Impl {
         if (i >= jobs_in.size()) return;
         const Job& j = jobs_in[i];
         std::atomic<uint64_t> last{0};
-        auto progress = [&](uint64_t d) { prog.AddBytes(static_cast<int64_t>(d - last.exchange(d))); };
+        auto progress = [&](uint64_t d) {
+          prog.AddBytes(static_cast<int64_t>(d - last.exchange(d)));
+        };
         try {
           if (j.kind == Job::kUpload) {
             c.Upload(j.local, j.dst_bucket, j.dst_key, progress);
@@ -402,7 +369,8 @@ struct DataCommands::Impl {
       if (client::ParseS3Url(a2, &db, &dk)) {
         auto refused = c.DeleteMany(db, extra);
         if (!refused.empty()) {
-          std::fprintf(stderr, "could not delete %zu objects (first: %s)\n", refused.size(), refused[0].c_str());
+          std::fprintf(stderr, "could not delete %zu objects (first: %s)\n", refused.size(),
+                       refused[0].c_str());
           return 1;
         }
         if (!quiet) std::fprintf(stderr, "deleted %zu objects not in the source\n", extra.size());
@@ -426,8 +394,11 @@ struct DataCommands::Impl {
       return true;
     });
     auto refused = c.DeleteMany(b, keys);
-    if (!quiet) std::fprintf(stderr, "deleted %zu of %zu objects\n", keys.size() - refused.size(), keys.size());
-    for (const auto& r : refused) std::fprintf(stderr, "failed: could not delete s3://%s/%s\n", b.c_str(), r.c_str());
+    if (!quiet)
+      std::fprintf(stderr, "deleted %zu of %zu objects\n", keys.size() - refused.size(),
+                   keys.size());
+    for (const auto& r : refused)
+      std::fprintf(stderr, "failed: could not delete s3://%s/%s\n", b.c_str(), r.c_str());
     return refused.empty() ? 0 : 1;
   }
 
@@ -439,7 +410,8 @@ struct DataCommands::Impl {
     for (;;) {
       size_t n = r.Read(buf.data(), buf.size());
       if (n == 0) break;
-      if (std::fwrite(buf.data(), 1, n, stdout) != n) throw ClientError("cannot write to standard output");
+      if (std::fwrite(buf.data(), 1, n, stdout) != n)
+        throw ClientError("cannot write to standard output");
     }
     std::fflush(stdout);
     return 0;
@@ -447,7 +419,8 @@ struct DataCommands::Impl {
 
   int Bucket(Client& c, bool make) {
     std::string b, k;
-    if (!client::ParseS3Url(a1, &b, &k) || !k.empty()) throw ClientError("wants s3://BUCKET, not " + a1);
+    if (!client::ParseS3Url(a1, &b, &k) || !k.empty())
+      throw ClientError("wants s3://BUCKET, not " + a1);
     if (make) {
       c.CreateBucket(b);
     } else {
@@ -467,7 +440,8 @@ struct DataCommands::Impl {
 
   int Presign(Client& c) {
     std::string b, k;
-    if (!client::ParseS3Url(a1, &b, &k) || k.empty()) throw ClientError("presign wants s3://BUCKET/KEY, not " + a1);
+    if (!client::ParseS3Url(a1, &b, &k) || k.empty())
+      throw ClientError("presign wants s3://BUCKET/KEY, not " + a1);
     std::printf("%s\n", c.Presign(put ? "PUT" : "GET", b, k, expires).c_str());
     return 0;
   }
@@ -487,8 +461,9 @@ void DataCommands::Register(CLI::App& app) {
   ls->add_flag("-r,--recursive", I->recursive, "Every object under the prefix, not one level");
   for (const char* name : {"cp", "sync"}) {
     bool is_sync = std::string(name) == "sync";
-    auto* c = sub(name, is_sync ? "Make DST hold what SRC holds: copy what is new or changed (size, mtime)"
-                                : "Copy files to, from or between S3 locations");
+    auto* c = sub(
+        name, is_sync ? "Make DST hold what SRC holds: copy what is new or changed (size, mtime)"
+                      : "Copy files to, from or between S3 locations");
     c->add_option("src", I->a1, "Local path or s3://BUCKET/KEY")->required();
     c->add_option("dst", I->a2, "Local path or s3://BUCKET/KEY")->required();
     I->Transfer(c);
@@ -498,10 +473,13 @@ void DataCommands::Register(CLI::App& app) {
                 "against the object's ETag, whatever the times")
         ->excludes("--size-only");
     if (is_sync) {
-      c->add_flag("--delete", I->del, "Delete destination objects the source lacks (S3 destinations)");
+      c->add_flag("--delete", I->del,
+                  "Delete destination objects the source lacks (S3 destinations)");
     } else {
-      c->add_flag("-r,--recursive", I->recursive, "Copy a directory or a prefix; a rerun copies only what is missing");
-      c->add_flag("--force", I->force, "With --recursive, copy even what the destination already holds");
+      c->add_flag("-r,--recursive", I->recursive,
+                  "Copy a directory or a prefix; a rerun copies only what is missing");
+      c->add_flag("--force", I->force,
+                  "With --recursive, copy even what the destination already holds");
     }
   }
   auto* rm = sub("rm", "Delete an object, or every object under a prefix");
@@ -519,7 +497,9 @@ void DataCommands::Register(CLI::App& app) {
   rb->add_flag("--force", I->force, "Delete its objects first");
   auto* pre = sub("presign", "Print a presigned URL for an object");
   pre->add_option("url", I->a1, "s3://BUCKET/KEY")->required();
-  pre->add_option("--expires", I->expires, "Seconds the URL stays valid")->capture_default_str()->check(CLI::Range(1, 604800));
+  pre->add_option("--expires", I->expires, "Seconds the URL stays valid")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 604800));
   pre->add_flag("--put", I->put, "A URL to upload with (default: to download)");
 }
 

@@ -1,7 +1,9 @@
 // The client library: settings resolution, the connection pool, signing, retries, and
 // the plain S3 calls. Transfers (parallel ranged GET, multipart upload, the reader) are in
 // transfer.cc.
+#include <poll.h>
 #include <sluice/client.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,13 +17,11 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <poll.h>
-#include <sys/socket.h>
-#include <type_traits>
 #include <pugixml.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include "auth/sigv4.h"
 #include "client/internal.h"
@@ -121,8 +121,12 @@ Url ParseEndpoint(const std::string& e) {
   return u;
 }
 
-bool Idempotent(const std::string& m) { return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE"; }
-bool Retryable(int status) { return status == 500 || status == 502 || status == 503 || status == 504; }
+bool Idempotent(const std::string& m) {
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE";
+}
+bool Retryable(int status) {
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
 
 // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)).
 void Backoff(int attempt) {
@@ -154,14 +158,24 @@ std::string DescribeError(const Response& r) {
   }
   if (code.empty()) {
     switch (r.status) {
-      case 400: code = "BadRequest"; break;
-      case 403: code = "AccessDenied"; break;
-      case 404: code = "NotFound"; break;
-      case 412: code = "PreconditionFailed"; break;
-      default: code = "HTTP" + std::to_string(r.status);
+      case 400:
+        code = "BadRequest";
+        break;
+      case 403:
+        code = "AccessDenied";
+        break;
+      case 404:
+        code = "NotFound";
+        break;
+      case 412:
+        code = "PreconditionFailed";
+        break;
+      default:
+        code = "HTTP" + std::to_string(r.status);
     }
   }
-  return code + (message.empty() ? "" : ": " + message) + " (HTTP " + std::to_string(r.status) + ")";
+  return code + (message.empty() ? "" : ": " + message) + " (HTTP " + std::to_string(r.status) +
+         ")";
 }
 
 Settings Resolve(const Settings& flags) {
@@ -197,10 +211,13 @@ Settings Resolve(const Settings& flags) {
   if (s.region.empty()) s.region = "us-east-1";
   if (s.ca_file.empty()) s.ca_file = Env("AWS_CA_BUNDLE");
   if (s.endpoint.empty())
-    throw ClientError("no endpoint: pass --endpoint, or set AWS_ENDPOINT_URL or endpoint_url in ~/.aws/config");
+    throw ClientError(
+        "no endpoint: pass --endpoint, or set AWS_ENDPOINT_URL or endpoint_url in ~/.aws/config");
   if (s.access_key.empty() || s.secret_key.empty())
-    throw ClientError("no credentials: pass --access-key and --secret-key, set AWS_ACCESS_KEY_ID and "
-                      "AWS_SECRET_ACCESS_KEY, or add profile '" + profile + "' to " + cred_file);
+    throw ClientError(
+        "no credentials: pass --access-key and --secret-key, set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or add profile '" +
+        profile + "' to " + cred_file);
   if (s.part_size < (5ULL << 20)) s.part_size = 5ULL << 20;  // S3's multipart minimum
   if (s.parallelism < 1) s.parallelism = 1;
   if (s.max_attempts < 1) s.max_attempts = 1;
@@ -238,7 +255,9 @@ struct Client::Pool {
     tcp::resolver resolver(c.io);
     beast::error_code ec;
     auto addrs = resolver.resolve(url.host, url.port, ec);
-    if (ec) throw ClientError("cannot resolve " + url.host + " (endpoint " + s.endpoint + "): " + ec.message());
+    if (ec)
+      throw ClientError("cannot resolve " + url.host + " (endpoint " + s.endpoint +
+                        "): " + ec.message());
     if (url.tls) {
       c.tls.emplace(c.io, *ssl_ctx);
       SSL_set_tlsext_host_name(c.tls->native_handle(), url.host.c_str());
@@ -260,15 +279,20 @@ struct Client::Pool {
   }
 };
 
-Client::Client(Settings settings) : settings_(std::move(settings)), pool_(std::make_unique<Pool>()) {
+Client::Client(Settings settings)
+    : settings_(std::move(settings)), pool_(std::make_unique<Pool>()) {
   pool_->url = ParseEndpoint(settings_.endpoint);
   if (pool_->url.tls) {
     beast::error_code ec;
     pool_->ssl_ctx.emplace(asio::ssl::context::tls_client);
-    if (!settings_.ca_file.empty()) pool_->ssl_ctx->load_verify_file(settings_.ca_file, ec);
-    else pool_->ssl_ctx->set_default_verify_paths(ec);
-    if (ec) throw ClientError("cannot load CA certificates " + settings_.ca_file + ": " + ec.message());
-    pool_->ssl_ctx->set_verify_mode(settings_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    if (!settings_.ca_file.empty())
+      pool_->ssl_ctx->load_verify_file(settings_.ca_file, ec);
+    else
+      pool_->ssl_ctx->set_default_verify_paths(ec);
+    if (ec)
+      throw ClientError("cannot load CA certificates " + settings_.ca_file + ": " + ec.message());
+    pool_->ssl_ctx->set_verify_mode(settings_.verify_tls ? asio::ssl::verify_peer
+                                                         : asio::ssl::verify_none);
   }
 }
 
@@ -277,7 +301,8 @@ Client::~Client() = default;
 std::map<std::string, std::string> Client::Sign(const std::string& method, const std::string& path,
                                                 const std::string& query,
                                                 const std::map<std::string, std::string>& headers,
-                                                const std::string& payload, const std::string& service) {
+                                                const std::string& payload,
+                                                const std::string& service) {
   std::string date = FormatAmzDate(io::SystemClock()->NowMicros());
   std::map<std::string, std::string> h;
   for (const auto& [k, v] : headers) h[ToLower(k)] = v;
@@ -285,7 +310,8 @@ std::map<std::string, std::string> Client::Sign(const std::string& method, const
   h["x-amz-date"] = date;
   h["x-amz-content-sha256"] = payload;
   if (!settings_.session_token.empty()) h["x-amz-security-token"] = settings_.session_token;
-  std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(query) + "\n";
+  std::string creq =
+      method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(query) + "\n";
   std::string names;
   for (const auto& [k, v] : h) {
     if (k == "content-length") continue;
@@ -295,9 +321,11 @@ std::map<std::string, std::string> Client::Sign(const std::string& method, const
   creq += "\n" + names + "\n" + payload;
   std::string scope = date.substr(0, 8) + "/" + settings_.region + "/" + service + "/aws4_request";
   std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
-  const std::string& key = auth::CachedSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, service);
+  const std::string& key =
+      auth::CachedSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, service);
   h["authorization"] = "AWS4-HMAC-SHA256 Credential=" + settings_.access_key + "/" + scope +
-                       ", SignedHeaders=" + names + ", Signature=" + HexEncode(HmacSha256(key, sts));
+                       ", SignedHeaders=" + names +
+                       ", Signature=" + HexEncode(HmacSha256(key, sts));
   return h;
 }
 
@@ -327,7 +355,8 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
       bhttp::read_header(stream, c.buf, p, ec);
       if (ec) return;
       out.status = static_cast<int>(p.get().result_int());
-      for (const auto& f : p.get()) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
+      for (const auto& f : p.get())
+        out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
       bool ok = out.status >= 200 && out.status < 300;
       if (!p.keep_alive()) c.open = false;
       if (dest && !dest->data && ok) {  // OpenGet: the body stays on the wire
@@ -350,7 +379,8 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
           std::memcpy(dest->data, early.data(), k);
           c.buf.consume(k);
           dest->got = k;
-          ec = RecvAll(stream.socket().native_handle(), dest->data, need, &dest->got, settings_.timeout_s);
+          ec = RecvAll(stream.socket().native_handle(), dest->data, need, &dest->got,
+                       settings_.timeout_s);
         } else {
           while (!p.is_done()) {
             p.get().body().data = dest->data + dest->got;
@@ -382,17 +412,22 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) return;
         size_t n = chunk.size() - p.get().body().size;
-        if (ok) (*sink)(chunk.data(), n, off);
-        else out.body.append(chunk.data(), n);
+        if (ok)
+          (*sink)(chunk.data(), n, off);
+        else
+          out.body.append(chunk.data(), n);
         off += n;
       }
     };
-    if (pool_->url.tls) run(*c.tls);
-    else run(*c.plain);
+    if (pool_->url.tls)
+      run(*c.tls);
+    else
+      run(*c.plain);
     if (ec) {
       c.open = false;
       c.buf.clear();
-      throw ClientError("GET " + target + " from " + settings_.endpoint + " failed: " + ec.message());
+      throw ClientError("GET " + target + " from " + settings_.endpoint +
+                        " failed: " + ec.message());
     }
     return out;
   }
@@ -429,17 +464,21 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
     }
     bhttp::read(stream, c.buf, parser, ec);
   };
-  if (pool_->url.tls) run(*c.tls);
-  else run(*c.plain);
+  if (pool_->url.tls)
+    run(*c.tls);
+  else
+    run(*c.plain);
   if (ec) {
     c.open = false;
     c.buf.clear();
-    throw ClientError(method + " " + target + " to " + settings_.endpoint + " failed: " + ec.message());
+    throw ClientError(method + " " + target + " to " + settings_.endpoint +
+                      " failed: " + ec.message());
   }
   auto& res = parser.get();
   Response out;
   out.status = static_cast<int>(res.result_int());
-  for (const auto& f : res) out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
+  for (const auto& f : res)
+    out.headers[ToLower(std::string(f.name_string()))] = std::string(f.value());
   out.body = std::move(res.body());
   if (!res.keep_alive()) c.open = false;
   return out;
@@ -487,7 +526,8 @@ Response Client::GetInto(const std::string& path, const std::string& query,
 }
 
 Response Client::GetWith(const std::string& path, const std::string& query,
-                         const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest) {
+                         const std::map<std::string, std::string>& headers, const Sink* sink,
+                         Dest* dest) {
   std::string target = query.empty() ? path : path + "?" + query;
   for (int attempt = 0;; attempt++) {
     auto h = Sign("GET", path, query, headers, "UNSIGNED-PAYLOAD", "s3");
@@ -563,15 +603,17 @@ size_t Client::ReadBody(Body& b, char* buf, size_t n) {
   }
   if (got > 0) return got;  // an error after some bytes shows on the next call
   c.open = false;
-  throw ClientError("reading from " + settings_.endpoint + " failed: " + (ec ? ec.message() : "end of stream"));
+  throw ClientError("reading from " + settings_.endpoint +
+                    " failed: " + (ec ? ec.message() : "end of stream"));
 }
 
 void Client::ReleaseBody(BodyPtr b) {
   if (b && b->conn) pool_->Give(std::move(b->conn));
 }
 
-Response Client::SendBody(const std::string& method, const std::string& path, const std::string& query,
-                          uint64_t length, const std::function<size_t(char*, size_t)>& read,
+Response Client::SendBody(const std::string& method, const std::string& path,
+                          const std::string& query, uint64_t length,
+                          const std::function<size_t(char*, size_t)>& read,
                           const std::map<std::string, std::string>& headers) {
   std::string target = query.empty() ? path : path + "?" + query;
   auto h = Sign(method, path, query, headers, "UNSIGNED-PAYLOAD", "s3");
@@ -593,12 +635,14 @@ void Expect(const Response& r, int want, const std::string& what) {
   if (r.status == want || (want == 200 && r.status == 204)) return;
   pugi::xml_document doc;
   std::string code;
-  if (doc.load_buffer(r.body.data(), r.body.size())) code = doc.document_element().child("Code").text().as_string();
+  if (doc.load_buffer(r.body.data(), r.body.size()))
+    code = doc.document_element().child("Code").text().as_string();
   throw ClientError(what + ": " + DescribeError(r), r.status, code);
 }
 
 std::string Unquote(std::string etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+    return etag.substr(1, etag.size() - 2);
   return etag;
 }
 
@@ -632,8 +676,12 @@ ObjectInfo Client::Head(const std::string& bucket, const std::string& key) {
     // HEAD has no body to name the error: ask the bucket whether it exists.
     Response b = Send("HEAD", "/" + UrlEncode(bucket, true), "", "");
     if (b.status == 404)
-      throw ClientError("s3://" + bucket + "/" + key + ": NoSuchBucket: the bucket does not exist (HTTP 404)", 404, "NoSuchBucket");
-    throw ClientError("s3://" + bucket + "/" + key + ": NoSuchKey: the object does not exist (HTTP 404)", 404, "NoSuchKey");
+      throw ClientError(
+          "s3://" + bucket + "/" + key + ": NoSuchBucket: the bucket does not exist (HTTP 404)",
+          404, "NoSuchBucket");
+    throw ClientError(
+        "s3://" + bucket + "/" + key + ": NoSuchKey: the object does not exist (HTTP 404)", 404,
+        "NoSuchKey");
   }
   Expect(r, 200, "s3://" + bucket + "/" + key);
   ObjectInfo o;
@@ -652,7 +700,8 @@ std::string Client::GetString(const std::string& bucket, const std::string& key)
   return std::move(r.body);
 }
 
-std::string Client::Put(const std::string& bucket, const std::string& key, const std::string& data) {
+std::string Client::Put(const std::string& bucket, const std::string& key,
+                        const std::string& data) {
   Response r = Send("PUT", ObjectPath(bucket, key), "", data);
   Expect(r, 200, "upload s3://" + bucket + "/" + key);
   std::string etag = r.header("etag");
@@ -664,7 +713,8 @@ void Client::Delete(const std::string& bucket, const std::string& key) {
   Expect(Send("DELETE", ObjectPath(bucket, key), "", ""), 204, "remove s3://" + bucket + "/" + key);
 }
 
-std::vector<std::string> Client::DeleteMany(const std::string& bucket, const std::vector<std::string>& keys) {
+std::vector<std::string> Client::DeleteMany(const std::string& bucket,
+                                            const std::vector<std::string>& keys) {
   std::vector<std::string> refused;
   for (size_t start = 0; start < keys.size(); start += 1000) {
     pugi::xml_document doc;
@@ -675,26 +725,30 @@ std::vector<std::string> Client::DeleteMany(const std::string& bucket, const std
     std::ostringstream os;
     doc.save(os, "", pugi::format_raw);
     std::string body = os.str();
-    Response r = Send("POST", "/" + UrlEncode(bucket, true), "delete=", body,
-                      {{"content-md5", Base64Encode(Md5(body))}, {"content-type", "application/xml"}});
+    Response r =
+        Send("POST", "/" + UrlEncode(bucket, true), "delete=", body,
+             {{"content-md5", Base64Encode(Md5(body))}, {"content-type", "application/xml"}});
     Expect(r, 200, "remove objects from s3://" + bucket);
     pugi::xml_document out;
     out.load_buffer(r.body.data(), r.body.size());
-    for (auto e : out.document_element().children("Error")) refused.emplace_back(e.child("Key").text().as_string());
+    for (auto e : out.document_element().children("Error"))
+      refused.emplace_back(e.child("Key").text().as_string());
   }
   return refused;
 }
 
-void Client::Copy(const std::string& src_bucket, const std::string& src_key, const std::string& bucket,
-                  const std::string& key) {
-  Response r = Send("PUT", ObjectPath(bucket, key), "", "",
-                    {{"x-amz-copy-source", "/" + UrlEncode(src_bucket, true) + "/" + UrlEncode(src_key, true)}});
+void Client::Copy(const std::string& src_bucket, const std::string& src_key,
+                  const std::string& bucket, const std::string& key) {
+  Response r = Send(
+      "PUT", ObjectPath(bucket, key), "", "",
+      {{"x-amz-copy-source", "/" + UrlEncode(src_bucket, true) + "/" + UrlEncode(src_key, true)}});
   Expect(r, 200, "copy s3://" + src_bucket + "/" + src_key + " to s3://" + bucket + "/" + key);
   if (r.body.find("<Error>") != std::string::npos)  // S3 may fail a copy after the 200
     throw ClientError("copy to s3://" + bucket + "/" + key + " failed: " + r.body, 200);
 }
 
-void Client::List(const std::string& bucket, const std::string& prefix, const std::string& delimiter,
+void Client::List(const std::string& bucket, const std::string& prefix,
+                  const std::string& delimiter,
                   const std::function<bool(const ObjectInfo&)>& on_object,
                   const std::function<bool(const std::string&)>& on_prefix) {
   std::string token;
@@ -726,20 +780,23 @@ void Client::List(const std::string& bucket, const std::string& prefix, const st
   }
 }
 
-std::string Client::Presign(const std::string& method, const std::string& bucket, const std::string& key,
-                            int expires_s) {
+std::string Client::Presign(const std::string& method, const std::string& bucket,
+                            const std::string& key, int expires_s) {
   std::string date = FormatAmzDate(io::SystemClock()->NowMicros());
   std::string scope = date.substr(0, 8) + "/" + settings_.region + "/s3/aws4_request";
   std::string path = ObjectPath(bucket, key);
-  std::string q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + UrlEncode(settings_.access_key + "/" + scope, false) +
-                  "&X-Amz-Date=" + date + "&X-Amz-Expires=" + std::to_string(expires_s) +
-                  "&X-Amz-SignedHeaders=host";
-  if (!settings_.session_token.empty()) q += "&X-Amz-Security-Token=" + UrlEncode(settings_.session_token, false);
-  std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(q) + "\nhost:" +
-                     pool_->url.host_header + "\n\nhost\nUNSIGNED-PAYLOAD";
+  std::string q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +
+                  UrlEncode(settings_.access_key + "/" + scope, false) + "&X-Amz-Date=" + date +
+                  "&X-Amz-Expires=" + std::to_string(expires_s) + "&X-Amz-SignedHeaders=host";
+  if (!settings_.session_token.empty())
+    q += "&X-Amz-Security-Token=" + UrlEncode(settings_.session_token, false);
+  std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(q) +
+                     "\nhost:" + pool_->url.host_header + "\n\nhost\nUNSIGNED-PAYLOAD";
   std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
-  std::string key_bytes = auth::DeriveSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, "s3");
-  return settings_.endpoint + path + "?" + q + "&X-Amz-Signature=" + HexEncode(HmacSha256(key_bytes, sts));
+  std::string key_bytes =
+      auth::DeriveSigningKey(settings_.secret_key, date.substr(0, 8), settings_.region, "s3");
+  return settings_.endpoint + path + "?" + q +
+         "&X-Amz-Signature=" + HexEncode(HmacSha256(key_bytes, sts));
 }
 
 }  // namespace sluice::client

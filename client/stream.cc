@@ -32,8 +32,9 @@ struct ObjectStream::Impl {
     uint64_t len = 0;
     Response r = c.OpenGet(path, h, &body, &len);
     if (r.status == 412)
-      throw ClientError("s3://" + bucket + "/" + key + " changed while it was being read (ETag no longer " + etag +
-                        ")", 412, "PreconditionFailed");
+      throw ClientError("s3://" + bucket + "/" + key +
+                            " changed while it was being read (ETag no longer " + etag + ")",
+                        412, "PreconditionFailed");
     Expect(r, pos > 0 ? 206 : 200, "read s3://" + bucket + "/" + key);
     if (etag.empty()) etag = Unquote(r.header("etag"));
     if (!sized) {
@@ -42,8 +43,9 @@ struct ObjectStream::Impl {
     }
     if (pos + len != size) {
       body.reset();
-      throw ClientError("read s3://" + bucket + "/" + key + ": the answer from " + std::to_string(pos) + " holds " +
-                        std::to_string(len) + " bytes of " + std::to_string(size - pos));
+      throw ClientError("read s3://" + bucket + "/" + key + ": the answer from " +
+                        std::to_string(pos) + " holds " + std::to_string(len) + " bytes of " +
+                        std::to_string(size - pos));
     }
     left = len;
   }

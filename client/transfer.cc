@@ -1,6 +1,7 @@
 // Transfers: parallel ranged downloads pinned to one ETag, parallel multipart uploads
 // from files and streams, and the read-ahead reader.
 #include <fcntl.h>
+#include <sluice/client.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +15,6 @@
 #include <map>
 #include <mutex>
 #include <pugixml.hpp>
-#include <sluice/client.h>
 #include <sstream>
 #include <thread>
 
@@ -75,7 +75,9 @@ void PreadAll(int fd, char* buf, size_t n, uint64_t off, const std::string& path
   while (n > 0) {
     ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw ClientError("cannot read " + path + ": " + (r == 0 ? "file shrank" : std::strerror(errno)));
+    if (r <= 0)
+      throw ClientError("cannot read " + path + ": " +
+                        (r == 0 ? "file shrank" : std::strerror(errno)));
     buf += r;
     n -= static_cast<size_t>(r);
     off += static_cast<uint64_t>(r);
@@ -97,10 +99,48 @@ std::string RangeHeader(uint64_t off, uint64_t n) {
   return "bytes=" + std::to_string(off) + "-" + std::to_string(off + n - 1);
 }
 
+// Part buffers recycled across readers and downloads in this process. A fresh 8 MiB
+// allocation costs a zero-fill and 2,048 page faults on first touch; a loader opening
+// shard after shard would pay that for every part it reads (measured in BENCHMARKS.md, "PyTorch
+// data loading"). Buffers are not initialised: each is filled by recv() before it is read.
+class PartPool {
+ public:
+  static PartPool& Get() {
+    static PartPool* pool = new PartPool;  // never destroyed: readers may outlive statics
+    return *pool;
+  }
+  std::unique_ptr<char[]> Take(uint64_t size) {
+    {
+      std::lock_guard l(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        auto b = std::move(it->second.back());
+        it->second.pop_back();
+        held_ -= size;
+        return b;
+      }
+    }
+    return std::unique_ptr<char[]>(new char[size]);
+  }
+  void Give(std::unique_ptr<char[]> b, uint64_t size) {
+    if (!b) return;
+    std::lock_guard l(mu_);
+    if (held_ + size > kMaxHeld) return;  // freed here, outside the pool
+    free_[size].push_back(std::move(b));
+    held_ += size;
+  }
+
+ private:
+  static constexpr uint64_t kMaxHeld = 64ULL << 20;
+  std::mutex mu_;
+  uint64_t held_ = 0;
+  std::map<uint64_t, std::vector<std::unique_ptr<char[]>>> free_;
+};
+
 }  // namespace
 
-uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, uint64_t offset, uint64_t n,
-                           char* buf, const std::string& if_match) {
+uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, uint64_t offset,
+                           uint64_t n, char* buf, const std::string& if_match) {
   if (n == 0) return 0;
   const std::string path = ObjectPath(bucket, key);
   auto one = [&](uint64_t off, uint64_t len, char* out) -> uint64_t {
@@ -110,8 +150,9 @@ uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, ui
     Response r = GetInto(path, "", h, out, len, &got);
     if (r.status == 416) return 0;  // at or past the end
     if (r.status == 412)
-      throw ClientError("s3://" + bucket + "/" + key + " changed while it was being read (ETag no longer " +
-                        if_match + ")", 412, "PreconditionFailed");
+      throw ClientError("s3://" + bucket + "/" + key +
+                            " changed while it was being read (ETag no longer " + if_match + ")",
+                        412, "PreconditionFailed");
     Expect(r, 206, "read s3://" + bucket + "/" + key);
     return got;
   };
@@ -131,8 +172,8 @@ uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, ui
   return total;
 }
 
-ObjectInfo Client::Download(const std::string& bucket, const std::string& key, const std::string& dest,
-                            const ProgressFn& progress) {
+ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
+                            const std::string& dest, const ProgressFn& progress) {
   ObjectInfo info = Head(bucket, key);
   std::string tmp = dest + ".sluice-partial";
   Fd f;
@@ -145,21 +186,23 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key, c
     const std::string path = ObjectPath(bucket, key);
     RunParallel(parts, settings_.parallelism, [&](size_t i) {
       uint64_t off = i * part, len = std::min(part, info.size - off);
+      // The part is received straight into a pooled buffer, then written with one pwrite.
       uint64_t got = 0;
-      Response r = Get(path, "", {{"range", RangeHeader(off, len)}, {"if-match", "\"" + info.etag + "\""}},
-                       [&](const char* d, size_t k, uint64_t at) {
-                         if (at >= len) return;
-                         size_t m = std::min<uint64_t>(k, len - at);
-                         PwriteAll(f.fd, d, m, off + at, tmp);
-                         got = std::max<uint64_t>(got, at + m);
-                       });
+      std::unique_ptr<char[]> buf = PartPool::Get().Take(part);
+      Response r = GetInto(
+          path, "", {{"range", RangeHeader(off, len)}, {"if-match", "\"" + info.etag + "\""}},
+          buf.get(), len, &got);
+      if (r.status == 206 && got == len) PwriteAll(f.fd, buf.get(), len, off, tmp);
+      PartPool::Get().Give(std::move(buf), part);
       if (r.status == 412)
-        throw ClientError("s3://" + bucket + "/" + key + " was overwritten during the download; run it again", 412,
-                          "PreconditionFailed");
+        throw ClientError(
+            "s3://" + bucket + "/" + key + " was overwritten during the download; run it again",
+            412, "PreconditionFailed");
       Expect(r, 206, "download s3://" + bucket + "/" + key);
       if (got != len)
-        throw ClientError("download s3://" + bucket + "/" + key + ": part at " + std::to_string(off) + " came back with " +
-                          std::to_string(got) + " of " + std::to_string(len) + " bytes");
+        throw ClientError("download s3://" + bucket + "/" + key + ": part at " +
+                          std::to_string(off) + " came back with " + std::to_string(got) + " of " +
+                          std::to_string(len) + " bytes");
       uint64_t d = done.fetch_add(len) + len;
       if (progress) progress(d);
     });
@@ -206,19 +249,24 @@ struct MultipartUpload {
   std::mutex mu;
   std::vector<PartResult> parts;
 
-  MultipartUpload(Client& client, std::string b, std::string k) : c(client), bucket(std::move(b)), key(std::move(k)) {
+  MultipartUpload(Client& client, std::string b, std::string k)
+      : c(client), bucket(std::move(b)), key(std::move(k)) {
     path = ObjectPath(bucket, key);
     Response r = c.Send("POST", path, "uploads=", "", {{"x-amz-checksum-algorithm", "CRC32C"}});
     Expect(r, 200, "start the upload of s3://" + bucket + "/" + key);
     pugi::xml_document doc;
     doc.load_buffer(r.body.data(), r.body.size());
     id = doc.document_element().child("UploadId").text().as_string();
-    if (id.empty()) throw ClientError("start the upload of s3://" + bucket + "/" + key + ": no UploadId in the answer");
+    if (id.empty())
+      throw ClientError("start the upload of s3://" + bucket + "/" + key +
+                        ": no UploadId in the answer");
   }
   void Part(size_t index, const std::string& data) {
     std::string crc = Crc32cB64(data);
-    Response r = c.Send("PUT", path, "partNumber=" + std::to_string(index + 1) + "&uploadId=" + UrlEncode(id, false),
-                        data, {{"x-amz-checksum-crc32c", crc}}, "s3", /*sign_payload=*/false);
+    Response r =
+        c.Send("PUT", path,
+               "partNumber=" + std::to_string(index + 1) + "&uploadId=" + UrlEncode(id, false),
+               data, {{"x-amz-checksum-crc32c", crc}}, "s3", /*sign_payload=*/false);
     Expect(r, 200, "upload part " + std::to_string(index + 1) + " of s3://" + bucket + "/" + key);
     std::lock_guard l(mu);
     if (parts.size() <= index) parts.resize(index + 1);
@@ -241,18 +289,20 @@ struct MultipartUpload {
   }
 };
 
-std::string Client::Upload(const std::string& file, const std::string& bucket, const std::string& key,
-                           const ProgressFn& progress) {
+std::string Client::Upload(const std::string& file, const std::string& bucket,
+                           const std::string& key, const ProgressFn& progress) {
   Fd f;
   f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) throw ClientError("cannot open " + file + ": " + std::strerror(errno));
   struct stat st;
-  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) throw ClientError(file + " is not a regular file");
+  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw ClientError(file + " is not a regular file");
   uint64_t size = static_cast<uint64_t>(st.st_size), part = settings_.part_size;
   if (size <= part) {
     std::string data(size, '\0');
     PreadAll(f.fd, data.data(), size, 0, file);
-    Response r = Send("PUT", ObjectPath(bucket, key), "", data, {{"x-amz-checksum-crc32c", Crc32cB64(data)}}, "s3",
+    Response r = Send("PUT", ObjectPath(bucket, key), "", data,
+                      {{"x-amz-checksum-crc32c", Crc32cB64(data)}}, "s3",
                       /*sign_payload=*/false);
     Expect(r, 200, "upload " + file + " to s3://" + bucket + "/" + key);
     if (progress) progress(size);
@@ -277,8 +327,9 @@ std::string Client::Upload(const std::string& file, const std::string& bucket, c
   }
 }
 
-std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& read, const std::string& bucket,
-                                 const std::string& key, const ProgressFn& progress) {
+std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& read,
+                                 const std::string& bucket, const std::string& key,
+                                 const ProgressFn& progress) {
   uint64_t part = settings_.part_size;
   auto fill = [&](std::string* buf) {
     buf->resize(part);
@@ -294,7 +345,8 @@ std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& rea
   std::string first;
   fill(&first);
   if (first.size() < part) {  // it all fits in one PUT
-    Response r = Send("PUT", ObjectPath(bucket, key), "", first, {{"x-amz-checksum-crc32c", Crc32cB64(first)}}, "s3", false);
+    Response r = Send("PUT", ObjectPath(bucket, key), "", first,
+                      {{"x-amz-checksum-crc32c", Crc32cB64(first)}}, "s3", false);
     Expect(r, 200, "upload to s3://" + bucket + "/" + key);
     if (progress) progress(first.size());
     return Unquote(r.header("etag"));
@@ -309,11 +361,12 @@ std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& rea
         inflight.front().get();
         inflight.pop_front();
       }
-      inflight.push_back(std::async(std::launch::async, [&mpu, &done, &progress, index, data = std::move(cur)] {
-        mpu.Part(index, data);
-        uint64_t d = done.fetch_add(data.size()) + data.size();
-        if (progress) progress(d);
-      }));
+      inflight.push_back(
+          std::async(std::launch::async, [&mpu, &done, &progress, index, data = std::move(cur)] {
+            mpu.Part(index, data);
+            uint64_t d = done.fetch_add(data.size()) + data.size();
+            if (progress) progress(d);
+          }));
       cur.clear();
       fill(&cur);
     }
@@ -330,44 +383,6 @@ std::string Client::UploadStream(const std::function<size_t(char*, size_t)>& rea
   }
 }
 
-// Part buffers recycled across readers in this process. A fresh 8 MiB allocation costs
-// a zero-fill and 2,048 page faults on first touch; a loader opening shard after shard
-// would pay that for every part it reads (measured in BENCHMARKS.md, "PyTorch data
-// loading"). Buffers are not initialised: each is filled by recv() before it is read.
-class PartPool {
- public:
-  static PartPool& Get() {
-    static PartPool* pool = new PartPool;  // never destroyed: readers may outlive statics
-    return *pool;
-  }
-  std::unique_ptr<char[]> Take(uint64_t size) {
-    {
-      std::lock_guard l(mu_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        auto b = std::move(it->second.back());
-        it->second.pop_back();
-        held_ -= size;
-        return b;
-      }
-    }
-    return std::unique_ptr<char[]>(new char[size]);
-  }
-  void Give(std::unique_ptr<char[]> b, uint64_t size) {
-    if (!b) return;
-    std::lock_guard l(mu_);
-    if (held_ + size > kMaxHeld) return;  // freed here, outside the pool
-    free_[size].push_back(std::move(b));
-    held_ += size;
-  }
-
- private:
-  static constexpr uint64_t kMaxHeld = 64ULL << 20;
-  std::mutex mu_;
-  uint64_t held_ = 0;
-  std::map<uint64_t, std::vector<std::unique_ptr<char[]>>> free_;
-};
-
 // A fetched part. Its buffer is shared so that views handed out by ReadView keep it
 // alive; the last owner returns it to the pool.
 struct Part {
@@ -383,7 +398,8 @@ std::shared_ptr<const char> PooledBuffer(uint64_t cap, char** raw) {
 }
 
 struct ObjectReader::Impl {
-  Impl(Client& client, std::string b, std::string k) : c(client), bucket(std::move(b)), key(std::move(k)) {}
+  Impl(Client& client, std::string b, std::string k)
+      : c(client), bucket(std::move(b)), key(std::move(k)) {}
   Client& c;
   std::string bucket, key, etag;
   uint64_t size = 0, pos = 0, window = 0, part = 0;
@@ -397,12 +413,12 @@ struct ObjectReader::Impl {
     while (next_fetch < size && next_fetch < pos + window) {
       uint64_t off = next_fetch, len = std::min(part, size - off);
       ahead.emplace_back(off, std::async(std::launch::async, [this, off, len, cap = part] {
-        Part p;
-        char* raw;
-        p.data = PooledBuffer(cap, &raw);
-        p.size = c.ReadRange(bucket, key, off, len, raw, etag);
-        return p;
-      }));
+                           Part p;
+                           char* raw;
+                           p.data = PooledBuffer(cap, &raw);
+                           p.size = c.ReadRange(bucket, key, off, len, raw, etag);
+                           return p;
+                         }));
       next_fetch += len;
     }
   }
@@ -430,7 +446,8 @@ struct ObjectReader::Impl {
   }
 };
 
-ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window, uint64_t part)
+ObjectReader::ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window,
+                           uint64_t part)
     : impl_(std::make_unique<Impl>(client, std::move(bucket), std::move(key))) {
   ObjectInfo info = client.Head(impl_->bucket, impl_->key);
   impl_->etag = info.etag;

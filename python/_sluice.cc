@@ -154,7 +154,8 @@ class StreamFile {
       Py_DECREF(out);
       throw;
     }
-    if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0) throw py::error_already_set();
+    if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0)
+      throw py::error_already_set();
     return py::reinterpret_steal<py::bytes>(out);
   }
   size_t ReadInto(py::buffer b) {
@@ -189,7 +190,8 @@ class StreamFile {
   }
   // The next chunk into the buffer; false at the end.
   bool Fill() {
-    if (!buf_ || buf_.use_count() > 1) buf_ = std::shared_ptr<char>(new char[chunk_], std::default_delete<char[]>());
+    if (!buf_ || buf_.use_count() > 1)
+      buf_ = std::shared_ptr<char>(new char[chunk_], std::default_delete<char[]>());
     pos_ = len_ = 0;
     py::gil_scoped_release g;
     len_ = s_.Read(buf_.get(), chunk_);
@@ -220,7 +222,8 @@ PYBIND11_MODULE(_sluice, m) {
       if (p) std::rethrow_exception(p);
     } catch (const ClientError& e) {
       // An IOError with the message, and the HTTP status and S3 code as attributes.
-      py::object inst = py::reinterpret_steal<py::object>(PyObject_CallFunction(exc.ptr(), "s", e.what()));
+      py::object inst =
+          py::reinterpret_steal<py::object>(PyObject_CallFunction(exc.ptr(), "s", e.what()));
       inst.attr("http_status") = e.http_status();
       inst.attr("code") = e.code();
       PyErr_SetObject(exc.ptr(), inst.ptr());
@@ -228,9 +231,10 @@ PYBIND11_MODULE(_sluice, m) {
   });
 
   py::class_<Client>(m, "Client")
-      .def(py::init([](const std::string& endpoint, const std::string& access_key, const std::string& secret_key,
-                       const std::string& session_token, const std::string& region, const std::string& profile,
-                       uint64_t part_size, int parallelism, bool verify_tls, const std::string& ca_file) {
+      .def(py::init([](const std::string& endpoint, const std::string& access_key,
+                       const std::string& secret_key, const std::string& session_token,
+                       const std::string& region, const std::string& profile, uint64_t part_size,
+                       int parallelism, bool verify_tls, const std::string& ca_file) {
              Settings s;
              s.endpoint = endpoint;
              s.access_key = access_key;
@@ -246,88 +250,131 @@ PYBIND11_MODULE(_sluice, m) {
            }),
            py::arg("endpoint") = "", py::arg("access_key") = "", py::arg("secret_key") = "",
            py::arg("session_token") = "", py::arg("region") = "", py::arg("profile") = "",
-           py::arg("part_size") = 8ULL << 20, py::arg("parallelism") = 8, py::arg("verify_tls") = true,
-           py::arg("ca_file") = "")
+           py::arg("part_size") = 8ULL << 20, py::arg("parallelism") = 8,
+           py::arg("verify_tls") = true, py::arg("ca_file") = "")
       .def_property_readonly("part_size", [](Client& c) { return c.settings().part_size; })
       .def_property_readonly("endpoint", [](Client& c) { return c.settings().endpoint; })
-      .def("head", [](Client& c, const std::string& b, const std::string& k) {
-        ObjectInfo o;
-        { py::gil_scoped_release r; o = c.Head(b, k); }
-        return Info(o);
-      })
-      .def("get", [](Client& c, const std::string& b, const std::string& k) {
-        std::string data;
-        {
-          py::gil_scoped_release r;
-          ObjectInfo o = c.Head(b, k);
-          data.resize(o.size);
-          data.resize(c.ReadRange(b, k, 0, o.size, data.data(), o.etag));
-        }
-        return py::bytes(data);
-      })
-      .def("read_range", [](Client& c, const std::string& b, const std::string& k, uint64_t off, uint64_t n,
-                            const std::string& etag) {
-        std::string data(n, '\0');
-        { py::gil_scoped_release r; data.resize(c.ReadRange(b, k, off, n, data.data(), etag)); }
-        return py::bytes(data);
-      }, py::arg("bucket"), py::arg("key"), py::arg("offset"), py::arg("length"), py::arg("etag") = "")
-      .def("put", [](Client& c, const std::string& b, const std::string& k, const py::bytes& data) {
-        std::string d = data;
-        py::gil_scoped_release r;
-        if (d.size() <= c.settings().part_size) return c.Put(b, k, d);
-        size_t pos = 0;
-        return c.UploadStream([&](char* buf, size_t n) {
-          size_t m = std::min(n, d.size() - pos);
-          std::memcpy(buf, d.data() + pos, m);
-          pos += m;
-          return m;
-        }, b, k);
-      })
-      .def("delete", [](Client& c, const std::string& b, const std::string& k) {
-        py::gil_scoped_release r;
-        c.Delete(b, k);
-      })
-      .def("list", [](Client& c, const std::string& b, const std::string& prefix, const std::string& delimiter) {
-        std::vector<ObjectInfo> objs;
-        std::vector<std::string> prefixes;
-        {
-          py::gil_scoped_release r;
-          c.List(b, prefix, delimiter, [&](const ObjectInfo& o) { objs.push_back(o); return true; },
-                 [&](const std::string& p) { prefixes.push_back(p); return true; });
-        }
-        py::list out;
-        for (const auto& o : objs) out.append(Info(o));
-        if (!delimiter.empty())
-          for (const auto& p : prefixes) {
-            py::dict d;
-            d["prefix"] = p;
-            out.append(d);
-          }
-        return out;
-      }, py::arg("bucket"), py::arg("prefix") = "", py::arg("delimiter") = "")
-      .def("create_bucket", [](Client& c, const std::string& b) { py::gil_scoped_release r; c.CreateBucket(b); })
-      .def("download", [](Client& c, const std::string& b, const std::string& k, const std::string& path) {
-        py::gil_scoped_release r;
-        return c.Download(b, k, path).size;
-      })
-      .def("upload", [](Client& c, const std::string& path, const std::string& b, const std::string& k) {
-        py::gil_scoped_release r;
-        return c.Upload(path, b, k);
-      });
+      .def("head",
+           [](Client& c, const std::string& b, const std::string& k) {
+             ObjectInfo o;
+             {
+               py::gil_scoped_release r;
+               o = c.Head(b, k);
+             }
+             return Info(o);
+           })
+      .def("get",
+           [](Client& c, const std::string& b, const std::string& k) {
+             std::string data;
+             {
+               py::gil_scoped_release r;
+               ObjectInfo o = c.Head(b, k);
+               data.resize(o.size);
+               data.resize(c.ReadRange(b, k, 0, o.size, data.data(), o.etag));
+             }
+             return py::bytes(data);
+           })
+      .def(
+          "read_range",
+          [](Client& c, const std::string& b, const std::string& k, uint64_t off, uint64_t n,
+             const std::string& etag) {
+            std::string data(n, '\0');
+            {
+              py::gil_scoped_release r;
+              data.resize(c.ReadRange(b, k, off, n, data.data(), etag));
+            }
+            return py::bytes(data);
+          },
+          py::arg("bucket"), py::arg("key"), py::arg("offset"), py::arg("length"),
+          py::arg("etag") = "")
+      .def("put",
+           [](Client& c, const std::string& b, const std::string& k, const py::bytes& data) {
+             std::string d = data;
+             py::gil_scoped_release r;
+             if (d.size() <= c.settings().part_size) return c.Put(b, k, d);
+             size_t pos = 0;
+             return c.UploadStream(
+                 [&](char* buf, size_t n) {
+                   size_t m = std::min(n, d.size() - pos);
+                   std::memcpy(buf, d.data() + pos, m);
+                   pos += m;
+                   return m;
+                 },
+                 b, k);
+           })
+      .def("delete",
+           [](Client& c, const std::string& b, const std::string& k) {
+             py::gil_scoped_release r;
+             c.Delete(b, k);
+           })
+      .def(
+          "list",
+          [](Client& c, const std::string& b, const std::string& prefix,
+             const std::string& delimiter) {
+            std::vector<ObjectInfo> objs;
+            std::vector<std::string> prefixes;
+            {
+              py::gil_scoped_release r;
+              c.List(
+                  b, prefix, delimiter,
+                  [&](const ObjectInfo& o) {
+                    objs.push_back(o);
+                    return true;
+                  },
+                  [&](const std::string& p) {
+                    prefixes.push_back(p);
+                    return true;
+                  });
+            }
+            py::list out;
+            for (const auto& o : objs) out.append(Info(o));
+            if (!delimiter.empty())
+              for (const auto& p : prefixes) {
+                py::dict d;
+                d["prefix"] = p;
+                out.append(d);
+              }
+            return out;
+          },
+          py::arg("bucket"), py::arg("prefix") = "", py::arg("delimiter") = "")
+      .def("create_bucket",
+           [](Client& c, const std::string& b) {
+             py::gil_scoped_release r;
+             c.CreateBucket(b);
+           })
+      .def("download",
+           [](Client& c, const std::string& b, const std::string& k, const std::string& path) {
+             py::gil_scoped_release r;
+             return c.Download(b, k, path).size;
+           })
+      .def("upload",
+           [](Client& c, const std::string& path, const std::string& b, const std::string& k) {
+             py::gil_scoped_release r;
+             return c.Upload(path, b, k);
+           });
 
   py::class_<Writer>(m, "Writer")
       .def(py::init<Client&, std::string, std::string>(), py::keep_alive<1, 2>())
-      .def("write", [](Writer& w, const py::bytes& data) {
-        std::string d = data;
+      .def("write",
+           [](Writer& w, const py::bytes& data) {
+             std::string d = data;
+             py::gil_scoped_release r;
+             w.Write(d);
+           })
+      .def("close",
+           [](Writer& w) {
+             py::gil_scoped_release r;
+             return w.Close();
+           })
+      .def("abort", [](Writer& w) {
         py::gil_scoped_release r;
-        w.Write(d);
-      })
-      .def("close", [](Writer& w) { py::gil_scoped_release r; return w.Close(); })
-      .def("abort", [](Writer& w) { py::gil_scoped_release r; w.Abort(); });
+        w.Abort();
+      });
 
   py::class_<View>(m, "View", py::buffer_protocol())
       .def_buffer([](View& v) {
-        return py::buffer_info(const_cast<char*>(v.data), 1, "B", static_cast<py::ssize_t>(v.size), true);
+        return py::buffer_info(const_cast<char*>(v.data), 1, "B", static_cast<py::ssize_t>(v.size),
+                               true);
       })
       .def("__len__", [](const View& v) { return v.size; })
       .def("__bytes__", [](const View& v) { return py::bytes(v.data, v.size); });
@@ -337,7 +384,8 @@ PYBIND11_MODULE(_sluice, m) {
              py::gil_scoped_release r;
              return std::make_unique<StreamFile>(c, b, k, chunk);
            }),
-           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("chunk") = 256 << 10)
+           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"),
+           py::arg("chunk") = 256 << 10)
       .def_property_readonly("size", &StreamFile::size)
       .def_property_readonly("etag", &StreamFile::etag)
       .def("tell", &StreamFile::tell)
@@ -348,42 +396,58 @@ PYBIND11_MODULE(_sluice, m) {
       .def("readinto", &StreamFile::ReadInto);
 
   py::class_<ObjectReader>(m, "Reader")
-      .def(py::init([](Client& c, const std::string& b, const std::string& k, uint64_t window, uint64_t part) {
+      .def(py::init([](Client& c, const std::string& b, const std::string& k, uint64_t window,
+                       uint64_t part) {
              py::gil_scoped_release r;
              return std::make_unique<ObjectReader>(c, b, k, window, part);
            }),
-           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"), py::arg("window") = 0,
-           py::arg("part") = 0)
+           py::keep_alive<1, 2>(), py::arg("client"), py::arg("bucket"), py::arg("key"),
+           py::arg("window") = 0, py::arg("part") = 0)
       .def_property_readonly("size", &ObjectReader::size)
       .def("tell", &ObjectReader::position)
-      .def("seek", [](ObjectReader& r, uint64_t pos) { py::gil_scoped_release g; r.Seek(pos); })
-      .def("set_window", [](ObjectReader& r, uint64_t w) { py::gil_scoped_release g; r.SetWindow(w); })
-      .def("read", [](ObjectReader& r, int64_t n) {
-        uint64_t left = r.size() - r.position();
-        uint64_t want = n < 0 ? left : std::min<uint64_t>(static_cast<uint64_t>(n), left);
-        // Filled in place: the bytes object is not shared until it is returned.
-        PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
-        if (!out) throw py::error_already_set();
-        size_t got;
-        if (want <= r.Ready()) {  // a copy from memory: not worth two GIL handoffs
-          got = r.Read(PyBytes_AS_STRING(out), want);
-        } else {
-          py::gil_scoped_release g;
-          got = r.Read(PyBytes_AS_STRING(out), want);
-        }
-        if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0) throw py::error_already_set();
-        return py::reinterpret_steal<py::bytes>(out);
-      }, py::arg("n") = -1)
-      .def("read_view", [](ObjectReader& r, size_t n) {
-        View v;
-        if (n <= r.Ready()) {
-          v.size = r.ReadView(n, &v.keep, &v.data);
-        } else {
-          py::gil_scoped_release g;
-          v.size = r.ReadView(n, &v.keep, &v.data);
-        }
-        return v;
-      }, py::arg("n"))
+      .def("seek",
+           [](ObjectReader& r, uint64_t pos) {
+             py::gil_scoped_release g;
+             r.Seek(pos);
+           })
+      .def("set_window",
+           [](ObjectReader& r, uint64_t w) {
+             py::gil_scoped_release g;
+             r.SetWindow(w);
+           })
+      .def(
+          "read",
+          [](ObjectReader& r, int64_t n) {
+            uint64_t left = r.size() - r.position();
+            uint64_t want = n < 0 ? left : std::min<uint64_t>(static_cast<uint64_t>(n), left);
+            // Filled in place: the bytes object is not shared until it is returned.
+            PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
+            if (!out) throw py::error_already_set();
+            size_t got;
+            if (want <= r.Ready()) {  // a copy from memory: not worth two GIL handoffs
+              got = r.Read(PyBytes_AS_STRING(out), want);
+            } else {
+              py::gil_scoped_release g;
+              got = r.Read(PyBytes_AS_STRING(out), want);
+            }
+            if (got < want && _PyBytes_Resize(&out, static_cast<Py_ssize_t>(got)) != 0)
+              throw py::error_already_set();
+            return py::reinterpret_steal<py::bytes>(out);
+          },
+          py::arg("n") = -1)
+      .def(
+          "read_view",
+          [](ObjectReader& r, size_t n) {
+            View v;
+            if (n <= r.Ready()) {
+              v.size = r.ReadView(n, &v.keep, &v.data);
+            } else {
+              py::gil_scoped_release g;
+              v.size = r.ReadView(n, &v.keep, &v.data);
+            }
+            return v;
+          },
+          py::arg("n"))
       .def("readinto", [](ObjectReader& r, py::buffer b) {
         py::buffer_info info = b.request(true);
         size_t n = static_cast<size_t>(info.size * info.itemsize);

@@ -33,7 +33,7 @@ class ClientError : public std::runtime_error {
  public:
   ClientError(const std::string& message, int http_status = 0, std::string code = {})
       : std::runtime_error(message), http_status_(http_status), code_(std::move(code)) {}
-  int http_status() const { return http_status_; }  // 0: no HTTP answer (network, config)
+  int http_status() const { return http_status_; }   // 0: no HTTP answer (network, config)
   const std::string& code() const { return code_; }  // S3's error code ("NoSuchKey")
 
  private:
@@ -71,9 +71,9 @@ struct Response {
 struct ObjectInfo {
   std::string key;
   uint64_t size = 0;
-  std::string etag;          // without quotes
+  std::string etag;           // without quotes
   std::string last_modified;  // ISO 8601, as listed
-  int64_t mtime = 0;         // seconds since the epoch
+  int64_t mtime = 0;          // seconds since the epoch
 };
 
 // Called from transfer threads with the bytes moved so far by one call; keep it cheap.
@@ -112,7 +112,8 @@ class Client {
   // plain connection, one recv() into the caller's memory: no staging copy); `*got` is
   // the body's length. A longer body, or an error answer, is handled as by Get.
   Response GetInto(const std::string& path, const std::string& query,
-                   const std::map<std::string, std::string>& headers, char* dst, uint64_t cap, uint64_t* got);
+                   const std::map<std::string, std::string>& headers, char* dst, uint64_t cap,
+                   uint64_t* got);
 
   // Buckets.
   void CreateBucket(const std::string& bucket);
@@ -122,10 +123,12 @@ class Client {
   // Objects. Errors are ClientError with S3's code (NoSuchKey, NoSuchBucket, AccessDenied).
   ObjectInfo Head(const std::string& bucket, const std::string& key);
   std::string GetString(const std::string& bucket, const std::string& key);
-  std::string Put(const std::string& bucket, const std::string& key, const std::string& data);  // ETag
+  std::string Put(const std::string& bucket, const std::string& key,
+                  const std::string& data);  // ETag
   void Delete(const std::string& bucket, const std::string& key);
   // Up to 1,000 keys per request, as many requests as needed; returns the keys refused.
-  std::vector<std::string> DeleteMany(const std::string& bucket, const std::vector<std::string>& keys);
+  std::vector<std::string> DeleteMany(const std::string& bucket,
+                                      const std::vector<std::string>& keys);
   // Server-side copy (multipart copy above 5 GiB is not offered yet).
   void Copy(const std::string& src_bucket, const std::string& src_key, const std::string& bucket,
             const std::string& key);
@@ -153,8 +156,9 @@ class Client {
                      const ProgressFn& progress = {});
   // The same from a stream of unknown length: `read(buf, n)` fills up to n bytes and
   // returns 0 at the end. Holds at most parallelism + 1 parts in memory.
-  std::string UploadStream(const std::function<size_t(char*, size_t)>& read, const std::string& bucket,
-                           const std::string& key, const ProgressFn& progress = {});
+  std::string UploadStream(const std::function<size_t(char*, size_t)>& read,
+                           const std::string& bucket, const std::string& key,
+                           const ProgressFn& progress = {});
 
   // A presigned URL (SigV4 query form) for GET or PUT.
   std::string Presign(const std::string& method, const std::string& bucket, const std::string& key,
@@ -173,8 +177,8 @@ class Client {
   using BodyPtr = std::unique_ptr<Body, BodyDeleter>;
   // A GET (retried like Get) whose 2xx body is left unread in *body, *len bytes long; an
   // error answer comes back whole in Response.body.
-  Response OpenGet(const std::string& path, const std::map<std::string, std::string>& headers, BodyPtr* body,
-                   uint64_t* len);
+  Response OpenGet(const std::string& path, const std::map<std::string, std::string>& headers,
+                   BodyPtr* body, uint64_t* len);
   // Up to n bytes of such a body (n when that many remain), straight from the socket.
   // Throws ClientError when the connection fails or goes silent for timeout_s.
   size_t ReadBody(Body& b, char* buf, size_t n);
@@ -186,15 +190,16 @@ class Client {
     uint64_t got;
   };
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
-                    const std::map<std::string, std::string>& signed_headers, const std::string& body,
-                    const std::function<size_t(char*, size_t)>* reader, uint64_t length,
-                    const Sink* sink = nullptr, Dest* dest = nullptr);
+                    const std::map<std::string, std::string>& signed_headers,
+                    const std::string& body, const std::function<size_t(char*, size_t)>* reader,
+                    uint64_t length, const Sink* sink = nullptr, Dest* dest = nullptr);
   Response GetWith(const std::string& path, const std::string& query,
                    const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest);
   std::map<std::string, std::string> Sign(const std::string& method, const std::string& path,
                                           const std::string& query,
                                           const std::map<std::string, std::string>& headers,
-                                          const std::string& payload_hash, const std::string& service);
+                                          const std::string& payload_hash,
+                                          const std::string& service);
   Settings settings_;
   std::unique_ptr<Pool> pool_;
 };
@@ -206,7 +211,8 @@ class Client {
 // MiB) make the reader's copy out of them cheaper.
 class ObjectReader {
  public:
-  ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window = 0, uint64_t part = 0);
+  ObjectReader(Client& client, std::string bucket, std::string key, uint64_t window = 0,
+               uint64_t part = 0);
   ~ObjectReader();
   // Fills up to n bytes; 0 at the end of the object.
   size_t Read(char* buf, size_t n);
@@ -250,6 +256,14 @@ class ObjectStream {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The ETag S3 would give the local file `path` (`size` bytes), in the form of `like`
+// (an object's ETag): the hex MD5 of the content, or for a multipart ETag ("<hex>-N")
+// the MD5 of the parts' MD5s and "-N", trying the part sizes uploaders use (`our_part`,
+// the AWS CLI's 8 MiB, and the sizes N equal parts, or N parts of whole MiB, imply) until
+// one gives `like`. "" when none does or the file cannot be read.
+std::string LocalEtag(const std::string& path, uint64_t size, const std::string& like,
+                      uint64_t our_part);
 
 // Percent-encodes for a URL path ('/' kept) or a query value.
 std::string UrlEncode(const std::string& s, bool keep_slash);
