@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -23,8 +25,6 @@
 #include <limits>
 #include <list>
 #include <mutex>
-#include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
 
 namespace sluice::http {
 
@@ -62,21 +62,25 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 template <typename Stream>
 class ParserBody final : public Body {
  public:
-  ParserBody(Conn& c, Stream& s, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p,
-             const ServerOptions& o, bool expect_continue)
-      : c_(c), s_(s), buf_(buf), p_(p), o_(o), expect_continue_(expect_continue) {}
+  ParserBody(Conn& c, Stream& s, beast::flat_buffer& buf,
+             bhttp::request_parser<bhttp::buffer_body>& p, const ServerOptions& o,
+             bool expect_continue)
+      : c_(c), s_(s), buf_(buf), p_(p), o_(o), expect_continue_(expect_continue) {
+    // A body of known length is read straight from the socket into the caller's buffer:
+    // no pass through the parser's 64 KiB staging reads and copies. The parser is only
+    // used for chunked bodies, and a fresh one parses the next request.
+    if (!p_.chunked() && p_.content_length() && !p_.is_done()) {
+      direct_ = true;
+      remaining_ = *p_.content_length();
+    }
+  }
 
   Task<Result<size_t>> Read(char* out, size_t n) override {
+    if (direct_) co_return co_await ReadDirect(out, n);
     while (!p_.is_done()) {
       if (expect_continue_ && !continue_sent_) {
-        continue_sent_ = true;
-        static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-        beast::error_code ec;
-        c_.Arm(o_.io_timeout);
-        co_await asio::async_write(s_, asio::buffer(k100.data(), k100.size()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        c_.Disarm();
-        if (ec) co_return Status(Err::kIncompleteBody, "connection lost sending 100 Continue");
+        Status st = co_await SendContinue();
+        if (!st.ok()) co_return st;
       }
       p_.get().body().data = out;
       p_.get().body().size = n;
@@ -86,34 +90,75 @@ class ParserBody final : public Body {
       co_await bhttp::async_read(s_, buf_, p_, asio::redirect_error(asio::use_awaitable, ec));
       c_.Disarm();
       if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) {
-        failed_ = true;
-        if (c_.timed_out) co_return Status(Err::kRequestTimeout, "request body stalled");
-        if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-            ec == asio::ssl::error::stream_truncated)
-          co_return Status(Err::kIncompleteBody, "the client closed before the whole body arrived");
-        co_return Status(Err::kBadRequest, "malformed request body: " + ec.message());
-      }
+      if (ec) co_return ReadError(ec);
       size_t got = n - p_.get().body().size;
       read_ += got;
       if (got > 0) co_return got;
     }
     co_return size_t{0};
   }
-  bool finished() const override { return p_.is_done(); }
+  bool finished() const override { return direct_ ? remaining_ == 0 : p_.is_done(); }
   uint64_t bytes_read() const override { return read_; }
   bool failed() const { return failed_; }
   // Whether the connection can be reused after the handler left the body unread.
   bool Drainable() const {
     if (failed_) return false;
-    if (p_.is_done()) return true;
+    if (finished()) return true;
     if (expect_continue_ && !continue_sent_) return false;
+    if (direct_) return remaining_ <= o_.drain_limit;
     auto rem = p_.content_length_remaining();
     return rem && *rem <= o_.drain_limit;
   }
 
  private:
+  Task<Status> SendContinue() {
+    continue_sent_ = true;
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    c_.Arm(o_.io_timeout);
+    co_await asio::async_write(s_, asio::buffer(k100.data(), k100.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    c_.Disarm();
+    if (ec) co_return Status(Err::kIncompleteBody, "connection lost sending 100 Continue");
+    co_return Status::Ok();
+  }
+  Status ReadError(const beast::error_code& ec) {
+    failed_ = true;
+    if (c_.timed_out) return Status(Err::kRequestTimeout, "request body stalled");
+    if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated)
+      return Status(Err::kIncompleteBody, "the client closed before the whole body arrived");
+    return Status(Err::kBadRequest, "malformed request body: " + ec.message());
+  }
+  Task<Result<size_t>> ReadDirect(char* out, size_t n) {
+    if (remaining_ == 0 || n == 0) co_return size_t{0};
+    if (expect_continue_ && !continue_sent_) {
+      Status st = co_await SendContinue();
+      if (!st.ok()) {
+        failed_ = true;
+        co_return st;
+      }
+    }
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
+    size_t got = 0;
+    if (buf_.size() > 0) {  // bytes that arrived with the head
+      got = std::min(want, buf_.size());
+      std::memcpy(out, buf_.data().data(), got);
+      buf_.consume(got);
+    } else {
+      beast::error_code ec;
+      c_.Arm(o_.io_timeout);
+      got = co_await s_.async_read_some(asio::buffer(out, want),
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      c_.Disarm();
+      if (ec) co_return ReadError(ec);
+    }
+    remaining_ -= got;
+    read_ += got;
+    co_return got;
+  }
+
   Conn& c_;
   Stream& s_;
   beast::flat_buffer& buf_;
@@ -122,6 +167,8 @@ class ParserBody final : public Body {
   bool expect_continue_;
   bool continue_sent_ = false;
   bool failed_ = false;
+  bool direct_ = false;
+  uint64_t remaining_ = 0;  // direct_: body bytes not yet read
   uint64_t read_ = 0;
 };
 
@@ -283,7 +330,8 @@ struct Server::Worker {
   Task<void> Accept() {
     for (;;) {
       beast::error_code ec;
-      tcp::socket s = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket s =
+          co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor->is_open()) co_return;
         if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
@@ -324,7 +372,8 @@ struct Server::Worker {
     // rather than leaving the client with an opaque reset.
     beast::error_code ec;
     c->Arm(o.header_timeout);
-    co_await c->sock.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    co_await c->sock.async_wait(tcp::socket::wait_read,
+                                asio::redirect_error(asio::use_awaitable, ec));
     unsigned char first = 0;
     ssize_t n = ec ? -1 : ::recv(c->sock.native_handle(), &first, 1, MSG_PEEK);
     if (n != 1) {
@@ -335,8 +384,8 @@ struct Server::Worker {
       c->Disarm();
       ResponseHead head;
       std::string body;
-      server->errors_(Err::kBadRequest, "this port serves HTTPS; the request was plain HTTP",
-                      &head, &body);
+      server->errors_(Err::kBadRequest, "this port serves HTTPS; the request was plain HTTP", &head,
+                      &body);
       ConnResponder<tcp::socket> r(*c, c->sock, o, false, false);
       (co_await r.Send(head, body)).IgnoreError();
       co_await LingeringClose(*c, c->sock);
@@ -524,7 +573,8 @@ Server::Server(ServerOptions opts, Handler handler, ErrorRenderer errors)
 
 namespace {
 
-Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert, const std::string& key) {
+Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert,
+                                                    const std::string& key) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   beast::error_code ec;
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -537,7 +587,8 @@ Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert, con
   if (ec) return Status(Err::kInvalidArgument, "TLS key " + key + ": " + ec.message());
   if (::SSL_CTX_check_private_key(ctx->native_handle()) != 1)
     return Status(Err::kInvalidArgument, "TLS key " + key + " does not match certificate " + cert);
-  ::SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  ::SSL_CTX_set_options(ctx->native_handle(),
+                        SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   return ctx;
 }
 
@@ -556,9 +607,7 @@ std::shared_ptr<asio::ssl::context> Server::TlsContext() {
   return tls_;
 }
 
-Server::~Server() {
-  Stop();
-}
+Server::~Server() { Stop(); }
 
 Status Server::Start() {
   if (opts_.tls_cert.empty() != opts_.tls_key.empty())
@@ -591,8 +640,8 @@ Status Server::Start() {
     w->acceptor->open(ep.protocol(), ec);
     if (!ec) w->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     int one = 1;
-    if (!ec && ::setsockopt(w->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
-                            sizeof one) != 0)
+    if (!ec &&
+        ::setsockopt(w->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
       ec = beast::error_code(errno, boost::system::system_category());
     if (!ec) w->acceptor->bind(ep, ec);
     if (!ec) w->acceptor->listen(4096, ec);

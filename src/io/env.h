@@ -22,6 +22,8 @@ class WritableFile {
   virtual Status Append(const void* data, size_t n) = 0;
   virtual Status Sync() = 0;
   virtual Status Close() = 0;
+  // True when Append may wait for the device (direct I/O): call it off the I/O threads.
+  virtual bool AppendBlocks() const { return false; }
 };
 
 // A file opened for reading. PositionalRead may be called from several threads at once.
@@ -48,6 +50,12 @@ class FileSystem {
   // Creates a new file; fails with kAlreadyExists if it exists.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 int mode = 0644) = 0;
+  // As NewWritableFile, for large sequential writes that bypass the page cache (O_DIRECT
+  // through an aligned buffer) where the file system allows it; a plain writable file
+  // elsewhere. Its Append may block on the device (AppendBlocks()).
+  virtual Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& path) {
+    return NewWritableFile(path);
+  }
   virtual Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) = 0;
   // Atomically replaces dst. Durable once the parent directories are synced.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;

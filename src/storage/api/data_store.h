@@ -25,6 +25,8 @@ class DataWriter {
   virtual const std::string& id() const = 0;
   virtual uint64_t size() const = 0;
   virtual Status Append(const void* data, size_t n) = 0;
+  // True when Append may wait for the device: call it off the I/O threads then.
+  virtual bool AppendBlocks() const { return false; }
   // Makes the bytes durable. Blocking (syncs); call it off the I/O threads.
   virtual Status Commit() = 0;
 };
@@ -42,7 +44,9 @@ class DataReader {
 class DataStore {
  public:
   virtual ~DataStore() = default;
-  virtual Result<std::unique_ptr<DataWriter>> Create() = 0;
+  // `size_hint`: the expected size when known (0: unknown); large writes may take a
+  // path that bypasses the page cache.
+  virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) = 0;
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
   // The index now references `id`; the store may move it to its final place. May block
   // (syncs): call it off the I/O threads. Failures are harmless (recovery finishes the

@@ -25,7 +25,9 @@ class LocalDataStore final : public DataStore {
   // Creates the directory tree.
   Status Init();
 
-  Result<std::unique_ptr<DataWriter>> Create() override;
+  // Objects of at least this many bytes are written with direct I/O.
+  static constexpr uint64_t kDirectMin = 1 << 20;
+  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;

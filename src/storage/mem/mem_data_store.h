@@ -10,7 +10,7 @@ namespace sluice::storage {
 
 class MemDataStore final : public DataStore {
  public:
-  Result<std::unique_ptr<DataWriter>> Create() override;
+  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
