@@ -1,6 +1,7 @@
 // The client library: settings resolution, the connection pool, signing, retries, and
 // the plain S3 calls. Transfers (parallel ranged GET, multipart upload, the reader) are in
 // transfer.cc.
+#include <fcntl.h>
 #include <poll.h>
 #include <sluice/client.h>
 #include <sys/socket.h>
@@ -49,7 +50,9 @@ beast::error_code RecvAll(int fd, char* buf, uint64_t need, uint64_t* got, int t
     if (r == 0) return asio::error::eof;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // Timed out, or the socket is non-blocking: wait for bytes, up to the timeout.
+      // On a blocking socket this is SO_RCVTIMEO expiring; on a non-blocking one, wait
+      // for bytes up to the timeout.
+      if (!(::fcntl(fd, F_GETFL) & O_NONBLOCK)) return asio::error::timed_out;
       pollfd p{fd, POLLIN, 0};
       int n = ::poll(&p, 1, timeout_s * 1000);
       if (n == 0) return asio::error::timed_out;

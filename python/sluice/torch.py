@@ -1,11 +1,11 @@
 """PyTorch data loading and checkpoints straight from S3.
 
 ShardDataset streams tar shards in the WebDataset layout (files sharing a basename form
-one sample) with parallel ranged reads, so a DataLoader reads from the store as fast as
-from local files. save()/load() stream checkpoints through multipart upload and parallel
+one sample), one streaming GET per shard read in cache-sized pieces (or parallel ranged
+reads for high-latency links), so a DataLoader reads from the store about as fast as from
+local files. save()/load() stream checkpoints through multipart upload and parallel
 ranged reads without a local copy.
 """
-import io
 import os
 import random
 import tarfile
