@@ -177,7 +177,7 @@ for s in $PUT_SIZES; do
   for r in $(seq $REPS); do for t in "${put_targets[@]}"; do
     if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
     else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$RGW_AK" "$RGW_SK"); fi
-    o=$(build/release/bench/put_load "${args[@]}" $bytes $c $PUT_S)
+    o=$(build/release/bench/put_load "${args[@]}" $bytes $c $PUT_S) || { echo "$t PUT $s failed" >&2; continue; }
     eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
     echo "{\"kind\":\"put\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
     printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
@@ -268,7 +268,7 @@ if [ $QUICK = 0 ] && [ $RGW_ON = 1 ] && [ "${BENCH_BLUESTORE:-1}" = 1 ]; then
     for r in $(seq $REPS); do for t in sluice rgw-bluestore; do
       if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
       else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"); fi
-      o=$(build/release/bench/put_load "${args[@]}" 4096 16 $PUT_S)
+      o=$(build/release/bench/put_load "${args[@]}" 4096 16 $PUT_S) || { echo "$t PUT 4k failed" >&2; continue; }
       eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
       echo "{\"kind\":\"put\",\"size\":\"4k\",\"conns\":16,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
       printf 'PUT 4k   c=16  %-14s %8s PUT/s\n' "$t" "$put_per_s"
