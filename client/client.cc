@@ -530,7 +530,7 @@ Response Client::GetInto(const std::string& path, const std::string& query,
 
 Response Client::GetWith(const std::string& path, const std::string& query,
                          const std::map<std::string, std::string>& headers, const Sink* sink,
-                         Dest* dest) {
+                         Dest* dest, std::unique_ptr<Conn>* keep) {
   std::string target = query.empty() ? path : path + "?" + query;
   for (int attempt = 0;; attempt++) {
     auto h = Sign("GET", path, query, headers, "UNSIGNED-PAYLOAD", "s3");
@@ -539,6 +539,10 @@ Response Client::GetWith(const std::string& path, const std::string& query,
     try {
       if (dest) dest->got = 0;
       Response r = SendOnce(*conn, "GET", target, h, "", nullptr, 0, sink, dest);
+      if (keep && r.status >= 200 && r.status < 300) {  // the body is still on this connection
+        *keep = std::move(conn);
+        return r;
+      }
       pool_->Give(std::move(conn));
       if (Retryable(r.status) && attempt + 1 < settings_.max_attempts) {
         Backoff(attempt);
@@ -554,7 +558,6 @@ Response Client::GetWith(const std::string& path, const std::string& query,
 }
 
 struct Client::Body {
-  Client* client;
   std::unique_ptr<Conn> conn;
 };
 
@@ -562,30 +565,14 @@ void Client::BodyDeleter::operator()(Body* b) const { delete b; }  // its connec
 
 Response Client::OpenGet(const std::string& path, const std::map<std::string, std::string>& headers,
                          BodyPtr* body, uint64_t* len) {
-  for (int attempt = 0;; attempt++) {
-    auto h = Sign("GET", path, "", headers, "UNSIGNED-PAYLOAD", "s3");
-    auto conn = pool_->Take();
-    bool was_open = conn->open;
-    try {
-      Dest d{nullptr, 0, 0};
-      Response r = SendOnce(*conn, "GET", path, h, "", nullptr, 0, nullptr, &d);
-      if (r.status >= 200 && r.status < 300) {
-        *len = d.got;
-        body->reset(new Body{this, std::move(conn)});
-        return r;
-      }
-      pool_->Give(std::move(conn));
-      if (Retryable(r.status) && attempt + 1 < settings_.max_attempts) {
-        Backoff(attempt);
-        continue;
-      }
-      return r;
-    } catch (const ClientError&) {
-      if (was_open && attempt == 0) continue;
-      if (attempt + 1 >= settings_.max_attempts) throw;
-      Backoff(attempt);
-    }
+  Dest d{nullptr, 0, 0};  // no destination: SendOnce stops after the head
+  std::unique_ptr<Conn> conn;
+  Response r = GetWith(path, "", headers, nullptr, &d, &conn);
+  if (conn) {
+    *len = d.got;
+    body->reset(new Body{std::move(conn)});
   }
+  return r;
 }
 
 size_t Client::ReadBody(Body& b, char* buf, size_t n) {

@@ -193,8 +193,11 @@ class Client {
                     const std::map<std::string, std::string>& signed_headers,
                     const std::string& body, const std::function<size_t(char*, size_t)>* reader,
                     uint64_t length, const Sink* sink = nullptr, Dest* dest = nullptr);
+  // The retrying GET behind Get, GetInto and OpenGet; with `keep`, a 2xx answer's
+  // connection is handed to the caller (its body unread) instead of going back to the pool.
   Response GetWith(const std::string& path, const std::string& query,
-                   const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest);
+                   const std::map<std::string, std::string>& headers, const Sink* sink, Dest* dest,
+                   std::unique_ptr<Conn>* keep = nullptr);
   std::map<std::string, std::string> Sign(const std::string& method, const std::string& path,
                                           const std::string& query,
                                           const std::map<std::string, std::string>& headers,

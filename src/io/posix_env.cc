@@ -17,6 +17,20 @@
 namespace sluice::io {
 namespace {
 
+// Closes *fd once (later calls are no-ops); the close error is the write error NFS and
+// some file systems report late.
+Status CloseOnce(int* fd, const std::string& path) {
+  int f = *fd;
+  *fd = -1;
+  if (f >= 0 && ::close(f) != 0) return IoError("close", path, errno);
+  return Status::Ok();
+}
+
+Status DataSync(int fd, const std::string& path) {
+  if (::fdatasync(fd) != 0) return IoError("fdatasync", path, errno);
+  return Status::Ok();
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -36,16 +50,8 @@ class PosixWritableFile final : public WritableFile {
     }
     return Status::Ok();
   }
-  Status Sync() override {
-    if (::fdatasync(fd_) != 0) return IoError("fdatasync", path_, errno);
-    return Status::Ok();
-  }
-  Status Close() override {
-    int fd = fd_;
-    fd_ = -1;
-    if (fd >= 0 && ::close(fd) != 0) return IoError("close", path_, errno);
-    return Status::Ok();
-  }
+  Status Sync() override { return DataSync(fd_, path_); }
+  Status Close() override { return CloseOnce(&fd_, path_); }
 
  private:
   int fd_;
@@ -95,15 +101,9 @@ class PosixDirectWritableFile final : public WritableFile {
         return IoError("ftruncate", path_, errno);
       written_ = size;  // the tail is out; a later Append would need an aligned offset again
     }
-    if (::fdatasync(fd_) != 0) return IoError("fdatasync", path_, errno);
-    return Status::Ok();
+    return DataSync(fd_, path_);
   }
-  Status Close() override {
-    int fd = fd_;
-    fd_ = -1;
-    if (fd >= 0 && ::close(fd) != 0) return IoError("close", path_, errno);
-    return Status::Ok();
-  }
+  Status Close() override { return CloseOnce(&fd_, path_); }
 
  private:
   Status Flush(size_t n) {
