@@ -333,7 +333,7 @@ std::map<std::string, std::string> Client::Sign(const std::string& method, const
 }
 
 Response Client::SendOnce(Conn& c, const std::string& method, const std::string& target,
-                          const std::map<std::string, std::string>& h, const std::string& body,
+                          const std::map<std::string, std::string>& h, std::string_view body,
                           const std::function<size_t(char*, size_t)>* reader, uint64_t length,
                           const Sink* sink, Dest* dest) {
   if (!c.open) pool_->Connect(c, settings_);
@@ -488,7 +488,7 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
 }
 
 Response Client::Send(const std::string& method, const std::string& path, const std::string& query,
-                      const std::string& body, const std::map<std::string, std::string>& headers,
+                      std::string_view body, const std::map<std::string, std::string>& headers,
                       const std::string& service, bool sign_payload) {
   std::string target = query.empty() ? path : path + "?" + query;
   std::string payload = sign_payload ? Sha256Hex(body) : "UNSIGNED-PAYLOAD";

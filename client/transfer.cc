@@ -261,7 +261,7 @@ struct MultipartUpload {
       throw ClientError("start the upload of s3://" + bucket + "/" + key +
                         ": no UploadId in the answer");
   }
-  void Part(size_t index, const std::string& data) {
+  void Part(size_t index, std::string_view data) {
     std::string crc = Crc32cB64(data);
     Response r =
         c.Send("PUT", path,
@@ -314,9 +314,11 @@ std::string Client::Upload(const std::string& file, const std::string& bucket,
     std::atomic<uint64_t> done{0};
     RunParallel(parts, settings_.parallelism, [&](size_t i) {
       uint64_t off = i * part, len = std::min(part, size - off);
-      std::string data(len, '\0');
-      PreadAll(f.fd, data.data(), len, off, file);
-      mpu.Part(i, data);
+      // A pooled buffer: no zero-fill and no fresh page faults per part.
+      std::unique_ptr<char[]> buf = PartPool::Get().Take(part);
+      PreadAll(f.fd, buf.get(), len, off, file);
+      mpu.Part(i, std::string_view(buf.get(), len));
+      PartPool::Get().Give(std::move(buf), part);
       uint64_t d = done.fetch_add(len) + len;
       if (progress) progress(d);
     });

@@ -25,6 +25,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::client {
@@ -93,7 +94,7 @@ class Client {
   // With sign_payload false the body goes as UNSIGNED-PAYLOAD (large parts carry a CRC32C
   // checksum header instead, much cheaper than SHA-256).
   Response Send(const std::string& method, const std::string& path, const std::string& query,
-                const std::string& body, const std::map<std::string, std::string>& headers = {},
+                std::string_view body, const std::map<std::string, std::string>& headers = {},
                 const std::string& service = "s3", bool sign_payload = true);
   // As Send, with the body streamed from `read(buf, n)` (returns bytes, 0 at the end) of
   // a known length and SHA-256 left unsigned (UNSIGNED-PAYLOAD); never retried.
@@ -191,7 +192,7 @@ class Client {
   };
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
                     const std::map<std::string, std::string>& signed_headers,
-                    const std::string& body, const std::function<size_t(char*, size_t)>* reader,
+                    std::string_view body, const std::function<size_t(char*, size_t)>* reader,
                     uint64_t length, const Sink* sink = nullptr, Dest* dest = nullptr);
   // The retrying GET behind Get, GetInto and OpenGet; with `keep`, a 2xx answer's
   // connection is handed to the caller (its body unread) instead of going back to the pool.

@@ -3,6 +3,13 @@
 // caller on its own I/O thread.
 #pragma once
 
+// The standard headers come first: this Boost's awaitable.hpp uses std::exchange
+// without including <utility>.
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -11,10 +18,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <exception>
-#include <optional>
-#include <type_traits>
-#include <utility>
 
 namespace sluice {
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 
 #include "common/strings.h"
 
@@ -36,9 +37,15 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
   // A writer whose appends wait for the device is fed from the blocking pool, in pieces
   // large enough that the hop costs little next to the write.
   const bool offload = out.writer->AppendBlocks();
-  const size_t piece =
-      offload ? std::max<size_t>(svc.limits.io_buffer, 1 << 20) : svc.limits.io_buffer;
-  std::unique_ptr<char[]> buf(new char[piece]);
+  // The piece is page-aligned, so a direct-I/O writer sends whole pieces with no copy.
+  constexpr size_t kPage = 4096;
+  const size_t piece = offload ? (std::max<size_t>(svc.limits.io_buffer, 1 << 20) + kPage - 1) /
+                                     kPage * kPage
+                               : svc.limits.io_buffer;
+  std::unique_ptr<char, decltype(&std::free)> buf(
+      static_cast<char*>(std::aligned_alloc(kPage, (piece + kPage - 1) / kPage * kPage)),
+      &std::free);
+  if (!buf) co_return Error(Err::kInternal, "out of memory for an upload buffer");
   storage::DataWriter* wp = out.writer.get();
   for (bool end = false; !end;) {
     size_t have = 0;
