@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 
 #include "common/hash.h"
@@ -133,13 +134,23 @@ const std::string& CachedSigningKey(std::string_view secret, std::string_view da
 }
 
 std::string CanonicalUri(std::string_view raw_path) {
+  if (IsUriCanonical(raw_path, /*encode_slash=*/false)) return std::string(raw_path);
   auto decoded = UriDecode(raw_path);
   return UriEncode(decoded ? *decoded : std::string(raw_path), /*encode_slash=*/false);
 }
 
 std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude) {
-  std::vector<std::pair<std::string, std::string>> params;
+  // Names and values are used as sent when already canonical (the common case: what SDKs
+  // send, presigned URLs included); only the others are decoded and re-encoded.
+  std::vector<std::pair<std::string_view, std::string_view>> params;
+  std::deque<std::string> recoded;  // stable storage for the re-encoded ones
+  auto canonical = [&](std::string_view x) -> std::string_view {
+    if (IsUriCanonical(x, true)) return x;
+    auto d = UriDecode(x);
+    return recoded.emplace_back(UriEncode(d ? *d : std::string(x), true));
+  };
   std::string_view q = raw_query;
+  size_t total = 0;
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view item = q.substr(0, amp);
@@ -149,18 +160,17 @@ std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude)
     std::string_view k = item.substr(0, eq);
     std::string_view v = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
     if (!exclude.empty() && k == exclude) continue;
-    auto dk = UriDecode(k);
-    auto dv = UriDecode(v);
-    params.emplace_back(UriEncode(dk ? *dk : std::string(k), true),
-                        UriEncode(dv ? *dv : std::string(v), true));
+    params.emplace_back(canonical(k), canonical(v));
+    total += params.back().first.size() + params.back().second.size() + 2;
   }
   std::sort(params.begin(), params.end());
   std::string out;
+  out.reserve(total);
   for (size_t i = 0; i < params.size(); i++) {
     if (i) out.push_back('&');
-    out += params[i].first;
+    out.append(params[i].first);
     out.push_back('=');
-    out += params[i].second;
+    out.append(params[i].second);
   }
   return out;
 }

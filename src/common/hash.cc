@@ -1,15 +1,74 @@
 #include "common/hash.h"
 
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
+
+#include <stdexcept>
 
 #include "common/strings.h"
 
 namespace sluice {
+namespace {
+
+// OpenSSL 3 looks an algorithm up in its provider store (locks, a hash table) every time
+// a context is set up with a legacy EVP_sha256()-style handle, and the one-shot SHA256()
+// and HMAC() do it on every call: on the 4 KiB GET that lookup cost more than the hashing
+// itself (BENCHMARKS.md, "Where the time goes"). The algorithms are fetched once here and
+// kept for the life of the process; contexts are reused per thread.
+const EVP_MD* Fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (!md) throw std::runtime_error(std::string("OpenSSL has no ") + name);
+  return md;
+}
+const EVP_MD* Md5Md() {
+  static const EVP_MD* md = Fetched("MD5");
+  return md;
+}
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = Fetched("SHA256");
+  return md;
+}
+
+// One HMAC context per thread and digest, its digest set once; each call only rekeys it.
+class HmacCtx {
+ public:
+  explicit HmacCtx(const char* digest) {
+    static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (!mac) throw std::runtime_error("OpenSSL has no HMAC");
+    ctx_ = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (!ctx_ || EVP_MAC_CTX_set_params(ctx_, params) != 1)
+      throw std::runtime_error("cannot set up HMAC");
+  }
+  ~HmacCtx() { EVP_MAC_CTX_free(ctx_); }
+  HmacCtx(const HmacCtx&) = delete;
+  HmacCtx& operator=(const HmacCtx&) = delete;
+  std::string Mac(std::string_view key, std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    size_t len = 0;
+    // An empty key is legal in HMAC; OpenSSL wants a non-null pointer for it.
+    static const unsigned char kEmpty = 0;
+    const unsigned char* k =
+        key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    if (EVP_MAC_init(ctx_, k, key.size(), nullptr) != 1 ||
+        EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(ctx_, out, &len, sizeof out) != 1)
+      throw std::runtime_error("HMAC failed");
+    return std::string(reinterpret_cast<char*>(out), len);
+  }
+
+ private:
+  EVP_MAC_CTX* ctx_ = nullptr;
+};
+
+}  // namespace
 
 Hasher::Hasher(Kind kind)
-    : ctx_(EVP_MD_CTX_new()), md_(kind == Kind::kMd5 ? EVP_md5() : EVP_sha256()) {
-  EVP_DigestInit_ex(ctx_, md_, nullptr);
+    : ctx_(EVP_MD_CTX_new()), md_(kind == Kind::kMd5 ? Md5Md() : Sha256Md()) {
+  EVP_DigestInit_ex2(ctx_, md_, nullptr);
 }
 
 Hasher::~Hasher() { EVP_MD_CTX_free(ctx_); }
@@ -20,7 +79,7 @@ std::string Hasher::Finish() {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, out, &len);
-  EVP_DigestInit_ex(ctx_, md_, nullptr);
+  EVP_DigestInit_ex2(ctx_, md_, nullptr);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -33,29 +92,21 @@ std::string Md5(std::string_view data) {
 }
 
 std::string Sha256(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof(out));
+  thread_local Hasher h(Hasher::Kind::kSha256);  // Finish leaves it ready for the next
+  h.Update(data);
+  return h.Finish();
 }
 
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
 
-namespace {
-
-std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
+std::string HmacSha1(std::string_view key, std::string_view data) {
+  thread_local HmacCtx ctx("SHA1");
+  return ctx.Mac(key, data);
 }
 
-}  // namespace
-
-std::string HmacSha1(std::string_view key, std::string_view data) { return Hmac(EVP_sha1(), key, data); }
-
 std::string HmacSha256(std::string_view key, std::string_view data) {
-  return Hmac(EVP_sha256(), key, data);
+  thread_local HmacCtx ctx("SHA256");
+  return ctx.Mac(key, data);
 }
 
 }  // namespace sluice

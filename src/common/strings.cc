@@ -104,6 +104,23 @@ std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+bool IsUriCanonical(std::string_view s, bool encode_slash) {
+  auto upper_hex = [](char c) {
+    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+  };
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (IsUnreserved(c) || (c == '/' && !encode_slash)) continue;
+    if (c != '%' || i + 2 >= s.size()) return false;
+    int hi = upper_hex(s[i + 1]), lo = upper_hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    unsigned char d = static_cast<unsigned char>(hi << 4 | lo);
+    if (IsUnreserved(d) || (d == '/' && !encode_slash)) return false;  // would come out bare
+    i += 2;
+  }
+  return true;
+}
+
 std::string_view FindQueryParam(std::string_view q, std::string_view name, bool* found) {
   *found = false;
   while (!q.empty()) {
@@ -221,11 +238,29 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 std::string FormatHttpDate(int64_t micros) {
+  // Written by hand, not with snprintf: it is on every GET's path (Last-Modified).
   std::tm tm = ToTm(micros);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
-           kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+             tm.tm_mday, kMonths[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+  }
+  std::string out = "Ddd, 00 Mmm 0000 00:00:00 GMT";
+  auto two = [&](size_t at, int v) {
+    out[at] = static_cast<char>('0' + v / 10);
+    out[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  out.replace(0, 3, kDays[tm.tm_wday], 3);
+  two(5, tm.tm_mday);
+  out.replace(8, 3, kMonths[tm.tm_mon], 3);
+  two(12, year / 100);
+  two(14, year % 100);
+  two(17, tm.tm_hour);
+  two(20, tm.tm_min);
+  two(23, tm.tm_sec);
+  return out;
 }
 
 std::string FormatIso8601(int64_t micros) {

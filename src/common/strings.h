@@ -20,6 +20,10 @@ std::string UriEncode(std::string_view s, bool encode_slash);
 // Percent-decoding; '+' is decoded to space only when plus_is_space is set (form bodies
 // and x-amz-tagging). Returns nullopt on a malformed escape.
 std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space = false);
+// True when UriEncode(*UriDecode(s), encode_slash) == s: s is already in canonical
+// form (unreserved bytes as they are, every other byte as %XX in upper-case hex), so
+// SigV4's canonicalisation can use it without decoding and re-encoding.
+bool IsUriCanonical(std::string_view s, bool encode_slash);
 
 // The raw (still encoded) value of the first query parameter `name` in a raw query string;
 // *found tells whether it is present (a parameter without '=' has an empty value).

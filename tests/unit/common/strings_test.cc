@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace sluice {
 namespace {
 
@@ -76,6 +78,46 @@ TEST(Strings, CaseHelpers) {
   EXPECT_TRUE(StartsWithIgnoreCase("X-Amz-Meta-Foo", "x-amz-meta-"));
   EXPECT_EQ(ToLower("AbC"), "abc");
   EXPECT_EQ(Trim("  a b \t"), "a b");
+}
+
+// The hand-written HTTP date agrees with strftime's RFC 7231 format across the years.
+TEST(Strings, HttpDateMatchesStrftime) {
+  for (int64_t secs = 0; secs < 253402300799LL; secs += 7919LL * 3607) {
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm;
+    gmtime_r(&t, &tm);
+    char want[64];
+    std::strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    ASSERT_EQ(FormatHttpDate(secs * 1000000 + 999999), want) << secs;
+  }
+}
+
+// IsUriCanonical is the fast path of SigV4's canonicalisation: it must say yes exactly
+// when decoding and re-encoding gives the input back.
+TEST(Strings, IsUriCanonicalAgreesWithDecodeEncode) {
+  auto slow = [](std::string_view s, bool encode_slash) {
+    auto d = UriDecode(s);
+    return d && UriEncode(*d, encode_slash) == s;
+  };
+  for (std::string_view s : {"", "abc", "a%20b", "a%2fb", "a%2Fb", "a/b", "%41", "%7E", "~", "%",
+                             "%4", "%G1", "a+b", "%2B", "AKIA%2F20130524%2Fus-east-1", "%E2%82%AC"}) {
+    EXPECT_EQ(IsUriCanonical(s, true), slow(s, true)) << s;
+    EXPECT_EQ(IsUriCanonical(s, false), slow(s, false)) << s;
+  }
+  // Random strings over an alphabet dense in the characters that matter.
+  const char alphabet[] = "aZ09-_.~/%+ 2F4e1AG";
+  uint32_t x = 12345;
+  for (int n = 0; n < 20000; n++) {
+    std::string s;
+    int len = static_cast<int>(x % 9);
+    for (int i = 0; i < len; i++) {
+      x = x * 1103515245 + 12345;
+      s.push_back(alphabet[(x >> 16) % (sizeof alphabet - 1)]);
+    }
+    x = x * 1103515245 + 12345;
+    EXPECT_EQ(IsUriCanonical(s, true), slow(s, true)) << s;
+    EXPECT_EQ(IsUriCanonical(s, false), slow(s, false)) << s;
+  }
 }
 
 }  // namespace
