@@ -17,9 +17,24 @@ for r in rows:
     if r["kind"] == "meta":
         meta.update(r)
         continue
+    if r["kind"] == "dd":  # dd conv=fsync samples, spread over the PUT phases
+        meta.setdefault("dd_samples", []).append(r["mibps"])
+        continue
     if r["kind"] in ("cli", "torch"):
         continue
     runs[(r["kind"], r["size"], r["conns"], r["target"])].append(r)
+
+
+if meta.get("dd_samples"):
+    meta["dd_mibps"] = statistics.median(meta["dd_samples"])
+
+
+def dd_note():
+    v = meta.get("dd_samples") or []
+    if len(v) < 2:
+        return ""
+    return (f"`dd conv=fsync` is the median of {len(v)} runs of 512 MiB spread over the PUT "
+            f"phases, from {min(v):,.0f} to {max(v):,.0f} MiB/s.")
 
 
 def med(key, field):
@@ -109,6 +124,8 @@ if psizes:
                          f"{fmt(mib)} | {fmt(dd)} | {ratio(mib, dd) if s.endswith('m') and int(s[:-1]) >= 64 else '–'} | "
                          f"{fmt(med(k('sluice'), 'p99_ms'))} |")
     lines.append("")
+    if dd_note():
+        lines += [dd_note(), ""]
 
 bs = med(("put", "4k", 16, "rgw-bluestore"), "rps")
 if bs:

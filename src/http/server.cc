@@ -201,8 +201,24 @@ class ConnResponder final : public Responder {
 
   Task<Status> Begin(const ResponseHead& head, uint64_t content_length) override {
     std::string h = Head(head, content_length);
-    asio::const_buffer b = asio::buffer(h);
     expected_ = head_only_ ? 0 : content_length;
+    std::string_view rest = h;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if (expected_ > 0) {
+        // A body follows: the head goes with MSG_MORE, so it leaves in the same segment
+        // as the body's first bytes instead of as a small packet of its own (one wake-up
+        // of the client less per response; nginx does the same with tcp_nopush).
+        if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
+        ssize_t n = ::send(c_.sock.native_handle(), h.data(), h.size(), MSG_MORE | MSG_NOSIGNAL);
+        if (n > 0) {
+          sent_ += static_cast<uint64_t>(n);
+          rest.remove_prefix(static_cast<size_t>(n));
+        }
+        if (rest.empty()) co_return Status::Ok();
+        // Partial, EAGAIN or an error: the normal path writes the rest or reports it.
+      }
+    }
+    asio::const_buffer b = asio::buffer(rest.data(), rest.size());
     co_return co_await WriteBuffers(&b, 1);
   }
 
@@ -327,6 +343,11 @@ struct Server::Worker {
   std::list<std::weak_ptr<Conn>> conns;  // touched only on this worker's thread
   Server* server = nullptr;
 
+  // Each wake-up of the acceptor takes every connection already queued, with
+  // non-blocking accepts until the backlog is empty. Taking one per completion put each
+  // new connection behind a full round of the busy connections' handlers: with 1,000
+  // connections opened at once, the last ones waited about a second for their first
+  // request to be read (wrk's p99 at 1,000 connections, BENCHMARKS.md).
   Task<void> Accept() {
     for (;;) {
       beast::error_code ec;
@@ -341,23 +362,35 @@ struct Server::Worker {
         }
         continue;
       }
-      s.set_option(tcp::no_delay(true), ec);
-      auto c = std::make_shared<Conn>(std::move(s));
-      conns.push_back(c);
-      auto pos = std::prev(conns.end());
-      server->connections_++;
-      asio::co_spawn(ioc, Serve(c), [this, pos](std::exception_ptr e) {
-        conns.erase(pos);
-        server->connections_--;
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            spdlog::error("connection ended by exception: {}", ex.what());
-          }
-        }
-      });
+      Start(std::move(s));
+      for (int more = 0; more < kAcceptBatch && acceptor->is_open(); more++) {
+        tcp::socket next(ioc);
+        acceptor->accept(next, ec);  // non-blocking acceptor: would_block when drained
+        if (ec) break;
+        Start(std::move(next));
+      }
     }
+  }
+  static constexpr int kAcceptBatch = 256;
+
+  void Start(tcp::socket s) {
+    beast::error_code ec;
+    s.set_option(tcp::no_delay(true), ec);
+    auto c = std::make_shared<Conn>(std::move(s));
+    conns.push_back(c);
+    auto pos = std::prev(conns.end());
+    server->connections_++;
+    asio::co_spawn(ioc, Serve(c), [this, pos](std::exception_ptr e) {
+      conns.erase(pos);
+      server->connections_--;
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("connection ended by exception: {}", ex.what());
+        }
+      }
+    });
   }
 
   Task<void> Serve(std::shared_ptr<Conn> c) {
@@ -645,6 +678,7 @@ Status Server::Start() {
       ec = beast::error_code(errno, boost::system::system_category());
     if (!ec) w->acceptor->bind(ep, ec);
     if (!ec) w->acceptor->listen(4096, ec);
+    if (!ec) w->acceptor->non_blocking(true, ec);  // Accept() drains the backlog
     if (ec)
       return Status(Err::kIoError, "listen on " + opts_.address + ":" + std::to_string(port_) +
                                        ": " + ec.message());
