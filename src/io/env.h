@@ -36,6 +36,9 @@ class ReadableFile {
   // A kernel file descriptor for zero-copy sends (sendfile), or -1 when the file has none
   // (in-memory file systems). Owned by this object.
   virtual int NativeHandle() const { return -1; }
+  // A hint that [offset, offset + n) will be read soon: the kernel starts reading it from
+  // the device in large requests now. Bytes already cached cost a page lookup each.
+  virtual void WillRead(uint64_t offset, uint64_t n) const {}
 };
 
 // Held for as long as the object lives.

@@ -164,6 +164,9 @@ class PosixReadableFile final : public ReadableFile {
     return Status::Ok();
   }
   int NativeHandle() const override { return fd_; }
+  void WillRead(uint64_t offset, uint64_t n) const override {
+    ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
+  }
 
  private:
   int fd_;

@@ -150,6 +150,10 @@ Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const std::string& upload_id,
   co_return p;
 }
 
+namespace {
+constexpr uint64_t kWillReadMin = 4 << 20;
+}  // namespace
+
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len) {
   if (len == 0) co_return Status::Ok();
   if (m.segments.empty()) {
@@ -167,6 +171,11 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
       if ((*reader)->Size() < from + n)
         co_return Status(Err::kCorruption,
                          "data " + seg.data_id + " is shorter than its index entry");
+      // Large reads ask for their whole range up front. Objects of 1 MiB or more are
+      // written with direct I/O, so a fresh one is not in the page cache: without the hint
+      // sendfile pulls it from the disk in readahead-window steps (the 4 GiB download of
+      // bench/cli_bench.sh read at disk speed in small requests).
+      if (n >= kWillReadMin) (*reader)->WillRead(from, n);
       int fd = (*reader)->NativeHandle();
       if (fd >= 0) {
         SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.SendFile(fd, from, n));

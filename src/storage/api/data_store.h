@@ -39,6 +39,8 @@ class DataReader {
   virtual Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const = 0;
   // A kernel fd for zero-copy sends, or -1. Valid while the reader lives.
   virtual int NativeHandle() const = 0;
+  // A hint that [offset, offset + n) is about to be read (see io::ReadableFile::WillRead).
+  virtual void WillRead(uint64_t offset, uint64_t n) const {}
 };
 
 class DataStore {

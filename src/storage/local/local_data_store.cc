@@ -62,6 +62,7 @@ class LocalReader final : public DataReader {
     return f_->PositionalRead(offset, buf, n, got);
   }
   int NativeHandle() const override { return f_->NativeHandle(); }
+  void WillRead(uint64_t offset, uint64_t n) const override { f_->WillRead(offset, n); }
 
  private:
   std::unique_ptr<io::ReadableFile> f_;
