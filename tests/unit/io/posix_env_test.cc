@@ -86,7 +86,7 @@ TEST_F(PosixEnvTest, DirectWritesFromAlignedBuffersMixWithStagedOnes) {
   FileSystem* fs = PosixFileSystem();
   const size_t total = (size_t{5} << 20) + 12345;
   std::unique_ptr<char, decltype(&std::free)> src(
-      static_cast<char*>(std::aligned_alloc(4096, total + 4096)), &std::free);
+      static_cast<char*>(std::aligned_alloc(4096, (total + 4095) / 4096 * 4096)), &std::free);
   for (size_t i = 0; i < total; i++) src.get()[i] = static_cast<char>((i * 7919) ^ (i >> 9));
   std::string path = dir_ + "/aligned";
   auto f = fs->NewDirectWritableFile(path);
