@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <deque>
+#include <list>
 #include <unordered_map>
 
 #include "common/hash.h"
@@ -143,7 +143,7 @@ std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude)
   // Names and values are used as sent when already canonical (the common case: what SDKs
   // send, presigned URLs included); only the others are decoded and re-encoded.
   std::vector<std::pair<std::string_view, std::string_view>> params;
-  std::deque<std::string> recoded;  // stable storage for the re-encoded ones
+  std::list<std::string> recoded;  // stable storage; a list allocates nothing while empty
   auto canonical = [&](std::string_view x) -> std::string_view {
     if (IsUriCanonical(x, true)) return x;
     auto d = UriDecode(x);

@@ -5,17 +5,19 @@
 
 // The standard headers come first: this Boost's awaitable.hpp uses std::exchange
 // without including <utility>.
+// clang-format off
 #include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
+// clang-format on
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 

@@ -53,8 +53,9 @@ class HmacCtx {
     static const unsigned char kEmpty = 0;
     const unsigned char* k =
         key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
     if (EVP_MAC_init(ctx_, k, key.size(), nullptr) != 1 ||
-        EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_update(ctx_, in, data.size()) != 1 ||
         EVP_MAC_final(ctx_, out, &len, sizeof out) != 1)
       throw std::runtime_error("HMAC failed");
     return std::string(reinterpret_cast<char*>(out), len);
@@ -66,8 +67,7 @@ class HmacCtx {
 
 }  // namespace
 
-Hasher::Hasher(Kind kind)
-    : ctx_(EVP_MD_CTX_new()), md_(kind == Kind::kMd5 ? Md5Md() : Sha256Md()) {
+Hasher::Hasher(Kind kind) : ctx_(EVP_MD_CTX_new()), md_(kind == Kind::kMd5 ? Md5Md() : Sha256Md()) {
   EVP_DigestInit_ex2(ctx_, md_, nullptr);
 }
 

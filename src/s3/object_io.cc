@@ -39,9 +39,9 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
   const bool offload = out.writer->AppendBlocks();
   // The piece is page-aligned, so a direct-I/O writer sends whole pieces with no copy.
   constexpr size_t kPage = 4096;
-  const size_t piece = offload ? (std::max<size_t>(svc.limits.io_buffer, 1 << 20) + kPage - 1) /
-                                     kPage * kPage
-                               : svc.limits.io_buffer;
+  const size_t piece =
+      offload ? (std::max<size_t>(svc.limits.io_buffer, 1 << 20) + kPage - 1) / kPage * kPage
+              : svc.limits.io_buffer;
   std::unique_ptr<char, decltype(&std::free)> buf(
       static_cast<char*>(std::aligned_alloc(kPage, (piece + kPage - 1) / kPage * kPage)),
       &std::free);

@@ -51,7 +51,10 @@ TEST(OffloadTest, BlockingWorkDoesNotStallTheIoThread) {
       io,
       [&]() -> Task<void> {
         co_await Offload(pool, [&] {
-          while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          // Bounded, so that a function run on the I/O thread fails the test instead of
+          // hanging it: the timer below could then never fire.
+          for (int i = 0; i < 2000 && !release; i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
           return 0;
         });
       },
