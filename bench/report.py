@@ -124,8 +124,9 @@ if psizes:
                          f"{fmt(mib)} | {fmt(dd)} | {ratio(mib, dd) if s.endswith('m') and int(s[:-1]) >= 64 else '–'} | "
                          f"{fmt(med(k('sluice'), 'p99_ms'))} |")
     lines.append("")
-    if dd_note():
-        lines += [dd_note(), ""]
+    note = dd_note()
+    if note:
+        lines += [note, ""]
 
 bs = med(("put", "4k", 16, "rgw-bluestore"), "rps")
 if bs:

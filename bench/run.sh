@@ -187,13 +187,14 @@ for s in $PUT_SIZES; do
   for r in $(seq $REPS); do
     [ $bytes -ge $((64 * 1048576)) ] && dd_rate
     for t in "${put_targets[@]}"; do
-    if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
-    else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$RGW_AK" "$RGW_SK"); fi
-    o=$(build/release/bench/put_load "${args[@]}" $bytes $c $PUT_S) || { echo "$t PUT $s failed" >&2; continue; }
-    eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
-    echo "{\"kind\":\"put\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
-    printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
-  done; done
+      if [ $t = sluice ]; then args=(127.0.0.1 $SLUICE_PORT bench $SAK $SSK)
+      else args=(127.0.0.1 ${RGW_PORT:-7480} bench "$RGW_AK" "$RGW_SK"); fi
+      o=$(build/release/bench/put_load "${args[@]}" $bytes $c $PUT_S) || { echo "$t PUT $s failed" >&2; continue; }
+      eval "$(echo "$o" | tr ' ' '\n' | grep -E '^(put_per_s|MiB_per_s|p99_ms|errors)=')"
+      echo "{\"kind\":\"put\",\"size\":\"$s\",\"conns\":$c,\"target\":\"$t\",\"rps\":$put_per_s,\"mibps\":$MiB_per_s,\"p99_ms\":$p99_ms,\"errors\":$errors}" >> "$RESULTS"
+      printf 'PUT %-4s c=%-3s %-6s %10s PUT/s %8s MiB/s\n' "$s" "$c" "$t" "$put_per_s" "$MiB_per_s"
+    done
+  done
 done
 # Nothing below uses the memstore RGW, which holds every byte it was sent in RAM: in one
 # run its OSD reached 18 GB and the OOM killer took it during the CLI phase, after the
