@@ -113,10 +113,14 @@ struct View {
   size_t size = 0;
 };
 
-// An ObjectStream read in chunks into a buffer small enough to stay in the CPU cache
-// until it is consumed: read() copies out of it, read_view() lends views of it. A buffer
-// still referenced by a view when the next chunk arrives is left to the view, and a new
-// one is taken.
+// An ObjectStream read through a buffer small enough to stay in the CPU cache until it is
+// consumed. read_view() lends views of whole chunks. read(n) of a large n copies what is
+// buffered and takes the rest straight from the socket into the result, so a tar
+// member's bytes are copied once, by the kernel; small reads (tar headers) are served
+// from fills that start at 4 KiB after a direct read and double while small reads
+// continue, so neither a header-data-header pattern nor a run of small reads pays much
+// in copies or system calls. A buffer still referenced by a view when the next fill comes
+// is left to the view, and a new one is taken.
 class StreamFile {
  public:
   StreamFile(Client& c, const std::string& b, const std::string& k, size_t chunk)
@@ -174,7 +178,7 @@ class StreamFile {
         std::memcpy(dst + got, buf_.get() + pos_, k);
         pos_ += k;
         got += k;
-      } else if (n - got >= chunk_) {
+      } else if (n - got >= std::min(kDirect, chunk_)) {
         size_t k;
         {
           py::gil_scoped_release g;
@@ -182,26 +186,88 @@ class StreamFile {
         }
         if (k == 0) break;
         got += k;
-      } else if (!Fill()) {
+        fill_ = kMinFill;
+      } else if (Fill(fill_)) {
+        fill_ = std::min(fill_ * 2, chunk_);
+      } else {
         break;
       }
     }
     return got;
   }
-  // The next chunk into the buffer; false at the end.
-  bool Fill() {
+  // The next `want` bytes (a whole chunk by default) into the buffer; false at the end.
+  bool Fill(size_t want = 0) {
     if (!buf_ || buf_.use_count() > 1)
       buf_ = std::shared_ptr<char>(new char[chunk_], std::default_delete<char[]>());
     pos_ = len_ = 0;
     py::gil_scoped_release g;
-    len_ = s_.Read(buf_.get(), chunk_);
+    len_ = s_.Read(buf_.get(), want ? std::min(want, chunk_) : chunk_);
     return len_ > 0;
   }
+  static constexpr size_t kDirect = 16 << 10, kMinFill = 4 << 10;
   ObjectStream s_;
-  size_t chunk_;
+  size_t chunk_, fill_ = kMinFill;
   std::shared_ptr<char> buf_;
   size_t pos_ = 0, len_ = 0;
 };
+
+// One 512-byte tar header block (POSIX ustar, GNU and v7): (name, size, typeflag), or
+// None for the zero block that ends an archive. Raises ValueError when the checksum does
+// not match, so a corrupt or misaligned shard fails loudly instead of yielding garbage.
+// The name joins the ustar prefix and is decoded like tarfile's (UTF-8, surrogateescape).
+py::object TarHeader(py::buffer b) {
+  py::buffer_info info = b.request();
+  if (info.size * info.itemsize != 512) throw py::value_error("a tar header is 512 bytes");
+  const auto* h = static_cast<const unsigned char*>(info.ptr);
+  bool zero = true;
+  for (int i = 0; i < 512 && zero; ++i) zero = h[i] == 0;
+  if (zero) return py::none();
+  auto octal = [](const unsigned char* f, size_t n, uint64_t* out) {
+    if (f[0] & 0x80) {                 // GNU base-256 (sizes of 8 GiB and more)
+      if (f[0] != 0x80) return false;  // a negative number
+      uint64_t v = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (v >> 56) return false;
+        v = (v << 8) | f[i];
+      }
+      *out = v;
+      return true;
+    }
+    size_t i = 0;
+    while (i < n && (f[i] == ' ' || f[i] == 0)) ++i;
+    uint64_t v = 0;
+    bool digits = false;
+    for (; i < n && f[i] >= '0' && f[i] <= '7'; ++i, digits = true) {
+      if (v >> 60) return false;
+      v = v * 8 + (f[i] - '0');
+    }
+    for (; i < n; ++i)
+      if (f[i] != ' ' && f[i] != 0) return false;
+    *out = digits ? v : 0;
+    return true;
+  };
+  uint64_t want = 0, size = 0;
+  int64_t usum = 0, ssum = 0;
+  for (int i = 0; i < 512; ++i) {
+    unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
+    usum += c;
+    ssum += static_cast<signed char>(c);
+  }
+  if (!octal(h + 148, 8, &want) ||
+      (static_cast<int64_t>(want) != usum && static_cast<int64_t>(want) != ssum))
+    throw py::value_error("bad tar header checksum: the shard is corrupt or not a tar file");
+  if (!octal(h + 124, 12, &size)) throw py::value_error("bad size field in a tar header");
+  auto field = [&](size_t off, size_t n) {
+    const char* f = reinterpret_cast<const char*>(h + off);
+    return std::string(f, strnlen(f, n));
+  };
+  std::string name = field(0, 100);
+  if (std::memcmp(h + 257, "ustar", 5) == 0 && h[345] != 0) name = field(345, 155) + "/" + name;
+  py::object pyname = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
+  if (!pyname) throw py::error_already_set();
+  return py::make_tuple(pyname, size, static_cast<int>(h[156]));
+}
 
 py::dict Info(const ObjectInfo& o) {
   py::dict d;
@@ -230,6 +296,9 @@ PYBIND11_MODULE(_sluice, m) {
     }
   });
 
+  m.def("tar_header", &TarHeader, py::arg("block"),
+        "Parses one 512-byte tar header block: (name, size, typeflag), or None for a zero "
+        "block; ValueError when its checksum does not match.");
   py::class_<Client>(m, "Client")
       .def(py::init([](const std::string& endpoint, const std::string& access_key,
                        const std::string& secret_key, const std::string& session_token,

@@ -1,14 +1,13 @@
 """PyTorch data loading and checkpoints straight from S3.
 
 ShardDataset streams tar shards in the WebDataset layout (files sharing a basename form
-one sample), one streaming GET per shard read in cache-sized pieces (or parallel ranged
-reads for high-latency links), so a DataLoader reads from the store about as fast as from
-local files. save()/load() stream checkpoints through multipart upload and parallel
+one sample), one streaming GET per shard (or parallel ranged reads for high-latency
+links), and parses them with one read per tar header and one per member, each member's
+bytes going straight from the socket into the sample. save()/load() stream checkpoints through multipart upload and parallel
 ranged reads without a local copy.
 """
 import os
 import random
-import tarfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +15,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from . import Client, _RawReader, parse_url
-from ._sluice import Reader as _Reader, Stream as _Stream
+from ._sluice import Reader as _Reader, Stream as _Stream, tar_header as _tar_header
 
 __all__ = ["ShardDataset", "save", "load"]
 
@@ -35,33 +34,100 @@ def _client(client):
         return _clients[key]
 
 
-class _Views:
-    """A file-like object whose read(n) returns zero-copy views of the fetched bytes:
-    tarfile's stream reader joins every read into bytes of its own at once, so the
-    sample's bytes are copied out once, as from a local file's read()."""
-
-    def __init__(self, raw):
-        self.read = raw.read_view
+_REGULAR = (0x30, 0x00, 0x37)  # '0', v7's NUL, '7' (contiguous file)
+_SKIPPED = (0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x56)  # links, devices, dirs, FIFOs, labels
+_META = (0x78, 0x67, 0x4C, 0x4B)  # pax extended and global headers, GNU long name and link
 
 
-def _samples(fileobj, url):
+def _pax(data, url):
+    """The records of a pax extended header ("<len> <key>=<value>\n" each) as a dict."""
+    out, i = {}, 0
+    while i < len(data):
+        sp = data.find(b" ", i)
+        if sp < 0 or not data[i:sp].isdigit():
+            break
+        n = int(data[i:sp])
+        if n <= 0 or i + n > len(data):
+            raise ValueError(f"{url}: malformed pax header")
+        key, eq, value = data[sp + 1:i + n - 1].partition(b"=")
+        if eq:
+            out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        i += n
+    return out
+
+
+def _members(read, url):
+    """The regular files of a tar stream read through read(n), as (name, bytes): one call
+    for a header (with the previous member's padding) and one for the data, which comes
+    straight from the socket or the file into the bytes object the sample keeps. POSIX
+    ustar, pax (path and size records) and GNU long names; the header checksum is checked,
+    and a truncated member raises instead of yielding short data."""
+    pad, long_name, pax, offset = 0, None, {}, 0
+    while True:
+        block = read(pad + 512)
+        if len(block) < pad + 512:
+            if len(block) <= pad:
+                return  # the end, without the closing zero blocks: accepted, like tarfile
+            raise ValueError(f"{url}: truncated tar header at byte {offset + pad}")
+        offset += pad
+        try:
+            head = _tar_header(memoryview(block)[pad:] if pad else block)
+        except ValueError as e:
+            raise ValueError(f"{url}: {e} (the header at byte {offset})") from None
+        if head is None:
+            return
+        name, size, kind = head
+        offset += 512
+        if kind in _META:
+            data = read(size)
+            if len(data) < size:
+                raise ValueError(f"{url}: truncated tar member {name!r}")
+            offset += size
+            pad = -size % 512
+            if kind == 0x78:  # 'x': pax records for the next member
+                pax = _pax(data, url)
+            elif kind == 0x4C:  # 'L': GNU long name of the next member
+                long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            continue
+        if kind not in _REGULAR and kind not in _SKIPPED:
+            raise ValueError(f"{url}: unsupported tar member type {chr(kind)!r} ({name!r})")
+        if long_name is not None:
+            name, long_name = long_name, None
+        if pax:
+            name = pax.get("path", name)
+            size = int(pax["size"]) if "size" in pax else size
+            pax = {}
+        data = read(size)
+        if len(data) < size:
+            raise ValueError(f"{url}: truncated tar member {name!r} ({len(data)} of {size} bytes)")
+        offset += size
+        pad = -size % 512
+        if kind in _REGULAR:
+            yield name, data
+
+
+def _samples(read, url):
     """Groups a tar stream's members into samples: 'dir/abc.jpg' and 'dir/abc.cls' are the
     fields 'jpg' and 'cls' of the sample with key 'dir/abc'."""
     current, key = None, None
-    with tarfile.open(fileobj=fileobj, mode="r|") as tar:
-        for m in tar:
-            if not m.isfile():
-                continue
-            d, base = os.path.split(m.name)
-            stem, dot, ext = base.partition(".")
-            k = os.path.join(d, stem)
-            if k != key:
-                if current is not None:
-                    yield current
-                key, current = k, {"__key__": k, "__url__": url}
-            current[ext if dot else ""] = tar.extractfile(m).read()
+    for name, data in _members(read, url):
+        d, _, base = name.rpartition("/")
+        stem, dot, ext = base.partition(".")
+        k = f"{d}/{stem}" if d else stem
+        if k != key:
+            if current is not None:
+                yield current
+            key, current = k, {"__key__": k, "__url__": url}
+        current[ext if dot else ""] = data
     if current is not None:
         yield current
+
+
+def _local_path(url):
+    """The path of a local shard (a path or a file:// URL); None for an s3:// URL."""
+    if url.startswith("s3://"):
+        return None
+    return url[len("file://"):] if url.startswith("file://") else url
 
 
 def _workers_of(batch):
@@ -74,9 +140,12 @@ def _workers_of(batch):
 
 
 class ShardDataset(IterableDataset):
-    """An IterableDataset over tar shards on S3.
+    """An IterableDataset over tar shards on S3 (or in local files, for development and
+    comparison: the same code reads both).
 
     shards: a list of s3:// URLs, or one s3:// prefix whose *.tar objects are the shards.
+        Local files work the same way: a list of paths (or file:// URLs), or a directory,
+        whose *.tar files (at any depth) are the shards.
     shuffle: shuffle the shard order each epoch (seeded by seed + epoch) and samples
         through a buffer of `shuffle_buffer`; False keeps the stored order.
     decode: optional function applied to each sample dict.
@@ -89,6 +158,11 @@ class ShardDataset(IterableDataset):
         parallel ranged GETs of `chunk` bytes, `read_ahead` of them in flight, which hides
         latency on a slow or distant link at some CPU cost.
     client: a sluice.Client, or the keyword arguments to make one in each worker.
+
+    Each tar member is read with one call for its header and one for its data, which goes
+    from the socket (or the file) straight into the bytes object the sample keeps: no
+    Python-level read loop and no second copy. Headers are checksummed, and a truncated or
+    corrupt shard raises ValueError naming it rather than yielding short samples.
 
     Work is split first across distributed ranks (torch.distributed, when initialised, or
     the rank/world_size arguments), then across DataLoader workers, by shard: each shard
@@ -103,7 +177,13 @@ class ShardDataset(IterableDataset):
         super().__init__()
         self._client_spec = client if isinstance(client, dict) or client is None else None
         self._client_obj = None if isinstance(client, dict) or client is None else client
-        if isinstance(shards, str):
+        if isinstance(shards, str) and _local_path(shards) is not None:
+            root = _local_path(shards)
+            shards = sorted(os.path.join(d, f) for d, _, files in os.walk(root)
+                            for f in files if f.endswith(".tar"))
+            if not shards:
+                raise ValueError(f"no .tar shards under {root}")
+        elif isinstance(shards, str):
             bucket, prefix = parse_url(shards)
             objs = _client(self._client_obj or self._client_spec).list(shards)
             shards = sorted(f"s3://{bucket}/{o['key']}" for o in objs if o["key"].endswith(".tar"))
@@ -179,13 +259,16 @@ class ShardDataset(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         rank, _ = self._rank()
-        client = _client(self._client_obj or self._client_spec)
         shards = self.my_shards(worker, workers)
         rng = random.Random((self.seed + self.epoch) * 1_000_003 + rank * 1009 + worker)
         skip = self._resume.get((rank, worker), 0)
 
         def opener(url):
+            path = _local_path(url)
+            if path is not None:
+                return open(path, "rb")
             bucket, key = parse_url(url)
+            client = _client(self._client_obj or self._client_spec)
             if self.reader == "stream":
                 return _RawReader(_Stream(client._c, bucket, key, self.chunk))
             # A shard waiting its turn fetches one part; the one being read keeps
@@ -197,12 +280,16 @@ class ShardDataset(IterableDataset):
                 pending = [pool.submit(opener, u) for u in shards[: self.prefetch + 1]]
                 for i, url in enumerate(shards):
                     f = pending[i].result()
-                    f.set_window(self.chunk * self.read_ahead)
                     nxt = i + self.prefetch + 1
                     if nxt < len(shards):
                         pending.append(pool.submit(opener, shards[nxt]))
                     with f:
-                        yield from _samples(_Views(f), url)
+                        if isinstance(f, _RawReader):
+                            f.set_window(self.chunk * self.read_ahead)
+                            read = f._r.read  # the binding itself: one call per read
+                        else:
+                            read = f.read
+                        yield from _samples(read, url)
 
         def shuffled(it):
             if not self.shuffle or self.shuffle_buffer <= 1:
