@@ -3,7 +3,8 @@
 # Debian), each uploading and downloading the same data to and from the same sluice
 # server, one after the other:
 #   many: N files of 100 KiB (10,000 in a full run) as one recursive copy;
-#   one:  a single large object (4 GiB in a full run).
+#   one:  a single large object (4 GiB in a full run), in rounds, every tool downloading
+#         the same (warm) object.
 # Called by bench/run.sh with: ENDPOINT AK SK RESULTS_FILE WORKDIR QUICK(0|1).
 # Every download is compared with the source before its time counts.
 set -euo pipefail
@@ -59,20 +60,46 @@ run_tool() { # tool up|down many|one SRC DST
   esac
 }
 many_bytes=$((NFILES * 102400)); big_bytes=$((BIG_MIB * 1048576))
+tools=()
 for tool in sluice aws rclone; do
   command -v $tool >/dev/null 2>&1 || [ $tool = sluice ] || { echo "$tool missing; skipped" >&2; continue; }
-  rm -rf "$DOWN/down-many" "$DOWN/down-big.bin"
+  tools+=("$tool")
+done
+# Many small files: each tool uploads the tree and downloads its own upload.
+for tool in "${tools[@]}"; do
+  rm -rf "$DOWN/down-many"
   t0=$(now); run_tool $tool up many "$WORK/many" "s3://clibench/$tool/many"; t1=$(now)
   record $tool many up "$(awk "BEGIN{print $t1 - $t0}")" $many_bytes
   t0=$(now); run_tool $tool down many "s3://clibench/$tool/many" "$DOWN/down-many"; t1=$(now)
   diff -rq "$WORK/many" "$DOWN/down-many" >/dev/null || { echo "$tool: downloaded tree differs" >&2; exit 1; }
   record $tool many down "$(awk "BEGIN{print $t1 - $t0}")" $many_bytes
-  t0=$(now); run_tool $tool up one "$WORK/big.bin" "s3://clibench/$tool/big.bin"; t1=$(now)
-  record $tool one up "$(awk "BEGIN{print $t1 - $t0}")" $big_bytes
-  t0=$(now); run_tool $tool down one "s3://clibench/$tool/big.bin" "$DOWN/down-big.bin"; t1=$(now)
-  cmp -s "$WORK/big.bin" "$DOWN/down-big.bin" || { echo "$tool: downloaded object differs" >&2; exit 1; }
-  record $tool one down "$(awk "BEGIN{print $t1 - $t0}")" $big_bytes
-  "$SLUICE" rm -r -q "s3://clibench/$tool/"
-  rm -rf "$DOWN/down-many" "$DOWN/down-big.bin"
+  "$SLUICE" rm -r -q "s3://clibench/$tool/many/"
+  rm -rf "$DOWN/down-many"
 done
+# One large object, in rounds (3 in a full run) with the tools' order rotated, so that the
+# disk's and the host's drift reach every tool alike; the report takes medians. Every tool
+# downloads the same object, read once beforehand, so the downloads compare the clients
+# rather than whichever tool happened to meet a cold disk (sluice writes large objects
+# with O_DIRECT, so a fresh upload is not in the page cache).
+ROUNDS=$([ "$QUICK" = 1 ] && echo 1 || echo "${CLI_ROUNDS:-3}")
+for round in $(seq 0 $((ROUNDS - 1))); do
+  for i in "${!tools[@]}"; do
+    tool=${tools[$(( (i + round) % ${#tools[@]} ))]}
+    "$SLUICE" rm -q "s3://clibench/$tool/big.bin" 2>/dev/null || true  # else rclone skips it
+    t0=$(now); run_tool $tool up one "$WORK/big.bin" "s3://clibench/$tool/big.bin"; t1=$(now)
+    record $tool one up "$(awk "BEGIN{print $t1 - $t0}")" $big_bytes
+  done
+done
+"$SLUICE" cat "s3://clibench/sluice/big.bin" > /dev/null
+for round in $(seq 0 $((ROUNDS - 1))); do
+  for i in "${!tools[@]}"; do
+    tool=${tools[$(( (i + round) % ${#tools[@]} ))]}
+    rm -f "$DOWN/down-big.bin"
+    t0=$(now); run_tool $tool down one "s3://clibench/sluice/big.bin" "$DOWN/down-big.bin"; t1=$(now)
+    cmp -s "$WORK/big.bin" "$DOWN/down-big.bin" || { echo "$tool: downloaded object differs" >&2; exit 1; }
+    record $tool one down "$(awk "BEGIN{print $t1 - $t0}")" $big_bytes
+  done
+done
+rm -f "$DOWN/down-big.bin"
+"$SLUICE" rm -r -q "s3://clibench/"
 rm -rf "$WORK"

@@ -147,6 +147,7 @@ if cli:
         return statistics.median(r["bytes"] / r["seconds"] / 2**20 for r in rows) if rows else None
     n_many = next((r["bytes"] // 102400 for r in cli if r["scenario"] == "many"), 0)
     big = next((r["bytes"] // 2**20 for r in cli if r["scenario"] == "one"), 0)
+    rounds = sum(1 for r in cli if r["scenario"] == "one" and r["direction"] == "down" and r["tool"] == "sluice")
     rerun = meta.get("client_rerun")
     rerun_note = (f" These rows and the PyTorch rows below come from a second run of just these two "
                   f"phases ({rerun}, against a fresh sluice) after a change to the client's download "
@@ -156,7 +157,11 @@ if cli:
               f"{big:,} MiB object to and from the same sluice server, in turn, with its default settings "
               "(sluice: 16 files and 8 parts of 8 MiB in flight; AWS CLI: 10 requests, 8 MiB parts; rclone: "
               "4 transfers). Downloads land in RAM (/dev/shm) so the disk's writeback does not decide the "
-              "result; every download is compared with the source." + rerun_note, "",
+              f"result; every download is compared with the source. The large object goes in {rounds} "
+              "round(s) with the tools' order rotated, figures are medians, and every tool downloads the "
+              "same object, read once beforehand: sluice writes large objects with O_DIRECT, so a fresh "
+              "upload is not in the page cache, and whichever tool met the cold disk would lose to it."
+              + rerun_note, "",
               "| scenario | direction | sluice MiB/s | AWS CLI MiB/s | rclone MiB/s | sluice/AWS CLI | sluice/rclone |",
               "|---|---|---|---|---|---|---|"]
     for scen, label in (("many", f"{n_many:,} × 100 KiB"), ("one", f"1 × {big:,} MiB")):
@@ -171,25 +176,33 @@ if tb:
     def tmed(scen, target, field, op=None):
         v = [r[field] for r in tb if r["scenario"] == scen and r["target"] == target and r.get("op") == op]
         return statistics.median(v) if v else None
-    ls, ss, rs, bs = (tmed("loader", t, "samples_per_s") for t in ("local", "sluice", "sluice-ranged", "boto3"))
+    ls, lsd, ss, rs, bs = (tmed("loader", t, "samples_per_s")
+                           for t in ("local", "local-sharddataset", "sluice", "sluice-ranged", "boto3"))
     n = next((r["samples"] for r in tb if r["scenario"] == "loader"), 0)
 
-    def paired(target):
-        # The median over rounds of (target / local in the same round).
+    def paired(target, base):
+        # The median over rounds of (target / base in the same round).
         by = {(r["target"], r.get("rep", 0)): r["samples_per_s"] for r in tb if r["scenario"] == "loader"}
-        v = [by[(target, k)] / by[("local", k)] for (t, k) in by if t == target and ("local", k) in by]
+        v = [by[(target, k)] / by[(base, k)] for (t, k) in by if t == target and (base, k) in by]
         return (f"{statistics.median(v):.2f}× (rounds: " + ", ".join(f"{x:.2f}" for x in v) + ")") if v else "–"
     lines += ["## PyTorch data loading and checkpoints (bench/torch_bench.py)", "",
               f"A DataLoader with 4 workers over {n:,} samples of 100 KiB in tar shards of 1,000 samples "
               "(WebDataset layout), one epoch each, in alternating rounds: the same shards read from local files "
-              "(page cache warm) through the same tar reader, by `sluice.torch.ShardDataset` from sluice (its "
-              "default streaming reader, and `reader=\"ranged\"`), and one boto3 `get_object` per sample. "
-              "The ratio is the median of each round's ratio, so the machine's drift between rounds cancels.", "",
-              "| source | samples/s (median) | vs local files, same round |", "|---|---|---|",
-              f"| local files | {fmt(ls)} | – |",
-              f"| sluice.torch.ShardDataset | {fmt(ss)} | {paired('sluice')} |",
-              f"| ShardDataset, reader=\"ranged\" | {fmt(rs)} | {paired('sluice-ranged')} |",
-              f"| boto3 get_object per sample | {fmt(bs)} | {ratio(bs, ls)} |", ""]
+              "(page cache warm) by the usual tar loader (Python's `tarfile` in stream mode, as WebDataset "
+              "reads shards) and by `sluice.torch.ShardDataset` (its own tar reader, no network); by "
+              "ShardDataset from sluice (its default streaming reader, and `reader=\"ranged\"`); and one "
+              "boto3 `get_object` per sample. Each ratio is the median of the rounds' ratios, so the machine's "
+              "drift between rounds cancels. The server, the loopback TCP stack and the four workers share "
+              "the machine's two cores.", "",
+              "| source | samples/s (median) | vs local files, tarfile loader | vs local files, ShardDataset |",
+              "|---|---|---|---|",
+              f"| local files, tarfile loader | {fmt(ls)} | – | {paired('local', 'local-sharddataset')} |",
+              f"| local files, ShardDataset | {fmt(lsd)} | {paired('local-sharddataset', 'local')} | – |",
+              f"| sluice.torch.ShardDataset | {fmt(ss)} | {paired('sluice', 'local')} | "
+              f"{paired('sluice', 'local-sharddataset')} |",
+              f"| ShardDataset, reader=\"ranged\" | {fmt(rs)} | {paired('sluice-ranged', 'local')} | "
+              f"{paired('sluice-ranged', 'local-sharddataset')} |",
+              f"| boto3 get_object per sample | {fmt(bs)} | {ratio(bs, ls)} | {ratio(bs, lsd)} |", ""]
     size = next((r for r in tb if r["scenario"] == "ckpt"), None)
     lines += ["Checkpoints (a state_dict of 16 float32 tensors), MiB/s:", "",
               "| | sluice.torch | torch.save/load, local disk | boto3 upload/download_fileobj |", "|---|---|---|---|"]

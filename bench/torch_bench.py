@@ -2,9 +2,12 @@
 """The data-path scenarios of issue #5, against one sluice server, in one run:
 
 loader: a PyTorch DataLoader (4 workers) over tar shards of ~100 KiB samples, read
-    (a) from local files (the same shards, page cache warm), (b) by sluice.torch.ShardDataset
-    from sluice, (c) by a map-style dataset doing one boto3 get_object per sample (how
-    most users start). Samples per second, the whole epoch.
+    (a) from local files (the same shards, page cache warm) by the usual tar loader:
+    Python's tarfile in stream mode, as WebDataset reads shards; (b) from the same local
+    files by sluice.torch.ShardDataset (its own tar reader, no network: what the transport
+    costs is the gap between this and (c)); (c) by ShardDataset from sluice, streaming and
+    ranged; (d) by a map-style dataset doing one boto3 get_object per sample (how most
+    users start). Samples per second, the whole epoch.
 ckpt: save and load of a state_dict through sluice.torch, torch.save/torch.load on local
     disk, and boto3 upload_fileobj/download_fileobj (+ torch.load from the bytes).
 
@@ -90,15 +93,34 @@ os.system(f"AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={ak} AWS_SECRET_ACCESS
           f"{bin_path} cp -r -q {sample_dir} s3://torchbench/samples/")
 
 
+def tarfile_samples(fileobj, url):
+    """WebDataset's way: tarfile in stream mode, members grouped by basename."""
+    current, key = None, None
+    with tarfile.open(fileobj=fileobj, mode="r|") as tar:
+        for m in tar:
+            if not m.isfile():
+                continue
+            d, base = os.path.split(m.name)
+            stem, dot, ext = base.partition(".")
+            k = os.path.join(d, stem)
+            if k != key:
+                if current is not None:
+                    yield current
+                key, current = k, {"__key__": k, "__url__": url}
+            current[ext if dot else ""] = tar.extractfile(m).read()
+    if current is not None:
+        yield current
+
+
 class LocalShards(torch.utils.data.IterableDataset):
-    """The same shards from local files, split by worker like ShardDataset."""
+    """The same shards from local files through tarfile, split by worker like ShardDataset."""
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         w, n = (info.id, info.num_workers) if info else (0, 1)
         for path in sorted(os.listdir(shard_dir))[w::n]:
             with open(os.path.join(shard_dir, path), "rb") as f:
-                yield from sluice.torch._samples(f, path)
+                yield from tarfile_samples(f, path)
 
 
 class Boto3PerSample(Dataset):
@@ -135,6 +157,7 @@ os.system("sync")
 # takes the median of each round's ratio.
 for rep in range(1 if quick else 3):
     rate("local", LocalShards(), rep)
+    rate("local-sharddataset", sluice.torch.ShardDataset(shard_dir, shuffle=False), rep)
     rate("sluice", sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2), rep)
     rate("sluice-ranged", sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2, reader="ranged"), rep)
 rate("boto3", Boto3PerSample())

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <cstdlib>
 
+#include "common/md5.h"
 #include "common/strings.h"
 
 namespace sluice::s3 {
@@ -42,16 +43,49 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
   const size_t piece =
       offload ? (std::max<size_t>(svc.limits.io_buffer, 1 << 20) + kPage - 1) / kPage * kPage
               : svc.limits.io_buffer;
-  std::unique_ptr<char, decltype(&std::free)> buf(
-      static_cast<char*>(std::aligned_alloc(kPage, (piece + kPage - 1) / kPage * kPage)),
-      &std::free);
-  if (!buf) co_return Error(Err::kInternal, "out of memory for an upload buffer");
+  // Two pieces when writes are offloaded: one is hashed and written on the pool while the
+  // next is read from the socket.
+  using Buffer = std::unique_ptr<char, decltype(&std::free)>;
+  Buffer bufs[2] = {Buffer(nullptr, &std::free), Buffer(nullptr, &std::free)};
+  for (int i = 0; i < (offload ? 2 : 1); ++i) {
+    bufs[i].reset(
+        static_cast<char*>(std::aligned_alloc(kPage, (piece + kPage - 1) / kPage * kPage)));
+    if (!bufs[i]) co_return Error(Err::kInternal, "out of memory for an upload buffer");
+  }
   storage::DataWriter* wp = out.writer.get();
+  // Offloaded pieces are hashed on the pool, in SIMD lanes alongside the pieces of other
+  // uploads being hashed at the same moment (a multipart upload's parts, above all).
+  Md5Stream md5;
+  if (offload) payload.DeferMd5();
+  // The piece being hashed and the same piece being written, side by side on the pool.
+  // Every way out waits for both first: they read a buffer, the hash and the writer,
+  // which leaving frees.
+  std::optional<Background<Status>> hashing, writing;
+  auto settle = [&]() -> Task<Status> {
+    Status s = Status::Ok();
+    if (hashing) {
+      s = co_await hashing->Wait();
+      hashing.reset();
+    }
+    if (writing) {
+      Status w = co_await writing->Wait();
+      writing.reset();
+      if (s.ok()) s = std::move(w);
+    }
+    co_return s;
+  };
+  uint64_t total = 0;
+  int cur = 0;
   for (bool end = false; !end;) {
+    char* b = bufs[cur].get();
     size_t have = 0;
+    Status failed = Status::Ok();
     while (have < piece) {  // fill the piece (a plain read returns what one recv gave)
-      auto r = co_await payload.Read(buf.get() + have, piece - have);
-      if (!r.ok()) co_return r.status();  // the writer's destructor discards the data
+      auto r = co_await payload.Read(b + have, piece - have);
+      if (!r.ok()) {
+        failed = r.status();
+        break;
+      }
       if (*r == 0) {
         end = true;
         break;
@@ -59,18 +93,29 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
       have += *r;
       if (!offload) break;
     }
+    total += have;
+    if (failed.ok() && total > max_size)
+      failed = Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
+    if (!failed.ok()) {
+      Status ignored = co_await settle();  // the writer's destructor then discards the data
+      (void)ignored;
+      co_return failed;
+    }
     if (have == 0) break;
-    if (out.writer->size() + have > max_size)
-      co_return Error(Err::kEntityTooLarge,
-                      "Your proposed upload exceeds the maximum allowed size");
-    const char* data = buf.get();
     if (offload) {
-      SLUICE_CO_RETURN_IF_ERROR(
-          co_await Offload(*svc.blocking, [wp, data, have] { return wp->Append(data, have); }));
+      SLUICE_CO_RETURN_IF_ERROR(co_await settle());  // appends stay in order
+      hashing.emplace(*svc.blocking, [b, have, &md5] {
+        md5.UpdateShared(b, have);
+        return Status::Ok();
+      });
+      writing.emplace(*svc.blocking, [wp, b, have] { return wp->Append(b, have); });
+      cur ^= 1;
     } else {
-      SLUICE_CO_RETURN_IF_ERROR(out.writer->Append(data, have));
+      SLUICE_CO_RETURN_IF_ERROR(out.writer->Append(b, have));
     }
   }
+  SLUICE_CO_RETURN_IF_ERROR(co_await settle());
+  if (offload) SLUICE_CO_RETURN_IF_ERROR(payload.SetMd5(md5.Finish()));  // before the commit
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [wp] { return wp->Commit(); }));
   out.size = out.writer->size();
   out.md5 = payload.md5();

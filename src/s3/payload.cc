@@ -56,8 +56,9 @@ Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx, bool headers_describe_b
     std::string name = ChecksumHeaderName(a);
     if (!headers_describe_body || !req.has_header(name)) continue;
     if (algo != ChecksumAlgo::kNone)
-      return Error(Err::kInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple "
-                                         "checksum Types are not allowed.");
+      return Error(Err::kInvalidRequest,
+                   "Expecting a single x-amz-checksum- header. Multiple "
+                   "checksum Types are not allowed.");
     auto raw = Base64Decode(Trim(req.header(name)));
     if (!raw || raw->size() != ChecksumSize(a)) return InvalidChecksumValue(a);
     algo = a;
@@ -70,7 +71,9 @@ Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx, bool headers_describe_b
     std::optional<ChecksumAlgo> t;
     for (ChecksumAlgo a : kAlgos)
       if (EqualsIgnoreCase(trailer, ChecksumHeaderName(a))) t = a;
-    if (!t) return Error(Err::kInvalidRequest, "The value specified in the x-amz-trailer header is not supported");
+    if (!t)
+      return Error(Err::kInvalidRequest,
+                   "The value specified in the x-amz-trailer header is not supported");
     if (algo != ChecksumAlgo::kNone && algo != *t)
       return Error(Err::kInvalidRequest, "Expecting a single x-amz-checksum- header.");
     algo = *t;
@@ -87,10 +90,9 @@ Result<std::unique_ptr<Payload>> Payload::Open(Ctx& ctx, bool headers_describe_b
 
 Status Payload::Finish() {
   done_ = true;
-  md5_ = md5_hasher_.Finish();
-  if (sha_ && sha_->FinishHex() != expected_sha_)
-    return Error(Err::kContentSha256Mismatch, "");
-  if (expected_md5_ && *expected_md5_ != md5_) return Error(Err::kBadDigest, "");
+  if (!defer_md5_) md5_ = md5_hasher_.Finish();
+  if (sha_ && sha_->FinishHex() != expected_sha_) return Error(Err::kContentSha256Mismatch, "");
+  if (!defer_md5_ && expected_md5_ && *expected_md5_ != md5_) return Error(Err::kBadDigest, "");
   if (declared_ && *declared_ != total_)
     return Error(Err::kIncompleteBody, "the body's length does not match the declared length");
   if (checksum_) {
@@ -105,13 +107,20 @@ Status Payload::Finish() {
         expected_checksum_ = std::move(*raw);
       }
       if (!expected_checksum_)
-        return Error(Err::kInvalidRequest, "The trailer " + name + " announced by x-amz-trailer is missing.");
+        return Error(Err::kInvalidRequest,
+                     "The trailer " + name + " announced by x-amz-trailer is missing.");
     }
     if (expected_checksum_ && *expected_checksum_ != got)
       return Error(Err::kBadDigest, "The " + std::string(ChecksumAlgoName(checksum_->algo())) +
                                         " you specified did not match the calculated checksum.");
     checksum_b64_ = Base64Encode(got);
   }
+  return Status::Ok();
+}
+
+Status Payload::SetMd5(std::string raw) {
+  md5_ = std::move(raw);
+  if (expected_md5_ && *expected_md5_ != md5_) return Error(Err::kBadDigest, "");
   return Status::Ok();
 }
 
@@ -129,7 +138,7 @@ Task<Result<size_t>> Payload::Read(char* buf, size_t n) {
     SLUICE_CO_RETURN_IF_ERROR(Finish());
     co_return size_t{0};
   }
-  md5_hasher_.Update(buf, *r);
+  if (!defer_md5_) md5_hasher_.Update(buf, *r);
   if (sha_) sha_->Update(buf, *r);
   if (checksum_) checksum_->Update(buf, *r);
   total_ += *r;

@@ -38,8 +38,12 @@ class Payload {
   Task<Result<size_t>> Read(char* buf, size_t n);
   // The object's length as the client declared it (decoded length for aws-chunked).
   std::optional<uint64_t> declared_size() const { return declared_; }
-  // Raw MD5 of the whole payload; valid after Read returned 0.
+  // Raw MD5 of the whole payload; valid after Read returned 0 (after SetMd5 when deferred).
   const std::string& md5() const { return md5_; }
+  // The caller hashes the bytes itself (in SIMD lanes with other uploads, common/md5.h)
+  // and hands the digest to SetMd5, which checks Content-MD5; call before the first Read.
+  void DeferMd5() { defer_md5_ = true; }
+  Status SetMd5(std::string raw);
   // The flexible checksum, if one was requested; base64; valid after Read returned 0.
   ChecksumAlgo checksum_algo() const { return checksum_ ? checksum_->algo() : ChecksumAlgo::kNone; }
   const std::string& checksum_b64() const { return checksum_b64_; }
@@ -64,6 +68,7 @@ class Payload {
   std::string checksum_b64_;
   std::string md5_;
   bool done_ = false;
+  bool defer_md5_ = false;
 };
 
 }  // namespace sluice::s3
