@@ -18,9 +18,12 @@ else D=${BENCH_DURATION:-5s}; REPS=${BENCH_REPS:-3}; SIZES="4k 64k 1m 64m"; CONN
 scripts/install-deps.sh --test >/dev/null
 for p in wrk; do dpkg -s $p >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null; done
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF >/dev/null
-cmake --build build/release --target sluice put_load s3_bench seed_keys >/dev/null
+cmake --build build/release --target sluice put_load s3_bench seed_keys md5_lanes >/dev/null
 dpkg -s python3-matplotlib >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null || true
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true  # 1000-connection scenarios
+
+# MD5: OpenSSL's one stream against the lane-parallel hash (src/common/md5.h) of 1-16 streams.
+build/release/bench/md5_lanes $([ $QUICK = 1 ] && echo 16 || echo 128) >> "$RESULTS"
 
 for s in $SIZES; do
   n=${s%[km]}; u=${s: -1}; [ $u = k ] && bs=1024 || bs=1048576

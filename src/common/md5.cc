@@ -39,16 +39,26 @@ void CompressScalar(uint32_t h[4], const unsigned char* p) {
   uint32_t m[16];
   std::memcpy(m, p, 64);  // MD5 is little-endian, as is every machine this builds for
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+  // The sums are ordered so that the terms not depending on b, the newest value, are
+  // added first: only the last add and the rotate wait for it. (G, whose two halves have
+  // no bits in common, is two ands added, with the half without b added early.)
 #pragma GCC unroll 64
   for (int i = 0; i < 64; ++i) {
-    uint32_t f = i < 16   ? (d ^ (b & (c ^ d)))
-                 : i < 32 ? (c ^ (d & (b ^ c)))
-                 : i < 48 ? (b ^ c ^ d)
-                          : (c ^ (b | ~d));
+    uint32_t x = a + kK[i] + m[Word(i)];
+    if (i < 16) {
+      x += d ^ (b & (c ^ d));
+    } else if (i < 32) {
+      x += (c & ~d);
+      x += (b & d);
+    } else if (i < 48) {
+      x += b ^ c ^ d;
+    } else {
+      x += c ^ (b | ~d);
+    }
     uint32_t t = d;
     d = c;
     c = b;
-    b = b + Rotl(a + f + kK[i] + m[Word(i)], kS[i]);
+    b = b + Rotl(x, kS[i]);
     a = t;
   }
   h[0] += a;
