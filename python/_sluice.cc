@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <sluice/client.h>
+#include <sluice/tar.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -211,62 +212,28 @@ class StreamFile {
   size_t pos_ = 0, len_ = 0;
 };
 
-// One 512-byte tar header block (POSIX ustar, GNU and v7): (name, size, typeflag), or
-// None for the zero block that ends an archive. Raises ValueError when the checksum does
-// not match, so a corrupt or misaligned shard fails loudly instead of yielding garbage.
-// The name joins the ustar prefix and is decoded like tarfile's (UTF-8, surrogateescape).
-py::object TarHeader(py::buffer b) {
+// One 512-byte tar header block (sluice/tar.h): (name, size, typeflag), or None for the
+// zero block that ends an archive. Raises ValueError when the checksum does not match, so
+// a corrupt or misaligned shard fails loudly instead of yielding garbage. The name is
+// decoded like tarfile's (UTF-8, surrogateescape).
+py::object TarHeaderOf(py::buffer b) {
   py::buffer_info info = b.request();
   if (info.size * info.itemsize != 512) throw py::value_error("a tar header is 512 bytes");
-  const auto* h = static_cast<const unsigned char*>(info.ptr);
-  bool zero = true;
-  for (int i = 0; i < 512 && zero; ++i) zero = h[i] == 0;
-  if (zero) return py::none();
-  auto octal = [](const unsigned char* f, size_t n, uint64_t* out) {
-    if (f[0] & 0x80) {                 // GNU base-256 (sizes of 8 GiB and more)
-      if (f[0] != 0x80) return false;  // a negative number
-      uint64_t v = 0;
-      for (size_t i = 1; i < n; ++i) {
-        if (v >> 56) return false;
-        v = (v << 8) | f[i];
-      }
-      *out = v;
-      return true;
-    }
-    size_t i = 0;
-    while (i < n && (f[i] == ' ' || f[i] == 0)) ++i;
-    uint64_t v = 0;
-    bool digits = false;
-    for (; i < n && f[i] >= '0' && f[i] <= '7'; ++i, digits = true) {
-      if (v >> 60) return false;
-      v = v * 8 + (f[i] - '0');
-    }
-    for (; i < n; ++i)
-      if (f[i] != ' ' && f[i] != 0) return false;
-    *out = digits ? v : 0;
-    return true;
-  };
-  uint64_t want = 0, size = 0;
-  int64_t usum = 0, ssum = 0;
-  for (int i = 0; i < 512; ++i) {
-    unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
-    usum += c;
-    ssum += static_cast<signed char>(c);
+  sluice::client::TarHeader h;
+  switch (sluice::client::ParseTarHeader(static_cast<const unsigned char*>(info.ptr), &h)) {
+    case sluice::client::TarBlock::kEnd:
+      return py::none();
+    case sluice::client::TarBlock::kBadChecksum:
+      throw py::value_error("bad tar header checksum: the shard is corrupt or not a tar file");
+    case sluice::client::TarBlock::kBadSize:
+      throw py::value_error("bad size field in a tar header");
+    case sluice::client::TarBlock::kHeader:
+      break;
   }
-  if (!octal(h + 148, 8, &want) ||
-      (static_cast<int64_t>(want) != usum && static_cast<int64_t>(want) != ssum))
-    throw py::value_error("bad tar header checksum: the shard is corrupt or not a tar file");
-  if (!octal(h + 124, 12, &size)) throw py::value_error("bad size field in a tar header");
-  auto field = [&](size_t off, size_t n) {
-    const char* f = reinterpret_cast<const char*>(h + off);
-    return std::string(f, strnlen(f, n));
-  };
-  std::string name = field(0, 100);
-  if (std::memcmp(h + 257, "ustar", 5) == 0 && h[345] != 0) name = field(345, 155) + "/" + name;
-  py::object pyname = py::reinterpret_steal<py::object>(
-      PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
-  if (!pyname) throw py::error_already_set();
-  return py::make_tuple(pyname, size, static_cast<int>(h[156]));
+  py::object name = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+      h.name.data(), static_cast<Py_ssize_t>(h.name.size()), "surrogateescape"));
+  if (!name) throw py::error_already_set();
+  return py::make_tuple(name, h.size, static_cast<int>(static_cast<unsigned char>(h.type)));
 }
 
 py::dict Info(const ObjectInfo& o) {
@@ -296,7 +263,7 @@ PYBIND11_MODULE(_sluice, m) {
     }
   });
 
-  m.def("tar_header", &TarHeader, py::arg("block"),
+  m.def("tar_header", &TarHeaderOf, py::arg("block"),
         "Parses one 512-byte tar header block: (name, size, typeflag), or None for a zero "
         "block; ValueError when its checksum does not match.");
   py::class_<Client>(m, "Client")

@@ -3,8 +3,8 @@
 ShardDataset streams tar shards in the WebDataset layout (files sharing a basename form
 one sample), one streaming GET per shard (or parallel ranged reads for high-latency
 links), and parses them with one read per tar header and one per member, each member's
-bytes going straight from the socket into the sample. save()/load() stream checkpoints through multipart upload and parallel
-ranged reads without a local copy.
+bytes going straight from the socket into the sample. save()/load() stream checkpoints
+through multipart upload and parallel ranged reads without a local copy.
 """
 import os
 import random
@@ -97,6 +97,8 @@ def _members(read, url):
             name = pax.get("path", name)
             size = int(pax["size"]) if "size" in pax else size
             pax = {}
+            if size < 0:
+                raise ValueError(f"{url}: negative size in the pax header of {name!r}")
         data = read(size)
         if len(data) < size:
             raise ValueError(f"{url}: truncated tar member {name!r} ({len(data)} of {size} bytes)")
