@@ -171,7 +171,7 @@ __attribute__((target("avx2"))) void BlocksAvx2(uint32_t* const h[kLanes],
                         _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c))),
                         _mm256_xor_si256(_mm256_xor_si256(b, c), d),
                         _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones))),
-                        SLUICE_ROTL_AVX2)
+                        SLUICE_ROTL_AVX2);
 }
 
 // The rotate takes its count in a register (vprolvd), which needs no unrolled constant.
@@ -179,11 +179,12 @@ __attribute__((target("avx2"))) void BlocksAvx2(uint32_t* const h[kLanes],
 // vpternlogd's immediates are the truth tables of (b, c, d): F = b ? c : d (0xCA),
 // G = d ? b : c (0xE4), H = b ^ c ^ d (0x96), I = c ^ (b | ~d) (0x39).
 __attribute__((target("avx2,avx512f,avx512vl"))) void BlocksAvx512(
-    uint32_t* const h[kLanes], const unsigned char* const p[kLanes], size_t blocks){
-    SLUICE_MD5_LANES_BODY(_mm256_ternarylogic_epi32(b, c, d, 0xCA),
-                          _mm256_ternarylogic_epi32(b, c, d, 0xE4),
-                          _mm256_ternarylogic_epi32(b, c, d, 0x96),
-                          _mm256_ternarylogic_epi32(b, c, d, 0x39), SLUICE_ROTL_AVX512)}
+    uint32_t* const h[kLanes], const unsigned char* const p[kLanes], size_t blocks) {
+  SLUICE_MD5_LANES_BODY(_mm256_ternarylogic_epi32(b, c, d, 0xCA),
+                        _mm256_ternarylogic_epi32(b, c, d, 0xE4),
+                        _mm256_ternarylogic_epi32(b, c, d, 0x96),
+                        _mm256_ternarylogic_epi32(b, c, d, 0x39), SLUICE_ROTL_AVX512);
+}
 #undef SLUICE_ROTL_AVX2
 #undef SLUICE_ROTL_AVX512
 #undef SLUICE_MD5_LANES_BODY

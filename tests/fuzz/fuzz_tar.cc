@@ -1,5 +1,6 @@
 // Tar header blocks (client/tar.cc), as ShardDataset parses shards fetched from a store:
 // any 512 bytes must parse, end, or be refused, and what parses must keep its bounds.
+// compat: python
 #include <sluice/tar.h>
 
 #include <cstdint>
