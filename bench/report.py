@@ -199,6 +199,9 @@ if tb:
         by = {(r["target"], r.get("rep", 0)): r["samples_per_s"] for r in tb if r["scenario"] == "loader"}
         v = [by[(target, k)] / by[(base, k)] for (t, k) in by if t == target and (base, k) in by]
         return (f"{statistics.median(v):.2f}× (rounds: " + ", ".join(f"{x:.2f}" for x in v) + ")") if v else "–"
+    trerun = meta.get("torch_rerun")
+    trerun_note = (f" These rows come from a rerun of just this phase ({trerun['date']}, against a fresh "
+                   f"sluice): {trerun['why']} Every other table is from the main run.") if trerun else ""
     lines += ["## PyTorch data loading and checkpoints (bench/torch_bench.py)", "",
               f"A DataLoader with 4 workers over {n:,} samples of 100 KiB in tar shards of 1,000 samples "
               "(WebDataset layout), one epoch each, in alternating rounds: the same shards read from local files "
@@ -207,7 +210,8 @@ if tb:
               "ShardDataset from sluice (its default streaming reader, and `reader=\"ranged\"`); and one "
               "boto3 `get_object` per sample. Each ratio is the median of the rounds' ratios, so the machine's "
               "drift between rounds cancels. The server, the loopback TCP stack and the four workers share "
-              "the machine's two cores.", "",
+              "the machine's two cores; sluice's copies of the shards are read once before the first round, "
+              "as the local ones are in the page cache." + trerun_note, "",
               "| source | samples/s (median) | vs local files, tarfile loader | vs local files, ShardDataset |",
               "|---|---|---|---|",
               f"| local files, tarfile loader | {fmt(ls)} | – | {paired('local', 'local-sharddataset')} |",
