@@ -85,6 +85,24 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
         self.assertServing()
 
+    def test_large_body_cut_mid_pipeline(self):
+        # Bodies of 1 MiB or more are hashed and written on the blocking pool while the
+        # next piece is read: a client that vanishes with pieces in flight stores nothing,
+        # leaves the previous object whole, and the server goes on serving.
+        old = os.urandom(2 * 1024 * 1024)
+        self.s3.put_object(Bucket="bad", Key="cut", Body=old)
+        for sent in (1024 * 1024 + 5, 3 * 1024 * 1024 + 512 * 1024):
+            head = signed_head("PUT", f"{self.url}/bad/cut", {"Content-Length": str(5 * 1024 * 1024)})
+            with self.connect() as s:
+                s.sendall(head + b"\r\n")
+                s.sendall(os.urandom(sent))
+            time.sleep(0.3)
+            self.assertEqual(self.s3.get_object(Bucket="bad", Key="cut")["Body"].read(), old)
+            self.assertServing()
+        # The partial data files were discarded (tmp/ holds only what is being written).
+        tmp = os.path.join(self.server.data_dir, "tmp")
+        self.assertEqual(os.listdir(tmp) if os.path.isdir(tmp) else [], [])
+
     def test_stalled_body_times_out_without_storing(self):
         head = signed_head("PUT", f"{self.url}/bad/stalled", {"Content-Length": "1000000"})
         with self.connect() as s:
