@@ -254,6 +254,14 @@ struct Client::Pool {
     std::lock_guard l(mu);
     if (idle.size() < 64) idle.push_back(std::move(c));
   }
+  // Closes every idle connection: when one the server had closed fails, the others most
+  // likely went with it (a restart, a load balancer's idle timeout), and trying them one by
+  // one would spend the request's attempts on dead sockets.
+  void DropIdle() {
+    std::vector<std::unique_ptr<Conn>> dead;
+    std::lock_guard l(mu);
+    dead.swap(idle);
+  }
   void Connect(Conn& c, const Settings& s) {
     tcp::resolver resolver(c.io);
     beast::error_code ec;
@@ -507,6 +515,7 @@ Response Client::Send(const std::string& method, const std::string& path, const 
     } catch (const ClientError& e) {
       // A kept-alive connection the server closed meanwhile is retried at once, any method:
       // the request never reached the server. Other failures only for idempotent requests.
+      if (was_open) pool_->DropIdle();
       if (was_open && attempt == 0) continue;
       if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;
       Backoff(attempt);
@@ -550,6 +559,7 @@ Response Client::GetWith(const std::string& path, const std::string& query,
       }
       return r;
     } catch (const ClientError&) {
+      if (was_open) pool_->DropIdle();  // its idle siblings are most likely dead too
       if (was_open && attempt == 0) continue;
       if (attempt + 1 >= settings_.max_attempts) throw;
       Backoff(attempt);

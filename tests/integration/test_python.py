@@ -111,6 +111,22 @@ class PythonTest(unittest.TestCase):
             s.read()
         self.assertEqual(cm.exception.code, "PreconditionFailed")
 
+    def test_pool_of_dead_connections_after_a_restart(self):
+        # More idle keep-alive connections than the request has attempts, all closed by a
+        # server restart: the first failure drops them all, and the request goes through
+        # on a fresh connection.
+        from concurrent.futures import ThreadPoolExecutor
+        c = sluice.Client(**self.kw)
+        c.put("s3://pyt/restart/obj", b"still here")
+        with ThreadPoolExecutor(12) as pool:
+            got = list(pool.map(lambda _: c.get("s3://pyt/restart/obj"), range(48)))
+        self.assertEqual(set(got), {b"still here"})
+        self.server.kill9()
+        self.server.start()
+        self.assertEqual(c.get("s3://pyt/restart/obj"), b"still here")
+        c.put("s3://pyt/restart/obj2", b"and writes")  # a PUT after the restart, too
+        self.assertEqual(c.get("s3://pyt/restart/obj2"), b"and writes")
+
     def test_write_appears_whole_or_not_at_all(self):
         data = os.urandom(11 * 1024 * 1024)
         with self.c.open("s3://pyt/w/ok.bin", "wb") as f:
