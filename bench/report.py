@@ -190,13 +190,13 @@ if tb:
     def tmed(scen, target, field, op=None):
         v = [r[field] for r in tb if r["scenario"] == scen and r["target"] == target and r.get("op") == op]
         return statistics.median(v) if v else None
-    ls, lsd, ss, rs, bs = (tmed("loader", t, "samples_per_s")
-                           for t in ("local", "local-sharddataset", "sluice", "sluice-ranged", "boto3"))
+    ls, lsd, ss, rs, ns, bs = (tmed("loader", t, "samples_per_s") for t in
+                               ("local", "local-sharddataset", "sluice", "sluice-ranged", "nginx", "boto3"))
     n = next((r["samples"] for r in tb if r["scenario"] == "loader"), 0)
 
-    def paired(target, base):
+    def paired(target, base, scen="loader"):
         # The median over rounds of (target / base in the same round).
-        by = {(r["target"], r.get("rep", 0)): r["samples_per_s"] for r in tb if r["scenario"] == "loader"}
+        by = {(r["target"], r.get("rep", 0)): r["samples_per_s"] for r in tb if r["scenario"] == scen}
         v = [by[(target, k)] / by[(base, k)] for (t, k) in by if t == target and (base, k) in by]
         return (f"{statistics.median(v):.2f}× (rounds: " + ", ".join(f"{x:.2f}" for x in v) + ")") if v else "–"
     trerun = meta.get("torch_rerun")
@@ -207,20 +207,42 @@ if tb:
               "(WebDataset layout), one epoch each, in alternating rounds: the same shards read from local files "
               "(page cache warm) by the usual tar loader (Python's `tarfile` in stream mode, as WebDataset "
               "reads shards) and by `sluice.torch.ShardDataset` (its own tar reader, no network); by "
-              "ShardDataset from sluice (its default streaming reader, and `reader=\"ranged\"`); and one "
-              "boto3 `get_object` per sample. Each ratio is the median of the rounds' ratios, so the machine's "
-              "drift between rounds cancels. The server, the loopback TCP stack and the four workers share "
-              "the machine's two cores; sluice's copies of the shards are read once before the first round, "
-              "as the local ones are in the page cache." + trerun_note, "",
-              "| source | samples/s (median) | vs local files, tarfile loader | vs local files, ShardDataset |",
-              "|---|---|---|---|",
-              f"| local files, tarfile loader | {fmt(ls)} | – | {paired('local', 'local-sharddataset')} |",
-              f"| local files, ShardDataset | {fmt(lsd)} | {paired('local-sharddataset', 'local')} | – |",
+              "ShardDataset from sluice (its default streaming reader, and `reader=\"ranged\"`); by "
+              "ShardDataset from nginx serving the same files (the speed of light of an HTTP GET, so the "
+              "cost of any server's transport on this machine); and one boto3 `get_object` per sample. "
+              "Each ratio is the median of the rounds' ratios, so the machine's drift between rounds cancels. "
+              "The server, the loopback TCP stack and the four workers share the machine's two cores; "
+              "sluice's copies of the shards are read once before the first round, as the local ones are "
+              "in the page cache." + trerun_note, "",
+              "Page cache warm:", "",
+              "| source | samples/s (median) | vs local files, tarfile loader | vs local files, ShardDataset "
+              "| vs nginx |",
+              "|---|---|---|---|---|",
+              f"| local files, tarfile loader | {fmt(ls)} | – | {paired('local', 'local-sharddataset')} | "
+              f"{paired('local', 'nginx')} |",
+              f"| local files, ShardDataset | {fmt(lsd)} | {paired('local-sharddataset', 'local')} | – | "
+              f"{paired('local-sharddataset', 'nginx')} |",
+              f"| nginx, ShardDataset | {fmt(ns)} | {paired('nginx', 'local')} | "
+              f"{paired('nginx', 'local-sharddataset')} | – |",
               f"| sluice.torch.ShardDataset | {fmt(ss)} | {paired('sluice', 'local')} | "
-              f"{paired('sluice', 'local-sharddataset')} |",
+              f"{paired('sluice', 'local-sharddataset')} | {paired('sluice', 'nginx')} |",
               f"| ShardDataset, reader=\"ranged\" | {fmt(rs)} | {paired('sluice-ranged', 'local')} | "
-              f"{paired('sluice-ranged', 'local-sharddataset')} |",
-              f"| boto3 get_object per sample | {fmt(bs)} | {ratio(bs, ls)} | {ratio(bs, lsd)} |", ""]
+              f"{paired('sluice-ranged', 'local-sharddataset')} | {paired('sluice-ranged', 'nginx')} |",
+              f"| boto3 get_object per sample | {fmt(bs)} | {ratio(bs, ls)} | {ratio(bs, lsd)} | "
+              f"{ratio(bs, ns)} |", ""]
+    if any(r["scenario"] == "loader-cold" for r in tb):
+        cl, clsd, cs = (tmed("loader-cold", t, "samples_per_s") for t in ("local", "local-sharddataset", "sluice"))
+        lines += ["Page cache cold, as for a data set larger than memory: before each epoch the cache is dropped "
+                  "(`posix_fadvise(DONTNEED)`) for the copy that epoch reads, the local shard files or "
+                  "sluice's object files, so both sides read the disk:", "",
+                  "| source | samples/s (median) | vs local files, tarfile loader | vs local files, ShardDataset |",
+                  "|---|---|---|---|",
+                  f"| local files, tarfile loader | {fmt(cl)} | – | "
+                  f"{paired('local', 'local-sharddataset', 'loader-cold')} |",
+                  f"| local files, ShardDataset | {fmt(clsd)} | "
+                  f"{paired('local-sharddataset', 'local', 'loader-cold')} | – |",
+                  f"| sluice.torch.ShardDataset | {fmt(cs)} | {paired('sluice', 'local', 'loader-cold')} | "
+                  f"{paired('sluice', 'local-sharddataset', 'loader-cold')} |", ""]
     size = next((r for r in tb if r["scenario"] == "ckpt"), None)
     lines += ["Checkpoints (a state_dict of 16 float32 tensors), MiB/s:", "",
               "| | sluice.torch | torch.save/load, local disk | boto3 upload/download_fileobj |", "|---|---|---|---|"]

@@ -209,7 +209,8 @@ done
 bench/cli_bench.sh "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK "$RESULTS" "$OUT/cli" $QUICK
 # PyTorch data loading and checkpoints (issue #5): sluice.torch against local files and boto3.
 cmake --build build/release --target sluice_python >/dev/null
-/usr/bin/python3 bench/torch_bench.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK "$RESULTS" "$OUT/torch" $QUICK
+SLUICE_DATA="$OUT/data" NGINX_URL="${URL[nginx,4k]:+http://127.0.0.1:$NGINX_PORT}" NGINX_ROOT="$OUT/www" \
+  /usr/bin/python3 bench/torch_bench.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK "$RESULTS" "$OUT/torch" $QUICK
 
 rss_kib() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 

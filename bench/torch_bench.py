@@ -6,12 +6,18 @@ loader: a PyTorch DataLoader (4 workers) over tar shards of ~100 KiB samples, re
     Python's tarfile in stream mode, as WebDataset reads shards; (b) from the same local
     files by sluice.torch.ShardDataset (its own tar reader, no network: what the transport
     costs is the gap between this and (c)); (c) by ShardDataset from sluice, streaming and
-    ranged; (d) by a map-style dataset doing one boto3 get_object per sample (how most
-    users start). Samples per second, the whole epoch.
+    ranged; (d) by ShardDataset from nginx serving the shard files (the speed of light of
+    an HTTP GET: what any server's transport costs on this machine); (e) by a map-style
+    dataset doing one boto3 get_object per sample (how most users start). Samples per
+    second, the whole epoch. Then cold rounds: before each epoch the page cache is dropped
+    for the local shard files and for sluice's object files alike, as for a data set
+    larger than memory, where both sides read the disk.
 ckpt: save and load of a state_dict through sluice.torch, torch.save/torch.load on local
     disk, and boto3 upload_fileobj/download_fileobj (+ torch.load from the bytes).
 
 usage: torch_bench.py ENDPOINT AK SK RESULTS.jsonl WORKDIR QUICK(0|1)
+env: SLUICE_DATA, the server's --data directory (cold rounds; skipped without it);
+     NGINX_URL and NGINX_ROOT, an nginx serving NGINX_ROOT (the nginx row; skipped without).
 Appends {"kind": "torch", ...} lines to RESULTS."""
 import io
 import json
@@ -145,11 +151,34 @@ def epoch(ds, shuffle=False):
     return n, time.time() - t0
 
 
-def rate(name, ds, rep=0, **kw2):
+def rate(name, ds, rep=0, scenario="loader", **kw2):
     n, secs = epoch(ds, **kw2)
     assert n == n_samples, (name, n, n_samples)
-    record(scenario="loader", target=name, rep=rep, samples=n, seconds=round(secs, 3),
+    record(scenario=scenario, target=name, rep=rep, samples=n, seconds=round(secs, 3),
            samples_per_s=round(n / secs, 1), mib_per_s=round(n * SAMPLE / secs / 2**20, 1))
+
+
+def drop_cache(top):
+    """Drops the page cache of every file under top (posix_fadvise DONTNEED: no root
+    needed, unlike /proc/sys/vm/drop_caches). Returns how many files still have their last
+    page cached (a probe that cannot start readahead past the end of the file)."""
+    still = 0
+    for d, _, names in os.walk(top):
+        for name in names:
+            fd = os.open(os.path.join(d, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)  # a dirty page cannot be dropped
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                size = os.fstat(fd).st_size
+                if size:
+                    try:
+                        os.preadv(fd, [bytearray(1)], size - 1, os.RWF_NOWAIT)
+                        still += 1
+                    except BlockingIOError:
+                        pass
+            finally:
+                os.close(fd)
+    return still
 
 
 os.system("sync")
@@ -162,11 +191,38 @@ for u in urls:
             pass
 # Alternating epochs, so that the machine's drift hits every source alike; the report
 # takes the median of each round's ratio.
+# nginx serves the same shard files under the same URL paths, through a link to shard_dir.
+nginx_url, nginx_root = os.environ.get("NGINX_URL"), os.environ.get("NGINX_ROOT")
+nginx_link = None
+if nginx_url and nginx_root:
+    os.makedirs(os.path.join(nginx_root, "torchbench"), exist_ok=True)
+    nginx_link = os.path.join(nginx_root, "torchbench", "shards")
+    if os.path.lexists(nginx_link):
+        os.unlink(nginx_link)
+    os.symlink(shard_dir, nginx_link)
 for rep in range(1 if quick else 3):
     rate("local", LocalShards(), rep)
     rate("local-sharddataset", sluice.torch.ShardDataset(shard_dir, shuffle=False), rep)
     rate("sluice", sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2), rep)
     rate("sluice-ranged", sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2, reader="ranged"), rep)
+    if nginx_link:
+        rate("nginx", sluice.torch.ShardDataset(urls, shuffle=False, client=dict(kw, endpoint=nginx_url),
+                                                prefetch=2), rep)
+if nginx_link:
+    os.unlink(nginx_link)
+# Cold: every epoch starts with its copy of the shards out of the page cache. Five rounds:
+# the disk of a shared VM is noisier than its memory.
+server_objects = os.path.join(os.environ["SLUICE_DATA"], "objects") if os.environ.get("SLUICE_DATA") else None
+if server_objects:
+    for rep in range(1 if quick else 5):
+        for name, where in (("local", shard_dir), ("local-sharddataset", shard_dir), ("sluice", server_objects)):
+            ds = (LocalShards() if name == "local" else
+                  sluice.torch.ShardDataset(shard_dir, shuffle=False) if name == "local-sharddataset" else
+                  sluice.torch.ShardDataset(urls, shuffle=False, client=kw, prefetch=2))
+            still = drop_cache(where)
+            if still:
+                print(f"TORCH warning: {still} files under {where} still cached after the drop", flush=True)
+            rate(name, ds, rep, scenario="loader-cold")
 rate("boto3", Boto3PerSample())
 
 # Checkpoints: one big state_dict of float32 tensors.
