@@ -189,8 +189,6 @@ for u in urls:
     with client.open(u, "rb", streaming=True) as f:
         while f.read(8 << 20):
             pass
-# Alternating epochs, so that the machine's drift hits every source alike; the report
-# takes the median of each round's ratio.
 # nginx serves the same shard files under the same URL paths, through a link to shard_dir.
 nginx_url, nginx_root = os.environ.get("NGINX_URL"), os.environ.get("NGINX_ROOT")
 nginx_link = None
@@ -200,6 +198,8 @@ if nginx_url and nginx_root:
     if os.path.lexists(nginx_link):
         os.unlink(nginx_link)
     os.symlink(shard_dir, nginx_link)
+# Alternating epochs, so that the machine's drift hits every source alike; the report
+# takes the median of each round's ratio.
 for rep in range(1 if quick else 3):
     rate("local", LocalShards(), rep)
     rate("local-sharddataset", sluice.torch.ShardDataset(shard_dir, shuffle=False), rep)
