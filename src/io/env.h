@@ -37,7 +37,8 @@ class ReadableFile {
   // (in-memory file systems). Owned by this object.
   virtual int NativeHandle() const { return -1; }
   // A hint that [offset, offset + n) will be read soon: the kernel starts reading it from
-  // the device in large requests now. Bytes already cached cost a page lookup each.
+  // the device in large requests now, up to its readahead window (read_ahead_kb) per call.
+  // Bytes already cached cost a page lookup each.
   virtual void WillRead(uint64_t offset, uint64_t n) const {}
 };
 

@@ -216,10 +216,12 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
       if ((*reader)->Size() < from + n)
         co_return Status(Err::kCorruption,
                          "data " + seg.data_id + " is shorter than its index entry");
-      // Large reads ask for their whole range up front. Objects of 1 MiB or more are
-      // written with direct I/O, so a fresh one is not in the page cache: without the hint
-      // sendfile pulls it from the disk in readahead-window steps (the 4 GiB download of
-      // bench/cli_bench.sh read at disk speed in small requests).
+      // Large reads start the device on their range before the first sendfile. Objects of
+      // 1 MiB or more are written with direct I/O, so a fresh one is not in the page cache.
+      // The kernel caps one hint at the device's readahead window (8 MiB here: a page 12 MiB
+      // into a cold file was still uncached a second after a whole-file hint); sendfile's
+      // own readahead takes over from there. Hints that reach further, issued window by
+      // window from the blocking pool, read cold shards no faster (bench/NOTES.md, PyTorch).
       if (n >= kWillReadMin) (*reader)->WillRead(from, n);
       int fd = (*reader)->NativeHandle();
       if (fd >= 0) {
