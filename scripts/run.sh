@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF >/dev/null
+# Reuses build/release as it is configured (scripts/test.sh builds it with tests on); a new one
+# leaves tests off, which needs none of the test packages.
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  $([ -f build/release/CMakeCache.txt ] || echo -DSLUICE_TESTS=OFF) >/dev/null
 cmake --build build/release --target sluice
 # The Python module (`import sluice`, `sluice.torch`) for Debian's /usr/bin/python3, and the
 # `sluice` command on PATH, both pointing at this build.

@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test:
-#   1. unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   1. unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer (Debug);
 #   2. a short libFuzzer run of every network-facing parser (clang);
-#   3. the benchmark harness in --quick mode (keeps it working; never gates on a timing);
-#   4. the whole suite on the normal build (unit, golden exchanges, layer check, and the
-#      real binary driven by boto3, the AWS CLI, s3cmd, raw sockets and kill -9).
+#   3. the release build with tests (the build type scripts/run.sh serves and a plain
+#      `cmake -S . -B build` gets), and the benchmark harness in --quick mode on it (keeps the
+#      harness working; never gates on a timing);
+#   4. the whole suite on that release build (unit, golden exchanges, layer check, the install
+#      script's coverage, and the real binary driven by boto3, the AWS CLI, s3cmd, rclone, s3fs,
+#      the JavaScript SDKs, chromium, raw sockets and kill -9).
 # Ends with ctest's summary. SLUICE_FUZZ_SECONDS (default 15) sets the fuzz time per target;
-# SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 / SLUICE_SKIP_BENCH=1 skip steps 1 / 2 / 3.
+# SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 / SLUICE_SKIP_BENCH=1 skip steps 1 / 2 / 3's bench.
+# Each phase's time is printed, and appended to $SLUICE_TIMINGS when that is set.
+# CI (.ci/run) runs this inside a freshly bootstrapped Debian root: scripts/fresh-check.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tprev=$(date +%s)
+phase() {
+  local now; now=$(date +%s)
+  echo "time: $1: $((now - tprev)) s"
+  [ -n "${SLUICE_TIMINGS:-}" ] && printf '%-34s %5d s\n' "$1" $((now - tprev)) >> "$SLUICE_TIMINGS"
+  tprev=$now
+}
 scripts/install-deps.sh --test
+phase "install-deps --test"
 jobs=$(nproc)
 
 if [ "${SLUICE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  echo "=== 1/4: ASan + UBSan build and tests"
+  echo "=== 1/4: ASan + UBSan build (Debug) and tests"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
   cmake --build build/asan
+  phase "build: Debug, ASan+UBSan"
   # Leaks in the third-party libraries' static state at exit are not ours to chase.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build/asan --output-on-failure -j "$jobs" -E 'integration.(awscli|s3cmd)'
+    ctest --test-dir build/asan --output-on-failure -j "$jobs" -E 'integration.(awscli|s3cmd)|deps\.'
+  phase "tests: ASan+UBSan"
 fi
 
 if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
   echo "=== 2/4: fuzzing the parsers (${SLUICE_FUZZ_SECONDS:-15}s each)"
   CC=clang CXX=clang++ cmake -S tests/fuzz -B build/fuzz -G Ninja >/dev/null
   cmake --build build/fuzz
+  phase "build: fuzz targets (clang)"
   for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")
@@ -37,15 +53,19 @@ if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
       || { echo "fuzz: $name found a crash"; tail -40 "build/fuzz/$name.log"; exit 1; }
     echo "fuzz: $name: $(grep -oE 'Done [0-9]+ runs' "build/fuzz/$name.log" | grep -oE '[0-9]+') runs, no crash"
   done
+  phase "fuzz runs"
 fi
 
+echo "=== 3/4: release build with tests; benchmark harness, quick mode (figures are not checked)"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=ON >/dev/null
+cmake --build build/release
+phase "build: Release, tests on"
 if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
-  echo "=== 3/4: benchmark harness, quick mode (figures are not checked)"
   bench/run.sh --quick > build/bench-quick.log 2>&1 || { tail -30 build/bench-quick.log; exit 1; }
   grep -E '^(GET|PUT) ' build/bench-quick.log
+  phase "bench --quick"
 fi
 
-echo "=== 4/4: full suite"
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/test
-ctest --test-dir build/test --output-on-failure -j "$jobs"
+echo "=== 4/4: full suite (release build)"
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+phase "tests: release"
