@@ -7,11 +7,7 @@ namespace {
 
 std::string Read(MemFileSystem& fs, const std::string& p) {
   auto r = fs.ReadWholeFile(p);
-  if (r.ok()) return *r;
-  // Appended, not `"<" + std::string(...)`: GCC 12 at -O3 raises a false -Werror=restrict
-  // on that operator+ (GCC bug 105651).
-  std::string err = "<";
-  return err.append(ErrName(r.status().code())).append(">");
+  return r.ok() ? *r : "<" + std::string(ErrName(r.status().code())) + ">";
 }
 
 TEST(MemFs, UnsyncedDataAndEntriesVanishOnDrop) {

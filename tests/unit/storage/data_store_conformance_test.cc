@@ -40,7 +40,7 @@ class DataStoreConformance : public ::testing::TestWithParam<Backend> {
   }
   std::string ReadAll(const std::string& id) {
     auto r = env_.store->Open(id);
-    if (!r.ok()) return std::string("<").append(ErrName(r.status().code())).append(">");
+    if (!r.ok()) return "<" + std::string(ErrName(r.status().code())) + ">";
     std::string out((*r)->Size(), '\0');
     size_t got = 0;
     EXPECT_TRUE((*r)->Read(0, out.data(), out.size(), &got).ok());
