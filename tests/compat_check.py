@@ -23,6 +23,7 @@ SUITES = {
     "post_form": [I + "test_post_form.py"],
     "browser": [I + "test_browser.py"],
     "badinput": [I + "test_badinput.py"],
+    "keepalive": [I + "test_keepalive.py"],
     "crash": [I + "test_crash.py"],
     "server": [I + "test_server.py"],
     "iam": [I + "test_iam.py"],

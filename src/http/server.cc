@@ -98,6 +98,13 @@ class ParserBody final : public Body {
     co_return size_t{0};
   }
   bool finished() const override { return direct_ ? remaining_ == 0 : p_.is_done(); }
+  // An Expect: 100-continue request with an empty body, answered without a 100: the 100 is
+  // sent right before the final response, in the same write. RFC 9110 lets a server omit it
+  // here, but botocore (every boto3 PutObject sends Expect) keeps the early response's status
+  // line for the connection's next Expect request and then misreads that reply, stalling until
+  // its read timeout. AWS S3 sends the 100; so does sluice.
+  bool OwesContinue() const { return expect_continue_ && !continue_sent_ && finished(); }
+  void ContinueSentWithResponse() { continue_sent_ = true; }
   uint64_t bytes_read() const override { return read_; }
   bool failed() const { return failed_; }
   // Whether the connection can be reused after the handler left the body unread.
@@ -181,6 +188,9 @@ class ConnResponder final : public Responder {
   // Set before the head is written, so the head can announce Connection: close.
   void set_keep_alive(bool k) { keep_alive_ = k; }
   bool keep_alive() const { return keep_alive_; }
+
+  // The next head is preceded by an interim "100 Continue" (see ParserBody::OwesContinue).
+  void set_continue_first() { continue_first_ = true; }
 
   Task<Status> Send(const ResponseHead& head, std::string_view body,
                     std::optional<uint64_t> content_length = std::nullopt) override {
@@ -270,6 +280,7 @@ class ConnResponder final : public Responder {
     status_ = head.status;
     std::string h;
     h.reserve(256);
+    if (continue_first_) h += "HTTP/1.1 100 Continue\r\n\r\n";
     h += "HTTP/1.1 ";
     h += std::to_string(head.status);
     h += ' ';
@@ -328,6 +339,7 @@ class ConnResponder final : public Responder {
   const ServerOptions& o_;
   bool head_only_;
   bool keep_alive_;
+  bool continue_first_ = false;
   bool started_ = false;
   int status_ = 0;
   uint64_t sent_ = 0;
@@ -554,6 +566,10 @@ struct Server::Worker {
       ResponderGuard* g;
       void Decide() {
         if (!g->b.Drainable()) g->r.set_keep_alive(false);
+        if (g->b.OwesContinue()) {
+          g->r.set_continue_first();
+          g->b.ContinueSentWithResponse();
+        }
       }
       Task<Status> Send(const ResponseHead& h, std::string_view body,
                         std::optional<uint64_t> len = std::nullopt) override {

@@ -22,7 +22,7 @@ class JsSdkTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = os.path.join(ROOT, "build", "js-client")
         os.makedirs(cls.dir, exist_ok=True)
-        for f in ("package.json", "scenario.mjs", "minio.mjs"):
+        for f in ("package.json", "scenario.mjs", "minio.mjs", "mixed.mjs"):
             shutil.copy(os.path.join(HERE, "js", f), cls.dir)
         modules = os.path.join(cls.dir, "node_modules")
         if not all(os.path.isdir(os.path.join(modules, *m.split("/"))) for m in
@@ -53,6 +53,10 @@ class JsSdkTest(unittest.TestCase):
 
     def test_minio_js(self):
         self.node("minio.mjs", self.server.endpoint)
+
+    def test_mixed_sizes_on_one_connection(self):
+        # compat: expect-continue (each PUT within a second, no retries; see test_keepalive.py)
+        self.node("mixed.mjs", self.server.endpoint)
 
     def test_both_over_https(self):
         # compat: tls
