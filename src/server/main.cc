@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
       "Run the S3 server on this machine: objects in local files, metadata in an embedded "
       "RocksDB index, both under --data. Every acknowledged write is on disk (fsync) before "
       "the reply.");
+  // The last of a repeated option wins, so `scripts/run.sh --listen ADDR` and `--data DIR`
+  // override the defaults that script passes first.
+  srv->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   srv->add_option("--data", cfg.data_dir, "Directory for objects and the metadata index")
       ->capture_default_str();
   srv->add_option("--listen", cfg.listen, "Address and port to serve on, ADDR:PORT")

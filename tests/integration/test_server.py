@@ -69,6 +69,15 @@ class LifecycleTest(unittest.TestCase):
         rc, out2, _ = self.stop(p)
         self.assertIn(ak, out2)
 
+    def test_a_repeated_option_takes_the_last(self):
+        # scripts/run.sh passes --data and --listen first; the user's own come after them.
+        other = harness.free_port()
+        p, port = self.start("--listen", f"127.0.0.1:{other}")
+        self.wait_healthy(other)
+        rc, out, err = self.stop(p)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"http://127.0.0.1:{other}", out)
+
     def test_environment_credential(self):
         p, port = self.start(env={"SLUICE_ROOT_ACCESS_KEY": "envkey", "SLUICE_ROOT_SECRET_KEY": "envsecret123"})
         self.wait_healthy(port)
