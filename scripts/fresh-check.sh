@@ -103,8 +103,16 @@ phase "bootstrap (debootstrap minbase)"
 rm -f "$root/etc/apt/sources.list"
 [ -n "$stanzas" ] && printf '%s\n' "$stanzas" > "$root/etc/apt/sources.list.d/debian.sources"
 [ -n "$lists" ] && printf '%s\n' "$lists" > "$root/etc/apt/sources.list.d/debian.list"
+# The machine's network setup, as a new machine here has it: name servers, hosts, and the
+# local trust anchors (/usr/local/share/ca-certificates: this workplace reaches the npm
+# registry through a proxy with its own CA). Debian's ca-certificates, when install-deps.sh
+# installs it, adds them to the system store.
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 cp /etc/hosts "$root/etc/hosts"
+if [ -d /usr/local/share/ca-certificates ]; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 
 bind() {  # bind SRC DST [rbind]
   mkdir -p "$2"
@@ -140,13 +148,21 @@ in_root() {
     /bin/bash -c "cd /work/main && $1"
 }
 
+# Runs a command in the root in the background and waits for it, so that a signal to this
+# script is handled at once (bash runs traps only between foreground commands).
+run_in_root() {  # run_in_root COMMAND: output to the terminal and $work/test.log; sets rc
+  rm -f "$work/rc"
+  { in_root "$1"; echo $? > "$work/rc"; } 2>&1 | tee -a "$work/test.log" &
+  wait $! || true
+  rc=$(cat "$work/rc" 2>/dev/null || echo 1)
+}
 rc=0
 set +e
-in_root "scripts/test.sh" 2>&1 | tee "$work/test.log"; rc=${PIPESTATUS[0]}
+run_in_root "scripts/test.sh"
 phase "scripts/test.sh (status $rc)"
 quick=not-run
 if [ $rc = 0 ]; then
-  in_root "scripts/quickstart-check.sh" 2>&1 | tee -a "$work/test.log"; rc=${PIPESTATUS[0]}
+  run_in_root "scripts/quickstart-check.sh"
   [ $rc = 0 ] && quick=passed || quick=failed
   phase "scripts/run.sh check (status $rc)"
 fi
