@@ -24,6 +24,7 @@ SUITES = {
     "browser": [I + "test_browser.py"],
     "badinput": [I + "test_badinput.py"],
     "keepalive": [I + "test_keepalive.py"],
+    "headers": [I + "test_request_headers.py"],
     "crash": [I + "test_crash.py"],
     "server": [I + "test_server.py"],
     "iam": [I + "test_iam.py"],

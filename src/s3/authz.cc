@@ -6,6 +6,7 @@
 
 #include "auth/authorizer.h"
 #include "common/strings.h"
+#include "s3/headers.h"
 
 namespace sluice::s3 {
 namespace {
@@ -317,14 +318,8 @@ Status AuthorizeRequest(Ctx& ctx, const Route& route) {
       ctx.req.has_header("x-amz-acl"))
     SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectAcl", ctx.bucket, ctx.key));
   if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) {
-    std::string_view src = ctx.req.header("x-amz-copy-source");
-    std::string decoded = UriDecode(src.substr(0, src.find('?'))).value_or(std::string(src));
-    std::string_view s = decoded;
-    if (s.starts_with('/')) s.remove_prefix(1);
-    size_t slash = s.find('/');
-    if (slash != std::string_view::npos)
-      SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:GetObject", std::string(s.substr(0, slash)),
-                                   std::string(s.substr(slash + 1))));
+    auto [src_bucket, src_key] = SplitCopySource(ctx.req.header("x-amz-copy-source"));
+    if (!src_key.empty()) SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:GetObject", src_bucket, src_key));
   }
   return Status::Ok();
 }

@@ -34,7 +34,9 @@ Task<Status> FormReader::ReadFields(std::vector<std::pair<std::string, std::stri
     SLUICE_CO_ASSIGN_OR_RETURN(FormDataParser::Event e, co_await NextEvent());
     switch (e.kind) {
       case FormDataParser::Event::kPartStart:
-        if (e.has_filename || EqualsIgnoreCase(e.name, "file")) {
+        // The file is the part named "file" (S3 wants it last). A filename= attribute on
+        // another part means nothing: python-requests sends one on every field.
+        if (EqualsIgnoreCase(e.name, "file")) {
           filename_ = std::move(e.filename);
           file_content_type_ = std::move(e.content_type);
           co_return Status::Ok();

@@ -11,7 +11,8 @@
 
 namespace sluice::s3 {
 
-// Reads a form whose fields precede one file part: ReadFields() collects the fields (up to
+// Reads a form whose fields precede one file part, the part named "file" (whatever other
+// parts carry a filename= attribute): ReadFields() collects the fields (up to
 // a size limit), then this object is the file's Body; fields after the file are ignored,
 // as S3 does.
 class FormReader final : public http::Body {

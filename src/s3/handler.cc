@@ -7,8 +7,10 @@
 #include "common/strings.h"
 #include "s3/authz.h"
 #include "s3/error_table.h"
+#include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/router.h"
+#include "s3/unsupported.h"
 
 namespace sluice::s3 {
 namespace {
@@ -42,6 +44,24 @@ std::string LogQuote(std::string_view s) {
   }
   out += '"';
   return out;
+}
+
+// x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for a copy's source):
+// a bucket owned by anyone else is refused with 403, as S3 does, so a client that names the
+// wrong bucket cannot write into it. A missing bucket is left to the operation (404).
+Status CheckExpectedOwner(Ctx& ctx, std::string_view expected, const std::string& bucket) {
+  if (expected.empty() || bucket.empty()) return Status::Ok();
+  auto info = ctx.svc.index->GetBucket(bucket);
+  if (!info.ok()) return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
+  if (info->owner != Trim(expected)) return Error(Err::kAccessDenied, "Access Denied");
+  return Status::Ok();
+}
+
+Status CheckExpectedOwners(Ctx& ctx) {
+  SLUICE_RETURN_IF_ERROR(CheckExpectedOwner(ctx, ctx.req.header("x-amz-expected-bucket-owner"), ctx.bucket));
+  std::string_view src_owner = ctx.req.header("x-amz-source-expected-bucket-owner");
+  if (src_owner.empty()) return Status::Ok();
+  return CheckExpectedOwner(ctx, src_owner, SplitCopySource(ctx.req.header("x-amz-copy-source")).first);
 }
 
 }  // namespace
@@ -174,6 +194,15 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   if (!ctx.bucket.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
   if (!ctx.key.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
   SLUICE_CO_RETURN_IF_ERROR(AuthorizeRequest(ctx, route));
+  // A header asking for a feature this server lacks: 501, never a silent success.
+  {
+    Status unsupported = Status::Ok();
+    ctx.req.ForEachHeader([&](std::string_view n, std::string_view v) {
+      if (unsupported.ok()) unsupported = CheckRequestField(n, v);
+    });
+    SLUICE_CO_RETURN_IF_ERROR(unsupported);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(CheckExpectedOwners(ctx));
 
   switch (route.op) {
     case Op::kListBuckets: co_return co_await ListBuckets(ctx);

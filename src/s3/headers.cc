@@ -172,4 +172,14 @@ Result<meta::WriteCondition> ParseWriteCondition(const http::Request& req) {
   return c;
 }
 
+std::pair<std::string, std::string> SplitCopySource(std::string_view raw) {
+  std::string_view path = raw.substr(0, raw.find('?'));
+  std::string decoded = UriDecode(path).value_or(std::string(path));
+  std::string_view p = decoded;
+  if (p.starts_with('/')) p.remove_prefix(1);
+  size_t slash = p.find('/');
+  if (slash == std::string_view::npos) return {std::string(p), ""};
+  return {std::string(p.substr(0, slash)), std::string(p.substr(slash + 1))};
+}
+
 }  // namespace sluice::s3

@@ -34,6 +34,9 @@ void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m);
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m);
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.
 Status CheckCopySourcePreconditions(const http::Request& req, const meta::ObjectMeta& m);
+// The bucket and key an x-amz-copy-source names, decoded, best effort (empty when it names
+// none): for checks before the copy runs. The copy itself validates the header strictly.
+std::pair<std::string, std::string> SplitCopySource(std::string_view raw);
 
 // The canned ACL of a write (x-amz-acl), as stored: "" for private and the
 // bucket-owner-* ACLs (one account owns everything here), else "public-read",

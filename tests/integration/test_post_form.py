@@ -113,6 +113,44 @@ class PostFormTest(unittest.TestCase):
         self.error(r, 403, "AccessDenied")
         self.assertFalse(self.exists("uploads/anon.txt"))
 
+    def test_every_field_sent_with_a_filename(self):
+        # python-requests' files= gives every part a filename= attribute; the file is still
+        # the part named "file", and ${filename} is that part's filename.
+        p = self.form()
+        parts = [(k, (k, v)) for k, v in p["fields"].items()] + [("file", ("named.txt", b"all parts"))]
+        r = requests.post(p["url"], files=parts, timeout=60)
+        self.assertEqual(r.status_code, 204, r.text)
+        self.assertEqual(self.s3.get_object(Bucket="forms", Key="uploads/named.txt")["Body"].read(),
+                         b"all parts")
+
+    def test_filename_substituted_before_the_policy_is_checked(self):
+        p = self.s3.generate_presigned_post("forms", "uploads/${filename}", ExpiresIn=600,
+                                            Conditions=[{"key": "uploads/exact.txt"}])
+        self.assertEqual(self.post(p, filename="exact.txt").status_code, 204)
+        self.assertTrue(self.exists("uploads/exact.txt"))
+        self.error(self.post(p, filename="other.txt"), 403, "AccessDenied")
+        self.assertFalse(self.exists("uploads/other.txt"))
+
+    def test_policy_without_signature_is_a_bad_request(self):
+        for client, drop in ((self.s3, "x-amz-signature"), (self.s3v2, "signature")):
+            p = self.form(client=client)
+            fields = {k: v for k, v in p["fields"].items() if k != drop}
+            r = requests.post(p["url"], data=fields, files={"file": ("nosig.txt", b"x")}, timeout=60)
+            self.error(r, 400, "InvalidArgument")
+        self.assertFalse(self.exists("uploads/nosig.txt"))
+
+    def test_encryption_field_is_refused_not_ignored(self):
+        # compat: unsupported-headers
+        for field, value in (("x-amz-server-side-encryption", "AES256"),
+                             ("x-amz-server-side-encryption", "aws:kms"),
+                             ("x-amz-server-side-encryption-customer-algorithm", "AES256")):
+            p = self.form(key="uploads/sse.txt", fields={field: value},
+                          conditions=[{field: value}, ["starts-with", "$key", "uploads/"]])
+            r = self.post(p)
+            self.error(r, 501, "NotImplemented")
+            self.assertIn(field, r.text)
+        self.assertFalse(self.exists("uploads/sse.txt"))
+
     def test_malformed_forms(self):
         p = self.form()
         r = requests.post(p["url"], data=p["fields"], timeout=60)  # urlencoded, no file

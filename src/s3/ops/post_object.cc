@@ -13,6 +13,7 @@
 #include "s3/parse.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/unsupported.h"
 #include "s3/router.h"
 
 namespace sluice::s3::ops {
@@ -53,12 +54,29 @@ Task<Status> PostObject(Ctx& ctx) {
                         boost::beast::string_view(value.data(), value.size()));
   }
 
+  auto key = fields.find("key");
+  if (key == fields.end())
+    co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
+  // ${filename} is the file part's filename, substituted before the policy's conditions
+  // are checked, as S3 does.
+  if (size_t at = key->second.find("${filename}"); at != std::string::npos)
+    key->second.replace(at, 11, form.filename());
+
   // Who signed, and whether the policy allows this form. A form with no signature and no
   // policy is anonymous: only a bucket policy (or a public-read-write ACL) can admit it.
   std::optional<std::pair<uint64_t, uint64_t>> length_range;
+  const bool v4 = fields.count("x-amz-credential") || fields.count("x-amz-algorithm");
   const bool anonymous = !fields.count("policy") && !fields.count("x-amz-signature") &&
-                         !fields.count("signature") && !fields.count("awsaccesskeyid");
+                         !fields.count("signature") && !fields.count("awsaccesskeyid") && !v4;
   if (!anonymous) {
+    // A form that names a key or a policy but carries no signature is malformed (400), not
+    // a failed signature (403).
+    if (v4 && !fields.count("x-amz-signature"))
+      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is specified, please check the order of the fields.");
+    if (!v4 && !fields.count("signature"))
+      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'Signature'.  If it is specified, please check the order of the fields.");
+    if (!fields.count("policy"))
+      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'Policy'.  If it is specified, please check the order of the fields.");
     SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
     // Temporary credentials: the form must carry the session token, and the session must
     // not have expired, as for any other request.
@@ -74,15 +92,12 @@ Task<Status> PostObject(Ctx& ctx) {
                                auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
   }
 
-  auto key = fields.find("key");
-  if (key == fields.end())
-    co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
   ctx.key = key->second;
-  if (size_t at = ctx.key.find("${filename}"); at != std::string::npos)
-    ctx.key.replace(at, 11, form.filename());
   if (ctx.key.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
   SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
   SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
+  for (const auto& [name, value] : fields)  // a field asking for a missing feature: 501
+    SLUICE_CO_RETURN_IF_ERROR(CheckRequestField(name, value));
 
   http::Request synthetic(as_headers, "POST", "/");
   meta::ObjectMeta m;

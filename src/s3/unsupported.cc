@@ -1,0 +1,72 @@
+#include "s3/unsupported.h"
+
+#include <cctype>
+
+#include "common/checksum.h"
+#include "common/strings.h"
+
+namespace sluice::s3 {
+namespace {
+
+Status Refuse(std::string_view name, std::string_view why) {
+  return Error(Err::kNotImplemented,
+               "the " + std::string(name) + " header asks for " + std::string(why) +
+                   ", which this server does not implement yet; the request was not carried out");
+}
+
+// Headers that ask for a feature sluice lacks, whatever the operation. A header whose
+// value can ask for nothing (e.g. "false") is checked below instead.
+struct Unsupported {
+  std::string_view name;
+  std::string_view feature;
+};
+constexpr Unsupported kAlways[] = {
+    {"x-amz-server-side-encryption", "server-side encryption"},
+    {"x-amz-server-side-encryption-aws-kms-key-id", "SSE-KMS encryption"},
+    {"x-amz-server-side-encryption-context", "SSE-KMS encryption"},
+    {"x-amz-server-side-encryption-customer-algorithm", "SSE-C encryption"},
+    {"x-amz-server-side-encryption-customer-key", "SSE-C encryption"},
+    {"x-amz-server-side-encryption-customer-key-md5", "SSE-C encryption"},
+    {"x-amz-copy-source-server-side-encryption-customer-algorithm", "SSE-C encryption"},
+    {"x-amz-copy-source-server-side-encryption-customer-key", "SSE-C encryption"},
+    {"x-amz-copy-source-server-side-encryption-customer-key-md5", "SSE-C encryption"},
+    {"x-amz-write-offset-bytes", "an append (S3 Express's write offset)"},
+    {"x-amz-object-lock-mode", "object lock"},
+    {"x-amz-object-lock-retain-until-date", "object lock"},
+    {"x-amz-object-lock-legal-hold", "an object lock legal hold"},
+    {"x-amz-object-ownership", "object ownership controls"},
+    {"x-amz-website-redirect-location", "static website redirects"},
+    {"x-amz-mfa", "MFA delete"},
+    {"x-amz-if-match-last-modified-time", "a conditional delete (S3 Express)"},
+    {"x-amz-if-match-size", "a conditional delete (S3 Express)"},
+    {"x-amz-if-match-initiated-time", "a conditional abort (S3 Express)"},
+    {"x-amz-rename-source", "RenameObject (S3 Express)"},
+};
+
+}  // namespace
+
+Status CheckRequestField(std::string_view name, std::string_view value) {
+  if (!StartsWithIgnoreCase(name, "x-amz-")) return Status::Ok();
+  for (const auto& u : kAlways)
+    if (EqualsIgnoreCase(name, u.name)) return Refuse(u.name, u.feature);
+  if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
+    if (!EqualsIgnoreCase(Trim(value), "false")) return Refuse("x-amz-server-side-encryption-bucket-key-enabled", "S3 Bucket Keys");
+  } else if (EqualsIgnoreCase(name, "x-amz-bucket-object-lock-enabled")) {
+    if (!EqualsIgnoreCase(Trim(value), "false")) return Refuse("x-amz-bucket-object-lock-enabled", "object lock");
+  } else if (StartsWithIgnoreCase(name, "x-amz-checksum-") && !EqualsIgnoreCase(name, "x-amz-checksum-mode") &&
+             !EqualsIgnoreCase(name, "x-amz-checksum-type") &&
+             !EqualsIgnoreCase(name, "x-amz-checksum-algorithm")) {
+    // A checksum of an algorithm this server cannot verify (SHA512, MD5, the xxHashes):
+    // accepting it unverified would promise an integrity check that never ran.
+    std::string algo(name.substr(15));
+    for (char& c : algo) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!ChecksumAlgoFromName(algo)) return Refuse(name, "the checksum algorithm " + algo);
+  } else if (EqualsIgnoreCase(name, "x-amz-storage-class")) {
+    // Every object is STANDARD: other classes (archive tiers, one-zone, reduced redundancy)
+    // promise a cost or durability this server does not give.
+    if (!EqualsIgnoreCase(Trim(value), "STANDARD")) return Refuse("x-amz-storage-class", "the storage class '" + std::string(Trim(value)) + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::s3

@@ -1,0 +1,190 @@
+"""Every request header AWS documents for the object and bucket writes, each proven either
+implemented (the request succeeds and the header has its effect) or refused with 501
+NotImplemented naming it, with nothing stored. Never a silent success: an ignored
+x-amz-write-offset-bytes once replaced a user's log, and an ignored encryption header leaves
+data in plain text that its owner believes encrypted.
+compat: unsupported-headers
+"""
+import base64
+import hashlib
+import unittest
+import zlib
+
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+import harness
+
+BODY = b"x" * 2160
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+# (header, value): asks for a feature sluice does not have -> 501 naming the header.
+REFUSED = [
+    ("x-amz-server-side-encryption", "AES256"),
+    ("x-amz-server-side-encryption", "aws:kms"),
+    ("x-amz-server-side-encryption", "aws:kms:dsse"),
+    ("x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:1:key/k"),
+    ("x-amz-server-side-encryption-context", b64(b'{"a":"b"}')),
+    ("x-amz-server-side-encryption-bucket-key-enabled", "true"),
+    ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+    ("x-amz-server-side-encryption-customer-key", b64(b"k" * 32)),
+    ("x-amz-server-side-encryption-customer-key-MD5", b64(hashlib.md5(b"k" * 32).digest())),
+    ("x-amz-write-offset-bytes", "2160"),
+    ("x-amz-object-lock-mode", "GOVERNANCE"),
+    ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"),
+    ("x-amz-object-lock-legal-hold", "ON"),
+    ("x-amz-website-redirect-location", "/elsewhere"),
+    ("x-amz-storage-class", "GLACIER"),
+    ("x-amz-storage-class", "ONEZONE_IA"),
+    ("x-amz-checksum-sha512", b64(hashlib.sha512(BODY).digest())),
+    ("x-amz-checksum-md5", b64(hashlib.md5(BODY).digest())),
+    ("x-amz-checksum-xxhash64", b64(b"\0" * 8)),
+]
+REFUSED_ON_CREATE_BUCKET = [
+    ("x-amz-bucket-object-lock-enabled", "true"),
+    ("x-amz-object-ownership", "BucketOwnerEnforced"),
+    ("x-amz-server-side-encryption", "AES256"),
+]
+REFUSED_ON_GET = [
+    ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+    ("x-amz-server-side-encryption-customer-key", b64(b"k" * 32)),
+]
+REFUSED_ON_DELETE = [
+    ("x-amz-mfa", "arn:aws:iam::1:mfa/u 123456"),
+    ("x-amz-if-match-last-modified-time", "Wed, 01 Jan 2025 00:00:00 GMT"),
+    ("x-amz-if-match-size", "2160"),
+]
+
+
+class RequestHeadersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server().start()
+        cls.s3 = harness.boto3_client(cls.server.endpoint)
+        cls.s3.create_bucket(Bucket="hdr")
+        cls.owner = cls.s3.list_buckets()["Owner"]["ID"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def send(self, method, path, headers=None, body=b""):
+        url = self.server.endpoint + path
+        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        SigV4Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY), "s3", "us-east-1").add_auth(req)
+        return requests.request(method, url, headers=dict(req.headers.items()), data=body, timeout=30)
+
+    def assertRefused(self, r, header):
+        self.assertEqual(r.status_code, 501, f"{header}: {r.status_code} {r.text}")
+        self.assertIn("<Code>NotImplemented</Code>", r.text)
+        self.assertIn(header.lower(), r.text.lower(), "the error names the header")
+
+    def head(self, key):
+        try:
+            return self.s3.head_object(Bucket="hdr", Key=key)
+        except self.s3.exceptions.ClientError:
+            return None
+
+    def test_refused_on_put_copy_and_multipart_and_nothing_changes(self):
+        # The user's log: 2,160 bytes. An append (or any refused header) must leave it whole.
+        self.s3.put_object(Bucket="hdr", Key="log", Body=BODY)
+        for name, value in REFUSED:
+            with self.subTest(header=name, value=value):
+                self.assertRefused(self.send("PUT", "/hdr/log", {name: value}, b"y" * 2168), name)
+                self.assertRefused(self.send("PUT", "/hdr/new", {name: value}, BODY), name)
+                self.assertIsNone(self.head("new"))
+                self.assertRefused(self.send("PUT", "/hdr/copy", {name: value, "x-amz-copy-source": "/hdr/log"}), name)
+                self.assertIsNone(self.head("copy"))
+                self.assertRefused(self.send("POST", "/hdr/mpu?uploads", {name: value}), name)
+        self.assertEqual(self.s3.get_object(Bucket="hdr", Key="log")["Body"].read(), BODY)
+        self.assertEqual(self.s3.list_multipart_uploads(Bucket="hdr").get("Uploads", []), [])
+
+    def test_refused_on_upload_part(self):
+        up = self.s3.create_multipart_upload(Bucket="hdr", Key="parts")["UploadId"]
+        for name, value in REFUSED_ON_GET:
+            self.assertRefused(self.send("PUT", f"/hdr/parts?partNumber=1&uploadId={up}", {name: value}, BODY), name)
+        self.assertEqual(self.s3.list_parts(Bucket="hdr", Key="parts", UploadId=up).get("Parts", []), [])
+        self.s3.abort_multipart_upload(Bucket="hdr", Key="parts", UploadId=up)
+
+    def test_refused_on_create_bucket(self):
+        for name, value in REFUSED_ON_CREATE_BUCKET:
+            with self.subTest(header=name):
+                self.assertRefused(self.send("PUT", "/hdr-new", {name: value}), name)
+                self.assertNotIn("hdr-new", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
+        r = self.send("PUT", "/hdr-unlocked", {"x-amz-bucket-object-lock-enabled": "false"})
+        self.assertEqual(r.status_code, 200, r.text)
+
+    def test_refused_on_get_and_delete(self):
+        self.s3.put_object(Bucket="hdr", Key="keep", Body=BODY)
+        for name, value in REFUSED_ON_GET:
+            self.assertRefused(self.send("GET", "/hdr/keep", {name: value}), name)
+            self.assertEqual(self.send("HEAD", "/hdr/keep", {name: value}).status_code, 501)
+        for name, value in REFUSED_ON_DELETE:
+            self.assertRefused(self.send("DELETE", "/hdr/keep", {name: value}), name)
+        self.assertIsNotNone(self.head("keep"))
+
+    def test_implemented_headers_take_effect(self):
+        crc = zlib.crc32(BODY).to_bytes(4, "big")
+        cases = [
+            ({"Cache-Control": "max-age=60"}, lambda h: h["CacheControl"] == "max-age=60"),
+            ({"Content-Disposition": "attachment"}, lambda h: h["ContentDisposition"] == "attachment"),
+            ({"Content-Language": "en"}, lambda h: h["ContentLanguage"] == "en"),
+            ({"Content-Type": "text/csv"}, lambda h: h["ContentType"] == "text/csv"),
+            ({"Expires": "Wed, 01 Jan 2031 00:00:00 GMT"}, lambda h: h["ResponseMetadata"]["HTTPHeaders"]["expires"].startswith("Wed, 01 Jan 2031")),
+            ({"Content-MD5": b64(hashlib.md5(BODY).digest())}, lambda h: h["ETag"] == f'"{hashlib.md5(BODY).hexdigest()}"'),
+            ({"x-amz-meta-run": "42"}, lambda h: h["Metadata"] == {"run": "42"}),
+            ({"x-amz-tagging": "a=1"}, lambda h: h["ResponseMetadata"]["HTTPHeaders"].get("x-amz-tagging-count") == "1"),
+            ({"x-amz-acl": "private"}, lambda h: True),
+            ({"x-amz-checksum-crc32": b64(crc)}, lambda h: True),
+            ({"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": b64(crc)}, lambda h: True),
+            ({"x-amz-storage-class": "STANDARD"}, lambda h: True),
+            ({"x-amz-request-payer": "requester"}, lambda h: True),
+            ({"x-amz-server-side-encryption-bucket-key-enabled": "false"}, lambda h: True),
+            ({"x-amz-expected-bucket-owner": None}, lambda h: True),
+        ]
+        for i, (headers, check) in enumerate(cases):
+            headers = {k: (v if v is not None else self.owner) for k, v in headers.items()}
+            with self.subTest(headers=headers):
+                r = self.send("PUT", f"/hdr/ok{i}", headers, BODY)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertTrue(check(self.s3.head_object(Bucket="hdr", Key=f"ok{i}")))
+        # A wrong checksum or MD5 is checked, not ignored.
+        r = self.send("PUT", "/hdr/bad-crc", {"x-amz-checksum-crc32": b64(b"\0\0\0\0")}, BODY)
+        self.assertEqual(r.status_code, 400, r.text)
+        r = self.send("PUT", "/hdr/bad-md5", {"Content-MD5": b64(b"\0" * 16)}, BODY)
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIsNone(self.head("bad-crc"))
+        self.assertIsNone(self.head("bad-md5"))
+
+    def test_expected_bucket_owner(self):
+        # compat: expected-bucket-owner
+        self.s3.put_object(Bucket="hdr", Key="owned", Body=BODY)
+        wrong = {"x-amz-expected-bucket-owner": "111122223333"}
+        for method, path, body in (("PUT", "/hdr/owned2", BODY), ("GET", "/hdr/owned", b""),
+                                   ("HEAD", "/hdr/owned", b""), ("DELETE", "/hdr/owned", b""),
+                                   ("GET", "/hdr?list-type=2", b""), ("GET", "/hdr?acl", b""),
+                                   ("GET", "/hdr/owned?tagging", b"")):
+            with self.subTest(method=method, path=path):
+                self.assertEqual(self.send(method, path, wrong, body).status_code, 403)
+                right = self.send(method, {"PUT": "/hdr/right-put", "DELETE": "/hdr/other"}.get(method, path),
+                                  {"x-amz-expected-bucket-owner": self.owner}, body)
+                self.assertLess(right.status_code, 300, right.text)
+        self.assertIsNone(self.head("owned2"))
+        self.assertIsNotNone(self.head("owned"))
+        r = self.send("PUT", "/hdr/copied", {"x-amz-copy-source": "/hdr/owned",
+                                             "x-amz-source-expected-bucket-owner": "111122223333"})
+        self.assertEqual(r.status_code, 403, r.text)
+        r = self.send("PUT", "/hdr/copied", {"x-amz-copy-source": "/hdr/owned",
+                                             "x-amz-source-expected-bucket-owner": self.owner})
+        self.assertEqual(r.status_code, 200, r.text)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
