@@ -105,6 +105,32 @@ class Boto3Test(unittest.TestCase):
             s3.get_object(Bucket="bt3", Key="range.bin", IfNoneMatch=etag)
         self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 304)
 
+    def test_repeated_complete_answers_the_same(self):
+        # compat: complete-idempotent
+        s3 = self.s3
+        uid = s3.create_multipart_upload(Bucket="bt3", Key="mp/again", ChecksumAlgorithm="CRC32")["UploadId"]
+        parts = [os.urandom(5 * 1024 * 1024), b"tail"]
+        et = [s3.upload_part(Bucket="bt3", Key="mp/again", UploadId=uid, PartNumber=i, Body=p,
+                             ChecksumAlgorithm="CRC32") for i, p in enumerate(parts, 1)]
+        spec = {"Parts": [{"PartNumber": i, "ETag": e["ETag"], "ChecksumCRC32": e["ChecksumCRC32"]}
+                          for i, e in enumerate(et, 1)]}
+        first = s3.complete_multipart_upload(Bucket="bt3", Key="mp/again", UploadId=uid, MultipartUpload=spec)
+        again = s3.complete_multipart_upload(Bucket="bt3", Key="mp/again", UploadId=uid, MultipartUpload=spec)
+        self.assertEqual(again["ETag"], first["ETag"])
+        self.assertEqual(again["ChecksumCRC32"], first["ChecksumCRC32"])
+        self.assertEqual(s3.get_object(Bucket="bt3", Key="mp/again")["Body"].read(), b"".join(parts))
+        # Another key, or an upload that never existed, is still NoSuchUpload.
+        for key, upload in (("mp/other", uid), ("mp/again", "0" * 32)):
+            with self.assertRaises(ClientError) as cm:
+                s3.complete_multipart_upload(Bucket="bt3", Key=key, UploadId=upload, MultipartUpload=spec)
+            self.assertEqual(code(cm.exception), "NoSuchUpload")
+        # An aborted upload is gone for good.
+        aborted = s3.create_multipart_upload(Bucket="bt3", Key="mp/aborted")["UploadId"]
+        s3.abort_multipart_upload(Bucket="bt3", Key="mp/aborted", UploadId=aborted)
+        with self.assertRaises(ClientError) as cm:
+            s3.complete_multipart_upload(Bucket="bt3", Key="mp/aborted", UploadId=aborted, MultipartUpload=spec)
+        self.assertEqual(code(cm.exception), "NoSuchUpload")
+
     def test_multipart_low_level(self):
         # compat: multipart, complete-checks, part-number
         s3 = self.s3

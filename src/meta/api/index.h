@@ -21,6 +21,10 @@
 
 namespace sluice::meta {
 
+// How long a completed multipart upload's answer is kept for a repeated Complete: 24 hours
+// (SDKs retry a lost Complete within minutes; docs/compatibility.md says so too).
+inline constexpr int64_t kCompletedUploadRetentionMicros = 24LL * 3600 * 1000000;
+
 class Index {
  public:
   virtual ~Index() = default;
@@ -76,11 +80,16 @@ class Index {
   virtual Result<std::vector<PartInfo>> ListParts(const std::string& upload_id, uint32_t marker,
                                                   uint32_t max) = 0;
   // Publishes `meta` under the upload's key and removes the upload. Parts not named in
-  // meta.segments are released.
+  // meta.segments are released. In the same atomic write it records the completion
+  // (GetCompletedUpload), stamped with meta.mtime_micros, and drops a bounded number of
+  // completion records older than kCompletedUploadRetentionMicros before that stamp.
   virtual Status CompleteUpload(const std::string& bucket, const std::string& key,
                                 const std::string& upload_id, const ObjectMeta& meta,
                                 const WriteCondition& cond,
                                 std::vector<std::string>* released) = 0;
+  // The record of a completed upload (kNoSuchUpload when there is none). Records may outlive
+  // the retention until a later Complete drops them: callers check completed_micros.
+  virtual Result<CompletedUpload> GetCompletedUpload(const std::string& upload_id) = 0;
   virtual Status AbortUpload(const std::string& bucket, const std::string& key,
                              const std::string& upload_id,
                              std::vector<std::string>* released) = 0;

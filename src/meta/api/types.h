@@ -63,6 +63,15 @@ struct UploadInfo {
   std::string acl;            // canned ACL for the object Complete publishes
 };
 
+// The answer a completed multipart upload gave, kept for a while after completion so that a
+// repeated Complete (an SDK retrying one whose reply was lost) gets the same answer.
+struct CompletedUpload {
+  std::string bucket, key;
+  std::string etag;
+  std::string checksum_algo, checksum_value, checksum_type;
+  int64_t completed_micros = 0;
+};
+
 struct PartInfo {
   uint32_t number = 0;
   uint64_t size = 0;

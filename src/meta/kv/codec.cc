@@ -124,6 +124,14 @@ std::string PartKey(std::string_view upload_id, uint32_t part) {
   for (int i = 3; i >= 0; i--) k.push_back(static_cast<char>((part >> (8 * i)) & 0xff));
   return k;
 }
+std::string CompletedKey(std::string_view upload_id) { return Join(kCompleted, {upload_id}); }
+std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id) {
+  std::string k(1, kCompletedByAge);
+  uint64_t t = completed_micros < 0 ? 0 : static_cast<uint64_t>(completed_micros);
+  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((t >> shift) & 0xff));
+  k.append(upload_id);
+  return k;
+}
 std::string RefKey(std::string_view data_id) { return Join(kRef, {data_id}); }
 std::string GcKey(std::string_view data_id) { return Join(kGc, {data_id}); }
 
@@ -208,6 +216,27 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
       if (!r.Str(&c)) return Corrupt("part checksums");
   }
   if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
+  return Status::Ok();
+}
+
+std::string EncodeCompleted(const CompletedUpload& c) {
+  Writer w;
+  w.Str(c.bucket);
+  w.Str(c.key);
+  w.Str(c.etag);
+  w.Str(c.checksum_algo);
+  w.Str(c.checksum_value);
+  w.Str(c.checksum_type);
+  w.I64(c.completed_micros);
+  return w.Take();
+}
+
+Status DecodeCompleted(std::string_view in, CompletedUpload* c) {
+  Reader r(in);
+  if (!r.Version() || !r.Str(&c->bucket) || !r.Str(&c->key) || !r.Str(&c->etag) ||
+      !r.Str(&c->checksum_algo) || !r.Str(&c->checksum_value) || !r.Str(&c->checksum_type) ||
+      !r.I64(&c->completed_micros))
+    return Corrupt("completed-upload record");
   return Status::Ok();
 }
 

@@ -21,6 +21,8 @@ inline constexpr char kRef = 'R';
 inline constexpr char kGc = 'G';
 inline constexpr char kConfig = 'C';
 inline constexpr char kDoc = 'S';  // server-wide documents: "S" ns "\0" name
+inline constexpr char kCompleted = 'D';      // "D" upload-id: a completed upload's answer
+inline constexpr char kCompletedByAge = 'T';  // "T" completed (u64 BE) upload-id: empty
 
 std::string BucketKey(std::string_view bucket);
 std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
@@ -35,6 +37,8 @@ std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
 std::string ConfigKey(std::string_view bucket, std::string_view name);
 std::string DocPrefix(std::string_view ns);  // "S" ns "\0"
 std::string DocKey(std::string_view ns, std::string_view name);
+std::string CompletedKey(std::string_view upload_id);
+std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id);
 
 // The smallest string greater than every string that starts with `prefix`; empty if
 // there is none (prefix is all 0xff).
@@ -47,6 +51,8 @@ std::string EncodeObject(const ObjectMeta& m);
 Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false);
 std::string EncodeUpload(const UploadInfo& u);
 Status DecodeUpload(std::string_view in, UploadInfo* u);
+std::string EncodeCompleted(const CompletedUpload& c);
+Status DecodeCompleted(std::string_view in, CompletedUpload* c);
 std::string EncodePart(const PartInfo& p);
 Status DecodePart(std::string_view in, PartInfo* p);
 

@@ -388,7 +388,34 @@ Status KvIndex::CompleteUpload(const std::string& bucket, const std::string& key
         Release(s.data_id, &b, released);
   b.Delete(codec::UploadKey(bucket, key, upload_id));
   b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(meta));
+  CompletedUpload done{bucket, key, meta.etag, meta.checksum_algo, meta.checksum_value,
+                       meta.checksum_type, meta.mtime_micros};
+  b.Put(codec::CompletedKey(upload_id), codec::EncodeCompleted(done));
+  b.Put(codec::CompletedByAgeKey(meta.mtime_micros, upload_id), "");
+  // Drop a few records past their retention, oldest first: each Complete adds one and may
+  // drop up to 16, so they never pile up.
+  const std::string age_prefix(1, codec::kCompletedByAge);
+  const std::string cutoff =
+      codec::CompletedByAgeKey(meta.mtime_micros - kCompletedUploadRetentionMicros, "");
+  auto it = kv_->NewIterator();
+  int dropped = 0;
+  for (it->Seek(age_prefix); it->Valid() && dropped < 16 && it->key() < cutoff; it->Next(), dropped++) {
+    std::string_view k = it->key();
+    if (k.size() <= 9 || k[0] != codec::kCompletedByAge) break;
+    b.Delete(std::string(k));
+    b.Delete(codec::CompletedKey(k.substr(9)));
+  }
   return kv_->Write(b, sync_);
+}
+
+Result<CompletedUpload> KvIndex::GetCompletedUpload(const std::string& upload_id) {
+  std::string v;
+  Status s = kv_->Get(codec::CompletedKey(upload_id), &v);
+  if (s.code() == Err::kNotFound) return Error(Err::kNoSuchUpload, "");
+  SLUICE_RETURN_IF_ERROR(s);
+  CompletedUpload c;
+  SLUICE_RETURN_IF_ERROR(codec::DecodeCompleted(v, &c));
+  return c;
 }
 
 Status KvIndex::AbortUpload(const std::string& bucket, const std::string& key,

@@ -55,6 +55,7 @@ class KvIndex final : public Index {
   Status CompleteUpload(const std::string& bucket, const std::string& key,
                         const std::string& upload_id, const ObjectMeta& meta,
                         const WriteCondition& cond, std::vector<std::string>* released) override;
+  Result<CompletedUpload> GetCompletedUpload(const std::string& upload_id) override;
   Status AbortUpload(const std::string& bucket, const std::string& key,
                      const std::string& upload_id, std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const std::string& bucket, const UploadListQuery& q) override;

@@ -146,12 +146,46 @@ Task<Status> UploadPart(Ctx& ctx) {
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
+namespace {
+
+XmlDoc CompleteResult(Ctx& ctx, const std::string& etag, const std::string& checksum_algo,
+                      const std::string& checksum_value, const std::string& checksum_type) {
+  XmlDoc out("CompleteMultipartUploadResult");
+  std::string host(ctx.req.header("host"));
+  out.root()
+      .Add("Location", "http://" + host + "/" + ctx.bucket + "/" + UriEncode(ctx.key, false))
+      .Add("Bucket", ctx.bucket)
+      .Add("Key", ctx.key)
+      .Add("ETag", QuoteEtag(etag));
+  if (!checksum_algo.empty())
+    out.root().Add("Checksum" + checksum_algo, checksum_value).Add("ChecksumType", checksum_type);
+  return out;
+}
+
+// A Complete of an upload that is no longer in progress: if it was completed (for this
+// bucket and key) within the retention, S3 answers 200 with the same ETag and checksum, and
+// SDKs retrying a Complete whose reply was lost rely on that. Otherwise `gone` stands.
+Task<Status> RepeatedComplete(Ctx& ctx, const std::string& upload_id, Status gone) {
+  if (gone.code() != Err::kNoSuchUpload) co_return gone;
+  auto done = ctx.svc.index->GetCompletedUpload(upload_id);
+  if (!done.ok()) co_return done.status().code() == Err::kNoSuchUpload ? gone : done.status();
+  if (done->bucket != ctx.bucket || done->key != ctx.key ||
+      ctx.svc.clock->NowMicros() - done->completed_micros > meta::kCompletedUploadRetentionMicros)
+    co_return gone;
+  co_return co_await SendXml(ctx, CompleteResult(ctx, done->etag, done->checksum_algo,
+                                                 done->checksum_value, done->checksum_type));
+}
+
+}  // namespace
+
 Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   std::string upload_id(ctx.query.Get("uploadId"));
   SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo u, svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
+  auto upload = svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
+  if (!upload.ok()) co_return co_await RepeatedComplete(ctx, upload_id, upload.status());
+  meta::UploadInfo u = std::move(upload).value();
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx, /*headers_describe_body=*/false));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxCompleteXmlBody, Err::kMalformedXML));
@@ -197,20 +231,13 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
   m.mtime_micros = svc.clock->NowMicros();
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
+  Status published = co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
     return svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, rel);
-  }));
-  XmlDoc out("CompleteMultipartUploadResult");
-  std::string host(ctx.req.header("host"));
-  out.root()
-      .Add("Location", "http://" + host + "/" + ctx.bucket + "/" + UriEncode(ctx.key, false))
-      .Add("Bucket", ctx.bucket)
-      .Add("Key", ctx.key)
-      .Add("ETag", QuoteEtag(m.etag));
-  if (!m.checksum_algo.empty()) {
-    out.root().Add("Checksum" + m.checksum_algo, m.checksum_value).Add("ChecksumType", m.checksum_type);
-  }
-  co_return co_await SendXml(ctx, out);
+  });
+  // Two Completes of one upload racing: the loser answers as a repeated Complete.
+  if (!published.ok()) co_return co_await RepeatedComplete(ctx, upload_id, published);
+  co_return co_await SendXml(ctx, CompleteResult(ctx, m.etag, m.checksum_algo, m.checksum_value,
+                                                 m.checksum_type));
 }
 
 Task<Status> AbortMultipartUpload(Ctx& ctx) {

@@ -180,6 +180,40 @@ TEST_P(IndexConformance, Multipart) {
   EXPECT_TRUE(index_->ListUploads("b", {})->uploads.empty());
 }
 
+// compat: complete-idempotent
+TEST_P(IndexConformance, CompletedUploadsAreRecordedThenDropped) {
+  EXPECT_EQ(index_->GetCompletedUpload("u1").status().code(), Err::kNoSuchUpload);
+  auto complete = [&](const std::string& id, const std::string& key, int64_t at) {
+    ASSERT_TRUE(index_->CreateUpload("b", {id, key, at, "", {}, {}}).ok());
+    ASSERT_TRUE(index_->PutPart("b", key, id, {1, 5, "e" + id, 1, "d" + id}, nullptr).ok());
+    ObjectMeta m;
+    m.segments = {{"d" + id, 5, "e" + id}};
+    m.parts_count = 1;
+    m.etag = "etag-" + id;
+    m.checksum_algo = "CRC32";
+    m.checksum_value = "AAAAAA==-1";
+    m.checksum_type = "COMPOSITE";
+    m.mtime_micros = at;
+    ASSERT_TRUE(index_->CompleteUpload("b", key, id, m, {}, nullptr).ok());
+  };
+  complete("u1", "k1", 1000);
+  auto c = index_->GetCompletedUpload("u1");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->bucket, "b");
+  EXPECT_EQ(c->key, "k1");
+  EXPECT_EQ(c->etag, "etag-u1");
+  EXPECT_EQ(c->checksum_value, "AAAAAA==-1");
+  EXPECT_EQ(c->checksum_type, "COMPOSITE");
+  EXPECT_EQ(c->completed_micros, 1000);
+  // Within the retention the record stays; a Complete past it drops the old one.
+  complete("u2", "k2", 1000 + kCompletedUploadRetentionMicros);
+  EXPECT_TRUE(index_->GetCompletedUpload("u1").ok());
+  complete("u3", "k3", 1001 + kCompletedUploadRetentionMicros);
+  EXPECT_EQ(index_->GetCompletedUpload("u1").status().code(), Err::kNoSuchUpload);
+  EXPECT_TRUE(index_->GetCompletedUpload("u2").ok());
+  EXPECT_TRUE(index_->GetCompletedUpload("u3").ok());
+}
+
 TEST_P(IndexConformance, DeleteBucketAbortsUploads) {
   ASSERT_TRUE(index_->CreateUpload("b", {"u1", "k", 1, "", {}, {}}).ok());
   ASSERT_TRUE(index_->PutPart("b", "k", "u1", {1, 5, "e", 1, "d"}, nullptr).ok());
