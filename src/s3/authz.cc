@@ -297,7 +297,9 @@ std::string_view ActionOf(Op op, std::string_view sub) {
   return "";
 }
 
-Status AuthorizeRequest(Ctx& ctx, const Route& route) {
+namespace {
+
+Status AuthorizeRoute(Ctx& ctx, const Route& route) {
   switch (route.op) {
     case Op::kListBuckets:
       // Filtered per bucket by the operation; anonymous callers have no bucket list.
@@ -322,6 +324,36 @@ Status AuthorizeRequest(Ctx& ctx, const Route& route) {
     if (!src_key.empty()) SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:GetObject", src_bucket, src_key));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+bool IsGetOfObject(Op op) { return op == Op::kGetObject || op == Op::kHeadObject; }
+
+Status AuthorizeRequest(Ctx& ctx, const Route& route) {
+  Status st = AuthorizeRoute(ctx, route);
+  if (st.code() != Err::kAccessDenied || ctx.bucket.empty() || route.op == Op::kCreateBucket) return st;
+  // Existence before permission where S3 answers it so: bucket names are global and no
+  // secret, so a missing bucket is 404 for anyone; a missing key is 404 for a caller who may
+  // list the bucket (who could see that anyway), and stays 403 for everyone else.
+  auto bucket = ctx.svc.index->GetBucket(ctx.bucket);
+  if (!bucket.ok()) {
+    if (bucket.status().code() != Err::kNoSuchBucket) return st;
+    ctx.error_fields = {{"BucketName", ctx.bucket}};
+    return Error(Err::kNoSuchBucket, "The specified bucket does not exist");
+  }
+  if (IsGetOfObject(route.op) && !ctx.key.empty() &&
+      ctx.svc.index->GetObject(ctx.bucket, ctx.key).status().code() == Err::kNoSuchKey &&
+      IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
+    return Error(Err::kNoSuchKey, "The specified key does not exist.");
+  return st;
+}
+
+Status HideMissingKey(Ctx& ctx, Op op, Status st) {
+  if (st.code() == Err::kNoSuchKey && IsGetOfObject(op) &&
+      !IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
+    return Error(Err::kAccessDenied, "Access Denied");
+  return st;
 }
 
 bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {

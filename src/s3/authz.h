@@ -48,7 +48,14 @@ std::string_view ActionOf(Op op, std::string_view subresource);
 
 // kAccessDenied (logged with the identity, action and resource) unless the caller may run
 // the routed operation. CopyObject/UploadPartCopy also need s3:GetObject on the source.
+// A refused request in a bucket that does not exist is kNoSuchBucket instead, and a refused
+// GET/HEAD of a missing key is kNoSuchKey for a caller allowed s3:ListBucket, as in S3.
 Status AuthorizeRequest(Ctx& ctx, const Route& route);
+
+// The other half of S3's rule: a GET/HEAD of a missing key that was authorized is
+// kNoSuchKey only for a caller allowed s3:ListBucket; for others it is kAccessDenied, so
+// keys cannot be probed. Returns `st` unchanged otherwise.
+Status HideMissingKey(Ctx& ctx, Op op, Status st);
 
 // kAccessDenied (logged) unless the caller may perform `action` on bucket/key.
 Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key);

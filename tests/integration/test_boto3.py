@@ -38,9 +38,23 @@ class Boto3Test(unittest.TestCase):
         s3.create_bucket(Bucket="tmp-bucket")
         names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
         self.assertIn("tmp-bucket", names)
-        with self.assertRaises(ClientError) as cm:
-            s3.create_bucket(Bucket="tmp-bucket")
-        self.assertEqual(code(cm.exception), "BucketAlreadyOwnedByYou")
+        # Re-creating one's own bucket: 200 in us-east-1 (the ACL reset to the request's),
+        # 409 BucketAlreadyOwnedByYou in every other region.
+        s3.put_bucket_acl(Bucket="tmp-bucket", ACL="public-read")
+        s3.create_bucket(Bucket="tmp-bucket")
+        self.assertEqual(len(s3.get_bucket_acl(Bucket="tmp-bucket")["Grants"]), 1)
+        other = harness.Server(extra_args=["--region", "eu-central-1"]).start()
+        try:
+            import boto3
+            eu = boto3.client("s3", endpoint_url=other.endpoint, region_name="eu-central-1",
+                              aws_access_key_id=harness.ACCESS_KEY, aws_secret_access_key=harness.SECRET_KEY)
+            conf = {"LocationConstraint": "eu-central-1"}
+            eu.create_bucket(Bucket="tmp-bucket", CreateBucketConfiguration=conf)
+            with self.assertRaises(ClientError) as cm:
+                eu.create_bucket(Bucket="tmp-bucket", CreateBucketConfiguration=conf)
+            self.assertEqual(code(cm.exception), "BucketAlreadyOwnedByYou")
+        finally:
+            other.cleanup()
         with self.assertRaises(ClientError) as cm:
             s3.create_bucket(Bucket="Invalid_Name")
         self.assertEqual(code(cm.exception), "InvalidBucketName")

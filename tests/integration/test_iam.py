@@ -76,6 +76,29 @@ class IamTest(unittest.TestCase):
         with open(self.server.log.name, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def test_missing_key_is_404_only_for_who_may_list(self):
+        # compat: existence-before-permission
+        get = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}
+        lst = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::data"}
+        reader = self.make_user("get-only", {"Version": "2012-10-17", "Statement": [get]})
+        lister = self.make_user("get-and-list", {"Version": "2012-10-17", "Statement": [get, lst]})
+        list_only = self.make_user("list-only", {"Version": "2012-10-17", "Statement": [lst]})
+        for op in (lambda c: c.get_object(Bucket="data", Key="no/such"),
+                   lambda c: c.head_object(Bucket="data", Key="no/such")):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                op(reader)
+            self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+            for c in (lister, list_only):
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    op(c)
+                self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+        self.assertEqual(reader.get_object(Bucket="data", Key="models/m.pt")["Body"].read(), b"model")
+        self.denied(lambda: list_only.get_object(Bucket="data", Key="models/m.pt"))
+        # A bucket that does not exist is 404 for anyone, even a key with no rights there.
+        self.denied(lambda: reader.get_object(Bucket="no-such-bucket", Key="k"), "NoSuchBucket")
+        self.denied(lambda: reader.delete_object(Bucket="no-such-bucket", Key="k"), "NoSuchBucket")
+        self.denied(lambda: reader.delete_object(Bucket="data", Key="models/m.pt"))
+
     def test_read_only_training_key(self):
         t = self.trainer
         keys = [o["Key"] for o in t.list_objects_v2(Bucket="data", Prefix="datasets/")["Contents"]]

@@ -48,8 +48,19 @@ Task<Status> CreateBucket(Ctx& ctx) {
   info.owner = ctx.auth.credential.owner_id;
   info.region = region;
   meta::Index* index = ctx.svc.index;
+  // Re-creating a bucket one already owns: 409 BucketAlreadyOwnedByYou, except in us-east-1,
+  // where S3 answers 200 and resets the bucket's ACL to the one this request gives.
+  const bool legacy_region = region == "us-east-1";
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] {
-    SLUICE_RETURN_IF_ERROR(index->CreateBucket(info));
+    Status created = index->CreateBucket(info);
+    if (created.code() == Err::kBucketAlreadyOwnedByYou && legacy_region) {
+      if (acl.empty()) {
+        Status del = index->DeleteBucketConfig(info.name, "acl");
+        return del.code() == Err::kNotFound ? Status::Ok() : del;
+      }
+    } else {
+      SLUICE_RETURN_IF_ERROR(created);
+    }
     return acl.empty() ? Status::Ok() : index->PutBucketConfig(info.name, "acl", acl);
   }));
   if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
