@@ -25,7 +25,7 @@ shared=$(realpath ../shared 2>/dev/null || true)
 t0=$(date +%s); tprev=$t0; timings=()
 phase() {  # phase NAME: records the time since the previous mark under NAME
   local now; now=$(date +%s)
-  timings+=("$(printf '%-34s %5d s' "$1" $((now - tprev)))")
+  timings+=("$(printf '%-40s %5d s' "$1" $((now - tprev)))")
   echo "fresh-check: $1 took $((now - tprev)) s"
   tprev=$now
 }
@@ -173,7 +173,7 @@ printf '  %s\n' "${timings[@]}"
 if [ -f "$root/work/timings.txt" ]; then
   echo "  inside scripts/test.sh:"; sed 's/^/    /' "$root/work/timings.txt"
 fi
-printf '  %-34s %5d s\n' "total" $(( $(date +%s) - t0 ))
+printf '  %-40s %5d s\n' "total" $(( $(date +%s) - t0 ))
 # One closing line for the whole run: ctest's counts of both suites, plus the quickstart check.
 read -r passed failed < <(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' "$work/test.log" |
   awk -v q="$quick" '{ f += $1; p += $2 - $1 } END { if (q == "passed") p++; if (q == "failed") f++; print p + 0, f + 0 }')

@@ -18,7 +18,7 @@ tprev=$(date +%s)
 phase() {
   local now; now=$(date +%s)
   echo "time: $1: $((now - tprev)) s"
-  [ -n "${SLUICE_TIMINGS:-}" ] && printf '%-34s %5d s\n' "$1" $((now - tprev)) >> "$SLUICE_TIMINGS"
+  [ -n "${SLUICE_TIMINGS:-}" ] && printf '%-40s %5d s\n' "$1" $((now - tprev)) >> "$SLUICE_TIMINGS"
   tprev=$now
 }
 scripts/install-deps.sh --test

@@ -128,6 +128,15 @@ void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m) {
   head.Set("x-amz-checksum-type", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
 }
 
+void AddPartChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, size_t part) {
+  if (m.checksum_algo.empty() || part >= m.part_checksums.size() || m.part_checksums[part].empty())
+    return;
+  auto algo = ChecksumAlgoFromName(m.checksum_algo);
+  if (!algo) return;
+  head.Set(ChecksumHeaderName(*algo), m.part_checksums[part]);
+  head.Set("x-amz-checksum-type", m.checksum_type.empty() ? "FULL_OBJECT" : m.checksum_type);
+}
+
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m) {
   return Evaluate(req.header("if-match"), req.has_header("if-match"), req.header("if-none-match"),
                   req.has_header("if-none-match"), req.header("if-modified-since"),

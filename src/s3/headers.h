@@ -30,6 +30,10 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
 // x-amz-checksum-<algo> and x-amz-checksum-type of a stored object, if it has one.
 void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m);
 
+// The same for part `part` (0-based) of a multipart object: the part's checksum and the
+// object's checksum type (GET/HEAD with partNumber=N), if the parts have checksums.
+void AddPartChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, size_t part);
+
 // GET/HEAD preconditions in S3's precedence: kPreconditionFailed (412) or kNotModified (304).
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m);
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.

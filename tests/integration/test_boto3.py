@@ -133,6 +133,17 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(again["ETag"], first["ETag"])
         self.assertEqual(again["ChecksumCRC32"], first["ChecksumCRC32"])
         self.assertEqual(s3.get_object(Bucket="bt3", Key="mp/again")["Body"].read(), b"".join(parts))
+        # compat: part-number
+        # A part read with checksum mode on carries the part's checksum and the object's type.
+        for n, p in enumerate(et, 1):
+            for call in (s3.get_object, s3.head_object):
+                r = call(Bucket="bt3", Key="mp/again", PartNumber=n, ChecksumMode="ENABLED")
+                self.assertEqual(r["ChecksumCRC32"], p["ChecksumCRC32"])
+                self.assertEqual(r["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-type"], "COMPOSITE")
+        whole = s3.head_object(Bucket="bt3", Key="mp/again", ChecksumMode="ENABLED")
+        self.assertEqual(whole["ChecksumCRC32"], first["ChecksumCRC32"])
+        ranged = s3.get_object(Bucket="bt3", Key="mp/again", Range="bytes=0-9", ChecksumMode="ENABLED")
+        self.assertNotIn("ChecksumCRC32", ranged)
         # Another key, or an upload that never existed, is still NoSuchUpload.
         for key, upload in (("mp/other", uid), ("mp/again", "0" * 32)):
             with self.assertRaises(ClientError) as cm:

@@ -52,6 +52,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   AddObjectHeaders(head, m, ctx.query);
   uint64_t offset = 0, length = m.size;
   bool partial = false;
+  std::optional<size_t> part;  // partNumber=N of a multipart object: N-1
   if (ctx.query.Has("partNumber")) {
     auto pn = ParseUint(ctx.query.Get("partNumber"));
     if (!pn || *pn < 1 || *pn > 10000)
@@ -64,6 +65,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
       for (uint64_t i = 0; i + 1 < *pn; i++) offset += m.segments[i].size;
       length = m.segments[*pn - 1].size;
       partial = true;
+      part = *pn - 1;
     }
     head.Set("x-amz-mp-parts-count", std::to_string(parts));
   } else {
@@ -74,9 +76,12 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
       partial = true;
     }
   }
-  // The stored checksum covers the whole object; S3 returns it only for whole reads.
-  if (!partial && EqualsIgnoreCase(Trim(ctx.req.header("x-amz-checksum-mode")), "ENABLED"))
-    AddChecksumHeaders(head, m);
+  // The stored checksum covers the whole object; S3 returns it for whole reads, and for a
+  // part read (partNumber=N) the part's own checksum with the object's checksum type.
+  if (EqualsIgnoreCase(Trim(ctx.req.header("x-amz-checksum-mode")), "ENABLED")) {
+    if (part) AddPartChecksumHeaders(head, m, *part);
+    else if (!partial) AddChecksumHeaders(head, m);
+  }
   if (partial) {
     head.status = 206;
     head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
