@@ -431,6 +431,8 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
     if (!has_resource) return Bad("Missing required field Resource");
     if (kind == PolicyKind::kResource && !st.has_principal)
       return Bad("Missing required field Principal");
+    if (st.allow && st.not_principal)
+      return Bad("NotPrincipal may only be used with Effect Deny");
     p->statements_.push_back(std::move(st));
   }
   return std::shared_ptr<const Policy>(std::move(p));

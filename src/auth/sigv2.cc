@@ -99,13 +99,16 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
       return Error(Err::kAuthorizationHeaderMalformed, "expected 'AWS AccessKeyId:Signature'");
     access_key = cred.substr(0, colon);
     signature = cred.substr(colon + 1);
-    std::string_view amz_date = r.header("x-amz-date");
-    auto when = ParseHttpDate(amz_date.empty() ? r.header("date") : amz_date);
+    // An x-amz-date header, even an empty one, replaces Date (and an empty one then fails).
+    std::map<std::string, std::string> amz;
+    if (r.all_amz_headers) r.all_amz_headers(&amz);
+    const bool has_amz_date = amz.count("x-amz-date") > 0;
+    auto when = ParseHttpDate(has_amz_date ? std::string_view(amz["x-amz-date"]) : r.header("date"));
     if (!when) return Error(Err::kAccessDenied, "AWS authentication requires a valid Date or x-amz-date header");
     if (*when > now + SigV4Verifier::kMaxSkewMicros || *when < now - SigV4Verifier::kMaxSkewMicros)
       return Error(Err::kRequestTimeTooSkewed,
                    "The difference between the request time and the current time is too large.");
-    date = amz_date.empty() ? std::string(Trim(r.header("date"))) : "";
+    date = has_amz_date ? "" : std::string(Trim(r.header("date")));
   } else {
     bool found;
     auto get = [&](std::string_view n) -> std::optional<std::string> {

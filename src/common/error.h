@@ -45,6 +45,7 @@ namespace sluice {
   X(kInvalidPartOrder)                \
   /* request shape */                 \
   X(kInvalidArgument)                 \
+  X(kUnresolvableGrantByEmailAddress) \
   X(kInvalidRequest)                  \
   X(kMalformedXML)                    \
   X(kMissingContentLength)            \

@@ -67,6 +67,8 @@ const S3Error& LookupError(Err e) {
       "The list of parts was not in ascending order. The parts list must be specified in order "
       "by part number.")
     E(kInvalidArgument, 400, "InvalidArgument", "Invalid Argument")
+    E(kUnresolvableGrantByEmailAddress, 400, "UnresolvableGrantByEmailAddress",
+      "The email address you provided does not match any account on record.")
     E(kInvalidRequest, 400, "InvalidRequest", "Invalid Request")
     E(kMalformedXML, 400, "MalformedXML",
       "The XML you provided was not well-formed or did not validate against our published "

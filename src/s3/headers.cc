@@ -1,5 +1,7 @@
 #include "s3/headers.h"
 
+#include <algorithm>
+
 #include "common/checksum.h"
 #include "common/strings.h"
 
@@ -67,16 +69,23 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
       return;
     }
     if (lower == "content-encoding") {
-      // aws-chunked describes the transfer, not the object: S3 does not store it.
+      // aws-chunked describes the transfer, not the object: S3 does not store it. The rest
+      // is kept as sent, separators included ("deflate, gzip" stays so).
       std::string kept;
-      std::string_view rest = value;
-      while (!rest.empty()) {
-        size_t comma = rest.find(',');
-        std::string_view item = Trim(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-        if (item.empty() || EqualsIgnoreCase(item, "aws-chunked")) continue;
-        if (!kept.empty()) kept += ",";
-        kept += item;
+      std::string_view sep;  // the comma and blanks that followed the last kept coding
+      for (size_t pos = 0;;) {
+        size_t comma = value.find(',', pos);
+        size_t end = comma == std::string_view::npos ? value.size() : comma;
+        std::string_view item = Trim(value.substr(pos, end - pos));
+        if (!item.empty() && !EqualsIgnoreCase(item, "aws-chunked")) {
+          if (!kept.empty()) kept += sep;
+          kept += item;
+          size_t blanks = comma == std::string_view::npos ? end : comma + 1;
+          while (blanks < value.size() && (value[blanks] == ' ' || value[blanks] == '\t')) blanks++;
+          sep = value.substr(end, blanks - end);
+        }
+        if (comma == std::string_view::npos) break;
+        pos = comma + 1;
       }
       if (!kept.empty()) headers->emplace_back(std::move(lower), std::move(kept));
       return;
@@ -152,13 +161,78 @@ Status CheckCopySourcePreconditions(const http::Request& req, const meta::Object
                   req.header("x-amz-copy-source-if-unmodified-since"), m, false);
 }
 
-Result<std::string> ParseCannedAcl(const http::Request& req) {
-  static constexpr std::string_view kGrants[] = {"x-amz-grant-read", "x-amz-grant-write",
-                                                 "x-amz-grant-read-acp", "x-amz-grant-write-acp",
-                                                 "x-amz-grant-full-control"};
-  for (auto g : kGrants)
-    if (req.has_header(g))
-      return Error(Err::kNotImplemented, "ACL grants to named grantees are not implemented; use a bucket policy");
+namespace {
+
+constexpr std::string_view kAllUsersUri = "http://acs.amazonaws.com/groups/global/AllUsers";
+constexpr std::string_view kAuthUsersUri = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+constexpr std::string_view kLogDeliveryUri = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+// `id="…", uri="…"`: the entries of one x-amz-grant-* header.
+Status ParseGrantHeader(std::string_view value, std::string_view permission, std::vector<AclGrant>* out) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = Trim(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return Error(Err::kInvalidArgument, "Invalid grant: " + std::string(item));
+    std::string_view v = Trim(item.substr(eq + 1));
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    out->push_back({std::string(Trim(item.substr(0, eq))), std::string(v), std::string(permission)});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::string_view owner_id) {
+  static constexpr std::string_view kPerms[] = {"READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"};
+  for (const auto& g : grants) {
+    if (std::find(std::begin(kPerms), std::end(kPerms), g.permission) == std::end(kPerms))
+      return Error(Err::kInvalidArgument, "Invalid permission: " + g.permission);
+    if (EqualsIgnoreCase(g.kind, "emailAddress"))
+      return Error(Err::kUnresolvableGrantByEmailAddress, "The email address " + g.value +
+                                                              " does not match any account on record.");
+    if (EqualsIgnoreCase(g.kind, "id")) {
+      if (g.value != owner_id) return Error(Err::kInvalidArgument, "Invalid id: " + g.value);
+    } else if (EqualsIgnoreCase(g.kind, "uri")) {
+      if (g.value != kAllUsersUri && g.value != kAuthUsersUri && g.value != kLogDeliveryUri)
+        return Error(Err::kInvalidArgument, "Invalid group uri: " + g.value);
+    } else {
+      return Error(Err::kInvalidArgument, "Invalid grantee type: " + g.kind);
+    }
+  }
+  if (grants.empty()) return std::string(kNoGrants);
+  bool all_read = false, all_write = false, auth_read = false;
+  for (const auto& g : grants) {
+    if (EqualsIgnoreCase(g.kind, "id") && g.permission == "FULL_CONTROL") continue;  // the owner
+    if (g.value == kAllUsersUri && g.permission == "READ") all_read = true;
+    else if (g.value == kAllUsersUri && g.permission == "WRITE") all_write = true;
+    else if (g.value == kAuthUsersUri && g.permission == "READ") auth_read = true;
+    else
+      return Error(Err::kNotImplemented, "ACL grants other than a canned ACL's (here " + g.permission +
+                                             " to " + g.value + ") are not implemented; use a bucket policy");
+  }
+  if (all_write) return std::string("public-read-write");
+  if (all_read) return std::string("public-read");
+  if (auth_read) return std::string("authenticated-read");
+  return std::string();
+}
+
+Result<std::string> ParseCannedAcl(const http::Request& req, std::string_view owner_id) {
+  static constexpr std::pair<std::string_view, std::string_view> kGrants[] = {
+      {"x-amz-grant-read", "READ"}, {"x-amz-grant-write", "WRITE"},
+      {"x-amz-grant-read-acp", "READ_ACP"}, {"x-amz-grant-write-acp", "WRITE_ACP"},
+      {"x-amz-grant-full-control", "FULL_CONTROL"}};
+  std::vector<AclGrant> grants;
+  for (auto [header, perm] : kGrants)
+    if (req.has_header(header)) SLUICE_RETURN_IF_ERROR(ParseGrantHeader(req.header(header), perm, &grants));
+  if (!grants.empty()) {
+    if (req.has_header("x-amz-acl"))
+      return Error(Err::kInvalidRequest, "Specifying both Canned ACLs and Header Grants is not allowed");
+    return CannedAclOfGrants(grants, owner_id);
+  }
   if (!req.has_header("x-amz-acl")) return std::string();
   std::string_view acl = Trim(req.header("x-amz-acl"));
   if (acl == "private" || acl == "bucket-owner-full-control" || acl == "bucket-owner-read")

@@ -44,9 +44,24 @@ std::pair<std::string, std::string> SplitCopySource(std::string_view raw);
 
 // The canned ACL of a write (x-amz-acl), as stored: "" for private and the
 // bucket-owner-* ACLs (one account owns everything here), else "public-read",
-// "public-read-write" or "authenticated-read", which s3/authz.cc turns into grants.
-// Grants to named grantees (x-amz-grant-*) are NotImplemented: use a bucket policy.
-Result<std::string> ParseCannedAcl(const http::Request& req);
+// "public-read-write" or "authenticated-read", which s3/authz.cc turns into grants, or
+// kNoGrants for an ACL that grants nothing at all. x-amz-grant-* headers are read as grants
+// (CannedAclOfGrants).
+Result<std::string> ParseCannedAcl(const http::Request& req, std::string_view owner_id);
+
+// The stored ACL of an AccessControlPolicy with an empty grant list.
+inline constexpr std::string_view kNoGrants = "no-grants";
+
+// One grant as a request states it: an x-amz-grant-* entry or an AccessControlPolicy Grant.
+struct AclGrant {
+  std::string kind;  // "id", "emailAddress" or "uri"
+  std::string value;
+  std::string permission;  // READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL
+};
+// The stored ACL a list of grants stands for. A grantee naming nobody is refused first (400
+// InvalidArgument; UnresolvableGrantByEmailAddress for an email address: this server keeps
+// none), then grants no canned ACL expresses are 501. `owner_id` is the one canonical user.
+Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::string_view owner_id);
 
 // The write conditions of If-None-Match / If-Match on PUT and Complete.
 Result<meta::WriteCondition> ParseWriteCondition(const http::Request& req);

@@ -458,16 +458,37 @@ class Boto3Test(unittest.TestCase):
         s3.put_object(Bucket="bt3", Key="acl/public", Body=b"x", ACL="public-read")
         grants = s3.get_object_acl(Bucket="bt3", Key="acl/public")["Grants"]
         self.assertIn(("Group", "READ"), [(g["Grantee"]["Type"], g["Permission"]) for g in grants])
-        with self.assertRaises(ClientError) as cm:
-            s3.put_object(Bucket="bt3", Key="acl/grant", Body=b"x", GrantRead="id=someone-else")
-        self.assertEqual(code(cm.exception), "NotImplemented")
+        # Group grants come before the owner's, as RGW lists them.
+        self.assertEqual([g["Grantee"]["Type"] for g in grants], ["Group", "CanonicalUser"])
+        # A grantee that names nobody is a 400, before any 501 for grants sluice cannot hold.
+        owner = acl["Owner"]["ID"]
+        for grant, err in (('id="someone-else"', "InvalidArgument"),
+                           ('emailAddress="nobody@example.com"', "UnresolvableGrantByEmailAddress"),
+                           ('uri="http://acs.amazonaws.com/groups/global/Nobody"', "InvalidArgument"),
+                           (f'id="{owner}"', "NotImplemented")):
+            with self.assertRaises(ClientError) as cm:
+                s3.put_object(Bucket="bt3", Key="acl/grant", Body=b"x", GrantRead=grant)
+            self.assertEqual(code(cm.exception), err, grant)
+            with self.assertRaises(ClientError) as cm:
+                s3.put_bucket_acl(Bucket="bt3", AccessControlPolicy={"Owner": {"ID": owner}, "Grants": [
+                    {"Grantee": {"Type": "CanonicalUser", "ID": "someone-else"}, "Permission": "READ"}]})
+            self.assertEqual(code(cm.exception), "InvalidArgument")
+        self.assertNotIn("acl/grant", [o["Key"] for o in s3.list_objects_v2(Bucket="bt3", Prefix="acl/").get("Contents", [])])
+        # Header grants a canned ACL expresses are kept as that ACL.
+        s3.put_object(Bucket="bt3", Key="acl/granted", Body=b"x",
+                      GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+        self.assertEqual(s3.get_object_acl(Bucket="bt3", Key="acl/granted")["Grants"], grants)
+        # An empty grant list is stored as exactly that.
+        s3.create_bucket(Bucket="bt3-acl-empty")
+        s3.put_bucket_acl(Bucket="bt3-acl-empty", AccessControlPolicy={"Owner": {"ID": owner}, "Grants": []})
+        self.assertEqual(s3.get_bucket_acl(Bucket="bt3-acl-empty").get("Grants", []), [])
         with self.assertRaises(ClientError) as cm:
             s3.get_bucket_policy_status(Bucket="bt3")
         self.assertEqual(code(cm.exception), "NoSuchBucketPolicy")
         self.assertNotIn("Status", s3.get_bucket_versioning(Bucket="bt3"))
         v = s3.list_object_versions(Bucket="bt3", Prefix="acl/")
         self.assertEqual([(x["Key"], x["VersionId"], x["IsLatest"]) for x in v["Versions"]],
-                         [("acl/obj", "null", True), ("acl/public", "null", True)])
+                         [("acl/granted", "null", True), ("acl/obj", "null", True), ("acl/public", "null", True)])
         for probe, err in ((s3.get_bucket_cors, "NoSuchCORSConfiguration"), (s3.get_bucket_policy, "NoSuchBucketPolicy"),
                            (s3.get_bucket_tagging, "NoSuchTagSet"), (s3.get_bucket_website, "NoSuchWebsiteConfiguration")):
             with self.assertRaises(ClientError) as cm:

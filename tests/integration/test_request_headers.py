@@ -186,5 +186,84 @@ class RequestHeadersTest(unittest.TestCase):
         self.assertEqual(r.status_code, 200, r.text)
 
 
+class SmallerBehavioursTest(unittest.TestCase):
+    """The smaller conformance fixes, each against what AWS answers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server().start()
+        cls.s3 = harness.boto3_client(cls.server.endpoint)
+        for b in ("sb-a1", "sb-a2", "sb-a3", "sb-b1"):
+            cls.s3.create_bucket(Bucket=b)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    send = RequestHeadersTest.send
+
+    def test_sigv2_empty_amz_date_overrides_date(self):
+        # compat: signatures
+        from botocore.auth import HmacV1Auth
+        from email.utils import formatdate
+        for amz_date in (None, ""):
+            url = self.server.endpoint + "/sb-a1"
+            req = AWSRequest(method="GET", url=url, headers={"Date": formatdate(usegmt=True)})
+            if amz_date is not None:
+                req.headers["x-amz-date"] = amz_date
+            HmacV1Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY)).add_auth(req)
+            r = requests.get(url, headers=dict(req.headers.items()), timeout=30)
+            if amz_date is None:
+                self.assertEqual(r.status_code, 200, r.text)
+            else:
+                self.assertEqual(r.status_code, 403, "an empty x-amz-date replaces Date, and fails")
+
+    def test_list_buckets_pages(self):
+        # compat: list-buckets
+        import xml.etree.ElementTree as ET
+        ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+        names, token = [], None
+        while True:
+            q = "/?max-buckets=2&prefix=sb-a" + (f"&continuation-token={requests.utils.quote(token)}" if token else "")
+            r = self.send("GET", q)
+            self.assertEqual(r.status_code, 200, r.text)
+            doc = ET.fromstring(r.content)
+            names += [b.find(ns + "Name").text for b in doc.iter(ns + "Bucket")]
+            self.assertEqual(doc.find(ns + "Prefix").text, "sb-a")
+            token_el = doc.find(ns + "ContinuationToken")
+            if token_el is None:
+                break
+            token = token_el.text
+        self.assertEqual(names, ["sb-a1", "sb-a2", "sb-a3"])
+        for bad in ("0", "10001", "x"):
+            self.assertEqual(self.send("GET", f"/?max-buckets={bad}").status_code, 400)
+
+    def test_content_encoding_kept_as_sent(self):
+        # compat: object-headers
+        for sent, stored in (("deflate, gzip", "deflate, gzip"), ("gzip,deflate", "gzip,deflate"),
+                             ("aws-chunked, gzip", "gzip"), ("deflate, aws-chunked, gzip", "deflate, gzip"),
+                             ("aws-chunked", None)):
+            r = self.send("PUT", "/sb-a1/enc", {"Content-Encoding": sent}, b"x")
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(self.s3.head_object(Bucket="sb-a1", Key="enc").get("ContentEncoding"), stored, sent)
+
+    def test_tags_in_key_order(self):
+        # compat: tagging
+        self.s3.put_object(Bucket="sb-a1", Key="tagged", Body=b"x", Tagging="zeta=1&alpha=2&mid=3")
+        tags = self.s3.get_object_tagging(Bucket="sb-a1", Key="tagged")["TagSet"]
+        self.assertEqual([t["Key"] for t in tags], ["alpha", "mid", "zeta"])
+
+    def test_allow_with_notprincipal_is_malformed(self):
+        # compat: bucket-policy
+        import json
+        doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"},
+                                                       "Action": "s3:GetObject", "Resource": "arn:aws:s3:::sb-b1/*"}]}
+        with self.assertRaises(self.s3.exceptions.ClientError) as cm:
+            self.s3.put_bucket_policy(Bucket="sb-b1", Policy=json.dumps(doc))
+        self.assertEqual(cm.exception.response["Error"]["Code"], "MalformedPolicy")
+        doc["Statement"][0]["Effect"] = "Deny"
+        self.s3.put_bucket_policy(Bucket="sb-b1", Policy=json.dumps(doc))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -9,24 +9,55 @@
 
 namespace sluice::s3::ops {
 
+// ListBuckets, paged as S3 pages it since 2024: max-buckets (1-10000), prefix, and an
+// opaque continuation-token (here the base64 of the last name returned).
 Task<Status> ListBuckets(Ctx& ctx) {
+  size_t max = SIZE_MAX;
+  if (ctx.query.Has("max-buckets")) {
+    auto n = ParseUint(ctx.query.Get("max-buckets"));
+    if (!n || *n < 1 || *n > 10000)
+      co_return Error(Err::kInvalidArgument, "max-buckets must be an integer between 1 and 10000");
+    max = static_cast<size_t>(*n);
+  }
+  std::string prefix(ctx.query.Get("prefix"));
+  std::string after;
+  if (ctx.query.Has("continuation-token")) {
+    auto t = Base64Decode(ctx.query.Get("continuation-token"));
+    if (!t || t->empty()) co_return Error(Err::kInvalidArgument, "The continuation token provided is incorrect");
+    after = std::move(*t);
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(auto buckets, ctx.svc.index->ListBuckets());
   XmlDoc doc("ListAllMyBucketsResult");
-  AddOwner(doc.root(), ctx);
   XmlNode list = doc.root().Child("Buckets");
+  AddOwner(doc.root(), ctx);
   // Without s3:ListAllMyBuckets a caller sees the buckets it may list, not an error: a
   // key scoped to one data set still works with `aws s3 ls`.
   const bool all = IsAllowed(ctx, "s3:ListAllMyBuckets", "", "");
-  for (const auto& b : buckets) {
+  size_t n = 0;
+  std::string last;
+  bool more = false;
+  for (const auto& b : buckets) {  // in name order
+    if (!b.name.starts_with(prefix) || (!after.empty() && b.name <= after)) continue;
     if (!all && !IsAllowed(ctx, "s3:ListBucket", b.name, "")) continue;
-    list.Child("Bucket").Add("Name", b.name).Add("CreationDate", FormatIso8601(b.created_micros));
+    if (n == max) {
+      more = true;
+      break;
+    }
+    list.Child("Bucket")
+        .Add("Name", b.name)
+        .Add("CreationDate", FormatIso8601(b.created_micros))
+        .Add("BucketRegion", b.region.empty() ? ctx.svc.region : b.region);
+    last = b.name;
+    n++;
   }
+  if (more) doc.root().Add("ContinuationToken", Base64Encode(last));
+  if (ctx.query.Has("prefix")) doc.root().Add("Prefix", prefix);
   co_return co_await SendXml(ctx, doc);
 }
 
 Task<Status> CreateBucket(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   std::string region = ctx.svc.region;
   if (ctx.req.content_length.value_or(0) > 0 || ctx.req.chunked) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));

@@ -35,20 +35,19 @@ constexpr ConfigAnswer kAnswers[] = {
 constexpr char kAllUsers[] = "http://acs.amazonaws.com/groups/global/AllUsers";
 constexpr char kAuthUsers[] = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-// The owner's FULL_CONTROL plus the group grants a canned ACL stands for.
+// The group grants a canned ACL stands for, then the owner's FULL_CONTROL (groups first, as
+// RGW lists them and tools compare); no grant at all for kNoGrants.
 XmlDoc AclDocument(const Ctx& ctx, std::string_view acl) {
   XmlDoc doc("AccessControlPolicy");
   AddOwner(doc.root(), ctx);
   XmlNode list = doc.root().Child("AccessControlList");
+  if (acl == kNoGrants) return doc;
   auto grant = [&](std::string_view type, std::string_view perm) {
     XmlNode g = list.Child("Grant");
     XmlNode grantee = g.Child("Grantee");
     grantee.Attr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance").Attr("xsi:type", type);
     return std::pair{g, grantee};
   };
-  auto [og, owner] = grant("CanonicalUser", "FULL_CONTROL");
-  owner.Add("ID", ctx.auth.credential.owner_id).Add("DisplayName", ctx.auth.credential.display_name);
-  og.Add("Permission", "FULL_CONTROL");
   auto group = [&](const char* uri, const char* perm) {
     auto [g, grantee] = grant("Group", perm);
     grantee.Add("URI", uri);
@@ -57,6 +56,9 @@ XmlDoc AclDocument(const Ctx& ctx, std::string_view acl) {
   if (acl == "public-read" || acl == "public-read-write") group(kAllUsers, "READ");
   if (acl == "public-read-write") group(kAllUsers, "WRITE");
   if (acl == "authenticated-read") group(kAuthUsers, "READ");
+  auto [og, owner] = grant("CanonicalUser", "FULL_CONTROL");
+  owner.Add("ID", ctx.auth.credential.owner_id).Add("DisplayName", ctx.auth.credential.display_name);
+  og.Add("Permission", "FULL_CONTROL");
   return doc;
 }
 
@@ -67,26 +69,24 @@ Task<Result<std::string>> RequestedAcl(Ctx& ctx) {
   if (ctx.req.has_header("x-amz-acl") || ctx.req.has_header("x-amz-grant-read") ||
       ctx.req.has_header("x-amz-grant-full-control") || ctx.req.has_header("x-amz-grant-write") ||
       ctx.req.has_header("x-amz-grant-read-acp") || ctx.req.has_header("x-amz-grant-write-acp"))
-    co_return ParseCannedAcl(ctx.req);
+    co_return ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id);
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "AccessControlPolicy", &doc));
-  bool all_read = false, all_write = false, auth_read = false;
+  std::vector<AclGrant> grants;
   for (auto g : doc.document_element().child("AccessControlList").children("Grant")) {
-    std::string id = g.child("Grantee").child("ID").text().as_string();
-    std::string uri = g.child("Grantee").child("URI").text().as_string();
-    std::string perm = g.child("Permission").text().as_string();
-    if (!id.empty() && id == ctx.auth.credential.owner_id && perm == "FULL_CONTROL") continue;
-    if (uri == kAllUsers && perm == "READ") all_read = true;
-    else if (uri == kAllUsers && perm == "WRITE") all_write = true;
-    else if (uri == kAuthUsers && perm == "READ") auth_read = true;
-    else co_return Error(Err::kNotImplemented, "ACL grants other than a canned ACL's are not implemented; use a bucket policy");
+    pugi::xml_node grantee = g.child("Grantee");
+    AclGrant grant;
+    grant.permission = g.child("Permission").text().as_string();
+    if (grantee.child("ID")) grant = {"id", grantee.child("ID").text().as_string(), grant.permission};
+    else if (grantee.child("EmailAddress"))
+      grant = {"emailAddress", grantee.child("EmailAddress").text().as_string(), grant.permission};
+    else if (grantee.child("URI")) grant = {"uri", grantee.child("URI").text().as_string(), grant.permission};
+    else co_return Error(Err::kMalformedXML, "a Grantee needs an ID, an EmailAddress or a URI");
+    grants.push_back(std::move(grant));
   }
-  if (all_write) co_return std::string("public-read-write");
-  if (all_read) co_return std::string("public-read");
-  if (auth_read) co_return std::string("authenticated-read");
-  co_return std::string();
+  co_return CannedAclOfGrants(grants, ctx.auth.credential.owner_id);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ Task<Status> CopyObject(Ctx& ctx) {
                     "itself without changing the object's metadata, storage class, website "
                     "redirect location or encryption attributes.");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
 
   meta::ObjectMeta m;

@@ -1,4 +1,6 @@
 // PutObjectTagging, GetObjectTagging, DeleteObjectTagging.
+#include <algorithm>
+
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -29,7 +31,9 @@ Task<Status> GetObjectTagging(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
   XmlDoc doc("Tagging");
   XmlNode set = doc.root().Child("TagSet");
-  for (const auto& [k, v] : m.tags) set.Child("Tag").Add("Key", k).Add("Value", v);
+  meta::HeaderList tags = m.tags;  // in key order, as S3 returns them
+  std::sort(tags.begin(), tags.end());
+  for (const auto& [k, v] : tags) set.Child("Tag").Add("Key", k).Add("Value", v);
   co_return co_await SendXml(ctx, doc);
 }
 
