@@ -259,6 +259,20 @@ bool IsKnownAction(std::string_view a) {
   return false;
 }
 
+bool IsEvaluatedConditionKey(std::string_view k) {
+  static constexpr std::string_view kKeys[] = {
+      "aws:sourceip", "aws:securetransport", "aws:currenttime", "aws:epochtime",
+      "aws:username", "aws:userid", "aws:principaltype", "aws:principalarn",
+      "aws:principalaccount", "aws:useragent", "aws:referer", "s3:prefix", "s3:delimiter",
+      "s3:max-keys", "s3:x-amz-acl", "s3:x-amz-content-sha256", "s3:x-amz-copy-source",
+      "s3:x-amz-metadata-directive", "s3:x-amz-storage-class", "s3:authtype",
+      "s3:requestobjecttagkeys"};
+  for (auto known : kKeys)
+    if (k == known) return true;
+  return (k.starts_with("s3:existingobjecttag/") && k.size() > 21) ||
+         (k.starts_with("s3:requestobjecttag/") && k.size() > 20);
+}
+
 Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, PolicyKind kind,
                                                     std::string_view bucket) {
   if (text.size() > kMaxPolicyBytes)
@@ -377,6 +391,9 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
             c.op = found->op;
             c.negated = found->negated;
             c.key = ToLower(ckey);
+            if (!IsEvaluatedConditionKey(c.key))
+              return Bad("Policy has an invalid condition key: " + ckey +
+                         " (this server does not evaluate it)");
             std::vector<json> vals;
             if (cval.is_array()) {
               for (const auto& e : cval) vals.push_back(e);
@@ -493,17 +510,23 @@ bool TestOne(const Policy::Statement::Condition& c, size_t i, std::string_view v
 
 bool ConditionHolds(const Policy::Statement::Condition& c, const ConditionValues* values,
                     bool variables) {
-  std::string v;
-  bool present = values != nullptr && values->Get(c.key, &v);
+  std::vector<std::string> got;
+  bool present = values != nullptr && values->GetAll(c.key, &got);
   if (c.op == CondOp::kNull) {
     for (const auto& want : c.values)
       if ((want == "true") != present) return true;
     return false;
   }
   if (!present) return c.if_exists || c.negated || c.for_all;
-  bool any = false;
-  for (size_t i = 0; i < c.values.size() && !any; i++) any = TestOne(c, i, v, values, variables);
-  return c.negated ? !any : any;
+  // One request value against the policy's values; then ForAllValues needs every request
+  // value to hold (true for none), anything else needs one.
+  auto holds = [&](const std::string& v) {
+    bool any = false;
+    for (size_t i = 0; i < c.values.size() && !any; i++) any = TestOne(c, i, v, values, variables);
+    return c.negated ? !any : any;
+  };
+  if (c.for_all) return std::all_of(got.begin(), got.end(), holds);
+  return std::any_of(got.begin(), got.end(), holds);
 }
 
 bool PrincipalMatches(const Policy::Statement& st, const std::vector<std::string>* who) {

@@ -27,7 +27,19 @@ class ConditionValues {
   virtual ~ConditionValues() = default;
   // False when the key is absent from the request context.
   virtual bool Get(std::string_view lower_key, std::string* value) const = 0;
+  // Every value of a multi-valued key (s3:requestobjecttagkeys); single-valued keys give one.
+  virtual bool GetAll(std::string_view lower_key, std::vector<std::string>* values) const {
+    std::string v;
+    if (!Get(lower_key, &v)) return false;
+    values->push_back(std::move(v));
+    return true;
+  }
 };
+
+// Whether the S3 layer supplies `lower_key` to conditions (s3/authz.cc's RequestValues; keep
+// the two in step). Policy::Parse refuses any other key with MalformedPolicy naming it, so
+// a policy never silently fails closed on a key nobody fills in.
+bool IsEvaluatedConditionKey(std::string_view lower_key);
 
 // The request as one policy sees it.
 struct PolicyRequest {

@@ -7,6 +7,7 @@
 #include "auth/authorizer.h"
 #include "common/strings.h"
 #include "s3/headers.h"
+#include "s3/parse.h"
 
 namespace sluice::s3 {
 namespace {
@@ -73,8 +74,37 @@ bool ObjectAclGrants(std::string_view acl, std::string_view action, bool authent
 // have no conditions, so nothing here runs on their requests.
 class RequestValues final : public auth::ConditionValues {
  public:
-  RequestValues(const Ctx& ctx, std::string_view action) : ctx_(ctx), action_(action) {}
+  RequestValues(const Ctx& ctx, std::string_view action, const std::string& bucket,
+                const std::string& key)
+      : ctx_(ctx), action_(action), bucket_(bucket), key_(key) {}
+
+  bool GetAll(std::string_view k, std::vector<std::string>* out) const override {
+    if (k != "s3:requestobjecttagkeys") return ConditionValues::GetAll(k, out);
+    const meta::HeaderList* tags = RequestTags();
+    if (!tags) return false;
+    for (const auto& [name, value] : *tags) out->push_back(name);
+    return true;
+  }
+
   bool Get(std::string_view k, std::string* v) const override {
+    // Tag keys after the slash match case-insensitively (condition keys arrive lowercased).
+    auto tag = [&](const meta::HeaderList* tags, std::string_view name) {
+      if (!tags) return false;
+      for (const auto& [tk, tv] : *tags)
+        if (EqualsIgnoreCase(tk, name)) {
+          *v = tv;
+          return true;
+        }
+      return false;
+    };
+    if (k.starts_with("s3:existingobjecttag/")) return tag(ExistingTags(), k.substr(21));
+    if (k.starts_with("s3:requestobjecttag/")) return tag(RequestTags(), k.substr(20));
+    if (k == "s3:requestobjecttagkeys") {
+      std::vector<std::string> keys;
+      if (!GetAll(k, &keys) || keys.empty()) return false;
+      *v = keys.front();
+      return true;
+    }
     const auth::Identity* id = ctx_.auth.credential.identity.get();
     auto header = [&](std::string_view name) {
       if (!ctx_.req.has_header(name)) return false;
@@ -147,8 +177,34 @@ class RequestValues final : public auth::ConditionValues {
   }
 
  private:
+  // The tags of the object the request acts on, read once (ExistingObjectTag applies to
+  // actions on an existing object; absent when there is none).
+  const meta::HeaderList* ExistingTags() const {
+    if (key_.empty() || !IsObjectAction(action_)) return nullptr;
+    if (!existing_loaded_) {
+      existing_loaded_ = true;
+      auto m = ctx_.svc.index->GetObject(bucket_, key_);
+      if (m.ok()) existing_ = std::move(m->tags);
+    }
+    return existing_ ? &*existing_ : nullptr;
+  }
+  // The tags the request sets: read by the operation from its body, or x-amz-tagging.
+  const meta::HeaderList* RequestTags() const {
+    if (ctx_.request_tags) return &*ctx_.request_tags;
+    if (!ctx_.req.has_header("x-amz-tagging")) return nullptr;
+    if (!header_tags_) {
+      auto t = ParseTaggingHeader(ctx_.req.header("x-amz-tagging"));
+      header_tags_ = t.ok() ? std::move(t).value() : meta::HeaderList();
+    }
+    return &*header_tags_;
+  }
+
   const Ctx& ctx_;
   std::string_view action_;
+  const std::string& bucket_;
+  const std::string& key_;
+  mutable std::optional<meta::HeaderList> existing_, header_tags_;
+  mutable bool existing_loaded_ = false;
 };
 
 auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
@@ -171,7 +227,7 @@ auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucke
     return auth::Verdict::kAllow;
   *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
   if (unreadable) return auth::Verdict::kExplicitDeny;  // fail closed
-  RequestValues values(ctx, action);
+  RequestValues values(ctx, action, bucket, key);
   auth::AccessRequest r{action, *resource, id, entry ? entry->policy.get() : nullptr, &values,
                         entry && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
@@ -308,6 +364,10 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
     case Op::kDeleteObjects:
       return Status::Ok();  // s3:DeleteObject is checked per key by the operation
     case Op::kPreflight:
+      return Status::Ok();
+    case Op::kPutObjectTagging:
+      // Checked by the operation once it has read the tags from the body, which
+      // s3:RequestObjectTag conditions test (ops/tagging.cc).
       return Status::Ok();
     default:
       break;

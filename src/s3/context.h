@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,10 @@ struct Ctx {
   std::string key;
   std::string request_id;
   auth::AuthResult auth;
+  // The tags this request sets, once an operation has read them from its body
+  // (PutObjectTagging): s3:RequestObjectTag conditions read them here, or else from the
+  // x-amz-tagging header.
+  std::optional<meta::HeaderList> request_tags;
   // Extra fields for the error document (signature debugging).
   std::vector<std::pair<std::string, std::string>> error_fields;
 };

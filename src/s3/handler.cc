@@ -274,7 +274,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     co_return;
   }
 
-  Ctx ctx{svc_, req, body, resp, {}, {}, {}, request_id, {}, {}};
+  Ctx ctx{svc_, req, body, resp, {}, {}, {}, request_id, {}, {}, {}};
   Status st = co_await Execute(ctx, resp);
   if (!st.ok()) {
     const S3Error& e = LookupError(st.code());

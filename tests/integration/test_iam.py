@@ -99,6 +99,43 @@ class IamTest(unittest.TestCase):
         self.denied(lambda: reader.delete_object(Bucket="no-such-bucket", Key="k"), "NoSuchBucket")
         self.denied(lambda: reader.delete_object(Bucket="data", Key="models/m.pt"))
 
+    def test_object_tag_conditions(self):
+        # compat: bucket-policy
+        self.root.create_bucket(Bucket="tagged")
+        self.root.put_object(Bucket="tagged", Key="open.txt", Body=b"open", Tagging="class=public")
+        self.root.put_object(Bucket="tagged", Key="closed.txt", Body=b"closed", Tagging="class=internal")
+        user = self.make_user("tag-user")
+        who = {"AWS": f"arn:aws:iam::{ACCOUNT}:user/tag-user"}
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": who, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tagged/*",
+             "Condition": {"StringEquals": {"s3:ExistingObjectTag/class": "public"}}},
+            {"Effect": "Allow", "Principal": who, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::tagged/*",
+             "Condition": {"StringEquals": {"s3:RequestObjectTag/team": "ml"}}},
+            {"Effect": "Allow", "Principal": who, "Action": "s3:PutObjectTagging", "Resource": "arn:aws:s3:::tagged/*",
+             "Condition": {"ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["class", "team"]}}},
+        ]}
+        self.root.put_bucket_policy(Bucket="tagged", Policy=json.dumps(policy))
+        self.assertEqual(user.get_object(Bucket="tagged", Key="open.txt")["Body"].read(), b"open")
+        self.denied(lambda: user.get_object(Bucket="tagged", Key="closed.txt"))
+        user.put_object(Bucket="tagged", Key="by-ml.txt", Body=b"x", Tagging="team=ml")
+        self.denied(lambda: user.put_object(Bucket="tagged", Key="by-other.txt", Body=b"x", Tagging="team=web"))
+        self.denied(lambda: user.put_object(Bucket="tagged", Key="untagged.txt", Body=b"x"))
+        user.put_object_tagging(Bucket="tagged", Key="closed.txt",
+                                Tagging={"TagSet": [{"Key": "class", "Value": "public"}]})
+        self.assertEqual(user.get_object(Bucket="tagged", Key="closed.txt")["Body"].read(), b"closed")
+        self.denied(lambda: user.put_object_tagging(Bucket="tagged", Key="closed.txt",
+                                                    Tagging={"TagSet": [{"Key": "owner", "Value": "me"}]}))
+        self.assertEqual(self.root.get_object_tagging(Bucket="tagged", Key="closed.txt")["TagSet"],
+                         [{"Key": "class", "Value": "public"}])
+        # A condition key this server does not evaluate is refused, not accepted to fail closed.
+        bad = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::tagged/*",
+             "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}}]}
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.root.put_bucket_policy(Bucket="tagged", Policy=json.dumps(bad))
+        self.assertEqual(code_of(cm.exception), "MalformedPolicy")
+        self.assertIn("s3:x-amz-server-side-encryption", cm.exception.response["Error"]["Message"])
+
     def test_read_only_training_key(self):
         t = self.trainer
         keys = [o["Key"] for o in t.list_objects_v2(Bucket="data", Prefix="datasets/")["Contents"]]

@@ -1,6 +1,7 @@
 // PutObjectTagging, GetObjectTagging, DeleteObjectTagging.
 #include <algorithm>
 
+#include "s3/authz.h"
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -10,7 +11,7 @@ namespace sluice::s3::ops {
 
 Task<Status> PutObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
@@ -22,6 +23,10 @@ Task<Status> PutObjectTagging(Ctx& ctx) {
     tags.emplace_back(t.child("Key").text().as_string(), t.child("Value").text().as_string());
   }
   SLUICE_CO_RETURN_IF_ERROR(ValidateTags(tags));
+  // Authorized here, not before the body: s3:RequestObjectTag conditions test these tags.
+  ctx.request_tags = tags;
+  SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectTagging", ctx.bucket, ctx.key));
+  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
       *svc.blocking, [&] { return svc.index->SetObjectTags(ctx.bucket, ctx.key, tags); }));
   co_return co_await SendEmpty(ctx, 200);
