@@ -46,6 +46,8 @@ namespace sluice {
   /* request shape */                 \
   X(kInvalidArgument)                 \
   X(kUnresolvableGrantByEmailAddress) \
+  X(kAccessControlListNotSupported)   \
+  X(kInvalidBucketAclWithObjectOwnership) \
   X(kInvalidRequest)                  \
   X(kMalformedXML)                    \
   X(kMissingContentLength)            \

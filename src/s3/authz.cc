@@ -27,8 +27,6 @@ constexpr SubresourceActions kSubresources[] = {
     {"object-lock", "s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"},
     {"requestPayment", "s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment"},
     {"accelerate", "s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration"},
-    {"ownershipControls", "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"},
-    {"publicAccessBlock", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"},
     {"tagging", "s3:GetBucketTagging", "s3:PutBucketTagging"},
 };
 
@@ -228,10 +226,17 @@ auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucke
   *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
   if (unreadable) return auth::Verdict::kExplicitDeny;  // fail closed
   RequestValues values(ctx, action, bucket, key);
-  auth::AccessRequest r{action, *resource, id, entry ? entry->policy.get() : nullptr, &values,
-                        entry && BucketAclGrants(entry->acl, action, id != nullptr)};
+  // ACL grants count unless ACLs are disabled (BucketOwnerEnforced) or public ones ignored
+  // (every grant a canned ACL makes is public). RestrictPublicBuckets: a public bucket
+  // policy admits no anonymous caller.
+  const bool acls_count = entry && !entry->acls_disabled && !entry->block.ignore_public_acls;
+  const auth::Policy* policy = entry ? entry->policy.get() : nullptr;
+  if (policy && !id && entry->block.restrict_public_buckets && policy->IsPublic()) policy = nullptr;
+  auth::AccessRequest r{action, *resource, id, policy, &values,
+                        acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
-  if (v == auth::Verdict::kImplicitDeny && action == "s3:GetObject" && !key.empty()) {
+  if (v == auth::Verdict::kImplicitDeny && action == "s3:GetObject" && !key.empty() &&
+      (!entry || acls_count)) {
     // An object's own canned ACL may grant the read.
     auto m = ctx.svc.index->GetObject(bucket, key);
     if (m.ok() && ObjectAclGrants(m->acl, action, id != nullptr)) v = auth::Verdict::kAllow;
@@ -295,6 +300,20 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   } else if (acl.status().code() != Err::kNotFound && acl.status().code() != Err::kNoSuchBucket) {
     return acl.status();
   }
+  auto block = index_->GetBucketConfig(bucket, kPublicAccessBlockConfig);
+  if (block.ok()) {
+    auto b = DecodePublicAccessBlock(*block);
+    if (!b) return Error(Err::kCorruption, "stored public access block: " + *block);
+    e->block = *b;
+  } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
+    return block.status();
+  }
+  auto owner = index_->GetBucketConfig(bucket, kOwnershipConfig);
+  if (owner.ok()) {
+    e->acls_disabled = *owner == "BucketOwnerEnforced";
+  } else if (owner.status().code() != Err::kNotFound && owner.status().code() != Err::kNoSuchBucket) {
+    return owner.status();
+  }
   // A change that raced with this read bumped the generation: answer, but do not keep it.
   if (generation_.load(std::memory_order_acquire) != gen) {
     tl.scratch = std::move(e);
@@ -349,6 +368,12 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";
     case Op::kDeleteBucketPolicy: return "s3:DeleteBucketPolicy";
     case Op::kGetBucketPolicyStatus: return "s3:GetBucketPolicyStatus";
+    case Op::kPutPublicAccessBlock: case Op::kDeletePublicAccessBlock:
+      return "s3:PutBucketPublicAccessBlock";
+    case Op::kGetPublicAccessBlock: return "s3:GetBucketPublicAccessBlock";
+    case Op::kPutBucketOwnershipControls: case Op::kDeleteBucketOwnershipControls:
+      return "s3:PutBucketOwnershipControls";
+    case Op::kGetBucketOwnershipControls: return "s3:GetBucketOwnershipControls";
   }
   return "";
 }
@@ -414,6 +439,30 @@ Status HideMissingKey(Ctx& ctx, Op op, Status st) {
       !IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
     return Error(Err::kAccessDenied, "Access Denied");
   return st;
+}
+
+std::string EncodePublicAccessBlock(const PublicAccessBlock& b) {
+  std::string s;
+  for (bool f : {b.block_public_acls, b.ignore_public_acls, b.block_public_policy, b.restrict_public_buckets})
+    s += f ? '1' : '0';
+  return s;
+}
+
+std::optional<PublicAccessBlock> DecodePublicAccessBlock(std::string_view s) {
+  if (s.size() != 4 || s.find_first_not_of("01") != std::string_view::npos) return std::nullopt;
+  return PublicAccessBlock{s[0] == '1', s[1] == '1', s[2] == '1', s[3] == '1'};
+}
+
+Status CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl) {
+  if (!ctx.svc.access) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(const BucketAccessCache::Entry* e, ctx.svc.access->Get(bucket));
+  if (e->acls_disabled && !acl.empty())
+    return Error(Err::kAccessControlListNotSupported,
+                 "The bucket does not allow ACLs (its ObjectOwnership is BucketOwnerEnforced)");
+  const bool is_public = acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";
+  if (e->block.block_public_acls && is_public)
+    return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public ACLs)");
+  return Status::Ok();
 }
 
 bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,11 +21,39 @@
 
 namespace sluice::s3 {
 
+// A bucket's public access block (PutPublicAccessBlock), as S3 defines its four settings.
+struct PublicAccessBlock {
+  bool block_public_acls = false;        // refuse requests that set a public ACL (403)
+  bool ignore_public_acls = false;       // public ACL grants admit nobody
+  bool block_public_policy = false;      // refuse a public bucket policy (403)
+  bool restrict_public_buckets = false;  // a public policy admits no anonymous caller
+};
+// Stored as four '0'/'1' characters in that order (bucket config "publicAccessBlock").
+std::string EncodePublicAccessBlock(const PublicAccessBlock& b);
+std::optional<PublicAccessBlock> DecodePublicAccessBlock(std::string_view stored);
+// The bucket config names of the two settings.
+inline constexpr char kPublicAccessBlockConfig[] = "publicAccessBlock";
+inline constexpr char kOwnershipConfig[] = "ownership";  // ObjectOwnership value as sent
+
+// BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter.
+inline bool IsObjectOwnership(std::string_view v) {
+  return v == "BucketOwnerEnforced" || v == "BucketOwnerPreferred" || v == "ObjectWriter";
+}
+
+// The checks a request that sets `acl` (as ParseCannedAcl stores it) on `bucket` or one of
+// its objects must pass: with BucketOwnerEnforced ACLs are disabled and only the owner's
+// own ACL is accepted (400 AccessControlListNotSupported); with BlockPublicAcls a public ACL
+// is refused (403 AccessDenied).
+Status CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl);
+
+
 class BucketAccessCache {
  public:
   struct Entry {
     std::shared_ptr<const auth::Policy> policy;  // null: none
     std::string acl;                             // canned ACL; "" = private
+    PublicAccessBlock block;                     // all false: none set
+    bool acls_disabled = false;                  // ObjectOwnership BucketOwnerEnforced
   };
   explicit BucketAccessCache(meta::Index* index) : index_(index) {}
   // The entry stays valid until this thread's next Get. An empty entry for a bucket that

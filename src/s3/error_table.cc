@@ -67,6 +67,10 @@ const S3Error& LookupError(Err e) {
       "The list of parts was not in ascending order. The parts list must be specified in order "
       "by part number.")
     E(kInvalidArgument, 400, "InvalidArgument", "Invalid Argument")
+    E(kAccessControlListNotSupported, 400, "AccessControlListNotSupported",
+      "The bucket does not allow ACLs")
+    E(kInvalidBucketAclWithObjectOwnership, 400, "InvalidBucketAclWithObjectOwnership",
+      "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
     E(kUnresolvableGrantByEmailAddress, 400, "UnresolvableGrantByEmailAddress",
       "The email address you provided does not match any account on record.")
     E(kInvalidRequest, 400, "InvalidRequest", "Invalid Request")

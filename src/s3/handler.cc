@@ -181,6 +181,12 @@ Task<Status> Dispatch(Ctx& ctx, const Route& route) {
     case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);
     case Op::kDeleteBucketPolicy: co_return co_await DeleteBucketPolicy(ctx);
     case Op::kGetBucketPolicyStatus: co_return co_await GetBucketPolicyStatus(ctx);
+    case Op::kPutPublicAccessBlock: co_return co_await PutPublicAccessBlock(ctx);
+    case Op::kGetPublicAccessBlock: co_return co_await GetPublicAccessBlock(ctx);
+    case Op::kDeletePublicAccessBlock: co_return co_await DeletePublicAccessBlock(ctx);
+    case Op::kPutBucketOwnershipControls: co_return co_await PutBucketOwnershipControls(ctx);
+    case Op::kGetBucketOwnershipControls: co_return co_await GetBucketOwnershipControls(ctx);
+    case Op::kDeleteBucketOwnershipControls: co_return co_await DeleteBucketOwnershipControls(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }

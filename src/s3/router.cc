@@ -11,8 +11,7 @@ namespace {
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
     "lifecycle", "website", "logging", "notification",
-    "replication", "encryption", "object-lock", "requestPayment", "accelerate",
-    "ownershipControls", "publicAccessBlock", "tagging"};
+    "replication", "encryption", "object-lock", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
@@ -69,6 +68,12 @@ std::string_view OpName(Op op) {
     case Op::kGetBucketPolicy: return "GetBucketPolicy";
     case Op::kDeleteBucketPolicy: return "DeleteBucketPolicy";
     case Op::kGetBucketPolicyStatus: return "GetBucketPolicyStatus";
+    case Op::kPutPublicAccessBlock: return "PutPublicAccessBlock";
+    case Op::kGetPublicAccessBlock: return "GetPublicAccessBlock";
+    case Op::kDeletePublicAccessBlock: return "DeletePublicAccessBlock";
+    case Op::kPutBucketOwnershipControls: return "PutBucketOwnershipControls";
+    case Op::kGetBucketOwnershipControls: return "GetBucketOwnershipControls";
+    case Op::kDeleteBucketOwnershipControls: return "DeleteBucketOwnershipControls";
   }
   return "Unknown";
 }
@@ -167,6 +172,20 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
     }
     if (q.Has("policyStatus")) {
       if (method == "GET") r.op = Op::kGetBucketPolicyStatus;
+      else return deny();
+      return r;
+    }
+    if (q.Has("publicAccessBlock")) {
+      if (method == "GET") r.op = Op::kGetPublicAccessBlock;
+      else if (method == "PUT") r.op = Op::kPutPublicAccessBlock;
+      else if (method == "DELETE") r.op = Op::kDeletePublicAccessBlock;
+      else return deny();
+      return r;
+    }
+    if (q.Has("ownershipControls")) {
+      if (method == "GET") r.op = Op::kGetBucketOwnershipControls;
+      else if (method == "PUT") r.op = Op::kPutBucketOwnershipControls;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketOwnershipControls;
       else return deny();
       return r;
     }

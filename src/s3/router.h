@@ -52,6 +52,12 @@ enum class Op {
   kGetBucketPolicy,
   kDeleteBucketPolicy,
   kGetBucketPolicyStatus,
+  kPutPublicAccessBlock,
+  kGetPublicAccessBlock,
+  kDeletePublicAccessBlock,
+  kPutBucketOwnershipControls,
+  kGetBucketOwnershipControls,
+  kDeleteBucketOwnershipControls,
 };
 
 std::string_view OpName(Op op);

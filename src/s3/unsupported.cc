@@ -34,7 +34,6 @@ constexpr Unsupported kAlways[] = {
     {"x-amz-object-lock-mode", "object lock"},
     {"x-amz-object-lock-retain-until-date", "object lock"},
     {"x-amz-object-lock-legal-hold", "an object lock legal hold"},
-    {"x-amz-object-ownership", "object ownership controls"},
     {"x-amz-website-redirect-location", "static website redirects"},
     {"x-amz-mfa", "MFA delete"},
     {"x-amz-if-match-last-modified-time", "a conditional delete (S3 Express)"},

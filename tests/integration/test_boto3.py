@@ -23,7 +23,7 @@ class Boto3Test(unittest.TestCase):
         try:
             cls.server.start()
             cls.s3 = harness.boto3_client(cls.server.endpoint)
-            cls.s3.create_bucket(Bucket="bt3")
+            cls.s3.create_bucket(Bucket="bt3", ObjectOwnership="ObjectWriter")  # ACLs on
         except Exception:
             cls.server.cleanup()
             raise
@@ -35,7 +35,7 @@ class Boto3Test(unittest.TestCase):
     def test_buckets(self):
         # compat: list-buckets, create-bucket, bucket-basics
         s3 = self.s3
-        s3.create_bucket(Bucket="tmp-bucket")
+        s3.create_bucket(Bucket="tmp-bucket", ObjectOwnership="ObjectWriter")
         names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
         self.assertIn("tmp-bucket", names)
         # Re-creating one's own bucket: 200 in us-east-1 (the ACL reset to the request's),
@@ -479,7 +479,7 @@ class Boto3Test(unittest.TestCase):
                       GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
         self.assertEqual(s3.get_object_acl(Bucket="bt3", Key="acl/granted")["Grants"], grants)
         # An empty grant list is stored as exactly that.
-        s3.create_bucket(Bucket="bt3-acl-empty")
+        s3.create_bucket(Bucket="bt3-acl-empty", ObjectOwnership="BucketOwnerPreferred")
         s3.put_bucket_acl(Bucket="bt3-acl-empty", AccessControlPolicy={"Owner": {"ID": owner}, "Grants": []})
         self.assertEqual(s3.get_bucket_acl(Bucket="bt3-acl-empty").get("Grants", []), [])
         with self.assertRaises(ClientError) as cm:

@@ -29,7 +29,7 @@ class IamTest(unittest.TestCase):
         cls.server = harness.Server(extra_args=["--sts-min-duration", "1"]).start()
         cls.root = harness.boto3_client(cls.server.endpoint)
         for b in ("data", "other", "public"):
-            cls.root.create_bucket(Bucket=b)
+            cls.root.create_bucket(Bucket=b, ObjectOwnership="ObjectWriter")  # ACLs on
         cls.root.put_object(Bucket="data", Key="datasets/a/0001.tar", Body=b"shard-a")
         cls.root.put_object(Bucket="data", Key="datasets/b/0001.tar", Body=b"shard-b")
         cls.root.put_object(Bucket="data", Key="models/m.pt", Body=b"model")
@@ -262,6 +262,63 @@ class IamTest(unittest.TestCase):
         self.assertIn("READ", [g["Permission"] for g in grants])
         self.root.put_object_acl(Bucket="other", Key="shared.txt", ACL="private")
         self.assertEqual(self.curl("/other/shared.txt")[0], 403)
+
+    def test_public_access_block_and_ownership(self):
+        # compat: public-access-block, ownership-controls
+        r = self.root
+        r.create_bucket(Bucket="guarded", ObjectOwnership="ObjectWriter")
+        r.put_object(Bucket="guarded", Key="acl.txt", Body=b"by acl", ACL="public-read")
+        r.put_object(Bucket="guarded", Key="pol/x.txt", Body=b"by policy")
+        public = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::guarded/pol/*"}]})
+        r.put_bucket_policy(Bucket="guarded", Policy=public)
+        self.assertEqual(self.curl("/guarded/acl.txt"), (200, b"by acl"))
+        self.assertEqual(self.curl("/guarded/pol/x.txt"), (200, b"by policy"))
+
+        def block(**flags):
+            r.put_public_access_block(Bucket="guarded", PublicAccessBlockConfiguration=flags)
+        block(IgnorePublicAcls=True)
+        self.assertEqual(self.curl("/guarded/acl.txt")[0], 403)
+        self.assertEqual(self.curl("/guarded/pol/x.txt")[0], 200)
+        block(RestrictPublicBuckets=True)
+        self.assertEqual(self.curl("/guarded/acl.txt")[0], 200)
+        self.assertEqual(self.curl("/guarded/pol/x.txt")[0], 403)
+        self.assertEqual(r.get_object(Bucket="guarded", Key="pol/x.txt")["Body"].read(), b"by policy")
+        block(BlockPublicAcls=True, BlockPublicPolicy=True)
+        self.denied(lambda: r.put_object(Bucket="guarded", Key="new.txt", Body=b"x", ACL="public-read"))
+        self.denied(lambda: r.put_bucket_acl(Bucket="guarded", ACL="public-read"))
+        self.denied(lambda: r.put_bucket_policy(Bucket="guarded", Policy=public))
+        r.put_object(Bucket="guarded", Key="new.txt", Body=b"x")  # no ACL: fine
+        got = r.get_public_access_block(Bucket="guarded")["PublicAccessBlockConfiguration"]
+        self.assertEqual(got, {"BlockPublicAcls": True, "IgnorePublicAcls": False,
+                               "BlockPublicPolicy": True, "RestrictPublicBuckets": False})
+        r.delete_public_access_block(Bucket="guarded")
+        self.denied(lambda: r.get_public_access_block(Bucket="guarded"), "NoSuchPublicAccessBlockConfiguration")
+        self.assertEqual(self.curl("/guarded/acl.txt")[0], 200)
+
+        # Ownership: BucketOwnerEnforced turns ACLs off (and their grants stop counting);
+        # it is refused while the bucket's own ACL grants more than the owner.
+        self.assertEqual(r.get_bucket_ownership_controls(Bucket="guarded")["OwnershipControls"]["Rules"],
+                         [{"ObjectOwnership": "ObjectWriter"}])
+        enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        r.put_bucket_acl(Bucket="guarded", ACL="public-read")
+        self.denied(lambda: r.put_bucket_ownership_controls(Bucket="guarded", OwnershipControls=enforced),
+                    "InvalidBucketAclWithObjectOwnership")
+        r.put_bucket_acl(Bucket="guarded", ACL="private")
+        r.put_bucket_ownership_controls(Bucket="guarded", OwnershipControls=enforced)
+        self.assertEqual(self.curl("/guarded/acl.txt")[0], 403)
+        self.denied(lambda: r.put_object(Bucket="guarded", Key="y.txt", Body=b"x", ACL="public-read"),
+                    "AccessControlListNotSupported")
+        r.put_object(Bucket="guarded", Key="y.txt", Body=b"x", ACL="bucket-owner-full-control")
+        r.delete_bucket_ownership_controls(Bucket="guarded")
+        self.denied(lambda: r.get_bucket_ownership_controls(Bucket="guarded"), "OwnershipControlsNotFoundError")
+        self.assertEqual(self.curl("/guarded/acl.txt"), (200, b"by acl"))
+        # A new bucket is BucketOwnerEnforced unless created otherwise; an ACL with it is refused.
+        r.create_bucket(Bucket="enforced-new")
+        self.assertEqual(r.get_bucket_ownership_controls(Bucket="enforced-new")["OwnershipControls"]["Rules"],
+                         [{"ObjectOwnership": "BucketOwnerEnforced"}])
+        self.denied(lambda: r.create_bucket(Bucket="enforced-acl", ACL="public-read"),
+                    "InvalidBucketAclWithObjectOwnership")
 
     def test_malformed_policy_changes_nothing(self):
         good = json.dumps({"Version": "2012-10-17", "Statement": [

@@ -48,7 +48,6 @@ REFUSED = [
 ]
 REFUSED_ON_CREATE_BUCKET = [
     ("x-amz-bucket-object-lock-enabled", "true"),
-    ("x-amz-object-ownership", "BucketOwnerEnforced"),
     ("x-amz-server-side-encryption", "AES256"),
 ]
 REFUSED_ON_GET = [
@@ -120,6 +119,12 @@ class RequestHeadersTest(unittest.TestCase):
                 self.assertNotIn("hdr-new", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
         r = self.send("PUT", "/hdr-unlocked", {"x-amz-bucket-object-lock-enabled": "false"})
         self.assertEqual(r.status_code, 200, r.text)
+        # compat: ownership-controls
+        r = self.send("PUT", "/hdr-owned", {"x-amz-object-ownership": "ObjectWriter"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(self.s3.get_bucket_ownership_controls(Bucket="hdr-owned")["OwnershipControls"]["Rules"],
+                         [{"ObjectOwnership": "ObjectWriter"}])
+        self.assertEqual(self.send("PUT", "/hdr-owned2", {"x-amz-object-ownership": "Nobody"}).status_code, 400)
 
     def test_refused_on_get_and_delete(self):
         self.s3.put_object(Bucket="hdr", Key="keep", Body=BODY)

@@ -58,6 +58,16 @@ Task<Status> ListBuckets(Ctx& ctx) {
 Task<Status> CreateBucket(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  // Object ownership: BucketOwnerEnforced (ACLs disabled) unless the request says otherwise,
+  // as S3 has created buckets since April 2023.
+  std::string ownership = "BucketOwnerEnforced";
+  if (ctx.req.has_header("x-amz-object-ownership")) {
+    ownership = std::string(Trim(ctx.req.header("x-amz-object-ownership")));
+    if (!IsObjectOwnership(ownership))
+      co_return Error(Err::kInvalidArgument, "Invalid x-amz-object-ownership: " + ownership);
+  }
+  if (ownership == "BucketOwnerEnforced" && !acl.empty())
+    co_return Error(Err::kInvalidBucketAclWithObjectOwnership, "");
   std::string region = ctx.svc.region;
   if (ctx.req.content_length.value_or(0) > 0 || ctx.req.chunked) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
@@ -91,6 +101,7 @@ Task<Status> CreateBucket(Ctx& ctx) {
       }
     } else {
       SLUICE_RETURN_IF_ERROR(created);
+      SLUICE_RETURN_IF_ERROR(index->PutBucketConfig(info.name, kOwnershipConfig, ownership));
     }
     return acl.empty() ? Status::Ok() : index->PutBucketConfig(info.name, "acl", acl);
   }));

@@ -126,6 +126,7 @@ Task<Status> PutBucketAcl(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
     return acl.empty() ? svc.index->DeleteBucketConfig(ctx.bucket, "acl")
                        : svc.index->PutBucketConfig(ctx.bucket, "acl", acl);
@@ -144,6 +145,7 @@ Task<Status> PutObjectAcl(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
       *svc.blocking, [&] { return svc.index->SetObjectAcl(ctx.bucket, ctx.key, acl); }));
   co_return co_await SendEmpty(ctx, 200);

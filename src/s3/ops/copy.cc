@@ -1,6 +1,7 @@
 // CopyObject and UploadPartCopy: the source is read and the copy written on the blocking
 // pool, so a 5 GiB copy never stalls the I/O thread that accepted it.
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
@@ -72,6 +73,7 @@ Task<Status> CopyObject(Ctx& ctx) {
                     "redirect location or encryption attributes.");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
 
   meta::ObjectMeta m;

@@ -5,6 +5,7 @@
 #include "common/checksum.h"
 #include "common/hash.h"
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
@@ -81,6 +82,7 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
   SLUICE_CO_ASSIGN_OR_RETURN(u.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  if (!u.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, u.acl));
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
   if (ctx.req.has_header("x-amz-checksum-algorithm")) {
     auto a = ChecksumAlgoFromName(Trim(ctx.req.header("x-amz-checksum-algorithm")));

@@ -1,6 +1,7 @@
 // PutObject, GetObject, HeadObject, DeleteObject.
 #include "common/checksum.h"
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
@@ -16,6 +17,7 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 

@@ -60,6 +60,14 @@ Task<Status> PutBucketPolicy(Ctx& ctx);
 Task<Status> GetBucketPolicy(Ctx& ctx);
 Task<Status> DeleteBucketPolicy(Ctx& ctx);
 Task<Status> GetBucketPolicyStatus(Ctx& ctx);
+
+// public_access.cc: bucket-level public access block and object ownership controls.
+Task<Status> PutPublicAccessBlock(Ctx& ctx);
+Task<Status> GetPublicAccessBlock(Ctx& ctx);
+Task<Status> DeletePublicAccessBlock(Ctx& ctx);
+Task<Status> PutBucketOwnershipControls(Ctx& ctx);
+Task<Status> GetBucketOwnershipControls(Ctx& ctx);
+Task<Status> DeleteBucketOwnershipControls(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

@@ -32,7 +32,12 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   // S3 limits bucket policies to 20 KiB; read a little more so the parser can say so.
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
-  SLUICE_CO_RETURN_IF_ERROR(auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto parsed, auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
+  if (svc.access && parsed->IsPublic()) {
+    SLUICE_CO_ASSIGN_OR_RETURN(const BucketAccessCache::Entry* e, svc.access->Get(ctx.bucket));
+    if (e->block.block_public_policy)
+      co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public policies)");
+  }
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
       *svc.blocking, [&] { return svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body); }));
   Invalidate(ctx);

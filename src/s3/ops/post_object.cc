@@ -103,6 +103,7 @@ Task<Status> PostObject(Ctx& ctx) {
   meta::ObjectMeta m;
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(synthetic, ctx.auth.credential.owner_id));
+  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
   if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
   if (auto t = fields.find("tagging"); t != fields.end()) {
     SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingXml(t->second));
