@@ -36,6 +36,8 @@ EOF
 head -c $((BIG_MIB * 1048576)) /dev/urandom > "$WORK/big.bin"
 sync
 
+# The endpoint also goes to the AWS CLI as --endpoint-url: Debian 12's AWS CLI (2.9) ignores
+# AWS_ENDPOINT_URL, which only newer releases read.
 export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$EP
 export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_SL_TYPE=s3 RCLONE_CONFIG_SL_PROVIDER=Other \
   RCLONE_CONFIG_SL_ACCESS_KEY_ID=$AK RCLONE_CONFIG_SL_SECRET_ACCESS_KEY=$SK RCLONE_CONFIG_SL_ENDPOINT=$EP \
@@ -51,8 +53,8 @@ run_tool() { # tool up|down many|one SRC DST
   local tool=$1 dir=$2 what=$3 src=$4 dst=$5
   case $tool in
     sluice) if [ $what = many ]; then "$SLUICE" cp -r -q "$src" "$dst"; else "$SLUICE" cp -q "$src" "$dst"; fi ;;
-    aws) if [ $what = many ]; then aws s3 cp --recursive --quiet --only-show-errors "$src" "$dst"
-         else aws s3 cp --quiet --only-show-errors "$src" "$dst"; fi ;;
+    aws) if [ $what = many ]; then aws --endpoint-url "$EP" s3 cp --recursive --quiet --only-show-errors "$src" "$dst"
+         else aws --endpoint-url "$EP" s3 cp --quiet --only-show-errors "$src" "$dst"; fi ;;
     rclone) local s=${src/s3:\/\//sl:} d=${dst/s3:\/\//sl:}
             # rclone reads AWS_* variables (a CA bundle among them): give it none.
             ( unset $(compgen -e | grep '^AWS_')

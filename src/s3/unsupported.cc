@@ -49,10 +49,13 @@ Status CheckRequestField(std::string_view name, std::string_view value) {
   for (const auto& u : kAlways)
     if (EqualsIgnoreCase(name, u.name)) return Refuse(u.name, u.feature);
   if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
-    if (!EqualsIgnoreCase(Trim(value), "false")) return Refuse("x-amz-server-side-encryption-bucket-key-enabled", "S3 Bucket Keys");
+    if (!EqualsIgnoreCase(Trim(value), "false"))
+      return Refuse("x-amz-server-side-encryption-bucket-key-enabled", "S3 Bucket Keys");
   } else if (EqualsIgnoreCase(name, "x-amz-bucket-object-lock-enabled")) {
-    if (!EqualsIgnoreCase(Trim(value), "false")) return Refuse("x-amz-bucket-object-lock-enabled", "object lock");
-  } else if (StartsWithIgnoreCase(name, "x-amz-checksum-") && !EqualsIgnoreCase(name, "x-amz-checksum-mode") &&
+    if (!EqualsIgnoreCase(Trim(value), "false"))
+      return Refuse("x-amz-bucket-object-lock-enabled", "object lock");
+  } else if (StartsWithIgnoreCase(name, "x-amz-checksum-") &&
+             !EqualsIgnoreCase(name, "x-amz-checksum-mode") &&
              !EqualsIgnoreCase(name, "x-amz-checksum-type") &&
              !EqualsIgnoreCase(name, "x-amz-checksum-algorithm")) {
     // A checksum of an algorithm this server cannot verify (SHA512, MD5, the xxHashes):
@@ -63,7 +66,8 @@ Status CheckRequestField(std::string_view name, std::string_view value) {
   } else if (EqualsIgnoreCase(name, "x-amz-storage-class")) {
     // Every object is STANDARD: other classes (archive tiers, one-zone, reduced redundancy)
     // promise a cost or durability this server does not give.
-    if (!EqualsIgnoreCase(Trim(value), "STANDARD")) return Refuse("x-amz-storage-class", "the storage class '" + std::string(Trim(value)) + "'");
+    if (!EqualsIgnoreCase(Trim(value), "STANDARD"))
+      return Refuse("x-amz-storage-class", "the storage class '" + std::string(Trim(value)) + "'");
   }
   return Status::Ok();
 }

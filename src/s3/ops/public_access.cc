@@ -16,7 +16,8 @@ constexpr std::string_view kBlockFields[] = {"BlockPublicAcls", "IgnorePublicAcl
 
 Task<Result<pugi::xml_document>> ReadXmlBody(Ctx& ctx, std::string_view root) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, root, &doc));
   co_return doc;
@@ -49,7 +50,8 @@ Task<Status> PutPublicAccessBlock(Ctx& ctx) {
     flags[i] = v == "true";
   }
   PublicAccessBlock b{flags[0], flags[1], flags[2], flags[3]};
-  SLUICE_CO_RETURN_IF_ERROR(co_await StoreConfig(ctx, kPublicAccessBlockConfig, EncodePublicAccessBlock(b)));
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await StoreConfig(ctx, kPublicAccessBlockConfig, EncodePublicAccessBlock(b)));
   co_return co_await SendEmpty(ctx, 200);
 }
 
@@ -78,13 +80,17 @@ Task<Status> DeletePublicAccessBlock(Ctx& ctx) {
 
 Task<Status> PutBucketOwnershipControls(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  SLUICE_CO_ASSIGN_OR_RETURN(pugi::xml_document doc, co_await ReadXmlBody(ctx, "OwnershipControls"));
+  SLUICE_CO_ASSIGN_OR_RETURN(pugi::xml_document doc,
+                             co_await ReadXmlBody(ctx, "OwnershipControls"));
   auto rules = doc.document_element().children("Rule");
   if (std::distance(rules.begin(), rules.end()) != 1)
     co_return Error(Err::kMalformedXML, "OwnershipControls takes exactly one Rule");
-  std::string ownership(Trim(doc.document_element().child("Rule").child("ObjectOwnership").text().as_string()));
+  std::string ownership(
+      Trim(doc.document_element().child("Rule").child("ObjectOwnership").text().as_string()));
   if (!IsObjectOwnership(ownership))
-    co_return Error(Err::kMalformedXML, "ObjectOwnership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter");
+    co_return Error(
+        Err::kMalformedXML,
+        "ObjectOwnership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter");
   if (ownership == "BucketOwnerEnforced") {
     // S3 refuses to disable ACLs while the bucket's own ACL grants anything beyond the owner.
     auto acl = ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
@@ -97,7 +103,8 @@ Task<Status> PutBucketOwnershipControls(Ctx& ctx) {
 Task<Status> GetBucketOwnershipControls(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
   auto stored = ctx.svc.index->GetBucketConfig(ctx.bucket, kOwnershipConfig);
-  if (stored.status().code() == Err::kNotFound) co_return Error(Err::kOwnershipControlsNotFound, "");
+  if (stored.status().code() == Err::kNotFound)
+    co_return Error(Err::kOwnershipControlsNotFound, "");
   SLUICE_CO_RETURN_IF_ERROR(stored.status());
   XmlDoc out("OwnershipControls");
   out.root().Child("Rule").Add("ObjectOwnership", *stored);
