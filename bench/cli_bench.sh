@@ -43,6 +43,9 @@ export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_SL_TYPE=s3 RCLONE_CONFIG_SL_PROVIDE
   RCLONE_CONFIG_SL_ACCESS_KEY_ID=$AK RCLONE_CONFIG_SL_SECRET_ACCESS_KEY=$SK RCLONE_CONFIG_SL_ENDPOINT=$EP \
   RCLONE_CONFIG_SL_REGION=us-east-1
 "$SLUICE" mb s3://clibench -q 2>/dev/null || true
+# Which AWS CLI ran (the one first on PATH), for the report.
+awsv=$(aws --version 2>&1 | awk '{print $1}' | head -1)
+echo "{\"kind\":\"meta\",\"aws_cli\":\"${awsv:-unknown}\"}" >> "$RESULTS"
 
 now() { date +%s.%N; }
 record() { # tool scenario direction seconds bytes

@@ -161,7 +161,9 @@ if cli:
               "round(s) with the tools' order rotated, figures are medians, and every tool downloads the "
               "same object, read once beforehand: sluice writes large objects with O_DIRECT, so a fresh "
               "upload is not in the page cache, and whichever tool met the cold disk would lose to it."
-              + rerun_note, "",
+              + rerun_note + (f" The AWS CLI was `{meta['aws_cli']}`, the one first on PATH; bench/cli_bench.sh "
+                              "passes it `--endpoint-url`, as Debian 12's AWS CLI 2.9 ignores AWS_ENDPOINT_URL."
+                              if meta.get("aws_cli") else ""), "",
               "| scenario | direction | sluice MiB/s | AWS CLI MiB/s | rclone MiB/s | sluice/AWS CLI | sluice/rclone |",
               "|---|---|---|---|---|---|---|"]
     for scen, label in (("many", f"{n_many:,} × 100 KiB"), ("one", f"1 × {big:,} MiB")):
