@@ -134,65 +134,6 @@ void S3Handler::RenderProtocolError(Err code, std::string_view message, http::Re
   spdlog::info("protocol error {} ({}): {}", e.code, id, message);
 }
 
-namespace {
-
-// Runs the routed operation (authenticated and authorized already).
-Task<Status> Dispatch(Ctx& ctx, const Route& route) {
-  using namespace ops;
-  switch (route.op) {
-    case Op::kListBuckets: co_return co_await ListBuckets(ctx);
-    case Op::kCreateBucket: co_return co_await CreateBucket(ctx);
-    case Op::kHeadBucket: co_return co_await HeadBucket(ctx);
-    case Op::kDeleteBucket: co_return co_await DeleteBucket(ctx);
-    case Op::kGetBucketLocation: co_return co_await GetBucketLocation(ctx);
-    case Op::kGetBucketVersioning: co_return co_await GetBucketVersioning(ctx);
-    case Op::kListObjects: co_return co_await ListObjects(ctx, false);
-    case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
-    case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
-    case Op::kDeleteObjects: co_return co_await DeleteObjects(ctx);
-    case Op::kPutObject: co_return co_await PutObject(ctx);
-    case Op::kCopyObject: co_return co_await CopyObject(ctx);
-    case Op::kGetObject: co_return co_await GetObject(ctx, false);
-    case Op::kHeadObject: co_return co_await GetObject(ctx, true);
-    case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
-    case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
-    case Op::kUploadPart: co_return co_await UploadPart(ctx);
-    case Op::kUploadPartCopy: co_return co_await UploadPartCopy(ctx);
-    case Op::kCompleteMultipartUpload: co_return co_await CompleteMultipartUpload(ctx);
-    case Op::kAbortMultipartUpload: co_return co_await AbortMultipartUpload(ctx);
-    case Op::kListParts: co_return co_await ListParts(ctx);
-    case Op::kPutObjectTagging: co_return co_await PutObjectTagging(ctx);
-    case Op::kGetObjectTagging: co_return co_await GetObjectTagging(ctx);
-    case Op::kDeleteObjectTagging: co_return co_await DeleteObjectTagging(ctx);
-    case Op::kGetBucketSubresource: co_return co_await GetBucketSubresource(ctx, route.subresource);
-    case Op::kDeleteBucketSubresource: co_return co_await DeleteBucketSubresource(ctx);
-    case Op::kGetBucketAcl: co_return co_await GetBucketAcl(ctx);
-    case Op::kPutBucketAcl: co_return co_await PutBucketAcl(ctx);
-    case Op::kGetObjectAcl: co_return co_await GetObjectAcl(ctx);
-    case Op::kPutObjectAcl: co_return co_await PutObjectAcl(ctx);
-    case Op::kListObjectVersions: co_return co_await ListObjectVersions(ctx);
-    case Op::kPutBucketCors: co_return co_await PutBucketCors(ctx);
-    case Op::kGetBucketCors: co_return co_await GetBucketCors(ctx);
-    case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
-    case Op::kPreflight: co_return co_await PreflightCors(ctx);
-    case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
-    case Op::kPostObject: co_return co_await PostObject(ctx);
-    case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
-    case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);
-    case Op::kDeleteBucketPolicy: co_return co_await DeleteBucketPolicy(ctx);
-    case Op::kGetBucketPolicyStatus: co_return co_await GetBucketPolicyStatus(ctx);
-    case Op::kPutPublicAccessBlock: co_return co_await PutPublicAccessBlock(ctx);
-    case Op::kGetPublicAccessBlock: co_return co_await GetPublicAccessBlock(ctx);
-    case Op::kDeletePublicAccessBlock: co_return co_await DeletePublicAccessBlock(ctx);
-    case Op::kPutBucketOwnershipControls: co_return co_await PutBucketOwnershipControls(ctx);
-    case Op::kGetBucketOwnershipControls: co_return co_await GetBucketOwnershipControls(ctx);
-    case Op::kDeleteBucketOwnershipControls: co_return co_await DeleteBucketOwnershipControls(ctx);
-  }
-  co_return Error(Err::kNotImplemented, "");
-}
-
-}  // namespace
-
 Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   using namespace ops;
   auto q = Query::Parse(ctx.req.query());
@@ -263,7 +204,57 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   }
   SLUICE_CO_RETURN_IF_ERROR(CheckExpectedOwners(ctx));
 
-  co_return HideMissingKey(ctx, route.op, co_await Dispatch(ctx, route));
+  switch (route.op) {
+    case Op::kListBuckets: co_return co_await ListBuckets(ctx);
+    case Op::kCreateBucket: co_return co_await CreateBucket(ctx);
+    case Op::kHeadBucket: co_return co_await HeadBucket(ctx);
+    case Op::kDeleteBucket: co_return co_await DeleteBucket(ctx);
+    case Op::kGetBucketLocation: co_return co_await GetBucketLocation(ctx);
+    case Op::kGetBucketVersioning: co_return co_await GetBucketVersioning(ctx);
+    case Op::kListObjects: co_return co_await ListObjects(ctx, false);
+    case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
+    case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
+    case Op::kDeleteObjects: co_return co_await DeleteObjects(ctx);
+    case Op::kPutObject: co_return co_await PutObject(ctx);
+    case Op::kCopyObject: co_return co_await CopyObject(ctx);
+    // A missing key is 404 only for a caller who may list the bucket (HideMissingKey).
+    case Op::kGetObject: co_return HideMissingKey(ctx, route.op, co_await GetObject(ctx, false));
+    case Op::kHeadObject: co_return HideMissingKey(ctx, route.op, co_await GetObject(ctx, true));
+    case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
+    case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
+    case Op::kUploadPart: co_return co_await UploadPart(ctx);
+    case Op::kUploadPartCopy: co_return co_await UploadPartCopy(ctx);
+    case Op::kCompleteMultipartUpload: co_return co_await CompleteMultipartUpload(ctx);
+    case Op::kAbortMultipartUpload: co_return co_await AbortMultipartUpload(ctx);
+    case Op::kListParts: co_return co_await ListParts(ctx);
+    case Op::kPutObjectTagging: co_return co_await PutObjectTagging(ctx);
+    case Op::kGetObjectTagging: co_return co_await GetObjectTagging(ctx);
+    case Op::kDeleteObjectTagging: co_return co_await DeleteObjectTagging(ctx);
+    case Op::kGetBucketSubresource: co_return co_await GetBucketSubresource(ctx, route.subresource);
+    case Op::kDeleteBucketSubresource: co_return co_await DeleteBucketSubresource(ctx);
+    case Op::kGetBucketAcl: co_return co_await GetBucketAcl(ctx);
+    case Op::kPutBucketAcl: co_return co_await PutBucketAcl(ctx);
+    case Op::kGetObjectAcl: co_return co_await GetObjectAcl(ctx);
+    case Op::kPutObjectAcl: co_return co_await PutObjectAcl(ctx);
+    case Op::kListObjectVersions: co_return co_await ListObjectVersions(ctx);
+    case Op::kPutBucketCors: co_return co_await PutBucketCors(ctx);
+    case Op::kGetBucketCors: co_return co_await GetBucketCors(ctx);
+    case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
+    case Op::kPreflight: co_return co_await PreflightCors(ctx);
+    case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
+    case Op::kPostObject: co_return co_await PostObject(ctx);
+    case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
+    case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);
+    case Op::kDeleteBucketPolicy: co_return co_await DeleteBucketPolicy(ctx);
+    case Op::kGetBucketPolicyStatus: co_return co_await GetBucketPolicyStatus(ctx);
+    case Op::kPutPublicAccessBlock: co_return co_await PutPublicAccessBlock(ctx);
+    case Op::kGetPublicAccessBlock: co_return co_await GetPublicAccessBlock(ctx);
+    case Op::kDeletePublicAccessBlock: co_return co_await DeletePublicAccessBlock(ctx);
+    case Op::kPutBucketOwnershipControls: co_return co_await PutBucketOwnershipControls(ctx);
+    case Op::kGetBucketOwnershipControls: co_return co_await GetBucketOwnershipControls(ctx);
+    case Op::kDeleteBucketOwnershipControls: co_return co_await DeleteBucketOwnershipControls(ctx);
+  }
+  co_return Error(Err::kNotImplemented, "");
 }
 
 Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Responder& raw) {
