@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   meta::KvIndex index(kv->get(), /*sync=*/false);
-  Status s = index.CreateBucket({bucket, 0, "sluice-root", "us-east-1"});
+  Status s = index.CreateBucket({BucketName::Trusted(bucket), 0, "sluice-root", "us-east-1"});
   if (!s.ok() && s.code() != Err::kBucketAlreadyOwnedByYou) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   for (unsigned p = 0; p < prefixes; p++) {
     for (unsigned k = 0; k < per; k++) {
       std::snprintf(key, sizeof key, "p%05u/k%05u", p, k);
-      s = index.PutObject(bucket, key, m, {}, nullptr);
+      s = index.PutObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key), m, {}, nullptr).status();
       if (!s.ok()) {
         std::fprintf(stderr, "%s\n", s.ToString().c_str());
         return 1;

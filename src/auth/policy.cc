@@ -34,7 +34,9 @@ const std::vector<std::string_view> kActions = {
     "s3:ListBucketVersions",      "s3:ListMultipartUploadParts", "s3:PutBucketAcl",
     "s3:PutBucketCORS",           "s3:PutBucketPolicy",        "s3:PutBucketTagging",
     "s3:PutLifecycleConfiguration", "s3:PutObject",            "s3:PutObjectAcl",
-    "s3:PutObjectTagging",        "sts:AssumeRole",
+    "s3:PutObjectTagging",        "s3:PutBucketVersioning",    "s3:GetObjectVersionTagging",
+    "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectVersionAcl",
+    "s3:PutObjectVersionAcl",     "s3:GetObjectVersionAttributes", "sts:AssumeRole",
 };
 
 enum class CondOp {

@@ -17,6 +17,7 @@ namespace sluice {
   X(kInvalidBucketName)               \
   /* objects and keys */              \
   X(kNoSuchKey)                       \
+  X(kNoSuchVersion)                   \
   X(kKeyTooLong)                      \
   X(kInvalidObjectKey)                \
   X(kInvalidRange)                    \

@@ -46,7 +46,11 @@ bool IsObjectAction(std::string_view a) {
          a == "s3:AbortMultipartUpload" || a == "s3:ListMultipartUploadParts" ||
          a == "s3:GetObjectAcl" || a == "s3:PutObjectAcl" || a == "s3:GetObjectTagging" ||
          a == "s3:PutObjectTagging" || a == "s3:DeleteObjectTagging" ||
-         a == "s3:GetObjectAttributes";
+         a == "s3:GetObjectAttributes" || a == "s3:GetObjectVersion" ||
+         a == "s3:DeleteObjectVersion" || a == "s3:GetObjectVersionTagging" ||
+         a == "s3:PutObjectVersionTagging" || a == "s3:DeleteObjectVersionTagging" ||
+         a == "s3:GetObjectVersionAcl" || a == "s3:PutObjectVersionAcl" ||
+         a == "s3:GetObjectVersionAttributes";
 }
 
 // What a canned ACL grants (READ on a bucket lists it; READ on an object reads it; WRITE
@@ -63,7 +67,7 @@ bool BucketAclGrants(std::string_view acl, std::string_view action, bool authent
 }
 
 bool ObjectAclGrants(std::string_view acl, std::string_view action, bool authenticated) {
-  if (action != "s3:GetObject") return false;
+  if (action != "s3:GetObject" && action != "s3:GetObjectVersion") return false;
   return acl == "public-read" || acl == "public-read-write" ||
          (acl == "authenticated-read" && authenticated);
 }
@@ -181,8 +185,10 @@ class RequestValues final : public auth::ConditionValues {
     if (key_.empty() || !IsObjectAction(action_)) return nullptr;
     if (!existing_loaded_) {
       existing_loaded_ = true;
-      auto m = ctx_.svc.index->GetObject(bucket_, key_);
-      if (m.ok()) existing_ = std::move(m->tags);
+      // Names reaching authorization were validated (handler.cc, AuthorizeRoute).
+      auto m = ctx_.svc.index->GetObject(BucketName::Trusted(bucket_), ObjectKey::Trusted(key_),
+                                         key_ == ctx_.key.str() ? ctx_.version : VersionId());
+      if (m.ok() && !m->delete_marker) existing_ = std::move(m->tags);
     }
     return existing_ ? &*existing_ : nullptr;
   }
@@ -235,10 +241,12 @@ auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucke
   auth::AccessRequest r{action, *resource, id, policy, &values,
                         acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
-  if (v == auth::Verdict::kImplicitDeny && action == "s3:GetObject" && !key.empty() &&
+  if (v == auth::Verdict::kImplicitDeny &&
+      (action == "s3:GetObject" || action == "s3:GetObjectVersion") && !key.empty() &&
       (!entry || acls_count)) {
-    // An object's own canned ACL may grant the read.
-    auto m = ctx.svc.index->GetObject(bucket, key);
+    // An object's own canned ACL (of the version read) may grant the read.
+    auto m = ctx.svc.index->GetObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key),
+                                      key == ctx.key.str() ? ctx.version : VersionId());
     if (m.ok() && ObjectAclGrants(m->acl, action, id != nullptr)) v = auth::Verdict::kAllow;
   }
   return v;
@@ -283,7 +291,8 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   if (auto it = tl.map.find(bucket); it != tl.map.end()) return it->second.get();
 
   auto e = std::make_unique<Entry>();
-  auto doc = index_->GetBucketConfig(bucket, "policy");
+  const BucketName name = BucketName::Trusted(bucket);  // validated by every caller
+  auto doc = index_->GetBucketConfig(name, "policy");
   if (doc.ok()) {
     auto p = auth::Policy::Parse(*doc, auth::PolicyKind::kResource);
     if (!p.ok()) return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
@@ -294,13 +303,13 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   } else if (doc.status().code() != Err::kNotFound) {
     return doc.status();
   }
-  auto acl = index_->GetBucketConfig(bucket, "acl");
+  auto acl = index_->GetBucketConfig(name, "acl");
   if (acl.ok()) {
     e->acl = *acl;
   } else if (acl.status().code() != Err::kNotFound && acl.status().code() != Err::kNoSuchBucket) {
     return acl.status();
   }
-  auto block = index_->GetBucketConfig(bucket, kPublicAccessBlockConfig);
+  auto block = index_->GetBucketConfig(name, kPublicAccessBlockConfig);
   if (block.ok()) {
     auto b = DecodePublicAccessBlock(*block);
     if (!b) return Error(Err::kCorruption, "stored public access block: " + *block);
@@ -308,7 +317,7 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
     return block.status();
   }
-  auto owner = index_->GetBucketConfig(bucket, kOwnershipConfig);
+  auto owner = index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
   } else if (owner.status().code() != Err::kNotFound && owner.status().code() != Err::kNoSuchBucket) {
@@ -328,6 +337,22 @@ void BucketAccessCache::Invalidate(const std::string&) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+std::string_view VersionAction(std::string_view action) {
+  static constexpr std::pair<std::string_view, std::string_view> kMap[] = {
+      {"s3:GetObject", "s3:GetObjectVersion"},
+      {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+      {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
+      {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},
+      {"s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"},
+      {"s3:GetObjectAcl", "s3:GetObjectVersionAcl"},
+      {"s3:PutObjectAcl", "s3:PutObjectVersionAcl"},
+      {"s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"},
+  };
+  for (const auto& [plain, versioned] : kMap)
+    if (action == plain) return versioned;
+  return action;
+}
+
 std::string_view ActionOf(Op op, std::string_view sub) {
   switch (op) {
     case Op::kListBuckets: return "s3:ListAllMyBuckets";
@@ -336,6 +361,7 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kDeleteBucket: return "s3:DeleteBucket";
     case Op::kGetBucketLocation: return "s3:GetBucketLocation";
     case Op::kGetBucketVersioning: return "s3:GetBucketVersioning";
+    case Op::kPutBucketVersioning: return "s3:PutBucketVersioning";
     case Op::kListObjects: case Op::kListObjectsV2: return "s3:ListBucket";
     case Op::kListMultipartUploads: return "s3:ListBucketMultipartUploads";
     case Op::kDeleteObjects: return "s3:DeleteObject";
@@ -398,6 +424,7 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
       break;
   }
   std::string_view action = ActionOf(route.op, route.subresource);
+  if (!ctx.version.empty()) action = VersionAction(action);
   SLUICE_RETURN_IF_ERROR(Require(ctx, action, ctx.bucket, ctx.key));
   // Writing a canned ACL also needs the ACL permission, as in S3.
   if ((route.op == Op::kPutObject || route.op == Op::kCopyObject ||
@@ -405,8 +432,15 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
       ctx.req.has_header("x-amz-acl"))
     SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectAcl", ctx.bucket, ctx.key));
   if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) {
-    auto [src_bucket, src_key] = SplitCopySource(ctx.req.header("x-amz-copy-source"));
-    if (!src_key.empty()) SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:GetObject", src_bucket, src_key));
+    std::string_view source = ctx.req.header("x-amz-copy-source");
+    auto [src_bucket, src_key] = SplitCopySource(source);
+    std::string_view src_action =
+        source.find("versionId=") != std::string_view::npos ? "s3:GetObjectVersion" : "s3:GetObject";
+    if (!src_key.empty()) {
+      SLUICE_RETURN_IF_ERROR(ValidateBucketName(src_bucket));
+      SLUICE_RETURN_IF_ERROR(ValidateObjectKey(src_key));
+      SLUICE_RETURN_IF_ERROR(Require(ctx, src_action, src_bucket, src_key));
+    }
   }
   return Status::Ok();
 }
@@ -428,7 +462,7 @@ Status AuthorizeRequest(Ctx& ctx, const Route& route) {
     return Error(Err::kNoSuchBucket, "The specified bucket does not exist");
   }
   if (IsGetOfObject(route.op) && !ctx.key.empty() &&
-      ctx.svc.index->GetObject(ctx.bucket, ctx.key).status().code() == Err::kNoSuchKey &&
+      ctx.svc.index->GetObject(ctx.bucket, ctx.key, ctx.version).status().code() == Err::kNoSuchKey &&
       IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
     return Error(Err::kNoSuchKey, "The specified key does not exist.");
   return st;

@@ -74,6 +74,9 @@ class BucketAccessCache {
 
 // The IAM action an operation needs ("s3:GetObject").
 std::string_view ActionOf(Op op, std::string_view subresource);
+// The action for the same operation on one named version (s3:GetObject ->
+// s3:GetObjectVersion, ...); other actions unchanged.
+std::string_view VersionAction(std::string_view action);
 
 // kAccessDenied (logged with the identity, action and resource) unless the caller may run
 // the routed operation. CopyObject/UploadPartCopy also need s3:GetObject on the source.

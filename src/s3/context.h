@@ -47,8 +47,9 @@ struct Ctx {
   http::Body& body;
   http::Responder& resp;
   Query query;
-  std::string bucket;
-  std::string key;
+  BucketName bucket;  // validated by the handler; empty for ListBuckets
+  ObjectKey key;      // validated by the handler (PostObject: by the operation)
+  VersionId version;  // ?versionId=, validated; empty when absent
   std::string request_id;
   auth::AuthResult auth;
   // The tags this request sets, once an operation has read them from its body
@@ -57,6 +58,8 @@ struct Ctx {
   std::optional<meta::HeaderList> request_tags;
   // Extra fields for the error document (signature debugging).
   std::vector<std::pair<std::string, std::string>> error_fields;
+  // Extra headers for an error response (x-amz-delete-marker on a 404 or 405).
+  std::vector<std::pair<std::string, std::string>> error_headers;
 };
 
 }  // namespace sluice::s3

@@ -20,6 +20,7 @@ const S3Error& LookupError(Err e) {
     E(kBucketNotEmpty, 409, "BucketNotEmpty", "The bucket you tried to delete is not empty")
     E(kInvalidBucketName, 400, "InvalidBucketName", "The specified bucket is not valid.")
     E(kNoSuchKey, 404, "NoSuchKey", "The specified key does not exist.")
+    E(kNoSuchVersion, 404, "NoSuchVersion", "The specified version does not exist.")
     E(kKeyTooLong, 400, "KeyTooLongError", "Your key is too long")
     E(kInvalidObjectKey, 400, "InvalidArgument", "Object keys must be valid UTF-8 without NUL")
     E(kInvalidRange, 416, "InvalidRange", "The requested range is not satisfiable")

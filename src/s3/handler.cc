@@ -49,9 +49,11 @@ std::string LogQuote(std::string_view s) {
 // x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for a copy's source):
 // a bucket owned by anyone else is refused with 403, as S3 does, so a client that names the
 // wrong bucket cannot write into it. A missing bucket is left to the operation (404).
-Status CheckExpectedOwner(Ctx& ctx, std::string_view expected, const std::string& bucket) {
-  if (expected.empty() || bucket.empty()) return Status::Ok();
-  auto info = ctx.svc.index->GetBucket(bucket);
+Status CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string_view bucket_name) {
+  if (expected.empty() || bucket_name.empty()) return Status::Ok();
+  auto bucket = ParseBucketName(bucket_name);
+  if (!bucket.ok()) return Status::Ok();  // the operation refuses the name
+  auto info = ctx.svc.index->GetBucket(*bucket);
   if (!info.ok()) return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
   if (info->owner != Trim(expected)) return Error(Err::kAccessDenied, "Access Denied");
   return Status::Ok();
@@ -143,15 +145,20 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
                              RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(),
                                           ctx.query, svc_.domains,
                                           ctx.req.has_header("x-amz-copy-source")));
-  ctx.bucket = std::move(route.bucket);
-  ctx.key = std::move(route.key);
-  const bool valid_bucket = !ctx.bucket.empty() && ValidateBucketName(ctx.bucket).ok();
+  // Names are validated here, once; below this point they travel as their types.
+  Status bucket_ok = Status::Ok();
+  if (!route.bucket.empty()) {
+    auto b = ParseBucketName(route.bucket);
+    if (b.ok()) ctx.bucket = std::move(b).value();
+    else bucket_ok = b.status();
+  }
+  const bool valid_bucket = !ctx.bucket.empty();
 
   // Cross-origin requests from browsers: the preflight is answered without credentials,
   // and actual requests (even refused ones, so the page can read the error) carry the
   // headers of the bucket's matching CORS rule.
   if (route.op == Op::kPreflight) {
-    SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+    SLUICE_CO_RETURN_IF_ERROR(bucket_ok);
     co_return co_await PreflightCors(ctx);
   }
   if (valid_bucket) {
@@ -161,7 +168,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
 
   // A form upload carries its authentication in the form (a signed policy).
   if (route.op == Op::kPostObject) {
-    SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
+    SLUICE_CO_RETURN_IF_ERROR(bucket_ok);
     co_return co_await PostObject(ctx);
   }
 
@@ -181,7 +188,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   // SigV2 first: its "AWS " header is specific, while SigV4 claims any Authorization
   // header (to answer an unknown scheme with S3's InvalidRequest).
   if (auth::SigV2Verifier::HasAuth(view)) {
-    auth = verifier_v2_.Verify(view, route.virtual_host ? ctx.bucket : "", &details);
+    auth = verifier_v2_.Verify(view, route.virtual_host ? route.bucket : "", &details);
   } else if (auth::SigV4Verifier::HasAuth(view)) {
     auth = verifier_.Verify(view, &details);
   }
@@ -191,8 +198,13 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   }
   ctx.auth = std::move(auth).value();
 
-  if (!ctx.bucket.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
-  if (!ctx.key.empty()) SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+  SLUICE_CO_RETURN_IF_ERROR(bucket_ok);
+  if (!route.key.empty()) {
+    SLUICE_CO_ASSIGN_OR_RETURN(ctx.key, ParseObjectKey(route.key));
+  }
+  if (ctx.query.Has("versionId")) {
+    SLUICE_CO_ASSIGN_OR_RETURN(ctx.version, VersionId::Parse(ctx.query.Get("versionId")));
+  }
   SLUICE_CO_RETURN_IF_ERROR(AuthorizeRequest(ctx, route));
   // A header asking for a feature this server lacks: 501, never a silent success.
   {
@@ -211,6 +223,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kDeleteBucket: co_return co_await DeleteBucket(ctx);
     case Op::kGetBucketLocation: co_return co_await GetBucketLocation(ctx);
     case Op::kGetBucketVersioning: co_return co_await GetBucketVersioning(ctx);
+    case Op::kPutBucketVersioning: co_return co_await PutBucketVersioning(ctx);
     case Op::kListObjects: co_return co_await ListObjects(ctx, false);
     case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
     case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
@@ -271,7 +284,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     co_return;
   }
 
-  Ctx ctx{svc_, req, body, resp, {}, {}, {}, request_id, {}, {}, {}};
+  Ctx ctx{svc_, req, body, resp, {}, {}, {}, {}, request_id, {}, {}, {}, {}};
   Status st = co_await Execute(ctx, resp);
   if (!st.ok()) {
     const S3Error& e = LookupError(st.code());
@@ -282,6 +295,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     } else {
       http::ResponseHead head;
       head.status = e.http_status;
+      for (auto& [n, v] : ctx.error_headers) head.Set(n, v);
       if (e.http_status == 304) {
         (co_await resp.Send(head, "")).IgnoreError();
       } else {
@@ -297,7 +311,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
     access_log_->info(
         "method={} bucket={} key={} status={} in={} out={} ms={:.3f} id={} remote={} ak={}{}{}",
-        req.method(), ctx.bucket.empty() ? "-" : ctx.bucket, LogQuote(ctx.key), resp.status(),
+        req.method(), ctx.bucket.empty() ? "-" : ctx.bucket.str(), LogQuote(ctx.key), resp.status(),
         body.bytes_read(), resp.bytes_sent(), ms, request_id, req.remote_ip,
         ctx.auth.credential.access_key.empty() ? "-" : ctx.auth.credential.access_key,
         st.ok() ? "" : " error=", st.ok() ? "" : std::string(LookupError(st.code()).code));

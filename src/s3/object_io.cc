@@ -174,7 +174,7 @@ void AttachStored(Stored& stored, int64_t now_micros, meta::ObjectMeta* m,
   }
 }
 
-Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const std::string& upload_id, uint32_t number,
+Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const UploadId& upload_id, uint32_t number,
                                          const Stored& stored, ChecksumAlgo algo,
                                          const std::string& checksum_b64) {
   const Services& svc = ctx.svc;

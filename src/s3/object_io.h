@@ -29,7 +29,7 @@ void AttachStored(Stored& stored, int64_t now_micros, meta::ObjectMeta* m,
                   std::vector<std::string>* new_ids);
 
 // Publishes stored data as part `number` of an upload (UploadPart, UploadPartCopy).
-Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const std::string& upload_id, uint32_t number,
+Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const UploadId& upload_id, uint32_t number,
                                          const Stored& stored, ChecksumAlgo algo,
                                          const std::string& checksum_b64);
 

@@ -15,6 +15,12 @@ inline Task<Status> SendXml(Ctx& ctx, const XmlDoc& doc, int status = 200) {
   co_return co_await ctx.resp.Send(head, doc.Render());
 }
 
+// With extra headers (x-amz-version-id ...).
+inline Task<Status> SendXml(Ctx& ctx, const XmlDoc& doc, http::ResponseHead head) {
+  head.Set("Content-Type", "application/xml");
+  co_return co_await ctx.resp.Send(head, doc.Render());
+}
+
 inline Task<Status> SendEmpty(Ctx& ctx, int status, http::ResponseHead head = {}) {
   head.status = status;
   co_return co_await ctx.resp.Send(head, "");

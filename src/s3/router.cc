@@ -33,6 +33,7 @@ std::string_view OpName(Op op) {
     case Op::kDeleteBucket: return "DeleteBucket";
     case Op::kGetBucketLocation: return "GetBucketLocation";
     case Op::kGetBucketVersioning: return "GetBucketVersioning";
+    case Op::kPutBucketVersioning: return "PutBucketVersioning";
     case Op::kListObjects: return "ListObjects";
     case Op::kListObjectsV2: return "ListObjectsV2";
     case Op::kListMultipartUploads: return "ListMultipartUploads";
@@ -78,37 +79,8 @@ std::string_view OpName(Op op) {
   return "Unknown";
 }
 
-Status ValidateBucketName(std::string_view n) {
-  auto bad = [&](std::string_view why) {
-    return Error(Err::kInvalidBucketName, "The specified bucket is not valid: " + std::string(why));
-  };
-  if (n.size() < 3 || n.size() > 63) return bad("names are 3 to 63 characters long");
-  for (char c : n)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
-      return bad("only lowercase letters, digits, dots and hyphens are allowed");
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(n.front()) || !alnum(n.back())) return bad("names begin and end with a letter or digit");
-  if (n.find("..") != std::string_view::npos) return bad("no two adjacent dots");
-  if (n.starts_with("xn--") || n.starts_with("sthree-")) return bad("reserved prefix");
-  if (n.ends_with("-s3alias") || n.ends_with("--ol-s3")) return bad("reserved suffix");
-  int dots = 0;
-  bool digits_only = true;
-  for (char c : n) {
-    if (c == '.') dots++;
-    else if (c < '0' || c > '9') digits_only = false;
-  }
-  if (dots == 3 && digits_only) return bad("names must not look like an IP address");
-  return Status::Ok();
-}
-
-Status ValidateKey(std::string_view key) {
-  if (key.size() > 1024) return Error(Err::kKeyTooLong, "Your key is too long (over 1024 bytes)");
-  if (key.find('\0') != std::string_view::npos || !IsValidUtf8(key))
-    return Error(Err::kInvalidObjectKey, "Object key is not valid UTF-8 or contains NUL");
-  return Status::Ok();
-}
-
-Result<Route> RouteRequest(std::string_view method, std::string_view host,
+namespace {
+Result<Route> RouteByShape(std::string_view method, std::string_view host,
                            std::string_view raw_path, const Query& q,
                            const std::vector<std::string>& domains, bool has_copy_source) {
   auto path = UriDecode(raw_path);
@@ -136,8 +108,6 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
   }
   for (auto sub : kUnsupported)
     if (q.Has(sub)) return NotImplemented("the '" + std::string(sub) + "' subresource");
-  // Without versioning every object is the "null" version.
-  if (q.Has("versionId") && q.Get("versionId") != "null") return NotImplemented("object versions");
 
   const bool has_bucket = !r.bucket.empty();
   const bool has_key = !r.key.empty();
@@ -213,8 +183,7 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
       else if (q.Get("list-type") == "2") r.op = Op::kListObjectsV2;
       else r.op = Op::kListObjects;
     } else if (method == "PUT") {
-      if (q.Has("versioning")) return NotImplemented("bucket versioning");
-      r.op = Op::kCreateBucket;
+      r.op = q.Has("versioning") ? Op::kPutBucketVersioning : Op::kCreateBucket;
     } else if (method == "HEAD") {
       r.op = Op::kHeadBucket;
     } else if (method == "DELETE") {
@@ -260,6 +229,37 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
   } else {
     return deny();
   }
+  return r;
+}
+
+}  // namespace
+
+// Operations on one version of an object take ?versionId=; any other operation refuses it
+// rather than acting on the latest version by mistake.
+bool TakesVersionId(Op op) {
+  switch (op) {
+    case Op::kGetObject:
+    case Op::kHeadObject:
+    case Op::kDeleteObject:
+    case Op::kGetObjectTagging:
+    case Op::kPutObjectTagging:
+    case Op::kDeleteObjectTagging:
+    case Op::kGetObjectAcl:
+    case Op::kPutObjectAcl:
+    case Op::kGetObjectAttributes:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<Route> RouteRequest(std::string_view method, std::string_view host,
+                           std::string_view raw_path, const Query& q,
+                           const std::vector<std::string>& domains, bool has_copy_source) {
+  SLUICE_ASSIGN_OR_RETURN(Route r, RouteByShape(method, host, raw_path, q, domains, has_copy_source));
+  if (q.Has("versionId") && !TakesVersionId(r.op))
+    return Error(Err::kInvalidArgument,
+                 "versionId is not accepted by " + std::string(OpName(r.op)));
   return r;
 }
 

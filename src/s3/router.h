@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/names.h"
 #include "common/status.h"
 #include "s3/query.h"
 
@@ -17,6 +18,7 @@ enum class Op {
   kDeleteBucket,
   kGetBucketLocation,
   kGetBucketVersioning,
+  kPutBucketVersioning,
   kListObjects,
   kListObjectsV2,
   kListMultipartUploads,
@@ -78,10 +80,10 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
                            const std::vector<std::string>& domains,
                            bool has_copy_source);
 
-// S3 bucket naming rules (3-63 chars of a-z 0-9 . -, start and end alphanumeric, no "..",
-// not an IP address, no reserved prefixes or suffixes).
-Status ValidateBucketName(std::string_view name);
-// At most 1024 bytes of UTF-8 without NUL.
-Status ValidateKey(std::string_view key);
+// Whether an operation acts on one version named by ?versionId=.
+bool TakesVersionId(Op op);
+
+// Bucket and key rules live with their types (common/names.h).
+inline Status ValidateKey(std::string_view key) { return ValidateObjectKey(key); }
 
 }  // namespace sluice::s3

@@ -31,17 +31,22 @@ class Index {
 
   // Buckets.
   virtual Status CreateBucket(const BucketInfo& info) = 0;  // kBucketAlreadyOwnedByYou
-  virtual Result<BucketInfo> GetBucket(const std::string& name) = 0;  // kNoSuchBucket
-  virtual Status DeleteBucket(const std::string& name) = 0;  // kBucketNotEmpty
+  virtual Result<BucketInfo> GetBucket(const BucketName& name) = 0;  // kNoSuchBucket
+  // kBucketNotEmpty while any object version or delete marker remains.
+  virtual Status DeleteBucket(const BucketName& name) = 0;
   virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
+  // Enabled or Suspended (kInvalidArgument for kUnversioned). Serialised with every write
+  // to the bucket: a write sees the state before or after, never a mix.
+  virtual Status SetBucketVersioning(const BucketName& bucket, Versioning state) = 0;
 
-  // A bucket's configuration documents (CORS, and later policy, lifecycle ...), one per
-  // name, opaque here. Get: kNotFound when unset; all: kNoSuchBucket when the bucket is
-  // gone. DeleteBucket removes them with the bucket.
-  virtual Status PutBucketConfig(const std::string& bucket, const std::string& name,
+  // A bucket's configuration documents (CORS, policy, ACL ...), one per name, opaque here.
+  // Get: kNotFound when unset; all: kNoSuchBucket when the bucket is gone. DeleteBucket
+  // removes them with the bucket.
+  virtual Status PutBucketConfig(const BucketName& bucket, const std::string& name,
                                  const std::string& doc) = 0;
-  virtual Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) = 0;
-  virtual Status DeleteBucketConfig(const std::string& bucket, const std::string& name) = 0;
+  virtual Result<std::string> GetBucketConfig(const BucketName& bucket,
+                                              const std::string& name) = 0;
+  virtual Status DeleteBucketConfig(const BucketName& bucket, const std::string& name) = 0;
 
   // Server-wide documents outside any bucket (users, access keys, policies, sessions),
   // grouped in namespaces; opaque here. WriteDocs applies every write atomically.
@@ -53,47 +58,65 @@ class Index {
   // Every document of a namespace, ordered by name.
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) = 0;
 
-  // Objects. Mutations fail with kNoSuchBucket when the bucket is gone.
-  virtual Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) = 0;
-  virtual Status PutObject(const std::string& bucket, const std::string& key,
-                           const ObjectMeta& meta, const WriteCondition& cond,
-                           std::vector<std::string>* released) = 0;
-  // Replaces only the tags of an existing object.
-  virtual Status SetObjectTags(const std::string& bucket, const std::string& key,
-                               const HeaderList& tags) = 0;
-  // Replaces only the canned ACL of an existing object.
-  virtual Status SetObjectAcl(const std::string& bucket, const std::string& key,
-                              const std::string& acl) = 0;
-  // Deleting a missing key succeeds (S3 semantics).
-  virtual Status DeleteObject(const std::string& bucket, const std::string& key,
-                              std::vector<std::string>* released) = 0;
-  virtual Result<ListPage> ListObjects(const std::string& bucket, const ListQuery& q) = 0;
+  // Objects and their versions. Mutations fail with kNoSuchBucket when the bucket is gone.
+  //
+  // GetObject with an empty `version` reads the latest: one lookup when it is an object.
+  // When the latest is a delete marker, the marker is returned (meta.delete_marker).
+  // kNoSuchKey when the key has no version; kNoSuchVersion when `version` names none.
+  virtual Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
+                                       const VersionId& version = {}) = 0;
+  // Writes a new version as the bucket's versioning state says: Enabled adds one named
+  // meta.version (its micros raised above the latest version's, so ids sort by time);
+  // Suspended and unversioned replace the null version. `cond` applies to the latest.
+  virtual Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
+                                        const ObjectMeta& meta, const WriteCondition& cond,
+                                        std::vector<std::string>* released) = 0;
+  // Replace only the tags / the canned ACL of one version (empty: the latest).
+  // kMethodNotAllowed for a delete marker.
+  virtual Status SetObjectTags(const BucketName& bucket, const ObjectKey& key,
+                               const VersionId& version, const HeaderList& tags) = 0;
+  virtual Status SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
+                              const VersionId& version, const std::string& acl) = 0;
+  // With an empty `version`: in a versioned bucket adds a delete marker named `marker`
+  // (Enabled; its micros raised as for PutObject) or "null" (Suspended, replacing the null
+  // version); in an unversioned one removes the object. With a version: removes exactly
+  // that version, object or marker, for good. Deleting what does not exist succeeds.
+  virtual Result<WriteResult> DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                           const VersionId& version, const VersionId& marker,
+                                           int64_t now_micros,
+                                           std::vector<std::string>* released) = 0;
+  // The latest versions that are objects (never markers), in key order.
+  virtual Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) = 0;
+  // Every version and marker. A page costs what it returns, however many versions a key has.
+  virtual Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
+                                                     const VersionListQuery& q) = 0;
 
   // Multipart uploads.
-  virtual Status CreateUpload(const std::string& bucket, const UploadInfo& info) = 0;
-  virtual Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
-                                       const std::string& upload_id) = 0;  // kNoSuchUpload
-  virtual Status PutPart(const std::string& bucket, const std::string& key,
-                         const std::string& upload_id, const PartInfo& part,
+  virtual Status CreateUpload(const BucketName& bucket, const UploadInfo& info) = 0;
+  virtual Result<UploadInfo> GetUpload(const BucketName& bucket, const ObjectKey& key,
+                                       const UploadId& upload_id) = 0;  // kNoSuchUpload
+  virtual Status PutPart(const BucketName& bucket, const ObjectKey& key,
+                         const UploadId& upload_id, const PartInfo& part,
                          std::vector<std::string>* released) = 0;
-  // Parts with number > marker, in order, at most max (0 = all).
-  virtual Result<std::vector<PartInfo>> ListParts(const std::string& upload_id, uint32_t marker,
+  // Parts with number > marker, in order, at most max + 1 (0 = all; the extra one tells the
+  // caller the list is truncated). kNoSuchUpload when the upload is not (bucket, key)'s.
+  virtual Result<std::vector<PartInfo>> ListParts(const BucketName& bucket, const ObjectKey& key,
+                                                  const UploadId& upload_id, uint32_t marker,
                                                   uint32_t max) = 0;
-  // Publishes `meta` under the upload's key and removes the upload. Parts not named in
-  // meta.segments are released. In the same atomic write it records the completion
-  // (GetCompletedUpload), stamped with meta.mtime_micros, and drops a bounded number of
-  // completion records older than kCompletedUploadRetentionMicros before that stamp.
-  virtual Status CompleteUpload(const std::string& bucket, const std::string& key,
-                                const std::string& upload_id, const ObjectMeta& meta,
-                                const WriteCondition& cond,
-                                std::vector<std::string>* released) = 0;
+  // Publishes `meta` under the upload's key, as PutObject does, and removes the upload.
+  // Parts not named in meta.segments are released. In the same atomic write it records the
+  // completion (GetCompletedUpload), stamped with meta.mtime_micros, and drops a bounded
+  // number of completion records older than kCompletedUploadRetentionMicros before that.
+  virtual Result<WriteResult> CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                             const UploadId& upload_id, const ObjectMeta& meta,
+                                             const WriteCondition& cond,
+                                             std::vector<std::string>* released) = 0;
   // The record of a completed upload (kNoSuchUpload when there is none). Records may outlive
   // the retention until a later Complete drops them: callers check completed_micros.
-  virtual Result<CompletedUpload> GetCompletedUpload(const std::string& upload_id) = 0;
-  virtual Status AbortUpload(const std::string& bucket, const std::string& key,
-                             const std::string& upload_id,
-                             std::vector<std::string>* released) = 0;
-  virtual Result<UploadListPage> ListUploads(const std::string& bucket,
+  virtual Result<CompletedUpload> GetCompletedUpload(const UploadId& upload_id) = 0;
+  virtual Status AbortUpload(const BucketName& bucket, const ObjectKey& key,
+                             const UploadId& upload_id, std::vector<std::string>* released) = 0;
+  virtual Result<UploadListPage> ListUploads(const BucketName& bucket,
                                              const UploadListQuery& q) = 0;
 
   // Data-id bookkeeping for recovery and garbage collection.

@@ -9,15 +9,22 @@
 #include <utility>
 #include <vector>
 
+#include "common/names.h"
+
 namespace sluice::meta {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// A bucket's versioning state. It lives in the bucket's record, so a write reads it in the
+// same step as the bucket's existence. Once Enabled, a bucket never returns to kUnversioned.
+enum class Versioning : uint8_t { kUnversioned = 0, kEnabled = 1, kSuspended = 2 };
+
 struct BucketInfo {
-  std::string name;
+  BucketName name;
   int64_t created_micros = 0;
   std::string owner;
   std::string region;
+  Versioning versioning = Versioning::kUnversioned;
 };
 
 // A run of object bytes held by the DataStore under `data_id`.
@@ -49,11 +56,25 @@ struct ObjectMeta {
   std::vector<std::string> part_checksums;
   // The canned ACL the object was written with ("public-read", ...); empty = private.
   std::string acl;
+  // Which version this is. Empty for an object written while its bucket was unversioned
+  // and not touched by a versioned write since (it is the "null" version).
+  VersionId version;
+  // A delete marker: no bytes, no attributes beyond key, version and mtime.
+  bool delete_marker = false;
+};
+
+// What a write or delete did to the key's versions. `version` is empty in an unversioned
+// bucket. For a delete: with no version asked for, delete_marker says a marker was added and
+// `version` is its id; with a version asked for, `version` is that id and delete_marker says
+// the removed version was a marker.
+struct WriteResult {
+  VersionId version;
+  bool delete_marker = false;
 };
 
 struct UploadInfo {
-  std::string upload_id;
-  std::string key;
+  UploadId upload_id;
+  ObjectKey key;
   int64_t initiated_micros = 0;
   std::string content_type;
   HeaderList headers;
@@ -68,6 +89,7 @@ struct UploadInfo {
 struct CompletedUpload {
   std::string bucket, key;
   std::string etag;
+  VersionId version;
   std::string checksum_algo, checksum_value, checksum_type;
   int64_t completed_micros = 0;
 };
@@ -99,6 +121,30 @@ struct ListPage {
   std::vector<std::string> common_prefixes;
   bool truncated = false;
   std::string next_marker;  // last key or prefix returned, when truncated
+};
+
+// ListObjectVersions. version_id_marker needs key_marker (the S3 layer checks).
+struct VersionListQuery {
+  std::string prefix;
+  std::string delimiter;
+  std::string key_marker;
+  VersionId version_id_marker;
+  uint32_t max_keys = 1000;
+};
+
+struct VersionEntry {
+  std::string key;
+  ObjectMeta meta;  // meta.version set ("null" for an unversioned object); no bytes
+  bool is_latest = false;
+};
+
+// Entries in key order, newest first within a key, delete markers among them.
+struct VersionListPage {
+  std::vector<VersionEntry> entries;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker;
+  VersionId next_version_id_marker;  // empty when the page ended on a common prefix
 };
 
 struct UploadListQuery {

@@ -4,6 +4,7 @@ namespace sluice::meta::codec {
 namespace {
 
 constexpr uint8_t kFormatV1 = 1;
+constexpr uint64_t kHasVersion = 1, kNullFlag = 2, kMarkerFlag = 4;
 
 class Writer {
  public:
@@ -75,6 +76,19 @@ class Reader {
     return true;
   }
   bool AtEnd() const { return in_.empty(); }
+  bool SkipStr() {
+    uint64_t n;
+    if (!U64(&n) || n > in_.size()) return false;
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool SkipHeaders() {
+    uint64_t n;
+    if (!U64(&n) || n > in_.size()) return false;
+    for (uint64_t i = 0; i < n; i++)
+      if (!SkipStr() || !SkipStr()) return false;
+    return true;
+  }
   bool Headers(HeaderList* h) {
     uint64_t n;
     if (!U64(&n) || n > in_.size()) return false;
@@ -124,6 +138,46 @@ std::string PartKey(std::string_view upload_id, uint32_t part) {
   for (int i = 3; i >= 0; i--) k.push_back(static_cast<char>((part >> (8 * i)) & 0xff));
   return k;
 }
+std::string VersionPrefix(std::string_view bucket) { return Join(kVersion, {bucket, ""}); }
+std::string VersionKeyPrefix(std::string_view bucket, std::string_view key) {
+  return Join(kVersion, {bucket, key, ""});
+}
+namespace {
+void PutU64BE(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+uint64_t GetU64BE(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+}  // namespace
+std::string VersionKey(std::string_view bucket, std::string_view key, const VersionId& v) {
+  std::string k = VersionKeyPrefix(bucket, key);
+  PutU64BE(&k, ~v.micros());
+  PutU64BE(&k, v.rand());
+  return k;
+}
+VersionId VersionStampOf(std::string_view vkey) {
+  if (vkey.size() < kVersionStampSize) return {};
+  std::string_view t = vkey.substr(vkey.size() - kVersionStampSize);
+  return VersionId::Of(~GetU64BE(t), GetU64BE(t.substr(8)));
+}
+std::string NullVersionKey(std::string_view bucket, std::string_view key) {
+  return Join(kNullVersion, {bucket, key});
+}
+std::string EncodeStamp(const VersionId& v) {
+  std::string out;
+  PutU64BE(&out, v.micros());
+  PutU64BE(&out, v.rand());
+  return out;
+}
+Status DecodeStamp(std::string_view in, VersionId* v) {
+  if (in.size() != kVersionStampSize) return Corrupt("null-version stamp");
+  *v = VersionId::NullAt(GetU64BE(in), GetU64BE(in.substr(8)));
+  return Status::Ok();
+}
+
 std::string CompletedKey(std::string_view upload_id) { return Join(kCompleted, {upload_id}); }
 std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id) {
   std::string k(1, kCompletedByAge);
@@ -154,14 +208,23 @@ std::string EncodeBucket(const BucketInfo& b) {
   w.I64(b.created_micros);
   w.Str(b.owner);
   w.Str(b.region);
+  w.U64(static_cast<uint64_t>(b.versioning));  // optional, added with versioning
   return w.Take();
 }
 
 Status DecodeBucket(std::string_view in, BucketInfo* b) {
   Reader r(in);
-  if (!r.Version() || !r.Str(&b->name) || !r.I64(&b->created_micros) || !r.Str(&b->owner) ||
+  std::string name;
+  if (!r.Version() || !r.Str(&name) || !r.I64(&b->created_micros) || !r.Str(&b->owner) ||
       !r.Str(&b->region))
     return Corrupt("bucket record");
+  b->name = BucketName::Trusted(std::move(name));
+  b->versioning = Versioning::kUnversioned;
+  if (!r.AtEnd()) {
+    uint64_t v;
+    if (!r.U64(&v) || v > 2) return Corrupt("bucket versioning");
+    b->versioning = static_cast<Versioning>(v);
+  }
   return Status::Ok();
 }
 
@@ -189,7 +252,51 @@ std::string EncodeObject(const ObjectMeta& m) {
   w.U64(m.part_checksums.size());  // optional, added later still
   for (const auto& c : m.part_checksums) w.Str(c);
   w.Str(m.acl);  // optional, added with access control
+  // Optional, added with versioning: absent means an unversioned (legacy null) record.
+  if (!m.version.empty() || m.delete_marker) {
+    uint64_t flags = kHasVersion | (m.version.is_null() ? kNullFlag : 0) |
+                     (m.delete_marker ? kMarkerFlag : 0);
+    w.U64(flags);
+    w.U64(m.version.micros());
+    w.U64(m.version.rand());
+  }
   return w.Take();
+}
+
+namespace {
+Status DecodeVersionFields(Reader& r, ObjectMeta* m) {
+  m->version = {};
+  m->delete_marker = false;
+  if (r.AtEnd()) return Status::Ok();
+  uint64_t flags, micros, rand;
+  if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand) || !(flags & kHasVersion))
+    return Corrupt("object version");
+  m->version = (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
+  m->delete_marker = (flags & kMarkerFlag) != 0;
+  return Status::Ok();
+}
+}  // namespace
+
+Status DecodeObjectSummary(std::string_view in, ObjectMeta* m) {
+  Reader r(in);
+  uint64_t nseg, parts;
+  if (!r.Version() || !r.U64(&m->size) || !r.Str(&m->etag) || !r.I64(&m->mtime_micros) ||
+      !r.Str(&m->content_type) || !r.SkipHeaders() || !r.SkipHeaders() || !r.U64(&parts) ||
+      !r.SkipStr() || !r.U64(&nseg) || nseg > in.size())
+    return Corrupt("object record");
+  for (uint64_t i = 0; i < nseg; i++) {
+    uint64_t size;
+    if (!r.SkipStr() || !r.U64(&size) || !r.SkipStr()) return Corrupt("segment");
+  }
+  if (!r.AtEnd() && (!r.SkipStr() || !r.SkipStr() || !r.SkipStr())) return Corrupt("object checksum");
+  if (!r.AtEnd()) {
+    uint64_t n;
+    if (!r.U64(&n) || n > in.size()) return Corrupt("part checksums");
+    for (uint64_t i = 0; i < n; i++)
+      if (!r.SkipStr()) return Corrupt("part checksums");
+  }
+  if (!r.AtEnd() && !r.SkipStr()) return Corrupt("object acl");
+  return DecodeVersionFields(r, m);
 }
 
 Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
@@ -216,7 +323,7 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
       if (!r.Str(&c)) return Corrupt("part checksums");
   }
   if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
-  return Status::Ok();
+  return DecodeVersionFields(r, m);
 }
 
 std::string EncodeCompleted(const CompletedUpload& c) {
@@ -228,6 +335,7 @@ std::string EncodeCompleted(const CompletedUpload& c) {
   w.Str(c.checksum_value);
   w.Str(c.checksum_type);
   w.I64(c.completed_micros);
+  w.Str(c.version.ToString());  // optional, added with versioning
   return w.Take();
 }
 
@@ -237,6 +345,16 @@ Status DecodeCompleted(std::string_view in, CompletedUpload* c) {
       !r.Str(&c->checksum_algo) || !r.Str(&c->checksum_value) || !r.Str(&c->checksum_type) ||
       !r.I64(&c->completed_micros))
     return Corrupt("completed-upload record");
+  c->version = {};
+  if (!r.AtEnd()) {
+    std::string v;
+    if (!r.Str(&v)) return Corrupt("completed-upload record");
+    if (!v.empty()) {
+      auto id = VersionId::Parse(v);
+      if (!id.ok()) return Corrupt("completed-upload version");
+      c->version = *id;
+    }
+  }
   return Status::Ok();
 }
 
@@ -256,9 +374,12 @@ std::string EncodeUpload(const UploadInfo& u) {
 
 Status DecodeUpload(std::string_view in, UploadInfo* u) {
   Reader r(in);
-  if (!r.Version() || !r.Str(&u->upload_id) || !r.Str(&u->key) || !r.I64(&u->initiated_micros) ||
+  std::string id, key;
+  if (!r.Version() || !r.Str(&id) || !r.Str(&key) || !r.I64(&u->initiated_micros) ||
       !r.Str(&u->content_type) || !r.Headers(&u->headers) || !r.Headers(&u->tags))
     return Corrupt("upload record");
+  u->upload_id = UploadId::Trusted(std::move(id));
+  u->key = ObjectKey::Trusted(std::move(key));
   if (!r.AtEnd() && !r.Str(&u->checksum_algo)) return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->checksum_type)) return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->acl)) return Corrupt("upload record");

@@ -23,6 +23,8 @@ inline constexpr char kConfig = 'C';
 inline constexpr char kDoc = 'S';  // server-wide documents: "S" ns "\0" name
 inline constexpr char kCompleted = 'D';      // "D" upload-id: a completed upload's answer
 inline constexpr char kCompletedByAge = 'T';  // "T" completed (u64 BE) upload-id: empty
+inline constexpr char kVersion = 'V';  // "V" bucket "\0" key "\0" ~micros (u64 BE) rand (u64 BE)
+inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null version's stamp
 
 std::string BucketKey(std::string_view bucket);
 std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
@@ -37,6 +39,16 @@ std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
 std::string ConfigKey(std::string_view bucket, std::string_view name);
 std::string DocPrefix(std::string_view ns);  // "S" ns "\0"
 std::string DocKey(std::string_view ns, std::string_view name);
+std::string VersionPrefix(std::string_view bucket);  // "V" bucket "\0"
+std::string VersionKeyPrefix(std::string_view bucket, std::string_view key);  // ... key "\0"
+// The version's place: newest (largest micros) first within a key.
+std::string VersionKey(std::string_view bucket, std::string_view key, const VersionId& v);
+inline constexpr size_t kVersionStampSize = 16;
+// The stamp at the end of a V key (without the null flag, which lives in the record).
+VersionId VersionStampOf(std::string_view vkey);
+std::string NullVersionKey(std::string_view bucket, std::string_view key);
+std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)
+Status DecodeStamp(std::string_view in, VersionId* v);  // a null VersionId
 std::string CompletedKey(std::string_view upload_id);
 std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id);
 
@@ -49,6 +61,9 @@ Status DecodeBucket(std::string_view in, BucketInfo* b);
 std::string EncodeObject(const ObjectMeta& m);
 // With listing_only, stops before tags, inline data and segments (cheaper for listings).
 Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false);
+// The listing fields plus version and delete marker, skipping everything else without
+// copying it (ListObjectVersions).
+Status DecodeObjectSummary(std::string_view in, ObjectMeta* m);
 std::string EncodeUpload(const UploadInfo& u);
 Status DecodeUpload(std::string_view in, UploadInfo* u);
 std::string EncodeCompleted(const CompletedUpload& c);

@@ -26,7 +26,7 @@ std::mutex& KvIndex::UploadLock(const std::string& upload_id) {
   return upload_locks_[std::hash<std::string>{}(upload_id) % kStripes];
 }
 
-Status KvIndex::BucketExists(const std::string& bucket) {
+Status KvIndex::BucketExists(const BucketName& bucket) {
   std::string v;
   Status s = kv_->Get(codec::BucketKey(bucket), &v);
   if (s.code() == Err::kNotFound) return Error(Err::kNoSuchBucket, bucket);
@@ -39,6 +39,16 @@ void KvIndex::Release(const std::string& id, KvBatch* batch, std::vector<std::st
   if (released) released->push_back(id);
 }
 
+namespace {
+void ReleaseAll(const ObjectMeta& m, KvBatch* batch, std::vector<std::string>* released) {
+  for (const auto& s : m.segments) {
+    batch->Delete(codec::RefKey(s.data_id));
+    batch->Put(codec::GcKey(s.data_id), "");
+    if (released) released->push_back(s.data_id);
+  }
+}
+}  // namespace
+
 Status KvIndex::CreateBucket(const BucketInfo& info) {
   std::unique_lock l(BucketLock(info.name));
   std::string v;
@@ -50,7 +60,7 @@ Status KvIndex::CreateBucket(const BucketInfo& info) {
   return kv_->Write(b, sync_);
 }
 
-Result<BucketInfo> KvIndex::GetBucket(const std::string& name) {
+Result<BucketInfo> KvIndex::GetBucket(const BucketName& name) {
   std::string v;
   Status s = kv_->Get(codec::BucketKey(name), &v);
   if (s.code() == Err::kNotFound) return Error(Err::kNoSuchBucket, name);
@@ -60,18 +70,31 @@ Result<BucketInfo> KvIndex::GetBucket(const std::string& name) {
   return b;
 }
 
-Status KvIndex::DeleteBucket(const std::string& name) {
+Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) {
+  if (state == Versioning::kUnversioned)
+    return Error(Err::kInvalidArgument, "a bucket cannot return to unversioned");
+  std::unique_lock l(BucketLock(bucket));  // no write runs while the state changes
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
+  if (info.versioning == state) return Status::Ok();
+  info.versioning = state;
+  KvBatch b;
+  b.Put(codec::BucketKey(bucket), codec::EncodeBucket(info));
+  return kv_->Write(b, sync_);
+}
+
+Status KvIndex::DeleteBucket(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
   SLUICE_RETURN_IF_ERROR(BucketExists(name));
-  std::string prefix = codec::ObjectPrefix(name);
   auto it = kv_->NewIterator();
-  it->Seek(prefix);
-  if (it->Valid() && StartsWith(it->key(), prefix)) return Error(Err::kBucketNotEmpty, name);
-  SLUICE_RETURN_IF_ERROR(it->status());
+  for (const std::string& prefix : {codec::ObjectPrefix(name), codec::VersionPrefix(name)}) {
+    it->Seek(prefix);
+    if (it->Valid() && StartsWith(it->key(), prefix)) return Error(Err::kBucketNotEmpty, name);
+    SLUICE_RETURN_IF_ERROR(it->status());
+  }
   // In-progress multipart uploads are aborted with the bucket.
   KvBatch b;
   std::string uprefix = codec::UploadPrefix(name);
-  std::vector<std::string> upload_ids;
+  std::vector<UploadId> upload_ids;
   for (it->Seek(uprefix); it->Valid() && StartsWith(it->key(), uprefix); it->Next()) {
     UploadInfo u;
     SLUICE_RETURN_IF_ERROR(codec::DecodeUpload(it->value(), &u));
@@ -88,7 +111,7 @@ Status KvIndex::DeleteBucket(const std::string& name) {
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::PutBucketConfig(const std::string& bucket, const std::string& name,
+Status KvIndex::PutBucketConfig(const BucketName& bucket, const std::string& name,
                                 const std::string& doc) {
   std::shared_lock l(BucketLock(bucket));  // DeleteBucket cannot slip in between
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
@@ -97,7 +120,7 @@ Status KvIndex::PutBucketConfig(const std::string& bucket, const std::string& na
   return kv_->Write(b, sync_);
 }
 
-Result<std::string> KvIndex::GetBucketConfig(const std::string& bucket, const std::string& name) {
+Result<std::string> KvIndex::GetBucketConfig(const BucketName& bucket, const std::string& name) {
   std::string v;
   Status s = kv_->Get(codec::ConfigKey(bucket, name), &v);
   if (s.code() == Err::kNotFound) {
@@ -108,7 +131,7 @@ Result<std::string> KvIndex::GetBucketConfig(const std::string& bucket, const st
   return v;
 }
 
-Status KvIndex::DeleteBucketConfig(const std::string& bucket, const std::string& name) {
+Status KvIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
   std::shared_lock l(BucketLock(bucket));
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
@@ -153,22 +176,101 @@ Result<std::vector<BucketInfo>> KvIndex::ListBuckets() {
   return out;
 }
 
-Result<ObjectMeta> KvIndex::GetObject(const std::string& bucket, const std::string& key) {
+// ---- versions -------------------------------------------------------------------------
+//
+// A key's versions (docs/storage-format.md): every version and delete marker written in a
+// versioned bucket is a V record, newest first; the null version is also named by its N
+// pointer. The O record is a copy of the latest version when that is an object, and absent
+// when it is a marker, so GET and ListObjects never look at V. An object written while the
+// bucket was unversioned exists only as O (with no version fields); the first versioned
+// write of its key moves it into V as the null version.
+
+Result<std::optional<ObjectMeta>> KvIndex::ReadCurrent(const BucketName& bucket,
+                                                       const ObjectKey& key) {
   std::string v;
   Status s = kv_->Get(codec::ObjectKey(bucket, key), &v);
-  if (s.code() == Err::kNotFound) {
-    SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
-    return Error(Err::kNoSuchKey, key);
-  }
+  if (s.code() == Err::kNotFound) return std::optional<ObjectMeta>();
   SLUICE_RETURN_IF_ERROR(s);
   ObjectMeta m;
   SLUICE_RETURN_IF_ERROR(codec::DecodeObject(v, &m));
-  return m;
+  return std::optional<ObjectMeta>(std::move(m));
 }
 
-Status KvIndex::CheckCondition(const Result<ObjectMeta>& current, const WriteCondition& cond) {
-  bool exists = current.ok();
-  if (!exists && current.status().code() != Err::kNoSuchKey) return current.status();
+Result<std::optional<KvIndex::Found>> KvIndex::NewestVersion(const BucketName& bucket,
+                                                             const ObjectKey& key) {
+  std::string prefix = codec::VersionKeyPrefix(bucket, key);
+  auto it = kv_->NewIterator();
+  it->Seek(prefix);
+  SLUICE_RETURN_IF_ERROR(it->status());
+  if (!it->Valid() || !StartsWith(it->key(), prefix) ||
+      it->key().size() != prefix.size() + codec::kVersionStampSize)
+    return std::optional<Found>();
+  Found f{std::string(it->key()), {}};
+  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &f.meta));
+  return std::optional<Found>(std::move(f));
+}
+
+Result<std::optional<KvIndex::Found>> KvIndex::FindVersion(const BucketName& bucket,
+                                                           const ObjectKey& key,
+                                                           const VersionId& version) {
+  std::string vkey;
+  if (version.is_null()) {
+    std::string stamp;
+    Status s = kv_->Get(codec::NullVersionKey(bucket, key), &stamp);
+    if (s.code() == Err::kNotFound) {
+      // No null version in V: it is the unversioned O record, if there is one.
+      SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+      if (!cur || !cur->version.empty()) return std::optional<Found>();
+      return std::optional<Found>(Found{codec::ObjectKey(bucket, key), std::move(*cur)});
+    }
+    SLUICE_RETURN_IF_ERROR(s);
+    VersionId at;
+    SLUICE_RETURN_IF_ERROR(codec::DecodeStamp(stamp, &at));
+    vkey = codec::VersionKey(bucket, key, at);
+  } else {
+    vkey = codec::VersionKey(bucket, key, version);
+  }
+  std::string v;
+  Status s = kv_->Get(vkey, &v);
+  if (s.code() == Err::kNotFound) return std::optional<Found>();
+  SLUICE_RETURN_IF_ERROR(s);
+  Found f{std::move(vkey), {}};
+  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(v, &f.meta));
+  // A stamp whose random half differs names another version (ids are exact).
+  if (!f.meta.version.SameName(version)) return std::optional<Found>();
+  return std::optional<Found>(std::move(f));
+}
+
+Result<ObjectMeta> KvIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
+                                      const VersionId& version) {
+  if (version.empty()) {
+    std::string v;
+    Status s = kv_->Get(codec::ObjectKey(bucket, key), &v);
+    if (s.ok()) {
+      ObjectMeta m;
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObject(v, &m));
+      return m;
+    }
+    if (s.code() != Err::kNotFound) return s;
+    // Missing: say why (no bucket, a delete marker on top, or no version at all).
+    SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
+    if (b.versioning != Versioning::kUnversioned) {
+      SLUICE_ASSIGN_OR_RETURN(auto newest, NewestVersion(bucket, key));
+      if (newest && newest->meta.delete_marker) return std::move(newest->meta);
+    }
+    return Error(Err::kNoSuchKey, key);
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto found, FindVersion(bucket, key, version));
+  if (!found) {
+    SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+    return Error(Err::kNoSuchVersion, version.ToString());
+  }
+  return std::move(found->meta);
+}
+
+Status KvIndex::CheckCondition(const std::optional<ObjectMeta>& current,
+                               const WriteCondition& cond) {
+  bool exists = current.has_value();
   if (cond.if_none_match_any && exists)
     return Error(Err::kPreconditionFailed, "At least one of the pre-conditions you specified did not hold");
   if (cond.if_match && (!exists || current->etag != *cond.if_match)) {
@@ -178,66 +280,206 @@ Status KvIndex::CheckCondition(const Result<ObjectMeta>& current, const WriteCon
   return Status::Ok();
 }
 
-Status KvIndex::PutObject(const std::string& bucket, const std::string& key,
-                          const ObjectMeta& meta, const WriteCondition& cond,
-                          std::vector<std::string>* released) {
-  std::shared_lock bl(BucketLock(bucket));
-  std::lock_guard kl(KeyLock(bucket, key));
-  Result<ObjectMeta> cur = GetObject(bucket, key);
-  if (!cur.ok() && cur.status().code() == Err::kNoSuchBucket) return cur.status();
-  SLUICE_RETURN_IF_ERROR(CheckCondition(cur, cond));
-  KvBatch b;
-  std::set<std::string> keep;
-  for (const auto& s : meta.segments) {
-    b.Put(codec::RefKey(s.data_id), "");
-    keep.insert(s.data_id);
+Result<uint64_t> KvIndex::PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
+                                            const std::optional<ObjectMeta>& cur, bool migrate,
+                                            KvBatch* batch) {
+  if (cur && cur->version.empty()) {
+    // The unversioned object becomes the null version, stamped with its write time.
+    uint64_t at = cur->mtime_micros > 0 ? static_cast<uint64_t>(cur->mtime_micros) : 1;
+    if (migrate) {
+      ObjectMeta legacy = *cur;
+      legacy.version = VersionId::NullAt(at, 0);
+      batch->Put(codec::VersionKey(bucket, key, legacy.version), codec::EncodeObject(legacy));
+      batch->Put(codec::NullVersionKey(bucket, key), codec::EncodeStamp(legacy.version));
+    }
+    return at;
   }
-  if (cur.ok())
-    for (const auto& s : cur->segments)
-      if (!keep.count(s.data_id)) Release(s.data_id, &b, released);
-  b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(meta));
-  return kv_->Write(b, sync_);
+  if (cur) return cur->version.micros();
+  SLUICE_ASSIGN_OR_RETURN(auto newest, NewestVersion(bucket, key));
+  return newest ? newest->meta.version.micros() : 0;
 }
 
-// Rewrites an existing object's record with one attribute changed (never its data).
-Status KvIndex::UpdateAttributes(const std::string& bucket, const std::string& key,
+Status KvIndex::DropNullVersion(const BucketName& bucket, const ObjectKey& key,
+                                const std::optional<ObjectMeta>& cur, KvBatch* batch,
+                                std::vector<std::string>* released) {
+  if (cur && cur->version.empty()) {  // the unversioned O record is the null version
+    ReleaseAll(*cur, batch, released);
+    return Status::Ok();
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto null, FindVersion(bucket, key, VersionId::Null()));
+  if (!null) return Status::Ok();
+  ReleaseAll(null->meta, batch, released);
+  batch->Delete(null->kv_key);
+  batch->Delete(codec::NullVersionKey(bucket, key));
+  return Status::Ok();
+}
+
+Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& key,
+                                         const std::optional<ObjectMeta>& cur, ObjectMeta m,
+                                         KvBatch* batch, std::vector<std::string>* released) {
+  const BucketName& bucket = b.name;
+  for (const auto& s : m.segments) batch->Put(codec::RefKey(s.data_id), "");
+  WriteResult r;
+  if (b.versioning == Versioning::kUnversioned) {
+    if (cur) {
+      for (const auto& s : cur->segments) {
+        bool kept = std::any_of(m.segments.begin(), m.segments.end(),
+                                [&](const Segment& n) { return n.data_id == s.data_id; });
+        if (!kept) Release(s.data_id, batch, released);
+      }
+    }
+    m.version = {};
+  } else {
+    const bool enabled = b.versioning == Versioning::kEnabled;
+    SLUICE_ASSIGN_OR_RETURN(uint64_t latest, PrepareNewVersion(bucket, key, cur, enabled, batch));
+    if (!enabled) SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, batch, released));
+    uint64_t micros = std::max<uint64_t>(m.version.micros(), latest + 1);
+    m.version = enabled ? VersionId::Of(micros, m.version.rand())
+                        : VersionId::NullAt(micros, m.version.rand());
+    r.version = m.version;
+  }
+  std::string rec = codec::EncodeObject(m);
+  if (!m.version.empty()) {
+    batch->Put(codec::VersionKey(bucket, key, m.version), rec);
+    if (m.version.is_null())
+      batch->Put(codec::NullVersionKey(bucket, key), codec::EncodeStamp(m.version));
+  }
+  batch->Put(codec::ObjectKey(bucket, key), std::move(rec));
+  return r;
+}
+
+Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
+                                       const ObjectMeta& meta, const WriteCondition& cond,
+                                       std::vector<std::string>* released) {
+  std::shared_lock bl(BucketLock(bucket));
+  std::lock_guard kl(KeyLock(bucket, key));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+  SLUICE_RETURN_IF_ERROR(CheckCondition(cur, cond));
+  KvBatch batch;
+  SLUICE_ASSIGN_OR_RETURN(WriteResult r, WriteLatest(b, key, cur, meta, &batch, released));
+  SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+  return r;
+}
+
+// Rewrites one version's record with one attribute changed (never its data), and the O copy
+// when that version is the latest.
+Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
+                                 const VersionId& version,
                                  const std::function<void(ObjectMeta*)>& change) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
-  SLUICE_ASSIGN_OR_RETURN(ObjectMeta m, GetObject(bucket, key));
-  change(&m);
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+  std::optional<Found> target;
+  if (version.empty()) {
+    if (!cur) {
+      SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+      return Error(Err::kNoSuchKey, key);
+    }
+    if (!cur->version.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(target, FindVersion(bucket, key, cur->version));
+    }
+    if (!target) target = Found{codec::ObjectKey(bucket, key), *cur};
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(target, FindVersion(bucket, key, version));
+    if (!target) {
+      SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+      return Error(Err::kNoSuchVersion, version.ToString());
+    }
+  }
+  if (target->meta.delete_marker)
+    return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+  change(&target->meta);
+  std::string rec = codec::EncodeObject(target->meta);
   KvBatch b;
-  b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
+  const std::string okey = codec::ObjectKey(bucket, key);
+  if (target->kv_key != okey && cur && cur->version == target->meta.version) b.Put(okey, rec);
+  b.Put(target->kv_key, std::move(rec));
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::SetObjectTags(const std::string& bucket, const std::string& key,
-                              const HeaderList& tags) {
-  return UpdateAttributes(bucket, key, [&](ObjectMeta* m) { m->tags = tags; });
+Status KvIndex::SetObjectTags(const BucketName& bucket, const ObjectKey& key,
+                              const VersionId& version, const HeaderList& tags) {
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) { m->tags = tags; });
 }
 
-Status KvIndex::SetObjectAcl(const std::string& bucket, const std::string& key,
-                             const std::string& acl) {
-  return UpdateAttributes(bucket, key, [&](ObjectMeta* m) { m->acl = acl; });
+Status KvIndex::SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
+                             const VersionId& version, const std::string& acl) {
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) { m->acl = acl; });
 }
 
-Status KvIndex::DeleteObject(const std::string& bucket, const std::string& key,
-                             std::vector<std::string>* released) {
+Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                          const VersionId& version, const VersionId& marker,
+                                          int64_t now_micros,
+                                          std::vector<std::string>* released) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
-  Result<ObjectMeta> cur = GetObject(bucket, key);
-  if (!cur.ok()) return cur.status().code() == Err::kNoSuchKey ? Status::Ok() : cur.status();
-  KvBatch b;
-  for (const auto& s : cur->segments) Release(s.data_id, &b, released);
-  b.Delete(codec::ObjectKey(bucket, key));
-  return kv_->Write(b, sync_);
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+  const std::string okey = codec::ObjectKey(bucket, key);
+  KvBatch batch;
+  WriteResult r;
+  if (version.empty()) {
+    if (b.versioning == Versioning::kUnversioned) {
+      if (!cur) return r;
+      ReleaseAll(*cur, &batch, released);
+      batch.Delete(okey);
+      SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+      return r;
+    }
+    // A delete marker on top; in a Suspended bucket it replaces the null version.
+    ObjectMeta m;
+    m.delete_marker = true;
+    m.mtime_micros = now_micros;
+    m.version = marker;
+    if (b.versioning == Versioning::kSuspended) m.version = VersionId::NullAt(marker.micros(), marker.rand());
+    SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), &batch, released));
+    // WriteLatest wrote the marker into O as well: a marker is never current in O.
+    batch.Delete(okey);
+    r.delete_marker = true;
+    SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+    return r;
+  }
+
+  // One version, for good.
+  r.version = version.is_null() ? VersionId::Null() : version;
+  SLUICE_ASSIGN_OR_RETURN(auto target, FindVersion(bucket, key, version));
+  if (!target) return r;  // deleting what does not exist succeeds
+  r.delete_marker = target->meta.delete_marker;
+  ReleaseAll(target->meta, &batch, released);
+  batch.Delete(target->kv_key);
+  if (target->kv_key == okey) {  // the unversioned object
+    SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+    return r;
+  }
+  if (target->meta.version.is_null()) batch.Delete(codec::NullVersionKey(bucket, key));
+  // Was it the latest? Then the next one down becomes the latest (or nothing is, or a marker).
+  const std::string prefix = codec::VersionKeyPrefix(bucket, key);
+  auto it = kv_->NewIterator();
+  it->Seek(prefix);
+  SLUICE_RETURN_IF_ERROR(it->status());
+  if (it->Valid() && it->key() == target->kv_key) {
+    it->Next();
+    SLUICE_RETURN_IF_ERROR(it->status());
+    std::optional<ObjectMeta> next;
+    if (it->Valid() && StartsWith(it->key(), prefix) &&
+        it->key().size() == prefix.size() + codec::kVersionStampSize) {
+      ObjectMeta n;
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &n));
+      if (!n.delete_marker) next = std::move(n);
+    }
+    if (next) batch.Put(okey, codec::EncodeObject(*next));
+    else batch.Delete(okey);
+  }
+  SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+  return r;
 }
 
 // One pass over the keys from max(prefix, start_after): keys are emitted as they come;
 // a key that has the delimiter after the prefix yields its common prefix, and the
 // iterator then seeks past every key under that prefix, so the cost grows with what is
 // returned, not with the keys beneath the prefixes.
-Result<ListPage> KvIndex::ListObjects(const std::string& bucket, const ListQuery& q) {
+Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   ListPage page;
   if (q.max_keys == 0) return page;
@@ -294,7 +536,155 @@ Result<ListPage> KvIndex::ListObjects(const std::string& bucket, const ListQuery
   return page;
 }
 
-Status KvIndex::CreateUpload(const std::string& bucket, const UploadInfo& info) {
+namespace {
+// True when `marker` is a common prefix of the listing (prefix + ... + first delimiter).
+bool IsCommonPrefixMarker(const std::string& marker, const std::string& prefix,
+                          const std::string& delimiter) {
+  return !delimiter.empty() && marker.size() >= prefix.size() + delimiter.size() &&
+         StartsWith(marker, prefix) && marker.ends_with(delimiter) &&
+         marker.find(delimiter, prefix.size()) == marker.size() - delimiter.size();
+}
+}  // namespace
+
+// Two sorted streams merged by key: V (every version of keys written while versioned) and O
+// records without version fields (unversioned objects, shown as the null version). A key
+// with V records also has its latest in O, which is skipped. Starting points are computed
+// from the markers, so a page costs one seek per stream plus one step per entry returned;
+// a common prefix costs one seek per stream.
+Result<VersionListPage> KvIndex::ListObjectVersions(const BucketName& bucket,
+                                                    const VersionListQuery& q) {
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+  VersionListPage page;
+  if (q.max_keys == 0) return page;
+  const std::string vbase = codec::VersionPrefix(bucket);
+  const std::string obase = codec::ObjectPrefix(bucket);
+  auto vit = kv_->NewIterator();
+  auto oit = kv_->NewIterator();
+  bool mid_key = false;  // the V stream starts inside key_marker's versions
+  if (!q.key_marker.empty() && q.key_marker >= q.prefix) {
+    if (IsCommonPrefixMarker(q.key_marker, q.prefix, q.delimiter)) {
+      vit->Seek(codec::PrefixSuccessor(vbase + q.key_marker));
+      oit->Seek(codec::PrefixSuccessor(obase + q.key_marker));
+    } else {
+      std::string after_o = obase + q.key_marker;
+      after_o.push_back('\0');
+      oit->Seek(after_o);
+      std::string after_v = vbase + q.key_marker;
+      after_v.push_back('\x01');  // past every version of key_marker
+      if (!q.version_id_marker.empty()) {
+        const ObjectKey km = ObjectKey::Trusted(q.key_marker);
+        VersionId at = q.version_id_marker;
+        bool found = true;
+        if (at.is_null()) {
+          std::string stamp;
+          Status s = kv_->Get(codec::NullVersionKey(bucket, km), &stamp);
+          if (s.ok()) {
+            SLUICE_RETURN_IF_ERROR(codec::DecodeStamp(stamp, &at));
+          } else if (s.code() == Err::kNotFound) {
+            found = false;  // an unversioned null version: nothing of the key in V follows it
+          } else {
+            return s;
+          }
+        }
+        if (found) {
+          after_v = codec::VersionKey(bucket, km, at);
+          after_v.push_back('\0');
+          mid_key = true;
+        }
+      }
+      vit->Seek(after_v);
+    }
+  } else {
+    vit->Seek(vbase + q.prefix);
+    oit->Seek(obase + q.prefix);
+  }
+  const std::string vfull = vbase + q.prefix, ofull = obase + q.prefix;
+  auto vkey_of = [&](std::string_view k) {
+    return k.substr(vbase.size(), k.size() - vbase.size() - 1 - codec::kVersionStampSize);
+  };
+  uint32_t count = 0;
+  std::string last_key;
+  VersionId last_version;
+  while (true) {
+    bool v_ok = vit->Valid() && StartsWith(vit->key(), vfull);
+    bool o_ok = oit->Valid() && StartsWith(oit->key(), ofull);
+    SLUICE_RETURN_IF_ERROR(vit->status());
+    SLUICE_RETURN_IF_ERROR(oit->status());
+    if (!v_ok && !o_ok) break;
+    std::string_view vk = v_ok ? vkey_of(vit->key()) : std::string_view();
+    std::string_view ok = o_ok ? oit->key().substr(obase.size()) : std::string_view();
+    bool from_v = v_ok && (!o_ok || vk <= ok);
+    std::string key(from_v ? vk : ok);
+    if (count == q.max_keys) {
+      page.truncated = true;
+      break;
+    }
+    if (!q.delimiter.empty()) {
+      size_t pos = key.find(q.delimiter, q.prefix.size());
+      if (pos != std::string::npos) {
+        std::string cp = key.substr(0, pos + q.delimiter.size());
+        page.common_prefixes.push_back(cp);
+        last_key = cp;
+        last_version = {};
+        count++;
+        mid_key = false;
+        std::string vnext = codec::PrefixSuccessor(vbase + cp);
+        std::string onext = codec::PrefixSuccessor(obase + cp);
+        if (vnext.empty() || onext.empty()) break;
+        vit->Seek(vnext);
+        oit->Seek(onext);
+        continue;
+      }
+    }
+    if (!from_v) {
+      // An unversioned object: the key's only version, null, and the latest.
+      VersionEntry e;
+      e.key = key;
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObjectSummary(oit->value(), &e.meta));
+      if (e.meta.version.empty()) {
+        e.meta.version = VersionId::Null();
+        e.is_latest = true;
+        last_key = key;
+        last_version = e.meta.version;
+        page.entries.push_back(std::move(e));
+        count++;
+      }
+      oit->Next();
+      continue;
+    }
+    if (o_ok && vk == ok) oit->Next();  // the O copy of this key's latest
+    // This key's versions, newest first, while the page has room.
+    bool first = !mid_key;
+    mid_key = false;
+    const std::string kprefix(vit->key().substr(0, vit->key().size() - codec::kVersionStampSize));
+    while (vit->Valid() && StartsWith(vit->key(), kprefix) &&
+           vit->key().size() == kprefix.size() + codec::kVersionStampSize) {
+      if (count == q.max_keys) break;
+      VersionEntry e;
+      e.key = key;
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObjectSummary(vit->value(), &e.meta));
+      e.is_latest = first;
+      first = false;
+      last_key = key;
+      last_version = e.meta.version.is_null() ? VersionId::Null() : e.meta.version;
+      page.entries.push_back(std::move(e));
+      count++;
+      vit->Next();
+    }
+    SLUICE_RETURN_IF_ERROR(vit->status());
+    if (count == q.max_keys && vit->Valid() && StartsWith(vit->key(), kprefix)) {
+      page.truncated = true;
+      break;
+    }
+  }
+  if (page.truncated) {
+    page.next_key_marker = last_key;
+    page.next_version_id_marker = last_version;
+  }
+  return page;
+}
+
+Status KvIndex::CreateUpload(const BucketName& bucket, const UploadInfo& info) {
   std::shared_lock bl(BucketLock(bucket));
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
@@ -302,8 +692,8 @@ Status KvIndex::CreateUpload(const std::string& bucket, const UploadInfo& info) 
   return kv_->Write(b, sync_);
 }
 
-Result<UploadInfo> KvIndex::GetUpload(const std::string& bucket, const std::string& key,
-                                      const std::string& upload_id) {
+Result<UploadInfo> KvIndex::GetUpload(const BucketName& bucket, const ObjectKey& key,
+                                      const UploadId& upload_id) {
   std::string v;
   Status s = kv_->Get(codec::UploadKey(bucket, key, upload_id), &v);
   if (s.code() == Err::kNotFound) {
@@ -316,8 +706,8 @@ Result<UploadInfo> KvIndex::GetUpload(const std::string& bucket, const std::stri
   return u;
 }
 
-Status KvIndex::PutPart(const std::string& bucket, const std::string& key,
-                        const std::string& upload_id, const PartInfo& part,
+Status KvIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
+                        const UploadId& upload_id, const PartInfo& part,
                         std::vector<std::string>* released) {
   // Shared bucket lock: a DeleteBucket (which aborts uploads) cannot interleave and leave
   // a part referenced by no upload.
@@ -340,8 +730,15 @@ Status KvIndex::PutPart(const std::string& bucket, const std::string& key,
   return kv_->Write(b, sync_);
 }
 
-Result<std::vector<PartInfo>> KvIndex::ListParts(const std::string& upload_id, uint32_t marker,
+Result<std::vector<PartInfo>> KvIndex::ListParts(const BucketName& bucket, const ObjectKey& key,
+                                                 const UploadId& upload_id, uint32_t marker,
                                                  uint32_t max) {
+  SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
+  return PartsOf(upload_id, marker, max);
+}
+
+Result<std::vector<PartInfo>> KvIndex::PartsOf(const UploadId& upload_id, uint32_t marker,
+                                               uint32_t max) {
   std::vector<PartInfo> out;
   std::string prefix = codec::PartPrefix(upload_id);
   auto it = kv_->NewIterator();
@@ -357,10 +754,10 @@ Result<std::vector<PartInfo>> KvIndex::ListParts(const std::string& upload_id, u
   return out;
 }
 
-Status KvIndex::ReleaseParts(const std::string& upload_id, KvBatch* batch,
+Status KvIndex::ReleaseParts(const UploadId& upload_id, KvBatch* batch,
                              std::vector<std::string>* released,
                              const std::vector<std::string>* keep) {
-  SLUICE_ASSIGN_OR_RETURN(auto parts, ListParts(upload_id, 0, 0));
+  SLUICE_ASSIGN_OR_RETURN(auto parts, PartsOf(upload_id, 0, 0));
   for (const auto& p : parts) {
     batch->Delete(codec::PartKey(upload_id, p.number));
     if (!keep || std::find(keep->begin(), keep->end(), p.data_id) == keep->end())
@@ -369,27 +766,25 @@ Status KvIndex::ReleaseParts(const std::string& upload_id, KvBatch* batch,
   return Status::Ok();
 }
 
-Status KvIndex::CompleteUpload(const std::string& bucket, const std::string& key,
-                               const std::string& upload_id, const ObjectMeta& meta,
-                               const WriteCondition& cond, std::vector<std::string>* released) {
+Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                            const UploadId& upload_id, const ObjectMeta& meta,
+                                            const WriteCondition& cond,
+                                            std::vector<std::string>* released) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   std::lock_guard ul(UploadLock(upload_id));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
-  Result<ObjectMeta> cur = GetObject(bucket, key);
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
   SLUICE_RETURN_IF_ERROR(CheckCondition(cur, cond));
   KvBatch b;
   std::vector<std::string> keep;
   for (const auto& s : meta.segments) keep.push_back(s.data_id);
   SLUICE_RETURN_IF_ERROR(ReleaseParts(upload_id, &b, released, &keep));
-  if (cur.ok())
-    for (const auto& s : cur->segments)
-      if (std::find(keep.begin(), keep.end(), s.data_id) == keep.end())
-        Release(s.data_id, &b, released);
   b.Delete(codec::UploadKey(bucket, key, upload_id));
-  b.Put(codec::ObjectKey(bucket, key), codec::EncodeObject(meta));
-  CompletedUpload done{bucket, key, meta.etag, meta.checksum_algo, meta.checksum_value,
-                       meta.checksum_type, meta.mtime_micros};
+  SLUICE_ASSIGN_OR_RETURN(WriteResult r, WriteLatest(info, key, cur, meta, &b, released));
+  CompletedUpload done{bucket, key, meta.etag, r.version, meta.checksum_algo,
+                       meta.checksum_value, meta.checksum_type, meta.mtime_micros};
   b.Put(codec::CompletedKey(upload_id), codec::EncodeCompleted(done));
   b.Put(codec::CompletedByAgeKey(meta.mtime_micros, upload_id), "");
   // Drop a few records past their retention, oldest first: each Complete adds one and may
@@ -405,10 +800,11 @@ Status KvIndex::CompleteUpload(const std::string& bucket, const std::string& key
     b.Delete(std::string(k));
     b.Delete(codec::CompletedKey(k.substr(9)));
   }
-  return kv_->Write(b, sync_);
+  SLUICE_RETURN_IF_ERROR(kv_->Write(b, sync_));
+  return r;
 }
 
-Result<CompletedUpload> KvIndex::GetCompletedUpload(const std::string& upload_id) {
+Result<CompletedUpload> KvIndex::GetCompletedUpload(const UploadId& upload_id) {
   std::string v;
   Status s = kv_->Get(codec::CompletedKey(upload_id), &v);
   if (s.code() == Err::kNotFound) return Error(Err::kNoSuchUpload, "");
@@ -418,8 +814,8 @@ Result<CompletedUpload> KvIndex::GetCompletedUpload(const std::string& upload_id
   return c;
 }
 
-Status KvIndex::AbortUpload(const std::string& bucket, const std::string& key,
-                            const std::string& upload_id, std::vector<std::string>* released) {
+Status KvIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
+                            const UploadId& upload_id, std::vector<std::string>* released) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard ul(UploadLock(upload_id));
   SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
@@ -429,7 +825,7 @@ Status KvIndex::AbortUpload(const std::string& bucket, const std::string& key,
   return kv_->Write(b, sync_);
 }
 
-Result<UploadListPage> KvIndex::ListUploads(const std::string& bucket, const UploadListQuery& q) {
+Result<UploadListPage> KvIndex::ListUploads(const BucketName& bucket, const UploadListQuery& q) {
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   UploadListPage page;
   const std::string base = codec::UploadPrefix(bucket);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 
 #include "meta/api/index.h"
@@ -24,58 +25,92 @@ class KvIndex final : public Index {
   KvIndex(KvStore* kv, bool sync) : kv_(kv), sync_(sync) {}
 
   Status CreateBucket(const BucketInfo& info) override;
-  Result<BucketInfo> GetBucket(const std::string& name) override;
-  Status DeleteBucket(const std::string& name) override;
+  Result<BucketInfo> GetBucket(const BucketName& name) override;
+  Status DeleteBucket(const BucketName& name) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
-  Status PutBucketConfig(const std::string& bucket, const std::string& name,
+  Status SetBucketVersioning(const BucketName& bucket, Versioning state) override;
+  Status PutBucketConfig(const BucketName& bucket, const std::string& name,
                          const std::string& doc) override;
-  Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& name) override;
-  Status DeleteBucketConfig(const std::string& bucket, const std::string& name) override;
+  Result<std::string> GetBucketConfig(const BucketName& bucket, const std::string& name) override;
+  Status DeleteBucketConfig(const BucketName& bucket, const std::string& name) override;
   Status WriteDocs(const std::vector<DocWrite>& writes) override;
   Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) override;
 
-  Result<ObjectMeta> GetObject(const std::string& bucket, const std::string& key) override;
-  Status PutObject(const std::string& bucket, const std::string& key, const ObjectMeta& meta,
-                   const WriteCondition& cond, std::vector<std::string>* released) override;
-  Status SetObjectTags(const std::string& bucket, const std::string& key,
+  Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
+                               const VersionId& version = {}) override;
+  Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
+                                const ObjectMeta& meta, const WriteCondition& cond,
+                                std::vector<std::string>* released) override;
+  Status SetObjectTags(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                        const HeaderList& tags) override;
-  Status SetObjectAcl(const std::string& bucket, const std::string& key,
+  Status SetObjectAcl(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                       const std::string& acl) override;
-  Status DeleteObject(const std::string& bucket, const std::string& key,
-                      std::vector<std::string>* released) override;
-  Result<ListPage> ListObjects(const std::string& bucket, const ListQuery& q) override;
+  Result<WriteResult> DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                   const VersionId& version, const VersionId& marker,
+                                   int64_t now_micros, std::vector<std::string>* released) override;
+  Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
+  Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
+                                             const VersionListQuery& q) override;
 
-  Status CreateUpload(const std::string& bucket, const UploadInfo& info) override;
-  Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
-                               const std::string& upload_id) override;
-  Status PutPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
+  Status CreateUpload(const BucketName& bucket, const UploadInfo& info) override;
+  Result<UploadInfo> GetUpload(const BucketName& bucket, const ObjectKey& key,
+                               const UploadId& upload_id) override;
+  Status PutPart(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
                  const PartInfo& part, std::vector<std::string>* released) override;
-  Result<std::vector<PartInfo>> ListParts(const std::string& upload_id, uint32_t marker,
+  Result<std::vector<PartInfo>> ListParts(const BucketName& bucket, const ObjectKey& key,
+                                          const UploadId& upload_id, uint32_t marker,
                                           uint32_t max) override;
-  Status CompleteUpload(const std::string& bucket, const std::string& key,
-                        const std::string& upload_id, const ObjectMeta& meta,
-                        const WriteCondition& cond, std::vector<std::string>* released) override;
-  Result<CompletedUpload> GetCompletedUpload(const std::string& upload_id) override;
-  Status AbortUpload(const std::string& bucket, const std::string& key,
-                     const std::string& upload_id, std::vector<std::string>* released) override;
-  Result<UploadListPage> ListUploads(const std::string& bucket, const UploadListQuery& q) override;
+  Result<WriteResult> CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                     const UploadId& upload_id, const ObjectMeta& meta,
+                                     const WriteCondition& cond,
+                                     std::vector<std::string>* released) override;
+  Result<CompletedUpload> GetCompletedUpload(const UploadId& upload_id) override;
+  Status AbortUpload(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                     std::vector<std::string>* released) override;
+  Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
   Result<bool> IsReferenced(const std::string& data_id) override;
   Result<std::vector<std::string>> PendingGc(size_t max) override;
   Status GcDone(const std::vector<std::string>& data_ids) override;
 
  private:
-  Status UpdateAttributes(const std::string& bucket, const std::string& key,
+  // A version record found in the index: its KV key (O key for an unversioned one) and it.
+  struct Found {
+    std::string kv_key;
+    ObjectMeta meta;
+  };
+  Status UpdateAttributes(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                           const std::function<void(ObjectMeta*)>& change);
   static constexpr size_t kStripes = 256;
   std::shared_mutex& BucketLock(const std::string& bucket);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);
   std::mutex& UploadLock(const std::string& upload_id);
-  Status BucketExists(const std::string& bucket);
-  Status CheckCondition(const Result<ObjectMeta>& current, const WriteCondition& cond);
+  Status BucketExists(const BucketName& bucket);
+  Status CheckCondition(const std::optional<ObjectMeta>& current, const WriteCondition& cond);
+  // The O record (the latest version when it is an object), if any.
+  Result<std::optional<ObjectMeta>> ReadCurrent(const BucketName& bucket, const ObjectKey& key);
+  // The newest V record of a key, if any.
+  Result<std::optional<Found>> NewestVersion(const BucketName& bucket, const ObjectKey& key);
+  // The version named `version` (null: through the N pointer, or the unversioned O record).
+  Result<std::optional<Found>> FindVersion(const BucketName& bucket, const ObjectKey& key,
+                                           const VersionId& version);
+  // The micros a new version of the key must exceed, given its O record. Moves an
+  // unversioned O record into V as the null version when `migrate` (Enabled buckets).
+  Result<uint64_t> PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
+                                     const std::optional<ObjectMeta>& cur, bool migrate,
+                                     KvBatch* batch);
+  // Removes the null version (Suspended writes and deletes replace it).
+  Status DropNullVersion(const BucketName& bucket, const ObjectKey& key,
+                         const std::optional<ObjectMeta>& cur, KvBatch* batch,
+                         std::vector<std::string>* released);
+  // Writes `m` as the key's new latest version as the bucket's state says (O, V, N).
+  Result<WriteResult> WriteLatest(const BucketInfo& b, const ObjectKey& key,
+                                  const std::optional<ObjectMeta>& cur, ObjectMeta m,
+                                  KvBatch* batch, std::vector<std::string>* released);
   // Releases every part of an upload into `batch` (refs dropped, GC queued).
-  Status ReleaseParts(const std::string& upload_id, KvBatch* batch,
+  Status ReleaseParts(const UploadId& upload_id, KvBatch* batch,
                       std::vector<std::string>* released, const std::vector<std::string>* keep);
+  Result<std::vector<PartInfo>> PartsOf(const UploadId& upload_id, uint32_t marker, uint32_t max);
   static void Release(const std::string& id, KvBatch* batch, std::vector<std::string>* released);
 
   KvStore* kv_;

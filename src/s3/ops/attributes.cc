@@ -5,6 +5,7 @@
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
@@ -45,7 +46,7 @@ Task<Status> GetObjectAttributes(Ctx& ctx) {
     marker = *v;
   }
 
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(CheckReadPreconditions(ctx.req, m));
 
   XmlDoc doc("GetObjectAttributesResponse");
@@ -77,6 +78,7 @@ Task<Status> GetObjectAttributes(Ctx& ctx) {
   http::ResponseHead head;
   head.Set("Content-Type", "application/xml");
   head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));
+  AddVersionHeader(head, m.version);
   co_return co_await ctx.resp.Send(head, doc.Render());
 }
 

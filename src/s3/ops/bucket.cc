@@ -1,4 +1,5 @@
-// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
+// ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+// Get/PutBucketVersioning.
 #include "common/strings.h"
 #include "s3/authz.h"
 #include "s3/ops/ops.h"
@@ -37,7 +38,7 @@ Task<Status> ListBuckets(Ctx& ctx) {
   std::string last;
   bool more = false;
   for (const auto& b : buckets) {  // in name order
-    if (!b.name.starts_with(prefix) || (!after.empty() && b.name <= after)) continue;
+    if (!b.name.str().starts_with(prefix) || (!after.empty() && b.name.str() <= after)) continue;
     if (!all && !IsAllowed(ctx, "s3:ListBucket", b.name, "")) continue;
     if (n == max) {
       more = true;
@@ -56,7 +57,6 @@ Task<Status> ListBuckets(Ctx& ctx) {
 }
 
 Task<Status> CreateBucket(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ValidateBucketName(ctx.bucket));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   // Object ownership: BucketOwnerEnforced (ACLs disabled) unless the request says otherwise,
   // as S3 has created buckets since April 2023.
@@ -107,7 +107,7 @@ Task<Status> CreateBucket(Ctx& ctx) {
   }));
   if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   http::ResponseHead head;
-  head.Set("Location", "/" + ctx.bucket);
+  head.Set("Location", "/" + ctx.bucket.str());
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
@@ -120,7 +120,7 @@ Task<Status> HeadBucket(Ctx& ctx) {
 
 Task<Status> DeleteBucket(Ctx& ctx) {
   meta::Index* index = ctx.svc.index;
-  const std::string& bucket = ctx.bucket;
+  const BucketName& bucket = ctx.bucket;
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] { return index->DeleteBucket(bucket); }));
   if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 204);
@@ -136,9 +136,42 @@ Task<Status> GetBucketLocation(Ctx& ctx) {
 }
 
 Task<Status> GetBucketVersioning(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, ctx.svc.index->GetBucket(ctx.bucket));
   XmlDoc doc("VersioningConfiguration");  // never enabled: no Status element, as S3 answers
+  if (b.versioning == meta::Versioning::kEnabled) doc.root().Add("Status", "Enabled");
+  if (b.versioning == meta::Versioning::kSuspended) doc.root().Add("Status", "Suspended");
   co_return co_await SendXml(ctx, doc);
+}
+
+// <VersioningConfiguration><Status>Enabled|Suspended</Status></VersioningConfiguration>.
+// No Status leaves the state as it is; MFA delete is not implemented (501, never ignored).
+Task<Status> PutBucketVersioning(Ctx& ctx) {
+  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  pugi::xml_document doc;
+  SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "VersioningConfiguration", &doc));
+  pugi::xml_node root = doc.document_element();
+  std::string mfa = ChildText(root, "MfaDelete");
+  if (mfa.empty()) mfa = ChildText(root, "MFADelete");
+  if (mfa == "Enabled") co_return Error(Err::kNotImplemented, "MFA delete is not implemented");
+  if (!mfa.empty() && mfa != "Disabled")
+    co_return Error(Err::kMalformedXML, "MfaDelete must be Enabled or Disabled");
+  const bool has_status = root.child("Status") != nullptr;
+  std::string status = ChildText(root, "Status");
+  if (has_status) {
+    meta::Versioning state;
+    if (status == "Enabled") state = meta::Versioning::kEnabled;
+    else if (status == "Suspended") state = meta::Versioning::kSuspended;
+    else co_return Error(Err::kMalformedXML, "Status must be Enabled or Suspended");
+    meta::Index* index = ctx.svc.index;
+    const BucketName& bucket = ctx.bucket;
+    SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*ctx.svc.blocking, [&] {
+      return index->SetBucketVersioning(bucket, state);
+    }));
+  }
+  co_return co_await SendEmpty(ctx, 200);
 }
 
 }  // namespace sluice::s3::ops

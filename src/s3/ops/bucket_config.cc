@@ -8,6 +8,7 @@
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
@@ -136,19 +137,25 @@ Task<Status> PutBucketAcl(Ctx& ctx) {
 }
 
 Task<Status> GetObjectAcl(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   XmlDoc doc = AclDocument(ctx, m.acl);
-  co_return co_await SendXml(ctx, doc);
+  http::ResponseHead head;
+  AddVersionHeader(head, m.version);
+  co_return co_await SendXml(ctx, doc, std::move(head));
 }
 
 Task<Status> PutObjectAcl(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
   SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->SetObjectAcl(ctx.bucket, ctx.key, acl); }));
-  co_return co_await SendEmpty(ctx, 200);
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
+    return svc.index->SetObjectAcl(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+                                   acl);
+  }));
+  http::ResponseHead head;
+  AddVersionHeader(head, m.version);
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 }  // namespace sluice::s3::ops

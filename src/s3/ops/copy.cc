@@ -7,21 +7,26 @@
 #include "s3/ops/ops.h"
 #include "s3/respond.h"
 #include "s3/router.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
 
 struct Source {
-  std::string bucket, key;
+  BucketName bucket;
+  ObjectKey key;
+  VersionId version;  // ?versionId= of x-amz-copy-source; empty: the latest
 };
 
 Result<Source> ParseCopySource(std::string_view raw) {
   size_t q = raw.find('?');
   std::string_view path = raw.substr(0, q);
+  VersionId version;
   if (q != std::string_view::npos) {
     std::string_view query = raw.substr(q + 1);
-    if (query.starts_with("versionId=") && query.substr(10) != "null")
-      return Error(Err::kNotImplemented, "copying a specific object version is not implemented yet");
+    if (!query.starts_with("versionId="))
+      return Error(Err::kInvalidArgument, "The copy source may name only a versionId");
+    SLUICE_ASSIGN_OR_RETURN(version, VersionId::Parse(query.substr(10)));
   }
   auto decoded = UriDecode(path);
   if (!decoded) return Error(Err::kInvalidArgument, "Invalid copy source encoding");
@@ -31,14 +36,24 @@ Result<Source> ParseCopySource(std::string_view raw) {
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == p.size())
     return Error(Err::kInvalidArgument,
                  "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-  Source s{std::string(p.substr(0, slash)), std::string(p.substr(slash + 1))};
-  SLUICE_RETURN_IF_ERROR(ValidateKey(s.key));
+  Source s;
+  SLUICE_ASSIGN_OR_RETURN(s.bucket, ParseBucketName(p.substr(0, slash)));
+  SLUICE_ASSIGN_OR_RETURN(s.key, ParseObjectKey(p.substr(slash + 1)));
+  s.version = version;
   return s;
 }
 
 Result<meta::ObjectMeta> LoadSource(Ctx& ctx, Source* src) {
   SLUICE_ASSIGN_OR_RETURN(*src, ParseCopySource(ctx.req.header("x-amz-copy-source")));
-  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(src->bucket, src->key));
+  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m,
+                          ctx.svc.index->GetObject(src->bucket, src->key, src->version));
+  if (m.delete_marker) {
+    // A marker named by id is 400 InvalidRequest, as S3 answers; a marker on top, no key.
+    if (!src->version.empty())
+      return Error(Err::kInvalidRequest, "The source of a copy request may not specifically "
+                                         "refer to a delete marker by version id.");
+    return Error(Err::kNoSuchKey, "The specified key does not exist.");
+  }
   SLUICE_RETURN_IF_ERROR(CheckCopySourcePreconditions(ctx.req, m));
   return m;
 }
@@ -66,7 +81,7 @@ Task<Status> CopyObject(Ctx& ctx) {
   if (!tag_directive.empty() && tag_directive != "COPY" && tag_directive != "REPLACE")
     co_return Error(Err::kInvalidArgument, "Unknown tagging directive.");
   const bool replace = directive == "REPLACE";
-  if (src.bucket == ctx.bucket && src.key == ctx.key && !replace)
+  if (src.bucket == ctx.bucket && src.key == ctx.key && src.version.empty() && !replace)
     co_return Error(Err::kInvalidRequest,
                     "This copy request is illegal because it is trying to copy an object to "
                     "itself without changing the object's metadata, storage class, website "
@@ -91,22 +106,30 @@ Task<Status> CopyObject(Ctx& ctx) {
   }
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, 0, sm.size, true));
   std::vector<std::string> new_ids;
-  AttachStored(stored, svc.clock->NowMicros(), &m, &new_ids);
+  const int64_t now = svc.clock->NowMicros();
+  AttachStored(stored, now, &m, &new_ids);
+  m.version = NewVersionStamp(svc, now);
+  meta::WriteResult written;
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+    if (r.ok()) written = *r;
+    return r.status();
   }));
   XmlDoc doc("CopyObjectResult");
   doc.root().Add("LastModified", FormatIso8601(m.mtime_micros)).Add("ETag", QuoteEtag(m.etag));
-  co_return co_await SendXml(ctx, doc);
+  http::ResponseHead head;
+  head.status = 200;
+  AddVersionHeader(head, written.version);
+  if (!sm.version.empty()) head.Set("x-amz-copy-source-version-id", sm.version.ToString());
+  co_return co_await SendXml(ctx, doc, std::move(head));
 }
 
 Task<Status> UploadPartCopy(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  std::string upload_id(ctx.query.Get("uploadId"));
   auto n = ParseUint(ctx.query.Get("partNumber"));
   if (!n || *n < 1 || *n > 10000)
     co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
-  if (upload_id.size() != 32 || !HexDecode(upload_id)) co_return Error(Err::kNoSuchUpload, "");
+  SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
   Source src;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, LoadSource(ctx, &src));
@@ -134,7 +157,9 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
                                                   ChecksumAlgo::kNone, ""));
   XmlDoc doc("CopyPartResult");
   doc.root().Add("LastModified", FormatIso8601(p.mtime_micros)).Add("ETag", QuoteEtag(p.etag));
-  co_return co_await SendXml(ctx, doc);
+  http::ResponseHead head;
+  if (!sm.version.empty()) head.Set("x-amz-copy-source-version-id", sm.version.ToString());
+  co_return co_await SendXml(ctx, doc, std::move(head));
 }
 
 }  // namespace sluice::s3::ops

@@ -11,7 +11,7 @@ namespace {
 
 constexpr char kCorsConfig[] = "cors";
 
-Result<std::vector<CorsRule>> LoadRules(const Services& svc, const std::string& bucket) {
+Result<std::vector<CorsRule>> LoadRules(const Services& svc, const BucketName& bucket) {
   auto doc = svc.index->GetBucketConfig(bucket, kCorsConfig);
   if (!doc.ok()) return doc.status();
   return ParseCorsConfiguration(*doc);
@@ -67,7 +67,7 @@ Task<Status> PreflightCors(Ctx& ctx) {
 }
 
 std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& svc,
-                                                                const std::string& bucket,
+                                                                const BucketName& bucket,
                                                                 std::string_view origin,
                                                                 std::string_view method) {
   std::vector<std::pair<std::string, std::string>> out;

@@ -1,4 +1,5 @@
-// DeleteObjects (POST /bucket?delete): up to 1000 keys, quiet mode.
+// DeleteObjects (POST /bucket?delete): up to 1000 keys, each with an optional version id;
+// quiet mode.
 #include "common/strings.h"
 #include "s3/object_io.h"
 #include "s3/authz.h"
@@ -7,6 +8,7 @@
 #include "s3/respond.h"
 #include "s3/error_table.h"
 #include "s3/router.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 
@@ -20,26 +22,48 @@ Task<Status> DeleteObjects(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "Delete", &doc));
   auto root = doc.document_element();
   bool quiet = std::string_view(root.child("Quiet").text().as_string()) == "true";
-  std::vector<std::string> keys;
-  for (auto o : root.children("Object")) {
-    if (!o.child("Key")) co_return Error(Err::kMalformedXML, "every <Object> needs a <Key>");
-    keys.emplace_back(o.child("Key").text().as_string());
-  }
-  if (keys.empty() || keys.size() > 1000)
-    co_return Error(Err::kMalformedXML, "a Delete request names 1 to 1000 objects");
-
   struct Outcome {
     std::string key;
+    std::string version;  // as the request named it
     Status status;
+    meta::WriteResult done;
   };
   std::vector<Outcome> outcomes;
+  for (auto o : root.children("Object")) {
+    if (!o.child("Key")) co_return Error(Err::kMalformedXML, "every <Object> needs a <Key>");
+    Outcome out{o.child("Key").text().as_string(), {}, Status::Ok(), {}};
+    if (o.child("VersionId")) out.version = o.child("VersionId").text().as_string();
+    outcomes.push_back(std::move(out));
+  }
+  if (outcomes.empty() || outcomes.size() > 1000)
+    co_return Error(Err::kMalformedXML, "a Delete request names 1 to 1000 objects");
+
   std::vector<std::string> released;
+  const int64_t now = svc.clock->NowMicros();
   co_await Offload(*svc.blocking, [&] {
-    for (const auto& k : keys) {
-      Status s = ValidateKey(k);
-      if (s.ok()) s = Require(ctx, "s3:DeleteObject", ctx.bucket, k);  // per key, as in S3
-      if (s.ok()) s = svc.index->DeleteObject(ctx.bucket, k, &released);
-      outcomes.push_back({k, std::move(s)});
+    for (auto& o : outcomes) {
+      auto key = ParseObjectKey(o.key);
+      if (!key.ok()) {
+        o.status = key.status();
+        continue;
+      }
+      VersionId version;
+      if (!o.version.empty()) {
+        auto v = VersionId::Parse(o.version);
+        if (!v.ok()) {
+          o.status = v.status();
+          continue;
+        }
+        version = *v;
+      }
+      // Per key, as in S3.
+      o.status = Require(ctx, version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
+                         ctx.bucket, *key);
+      if (!o.status.ok()) continue;
+      auto r = svc.index->DeleteObject(ctx.bucket, *key, version, NewVersionStamp(svc, now), now,
+                                       &released);
+      if (r.ok()) o.done = *r;
+      else o.status = r.status();
     }
     return 0;
   });
@@ -48,11 +72,21 @@ Task<Status> DeleteObjects(Ctx& ctx) {
   XmlDoc out("DeleteResult");
   for (const auto& o : outcomes) {
     if (o.status.ok()) {
-      if (!quiet) out.root().Child("Deleted").Add("Key", o.key);
+      if (quiet) continue;
+      XmlNode d = out.root().Child("Deleted");
+      d.Add("Key", o.key);
+      if (!o.version.empty()) d.Add("VersionId", o.version);
+      if (o.done.delete_marker) {
+        d.AddBool("DeleteMarker", true);
+        d.Add("DeleteMarkerVersionId", o.done.version.ToString());
+      }
     } else {
       const S3Error& e = LookupError(o.status.code());
-      out.root().Child("Error").Add("Key", o.key).Add("Code", e.code).Add(
-          "Message", o.status.message().empty() ? e.message : o.status.message());
+      XmlNode err = out.root().Child("Error");
+      err.Add("Key", o.key);
+      if (!o.version.empty()) err.Add("VersionId", o.version);
+      err.Add("Code", e.code).Add("Message",
+                                  o.status.message().empty() ? e.message : o.status.message());
     }
   }
   co_return co_await SendXml(ctx, out);

@@ -80,31 +80,47 @@ Task<Status> ListObjects(Ctx& ctx, bool v2) {
   co_return co_await SendXml(ctx, doc);
 }
 
-// Without versioning every object has exactly one version, "null", and it is the latest.
+// Every version and delete marker, newest first within a key. An object written while the
+// bucket was unversioned is its key's "null" version.
 Task<Status> ListObjectVersions(Ctx& ctx) {
   const Query& q = ctx.query;
-  meta::ListQuery lq;
+  meta::VersionListQuery lq;
   lq.prefix = q.Get("prefix");
   lq.delimiter = q.Get("delimiter");
-  lq.start_after = q.Get("key-marker");
+  lq.key_marker = q.Get("key-marker");
+  const std::string version_marker(q.Get("version-id-marker"));
+  if (!version_marker.empty()) {
+    if (lq.key_marker.empty())
+      co_return Error(Err::kInvalidArgument,
+                      "A version-id marker cannot be specified without a key marker.");
+    SLUICE_CO_ASSIGN_OR_RETURN(lq.version_id_marker, VersionId::Parse(version_marker));
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(lq.max_keys, ParseMax(q, "max-keys"));
   SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
   auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(ctx.bucket, lq));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::VersionListPage page,
+                             ctx.svc.index->ListObjectVersions(ctx.bucket, lq));
   XmlDoc doc("ListVersionsResult");
   XmlNode r = doc.root();
-  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.start_after))
-      .Add("VersionIdMarker", q.Get("version-id-marker"));
-  if (page.truncated) r.Add("NextKeyMarker", enc(page.next_marker)).Add("NextVersionIdMarker", "null");
+  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.key_marker))
+      .Add("VersionIdMarker", version_marker);
+  if (page.truncated) {
+    r.Add("NextKeyMarker", enc(page.next_key_marker));
+    if (!page.next_version_id_marker.empty())
+      r.Add("NextVersionIdMarker", page.next_version_id_marker.ToString());
+  }
   r.Add("MaxKeys", lq.max_keys);
   if (!lq.delimiter.empty()) r.Add("Delimiter", enc(lq.delimiter));
   if (url) r.Add("EncodingType", "url");
   r.AddBool("IsTruncated", page.truncated);
-  for (const auto& e : page.objects) {
-    XmlNode v = r.Child("Version");
-    v.Add("Key", enc(e.key)).Add("VersionId", "null").AddBool("IsLatest", true)
-        .Add("LastModified", FormatIso8601(e.meta.mtime_micros)).Add("ETag", QuoteEtag(e.meta.etag))
-        .Add("Size", e.meta.size).Add("StorageClass", "STANDARD");
+  for (const auto& e : page.entries) {
+    const bool marker = e.meta.delete_marker;
+    XmlNode v = r.Child(marker ? "DeleteMarker" : "Version");
+    v.Add("Key", enc(e.key)).Add("VersionId", e.meta.version.ToString()).AddBool("IsLatest", e.is_latest)
+        .Add("LastModified", FormatIso8601(e.meta.mtime_micros));
+    if (!marker) {
+      v.Add("ETag", QuoteEtag(e.meta.etag)).Add("Size", e.meta.size).Add("StorageClass", "STANDARD");
+    }
     AddOwner(v, ctx);
   }
   for (const auto& p : page.common_prefixes) r.Child("CommonPrefixes").Add("Prefix", enc(p));

@@ -10,15 +10,10 @@
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
-
-// Upload ids are 32 hex digits; anything else cannot name an upload.
-Status CheckUploadId(std::string_view id) {
-  if (id.size() != 32 || !HexDecode(id)) return Error(Err::kNoSuchUpload, "");
-  return Status::Ok();
-}
 
 Result<uint32_t> PartNumber(const Query& q) {
   auto n = ParseUint(q.Get("partNumber"));
@@ -108,7 +103,7 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
                       "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.");
     u.checksum_type = std::string(ctype);
   }
-  u.upload_id = svc.random->HexString(16);
+  u.upload_id = UploadId::Trusted(svc.random->HexString(16));
   u.key = ctx.key;
   u.initiated_micros = svc.clock->NowMicros();
   SLUICE_CO_RETURN_IF_ERROR(
@@ -126,9 +121,8 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
 
 Task<Status> UploadPart(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  std::string upload_id(ctx.query.Get("uploadId"));
   SLUICE_CO_ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx.query));
-  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo upload,
                              svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
@@ -155,7 +149,7 @@ XmlDoc CompleteResult(Ctx& ctx, const std::string& etag, const std::string& chec
   XmlDoc out("CompleteMultipartUploadResult");
   std::string host(ctx.req.header("host"));
   out.root()
-      .Add("Location", "http://" + host + "/" + ctx.bucket + "/" + UriEncode(ctx.key, false))
+      .Add("Location", "http://" + host + "/" + ctx.bucket.str() + "/" + UriEncode(ctx.key, false))
       .Add("Bucket", ctx.bucket)
       .Add("Key", ctx.key)
       .Add("ETag", QuoteEtag(etag));
@@ -167,23 +161,26 @@ XmlDoc CompleteResult(Ctx& ctx, const std::string& etag, const std::string& chec
 // A Complete of an upload that is no longer in progress: if it was completed (for this
 // bucket and key) within the retention, S3 answers 200 with the same ETag and checksum, and
 // SDKs retrying a Complete whose reply was lost rely on that. Otherwise `gone` stands.
-Task<Status> RepeatedComplete(Ctx& ctx, const std::string& upload_id, Status gone) {
+Task<Status> RepeatedComplete(Ctx& ctx, const UploadId& upload_id, Status gone) {
   if (gone.code() != Err::kNoSuchUpload) co_return gone;
   auto done = ctx.svc.index->GetCompletedUpload(upload_id);
   if (!done.ok()) co_return done.status().code() == Err::kNoSuchUpload ? gone : done.status();
-  if (done->bucket != ctx.bucket || done->key != ctx.key ||
+  if (done->bucket != ctx.bucket.str() || done->key != ctx.key.str() ||
       ctx.svc.clock->NowMicros() - done->completed_micros > meta::kCompletedUploadRetentionMicros)
     co_return gone;
-  co_return co_await SendXml(ctx, CompleteResult(ctx, done->etag, done->checksum_algo,
-                                                 done->checksum_value, done->checksum_type));
+  http::ResponseHead head;
+  AddVersionHeader(head, done->version);
+  co_return co_await SendXml(ctx,
+                             CompleteResult(ctx, done->etag, done->checksum_algo,
+                                            done->checksum_value, done->checksum_type),
+                             std::move(head));
 }
 
 }  // namespace
 
 Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  std::string upload_id(ctx.query.Get("uploadId"));
-  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   auto upload = svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
   if (!upload.ok()) co_return co_await RepeatedComplete(ctx, upload_id, upload.status());
@@ -194,7 +191,8 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CompleteMultipartUpload", &doc, kMaxCompleteXmlBody));
 
-  SLUICE_CO_ASSIGN_OR_RETURN(auto stored_parts, svc.index->ListParts(upload_id, 0, 0));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto stored_parts,
+                             svc.index->ListParts(ctx.bucket, ctx.key, upload_id, 0, 0));
   std::map<uint32_t, meta::PartInfo> by_number;
   for (auto& p : stored_parts) by_number[p.number] = std::move(p);
 
@@ -232,20 +230,26 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ObjectChecksum(ctx, u, requested, by_number, &m));
   m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
   m.mtime_micros = svc.clock->NowMicros();
+  m.version = NewVersionStamp(svc, m.mtime_micros);
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
+  meta::WriteResult written;
   Status published = co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    return svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, rel);
+    auto r = svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, rel);
+    if (r.ok()) written = *r;
+    return r.status();
   });
   // Two Completes of one upload racing: the loser answers as a repeated Complete.
   if (!published.ok()) co_return co_await RepeatedComplete(ctx, upload_id, published);
-  co_return co_await SendXml(ctx, CompleteResult(ctx, m.etag, m.checksum_algo, m.checksum_value,
-                                                 m.checksum_type));
+  http::ResponseHead head;
+  AddVersionHeader(head, written.version);
+  co_return co_await SendXml(
+      ctx, CompleteResult(ctx, m.etag, m.checksum_algo, m.checksum_value, m.checksum_type),
+      std::move(head));
 }
 
 Task<Status> AbortMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  std::string upload_id(ctx.query.Get("uploadId"));
-  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
     return svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, rel);
   }));
@@ -254,9 +258,7 @@ Task<Status> AbortMultipartUpload(Ctx& ctx) {
 
 Task<Status> ListParts(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  std::string upload_id(ctx.query.Get("uploadId"));
-  SLUICE_CO_RETURN_IF_ERROR(CheckUploadId(upload_id));
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   uint32_t marker = 0, max = 1000;
   if (ctx.query.Has("part-number-marker")) {
     auto v = ParseUint(ctx.query.Get("part-number-marker"));
@@ -268,7 +270,8 @@ Task<Status> ListParts(Ctx& ctx) {
     if (!v) co_return Error(Err::kInvalidArgument, "bad max-parts");
     max = static_cast<uint32_t>(std::clamp<uint64_t>(*v, 1, 1000));
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(auto parts, svc.index->ListParts(upload_id, marker, max));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto parts,
+                             svc.index->ListParts(ctx.bucket, ctx.key, upload_id, marker, max));
   bool truncated = parts.size() > max;
   if (truncated) parts.resize(max);
   XmlDoc doc("ListPartsResult");

@@ -6,6 +6,7 @@
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 
@@ -24,27 +25,34 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
                              co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size));
   std::vector<std::string> new_ids;
-  AttachStored(stored, svc.clock->NowMicros(), &m, &new_ids);
+  const int64_t now = svc.clock->NowMicros();
+  AttachStored(stored, now, &m, &new_ids);
+  m.version = NewVersionStamp(svc, now);
   if (payload->checksum_algo() != ChecksumAlgo::kNone) {
     m.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
     m.checksum_value = payload->checksum_b64();
     m.checksum_type = "FULL_OBJECT";
   }
+  meta::WriteResult written;
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
+    if (r.ok()) written = *r;
+    return r.status();
   }));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
+  AddVersionHeader(head, written.version);
   AddChecksumHeaders(head, m);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObject(Ctx& ctx, bool head_only) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   Status pre = CheckReadPreconditions(ctx.req, m);
   if (pre.code() == Err::kNotModified) {
     http::ResponseHead head;
     head.Set("ETag", QuoteEtag(m.etag));
+    AddVersionHeader(head, m.version);
     head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));
     co_return co_await SendEmpty(ctx, 304, std::move(head));
   }
@@ -52,6 +60,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
 
   http::ResponseHead head;
   AddObjectHeaders(head, m, ctx.query);
+  AddVersionHeader(head, m.version);
   uint64_t offset = 0, length = m.size;
   bool partial = false;
   std::optional<size_t> part;  // partNumber=N of a multipart object: N-1
@@ -101,10 +110,18 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
 
 Task<Status> DeleteObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
+  const int64_t now = svc.clock->NowMicros();
+  const VersionId marker = NewVersionStamp(svc, now);
+  meta::WriteResult done;
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    return svc.index->DeleteObject(ctx.bucket, ctx.key, rel);
+    auto r = svc.index->DeleteObject(ctx.bucket, ctx.key, ctx.version, marker, now, rel);
+    if (r.ok()) done = *r;
+    return r.status();
   }));
-  co_return co_await SendEmpty(ctx, 204);
+  http::ResponseHead head;
+  if (done.delete_marker) head.Set("x-amz-delete-marker", "true");
+  AddVersionHeader(head, done.version);
+  co_return co_await SendEmpty(ctx, 204, std::move(head));
 }
 
 }  // namespace sluice::s3::ops

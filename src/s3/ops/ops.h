@@ -14,6 +14,7 @@ Task<Status> HeadBucket(Ctx& ctx);
 Task<Status> DeleteBucket(Ctx& ctx);
 Task<Status> GetBucketLocation(Ctx& ctx);
 Task<Status> GetBucketVersioning(Ctx& ctx);
+Task<Status> PutBucketVersioning(Ctx& ctx);
 // list.cc
 Task<Status> ListObjects(Ctx& ctx, bool v2);
 Task<Status> ListObjectVersions(Ctx& ctx);
@@ -52,7 +53,7 @@ Task<Status> PreflightCors(Ctx& ctx);
 // The Access-Control-* headers for an actual request from `origin` (none when the bucket
 // has no rule for it).
 std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& svc,
-                                                                const std::string& bucket,
+                                                                const BucketName& bucket,
                                                                 std::string_view origin,
                                                                 std::string_view method);
 // policy.cc

@@ -13,6 +13,7 @@
 #include "s3/parse.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 #include "s3/unsupported.h"
 #include "s3/router.h"
 
@@ -92,9 +93,8 @@ Task<Status> PostObject(Ctx& ctx) {
                                auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
   }
 
-  ctx.key = key->second;
-  if (ctx.key.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
-  SLUICE_CO_RETURN_IF_ERROR(ValidateKey(ctx.key));
+  if (key->second.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
+  SLUICE_CO_ASSIGN_OR_RETURN(ctx.key, ParseObjectKey(key->second));
   SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
   for (const auto& [name, value] : fields)  // a field asking for a missing feature: 501
     SLUICE_CO_RETURN_IF_ERROR(CheckRequestField(name, value));
@@ -128,20 +128,26 @@ Task<Status> PostObject(Ctx& ctx) {
   if (length_range && stored->size < length_range->first)
     co_return Error(Err::kEntityTooSmall, "Your proposed upload is smaller than the minimum allowed size");
   std::vector<std::string> new_ids;
-  AttachStored(*stored, svc.clock->NowMicros(), &m, &new_ids);
+  const int64_t now = svc.clock->NowMicros();
+  AttachStored(*stored, now, &m, &new_ids);
+  m.version = NewVersionStamp(svc, now);
+  meta::WriteResult written;
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutObject(ctx.bucket, ctx.key, m, {}, rel);
+    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, {}, rel);
+    if (r.ok()) written = *r;
+    return r.status();
   }));
 
-  std::string location = "/" + ctx.bucket + "/" + UriEncode(ctx.key, false);
+  std::string location = "/" + ctx.bucket.str() + "/" + UriEncode(ctx.key, false);
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
+  AddVersionHeader(head, written.version);
   head.Set("Location", location);
   if (!redirect.empty() && (redirect.starts_with("http://") || redirect.starts_with("https://"))) {
     std::string to = redirect + (redirect.find('?') == std::string::npos ? "?" : "&") +
                      "bucket=" + UriEncode(ctx.bucket, true) + "&key=" + UriEncode(ctx.key, true) +
                      "&etag=" + UriEncode(QuoteEtag(m.etag), true);
-    head.headers.back().second = to;  // Location
+    head.Set("Location", to);
     co_return co_await SendEmpty(ctx, 303, std::move(head));
   }
   if (status == 201) {

@@ -6,6 +6,7 @@
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 
@@ -25,28 +26,41 @@ Task<Status> PutObjectTagging(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateTags(tags));
   // Authorized here, not before the body: s3:RequestObjectTag conditions test these tags.
   ctx.request_tags = tags;
-  SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectTagging", ctx.bucket, ctx.key));
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetObject(ctx.bucket, ctx.key).status());
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->SetObjectTags(ctx.bucket, ctx.key, tags); }));
-  co_return co_await SendEmpty(ctx, 200);
+  SLUICE_CO_RETURN_IF_ERROR(Require(
+      ctx, ctx.version.empty() ? "s3:PutObjectTagging" : "s3:PutObjectVersionTagging", ctx.bucket,
+      ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
+    return svc.index->SetObjectTags(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+                                    tags);
+  }));
+  http::ResponseHead head;
+  AddVersionHeader(head, m.version);
+  co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObjectTagging(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(ctx.bucket, ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   XmlDoc doc("Tagging");
   XmlNode set = doc.root().Child("TagSet");
   meta::HeaderList tags = m.tags;  // in key order, as S3 returns them
   std::sort(tags.begin(), tags.end());
   for (const auto& [k, v] : tags) set.Child("Tag").Add("Key", k).Add("Value", v);
-  co_return co_await SendXml(ctx, doc);
+  http::ResponseHead head;
+  AddVersionHeader(head, m.version);
+  co_return co_await SendXml(ctx, doc, std::move(head));
 }
 
 Task<Status> DeleteObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->SetObjectTags(ctx.bucket, ctx.key, {}); }));
-  co_return co_await SendEmpty(ctx, 204);
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
+    return svc.index->SetObjectTags(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+                                    {});
+  }));
+  http::ResponseHead head;
+  AddVersionHeader(head, m.version);
+  co_return co_await SendEmpty(ctx, 204, std::move(head));
 }
 
 }  // namespace sluice::s3::ops

@@ -84,7 +84,7 @@ TEST(Codec, TruncatedOrForeignRecordsAreCorruption) {
 }
 
 TEST(Codec, OtherRecordsRoundTrip) {
-  UploadInfo u{"uid", "key", 5, "ct", {{"x-amz-meta-a", "b"}}, {{"t", "v"}}};
+  UploadInfo u{UploadId::Trusted("uid"), ObjectKey::Trusted("key"), 5, "ct", {{"x-amz-meta-a", "b"}}, {{"t", "v"}}};
   UploadInfo u2;
   ASSERT_TRUE(DecodeUpload(EncodeUpload(u), &u2).ok());
   EXPECT_EQ(u2.upload_id, "uid");
@@ -98,7 +98,7 @@ TEST(Codec, OtherRecordsRoundTrip) {
   ASSERT_TRUE(DecodePart(EncodePart(p), &p2).ok());
   EXPECT_EQ(p2.number, 3u);
   EXPECT_EQ(p2.data_id, "data");
-  BucketInfo b{"name", 1, "o", "r"}, b2;
+  BucketInfo b{BucketName::Trusted("name"), 1, "o", "r"}, b2;
   ASSERT_TRUE(DecodeBucket(EncodeBucket(b), &b2).ok());
   EXPECT_EQ(b2.region, "r");
 }

@@ -9,9 +9,12 @@
 
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "testutil/names.h"
 
 namespace sluice::meta {
 namespace {
+
+using namespace sluice::testing_names;  // NOLINT
 
 struct Backend {
   std::string name;
@@ -25,7 +28,7 @@ class IndexConformance : public ::testing::TestWithParam<Backend> {
     dir_ = mkdtemp(tmpl);
     kv_ = GetParam().open(dir_);
     index_ = std::make_unique<KvIndex>(kv_.get(), true);
-    ASSERT_TRUE(index_->CreateBucket({"b", 1, "o", "us-east-1"}).ok());
+    ASSERT_TRUE(index_->CreateBucket({"b"_b, 1, "o", "us-east-1"}).ok());
   }
   void TearDown() override {
     index_.reset();
@@ -37,10 +40,10 @@ class IndexConformance : public ::testing::TestWithParam<Backend> {
     m.etag = "e";
     m.size = 1;
     if (!data_id.empty()) m.segments.push_back({data_id, 1, ""});
-    ASSERT_TRUE(index_->PutObject("b", key, m, {}, nullptr).ok()) << key;
+    ASSERT_TRUE(index_->PutObject("b"_b, K(key), m, {}, nullptr).ok()) << key;
   }
   std::string List(ListQuery q) {
-    auto p = index_->ListObjects("b", q);
+    auto p = index_->ListObjects("b"_b, q);
     EXPECT_TRUE(p.ok());
     std::string out;
     for (auto& e : p->objects) out += e.key + ",";
@@ -54,40 +57,40 @@ class IndexConformance : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(IndexConformance, Buckets) {
-  EXPECT_EQ(index_->CreateBucket({"b", 2, "o", ""}).code(), Err::kBucketAlreadyOwnedByYou);
-  ASSERT_TRUE(index_->CreateBucket({"a", 2, "o", ""}).ok());
+  EXPECT_EQ(index_->CreateBucket({"b"_b, 2, "o", ""}).code(), Err::kBucketAlreadyOwnedByYou);
+  ASSERT_TRUE(index_->CreateBucket({"a"_b, 2, "o", ""}).ok());
   auto list = index_->ListBuckets();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].name, "a");
-  EXPECT_EQ(index_->GetBucket("zz").status().code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->GetBucket("zz"_b).status().code(), Err::kNoSuchBucket);
   Put("k");
-  EXPECT_EQ(index_->DeleteBucket("b").code(), Err::kBucketNotEmpty);
-  ASSERT_TRUE(index_->DeleteObject("b", "k", nullptr).ok());
-  ASSERT_TRUE(index_->DeleteBucket("b").ok());
-  EXPECT_EQ(index_->DeleteBucket("b").code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
+  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, nullptr).ok());
+  ASSERT_TRUE(index_->DeleteBucket("b"_b).ok());
+  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kNoSuchBucket);
   ObjectMeta m;
-  EXPECT_EQ(index_->PutObject("b", "k", m, {}, nullptr).code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->PutObject("b"_b, "k"_k, m, {}, nullptr).status().code(), Err::kNoSuchBucket);
 }
 
 TEST_P(IndexConformance, ObjectsAndRefs) {
-  EXPECT_EQ(index_->GetObject("b", "k").status().code(), Err::kNoSuchKey);
-  EXPECT_EQ(index_->GetObject("nob", "k").status().code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->GetObject("b"_b, "k"_k).status().code(), Err::kNoSuchKey);
+  EXPECT_EQ(index_->GetObject("nob"_b, "k"_k).status().code(), Err::kNoSuchBucket);
   Put("k", "d1");
   EXPECT_TRUE(*index_->IsReferenced("d1"));
   std::vector<std::string> released;
   ObjectMeta m;
   m.segments.push_back({"d2", 1, ""});
-  ASSERT_TRUE(index_->PutObject("b", "k", m, {}, &released).ok());
+  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"d1"});
   EXPECT_FALSE(*index_->IsReferenced("d1"));
   EXPECT_EQ(*index_->PendingGc(10), std::vector<std::string>{"d1"});
   ASSERT_TRUE(index_->GcDone({"d1"}).ok());
   EXPECT_TRUE(index_->PendingGc(10)->empty());
   released.clear();
-  ASSERT_TRUE(index_->DeleteObject("b", "k", &released).ok());
+  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"d2"});
-  EXPECT_TRUE(index_->DeleteObject("b", "k", nullptr).ok());  // absent: still OK
+  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, nullptr).ok());  // absent: still OK
 }
 
 TEST_P(IndexConformance, WriteConditions) {
@@ -95,14 +98,14 @@ TEST_P(IndexConformance, WriteConditions) {
   none.if_none_match_any = true;
   ObjectMeta m;
   m.etag = "v1";
-  ASSERT_TRUE(index_->PutObject("b", "k", m, none, nullptr).ok());
-  EXPECT_EQ(index_->PutObject("b", "k", m, none, nullptr).code(), Err::kPreconditionFailed);
+  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, none, nullptr).ok());
+  EXPECT_EQ(index_->PutObject("b"_b, "k"_k, m, none, nullptr).status().code(), Err::kPreconditionFailed);
   WriteCondition match;
   match.if_match = "v1";
   m.etag = "v2";
-  ASSERT_TRUE(index_->PutObject("b", "k", m, match, nullptr).ok());
-  EXPECT_EQ(index_->PutObject("b", "k", m, match, nullptr).code(), Err::kPreconditionFailed);
-  EXPECT_EQ(index_->PutObject("b", "other", m, match, nullptr).code(), Err::kNoSuchKey);
+  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, match, nullptr).ok());
+  EXPECT_EQ(index_->PutObject("b"_b, "k"_k, m, match, nullptr).status().code(), Err::kPreconditionFailed);
+  EXPECT_EQ(index_->PutObject("b"_b, "other"_k, m, match, nullptr).status().code(), Err::kNoSuchKey);
 }
 
 TEST_P(IndexConformance, ListingOrderPrefixAndMarkers) {
@@ -125,7 +128,7 @@ TEST_P(IndexConformance, DelimiterPagingSkipsWholePrefixes) {
   // Pages of two, resuming from the common prefix returned last.
   std::string all, marker;
   for (int page = 0; page < 10; page++) {
-    auto p = index_->ListObjects("b", {"", "/", marker, 2});
+    auto p = index_->ListObjects("b"_b, {"", "/", marker, 2});
     ASSERT_TRUE(p.ok());
     for (auto& c : p->common_prefixes) all += c + ",";
     for (auto& e : p->objects) all += e.key + ",";
@@ -136,29 +139,29 @@ TEST_P(IndexConformance, DelimiterPagingSkipsWholePrefixes) {
 }
 
 TEST_P(IndexConformance, Multipart) {
-  UploadInfo u{"u1", "big", 1, "ct", {}, {}};
-  ASSERT_TRUE(index_->CreateUpload("b", u).ok());
-  EXPECT_EQ(index_->GetUpload("b", "big", "nope").status().code(), Err::kNoSuchUpload);
-  EXPECT_EQ(index_->GetUpload("b", "other", "u1").status().code(), Err::kNoSuchUpload);
+  UploadInfo u{"u1"_u, "big"_k, 1, "ct", {}, {}};
+  ASSERT_TRUE(index_->CreateUpload("b"_b, u).ok());
+  EXPECT_EQ(index_->GetUpload("b"_b, "big"_k, "nope"_u).status().code(), Err::kNoSuchUpload);
+  EXPECT_EQ(index_->GetUpload("b"_b, "other"_k, "u1"_u).status().code(), Err::kNoSuchUpload);
   std::vector<std::string> released;
-  ASSERT_TRUE(index_->PutPart("b", "big", "u1", {1, 5, "e1", 1, "p1"}, &released).ok());
-  ASSERT_TRUE(index_->PutPart("b", "big", "u1", {2, 5, "e2", 1, "p2"}, &released).ok());
-  ASSERT_TRUE(index_->PutPart("b", "big", "u1", {2, 5, "e2b", 1, "p2b"}, &released).ok());
+  ASSERT_TRUE(index_->PutPart("b"_b, "big"_k, "u1"_u, {1, 5, "e1", 1, "p1"}, &released).ok());
+  ASSERT_TRUE(index_->PutPart("b"_b, "big"_k, "u1"_u, {2, 5, "e2", 1, "p2"}, &released).ok());
+  ASSERT_TRUE(index_->PutPart("b"_b, "big"_k, "u1"_u, {2, 5, "e2b", 1, "p2b"}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"p2"});
-  ASSERT_TRUE(index_->PutPart("b", "big", "u1", {3, 5, "e3", 1, "p3"}, &released).ok());
-  EXPECT_EQ(index_->PutPart("b", "big", "nope", {1, 1, "", 1, "x"}, nullptr).code(), Err::kNoSuchUpload);
-  auto parts = index_->ListParts("u1", 1, 0);
+  ASSERT_TRUE(index_->PutPart("b"_b, "big"_k, "u1"_u, {3, 5, "e3", 1, "p3"}, &released).ok());
+  EXPECT_EQ(index_->PutPart("b"_b, "big"_k, "nope"_u, {1, 1, "", 1, "x"}, nullptr).code(), Err::kNoSuchUpload);
+  auto parts = index_->ListParts("b"_b, "big"_k, "u1"_u, 1, 0);
   ASSERT_TRUE(parts.ok());
   ASSERT_EQ(parts->size(), 2u);
   EXPECT_EQ((*parts)[0].etag, "e2b");
 
-  UploadInfo u2{"u2", "a/x", 2, "", {}, {}};
-  ASSERT_TRUE(index_->CreateUpload("b", u2).ok());
-  auto ul = index_->ListUploads("b", {});
+  UploadInfo u2{"u2"_u, "a/x"_k, 2, "", {}, {}};
+  ASSERT_TRUE(index_->CreateUpload("b"_b, u2).ok());
+  auto ul = index_->ListUploads("b"_b, {});
   ASSERT_TRUE(ul.ok());
   ASSERT_EQ(ul->uploads.size(), 2u);
   EXPECT_EQ(ul->uploads[0].key, "a/x");
-  auto ulp = index_->ListUploads("b", {"", "/", "", "", 1000});
+  auto ulp = index_->ListUploads("b"_b, {"", "/", "", "", 1000});
   EXPECT_EQ(ulp->common_prefixes, std::vector<std::string>{"a/"});
 
   // Complete with parts 1 and 2: part 3 is released, 1 and 2 stay referenced.
@@ -166,26 +169,26 @@ TEST_P(IndexConformance, Multipart) {
   m.segments = {{"p1", 5, "e1"}, {"p2b", 5, "e2b"}};
   m.parts_count = 2;
   released.clear();
-  ASSERT_TRUE(index_->CompleteUpload("b", "big", "u1", m, {}, &released).ok());
+  ASSERT_TRUE(index_->CompleteUpload("b"_b, "big"_k, "u1"_u, m, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"p3"});
   EXPECT_TRUE(*index_->IsReferenced("p1"));
   EXPECT_TRUE(*index_->IsReferenced("p2b"));
   EXPECT_FALSE(*index_->IsReferenced("p3"));
-  EXPECT_EQ(index_->GetUpload("b", "big", "u1").status().code(), Err::kNoSuchUpload);
-  EXPECT_EQ(index_->GetObject("b", "big")->parts_count, 2u);
+  EXPECT_EQ(index_->GetUpload("b"_b, "big"_k, "u1"_u).status().code(), Err::kNoSuchUpload);
+  EXPECT_EQ(index_->GetObject("b"_b, "big"_k)->parts_count, 2u);
   released.clear();
-  ASSERT_TRUE(index_->PutPart("b", "a/x", "u2", {1, 5, "e", 1, "q1"}, nullptr).ok());
-  ASSERT_TRUE(index_->AbortUpload("b", "a/x", "u2", &released).ok());
+  ASSERT_TRUE(index_->PutPart("b"_b, "a/x"_k, "u2"_u, {1, 5, "e", 1, "q1"}, nullptr).ok());
+  ASSERT_TRUE(index_->AbortUpload("b"_b, "a/x"_k, "u2"_u, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"q1"});
-  EXPECT_TRUE(index_->ListUploads("b", {})->uploads.empty());
+  EXPECT_TRUE(index_->ListUploads("b"_b, {})->uploads.empty());
 }
 
 // compat: complete-idempotent
 TEST_P(IndexConformance, CompletedUploadsAreRecordedThenDropped) {
-  EXPECT_EQ(index_->GetCompletedUpload("u1").status().code(), Err::kNoSuchUpload);
+  EXPECT_EQ(index_->GetCompletedUpload("u1"_u).status().code(), Err::kNoSuchUpload);
   auto complete = [&](const std::string& id, const std::string& key, int64_t at) {
-    ASSERT_TRUE(index_->CreateUpload("b", {id, key, at, "", {}, {}}).ok());
-    ASSERT_TRUE(index_->PutPart("b", key, id, {1, 5, "e" + id, 1, "d" + id}, nullptr).ok());
+    ASSERT_TRUE(index_->CreateUpload("b"_b, {U(id), K(key), at, "", {}, {}}).ok());
+    ASSERT_TRUE(index_->PutPart("b"_b, K(key), U(id), {1, 5, "e" + id, 1, "d" + id}, nullptr).ok());
     ObjectMeta m;
     m.segments = {{"d" + id, 5, "e" + id}};
     m.parts_count = 1;
@@ -194,10 +197,10 @@ TEST_P(IndexConformance, CompletedUploadsAreRecordedThenDropped) {
     m.checksum_value = "AAAAAA==-1";
     m.checksum_type = "COMPOSITE";
     m.mtime_micros = at;
-    ASSERT_TRUE(index_->CompleteUpload("b", key, id, m, {}, nullptr).ok());
+    ASSERT_TRUE(index_->CompleteUpload("b"_b, K(key), U(id), m, {}, nullptr).ok());
   };
   complete("u1", "k1", 1000);
-  auto c = index_->GetCompletedUpload("u1");
+  auto c = index_->GetCompletedUpload("u1"_u);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->bucket, "b");
   EXPECT_EQ(c->key, "k1");
@@ -207,45 +210,45 @@ TEST_P(IndexConformance, CompletedUploadsAreRecordedThenDropped) {
   EXPECT_EQ(c->completed_micros, 1000);
   // Within the retention the record stays; a Complete past it drops the old one.
   complete("u2", "k2", 1000 + kCompletedUploadRetentionMicros);
-  EXPECT_TRUE(index_->GetCompletedUpload("u1").ok());
+  EXPECT_TRUE(index_->GetCompletedUpload("u1"_u).ok());
   complete("u3", "k3", 1001 + kCompletedUploadRetentionMicros);
-  EXPECT_EQ(index_->GetCompletedUpload("u1").status().code(), Err::kNoSuchUpload);
-  EXPECT_TRUE(index_->GetCompletedUpload("u2").ok());
-  EXPECT_TRUE(index_->GetCompletedUpload("u3").ok());
+  EXPECT_EQ(index_->GetCompletedUpload("u1"_u).status().code(), Err::kNoSuchUpload);
+  EXPECT_TRUE(index_->GetCompletedUpload("u2"_u).ok());
+  EXPECT_TRUE(index_->GetCompletedUpload("u3"_u).ok());
 }
 
 TEST_P(IndexConformance, DeleteBucketAbortsUploads) {
-  ASSERT_TRUE(index_->CreateUpload("b", {"u1", "k", 1, "", {}, {}}).ok());
-  ASSERT_TRUE(index_->PutPart("b", "k", "u1", {1, 5, "e", 1, "d"}, nullptr).ok());
-  ASSERT_TRUE(index_->DeleteBucket("b").ok());
+  ASSERT_TRUE(index_->CreateUpload("b"_b, {"u1"_u, "k"_k, 1, "", {}, {}}).ok());
+  ASSERT_TRUE(index_->PutPart("b"_b, "k"_k, "u1"_u, {1, 5, "e", 1, "d"}, nullptr).ok());
+  ASSERT_TRUE(index_->DeleteBucket("b"_b).ok());
   EXPECT_FALSE(*index_->IsReferenced("d"));
   EXPECT_EQ(*index_->PendingGc(10), std::vector<std::string>{"d"});
 }
 
 TEST_P(IndexConformance, Tags) {
   Put("k");
-  ASSERT_TRUE(index_->SetObjectTags("b", "k", {{"a", "1"}}).ok());
-  EXPECT_EQ(index_->GetObject("b", "k")->tags.size(), 1u);
-  EXPECT_EQ(index_->SetObjectTags("b", "nope", {}).code(), Err::kNoSuchKey);
+  ASSERT_TRUE(index_->SetObjectTags("b"_b, "k"_k, {}, {{"a", "1"}}).ok());
+  EXPECT_EQ(index_->GetObject("b"_b, "k"_k)->tags.size(), 1u);
+  EXPECT_EQ(index_->SetObjectTags("b"_b, "nope"_k, {}, {}).code(), Err::kNoSuchKey);
 }
 
 TEST_P(IndexConformance, BucketConfigs) {
-  EXPECT_EQ(index_->GetBucketConfig("b", "cors").status().code(), Err::kNotFound);
-  ASSERT_TRUE(index_->PutBucketConfig("b", "cors", "<doc/>").ok());
-  ASSERT_TRUE(index_->PutBucketConfig("b", "policy", "{}").ok());
-  EXPECT_EQ(*index_->GetBucketConfig("b", "cors"), "<doc/>");
-  ASSERT_TRUE(index_->PutBucketConfig("b", "cors", "<new/>").ok());
-  EXPECT_EQ(*index_->GetBucketConfig("b", "cors"), "<new/>");
-  ASSERT_TRUE(index_->DeleteBucketConfig("b", "cors").ok());
-  EXPECT_EQ(index_->GetBucketConfig("b", "cors").status().code(), Err::kNotFound);
-  EXPECT_EQ(index_->PutBucketConfig("nope", "cors", "x").code(), Err::kNoSuchBucket);
-  EXPECT_EQ(index_->GetBucketConfig("nope", "cors").status().code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->GetBucketConfig("b"_b, "cors").status().code(), Err::kNotFound);
+  ASSERT_TRUE(index_->PutBucketConfig("b"_b, "cors", "<doc/>").ok());
+  ASSERT_TRUE(index_->PutBucketConfig("b"_b, "policy", "{}").ok());
+  EXPECT_EQ(*index_->GetBucketConfig("b"_b, "cors"), "<doc/>");
+  ASSERT_TRUE(index_->PutBucketConfig("b"_b, "cors", "<new/>").ok());
+  EXPECT_EQ(*index_->GetBucketConfig("b"_b, "cors"), "<new/>");
+  ASSERT_TRUE(index_->DeleteBucketConfig("b"_b, "cors").ok());
+  EXPECT_EQ(index_->GetBucketConfig("b"_b, "cors").status().code(), Err::kNotFound);
+  EXPECT_EQ(index_->PutBucketConfig("nope"_b, "cors", "x").code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->GetBucketConfig("nope"_b, "cors").status().code(), Err::kNoSuchBucket);
   // Configurations go with their bucket: a new bucket of the same name starts bare.
-  ASSERT_TRUE(index_->DeleteBucket("b").ok());
-  ASSERT_TRUE(index_->CreateBucket({"b", 1, "o", "r"}).ok());
-  EXPECT_EQ(index_->GetBucketConfig("b", "policy").status().code(), Err::kNotFound);
+  ASSERT_TRUE(index_->DeleteBucket("b"_b).ok());
+  ASSERT_TRUE(index_->CreateBucket({"b"_b, 1, "o", "r"}).ok());
+  EXPECT_EQ(index_->GetBucketConfig("b"_b, "policy").status().code(), Err::kNotFound);
   // Not listed as objects, not mistaken for buckets.
-  EXPECT_TRUE(index_->ListObjects("b", {})->objects.empty());
+  EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
   EXPECT_EQ(index_->ListBuckets()->size(), 1u);
 }
 

@@ -67,8 +67,14 @@ TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("PUT", "/b", "lifecycle").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b", "versions")->op, Op::kListObjectVersions);
   EXPECT_EQ(R("GET", "/b/k", "retention").status().code(), Err::kNotImplemented);
-  EXPECT_EQ(R("PUT", "/b", "versioning").status().code(), Err::kNotImplemented);
-  EXPECT_EQ(R("GET", "/b/k", "versionId=abc").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("PUT", "/b", "versioning")->op, Op::kPutBucketVersioning);
+  EXPECT_EQ(R("GET", "/b", "versioning")->op, Op::kGetBucketVersioning);
+  EXPECT_EQ(R("GET", "/b/k", "versionId=abc")->op, Op::kGetObject);  // the id: handler.cc
+  EXPECT_EQ(R("DELETE", "/b/k", "versionId=abc")->op, Op::kDeleteObject);
+  EXPECT_EQ(R("PUT", "/b/k", "tagging&versionId=x")->op, Op::kPutObjectTagging);
+  // An operation on the latest never takes a version id it would ignore.
+  EXPECT_EQ(R("PUT", "/b/k", "versionId=x").status().code(), Err::kInvalidArgument);
+  EXPECT_EQ(R("GET", "/b", "versionId=x").status().code(), Err::kInvalidArgument);
   EXPECT_EQ(R("GET", "/b/k", "versionId=null")->op, Op::kGetObject);
   EXPECT_EQ(R("PATCH", "/b/k").status().code(), Err::kMethodNotAllowed);
   EXPECT_EQ(R("DELETE", "/").status().code(), Err::kMethodNotAllowed);

@@ -11,11 +11,13 @@
 
 #include "io/mem_fs.h"
 #include "meta/kv/kv_index.h"
+#include "testutil/names.h"
 #include "meta/kv/mem_kv.h"
 #include "server/recovery.h"
 #include "storage/local/local_data_store.h"
 
 namespace sluice::server {
+using namespace sluice::testing_names;  // NOLINT
 namespace {
 
 struct World {
@@ -40,7 +42,7 @@ bool PutObject(World& w, const std::string& key, const std::string& bytes, int s
   m.etag = "e";
   m.segments.push_back({writer->id(), bytes.size(), ""});
   std::vector<std::string> released;
-  EXPECT_TRUE(w.index.PutObject("b", key, m, {}, &released).ok());
+  EXPECT_TRUE(w.index.PutObject("b"_b, K(key), m, {}, &released).ok());
   if (++step > stop_after) return true;  // durable from here on: acknowledged below
   w.data.Published(writer->id());
   if (++step > stop_after) return true;
@@ -50,7 +52,7 @@ bool PutObject(World& w, const std::string& key, const std::string& bytes, int s
 }
 
 std::string Read(World& w, const std::string& key) {
-  auto m = w.index.GetObject("b", key);
+  auto m = w.index.GetObject("b"_b, K(key));
   if (!m.ok()) return "<absent>";
   std::string out;
   for (auto& s : m->segments) {
@@ -70,7 +72,7 @@ TEST(CrashRecovery, PowerCutAtEveryStepOfAPut) {
     SCOPED_TRACE("cut after step " + std::to_string(cut));
     World w;
     ASSERT_TRUE(w.data.Init().ok());
-    ASSERT_TRUE(w.index.CreateBucket({"b", 1, "o", ""}).ok());
+    ASSERT_TRUE(w.index.CreateBucket({"b"_b, 1, "o", ""}).ok());
     ASSERT_TRUE(PutObject(w, "k", "version-one", 99));
     bool acked = PutObject(w, "k", "version-two!", cut);
     w.fs.DropUnsynced();
@@ -83,7 +85,7 @@ TEST(CrashRecovery, PowerCutAtEveryStepOfAPut) {
     else
       EXPECT_EQ(got, "version-one");
     // Nothing unreferenced remains: exactly one data file, the current one.
-    auto m = w.index.GetObject("b", "k");
+    auto m = w.index.GetObject("b"_b, "k"_k);
     ASSERT_TRUE(m.ok());
     EXPECT_TRUE(w.data.ListUnpublished()->empty());
     EXPECT_TRUE(w.index.PendingGc(10)->empty());
@@ -100,7 +102,7 @@ TEST(CrashRecovery, PowerCutAtEveryStepOfAPut) {
 TEST(CrashRecovery, ManyObjectsRandomCut) {
   World w;
   ASSERT_TRUE(w.data.Init().ok());
-  ASSERT_TRUE(w.index.CreateBucket({"b", 1, "o", ""}).ok());
+  ASSERT_TRUE(w.index.CreateBucket({"b"_b, 1, "o", ""}).ok());
   std::map<std::string, std::string> acked;
   for (int i = 0; i < 40; i++) {
     std::string key = "k" + std::to_string(i % 13);
@@ -118,14 +120,14 @@ TEST(CrashRecovery, ManyObjectsRandomCut) {
 TEST(CrashRecovery, FailedIndexCommitLeavesNothingVisible) {
   World w;
   ASSERT_TRUE(w.data.Init().ok());
-  ASSERT_TRUE(w.index.CreateBucket({"b", 1, "o", ""}).ok());
+  ASSERT_TRUE(w.index.CreateBucket({"b"_b, 1, "o", ""}).ok());
   w.kv.SetWriteFault(Status(Err::kIoError, "disk full"));
   auto writer = std::move(w.data.Create()).value();
   ASSERT_TRUE(writer->Append("abc", 3).ok());
   ASSERT_TRUE(writer->Commit().ok());
   meta::ObjectMeta m;
   m.segments.push_back({writer->id(), 3, ""});
-  EXPECT_EQ(w.index.PutObject("b", "k", m, {}, nullptr).code(), Err::kIoError);
+  EXPECT_EQ(w.index.PutObject("b"_b, "k"_k, m, {}, nullptr).status().code(), Err::kIoError);
   w.kv.SetWriteFault(Status::Ok());
   EXPECT_EQ(Read(w, "k"), "<absent>");
   auto stats = Recover(&w.index, &w.data);
