@@ -653,8 +653,9 @@ Result<VersionListPage> KvIndex::ListObjectVersions(const BucketName& bucket,
       continue;
     }
     if (o_ok && vk == ok) oit->Next();  // the O copy of this key's latest
-    // This key's versions, newest first, while the page has room.
-    bool first = !mid_key;
+    // This key's versions, newest first, while the page has room. Resuming inside
+    // key_marker's versions, the first one met is not the latest.
+    bool first = !(mid_key && key == q.key_marker);
     mid_key = false;
     const std::string kprefix(vit->key().substr(0, vit->key().size() - codec::kVersionStampSize));
     while (vit->Valid() && StartsWith(vit->key(), kprefix) &&

@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "http/server.h"
@@ -39,7 +40,29 @@ struct Case {
   std::vector<std::string> absent_headers;
   std::vector<std::string> contains;
   std::optional<std::string> exact_body;
+  // "capture NAME: header": the response header's value, substituted for ${NAME} in the
+  // requests and expectations of later cases (server-made ids such as version ids).
+  std::vector<std::pair<std::string, std::string>> captures;
 };
+
+// Replaces every ${NAME} with its captured value.
+std::string Substitute(std::string s, const std::map<std::string, std::string>& vars) {
+  for (const auto& [name, value] : vars) {
+    const std::string pat = "${" + name + "}";
+    for (size_t pos; (pos = s.find(pat)) != std::string::npos;) s.replace(pos, pat.size(), value);
+  }
+  return s;
+}
+
+Case Bind(Case c, const std::map<std::string, std::string>& vars) {
+  c.target = Substitute(c.target, vars);
+  c.body = Substitute(c.body, vars);
+  for (auto& [k, v] : c.headers) v = Substitute(v, vars);
+  for (auto& [k, v] : c.want_headers) v = Substitute(v, vars);
+  for (auto& s : c.contains) s = Substitute(s, vars);
+  if (c.exact_body) c.exact_body = Substitute(*c.exact_body, vars);
+  return c;
+}
 
 std::vector<Case> LoadCases(const std::string& path) {
   std::ifstream in(path);
@@ -84,7 +107,11 @@ std::vector<Case> LoadCases(const std::string& path) {
     } else if (state == kBody) {
       body_lines.push_back(line);
     } else if (state == kExpect) {
-      if (line.starts_with("contains: ")) {
+      if (line.starts_with("capture ")) {
+        size_t colon = line.find(':');
+        c.captures.emplace_back(line.substr(8, colon - 8),
+                                ToLower(std::string(Trim(line.substr(colon + 1)))));
+      } else if (line.starts_with("contains: ")) {
         c.contains.push_back(line.substr(10));
       } else if (line.starts_with("body: ")) {
         c.exact_body = line.substr(6);
@@ -222,9 +249,15 @@ TEST_P(Golden, Exchanges) {
   GoldenServer server;  // one server per file: cases in a file build on each other
   auto cases = LoadCases(GetParam());
   ASSERT_FALSE(cases.empty());
-  for (const Case& c : cases) {
+  std::map<std::string, std::string> vars;
+  for (const Case& unbound : cases) {
+    const Case c = Bind(unbound, vars);
     SCOPED_TRACE(c.file + ":" + std::to_string(c.line) + " " + c.name);
     Response r = server.Do(c);
+    for (const auto& [name, header] : c.captures) {
+      EXPECT_TRUE(r.headers.count(header)) << "capture " << name << ": no " << header;
+      vars[name] = r.headers[header];
+    }
     EXPECT_EQ(r.status, c.status) << r.body;
     if (!c.code.empty()) {
       EXPECT_NE(r.body.find("<Code>" + c.code + "</Code>"), std::string::npos) << r.body;

@@ -1,0 +1,279 @@
+"""Object versioning through boto3 and the AWS CLI against the real server, and kill -9 under
+versioned writes and deletes: no acknowledged version is lost, no marker half-written."""
+import concurrent.futures
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+from botocore.exceptions import ClientError
+
+import harness
+
+
+def code(e):
+    return e.response["Error"]["Code"]
+
+
+def all_versions(s3, bucket, page_size=1000, prefix=""):
+    """Every (key, version id, is latest, is marker) over all pages, in order."""
+    out = []
+    kw = {"Bucket": bucket, "MaxKeys": page_size, "Prefix": prefix}
+    while True:
+        r = s3.list_object_versions(**kw)
+        entries = [(v["Key"], v["VersionId"], v["IsLatest"], False, v["LastModified"]) for v in r.get("Versions", [])]
+        entries += [(m["Key"], m["VersionId"], m["IsLatest"], True, m["LastModified"]) for m in r.get("DeleteMarkers", [])]
+        # boto3 splits versions and markers; S3 interleaves them newest first within a key.
+        entries.sort(key=lambda e: (e[0], -e[4].timestamp()))
+        out += [e[:4] for e in entries]
+        if not r["IsTruncated"]:
+            return out
+        kw["KeyMarker"] = r["NextKeyMarker"]
+        kw["VersionIdMarker"] = r.get("NextVersionIdMarker", "")
+
+
+class VersioningTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server()
+        try:
+            cls.server.start()
+            cls.s3 = harness.boto3_client(cls.server.endpoint)
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_checkpoints_survive_overwrites_and_deletes(self):
+        # compat: versioning
+        s3 = self.s3
+        s3.create_bucket(Bucket="ckpt")
+        s3.put_object(Bucket="ckpt", Key="run1/model.pt", Body=b"before versioning")
+        self.assertNotIn("VersionId", s3.put_object(Bucket="ckpt", Key="other", Body=b"x"))
+        s3.put_bucket_versioning(Bucket="ckpt", VersioningConfiguration={"Status": "Enabled"})
+        self.assertEqual(s3.get_bucket_versioning(Bucket="ckpt")["Status"], "Enabled")
+        ids = []
+        for step in range(5):
+            r = s3.put_object(Bucket="ckpt", Key="run1/model.pt", Body=f"step {step}".encode())
+            ids.append(r["VersionId"])
+        self.assertEqual(len(set(ids)), 5)
+        self.assertEqual(ids, sorted(ids), "version ids sort by time")
+        self.assertEqual(s3.get_object(Bucket="ckpt", Key="run1/model.pt")["Body"].read(), b"step 4")
+        self.assertEqual(s3.get_object(Bucket="ckpt", Key="run1/model.pt", VersionId=ids[1])["Body"].read(), b"step 1")
+        self.assertEqual(s3.get_object(Bucket="ckpt", Key="run1/model.pt", VersionId="null")["Body"].read(),
+                         b"before versioning")
+        head = s3.head_object(Bucket="ckpt", Key="run1/model.pt", VersionId=ids[2])
+        self.assertEqual((head["ContentLength"], head["VersionId"]), (6, ids[2]))
+
+        # A delete adds a marker; the key 404s with x-amz-delete-marker; history stays.
+        d = s3.delete_object(Bucket="ckpt", Key="run1/model.pt")
+        self.assertTrue(d["DeleteMarker"])
+        with self.assertRaises(ClientError) as cm:
+            s3.get_object(Bucket="ckpt", Key="run1/model.pt")
+        self.assertEqual(code(cm.exception), "NoSuchKey")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"], "true")
+        with self.assertRaises(ClientError) as cm:
+            s3.head_object(Bucket="ckpt", Key="run1/model.pt", VersionId=d["VersionId"])
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 405)
+        v = s3.list_object_versions(Bucket="ckpt", Prefix="run1/")
+        self.assertEqual([m["VersionId"] for m in v["DeleteMarkers"]], [d["VersionId"]])
+        self.assertTrue(v["DeleteMarkers"][0]["IsLatest"])
+        self.assertEqual([x["VersionId"] for x in v["Versions"]], ids[::-1] + ["null"])
+        # Undelete: remove the marker.
+        r = s3.delete_object(Bucket="ckpt", Key="run1/model.pt", VersionId=d["VersionId"])
+        self.assertTrue(r["DeleteMarker"])
+        self.assertEqual(s3.get_object(Bucket="ckpt", Key="run1/model.pt")["Body"].read(), b"step 4")
+
+        # Keep the last two checkpoints: delete older versions for good, in one request.
+        r = s3.delete_objects(Bucket="ckpt", Delete={"Objects": [
+            {"Key": "run1/model.pt", "VersionId": vid} for vid in ids[:3] + ["null"]]})
+        self.assertEqual(sorted(x["VersionId"] for x in r["Deleted"]), sorted(ids[:3] + ["null"]))
+        self.assertEqual([x["VersionId"] for x in s3.list_object_versions(Bucket="ckpt", Prefix="run1/")["Versions"]],
+                         ids[:2:-1])
+        with self.assertRaises(ClientError) as cm:
+            s3.get_object(Bucket="ckpt", Key="run1/model.pt", VersionId=ids[0])
+        self.assertEqual(code(cm.exception), "NoSuchVersion")
+        # DeleteObjects without ids adds markers and says so.
+        r = s3.delete_objects(Bucket="ckpt", Delete={"Objects": [{"Key": "other"}]})
+        self.assertTrue(r["Deleted"][0]["DeleteMarker"])
+        self.assertTrue(r["Deleted"][0]["DeleteMarkerVersionId"])
+        with self.assertRaises(ClientError) as cm:
+            s3.delete_bucket(Bucket="ckpt")
+        self.assertEqual(code(cm.exception), "BucketNotEmpty")
+
+    def test_copy_multipart_tags_and_presigned(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="vmix")
+        s3.put_bucket_versioning(Bucket="vmix", VersioningConfiguration={"Status": "Enabled"})
+        v1 = s3.put_object(Bucket="vmix", Key="data", Body=b"one")["VersionId"]
+        s3.put_object(Bucket="vmix", Key="data", Body=b"two")
+        c = s3.copy_object(Bucket="vmix", Key="restored", CopySource={"Bucket": "vmix", "Key": "data", "VersionId": v1})
+        self.assertEqual(c["CopySourceVersionId"], v1)
+        self.assertTrue(c["VersionId"])
+        self.assertEqual(s3.get_object(Bucket="vmix", Key="restored")["Body"].read(), b"one")
+        # Multipart: Complete returns the version.
+        uid = s3.create_multipart_upload(Bucket="vmix", Key="big")["UploadId"]
+        e = s3.upload_part(Bucket="vmix", Key="big", UploadId=uid, PartNumber=1, Body=b"p" * 100)["ETag"]
+        done = s3.complete_multipart_upload(Bucket="vmix", Key="big", UploadId=uid,
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
+        self.assertEqual(s3.head_object(Bucket="vmix", Key="big")["VersionId"], done["VersionId"])
+        # Tags of one version.
+        s3.put_object_tagging(Bucket="vmix", Key="data", VersionId=v1, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+        self.assertEqual(s3.get_object_tagging(Bucket="vmix", Key="data", VersionId=v1)["TagSet"], [{"Key": "k", "Value": "v"}])
+        self.assertEqual(s3.get_object_tagging(Bucket="vmix", Key="data")["TagSet"], [])
+        # A presigned GET of an older version.
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "vmix", "Key": "data", "VersionId": v1})
+        with urllib.request.urlopen(url) as r:
+            self.assertEqual(r.read(), b"one")
+            self.assertEqual(r.headers["x-amz-version-id"], v1)
+        # Suspended: writes go to the null version.
+        s3.put_bucket_versioning(Bucket="vmix", VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(s3.put_object(Bucket="vmix", Key="data", Body=b"s")["VersionId"], "null")
+        self.assertEqual(s3.put_object(Bucket="vmix", Key="data", Body=b"s2")["VersionId"], "null")
+        vs = [x["VersionId"] for x in s3.list_object_versions(Bucket="vmix", Prefix="data")["Versions"]]
+        self.assertEqual(vs[0], "null")
+        self.assertEqual(len(vs), 3)
+
+    def test_paging_shows_every_version_once(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="vpage")
+        s3.put_bucket_versioning(Bucket="vpage", VersioningConfiguration={"Status": "Enabled"})
+        expect = []
+        for k in ["a", "a/b", "b", "c/d"]:
+            for i in range(4):
+                s3.put_object(Bucket="vpage", Key=k, Body=f"{k}{i}".encode())
+            if k != "b":
+                s3.delete_object(Bucket="vpage", Key=k)
+        full = all_versions(s3, "vpage")
+        self.assertEqual(len(full), 4 * 4 + 3)
+        for size in range(1, 8):
+            self.assertEqual(all_versions(s3, "vpage", size), full, f"max-keys {size}")
+        # boto3's paginator, as tools use it.
+        seen = []
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket="vpage", PaginationConfig={"PageSize": 3}):
+            seen += [v["VersionId"] for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(len(seen), len(full))
+        with self.assertRaises(ClientError) as cm:
+            s3.list_object_versions(Bucket="vpage", VersionIdMarker=full[0][1])
+        self.assertEqual(code(cm.exception), "InvalidArgument")
+
+    def test_aws_cli_recursive_rm_leaves_history(self):
+        # The accident versioning exists for: `aws s3 rm --recursive` on a data set.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY, AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY,
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="")
+        tmp = tempfile.mkdtemp(prefix="sluice-ver-")
+
+        def aws(*args):
+            r = subprocess.run(["aws", "--endpoint-url", self.server.endpoint, *args], env=env,
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, f"aws {args}: {r.stdout}\n{r.stderr}")
+            return r.stdout
+
+        try:
+            aws("s3", "mb", "s3://vcli")
+            aws("s3api", "put-bucket-versioning", "--bucket", "vcli", "--versioning-configuration", "Status=Enabled")
+            self.assertEqual(json.loads(aws("s3api", "get-bucket-versioning", "--bucket", "vcli"))["Status"], "Enabled")
+            for i in range(3):
+                path = os.path.join(tmp, f"shard-{i}.tar")
+                with open(path, "wb") as f:
+                    f.write(os.urandom(1000 + i))
+            aws("s3", "cp", "--recursive", tmp, "s3://vcli/ds/", "--no-progress")
+            aws("s3", "rm", "--recursive", "s3://vcli/ds/")
+            listed = json.loads(aws("s3api", "list-object-versions", "--bucket", "vcli"))
+            self.assertEqual(len(listed["Versions"]), 3)
+            self.assertEqual(len(listed["DeleteMarkers"]), 3)
+            # Restore one shard from its version.
+            v = [x for x in listed["Versions"] if x["Key"] == "ds/shard-1.tar"][0]["VersionId"]
+            out = os.path.join(tmp, "back.tar")
+            aws("s3api", "get-object", "--bucket", "vcli", "--key", "ds/shard-1.tar", "--version-id", v, out)
+            with open(out, "rb") as f, open(os.path.join(tmp, "shard-1.tar"), "rb") as g:
+                self.assertEqual(f.read(), g.read())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class VersionedCrashTest(unittest.TestCase):
+    def test_kill9_under_versioned_writes_and_deletes(self):
+        server = harness.Server().start()
+        try:
+            s3 = harness.boto3_client(server.endpoint, config_args={"max_pool_connections": 16})
+            s3.create_bucket(Bucket="vcrash")
+            s3.put_bucket_versioning(Bucket="vcrash", VersioningConfiguration={"Status": "Enabled"})
+            acked = {}    # (key, version id) -> sha256, or "marker"
+            lock = threading.Lock()
+            for rnd in range(2):
+                stop = threading.Event()
+
+                def worker(wid):
+                    rng = random.Random(f"{rnd}/{wid}")
+                    n = 0
+                    while not stop.is_set():
+                        n += 1
+                        key = f"hot/{rng.randrange(4)}"
+                        try:
+                            if rng.random() < 0.25:
+                                r = s3.delete_object(Bucket="vcrash", Key=key)
+                                with lock:
+                                    acked[(key, r["VersionId"])] = "marker"
+                            else:
+                                body = rng.randbytes(rng.choice([10, 5000, 80_000, 400_000]))
+                                r = s3.put_object(Bucket="vcrash", Key=key, Body=body)
+                                with lock:
+                                    acked[(key, r["VersionId"])] = hashlib.sha256(body).hexdigest()
+                        except Exception:
+                            return  # the server died mid-request
+
+                with concurrent.futures.ThreadPoolExecutor(6) as ex:
+                    futures = [ex.submit(worker, i) for i in range(6)]
+                    time.sleep(2.0 + rnd)
+                    server.kill9()
+                    stop.set()
+                    for f in futures:
+                        f.result()
+                self.assertGreater(len(acked), 20, "too little was acknowledged to test")
+                server.start()
+                listed = all_versions(s3, "vcrash", page_size=7)
+                ids = [(k, v) for k, v, _, _ in listed]
+                self.assertEqual(len(ids), len(set(ids)), "a version listed twice")
+                markers = {(k, v) for k, v, _, m in listed if m}
+                for (key, vid), digest in acked.items():
+                    self.assertIn((key, vid), ids, f"acknowledged version {key}@{vid} is lost")
+                    if digest == "marker":
+                        self.assertIn((key, vid), markers)
+                    else:
+                        body = s3.get_object(Bucket="vcrash", Key=key, VersionId=vid)["Body"].read()
+                        self.assertEqual(hashlib.sha256(body).hexdigest(), digest, f"{key}@{vid}")
+                # Every listed version reads back whole (markers answer 405); the latest agrees
+                # with GET.
+                for key, vid, latest, marker in listed:
+                    if marker:
+                        with self.assertRaises(ClientError) as cm:
+                            s3.head_object(Bucket="vcrash", Key=key, VersionId=vid)
+                        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 405)
+                    else:
+                        s3.get_object(Bucket="vcrash", Key=key, VersionId=vid)["Body"].read()
+                    if latest:
+                        if marker:
+                            with self.assertRaises(ClientError):
+                                s3.head_object(Bucket="vcrash", Key=key)
+                        else:
+                            self.assertEqual(s3.head_object(Bucket="vcrash", Key=key)["VersionId"], vid)
+                self.assertEqual(os.listdir(os.path.join(server.data_dir, "tmp")), [])
+        finally:
+            server.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,405 @@
+// The conformance kit for object versions in meta::Index: S3's versioning semantics, checked
+// case by case and then against a small in-memory model of S3 under random operations.
+// Every backend runs it (MemKv and RocksDB today; RADOS omap later).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "meta/kv/kv_index.h"
+#include "meta/kv/mem_kv.h"
+#include "testutil/names.h"
+
+namespace sluice::meta {
+namespace {
+
+using namespace sluice::testing_names;  // NOLINT
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<KvStore>(const std::string& dir)> open;
+};
+
+class IndexVersions : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sluice-versions-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    kv_ = GetParam().open(dir_);
+    index_ = std::make_unique<KvIndex>(kv_.get(), false);
+    ASSERT_TRUE(index_->CreateBucket({"b"_b, 1, "o", "us-east-1"}).ok());
+  }
+  void TearDown() override {
+    index_.reset();
+    kv_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  // Writes key with `etag` at time `now` (µs); returns the version the index named.
+  VersionId Put(const std::string& key, const std::string& etag, std::string data_id = "") {
+    ObjectMeta m;
+    m.etag = etag;
+    m.size = etag.size();
+    m.mtime_micros = ++now_;
+    m.version = VersionId::Of(now_, ++rand_);
+    if (!data_id.empty()) m.segments.push_back({data_id, 1, ""});
+    auto r = index_->PutObject("b"_b, K(key), m, {}, nullptr);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->version : VersionId();
+  }
+  WriteResult Delete(const std::string& key, VersionId version = {},
+                     std::vector<std::string>* released = nullptr) {
+    ++now_;
+    auto r = index_->DeleteObject("b"_b, K(key), version, VersionId::Of(now_, ++rand_), now_,
+                                  released);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : WriteResult();
+  }
+  void SetState(Versioning v) { ASSERT_TRUE(index_->SetBucketVersioning("b"_b, v).ok()); }
+  // "key:version[*=latest][M=marker]" per entry, "[prefix]" per common prefix, "+" if truncated.
+  std::string Versions(VersionListQuery q = {}) {
+    auto p = index_->ListObjectVersions("b"_b, q);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return "error";
+    std::string out;
+    for (const auto& e : p->entries) {
+      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") + (e.meta.delete_marker ? "M" : "") + ",";
+    }
+    for (const auto& c : p->common_prefixes) out += "[" + c + "],";
+    if (p->truncated) out += "+";
+    return out;
+  }
+  std::string Latest(const std::string& key) {
+    auto m = index_->GetObject("b"_b, K(key));
+    if (!m.ok()) return std::string(ErrName(m.status().code()));
+    return m->delete_marker ? "marker" : m->etag;
+  }
+
+  std::string dir_;
+  std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<KvIndex> index_;
+  uint64_t now_ = 1000;
+  uint64_t rand_ = 0;
+};
+
+TEST_P(IndexVersions, UnversionedObjectBecomesTheNullVersion) {
+  EXPECT_TRUE(Put("k", "e0").empty());  // unversioned: no version id
+  EXPECT_EQ(Versions(), "k:e0*,");
+  SetState(Versioning::kEnabled);
+  EXPECT_EQ(index_->GetBucket("b"_b)->versioning, Versioning::kEnabled);
+  VersionId v1 = Put("k", "e1");
+  ASSERT_FALSE(v1.empty());
+  EXPECT_FALSE(v1.is_null());
+  EXPECT_EQ(Versions(), "k:e1*,k:e0,");
+  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, VersionId::Null())->etag, "e0");
+  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, v1)->etag, "e1");
+  EXPECT_EQ(Latest("k"), "e1");
+  // A well-formed id that names nothing.
+  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, VersionId::Of(5, 5)).status().code(), Err::kNoSuchVersion);
+  EXPECT_EQ(index_->GetObject("b"_b, "none"_k, VersionId::Null()).status().code(), Err::kNoSuchVersion);
+  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kUnversioned).code(), Err::kInvalidArgument);
+}
+
+TEST_P(IndexVersions, DeleteMarkersStackAndHide) {
+  SetState(Versioning::kEnabled);
+  Put("k", "e1");
+  WriteResult d1 = Delete("k");
+  EXPECT_TRUE(d1.delete_marker);
+  ASSERT_FALSE(d1.version.empty());
+  WriteResult d2 = Delete("k");  // markers stack
+  EXPECT_EQ(Versions(), "k:*M,k:M,k:e1,");
+  auto latest = index_->GetObject("b"_b, "k"_k);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_TRUE(latest->delete_marker);
+  EXPECT_EQ(latest->version, d2.version);
+  EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
+  // A marker removed by id: the one below becomes the latest; the object reappears when
+  // the last marker goes.
+  WriteResult r = Delete("k", d2.version);
+  EXPECT_TRUE(r.delete_marker);
+  EXPECT_EQ(Latest("k"), "marker");
+  Delete("k", d1.version);
+  EXPECT_EQ(Latest("k"), "e1");
+  EXPECT_EQ(index_->ListObjects("b"_b, {})->objects.size(), 1u);
+  // Deleting a key that never existed still leaves a marker.
+  Delete("ghost");
+  EXPECT_EQ(Versions(), "ghost:*M,k:e1*,");
+  // Tags cannot be set on a marker.
+  EXPECT_EQ(index_->SetObjectTags("b"_b, "ghost"_k, {}, {}).code(), Err::kNoSuchKey);
+}
+
+TEST_P(IndexVersions, SuspendedWritesReplaceOnlyTheNullVersion) {
+  SetState(Versioning::kEnabled);
+  VersionId v1 = Put("k", "e1");
+  SetState(Versioning::kSuspended);
+  EXPECT_TRUE(Put("k", "n1").is_null());
+  EXPECT_TRUE(Put("k", "n2").is_null());  // replaces n1
+  EXPECT_EQ(Versions(), "k:n2*,k:e1,");
+  WriteResult d = Delete("k");
+  EXPECT_TRUE(d.delete_marker);
+  EXPECT_TRUE(d.version.is_null());
+  EXPECT_EQ(Versions(), "k:*M,k:e1,");  // the null marker replaced n2
+  SetState(Versioning::kEnabled);
+  VersionId v3 = Put("k", "e3");
+  EXPECT_EQ(Versions(), "k:e3*,k:M,k:e1,");
+  Delete("k", VersionId::Null());  // the null marker
+  EXPECT_EQ(Versions(), "k:e3*,k:e1,");
+  Delete("k", v3);
+  EXPECT_EQ(Latest("k"), "e1");
+  Delete("k", v1);
+  EXPECT_EQ(Latest("k"), "kNoSuchKey");
+  EXPECT_EQ(Versions(), "");
+}
+
+TEST_P(IndexVersions, VersionDataIsKeptUntilTheVersionIsDeleted) {
+  SetState(Versioning::kEnabled);
+  VersionId v1 = Put("k", "e1", "d1");
+  Put("k", "e2", "d2");
+  EXPECT_TRUE(*index_->IsReferenced("d1"));
+  std::vector<std::string> released;
+  Delete("k", {}, &released);  // a marker releases nothing
+  EXPECT_TRUE(released.empty());
+  EXPECT_TRUE(*index_->IsReferenced("d1"));
+  Delete("k", v1, &released);
+  EXPECT_EQ(released, std::vector<std::string>{"d1"});
+  // Suspended: the null version's data goes when a new null version replaces it.
+  SetState(Versioning::kSuspended);
+  Put("k", "n1", "dn1");
+  released.clear();
+  ObjectMeta m;
+  m.etag = "n2";
+  m.mtime_micros = ++now_;
+  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, {}, &released).ok());
+  EXPECT_EQ(released, std::vector<std::string>{"dn1"});
+  EXPECT_TRUE(*index_->IsReferenced("d2"));
+}
+
+TEST_P(IndexVersions, IdsSortByTimeEvenWhenTheClockStepsBack) {
+  SetState(Versioning::kEnabled);
+  VersionId v1 = Put("k", "e1");
+  now_ -= 500;  // the clock stepped back
+  VersionId v2 = Put("k", "e2");
+  EXPECT_GT(v2.micros(), v1.micros());
+  EXPECT_LT(v1.ToString(), v2.ToString());  // the id sorts by time as text too
+  EXPECT_EQ(Latest("k"), "e2");
+  auto parsed = VersionId::Parse(v2.ToString());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, v2);
+  EXPECT_EQ(VersionId::Parse("xyz").status().code(), Err::kInvalidArgument);
+  EXPECT_EQ(VersionId::Parse(std::string(32, '0')).status().code(), Err::kInvalidArgument);
+}
+
+TEST_P(IndexVersions, BucketWithOnlyMarkersIsNotEmpty) {
+  SetState(Versioning::kEnabled);
+  Put("k", "e1");
+  Delete("k");
+  EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
+  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
+  auto all = index_->ListObjectVersions("b"_b, {});
+  ASSERT_TRUE(all.ok());
+  for (const auto& e : all->entries) Delete(e.key, e.meta.version);
+  EXPECT_TRUE(index_->DeleteBucket("b"_b).ok());
+}
+
+TEST_P(IndexVersions, ManyVersionsPageByMarkers) {
+  SetState(Versioning::kEnabled);
+  std::vector<VersionId> ids;
+  for (int i = 0; i < 300; i++) ids.push_back(Put("hot", "e" + std::to_string(i)));
+  Put("cold", "c");
+  // Resuming after any version of "hot" continues with the next older one.
+  VersionListQuery q;
+  q.key_marker = "hot";
+  q.version_id_marker = ids[150];
+  q.max_keys = 3;
+  EXPECT_EQ(Versions(q), "hot:e149,hot:e148,hot:e147,+");
+  q.version_id_marker = ids[0];
+  EXPECT_EQ(Versions(q), "");
+  q.key_marker = "cold";
+  q.version_id_marker = {};
+  EXPECT_EQ(Versions(q), "hot:e299*,hot:e298,hot:e297,+");
+  // Attributes of an older version change only that version.
+  ASSERT_TRUE(index_->SetObjectTags("b"_b, "hot"_k, ids[10], {{"t", "1"}}).ok());
+  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k, ids[10])->tags.size(), 1u);
+  EXPECT_TRUE(index_->GetObject("b"_b, "hot"_k)->tags.empty());
+  ASSERT_TRUE(index_->SetObjectTags("b"_b, "hot"_k, {}, {{"t", "2"}}).ok());
+  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k)->tags.size(), 1u);
+  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k, ids[299])->tags.size(), 1u);
+}
+
+// ---- the model ----------------------------------------------------------------------
+
+struct ModelVersion {
+  std::string id;  // "null" or the index's id
+  std::string etag;
+  bool marker = false;
+};
+
+class Model {
+ public:
+  Versioning state = Versioning::kUnversioned;
+  std::map<std::string, std::vector<ModelVersion>> keys;  // newest first
+
+  void Put(const std::string& key, const std::string& id, const std::string& etag) {
+    auto& v = keys[key];
+    if (state != Versioning::kEnabled) DropNull(v);
+    v.insert(v.begin(), {state == Versioning::kEnabled ? id : "null", etag, false});
+  }
+  void Delete(const std::string& key, const std::string& marker_id) {
+    auto& v = keys[key];
+    if (state == Versioning::kUnversioned) {
+      v.clear();
+    } else {
+      if (state == Versioning::kSuspended) DropNull(v);
+      v.insert(v.begin(), {state == Versioning::kEnabled ? marker_id : "null", "", true});
+    }
+    if (v.empty()) keys.erase(key);
+  }
+  void DeleteVersion(const std::string& key, const std::string& id) {
+    auto it = keys.find(key);
+    if (it == keys.end()) return;
+    auto& v = it->second;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const ModelVersion& m) { return m.id == id; }),
+            v.end());
+    if (v.empty()) keys.erase(it);
+  }
+  // The same rendering as the test's Versions(), over everything.
+  std::string Render(const std::string& prefix, const std::string& delim) const {
+    std::string out, cps;
+    std::set<std::string> seen;
+    for (const auto& [k, vs] : keys) {
+      if (!k.starts_with(prefix)) continue;
+      if (!delim.empty()) {
+        size_t pos = k.find(delim, prefix.size());
+        if (pos != std::string::npos) {
+          std::string cp = k.substr(0, pos + delim.size());
+          if (seen.insert(cp).second) cps += "[" + cp + "],";
+          continue;
+        }
+      }
+      bool first = true;
+      for (const auto& v : vs) {
+        out += k + ":" + v.etag + (first ? "*" : "") + (v.marker ? "M" : "") + "/" + v.id + ",";
+        first = false;
+      }
+    }
+    return out + cps;
+  }
+
+ private:
+  static void DropNull(std::vector<ModelVersion>& v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](const ModelVersion& m) { return m.id == "null"; }),
+            v.end());
+  }
+};
+
+// Every page of a listing, concatenated in the model's rendering (entries and prefixes are
+// kept apart, as the model renders common prefixes last).
+std::string ListAllPages(Index* index, const std::string& prefix, const std::string& delim,
+                         uint32_t max_keys, int* pages) {
+  std::string out, cps;
+  VersionListQuery q;
+  q.prefix = prefix;
+  q.delimiter = delim;
+  q.max_keys = max_keys;
+  *pages = 0;
+  for (int guard = 0; guard < 10000; guard++) {
+    auto p = index->ListObjectVersions("b"_b, q);
+    if (!p.ok()) return "error: " + p.status().ToString();
+    ++*pages;
+    if (p->entries.size() + p->common_prefixes.size() > max_keys) return "page too long";
+    for (const auto& e : p->entries)
+      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") + (e.meta.delete_marker ? "M" : "") +
+             "/" + e.meta.version.ToString() + ",";
+    for (const auto& c : p->common_prefixes) cps += "[" + c + "],";
+    if (!p->truncated) return out + cps;
+    q.key_marker = p->next_key_marker;
+    q.version_id_marker = p->next_version_id_marker;
+  }
+  return "never ended";
+}
+
+TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
+  const std::vector<std::string> kKeys = {"a", "a/b", "a/c", "b", "c/d/e", "c/x", "d"};
+  for (uint32_t seed = 1; seed <= 6; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    // A fresh bucket per seed.
+    std::string bucket_reset;
+    TearDown();
+    SetUp();
+    std::mt19937 rng(seed);
+    Model model;
+    int etag_n = 0;
+    for (int step = 0; step < 120; step++) {
+      const std::string& key = kKeys[rng() % kKeys.size()];
+      int op = static_cast<int>(rng() % 100);
+      if (op < 45) {
+        std::string etag = "e" + std::to_string(++etag_n);
+        VersionId v = Put(key, etag);
+        model.Put(key, v.ToString(), etag);
+      } else if (op < 65) {
+        WriteResult d = Delete(key);
+        model.Delete(key, d.version.ToString());
+      } else if (op < 85) {
+        // Delete one version: an existing one (by id) or, sometimes, one that never was.
+        auto it = model.keys.find(key);
+        if (it != model.keys.end() && rng() % 4 != 0) {
+          const auto& vs = it->second;
+          std::string id = vs[rng() % vs.size()].id;
+          auto parsed = VersionId::Parse(id);
+          ASSERT_TRUE(parsed.ok());
+          Delete(key, *parsed);
+          model.DeleteVersion(key, id);
+        } else {
+          Delete(key, VersionId::Of(7, 7));
+        }
+      } else if (op < 93) {
+        SetState(Versioning::kEnabled);
+        model.state = Versioning::kEnabled;
+      } else if (model.state != Versioning::kUnversioned) {
+        SetState(Versioning::kSuspended);
+        model.state = Versioning::kSuspended;
+      }
+      if (step % 10 != 9) continue;
+      // The latest of every key, and the plain listing.
+      std::string live;
+      for (const auto& k : kKeys) {
+        auto it = model.keys.find(k);
+        std::string want = "kNoSuchKey";
+        if (it != model.keys.end()) want = it->second[0].marker ? "marker" : it->second[0].etag;
+        ASSERT_EQ(Latest(k), want) << k << " at step " << step;
+        if (want != "kNoSuchKey" && want != "marker") live += k + ",";
+      }
+      std::string listed;
+      auto page = index_->ListObjects("b"_b, {});
+      ASSERT_TRUE(page.ok());
+      for (const auto& e : page->objects) listed += e.key + ",";
+      ASSERT_EQ(listed, live) << "step " << step;
+      // Every version exactly once, in order, whatever the page size.
+      for (const auto& [prefix, delim] : std::vector<std::pair<std::string, std::string>>{
+               {"", ""}, {"", "/"}, {"a", ""}, {"c/", "/"}}) {
+        std::string want = model.Render(prefix, delim);
+        int pages = 0;
+        ASSERT_EQ(ListAllPages(index_.get(), prefix, delim, 1000, &pages), want)
+            << "prefix " << prefix << " delim " << delim << " step " << step;
+        for (uint32_t max = 1; max <= 7; max++)
+          ASSERT_EQ(ListAllPages(index_.get(), prefix, delim, max, &pages), want)
+              << "max-keys " << max << " prefix " << prefix << " delim " << delim;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, IndexVersions,
+    ::testing::Values(
+        Backend{"mem", [](const std::string&) { return std::unique_ptr<KvStore>(new MemKv()); }},
+        Backend{"rocksdb",
+                [](const std::string& dir) { return std::move(OpenRocksKv(dir + "/db")).value(); }}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace sluice::meta
