@@ -36,7 +36,9 @@ const std::vector<std::string_view> kActions = {
     "s3:PutLifecycleConfiguration", "s3:PutObject",            "s3:PutObjectAcl",
     "s3:PutObjectTagging",        "s3:PutBucketVersioning",    "s3:GetObjectVersionTagging",
     "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectVersionAcl",
-    "s3:PutObjectVersionAcl",     "s3:GetObjectVersionAttributes", "sts:AssumeRole",
+    "s3:PutObjectVersionAcl",     "s3:GetObjectVersionAttributes", "s3:PutObjectRetention",
+    "s3:GetObjectRetention",      "s3:PutObjectLegalHold",     "s3:GetObjectLegalHold",
+    "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "sts:AssumeRole",
 };
 
 enum class CondOp {

@@ -18,6 +18,9 @@ namespace sluice {
   /* objects and keys */              \
   X(kNoSuchKey)                       \
   X(kNoSuchVersion)                   \
+  X(kObjectLocked)                    \
+  X(kInvalidBucketState)              \
+  X(kNoSuchObjectLockConfiguration)   \
   X(kKeyTooLong)                      \
   X(kInvalidObjectKey)                \
   X(kInvalidRange)                    \

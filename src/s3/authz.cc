@@ -24,7 +24,6 @@ constexpr SubresourceActions kSubresources[] = {
     {"notification", "s3:GetBucketNotification", "s3:PutBucketNotification"},
     {"replication", "s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration"},
     {"encryption", "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"},
-    {"object-lock", "s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"},
     {"requestPayment", "s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment"},
     {"accelerate", "s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration"},
     {"tagging", "s3:GetBucketTagging", "s3:PutBucketTagging"},
@@ -50,7 +49,9 @@ bool IsObjectAction(std::string_view a) {
          a == "s3:DeleteObjectVersion" || a == "s3:GetObjectVersionTagging" ||
          a == "s3:PutObjectVersionTagging" || a == "s3:DeleteObjectVersionTagging" ||
          a == "s3:GetObjectVersionAcl" || a == "s3:PutObjectVersionAcl" ||
-         a == "s3:GetObjectVersionAttributes";
+         a == "s3:GetObjectVersionAttributes" || a == "s3:PutObjectRetention" ||
+         a == "s3:GetObjectRetention" || a == "s3:PutObjectLegalHold" ||
+         a == "s3:GetObjectLegalHold" || a == "s3:BypassGovernanceRetention";
 }
 
 // What a canned ACL grants (READ on a bucket lists it; READ on an object reads it; WRITE
@@ -390,6 +391,12 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kGetBucketCors: return "s3:GetBucketCORS";
     case Op::kPreflight: return "";
     case Op::kGetObjectAttributes: return "s3:GetObjectAttributes";
+    case Op::kPutObjectLockConfiguration: return "s3:PutBucketObjectLockConfiguration";
+    case Op::kGetObjectLockConfiguration: return "s3:GetBucketObjectLockConfiguration";
+    case Op::kPutObjectRetention: return "s3:PutObjectRetention";
+    case Op::kGetObjectRetention: return "s3:GetObjectRetention";
+    case Op::kPutObjectLegalHold: return "s3:PutObjectLegalHold";
+    case Op::kGetObjectLegalHold: return "s3:GetObjectLegalHold";
     case Op::kPutBucketPolicy: return "s3:PutBucketPolicy";
     case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";
     case Op::kDeleteBucketPolicy: return "s3:DeleteBucketPolicy";

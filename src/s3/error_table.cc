@@ -21,6 +21,11 @@ const S3Error& LookupError(Err e) {
     E(kInvalidBucketName, 400, "InvalidBucketName", "The specified bucket is not valid.")
     E(kNoSuchKey, 404, "NoSuchKey", "The specified key does not exist.")
     E(kNoSuchVersion, 404, "NoSuchVersion", "The specified version does not exist.")
+    E(kObjectLocked, 403, "AccessDenied", "Access Denied because object protected by object lock.")
+    E(kInvalidBucketState, 409, "InvalidBucketState",
+      "The request is not valid with the current state of the bucket.")
+    E(kNoSuchObjectLockConfiguration, 404, "NoSuchObjectLockConfiguration",
+      "The specified object does not have a ObjectLock configuration")
     E(kKeyTooLong, 400, "KeyTooLongError", "Your key is too long")
     E(kInvalidObjectKey, 400, "InvalidArgument", "Object keys must be valid UTF-8 without NUL")
     E(kInvalidRange, 416, "InvalidRange", "The requested range is not satisfiable")

@@ -255,6 +255,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
     case Op::kPreflight: co_return co_await PreflightCors(ctx);
     case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
+    case Op::kPutObjectLockConfiguration: co_return co_await PutObjectLockConfiguration(ctx);
+    case Op::kGetObjectLockConfiguration: co_return co_await GetObjectLockConfiguration(ctx);
+    case Op::kPutObjectRetention: co_return co_await PutObjectRetention(ctx);
+    case Op::kGetObjectRetention: co_return co_await GetObjectRetention(ctx);
+    case Op::kPutObjectLegalHold: co_return co_await PutObjectLegalHold(ctx);
+    case Op::kGetObjectLegalHold: co_return co_await GetObjectLegalHold(ctx);
     case Op::kPostObject: co_return co_await PostObject(ctx);
     case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
     case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);

@@ -11,12 +11,12 @@ namespace {
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
     "lifecycle", "website", "logging", "notification",
-    "replication", "encryption", "object-lock", "requestPayment", "accelerate", "tagging"};
+    "replication", "encryption", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupported[] = {
-    "retention", "legal-hold", "torrent", "analytics", "inventory", "metrics",
+    "torrent", "analytics", "inventory", "metrics",
     "intelligent-tiering", "restore", "select", "session"};
 
 Status NotImplemented(std::string_view what) {
@@ -64,6 +64,12 @@ std::string_view OpName(Op op) {
     case Op::kDeleteBucketCors: return "DeleteBucketCors";
     case Op::kPreflight: return "PreflightCors";
     case Op::kGetObjectAttributes: return "GetObjectAttributes";
+    case Op::kPutObjectLockConfiguration: return "PutObjectLockConfiguration";
+    case Op::kGetObjectLockConfiguration: return "GetObjectLockConfiguration";
+    case Op::kPutObjectRetention: return "PutObjectRetention";
+    case Op::kGetObjectRetention: return "GetObjectRetention";
+    case Op::kPutObjectLegalHold: return "PutObjectLegalHold";
+    case Op::kGetObjectLegalHold: return "GetObjectLegalHold";
     case Op::kPostObject: return "PostObject";
     case Op::kPutBucketPolicy: return "PutBucketPolicy";
     case Op::kGetBucketPolicy: return "GetBucketPolicy";
@@ -159,6 +165,12 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
       else return deny();
       return r;
     }
+    if (q.Has("object-lock")) {
+      if (method == "GET") r.op = Op::kGetObjectLockConfiguration;
+      else if (method == "PUT") r.op = Op::kPutObjectLockConfiguration;
+      else return deny();
+      return r;
+    }
     if (q.Has("cors")) {
       if (method == "GET") r.op = Op::kGetBucketCors;
       else if (method == "PUT") r.op = Op::kPutBucketCors;
@@ -198,6 +210,18 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
     return r;
   }
   const bool upload_id = q.Has("uploadId");
+  if (q.Has("retention")) {
+    if (method == "GET") r.op = Op::kGetObjectRetention;
+    else if (method == "PUT") r.op = Op::kPutObjectRetention;
+    else return deny();
+    return r;
+  }
+  if (q.Has("legal-hold")) {
+    if (method == "GET") r.op = Op::kGetObjectLegalHold;
+    else if (method == "PUT") r.op = Op::kPutObjectLegalHold;
+    else return deny();
+    return r;
+  }
   if (q.Has("acl")) {
     if (method == "GET") r.op = Op::kGetObjectAcl;
     else if (method == "PUT") r.op = Op::kPutObjectAcl;
@@ -247,6 +271,10 @@ bool TakesVersionId(Op op) {
     case Op::kGetObjectAcl:
     case Op::kPutObjectAcl:
     case Op::kGetObjectAttributes:
+    case Op::kPutObjectRetention:
+    case Op::kGetObjectRetention:
+    case Op::kPutObjectLegalHold:
+    case Op::kGetObjectLegalHold:
       return true;
     default:
       return false;

@@ -49,6 +49,12 @@ enum class Op {
   kDeleteBucketCors,
   kPreflight,  // OPTIONS: a CORS preflight
   kGetObjectAttributes,
+  kPutObjectLockConfiguration,
+  kGetObjectLockConfiguration,
+  kPutObjectRetention,
+  kGetObjectRetention,
+  kPutObjectLegalHold,
+  kGetObjectLegalHold,
   kPostObject,  // a browser form upload; authenticated by its signed policy
   kPutBucketPolicy,
   kGetBucketPolicy,

@@ -31,11 +31,9 @@ constexpr Unsupported kAlways[] = {
     {"x-amz-copy-source-server-side-encryption-customer-key", "SSE-C encryption"},
     {"x-amz-copy-source-server-side-encryption-customer-key-md5", "SSE-C encryption"},
     {"x-amz-write-offset-bytes", "an append (S3 Express's write offset)"},
-    {"x-amz-object-lock-mode", "object lock"},
-    {"x-amz-object-lock-retain-until-date", "object lock"},
-    {"x-amz-object-lock-legal-hold", "an object lock legal hold"},
     {"x-amz-website-redirect-location", "static website redirects"},
     {"x-amz-mfa", "MFA delete"},
+    {"x-amz-bucket-object-lock-token", "Object Lock tokens (for replication)"},
     {"x-amz-if-match-last-modified-time", "a conditional delete (S3 Express)"},
     {"x-amz-if-match-size", "a conditional delete (S3 Express)"},
     {"x-amz-if-match-initiated-time", "a conditional abort (S3 Express)"},
@@ -51,9 +49,6 @@ Status CheckRequestField(std::string_view name, std::string_view value) {
   if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
     if (!EqualsIgnoreCase(Trim(value), "false"))
       return Refuse("x-amz-server-side-encryption-bucket-key-enabled", "S3 Bucket Keys");
-  } else if (EqualsIgnoreCase(name, "x-amz-bucket-object-lock-enabled")) {
-    if (!EqualsIgnoreCase(Trim(value), "false"))
-      return Refuse("x-amz-bucket-object-lock-enabled", "object lock");
   } else if (StartsWithIgnoreCase(name, "x-amz-checksum-") &&
              !EqualsIgnoreCase(name, "x-amz-checksum-mode") &&
              !EqualsIgnoreCase(name, "x-amz-checksum-type") &&

@@ -1,6 +1,7 @@
 #include "s3/versions.h"
 
 #include "common/strings.h"
+#include "s3/authz.h"
 
 namespace sluice::s3 {
 
@@ -24,6 +25,56 @@ VersionId NewVersionStamp(const Services& svc, int64_t now_micros) {
 
 void AddVersionHeader(http::ResponseHead& head, const VersionId& v) {
   if (!v.empty()) head.Set("x-amz-version-id", v.ToString());
+}
+
+Status ObjectLockForWrite(const http::Request& req, const meta::BucketInfo& bucket,
+                          int64_t now_micros, meta::Retention* retention, bool* legal_hold) {
+  const bool has_mode = req.has_header("x-amz-object-lock-mode");
+  const bool has_date = req.has_header("x-amz-object-lock-retain-until-date");
+  const bool has_hold = req.has_header("x-amz-object-lock-legal-hold");
+  *retention = {};
+  *legal_hold = false;
+  if ((has_mode || has_date || has_hold) && !bucket.lock.enabled)
+    return Error(Err::kInvalidRequest, "Bucket is missing ObjectLockConfiguration");
+  if (has_mode != has_date)
+    return Error(Err::kInvalidArgument, "x-amz-object-lock-retain-until-date and "
+                                        "x-amz-object-lock-mode must both be supplied");
+  if (has_mode) {
+    std::string mode(Trim(req.header("x-amz-object-lock-mode")));
+    if (mode != "GOVERNANCE" && mode != "COMPLIANCE")
+      return Error(Err::kInvalidArgument, "Unknown wormMode directive: " + mode);
+    auto until = ParseIso8601(Trim(req.header("x-amz-object-lock-retain-until-date")));
+    if (!until) return Error(Err::kInvalidArgument, "The retain until date is not an ISO 8601 date");
+    if (*until <= now_micros)
+      return Error(Err::kInvalidArgument, "The retain until date must be in the future!");
+    *retention = {mode, *until};
+  } else if (bucket.lock.enabled && !bucket.lock.default_mode.empty()) {
+    constexpr int64_t kDay = 86400LL * 1000000;
+    int64_t span = bucket.lock.default_days ? bucket.lock.default_days * kDay
+                                            : bucket.lock.default_years * 365 * kDay;
+    *retention = {bucket.lock.default_mode, now_micros + span};
+  }
+  if (has_hold) {
+    std::string_view hold = Trim(req.header("x-amz-object-lock-legal-hold"));
+    if (hold != "ON" && hold != "OFF")
+      return Error(Err::kInvalidArgument, "Legal Hold must be either of 'ON' or 'OFF'");
+    *legal_hold = hold == "ON";
+  }
+  return Status::Ok();
+}
+
+void AddObjectLockHeaders(http::ResponseHead& head, const meta::ObjectMeta& m) {
+  if (!m.retention.mode.empty()) {
+    head.Set("x-amz-object-lock-mode", m.retention.mode);
+    head.Set("x-amz-object-lock-retain-until-date", FormatIso8601(m.retention.until_micros));
+  }
+  if (m.legal_hold) head.Set("x-amz-object-lock-legal-hold", "ON");
+}
+
+bool BypassGovernance(Ctx& ctx) {
+  if (!EqualsIgnoreCase(Trim(ctx.req.header("x-amz-bypass-governance-retention")), "true"))
+    return false;
+  return IsAllowed(ctx, "s3:BypassGovernanceRetention", ctx.bucket, ctx.key);
 }
 
 }  // namespace sluice::s3

@@ -27,4 +27,18 @@ VersionId NewVersionStamp(const Services& svc, int64_t now_micros);
 // x-amz-version-id when the object has a version (nothing in an unversioned bucket).
 void AddVersionHeader(http::ResponseHead& head, const VersionId& v);
 
+// Object Lock settings for a new version: the x-amz-object-lock-* headers (or form fields,
+// through a request built from them), else the bucket's default retention. Refused when the
+// bucket has no Object Lock (kInvalidRequest), when mode and date do not come together, or
+// when the date is not in the future (kInvalidArgument).
+Status ObjectLockForWrite(const http::Request& req, const meta::BucketInfo& bucket,
+                          int64_t now_micros, meta::Retention* retention, bool* legal_hold);
+
+// x-amz-object-lock-mode, -retain-until-date and -legal-hold of a version that has them.
+void AddObjectLockHeaders(http::ResponseHead& head, const meta::ObjectMeta& m);
+
+// x-amz-bypass-governance-retention: true, from a caller allowed s3:BypassGovernanceRetention.
+// A caller without the permission gets no bypass (and the lock then refuses).
+bool BypassGovernance(Ctx& ctx);
+
 }  // namespace sluice::s3

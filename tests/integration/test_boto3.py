@@ -435,7 +435,7 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(code(cm.exception), "NoSuchBucket")
         with self.assertRaises(ClientError) as cm:
             s3.get_object_retention(Bucket="bt3", Key="range.bin")
-        self.assertEqual(code(cm.exception), "NotImplemented")
+        self.assertEqual(code(cm.exception), "InvalidRequest")  # no Object Lock on bt3
         with self.assertRaises(ClientError) as cm:
             s3.get_bucket_lifecycle_configuration(Bucket="bt3")
         self.assertEqual(code(cm.exception), "NoSuchLifecycleConfiguration")

@@ -36,9 +36,6 @@ REFUSED = [
     ("x-amz-server-side-encryption-customer-key", b64(b"k" * 32)),
     ("x-amz-server-side-encryption-customer-key-MD5", b64(hashlib.md5(b"k" * 32).digest())),
     ("x-amz-write-offset-bytes", "2160"),
-    ("x-amz-object-lock-mode", "GOVERNANCE"),
-    ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"),
-    ("x-amz-object-lock-legal-hold", "ON"),
     ("x-amz-website-redirect-location", "/elsewhere"),
     ("x-amz-storage-class", "GLACIER"),
     ("x-amz-storage-class", "ONEZONE_IA"),
@@ -47,8 +44,12 @@ REFUSED = [
     ("x-amz-checksum-xxhash64", b64(b"\0" * 8)),
 ]
 REFUSED_ON_CREATE_BUCKET = [
-    ("x-amz-bucket-object-lock-enabled", "true"),
     ("x-amz-server-side-encryption", "AES256"),
+]
+# Object Lock settings in a bucket without Object Lock: 400 InvalidRequest, nothing written.
+LOCK_WITHOUT_LOCK = [
+    {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"},
+    {"x-amz-object-lock-legal-hold": "ON"},
 ]
 REFUSED_ON_GET = [
     ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
@@ -102,6 +103,16 @@ class RequestHeadersTest(unittest.TestCase):
                 self.assertRefused(self.send("PUT", "/hdr/copy", {name: value, "x-amz-copy-source": "/hdr/log"}), name)
                 self.assertIsNone(self.head("copy"))
                 self.assertRefused(self.send("POST", "/hdr/mpu?uploads", {name: value}), name)
+        for headers in LOCK_WITHOUT_LOCK:
+            with self.subTest(headers=headers):
+                for method, path, extra in (("PUT", "/hdr/log", {}), ("PUT", "/hdr/new", {}),
+                                            ("PUT", "/hdr/copy", {"x-amz-copy-source": "/hdr/log"}),
+                                            ("POST", "/hdr/mpu?uploads", {})):
+                    r = self.send(method, path, {**headers, **extra}, b"y" * 10 if method == "PUT" and not extra else b"")
+                    self.assertEqual(r.status_code, 400, r.text)
+                    self.assertIn("<Code>InvalidRequest</Code>", r.text)
+                self.assertIsNone(self.head("new"))
+                self.assertIsNone(self.head("copy"))
         self.assertEqual(self.s3.get_object(Bucket="hdr", Key="log")["Body"].read(), BODY)
         self.assertEqual(self.s3.list_multipart_uploads(Bucket="hdr").get("Uploads", []), [])
 

@@ -38,6 +38,9 @@ class Index {
   // Enabled or Suspended (kInvalidArgument for kUnversioned). Serialised with every write
   // to the bucket: a write sees the state before or after, never a mix.
   virtual Status SetBucketVersioning(const BucketName& bucket, Versioning state) = 0;
+  // Enables Object Lock (the bucket's versioning must be Enabled, else kInvalidBucketState)
+  // and sets its default retention. Suspending versioning is then refused.
+  virtual Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) = 0;
 
   // A bucket's configuration documents (CORS, policy, ACL ...), one per name, opaque here.
   // Get: kNotFound when unset; all: kNoSuchBucket when the bucket is gone. DeleteBucket
@@ -81,10 +84,20 @@ class Index {
   // (Enabled; its micros raised as for PutObject) or "null" (Suspended, replacing the null
   // version); in an unversioned one removes the object. With a version: removes exactly
   // that version, object or marker, for good. Deleting what does not exist succeeds.
+  // Object Lock is enforced here, for every caller: a version under legal hold, or retained
+  // past now_micros (COMPLIANCE; GOVERNANCE without bypass_governance), is never removed
+  // or replaced: kObjectLocked.
   virtual Result<WriteResult> DeleteObject(const BucketName& bucket, const ObjectKey& key,
-                                           const VersionId& version, const VersionId& marker,
-                                           int64_t now_micros,
+                                           const DeleteRequest& request,
                                            std::vector<std::string>* released) = 0;
+  // Object Lock on one version (empty: the latest). A retention that is active at
+  // now_micros can only be extended in its mode, unless GOVERNANCE is bypassed; COMPLIANCE
+  // never yields (kObjectLocked). kInvalidRequest when the bucket has no Object Lock.
+  virtual Status SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                                    const VersionId& version, const Retention& retention,
+                                    bool bypass_governance, int64_t now_micros) = 0;
+  virtual Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                                    const VersionId& version, bool on) = 0;
   // The latest versions that are objects (never markers), in key order.
   virtual Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) = 0;
   // Every version and marker. A page costs what it returns, however many versions a key has.

@@ -19,12 +19,29 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // same step as the bucket's existence. Once Enabled, a bucket never returns to kUnversioned.
 enum class Versioning : uint8_t { kUnversioned = 0, kEnabled = 1, kSuspended = 2 };
 
+// Object Lock on a bucket: once enabled it stays enabled, and the bucket's versioning stays
+// Enabled. New versions get the default retention unless their write names one.
+struct ObjectLockConfig {
+  bool enabled = false;
+  std::string default_mode;  // "", "GOVERNANCE" or "COMPLIANCE"
+  uint32_t default_days = 0;
+  uint32_t default_years = 0;
+};
+
 struct BucketInfo {
   BucketName name;
   int64_t created_micros = 0;
   std::string owner;
   std::string region;
   Versioning versioning = Versioning::kUnversioned;
+  ObjectLockConfig lock = {};
+};
+
+// A version's retention: until `until_micros` it cannot be deleted (GOVERNANCE: unless the
+// deleter may and asks to bypass it) and the retention cannot be shortened.
+struct Retention {
+  std::string mode;  // "", "GOVERNANCE" or "COMPLIANCE"
+  int64_t until_micros = 0;
 };
 
 // A run of object bytes held by the DataStore under `data_id`.
@@ -61,6 +78,18 @@ struct ObjectMeta {
   VersionId version;
   // A delete marker: no bytes, no attributes beyond key, version and mtime.
   bool delete_marker = false;
+  // Object Lock: retention and legal hold of this version.
+  Retention retention = {};
+  bool legal_hold = false;
+};
+
+// A delete. With an empty `version` it removes the latest (a marker named `marker` in a
+// versioned bucket); with one, exactly that version, unless Object Lock protects it.
+struct DeleteRequest {
+  VersionId version;
+  VersionId marker;
+  int64_t now_micros = 0;
+  bool bypass_governance = false;  // the caller may, and asked to, bypass GOVERNANCE
 };
 
 // What a write or delete did to the key's versions. `version` is empty in an unversioned
@@ -82,6 +111,8 @@ struct UploadInfo {
   std::string checksum_algo;  // x-amz-checksum-algorithm of CreateMultipartUpload
   std::string checksum_type;  // "COMPOSITE" or "FULL_OBJECT" when checksum_algo is set
   std::string acl;            // canned ACL for the object Complete publishes
+  Retention retention = {};   // Object Lock settings for the object Complete publishes
+  bool legal_hold = false;
 };
 
 // The answer a completed multipart upload gave, kept for a while after completion so that a

@@ -209,6 +209,10 @@ std::string EncodeBucket(const BucketInfo& b) {
   w.Str(b.owner);
   w.Str(b.region);
   w.U64(static_cast<uint64_t>(b.versioning));  // optional, added with versioning
+  w.U64(b.lock.enabled ? 1 : 0);                // optional, added with Object Lock
+  w.Str(b.lock.default_mode);
+  w.U64(b.lock.default_days);
+  w.U64(b.lock.default_years);
   return w.Take();
 }
 
@@ -224,6 +228,14 @@ Status DecodeBucket(std::string_view in, BucketInfo* b) {
     uint64_t v;
     if (!r.U64(&v) || v > 2) return Corrupt("bucket versioning");
     b->versioning = static_cast<Versioning>(v);
+  }
+  b->lock = {};
+  if (!r.AtEnd()) {
+    uint64_t on;
+    if (!r.U64(&on) || !r.Str(&b->lock.default_mode) || !r.U32(&b->lock.default_days) ||
+        !r.U32(&b->lock.default_years))
+      return Corrupt("bucket object lock");
+    b->lock.enabled = on != 0;
   }
   return Status::Ok();
 }
@@ -253,12 +265,19 @@ std::string EncodeObject(const ObjectMeta& m) {
   for (const auto& c : m.part_checksums) w.Str(c);
   w.Str(m.acl);  // optional, added with access control
   // Optional, added with versioning: absent means an unversioned (legacy null) record.
-  if (!m.version.empty() || m.delete_marker) {
-    uint64_t flags = kHasVersion | (m.version.is_null() ? kNullFlag : 0) |
-                     (m.delete_marker ? kMarkerFlag : 0);
+  const bool locked = !m.retention.mode.empty() || m.legal_hold;
+  if (!m.version.empty() || m.delete_marker || locked) {
+    uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
+                     (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0);
     w.U64(flags);
     w.U64(m.version.micros());
     w.U64(m.version.rand());
+  }
+  // Optional, added with Object Lock.
+  if (locked) {
+    w.Str(m.retention.mode);
+    w.I64(m.retention.until_micros);
+    w.U64(m.legal_hold ? 1 : 0);
   }
   return w.Take();
 }
@@ -267,12 +286,21 @@ namespace {
 Status DecodeVersionFields(Reader& r, ObjectMeta* m) {
   m->version = {};
   m->delete_marker = false;
+  m->retention = {};
+  m->legal_hold = false;
   if (r.AtEnd()) return Status::Ok();
   uint64_t flags, micros, rand;
-  if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand) || !(flags & kHasVersion))
-    return Corrupt("object version");
-  m->version = (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
+  if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
+  if (flags & kHasVersion)
+    m->version = (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
   m->delete_marker = (flags & kMarkerFlag) != 0;
+  m->retention = {};
+  m->legal_hold = false;
+  if (r.AtEnd()) return Status::Ok();
+  uint64_t hold;
+  if (!r.Str(&m->retention.mode) || !r.I64(&m->retention.until_micros) || !r.U64(&hold))
+    return Corrupt("object lock");
+  m->legal_hold = hold != 0;
   return Status::Ok();
 }
 }  // namespace
@@ -369,6 +397,9 @@ std::string EncodeUpload(const UploadInfo& u) {
   w.Str(u.checksum_algo);  // optional trailing fields
   w.Str(u.checksum_type);
   w.Str(u.acl);
+  w.Str(u.retention.mode);  // optional, added with Object Lock
+  w.I64(u.retention.until_micros);
+  w.U64(u.legal_hold ? 1 : 0);
   return w.Take();
 }
 
@@ -383,6 +414,12 @@ Status DecodeUpload(std::string_view in, UploadInfo* u) {
   if (!r.AtEnd() && !r.Str(&u->checksum_algo)) return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->checksum_type)) return Corrupt("upload record");
   if (!r.AtEnd() && !r.Str(&u->acl)) return Corrupt("upload record");
+  if (!r.AtEnd()) {
+    uint64_t hold;
+    if (!r.Str(&u->retention.mode) || !r.I64(&u->retention.until_micros) || !r.U64(&hold))
+      return Corrupt("upload record");
+    u->legal_hold = hold != 0;
+  }
   if (!u->checksum_algo.empty() && u->checksum_type.empty()) u->checksum_type = "COMPOSITE";
   return Status::Ok();
 }

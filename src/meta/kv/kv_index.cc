@@ -40,6 +40,17 @@ void KvIndex::Release(const std::string& id, KvBatch* batch, std::vector<std::st
 }
 
 namespace {
+
+// Object Lock: may this version be removed (or replaced) now?
+Status CheckRemovable(const ObjectMeta& m, const DeleteRequest& r) {
+  if (m.legal_hold)
+    return Error(Err::kObjectLocked, "Access Denied because object protected by object lock (a legal hold).");
+  if (m.retention.mode.empty() || m.retention.until_micros <= r.now_micros) return Status::Ok();
+  if (m.retention.mode == "GOVERNANCE" && r.bypass_governance) return Status::Ok();
+  return Error(Err::kObjectLocked, "Access Denied because object protected by object lock (" +
+                                       m.retention.mode + " retention).");
+}
+
 void ReleaseAll(const ObjectMeta& m, KvBatch* batch, std::vector<std::string>* released) {
   for (const auto& s : m.segments) {
     batch->Delete(codec::RefKey(s.data_id));
@@ -76,7 +87,24 @@ Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) 
   std::unique_lock l(BucketLock(bucket));  // no write runs while the state changes
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   if (info.versioning == state) return Status::Ok();
+  if (info.lock.enabled)
+    return Error(Err::kInvalidBucketState,
+                 "An Object Lock configuration is present on this bucket, so the versioning state "
+                 "cannot be changed.");
   info.versioning = state;
+  KvBatch b;
+  b.Put(codec::BucketKey(bucket), codec::EncodeBucket(info));
+  return kv_->Write(b, sync_);
+}
+
+Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
+  std::unique_lock l(BucketLock(bucket));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
+  if (info.versioning != Versioning::kEnabled)
+    return Error(Err::kInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a "
+                                           "Object Lock configuration");
+  info.lock = lock;
+  info.lock.enabled = true;  // once enabled, never disabled
   KvBatch b;
   b.Put(codec::BucketKey(bucket), codec::EncodeBucket(info));
   return kv_->Write(b, sync_);
@@ -300,14 +328,16 @@ Result<uint64_t> KvIndex::PrepareNewVersion(const BucketName& bucket, const Obje
 }
 
 Status KvIndex::DropNullVersion(const BucketName& bucket, const ObjectKey& key,
-                                const std::optional<ObjectMeta>& cur, KvBatch* batch,
-                                std::vector<std::string>* released) {
+                                const std::optional<ObjectMeta>& cur, const DeleteRequest& request,
+                                KvBatch* batch, std::vector<std::string>* released) {
   if (cur && cur->version.empty()) {  // the unversioned O record is the null version
+    SLUICE_RETURN_IF_ERROR(CheckRemovable(*cur, request));
     ReleaseAll(*cur, batch, released);
     return Status::Ok();
   }
   SLUICE_ASSIGN_OR_RETURN(auto null, FindVersion(bucket, key, VersionId::Null()));
   if (!null) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(CheckRemovable(null->meta, request));
   ReleaseAll(null->meta, batch, released);
   batch->Delete(null->kv_key);
   batch->Delete(codec::NullVersionKey(bucket, key));
@@ -316,12 +346,15 @@ Status KvIndex::DropNullVersion(const BucketName& bucket, const ObjectKey& key,
 
 Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& key,
                                          const std::optional<ObjectMeta>& cur, ObjectMeta m,
-                                         KvBatch* batch, std::vector<std::string>* released) {
+                                         int64_t now_micros, KvBatch* batch,
+                                         std::vector<std::string>* released) {
   const BucketName& bucket = b.name;
   for (const auto& s : m.segments) batch->Put(codec::RefKey(s.data_id), "");
   WriteResult r;
+  const DeleteRequest replace{{}, {}, now_micros, false};
   if (b.versioning == Versioning::kUnversioned) {
     if (cur) {
+      SLUICE_RETURN_IF_ERROR(CheckRemovable(*cur, replace));
       for (const auto& s : cur->segments) {
         bool kept = std::any_of(m.segments.begin(), m.segments.end(),
                                 [&](const Segment& n) { return n.data_id == s.data_id; });
@@ -332,7 +365,8 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
   } else {
     const bool enabled = b.versioning == Versioning::kEnabled;
     SLUICE_ASSIGN_OR_RETURN(uint64_t latest, PrepareNewVersion(bucket, key, cur, enabled, batch));
-    if (!enabled) SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, batch, released));
+    if (!enabled)
+      SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, replace, batch, released));
     uint64_t micros = std::max<uint64_t>(m.version.micros(), latest + 1);
     m.version = enabled ? VersionId::Of(micros, m.version.rand())
                         : VersionId::NullAt(micros, m.version.rand());
@@ -357,7 +391,8 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
   SLUICE_RETURN_IF_ERROR(CheckCondition(cur, cond));
   KvBatch batch;
-  SLUICE_ASSIGN_OR_RETURN(WriteResult r, WriteLatest(b, key, cur, meta, &batch, released));
+  SLUICE_ASSIGN_OR_RETURN(WriteResult r,
+                          WriteLatest(b, key, cur, meta, meta.mtime_micros, &batch, released));
   SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
   return r;
 }
@@ -366,7 +401,7 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
 // when that version is the latest.
 Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
                                  const VersionId& version,
-                                 const std::function<void(ObjectMeta*)>& change) {
+                                 const std::function<Status(ObjectMeta*)>& change) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
@@ -389,7 +424,7 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
   }
   if (target->meta.delete_marker)
     return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
-  change(&target->meta);
+  SLUICE_RETURN_IF_ERROR(change(&target->meta));
   std::string rec = codec::EncodeObject(target->meta);
   KvBatch b;
   const std::string okey = codec::ObjectKey(bucket, key);
@@ -400,18 +435,64 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
 
 Status KvIndex::SetObjectTags(const BucketName& bucket, const ObjectKey& key,
                               const VersionId& version, const HeaderList& tags) {
-  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) { m->tags = tags; });
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) {
+    m->tags = tags;
+    return Status::Ok();
+  });
 }
 
 Status KvIndex::SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
                              const VersionId& version, const std::string& acl) {
-  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) { m->acl = acl; });
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) {
+    m->acl = acl;
+    return Status::Ok();
+  });
+}
+
+namespace {
+Status RequireObjectLock(const BucketInfo& b) {
+  if (!b.lock.enabled)
+    return Error(Err::kInvalidRequest, "Bucket is missing Object Lock Configuration");
+  return Status::Ok();
+}
+}  // namespace
+
+Status KvIndex::SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                                   const VersionId& version, const Retention& retention,
+                                   bool bypass_governance, int64_t now_micros) {
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
+  SLUICE_RETURN_IF_ERROR(RequireObjectLock(b));
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) {
+    const Retention& cur = m->retention;
+    const bool active = !cur.mode.empty() && cur.until_micros > now_micros;
+    const bool extends = retention.mode == cur.mode && retention.until_micros >= cur.until_micros;
+    if (active && !extends && !(cur.mode == "GOVERNANCE" && bypass_governance))
+      return Error(Err::kObjectLocked, cur.mode == "COMPLIANCE"
+                                           ? "A COMPLIANCE retention can only be extended."
+                                           : "Shortening, removing or changing a GOVERNANCE "
+                                             "retention needs x-amz-bypass-governance-retention "
+                                             "and s3:BypassGovernanceRetention.");
+    m->retention = retention;
+    return Status::Ok();
+  });
+}
+
+Status KvIndex::SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                                   const VersionId& version, bool on) {
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
+  SLUICE_RETURN_IF_ERROR(RequireObjectLock(b));
+  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) {
+    m->legal_hold = on;
+    return Status::Ok();
+  });
 }
 
 Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const ObjectKey& key,
-                                          const VersionId& version, const VersionId& marker,
-                                          int64_t now_micros,
+                                          const DeleteRequest& request,
                                           std::vector<std::string>* released) {
+  const VersionId& version = request.version;
+  const VersionId& marker = request.marker;
+  const int64_t now_micros = request.now_micros;
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
@@ -422,6 +503,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   if (version.empty()) {
     if (b.versioning == Versioning::kUnversioned) {
       if (!cur) return r;
+      SLUICE_RETURN_IF_ERROR(CheckRemovable(*cur, request));
       ReleaseAll(*cur, &batch, released);
       batch.Delete(okey);
       SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
@@ -433,7 +515,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     m.mtime_micros = now_micros;
     m.version = marker;
     if (b.versioning == Versioning::kSuspended) m.version = VersionId::NullAt(marker.micros(), marker.rand());
-    SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), &batch, released));
+    SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), now_micros, &batch, released));
     // WriteLatest wrote the marker into O as well: a marker is never current in O.
     batch.Delete(okey);
     r.delete_marker = true;
@@ -445,6 +527,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   r.version = version.is_null() ? VersionId::Null() : version;
   SLUICE_ASSIGN_OR_RETURN(auto target, FindVersion(bucket, key, version));
   if (!target) return r;  // deleting what does not exist succeeds
+  SLUICE_RETURN_IF_ERROR(CheckRemovable(target->meta, request));
   r.delete_marker = target->meta.delete_marker;
   ReleaseAll(target->meta, &batch, released);
   batch.Delete(target->kv_key);
@@ -783,7 +866,8 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
   for (const auto& s : meta.segments) keep.push_back(s.data_id);
   SLUICE_RETURN_IF_ERROR(ReleaseParts(upload_id, &b, released, &keep));
   b.Delete(codec::UploadKey(bucket, key, upload_id));
-  SLUICE_ASSIGN_OR_RETURN(WriteResult r, WriteLatest(info, key, cur, meta, &b, released));
+  SLUICE_ASSIGN_OR_RETURN(WriteResult r,
+                          WriteLatest(info, key, cur, meta, meta.mtime_micros, &b, released));
   CompletedUpload done{bucket, key, meta.etag, r.version, meta.checksum_algo,
                        meta.checksum_value, meta.checksum_type, meta.mtime_micros};
   b.Put(codec::CompletedKey(upload_id), codec::EncodeCompleted(done));

@@ -29,6 +29,7 @@ class KvIndex final : public Index {
   Status DeleteBucket(const BucketName& name) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status SetBucketVersioning(const BucketName& bucket, Versioning state) override;
+  Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) override;
   Status PutBucketConfig(const BucketName& bucket, const std::string& name,
                          const std::string& doc) override;
   Result<std::string> GetBucketConfig(const BucketName& bucket, const std::string& name) override;
@@ -46,8 +47,13 @@ class KvIndex final : public Index {
   Status SetObjectAcl(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                       const std::string& acl) override;
   Result<WriteResult> DeleteObject(const BucketName& bucket, const ObjectKey& key,
-                                   const VersionId& version, const VersionId& marker,
-                                   int64_t now_micros, std::vector<std::string>* released) override;
+                                   const DeleteRequest& request,
+                                   std::vector<std::string>* released) override;
+  Status SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                            const VersionId& version, const Retention& retention,
+                            bool bypass_governance, int64_t now_micros) override;
+  Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                            const VersionId& version, bool on) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
   Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
                                              const VersionListQuery& q) override;
@@ -80,7 +86,7 @@ class KvIndex final : public Index {
     ObjectMeta meta;
   };
   Status UpdateAttributes(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
-                          const std::function<void(ObjectMeta*)>& change);
+                          const std::function<Status(ObjectMeta*)>& change);
   static constexpr size_t kStripes = 256;
   std::shared_mutex& BucketLock(const std::string& bucket);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);
@@ -99,14 +105,16 @@ class KvIndex final : public Index {
   Result<uint64_t> PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
                                      const std::optional<ObjectMeta>& cur, bool migrate,
                                      KvBatch* batch);
-  // Removes the null version (Suspended writes and deletes replace it).
+  // Removes the null version (Suspended writes and deletes replace it); kObjectLocked when
+  // Object Lock protects it.
   Status DropNullVersion(const BucketName& bucket, const ObjectKey& key,
-                         const std::optional<ObjectMeta>& cur, KvBatch* batch,
-                         std::vector<std::string>* released);
+                         const std::optional<ObjectMeta>& cur, const DeleteRequest& request,
+                         KvBatch* batch, std::vector<std::string>* released);
   // Writes `m` as the key's new latest version as the bucket's state says (O, V, N).
   Result<WriteResult> WriteLatest(const BucketInfo& b, const ObjectKey& key,
                                   const std::optional<ObjectMeta>& cur, ObjectMeta m,
-                                  KvBatch* batch, std::vector<std::string>* released);
+                                  int64_t now_micros, KvBatch* batch,
+                                  std::vector<std::string>* released);
   // Releases every part of an upload into `batch` (refs dropped, GC queued).
   Status ReleaseParts(const UploadId& upload_id, KvBatch* batch,
                       std::vector<std::string>* released, const std::vector<std::string>* keep);

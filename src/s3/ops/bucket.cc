@@ -84,6 +84,14 @@ Task<Status> CreateBucket(Ctx& ctx) {
     }
   }
   meta::BucketInfo info;
+  std::string_view lock = Trim(ctx.req.header("x-amz-bucket-object-lock-enabled"));
+  if (!lock.empty() && !EqualsIgnoreCase(lock, "true") && !EqualsIgnoreCase(lock, "false"))
+    co_return Error(Err::kInvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false");
+  if (EqualsIgnoreCase(lock, "true")) {
+    // Object Lock at creation: versioning on, and it stays on.
+    info.versioning = meta::Versioning::kEnabled;
+    info.lock.enabled = true;
+  }
   info.name = ctx.bucket;
   info.created_micros = ctx.svc.clock->NowMicros();
   info.owner = ctx.auth.credential.owner_id;

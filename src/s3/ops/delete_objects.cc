@@ -40,6 +40,7 @@ Task<Status> DeleteObjects(Ctx& ctx) {
 
   std::vector<std::string> released;
   const int64_t now = svc.clock->NowMicros();
+  const bool bypass = BypassGovernance(ctx);
   co_await Offload(*svc.blocking, [&] {
     for (auto& o : outcomes) {
       auto key = ParseObjectKey(o.key);
@@ -60,8 +61,8 @@ Task<Status> DeleteObjects(Ctx& ctx) {
       o.status = Require(ctx, version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
                          ctx.bucket, *key);
       if (!o.status.ok()) continue;
-      auto r = svc.index->DeleteObject(ctx.bucket, *key, version, NewVersionStamp(svc, now), now,
-                                       &released);
+      const meta::DeleteRequest request{version, NewVersionStamp(svc, now), now, bypass};
+      auto r = svc.index->DeleteObject(ctx.bucket, *key, request, &released);
       if (r.ok()) o.done = *r;
       else o.status = r.status();
     }

@@ -76,6 +76,9 @@ Status ObjectChecksum(const Ctx& ctx, const meta::UploadInfo& u,
 Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
+                                               &u.retention, &u.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(u.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   if (!u.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, u.acl));
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
@@ -201,6 +204,8 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.headers = u.headers;
   m.tags = u.tags;
   m.acl = u.acl;
+  m.retention = u.retention;
+  m.legal_hold = u.legal_hold;
   std::string md5s;
   int64_t last = 0;
   std::vector<std::pair<uint32_t, std::string>> requested;

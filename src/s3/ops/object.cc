@@ -19,7 +19,9 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
+                                               &m.retention, &m.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
@@ -61,6 +63,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   http::ResponseHead head;
   AddObjectHeaders(head, m, ctx.query);
   AddVersionHeader(head, m.version);
+  AddObjectLockHeaders(head, m);
   uint64_t offset = 0, length = m.size;
   bool partial = false;
   std::optional<size_t> part;  // partNumber=N of a multipart object: N-1
@@ -111,10 +114,11 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
 Task<Status> DeleteObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
   const int64_t now = svc.clock->NowMicros();
-  const VersionId marker = NewVersionStamp(svc, now);
+  const meta::DeleteRequest request{ctx.version, NewVersionStamp(svc, now), now,
+                                    BypassGovernance(ctx)};
   meta::WriteResult done;
   SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->DeleteObject(ctx.bucket, ctx.key, ctx.version, marker, now, rel);
+    auto r = svc.index->DeleteObject(ctx.bucket, ctx.key, request, rel);
     if (r.ok()) done = *r;
     return r.status();
   }));

@@ -69,6 +69,13 @@ Task<Status> DeletePublicAccessBlock(Ctx& ctx);
 Task<Status> PutBucketOwnershipControls(Ctx& ctx);
 Task<Status> GetBucketOwnershipControls(Ctx& ctx);
 Task<Status> DeleteBucketOwnershipControls(Ctx& ctx);
+// object_lock.cc
+Task<Status> PutObjectLockConfiguration(Ctx& ctx);
+Task<Status> GetObjectLockConfiguration(Ctx& ctx);
+Task<Status> PutObjectRetention(Ctx& ctx);
+Task<Status> GetObjectRetention(Ctx& ctx);
+Task<Status> PutObjectLegalHold(Ctx& ctx);
+Task<Status> GetObjectLegalHold(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

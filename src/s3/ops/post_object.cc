@@ -37,7 +37,7 @@ Result<meta::HeaderList> ParseTaggingXml(std::string_view xml) {
 
 Task<Status> PostObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
   if (!ctx.req.content_length && !ctx.req.chunked) co_return Error(Err::kMissingContentLength, "");
   SLUICE_CO_ASSIGN_OR_RETURN(std::string boundary, FormBoundary(ctx.req.header("content-type")));
   FormReader form(ctx.body, std::move(boundary));
@@ -103,6 +103,8 @@ Task<Status> PostObject(Ctx& ctx) {
   meta::ObjectMeta m;
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(synthetic, ctx.auth.credential.owner_id));
+  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(synthetic, bucket, svc.clock->NowMicros(),
+                                               &m.retention, &m.legal_hold));
   if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
   if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
   if (auto t = fields.find("tagging"); t != fields.end()) {
@@ -142,7 +144,6 @@ Task<Status> PostObject(Ctx& ctx) {
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
   AddVersionHeader(head, written.version);
-  head.Set("Location", location);
   if (!redirect.empty() && (redirect.starts_with("http://") || redirect.starts_with("https://"))) {
     std::string to = redirect + (redirect.find('?') == std::string::npos ? "?" : "&") +
                      "bucket=" + UriEncode(ctx.bucket, true) + "&key=" + UriEncode(ctx.key, true) +
@@ -150,6 +151,7 @@ Task<Status> PostObject(Ctx& ctx) {
     head.Set("Location", to);
     co_return co_await SendEmpty(ctx, 303, std::move(head));
   }
+  head.Set("Location", location);
   if (status == 201) {
     XmlDoc doc("PostResponse", false);
     doc.root().Add("Location", location).Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("ETag", QuoteEtag(m.etag));

@@ -66,7 +66,7 @@ TEST_P(IndexConformance, Buckets) {
   EXPECT_EQ(index_->GetBucket("zz"_b).status().code(), Err::kNoSuchBucket);
   Put("k");
   EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
-  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, nullptr).ok());
+  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, nullptr).ok());
   ASSERT_TRUE(index_->DeleteBucket("b"_b).ok());
   EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kNoSuchBucket);
   ObjectMeta m;
@@ -88,9 +88,9 @@ TEST_P(IndexConformance, ObjectsAndRefs) {
   ASSERT_TRUE(index_->GcDone({"d1"}).ok());
   EXPECT_TRUE(index_->PendingGc(10)->empty());
   released.clear();
-  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, &released).ok());
+  ASSERT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"d2"});
-  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, {}, 0, nullptr).ok());  // absent: still OK
+  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {}, nullptr).ok());  // absent: still OK
 }
 
 TEST_P(IndexConformance, WriteConditions) {

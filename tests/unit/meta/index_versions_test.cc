@@ -54,7 +54,8 @@ class IndexVersions : public ::testing::TestWithParam<Backend> {
   WriteResult Delete(const std::string& key, VersionId version = {},
                      std::vector<std::string>* released = nullptr) {
     ++now_;
-    auto r = index_->DeleteObject("b"_b, K(key), version, VersionId::Of(now_, ++rand_), now_,
+    auto r = index_->DeleteObject("b"_b, K(key), {version, VersionId::Of(now_, ++rand_),
+                                                   static_cast<int64_t>(now_), bypass_},
                                   released);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : WriteResult();
@@ -84,6 +85,7 @@ class IndexVersions : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<KvIndex> index_;
   uint64_t now_ = 1000;
   uint64_t rand_ = 0;
+  bool bypass_ = false;
 };
 
 TEST_P(IndexVersions, UnversionedObjectBecomesTheNullVersion) {
@@ -228,6 +230,84 @@ TEST_P(IndexVersions, ManyVersionsPageByMarkers) {
   ASSERT_TRUE(index_->SetObjectTags("b"_b, "hot"_k, {}, {{"t", "2"}}).ok());
   EXPECT_EQ(index_->GetObject("b"_b, "hot"_k)->tags.size(), 1u);
   EXPECT_EQ(index_->GetObject("b"_b, "hot"_k, ids[299])->tags.size(), 1u);
+}
+
+// compat: object-lock
+TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
+  ObjectLockConfig lock;
+  lock.enabled = true;
+  EXPECT_EQ(index_->SetBucketObjectLock("b"_b, lock).code(), Err::kInvalidBucketState);
+  SetState(Versioning::kEnabled);
+  ASSERT_TRUE(index_->SetBucketObjectLock("b"_b, lock).ok());
+  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_TRUE(index_->GetBucket("b"_b)->lock.enabled);
+
+  auto put_locked = [&](const std::string& key, const std::string& mode, int64_t until, bool hold) {
+    ObjectMeta m;
+    m.etag = key;
+    m.mtime_micros = static_cast<int64_t>(++now_);
+    m.version = VersionId::Of(now_, ++rand_);
+    m.segments.push_back({"data-" + key, 1, ""});
+    m.retention = {mode, until};
+    m.legal_hold = hold;
+    auto r = index_->PutObject("b"_b, K(key), m, {}, nullptr);
+    EXPECT_TRUE(r.ok());
+    return r->version;
+  };
+  auto try_delete = [&](const std::string& key, VersionId v, bool bypass) {
+    bypass_ = bypass;
+    ++now_;
+    auto r = index_->DeleteObject("b"_b, K(key), {v, VersionId::Of(now_, ++rand_),
+                                                  static_cast<int64_t>(now_), bypass},
+                                  nullptr);
+    bypass_ = false;
+    return r.status().code();
+  };
+  const int64_t later = static_cast<int64_t>(now_) + 1'000'000;
+  VersionId gov = put_locked("gov", "GOVERNANCE", later, false);
+  VersionId comp = put_locked("comp", "COMPLIANCE", later, false);
+  VersionId held = put_locked("held", "", 0, true);
+  // The lock survives a round trip through the record.
+  auto back = index_->GetObject("b"_b, "comp"_k, comp);
+  EXPECT_EQ(back->retention.mode, "COMPLIANCE");
+  EXPECT_EQ(back->retention.until_micros, later);
+  EXPECT_TRUE(index_->GetObject("b"_b, "held"_k)->legal_hold);
+
+  EXPECT_EQ(try_delete("gov", gov, false), Err::kObjectLocked);
+  EXPECT_EQ(try_delete("comp", comp, true), Err::kObjectLocked);
+  EXPECT_EQ(try_delete("held", held, true), Err::kObjectLocked);
+  // A delete without a version adds a marker; the locked version stays readable.
+  EXPECT_EQ(try_delete("comp", {}, false), Err::kOk);
+  EXPECT_EQ(index_->GetObject("b"_b, "comp"_k, comp)->etag, "comp");
+  EXPECT_TRUE(*index_->IsReferenced("data-comp"));
+  // Nor can the bucket go while they exist.
+  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
+
+  // Retention changes: COMPLIANCE only extends; GOVERNANCE yields to bypass.
+  const int64_t now = static_cast<int64_t>(now_);
+  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"COMPLIANCE", later - 1}, true, now).code(),
+            Err::kObjectLocked);
+  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"GOVERNANCE", later + 5}, true, now).code(),
+            Err::kObjectLocked);
+  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {}, true, now).code(), Err::kObjectLocked);
+  EXPECT_TRUE(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"COMPLIANCE", later + 5}, false, now).ok());
+  EXPECT_EQ(index_->SetObjectRetention("b"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, false, now).code(),
+            Err::kObjectLocked);
+  EXPECT_TRUE(index_->SetObjectRetention("b"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, true, now).ok());
+  EXPECT_EQ(try_delete("gov", gov, true), Err::kOk);
+  // A legal hold released; a retention that has passed no longer protects.
+  ASSERT_TRUE(index_->SetObjectLegalHold("b"_b, "held"_k, held, false).ok());
+  EXPECT_EQ(try_delete("held", held, false), Err::kOk);
+  now_ = static_cast<uint64_t>(later) + 10;
+  EXPECT_EQ(try_delete("comp", comp, false), Err::kOk);
+  EXPECT_FALSE(*index_->IsReferenced("data-comp"));
+}
+
+TEST_P(IndexVersions, LockCallsNeedALockedBucket) {
+  Put("k", "e");
+  EXPECT_EQ(index_->SetObjectLegalHold("b"_b, "k"_k, {}, true).code(), Err::kInvalidRequest);
+  EXPECT_EQ(index_->SetObjectRetention("b"_b, "k"_k, {}, {"GOVERNANCE", 5000}, false, 1).code(),
+            Err::kInvalidRequest);
 }
 
 // ---- the model ----------------------------------------------------------------------

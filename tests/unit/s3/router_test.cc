@@ -66,7 +66,10 @@ TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("OPTIONS", "/").status().code(), Err::kMethodNotAllowed);
   EXPECT_EQ(R("PUT", "/b", "lifecycle").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b", "versions")->op, Op::kListObjectVersions);
-  EXPECT_EQ(R("GET", "/b/k", "retention").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("GET", "/b/k", "retention")->op, Op::kGetObjectRetention);
+  EXPECT_EQ(R("PUT", "/b/k", "legal-hold&versionId=x")->op, Op::kPutObjectLegalHold);
+  EXPECT_EQ(R("PUT", "/b", "object-lock")->op, Op::kPutObjectLockConfiguration);
+  EXPECT_EQ(R("GET", "/b/k", "torrent").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("PUT", "/b", "versioning")->op, Op::kPutBucketVersioning);
   EXPECT_EQ(R("GET", "/b", "versioning")->op, Op::kGetBucketVersioning);
   EXPECT_EQ(R("GET", "/b/k", "versionId=abc")->op, Op::kGetObject);  // the id: handler.cc
