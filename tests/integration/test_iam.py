@@ -184,6 +184,33 @@ class IamTest(unittest.TestCase):
         self.denied(lambda: self.root.head_object(Bucket="protected", Key="train/shard-1.tar"), "404")
         self.assertIn("OnlyDataEngDeletes", self.root.get_bucket_policy(Bucket="protected")["Policy"])
 
+    def test_governance_bypass_needs_the_permission(self):
+        # compat: object-lock
+        import datetime
+        self.root.create_bucket(Bucket="worm", ObjectLockEnabledForBucket=True)
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        vid = self.root.put_object(Bucket="worm", Key="ckpt", Body=b"c", ObjectLockMode="GOVERNANCE",
+                                   ObjectLockRetainUntilDate=until)["VersionId"]
+        actions = ["s3:DeleteObjectVersion", "s3:DeleteObject", "s3:PutObjectRetention", "s3:GetObjectRetention"]
+        mlops = self.make_user("mlops", policy={"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "arn:aws:s3:::worm/*"}]})
+        # The header alone does not bypass GOVERNANCE: the permission is needed too.
+        self.denied(lambda: mlops.delete_object(Bucket="worm", Key="ckpt", VersionId=vid,
+                                                BypassGovernanceRetention=True))
+        self.denied(lambda: mlops.put_object_retention(
+            Bucket="worm", Key="ckpt", VersionId=vid, BypassGovernanceRetention=True,
+            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until - datetime.timedelta(hours=1)}))
+        self.assertEqual(mlops.get_object_retention(Bucket="worm", Key="ckpt", VersionId=vid)["Retention"]["Mode"],
+                         "GOVERNANCE")
+        self.make_user("mlops2", policy={"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions + ["s3:BypassGovernanceRetention"], "Resource": "arn:aws:s3:::worm/*"}]})
+        key = json.loads(self.admin("key", "create", "mlops2").stdout)
+        mlops2 = harness.boto3_client(self.server.endpoint, ak=key["access_key"], sk=key["secret_key"])
+        # With the permission but without the header: still refused.
+        self.denied(lambda: mlops2.delete_object(Bucket="worm", Key="ckpt", VersionId=vid))
+        mlops2.delete_object(Bucket="worm", Key="ckpt", VersionId=vid, BypassGovernanceRetention=True)
+        self.assertNotIn("Versions", self.root.list_object_versions(Bucket="worm"))
+
     def test_sts_session_narrowed_and_expiring(self):
         sts = boto3.client("sts", endpoint_url=self.server.endpoint, region_name="us-east-1",
                            aws_access_key_id=self.trainer._request_signer._credentials.access_key,

@@ -204,6 +204,88 @@ class VersioningTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class ObjectLockTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server()
+        try:
+            cls.server.start()
+            cls.s3 = harness.boto3_client(cls.server.endpoint)
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_checkpoint_bucket_with_default_retention(self):
+        # compat: object-lock
+        import datetime
+        s3 = self.s3
+        s3.create_bucket(Bucket="golden", ObjectLockEnabledForBucket=True)
+        self.assertEqual(s3.get_bucket_versioning(Bucket="golden")["Status"], "Enabled")
+        s3.put_object_lock_configuration(Bucket="golden", ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 7}}})
+        cfg = s3.get_object_lock_configuration(Bucket="golden")["ObjectLockConfiguration"]
+        self.assertEqual(cfg["Rule"]["DefaultRetention"], {"Mode": "GOVERNANCE", "Days": 7})
+        v = s3.put_object(Bucket="golden", Key="ds/train-0000.tar", Body=b"shard")["VersionId"]
+        head = s3.head_object(Bucket="golden", Key="ds/train-0000.tar")
+        self.assertEqual(head["ObjectLockMode"], "GOVERNANCE")
+        left = head["ObjectLockRetainUntilDate"] - datetime.datetime.now(datetime.timezone.utc)
+        self.assertGreater(left, datetime.timedelta(days=6, hours=23))
+        # Every delete path refuses the locked version.
+        with self.assertRaises(ClientError) as cm:
+            s3.delete_object(Bucket="golden", Key="ds/train-0000.tar", VersionId=v)
+        self.assertEqual(code(cm.exception), "AccessDenied")
+        r = s3.delete_objects(Bucket="golden", Delete={"Objects": [{"Key": "ds/train-0000.tar", "VersionId": v}]})
+        self.assertEqual(r["Errors"][0]["Code"], "AccessDenied")
+        with self.assertRaises(ClientError) as cm:
+            s3.delete_bucket(Bucket="golden")
+        self.assertEqual(code(cm.exception), "BucketNotEmpty")
+        with self.assertRaises(ClientError) as cm:
+            s3.put_bucket_versioning(Bucket="golden", VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(code(cm.exception), "InvalidBucketState")
+        # A plain delete leaves a marker; the version stays.
+        self.assertTrue(s3.delete_object(Bucket="golden", Key="ds/train-0000.tar")["DeleteMarker"])
+        self.assertEqual(s3.get_object(Bucket="golden", Key="ds/train-0000.tar", VersionId=v)["Body"].read(), b"shard")
+        # COMPLIANCE on a multipart upload and a copy; legal hold.
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+        uid = s3.create_multipart_upload(Bucket="golden", Key="model.pt", ObjectLockMode="COMPLIANCE",
+                                         ObjectLockRetainUntilDate=until)["UploadId"]
+        e = s3.upload_part(Bucket="golden", Key="model.pt", UploadId=uid, PartNumber=1, Body=b"m" * 10)["ETag"]
+        mv = s3.complete_multipart_upload(Bucket="golden", Key="model.pt", UploadId=uid, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": e}]})["VersionId"]
+        ret = s3.get_object_retention(Bucket="golden", Key="model.pt", VersionId=mv)["Retention"]
+        self.assertEqual(ret["Mode"], "COMPLIANCE")
+        with self.assertRaises(ClientError) as cm:
+            s3.delete_object(Bucket="golden", Key="model.pt", VersionId=mv, BypassGovernanceRetention=True)
+        self.assertEqual(code(cm.exception), "AccessDenied")
+        c = s3.copy_object(Bucket="golden", Key="held.pt", CopySource={"Bucket": "golden", "Key": "model.pt"},
+                           ObjectLockLegalHoldStatus="ON")
+        self.assertEqual(s3.get_object_legal_hold(Bucket="golden", Key="held.pt")["LegalHold"]["Status"], "ON")
+        s3.put_object_legal_hold(Bucket="golden", Key="held.pt", VersionId=c["VersionId"], LegalHold={"Status": "OFF"})
+        self.assertEqual(s3.get_object_legal_hold(Bucket="golden", Key="held.pt")["LegalHold"]["Status"], "OFF")
+        # GOVERNANCE yields to the bypass (root has the permission).
+        s3.delete_object(Bucket="golden", Key="ds/train-0000.tar", VersionId=v, BypassGovernanceRetention=True)
+
+    def test_lock_survives_restart(self):
+        import datetime
+        s3 = self.s3
+        s3.create_bucket(Bucket="durable", ObjectLockEnabledForBucket=True)
+        until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+        v = s3.put_object(Bucket="durable", Key="k", Body=b"x", ObjectLockMode="COMPLIANCE",
+                          ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")["VersionId"]
+        self.server.kill9()
+        self.server.start()
+        head = s3.head_object(Bucket="durable", Key="k", VersionId=v)
+        self.assertEqual((head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]), ("COMPLIANCE", "ON"))
+        with self.assertRaises(ClientError):
+            s3.delete_object(Bucket="durable", Key="k", VersionId=v)
+        self.assertEqual(s3.get_object_lock_configuration(Bucket="durable")["ObjectLockConfiguration"]["ObjectLockEnabled"],
+                         "Enabled")
+
+
 class VersionedCrashTest(unittest.TestCase):
     def test_kill9_under_versioned_writes_and_deletes(self):
         server = harness.Server().start()
