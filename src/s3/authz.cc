@@ -18,7 +18,6 @@ struct SubresourceActions {
   std::string_view sub, get, put;
 };
 constexpr SubresourceActions kSubresources[] = {
-    {"lifecycle", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"},
     {"website", "s3:GetBucketWebsite", "s3:PutBucketWebsite"},
     {"logging", "s3:GetBucketLogging", "s3:PutBucketLogging"},
     {"notification", "s3:GetBucketNotification", "s3:PutBucketNotification"},
@@ -318,6 +317,14 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
     return block.status();
   }
+  auto lifecycle = index_->GetBucketConfig(name, kLifecycleConfig);
+  if (lifecycle.ok()) {
+    auto c = ParseLifecycle(*lifecycle);
+    if (!c.ok()) return Error(Err::kCorruption, "stored lifecycle configuration: " + std::string(c.status().message()));
+    e->lifecycle = std::make_shared<const LifecycleConfig>(std::move(c).value());
+  } else if (lifecycle.status().code() != Err::kNotFound && lifecycle.status().code() != Err::kNoSuchBucket) {
+    return lifecycle.status();
+  }
   auto owner = index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
@@ -397,6 +404,9 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kGetObjectRetention: return "s3:GetObjectRetention";
     case Op::kPutObjectLegalHold: return "s3:PutObjectLegalHold";
     case Op::kGetObjectLegalHold: return "s3:GetObjectLegalHold";
+    case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
+      return "s3:PutLifecycleConfiguration";
+    case Op::kGetBucketLifecycle: return "s3:GetLifecycleConfiguration";
     case Op::kPutBucketPolicy: return "s3:PutBucketPolicy";
     case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";
     case Op::kDeleteBucketPolicy: return "s3:DeleteBucketPolicy";

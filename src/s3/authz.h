@@ -17,6 +17,7 @@
 #include "auth/policy.h"
 #include "meta/api/index.h"
 #include "s3/context.h"
+#include "s3/lifecycle.h"
 #include "s3/router.h"
 
 namespace sluice::s3 {
@@ -54,6 +55,9 @@ class BucketAccessCache {
     std::string acl;                             // canned ACL; "" = private
     PublicAccessBlock block;                     // all false: none set
     bool acls_disabled = false;                  // ObjectOwnership BucketOwnerEnforced
+    // Not access control, but read on the same requests (x-amz-expiration on GET, HEAD and
+    // PUT) and changed as rarely: the lifecycle rules, null when none.
+    std::shared_ptr<const LifecycleConfig> lifecycle;
   };
   explicit BucketAccessCache(meta::Index* index) : index_(index) {}
   // The entry stays valid until this thread's next Get. An empty entry for a bucket that

@@ -261,6 +261,9 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kGetObjectRetention: co_return co_await GetObjectRetention(ctx);
     case Op::kPutObjectLegalHold: co_return co_await PutObjectLegalHold(ctx);
     case Op::kGetObjectLegalHold: co_return co_await GetObjectLegalHold(ctx);
+    case Op::kPutBucketLifecycle: co_return co_await PutBucketLifecycle(ctx);
+    case Op::kGetBucketLifecycle: co_return co_await GetBucketLifecycle(ctx);
+    case Op::kDeleteBucketLifecycle: co_return co_await DeleteBucketLifecycle(ctx);
     case Op::kPostObject: co_return co_await PostObject(ctx);
     case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
     case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);

@@ -10,7 +10,7 @@ namespace {
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
-    "lifecycle", "website", "logging", "notification",
+    "website", "logging", "notification",
     "replication", "encryption", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
@@ -70,6 +70,9 @@ std::string_view OpName(Op op) {
     case Op::kGetObjectRetention: return "GetObjectRetention";
     case Op::kPutObjectLegalHold: return "PutObjectLegalHold";
     case Op::kGetObjectLegalHold: return "GetObjectLegalHold";
+    case Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
+    case Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
+    case Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
     case Op::kPostObject: return "PostObject";
     case Op::kPutBucketPolicy: return "PutBucketPolicy";
     case Op::kGetBucketPolicy: return "GetBucketPolicy";
@@ -162,6 +165,13 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
       if (method == "GET") r.op = Op::kGetBucketOwnershipControls;
       else if (method == "PUT") r.op = Op::kPutBucketOwnershipControls;
       else if (method == "DELETE") r.op = Op::kDeleteBucketOwnershipControls;
+      else return deny();
+      return r;
+    }
+    if (q.Has("lifecycle")) {
+      if (method == "GET") r.op = Op::kGetBucketLifecycle;
+      else if (method == "PUT") r.op = Op::kPutBucketLifecycle;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketLifecycle;
       else return deny();
       return r;
     }

@@ -55,6 +55,9 @@ enum class Op {
   kGetObjectRetention,
   kPutObjectLegalHold,
   kGetObjectLegalHold,
+  kPutBucketLifecycle,
+  kGetBucketLifecycle,
+  kDeleteBucketLifecycle,
   kPostObject,  // a browser form upload; authenticated by its signed policy
   kPutBucketPolicy,
   kGetBucketPolicy,

@@ -5,13 +5,18 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 
 #include "auth/credentials.h"
 #include "auth/iam.h"
 #include "auth/secret_box.h"
 #include "s3/authz.h"
+#include "s3/lifecycle_worker.h"
 #include "server/admin_api.h"
 #include "common/strings.h"
 #include "http/server.h"
@@ -239,6 +244,33 @@ int RunServer(const ServerConfig& cfg) {
                server.port(), server.tls() ? " (TLS)" : "", opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
                cfg.data_dir);
 
+  // The lifecycle worker: one pass every interval on its own thread, pausing between pages
+  // of 1,000 versions so requests keep the index and the CPU.
+  std::mutex lc_mu;
+  std::condition_variable lc_cv;
+  bool lc_stop = false;
+  std::thread lifecycle;
+  if (cfg.lifecycle_interval_s > 0) {
+    lifecycle = std::thread([&] {
+      s3::LifecycleWorker worker(svc, [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
+      std::unique_lock l(lc_mu);
+      while (!lc_cv.wait_for(l, std::chrono::seconds(cfg.lifecycle_interval_s), [&] { return lc_stop; })) {
+        l.unlock();
+        auto st = worker.RunOnce();
+        if (!st.ok()) {
+          spdlog::error("lifecycle pass failed: {}", st.status().ToString());
+        } else if (st->expired || st->noncurrent_removed || st->markers_removed || st->uploads_aborted ||
+                   st->locked) {
+          spdlog::info("lifecycle: {} buckets, {} versions seen; expired {}, noncurrent removed {}, "
+                       "markers removed {}, uploads aborted {}, kept by Object Lock {}",
+                       st->buckets, st->versions_seen, st->expired, st->noncurrent_removed,
+                       st->markers_removed, st->uploads_aborted, st->locked);
+        }
+        l.lock();
+      }
+    });
+  }
+
   int sig = 0;
   for (;;) {
     sigwait(&sigs, &sig);
@@ -253,6 +285,12 @@ int RunServer(const ServerConfig& cfg) {
   }
   spdlog::info("received {}: draining {} connection(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server.open_connections());
+  {
+    std::lock_guard l(lc_mu);
+    lc_stop = true;
+  }
+  lc_cv.notify_all();
+  if (lifecycle.joinable()) lifecycle.join();
   server.Stop();
   blocking.join();
   spdlog::info("stopped cleanly");

@@ -28,6 +28,9 @@ struct ServerConfig {
   // data directory rather than in it, so a copy of the data does not carry it.
   std::string iam_key_file;
   int64_t sts_min_duration_s = 900;  // the shortest STS session AssumeRole grants
+  // Seconds between lifecycle passes (rules are day-granular; a pass is cheap when no bucket
+  // has rules); 0 turns the worker off.
+  int64_t lifecycle_interval_s = 600;
 };
 
 // Runs until a termination signal; returns the process exit code.

@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
                   "Shortest STS session (seconds) AssumeRole grants")
       ->capture_default_str()->check(CLI::PositiveNumber);
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
+  srv->add_option("--lifecycle-interval", cfg.lifecycle_interval_s,
+                  "Seconds between passes of the lifecycle worker (0: off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sluice::cli::AdminCommand admin;
   admin.Register(app);
   sluice::cli::DataCommands data;

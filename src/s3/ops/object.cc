@@ -9,6 +9,18 @@
 #include "s3/versions.h"
 
 namespace sluice::s3::ops {
+namespace {
+
+// x-amz-expiration: when the bucket's lifecycle rules will expire this current version.
+void AddExpiration(Ctx& ctx, http::ResponseHead& head, const meta::ObjectMeta& m) {
+  if (!ctx.svc.access) return;
+  auto entry = ctx.svc.access->Get(ctx.bucket);
+  if (!entry.ok() || !(*entry)->lifecycle) return;
+  if (auto e = ExpiryOf(*(*entry)->lifecycle, ctx.key.str(), m))
+    head.Set("x-amz-expiration", ExpirationHeader(*e));
+}
+
+}  // namespace
 
 Task<Status> PutObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
@@ -44,6 +56,7 @@ Task<Status> PutObject(Ctx& ctx) {
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
   AddVersionHeader(head, written.version);
+  AddExpiration(ctx, head, m);
   AddChecksumHeaders(head, m);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
@@ -64,6 +77,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   AddObjectHeaders(head, m, ctx.query);
   AddVersionHeader(head, m.version);
   AddObjectLockHeaders(head, m);
+  if (ctx.version.empty()) AddExpiration(ctx, head, m);
   uint64_t offset = 0, length = m.size;
   bool partial = false;
   std::optional<size_t> part;  // partNumber=N of a multipart object: N-1

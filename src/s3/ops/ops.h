@@ -76,6 +76,10 @@ Task<Status> PutObjectRetention(Ctx& ctx);
 Task<Status> GetObjectRetention(Ctx& ctx);
 Task<Status> PutObjectLegalHold(Ctx& ctx);
 Task<Status> GetObjectLegalHold(Ctx& ctx);
+// lifecycle.cc
+Task<Status> PutBucketLifecycle(Ctx& ctx);
+Task<Status> GetBucketLifecycle(Ctx& ctx);
+Task<Status> DeleteBucketLifecycle(Ctx& ctx);
 // tagging.cc
 Task<Status> PutObjectTagging(Ctx& ctx);
 Task<Status> GetObjectTagging(Ctx& ctx);

@@ -53,18 +53,21 @@ TEST(Router, VirtualHostedStyle) {
 TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("GET", "/b", "acl")->op, Op::kGetBucketAcl);
   EXPECT_EQ(R("GET", "/b/k", "acl")->op, Op::kGetObjectAcl);
-  EXPECT_EQ(R("GET", "/b", "lifecycle")->op, Op::kGetBucketSubresource);
-  EXPECT_EQ(R("GET", "/b", "lifecycle")->subresource, "lifecycle");
+  EXPECT_EQ(R("GET", "/b", "lifecycle")->op, Op::kGetBucketLifecycle);
+  EXPECT_EQ(R("GET", "/b", "website")->op, Op::kGetBucketSubresource);
+  EXPECT_EQ(R("GET", "/b", "website")->subresource, "website");
   EXPECT_EQ(R("DELETE", "/b", "policy")->op, Op::kDeleteBucketPolicy);
   EXPECT_EQ(R("GET", "/b", "policyStatus")->op, Op::kGetBucketPolicyStatus);
-  EXPECT_EQ(R("DELETE", "/b", "lifecycle")->op, Op::kDeleteBucketSubresource);
+  EXPECT_EQ(R("DELETE", "/b", "lifecycle")->op, Op::kDeleteBucketLifecycle);
+  EXPECT_EQ(R("DELETE", "/b", "website")->op, Op::kDeleteBucketSubresource);
   EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketCors);
   EXPECT_EQ(R("PUT", "/b", "cors")->op, Op::kPutBucketCors);
   EXPECT_EQ(R("GET", "/b", "cors")->op, Op::kGetBucketCors);
   EXPECT_EQ(R("OPTIONS", "/b/k")->op, Op::kPreflight);
   EXPECT_EQ(R("OPTIONS", "/b")->op, Op::kPreflight);
   EXPECT_EQ(R("OPTIONS", "/").status().code(), Err::kMethodNotAllowed);
-  EXPECT_EQ(R("PUT", "/b", "lifecycle").status().code(), Err::kNotImplemented);
+  EXPECT_EQ(R("PUT", "/b", "lifecycle")->op, Op::kPutBucketLifecycle);
+  EXPECT_EQ(R("PUT", "/b", "website").status().code(), Err::kNotImplemented);
   EXPECT_EQ(R("GET", "/b", "versions")->op, Op::kListObjectVersions);
   EXPECT_EQ(R("GET", "/b/k", "retention")->op, Op::kGetObjectRetention);
   EXPECT_EQ(R("PUT", "/b/k", "legal-hold&versionId=x")->op, Op::kPutObjectLegalHold);
