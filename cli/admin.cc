@@ -59,6 +59,7 @@ std::string Str(const json& j) {
 
 struct AdminCommand::Impl {
   CLI::App* admin = nullptr;
+  CLI::App* snapshot = nullptr;
   client::Settings flags;
   bool as_json = false;
   bool insecure = false;
@@ -215,6 +216,46 @@ void AdminCommand::Register(CLI::App& app) {
     });
   }
 
+  // `sluice snapshot ...`: the same connection flags, its own top-level command.
+  auto* sn = app.add_subcommand("snapshot", "Read-only snapshots of versioned buckets, readable as buckets");
+  I->snapshot = sn;
+  sn->require_subcommand(1);
+  sn->add_option("--endpoint", I->flags.endpoint, "Server URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
+  sn->add_option("--access-key", I->flags.access_key, "An admin's access key (default: the AWS chain)");
+  sn->add_option("--secret-key", I->flags.secret_key, "Its secret key");
+  sn->add_option("--profile", I->flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
+  sn->add_option("--ca-bundle", I->flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
+  sn->add_flag("--insecure", I->insecure, "Do not verify the server's TLS certificate");
+  sn->add_flag("--json", I->as_json, "Print the server's JSON (the default when not on a terminal)");
+  auto snap_row = [](const json& s) {
+    return std::vector<std::string>{Str(s["name"]), Str(s["bucket"]), Str(s["created"])};
+  };
+  auto* sc = sn->add_subcommand("create", "Snapshot BUCKET (versioning Enabled) as the read-only bucket NAME");
+  sc->add_option("bucket", I->a1)->required();
+  sc->add_option("name", I->a2)->required();
+  sc->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "PUT", "snapshots/" + enc(I->a2), json{{"bucket", I->a1}}.dump(), [=](const json& j) {
+        PrintTable({"SNAPSHOT", "OF BUCKET", "AS OF"}, {snap_row(j)});
+      });
+    };
+  });
+  auto* sl = sn->add_subcommand("list", "List snapshots");
+  sl->callback([=] {
+    I->action = [=](client::Client& c) {
+      return I->Call(c, "GET", "snapshots", "", [=](const json& j) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& s : j["snapshots"]) rows.push_back(snap_row(s));
+        PrintTable({"SNAPSHOT", "OF BUCKET", "AS OF"}, rows);
+      });
+    };
+  });
+  auto* sr = sn->add_subcommand("rm", "Remove a snapshot (its versions become deletable again)");
+  sr->add_option("name", I->a1)->required();
+  sr->callback([=] {
+    I->action = [=](client::Client& c) { return I->Call(c, "DELETE", "snapshots/" + enc(I->a1), "", ok); };
+  });
+
   auto* bp = a->add_subcommand("bucket-policy", "Bucket policies (through the S3 API)")->require_subcommand(1);
   auto s3call = [I](client::Client& c, const std::string& method, const std::string& body) {
     client::Response r = c.Send(method, "/" + client::UrlEncode(I->a1, false), "policy=", body);
@@ -242,7 +283,9 @@ void AdminCommand::Register(CLI::App& app) {
   br->callback([=] { I->action = [=](client::Client& c) { return s3call(c, "DELETE", ""); }; });
 }
 
-bool AdminCommand::parsed() const { return impl_ && impl_->admin->parsed(); }
+bool AdminCommand::parsed() const {
+  return impl_ && (impl_->admin->parsed() || impl_->snapshot->parsed());
+}
 
 int AdminCommand::Run() {
   try {

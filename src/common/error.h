@@ -19,6 +19,8 @@ namespace sluice {
   X(kNoSuchKey)                       \
   X(kNoSuchVersion)                   \
   X(kObjectLocked)                    \
+  X(kVersionHeld)                     \
+  X(kReadOnlySnapshot)                \
   X(kInvalidBucketState)              \
   X(kNoSuchObjectLockConfiguration)   \
   X(kKeyTooLong)                      \

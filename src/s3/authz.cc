@@ -317,6 +317,11 @@ Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string
   } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
     return block.status();
   }
+  auto info = index_->GetBucket(name);
+  if (info.ok() && !info->snapshot_of.empty())
+    e->snapshot = Entry::Snapshot{BucketName::Trusted(info->snapshot_of), info->snapshot_at};
+  else if (!info.ok() && info.status().code() != Err::kNoSuchBucket)
+    return info.status();
   auto lifecycle = index_->GetBucketConfig(name, kLifecycleConfig);
   if (lifecycle.ok()) {
     auto c = ParseLifecycle(*lifecycle);

@@ -58,6 +58,12 @@ class BucketAccessCache {
     // Not access control, but read on the same requests (x-amz-expiration on GET, HEAD and
     // PUT) and changed as rarely: the lifecycle rules, null when none.
     std::shared_ptr<const LifecycleConfig> lifecycle;
+    // Set when the bucket is a snapshot: reads go to `source` as of `at` (docs/snapshots.md).
+    struct Snapshot {
+      BucketName source;
+      int64_t at = 0;
+    };
+    std::optional<Snapshot> snapshot;
   };
   explicit BucketAccessCache(meta::Index* index) : index_(index) {}
   // The entry stays valid until this thread's next Get. An empty entry for a bucket that

@@ -22,6 +22,8 @@ const S3Error& LookupError(Err e) {
     E(kNoSuchKey, 404, "NoSuchKey", "The specified key does not exist.")
     E(kNoSuchVersion, 404, "NoSuchVersion", "The specified version does not exist.")
     E(kObjectLocked, 403, "AccessDenied", "Access Denied because object protected by object lock.")
+    E(kVersionHeld, 403, "AccessDenied", "Access Denied: a snapshot holds this version.")
+    E(kReadOnlySnapshot, 403, "AccessDenied", "Access Denied: the bucket is a read-only snapshot.")
     E(kInvalidBucketState, 409, "InvalidBucketState",
       "The request is not valid with the current state of the bucket.")
     E(kNoSuchObjectLockConfiguration, 404, "NoSuchObjectLockConfiguration",

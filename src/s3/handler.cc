@@ -11,6 +11,7 @@
 #include "s3/ops/ops.h"
 #include "s3/router.h"
 #include "s3/unsupported.h"
+#include "s3/versions.h"
 
 namespace sluice::s3 {
 namespace {
@@ -57,6 +58,33 @@ Status CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string_view 
   if (!info.ok()) return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
   if (info->owner != Trim(expected)) return Error(Err::kAccessDenied, "Access Denied");
   return Status::Ok();
+}
+
+// What a snapshot refuses: every change to its objects, their versions and protection, and
+// to its versioning or lifecycle. Its policy, CORS, ACL and public access settings are its
+// own and may change.
+bool ChangesSnapshotData(Op op) {
+  switch (op) {
+    case Op::kCreateBucket: case Op::kDeleteBucket: case Op::kPutBucketVersioning:
+    case Op::kDeleteObjects: case Op::kPutObject: case Op::kCopyObject: case Op::kDeleteObject:
+    case Op::kCreateMultipartUpload: case Op::kUploadPart: case Op::kUploadPartCopy:
+    case Op::kCompleteMultipartUpload: case Op::kAbortMultipartUpload:
+    case Op::kPutObjectTagging: case Op::kDeleteObjectTagging: case Op::kPutObjectAcl:
+    case Op::kPostObject: case Op::kPutObjectLockConfiguration: case Op::kPutObjectRetention:
+    case Op::kPutObjectLegalHold: case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status RefuseSnapshotWrite(Ctx& ctx, Op op) {
+  if (!ChangesSnapshotData(op)) return Status::Ok();
+  auto snap = SnapshotOf(ctx, ctx.bucket);
+  if (!snap) return Status::Ok();
+  return Error(Err::kReadOnlySnapshot,
+               "Access Denied: " + ctx.bucket.str() + " is a read-only snapshot of bucket " +
+                   snap->source.str() + "; write to the source bucket instead.");
 }
 
 Status CheckExpectedOwners(Ctx& ctx) {
@@ -169,6 +197,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   // A form upload carries its authentication in the form (a signed policy).
   if (route.op == Op::kPostObject) {
     SLUICE_CO_RETURN_IF_ERROR(bucket_ok);
+    SLUICE_CO_RETURN_IF_ERROR(RefuseSnapshotWrite(ctx, route.op));
     co_return co_await PostObject(ctx);
   }
 
@@ -215,6 +244,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     SLUICE_CO_RETURN_IF_ERROR(unsupported);
   }
   SLUICE_CO_RETURN_IF_ERROR(CheckExpectedOwners(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(RefuseSnapshotWrite(ctx, route.op));
 
   switch (route.op) {
     case Op::kListBuckets: co_return co_await ListBuckets(ctx);

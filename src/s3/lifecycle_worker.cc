@@ -36,7 +36,7 @@ Result<bool> LifecycleWorker::Remove(const BucketName& bucket, const std::string
   auto r = svc_.index->DeleteObject(bucket, ObjectKey::Trusted(key), req, &released);
   ReleaseData(svc_, std::move(released));
   if (!r.ok()) {
-    if (r.status().code() == Err::kObjectLocked) return false;
+    if (r.status().code() == Err::kObjectLocked || r.status().code() == Err::kVersionHeld) return false;
     return r.status();
   }
   return true;

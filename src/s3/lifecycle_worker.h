@@ -3,7 +3,7 @@
 // (ListObjectVersions pages of 1,000), so memory stays bounded whatever a key's version
 // count, and calls `pace` between pages so a pass never starves requests of the index or
 // the CPU. Every removal goes through meta::Index, which refuses versions Object Lock
-// protects; the worker counts those and moves on.
+// protects or a snapshot shows; the worker counts those and moves on.
 //
 // Thread-compatible: one thread runs passes (the server's lifecycle thread, or a test).
 #pragma once
@@ -23,7 +23,7 @@ struct LifecycleStats {
   uint64_t noncurrent_removed = 0;  // noncurrent versions and markers removed for good
   uint64_t markers_removed = 0;     // expired object delete markers
   uint64_t uploads_aborted = 0;
-  uint64_t locked = 0;              // removals Object Lock refused
+  uint64_t locked = 0;              // removals refused: Object Lock, or a snapshot holds it
 };
 
 class LifecycleWorker {

@@ -5,9 +5,27 @@
 
 namespace sluice::s3 {
 
+std::optional<BucketAccessCache::Entry::Snapshot> SnapshotOf(const Ctx& ctx, const BucketName& bucket) {
+  if (!ctx.svc.access || bucket.empty()) return std::nullopt;
+  auto e = ctx.svc.access->Get(bucket);
+  if (!e.ok() || !(*e)->snapshot) return std::nullopt;
+  return (*e)->snapshot;
+}
+
+Result<meta::ObjectMeta> LookupVersion(const Ctx& ctx, const BucketName& bucket,
+                                       const ObjectKey& key, const VersionId& version) {
+  auto snap = SnapshotOf(ctx, bucket);
+  if (!snap) return ctx.svc.index->GetObject(bucket, key, version);
+  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObjectAsOf(snap->source, key, snap->at));
+  if (!version.empty() && !(version.is_null() ? m.version.empty() || m.version.is_null()
+                                               : m.version == version))
+    return Error(Err::kNoSuchVersion, "The snapshot shows another version of this key");
+  return m;
+}
+
 Result<meta::ObjectMeta> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
                                            const ObjectKey& key, const VersionId& version) {
-  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObject(bucket, key, version));
+  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, LookupVersion(ctx, bucket, key, version));
   if (!m.delete_marker) return m;
   ctx.error_headers.emplace_back("x-amz-delete-marker", "true");
   ctx.error_headers.emplace_back("x-amz-version-id", m.version.ToString());

@@ -5,9 +5,19 @@
 #include "common/names.h"
 #include "http/http.h"
 #include "meta/api/types.h"
+#include "s3/authz.h"
 #include "s3/context.h"
 
 namespace sluice::s3 {
+
+// When `bucket` is a snapshot: its source and instant (nothing for a plain bucket).
+std::optional<BucketAccessCache::Entry::Snapshot> SnapshotOf(const Ctx& ctx, const BucketName& bucket);
+
+// The version record `version` (empty: the latest) of bucket/key as the index has it,
+// delete markers included; a snapshot bucket shows its source's version as of its instant
+// (and only that one: another version id is kNoSuchVersion).
+Result<meta::ObjectMeta> LookupVersion(const Ctx& ctx, const BucketName& bucket,
+                                       const ObjectKey& key, const VersionId& version);
 
 // The object version `version` (empty: the latest) of bucket/key, for reading. A delete
 // marker is never returned: when it is the latest, kNoSuchKey; when named by its id,

@@ -194,9 +194,52 @@ Result<json> AdminApi::Dispatch(std::string_view m, const std::vector<std::strin
       if (m == "DELETE") return done(iam_->DeletePolicy(seg[1]));
     }
   }
+  if (!seg.empty() && seg[0] == "snapshots" && index_) return Snapshots(m, seg, in);
   std::string path;
   for (const auto& x : seg) path += "/" + x;
   return Error(Err::kNotFound, "no admin operation " + std::string(m) + " " + path);
+}
+
+namespace {
+json SnapshotJson(const meta::BucketInfo& b) {
+  return json{{"name", b.name.str()}, {"bucket", b.snapshot_of}, {"created", FormatIso8601(b.snapshot_at)}};
+}
+}  // namespace
+
+// snapshots: GET lists; snapshots/NAME: PUT {"bucket": SOURCE} creates, GET shows, DELETE
+// removes (releasing the versions it held).
+Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::string>& seg,
+                                 const json& in) {
+  if (seg.size() == 1 && m == "GET") {
+    SLUICE_ASSIGN_OR_RETURN(auto buckets, index_->ListBuckets());
+    json list = json::array();
+    for (const auto& b : buckets)
+      if (!b.snapshot_of.empty()) list.push_back(SnapshotJson(b));
+    return json{{"snapshots", list}};
+  }
+  if (seg.size() != 2) return Error(Err::kNotFound, "no such snapshot operation");
+  SLUICE_ASSIGN_OR_RETURN(BucketName name, ParseBucketName(seg[1]));
+  if (m == "PUT") {
+    std::string source = in.is_object() ? in.value("bucket", "") : "";
+    if (source.empty()) return Error(Err::kInvalidArgument, "name the source: {\"bucket\": \"...\"}");
+    SLUICE_ASSIGN_OR_RETURN(BucketName src, ParseBucketName(source));
+    SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo info, index_->GetBucket(src));
+    SLUICE_RETURN_IF_ERROR(index_->CreateSnapshot(src, name, clock_->NowMicros(), info.owner));
+    if (access_) access_->Invalidate(name);
+    SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo snap, index_->GetBucket(name));
+    return SnapshotJson(snap);
+  }
+  if (m == "GET") {
+    SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo snap, index_->GetBucket(name));
+    if (snap.snapshot_of.empty()) return Error(Err::kNotFound, name.str() + " is a bucket, not a snapshot");
+    return SnapshotJson(snap);
+  }
+  if (m == "DELETE") {
+    SLUICE_RETURN_IF_ERROR(index_->DeleteSnapshot(name));
+    if (access_) access_->Invalidate(name);
+    return json{{"ok", true}};
+  }
+  return Error(Err::kMethodNotAllowed, "");
 }
 
 Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Responder& resp) {

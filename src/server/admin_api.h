@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "auth/iam.h"
+#include "meta/api/index.h"
+#include "s3/authz.h"
 #include "auth/sigv4.h"
 #include "common/async.h"
 #include "http/http.h"
@@ -30,6 +32,12 @@ class AdminApi {
       : iam_(iam), clock_(clock), blocking_(blocking), s3_verifier_(iam, clock, "s3"),
         sts_verifier_(iam, clock, "sts") {}
 
+  // Snapshots (snapshots[/NAME]) go to the index; `access` is told when one appears or goes.
+  void EnableSnapshots(meta::Index* index, s3::BucketAccessCache* access) {
+    index_ = index;
+    access_ = access;
+  }
+
   static bool IsAdminRequest(const http::Request& req);
   // POST / with an application/x-www-form-urlencoded body: an STS call.
   static bool IsStsRequest(const http::Request& req);
@@ -42,7 +50,11 @@ class AdminApi {
                                         const auth::SigV4Verifier& verifier) const;
   Result<nlohmann::json> Dispatch(std::string_view method, const std::vector<std::string>& seg,
                                   const std::string& body);
+  Result<nlohmann::json> Snapshots(std::string_view method, const std::vector<std::string>& seg,
+                                   const nlohmann::json& in);
   auth::Iam* iam_;
+  meta::Index* index_ = nullptr;
+  s3::BucketAccessCache* access_ = nullptr;
   const io::Clock* clock_;
   boost::asio::thread_pool* blocking_;
   auth::SigV4Verifier s3_verifier_;

@@ -201,6 +201,7 @@ int RunServer(const ServerConfig& cfg) {
   // the disk; 32 threads let that many syncs be in flight for the file system to batch.
   boost::asio::thread_pool blocking(32);
   AdminApi admin(&iam, io::SystemClock(), &blocking);
+  admin.EnableSnapshots(&index, &bucket_access);
   s3::Services svc;
   svc.index = &index;
   svc.data = &data;

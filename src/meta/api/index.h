@@ -42,6 +42,19 @@ class Index {
   // and sets its default retention. Suspending versioning is then refused.
   virtual Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) = 0;
 
+  // Snapshots (docs/snapshots.md): bucket `name` becomes a read-only view of `source` as of
+  // `at_micros`, in O(1) (two records; nothing is copied). kBucketAlreadyExists when the
+  // name is taken; kInvalidBucketState unless the source's versioning is Enabled. While a
+  // snapshot exists its source cannot be suspended or deleted, and the versions it shows
+  // cannot be removed (kVersionHeld). DeleteSnapshot releases them.
+  virtual Status CreateSnapshot(const BucketName& source, const BucketName& name,
+                                int64_t at_micros, const std::string& owner) = 0;
+  virtual Status DeleteSnapshot(const BucketName& name) = 0;  // kInvalidRequest: not one
+  // The version of `key` a view at `at_micros` shows: the newest with micros <= at_micros;
+  // kNoSuchKey when there is none or it is a delete marker.
+  virtual Result<ObjectMeta> GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                           int64_t at_micros) = 0;
+
   // A bucket's configuration documents (CORS, policy, ACL ...), one per name, opaque here.
   // Get: kNotFound when unset; all: kNoSuchBucket when the bucket is gone. DeleteBucket
   // removes them with the bucket.

@@ -35,6 +35,12 @@ struct BucketInfo {
   std::string region;
   Versioning versioning = Versioning::kUnversioned;
   ObjectLockConfig lock = {};
+  // A snapshot is a read-only bucket: the view of `snapshot_of` as of `snapshot_at` (µs).
+  std::string snapshot_of = {};
+  int64_t snapshot_at = 0;
+  // On a source bucket: its newest snapshot's instant. New versions are stamped after it,
+  // so a write that raced the snapshot never appears in it.
+  int64_t last_snapshot_at = 0;
 };
 
 // A version's retention: until `until_micros` it cannot be deleted (GOVERNANCE: unless the
@@ -140,6 +146,9 @@ struct ListQuery {
   std::string delimiter;
   std::string start_after;  // exclusive; a key or a common prefix returned before
   uint32_t max_keys = 1000;
+  // > 0: list the bucket as it was then (a snapshot's view): for each key the newest version
+  // with micros <= as_of_micros, when that is an object. Entries then carry meta.version.
+  int64_t as_of_micros = 0;
 };
 
 struct ListEntry {

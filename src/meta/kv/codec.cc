@@ -166,6 +166,10 @@ VersionId VersionStampOf(std::string_view vkey) {
 std::string NullVersionKey(std::string_view bucket, std::string_view key) {
   return Join(kNullVersion, {bucket, key});
 }
+std::string SnapshotPrefix(std::string_view source) { return Join(kSnapshotOf, {source, ""}); }
+std::string SnapshotKey(std::string_view source, std::string_view name) {
+  return Join(kSnapshotOf, {source, name});
+}
 std::string EncodeStamp(const VersionId& v) {
   std::string out;
   PutU64BE(&out, v.micros());
@@ -213,6 +217,9 @@ std::string EncodeBucket(const BucketInfo& b) {
   w.Str(b.lock.default_mode);
   w.U64(b.lock.default_days);
   w.U64(b.lock.default_years);
+  w.Str(b.snapshot_of);  // optional, added with snapshots
+  w.I64(b.snapshot_at);
+  w.I64(b.last_snapshot_at);
   return w.Take();
 }
 
@@ -237,6 +244,10 @@ Status DecodeBucket(std::string_view in, BucketInfo* b) {
       return Corrupt("bucket object lock");
     b->lock.enabled = on != 0;
   }
+  b->snapshot_of.clear();
+  b->snapshot_at = b->last_snapshot_at = 0;
+  if (!r.AtEnd() && (!r.Str(&b->snapshot_of) || !r.I64(&b->snapshot_at) || !r.I64(&b->last_snapshot_at)))
+    return Corrupt("bucket snapshot");
   return Status::Ok();
 }
 

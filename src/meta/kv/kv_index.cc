@@ -4,6 +4,7 @@
 #include <functional>
 #include <set>
 
+#include "common/strings.h"
 #include "meta/kv/codec.h"
 
 namespace sluice::meta {
@@ -87,6 +88,16 @@ Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) 
   std::unique_lock l(BucketLock(bucket));  // no write runs while the state changes
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   if (info.versioning == state) return Status::Ok();
+  if (!info.snapshot_of.empty()) return Error(Err::kReadOnlySnapshot, bucket.str() + " is a snapshot");
+  {
+    auto it = kv_->NewIterator();
+    const std::string zp = codec::SnapshotPrefix(bucket);
+    it->Seek(zp);
+    SLUICE_RETURN_IF_ERROR(it->status());
+    if (it->Valid() && StartsWith(it->key(), zp))
+      return Error(Err::kInvalidBucketState, "The bucket has snapshots, so its versioning stays "
+                                             "Enabled (suspending would overwrite versions they show).");
+  }
   if (info.lock.enabled)
     return Error(Err::kInvalidBucketState,
                  "An Object Lock configuration is present on this bucket, so the versioning state "
@@ -110,10 +121,124 @@ Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockCo
   return kv_->Write(b, sync_);
 }
 
+Status KvIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
+                              int64_t at_micros, const std::string& owner) {
+  // Exclusive on the source: no write is in flight while the instant is recorded, and
+  // every later write is stamped after it (last_snapshot_at).
+  std::unique_lock l(BucketLock(source));
+  std::unique_ptr<std::unique_lock<std::shared_mutex>> l2;
+  if (&BucketLock(name) != &BucketLock(source))
+    l2 = std::make_unique<std::unique_lock<std::shared_mutex>>(BucketLock(name));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo src, GetBucket(source));
+  if (!src.snapshot_of.empty())
+    return Error(Err::kInvalidRequest, source.str() + " is itself a snapshot");
+  if (src.versioning != Versioning::kEnabled)
+    return Error(Err::kInvalidBucketState,
+                 "A snapshot needs a bucket whose versioning is Enabled: " + source.str());
+  std::string v;
+  Status s = kv_->Get(codec::BucketKey(name), &v);
+  if (s.ok()) return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
+  if (s.code() != Err::kNotFound) return s;
+  at_micros = std::max(at_micros, src.last_snapshot_at);
+  BucketInfo snap;
+  snap.name = name;
+  snap.created_micros = at_micros;
+  snap.owner = owner;
+  snap.region = src.region;
+  snap.versioning = Versioning::kEnabled;
+  snap.snapshot_of = source;
+  snap.snapshot_at = at_micros;
+  src.last_snapshot_at = at_micros;
+  KvBatch b;
+  b.Put(codec::BucketKey(name), codec::EncodeBucket(snap));
+  b.Put(codec::BucketKey(source), codec::EncodeBucket(src));
+  b.Put(codec::SnapshotKey(source, name), std::to_string(at_micros));
+  return kv_->Write(b, sync_);
+}
+
+Status KvIndex::DeleteSnapshot(const BucketName& name) {
+  std::unique_lock l(BucketLock(name));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo snap, GetBucket(name));
+  if (snap.snapshot_of.empty()) return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
+  KvBatch b;
+  b.Delete(codec::BucketKey(name));
+  b.Delete(codec::SnapshotKey(snap.snapshot_of, name));
+  auto it = kv_->NewIterator();
+  std::string cprefix = codec::ConfigPrefix(name);
+  for (it->Seek(cprefix); it->Valid() && StartsWith(it->key(), cprefix); it->Next())
+    b.Delete(std::string(it->key()));
+  SLUICE_RETURN_IF_ERROR(it->status());
+  return kv_->Write(b, sync_);
+}
+
+Result<std::optional<KvIndex::Found>> KvIndex::VersionAsOf(const BucketName& bucket,
+                                                           const ObjectKey& key,
+                                                           int64_t at_micros) {
+  const std::string prefix = codec::VersionKeyPrefix(bucket, key);
+  auto it = kv_->NewIterator();
+  // Newest first: the first record at or after (~at, 0) is the newest with micros <= at.
+  it->Seek(codec::VersionKey(bucket, key, VersionId::Of(static_cast<uint64_t>(at_micros), 0)));
+  SLUICE_RETURN_IF_ERROR(it->status());
+  if (!it->Valid() || !StartsWith(it->key(), prefix) ||
+      it->key().size() != prefix.size() + codec::kVersionStampSize)
+    return std::optional<Found>();
+  Found f{std::string(it->key()), {}};
+  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &f.meta));
+  return std::optional<Found>(std::move(f));
+}
+
+Result<ObjectMeta> KvIndex::GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                          int64_t at_micros) {
+  SLUICE_ASSIGN_OR_RETURN(auto found, VersionAsOf(source, key, at_micros));
+  if (found) {
+    if (found->meta.delete_marker) return Error(Err::kNoSuchKey, key);
+    return std::move(found->meta);
+  }
+  // A key never written while versioned: its unversioned object predates every snapshot.
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(source, key));
+  if (cur && cur->version.empty() && cur->mtime_micros <= at_micros) return std::move(*cur);
+  SLUICE_RETURN_IF_ERROR(BucketExists(source));
+  return Error(Err::kNoSuchKey, key);
+}
+
+Status KvIndex::CheckNotHeld(const BucketName& bucket, const ObjectKey& key,
+                             const ObjectMeta& version) {
+  const std::string zp = codec::SnapshotPrefix(bucket);
+  auto it = kv_->NewIterator();
+  for (it->Seek(zp); it->Valid() && StartsWith(it->key(), zp); it->Next()) {
+    std::string name(it->key().substr(zp.size()));
+    auto at = ParseUint(it->value());
+    if (!at) return Error(Err::kCorruption, "bad snapshot record for " + name);
+    const int64_t t = static_cast<int64_t>(*at);
+    bool held;
+    if (version.version.empty()) {  // an unversioned object predates every snapshot
+      held = version.mtime_micros <= t;
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, key, t));
+      // A marker the view shows is held too: removing it would bring the key back into
+      // the view.
+      held = shown && shown->meta.version == version.version;
+    }
+    if (held)
+      return Error(Err::kVersionHeld, "Access Denied: snapshot " + name + " holds this version of " +
+                                          key.str() + "; remove the snapshot first.");
+  }
+  return it->status();
+}
+
 Status KvIndex::DeleteBucket(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
-  SLUICE_RETURN_IF_ERROR(BucketExists(name));
+  SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(name));
+  if (!info.snapshot_of.empty())
+    return Error(Err::kReadOnlySnapshot, name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
   auto it = kv_->NewIterator();
+  {
+    const std::string zp = codec::SnapshotPrefix(name);
+    it->Seek(zp);
+    SLUICE_RETURN_IF_ERROR(it->status());
+    if (it->Valid() && StartsWith(it->key(), zp))
+      return Error(Err::kInvalidBucketState, "The bucket has snapshots; remove them first.");
+  }
   for (const std::string& prefix : {codec::ObjectPrefix(name), codec::VersionPrefix(name)}) {
     it->Seek(prefix);
     if (it->Valid() && StartsWith(it->key(), prefix)) return Error(Err::kBucketNotEmpty, name);
@@ -338,6 +463,7 @@ Status KvIndex::DropNullVersion(const BucketName& bucket, const ObjectKey& key,
   SLUICE_ASSIGN_OR_RETURN(auto null, FindVersion(bucket, key, VersionId::Null()));
   if (!null) return Status::Ok();
   SLUICE_RETURN_IF_ERROR(CheckRemovable(null->meta, request));
+  SLUICE_RETURN_IF_ERROR(CheckNotHeld(bucket, key, null->meta));
   ReleaseAll(null->meta, batch, released);
   batch->Delete(null->kv_key);
   batch->Delete(codec::NullVersionKey(bucket, key));
@@ -367,7 +493,10 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
     SLUICE_ASSIGN_OR_RETURN(uint64_t latest, PrepareNewVersion(bucket, key, cur, enabled, batch));
     if (!enabled)
       SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, replace, batch, released));
-    uint64_t micros = std::max<uint64_t>(m.version.micros(), latest + 1);
+    // After the key's latest version (ids sort by time) and after the bucket's newest
+    // snapshot (a write that raced it must not appear in it).
+    uint64_t micros = std::max<uint64_t>({m.version.micros(), latest + 1,
+                                          static_cast<uint64_t>(b.last_snapshot_at) + 1});
     m.version = enabled ? VersionId::Of(micros, m.version.rand())
                         : VersionId::NullAt(micros, m.version.rand());
     r.version = m.version;
@@ -528,6 +657,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   SLUICE_ASSIGN_OR_RETURN(auto target, FindVersion(bucket, key, version));
   if (!target) return r;  // deleting what does not exist succeeds
   SLUICE_RETURN_IF_ERROR(CheckRemovable(target->meta, request));
+  SLUICE_RETURN_IF_ERROR(CheckNotHeld(bucket, key, target->meta));
   r.delete_marker = target->meta.delete_marker;
   ReleaseAll(target->meta, &batch, released);
   batch.Delete(target->kv_key);
@@ -563,6 +693,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
 // iterator then seeks past every key under that prefix, so the cost grows with what is
 // returned, not with the keys beneath the prefixes.
 Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
+  if (q.as_of_micros > 0) return ListObjectsAsOf(bucket, q);
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   ListPage page;
   if (q.max_keys == 0) return page;
@@ -615,6 +746,110 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
     it->Next();
   }
   SLUICE_RETURN_IF_ERROR(it->status());
+  if (!page.truncated) page.next_marker.clear();
+  return page;
+}
+
+namespace {
+bool IsCommonPrefixMarker(const std::string& marker, const std::string& prefix,
+                          const std::string& delimiter);
+}  // namespace
+
+// A listing of the view as of q.as_of_micros (a snapshot's). Keys come from two sorted
+// streams, as in ListObjectVersions: V (keys written while versioned) and unversioned O
+// records. For a V key one seek finds the newest version at or before the instant and one
+// more skips the key's other versions, so a page costs two seeks per key, however many
+// versions a key has.
+Result<ListPage> KvIndex::ListObjectsAsOf(const BucketName& bucket, const ListQuery& q) {
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+  ListPage page;
+  if (q.max_keys == 0) return page;
+  const std::string vbase = codec::VersionPrefix(bucket), obase = codec::ObjectPrefix(bucket);
+  const std::string vfull = vbase + q.prefix, ofull = obase + q.prefix;
+  auto vit = kv_->NewIterator();
+  auto oit = kv_->NewIterator();
+  if (!q.start_after.empty() && q.start_after >= q.prefix) {
+    if (IsCommonPrefixMarker(q.start_after, q.prefix, q.delimiter)) {
+      vit->Seek(codec::PrefixSuccessor(vbase + q.start_after));
+      oit->Seek(codec::PrefixSuccessor(obase + q.start_after));
+    } else {
+      vit->Seek(vbase + q.start_after + '\x01');
+      oit->Seek(obase + q.start_after + '\0');
+    }
+  } else {
+    vit->Seek(vfull);
+    oit->Seek(ofull);
+  }
+  // The next visible entry or common prefix, advancing both streams past it.
+  struct Item {
+    bool prefix = false;
+    ListEntry entry;
+  };
+  auto next = [&]() -> Result<std::optional<Item>> {
+    for (;;) {
+      SLUICE_RETURN_IF_ERROR(vit->status());
+      SLUICE_RETURN_IF_ERROR(oit->status());
+      bool v_ok = vit->Valid() && StartsWith(vit->key(), vfull);
+      bool o_ok = oit->Valid() && StartsWith(oit->key(), ofull);
+      if (!v_ok && !o_ok) return std::optional<Item>();
+      std::string_view vk = v_ok ? vit->key().substr(vbase.size(), vit->key().size() - vbase.size() - 1 -
+                                                                       codec::kVersionStampSize)
+                                 : std::string_view();
+      std::string_view ok = o_ok ? oit->key().substr(obase.size()) : std::string_view();
+      const bool from_v = v_ok && (!o_ok || vk <= ok);
+      std::string key(from_v ? vk : ok);
+      if (!q.delimiter.empty()) {
+        size_t pos = key.find(q.delimiter, q.prefix.size());
+        if (pos != std::string::npos) {
+          Item it;
+          it.prefix = true;
+          it.entry.key = key.substr(0, pos + q.delimiter.size());
+          std::string vn = codec::PrefixSuccessor(vbase + it.entry.key);
+          std::string on = codec::PrefixSuccessor(obase + it.entry.key);
+          vit->Seek(vn);
+          oit->Seek(on);
+          return std::optional<Item>(std::move(it));
+        }
+      }
+      if (from_v) {
+        if (o_ok && vk == ok) oit->Next();  // the O copy: V decides
+        const ObjectKey k = ObjectKey::Trusted(key);
+        SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, k, q.as_of_micros));
+        vit->Seek(vbase + key + '\x01');  // past the key's other versions
+        if (shown && !shown->meta.delete_marker) {
+          Item it;
+          it.entry.key = std::move(key);
+          it.entry.meta = std::move(shown->meta);
+          it.entry.meta.inline_data.clear();
+          it.entry.meta.segments.clear();
+          return std::optional<Item>(std::move(it));
+        }
+        continue;
+      }
+      ObjectMeta m;
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObjectSummary(oit->value(), &m));
+      oit->Next();
+      if (m.version.empty() && m.mtime_micros <= q.as_of_micros) {
+        Item it;
+        it.entry.key = std::move(key);
+        it.entry.meta = std::move(m);
+        return std::optional<Item>(std::move(it));
+      }
+    }
+  };
+  uint32_t count = 0;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(auto item, next());
+    if (!item) break;
+    if (count == q.max_keys) {
+      page.truncated = true;
+      break;
+    }
+    page.next_marker = item->entry.key;
+    if (item->prefix) page.common_prefixes.push_back(std::move(item->entry.key));
+    else page.objects.push_back(std::move(item->entry));
+    count++;
+  }
   if (!page.truncated) page.next_marker.clear();
   return page;
 }

@@ -30,6 +30,11 @@ class KvIndex final : public Index {
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status SetBucketVersioning(const BucketName& bucket, Versioning state) override;
   Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) override;
+  Status CreateSnapshot(const BucketName& source, const BucketName& name, int64_t at_micros,
+                        const std::string& owner) override;
+  Status DeleteSnapshot(const BucketName& name) override;
+  Result<ObjectMeta> GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                   int64_t at_micros) override;
   Status PutBucketConfig(const BucketName& bucket, const std::string& name,
                          const std::string& doc) override;
   Result<std::string> GetBucketConfig(const BucketName& bucket, const std::string& name) override;
@@ -105,6 +110,12 @@ class KvIndex final : public Index {
   Result<uint64_t> PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
                                      const std::optional<ObjectMeta>& cur, bool migrate,
                                      KvBatch* batch);
+  // kVersionHeld when a snapshot of the bucket shows this version of the key.
+  Status CheckNotHeld(const BucketName& bucket, const ObjectKey& key, const ObjectMeta& version);
+  // The newest V record of `key` at or before `at_micros`, if any.
+  Result<std::optional<Found>> VersionAsOf(const BucketName& bucket, const ObjectKey& key,
+                                           int64_t at_micros);
+  Result<ListPage> ListObjectsAsOf(const BucketName& bucket, const ListQuery& q);
   // Removes the null version (Suspended writes and deletes replace it); kObjectLocked when
   // Object Lock protects it.
   Status DropNullVersion(const BucketName& bucket, const ObjectKey& key,

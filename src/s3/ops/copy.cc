@@ -46,7 +46,7 @@ Result<Source> ParseCopySource(std::string_view raw) {
 Result<meta::ObjectMeta> LoadSource(Ctx& ctx, Source* src) {
   SLUICE_ASSIGN_OR_RETURN(*src, ParseCopySource(ctx.req.header("x-amz-copy-source")));
   SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m,
-                          ctx.svc.index->GetObject(src->bucket, src->key, src->version));
+                          LookupVersion(ctx, src->bucket, src->key, src->version));
   if (m.delete_marker) {
     // A marker named by id is 400 InvalidRequest, as S3 answers; a marker on top, no key.
     if (!src->version.empty())

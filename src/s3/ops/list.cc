@@ -3,6 +3,7 @@
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
 #include "s3/respond.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
@@ -44,7 +45,13 @@ Task<Status> ListObjects(Ctx& ctx, bool v2) {
   } else {
     lq.start_after = q.Get("marker");
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(ctx.bucket, lq));
+  // A snapshot lists its source as of its instant.
+  BucketName listed = ctx.bucket;
+  if (auto snap = SnapshotOf(ctx, ctx.bucket)) {
+    listed = snap->source;
+    lq.as_of_micros = snap->at;
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(listed, lq));
 
   XmlDoc doc("ListBucketResult");
   XmlNode r = doc.root();
@@ -98,8 +105,23 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(lq.max_keys, ParseMax(q, "max-keys"));
   SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
   auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::VersionListPage page,
-                             ctx.svc.index->ListObjectVersions(ctx.bucket, lq));
+  meta::VersionListPage page;
+  if (auto snap = SnapshotOf(ctx, ctx.bucket)) {
+    // A snapshot shows one version per key: the one in its view, as the latest.
+    meta::ListQuery view{lq.prefix, lq.delimiter, lq.key_marker, lq.max_keys, snap->at};
+    SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage lp, ctx.svc.index->ListObjects(snap->source, view));
+    for (auto& o : lp.objects) {
+      if (o.meta.version.empty()) o.meta.version = VersionId::Null();
+      page.entries.push_back({std::move(o.key), std::move(o.meta), true});
+    }
+    page.common_prefixes = std::move(lp.common_prefixes);
+    page.truncated = lp.truncated;
+    page.next_key_marker = lp.next_marker;
+    if (lp.truncated && !page.entries.empty() && page.entries.back().key == lp.next_marker)
+      page.next_version_id_marker = page.entries.back().meta.version;
+  } else {
+    SLUICE_CO_ASSIGN_OR_RETURN(page, ctx.svc.index->ListObjectVersions(ctx.bucket, lq));
+  }
   XmlDoc doc("ListVersionsResult");
   XmlNode r = doc.root();
   r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.key_marker))

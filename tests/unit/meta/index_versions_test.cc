@@ -310,6 +310,67 @@ TEST_P(IndexVersions, LockCallsNeedALockedBucket) {
             Err::kInvalidRequest);
 }
 
+// compat: snapshots
+TEST_P(IndexVersions, SnapshotsPinAViewInConstantTime) {
+  EXPECT_EQ(index_->CreateSnapshot("b"_b, "snap"_b, 5000, "o").code(), Err::kInvalidBucketState);
+  Put("legacy", "l0");  // from before versioning: in every snapshot
+  SetState(Versioning::kEnabled);
+  Put("k", "v1");
+  Put("gone", "g1");
+  Put("dir/a", "a1");
+  ASSERT_TRUE(index_->CreateSnapshot("b"_b, "snap"_b, static_cast<int64_t>(now_), "o").ok());
+  EXPECT_EQ(index_->CreateSnapshot("b"_b, "snap"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
+  EXPECT_EQ(index_->CreateSnapshot("b"_b, "b"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
+  auto snap = index_->GetBucket("snap"_b);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->snapshot_of, "b");
+  // A write stamped before the snapshot but committed after it is stamped after it.
+  ObjectMeta late;
+  late.etag = "late";
+  late.mtime_micros = static_cast<int64_t>(now_) - 100;
+  late.version = VersionId::Of(now_ - 100, 1);
+  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, late, {}, nullptr).ok());
+  Put("k", "v3");
+  Delete("gone");
+  Put("new", "n1");
+  const int64_t at = snap->snapshot_at;
+  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "k"_k, at)->etag, "v1");
+  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "gone"_k, at)->etag, "g1");  // the marker is later
+  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "legacy"_k, at)->etag, "l0");
+  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "new"_k, at).status().code(), Err::kNoSuchKey);
+  auto list = [&](ListQuery q) {
+    q.as_of_micros = at;
+    auto p = index_->ListObjects("b"_b, q);
+    std::string out;
+    for (auto& e : p->objects) out += e.key + "=" + e.meta.etag + ",";
+    for (auto& c : p->common_prefixes) out += "[" + c + "],";
+    if (p->truncated) out += "+" + p->next_marker;
+    return out;
+  };
+  EXPECT_EQ(list({}), "dir/a=a1,gone=g1,k=v1,legacy=l0,");
+  EXPECT_EQ(list({"", "/", "", 1000}), "gone=g1,k=v1,legacy=l0,[dir/],");
+  EXPECT_EQ(list({"", "", "", 2}), "dir/a=a1,gone=g1,+gone");
+  EXPECT_EQ(list({"", "", "gone", 2}), "k=v1,legacy=l0,");
+  // What the snapshot shows cannot be removed; the rest can.
+  auto v1 = index_->GetObjectAsOf("b"_b, "k"_k, at)->version;
+  ++now_;
+  EXPECT_EQ(index_->DeleteObject("b"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).status().code(),
+            Err::kVersionHeld);
+  EXPECT_EQ(index_->DeleteObject("b"_b, "legacy"_k, {VersionId::Null(), {}, static_cast<int64_t>(now_)}, nullptr)
+                .status().code(),
+            Err::kVersionHeld);
+  const VersionId v3 = index_->GetObject("b"_b, "k"_k)->version;  // written after: removable
+  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {v3, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->DeleteBucket("snap"_b).code(), Err::kReadOnlySnapshot);
+  // Removing the snapshot releases its versions.
+  ASSERT_TRUE(index_->DeleteSnapshot("snap"_b).ok());
+  EXPECT_EQ(index_->GetBucket("snap"_b).status().code(), Err::kNoSuchBucket);
+  EXPECT_EQ(index_->DeleteSnapshot("b"_b).code(), Err::kInvalidRequest);
+  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+}
+
 // ---- the model ----------------------------------------------------------------------
 
 struct ModelVersion {
@@ -413,9 +474,22 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
     std::mt19937 rng(seed);
     Model model;
     int etag_n = 0;
+    // Halfway through, a snapshot freezes the view: key -> (version id, etag) of its latest.
+    std::optional<std::map<std::string, std::pair<std::string, std::string>>> frozen;
+    std::map<std::string, std::string> held_ids;  // key -> the version (or marker) it shows
+    int64_t frozen_at = 0;
     for (int step = 0; step < 120; step++) {
       const std::string& key = kKeys[rng() % kKeys.size()];
       int op = static_cast<int>(rng() % 100);
+      if (step == 60 && model.state == Versioning::kEnabled) {
+        frozen_at = static_cast<int64_t>(++now_);
+        ASSERT_TRUE(index_->CreateSnapshot("b"_b, "snap"_b, frozen_at, "o").ok());
+        frozen.emplace();
+        for (const auto& [k, vs] : model.keys) {
+          held_ids[k] = vs[0].id;
+          if (!vs[0].marker) (*frozen)[k] = {vs[0].id, vs[0].etag};
+        }
+      }
       if (op < 45) {
         std::string etag = "e" + std::to_string(++etag_n);
         VersionId v = Put(key, etag);
@@ -431,14 +505,23 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
           std::string id = vs[rng() % vs.size()].id;
           auto parsed = VersionId::Parse(id);
           ASSERT_TRUE(parsed.ok());
-          Delete(key, *parsed);
-          model.DeleteVersion(key, id);
+          auto held = held_ids.find(key);
+          if (held != held_ids.end() && held->second == id) {
+            ++now_;
+            auto r = index_->DeleteObject("b"_b, K(key), {*parsed, {}, static_cast<int64_t>(now_)}, nullptr);
+            ASSERT_EQ(r.status().code(), Err::kVersionHeld) << key << "@" << id;
+          } else {
+            Delete(key, *parsed);
+            model.DeleteVersion(key, id);
+          }
         } else {
           Delete(key, VersionId::Of(7, 7));
         }
       } else if (op < 93) {
         SetState(Versioning::kEnabled);
         model.state = Versioning::kEnabled;
+      } else if (frozen) {
+        EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
       } else if (model.state != Versioning::kUnversioned) {
         SetState(Versioning::kSuspended);
         model.state = Versioning::kSuspended;
@@ -458,6 +541,35 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
       ASSERT_TRUE(page.ok());
       for (const auto& e : page->objects) listed += e.key + ",";
       ASSERT_EQ(listed, live) << "step " << step;
+      // The snapshot still shows what it froze, through reads and paged listings.
+      if (frozen) {
+        std::string want;
+        for (const auto& k : kKeys) {
+          auto f = frozen->find(k);
+          auto got = index_->GetObjectAsOf("b"_b, K(k), frozen_at);
+          if (f == frozen->end()) {
+            ASSERT_EQ(got.status().code(), Err::kNoSuchKey) << k;
+          } else {
+            ASSERT_TRUE(got.ok()) << k;
+            ASSERT_EQ(got->etag, f->second.second) << k;
+          }
+        }
+        for (const auto& [k, v] : *frozen) want += k + ",";
+        for (uint32_t max = 1; max <= 7; max++) {
+          std::string listed_view;
+          ListQuery q;
+          q.max_keys = max;
+          q.as_of_micros = frozen_at;
+          for (int guard = 0; guard < 100; guard++) {
+            auto p = index_->ListObjects("b"_b, q);
+            ASSERT_TRUE(p.ok());
+            for (const auto& e : p->objects) listed_view += e.key + ",";
+            if (!p->truncated) break;
+            q.start_after = p->next_marker;
+          }
+          ASSERT_EQ(listed_view, want) << "snapshot listing, max-keys " << max << " step " << step;
+        }
+      }
       // Every version exactly once, in order, whatever the page size.
       for (const auto& [prefix, delim] : std::vector<std::pair<std::string, std::string>>{
                {"", ""}, {"", "/"}, {"a", ""}, {"c/", "/"}}) {
