@@ -208,6 +208,28 @@ class PythonTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             sluice.torch.ShardDataset("s3://pyt/nothing-here/", client=self.kw)
 
+    def test_shard_dataset_reads_a_snapshot(self):
+        # A training run pins its data set; the source changes; the run reads the pinned one.
+        import subprocess
+        s3 = harness.boto3_client(self.server.endpoint)
+        s3.create_bucket(Bucket="pinned-src")
+        s3.put_bucket_versioning(Bucket="pinned-src", VersioningConfiguration={"Status": "Enabled"})
+        ids = []
+        for s in range(3):
+            samples = [(f"x/p{s}-{i}", {"cls": b"1"}) for i in range(10)]
+            ids += [k.split("/")[1] for k, _ in samples]
+            self.c.put(f"s3://pinned-src/shards/shard-{s}.tar", make_shard(samples))
+        env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                   AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
+        r = subprocess.run([self.server.bin, "snapshot", "create", "pinned-src", "run-0042"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.c.put("s3://pinned-src/shards/shard-0.tar", make_shard([("x/changed", {"cls": b"2"})]))
+        self.c.put("s3://pinned-src/shards/shard-9.tar", make_shard([("x/added", {"cls": b"3"})]))
+        ds = sluice.torch.ShardDataset("s3://run-0042/shards/", shuffle=False, client=self.kw)
+        got = sorted(sample["__key__"].split("/")[-1] for sample in ds)
+        self.assertEqual(got, sorted(ids))
+
     def test_tar_reader_matches_tarfile(self):
         # ShardDataset's tar reader against Python's tarfile, over every format tarfile
         # writes: long names (ustar prefix, GNU 'L', pax path), pax records, directories,

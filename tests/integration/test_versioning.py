@@ -286,6 +286,141 @@ class ObjectLockTest(unittest.TestCase):
                          "Enabled")
 
 
+class SnapshotTest(unittest.TestCase):
+    """Pinning a training run's data set: `sluice snapshot create`, then every client reads the
+    snapshot as a bucket while the source moves on."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server()
+        try:
+            cls.server.start()
+            cls.s3 = harness.boto3_client(cls.server.endpoint)
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def sluice(self, *args, check=True, **env_over):
+        env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                   AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
+        env.update(env_over)
+        r = subprocess.run([self.server.bin, *args], capture_output=True, text=True, env=env, timeout=60)
+        if check:
+            self.assertEqual(r.returncode, 0, f"sluice {args}: {r.stdout}\n{r.stderr}")
+        return r
+
+    def test_pin_a_data_set(self):
+        # compat: snapshots
+        s3 = self.s3
+        s3.create_bucket(Bucket="dset")
+        s3.put_object(Bucket="dset", Key="README", Body=b"from before versioning")
+        s3.put_bucket_versioning(Bucket="dset", VersioningConfiguration={"Status": "Enabled"})
+        shards = {f"train/shard-{i:03d}.tar": os.urandom(3000 + i) for i in range(5)}
+        for k, v in shards.items():
+            s3.put_object(Bucket="dset", Key=k, Body=v)
+        # A snapshot of an unversioned bucket is refused; of this one, it is instant.
+        s3.create_bucket(Bucket="plain-src")
+        r = self.sluice("snapshot", "create", "plain-src", "nope", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("InvalidBucketState", r.stderr)
+        out = json.loads(self.sluice("snapshot", "create", "dset", "ds-run42").stdout)
+        self.assertEqual((out["name"], out["bucket"]), ("ds-run42", "dset"))
+        r = self.sluice("snapshot", "create", "dset", "dset", check=False)
+        self.assertIn("BucketAlreadyExists", r.stderr)
+        # The source moves on: overwrite, delete, add, even `aws s3 rm --recursive`.
+        s3.put_object(Bucket="dset", Key="train/shard-000.tar", Body=b"relabelled")
+        s3.delete_object(Bucket="dset", Key="train/shard-001.tar")
+        s3.put_object(Bucket="dset", Key="train/shard-999.tar", Body=b"new")
+        s3.delete_object(Bucket="dset", Key="README")
+        # The snapshot reads exactly as the data set was, with any S3 client.
+        self.assertIn("ds-run42", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        s3.head_bucket(Bucket="ds-run42")
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket="ds-run42", Prefix="train/")["Contents"]]
+        self.assertEqual(listed, sorted(shards))
+        for k, v in shards.items():
+            self.assertEqual(s3.get_object(Bucket="ds-run42", Key=k)["Body"].read(), v)
+        self.assertEqual(s3.get_object(Bucket="ds-run42", Key="README")["Body"].read(), b"from before versioning")
+        rng = s3.get_object(Bucket="ds-run42", Key="train/shard-002.tar", Range="bytes=10-19")["Body"].read()
+        self.assertEqual(rng, shards["train/shard-002.tar"][10:20])
+        pages = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(
+            Bucket="ds-run42", PaginationConfig={"PageSize": 2}) for o in p.get("Contents", [])]
+        self.assertEqual(pages, ["README"] + sorted(shards))
+        self.assertEqual(s3.list_objects_v2(Bucket="ds-run42", Delimiter="/")["CommonPrefixes"], [{"Prefix": "train/"}])
+        v = s3.list_object_versions(Bucket="ds-run42", Prefix="train/")
+        self.assertEqual(len(v["Versions"]), 5)
+        self.assertTrue(all(x["IsLatest"] for x in v["Versions"]))
+        with self.assertRaises(ClientError) as cm:
+            s3.get_object(Bucket="ds-run42", Key="train/shard-999.tar")
+        self.assertEqual(code(cm.exception), "NoSuchKey")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "ds-run42", "Key": "train/shard-001.tar"})
+        with urllib.request.urlopen(url) as resp:
+            self.assertEqual(resp.read(), shards["train/shard-001.tar"])
+        # Restoring from the snapshot is a copy into the source.
+        s3.copy_object(Bucket="dset", Key="train/shard-001.tar", CopySource={"Bucket": "ds-run42", "Key": "train/shard-001.tar"})
+        self.assertEqual(s3.get_object(Bucket="dset", Key="train/shard-001.tar")["Body"].read(), shards["train/shard-001.tar"])
+        # Writes to the snapshot are refused, naming it.
+        for attempt in (lambda: s3.put_object(Bucket="ds-run42", Key="x", Body=b"x"),
+                        lambda: s3.delete_object(Bucket="ds-run42", Key="train/shard-000.tar"),
+                        lambda: s3.delete_objects(Bucket="ds-run42", Delete={"Objects": [{"Key": "README"}]}),
+                        lambda: s3.create_multipart_upload(Bucket="ds-run42", Key="m"),
+                        lambda: s3.put_bucket_versioning(Bucket="ds-run42", VersioningConfiguration={"Status": "Suspended"}),
+                        lambda: s3.delete_bucket(Bucket="ds-run42")):
+            with self.assertRaises(ClientError) as cm:
+                attempt()
+            self.assertEqual(code(cm.exception), "AccessDenied")
+            self.assertIn("ds-run42", cm.exception.response["Error"]["Message"])
+        # The versions it shows are held: not deletable, and the source cannot be suspended.
+        held = [x for x in s3.list_object_versions(Bucket="dset", Prefix="train/shard-000.tar")["Versions"]
+                if not x["IsLatest"]][0]["VersionId"]
+        with self.assertRaises(ClientError) as cm:
+            s3.delete_object(Bucket="dset", Key="train/shard-000.tar", VersionId=held)
+        self.assertEqual(code(cm.exception), "AccessDenied")
+        self.assertIn("ds-run42", cm.exception.response["Error"]["Message"])
+        with self.assertRaises(ClientError) as cm:
+            s3.put_bucket_versioning(Bucket="dset", VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(code(cm.exception), "InvalidBucketState")
+        # The snapshot survives a restart.
+        self.server.kill9()
+        self.server.start()
+        self.assertEqual(s3.get_object(Bucket="ds-run42", Key="train/shard-000.tar")["Body"].read(),
+                         shards["train/shard-000.tar"])
+        listing = json.loads(self.sluice("snapshot", "list").stdout)["snapshots"]
+        self.assertEqual([x["name"] for x in listing], ["ds-run42"])
+        # Removing it releases the versions.
+        self.sluice("snapshot", "rm", "ds-run42")
+        s3.delete_object(Bucket="dset", Key="train/shard-000.tar", VersionId=held)
+        with self.assertRaises(ClientError):
+            s3.head_bucket(Bucket="ds-run42")
+
+    def test_policies_apply_to_snapshots(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="pol-src")
+        s3.put_bucket_versioning(Bucket="pol-src", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="pol-src", Key="a", Body=b"a")
+        self.sluice("snapshot", "create", "pol-src", "pol-snap")
+        self.sluice("admin", "user", "add", "reader")
+        key = json.loads(self.sluice("admin", "key", "create", "reader").stdout)
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+             "Resource": ["arn:aws:s3:::pol-snap", "arn:aws:s3:::pol-snap/*"]}]}
+        r = subprocess.run([self.server.bin, "admin", "policy", "set", "snap-reader", "-"], input=json.dumps(policy),
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                                    AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.sluice("admin", "policy", "attach", "snap-reader", "reader")
+        reader = harness.boto3_client(self.server.endpoint, ak=key["access_key"], sk=key["secret_key"])
+        self.assertEqual(reader.get_object(Bucket="pol-snap", Key="a")["Body"].read(), b"a")
+        self.assertEqual([o["Key"] for o in reader.list_objects_v2(Bucket="pol-snap")["Contents"]], ["a"])
+        with self.assertRaises(ClientError) as cm:
+            reader.get_object(Bucket="pol-src", Key="a")
+        self.assertEqual(code(cm.exception), "AccessDenied")
+
+
 class VersionedCrashTest(unittest.TestCase):
     def test_kill9_under_versioned_writes_and_deletes(self):
         server = harness.Server().start()
