@@ -30,6 +30,7 @@ SUITES = {
     "iam": [I + "test_iam.py"],
     "cli": [I + "test_cli.py"],
     "python": [I + "test_python.py"],
+    "versioning": [I + "test_versioning.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 

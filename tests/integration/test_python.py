@@ -209,6 +209,7 @@ class PythonTest(unittest.TestCase):
             sluice.torch.ShardDataset("s3://pyt/nothing-here/", client=self.kw)
 
     def test_shard_dataset_reads_a_snapshot(self):
+        # compat: snapshots
         # A training run pins its data set; the source changes; the run reads the pinned one.
         import subprocess
         s3 = harness.boto3_client(self.server.endpoint)

@@ -1,3 +1,4 @@
+// compat: versioning
 // The conformance kit for object versions in meta::Index: S3's versioning semantics, checked
 // case by case and then against a small in-memory model of S3 under random operations.
 // Every backend runs it (MemKv and RocksDB today; RADOS omap later).

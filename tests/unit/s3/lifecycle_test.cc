@@ -1,3 +1,4 @@
+// compat: lifecycle
 // Lifecycle rules: parsing and validation, S3's day arithmetic, and the worker applied on a
 // manual clock (no waiting): expiration, noncurrent versions kept by count and age,
 // expired delete markers, aborted uploads, filters, and Object Lock respected.
