@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                         host, target.substr(0, q), *query, {"s3.local"},
                                         m.find("x-amz-copy-source") != m.end());
   if (route.ok()) {
-    (void)sluice::s3::ValidateBucketName(route->bucket);
+    (void)sluice::ValidateBucketName(route->bucket);
     (void)sluice::s3::ValidateKey(route->key);
   }
   return 0;

@@ -1,6 +1,7 @@
 // The XML request bodies, walked the way the operations walk them.
 #include <cstdint>
 
+#include "common/names.h"
 #include "common/strings.h"
 #include "s3/parse.h"
 #include "s3/xml.h"
@@ -9,7 +10,9 @@ using namespace sluice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  for (const char* root : {"Delete", "CompleteMultipartUpload", "Tagging", "CreateBucketConfiguration"}) {
+  for (const char* root : {"Delete", "CompleteMultipartUpload", "Tagging", "CreateBucketConfiguration",
+                           "VersioningConfiguration", "ObjectLockConfiguration", "Retention",
+                           "LegalHold"}) {
     pugi::xml_document doc;
     if (!s3::ParseXml(body, root, &doc).ok()) continue;
     auto r = doc.document_element();
@@ -23,6 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tags.emplace_back(t.child("Key").text().as_string(), t.child("Value").text().as_string());
     (void)s3::ValidateTags(tags);
     (void)s3::ChildText(r, "LocationConstraint");
+    for (auto o : r.children("Object")) (void)VersionId::Parse(o.child("VersionId").text().as_string());
+    (void)s3::ChildText(r, "Status");
+    (void)ParseIso8601(Trim(s3::ChildText(r, "RetainUntilDate")));
+    auto def = r.child("Rule").child("DefaultRetention");
+    (void)ParseUint(Trim(s3::ChildText(def, "Days")));
   }
   return 0;
 }
