@@ -3,7 +3,9 @@
 // replies. Blocking sockets, one thread per connection: the generator must not be the
 // bottleneck at the connection counts used (<= 64).
 //
-// usage: put_load HOST PORT BUCKET ACCESS_KEY SECRET_KEY SIZE CONNECTIONS SECONDS
+// usage: put_load HOST PORT BUCKET ACCESS_KEY SECRET_KEY SIZE CONNECTIONS SECONDS [KEYS]
+//   KEYS > 0: each connection overwrites its own KEYS keys round-robin (in a versioned
+//   bucket, versions pile up on them); default: every PUT a new key
 // prints: "puts=N seconds=S put_per_s=R MiB_per_s=M errors=E p50_ms=.. p99_ms=.."
 #include <algorithm>
 #include <atomic>
@@ -23,10 +25,11 @@ using Clock = std::chrono::steady_clock;
 using namespace sluice::bench;
 
 int main(int argc, char** argv) {
-  if (argc != 9) {
-    std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS\n");
+  if (argc != 9 && argc != 10) {
+    std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS [KEYS]\n");
     return 2;
   }
+  const long keys = argc == 10 ? std::atol(argv[9]) : 0;
   Endpoint ep{argv[1], std::atoi(argv[2]), argv[4], argv[5]};
   std::string bucket = argv[3];
   size_t size = std::strtoull(argv[6], nullptr, 10);
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
       std::string buf;
       std::vector<double> mine;
       for (long n = 0; Clock::now() < deadline; n++) {
-        std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" + std::to_string(n);
+        std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" + std::to_string(keys > 0 ? n % keys : n);
         std::string head = SignedHead(ep, "PUT", path, "", size);
         auto t0 = Clock::now();
         bool sent = SendAll(fd, head.data(), head.size());

@@ -3,6 +3,9 @@
 //   s3_bench list HOST PORT AK SK BUCKET PREFIX DELIMITER PAGE
 //     walks a whole ListObjectsV2 listing in pages, one connection;
 //     prints "keys=N prefixes=P pages=G seconds=S keys_per_s=R first_page_ms=F"
+//   s3_bench get HOST PORT AK SK PATH QUERY COUNT
+//     COUNT signed GETs of PATH?QUERY, one connection, one after another (a listing page,
+//     say); prints "count=N median_ms=M p90_ms=P bytes=B" (B: the last body's size)
 //   s3_bench multipart HOST PORT AK SK BUCKET KEY TOTAL_MIB PART_MIB CONNECTIONS
 //     one multipart upload of TOTAL_MIB in PART_MIB parts sent over CONNECTIONS connections,
 //     then Complete; prints "bytes=N seconds=S MiB_per_s=R parts=P"
@@ -71,6 +74,27 @@ int List(const Endpoint& ep, const std::string& bucket, const std::string& prefi
   return 0;
 }
 
+int TimedGets(const Endpoint& ep, const std::string& path, const std::string& query, int count) {
+  int fd = Connect(ep);
+  if (fd < 0) return 1;
+  std::string buf, body;
+  std::vector<double> ms;
+  for (int i = 0; i < count; i++) {
+    std::string head = SignedHead(ep, "GET", path, query, 0);
+    auto t0 = Clock::now();
+    if (!SendAll(fd, head.data(), head.size()) || ReadResponse(fd, buf, &body) != 200) {
+      std::fprintf(stderr, "get failed: %s\n", body.substr(0, 300).c_str());
+      return 1;
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  close(fd);
+  std::sort(ms.begin(), ms.end());
+  std::printf("count=%d median_ms=%.3f p90_ms=%.3f bytes=%zu\n", count, ms[ms.size() / 2],
+              ms[ms.size() * 9 / 10], body.size());
+  return 0;
+}
+
 int Multipart(const Endpoint& ep, const std::string& bucket, const std::string& key, size_t total_mib,
               size_t part_mib, int conns) {
   std::string path = "/" + bucket + "/" + key;
@@ -135,6 +159,10 @@ int main(int argc, char** argv) {
     Endpoint ep{argv[2], std::atoi(argv[3]), argv[4], argv[5]};
     return List(ep, argv[6], argv[7], argv[8], std::atoi(argv[9]));
   }
+  if (mode == "get" && argc == 9) {
+    Endpoint ep{argv[2], std::atoi(argv[3]), argv[4], argv[5]};
+    return TimedGets(ep, argv[6], argv[7], std::atoi(argv[8]));
+  }
   if (mode == "multipart" && argc == 11) {
     Endpoint ep{argv[2], std::atoi(argv[3]), argv[4], argv[5]};
     return Multipart(ep, argv[6], argv[7], std::strtoull(argv[8], nullptr, 10),
@@ -142,6 +170,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: s3_bench list HOST PORT AK SK BUCKET PREFIX DELIMITER PAGE\n"
+               "       s3_bench get HOST PORT AK SK PATH QUERY COUNT\n"
                "       s3_bench multipart HOST PORT AK SK BUCKET KEY TOTAL_MIB PART_MIB CONNECTIONS\n");
   return 2;
 }

@@ -3,8 +3,11 @@
 // a million durable PUTs take. Listing is a read path: how the keys got there does not
 // change what it measures. Run before the server starts on DATA_DIR.
 //
-// usage: seed_keys DATA_DIR BUCKET PREFIXES KEYS_PER_PREFIX
-//   keys are "p%05u/k%05u": PREFIXES common prefixes of KEYS_PER_PREFIX keys each
+// usage: seed_keys DATA_DIR BUCKET PREFIXES KEYS_PER_PREFIX [VERSIONS]
+//   keys are "p%05u/k%05u": PREFIXES common prefixes of KEYS_PER_PREFIX keys each; with
+//   VERSIONS > 1 the bucket's versioning is Enabled and every key gets VERSIONS versions
+//   (ids: micros = 1700000000000000 + n, rand = n + 1 for the n-th write of the run), and
+//   the id of the middle version of the first key is printed as "middle=ID".
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,10 +18,11 @@
 using namespace sluice;
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: seed_keys DATA_DIR BUCKET PREFIXES KEYS_PER_PREFIX\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: seed_keys DATA_DIR BUCKET PREFIXES KEYS_PER_PREFIX [VERSIONS]\n");
     return 2;
   }
+  const unsigned versions = argc == 6 ? static_cast<unsigned>(std::atoi(argv[5])) : 1;
   std::string dir = argv[1], bucket = argv[2];
   unsigned prefixes = static_cast<unsigned>(std::atoi(argv[3]));
   unsigned per = static_cast<unsigned>(std::atoi(argv[4]));
@@ -33,21 +37,35 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
+  if (versions > 1) {
+    s = index.SetBucketVersioning(BucketName::Trusted(bucket), meta::Versioning::kEnabled);
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
   meta::ObjectMeta m;
   m.etag = "d41d8cd98f00b204e9800998ecf8427e";  // MD5 of nothing
   m.mtime_micros = 1700000000LL * 1000000;
   m.content_type = "binary/octet-stream";
   char key[32];
+  uint64_t n = 0;
+  std::string middle;
   for (unsigned p = 0; p < prefixes; p++) {
     for (unsigned k = 0; k < per; k++) {
       std::snprintf(key, sizeof key, "p%05u/k%05u", p, k);
-      s = index.PutObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key), m, {}, nullptr).status();
-      if (!s.ok()) {
-        std::fprintf(stderr, "%s\n", s.ToString().c_str());
-        return 1;
+      for (unsigned v = 0; v < versions; v++, n++) {
+        m.version = VersionId::Of(1700000000000000ULL + n, n + 1);
+        auto r = index.PutObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key), m, {}, nullptr);
+        if (!r.ok()) {
+          std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+          return 1;
+        }
+        if (p == 0 && k == 0 && v == versions / 2) middle = r->version.ToString();
       }
     }
   }
-  std::printf("seeded %u keys in %s/%s\n", prefixes * per, dir.c_str(), bucket.c_str());
+  std::printf("seeded %u keys x %u versions in %s/%s\n", prefixes * per, versions, dir.c_str(), bucket.c_str());
+  if (versions > 1) std::printf("middle=%s\n", middle.c_str());
   return 0;
 }

@@ -4,7 +4,7 @@ namespace sluice::meta::codec {
 namespace {
 
 constexpr uint8_t kFormatV1 = 1;
-constexpr uint64_t kHasVersion = 1, kNullFlag = 2, kMarkerFlag = 4;
+constexpr uint64_t kHasVersion = 1, kNullFlag = 2, kMarkerFlag = 4, kInlineInCurrent = 8;
 
 class Writer {
  public:
@@ -252,7 +252,8 @@ Status DecodeBucket(std::string_view in, BucketInfo* b) {
 }
 
 // Field order matters: listings decode only up to the headers.
-std::string EncodeObject(const ObjectMeta& m) {
+std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
+  inline_elsewhere = inline_elsewhere && !m.inline_data.empty();
   Writer w;
   w.U64(m.size);
   w.Str(m.etag);
@@ -261,7 +262,7 @@ std::string EncodeObject(const ObjectMeta& m) {
   w.Headers(m.headers);
   w.Headers(m.tags);
   w.U64(m.parts_count);
-  w.Str(m.inline_data);
+  w.Str(inline_elsewhere ? std::string_view() : std::string_view(m.inline_data));
   w.U64(m.segments.size());
   for (const auto& s : m.segments) {
     w.Str(s.data_id);
@@ -279,7 +280,8 @@ std::string EncodeObject(const ObjectMeta& m) {
   const bool locked = !m.retention.mode.empty() || m.legal_hold;
   if (!m.version.empty() || m.delete_marker || locked) {
     uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
-                     (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0);
+                     (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0) |
+                     (inline_elsewhere ? kInlineInCurrent : 0);
     w.U64(flags);
     w.U64(m.version.micros());
     w.U64(m.version.rand());
@@ -294,7 +296,8 @@ std::string EncodeObject(const ObjectMeta& m) {
 }
 
 namespace {
-Status DecodeVersionFields(Reader& r, ObjectMeta* m) {
+Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nullptr) {
+  if (inline_elsewhere) *inline_elsewhere = false;
   m->version = {};
   m->delete_marker = false;
   m->retention = {};
@@ -305,6 +308,7 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m) {
   if (flags & kHasVersion)
     m->version = (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
   m->delete_marker = (flags & kMarkerFlag) != 0;
+  if (inline_elsewhere) *inline_elsewhere = (flags & kInlineInCurrent) != 0;
   m->retention = {};
   m->legal_hold = false;
   if (r.AtEnd()) return Status::Ok();
@@ -338,7 +342,8 @@ Status DecodeObjectSummary(std::string_view in, ObjectMeta* m) {
   return DecodeVersionFields(r, m);
 }
 
-Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
+Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only, bool* inline_elsewhere) {
+  if (inline_elsewhere) *inline_elsewhere = false;
   Reader r(in);
   if (!r.Version() || !r.U64(&m->size) || !r.Str(&m->etag) || !r.I64(&m->mtime_micros) ||
       !r.Str(&m->content_type))
@@ -362,7 +367,7 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only) {
       if (!r.Str(&c)) return Corrupt("part checksums");
   }
   if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
-  return DecodeVersionFields(r, m);
+  return DecodeVersionFields(r, m, inline_elsewhere);
 }
 
 std::string EncodeCompleted(const CompletedUpload& c) {

@@ -61,9 +61,13 @@ std::string PrefixSuccessor(std::string_view prefix);
 
 std::string EncodeBucket(const BucketInfo& b);
 Status DecodeBucket(std::string_view in, BucketInfo* b);
-std::string EncodeObject(const ObjectMeta& m);
+// With inline_elsewhere (the V record of a latest version whose O record holds the same
+// version), the inline bytes are left out and a flag says where they are.
+std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere = false);
 // With listing_only, stops before tags, inline data and segments (cheaper for listings).
-Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false);
+// `inline_elsewhere`, when given, says the record's inline bytes live in the O record.
+Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false,
+                    bool* inline_elsewhere = nullptr);
 // The listing fields plus version and delete marker, skipping everything else without
 // copying it (ListObjectVersions).
 Status DecodeObjectSummary(std::string_view in, ObjectMeta* m);

@@ -171,9 +171,21 @@ Status KvIndex::DeleteSnapshot(const BucketName& name) {
   return kv_->Write(b, sync_);
 }
 
+Status KvIndex::DecodeVersionRecord(std::string_view value, const BucketName& bucket,
+                                   const ObjectKey& key, ObjectMeta* m) {
+  bool elsewhere = false;
+  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(value, m, false, &elsewhere));
+  if (!elsewhere) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+  if (!cur || !(cur->version == m->version))
+    return Error(Err::kCorruption, "a version's inline bytes are missing from its current record: " + key.str());
+  m->inline_data = std::move(cur->inline_data);
+  return Status::Ok();
+}
+
 Result<std::optional<KvIndex::Found>> KvIndex::VersionAsOf(const BucketName& bucket,
                                                            const ObjectKey& key,
-                                                           int64_t at_micros) {
+                                                           int64_t at_micros, bool with_inline) {
   const std::string prefix = codec::VersionKeyPrefix(bucket, key);
   auto it = kv_->NewIterator();
   // Newest first: the first record at or after (~at, 0) is the newest with micros <= at.
@@ -183,7 +195,11 @@ Result<std::optional<KvIndex::Found>> KvIndex::VersionAsOf(const BucketName& buc
       it->key().size() != prefix.size() + codec::kVersionStampSize)
     return std::optional<Found>();
   Found f{std::string(it->key()), {}};
-  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &f.meta));
+  if (with_inline) {
+    SLUICE_RETURN_IF_ERROR(DecodeVersionRecord(it->value(), bucket, key, &f.meta));
+  } else {
+    SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &f.meta));
+  }
   return std::optional<Found>(std::move(f));
 }
 
@@ -214,7 +230,7 @@ Status KvIndex::CheckNotHeld(const BucketName& bucket, const ObjectKey& key,
     if (version.version.empty()) {  // an unversioned object predates every snapshot
       held = version.mtime_micros <= t;
     } else {
-      SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, key, t));
+      SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, key, t, /*with_inline=*/false));
       // A marker the view shows is held too: removing it would bring the key back into
       // the view.
       held = shown && shown->meta.version == version.version;
@@ -359,7 +375,7 @@ Result<std::optional<KvIndex::Found>> KvIndex::NewestVersion(const BucketName& b
       it->key().size() != prefix.size() + codec::kVersionStampSize)
     return std::optional<Found>();
   Found f{std::string(it->key()), {}};
-  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &f.meta));
+  SLUICE_RETURN_IF_ERROR(DecodeVersionRecord(it->value(), bucket, key, &f.meta));
   return std::optional<Found>(std::move(f));
 }
 
@@ -388,7 +404,7 @@ Result<std::optional<KvIndex::Found>> KvIndex::FindVersion(const BucketName& buc
   if (s.code() == Err::kNotFound) return std::optional<Found>();
   SLUICE_RETURN_IF_ERROR(s);
   Found f{std::move(vkey), {}};
-  SLUICE_RETURN_IF_ERROR(codec::DecodeObject(v, &f.meta));
+  SLUICE_RETURN_IF_ERROR(DecodeVersionRecord(v, bucket, key, &f.meta));
   // A stamp whose random half differs names another version (ids are exact).
   if (!f.meta.version.SameName(version)) return std::optional<Found>();
   return std::optional<Found>(std::move(f));
@@ -500,14 +516,21 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
     m.version = enabled ? VersionId::Of(micros, m.version.rand())
                         : VersionId::NullAt(micros, m.version.rand());
     r.version = m.version;
+    // The outgoing latest kept its inline bytes only in O: its V record gets them back
+    // (unless a Suspended write just dropped it as the null version).
+    if (cur && !cur->version.empty() && !cur->inline_data.empty() &&
+        (enabled || !cur->version.is_null()))
+      batch->Put(codec::VersionKey(bucket, key, cur->version), codec::EncodeObject(*cur));
   }
-  std::string rec = codec::EncodeObject(m);
   if (!m.version.empty()) {
-    batch->Put(codec::VersionKey(bucket, key, m.version), rec);
+    // A marker is never kept in O (DeleteObject removes the O record it writes here), so
+    // only an object's V record may leave its bytes to O.
+    batch->Put(codec::VersionKey(bucket, key, m.version),
+               codec::EncodeObject(m, /*inline_elsewhere=*/!m.delete_marker));
     if (m.version.is_null())
       batch->Put(codec::NullVersionKey(bucket, key), codec::EncodeStamp(m.version));
   }
-  batch->Put(codec::ObjectKey(bucket, key), std::move(rec));
+  batch->Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
   return r;
 }
 
@@ -557,8 +580,13 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
   std::string rec = codec::EncodeObject(target->meta);
   KvBatch b;
   const std::string okey = codec::ObjectKey(bucket, key);
-  if (target->kv_key != okey && cur && cur->version == target->meta.version) b.Put(okey, rec);
-  b.Put(target->kv_key, std::move(rec));
+  if (target->kv_key != okey && cur && cur->version == target->meta.version) {
+    // The latest: O holds the bytes, its V record does not.
+    b.Put(target->kv_key, codec::EncodeObject(target->meta, /*inline_elsewhere=*/true));
+    b.Put(okey, std::move(rec));
+  } else {
+    b.Put(target->kv_key, std::move(rec));
+  }
   return kv_->Write(b, sync_);
 }
 
@@ -814,7 +842,7 @@ Result<ListPage> KvIndex::ListObjectsAsOf(const BucketName& bucket, const ListQu
       if (from_v) {
         if (o_ok && vk == ok) oit->Next();  // the O copy: V decides
         const ObjectKey k = ObjectKey::Trusted(key);
-        SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, k, q.as_of_micros));
+        SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, k, q.as_of_micros, /*with_inline=*/false));
         vit->Seek(vbase + key + '\x01');  // past the key's other versions
         if (shown && !shown->meta.delete_marker) {
           Item it;

@@ -98,6 +98,10 @@ class KvIndex final : public Index {
   std::mutex& UploadLock(const std::string& upload_id);
   Status BucketExists(const BucketName& bucket);
   Status CheckCondition(const std::optional<ObjectMeta>& current, const WriteCondition& cond);
+  // Decodes a V record, taking its inline bytes from the O record when it keeps them there
+  // (the latest version of a small object: its bytes are stored once).
+  Status DecodeVersionRecord(std::string_view value, const BucketName& bucket,
+                             const ObjectKey& key, ObjectMeta* m);
   // The O record (the latest version when it is an object), if any.
   Result<std::optional<ObjectMeta>> ReadCurrent(const BucketName& bucket, const ObjectKey& key);
   // The newest V record of a key, if any.
@@ -112,9 +116,10 @@ class KvIndex final : public Index {
                                      KvBatch* batch);
   // kVersionHeld when a snapshot of the bucket shows this version of the key.
   Status CheckNotHeld(const BucketName& bucket, const ObjectKey& key, const ObjectMeta& version);
-  // The newest V record of `key` at or before `at_micros`, if any.
+  // The newest V record of `key` at or before `at_micros`, if any; without `with_inline`
+  // its inline bytes may be missing (listings and hold checks need none).
   Result<std::optional<Found>> VersionAsOf(const BucketName& bucket, const ObjectKey& key,
-                                           int64_t at_micros);
+                                           int64_t at_micros, bool with_inline = true);
   Result<ListPage> ListObjectsAsOf(const BucketName& bucket, const ListQuery& q);
   // Removes the null version (Suspended writes and deletes replace it); kObjectLocked when
   // Object Lock protects it.

@@ -75,7 +75,8 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
 
   http::ResponseHead head;
   AddObjectHeaders(head, m, ctx.query);
-  AddVersionHeader(head, m.version);
+  // An unversioned object read as ?versionId=null is the null version, and says so.
+  AddVersionHeader(head, m.version.empty() && ctx.version.is_null() ? VersionId::Null() : m.version);
   AddObjectLockHeaders(head, m);
   if (ctx.version.empty()) AddExpiration(ctx, head, m);
   uint64_t offset = 0, length = m.size;
