@@ -166,6 +166,9 @@ VersionId VersionStampOf(std::string_view vkey) {
 std::string NullVersionKey(std::string_view bucket, std::string_view key) {
   return Join(kNullVersion, {bucket, key});
 }
+std::string LatestMarkerKey(std::string_view bucket, std::string_view key) {
+  return Join(kLatestMarker, {bucket, key});
+}
 std::string SnapshotPrefix(std::string_view source) { return Join(kSnapshotOf, {source, ""}); }
 std::string SnapshotKey(std::string_view source, std::string_view name) {
   return Join(kSnapshotOf, {source, name});

@@ -25,6 +25,7 @@ inline constexpr char kCompleted = 'D';      // "D" upload-id: a completed uploa
 inline constexpr char kCompletedByAge = 'T';  // "T" completed (u64 BE) upload-id: empty
 inline constexpr char kVersion = 'V';  // "V" bucket "\0" key "\0" ~micros (u64 BE) rand (u64 BE)
 inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null version's stamp
+inline constexpr char kLatestMarker = 'M';  // "M" bucket "\0" key: stamp of a latest marker
 inline constexpr char kSnapshotOf = 'Z';  // "Z" source "\0" snapshot: the snapshot's instant
 
 std::string BucketKey(std::string_view bucket);
@@ -48,6 +49,7 @@ inline constexpr size_t kVersionStampSize = 16;
 // The stamp at the end of a V key (without the null flag, which lives in the record).
 VersionId VersionStampOf(std::string_view vkey);
 std::string NullVersionKey(std::string_view bucket, std::string_view key);
+std::string LatestMarkerKey(std::string_view bucket, std::string_view key);
 std::string SnapshotPrefix(std::string_view source);  // "Z" source "\0"
 std::string SnapshotKey(std::string_view source, std::string_view name);
 std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)

@@ -365,18 +365,15 @@ Result<std::optional<ObjectMeta>> KvIndex::ReadCurrent(const BucketName& bucket,
   return std::optional<ObjectMeta>(std::move(m));
 }
 
-Result<std::optional<KvIndex::Found>> KvIndex::NewestVersion(const BucketName& bucket,
-                                                             const ObjectKey& key) {
-  std::string prefix = codec::VersionKeyPrefix(bucket, key);
-  auto it = kv_->NewIterator();
-  it->Seek(prefix);
-  SLUICE_RETURN_IF_ERROR(it->status());
-  if (!it->Valid() || !StartsWith(it->key(), prefix) ||
-      it->key().size() != prefix.size() + codec::kVersionStampSize)
-    return std::optional<Found>();
-  Found f{std::string(it->key()), {}};
-  SLUICE_RETURN_IF_ERROR(DecodeVersionRecord(it->value(), bucket, key, &f.meta));
-  return std::optional<Found>(std::move(f));
+Result<std::optional<VersionId>> KvIndex::LatestMarker(const BucketName& bucket,
+                                                       const ObjectKey& key) {
+  std::string v;
+  Status s = kv_->Get(codec::LatestMarkerKey(bucket, key), &v);
+  if (s.code() == Err::kNotFound) return std::optional<VersionId>();
+  SLUICE_RETURN_IF_ERROR(s);
+  VersionId stamp;
+  SLUICE_RETURN_IF_ERROR(codec::DecodeStamp(v, &stamp));
+  return std::optional<VersionId>(stamp);
 }
 
 Result<std::optional<KvIndex::Found>> KvIndex::FindVersion(const BucketName& bucket,
@@ -424,8 +421,14 @@ Result<ObjectMeta> KvIndex::GetObject(const BucketName& bucket, const ObjectKey&
     // Missing: say why (no bucket, a delete marker on top, or no version at all).
     SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
     if (b.versioning != Versioning::kUnversioned) {
-      SLUICE_ASSIGN_OR_RETURN(auto newest, NewestVersion(bucket, key));
-      if (newest && newest->meta.delete_marker) return std::move(newest->meta);
+      SLUICE_ASSIGN_OR_RETURN(auto marker, LatestMarker(bucket, key));
+      if (marker) {
+        std::string rec;
+        SLUICE_RETURN_IF_ERROR(kv_->Get(codec::VersionKey(bucket, key, *marker), &rec));
+        ObjectMeta m;
+        SLUICE_RETURN_IF_ERROR(codec::DecodeObject(rec, &m));
+        return m;
+      }
     }
     return Error(Err::kNoSuchKey, key);
   }
@@ -451,7 +454,8 @@ Status KvIndex::CheckCondition(const std::optional<ObjectMeta>& current,
 
 Result<uint64_t> KvIndex::PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
                                             const std::optional<ObjectMeta>& cur, bool migrate,
-                                            KvBatch* batch) {
+                                            KvBatch* batch, bool* marker_latest) {
+  *marker_latest = false;
   if (cur && cur->version.empty()) {
     // The unversioned object becomes the null version, stamped with its write time.
     uint64_t at = cur->mtime_micros > 0 ? static_cast<uint64_t>(cur->mtime_micros) : 1;
@@ -464,8 +468,10 @@ Result<uint64_t> KvIndex::PrepareNewVersion(const BucketName& bucket, const Obje
     return at;
   }
   if (cur) return cur->version.micros();
-  SLUICE_ASSIGN_OR_RETURN(auto newest, NewestVersion(bucket, key));
-  return newest ? newest->meta.version.micros() : 0;
+  // No O record: the key has no version, or its latest is a marker (then M names it).
+  SLUICE_ASSIGN_OR_RETURN(auto marker, LatestMarker(bucket, key));
+  *marker_latest = marker.has_value();
+  return marker ? marker->micros() : 0;
 }
 
 Status KvIndex::DropNullVersion(const BucketName& bucket, const ObjectKey& key,
@@ -493,6 +499,7 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
   const BucketName& bucket = b.name;
   for (const auto& s : m.segments) batch->Put(codec::RefKey(s.data_id), "");
   WriteResult r;
+  bool marker_latest = false;  // the key's latest was a marker (its M record goes or moves)
   const DeleteRequest replace{{}, {}, now_micros, false};
   if (b.versioning == Versioning::kUnversioned) {
     if (cur) {
@@ -506,7 +513,8 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
     m.version = {};
   } else {
     const bool enabled = b.versioning == Versioning::kEnabled;
-    SLUICE_ASSIGN_OR_RETURN(uint64_t latest, PrepareNewVersion(bucket, key, cur, enabled, batch));
+    SLUICE_ASSIGN_OR_RETURN(uint64_t latest,
+                            PrepareNewVersion(bucket, key, cur, enabled, batch, &marker_latest));
     if (!enabled)
       SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, replace, batch, released));
     // After the key's latest version (ids sort by time) and after the bucket's newest
@@ -529,6 +537,10 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
                codec::EncodeObject(m, /*inline_elsewhere=*/!m.delete_marker));
     if (m.version.is_null())
       batch->Put(codec::NullVersionKey(bucket, key), codec::EncodeStamp(m.version));
+    if (m.delete_marker)
+      batch->Put(codec::LatestMarkerKey(bucket, key), codec::EncodeStamp(m.version));
+    else if (marker_latest)
+      batch->Delete(codec::LatestMarkerKey(bucket, key));
   }
   batch->Put(codec::ObjectKey(bucket, key), codec::EncodeObject(m));
   return r;
@@ -703,12 +715,19 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     it->Next();
     SLUICE_RETURN_IF_ERROR(it->status());
     std::optional<ObjectMeta> next;
+    bool next_marker = false;
     if (it->Valid() && StartsWith(it->key(), prefix) &&
         it->key().size() == prefix.size() + codec::kVersionStampSize) {
       ObjectMeta n;
       SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &n));
-      if (!n.delete_marker) next = std::move(n);
+      if (n.delete_marker) {
+        next_marker = true;
+        batch.Put(codec::LatestMarkerKey(bucket, key), codec::EncodeStamp(n.version));
+      } else {
+        next = std::move(n);
+      }
     }
+    if (!next_marker && target->meta.delete_marker) batch.Delete(codec::LatestMarkerKey(bucket, key));
     if (next) batch.Put(okey, codec::EncodeObject(*next));
     else batch.Delete(okey);
   }

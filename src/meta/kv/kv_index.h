@@ -104,8 +104,10 @@ class KvIndex final : public Index {
                              const ObjectKey& key, ObjectMeta* m);
   // The O record (the latest version when it is an object), if any.
   Result<std::optional<ObjectMeta>> ReadCurrent(const BucketName& bucket, const ObjectKey& key);
-  // The newest V record of a key, if any.
-  Result<std::optional<Found>> NewestVersion(const BucketName& bucket, const ObjectKey& key);
+  // The stamp of the key's latest version when that is a delete marker (its M record). The
+  // invariant: M exists exactly when the key has versions and the newest is a marker, so a
+  // key without an O record needs one point lookup, not an iterator, to know its latest.
+  Result<std::optional<VersionId>> LatestMarker(const BucketName& bucket, const ObjectKey& key);
   // The version named `version` (null: through the N pointer, or the unversioned O record).
   Result<std::optional<Found>> FindVersion(const BucketName& bucket, const ObjectKey& key,
                                            const VersionId& version);
@@ -113,7 +115,7 @@ class KvIndex final : public Index {
   // unversioned O record into V as the null version when `migrate` (Enabled buckets).
   Result<uint64_t> PrepareNewVersion(const BucketName& bucket, const ObjectKey& key,
                                      const std::optional<ObjectMeta>& cur, bool migrate,
-                                     KvBatch* batch);
+                                     KvBatch* batch, bool* marker_latest);
   // kVersionHeld when a snapshot of the bucket shows this version of the key.
   Status CheckNotHeld(const BucketName& bucket, const ObjectKey& key, const ObjectMeta& version);
   // The newest V record of `key` at or before `at_micros`, if any; without `with_inline`
