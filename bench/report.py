@@ -376,6 +376,9 @@ try:
 except ImportError:
     pass
 
+versions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "VERSIONS.md")
+if os.path.exists(versions):  # from bench/versions_bench.sh, run on its own
+    lines += [open(versions).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]
