@@ -103,5 +103,59 @@ TEST(Codec, OtherRecordsRoundTrip) {
   EXPECT_EQ(b2.region, "r");
 }
 
+TEST(Codec, VersionLockAndSnapshotFieldsRoundTrip) {
+  ObjectMeta m;
+  m.etag = "e";
+  m.inline_data = "small bytes";
+  m.version = VersionId::Of(1700000000000001, 42);
+  m.retention = {"COMPLIANCE", 1800000000000000};
+  m.legal_hold = true;
+  ObjectMeta back;
+  ASSERT_TRUE(DecodeObject(EncodeObject(m), &back).ok());
+  EXPECT_EQ(back.version, m.version);
+  EXPECT_EQ(back.retention.mode, "COMPLIANCE");
+  EXPECT_EQ(back.retention.until_micros, 1800000000000000);
+  EXPECT_TRUE(back.legal_hold);
+  EXPECT_EQ(back.inline_data, "small bytes");
+  // The latest's V record leaves its bytes to O and says so.
+  bool elsewhere = false;
+  ASSERT_TRUE(DecodeObject(EncodeObject(m, /*inline_elsewhere=*/true), &back, false, &elsewhere).ok());
+  EXPECT_TRUE(elsewhere);
+  EXPECT_TRUE(back.inline_data.empty());
+  // A null marker; and a record from before versioning reads as unversioned.
+  ObjectMeta marker;
+  marker.delete_marker = true;
+  marker.version = VersionId::NullAt(5, 6);
+  ASSERT_TRUE(DecodeObject(EncodeObject(marker), &back).ok());
+  EXPECT_TRUE(back.delete_marker);
+  EXPECT_TRUE(back.version.is_null());
+  EXPECT_EQ(back.version.micros(), 5u);
+  ObjectMeta legacy;
+  legacy.etag = "old";
+  ASSERT_TRUE(DecodeObject(EncodeObject(legacy), &back).ok());
+  EXPECT_TRUE(back.version.empty());
+  EXPECT_FALSE(back.delete_marker);
+  // The summary decode skips the bytes but keeps version and marker.
+  ASSERT_TRUE(DecodeObjectSummary(EncodeObject(m), &back).ok());
+  EXPECT_EQ(back.version, m.version);
+  // Bucket records: versioning, Object Lock, snapshot fields.
+  BucketInfo b{BucketName::Trusted("snap"), 1, "o", "r"}, b2;
+  b.versioning = Versioning::kSuspended;
+  b.lock = {true, "GOVERNANCE", 7, 0};
+  b.snapshot_of = "src";
+  b.snapshot_at = 123;
+  b.last_snapshot_at = 45;
+  ASSERT_TRUE(DecodeBucket(EncodeBucket(b), &b2).ok());
+  EXPECT_EQ(b2.versioning, Versioning::kSuspended);
+  EXPECT_TRUE(b2.lock.enabled);
+  EXPECT_EQ(b2.lock.default_days, 7u);
+  EXPECT_EQ(b2.snapshot_of, "src");
+  EXPECT_EQ(b2.snapshot_at, 123);
+  EXPECT_EQ(b2.last_snapshot_at, 45);
+  // Version keys: newest first within a key, and the stamp reads back.
+  EXPECT_LT(VersionKey("b", "k", VersionId::Of(200, 1)), VersionKey("b", "k", VersionId::Of(100, 1)));
+  EXPECT_EQ(VersionStampOf(VersionKey("b", "k", VersionId::Of(200, 9))), VersionId::Of(200, 9));
+}
+
 }  // namespace
 }  // namespace sluice::meta::codec
