@@ -250,6 +250,25 @@ TEST_F(LifecycleWorkerTest, ObjectLockWins) {
   EXPECT_EQ(Run().noncurrent_removed, 1u);
 }
 
+TEST_F(LifecycleWorkerTest, SnapshotsKeepWhatTheyShow) {
+  // compat: snapshots
+  ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
+  SetRules("<Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+           "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>");
+  Put("k", "pinned");
+  clock_.Advance(1000);
+  ASSERT_TRUE(index_.CreateSnapshot("b"_b, "run-1"_b, clock_.NowMicros(), "o").ok());
+  clock_.Advance(1000);
+  Put("k", "newer");
+  clock_.Advance(5 * kDay);
+  LifecycleStats st = Run();
+  EXPECT_EQ(st.locked, 1u);  // the snapshot holds "pinned"
+  EXPECT_EQ(Versions(), "k:newer*,k:pinned,");
+  ASSERT_TRUE(index_.DeleteSnapshot("run-1"_b).ok());
+  EXPECT_EQ(Run().noncurrent_removed, 1u);
+  EXPECT_EQ(Versions(), "k:newer*,");
+}
+
 TEST_F(LifecycleWorkerTest, PacesBetweenPagesAndBoundsMemory) {
   ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
   SetRules("<Rule><ID>hot</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
