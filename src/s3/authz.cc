@@ -492,8 +492,10 @@ Status AuthorizeRequest(Ctx& ctx, const Route& route) {
 
 Status HideMissingKey(Ctx& ctx, Op op, Status st) {
   if (st.code() == Err::kNoSuchKey && IsGetOfObject(op) &&
-      !IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
+      !IsAllowed(ctx, "s3:ListBucket", ctx.bucket, "")) {
+    ctx.error_headers.clear();  // not even that a delete marker is there
     return Error(Err::kAccessDenied, "Access Denied");
+  }
   return st;
 }
 
