@@ -196,6 +196,14 @@ std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_
 std::string RefKey(std::string_view data_id) { return Join(kRef, {data_id}); }
 std::string GcKey(std::string_view data_id) { return Join(kGc, {data_id}); }
 
+std::optional<std::string> CommonPrefixOf(std::string_view key, std::string_view prefix,
+                                          std::string_view delimiter) {
+  if (delimiter.empty()) return std::nullopt;
+  size_t pos = key.find(delimiter, prefix.size());
+  if (pos == std::string_view::npos) return std::nullopt;
+  return std::string(key.substr(0, pos + delimiter.size()));
+}
+
 std::string PrefixSuccessor(std::string_view prefix) {
   std::string s(prefix);
   while (!s.empty()) {

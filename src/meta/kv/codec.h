@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,11 @@ std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 
 Status DecodeStamp(std::string_view in, VersionId* v);  // a null VersionId
 std::string CompletedKey(std::string_view upload_id);
 std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id);
+
+// The common prefix a listing rolls `key` up into: `prefix` and the rest of the key up to
+// and including the first `delimiter` after it; nullopt when the key is listed itself.
+std::optional<std::string> CommonPrefixOf(std::string_view key, std::string_view prefix,
+                                          std::string_view delimiter);
 
 // The smallest string greater than every string that starts with `prefix`; empty if
 // there is none (prefix is all 0xff).
