@@ -93,13 +93,17 @@ void AdminCommand::Register(CLI::App& app) {
   auto* a = app.add_subcommand("admin", "Manage users, access keys and policies of a sluice server");
   I->admin = a;
   a->require_subcommand(1);
-  a->add_option("--endpoint", I->flags.endpoint, "Server URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
-  a->add_option("--access-key", I->flags.access_key, "An admin's access key (default: the AWS chain)");
-  a->add_option("--secret-key", I->flags.secret_key, "Its secret key");
-  a->add_option("--profile", I->flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
-  a->add_option("--ca-bundle", I->flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
-  a->add_flag("--insecure", I->insecure, "Do not verify the server's TLS certificate");
-  a->add_flag("--json", I->as_json, "Print the server's JSON (the default when not on a terminal)");
+  // The connection flags `admin` and `snapshot` share.
+  auto connection_flags = [I](CLI::App* c) {
+    c->add_option("--endpoint", I->flags.endpoint, "Server URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
+    c->add_option("--access-key", I->flags.access_key, "An admin's access key (default: the AWS chain)");
+    c->add_option("--secret-key", I->flags.secret_key, "Its secret key");
+    c->add_option("--profile", I->flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
+    c->add_option("--ca-bundle", I->flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
+    c->add_flag("--insecure", I->insecure, "Do not verify the server's TLS certificate");
+    c->add_flag("--json", I->as_json, "Print the server's JSON (the default when not on a terminal)");
+  };
+  connection_flags(a);
 
   auto users_table = [I](const json& j) {
     std::vector<std::vector<std::string>> rows;
@@ -220,13 +224,7 @@ void AdminCommand::Register(CLI::App& app) {
   auto* sn = app.add_subcommand("snapshot", "Read-only snapshots of versioned buckets, readable as buckets");
   I->snapshot = sn;
   sn->require_subcommand(1);
-  sn->add_option("--endpoint", I->flags.endpoint, "Server URL (default: $AWS_ENDPOINT_URL, ~/.aws/config)");
-  sn->add_option("--access-key", I->flags.access_key, "An admin's access key (default: the AWS chain)");
-  sn->add_option("--secret-key", I->flags.secret_key, "Its secret key");
-  sn->add_option("--profile", I->flags.profile, "Profile in ~/.aws/credentials and ~/.aws/config");
-  sn->add_option("--ca-bundle", I->flags.ca_file, "PEM CA bundle for an HTTPS endpoint");
-  sn->add_flag("--insecure", I->insecure, "Do not verify the server's TLS certificate");
-  sn->add_flag("--json", I->as_json, "Print the server's JSON (the default when not on a terminal)");
+  connection_flags(sn);
   auto snap_row = [](const json& s) {
     return std::vector<std::string>{Str(s["name"]), Str(s["bucket"]), Str(s["created"])};
   };

@@ -92,7 +92,5 @@ Result<Route> RouteRequest(std::string_view method, std::string_view host,
 // Whether an operation acts on one version named by ?versionId=.
 bool TakesVersionId(Op op);
 
-// Bucket and key rules live with their types (common/names.h).
-inline Status ValidateKey(std::string_view key) { return ValidateObjectKey(key); }
 
 }  // namespace sluice::s3

@@ -30,6 +30,13 @@ inline Result<meta::ObjectMeta> ReadObjectVersion(Ctx& ctx) {
   return ReadObjectVersion(ctx, ctx.bucket, ctx.key, ctx.version);
 }
 
+// The version an attribute change (tags, ACL, retention, legal hold) applies to: the one the
+// request read, so a write landing in between cannot receive it; for an unversioned object,
+// the version the request named (none, or null).
+inline VersionId ChangeTarget(const Ctx& ctx, const meta::ObjectMeta& read) {
+  return read.version.empty() ? ctx.version : read.version;
+}
+
 // A fresh version name for a write: now, and 64 random bits (the index raises the time
 // above the key's latest version if the clock is behind it).
 VersionId NewVersionStamp(const Services& svc, int64_t now_micros);

@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                         m.find("x-amz-copy-source") != m.end());
   if (route.ok()) {
     (void)sluice::ValidateBucketName(route->bucket);
-    (void)sluice::s3::ValidateKey(route->key);
+    (void)sluice::ValidateObjectKey(route->key);
   }
   return 0;
 }

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.request
 
 ACCESS_KEY = "itestaccesskey"
@@ -92,3 +93,21 @@ def boto3_client(endpoint, **kw):
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=kw.pop("ak", ACCESS_KEY),
                         aws_secret_access_key=kw.pop("sk", SECRET_KEY), region_name="us-east-1",
                         config=cfg, **kw)
+
+
+class ServerTestCase(unittest.TestCase):
+    """One server for the whole class, and a boto3 client for it as cls.s3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        try:
+            cls.server.start()
+            cls.s3 = boto3_client(cls.server.endpoint)
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()

@@ -39,21 +39,7 @@ def all_versions(s3, bucket, page_size=1000, prefix=""):
         kw["VersionIdMarker"] = r.get("NextVersionIdMarker", "")
 
 
-class VersioningTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.Server()
-        try:
-            cls.server.start()
-            cls.s3 = harness.boto3_client(cls.server.endpoint)
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class VersioningTest(harness.ServerTestCase):
     def test_checkpoints_survive_overwrites_and_deletes(self):
         # compat: versioning
         s3 = self.s3
@@ -148,7 +134,6 @@ class VersioningTest(unittest.TestCase):
         s3 = self.s3
         s3.create_bucket(Bucket="vpage")
         s3.put_bucket_versioning(Bucket="vpage", VersioningConfiguration={"Status": "Enabled"})
-        expect = []
         for k in ["a", "a/b", "b", "c/d"]:
             for i in range(4):
                 s3.put_object(Bucket="vpage", Key=k, Body=f"{k}{i}".encode())
@@ -204,21 +189,7 @@ class VersioningTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-class ObjectLockTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.Server()
-        try:
-            cls.server.start()
-            cls.s3 = harness.boto3_client(cls.server.endpoint)
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class ObjectLockTest(harness.ServerTestCase):
     def test_checkpoint_bucket_with_default_retention(self):
         # compat: object-lock
         import datetime
@@ -286,29 +257,15 @@ class ObjectLockTest(unittest.TestCase):
                          "Enabled")
 
 
-class SnapshotTest(unittest.TestCase):
+class SnapshotTest(harness.ServerTestCase):
     """Pinning a training run's data set: `sluice snapshot create`, then every client reads the
     snapshot as a bucket while the source moves on."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.Server()
-        try:
-            cls.server.start()
-            cls.s3 = harness.boto3_client(cls.server.endpoint)
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
-    def sluice(self, *args, check=True, **env_over):
+    def sluice(self, *args, check=True, stdin=None):
         env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
                    AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
-        env.update(env_over)
-        r = subprocess.run([self.server.bin, *args], capture_output=True, text=True, env=env, timeout=60)
+        r = subprocess.run([self.server.bin, *args], input=stdin, capture_output=True, text=True, env=env,
+                           timeout=60)
         if check:
             self.assertEqual(r.returncode, 0, f"sluice {args}: {r.stdout}\n{r.stderr}")
         return r
@@ -407,11 +364,7 @@ class SnapshotTest(unittest.TestCase):
         policy = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
              "Resource": ["arn:aws:s3:::pol-snap", "arn:aws:s3:::pol-snap/*"]}]}
-        r = subprocess.run([self.server.bin, "admin", "policy", "set", "snap-reader", "-"], input=json.dumps(policy),
-                           capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
-                                    AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent"))
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.sluice("admin", "policy", "set", "snap-reader", "-", stdin=json.dumps(policy))
         self.sluice("admin", "policy", "attach", "snap-reader", "reader")
         reader = harness.boto3_client(self.server.endpoint, ak=key["access_key"], sk=key["secret_key"])
         self.assertEqual(reader.get_object(Bucket="pol-snap", Key="a")["Body"].read(), b"a")

@@ -158,11 +158,6 @@ std::string VersionKey(std::string_view bucket, std::string_view key, const Vers
   PutU64BE(&k, v.rand());
   return k;
 }
-VersionId VersionStampOf(std::string_view vkey) {
-  if (vkey.size() < kVersionStampSize) return {};
-  std::string_view t = vkey.substr(vkey.size() - kVersionStampSize);
-  return VersionId::Of(~GetU64BE(t), GetU64BE(t.substr(8)));
-}
 std::string NullVersionKey(std::string_view bucket, std::string_view key) {
   return Join(kNullVersion, {bucket, key});
 }

@@ -47,8 +47,6 @@ std::string VersionKeyPrefix(std::string_view bucket, std::string_view key);  //
 // The version's place: newest (largest micros) first within a key.
 std::string VersionKey(std::string_view bucket, std::string_view key, const VersionId& v);
 inline constexpr size_t kVersionStampSize = 16;
-// The stamp at the end of a V key (without the null flag, which lives in the record).
-VersionId VersionStampOf(std::string_view vkey);
 std::string NullVersionKey(std::string_view bucket, std::string_view key);
 std::string LatestMarkerKey(std::string_view bucket, std::string_view key);
 std::string SnapshotPrefix(std::string_view source);  // "Z" source "\0"

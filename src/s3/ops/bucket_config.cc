@@ -150,7 +150,7 @@ Task<Status> PutObjectAcl(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
   SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectAcl(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+    return svc.index->SetObjectAcl(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
                                    acl);
   }));
   http::ResponseHead head;

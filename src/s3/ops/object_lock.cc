@@ -105,7 +105,7 @@ Task<Status> PutObjectRetention(Ctx& ctx) {
   const bool bypass = BypassGovernance(ctx);
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
     return svc.index->SetObjectRetention(ctx.bucket, ctx.key,
-                                         m.version.empty() ? ctx.version : m.version, r, bypass, now);
+                                         ChangeTarget(ctx, m), r, bypass, now);
   }));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
@@ -133,7 +133,7 @@ Task<Status> PutObjectLegalHold(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
     return svc.index->SetObjectLegalHold(ctx.bucket, ctx.key,
-                                         m.version.empty() ? ctx.version : m.version, status == "ON");
+                                         ChangeTarget(ctx, m), status == "ON");
   }));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);

@@ -31,7 +31,7 @@ Task<Status> PutObjectTagging(Ctx& ctx) {
       ctx.key));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectTags(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+    return svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
                                     tags);
   }));
   http::ResponseHead head;
@@ -55,7 +55,7 @@ Task<Status> DeleteObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectTags(ctx.bucket, ctx.key, m.version.empty() ? ctx.version : m.version,
+    return svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
                                     {});
   }));
   http::ResponseHead head;

@@ -9,6 +9,7 @@
 
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "testutil/index_fixture.h"
 #include "testutil/names.h"
 
 namespace sluice::meta {
@@ -16,25 +17,9 @@ namespace {
 
 using namespace sluice::testing_names;  // NOLINT
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<KvStore>(const std::string& dir)> open;
-};
-
-class IndexConformance : public ::testing::TestWithParam<Backend> {
+class IndexConformance : public IndexFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-index-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    kv_ = GetParam().open(dir_);
-    index_ = std::make_unique<KvIndex>(kv_.get(), true);
-    ASSERT_TRUE(index_->CreateBucket({"b"_b, 1, "o", "us-east-1"}).ok());
-  }
-  void TearDown() override {
-    index_.reset();
-    kv_.reset();
-    std::system(("rm -rf " + dir_).c_str());
-  }
+  IndexConformance() : IndexFixture(true) {}
   void Put(const std::string& key, std::string data_id = "") {
     ObjectMeta m;
     m.etag = "e";
@@ -51,9 +36,6 @@ class IndexConformance : public ::testing::TestWithParam<Backend> {
     if (p->truncated) out += "+" + p->next_marker;
     return out;
   }
-  std::string dir_;
-  std::unique_ptr<KvStore> kv_;
-  std::unique_ptr<KvIndex> index_;
 };
 
 TEST_P(IndexConformance, Buckets) {
@@ -252,13 +234,7 @@ TEST_P(IndexConformance, BucketConfigs) {
   EXPECT_EQ(index_->ListBuckets()->size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, IndexConformance,
-    ::testing::Values(
-        Backend{"mem", [](const std::string&) { return std::unique_ptr<KvStore>(new MemKv()); }},
-        Backend{"rocksdb",
-                [](const std::string& dir) { return std::move(OpenRocksKv(dir + "/db")).value(); }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, IndexConformance, KvBackends(), BackendName);
 
 TEST(MemKv, DropUnsyncedKeepsOnlySyncedPrefix) {
   MemKv kv;

@@ -14,6 +14,7 @@
 
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "testutil/index_fixture.h"
 #include "testutil/names.h"
 
 namespace sluice::meta {
@@ -21,25 +22,9 @@ namespace {
 
 using namespace sluice::testing_names;  // NOLINT
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<KvStore>(const std::string& dir)> open;
-};
-
-class IndexVersions : public ::testing::TestWithParam<Backend> {
+class IndexVersions : public IndexFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice-versions-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    kv_ = GetParam().open(dir_);
-    index_ = std::make_unique<KvIndex>(kv_.get(), false);
-    ASSERT_TRUE(index_->CreateBucket({"b"_b, 1, "o", "us-east-1"}).ok());
-  }
-  void TearDown() override {
-    index_.reset();
-    kv_.reset();
-    std::system(("rm -rf " + dir_).c_str());
-  }
+  IndexVersions() : IndexFixture(false) {}
   // Writes key with `etag` at time `now` (µs); returns the version the index named.
   VersionId Put(const std::string& key, const std::string& etag, std::string data_id = "") {
     ObjectMeta m;
@@ -83,9 +68,6 @@ class IndexVersions : public ::testing::TestWithParam<Backend> {
     return m->delete_marker ? "marker" : m->etag;
   }
 
-  std::string dir_;
-  std::unique_ptr<KvStore> kv_;
-  std::unique_ptr<KvIndex> index_;
   uint64_t now_ = 1000;
   uint64_t rand_ = 0;
   bool bypass_ = false;
@@ -602,13 +584,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, IndexVersions,
-    ::testing::Values(
-        Backend{"mem", [](const std::string&) { return std::unique_ptr<KvStore>(new MemKv()); }},
-        Backend{"rocksdb",
-                [](const std::string& dir) { return std::move(OpenRocksKv(dir + "/db")).value(); }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, KvBackends(), BackendName);
 
 }  // namespace
 }  // namespace sluice::meta

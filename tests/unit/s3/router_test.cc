@@ -97,11 +97,11 @@ TEST(Router, BucketNames) {
 }
 
 TEST(Router, Keys) {
-  EXPECT_TRUE(ValidateKey(std::string(1024, 'k')).ok());
-  EXPECT_EQ(ValidateKey(std::string(1025, 'k')).code(), Err::kKeyTooLong);
-  EXPECT_EQ(ValidateKey("bad\xff").code(), Err::kInvalidObjectKey);
-  EXPECT_EQ(ValidateKey(std::string("nul\0x", 5)).code(), Err::kInvalidObjectKey);
-  EXPECT_TRUE(ValidateKey("emoji \xf0\x9f\x98\x80 +%?#").ok());
+  EXPECT_TRUE(ValidateObjectKey(std::string(1024, 'k')).ok());
+  EXPECT_EQ(ValidateObjectKey(std::string(1025, 'k')).code(), Err::kKeyTooLong);
+  EXPECT_EQ(ValidateObjectKey("bad\xff").code(), Err::kInvalidObjectKey);
+  EXPECT_EQ(ValidateObjectKey(std::string("nul\0x", 5)).code(), Err::kInvalidObjectKey);
+  EXPECT_TRUE(ValidateObjectKey("emoji \xf0\x9f\x98\x80 +%?#").ok());
 }
 
 }  // namespace
