@@ -179,19 +179,24 @@ class RequestValues final : public auth::ConditionValues {
   }
 
  private:
-  // The tags of the object the request acts on, read once (ExistingObjectTag applies to
-  // actions on an existing object; absent when there is none).
+  // The tags of the object the request acts on (ExistingObjectTag applies to actions on
+  // an existing object; absent when there is none). Reading them takes an index call,
+  // which cannot be awaited here: the first evaluation notes that they were wanted, and
+  // Decide reads them and evaluates again.
   const meta::HeaderList* ExistingTags() const {
     if (key_.empty() || !IsObjectAction(action_)) return nullptr;
-    if (!existing_loaded_) {
-      existing_loaded_ = true;
-      // Names reaching authorization were validated (handler.cc, AuthorizeRoute).
-      auto m = ctx_.svc.index->GetObject(BucketName::Trusted(bucket_), ObjectKey::Trusted(key_),
-                                         key_ == ctx_.key.str() ? ctx_.version : VersionId());
-      if (m.ok() && !m->delete_marker) existing_ = std::move(m->tags);
-    }
+    if (!existing_loaded_) wanted_existing_ = true;
     return existing_ ? &*existing_ : nullptr;
   }
+
+ public:
+  bool wanted_existing() const { return wanted_existing_ && !existing_loaded_; }
+  void SetExisting(std::optional<meta::HeaderList> tags) {
+    existing_ = std::move(tags);
+    existing_loaded_ = true;
+  }
+
+ private:
   // The tags the request sets: read by the operation from its body, or x-amz-tagging.
   const meta::HeaderList* RequestTags() const {
     if (ctx_.request_tags) return &*ctx_.request_tags;
@@ -208,29 +213,55 @@ class RequestValues final : public auth::ConditionValues {
   const std::string& bucket_;
   const std::string& key_;
   mutable std::optional<meta::HeaderList> existing_, header_tags_;
-  mutable bool existing_loaded_ = false;
+  bool existing_loaded_ = false;
+  mutable bool wanted_existing_ = false;
 };
 
-auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
-                     const std::string& key, std::string* resource) {
+std::string WhoIs(const Ctx& ctx);
+Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
+                           const std::string& key, const std::string& resource,
+                           const BucketAccessCache::Entry* entry);
+
+// Allowed, or kAccessDenied (logged with the identity, action and resource when
+// `log_denial`). Awaits only what the request has not read yet: the bucket's access entry
+// for a bucket other than the request's own, and the object when a condition or an object
+// ACL needs it.
+Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
+                   const std::string& key, bool log_denial) {
+  std::string resource_storage;
+  std::string* resource = &resource_storage;
   const auth::Identity* id = ctx.auth.credential.identity.get();
-  const BucketAccessCache::Entry* entry = nullptr;
+  std::shared_ptr<const BucketAccessCache::Entry> entry = AccessOfOwnBucket(ctx, bucket);
   bool unreadable = false;
-  if (ctx.svc.access && !bucket.empty()) {
-    auto e = ctx.svc.access->Get(bucket);
+  if (!entry && ctx.svc.access && !bucket.empty()) {
+    auto e = co_await ctx.svc.access->Get(bucket);
     if (!e.ok()) {
       spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
       unreadable = true;
     } else {
-      entry = *e;
+      entry = std::move(e).value();
     }
   }
   // Root and admins skip straight past a bucket without a policy: the common case costs
   // one cache lookup and builds nothing.
   if (!unreadable && id && id->admin && !id->session_policy && (!entry || !entry->policy))
-    return auth::Verdict::kAllow;
+    co_return Status::Ok();
   *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
-  if (unreadable) return auth::Verdict::kExplicitDeny;  // fail closed
+  auth::Verdict v = auth::Verdict::kExplicitDeny;  // fail closed when unreadable
+  if (!unreadable) v = co_await Decide(ctx, action, bucket, key, *resource, entry.get());
+  if (v == auth::Verdict::kAllow) co_return Status::Ok();
+  if (log_denial)
+    spdlog::info("access denied ({}): {} may not {} on {} [request {}]",
+                 v == auth::Verdict::kExplicitDeny ? "explicit deny" : "no statement allows it",
+                 WhoIs(ctx), action, *resource, ctx.request_id);
+  co_return Error(Err::kAccessDenied, "Access Denied");
+}
+
+// The verdict of the policies and ACLs on one request for bucket/key.
+Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
+                           const std::string& key, const std::string& resource,
+                           const BucketAccessCache::Entry* entry) {
+  const auth::Identity* id = ctx.auth.credential.identity.get();
   RequestValues values(ctx, action, bucket, key);
   // ACL grants count unless ACLs are disabled (BucketOwnerEnforced) or public ones ignored
   // (every grant a canned ACL makes is public). RestrictPublicBuckets: a public bucket
@@ -238,18 +269,33 @@ auth::Verdict Decide(Ctx& ctx, std::string_view action, const std::string& bucke
   const bool acls_count = entry && !entry->acls_disabled && !entry->block.ignore_public_acls;
   const auth::Policy* policy = entry ? entry->policy.get() : nullptr;
   if (policy && !id && entry->block.restrict_public_buckets && policy->IsPublic()) policy = nullptr;
-  auth::AccessRequest r{action, *resource, id, policy, &values,
+  auth::AccessRequest r{action, resource, id, policy, &values,
                         acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
+  // Names reaching authorization were validated (handler.cc, AuthorizeRoute).
+  std::optional<Result<meta::ObjectMeta>> object;
+  auto read_object = [&]() -> Task<const Result<meta::ObjectMeta>*> {
+    if (!object) {
+      VersionId version;  // the request's version when it reads its own key
+      if (key == ctx.key.str()) version = ctx.version;
+      object.emplace(co_await ctx.svc.index->GetObject(BucketName::Trusted(bucket),
+                                                       ObjectKey::Trusted(key), version));
+    }
+    co_return &*object;
+  };
+  if (values.wanted_existing()) {  // a condition on the object's own tags: read, then again
+    const Result<meta::ObjectMeta>* m = co_await read_object();
+    values.SetExisting(m->ok() && !(*m)->delete_marker ? std::optional((*m)->tags) : std::nullopt);
+    v = auth::Authorize(r);
+  }
   if (v == auth::Verdict::kImplicitDeny &&
       (action == "s3:GetObject" || action == "s3:GetObjectVersion") && !key.empty() &&
       (!entry || acls_count)) {
     // An object's own canned ACL (of the version read) may grant the read.
-    auto m = ctx.svc.index->GetObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key),
-                                      key == ctx.key.str() ? ctx.version : VersionId());
-    if (m.ok() && ObjectAclGrants(m->acl, action, id != nullptr)) v = auth::Verdict::kAllow;
+    const Result<meta::ObjectMeta>* m = co_await read_object();
+    if (m->ok() && ObjectAclGrants((*m)->acl, action, id != nullptr)) v = auth::Verdict::kAllow;
   }
-  return v;
+  co_return v;
 }
 
 std::string WhoIs(const Ctx& ctx) {
@@ -260,14 +306,9 @@ std::string WhoIs(const Ctx& ctx) {
 
 }  // namespace
 
-Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {
-  std::string resource;
-  auth::Verdict v = Decide(ctx, action, bucket, key, &resource);
-  if (v == auth::Verdict::kAllow) return Status::Ok();
-  spdlog::info("access denied ({}): {} may not {} on {} [request {}]",
-               v == auth::Verdict::kExplicitDeny ? "explicit deny" : "no statement allows it",
-               WhoIs(ctx), action, resource, ctx.request_id);
-  return Error(Err::kAccessDenied, "Access Denied");
+Task<Status> Require(Ctx& ctx, std::string_view action, const std::string& bucket,
+                     const std::string& key) {
+  return Check(ctx, action, bucket, key, /*log_denial=*/true);  // no frame of its own
 }
 
 uint64_t BucketAccessCache::NextId() {
@@ -275,75 +316,89 @@ uint64_t BucketAccessCache::NextId() {
   return next.fetch_add(1);
 }
 
-Result<const BucketAccessCache::Entry*> BucketAccessCache::Get(const std::string& bucket) {
-  struct Local {
-    uint64_t cache = 0, generation = 0;
-    std::unordered_map<std::string, std::unique_ptr<const Entry>> map;
-    std::unique_ptr<const Entry> scratch;  // an uncached answer, valid until the next Get
-  };
+// The thread's own map. Reached through a call, never held across a suspension: the
+// coroutine may resume on another thread.
+BucketAccessCache::Local& BucketAccessCache::Tl() {
   thread_local Local tl;
-  uint64_t gen = generation_.load(std::memory_order_acquire);
+  return tl;
+}
+
+std::shared_ptr<const BucketAccessCache::Entry> BucketAccessCache::Cached(const std::string& bucket,
+                                                                          uint64_t gen) {
+  Local& tl = Tl();
   if (tl.cache != id_ || tl.generation != gen) {
     tl.map.clear();
     tl.cache = id_;
     tl.generation = gen;
   }
-  if (auto it = tl.map.find(bucket); it != tl.map.end()) return it->second.get();
+  auto it = tl.map.find(bucket);
+  return it == tl.map.end() ? nullptr : it->second;
+}
 
-  auto e = std::make_unique<Entry>();
+void BucketAccessCache::Keep(const std::string& bucket, uint64_t gen,
+                             std::shared_ptr<const Entry> e) {
+  Local& tl = Tl();
+  // This thread's map may hold another generation (or another cache's entries) by now.
+  if (tl.cache == id_ && tl.generation == gen) tl.map[bucket] = std::move(e);
+}
+
+Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache::Get(
+    const std::string& bucket) {
+  using Out = std::shared_ptr<const Entry>;
+  const uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (Out hit = Cached(bucket, gen)) co_return hit;
+
+  // A miss reads the index, which may suspend: the thread-local map is touched again only
+  // after the reads, and only if nothing was invalidated meanwhile.
+  auto e = std::make_shared<Entry>();
   const BucketName name = BucketName::Trusted(bucket);  // validated by every caller
-  auto doc = index_->GetBucketConfig(name, "policy");
+  auto doc = co_await index_->GetBucketConfig(name, "policy");
   if (doc.ok()) {
     auto p = auth::Policy::Parse(*doc, auth::PolicyKind::kResource);
-    if (!p.ok()) return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
+    if (!p.ok()) co_return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
     e->policy = std::move(p).value();
   } else if (doc.status().code() == Err::kNoSuchBucket) {
-    tl.scratch = std::move(e);  // not cached: the bucket may be created
-    return tl.scratch.get();
+    co_return Out(std::move(e));  // not cached: the bucket may be created
   } else if (doc.status().code() != Err::kNotFound) {
-    return doc.status();
+    co_return doc.status();
   }
-  auto acl = index_->GetBucketConfig(name, "acl");
+  auto acl = co_await index_->GetBucketConfig(name, "acl");
   if (acl.ok()) {
     e->acl = *acl;
   } else if (acl.status().code() != Err::kNotFound && acl.status().code() != Err::kNoSuchBucket) {
-    return acl.status();
+    co_return acl.status();
   }
-  auto block = index_->GetBucketConfig(name, kPublicAccessBlockConfig);
+  auto block = co_await index_->GetBucketConfig(name, kPublicAccessBlockConfig);
   if (block.ok()) {
     auto b = DecodePublicAccessBlock(*block);
-    if (!b) return Error(Err::kCorruption, "stored public access block: " + *block);
+    if (!b) co_return Error(Err::kCorruption, "stored public access block: " + *block);
     e->block = *b;
   } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
-    return block.status();
+    co_return block.status();
   }
-  auto info = index_->GetBucket(name);
+  auto info = co_await index_->GetBucket(name);
   if (info.ok() && !info->snapshot_of.empty())
     e->snapshot = Entry::Snapshot{BucketName::Trusted(info->snapshot_of), info->snapshot_at};
   else if (!info.ok() && info.status().code() != Err::kNoSuchBucket)
-    return info.status();
-  auto lifecycle = index_->GetBucketConfig(name, kLifecycleConfig);
+    co_return info.status();
+  auto lifecycle = co_await index_->GetBucketConfig(name, kLifecycleConfig);
   if (lifecycle.ok()) {
     auto c = ParseLifecycle(*lifecycle);
-    if (!c.ok()) return Error(Err::kCorruption, "stored lifecycle configuration: " + std::string(c.status().message()));
+    if (!c.ok()) co_return Error(Err::kCorruption, "stored lifecycle configuration: " + std::string(c.status().message()));
     e->lifecycle = std::make_shared<const LifecycleConfig>(std::move(c).value());
   } else if (lifecycle.status().code() != Err::kNotFound && lifecycle.status().code() != Err::kNoSuchBucket) {
-    return lifecycle.status();
+    co_return lifecycle.status();
   }
-  auto owner = index_->GetBucketConfig(name, kOwnershipConfig);
+  auto owner = co_await index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
   } else if (owner.status().code() != Err::kNotFound && owner.status().code() != Err::kNoSuchBucket) {
-    return owner.status();
+    co_return owner.status();
   }
   // A change that raced with this read bumped the generation: answer, but do not keep it.
-  if (generation_.load(std::memory_order_acquire) != gen) {
-    tl.scratch = std::move(e);
-    return tl.scratch.get();
-  }
-  const Entry* out = e.get();
-  tl.map[bucket] = std::move(e);
-  return out;
+  if (generation_.load(std::memory_order_acquire) != gen) co_return Out(std::move(e));
+  Keep(bucket, gen, e);
+  co_return Out(std::move(e));
 }
 
 void BucketAccessCache::Invalidate(const std::string&) {
@@ -428,11 +483,26 @@ std::string_view ActionOf(Op op, std::string_view sub) {
 
 namespace {
 
-Status AuthorizeRoute(Ctx& ctx, const Route& route) {
+// The checks a routed operation needs: its own action on bucket/key, and for some the ACL
+// write or the copy source's read. None for those an operation checks itself. A plain
+// function: AuthorizeRequest awaits the checks, in one frame.
+struct Needed {
+  std::string_view action;
+  const std::string* bucket;
+  const std::string* key;
+};
+struct RouteChecks {
+  Needed needed[3];
+  int count = 0;
+  std::string src_bucket, src_key;  // the copy source's, which needed[] may point at
+};
+
+Status ChecksOf(Ctx& ctx, const Route& route, RouteChecks* out) {
+  static const std::string kNone;
   switch (route.op) {
     case Op::kListBuckets:
       // Filtered per bucket by the operation; anonymous callers have no bucket list.
-      if (!ctx.auth.credential.identity) return Require(ctx, "s3:ListAllMyBuckets", "", "");
+      if (!ctx.auth.credential.identity) out->needed[out->count++] = {"s3:ListAllMyBuckets", &kNone, &kNone};
       return Status::Ok();
     case Op::kDeleteObjects:
       return Status::Ok();  // s3:DeleteObject is checked per key by the operation
@@ -447,12 +517,12 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
   }
   std::string_view action = ActionOf(route.op, route.subresource);
   if (!ctx.version.empty()) action = VersionAction(action);
-  SLUICE_RETURN_IF_ERROR(Require(ctx, action, ctx.bucket, ctx.key));
+  out->needed[out->count++] = {action, &ctx.bucket.str(), &ctx.key.str()};
   // Writing a canned ACL also needs the ACL permission, as in S3.
   if ((route.op == Op::kPutObject || route.op == Op::kCopyObject ||
        route.op == Op::kCreateMultipartUpload) &&
       ctx.req.has_header("x-amz-acl"))
-    SLUICE_RETURN_IF_ERROR(Require(ctx, "s3:PutObjectAcl", ctx.bucket, ctx.key));
+    out->needed[out->count++] = {"s3:PutObjectAcl", &ctx.bucket.str(), &ctx.key.str()};
   if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) {
     std::string_view source = ctx.req.header("x-amz-copy-source");
     auto [src_bucket, src_key] = SplitCopySource(source);
@@ -461,7 +531,9 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
     if (!src_key.empty()) {
       SLUICE_RETURN_IF_ERROR(ValidateBucketName(src_bucket));
       SLUICE_RETURN_IF_ERROR(ValidateObjectKey(src_key));
-      SLUICE_RETURN_IF_ERROR(Require(ctx, src_action, src_bucket, src_key));
+      out->src_bucket = std::string(src_bucket);
+      out->src_key = std::string(src_key);
+      out->needed[out->count++] = {src_action, &out->src_bucket, &out->src_key};
     }
   }
   return Status::Ok();
@@ -471,32 +543,39 @@ Status AuthorizeRoute(Ctx& ctx, const Route& route) {
 
 bool IsGetOfObject(Op op) { return op == Op::kGetObject || op == Op::kHeadObject; }
 
-Status AuthorizeRequest(Ctx& ctx, const Route& route) {
-  Status st = AuthorizeRoute(ctx, route);
-  if (st.code() != Err::kAccessDenied || ctx.bucket.empty() || route.op == Op::kCreateBucket) return st;
+Task<Status> AuthorizeRequest(Ctx& ctx, const Route& route) {
+  RouteChecks checks;
+  Status st = ChecksOf(ctx, route, &checks);
+  for (int i = 0; st.ok() && i < checks.count; i++) {
+    const Needed& n = checks.needed[i];
+    st = co_await Require(ctx, n.action, *n.bucket, *n.key);
+  }
+  if (st.code() != Err::kAccessDenied || ctx.bucket.empty() || route.op == Op::kCreateBucket) co_return st;
   // Existence before permission where S3 answers it so: bucket names are global and no
   // secret, so a missing bucket is 404 for anyone; a missing key is 404 for a caller who may
   // list the bucket (who could see that anyway), and stays 403 for everyone else.
-  auto bucket = ctx.svc.index->GetBucket(ctx.bucket);
+  auto bucket = co_await ctx.svc.index->GetBucket(ctx.bucket);
   if (!bucket.ok()) {
-    if (bucket.status().code() != Err::kNoSuchBucket) return st;
+    if (bucket.status().code() != Err::kNoSuchBucket) co_return st;
     ctx.error_fields = {{"BucketName", ctx.bucket}};
-    return Error(Err::kNoSuchBucket, "The specified bucket does not exist");
+    co_return Error(Err::kNoSuchBucket, "The specified bucket does not exist");
   }
-  if (IsGetOfObject(route.op) && !ctx.key.empty() &&
-      ctx.svc.index->GetObject(ctx.bucket, ctx.key, ctx.version).status().code() == Err::kNoSuchKey &&
-      IsAllowed(ctx, "s3:ListBucket", ctx.bucket, ""))
-    return Error(Err::kNoSuchKey, "The specified key does not exist.");
-  return st;
+  // No co_await inside && or ?: anywhere in the S3 layer: GCC 12 miscompiles it (SIGILL in
+  // the coroutine's actor). One awaited statement at a time.
+  if (!IsGetOfObject(route.op) || ctx.key.empty()) co_return st;
+  auto object = co_await ctx.svc.index->GetObject(ctx.bucket, ctx.key, ctx.version);
+  if (object.status().code() != Err::kNoSuchKey) co_return st;
+  const bool may_list = co_await IsAllowed(ctx, "s3:ListBucket", ctx.bucket, "");
+  if (may_list) co_return Error(Err::kNoSuchKey, "The specified key does not exist.");
+  co_return st;
 }
 
-Status HideMissingKey(Ctx& ctx, Op op, Status st) {
-  if (st.code() == Err::kNoSuchKey && IsGetOfObject(op) &&
-      !IsAllowed(ctx, "s3:ListBucket", ctx.bucket, "")) {
-    ctx.error_headers.clear();  // not even that a delete marker is there
-    return Error(Err::kAccessDenied, "Access Denied");
-  }
-  return st;
+Task<Status> HideMissingKey(Ctx& ctx, Op op, Status st) {
+  if (st.code() != Err::kNoSuchKey || !IsGetOfObject(op)) co_return st;
+  const bool may_list = co_await IsAllowed(ctx, "s3:ListBucket", ctx.bucket, "");
+  if (may_list) co_return st;
+  ctx.error_headers.clear();  // not even that a delete marker is there
+  co_return Error(Err::kAccessDenied, "Access Denied");
 }
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b) {
@@ -511,21 +590,37 @@ std::optional<PublicAccessBlock> DecodePublicAccessBlock(std::string_view s) {
   return PublicAccessBlock{s[0] == '1', s[1] == '1', s[2] == '1', s[3] == '1'};
 }
 
-Status CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl) {
-  if (!ctx.svc.access) return Status::Ok();
-  SLUICE_ASSIGN_OR_RETURN(const BucketAccessCache::Entry* e, ctx.svc.access->Get(bucket));
+Task<Status> CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl) {
+  if (!ctx.svc.access) co_return Status::Ok();
+  auto e = AccessOfOwnBucket(ctx, bucket);
+  if (!e) {
+    SLUICE_CO_ASSIGN_OR_RETURN(e, co_await ctx.svc.access->Get(bucket));
+  }
   if (e->acls_disabled && !acl.empty())
-    return Error(Err::kAccessControlListNotSupported,
-                 "The bucket does not allow ACLs (its ObjectOwnership is BucketOwnerEnforced)");
+    co_return Error(Err::kAccessControlListNotSupported,
+                    "The bucket does not allow ACLs (its ObjectOwnership is BucketOwnerEnforced)");
   const bool is_public = acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";
   if (e->block.block_public_acls && is_public)
-    return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public ACLs)");
-  return Status::Ok();
+    co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public ACLs)");
+  co_return Status::Ok();
 }
 
-bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key) {
-  std::string resource;
-  return Decide(ctx, action, bucket, key, &resource) == auth::Verdict::kAllow;
+Task<bool> IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket,
+                     const std::string& key) {
+  const Status s = co_await Check(ctx, action, bucket, key, /*log_denial=*/false);
+  co_return s.ok();
+}
+
+std::shared_ptr<const BucketAccessCache::Entry> AccessOfOwnBucket(const Ctx& ctx,
+                                                                 std::string_view bucket) {
+  if (!ctx.access || bucket.empty() || bucket != ctx.bucket.str()) return nullptr;
+  return ctx.access;
+}
+
+Task<void> LoadAccess(Ctx& ctx) {
+  if (!ctx.svc.access || ctx.bucket.empty()) co_return;
+  auto e = co_await ctx.svc.access->Get(ctx.bucket);
+  if (e.ok()) ctx.access = std::move(e).value();  // else each check reads (and fails) again
 }
 
 }  // namespace sluice::s3

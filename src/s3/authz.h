@@ -5,6 +5,7 @@
 // Bucket policies and bucket ACLs are compiled once and cached per bucket. The operations
 // that change them (and DeleteBucket/CreateBucket) invalidate the entry; on one server
 // that is every writer. Several gateways over one shared index would need a TTL here.
+// A miss reads the index through AsyncIndex, so these checks are awaited.
 #pragma once
 
 #include <atomic>
@@ -45,42 +46,63 @@ inline bool IsObjectOwnership(std::string_view v) {
 // its objects must pass: with BucketOwnerEnforced ACLs are disabled and only the owner's
 // own ACL is accepted (400 AccessControlListNotSupported); with BlockPublicAcls a public ACL
 // is refused (403 AccessDenied).
-Status CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl);
+Task<Status> CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl);
 
+
+// What a request needs to know of a bucket's access configuration, compiled once.
+struct BucketAccessEntry {
+  std::shared_ptr<const auth::Policy> policy;  // null: none
+  std::string acl;                             // canned ACL; "" = private
+  PublicAccessBlock block;                     // all false: none set
+  bool acls_disabled = false;                  // ObjectOwnership BucketOwnerEnforced
+  // Not access control, but read on the same requests (x-amz-expiration on GET, HEAD and
+  // PUT) and changed as rarely: the lifecycle rules, null when none.
+  std::shared_ptr<const LifecycleConfig> lifecycle;
+  // Set when the bucket is a snapshot: reads go to `source` as of `at` (docs/snapshots.md).
+  struct Snapshot {
+    BucketName source;
+    int64_t at = 0;
+  };
+  std::optional<Snapshot> snapshot;
+};
 
 class BucketAccessCache {
  public:
-  struct Entry {
-    std::shared_ptr<const auth::Policy> policy;  // null: none
-    std::string acl;                             // canned ACL; "" = private
-    PublicAccessBlock block;                     // all false: none set
-    bool acls_disabled = false;                  // ObjectOwnership BucketOwnerEnforced
-    // Not access control, but read on the same requests (x-amz-expiration on GET, HEAD and
-    // PUT) and changed as rarely: the lifecycle rules, null when none.
-    std::shared_ptr<const LifecycleConfig> lifecycle;
-    // Set when the bucket is a snapshot: reads go to `source` as of `at` (docs/snapshots.md).
-    struct Snapshot {
-      BucketName source;
-      int64_t at = 0;
-    };
-    std::optional<Snapshot> snapshot;
-  };
-  explicit BucketAccessCache(meta::Index* index) : index_(index) {}
-  // The entry stays valid until this thread's next Get. An empty entry for a bucket that
-  // does not exist (not cached). A stored policy that no longer parses is an error
-  // (kCorruption), never "no policy".
-  Result<const Entry*> Get(const std::string& bucket);
+  using Entry = BucketAccessEntry;
+  explicit BucketAccessCache(meta::AsyncIndex* index) : index_(index) {}
+  // An empty entry for a bucket that does not exist (not cached). A stored policy that no
+  // longer parses is an error (kCorruption), never "no policy". A hit costs no index call.
+  Task<Result<std::shared_ptr<const Entry>>> Get(const std::string& bucket);
+  // The entry when this thread has it cached, else null (then Get): no frame, no wait.
+  std::shared_ptr<const Entry> Peek(const std::string& bucket) {
+    return Cached(bucket, generation_.load(std::memory_order_acquire));
+  }
   // Any change drops every thread's entries (changes are rare; reads are every request).
   void Invalidate(const std::string& bucket);
 
  private:
   // Each thread keeps its own map, so the request path takes no lock and touches no
   // shared cache line but the generation counter, which only changes on invalidation.
-  meta::Index* index_;
+  struct Local {
+    uint64_t cache = 0, generation = 0;
+    std::unordered_map<std::string, std::shared_ptr<const Entry>> map;
+  };
+  static Local& Tl();
+  std::shared_ptr<const Entry> Cached(const std::string& bucket, uint64_t gen);
+  void Keep(const std::string& bucket, uint64_t gen, std::shared_ptr<const Entry> e);
+
+  meta::AsyncIndex* index_;
   std::atomic<uint64_t> generation_{1};
   const uint64_t id_ = NextId();
   static uint64_t NextId();
 };
+
+// The request's own bucket's entry as the handler read it (LoadAccess), when `bucket` is
+// that bucket; null otherwise (then await BucketAccessCache::Get).
+std::shared_ptr<const BucketAccessEntry> AccessOfOwnBucket(const Ctx& ctx, std::string_view bucket);
+// Reads the request's bucket's entry into ctx.access, once, after authentication (Peek
+// first: a cached entry costs no frame).
+Task<void> LoadAccess(Ctx& ctx);
 
 // The IAM action an operation needs ("s3:GetObject").
 std::string_view ActionOf(Op op, std::string_view subresource);
@@ -92,19 +114,20 @@ std::string_view VersionAction(std::string_view action);
 // the routed operation. CopyObject/UploadPartCopy also need s3:GetObject on the source.
 // A refused request in a bucket that does not exist is kNoSuchBucket instead, and a refused
 // GET/HEAD of a missing key is kNoSuchKey for a caller allowed s3:ListBucket, as in S3.
-Status AuthorizeRequest(Ctx& ctx, const Route& route);
+Task<Status> AuthorizeRequest(Ctx& ctx, const Route& route);
 
 // The other half of S3's rule: a GET/HEAD of a missing key that was authorized is
 // kNoSuchKey only for a caller allowed s3:ListBucket; for others it is kAccessDenied, so
 // keys cannot be probed. Returns `st` unchanged otherwise.
-Status HideMissingKey(Ctx& ctx, Op op, Status st);
+Task<Status> HideMissingKey(Ctx& ctx, Op op, Status st);
 
 // kAccessDenied (logged) unless the caller may perform `action` on bucket/key.
-Status Require(Ctx& ctx, std::string_view action, const std::string& bucket, const std::string& key);
+Task<Status> Require(Ctx& ctx, std::string_view action, const std::string& bucket,
+                     const std::string& key);
 
 // Whether the caller may perform `action` on `bucket` (and `key`, for object actions).
 // For checks inside an operation: DeleteObjects per key, ListBuckets per bucket.
-bool IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket,
-               const std::string& key);
+Task<bool> IsAllowed(Ctx& ctx, std::string_view action, const std::string& bucket,
+                     const std::string& key);
 
 }  // namespace sluice::s3

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,9 +12,9 @@
 #include "auth/sigv4.h"
 #include "http/http.h"
 #include "io/env.h"
-#include "meta/api/index.h"
+#include "meta/api/async_index.h"
 #include "s3/query.h"
-#include "storage/api/data_store.h"
+#include "storage/api/async_data_store.h"
 
 namespace sluice::s3 {
 
@@ -25,14 +26,16 @@ struct Limits {
   size_t io_buffer = 128 * 1024;          // per-request streaming buffer
 };
 
-class BucketAccessCache;  // s3/authz.h
+class BucketAccessCache;   // s3/authz.h
+struct BucketAccessEntry;  // s3/authz.h
 
 struct Services {
-  meta::Index* index = nullptr;
-  storage::DataStore* data = nullptr;
+  // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
+  meta::AsyncIndex* index = nullptr;
+  storage::AsyncDataStore* data = nullptr;
   const io::Clock* clock = nullptr;
   io::Random* random = nullptr;
-  boost::asio::thread_pool* blocking = nullptr;  // fsync, synced commits, copies
+  boost::asio::thread_pool* blocking = nullptr;  // CPU work off the I/O threads (hashing)
   const auth::CredentialStore* credentials = nullptr;
   BucketAccessCache* access = nullptr;  // bucket policies and ACLs; null: none are kept
   std::string region = "us-east-1";
@@ -58,6 +61,9 @@ struct Ctx {
   std::optional<meta::HeaderList> request_tags;
   // Extra fields for the error document (signature debugging).
   std::vector<std::pair<std::string, std::string>> error_fields;
+  // The access configuration of `bucket` (policy, ACLs, lifecycle, snapshot), read once
+  // after authentication (LoadAccess); null before, or when it could not be read.
+  std::shared_ptr<const BucketAccessEntry> access;
   // Extra headers for an error response (x-amz-delete-marker on a 404 or 405).
   std::vector<std::pair<std::string, std::string>> error_headers;
 };

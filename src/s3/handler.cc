@@ -50,14 +50,14 @@ std::string LogQuote(std::string_view s) {
 // x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for a copy's source):
 // a bucket owned by anyone else is refused with 403, as S3 does, so a client that names the
 // wrong bucket cannot write into it. A missing bucket is left to the operation (404).
-Status CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string_view bucket_name) {
-  if (expected.empty() || bucket_name.empty()) return Status::Ok();
+Task<Status> CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string_view bucket_name) {
+  if (expected.empty() || bucket_name.empty()) co_return Status::Ok();
   auto bucket = ParseBucketName(bucket_name);
-  if (!bucket.ok()) return Status::Ok();  // the operation refuses the name
-  auto info = ctx.svc.index->GetBucket(*bucket);
-  if (!info.ok()) return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
-  if (info->owner != Trim(expected)) return Error(Err::kAccessDenied, "Access Denied");
-  return Status::Ok();
+  if (!bucket.ok()) co_return Status::Ok();  // the operation refuses the name
+  auto info = co_await ctx.svc.index->GetBucket(*bucket);
+  if (!info.ok()) co_return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
+  if (info->owner != Trim(expected)) co_return Error(Err::kAccessDenied, "Access Denied");
+  co_return Status::Ok();
 }
 
 // What a snapshot refuses: every change to its objects, their versions and protection, and
@@ -78,20 +78,20 @@ bool ChangesSnapshotData(Op op) {
   }
 }
 
-Status RefuseSnapshotWrite(Ctx& ctx, Op op) {
-  if (!ChangesSnapshotData(op)) return Status::Ok();
-  auto snap = SnapshotOf(ctx, ctx.bucket);
-  if (!snap) return Status::Ok();
-  return Error(Err::kReadOnlySnapshot,
+Task<Status> RefuseSnapshotWrite(Ctx& ctx, Op op) {
+  if (!ChangesSnapshotData(op)) co_return Status::Ok();
+  auto snap = co_await SnapshotOf(ctx, ctx.bucket);
+  if (!snap) co_return Status::Ok();
+  co_return Error(Err::kReadOnlySnapshot,
                "Access Denied: " + ctx.bucket.str() + " is a read-only snapshot of bucket " +
                    snap->source.str() + "; write to the source bucket instead.");
 }
 
-Status CheckExpectedOwners(Ctx& ctx) {
-  SLUICE_RETURN_IF_ERROR(CheckExpectedOwner(ctx, ctx.req.header("x-amz-expected-bucket-owner"), ctx.bucket));
+Task<Status> CheckExpectedOwners(Ctx& ctx) {
+  SLUICE_CO_RETURN_IF_ERROR(co_await CheckExpectedOwner(ctx, ctx.req.header("x-amz-expected-bucket-owner"), ctx.bucket));
   std::string_view src_owner = ctx.req.header("x-amz-source-expected-bucket-owner");
-  if (src_owner.empty()) return Status::Ok();
-  return CheckExpectedOwner(ctx, src_owner, SplitCopySource(ctx.req.header("x-amz-copy-source")).first);
+  if (src_owner.empty()) co_return Status::Ok();
+  co_return co_await CheckExpectedOwner(ctx, src_owner, SplitCopySource(ctx.req.header("x-amz-copy-source")).first);
 }
 
 }  // namespace
@@ -191,13 +191,13 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   }
   if (valid_bucket) {
     if (std::string_view origin = ctx.req.header("origin"); !origin.empty())
-      resp.AddToEvery(CorsHeadersFor(svc_, ctx.bucket, origin, ctx.req.method()));
+      resp.AddToEvery(co_await CorsHeadersFor(svc_, ctx.bucket, origin, ctx.req.method()));
   }
 
   // A form upload carries its authentication in the form (a signed policy).
   if (route.op == Op::kPostObject) {
     SLUICE_CO_RETURN_IF_ERROR(bucket_ok);
-    SLUICE_CO_RETURN_IF_ERROR(RefuseSnapshotWrite(ctx, route.op));
+    SLUICE_CO_RETURN_IF_ERROR(co_await RefuseSnapshotWrite(ctx, route.op));
     co_return co_await PostObject(ctx);
   }
 
@@ -234,7 +234,11 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   if (ctx.query.Has("versionId")) {
     SLUICE_CO_ASSIGN_OR_RETURN(ctx.version, VersionId::Parse(ctx.query.Get("versionId")));
   }
-  SLUICE_CO_RETURN_IF_ERROR(AuthorizeRequest(ctx, route));
+  if (svc_.access && valid_bucket) {
+    ctx.access = svc_.access->Peek(ctx.bucket);
+    if (!ctx.access) co_await LoadAccess(ctx);
+  }
+  SLUICE_CO_RETURN_IF_ERROR(co_await AuthorizeRequest(ctx, route));
   // A header asking for a feature this server lacks: 501, never a silent success.
   {
     Status unsupported = Status::Ok();
@@ -243,8 +247,13 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     });
     SLUICE_CO_RETURN_IF_ERROR(unsupported);
   }
-  SLUICE_CO_RETURN_IF_ERROR(CheckExpectedOwners(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(RefuseSnapshotWrite(ctx, route.op));
+  // Each awaited only where it can apply: an awaited call costs a coroutine frame, and
+  // these run on every request.
+  if (ctx.req.has_header("x-amz-expected-bucket-owner") ||
+      ctx.req.has_header("x-amz-source-expected-bucket-owner"))
+    SLUICE_CO_RETURN_IF_ERROR(co_await CheckExpectedOwners(ctx));
+  if (ChangesSnapshotData(route.op))
+    SLUICE_CO_RETURN_IF_ERROR(co_await RefuseSnapshotWrite(ctx, route.op));
 
   switch (route.op) {
     case Op::kListBuckets: co_return co_await ListBuckets(ctx);
@@ -261,8 +270,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kPutObject: co_return co_await PutObject(ctx);
     case Op::kCopyObject: co_return co_await CopyObject(ctx);
     // A missing key is 404 only for a caller who may list the bucket (HideMissingKey).
-    case Op::kGetObject: co_return HideMissingKey(ctx, route.op, co_await GetObject(ctx, false));
-    case Op::kHeadObject: co_return HideMissingKey(ctx, route.op, co_await GetObject(ctx, true));
+    case Op::kGetObject:
+    case Op::kHeadObject: {
+      Status st = co_await GetObject(ctx, route.op == Op::kHeadObject);
+      if (st.code() == Err::kNoSuchKey) st = co_await HideMissingKey(ctx, route.op, std::move(st));
+      co_return st;
+    }
     case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
     case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
     case Op::kUploadPart: co_return co_await UploadPart(ctx);
@@ -323,7 +336,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     co_return;
   }
 
-  Ctx ctx{svc_, req, body, resp, {}, {}, {}, {}, request_id, {}, {}, {}, {}};
+  Ctx ctx{svc_, req, body, resp, {}, {}, {}, {}, request_id, {}, {}, {}, {}, {}};
   Status st = co_await Execute(ctx, resp);
   if (!st.ok()) {
     const S3Error& e = LookupError(st.code());

@@ -10,9 +10,9 @@ namespace sluice::s3 {
 Result<LifecycleStats> LifecycleWorker::RunOnce() {
   LifecycleStats stats;
   const int64_t now = svc_.clock->NowMicros();
-  SLUICE_ASSIGN_OR_RETURN(auto buckets, svc_.index->ListBuckets());
+  SLUICE_ASSIGN_OR_RETURN(auto buckets, svc_.index->backend().ListBuckets());
   for (const auto& b : buckets) {
-    auto doc = svc_.index->GetBucketConfig(b.name, kLifecycleConfig);
+    auto doc = svc_.index->backend().GetBucketConfig(b.name, kLifecycleConfig);
     if (!doc.ok()) {
       if (doc.status().code() == Err::kNotFound || doc.status().code() == Err::kNoSuchBucket) continue;
       return doc.status();
@@ -33,7 +33,7 @@ Result<bool> LifecycleWorker::Remove(const BucketName& bucket, const std::string
                                      const VersionId& version, int64_t now) {
   std::vector<std::string> released;
   meta::DeleteRequest req{version, NewVersionStamp(svc_, now), now, /*bypass_governance=*/false};
-  auto r = svc_.index->DeleteObject(bucket, ObjectKey::Trusted(key), req, &released);
+  auto r = svc_.index->backend().DeleteObject(bucket, ObjectKey::Trusted(key), req, &released);
   ReleaseData(svc_, std::move(released));
   if (!r.ok()) {
     if (r.status().code() == Err::kObjectLocked || r.status().code() == Err::kVersionHeld) return false;
@@ -47,11 +47,11 @@ Status LifecycleWorker::AbortUploads(const meta::BucketInfo& bucket, const Lifec
   meta::UploadListQuery q;
   q.prefix = rule.filter.prefix;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, svc_.index->ListUploads(bucket.name, q));
+    SLUICE_ASSIGN_OR_RETURN(auto page, svc_.index->backend().ListUploads(bucket.name, q));
     for (const auto& u : page.uploads) {
       if (now < ExpiryAfterDays(u.initiated_micros, *rule.abort_incomplete_days)) continue;
       std::vector<std::string> released;
-      Status s = svc_.index->AbortUpload(bucket.name, u.key, u.upload_id, &released);
+      Status s = svc_.index->backend().AbortUpload(bucket.name, u.key, u.upload_id, &released);
       ReleaseData(svc_, std::move(released));
       if (s.ok()) stats->uploads_aborted++;
       else if (s.code() != Err::kNoSuchUpload) return s;
@@ -94,7 +94,7 @@ Status LifecycleWorker::RunBucket(const meta::BucketInfo& bucket, const Lifecycl
   // The tags of one version, read only when a rule's filter needs them.
   auto tags_of = [&](const meta::VersionEntry& e) -> meta::HeaderList {
     if (e.meta.delete_marker) return {};
-    auto m = svc_.index->GetObject(bucket.name, ObjectKey::Trusted(e.key), e.meta.version);
+    auto m = svc_.index->backend().GetObject(bucket.name, ObjectKey::Trusted(e.key), e.meta.version);
     return m.ok() ? m->tags : meta::HeaderList();
   };
 
@@ -104,7 +104,7 @@ Status LifecycleWorker::RunBucket(const meta::BucketInfo& bucket, const Lifecycl
   uint32_t index_in_key = 0;
   int64_t successor_mtime = 0;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, svc_.index->ListObjectVersions(bucket.name, q));
+    SLUICE_ASSIGN_OR_RETURN(auto page, svc_.index->backend().ListObjectVersions(bucket.name, q));
     for (const auto& e : page.entries) {
       stats->versions_seen++;
       if (e.key != key || e.is_latest) {

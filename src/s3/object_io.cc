@@ -32,24 +32,21 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     out.md5 = payload.md5();
     co_return out;
   }
-  auto w = svc.data->Create(declared.value_or(0));
+  auto w = co_await svc.data->Create(declared.value_or(0));
   if (!w.ok()) co_return w.status();
   out.writer = std::move(*w);
-  // A writer whose appends wait for the device is fed from the blocking pool, in pieces
-  // large enough that the hop costs little next to the write.
-  const bool offload = out.writer->AppendBlocks();
-  // The piece is page-aligned, so a direct-I/O writer sends whole pieces with no copy.
-  constexpr size_t kPage = 4096;
-  const size_t piece =
-      offload ? (std::max<size_t>(svc.limits.io_buffer, 1 << 20) + kPage - 1) / kPage * kPage
-              : svc.limits.io_buffer;
-  // Two pieces when writes are offloaded: one is hashed and written on the pool while the
-  // next is read from the socket.
+  // The writer says how it wants its appends (storage::DataWriter::Shape). One whose
+  // appends block is fed from the blocking pool, in its own piece size and alignment.
+  const storage::DataWriter::Shape shape = out.writer->shape();
+  const bool offload = shape.blocks;
+  const size_t align = std::max<size_t>(shape.align, alignof(std::max_align_t));
+  const size_t piece = shape.piece ? shape.piece : svc.limits.io_buffer;
+  // Two pieces when appends block: one is hashed and written on the pool while the next
+  // is read from the socket.
   using Buffer = std::unique_ptr<char, decltype(&std::free)>;
   Buffer bufs[2] = {Buffer(nullptr, &std::free), Buffer(nullptr, &std::free)};
   for (int i = 0; i < (offload ? 2 : 1); ++i) {
-    bufs[i].reset(
-        static_cast<char*>(std::aligned_alloc(kPage, (piece + kPage - 1) / kPage * kPage)));
+    bufs[i].reset(static_cast<char*>(std::aligned_alloc(align, (piece + align - 1) / align * align)));
     if (!bufs[i]) co_return Error(Err::kInternal, "out of memory for an upload buffer");
   }
   storage::DataWriter* wp = out.writer.get();
@@ -108,57 +105,41 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
         md5.UpdateShared(b, have);
         return Status::Ok();
       });
-      writing.emplace(*svc.blocking, [wp, b, have] { return wp->Append(b, have); });
+      writing.emplace(svc.data->StartAppend(*wp, b, have));
       cur ^= 1;
     } else {
-      SLUICE_CO_RETURN_IF_ERROR(out.writer->Append(b, have));
+      SLUICE_CO_RETURN_IF_ERROR(co_await svc.data->Append(*wp, b, have));
     }
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await settle());
   if (offload) SLUICE_CO_RETURN_IF_ERROR(payload.SetMd5(md5.Finish()));  // before the commit
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [wp] { return wp->Commit(); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.data->Commit(*wp));
   out.size = out.writer->size();
   out.md5 = payload.md5();
   co_return out;
 }
 
 void ReleaseData(const Services& svc, std::vector<std::string> ids) {
-  if (ids.empty()) return;
-  boost::asio::post(*svc.blocking, [&svc, ids = std::move(ids)] {
-    std::vector<std::string> done;
-    for (const auto& id : ids) {
-      Status s = svc.data->Delete(id);
-      if (s.ok())
-        done.push_back(id);
-      else
-        spdlog::warn("deleting released data {}: {}", id, s.ToString());
-    }
-    Status s = svc.index->GcDone(done);
+  // The GC entries are cleared from the pool, after the deletes: a blocking call there.
+  meta::Index* index = &svc.index->backend();
+  svc.data->DeleteLater(std::move(ids), [index](std::vector<std::string> done) {
+    if (done.empty()) return;
+    Status s = index->GcDone(done);
     if (!s.ok()) spdlog::warn("clearing GC entries: {}", s.ToString());
   });
 }
 
-Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
-                     std::function<Status(std::vector<std::string>* released)> commit) {
-  const Services& svc = ctx.svc;
-  std::vector<std::string> released;
-  Status s = co_await Offload(*svc.blocking, [&] { return commit(&released); });
-  if (!s.ok()) {
-    for (const auto& id : new_ids) {
-      Status d = svc.data->Delete(id);
-      if (!d.ok()) spdlog::warn("discarding unpublished data {}: {}", id, d.ToString());
-    }
-    co_return s;
+Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
+                   Status committed, std::vector<std::string> released) {
+  if (!committed.ok()) {
+    svc.data->DeleteLater(new_ids);  // never referenced; recovery collects it after a crash
+    return committed;
   }
-  if (!new_ids.empty()) {
-    // Moving data to its final place syncs a directory: done on the blocking pool, after
-    // the reply. The index commit above is what made the write durable.
-    boost::asio::post(*svc.blocking, [&svc, ids = new_ids] {
-      for (const auto& id : ids) svc.data->Published(id);
-    });
-  }
+  // Moving data to its final place may sync (a directory, for the local store): after the
+  // reply. The index commit is what made the write durable.
+  svc.data->PublishedLater(new_ids);
   ReleaseData(svc, std::move(released));
-  co_return Status::Ok();
+  return committed;
 }
 
 void AttachStored(Stored& stored, int64_t now_micros, meta::ObjectMeta* m,
@@ -188,15 +169,27 @@ Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const UploadId& upload_id, ui
     p.checksum_algo = ChecksumAlgoName(algo);
     p.checksum_value = checksum_b64;
   }
-  std::vector<std::string> new_ids{p.data_id};
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    return svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, rel);
-  }));
+  std::vector<std::string> released;
+  Status s = co_await svc.index->PutPart(ctx.bucket, ctx.key, upload_id, p, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, {p.data_id}, std::move(s), std::move(released)));
   co_return p;
 }
 
 namespace {
-constexpr uint64_t kWillReadMin = 4 << 20;
+
+// The HTTP response as the data store sees it.
+class ResponseSink final : public storage::ByteSink {
+ public:
+  explicit ResponseSink(http::Responder& resp) : resp_(resp) {}
+  Task<Status> Write(std::string_view bytes) override { co_return co_await resp_.Write(bytes); }
+  Task<Status> SendFile(int fd, uint64_t offset, uint64_t n) override {
+    co_return co_await resp_.SendFile(fd, offset, n);
+  }
+
+ private:
+  http::Responder& resp_;
+};
+
 }  // namespace
 
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len) {
@@ -204,41 +197,19 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
   if (m.segments.empty()) {
     co_return co_await ctx.resp.Write(std::string_view(m.inline_data).substr(offset, len));
   }
+  ResponseSink sink(ctx.resp);
   uint64_t seg_start = 0;
-  std::unique_ptr<char[]> buf;
   for (const auto& seg : m.segments) {
     uint64_t seg_end = seg_start + seg.size;
     if (offset < seg_end && len > 0) {
       uint64_t from = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - from);
-      auto reader = ctx.svc.data->Open(seg.data_id);
+      auto reader = co_await ctx.svc.data->Open(seg.data_id);
       if (!reader.ok()) co_return reader.status();
       if ((*reader)->Size() < from + n)
         co_return Status(Err::kCorruption,
                          "data " + seg.data_id + " is shorter than its index entry");
-      // Large reads start the device on their range before the first sendfile. Objects of
-      // 1 MiB or more are written with direct I/O, so a fresh one is not in the page cache.
-      // The kernel caps one hint at the device's readahead window (8 MiB here: a page 12 MiB
-      // into a cold file was still uncached a second after a whole-file hint); sendfile's
-      // own readahead takes over from there. Hints that reach further, issued window by
-      // window from the blocking pool, read cold shards no faster (bench/NOTES.md, PyTorch).
-      if (n >= kWillReadMin) (*reader)->WillRead(from, n);
-      int fd = (*reader)->NativeHandle();
-      if (fd >= 0) {
-        SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.SendFile(fd, from, n));
-      } else {
-        if (!buf) buf.reset(new char[ctx.svc.limits.io_buffer]);
-        uint64_t pos = from, left = n;
-        while (left > 0) {
-          size_t got = 0;
-          SLUICE_CO_RETURN_IF_ERROR((*reader)->Read(
-              pos, buf.get(), std::min<uint64_t>(left, ctx.svc.limits.io_buffer), &got));
-          if (got == 0) co_return Status(Err::kCorruption, "short read of " + seg.data_id);
-          SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(std::string_view(buf.get(), got)));
-          pos += got;
-          left -= got;
-        }
-      }
+      SLUICE_CO_RETURN_IF_ERROR(co_await (*reader)->Send(sink, from, n, ctx.svc.limits.io_buffer));
       offset += n;
       len -= n;
     }
@@ -247,8 +218,12 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
   co_return Status::Ok();
 }
 
-Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                        uint64_t len, bool allow_inline) {
+namespace {
+
+// The copy itself: blocking reads and appends, run as one job on the pool.
+Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
+                                const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
+                                bool allow_inline) {
   Stored out;
   Hasher md5(Hasher::Kind::kMd5);
   out.size = len;
@@ -260,21 +235,21 @@ Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64
       out.inline_data.assign(bytes);
       return out;
     }
-    SLUICE_ASSIGN_OR_RETURN(out.writer, svc.data->Create(len));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len));
     SLUICE_RETURN_IF_ERROR(out.writer->Append(bytes.data(), bytes.size()));
     SLUICE_RETURN_IF_ERROR(out.writer->Commit());
     return out;
   }
   bool to_inline = allow_inline && len <= svc.limits.inline_threshold;
   if (!to_inline) {
-    SLUICE_ASSIGN_OR_RETURN(out.writer, svc.data->Create(len));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len));
   }
   std::unique_ptr<char[]> buf(new char[svc.limits.io_buffer]);
   uint64_t seg_start = 0;
   for (const auto& seg : src.segments) {
     uint64_t seg_end = seg_start + seg.size;
     if (offset < seg_end && len > 0) {
-      SLUICE_ASSIGN_OR_RETURN(auto reader, svc.data->Open(seg.data_id));
+      SLUICE_ASSIGN_OR_RETURN(auto reader, data.Open(seg.data_id));
       uint64_t pos = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - pos);
       while (n > 0) {
@@ -298,6 +273,15 @@ Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64
   out.md5 = md5.Finish();
   if (out.writer) SLUICE_RETURN_IF_ERROR(out.writer->Commit());
   return out;
+}
+
+}  // namespace
+
+Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
+                              uint64_t len, bool allow_inline) {
+  co_return co_await svc.data->Blocking([&svc, &src, offset, len, allow_inline] {
+    return CopyDataBlocking(svc, svc.data->backend(), src, offset, len, allow_inline);
+  });
 }
 
 }  // namespace sluice::s3

@@ -33,14 +33,14 @@ Task<Result<meta::PartInfo>> PublishPart(Ctx& ctx, const UploadId& upload_id, ui
                                          const Stored& stored, ChecksumAlgo algo,
                                          const std::string& checksum_b64);
 
-// For Publish calls that add no data (deletes, completes).
+// For writes that add no data (deletes, completes).
 inline const std::vector<std::string> kNoNewData;
 
-// Publishes through `commit` (an index call run on the blocking pool). On success the
-// data is marked published and whatever the index released is deleted; on failure the
-// new data is deleted.
-Task<Status> Publish(Ctx& ctx, const std::vector<std::string>& new_ids,
-                     std::function<Status(std::vector<std::string>* released)> commit);
+// Settles the data of an index commit whose outcome is `committed`: on success `new_ids`
+// are marked published and `released` (what the index let go) deleted; on failure
+// `new_ids` are deleted. Both off the request path. Returns `committed`.
+Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
+                   Status committed, std::vector<std::string> released);
 
 // Deletes released data off the request path, then clears the GC entries.
 void ReleaseData(const Services& svc, std::vector<std::string> ids);
@@ -48,9 +48,9 @@ void ReleaseData(const Services& svc, std::vector<std::string> ids);
 // Sends [offset, offset+len) of an object whose head was already sent with Begin().
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len);
 
-// Copies [offset, offset+len) of `src` into new durable data (blocking; run it on the
-// blocking pool). Inline when small and allow_inline.
-Result<Stored> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                        uint64_t len, bool allow_inline);
+// Copies [offset, offset+len) of `src` into new durable data. Inline when small and
+// allow_inline.
+Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
+                              uint64_t len, bool allow_inline);
 
 }  // namespace sluice::s3

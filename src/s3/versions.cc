@@ -5,34 +5,51 @@
 
 namespace sluice::s3 {
 
-std::optional<BucketAccessCache::Entry::Snapshot> SnapshotOf(const Ctx& ctx, const BucketName& bucket) {
-  if (!ctx.svc.access || bucket.empty()) return std::nullopt;
-  auto e = ctx.svc.access->Get(bucket);
-  if (!e.ok() || !(*e)->snapshot) return std::nullopt;
-  return (*e)->snapshot;
+Task<std::optional<BucketAccessCache::Entry::Snapshot>> SnapshotOf(const Ctx& ctx,
+                                                                   const BucketName& bucket) {
+  if (!ctx.svc.access || bucket.empty()) co_return std::nullopt;
+  if (auto own = AccessOfOwnBucket(ctx, bucket)) co_return own->snapshot;
+  auto e = co_await ctx.svc.access->Get(bucket);
+  if (!e.ok() || !(*e)->snapshot) co_return std::nullopt;
+  co_return (*e)->snapshot;
 }
 
-Result<meta::ObjectMeta> LookupVersion(const Ctx& ctx, const BucketName& bucket,
-                                       const ObjectKey& key, const VersionId& version) {
-  auto snap = SnapshotOf(ctx, bucket);
-  if (!snap) return ctx.svc.index->GetObject(bucket, key, version);
-  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, ctx.svc.index->GetObjectAsOf(snap->source, key, snap->at));
+namespace {
+
+Task<Result<meta::ObjectMeta>> LookupThroughSnapshot(const Ctx& ctx, const BucketName& bucket,
+                                                     const ObjectKey& key, const VersionId& version) {
+  auto snap = co_await SnapshotOf(ctx, bucket);
+  if (!snap) co_return co_await ctx.svc.index->GetObject(bucket, key, version);
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m,
+                             co_await ctx.svc.index->GetObjectAsOf(snap->source, key, snap->at));
   if (!version.empty() && !(version.is_null() ? m.version.empty() || m.version.is_null()
                                                : m.version == version))
-    return Error(Err::kNoSuchVersion, "The snapshot shows another version of this key");
-  return m;
+    co_return Error(Err::kNoSuchVersion, "The snapshot shows another version of this key");
+  co_return std::move(m);
 }
 
-Result<meta::ObjectMeta> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
-                                           const ObjectKey& key, const VersionId& version) {
-  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m, LookupVersion(ctx, bucket, key, version));
-  if (!m.delete_marker) return m;
+}  // namespace
+
+Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& bucket,
+                                             const ObjectKey& key, const VersionId& version) {
+  // The common case, the request's own plain bucket, is the index's own Task: no frame
+  // here. (A frame a call is what an awaited call costs; GET makes few.)
+  if (auto own = AccessOfOwnBucket(ctx, bucket); own && !own->snapshot)
+    return ctx.svc.index->GetObject(bucket, key, version);
+  return LookupThroughSnapshot(ctx, bucket, key, version);
+}
+
+Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
+                                                 const ObjectKey& key, const VersionId& version) {
+  auto found = co_await LookupVersion(ctx, bucket, key, version);
+  if (!found.ok() || !found->delete_marker) co_return std::move(found);
+  const meta::ObjectMeta& m = *found;
   ctx.error_headers.emplace_back("x-amz-delete-marker", "true");
   ctx.error_headers.emplace_back("x-amz-version-id", m.version.ToString());
-  if (version.empty()) return Error(Err::kNoSuchKey, "The specified key does not exist.");
+  if (version.empty()) co_return Error(Err::kNoSuchKey, "The specified key does not exist.");
   ctx.error_headers.emplace_back("Allow", "DELETE");
   ctx.error_headers.emplace_back("Last-Modified", FormatHttpDate(m.mtime_micros));
-  return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+  co_return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
 }
 
 VersionId NewVersionStamp(const Services& svc, int64_t now_micros) {
@@ -89,10 +106,10 @@ void AddObjectLockHeaders(http::ResponseHead& head, const meta::ObjectMeta& m) {
   if (m.legal_hold) head.Set("x-amz-object-lock-legal-hold", "ON");
 }
 
-bool BypassGovernance(Ctx& ctx) {
+Task<bool> BypassGovernance(Ctx& ctx) {
   if (!EqualsIgnoreCase(Trim(ctx.req.header("x-amz-bypass-governance-retention")), "true"))
-    return false;
-  return IsAllowed(ctx, "s3:BypassGovernanceRetention", ctx.bucket, ctx.key);
+    co_return false;
+  co_return co_await IsAllowed(ctx, "s3:BypassGovernanceRetention", ctx.bucket, ctx.key);
 }
 
 }  // namespace sluice::s3

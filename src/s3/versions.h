@@ -11,22 +11,23 @@
 namespace sluice::s3 {
 
 // When `bucket` is a snapshot: its source and instant (nothing for a plain bucket).
-std::optional<BucketAccessCache::Entry::Snapshot> SnapshotOf(const Ctx& ctx, const BucketName& bucket);
+Task<std::optional<BucketAccessCache::Entry::Snapshot>> SnapshotOf(const Ctx& ctx,
+                                                                   const BucketName& bucket);
 
 // The version record `version` (empty: the latest) of bucket/key as the index has it,
 // delete markers included; a snapshot bucket shows its source's version as of its instant
 // (and only that one: another version id is kNoSuchVersion).
-Result<meta::ObjectMeta> LookupVersion(const Ctx& ctx, const BucketName& bucket,
-                                       const ObjectKey& key, const VersionId& version);
+Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& bucket,
+                                             const ObjectKey& key, const VersionId& version);
 
 // The object version `version` (empty: the latest) of bucket/key, for reading. A delete
 // marker is never returned: when it is the latest, kNoSuchKey; when named by its id,
 // kMethodNotAllowed; both with x-amz-delete-marker: true (and the marker's
 // x-amz-version-id) added to ctx.error_headers, as S3 sends them.
-Result<meta::ObjectMeta> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
-                                           const ObjectKey& key, const VersionId& version);
+Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
+                                                 const ObjectKey& key, const VersionId& version);
 // The same for the request's own bucket, key and ?versionId=.
-inline Result<meta::ObjectMeta> ReadObjectVersion(Ctx& ctx) {
+inline Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx) {
   return ReadObjectVersion(ctx, ctx.bucket, ctx.key, ctx.version);
 }
 
@@ -56,6 +57,6 @@ void AddObjectLockHeaders(http::ResponseHead& head, const meta::ObjectMeta& m);
 
 // x-amz-bypass-governance-retention: true, from a caller allowed s3:BypassGovernanceRetention.
 // A caller without the permission gets no bypass (and the lock then refuses).
-bool BypassGovernance(Ctx& ctx);
+Task<bool> BypassGovernance(Ctx& ctx);
 
 }  // namespace sluice::s3

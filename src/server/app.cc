@@ -195,16 +195,19 @@ int RunServer(const ServerConfig& cfg) {
   auth::Iam iam(&docs, &box, io::SystemClock(), io::SystemRandom(),
                 {keys->access, keys->secret, "sluice-root", "root", nullptr}, iam_opts);
   if (Status s = iam.Load(); !s.ok()) return fail("IAM records (is " + key_path + " the right key file?)", s);
-  s3::BucketAccessCache bucket_access(&index);
 
   // Blocking work (fsync, synced commits, copies) runs here so I/O threads never wait on
   // the disk; 32 threads let that many syncs be in flight for the file system to batch.
   boost::asio::thread_pool blocking(32);
+  // The backends as the I/O threads call them: inline or on the pool, as each declares.
+  meta::AsyncIndex async_index(&index, &blocking);
+  storage::AsyncDataStore async_data(&data, &blocking);
+  s3::BucketAccessCache bucket_access(&async_index);
   AdminApi admin(&iam, io::SystemClock(), &blocking);
   admin.EnableSnapshots(&index, &bucket_access);
   s3::Services svc;
-  svc.index = &index;
-  svc.data = &data;
+  svc.index = &async_index;
+  svc.data = &async_data;
   svc.clock = io::SystemClock();
   svc.random = io::SystemRandom();
   svc.blocking = &blocking;

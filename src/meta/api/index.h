@@ -9,6 +9,9 @@
 //   data (see docs/storage-format.md).
 // - Reads see every completed write at once.
 // - Thread-safe: any thread may call any method.
+// - Calls block (a local KV's fsync, a network round trip). The S3 layer never calls them
+//   directly on an I/O thread: it awaits AsyncIndex (async_index.h), which runs each call
+//   inline or on the blocking pool as blocking() says.
 #pragma once
 
 #include <optional>
@@ -28,6 +31,14 @@ inline constexpr int64_t kCompletedUploadRetentionMicros = 24LL * 3600 * 1000000
 class Index {
  public:
   virtual ~Index() = default;
+
+  // Which calls may wait on a device or the network. Reads are the Get*, List* and
+  // IsReferenced calls; writes are the rest. The default is the safe one: everything blocks.
+  struct Blocking {
+    bool reads = true;
+    bool writes = true;
+  };
+  virtual Blocking blocking() const { return {}; }
 
   // Buckets.
   virtual Status CreateBucket(const BucketInfo& info) = 0;  // kBucketAlreadyOwnedByYou

@@ -24,6 +24,10 @@ class KvIndex final : public Index {
   // `sync` makes every mutation durable before it returns; tests may turn it off.
   KvIndex(KvStore* kv, bool sync) : kv_(kv), sync_(sync) {}
 
+  // Reads come from RocksDB's memtable and block cache (a miss is one local pread); a
+  // synced write waits for the WAL's fsync.
+  Blocking blocking() const override { return {false, sync_}; }
+
   Status CreateBucket(const BucketInfo& info) override;
   Result<BucketInfo> GetBucket(const BucketName& name) override;
   Status DeleteBucket(const BucketName& name) override;

@@ -46,7 +46,7 @@ Task<Status> GetObjectAttributes(Ctx& ctx) {
     marker = *v;
   }
 
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(CheckReadPreconditions(ctx.req, m));
 
   XmlDoc doc("GetObjectAttributesResponse");

@@ -93,7 +93,7 @@ Task<Result<std::string>> RequestedAcl(Ctx& ctx) {
 }  // namespace
 
 Task<Status> GetBucketSubresource(Ctx& ctx, const std::string& sub) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   if (sub == "requestPayment") {
     XmlDoc doc("RequestPaymentConfiguration");
     doc.root().Add("Payer", "BucketOwner");
@@ -109,13 +109,13 @@ Task<Status> GetBucketSubresource(Ctx& ctx, const std::string& sub) {
 }
 
 Task<Status> DeleteBucketSubresource(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   co_return co_await SendEmpty(ctx, 204);  // nothing was configured, so nothing to delete
 }
 
 Task<Status> GetBucketAcl(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  auto acl = ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
+  auto acl = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
   if (!acl.ok() && acl.status().code() != Err::kNotFound) co_return acl.status();
   std::string canned;  // (no ?: inside a co_await expression: GCC 12 miscompiles it)
   if (acl.ok()) canned = *acl;
@@ -125,19 +125,19 @@ Task<Status> GetBucketAcl(Ctx& ctx) {
 
 Task<Status> PutBucketAcl(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return acl.empty() ? svc.index->DeleteBucketConfig(ctx.bucket, "acl")
-                       : svc.index->PutBucketConfig(ctx.bucket, "acl", acl);
-  }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, acl));
+  if (acl.empty())
+    SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->DeleteBucketConfig(ctx.bucket, "acl"));
+  else
+    SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, "acl", acl));
   if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 200);
 }
 
 Task<Status> GetObjectAcl(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   XmlDoc doc = AclDocument(ctx, m.acl);
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
@@ -146,13 +146,11 @@ Task<Status> GetObjectAcl(Ctx& ctx) {
 
 Task<Status> PutObjectAcl(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, co_await RequestedAcl(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectAcl(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
-                                   acl);
-  }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, acl));
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await svc.index->SetObjectAcl(ctx.bucket, ctx.key, ChangeTarget(ctx, m), acl));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 200, std::move(head));

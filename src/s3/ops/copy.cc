@@ -43,26 +43,19 @@ Result<Source> ParseCopySource(std::string_view raw) {
   return s;
 }
 
-Result<meta::ObjectMeta> LoadSource(Ctx& ctx, Source* src) {
-  SLUICE_ASSIGN_OR_RETURN(*src, ParseCopySource(ctx.req.header("x-amz-copy-source")));
-  SLUICE_ASSIGN_OR_RETURN(meta::ObjectMeta m,
-                          LookupVersion(ctx, src->bucket, src->key, src->version));
+Task<Result<meta::ObjectMeta>> LoadSource(Ctx& ctx, Source* src) {
+  SLUICE_CO_ASSIGN_OR_RETURN(*src, ParseCopySource(ctx.req.header("x-amz-copy-source")));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m,
+                             co_await LookupVersion(ctx, src->bucket, src->key, src->version));
   if (m.delete_marker) {
     // A marker named by id is 400 InvalidRequest, as S3 answers; a marker on top, no key.
     if (!src->version.empty())
-      return Error(Err::kInvalidRequest, "The source of a copy request may not specifically "
-                                         "refer to a delete marker by version id.");
-    return Error(Err::kNoSuchKey, "The specified key does not exist.");
+      co_return Error(Err::kInvalidRequest, "The source of a copy request may not specifically "
+                                            "refer to a delete marker by version id.");
+    co_return Error(Err::kNoSuchKey, "The specified key does not exist.");
   }
-  SLUICE_RETURN_IF_ERROR(CheckCopySourcePreconditions(ctx.req, m));
-  return m;
-}
-
-// Runs CopyData on the blocking pool.
-Task<Result<Stored>> CopyOffThread(Ctx& ctx, const meta::ObjectMeta& src, uint64_t offset,
-                                   uint64_t len, bool allow_inline) {
-  const Services& svc = ctx.svc;
-  co_return co_await Offload(*svc.blocking, [&] { return CopyData(svc, src, offset, len, allow_inline); });
+  SLUICE_CO_RETURN_IF_ERROR(CheckCopySourcePreconditions(ctx.req, m));
+  co_return std::move(m);
 }
 
 }  // namespace
@@ -70,7 +63,7 @@ Task<Result<Stored>> CopyOffThread(Ctx& ctx, const meta::ObjectMeta& src, uint64
 Task<Status> CopyObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
   Source src;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, LoadSource(ctx, &src));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
   if (sm.size > svc.limits.max_object_size)
     co_return Error(Err::kInvalidRequest, "The specified copy source is larger than the maximum "
                                           "allowable size for a copy source: 5368709120");
@@ -88,8 +81,8 @@ Task<Status> CopyObject(Ctx& ctx) {
                     "redirect location or encryption attributes.");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
-  if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, acl));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, acl));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
 
   meta::ObjectMeta m;
   m.acl = std::move(acl);
@@ -107,22 +100,19 @@ Task<Status> CopyObject(Ctx& ctx) {
   } else {
     m.tags = sm.tags;
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, 0, sm.size, true));
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, 0, sm.size, true));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
-  meta::WriteResult written;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
-    if (r.ok()) written = *r;
-    return r.status();
-  }));
+  std::vector<std::string> released;
+  auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));
   XmlDoc doc("CopyObjectResult");
   doc.root().Add("LastModified", FormatIso8601(m.mtime_micros)).Add("ETag", QuoteEtag(m.etag));
   http::ResponseHead head;
   head.status = 200;
-  AddVersionHeader(head, written.version);
+  AddVersionHeader(head, written->version);
   if (!sm.version.empty()) head.Set("x-amz-copy-source-version-id", sm.version.ToString());
   co_return co_await SendXml(ctx, doc, std::move(head));
 }
@@ -133,9 +123,9 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   if (!n || *n < 1 || *n > 10000)
     co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetUpload(ctx.bucket, ctx.key, upload_id).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id)).status());
   Source src;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, LoadSource(ctx, &src));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
   uint64_t offset = 0, len = sm.size;
   if (ctx.req.has_header("x-amz-copy-source-range")) {
     std::string_view r = Trim(ctx.req.header("x-amz-copy-source-range"));
@@ -154,7 +144,7 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
     len = *b - *a + 1;
   }
   if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyOffThread(ctx, sm, offset, len, false));
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, offset, len, false));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
                              co_await PublishPart(ctx, upload_id, static_cast<uint32_t>(*n), stored,
                                                   ChecksumAlgo::kNone, ""));

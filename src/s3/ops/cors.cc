@@ -11,28 +11,27 @@ namespace {
 
 constexpr char kCorsConfig[] = "cors";
 
-Result<std::vector<CorsRule>> LoadRules(const Services& svc, const BucketName& bucket) {
-  auto doc = svc.index->GetBucketConfig(bucket, kCorsConfig);
-  if (!doc.ok()) return doc.status();
-  return ParseCorsConfiguration(*doc);
+Task<Result<std::vector<CorsRule>>> LoadRules(const Services& svc, const BucketName& bucket) {
+  auto doc = co_await svc.index->GetBucketConfig(bucket, kCorsConfig);
+  if (!doc.ok()) co_return doc.status();
+  co_return ParseCorsConfiguration(*doc);
 }
 
 }  // namespace
 
 Task<Status> PutBucketCors(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   SLUICE_CO_ASSIGN_OR_RETURN(auto rules, ParseCorsConfiguration(body));
   std::string doc = RenderCorsConfiguration(rules);
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->PutBucketConfig(ctx.bucket, kCorsConfig, doc); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kCorsConfig, doc));
   co_return co_await SendEmpty(ctx, 200);
 }
 
 Task<Status> GetBucketCors(Ctx& ctx) {
-  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kCorsConfig);
+  auto doc = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kCorsConfig);
   if (doc.status().code() == Err::kNotFound) co_return Error(Err::kNoSuchCORSConfiguration, "");
   if (!doc.ok()) co_return doc.status();
   http::ResponseHead head;
@@ -42,8 +41,7 @@ Task<Status> GetBucketCors(Ctx& ctx) {
 
 Task<Status> DeleteBucketCors(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->DeleteBucketConfig(ctx.bucket, kCorsConfig); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->DeleteBucketConfig(ctx.bucket, kCorsConfig));
   co_return co_await SendEmpty(ctx, 204);
 }
 
@@ -54,7 +52,7 @@ Task<Status> PreflightCors(Ctx& ctx) {
   if (origin.empty() || method.empty())
     co_return Error(Err::kBadRequest,
                     "Insufficient information. Origin request header needed.");
-  auto rules = LoadRules(ctx.svc, ctx.bucket);
+  auto rules = co_await LoadRules(ctx.svc, ctx.bucket);
   if (rules.status().code() == Err::kNotFound)
     co_return Error(Err::kCorsForbidden, "CORSResponse: CORS is not enabled for this bucket.");
   if (!rules.ok()) co_return rules.status();
@@ -66,16 +64,16 @@ Task<Status> PreflightCors(Ctx& ctx) {
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
-std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& svc,
-                                                                const BucketName& bucket,
-                                                                std::string_view origin,
-                                                                std::string_view method) {
+Task<std::vector<std::pair<std::string, std::string>>> CorsHeadersFor(const Services& svc,
+                                                                      const BucketName& bucket,
+                                                                      std::string_view origin,
+                                                                      std::string_view method) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto rules = LoadRules(svc, bucket);
-  if (!rules.ok()) return out;
+  auto rules = co_await LoadRules(svc, bucket);
+  if (!rules.ok()) co_return out;
   if (const CorsRule* rule = MatchCors(*rules, origin, method, ""))
     AddCorsHeaders(*rule, origin, false, "", &out);
-  return out;
+  co_return out;
 }
 
 }  // namespace sluice::s3::ops

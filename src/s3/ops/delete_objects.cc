@@ -14,7 +14,7 @@ namespace sluice::s3::ops {
 
 Task<Status> DeleteObjects(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
@@ -40,8 +40,8 @@ Task<Status> DeleteObjects(Ctx& ctx) {
 
   std::vector<std::string> released;
   const int64_t now = svc.clock->NowMicros();
-  const bool bypass = BypassGovernance(ctx);
-  co_await Offload(*svc.blocking, [&] {
+  const bool bypass = co_await BypassGovernance(ctx);
+  {
     for (auto& o : outcomes) {
       auto key = ParseObjectKey(o.key);
       if (!key.ok()) {
@@ -58,16 +58,15 @@ Task<Status> DeleteObjects(Ctx& ctx) {
         version = *v;
       }
       // Per key, as in S3.
-      o.status = Require(ctx, version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
-                         ctx.bucket, *key);
+      const std::string_view action = version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
+      o.status = co_await Require(ctx, action, ctx.bucket, *key);
       if (!o.status.ok()) continue;
       const meta::DeleteRequest request{version, NewVersionStamp(svc, now), now, bypass};
-      auto r = svc.index->DeleteObject(ctx.bucket, *key, request, &released);
+      auto r = co_await svc.index->DeleteObject(ctx.bucket, *key, request, &released);
       if (r.ok()) o.done = *r;
       else o.status = r.status();
     }
-    return 0;
-  });
+  }
   ReleaseData(svc, std::move(released));
 
   XmlDoc out("DeleteResult");

@@ -10,21 +10,19 @@ namespace sluice::s3::ops {
 
 Task<Status> PutBucketLifecycle(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   SLUICE_CO_ASSIGN_OR_RETURN(LifecycleConfig config, ParseLifecycle(body));
   std::string doc = RenderLifecycle(config);
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->PutBucketConfig(ctx.bucket, kLifecycleConfig, doc);
-  }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kLifecycleConfig, doc));
   if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 200);
 }
 
 Task<Status> GetBucketLifecycle(Ctx& ctx) {
-  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kLifecycleConfig);
+  auto doc = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kLifecycleConfig);
   if (!doc.ok()) {
     if (doc.status().code() == Err::kNotFound)
       co_return Error(Err::kNoSuchLifecycleConfiguration, "The lifecycle configuration does not exist");
@@ -37,10 +35,8 @@ Task<Status> GetBucketLifecycle(Ctx& ctx) {
 
 Task<Status> DeleteBucketLifecycle(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    Status s = svc.index->DeleteBucketConfig(ctx.bucket, kLifecycleConfig);
-    return s.code() == Err::kNotFound ? Status::Ok() : s;
-  }));
+  Status s = co_await svc.index->DeleteBucketConfig(ctx.bucket, kLifecycleConfig);
+  if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
   if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 204);
 }

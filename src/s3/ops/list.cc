@@ -47,11 +47,11 @@ Task<Status> ListObjects(Ctx& ctx, bool v2) {
   }
   // A snapshot lists its source as of its instant.
   BucketName listed = ctx.bucket;
-  if (auto snap = SnapshotOf(ctx, ctx.bucket)) {
+  if (auto snap = co_await SnapshotOf(ctx, ctx.bucket)) {
     listed = snap->source;
     lq.as_of_micros = snap->at;
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, ctx.svc.index->ListObjects(listed, lq));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage page, co_await ctx.svc.index->ListObjects(listed, lq));
 
   XmlDoc doc("ListBucketResult");
   XmlNode r = doc.root();
@@ -106,10 +106,10 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
   auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
   meta::VersionListPage page;
-  if (auto snap = SnapshotOf(ctx, ctx.bucket)) {
+  if (auto snap = co_await SnapshotOf(ctx, ctx.bucket)) {
     // A snapshot shows one version per key: the one in its view, as the latest.
     meta::ListQuery view{lq.prefix, lq.delimiter, lq.key_marker, lq.max_keys, snap->at};
-    SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage lp, ctx.svc.index->ListObjects(snap->source, view));
+    SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage lp, co_await ctx.svc.index->ListObjects(snap->source, view));
     for (auto& o : lp.objects) {
       if (o.meta.version.empty()) o.meta.version = VersionId::Null();
       page.entries.push_back({std::move(o.key), std::move(o.meta), true});
@@ -120,7 +120,7 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
     if (lp.truncated && !page.entries.empty() && page.entries.back().key == lp.next_marker)
       page.next_version_id_marker = page.entries.back().meta.version;
   } else {
-    SLUICE_CO_ASSIGN_OR_RETURN(page, ctx.svc.index->ListObjectVersions(ctx.bucket, lq));
+    SLUICE_CO_ASSIGN_OR_RETURN(page, co_await ctx.svc.index->ListObjectVersions(ctx.bucket, lq));
   }
   XmlDoc doc("ListVersionsResult");
   XmlNode r = doc.root();
@@ -159,7 +159,7 @@ Task<Status> ListMultipartUploads(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(lq.max_uploads, ParseMax(q, "max-uploads"));
   SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
   auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadListPage page, ctx.svc.index->ListUploads(ctx.bucket, lq));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadListPage page, co_await ctx.svc.index->ListUploads(ctx.bucket, lq));
 
   XmlDoc doc("ListMultipartUploadsResult");
   XmlNode r = doc.root();

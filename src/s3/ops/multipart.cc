@@ -76,11 +76,11 @@ Status ObjectChecksum(const Ctx& ctx, const meta::UploadInfo& u,
 Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
                                                &u.retention, &u.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(u.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
-  if (!u.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, u.acl));
+  if (!u.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, u.acl));
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
   if (ctx.req.has_header("x-amz-checksum-algorithm")) {
     auto a = ChecksumAlgoFromName(Trim(ctx.req.header("x-amz-checksum-algorithm")));
@@ -110,7 +110,7 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
   u.key = ctx.key;
   u.initiated_micros = svc.clock->NowMicros();
   SLUICE_CO_RETURN_IF_ERROR(
-      co_await Offload(*svc.blocking, [&] { return svc.index->CreateUpload(ctx.bucket, u); }));
+      co_await svc.index->CreateUpload(ctx.bucket, u));
   XmlDoc doc("InitiateMultipartUploadResult");
   doc.root().Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("UploadId", u.upload_id);
   http::ResponseHead head;
@@ -127,7 +127,7 @@ Task<Status> UploadPart(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx.query));
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo upload,
-                             svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
+                             co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   if (!upload.checksum_algo.empty() && payload->checksum_algo() != ChecksumAlgo::kNone &&
       ChecksumAlgoName(payload->checksum_algo()) != upload.checksum_algo)
@@ -166,7 +166,7 @@ XmlDoc CompleteResult(Ctx& ctx, const std::string& etag, const std::string& chec
 // SDKs retrying a Complete whose reply was lost rely on that. Otherwise `gone` stands.
 Task<Status> RepeatedComplete(Ctx& ctx, const UploadId& upload_id, Status gone) {
   if (gone.code() != Err::kNoSuchUpload) co_return gone;
-  auto done = ctx.svc.index->GetCompletedUpload(upload_id);
+  auto done = co_await ctx.svc.index->GetCompletedUpload(upload_id);
   if (!done.ok()) co_return done.status().code() == Err::kNoSuchUpload ? gone : done.status();
   if (done->bucket != ctx.bucket.str() || done->key != ctx.key.str() ||
       ctx.svc.clock->NowMicros() - done->completed_micros > meta::kCompletedUploadRetentionMicros)
@@ -185,7 +185,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
-  auto upload = svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
+  auto upload = co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
   if (!upload.ok()) co_return co_await RepeatedComplete(ctx, upload_id, upload.status());
   meta::UploadInfo u = std::move(upload).value();
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx, /*headers_describe_body=*/false));
@@ -195,7 +195,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "CompleteMultipartUpload", &doc, kMaxCompleteXmlBody));
 
   SLUICE_CO_ASSIGN_OR_RETURN(auto stored_parts,
-                             svc.index->ListParts(ctx.bucket, ctx.key, upload_id, 0, 0));
+                             co_await svc.index->ListParts(ctx.bucket, ctx.key, upload_id, 0, 0));
   std::map<uint32_t, meta::PartInfo> by_number;
   for (auto& p : stored_parts) by_number[p.number] = std::move(p);
 
@@ -237,16 +237,13 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.mtime_micros = svc.clock->NowMicros();
   m.version = NewVersionStamp(svc, m.mtime_micros);
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
-  meta::WriteResult written;
-  Status published = co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, rel);
-    if (r.ok()) written = *r;
-    return r.status();
-  });
+  std::vector<std::string> released;
+  auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
+  Status published = SettleWrite(svc, kNoNewData, written.status(), std::move(released));
   // Two Completes of one upload racing: the loser answers as a repeated Complete.
   if (!published.ok()) co_return co_await RepeatedComplete(ctx, upload_id, published);
   http::ResponseHead head;
-  AddVersionHeader(head, written.version);
+  AddVersionHeader(head, written->version);
   co_return co_await SendXml(
       ctx, CompleteResult(ctx, m.etag, m.checksum_algo, m.checksum_value, m.checksum_type),
       std::move(head));
@@ -255,9 +252,9 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
 Task<Status> AbortMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    return svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, rel);
-  }));
+  std::vector<std::string> released;
+  Status aborted = co_await svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, std::move(aborted), std::move(released)));
   co_return co_await SendEmpty(ctx, 204);
 }
 
@@ -276,7 +273,7 @@ Task<Status> ListParts(Ctx& ctx) {
     max = static_cast<uint32_t>(std::clamp<uint64_t>(*v, 1, 1000));
   }
   SLUICE_CO_ASSIGN_OR_RETURN(auto parts,
-                             svc.index->ListParts(ctx.bucket, ctx.key, upload_id, marker, max));
+                             co_await svc.index->ListParts(ctx.bucket, ctx.key, upload_id, marker, max));
   bool truncated = parts.size() > max;
   if (truncated) parts.resize(max);
   XmlDoc doc("ListPartsResult");

@@ -12,11 +12,11 @@ namespace sluice::s3::ops {
 namespace {
 
 // x-amz-expiration: when the bucket's lifecycle rules will expire this current version.
+// From the bucket's access entry, read once by the handler (none when it could not be).
 void AddExpiration(Ctx& ctx, http::ResponseHead& head, const meta::ObjectMeta& m) {
-  if (!ctx.svc.access) return;
-  auto entry = ctx.svc.access->Get(ctx.bucket);
-  if (!entry.ok() || !(*entry)->lifecycle) return;
-  if (auto e = ExpiryOf(*(*entry)->lifecycle, ctx.key.str(), m))
+  auto entry = AccessOfOwnBucket(ctx, ctx.bucket);
+  if (!entry || !entry->lifecycle) return;
+  if (auto e = ExpiryOf(*entry->lifecycle, ctx.key.str(), m))
     head.Set("x-amz-expiration", ExpirationHeader(*e));
 }
 
@@ -30,8 +30,8 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
-  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, m.acl));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
                                                &m.retention, &m.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
@@ -47,22 +47,19 @@ Task<Status> PutObject(Ctx& ctx) {
     m.checksum_value = payload->checksum_b64();
     m.checksum_type = "FULL_OBJECT";
   }
-  meta::WriteResult written;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, cond, rel);
-    if (r.ok()) written = *r;
-    return r.status();
-  }));
+  std::vector<std::string> released;
+  auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
-  AddVersionHeader(head, written.version);
+  AddVersionHeader(head, written->version);
   AddExpiration(ctx, head, m);
   AddChecksumHeaders(head, m);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObject(Ctx& ctx, bool head_only) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   Status pre = CheckReadPreconditions(ctx.req, m);
   if (pre.code() == Err::kNotModified) {
     http::ResponseHead head;
@@ -130,16 +127,13 @@ Task<Status> DeleteObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
   const int64_t now = svc.clock->NowMicros();
   const meta::DeleteRequest request{ctx.version, NewVersionStamp(svc, now), now,
-                                    BypassGovernance(ctx)};
-  meta::WriteResult done;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, kNoNewData, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->DeleteObject(ctx.bucket, ctx.key, request, rel);
-    if (r.ok()) done = *r;
-    return r.status();
-  }));
+                                    co_await BypassGovernance(ctx)};
+  std::vector<std::string> released;
+  auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, done.status(), std::move(released)));
   http::ResponseHead head;
-  if (done.delete_marker) head.Set("x-amz-delete-marker", "true");
-  AddVersionHeader(head, done.version);
+  if (done->delete_marker) head.Set("x-amz-delete-marker", "true");
+  AddVersionHeader(head, done->version);
   co_return co_await SendEmpty(ctx, 204, std::move(head));
 }
 

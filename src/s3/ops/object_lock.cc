@@ -36,7 +36,7 @@ Result<uint32_t> PositiveCount(const pugi::xml_node& n, const char* name) {
 }  // namespace
 
 Task<Status> PutObjectLockConfiguration(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(co_await ReadXml(ctx, "ObjectLockConfiguration", &doc));
   pugi::xml_node root = doc.document_element();
@@ -58,15 +58,13 @@ Task<Status> PutObjectLockConfiguration(Ctx& ctx) {
       SLUICE_CO_ASSIGN_OR_RETURN(lock.default_years, PositiveCount(def, "Years"));
     }
   }
-  meta::Index* index = ctx.svc.index;
-  const BucketName& bucket = ctx.bucket;
   SLUICE_CO_RETURN_IF_ERROR(
-      co_await Offload(*ctx.svc.blocking, [&] { return index->SetBucketObjectLock(bucket, lock); }));
+      co_await ctx.svc.index->SetBucketObjectLock(ctx.bucket, lock));
   co_return co_await SendEmpty(ctx, 200);
 }
 
 Task<Status> GetObjectLockConfiguration(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, ctx.svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await ctx.svc.index->GetBucket(ctx.bucket));
   if (!b.lock.enabled)
     co_return Error(Err::kObjectLockConfigurationNotFound,
                     "Object Lock configuration does not exist for this bucket");
@@ -84,7 +82,7 @@ Task<Status> GetObjectLockConfiguration(Ctx& ctx) {
 // <Retention><Mode/><RetainUntilDate/></Retention>; an empty one removes the retention.
 Task<Status> PutObjectRetention(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(RequireLock(b));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(co_await ReadXml(ctx, "Retention", &doc));
@@ -101,21 +99,19 @@ Task<Status> PutObjectRetention(Ctx& ctx) {
     if (*until <= now) co_return Error(Err::kInvalidArgument, "The retain until date must be in the future!");
     r.until_micros = *until;
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
-  const bool bypass = BypassGovernance(ctx);
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectRetention(ctx.bucket, ctx.key,
-                                         ChangeTarget(ctx, m), r, bypass, now);
-  }));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
+  const bool bypass = co_await BypassGovernance(ctx);
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->SetObjectRetention(
+      ctx.bucket, ctx.key, ChangeTarget(ctx, m), r, bypass, now));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObjectRetention(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, ctx.svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await ctx.svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(RequireLock(b));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   if (m.retention.mode.empty()) co_return Error(Err::kNoSuchObjectLockConfiguration, "");
   XmlDoc doc("Retention");
   doc.root().Add("Mode", m.retention.mode).Add("RetainUntilDate", FormatIso8601(m.retention.until_micros));
@@ -124,26 +120,24 @@ Task<Status> GetObjectRetention(Ctx& ctx) {
 
 Task<Status> PutObjectLegalHold(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(RequireLock(b));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(co_await ReadXml(ctx, "LegalHold", &doc));
   std::string status = ChildText(doc.document_element(), "Status");
   if (status != "ON" && status != "OFF") co_return Error(Err::kMalformedXML, "Status must be ON or OFF");
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectLegalHold(ctx.bucket, ctx.key,
-                                         ChangeTarget(ctx, m), status == "ON");
-  }));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->SetObjectLegalHold(
+      ctx.bucket, ctx.key, ChangeTarget(ctx, m), status == "ON"));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObjectLegalHold(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, ctx.svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await ctx.svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(RequireLock(b));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   XmlDoc doc("LegalHold");
   doc.root().Add("Status", m.legal_hold ? "ON" : "OFF");
   co_return co_await SendXml(ctx, doc);

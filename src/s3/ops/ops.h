@@ -52,7 +52,7 @@ Task<Status> DeleteBucketCors(Ctx& ctx);
 Task<Status> PreflightCors(Ctx& ctx);
 // The Access-Control-* headers for an actual request from `origin` (none when the bucket
 // has no rule for it).
-std::vector<std::pair<std::string, std::string>> CorsHeadersFor(const Services& svc,
+Task<std::vector<std::pair<std::string, std::string>>> CorsHeadersFor(const Services& svc,
                                                                 const BucketName& bucket,
                                                                 std::string_view origin,
                                                                 std::string_view method);

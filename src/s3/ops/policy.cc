@@ -13,11 +13,11 @@ namespace {
 constexpr char kPolicyConfig[] = "policy";
 
 // The stored policy document; NoSuchBucketPolicy when the bucket has none.
-Result<std::string> LoadPolicy(const Ctx& ctx) {
-  auto doc = ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
+Task<Result<std::string>> LoadPolicy(const Ctx& ctx) {
+  auto doc = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kPolicyConfig);
   if (doc.status().code() == Err::kNotFound)
-    return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
-  return doc;
+    co_return Error(Err::kNoSuchBucketPolicy, "The bucket policy does not exist");
+  co_return doc;
 }
 
 void Invalidate(const Ctx& ctx) {
@@ -28,24 +28,26 @@ void Invalidate(const Ctx& ctx) {
 
 Task<Status> PutBucketPolicy(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   // S3 limits bucket policies to 20 KiB; read a little more so the parser can say so.
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
   SLUICE_CO_ASSIGN_OR_RETURN(auto parsed, auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
   if (svc.access && parsed->IsPublic()) {
-    SLUICE_CO_ASSIGN_OR_RETURN(const BucketAccessCache::Entry* e, svc.access->Get(ctx.bucket));
+    auto e = AccessOfOwnBucket(ctx, ctx.bucket);
+    if (!e) {
+      SLUICE_CO_ASSIGN_OR_RETURN(e, co_await svc.access->Get(ctx.bucket));
+    }
     if (e->block.block_public_policy)
       co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public policies)");
   }
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body));
   Invalidate(ctx);
   co_return co_await SendEmpty(ctx, 204);
 }
 
 Task<Status> GetBucketPolicy(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, LoadPolicy(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, co_await LoadPolicy(ctx));
   http::ResponseHead head;
   head.Set("Content-Type", "application/json");
   co_return co_await ctx.resp.Send(head, doc);
@@ -53,14 +55,13 @@ Task<Status> GetBucketPolicy(Ctx& ctx) {
 
 Task<Status> DeleteBucketPolicy(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(
-      *svc.blocking, [&] { return svc.index->DeleteBucketConfig(ctx.bucket, kPolicyConfig); }));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->DeleteBucketConfig(ctx.bucket, kPolicyConfig));
   Invalidate(ctx);
   co_return co_await SendEmpty(ctx, 204);
 }
 
 Task<Status> GetBucketPolicyStatus(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, LoadPolicy(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string doc, co_await LoadPolicy(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(auto policy, auth::Policy::Parse(doc, auth::PolicyKind::kResource));
   XmlDoc out("PolicyStatus");
   out.root().AddBool("IsPublic", policy->IsPublic());

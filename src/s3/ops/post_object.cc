@@ -37,7 +37,7 @@ Result<meta::HeaderList> ParseTaggingXml(std::string_view xml) {
 
 Task<Status> PostObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, svc.index->GetBucket(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
   if (!ctx.req.content_length && !ctx.req.chunked) co_return Error(Err::kMissingContentLength, "");
   SLUICE_CO_ASSIGN_OR_RETURN(std::string boundary, FormBoundary(ctx.req.header("content-type")));
   FormReader form(ctx.body, std::move(boundary));
@@ -95,7 +95,7 @@ Task<Status> PostObject(Ctx& ctx) {
 
   if (key->second.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
   SLUICE_CO_ASSIGN_OR_RETURN(ctx.key, ParseObjectKey(key->second));
-  SLUICE_CO_RETURN_IF_ERROR(Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
+  SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
   for (const auto& [name, value] : fields)  // a field asking for a missing feature: 501
     SLUICE_CO_RETURN_IF_ERROR(CheckRequestField(name, value));
 
@@ -105,7 +105,7 @@ Task<Status> PostObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(synthetic, ctx.auth.credential.owner_id));
   SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(synthetic, bucket, svc.clock->NowMicros(),
                                                &m.retention, &m.legal_hold));
-  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(CheckAclWrite(ctx, ctx.bucket, m.acl));
+  if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, m.acl));
   if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
   if (auto t = fields.find("tagging"); t != fields.end()) {
     SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingXml(t->second));
@@ -133,17 +133,15 @@ Task<Status> PostObject(Ctx& ctx) {
   const int64_t now = svc.clock->NowMicros();
   AttachStored(*stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
-  meta::WriteResult written;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Publish(ctx, new_ids, [&](std::vector<std::string>* rel) {
-    auto r = svc.index->PutObject(ctx.bucket, ctx.key, m, {}, rel);
-    if (r.ok()) written = *r;
-    return r.status();
-  }));
+  std::vector<std::string> released;
+  const meta::WriteCondition unconditional;  // (no braced temporary in a co_await: GCC 12 frees it twice)
+  auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, unconditional, &released);
+  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));
 
   std::string location = "/" + ctx.bucket.str() + "/" + UriEncode(ctx.key, false);
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
-  AddVersionHeader(head, written.version);
+  AddVersionHeader(head, written->version);
   if (!redirect.empty() && (redirect.starts_with("http://") || redirect.starts_with("https://"))) {
     std::string to = redirect + (redirect.find('?') == std::string::npos ? "?" : "&") +
                      "bucket=" + UriEncode(ctx.bucket, true) + "&key=" + UriEncode(ctx.key, true) +

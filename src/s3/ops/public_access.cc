@@ -25,11 +25,12 @@ Task<Result<pugi::xml_document>> ReadXmlBody(Ctx& ctx, std::string_view root) {
 
 Task<Status> StoreConfig(Ctx& ctx, const char* name, std::optional<std::string> value) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    if (value) return svc.index->PutBucketConfig(ctx.bucket, name, *value);
-    Status s = svc.index->DeleteBucketConfig(ctx.bucket, name);
-    return s.code() == Err::kNotFound ? Status::Ok() : s;
-  }));
+  if (value) {
+    SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, name, *value));
+  } else {
+    Status s = co_await svc.index->DeleteBucketConfig(ctx.bucket, name);
+    if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
+  }
   if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return Status::Ok();
 }
@@ -37,7 +38,7 @@ Task<Status> StoreConfig(Ctx& ctx, const char* name, std::optional<std::string> 
 }  // namespace
 
 Task<Status> PutPublicAccessBlock(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(pugi::xml_document doc,
                              co_await ReadXmlBody(ctx, "PublicAccessBlockConfiguration"));
   bool flags[4] = {false, false, false, false};
@@ -56,8 +57,8 @@ Task<Status> PutPublicAccessBlock(Ctx& ctx) {
 }
 
 Task<Status> GetPublicAccessBlock(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  auto stored = ctx.svc.index->GetBucketConfig(ctx.bucket, kPublicAccessBlockConfig);
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
+  auto stored = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kPublicAccessBlockConfig);
   if (stored.status().code() == Err::kNotFound)
     co_return Error(Err::kNoSuchPublicAccessBlockConfiguration, "");
   SLUICE_CO_RETURN_IF_ERROR(stored.status());
@@ -73,13 +74,13 @@ Task<Status> GetPublicAccessBlock(Ctx& ctx) {
 }
 
 Task<Status> DeletePublicAccessBlock(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_RETURN_IF_ERROR(co_await StoreConfig(ctx, kPublicAccessBlockConfig, std::nullopt));
   co_return co_await SendEmpty(ctx, 204);
 }
 
 Task<Status> PutBucketOwnershipControls(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(pugi::xml_document doc,
                              co_await ReadXmlBody(ctx, "OwnershipControls"));
   auto rules = doc.document_element().children("Rule");
@@ -93,7 +94,7 @@ Task<Status> PutBucketOwnershipControls(Ctx& ctx) {
         "ObjectOwnership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter");
   if (ownership == "BucketOwnerEnforced") {
     // S3 refuses to disable ACLs while the bucket's own ACL grants anything beyond the owner.
-    auto acl = ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
+    auto acl = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, "acl");
     if (acl.ok() && !acl->empty()) co_return Error(Err::kInvalidBucketAclWithObjectOwnership, "");
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await StoreConfig(ctx, kOwnershipConfig, ownership));
@@ -101,8 +102,8 @@ Task<Status> PutBucketOwnershipControls(Ctx& ctx) {
 }
 
 Task<Status> GetBucketOwnershipControls(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
-  auto stored = ctx.svc.index->GetBucketConfig(ctx.bucket, kOwnershipConfig);
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
+  auto stored = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kOwnershipConfig);
   if (stored.status().code() == Err::kNotFound)
     co_return Error(Err::kOwnershipControlsNotFound, "");
   SLUICE_CO_RETURN_IF_ERROR(stored.status());
@@ -112,7 +113,7 @@ Task<Status> GetBucketOwnershipControls(Ctx& ctx) {
 }
 
 Task<Status> DeleteBucketOwnershipControls(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(ctx.svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await ctx.svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_RETURN_IF_ERROR(co_await StoreConfig(ctx, kOwnershipConfig, std::nullopt));
   co_return co_await SendEmpty(ctx, 204);
 }

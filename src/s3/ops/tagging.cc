@@ -12,7 +12,7 @@ namespace sluice::s3::ops {
 
 Task<Status> PutObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_RETURN_IF_ERROR(svc.index->GetBucket(ctx.bucket).status());
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
@@ -26,21 +26,19 @@ Task<Status> PutObjectTagging(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(ValidateTags(tags));
   // Authorized here, not before the body: s3:RequestObjectTag conditions test these tags.
   ctx.request_tags = tags;
-  SLUICE_CO_RETURN_IF_ERROR(Require(
-      ctx, ctx.version.empty() ? "s3:PutObjectTagging" : "s3:PutObjectVersionTagging", ctx.bucket,
-      ctx.key));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
-                                    tags);
-  }));
+  const std::string_view action =
+      ctx.version.empty() ? "s3:PutObjectTagging" : "s3:PutObjectVersionTagging";
+  SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket, ctx.key));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m), tags));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
 Task<Status> GetObjectTagging(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   XmlDoc doc("Tagging");
   XmlNode set = doc.root().Child("TagSet");
   meta::HeaderList tags = m.tags;  // in key order, as S3 returns them
@@ -53,11 +51,9 @@ Task<Status> GetObjectTagging(Ctx& ctx) {
 
 Task<Status> DeleteObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, ReadObjectVersion(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(co_await Offload(*svc.blocking, [&] {
-    return svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m),
-                                    {});
-  }));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m), meta::HeaderList()));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 204, std::move(head));

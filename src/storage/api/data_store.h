@@ -7,16 +7,33 @@
 // the index references it in one atomic step -> Published(id). Recovery after a crash
 // asks ListUnpublished() and settles each id with Recover(): kept if the index references
 // it, deleted otherwise. Deleted data ids come from the index's GC queue.
+//
+// Calls may block (a device, the network). The S3 layer never calls them directly on an
+// I/O thread: it awaits AsyncDataStore (async_data_store.h), which runs each call inline
+// or on the blocking pool as blocking() and DataWriter::shape() say; DataReader::Send is
+// awaitable itself. How bytes reach the disk or the socket (direct I/O, page alignment,
+// readahead, sendfile) is the store's business, never the caller's.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/async.h"
 #include "common/status.h"
 
 namespace sluice::storage {
+
+// Where DataReader::Send puts bytes: the HTTP response, seen through the S3 layer.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual Task<Status> Write(std::string_view bytes) = 0;
+  // [offset, offset + n) of a kernel file, by sendfile where the transport allows.
+  virtual Task<Status> SendFile(int fd, uint64_t offset, uint64_t n) = 0;
+};
 
 // Not thread-safe; one request owns it. Destroying an uncommitted writer discards it.
 class DataWriter {
@@ -25,8 +42,17 @@ class DataWriter {
   virtual const std::string& id() const = 0;
   virtual uint64_t size() const = 0;
   virtual Status Append(const void* data, size_t n) = 0;
-  // True when Append may wait for the device: call it off the I/O threads then.
-  virtual bool AppendBlocks() const { return false; }
+  // How this writer wants its appends: `blocks` when Append may wait for the device or
+  // the network (it then runs on the blocking pool, and the caller overlaps the next
+  // piece's receive with it); `piece`, the size of each Append but the last (0: any), and
+  // `align`, the alignment of the buffers handed in (a direct-I/O file takes whole pages
+  // with no copy).
+  struct Shape {
+    bool blocks = false;
+    size_t piece = 0;
+    size_t align = 1;
+  };
+  virtual Shape shape() const { return {}; }
   // Makes the bytes durable. Blocking (syncs); call it off the I/O threads.
   virtual Status Commit() = 0;
 };
@@ -36,16 +62,25 @@ class DataReader {
  public:
   virtual ~DataReader() = default;
   virtual uint64_t Size() const = 0;
+  // Blocking; for the I/O threads there is Send.
   virtual Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const = 0;
-  // A kernel fd for zero-copy sends, or -1. Valid while the reader lives.
-  virtual int NativeHandle() const = 0;
-  // A hint that [offset, offset + n) is about to be read (see io::ReadableFile::WillRead).
-  virtual void WillRead(uint64_t offset, uint64_t n) const {}
+  // Sends [offset, offset + n) to `sink`, in the store's own way (the local store by
+  // sendfile with a readahead hint; a network store with reads kept in flight). The
+  // default reads into a buffer of `buffer` bytes and writes it out, for stores whose
+  // reads never block.
+  virtual Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t buffer) const;
 };
 
 class DataStore {
  public:
   virtual ~DataStore() = default;
+  // Which calls may wait on a device or the network: `open` for Create and Open; `commit`
+  // for Commit, Published and Delete. The default is the safe one: both block.
+  struct Blocking {
+    bool open = true;
+    bool commit = true;
+  };
+  virtual Blocking blocking() const { return {}; }
   // `size_hint`: the expected size when known (0: unknown); large writes may take a
   // path that bypasses the page cache.
   virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) = 0;

@@ -5,6 +5,8 @@
 namespace sluice::storage {
 namespace {
 
+constexpr uint64_t kWillReadMin = 4 << 20;
+
 // Ids are 32 lowercase hex digits; anything else is refused so an id can never name a
 // path outside the store.
 bool ValidId(const std::string& id) {
@@ -36,7 +38,13 @@ class LocalWriter final : public DataWriter {
     size_ += n;
     return Status::Ok();
   }
-  bool AppendBlocks() const override { return file_ && file_->AppendBlocks(); }
+  // A direct-I/O file waits for the device on every append: pieces of 1 MiB, whole
+  // pages, so each goes to the device with no copy and the pool hop costs little next to
+  // the write. A buffered file's appends only fill the page cache.
+  Shape shape() const override {
+    if (!file_ || !file_->AppendBlocks()) return {};
+    return {true, 1 << 20, 4096};
+  }
   Status Commit() override {
     SLUICE_RETURN_IF_ERROR(file_->Sync());
     SLUICE_RETURN_IF_ERROR(file_->Close());
@@ -61,8 +69,18 @@ class LocalReader final : public DataReader {
   Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
     return f_->PositionalRead(offset, buf, n, got);
   }
-  int NativeHandle() const override { return f_->NativeHandle(); }
-  void WillRead(uint64_t offset, uint64_t n) const override { f_->WillRead(offset, n); }
+  // Large reads start the device on their range before the first sendfile. Objects of
+  // 1 MiB or more are written with direct I/O, so a fresh one is not in the page cache.
+  // The kernel caps one hint at the device's readahead window (8 MiB here: a page 12 MiB
+  // into a cold file was still uncached a second after a whole-file hint); sendfile's
+  // own readahead takes over from there. Hints that reach further, issued window by
+  // window from the blocking pool, read cold shards no faster (bench/NOTES.md, PyTorch).
+  Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t buffer) const override {
+    if (n >= kWillReadMin) f_->WillRead(offset, n);
+    int fd = f_->NativeHandle();
+    if (fd < 0) co_return co_await DataReader::Send(sink, offset, n, buffer);
+    co_return co_await sink.SendFile(fd, offset, n);
+  }
 
  private:
   std::unique_ptr<io::ReadableFile> f_;

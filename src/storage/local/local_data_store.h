@@ -27,6 +27,8 @@ class LocalDataStore final : public DataStore {
 
   // Objects of at least this many bytes are written with direct I/O.
   static constexpr uint64_t kDirectMin = 1 << 20;
+  // Opening a file is a metadata lookup the I/O threads can afford; syncs are not.
+  Blocking blocking() const override { return {false, true}; }
   Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;

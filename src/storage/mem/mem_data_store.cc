@@ -41,7 +41,6 @@ class MemReader final : public DataReader {
     if (*got) std::memcpy(buf, d_->data() + offset, *got);
     return Status::Ok();
   }
-  int NativeHandle() const override { return -1; }
 
  private:
   std::shared_ptr<const std::string> d_;

@@ -10,6 +10,7 @@ namespace sluice::storage {
 
 class MemDataStore final : public DataStore {
  public:
+  Blocking blocking() const override { return {false, false}; }
   Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;

@@ -1,5 +1,5 @@
 // The conformance kit for meta::Index: every implementation must pass it. Today that is
-// KvIndex over MemKv and over RocksDB; the RADOS omap index will join.
+// every backend of tests/testutil/index_fixture.h (KvIndex over MemKv and RocksDB today).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 
-#include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
 #include "testutil/index_fixture.h"
 #include "testutil/names.h"
@@ -234,7 +233,7 @@ TEST_P(IndexConformance, BucketConfigs) {
   EXPECT_EQ(index_->ListBuckets()->size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IndexConformance, KvBackends(), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, IndexConformance, IndexBackends(), BackendName);
 
 TEST(MemKv, DropUnsyncedKeepsOnlySyncedPrefix) {
   MemKv kv;

@@ -12,7 +12,6 @@
 #include <random>
 #include <set>
 
-#include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
 #include "testutil/index_fixture.h"
 #include "testutil/names.h"
@@ -584,7 +583,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, KvBackends(), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, IndexBackends(), BackendName);
 
 }  // namespace
 }  // namespace sluice::meta

@@ -135,10 +135,10 @@ struct Response {
 
 class GoldenServer {
  public:
-  GoldenServer() : index_(&kv_, false), access_(&index_), clock_(kNow), pool_(4) {
+  GoldenServer() : index_(&kv_, false), clock_(kNow), pool_(4) {
     creds_.Add({"GOLDENKEY", "goldensecret", "owner-id", "owner"});
-    svc_.index = &index_;
-    svc_.data = &data_;
+    svc_.index = &async_index_;
+    svc_.data = &async_data_;
     svc_.clock = &clock_;
     svc_.random = io::SystemRandom();
     svc_.blocking = &pool_;
@@ -233,11 +233,13 @@ class GoldenServer {
 
   meta::MemKv kv_;
   meta::KvIndex index_;
-  BucketAccessCache access_;
   storage::MemDataStore data_;
   io::ManualClock clock_;
   auth::StaticCredentialStore creds_;
   boost::asio::thread_pool pool_;
+  meta::AsyncIndex async_index_{&index_, &pool_};
+  storage::AsyncDataStore async_data_{&data_, &pool_};
+  BucketAccessCache access_{&async_index_};
   Services svc_;
   std::unique_ptr<S3Handler> handler_;
   std::unique_ptr<http::Server> server_;

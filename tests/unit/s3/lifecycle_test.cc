@@ -87,8 +87,8 @@ TEST(LifecycleConfig, DaysRoundUpToMidnightUtc) {
 class LifecycleWorkerTest : public ::testing::Test {
  protected:
   LifecycleWorkerTest() : index_(&kv_, false), clock_(kStart), pool_(2) {
-    svc_.index = &index_;
-    svc_.data = &data_;
+    svc_.index = &async_index_;
+    svc_.data = &async_data_;
     svc_.clock = &clock_;
     svc_.random = io::SystemRandom();
     svc_.blocking = &pool_;
@@ -136,6 +136,8 @@ class LifecycleWorkerTest : public ::testing::Test {
   storage::MemDataStore data_;
   io::ManualClock clock_;
   boost::asio::thread_pool pool_;
+  meta::AsyncIndex async_index_{&index_, &pool_};
+  storage::AsyncDataStore async_data_{&data_, &pool_};
   Services svc_;
   uint64_t rand_ = 0;
   int pages_ = 0;

@@ -1,0 +1,104 @@
+// The index as the I/O threads call it: every call is awaited, and this adapter, in this
+// one place, decides whether it runs inline on the awaiting I/O thread or on the blocking
+// pool, by what the backend's Index::blocking() declares. The S3 layer holds only an
+// AsyncIndex and never chooses (docs/architecture.md, "How calls block").
+//
+// Arguments are taken by reference: await each call in the expression that makes it.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/async.h"
+#include "meta/api/index.h"
+
+namespace sluice::meta {
+
+class AsyncIndex {
+ public:
+  AsyncIndex(Index* index, boost::asio::thread_pool* pool)
+      : index_(index), pool_(pool), blocking_(index->blocking()) {}
+
+  // The backend itself, for callers that may block: startup, recovery and workers that
+  // run on their own threads.
+  Index& backend() const { return *index_; }
+
+  Task<Status> CreateBucket(const BucketInfo& info);
+  Task<Result<BucketInfo>> GetBucket(const BucketName& name);
+  Task<Status> DeleteBucket(const BucketName& name);
+  Task<Result<std::vector<BucketInfo>>> ListBuckets();
+  Task<Status> SetBucketVersioning(const BucketName& bucket, Versioning state);
+  Task<Status> SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock);
+  Task<Status> CreateSnapshot(const BucketName& source, const BucketName& name,
+                              int64_t at_micros, const std::string& owner);
+  Task<Status> DeleteSnapshot(const BucketName& name);
+  Task<Result<ObjectMeta>> GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                         int64_t at_micros);
+  Task<Status> PutBucketConfig(const BucketName& bucket, const std::string& name,
+                               const std::string& doc);
+  Task<Result<std::string>> GetBucketConfig(const BucketName& bucket, const std::string& name);
+  Task<Status> DeleteBucketConfig(const BucketName& bucket, const std::string& name);
+  Task<Status> WriteDocs(const std::vector<Index::DocWrite>& writes);
+  Task<Result<std::vector<std::pair<std::string, std::string>>>> ListDocs(const std::string& ns);
+
+  Task<Result<ObjectMeta>> GetObject(const BucketName& bucket, const ObjectKey& key,
+                                     const VersionId& version = {});
+  Task<Result<WriteResult>> PutObject(const BucketName& bucket, const ObjectKey& key,
+                                      const ObjectMeta& meta, const WriteCondition& cond,
+                                      std::vector<std::string>* released);
+  Task<Status> SetObjectTags(const BucketName& bucket, const ObjectKey& key,
+                             const VersionId& version, const HeaderList& tags);
+  Task<Status> SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
+                            const VersionId& version, const std::string& acl);
+  Task<Result<WriteResult>> DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                         const DeleteRequest& request,
+                                         std::vector<std::string>* released);
+  Task<Status> SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                                  const VersionId& version, const Retention& retention,
+                                  bool bypass_governance, int64_t now_micros);
+  Task<Status> SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                                  const VersionId& version, bool on);
+  Task<Result<ListPage>> ListObjects(const BucketName& bucket, const ListQuery& q);
+  Task<Result<VersionListPage>> ListObjectVersions(const BucketName& bucket,
+                                                   const VersionListQuery& q);
+
+  Task<Status> CreateUpload(const BucketName& bucket, const UploadInfo& info);
+  Task<Result<UploadInfo>> GetUpload(const BucketName& bucket, const ObjectKey& key,
+                                     const UploadId& upload_id);
+  Task<Status> PutPart(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                       const PartInfo& part, std::vector<std::string>* released);
+  Task<Result<std::vector<PartInfo>>> ListParts(const BucketName& bucket, const ObjectKey& key,
+                                                const UploadId& upload_id, uint32_t marker,
+                                                uint32_t max);
+  Task<Result<WriteResult>> CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                           const UploadId& upload_id, const ObjectMeta& meta,
+                                           const WriteCondition& cond,
+                                           std::vector<std::string>* released);
+  Task<Result<CompletedUpload>> GetCompletedUpload(const UploadId& upload_id);
+  Task<Status> AbortUpload(const BucketName& bucket, const ObjectKey& key,
+                           const UploadId& upload_id, std::vector<std::string>* released);
+  Task<Result<UploadListPage>> ListUploads(const BucketName& bucket, const UploadListQuery& q);
+
+  Task<Status> GcDone(const std::vector<std::string>& data_ids);
+
+ private:
+  // Runs fn inline when the class of call does not block, else on the pool.
+  template <typename F>
+  Task<std::invoke_result_t<F>> Run(bool blocks, F fn) {
+    if (!blocks) co_return fn();
+    co_return co_await Offload(*pool_, std::move(fn));
+  }
+  template <typename F>
+  Task<std::invoke_result_t<F>> Read(F fn) { return Run(blocking_.reads, std::move(fn)); }
+  template <typename F>
+  Task<std::invoke_result_t<F>> Write(F fn) { return Run(blocking_.writes, std::move(fn)); }
+
+  Index* index_;
+  boost::asio::thread_pool* pool_;
+  Index::Blocking blocking_;
+};
+
+}  // namespace sluice::meta

@@ -1,0 +1,74 @@
+// The data store as the I/O threads call it: the one place that decides, from what the
+// store declares (DataStore::blocking(), DataWriter::shape()), whether a call runs inline
+// on the awaiting I/O thread or on the blocking pool. The S3 layer holds only this.
+#pragma once
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/async.h"
+#include "storage/api/data_store.h"
+
+namespace sluice::storage {
+
+class AsyncDataStore {
+ public:
+  AsyncDataStore(DataStore* store, boost::asio::thread_pool* pool)
+      : store_(store), pool_(pool), blocking_(store->blocking()) {}
+
+  // The store itself, for callers that may block (startup, recovery, the pool).
+  DataStore& backend() const { return *store_; }
+
+  Task<Result<std::unique_ptr<DataWriter>>> Create(uint64_t size_hint) {
+    return Run(blocking_.open, [this, size_hint] { return store_->Create(size_hint); });
+  }
+  Task<Result<std::unique_ptr<DataReader>>> Open(const std::string& id) {
+    return Run(blocking_.open, [this, &id] { return store_->Open(id); });
+  }
+  // One append, inline or on the pool as the writer's shape says.
+  Task<Status> Append(DataWriter& w, const void* data, size_t n) {
+    return Run(w.shape().blocks, [&w, data, n] { return w.Append(data, n); });
+  }
+  // A blocking writer's append, started on the pool now and awaited later, so the caller
+  // can receive the next piece meanwhile. `data` must outlive the Wait().
+  Background<Status> StartAppend(DataWriter& w, const void* data, size_t n) {
+    return Background<Status>(*pool_, [&w, data, n] { return w.Append(data, n); });
+  }
+  Task<Status> Commit(DataWriter& w) {
+    return Run(blocking_.commit, [&w] { return w.Commit(); });
+  }
+  // After the index commit made them durable: Published() for each id, off the request
+  // path (the local store syncs a directory; failures are only logged).
+  void PublishedLater(std::vector<std::string> ids) {
+    if (ids.empty()) return;
+    boost::asio::post(*pool_, [s = store_, ids = std::move(ids)] {
+      for (const auto& id : ids) s->Published(id);
+    });
+  }
+  // Deletes `ids` off the request path, then calls done() with those deleted (on the pool).
+  void DeleteLater(std::vector<std::string> ids,
+                   std::function<void(std::vector<std::string>)> done = {});
+  // A run of blocking calls (a copy from one object to new data) as one job on the pool.
+  template <typename F>
+  Task<std::invoke_result_t<F>> Blocking(F fn) {
+    co_return co_await Offload(*pool_, std::move(fn));
+  }
+
+ private:
+  template <typename F>
+  Task<std::invoke_result_t<F>> Run(bool blocks, F fn) {
+    if (!blocks) co_return fn();
+    co_return co_await Offload(*pool_, std::move(fn));
+  }
+
+  DataStore* store_;
+  boost::asio::thread_pool* pool_;
+  DataStore::Blocking blocking_;
+};
+
+}  // namespace sluice::storage
