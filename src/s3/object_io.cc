@@ -10,7 +10,8 @@
 
 namespace sluice::s3 {
 
-Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size) {
+Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
+                               const UploadId& upload) {
   const Services& svc = ctx.svc;
   Stored out;
   auto declared = payload.declared_size();
@@ -32,7 +33,8 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     out.md5 = payload.md5();
     co_return out;
   }
-  auto w = co_await svc.data->Create(declared.value_or(0));
+  const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload}.Encode();
+  auto w = co_await svc.data->Create(declared.value_or(0), owner);
   if (!w.ok()) co_return w.status();
   out.writer = std::move(*w);
   // The writer says how it wants its appends (storage::DataWriter::Shape). One whose
@@ -223,7 +225,7 @@ namespace {
 // The copy itself: blocking reads and appends, run as one job on the pool.
 Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
                                 const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
-                                bool allow_inline) {
+                                bool allow_inline, const std::string& owner) {
   Stored out;
   Hasher md5(Hasher::Kind::kMd5);
   out.size = len;
@@ -235,14 +237,14 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
       out.inline_data.assign(bytes);
       return out;
     }
-    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len, owner));
     SLUICE_RETURN_IF_ERROR(out.writer->Append(bytes.data(), bytes.size()));
     SLUICE_RETURN_IF_ERROR(out.writer->Commit());
     return out;
   }
   bool to_inline = allow_inline && len <= svc.limits.inline_threshold;
   if (!to_inline) {
-    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len, owner));
   }
   std::unique_ptr<char[]> buf(new char[svc.limits.io_buffer]);
   uint64_t seg_start = 0;
@@ -278,9 +280,9 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
 }  // namespace
 
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                              uint64_t len, bool allow_inline) {
-  co_return co_await svc.data->Blocking([&svc, &src, offset, len, allow_inline] {
-    return CopyDataBlocking(svc, svc.data->backend(), src, offset, len, allow_inline);
+                              uint64_t len, bool allow_inline, const std::string& owner) {
+  co_return co_await svc.data->Blocking([&svc, &src, offset, len, allow_inline, &owner] {
+    return CopyDataBlocking(svc, svc.data->backend(), src, offset, len, allow_inline, owner);
   });
 }
 

@@ -20,8 +20,10 @@ struct Stored {
 };
 
 // Streams the payload into the store, checking every digest, and makes it durable.
-// Nothing is visible until the caller publishes it through the index.
-Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size);
+// Nothing is visible until the caller publishes it through the index, as a version of
+// ctx.bucket/ctx.key or, with `upload`, as a part of that upload (the data's owner).
+Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
+                               const UploadId& upload = {});
 
 // Fills size, ETag, mtime and the bytes (inline or one segment) of `m` from stored data,
 // and the ids that the publish step adds.
@@ -50,7 +52,8 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
 
 // Copies [offset, offset+len) of `src` into new durable data. Inline when small and
 // allow_inline.
+// `owner` as for StoreBody: meta::DataOwner::Encode() of where it will be published.
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                              uint64_t len, bool allow_inline);
+                              uint64_t len, bool allow_inline, const std::string& owner);
 
 }  // namespace sluice::s3

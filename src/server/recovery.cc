@@ -5,8 +5,8 @@ namespace sluice::server {
 Result<RecoveryStats> Recover(meta::Index* index, storage::DataStore* data) {
   RecoveryStats stats;
   SLUICE_ASSIGN_OR_RETURN(auto pending, data->ListUnpublished());
-  for (const auto& id : pending) {
-    SLUICE_ASSIGN_OR_RETURN(bool referenced, index->IsReferenced(id));
+  for (const auto& [id, owner] : pending) {
+    SLUICE_ASSIGN_OR_RETURN(bool referenced, index->IsReferenced(id, owner));
     if (referenced) {
       data->Published(id);
       stats.republished++;

@@ -1,7 +1,8 @@
 // Startup recovery: settles data left by a crash, before the server accepts requests.
-// - Data written but never published (found by DataStore::ListUnpublished) is kept and
-//   published if the index references it (the crash fell between the index commit and
-//   the rename), and deleted otherwise (the write was never acknowledged).
+// - Data written but never published (found by DataStore::ListUnpublished, with the owner
+//   it was created for) is kept and published if the index references it (the crash fell
+//   between the index commit and the publish step), and deleted otherwise (the write was
+//   never acknowledged).
 // - Data queued for deletion (the index's GC queue) is deleted.
 #pragma once
 

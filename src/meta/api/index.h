@@ -157,7 +157,12 @@ class Index {
                                              const UploadListQuery& q) = 0;
 
   // Data-id bookkeeping for recovery and garbage collection.
-  virtual Result<bool> IsReferenced(const std::string& data_id) = 0;
+  // Whether a committed record references `data_id`. `owner` is the DataOwner::Encode()
+  // the data was created with (storage::DataStore::Create): where the reference would be,
+  // so an index without a global reference table looks at one key's versions and one
+  // upload's parts. Empty when the store kept none; an index that cannot answer by id
+  // alone then says kInvalidArgument (KvIndex can: it keeps a reference record per id).
+  virtual Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) = 0;
   virtual Result<std::vector<std::string>> PendingGc(size_t max) = 0;
   virtual Status GcDone(const std::vector<std::string>& data_ids) = 0;
 };

@@ -102,6 +102,21 @@ struct DeleteRequest {
 // bucket. For a delete: with no version asked for, delete_marker says a marker was added and
 // `version` is its id; with a version asked for, `version` is that id and delete_marker says
 // the removed version was a marker.
+// Where a reference to a data id can appear once its write commits: an object version of
+// bucket/key, or (with `upload`) a part of that upload. Written down with the data when it
+// is created (storage::DataStore::Create), so recovery can ask the index about one key
+// instead of every key: the form a shared backend needs, with no global reference table to
+// update atomically with the object's record (docs/storage-format.md, "Recovery").
+struct DataOwner {
+  BucketName bucket;
+  ObjectKey key;
+  UploadId upload;  // empty: an object version
+  // bucket NUL key NUL upload: opaque to the data store.
+  std::string Encode() const;
+  // nullopt unless `s` is an Encode()'s output with valid names.
+  static std::optional<DataOwner> Decode(std::string_view s);
+};
+
 struct WriteResult {
   VersionId version;
   bool delete_marker = false;

@@ -448,7 +448,7 @@ Result<UploadListPage> KvIndex::ListUploads(const BucketName& bucket, const Uplo
   return page;
 }
 
-Result<bool> KvIndex::IsReferenced(const std::string& data_id) {
+Result<bool> KvIndex::IsReferenced(const std::string& data_id, std::string_view /*owner*/) {
   std::string v;
   Status s = kv_->Get(codec::RefKey(data_id), &v);
   if (s.code() == Err::kNotFound) return false;

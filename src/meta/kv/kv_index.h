@@ -84,7 +84,8 @@ class KvIndex final : public Index {
                      std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
-  Result<bool> IsReferenced(const std::string& data_id) override;
+  // Answers by id alone (the R record of the id); `owner` is not needed.
+  Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) override;
   Result<std::vector<std::string>> PendingGc(size_t max) override;
   Status GcDone(const std::vector<std::string>& data_ids) override;
 

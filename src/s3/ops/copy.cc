@@ -100,7 +100,8 @@ Task<Status> CopyObject(Ctx& ctx) {
   } else {
     m.tags = sm.tags;
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, 0, sm.size, true));
+  const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, {}}.Encode();
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, 0, sm.size, true, owner));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
@@ -144,7 +145,8 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
     len = *b - *a + 1;
   }
   if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, offset, len, false));
+  const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload_id}.Encode();
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, offset, len, false, owner));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
                              co_await PublishPart(ctx, upload_id, static_cast<uint32_t>(*n), stored,
                                                   ChecksumAlgo::kNone, ""));

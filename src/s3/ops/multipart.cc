@@ -134,7 +134,7 @@ Task<Status> UploadPart(Ctx& ctx) {
     co_return Error(Err::kInvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: " +
                                               ToLower(upload.checksum_algo));
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
-                             co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size));
+                             co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
                              co_await PublishPart(ctx, upload_id, number, stored,
                                                   payload->checksum_algo(), payload->checksum_b64()));

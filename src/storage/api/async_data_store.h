@@ -24,8 +24,8 @@ class AsyncDataStore {
   // The store itself, for callers that may block (startup, recovery, the pool).
   DataStore& backend() const { return *store_; }
 
-  Task<Result<std::unique_ptr<DataWriter>>> Create(uint64_t size_hint) {
-    return Run(blocking_.open, [this, size_hint] { return store_->Create(size_hint); });
+  Task<Result<std::unique_ptr<DataWriter>>> Create(uint64_t size_hint, const std::string& owner) {
+    return Run(blocking_.open, [this, size_hint, &owner] { return store_->Create(size_hint, owner); });
   }
   Task<Result<std::unique_ptr<DataReader>>> Open(const std::string& id) {
     return Run(blocking_.open, [this, &id] { return store_->Open(id); });

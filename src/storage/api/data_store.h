@@ -3,10 +3,13 @@
 // nothing of buckets or keys. Implementations: local files (storage/local), memory
 // (storage/mem), later RADOS objects.
 //
-// Life of an id: Create() -> Append()... -> Commit() (durable, not yet referenced) ->
+// Life of an id: Create(owner) -> Append()... -> Commit() (durable, not yet referenced) ->
 // the index references it in one atomic step -> Published(id). Recovery after a crash
-// asks ListUnpublished() and settles each id with Recover(): kept if the index references
-// it, deleted otherwise. Deleted data ids come from the index's GC queue.
+// asks ListUnpublished() and settles each id: kept if the index references it (asked with
+// the owner the id was created with), deleted otherwise. Deleted data ids come from the
+// index's GC queue. An unpublished id with its owner is the write's intent: it lives with
+// the data, in whatever form the store has (the local store's tmp/ directory; a shared
+// store's intent log), so no store needs a write that spans two places.
 //
 // Calls may block (a device, the network). The S3 layer never calls them directly on an
 // I/O thread: it awaits AsyncDataStore (async_data_store.h), which runs each call inline
@@ -83,7 +86,11 @@ class DataStore {
   virtual Blocking blocking() const { return {}; }
   // `size_hint`: the expected size when known (0: unknown); large writes may take a
   // path that bypasses the page cache.
-  virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) = 0;
+  // `owner`: where the index will reference the id (meta::DataOwner::Encode()), opaque
+  // here; kept with the unpublished data where the store can (not by the local store,
+  // whose index needs none: see meta::Index::IsReferenced).
+  virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
+                                                     std::string_view owner = {}) = 0;
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
   // The index now references `id`; the store may move it to its final place. May block
   // (syncs): call it off the I/O threads. Failures are harmless (recovery finishes the
@@ -92,7 +99,12 @@ class DataStore {
   // Deletes committed or uncommitted data; an absent id is not an error.
   virtual Status Delete(const std::string& id) = 0;
   // Ids committed or written but never published (after a crash).
-  virtual Result<std::vector<std::string>> ListUnpublished() = 0;
+  struct Unpublished {
+    std::string id;
+    std::string owner;  // as given to Create, or empty when the store keeps none
+    bool operator==(const Unpublished&) const = default;
+  };
+  virtual Result<std::vector<Unpublished>> ListUnpublished() = 0;
 };
 
 }  // namespace sluice::storage

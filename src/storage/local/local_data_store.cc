@@ -106,7 +106,8 @@ Status LocalDataStore::Init() {
   return fs_->SyncDir(root_);
 }
 
-Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint) {
+Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint,
+                                                           std::string_view /*owner*/) {
   std::string id = rnd_->HexString(16);
   std::string path = TmpPath(id);
   // Large objects bypass the page cache; small ones (and unknown sizes) are written
@@ -142,12 +143,12 @@ Status LocalDataStore::Delete(const std::string& id) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> LocalDataStore::ListUnpublished() {
+Result<std::vector<DataStore::Unpublished>> LocalDataStore::ListUnpublished() {
   SLUICE_ASSIGN_OR_RETURN(auto names, fs_->ListDir(root_ + "/tmp"));
-  std::vector<std::string> out;
+  std::vector<Unpublished> out;
   for (auto& n : names) {
     if (ValidId(n)) {
-      out.push_back(std::move(n));
+      out.push_back({std::move(n), ""});
     } else {
       // Not ours to interpret; never delete what we did not name.
       spdlog::warn("ignoring unexpected file {}/tmp/{}", root_, n);

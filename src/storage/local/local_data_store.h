@@ -29,11 +29,13 @@ class LocalDataStore final : public DataStore {
   static constexpr uint64_t kDirectMin = 1 << 20;
   // Opening a file is a metadata lookup the I/O threads can afford; syncs are not.
   Blocking blocking() const override { return {false, true}; }
-  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
+  // The owner is not kept: tmp/ holds only the ids (KvIndex answers by id).
+  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
+                                             std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
-  Result<std::vector<std::string>> ListUnpublished() override;
+  Result<std::vector<Unpublished>> ListUnpublished() override;
 
   std::string TmpPath(const std::string& id) const { return root_ + "/tmp/" + id; }
   std::string ObjectPath(const std::string& id) const;

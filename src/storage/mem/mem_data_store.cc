@@ -47,11 +47,12 @@ class MemReader final : public DataReader {
 };
 }  // namespace
 
-Result<std::unique_ptr<DataWriter>> MemDataStore::Create(uint64_t /*size_hint*/) {
+Result<std::unique_ptr<DataWriter>> MemDataStore::Create(uint64_t /*size_hint*/,
+                                                        std::string_view owner) {
   std::lock_guard l(mu_);
   char id[33];
   snprintf(id, sizeof(id), "%032llx", static_cast<unsigned long long>(next_id_++));
-  blobs_[id];  // present from creation, as a tmp file is
+  blobs_[id].owner = owner;  // present from creation, as a tmp file is
   return std::unique_ptr<DataWriter>(new MemWriter(this, id));
 }
 
@@ -74,11 +75,11 @@ Status MemDataStore::Delete(const std::string& id) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> MemDataStore::ListUnpublished() {
+Result<std::vector<DataStore::Unpublished>> MemDataStore::ListUnpublished() {
   std::lock_guard l(mu_);
-  std::vector<std::string> out;
+  std::vector<Unpublished> out;
   for (auto& [id, b] : blobs_)
-    if (!b.published) out.push_back(id);
+    if (!b.published) out.push_back({id, b.owner});
   return out;
 }
 

@@ -11,17 +11,19 @@ namespace sluice::storage {
 class MemDataStore final : public DataStore {
  public:
   Blocking blocking() const override { return {false, false}; }
-  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0) override;
+  Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
+                                             std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
-  Result<std::vector<std::string>> ListUnpublished() override;
+  Result<std::vector<Unpublished>> ListUnpublished() override;
 
  private:
   friend class MemWriter;
   struct Blob {
     std::shared_ptr<const std::string> data;
     bool published = false;
+    std::string owner;
   };
   mutable std::mutex mu_;
   std::map<std::string, Blob> blobs_;

@@ -152,7 +152,7 @@ class BlockingByDefault final : public Index {
   SLUICE_UNUSED_IN_TEST(Result<CompletedUpload> GetCompletedUpload(const UploadId&))
   SLUICE_UNUSED_IN_TEST(Status AbortUpload(const BucketName&, const ObjectKey&, const UploadId&, std::vector<std::string>*))
   SLUICE_UNUSED_IN_TEST(Result<UploadListPage> ListUploads(const BucketName&, const UploadListQuery&))
-  SLUICE_UNUSED_IN_TEST(Result<bool> IsReferenced(const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<bool> IsReferenced(const std::string&, std::string_view))
   SLUICE_UNUSED_IN_TEST(Result<std::vector<std::string>> PendingGc(size_t))
   SLUICE_UNUSED_IN_TEST(Status GcDone(const std::vector<std::string>&))
 #undef SLUICE_UNUSED_IN_TEST

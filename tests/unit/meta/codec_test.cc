@@ -5,6 +5,23 @@
 namespace sluice::meta::codec {
 namespace {
 
+TEST(DataOwner, RoundTripsAnyKey) {
+  const std::string key = "a:b c/9:12:";  // colons and digits, as a length prefix has
+  DataOwner o{BucketName::Trusted("bkt"), ObjectKey::Trusted(key), {}};
+  auto back = DataOwner::Decode(o.Encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->bucket.str(), "bkt");
+  EXPECT_EQ(back->key.str(), key);
+  EXPECT_TRUE(back->upload.empty());
+  DataOwner p{BucketName::Trusted("bkt"), ObjectKey::Trusted("k"),
+              UploadId::Trusted("0123456789abcdef0123456789abcdef")};
+  back = DataOwner::Decode(p.Encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->upload.str(), "0123456789abcdef0123456789abcdef");
+  for (std::string_view bad : {"", "3:bk", "x:bkt1:k", "3:bkt1:kZZ", "99:bkt1:k", "2:BK1:k"})
+    EXPECT_FALSE(DataOwner::Decode(bad)) << bad;
+}
+
 TEST(Codec, KeysSortLikeS3Keys) {
   // "a" < "a/b" < "a0" must hold after encoding, as it does for raw UTF-8 keys.
   EXPECT_LT(ObjectKey("b", "a"), ObjectKey("b", "a/b"));

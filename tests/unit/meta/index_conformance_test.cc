@@ -58,13 +58,19 @@ TEST_P(IndexConformance, ObjectsAndRefs) {
   EXPECT_EQ(index_->GetObject("b"_b, "k"_k).status().code(), Err::kNoSuchKey);
   EXPECT_EQ(index_->GetObject("nob"_b, "k"_k).status().code(), Err::kNoSuchBucket);
   Put("k", "d1");
+  // Asked with the owner the data was created for (as recovery asks), or by id alone.
+  const std::string owner = DataOwner{"b"_b, "k"_k, {}}.Encode();
   EXPECT_TRUE(*index_->IsReferenced("d1"));
+  EXPECT_TRUE(*index_->IsReferenced("d1", owner));
+  EXPECT_FALSE(*index_->IsReferenced("d9", owner));
   std::vector<std::string> released;
   ObjectMeta m;
   m.segments.push_back({"d2", 1, ""});
   ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"d1"});
   EXPECT_FALSE(*index_->IsReferenced("d1"));
+  EXPECT_FALSE(*index_->IsReferenced("d1", owner));
+  EXPECT_TRUE(*index_->IsReferenced("d2", owner));
   EXPECT_EQ(*index_->PendingGc(10), std::vector<std::string>{"d1"});
   ASSERT_TRUE(index_->GcDone({"d1"}).ok());
   EXPECT_TRUE(index_->PendingGc(10)->empty());

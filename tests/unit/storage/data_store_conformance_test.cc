@@ -61,7 +61,8 @@ TEST_P(DataStoreConformance, WriteCommitPublishRead) {
   EXPECT_EQ(ReadAll(id), "hello world");
   auto pending = env_.store->ListUnpublished();
   ASSERT_TRUE(pending.ok());
-  EXPECT_EQ(*pending, std::vector<std::string>{id});
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, id);
   env_.store->Published(id);
   EXPECT_TRUE(env_.store->ListUnpublished()->empty());
   EXPECT_EQ(ReadAll(id), "hello world");
@@ -70,6 +71,24 @@ TEST_P(DataStoreConformance, WriteCommitPublishRead) {
   size_t got;
   ASSERT_TRUE((*r)->Read(6, buf, 5, &got).ok());
   EXPECT_EQ(std::string(buf, got), "world");
+}
+
+// The owner given at Create comes back with the unpublished id, or nothing where the
+// store keeps none (the local store: its index answers by id).
+TEST_P(DataStoreConformance, UnpublishedDataKeepsItsOwner) {
+  auto w = env_.store->Create(3, "6:bucket3:key");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Append("abc", 3).ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  auto pending = env_.store->ListUnpublished();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, (*w)->id());
+  const std::string& owner = (*pending)[0].owner;
+  EXPECT_TRUE(owner.empty() || owner == "6:bucket3:key") << owner;
+  if (GetParam().name == "mem") {
+    EXPECT_EQ(owner, "6:bucket3:key");
+  }
 }
 
 TEST_P(DataStoreConformance, UncommittedWriterLeavesNothing) {
@@ -118,7 +137,8 @@ TEST_P(DataStoreConformance, AsyncWriteAndSendRanges) {
   for (size_t i = 0; i < bytes.size(); i++) bytes[i] = static_cast<char>(i * 7 + (i >> 13));
   std::string id;
   RunCoroutine([&]() -> Task<void> {
-    auto w = co_await data.Create(bytes.size());
+    const std::string owner = "1:b1:k";
+    auto w = co_await data.Create(bytes.size(), owner);
     EXPECT_TRUE(w.ok());
     if (!w.ok()) co_return;
     const DataWriter::Shape shape = (*w)->shape();
