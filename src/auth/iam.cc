@@ -124,6 +124,11 @@ Status Iam::Load() {
   return Status::Ok();
 }
 
+Status Iam::Reload() {
+  std::lock_guard w(write_mu_);
+  return Load();
+}
+
 void Iam::Derive(State* s) const {
   s->user_ids.clear();
   s->session_ids.clear();

@@ -84,6 +84,9 @@ class Iam final : public CredentialStore {
       Credential root, IamOptions opts = {});
   // Reads every record; kCorruption if one is unreadable or sealed under another key.
   Status Load();
+  // Load again, serialised with this process's own changes: for changes another process
+  // made to the same store (a shared index tells of them).
+  Status Reload();
 
   std::optional<Credential> Lookup(const std::string& access_key) const override;
 

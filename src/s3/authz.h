@@ -2,9 +2,9 @@
 // its IAM action and resource ARN; the caller's identity policies, the bucket's policy and
 // canned-ACL grants decide (auth/authorizer.h has the logic).
 //
-// Bucket policies and bucket ACLs are compiled once and cached per bucket. The operations
-// that change them (and DeleteBucket/CreateBucket) invalidate the entry; on one server
-// that is every writer. Several gateways over one shared index would need a TTL here.
+// Bucket policies and bucket ACLs are compiled once and cached per bucket. The index tells
+// the cache of every change to a bucket's record or configuration (meta::Index::Subscribe),
+// those of other gateways on a shared backend included, and the cache drops its entries.
 // A miss reads the index through AsyncIndex, so these checks are awaited.
 #pragma once
 
@@ -69,7 +69,10 @@ struct BucketAccessEntry {
 class BucketAccessCache {
  public:
   using Entry = BucketAccessEntry;
-  explicit BucketAccessCache(meta::AsyncIndex* index) : index_(index) {}
+  // Listens to the index: any change to a bucket's record or configuration, made by this
+  // process or (on a shared backend) another, drops the cached entries. The cache must
+  // outlive the index's use.
+  explicit BucketAccessCache(meta::AsyncIndex* index);
   // An empty entry for a bucket that does not exist (not cached). A stored policy that no
   // longer parses is an error (kCorruption), never "no policy". A hit costs no index call.
   Task<Result<std::shared_ptr<const Entry>>> Get(const std::string& bucket);
@@ -99,7 +102,8 @@ class BucketAccessCache {
 
 // The request's own bucket's entry as the handler read it (LoadAccess), when `bucket` is
 // that bucket; null otherwise (then await BucketAccessCache::Get).
-std::shared_ptr<const BucketAccessEntry> AccessOfOwnBucket(const Ctx& ctx, std::string_view bucket);
+// Valid while ctx lives (ctx.access holds it).
+const BucketAccessEntry* AccessOfOwnBucket(const Ctx& ctx, std::string_view bucket);
 // Reads the request's bucket's entry into ctx.access, once, after authentication (Peek
 // first: a cached entry costs no frame).
 Task<void> LoadAccess(Ctx& ctx);
@@ -115,6 +119,11 @@ std::string_view VersionAction(std::string_view action);
 // A refused request in a bucket that does not exist is kNoSuchBucket instead, and a refused
 // GET/HEAD of a missing key is kNoSuchKey for a caller allowed s3:ListBucket, as in S3.
 Task<Status> AuthorizeRequest(Ctx& ctx, const Route& route);
+// True when AuthorizeRequest would allow at once without reading anything: root or an
+// admin without a session policy, on the request's own bucket (its entry read, with no
+// bucket policy), and no second bucket involved (no copy source). The handler then skips
+// the awaited call: the common case of the hot path costs no coroutine frame.
+bool AllowedWithoutChecks(const Ctx& ctx, const Route& route);
 
 // The other half of S3's rule: a GET/HEAD of a missing key that was authorized is
 // kNoSuchKey only for a caller allowed s3:ListBucket; for others it is kAccessDenied, so

@@ -39,17 +39,23 @@ Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& b
   return LookupThroughSnapshot(ctx, bucket, key, version);
 }
 
-Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
-                                                 const ObjectKey& key, const VersionId& version) {
-  auto found = co_await LookupVersion(ctx, bucket, key, version);
-  if (!found.ok() || !found->delete_marker) co_return std::move(found);
+Status ReadableVersion(Ctx& ctx, const Result<meta::ObjectMeta>& found, const VersionId& version) {
+  if (!found.ok()) return found.status();
+  if (!found->delete_marker) return Status::Ok();
   const meta::ObjectMeta& m = *found;
   ctx.error_headers.emplace_back("x-amz-delete-marker", "true");
   ctx.error_headers.emplace_back("x-amz-version-id", m.version.ToString());
-  if (version.empty()) co_return Error(Err::kNoSuchKey, "The specified key does not exist.");
+  if (version.empty()) return Error(Err::kNoSuchKey, "The specified key does not exist.");
   ctx.error_headers.emplace_back("Allow", "DELETE");
   ctx.error_headers.emplace_back("Last-Modified", FormatHttpDate(m.mtime_micros));
-  co_return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+  return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+}
+
+Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
+                                                 const ObjectKey& key, const VersionId& version) {
+  auto found = co_await LookupVersion(ctx, bucket, key, version);
+  SLUICE_CO_RETURN_IF_ERROR(ReadableVersion(ctx, found, version));
+  co_return std::move(found);
 }
 
 VersionId NewVersionStamp(const Services& svc, int64_t now_micros) {

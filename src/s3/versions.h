@@ -26,6 +26,10 @@ Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& b
 // x-amz-version-id) added to ctx.error_headers, as S3 sends them.
 Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
                                                  const ObjectKey& key, const VersionId& version);
+// The half of ReadObjectVersion after the lookup: kOk when `found` is an object; else its
+// error, or the delete marker's, with the headers above. For GET, which awaits
+// LookupVersion itself and keeps the record where it landed (no frame, no moves).
+Status ReadableVersion(Ctx& ctx, const Result<meta::ObjectMeta>& found, const VersionId& version);
 // The same for the request's own bucket, key and ?versionId=.
 inline Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx) {
   return ReadObjectVersion(ctx, ctx.bucket, ctx.key, ctx.version);

@@ -225,7 +225,6 @@ Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::stri
     SLUICE_ASSIGN_OR_RETURN(BucketName src, ParseBucketName(source));
     SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo info, index_->GetBucket(src));
     SLUICE_RETURN_IF_ERROR(index_->CreateSnapshot(src, name, clock_->NowMicros(), info.owner));
-    if (access_) access_->Invalidate(name);
     SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo snap, index_->GetBucket(name));
     return SnapshotJson(snap);
   }
@@ -236,7 +235,6 @@ Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::stri
   }
   if (m == "DELETE") {
     SLUICE_RETURN_IF_ERROR(index_->DeleteSnapshot(name));
-    if (access_) access_->Invalidate(name);
     return json{{"ok", true}};
   }
   return Error(Err::kMethodNotAllowed, "");

@@ -15,7 +15,6 @@
 
 #include "auth/iam.h"
 #include "meta/api/index.h"
-#include "s3/authz.h"
 #include "auth/sigv4.h"
 #include "common/async.h"
 #include "http/http.h"
@@ -33,10 +32,8 @@ class AdminApi {
         sts_verifier_(iam, clock, "sts") {}
 
   // Snapshots (snapshots[/NAME]) go to the index; `access` is told when one appears or goes.
-  void EnableSnapshots(meta::Index* index, s3::BucketAccessCache* access) {
-    index_ = index;
-    access_ = access;
-  }
+  // (The index tells the S3 layer's caches of the snapshot records it writes.)
+  void EnableSnapshots(meta::Index* index) { index_ = index; }
 
   static bool IsAdminRequest(const http::Request& req);
   // POST / with an application/x-www-form-urlencoded body: an STS call.
@@ -54,7 +51,6 @@ class AdminApi {
                                    const nlohmann::json& in);
   auth::Iam* iam_;
   meta::Index* index_ = nullptr;
-  s3::BucketAccessCache* access_ = nullptr;
   const io::Clock* clock_;
   boost::asio::thread_pool* blocking_;
   auth::SigV4Verifier s3_verifier_;

@@ -204,7 +204,15 @@ int RunServer(const ServerConfig& cfg) {
   storage::AsyncDataStore async_data(&data, &blocking);
   s3::BucketAccessCache bucket_access(&async_index);
   AdminApi admin(&iam, io::SystemClock(), &blocking);
-  admin.EnableSnapshots(&index, &bucket_access);
+  admin.EnableSnapshots(&index);
+  // IAM changes made by another process on a shared index (RADOS) reach this one through
+  // the index; this process's own are in memory already.
+  index.Subscribe([&iam, &blocking](const meta::Index::Change& c) {
+    if (c.kind != meta::Index::Change::Kind::kDocs || c.local) return;
+    boost::asio::post(blocking, [&iam] {
+      if (Status s = iam.Reload(); !s.ok()) spdlog::error("reloading IAM records: {}", s.ToString());
+    });
+  });
   s3::Services svc;
   svc.index = &async_index;
   svc.data = &async_data;

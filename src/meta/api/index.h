@@ -14,6 +14,7 @@
 //   inline or on the blocking pool as blocking() says.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -155,6 +156,23 @@ class Index {
                              const UploadId& upload_id, std::vector<std::string>* released) = 0;
   virtual Result<UploadListPage> ListUploads(const BucketName& bucket,
                                              const UploadListQuery& q) = 0;
+
+  // What the server caches from the index, and when it changed: a bucket's record or
+  // configuration documents (creation, deletion, versioning, Object Lock, snapshots,
+  // policy, ACL, CORS, lifecycle ...), or the server-wide documents of one namespace
+  // (users, keys, policies, sessions). Every listener hears every change after it
+  // commits, in every process on the same store: in this process before the mutating call
+  // returns; from other processes through the backend's own channel (RADOS watch/notify)
+  // within a second. `local` says this process made the change. Listeners run on any
+  // thread, must be quick, and must not call the index (post the work elsewhere).
+  struct Change {
+    enum class Kind { kBucket, kDocs };
+    Kind kind;
+    std::string name;  // the bucket, or the documents' namespace
+    bool local = true;
+  };
+  using ChangeListener = std::function<void(const Change&)>;
+  virtual void Subscribe(ChangeListener listener) = 0;
 
   // Data-id bookkeeping for recovery and garbage collection.
   // Whether a committed record references `data_id`. `owner` is the DataOwner::Encode()

@@ -43,7 +43,7 @@ void KvIndex::Release(const std::string& id, KvBatch* batch, std::vector<std::st
   if (released) released->push_back(id);
 }
 
-Status KvIndex::CreateBucket(const BucketInfo& info) {
+Status KvIndex::CreateBucketCommit(const BucketInfo& info) {
   std::unique_lock l(BucketLock(info.name));
   std::string v;
   Status s = kv_->Get(codec::BucketKey(info.name), &v);
@@ -64,7 +64,7 @@ Result<BucketInfo> KvIndex::GetBucket(const BucketName& name) {
   return b;
 }
 
-Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) {
+Status KvIndex::SetBucketVersioningCommit(const BucketName& bucket, Versioning state) {
   if (state == Versioning::kUnversioned)
     return Error(Err::kInvalidArgument, "a bucket cannot return to unversioned");
   std::unique_lock l(BucketLock(bucket));  // no write runs while the state changes
@@ -90,7 +90,7 @@ Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) 
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
+Status KvIndex::SetBucketObjectLockCommit(const BucketName& bucket, const ObjectLockConfig& lock) {
   std::unique_lock l(BucketLock(bucket));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   if (info.versioning != Versioning::kEnabled)
@@ -103,7 +103,7 @@ Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockCo
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
+Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName& name,
                               int64_t at_micros, const std::string& owner) {
   // Exclusive on the source: no write is in flight while the instant is recorded, and
   // every later write is stamped after it (last_snapshot_at).
@@ -138,7 +138,7 @@ Status KvIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::DeleteSnapshot(const BucketName& name) {
+Status KvIndex::DeleteSnapshotCommit(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo snap, GetBucket(name));
   if (snap.snapshot_of.empty()) return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
@@ -153,7 +153,7 @@ Status KvIndex::DeleteSnapshot(const BucketName& name) {
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::DeleteBucket(const BucketName& name) {
+Status KvIndex::DeleteBucketCommit(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(name));
   if (!info.snapshot_of.empty())
@@ -191,7 +191,7 @@ Status KvIndex::DeleteBucket(const BucketName& name) {
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::PutBucketConfig(const BucketName& bucket, const std::string& name,
+Status KvIndex::PutBucketConfigCommit(const BucketName& bucket, const std::string& name,
                                 const std::string& doc) {
   std::shared_lock l(BucketLock(bucket));  // DeleteBucket cannot slip in between
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
@@ -211,7 +211,7 @@ Result<std::string> KvIndex::GetBucketConfig(const BucketName& bucket, const std
   return v;
 }
 
-Status KvIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
+Status KvIndex::DeleteBucketConfigCommit(const BucketName& bucket, const std::string& name) {
   std::shared_lock l(BucketLock(bucket));
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
@@ -219,7 +219,7 @@ Status KvIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& 
   return kv_->Write(b, sync_);
 }
 
-Status KvIndex::WriteDocs(const std::vector<DocWrite>& writes) {
+Status KvIndex::WriteDocsCommit(const std::vector<DocWrite>& writes) {
   KvBatch b;
   for (const auto& w : writes) {
     if (w.ns.find('\0') != std::string::npos || w.name.find('\0') != std::string::npos)
@@ -446,6 +446,62 @@ Result<UploadListPage> KvIndex::ListUploads(const BucketName& bucket, const Uplo
   }
   SLUICE_RETURN_IF_ERROR(it->status());
   return page;
+}
+
+// The mutations listeners hear of.
+Status KvIndex::CreateBucket(const BucketInfo& info) {
+  return Notified(CreateBucketCommit(info), Change::Kind::kBucket, info.name);
+}
+Status KvIndex::DeleteBucket(const BucketName& name) {
+  return Notified(DeleteBucketCommit(name), Change::Kind::kBucket, name);
+}
+Status KvIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) {
+  return Notified(SetBucketVersioningCommit(bucket, state), Change::Kind::kBucket, bucket);
+}
+Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
+  return Notified(SetBucketObjectLockCommit(bucket, lock), Change::Kind::kBucket, bucket);
+}
+Status KvIndex::CreateSnapshot(const BucketName& source, const BucketName& name, int64_t at_micros,
+                               const std::string& owner) {
+  return Notified(CreateSnapshotCommit(source, name, at_micros, owner), Change::Kind::kBucket, name);
+}
+Status KvIndex::DeleteSnapshot(const BucketName& name) {
+  return Notified(DeleteSnapshotCommit(name), Change::Kind::kBucket, name);
+}
+Status KvIndex::PutBucketConfig(const BucketName& bucket, const std::string& name,
+                                const std::string& doc) {
+  return Notified(PutBucketConfigCommit(bucket, name, doc), Change::Kind::kBucket, bucket);
+}
+Status KvIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
+  return Notified(DeleteBucketConfigCommit(bucket, name), Change::Kind::kBucket, bucket);
+}
+Status KvIndex::WriteDocs(const std::vector<DocWrite>& writes) {
+  Status s = WriteDocsCommit(writes);
+  if (!s.ok()) return s;
+  std::vector<std::string> namespaces;
+  for (const auto& w : writes)
+    if (std::find(namespaces.begin(), namespaces.end(), w.ns) == namespaces.end())
+      namespaces.push_back(w.ns);
+  for (const auto& ns : namespaces) Notified(Status::Ok(), Change::Kind::kDocs, ns).IgnoreError();
+  return s;
+}
+
+void KvIndex::Subscribe(ChangeListener listener) {
+  std::lock_guard l(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+// One process holds a local index, so every change is local and heard at once.
+Status KvIndex::Notified(Status committed, Change::Kind kind, const std::string& name) {
+  if (!committed.ok()) return committed;
+  std::vector<ChangeListener> listeners;
+  {
+    std::lock_guard l(listeners_mu_);
+    listeners = listeners_;
+  }
+  const Change change{kind, name, true};
+  for (const auto& fn : listeners) fn(change);
+  return committed;
 }
 
 Result<bool> KvIndex::IsReferenced(const std::string& data_id, std::string_view /*owner*/) {

@@ -85,6 +85,7 @@ class KvIndex final : public Index {
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
   // Answers by id alone (the R record of the id); `owner` is not needed.
+  void Subscribe(ChangeListener listener) override;
   Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) override;
   Result<std::vector<std::string>> PendingGc(size_t max) override;
   Status GcDone(const std::vector<std::string>& data_ids) override;
@@ -144,8 +145,25 @@ class KvIndex final : public Index {
   Result<std::vector<PartInfo>> PartsOf(const UploadId& upload_id, uint32_t marker, uint32_t max);
   static void Release(const std::string& id, KvBatch* batch, std::vector<std::string>* released);
 
+  // The mutations that listeners hear of (Subscribe): each public one is its Commit
+  // followed, on success, by Notify.
+  Status CreateBucketCommit(const BucketInfo& info);
+  Status DeleteBucketCommit(const BucketName& name);
+  Status SetBucketVersioningCommit(const BucketName& bucket, Versioning state);
+  Status SetBucketObjectLockCommit(const BucketName& bucket, const ObjectLockConfig& lock);
+  Status CreateSnapshotCommit(const BucketName& source, const BucketName& name, int64_t at_micros,
+                                    const std::string& owner);
+  Status DeleteSnapshotCommit(const BucketName& name);
+  Status PutBucketConfigCommit(const BucketName& bucket, const std::string& name,
+                                     const std::string& doc);
+  Status DeleteBucketConfigCommit(const BucketName& bucket, const std::string& name);
+  Status WriteDocsCommit(const std::vector<DocWrite>& writes);
+  Status Notified(Status committed, Index::Change::Kind kind, const std::string& name);
+
   KvStore* kv_;
   bool sync_;
+  std::mutex listeners_mu_;
+  std::vector<ChangeListener> listeners_;
   std::array<std::shared_mutex, kStripes> bucket_locks_;
   std::array<std::mutex, kStripes> key_locks_;
   std::array<std::mutex, kStripes> upload_locks_;

@@ -115,7 +115,6 @@ Task<Status> CreateBucket(Ctx& ctx) {
     SLUICE_CO_RETURN_IF_ERROR(co_await index->PutBucketConfig(info.name, kOwnershipConfig, ownership));
   }
   if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await index->PutBucketConfig(info.name, "acl", acl));
-  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   http::ResponseHead head;
   head.Set("Location", "/" + ctx.bucket.str());
   co_return co_await SendEmpty(ctx, 200, std::move(head));
@@ -130,7 +129,6 @@ Task<Status> HeadBucket(Ctx& ctx) {
 
 Task<Status> DeleteBucket(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.svc.index->DeleteBucket(ctx.bucket));
-  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 204);
 }
 

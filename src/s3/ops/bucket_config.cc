@@ -132,7 +132,6 @@ Task<Status> PutBucketAcl(Ctx& ctx) {
     SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->DeleteBucketConfig(ctx.bucket, "acl"));
   else
     SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, "acl", acl));
-  if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 200);
 }
 

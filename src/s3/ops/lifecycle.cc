@@ -17,7 +17,6 @@ Task<Status> PutBucketLifecycle(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(LifecycleConfig config, ParseLifecycle(body));
   std::string doc = RenderLifecycle(config);
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kLifecycleConfig, doc));
-  if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 200);
 }
 
@@ -37,7 +36,6 @@ Task<Status> DeleteBucketLifecycle(Ctx& ctx) {
   const Services& svc = ctx.svc;
   Status s = co_await svc.index->DeleteBucketConfig(ctx.bucket, kLifecycleConfig);
   if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
-  if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return co_await SendEmpty(ctx, 204);
 }
 

@@ -59,7 +59,10 @@ Task<Status> PutObject(Ctx& ctx) {
 }
 
 Task<Status> GetObject(Ctx& ctx, bool head_only) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
+  // ReadObjectVersion in two halves, so the record stays where the index call put it.
+  const Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, ctx.key, ctx.version);
+  SLUICE_CO_RETURN_IF_ERROR(ReadableVersion(ctx, found, ctx.version));
+  const meta::ObjectMeta& m = *found;
   Status pre = CheckReadPreconditions(ctx.req, m);
   if (pre.code() == Err::kNotModified) {
     http::ResponseHead head;

@@ -20,10 +20,6 @@ Task<Result<std::string>> LoadPolicy(const Ctx& ctx) {
   co_return doc;
 }
 
-void Invalidate(const Ctx& ctx) {
-  if (ctx.svc.access) ctx.svc.access->Invalidate(ctx.bucket);
-}
-
 }  // namespace
 
 Task<Status> PutBucketPolicy(Ctx& ctx) {
@@ -34,15 +30,16 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
   SLUICE_CO_ASSIGN_OR_RETURN(auto parsed, auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
   if (svc.access && parsed->IsPublic()) {
-    auto e = AccessOfOwnBucket(ctx, ctx.bucket);
+    const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket);
+    std::shared_ptr<const BucketAccessEntry> read;
     if (!e) {
-      SLUICE_CO_ASSIGN_OR_RETURN(e, co_await svc.access->Get(ctx.bucket));
+      SLUICE_CO_ASSIGN_OR_RETURN(read, co_await svc.access->Get(ctx.bucket));
+      e = read.get();
     }
     if (e->block.block_public_policy)
       co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public policies)");
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body));
-  Invalidate(ctx);
   co_return co_await SendEmpty(ctx, 204);
 }
 
@@ -56,7 +53,6 @@ Task<Status> GetBucketPolicy(Ctx& ctx) {
 Task<Status> DeleteBucketPolicy(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->DeleteBucketConfig(ctx.bucket, kPolicyConfig));
-  Invalidate(ctx);
   co_return co_await SendEmpty(ctx, 204);
 }
 

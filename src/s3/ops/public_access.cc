@@ -31,7 +31,6 @@ Task<Status> StoreConfig(Ctx& ctx, const char* name, std::optional<std::string> 
     Status s = co_await svc.index->DeleteBucketConfig(ctx.bucket, name);
     if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
   }
-  if (svc.access) svc.access->Invalidate(ctx.bucket);
   co_return Status::Ok();
 }
 

@@ -119,6 +119,23 @@ TEST_F(Fixture, PersistsSealedAndReloads) {
   EXPECT_EQ(moved.Load().code(), Err::kCorruption);
 }
 
+// Two gateways over one store: a key made or disabled through one is seen by the other
+// once it reloads, as a shared index's change notification makes it do.
+TEST_F(Fixture, ReloadSeesAnotherProcesssChanges) {
+  auto other = Make();
+  ASSERT_TRUE(iam->CreateUser("carol", false).ok());
+  auto key = iam->CreateKey("carol");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(other->Lookup(key->access_key).has_value());
+  ASSERT_TRUE(other->Reload().ok());
+  auto c = other->Lookup(key->access_key);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->secret_key, key->secret_key);
+  ASSERT_TRUE(iam->SetKeyEnabled(key->access_key, false).ok());
+  ASSERT_TRUE(other->Reload().ok());
+  EXPECT_FALSE(other->Lookup(key->access_key).has_value());
+}
+
 TEST_F(Fixture, AFailedWriteChangesNothing) {
   ASSERT_TRUE(iam->CreateUser("carol", false).ok());
   docs.fail = true;

@@ -156,6 +156,7 @@ class BlockingByDefault final : public Index {
   SLUICE_UNUSED_IN_TEST(Result<std::vector<std::string>> PendingGc(size_t))
   SLUICE_UNUSED_IN_TEST(Status GcDone(const std::vector<std::string>&))
 #undef SLUICE_UNUSED_IN_TEST
+  void Subscribe(ChangeListener) override {}
   std::thread::id thread_;
 
  private:

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include <algorithm>
 #include <functional>
 #include <memory>
@@ -237,6 +239,33 @@ TEST_P(IndexConformance, BucketConfigs) {
   // Not listed as objects, not mistaken for buckets.
   EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
   EXPECT_EQ(index_->ListBuckets()->size(), 1u);
+}
+
+// Every listener hears each committed change to a bucket's record or configuration and to
+// a documents' namespace, once per namespace a write touches; a refused change is not heard.
+TEST_P(IndexConformance, ListenersHearCommittedChanges) {
+  std::mutex mu;
+  std::vector<std::string> heard[2];
+  for (int i = 0; i < 2; i++)
+    index_->Subscribe([&, i](const Index::Change& c) {
+      std::lock_guard l(mu);
+      heard[i].push_back((c.kind == Index::Change::Kind::kBucket ? "bucket:" : "docs:") + c.name +
+                         (c.local ? "" : "(remote)"));
+    });
+  ASSERT_TRUE(index_->PutBucketConfig("b"_b, "policy", "{}").ok());
+  EXPECT_EQ(index_->PutBucketConfig("nope"_b, "policy", "{}").code(), Err::kNoSuchBucket);
+  ASSERT_TRUE(index_->DeleteBucketConfig("b"_b, "policy").ok());
+  ASSERT_TRUE(index_->SetBucketVersioning("b"_b, Versioning::kEnabled).ok());
+  ASSERT_TRUE(index_->CreateBucket({"c"_b, 1, "o", "r"}).ok());
+  EXPECT_EQ(index_->CreateBucket({"c"_b, 1, "o", "r"}).code(), Err::kBucketAlreadyOwnedByYou);
+  ASSERT_TRUE(index_->CreateSnapshot("b"_b, "snap"_b, 5, "o").ok());
+  ASSERT_TRUE(index_->DeleteSnapshot("snap"_b).ok());
+  ASSERT_TRUE(index_->DeleteBucket("c"_b).ok());
+  ASSERT_TRUE(index_->WriteDocs({{"users", "u1", "{}"}, {"users", "u2", "{}"}, {"keys", "k", "{}"}}).ok());
+  const std::vector<std::string> want = {"bucket:b", "bucket:b", "bucket:b", "bucket:c", "bucket:snap",
+                                         "bucket:snap", "bucket:c", "docs:users", "docs:keys"};
+  EXPECT_EQ(heard[0], want);
+  EXPECT_EQ(heard[1], want);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IndexConformance, IndexBackends(), BackendName);
