@@ -379,6 +379,9 @@ except ImportError:
 versions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "VERSIONS.md")
 if os.path.exists(versions):  # from bench/versions_bench.sh, run on its own
     lines += [open(versions).read().strip(), ""]
+backends = os.path.join(os.path.dirname(os.path.abspath(__file__)), "BACKENDS.md")
+if os.path.exists(backends):  # issue #18, step 0: bench/ab.sh and bench/cg_requests.sh
+    lines += [open(backends).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -228,8 +228,6 @@ Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string&
 // ACL needs it.
 Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
                    const std::string& key, bool log_denial) {
-  std::string resource_storage;
-  std::string* resource = &resource_storage;
   const auth::Identity* id = ctx.auth.credential.identity.get();
   const BucketAccessCache::Entry* entry = AccessOfOwnBucket(ctx, bucket);
   std::shared_ptr<const BucketAccessCache::Entry> other;  // another bucket's, held here
@@ -248,14 +246,15 @@ Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
   // one cache lookup and builds nothing.
   if (!unreadable && id && id->admin && !id->session_policy && (!entry || !entry->policy))
     co_return Status::Ok();
-  *resource = Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
+  const std::string resource =
+      Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
   auth::Verdict v = auth::Verdict::kExplicitDeny;  // fail closed when unreadable
-  if (!unreadable) v = co_await Decide(ctx, action, bucket, key, *resource, entry);
+  if (!unreadable) v = co_await Decide(ctx, action, bucket, key, resource, entry);
   if (v == auth::Verdict::kAllow) co_return Status::Ok();
   if (log_denial)
     spdlog::info("access denied ({}): {} may not {} on {} [request {}]",
                  v == auth::Verdict::kExplicitDeny ? "explicit deny" : "no statement allows it",
-                 WhoIs(ctx), action, *resource, ctx.request_id);
+                 WhoIs(ctx), action, resource, ctx.request_id);
   co_return Error(Err::kAccessDenied, "Access Denied");
 }
 

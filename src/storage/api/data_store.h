@@ -38,7 +38,9 @@ class ByteSink {
   virtual Task<Status> SendFile(int fd, uint64_t offset, uint64_t n) = 0;
 };
 
-// Not thread-safe; one request owns it. Destroying an uncommitted writer discards it.
+// Not thread-safe; one request owns it. Destroying an uncommitted writer discards it, on
+// whatever thread the request ends, so the discard must not wait: the local store unlinks a
+// tmp/ file; a network store starts the removal and leaves a failure to recovery.
 class DataWriter {
  public:
   virtual ~DataWriter() = default;
