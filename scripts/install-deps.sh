@@ -2,7 +2,9 @@
 # Installs what sluice needs from Debian 12's apt, and nothing that is already there.
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also the test tools: GoogleTest, clang (libFuzzer,
-#                                    sanitizers), and the real S3 clients the tests drive
+#                                    sanitizers), the real S3 clients the tests drive, and Ceph
+#   scripts/install-deps.sh --ceph   build and run, and Ceph's daemons and tools for the
+#                                    development cluster (scripts/ceph-dev.sh)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libisal-dev
@@ -14,9 +16,14 @@ test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-bo
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
            python3-matplotlib)
 
+# Ceph's monitor, OSD and command-line tools: the development cluster (scripts/ceph-dev.sh)
+# the RADOS backend is tested on (issue #18).
+ceph_pkgs=(ceph-mon ceph-osd ceph-common)
+
 pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--ceph" ] && pkgs+=("${ceph_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=("${test_pkgs[@]}")
+  pkgs+=("${test_pkgs[@]}" "${ceph_pkgs[@]}")
   # Node.js and npm drive the JavaScript SDK tests. Use what the machine has (an image may
   # ship NodeSource's nodejs, whose npm is built in and conflicts with Debian's npm);
   # install Debian's only when the commands are missing.
