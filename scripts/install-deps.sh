@@ -9,7 +9,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libisal-dev
             librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-            libgoogle-perftools-dev python3-dev python3-setuptools pybind11-dev curl ca-certificates)
+            libgoogle-perftools-dev python3-dev python3-setuptools pybind11-dev curl ca-certificates
+            librados-dev libradospp-dev)
 # ccache only speeds rebuilds (the build uses it when it is there); wrk and matplotlib are the
 # benchmark harness's (bench/run.sh --quick runs in the suite).
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs

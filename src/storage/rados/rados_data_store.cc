@@ -1,0 +1,296 @@
+#include "storage/rados/rados_data_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <set>
+#include <map>
+
+namespace sluice::storage {
+
+Status RadosStatus(int r, const std::string& what) {
+  if (r >= 0) return Status::Ok();
+  const std::string msg = what + ": " + std::strerror(-r);
+  switch (-r) {
+    case ENOENT: return Status(Err::kNotFound, msg);
+    case ENOSPC: case EDQUOT: return Status(Err::kNoSpace, msg);
+    // ESHUTDOWN is also what a blocklisted client gets (Ceph's EBLOCKLISTED).
+    case ETIMEDOUT: case ENOTCONN: case ESHUTDOWN: case EAGAIN:
+      return Status(Err::kServiceUnavailable, msg, /*retryable=*/true);
+    default: return Status(Err::kIoError, msg);
+  }
+}
+
+std::string RadosDataStore::StripeName(const std::string& id, uint64_t n) {
+  return "d." + id + "." + std::to_string(n);
+}
+
+namespace {
+
+constexpr char kSizeAttr[] = "size";
+
+Result<uint64_t> ReadSize(librados::IoCtx& data, const std::string& id) {
+  librados::bufferlist bl;
+  int r = data.getxattr(RadosDataStore::StripeName(id, 0), kSizeAttr, bl);
+  // Stripe 0 without its size: written, never committed.
+  if (r == -ENODATA) return Status(Err::kNotFound, "data " + id + " was never committed");
+  if (r < 0) return RadosStatus(r, "data " + id);
+  std::string s = bl.to_str();
+  uint64_t size = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), size);
+  if (ec != std::errc() || end != s.data() + s.size())
+    return Status(Err::kCorruption, "data " + id + " has a bad size attribute");
+  return size;
+}
+
+// Starts an operation and lets it finish on its own (a discard: failures are recovery's).
+void FireAndForget(librados::IoCtx& io, const std::string& oid, librados::ObjectWriteOperation* op) {
+  librados::AioCompletion* c = librados::Rados::aio_create_completion();
+  io.aio_operate(oid, c, op);
+  c->release();
+}
+
+}  // namespace
+
+class RadosWriter final : public DataWriter {
+ public:
+  RadosWriter(RadosDataStore* s, std::string id) : s_(s), id_(std::move(id)) {}
+  ~RadosWriter() override {
+    if (committed_) return;
+    // Discard without waiting: drop the completions (librados finishes the writes), then
+    // remove what may have been written and the intent. A failure here leaves the intent,
+    // and recovery removes the rest.
+    for (auto* c : inflight_) c->release();
+    inflight_.clear();
+    const uint64_t stripes = size_ / RadosDataStore::kStripe + 1;
+    for (uint64_t n = 0; n < stripes; n++) {
+      librados::ObjectWriteOperation op;
+      op.remove();
+      FireAndForget(s_->data_, RadosDataStore::StripeName(id_, n), &op);
+    }
+    librados::ObjectWriteOperation op;
+    op.omap_rm_keys(std::set<std::string>{id_});
+    FireAndForget(s_->meta_, s_->intents_, &op);
+  }
+  const std::string& id() const override { return id_; }
+  uint64_t size() const override { return size_; }
+  Shape shape() const override { return {true, RadosDataStore::kPiece, 1}; }
+
+  Status Append(const void* data, size_t n) override {
+    SLUICE_RETURN_IF_ERROR(failed_);
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      const uint64_t stripe = size_ / RadosDataStore::kStripe;
+      const uint64_t at = size_ % RadosDataStore::kStripe;
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(n, RadosDataStore::kStripe - at));
+      librados::bufferlist bl;
+      bl.append(p, static_cast<unsigned>(len));  // a copy: the caller reuses its buffer
+      librados::AioCompletion* c = librados::Rados::aio_create_completion();
+      int r = s_->data_.aio_write(RadosDataStore::StripeName(id_, stripe), c, bl, len, at);
+      if (r < 0) {
+        c->release();
+        return failed_ = RadosStatus(r, "writing data " + id_);
+      }
+      inflight_.push_back(c);
+      while (inflight_.size() > static_cast<size_t>(RadosDataStore::kInFlight))
+        SLUICE_RETURN_IF_ERROR(WaitOldest());
+      size_ += len;
+      p += len;
+      n -= len;
+    }
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    while (!inflight_.empty()) SLUICE_RETURN_IF_ERROR(WaitOldest());
+    SLUICE_RETURN_IF_ERROR(failed_);
+    // Stripe 0 carries the size, and exists even for an empty object.
+    librados::ObjectWriteOperation op;
+    op.create(false);
+    librados::bufferlist bl;
+    bl.append(std::to_string(size_));
+    op.setxattr(kSizeAttr, bl);
+    int r = s_->data_.operate(RadosDataStore::StripeName(id_, 0), &op);
+    if (r < 0) return failed_ = RadosStatus(r, "committing data " + id_);
+    committed_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  Status WaitOldest() {
+    librados::AioCompletion* c = inflight_.front();
+    inflight_.pop_front();
+    c->wait_for_complete();
+    int r = c->get_return_value();
+    c->release();
+    if (r < 0 && failed_.ok()) failed_ = RadosStatus(r, "writing data " + id_);
+    return failed_;
+  }
+
+  RadosDataStore* s_;
+  std::string id_;
+  uint64_t size_ = 0;
+  std::deque<librados::AioCompletion*> inflight_;
+  Status failed_ = Status::Ok();
+  bool committed_ = false;
+};
+
+namespace {
+
+class RadosReader final : public DataReader {
+ public:
+  RadosReader(librados::IoCtx* data, std::string id, uint64_t size, boost::asio::thread_pool* pool)
+      : data_(data), id_(std::move(id)), size_(size), pool_(pool) {}
+  uint64_t Size() const override { return size_; }
+
+  Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
+    *got = 0;
+    if (offset >= size_) return Status::Ok();
+    n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+    char* out = static_cast<char*>(buf);
+    while (n > 0) {
+      const uint64_t stripe = offset / RadosDataStore::kStripe;
+      const uint64_t at = offset % RadosDataStore::kStripe;
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(n, RadosDataStore::kStripe - at));
+      librados::bufferlist bl;
+      int r = data_->read(RadosDataStore::StripeName(id_, stripe), bl, len, at);
+      if (r < 0) return RadosStatus(r, "reading data " + id_);
+      if (static_cast<size_t>(r) != len)
+        return Status(Err::kCorruption, "data " + id_ + " is shorter than its size");
+      bl.begin().copy(len, out);
+      out += len;
+      *got += len;
+      offset += len;
+      n -= len;
+    }
+    return Status::Ok();
+  }
+
+  // Pieces read on the pool, one ahead of the socket: the I/O thread never waits on the
+  // cluster, and a request holds at most two pieces.
+  Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t) const override {
+    struct Piece {
+      Status status = Status::Ok();
+      std::string bytes;
+    };
+    auto start = [this](uint64_t off, uint64_t len) {
+      return Background<Piece>(*pool_, [this, off, len] {
+        Piece p;
+        p.bytes.resize(len);
+        size_t got = 0;
+        p.status = Read(off, p.bytes.data(), len, &got);
+        if (p.status.ok() && got != len) p.status = Status(Err::kCorruption, "short read of " + id_);
+        return p;
+      });
+    };
+    std::optional<Background<Piece>> next;
+    next.emplace(start(offset, std::min<uint64_t>(n, RadosDataStore::kPiece)));
+    while (next) {
+      Piece p = co_await next->Wait();
+      next.reset();
+      if (!p.status.ok()) co_return p.status;
+      offset += p.bytes.size();
+      n -= p.bytes.size();
+      if (n > 0) next.emplace(start(offset, std::min<uint64_t>(n, RadosDataStore::kPiece)));
+      Status w = co_await sink.Write(p.bytes);
+      if (!w.ok()) {
+        if (next) {
+          Piece ignored = co_await next->Wait();  // it reads through `this`: wait for it
+          (void)ignored;
+        }
+        co_return w;
+      }
+    }
+    co_return Status::Ok();
+  }
+
+ private:
+  librados::IoCtx* data_;
+  std::string id_;
+  uint64_t size_;
+  boost::asio::thread_pool* pool_;
+};
+
+}  // namespace
+
+RadosDataStore::RadosDataStore(librados::IoCtx data, librados::IoCtx meta, std::string gateway,
+                               io::Random* rnd, boost::asio::thread_pool* pool)
+    : data_(std::move(data)),
+      meta_(std::move(meta)),
+      intents_("intents." + gateway),
+      rnd_(rnd),
+      pool_(pool) {}
+
+Result<std::unique_ptr<DataWriter>> RadosDataStore::Create(uint64_t /*size_hint*/,
+                                                           std::string_view owner) {
+  std::string id = rnd_->HexString(16);
+  // The intent first: no byte of `id` exists without it.
+  std::map<std::string, librados::bufferlist> kv;
+  kv[id].append(owner.data(), static_cast<unsigned>(owner.size()));
+  librados::ObjectWriteOperation op;
+  op.omap_set(kv);
+  int r = meta_.operate(intents_, &op);
+  if (r < 0) return RadosStatus(r, "recording the intent of " + id);
+  return std::unique_ptr<DataWriter>(new RadosWriter(this, std::move(id)));
+}
+
+Result<std::unique_ptr<DataReader>> RadosDataStore::Open(const std::string& id) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, ReadSize(data_, id));
+  return std::unique_ptr<DataReader>(new RadosReader(&data_, id, size, pool_));
+}
+
+void RadosDataStore::Published(const std::string& id) {
+  librados::ObjectWriteOperation op;
+  op.omap_rm_keys(std::set<std::string>{id});
+  int r = meta_.operate(intents_, &op);
+  if (r < 0) spdlog::warn("dropping the intent of {}: {} (recovery will retry)", id, RadosStatus(r, "").ToString());
+}
+
+Status RadosDataStore::Delete(const std::string& id) {
+  auto size = ReadSize(data_, id);
+  if (!size.ok() && size.status().code() != Err::kNotFound) return size.status();
+  // Committed: exactly its stripes. Not (a write cut short): stripes until two in a row
+  // are missing, since up to kInFlight pieces, across at most two stripes, were in flight.
+  const uint64_t known = size.ok() ? *size / kStripe + 1 : 0;
+  int missing = 0;
+  for (uint64_t n = 0; size.ok() ? n < known : missing < 2; n++) {
+    int r = data_.remove(StripeName(id, n));
+    if (r == -ENOENT) {
+      missing++;
+      continue;
+    }
+    missing = 0;
+    if (r < 0) return RadosStatus(r, "deleting data " + id);
+  }
+  librados::ObjectWriteOperation op;
+  op.omap_rm_keys(std::set<std::string>{id});
+  int r = meta_.operate(intents_, &op);
+  if (r < 0 && r != -ENOENT) return RadosStatus(r, "dropping the intent of " + id);
+  return Status::Ok();
+}
+
+Result<std::vector<DataStore::Unpublished>> RadosDataStore::ListUnpublished() {
+  std::vector<Unpublished> out;
+  std::string after;
+  for (bool more = true; more;) {
+    std::map<std::string, librados::bufferlist> page;
+    int rv = 0;
+    librados::ObjectReadOperation op;
+    op.omap_get_vals2(after, 1000, &page, &more, &rv);
+    int r = meta_.operate(intents_, &op, nullptr);
+    if (r == -ENOENT) break;  // no intent ever recorded
+    if (r < 0) return RadosStatus(r, "listing intents");
+    if (rv < 0) return RadosStatus(rv, "listing intents");
+    for (auto& [id, owner] : page) out.push_back({id, owner.to_str()});
+    if (!page.empty()) after = page.rbegin()->first;
+    if (page.empty()) break;
+  }
+  return out;
+}
+
+}  // namespace sluice::storage
