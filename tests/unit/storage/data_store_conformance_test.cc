@@ -13,6 +13,7 @@
 #include "io/mem_fs.h"
 #include "storage/api/async_data_store.h"
 #include "storage/local/local_data_store.h"
+#include "storage/rados/rados_cluster.h"
 #include "storage/rados/rados_data_store.h"
 #include "testutil/run_coroutine.h"
 #include "storage/mem/mem_data_store.h"
@@ -42,25 +43,20 @@ Env RadosEnv() {
   const char* conf = std::getenv("SLUICE_CEPH_CONF");
   if (!conf || !*conf) return e;
   struct Cluster {
-    librados::Rados rados;
+    std::unique_ptr<RadosCluster> cluster;
     boost::asio::thread_pool pool{4};
-    ~Cluster() {
-      pool.join();
-      rados.shutdown();
-    }
+    ~Cluster() { pool.join(); }
   };
   auto c = std::make_shared<Cluster>();
-  EXPECT_EQ(c->rados.init2("client.admin", "ceph", 0), 0);
-  EXPECT_EQ(c->rados.conf_read_file(conf), 0);
-  EXPECT_EQ(c->rados.connect(), 0);
-  librados::IoCtx io[2];
-  const char* pools[2] = {"sluice-test-data", "sluice-test-meta"};
-  for (int i = 0; i < 2; i++) {
-    int r = c->rados.pool_create(pools[i]);
-    EXPECT_TRUE(r == 0 || r == -EEXIST) << r;
-    EXPECT_EQ(c->rados.ioctx_create(pools[i], io[i]), 0);
-  }
-  e.store = std::make_unique<RadosDataStore>(std::move(io[0]), std::move(io[1]),
+  auto connected = RadosCluster::Connect(conf, "admin", std::chrono::seconds(30));
+  EXPECT_TRUE(connected.ok()) << connected.status().ToString();
+  if (!connected.ok()) return e;
+  c->cluster = std::move(connected).value();
+  auto data = c->cluster->OpenPool("sluice-test-data");
+  auto meta = c->cluster->OpenPool("sluice-test-meta");
+  EXPECT_TRUE(data.ok() && meta.ok());
+  if (!data.ok() || !meta.ok()) return e;
+  e.store = std::make_unique<RadosDataStore>(std::move(data).value(), std::move(meta).value(),
                                              "test-" + io::SystemRandom()->HexString(8),
                                              io::SystemRandom(), &c->pool);
   e.cluster = c;
@@ -273,18 +269,50 @@ TEST(RadosDataStore, AWriteCutShortIsFoundAndRemovedWhole) {
 
   ASSERT_TRUE(e.store->Delete(id).ok());
   EXPECT_TRUE(e.store->ListUnpublished()->empty());
-  librados::IoCtx data;
-  librados::Rados rados;
-  ASSERT_EQ(rados.init2("client.admin", "ceph", 0), 0);
-  ASSERT_EQ(rados.conf_read_file(std::getenv("SLUICE_CEPH_CONF")), 0);
-  ASSERT_EQ(rados.connect(), 0);
-  ASSERT_EQ(rados.ioctx_create("sluice-test-data", data), 0);
+  auto cluster = RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
+  ASSERT_TRUE(cluster.ok());
+  auto data = (*cluster)->OpenPool("sluice-test-data");
+  ASSERT_TRUE(data.ok());
   int left = 0;
-  for (auto it = data.nobjects_begin(); it != data.nobjects_end(); ++it)
+  for (auto it = data->nobjects_begin(); it != data->nobjects_end(); ++it)
     if (it->get_oid().rfind("d." + id + ".", 0) == 0) left++;
   EXPECT_EQ(left, 0);
-  data.close();
-  rados.shutdown();
+}
+
+// Connecting says what is wrong: a conf that is not there, a cluster that does not answer
+// (within the timeout, not forever), a key the cluster refuses; and a missing pool is made.
+TEST(RadosCluster, ConnectErrorsSayWhatIsWrong) {
+  auto none = RadosCluster::Connect("/nonexistent/ceph.conf", "admin", std::chrono::seconds(2));
+  EXPECT_EQ(none.status().code(), Err::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("/nonexistent/ceph.conf"), std::string::npos);
+
+  char dir[] = "/tmp/sluice-rados-conf-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  const std::string conf = std::string(dir) + "/ceph.conf";
+  {  // a monitor address where nothing listens
+    FILE* f = std::fopen(conf.c_str(), "w");
+    std::fprintf(f, "[global]\nmon host = [v2:127.0.0.1:9]\nauth client required = none\n");
+    std::fclose(f);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto down = RadosCluster::Connect(conf, "admin", std::chrono::seconds(2));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(down.status().code(), Err::kServiceUnavailable) << down.status().ToString();
+  EXPECT_TRUE(down.status().retryable());
+  EXPECT_LT(waited, std::chrono::seconds(20));
+  std::system(("rm -rf " + std::string(dir)).c_str());
+
+  const char* real = std::getenv("SLUICE_CEPH_CONF");
+  if (!real || !*real) GTEST_SKIP() << "no cluster (set SLUICE_CEPH_CONF) for the rest";
+  auto refused = RadosCluster::Connect(real, "nobody", std::chrono::seconds(5));
+  EXPECT_FALSE(refused.ok());
+  auto ok = RadosCluster::Connect(real, "admin", std::chrono::seconds(30));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  const std::string pool = "sluice-test-new-" + io::SystemRandom()->HexString(4);
+  auto made = (*ok)->OpenPool(pool);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_TRUE((*ok)->OpenPool(pool).ok());  // found the second time
+  (*ok)->rados().pool_delete(pool.c_str());
 }
 
 TEST(LocalDataStore, RefusesIdsThatAreNotIds) {

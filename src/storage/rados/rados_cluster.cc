@@ -1,0 +1,57 @@
+#include "storage/rados/rados_cluster.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "storage/rados/rados_data_store.h"
+
+namespace sluice::storage {
+
+Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& conf,
+                                                            const std::string& id,
+                                                            std::chrono::seconds timeout) {
+  std::unique_ptr<RadosCluster> c(new RadosCluster());
+  c->conf_ = conf;
+  c->user_ = "client." + id;
+  int r = c->rados_.init2(c->user_.c_str(), "ceph", 0);
+  if (r < 0) return Status(Err::kInvalidArgument, "Ceph user " + c->user_ + ": " + std::strerror(-r));
+  r = c->rados_.conf_read_file(conf.c_str());
+  if (r < 0)
+    return Status(Err::kInvalidArgument, "cannot read the Ceph configuration " + conf + ": " + std::strerror(-r));
+  const std::string secs = std::to_string(timeout.count());
+  for (const char* opt : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"})
+    c->rados_.conf_set(opt, secs.c_str());
+  r = c->rados_.connect();
+  if (r == -EACCES || r == -EPERM)
+    return Status(Err::kAccessDenied, "the Ceph cluster of " + conf + " refuses the key of " + c->user_ +
+                                          " (check the keyring the conf names)");
+  if (r < 0)
+    return Status(Err::kServiceUnavailable,
+                  "no Ceph monitor of " + conf + " answered within " + secs + " s (" + std::strerror(-r) +
+                      "): is the cluster up?", /*retryable=*/true);
+  c->connected_ = true;
+  return c;
+}
+
+RadosCluster::~RadosCluster() {
+  if (connected_) rados_.shutdown();
+}
+
+Result<librados::IoCtx> RadosCluster::OpenPool(const std::string& name) {
+  librados::IoCtx io;
+  int r = rados_.ioctx_create(name.c_str(), io);
+  if (r == -ENOENT) {
+    r = rados_.pool_create(name.c_str());
+    if (r == -EPERM || r == -EACCES)
+      return Status(Err::kAccessDenied, "pool " + name + " is missing and " + user_ +
+                                            " may not create it: run `ceph osd pool create " + name +
+                                            "` or grant the user 'allow rw' on the monitors");
+    if (r < 0 && r != -EEXIST) return RadosStatus(r, "creating pool " + name);
+    r = rados_.ioctx_create(name.c_str(), io);
+    if (r >= 0) io.application_enable("sluice", true);  // a warning only, when refused
+  }
+  if (r < 0) return RadosStatus(r, "opening pool " + name);
+  return io;
+}
+
+}  // namespace sluice::storage

@@ -1,0 +1,42 @@
+// A connection to a Ceph cluster, made as any Ceph client makes it: the conf file names the
+// monitors and the keyring, `id` the cephx user (client.<id>). Shared by the RADOS data
+// store and, later, the RADOS index (issue #18; docs/rados.md).
+#pragma once
+
+#include <rados/librados.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace sluice::storage {
+
+class RadosCluster {
+ public:
+  // Fails with a message that names the conf, the user and what to do: kInvalidArgument
+  // when the conf cannot be read, kAccessDenied when the key is refused,
+  // kServiceUnavailable when no monitor answers within `timeout`. Every later operation
+  // gives up after `timeout` too (kServiceUnavailable, retryable), so a stopped cluster
+  // fails requests instead of hanging them.
+  static Result<std::unique_ptr<RadosCluster>> Connect(const std::string& conf, const std::string& id,
+                                                       std::chrono::seconds timeout);
+  ~RadosCluster();
+
+  // The pool `name`, created when missing (replicated, the cluster's default size and PG
+  // count, application "sluice"). kAccessDenied, saying which command would create it,
+  // when the user may not.
+  Result<librados::IoCtx> OpenPool(const std::string& name);
+
+  librados::Rados& rados() { return rados_; }
+  const std::string& user() const { return user_; }
+
+ private:
+  RadosCluster() = default;
+  librados::Rados rados_;
+  std::string conf_, user_;
+  bool connected_ = false;
+};
+
+}  // namespace sluice::storage
