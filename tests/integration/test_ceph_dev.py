@@ -8,22 +8,15 @@ own state directory and a free monitor port, so a developer's cluster is never t
 """
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
+from harness import free_port
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "ceph-dev.sh")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class CephDevTest(unittest.TestCase):

@@ -6,20 +6,13 @@ run: one skipped is a failure here.
 """
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import unittest
 
+from harness import free_port
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class RadosStoreTest(unittest.TestCase):
