@@ -84,8 +84,9 @@ class KvIndex final : public Index {
                      std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
-  // Answers by id alone (the R record of the id); `owner` is not needed.
+  // Listeners hear each change inside the mutating call, after it commits.
   void Subscribe(ChangeListener listener) override;
+  // Answers by id alone (the R record of the id); `owner` is not needed.
   Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) override;
   Result<std::vector<std::string>> PendingGc(size_t max) override;
   Status GcDone(const std::vector<std::string>& data_ids) override;
@@ -146,16 +147,16 @@ class KvIndex final : public Index {
   static void Release(const std::string& id, KvBatch* batch, std::vector<std::string>* released);
 
   // The mutations that listeners hear of (Subscribe): each public one is its Commit
-  // followed, on success, by Notify.
+  // followed, on success, by Notified.
   Status CreateBucketCommit(const BucketInfo& info);
   Status DeleteBucketCommit(const BucketName& name);
   Status SetBucketVersioningCommit(const BucketName& bucket, Versioning state);
   Status SetBucketObjectLockCommit(const BucketName& bucket, const ObjectLockConfig& lock);
   Status CreateSnapshotCommit(const BucketName& source, const BucketName& name, int64_t at_micros,
-                                    const std::string& owner);
+                              const std::string& owner);
   Status DeleteSnapshotCommit(const BucketName& name);
   Status PutBucketConfigCommit(const BucketName& bucket, const std::string& name,
-                                     const std::string& doc);
+                               const std::string& doc);
   Status DeleteBucketConfigCommit(const BucketName& bucket, const std::string& name);
   Status WriteDocsCommit(const std::vector<DocWrite>& writes);
   Status Notified(Status committed, Index::Change::Kind kind, const std::string& name);
