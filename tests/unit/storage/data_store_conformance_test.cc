@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -313,6 +314,60 @@ TEST(RadosCluster, ConnectErrorsSayWhatIsWrong) {
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   EXPECT_TRUE((*ok)->OpenPool(pool).ok());  // found the second time
   (*ok)->rados().pool_delete(pool.c_str());
+}
+
+// A cluster that stops answering fails a write within the operation timeout, as a
+// retryable kServiceUnavailable (the S3 layer's 503), never a hang. The OSDs of the
+// scripts/ceph-dev.sh cluster that SLUICE_CEPH_CONF names are paused (SIGSTOP, by the pids
+// that script recorded beside the conf) and resumed however the test ends.
+TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
+  const char* conf = std::getenv("SLUICE_CEPH_CONF");
+  if (!conf || !*conf) GTEST_SKIP() << "no cluster (set SLUICE_CEPH_CONF)";
+  const std::string dir = std::string(conf).substr(0, std::string(conf).rfind('/'));
+  std::vector<pid_t> osds;
+  for (int id = 0; id < 8; id++) {
+    FILE* f = std::fopen((dir + "/pids/osd." + std::to_string(id) + ".pid").c_str(), "r");
+    if (!f) continue;
+    long pid = 0;
+    if (std::fscanf(f, "%ld", &pid) == 1 && pid > 0) osds.push_back(static_cast<pid_t>(pid));
+    std::fclose(f);
+  }
+  if (osds.empty()) GTEST_SKIP() << "no OSD pids beside " << conf << " (not a ceph-dev.sh cluster)";
+  auto cluster = RadosCluster::Connect(conf, "admin", std::chrono::seconds(3));
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto data = (*cluster)->OpenPool("sluice-test-data");
+  auto meta = (*cluster)->OpenPool("sluice-test-meta");
+  ASSERT_TRUE(data.ok() && meta.ok());
+  boost::asio::thread_pool pool(1);
+  RadosDataStore store(std::move(data).value(), std::move(meta).value(),
+                       "test-" + io::SystemRandom()->HexString(8), io::SystemRandom(), &pool);
+  struct Resume {
+    std::vector<pid_t>& pids;
+    ~Resume() {
+      for (pid_t p : pids) kill(p, SIGCONT);
+    }
+  } resume{osds};
+  for (pid_t p : osds) ASSERT_EQ(kill(p, SIGSTOP), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto w = store.Create(0, "o");
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(w.status().code(), Err::kServiceUnavailable) << w.status().ToString();
+  EXPECT_TRUE(w.status().retryable());
+  EXPECT_LT(waited, std::chrono::seconds(15));
+  for (pid_t p : osds) kill(p, SIGCONT);
+  // And it serves again once the OSDs are back.
+  Status again = Status(Err::kServiceUnavailable, "not tried");
+  for (int i = 0; i < 30 && !again.ok(); i++) {
+    auto w2 = store.Create(0, "o");
+    again = w2.status();
+    if (w2.ok()) {
+      EXPECT_TRUE((*w2)->Append("x", 1).ok());
+      EXPECT_TRUE((*w2)->Commit().ok());
+      EXPECT_TRUE(store.Delete((*w2)->id()).ok());
+    }
+  }
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  pool.join();
 }
 
 TEST(LocalDataStore, RefusesIdsThatAreNotIds) {
