@@ -62,6 +62,14 @@ Task<std::invoke_result_t<F>> Offload(boost::asio::thread_pool& pool, F fn) {
   if constexpr (!std::is_void_v<R>) co_return std::move(*result);
 }
 
+// fn() inline when `blocks` is false, else on `pool` as Offload runs it: the one rule both
+// backend adapters (meta::AsyncIndex, storage::AsyncDataStore) apply to each call.
+template <typename F>
+Task<std::invoke_result_t<F>> InlineOrOffload(bool blocks, boost::asio::thread_pool& pool, F fn) {
+  if (!blocks) co_return fn();
+  co_return co_await Offload(pool, std::move(fn));
+}
+
 // Blocking work started on the pool at construction and awaited later with Wait(), so
 // the caller can get on with something else meanwhile (an upload reads its next piece
 // from the socket while this one is hashed and written). Wait() must be awaited before

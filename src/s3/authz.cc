@@ -218,6 +218,13 @@ class RequestValues final : public auth::ConditionValues {
 };
 
 std::string WhoIs(const Ctx& ctx);
+
+// Root and admins without a session policy pass at once on a bucket without a policy
+// (entry null: none read, or no bucket): the common case builds nothing.
+bool AdminPassesAtOnce(const auth::Identity* id, const BucketAccessEntry* entry) {
+  return id && id->admin && !id->session_policy && (!entry || !entry->policy);
+}
+
 Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string& bucket,
                            const std::string& key, const std::string& resource,
                            const BucketAccessCache::Entry* entry);
@@ -242,10 +249,7 @@ Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
       entry = other.get();
     }
   }
-  // Root and admins skip straight past a bucket without a policy: the common case costs
-  // one cache lookup and builds nothing.
-  if (!unreadable && id && id->admin && !id->session_policy && (!entry || !entry->policy))
-    co_return Status::Ok();
+  if (!unreadable && AdminPassesAtOnce(id, entry)) co_return Status::Ok();
   const std::string resource =
       Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
   auth::Verdict v = auth::Verdict::kExplicitDeny;  // fail closed when unreadable
@@ -273,7 +277,7 @@ Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string&
   auth::AccessRequest r{action, resource, id, policy, &values,
                         acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
-  // Names reaching authorization were validated (handler.cc, AuthorizeRoute).
+  // Names reaching authorization were validated (handler.cc, ChecksOf).
   std::optional<Result<meta::ObjectMeta>> object;
   auto read_object = [&]() -> Task<const Result<meta::ObjectMeta>*> {
     if (!object) {
@@ -551,12 +555,10 @@ Status ChecksOf(Ctx& ctx, const Route& route, RouteChecks* out) {
 bool IsGetOfObject(Op op) { return op == Op::kGetObject || op == Op::kHeadObject; }
 
 bool AllowedWithoutChecks(const Ctx& ctx, const Route& route) {
-  const auth::Identity* id = ctx.auth.credential.identity.get();
-  if (!id || !id->admin || id->session_policy) return false;
   if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) return false;
-  if (ctx.bucket.empty()) return true;  // ListBuckets: an identity, nothing to check
-  // The same test Check makes for an admin, on the entry the handler read.
-  return ctx.svc.access == nullptr || (ctx.access && !ctx.access->policy);
+  // Check's own rule, on the entry the handler read; when it could not, Check reads again.
+  if (ctx.svc.access && !ctx.bucket.empty() && !ctx.access) return false;
+  return AdminPassesAtOnce(ctx.auth.credential.identity.get(), ctx.access.get());
 }
 
 Task<Status> AuthorizeRequest(Ctx& ctx, const Route& route) {

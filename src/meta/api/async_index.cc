@@ -2,7 +2,8 @@
 
 namespace sluice::meta {
 
-// Each call is a plain function returning the Task of Run(): one coroutine frame a call.
+// Each call is a plain function returning the Task of InlineOrOffload(): one coroutine frame
+// a call.
 
 Task<Status> AsyncIndex::CreateBucket(const BucketInfo& info) {
   return Write([this, &info] { return index_->CreateBucket(info); });
@@ -22,15 +23,6 @@ Task<Status> AsyncIndex::SetBucketVersioning(const BucketName& bucket, Versionin
 Task<Status> AsyncIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
   return Write([this, &bucket, &lock] { return index_->SetBucketObjectLock(bucket, lock); });
 }
-Task<Status> AsyncIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
-                                        int64_t at_micros, const std::string& owner) {
-  return Write([this, &source, &name, at_micros, &owner] {
-    return index_->CreateSnapshot(source, name, at_micros, owner);
-  });
-}
-Task<Status> AsyncIndex::DeleteSnapshot(const BucketName& name) {
-  return Write([this, &name] { return index_->DeleteSnapshot(name); });
-}
 Task<Result<ObjectMeta>> AsyncIndex::GetObjectAsOf(const BucketName& source, const ObjectKey& key,
                                                    int64_t at_micros) {
   return Read([this, &source, &key, at_micros] { return index_->GetObjectAsOf(source, key, at_micros); });
@@ -44,12 +36,6 @@ Task<Result<std::string>> AsyncIndex::GetBucketConfig(const BucketName& bucket, 
 }
 Task<Status> AsyncIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
   return Write([this, &bucket, &name] { return index_->DeleteBucketConfig(bucket, name); });
-}
-Task<Status> AsyncIndex::WriteDocs(const std::vector<Index::DocWrite>& writes) {
-  return Write([this, &writes] { return index_->WriteDocs(writes); });
-}
-Task<Result<std::vector<std::pair<std::string, std::string>>>> AsyncIndex::ListDocs(const std::string& ns) {
-  return Read([this, &ns] { return index_->ListDocs(ns); });
 }
 
 Task<Result<ObjectMeta>> AsyncIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
@@ -146,10 +132,6 @@ Task<Status> AsyncIndex::AbortUpload(const BucketName& bucket, const ObjectKey& 
 Task<Result<UploadListPage>> AsyncIndex::ListUploads(const BucketName& bucket,
                                                      const UploadListQuery& q) {
   return Read([this, &bucket, &q] { return index_->ListUploads(bucket, q); });
-}
-
-Task<Status> AsyncIndex::GcDone(const std::vector<std::string>& data_ids) {
-  return Write([this, &data_ids] { return index_->GcDone(data_ids); });
 }
 
 }  // namespace sluice::meta

@@ -22,8 +22,9 @@ class AsyncIndex {
   AsyncIndex(Index* index, boost::asio::thread_pool* pool)
       : index_(index), pool_(pool), blocking_(index->blocking()) {}
 
-  // The backend itself, for callers that may block: startup, recovery and workers that
-  // run on their own threads.
+  // The backend itself, for callers that may block: startup, recovery, workers on their
+  // own threads, and the admin API and GC on the blocking pool (snapshots, documents and
+  // GC entries have no awaitable face: nothing on an I/O thread calls them).
   Index& backend() const { return *index_; }
 
   Task<Status> CreateBucket(const BucketInfo& info);
@@ -32,17 +33,12 @@ class AsyncIndex {
   Task<Result<std::vector<BucketInfo>>> ListBuckets();
   Task<Status> SetBucketVersioning(const BucketName& bucket, Versioning state);
   Task<Status> SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock);
-  Task<Status> CreateSnapshot(const BucketName& source, const BucketName& name,
-                              int64_t at_micros, const std::string& owner);
-  Task<Status> DeleteSnapshot(const BucketName& name);
   Task<Result<ObjectMeta>> GetObjectAsOf(const BucketName& source, const ObjectKey& key,
                                          int64_t at_micros);
   Task<Status> PutBucketConfig(const BucketName& bucket, const std::string& name,
                                const std::string& doc);
   Task<Result<std::string>> GetBucketConfig(const BucketName& bucket, const std::string& name);
   Task<Status> DeleteBucketConfig(const BucketName& bucket, const std::string& name);
-  Task<Status> WriteDocs(const std::vector<Index::DocWrite>& writes);
-  Task<Result<std::vector<std::pair<std::string, std::string>>>> ListDocs(const std::string& ns);
 
   Task<Result<ObjectMeta>> GetObject(const BucketName& bucket, const ObjectKey& key,
                                      const VersionId& version = {});
@@ -82,19 +78,16 @@ class AsyncIndex {
                            const UploadId& upload_id, std::vector<std::string>* released);
   Task<Result<UploadListPage>> ListUploads(const BucketName& bucket, const UploadListQuery& q);
 
-  Task<Status> GcDone(const std::vector<std::string>& data_ids);
-
  private:
   // Runs fn inline when the class of call does not block, else on the pool.
   template <typename F>
-  Task<std::invoke_result_t<F>> Run(bool blocks, F fn) {
-    if (!blocks) co_return fn();
-    co_return co_await Offload(*pool_, std::move(fn));
+  Task<std::invoke_result_t<F>> Read(F fn) {
+    return InlineOrOffload(blocking_.reads, *pool_, std::move(fn));
   }
   template <typename F>
-  Task<std::invoke_result_t<F>> Read(F fn) { return Run(blocking_.reads, std::move(fn)); }
-  template <typename F>
-  Task<std::invoke_result_t<F>> Write(F fn) { return Run(blocking_.writes, std::move(fn)); }
+  Task<std::invoke_result_t<F>> Write(F fn) {
+    return InlineOrOffload(blocking_.writes, *pool_, std::move(fn));
+  }
 
   Index* index_;
   boost::asio::thread_pool* pool_;

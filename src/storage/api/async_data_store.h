@@ -25,14 +25,15 @@ class AsyncDataStore {
   DataStore& backend() const { return *store_; }
 
   Task<Result<std::unique_ptr<DataWriter>>> Create(uint64_t size_hint, const std::string& owner) {
-    return Run(blocking_.open, [this, size_hint, &owner] { return store_->Create(size_hint, owner); });
+    return InlineOrOffload(blocking_.open, *pool_,
+                           [this, size_hint, &owner] { return store_->Create(size_hint, owner); });
   }
   Task<Result<std::unique_ptr<DataReader>>> Open(const std::string& id) {
-    return Run(blocking_.open, [this, &id] { return store_->Open(id); });
+    return InlineOrOffload(blocking_.open, *pool_, [this, &id] { return store_->Open(id); });
   }
   // One append, inline or on the pool as the writer's shape says.
   Task<Status> Append(DataWriter& w, const void* data, size_t n) {
-    return Run(w.shape().blocks, [&w, data, n] { return w.Append(data, n); });
+    return InlineOrOffload(w.shape().blocks, *pool_, [&w, data, n] { return w.Append(data, n); });
   }
   // A blocking writer's append, started on the pool now and awaited later, so the caller
   // can receive the next piece meanwhile. `data` must outlive the Wait().
@@ -40,7 +41,7 @@ class AsyncDataStore {
     return Background<Status>(*pool_, [&w, data, n] { return w.Append(data, n); });
   }
   Task<Status> Commit(DataWriter& w) {
-    return Run(blocking_.commit, [&w] { return w.Commit(); });
+    return InlineOrOffload(blocking_.commit, *pool_, [&w] { return w.Commit(); });
   }
   // After the index commit made them durable: Published() for each id, off the request
   // path (the local store syncs a directory; failures are only logged).
@@ -60,12 +61,6 @@ class AsyncDataStore {
   }
 
  private:
-  template <typename F>
-  Task<std::invoke_result_t<F>> Run(bool blocks, F fn) {
-    if (!blocks) co_return fn();
-    co_return co_await Offload(*pool_, std::move(fn));
-  }
-
   DataStore* store_;
   boost::asio::thread_pool* pool_;
   DataStore::Blocking blocking_;

@@ -52,7 +52,6 @@ class RadosDataStore final : public DataStore {
   Result<std::vector<Unpublished>> ListUnpublished() override;
 
   static std::string StripeName(const std::string& id, uint64_t n);
-  const std::string& intents_object() const { return intents_; }
 
  private:
   friend class RadosWriter;
