@@ -1,7 +1,9 @@
 // The fixture of the meta::Index conformance kit. A backend is anything that opens a fresh
 // meta::Index in a directory: the kit sees only the interface, so the RADOS index (or any
 // other) joins by adding one Backend. Each test gets a fresh index in its own temporary
-// directory, with bucket "b" created. Today: KvIndex over MemKv and over RocksDB.
+// directory, with bucket "bkt" created. Today: KvIndex over MemKv and over RocksDB, and the
+// RADOS index when SLUICE_CEPH_CONF names a cluster (each test in a RADOS namespace of its
+// own; ctest integration.rados_index starts one), skipped otherwise.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,9 +15,11 @@
 #include <string>
 #include <utility>
 
+#include "io/rados/rados_cluster.h"
 #include "meta/api/index.h"
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "meta/rados/rados_index.h"
 
 namespace sluice::meta {
 
@@ -23,8 +27,37 @@ struct Backend {
   std::string name;
   // A fresh index keeping its files under `dir`. `sync`: every mutation durable before it
   // returns (as the server runs), or not (for tests that write a lot).
+  // nullptr: the backend is not available here (the test is skipped).
   std::function<std::shared_ptr<Index>(const std::string& dir, bool sync)> open;
 };
+
+// A RADOS index in a namespace of its own in pool "sluice-kit.meta" of the cluster
+// SLUICE_CEPH_CONF names; nullptr without one.
+inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir) {
+  const char* conf = std::getenv("SLUICE_CEPH_CONF");
+  if (!conf || !*conf) return nullptr;
+  static io::RadosCluster* cluster = [conf] {
+    auto c = io::RadosCluster::Connect(conf, "admin", std::chrono::seconds(30));
+    if (!c.ok()) {
+      ADD_FAILURE() << c.status().ToString();
+      return static_cast<io::RadosCluster*>(nullptr);
+    }
+    return c->release();  // lives for the test process
+  }();
+  if (!cluster) return nullptr;
+  auto pool = cluster->OpenPool("sluice-kit.meta");
+  if (!pool.ok()) {
+    ADD_FAILURE() << pool.status().ToString();
+    return nullptr;
+  }
+  pool->set_namespace(dir);  // the test's temporary directory: unique
+  auto index = std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom());
+  if (Status s = index->Start(); !s.ok()) {
+    ADD_FAILURE() << s.ToString();
+    return nullptr;
+  }
+  return index;
+}
 
 // A KvIndex that owns its KvStore.
 inline std::shared_ptr<Index> OwningKvIndex(std::unique_ptr<KvStore> kv, bool sync) {
@@ -45,7 +78,8 @@ inline auto IndexBackends() {
               }},
       Backend{"rocksdb", [](const std::string& dir, bool sync) {
                 return OwningKvIndex(std::move(OpenRocksKv(dir + "/db")).value(), sync);
-              }});
+              }},
+      Backend{"rados", [](const std::string& dir, bool) { return OpenRadosIndexForTest(dir); }});
 }
 
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
@@ -57,11 +91,21 @@ class IndexFixture : public ::testing::TestWithParam<Backend> {
     char tmpl[] = "/tmp/sluice-index-XXXXXX";
     dir_ = mkdtemp(tmpl);
     index_ = GetParam().open(dir_, sync_);
-    ASSERT_TRUE(index_->CreateBucket({BucketName::Trusted("b"), 1, "o", "us-east-1"}).ok());
+    if (!index_) GTEST_SKIP() << GetParam().name << ": no cluster (set SLUICE_CEPH_CONF)";
+    ASSERT_TRUE(index_->CreateBucket({BucketName::Trusted("bkt"), 1, "o", "us-east-1"}).ok());
   }
   void TearDown() override {
     index_.reset();
     std::system(("rm -rf " + dir_).c_str());
+  }
+
+  // Whether data `id` is referenced, asked as recovery asks: with an owner in bucket "bkt"
+  // (every backend answers from the owner's bucket; KvIndex needs no owner at all).
+  bool Referenced(const std::string& id, const std::string& key = "k") {
+    auto r = index_->IsReferenced(
+        id, DataOwner{BucketName::Trusted("bkt"), ObjectKey::Trusted(key), {}}.Encode());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && *r;
   }
 
   bool sync_;

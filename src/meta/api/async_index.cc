@@ -120,8 +120,9 @@ Task<Result<WriteResult>> AsyncIndex::CompleteUpload(const BucketName& bucket, c
     return index_->CompleteUpload(bucket, key, upload_id, meta, cond, released);
   });
 }
-Task<Result<CompletedUpload>> AsyncIndex::GetCompletedUpload(const UploadId& upload_id) {
-  return Read([this, &upload_id] { return index_->GetCompletedUpload(upload_id); });
+Task<Result<CompletedUpload>> AsyncIndex::GetCompletedUpload(const BucketName& bucket,
+                                                              const UploadId& upload_id) {
+  return Read([this, &bucket, &upload_id] { return index_->GetCompletedUpload(bucket, upload_id); });
 }
 Task<Status> AsyncIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
                                      const UploadId& upload_id, std::vector<std::string>* released) {

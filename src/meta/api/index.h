@@ -149,9 +149,11 @@ class Index {
                                              const UploadId& upload_id, const ObjectMeta& meta,
                                              const WriteCondition& cond,
                                              std::vector<std::string>* released) = 0;
-  // The record of a completed upload (kNoSuchUpload when there is none). Records may outlive
-  // the retention until a later Complete drops them: callers check completed_micros.
-  virtual Result<CompletedUpload> GetCompletedUpload(const UploadId& upload_id) = 0;
+  // The record of an upload of `bucket` that completed (kNoSuchUpload when there is none).
+  // Records may outlive the retention until a later Complete drops them: callers check
+  // completed_micros. The bucket lets an index keep the record with the bucket's own.
+  virtual Result<CompletedUpload> GetCompletedUpload(const BucketName& bucket,
+                                                     const UploadId& upload_id) = 0;
   virtual Status AbortUpload(const BucketName& bucket, const ObjectKey& key,
                              const UploadId& upload_id, std::vector<std::string>* released) = 0;
   virtual Result<UploadListPage> ListUploads(const BucketName& bucket,

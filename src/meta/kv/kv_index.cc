@@ -20,14 +20,14 @@ bool StartsWith(std::string_view s, std::string_view p) {
 }  // namespace
 
 std::shared_mutex& KvIndex::BucketLock(const std::string& bucket) {
-  return bucket_locks_[std::hash<std::string>{}(bucket) % kStripes];
+  return locks_->bucket[std::hash<std::string>{}(bucket) % kStripes];
 }
 std::mutex& KvIndex::KeyLock(const std::string& bucket, const std::string& key) {
-  return key_locks_[(std::hash<std::string>{}(bucket) * 31 + std::hash<std::string>{}(key)) %
+  return locks_->key[(std::hash<std::string>{}(bucket) * 31 + std::hash<std::string>{}(key)) %
                     kStripes];
 }
 std::mutex& KvIndex::UploadLock(const std::string& upload_id) {
-  return upload_locks_[std::hash<std::string>{}(upload_id) % kStripes];
+  return locks_->upload[std::hash<std::string>{}(upload_id) % kStripes];
 }
 
 Status KvIndex::BucketExists(const BucketName& bucket) {
@@ -345,6 +345,7 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   std::lock_guard ul(UploadLock(upload_id));
+  PrefetchKey(bucket, key);
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   SLUICE_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
@@ -365,7 +366,7 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
   const std::string age_prefix(1, codec::kCompletedByAge);
   const std::string cutoff =
       codec::CompletedByAgeKey(meta.mtime_micros - kCompletedUploadRetentionMicros, "");
-  auto it = kv_->NewIterator();
+  auto it = kv_->NewUnguardedIterator();
   int dropped = 0;
   for (it->Seek(age_prefix); it->Valid() && dropped < 16 && it->key() < cutoff; it->Next(), dropped++) {
     std::string_view k = it->key();
@@ -377,13 +378,15 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
   return r;
 }
 
-Result<CompletedUpload> KvIndex::GetCompletedUpload(const UploadId& upload_id) {
+Result<CompletedUpload> KvIndex::GetCompletedUpload(const BucketName& bucket,
+                                                     const UploadId& upload_id) {
   std::string v;
   Status s = kv_->Get(codec::CompletedKey(upload_id), &v);
   if (s.code() == Err::kNotFound) return Error(Err::kNoSuchUpload, "");
   SLUICE_RETURN_IF_ERROR(s);
   CompletedUpload c;
   SLUICE_RETURN_IF_ERROR(codec::DecodeCompleted(v, &c));
+  if (c.bucket != bucket.str()) return Error(Err::kNoSuchUpload, "");
   return c;
 }
 

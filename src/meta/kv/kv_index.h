@@ -21,8 +21,23 @@ namespace sluice::meta {
 
 class KvIndex final : public Index {
  public:
+  static constexpr size_t kStripes = 256;
+  // The in-process locks (see the top of this file).
+  struct LockStripes {
+    std::array<std::shared_mutex, kStripes> bucket;
+    std::array<std::mutex, kStripes> key;
+    std::array<std::mutex, kStripes> upload;
+  };
+
   // `sync` makes every mutation durable before it returns; tests may turn it off.
-  KvIndex(KvStore* kv, bool sync) : kv_(kv), sync_(sync) {}
+  KvIndex(KvStore* kv, bool sync)
+      : kv_(kv), sync_(sync), own_locks_(std::make_unique<LockStripes>()), locks_(own_locks_.get()) {}
+  // A short-lived view over one transaction of a shared store (the RADOS index makes one per
+  // call, over a KvStore whose Write commits only if nothing it read has changed): the
+  // semantics are this class's, the atomicity is the store's, and `locks`, shared by every
+  // view of one process, only spares that process's writers from conflicting with each other.
+  KvIndex(KvStore* kv, bool sync, LockStripes* locks)
+      : kv_(kv), sync_(sync), locks_(locks), prefetch_(true) {}
 
   // Reads come from RocksDB's memtable and block cache (a miss is one local pread); a
   // synced write waits for the WAL's fsync.
@@ -79,7 +94,8 @@ class KvIndex final : public Index {
                                      const UploadId& upload_id, const ObjectMeta& meta,
                                      const WriteCondition& cond,
                                      std::vector<std::string>* released) override;
-  Result<CompletedUpload> GetCompletedUpload(const UploadId& upload_id) override;
+  Result<CompletedUpload> GetCompletedUpload(const BucketName& bucket,
+                                             const UploadId& upload_id) override;
   Status AbortUpload(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
                      std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
@@ -99,7 +115,6 @@ class KvIndex final : public Index {
   };
   Status UpdateAttributes(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                           const std::function<Status(ObjectMeta*)>& change);
-  static constexpr size_t kStripes = 256;
   std::shared_mutex& BucketLock(const std::string& bucket);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);
   std::mutex& UploadLock(const std::string& upload_id);
@@ -109,6 +124,8 @@ class KvIndex final : public Index {
   // (the latest version of a small object: its bytes are stored once).
   Status DecodeVersionRecord(std::string_view value, const BucketName& bucket,
                              const ObjectKey& key, ObjectMeta* m);
+  // Tells the store which records a write of `key` reads (bucket, O, M, N).
+  void PrefetchKey(const BucketName& bucket, const ObjectKey& key);
   // The O record (the latest version when it is an object), if any.
   Result<std::optional<ObjectMeta>> ReadCurrent(const BucketName& bucket, const ObjectKey& key);
   // The stamp of the key's latest version when that is a delete marker (its M record). The
@@ -165,9 +182,9 @@ class KvIndex final : public Index {
   bool sync_;
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;
-  std::array<std::shared_mutex, kStripes> bucket_locks_;
-  std::array<std::mutex, kStripes> key_locks_;
-  std::array<std::mutex, kStripes> upload_locks_;
+  std::unique_ptr<LockStripes> own_locks_;
+  LockStripes* locks_;
+  bool prefetch_ = false;  // tell the store what a write will read (views only)
 };
 
 }  // namespace sluice::meta

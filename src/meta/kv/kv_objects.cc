@@ -116,6 +116,12 @@ Status KvIndex::CheckNotHeld(const BucketName& bucket, const ObjectKey& key,
 // bucket was unversioned exists only as O (with no version fields); the first versioned
 // write of its key moves it into V as the null version.
 
+void KvIndex::PrefetchKey(const BucketName& bucket, const ObjectKey& key) {
+  if (!prefetch_) return;
+  kv_->Prefetch({codec::BucketKey(bucket), codec::ObjectKey(bucket, key),
+                 codec::LatestMarkerKey(bucket, key), codec::NullVersionKey(bucket, key)});
+}
+
 Result<std::optional<ObjectMeta>> KvIndex::ReadCurrent(const BucketName& bucket,
                                                        const ObjectKey& key) {
   std::string v;
@@ -313,6 +319,7 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
                                        std::vector<std::string>* released) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
+  PrefetchKey(bucket, key);
   SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
   SLUICE_RETURN_IF_ERROR(CheckCondition(cur, cond));
@@ -426,6 +433,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   const int64_t now_micros = request.now_micros;
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
+  PrefetchKey(bucket, key);
   SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
   const std::string okey = codec::ObjectKey(bucket, key);

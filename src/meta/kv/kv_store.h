@@ -50,6 +50,15 @@ class KvStore {
   // (group commit).
   virtual Status Write(const KvBatch& batch, bool sync) = 0;
   virtual std::unique_ptr<KvIterator> NewIterator() = 0;
+
+  // For stores shared by several processes, where one KvIndex call is one optimistic
+  // transaction (meta/rados/rados_txn.h): Write then commits only if nothing the call read
+  // has changed. Local stores, serialised by KvIndex's locks, ignore both.
+  // A hint that Gets of `keys` follow: a store whose reads are round trips makes it one.
+  virtual void Prefetch(const std::vector<std::string>& /*keys*/) {}
+  // An iterator whose entries the next Write does not depend on (dropping expired records
+  // that no other call writes), so a transactional store need not guard them.
+  virtual std::unique_ptr<KvIterator> NewUnguardedIterator() { return NewIterator(); }
 };
 
 // Opens (creating if needed) a RocksDB database in `dir`.

@@ -166,7 +166,7 @@ XmlDoc CompleteResult(Ctx& ctx, const std::string& etag, const std::string& chec
 // SDKs retrying a Complete whose reply was lost rely on that. Otherwise `gone` stands.
 Task<Status> RepeatedComplete(Ctx& ctx, const UploadId& upload_id, Status gone) {
   if (gone.code() != Err::kNoSuchUpload) co_return gone;
-  auto done = co_await ctx.svc.index->GetCompletedUpload(upload_id);
+  auto done = co_await ctx.svc.index->GetCompletedUpload(ctx.bucket, upload_id);
   if (!done.ok()) co_return done.status().code() == Err::kNoSuchUpload ? gone : done.status();
   if (done->bucket != ctx.bucket.str() || done->key != ctx.key.str() ||
       ctx.svc.clock->NowMicros() - done->completed_micros > meta::kCompletedUploadRetentionMicros)

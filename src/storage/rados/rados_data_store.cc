@@ -13,18 +13,8 @@
 
 namespace sluice::storage {
 
-Status RadosStatus(int r, const std::string& what) {
-  if (r >= 0) return Status::Ok();
-  const std::string msg = what + ": " + std::strerror(-r);
-  switch (-r) {
-    case ENOENT: return Status(Err::kNotFound, msg);
-    case ENOSPC: case EDQUOT: return Status(Err::kNoSpace, msg);
-    // ESHUTDOWN is also what a blocklisted client gets (Ceph's EBLOCKLISTED).
-    case ETIMEDOUT: case ENOTCONN: case ESHUTDOWN: case EAGAIN:
-      return Status(Err::kServiceUnavailable, msg, /*retryable=*/true);
-    default: return Status(Err::kIoError, msg);
-  }
-}
+using io::RadosStatus;
+
 
 std::string RadosDataStore::StripeName(const std::string& id, uint64_t n) {
   return "d." + id + "." + std::to_string(n);

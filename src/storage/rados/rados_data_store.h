@@ -24,13 +24,10 @@
 #include <vector>
 
 #include "io/env.h"
+#include "io/rados/rados_cluster.h"
 #include "storage/api/data_store.h"
 
 namespace sluice::storage {
-
-// A librados error (negative errno) as a Status: -ENOENT is kNotFound; timeouts and a
-// lost cluster are kServiceUnavailable, retryable.
-Status RadosStatus(int r, const std::string& what);
 
 class RadosDataStore final : public DataStore {
  public:

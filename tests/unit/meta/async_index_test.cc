@@ -149,7 +149,7 @@ class BlockingByDefault final : public Index {
   SLUICE_UNUSED_IN_TEST(Status PutPart(const BucketName&, const ObjectKey&, const UploadId&, const PartInfo&, std::vector<std::string>*))
   SLUICE_UNUSED_IN_TEST(Result<std::vector<PartInfo>> ListParts(const BucketName&, const ObjectKey&, const UploadId&, uint32_t, uint32_t))
   SLUICE_UNUSED_IN_TEST(Result<WriteResult> CompleteUpload(const BucketName&, const ObjectKey&, const UploadId&, const ObjectMeta&, const WriteCondition&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Result<CompletedUpload> GetCompletedUpload(const UploadId&))
+  SLUICE_UNUSED_IN_TEST(Result<CompletedUpload> GetCompletedUpload(const BucketName&, const UploadId&))
   SLUICE_UNUSED_IN_TEST(Status AbortUpload(const BucketName&, const ObjectKey&, const UploadId&, std::vector<std::string>*))
   SLUICE_UNUSED_IN_TEST(Result<UploadListPage> ListUploads(const BucketName&, const UploadListQuery&))
   SLUICE_UNUSED_IN_TEST(Result<bool> IsReferenced(const std::string&, std::string_view))

@@ -33,23 +33,23 @@ class IndexVersions : public IndexFixture {
     m.version = VersionId::Of(now_, ++rand_);
     if (!data_id.empty()) m.segments.push_back({data_id, 1, ""});
     else m.inline_data = "bytes of " + etag;  // small objects keep their bytes in the index
-    auto r = index_->PutObject("b"_b, K(key), m, {}, nullptr);
+    auto r = index_->PutObject("bkt"_b, K(key), m, {}, nullptr);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->version : VersionId();
   }
   WriteResult Delete(const std::string& key, VersionId version = {},
                      std::vector<std::string>* released = nullptr) {
     ++now_;
-    auto r = index_->DeleteObject("b"_b, K(key), {version, VersionId::Of(now_, ++rand_),
+    auto r = index_->DeleteObject("bkt"_b, K(key), {version, VersionId::Of(now_, ++rand_),
                                                    static_cast<int64_t>(now_), bypass_},
                                   released);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : WriteResult();
   }
-  void SetState(Versioning v) { ASSERT_TRUE(index_->SetBucketVersioning("b"_b, v).ok()); }
+  void SetState(Versioning v) { ASSERT_TRUE(index_->SetBucketVersioning("bkt"_b, v).ok()); }
   // "key:version[*=latest][M=marker]" per entry, "[prefix]" per common prefix, "+" if truncated.
   std::string Versions(VersionListQuery q = {}) {
-    auto p = index_->ListObjectVersions("b"_b, q);
+    auto p = index_->ListObjectVersions("bkt"_b, q);
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     if (!p.ok()) return "error";
     std::string out;
@@ -61,7 +61,7 @@ class IndexVersions : public IndexFixture {
     return out;
   }
   std::string Latest(const std::string& key) {
-    auto m = index_->GetObject("b"_b, K(key));
+    auto m = index_->GetObject("bkt"_b, K(key));
     if (!m.ok()) return std::string(ErrName(m.status().code()));
     if (!m->delete_marker && m->inline_data != "bytes of " + m->etag) return "bad bytes: " + m->inline_data;
     return m->delete_marker ? "marker" : m->etag;
@@ -76,18 +76,18 @@ TEST_P(IndexVersions, UnversionedObjectBecomesTheNullVersion) {
   EXPECT_TRUE(Put("k", "e0").empty());  // unversioned: no version id
   EXPECT_EQ(Versions(), "k:e0*,");
   SetState(Versioning::kEnabled);
-  EXPECT_EQ(index_->GetBucket("b"_b)->versioning, Versioning::kEnabled);
+  EXPECT_EQ(index_->GetBucket("bkt"_b)->versioning, Versioning::kEnabled);
   VersionId v1 = Put("k", "e1");
   ASSERT_FALSE(v1.empty());
   EXPECT_FALSE(v1.is_null());
   EXPECT_EQ(Versions(), "k:e1*,k:e0,");
-  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, VersionId::Null())->etag, "e0");
-  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, v1)->etag, "e1");
+  EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, VersionId::Null())->etag, "e0");
+  EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, v1)->etag, "e1");
   EXPECT_EQ(Latest("k"), "e1");
   // A well-formed id that names nothing.
-  EXPECT_EQ(index_->GetObject("b"_b, "k"_k, VersionId::Of(5, 5)).status().code(), Err::kNoSuchVersion);
-  EXPECT_EQ(index_->GetObject("b"_b, "none"_k, VersionId::Null()).status().code(), Err::kNoSuchVersion);
-  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kUnversioned).code(), Err::kInvalidArgument);
+  EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, VersionId::Of(5, 5)).status().code(), Err::kNoSuchVersion);
+  EXPECT_EQ(index_->GetObject("bkt"_b, "none"_k, VersionId::Null()).status().code(), Err::kNoSuchVersion);
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kUnversioned).code(), Err::kInvalidArgument);
 }
 
 TEST_P(IndexVersions, DeleteMarkersStackAndHide) {
@@ -98,11 +98,11 @@ TEST_P(IndexVersions, DeleteMarkersStackAndHide) {
   ASSERT_FALSE(d1.version.empty());
   WriteResult d2 = Delete("k");  // markers stack
   EXPECT_EQ(Versions(), "k:*M,k:M,k:e1,");
-  auto latest = index_->GetObject("b"_b, "k"_k);
+  auto latest = index_->GetObject("bkt"_b, "k"_k);
   ASSERT_TRUE(latest.ok());
   EXPECT_TRUE(latest->delete_marker);
   EXPECT_EQ(latest->version, d2.version);
-  EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
+  EXPECT_TRUE(index_->ListObjects("bkt"_b, {})->objects.empty());
   // A marker removed by id: the one below becomes the latest; the object reappears when
   // the last marker goes.
   WriteResult r = Delete("k", d2.version);
@@ -110,12 +110,12 @@ TEST_P(IndexVersions, DeleteMarkersStackAndHide) {
   EXPECT_EQ(Latest("k"), "marker");
   Delete("k", d1.version);
   EXPECT_EQ(Latest("k"), "e1");
-  EXPECT_EQ(index_->ListObjects("b"_b, {})->objects.size(), 1u);
+  EXPECT_EQ(index_->ListObjects("bkt"_b, {})->objects.size(), 1u);
   // Deleting a key that never existed still leaves a marker.
   Delete("ghost");
   EXPECT_EQ(Versions(), "ghost:*M,k:e1*,");
   // Tags cannot be set on a marker.
-  EXPECT_EQ(index_->SetObjectTags("b"_b, "ghost"_k, {}, {}).code(), Err::kNoSuchKey);
+  EXPECT_EQ(index_->SetObjectTags("bkt"_b, "ghost"_k, {}, {}).code(), Err::kNoSuchKey);
 }
 
 TEST_P(IndexVersions, SuspendedWritesReplaceOnlyTheNullVersion) {
@@ -145,11 +145,11 @@ TEST_P(IndexVersions, VersionDataIsKeptUntilTheVersionIsDeleted) {
   SetState(Versioning::kEnabled);
   VersionId v1 = Put("k", "e1", "d1");
   Put("k", "e2", "d2");
-  EXPECT_TRUE(*index_->IsReferenced("d1"));
+  EXPECT_TRUE(Referenced("d1"));
   std::vector<std::string> released;
   Delete("k", {}, &released);  // a marker releases nothing
   EXPECT_TRUE(released.empty());
-  EXPECT_TRUE(*index_->IsReferenced("d1"));
+  EXPECT_TRUE(Referenced("d1"));
   Delete("k", v1, &released);
   EXPECT_EQ(released, std::vector<std::string>{"d1"});
   // Suspended: the null version's data goes when a new null version replaces it.
@@ -159,9 +159,9 @@ TEST_P(IndexVersions, VersionDataIsKeptUntilTheVersionIsDeleted) {
   ObjectMeta m;
   m.etag = "n2";
   m.mtime_micros = ++now_;
-  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, m, {}, &released).ok());
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "k"_k, m, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"dn1"});
-  EXPECT_TRUE(*index_->IsReferenced("d2"));
+  EXPECT_TRUE(Referenced("d2"));
 }
 
 TEST_P(IndexVersions, IdsSortByTimeEvenWhenTheClockStepsBack) {
@@ -183,12 +183,12 @@ TEST_P(IndexVersions, BucketWithOnlyMarkersIsNotEmpty) {
   SetState(Versioning::kEnabled);
   Put("k", "e1");
   Delete("k");
-  EXPECT_TRUE(index_->ListObjects("b"_b, {})->objects.empty());
-  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
-  auto all = index_->ListObjectVersions("b"_b, {});
+  EXPECT_TRUE(index_->ListObjects("bkt"_b, {})->objects.empty());
+  EXPECT_EQ(index_->DeleteBucket("bkt"_b).code(), Err::kBucketNotEmpty);
+  auto all = index_->ListObjectVersions("bkt"_b, {});
   ASSERT_TRUE(all.ok());
   for (const auto& e : all->entries) Delete(e.key, e.meta.version);
-  EXPECT_TRUE(index_->DeleteBucket("b"_b).ok());
+  EXPECT_TRUE(index_->DeleteBucket("bkt"_b).ok());
 }
 
 TEST_P(IndexVersions, ManyVersionsPageByMarkers) {
@@ -208,23 +208,23 @@ TEST_P(IndexVersions, ManyVersionsPageByMarkers) {
   q.version_id_marker = {};
   EXPECT_EQ(Versions(q), "hot:e299*,hot:e298,hot:e297,+");
   // Attributes of an older version change only that version.
-  ASSERT_TRUE(index_->SetObjectTags("b"_b, "hot"_k, ids[10], {{"t", "1"}}).ok());
-  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k, ids[10])->tags.size(), 1u);
-  EXPECT_TRUE(index_->GetObject("b"_b, "hot"_k)->tags.empty());
-  ASSERT_TRUE(index_->SetObjectTags("b"_b, "hot"_k, {}, {{"t", "2"}}).ok());
-  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k)->tags.size(), 1u);
-  EXPECT_EQ(index_->GetObject("b"_b, "hot"_k, ids[299])->tags.size(), 1u);
+  ASSERT_TRUE(index_->SetObjectTags("bkt"_b, "hot"_k, ids[10], {{"t", "1"}}).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, "hot"_k, ids[10])->tags.size(), 1u);
+  EXPECT_TRUE(index_->GetObject("bkt"_b, "hot"_k)->tags.empty());
+  ASSERT_TRUE(index_->SetObjectTags("bkt"_b, "hot"_k, {}, {{"t", "2"}}).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, "hot"_k)->tags.size(), 1u);
+  EXPECT_EQ(index_->GetObject("bkt"_b, "hot"_k, ids[299])->tags.size(), 1u);
 }
 
 // compat: object-lock
 TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   ObjectLockConfig lock;
   lock.enabled = true;
-  EXPECT_EQ(index_->SetBucketObjectLock("b"_b, lock).code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->SetBucketObjectLock("bkt"_b, lock).code(), Err::kInvalidBucketState);
   SetState(Versioning::kEnabled);
-  ASSERT_TRUE(index_->SetBucketObjectLock("b"_b, lock).ok());
-  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
-  EXPECT_TRUE(index_->GetBucket("b"_b)->lock.enabled);
+  ASSERT_TRUE(index_->SetBucketObjectLock("bkt"_b, lock).ok());
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_TRUE(index_->GetBucket("bkt"_b)->lock.enabled);
 
   auto put_locked = [&](const std::string& key, const std::string& mode, int64_t until, bool hold) {
     ObjectMeta m;
@@ -234,14 +234,14 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
     m.segments.push_back({"data-" + key, 1, ""});
     m.retention = {mode, until};
     m.legal_hold = hold;
-    auto r = index_->PutObject("b"_b, K(key), m, {}, nullptr);
+    auto r = index_->PutObject("bkt"_b, K(key), m, {}, nullptr);
     EXPECT_TRUE(r.ok());
     return r->version;
   };
   auto try_delete = [&](const std::string& key, VersionId v, bool bypass) {
     bypass_ = bypass;
     ++now_;
-    auto r = index_->DeleteObject("b"_b, K(key), {v, VersionId::Of(now_, ++rand_),
+    auto r = index_->DeleteObject("bkt"_b, K(key), {v, VersionId::Of(now_, ++rand_),
                                                   static_cast<int64_t>(now_), bypass},
                                   nullptr);
     bypass_ = false;
@@ -252,79 +252,79 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   VersionId comp = put_locked("comp", "COMPLIANCE", later, false);
   VersionId held = put_locked("held", "", 0, true);
   // The lock survives a round trip through the record.
-  auto back = index_->GetObject("b"_b, "comp"_k, comp);
+  auto back = index_->GetObject("bkt"_b, "comp"_k, comp);
   EXPECT_EQ(back->retention.mode, "COMPLIANCE");
   EXPECT_EQ(back->retention.until_micros, later);
-  EXPECT_TRUE(index_->GetObject("b"_b, "held"_k)->legal_hold);
+  EXPECT_TRUE(index_->GetObject("bkt"_b, "held"_k)->legal_hold);
 
   EXPECT_EQ(try_delete("gov", gov, false), Err::kObjectLocked);
   EXPECT_EQ(try_delete("comp", comp, true), Err::kObjectLocked);
   EXPECT_EQ(try_delete("held", held, true), Err::kObjectLocked);
   // A delete without a version adds a marker; the locked version stays readable.
   EXPECT_EQ(try_delete("comp", {}, false), Err::kOk);
-  EXPECT_EQ(index_->GetObject("b"_b, "comp"_k, comp)->etag, "comp");
-  EXPECT_TRUE(*index_->IsReferenced("data-comp"));
+  EXPECT_EQ(index_->GetObject("bkt"_b, "comp"_k, comp)->etag, "comp");
+  EXPECT_TRUE(Referenced("data-comp"));
   // Nor can the bucket go while they exist.
-  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kBucketNotEmpty);
+  EXPECT_EQ(index_->DeleteBucket("bkt"_b).code(), Err::kBucketNotEmpty);
 
   // Retention changes: COMPLIANCE only extends; GOVERNANCE yields to bypass.
   const int64_t now = static_cast<int64_t>(now_);
-  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"COMPLIANCE", later - 1}, true, now).code(),
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later - 1}, true, now).code(),
             Err::kObjectLocked);
-  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"GOVERNANCE", later + 5}, true, now).code(),
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"GOVERNANCE", later + 5}, true, now).code(),
             Err::kObjectLocked);
-  EXPECT_EQ(index_->SetObjectRetention("b"_b, "comp"_k, comp, {}, true, now).code(), Err::kObjectLocked);
-  EXPECT_TRUE(index_->SetObjectRetention("b"_b, "comp"_k, comp, {"COMPLIANCE", later + 5}, false, now).ok());
-  EXPECT_EQ(index_->SetObjectRetention("b"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, false, now).code(),
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {}, true, now).code(), Err::kObjectLocked);
+  EXPECT_TRUE(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later + 5}, false, now).ok());
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, false, now).code(),
             Err::kObjectLocked);
-  EXPECT_TRUE(index_->SetObjectRetention("b"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, true, now).ok());
+  EXPECT_TRUE(index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, true, now).ok());
   EXPECT_EQ(try_delete("gov", gov, true), Err::kOk);
   // A legal hold released; a retention that has passed no longer protects.
-  ASSERT_TRUE(index_->SetObjectLegalHold("b"_b, "held"_k, held, false).ok());
+  ASSERT_TRUE(index_->SetObjectLegalHold("bkt"_b, "held"_k, held, false).ok());
   EXPECT_EQ(try_delete("held", held, false), Err::kOk);
   now_ = static_cast<uint64_t>(later) + 10;
   EXPECT_EQ(try_delete("comp", comp, false), Err::kOk);
-  EXPECT_FALSE(*index_->IsReferenced("data-comp"));
+  EXPECT_FALSE(Referenced("data-comp"));
 }
 
 TEST_P(IndexVersions, LockCallsNeedALockedBucket) {
   Put("k", "e");
-  EXPECT_EQ(index_->SetObjectLegalHold("b"_b, "k"_k, {}, true).code(), Err::kInvalidRequest);
-  EXPECT_EQ(index_->SetObjectRetention("b"_b, "k"_k, {}, {"GOVERNANCE", 5000}, false, 1).code(),
+  EXPECT_EQ(index_->SetObjectLegalHold("bkt"_b, "k"_k, {}, true).code(), Err::kInvalidRequest);
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "k"_k, {}, {"GOVERNANCE", 5000}, false, 1).code(),
             Err::kInvalidRequest);
 }
 
 // compat: snapshots
 TEST_P(IndexVersions, SnapshotsPinAViewInConstantTime) {
-  EXPECT_EQ(index_->CreateSnapshot("b"_b, "snap"_b, 5000, "o").code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "snap"_b, 5000, "o").code(), Err::kInvalidBucketState);
   Put("legacy", "l0");  // from before versioning: in every snapshot
   SetState(Versioning::kEnabled);
   Put("k", "v1");
   Put("gone", "g1");
   Put("dir/a", "a1");
-  ASSERT_TRUE(index_->CreateSnapshot("b"_b, "snap"_b, static_cast<int64_t>(now_), "o").ok());
-  EXPECT_EQ(index_->CreateSnapshot("b"_b, "snap"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
-  EXPECT_EQ(index_->CreateSnapshot("b"_b, "b"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
+  ASSERT_TRUE(index_->CreateSnapshot("bkt"_b, "snap"_b, static_cast<int64_t>(now_), "o").ok());
+  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "snap"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
+  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "bkt"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
   auto snap = index_->GetBucket("snap"_b);
   ASSERT_TRUE(snap.ok());
-  EXPECT_EQ(snap->snapshot_of, "b");
+  EXPECT_EQ(snap->snapshot_of, "bkt");
   // A write stamped before the snapshot but committed after it is stamped after it.
   ObjectMeta late;
   late.etag = "late";
   late.mtime_micros = static_cast<int64_t>(now_) - 100;
   late.version = VersionId::Of(now_ - 100, 1);
-  ASSERT_TRUE(index_->PutObject("b"_b, "k"_k, late, {}, nullptr).ok());
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "k"_k, late, {}, nullptr).ok());
   Put("k", "v3");
   Delete("gone");
   Put("new", "n1");
   const int64_t at = snap->snapshot_at;
-  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "k"_k, at)->etag, "v1");
-  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "gone"_k, at)->etag, "g1");  // the marker is later
-  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "legacy"_k, at)->etag, "l0");
-  EXPECT_EQ(index_->GetObjectAsOf("b"_b, "new"_k, at).status().code(), Err::kNoSuchKey);
+  EXPECT_EQ(index_->GetObjectAsOf("bkt"_b, "k"_k, at)->etag, "v1");
+  EXPECT_EQ(index_->GetObjectAsOf("bkt"_b, "gone"_k, at)->etag, "g1");  // the marker is later
+  EXPECT_EQ(index_->GetObjectAsOf("bkt"_b, "legacy"_k, at)->etag, "l0");
+  EXPECT_EQ(index_->GetObjectAsOf("bkt"_b, "new"_k, at).status().code(), Err::kNoSuchKey);
   auto list = [&](ListQuery q) {
     q.as_of_micros = at;
-    auto p = index_->ListObjects("b"_b, q);
+    auto p = index_->ListObjects("bkt"_b, q);
     std::string out;
     for (auto& e : p->objects) out += e.key + "=" + e.meta.etag + ",";
     for (auto& c : p->common_prefixes) out += "[" + c + "],";
@@ -336,23 +336,23 @@ TEST_P(IndexVersions, SnapshotsPinAViewInConstantTime) {
   EXPECT_EQ(list({"", "", "", 2}), "dir/a=a1,gone=g1,+gone");
   EXPECT_EQ(list({"", "", "gone", 2}), "k=v1,legacy=l0,");
   // What the snapshot shows cannot be removed; the rest can.
-  auto v1 = index_->GetObjectAsOf("b"_b, "k"_k, at)->version;
+  auto v1 = index_->GetObjectAsOf("bkt"_b, "k"_k, at)->version;
   ++now_;
-  EXPECT_EQ(index_->DeleteObject("b"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).status().code(),
+  EXPECT_EQ(index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).status().code(),
             Err::kVersionHeld);
-  EXPECT_EQ(index_->DeleteObject("b"_b, "legacy"_k, {VersionId::Null(), {}, static_cast<int64_t>(now_)}, nullptr)
+  EXPECT_EQ(index_->DeleteObject("bkt"_b, "legacy"_k, {VersionId::Null(), {}, static_cast<int64_t>(now_)}, nullptr)
                 .status().code(),
             Err::kVersionHeld);
-  const VersionId v3 = index_->GetObject("b"_b, "k"_k)->version;  // written after: removable
-  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {v3, {}, static_cast<int64_t>(now_)}, nullptr).ok());
-  EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
-  EXPECT_EQ(index_->DeleteBucket("b"_b).code(), Err::kInvalidBucketState);
+  const VersionId v3 = index_->GetObject("bkt"_b, "k"_k)->version;  // written after: removable
+  EXPECT_TRUE(index_->DeleteObject("bkt"_b, "k"_k, {v3, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->DeleteBucket("bkt"_b).code(), Err::kInvalidBucketState);
   EXPECT_EQ(index_->DeleteBucket("snap"_b).code(), Err::kReadOnlySnapshot);
   // Removing the snapshot releases its versions.
   ASSERT_TRUE(index_->DeleteSnapshot("snap"_b).ok());
   EXPECT_EQ(index_->GetBucket("snap"_b).status().code(), Err::kNoSuchBucket);
-  EXPECT_EQ(index_->DeleteSnapshot("b"_b).code(), Err::kInvalidRequest);
-  EXPECT_TRUE(index_->DeleteObject("b"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+  EXPECT_EQ(index_->DeleteSnapshot("bkt"_b).code(), Err::kInvalidRequest);
+  EXPECT_TRUE(index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).ok());
 }
 
 // ---- the model ----------------------------------------------------------------------
@@ -432,7 +432,7 @@ std::string ListAllPages(Index* index, const std::string& prefix, const std::str
   q.max_keys = max_keys;
   *pages = 0;
   for (int guard = 0; guard < 10000; guard++) {
-    auto p = index->ListObjectVersions("b"_b, q);
+    auto p = index->ListObjectVersions("bkt"_b, q);
     if (!p.ok()) return "error: " + p.status().ToString();
     ++*pages;
     if (p->entries.size() + p->common_prefixes.size() > max_keys) return "page too long";
@@ -467,7 +467,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
       int op = static_cast<int>(rng() % 100);
       if (step == 60 && model.state == Versioning::kEnabled) {
         frozen_at = static_cast<int64_t>(++now_);
-        ASSERT_TRUE(index_->CreateSnapshot("b"_b, "snap"_b, frozen_at, "o").ok());
+        ASSERT_TRUE(index_->CreateSnapshot("bkt"_b, "snap"_b, frozen_at, "o").ok());
         frozen.emplace();
         for (const auto& [k, vs] : model.keys) {
           held_ids[k] = vs[0].id;
@@ -492,7 +492,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
           auto held = held_ids.find(key);
           if (held != held_ids.end() && held->second == id) {
             ++now_;
-            auto r = index_->DeleteObject("b"_b, K(key), {*parsed, {}, static_cast<int64_t>(now_)}, nullptr);
+            auto r = index_->DeleteObject("bkt"_b, K(key), {*parsed, {}, static_cast<int64_t>(now_)}, nullptr);
             ASSERT_EQ(r.status().code(), Err::kVersionHeld) << key << "@" << id;
           } else {
             Delete(key, *parsed);
@@ -505,7 +505,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         SetState(Versioning::kEnabled);
         model.state = Versioning::kEnabled;
       } else if (frozen) {
-        EXPECT_EQ(index_->SetBucketVersioning("b"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+        EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
       } else if (model.state != Versioning::kUnversioned) {
         SetState(Versioning::kSuspended);
         model.state = Versioning::kSuspended;
@@ -521,7 +521,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         if (want != "kNoSuchKey" && want != "marker") live += k + ",";
       }
       std::string listed;
-      auto page = index_->ListObjects("b"_b, {});
+      auto page = index_->ListObjects("bkt"_b, {});
       ASSERT_TRUE(page.ok());
       for (const auto& e : page->objects) listed += e.key + ",";
       ASSERT_EQ(listed, live) << "step " << step;
@@ -530,7 +530,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         for (const auto& v : vs) {
           auto id = VersionId::Parse(v.id);
           ASSERT_TRUE(id.ok());
-          auto got = index_->GetObject("b"_b, K(k), *id);
+          auto got = index_->GetObject("bkt"_b, K(k), *id);
           ASSERT_TRUE(got.ok()) << k << "@" << v.id << ": " << got.status().ToString();
           ASSERT_EQ(got->delete_marker, v.marker) << k << "@" << v.id;
           if (!v.marker) {
@@ -543,7 +543,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         std::string want;
         for (const auto& k : kKeys) {
           auto f = frozen->find(k);
-          auto got = index_->GetObjectAsOf("b"_b, K(k), frozen_at);
+          auto got = index_->GetObjectAsOf("bkt"_b, K(k), frozen_at);
           if (f == frozen->end()) {
             ASSERT_EQ(got.status().code(), Err::kNoSuchKey) << k;
           } else {
@@ -559,7 +559,7 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
           q.max_keys = max;
           q.as_of_micros = frozen_at;
           for (int guard = 0; guard < 100; guard++) {
-            auto p = index_->ListObjects("b"_b, q);
+            auto p = index_->ListObjects("bkt"_b, q);
             ASSERT_TRUE(p.ok());
             for (const auto& e : p->objects) listed_view += e.key + ",";
             if (!p->truncated) break;

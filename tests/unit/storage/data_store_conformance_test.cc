@@ -14,7 +14,7 @@
 #include "io/mem_fs.h"
 #include "storage/api/async_data_store.h"
 #include "storage/local/local_data_store.h"
-#include "storage/rados/rados_cluster.h"
+#include "io/rados/rados_cluster.h"
 #include "storage/rados/rados_data_store.h"
 #include "testutil/run_coroutine.h"
 #include "storage/mem/mem_data_store.h"
@@ -23,6 +23,7 @@ namespace sluice::storage {
 namespace {
 
 using sluice::testing_async::RunCoroutine;
+using io::RadosCluster;
 
 struct Env {
   std::shared_ptr<void> cluster;  // what a backend's store runs on; outlives the store

@@ -1,11 +1,24 @@
-#include "storage/rados/rados_cluster.h"
+#include "io/rados/rados_cluster.h"
 
 #include <cerrno>
 #include <cstring>
 
-#include "storage/rados/rados_data_store.h"
 
-namespace sluice::storage {
+namespace sluice::io {
+
+Status RadosStatus(int r, const std::string& what) {
+  if (r >= 0) return Status::Ok();
+  const std::string msg = what + ": " + std::strerror(-r);
+  switch (-r) {
+    case ENOENT: return Status(Err::kNotFound, msg);
+    case ENOSPC: case EDQUOT: return Status(Err::kNoSpace, msg);
+    // ESHUTDOWN is also what a blocklisted client gets (Ceph's EBLOCKLISTED).
+    case ETIMEDOUT: case ENOTCONN: case ESHUTDOWN: case EAGAIN:
+      return Status(Err::kServiceUnavailable, msg, /*retryable=*/true);
+    default: return Status(Err::kIoError, msg);
+  }
+}
+
 
 Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& conf,
                                                             const std::string& id,
@@ -54,4 +67,4 @@ Result<librados::IoCtx> RadosCluster::OpenPool(const std::string& name) {
   return io;
 }
 
-}  // namespace sluice::storage
+}  // namespace sluice::io

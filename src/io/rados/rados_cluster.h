@@ -1,6 +1,6 @@
 // A connection to a Ceph cluster, made as any Ceph client makes it: the conf file names the
 // monitors and the keyring, `id` the cephx user (client.<id>). Shared by the RADOS data
-// store and, later, the RADOS index (issue #18; docs/rados.md).
+// store and the RADOS index (issue #18; docs/rados.md).
 #pragma once
 
 #include <rados/librados.hpp>
@@ -11,7 +11,12 @@
 
 #include "common/status.h"
 
-namespace sluice::storage {
+namespace sluice::io {
+
+// A librados error (negative errno) as a Status: -ENOENT is kNotFound; timeouts and a
+// lost cluster are kServiceUnavailable, retryable.
+Status RadosStatus(int r, const std::string& what);
+
 
 class RadosCluster {
  public:
@@ -39,4 +44,4 @@ class RadosCluster {
   bool connected_ = false;
 };
 
-}  // namespace sluice::storage
+}  // namespace sluice::io

@@ -1,0 +1,638 @@
+#include "meta/rados/rados_index.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "io/rados/rados_cluster.h"
+#include "meta/kv/codec.h"
+#include "meta/rados/rados_txn.h"
+
+namespace sluice::meta {
+namespace {
+
+constexpr char kBuckets[] = "buckets";
+constexpr char kDocs[] = "docs";
+constexpr char kNotify[] = "notify";
+// A call that keeps losing to other writers gives up with a retryable 503 after this many
+// attempts (each waits a random 0..2^n ms, capped at 64 ms, before running again).
+constexpr int kMaxAttempts = 40;
+// How long a change's announcement waits for the other gateways to acknowledge it.
+constexpr uint64_t kNotifyTimeoutMs = 1000;
+
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+}
+
+}  // namespace
+
+// The notify channel: hears other gateways' changes, acknowledges each, and re-watches when
+// the watch breaks (then every cache is told that anything may have changed).
+class RadosIndex::Watcher final : public librados::WatchCtx2 {
+ public:
+  explicit Watcher(RadosIndex* index) : index_(index) {}
+  void handle_notify(uint64_t notify_id, uint64_t cookie, uint64_t /*notifier*/,
+                     librados::bufferlist& bl) override {
+    librados::bufferlist reply;
+    index_->meta_.notify_ack(kNotify, notify_id, cookie, reply);
+    index_->Heard(bl.to_str());
+  }
+  void handle_error(uint64_t cookie, int err) override {
+    spdlog::warn("index change channel broke ({}); watching again", std::strerror(-err));
+    index_->meta_.unwatch2(cookie);
+    uint64_t handle = 0;
+    int r = index_->meta_.watch2(kNotify, &handle, this);
+    if (r < 0) spdlog::error("cannot watch the index change channel: {}", std::strerror(-r));
+    else index_->watch_handle_.store(handle);
+    // Anything may have changed while no one was listening.
+    index_->Heard(std::string(1, '\0') + "B\n");
+    index_->Heard(std::string(1, '\0') + "D\n");
+  }
+
+ private:
+  RadosIndex* index_;
+};
+
+std::string RadosIndex::BucketObject(std::string_view bucket) {
+  return "bucket." + std::string(bucket);
+}
+
+RadosIndex::RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd)
+    : rados_(rados), rnd_(rnd), self_(rnd->HexString(8)) {
+  meta_.dup(meta);
+}
+
+RadosIndex::~RadosIndex() {
+  if (watcher_) {
+    meta_.unwatch2(watch_handle_.load());
+    // Callbacks already queued may still run: wait for them before the watcher goes.
+    rados_->watch_flush();
+  }
+}
+
+Status RadosIndex::Start() {
+  for (const char* oid : {kBuckets, kDocs, kNotify}) {
+    librados::ObjectWriteOperation op;
+    op.create(false);
+    SLUICE_RETURN_IF_ERROR(io::RadosStatus(meta_.operate(oid, &op), std::string("creating ") + oid));
+  }
+  watcher_ = std::make_unique<Watcher>(this);
+  uint64_t handle = 0;
+  int r = meta_.watch2(kNotify, &handle, watcher_.get());
+  watch_handle_.store(handle);
+  if (r < 0) {
+    watcher_.reset();
+    return io::RadosStatus(r, "watching the index change channel");
+  }
+  return Status::Ok();
+}
+
+template <class F>
+auto RadosIndex::Run(const std::string& oid, F&& fn) {
+  for (int attempt = 1;; attempt++) {
+    RadosTxn txn(meta_, oid);
+    KvIndex view(&txn, /*sync=*/true, &locks_);
+    auto r = fn(view, txn);
+    if (!txn.conflicted()) return r;
+    conflicts_.fetch_add(1, std::memory_order_relaxed);
+    if (attempt == kMaxAttempts)
+      return decltype(r)(Status(Err::kSlowDown, "index object " + oid + " is too busy; retry", true));
+    uint32_t jitter = 0;
+    rnd_->Fill(&jitter, sizeof jitter);
+    const uint32_t cap = 1u << std::min(attempt, 6);
+    std::this_thread::sleep_for(std::chrono::microseconds(jitter % (cap * 1000)));
+  }
+}
+
+template <class F>
+auto RadosIndex::RunReleasing(const std::string& oid, std::vector<std::string>* released, F&& fn) {
+  std::vector<std::string> mine;
+  auto r = Run(oid, [&](KvIndex& view, RadosTxn&) {
+    mine.clear();
+    return fn(view, released ? &mine : nullptr);
+  });
+  if (released && r.ok()) released->insert(released->end(), mine.begin(), mine.end());
+  return r;
+}
+
+// ---- change notices ----
+
+void RadosIndex::Subscribe(ChangeListener listener) {
+  std::lock_guard l(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void RadosIndex::Changed(Change::Kind kind, const std::string& name) {
+  std::vector<ChangeListener> listeners;
+  {
+    std::lock_guard l(listeners_mu_);
+    listeners = listeners_;
+  }
+  const Change local{kind, name, true};
+  for (const auto& fn : listeners) fn(local);
+  // self NUL kind-letter LF name: the others drop or reload before this call returns, or
+  // within the timeout when a gateway is gone without unwatching.
+  librados::bufferlist bl;
+  bl.append(self_ + std::string(1, '\0') + (kind == Change::Kind::kBucket ? "B" : "D") + "\n" + name);
+  int r = meta_.notify2(kNotify, bl, kNotifyTimeoutMs, nullptr);
+  if (r < 0 && r != -ETIMEDOUT)
+    spdlog::warn("announcing a change of {}: {}", name, std::strerror(-r));
+}
+
+void RadosIndex::Heard(const std::string& payload) {
+  const size_t nul = payload.find('\0');
+  if (nul == std::string::npos || payload.size() < nul + 3 || payload[nul + 2] != '\n') return;
+  if (payload.compare(0, nul, self_) == 0) return;  // this process heard it already
+  const Change change{payload[nul + 1] == 'B' ? Change::Kind::kBucket : Change::Kind::kDocs,
+                      payload.substr(nul + 3), false};
+  std::vector<ChangeListener> listeners;
+  {
+    std::lock_guard l(listeners_mu_);
+    listeners = listeners_;
+  }
+  for (const auto& fn : listeners) fn(change);
+}
+
+// ---- the directory of buckets ----
+
+// A bucket is listed before its record is written and again after (with a new token each
+// time), and unlisted only if the token is still the one read after its record was
+// removed: a create racing a delete of the same name always ends listed when it exists.
+Status RadosIndex::ListBucket(const BucketName& name) {
+  librados::ObjectWriteOperation op;
+  librados::bufferlist token;
+  token.append(rnd_->HexString(8));
+  op.omap_set({{name.str(), token}});
+  return io::RadosStatus(meta_.operate(kBuckets, &op), "listing bucket " + name.str());
+}
+
+Status RadosIndex::UnlistBucketIfGone(const BucketName& name) {
+  std::map<std::string, librados::bufferlist> cur;
+  int rv = 0;
+  librados::ObjectReadOperation rop;
+  rop.omap_get_vals_by_keys({name.str()}, &cur, &rv);
+  int r = meta_.operate(kBuckets, &rop, nullptr);
+  if (r < 0) return io::RadosStatus(r, "reading the bucket directory");
+  if (cur.empty()) return Status::Ok();
+  // Gone means no bucket record and no data left to collect.
+  auto rest = Run(BucketObject(name), [&](KvIndex&, RadosTxn& txn) -> Result<bool> {
+    std::string v;
+    Status s = txn.Get(codec::BucketKey(name), &v);
+    if (s.ok()) return false;
+    if (s.code() != Err::kNotFound) return s;
+    auto it = txn.NewUnguardedIterator();
+    const std::string gp(1, codec::kGc);
+    it->Seek(gp);
+    SLUICE_RETURN_IF_ERROR(it->status());
+    return !(it->Valid() && StartsWith(it->key(), gp));
+  });
+  if (!rest.ok() || !*rest) return rest.status();
+  librados::ObjectWriteOperation op;
+  std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
+  cmp.emplace(name.str(), std::make_pair(cur.begin()->second, LIBRADOS_CMPXATTR_OP_EQ));
+  int cmp_rv = 0;
+  op.omap_cmp(cmp, &cmp_rv);
+  op.omap_rm_keys({name.str()});
+  r = meta_.operate(kBuckets, &op);
+  if (r == -ECANCELED) return Status::Ok();  // listed again meanwhile: a create won
+  return io::RadosStatus(r, "unlisting bucket " + name.str());
+}
+
+// ---- buckets ----
+
+Status RadosIndex::CreateBucket(const BucketInfo& info) {
+  SLUICE_RETURN_IF_ERROR(ListBucket(info.name));
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(info.name), [&](KvIndex& v, RadosTxn&) {
+    return v.CreateBucket(info);
+  }));
+  SLUICE_RETURN_IF_ERROR(ListBucket(info.name));
+  Changed(Change::Kind::kBucket, info.name);
+  return Status::Ok();
+}
+
+Result<BucketInfo> RadosIndex::GetBucket(const BucketName& name) {
+  return Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.GetBucket(name); });
+}
+
+Status RadosIndex::DeleteBucket(const BucketName& name) {
+  auto del = [&] {
+    return Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.DeleteBucket(name); });
+  };
+  Status s = del();
+  if (s.code() == Err::kInvalidBucketState) {
+    SLUICE_ASSIGN_OR_RETURN(int dropped, DropDanglingSnapshots(name));
+    if (dropped > 0) s = del();
+  }
+  SLUICE_RETURN_IF_ERROR(s);
+  Changed(Change::Kind::kBucket, name);
+  if (Status u = UnlistBucketIfGone(name); !u.ok())
+    spdlog::warn("bucket {} deleted, still listed: {}", name.str(), u.ToString());
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> RadosIndex::ListedBuckets() {
+  std::vector<std::string> names;
+  std::string after;
+  for (bool more = true; more;) {
+    std::map<std::string, librados::bufferlist> page;
+    int rv = 0;
+    librados::ObjectReadOperation op;
+    op.omap_get_vals2(after, "", 1000, &page, &more, &rv);
+    int r = meta_.operate(kBuckets, &op, nullptr);
+    if (r < 0) return io::RadosStatus(r, "reading the bucket directory");
+    for (auto& [k, v] : page) names.push_back(k);
+    if (page.empty()) break;
+    after = page.rbegin()->first;
+  }
+  return names;
+}
+
+Result<std::vector<BucketInfo>> RadosIndex::ListBuckets() {
+  // The directory, then each listed bucket's own record, read in parallel.
+  SLUICE_ASSIGN_OR_RETURN(auto names, ListedBuckets());
+  struct Pending {
+    librados::AioCompletion* done;
+    std::map<std::string, librados::bufferlist> out;
+    int rv = 0;
+  };
+  std::vector<BucketInfo> out;
+  constexpr size_t kWindow = 64;
+  for (size_t start = 0; start < names.size(); start += kWindow) {
+    const size_t end = std::min(names.size(), start + kWindow);
+    std::vector<Pending> pending(end - start);
+    for (size_t i = start; i < end; i++) {
+      Pending& p = pending[i - start];
+      p.done = librados::Rados::aio_create_completion();
+      librados::ObjectReadOperation op;
+      op.omap_get_vals_by_keys({codec::BucketKey(names[i])}, &p.out, &p.rv);
+      meta_.aio_operate(BucketObject(names[i]), p.done, &op, nullptr);
+    }
+    Status failed;
+    for (auto& p : pending) {
+      p.done->wait_for_complete();
+      int r = p.done->get_return_value();
+      p.done->release();
+      if (r < 0 && r != -ENOENT && failed.ok()) failed = io::RadosStatus(r, "reading a bucket record");
+      if (r < 0 || p.out.empty()) continue;  // listed, never created or since deleted
+      std::string v = p.out.begin()->second.to_str();
+      BucketInfo b;
+      if (v.empty() || !codec::DecodeBucket(std::string_view(v).substr(1), &b).ok()) {
+        if (failed.ok()) failed = Status(Err::kCorruption, "a bad bucket record");
+        continue;
+      }
+      out.push_back(std::move(b));
+    }
+    SLUICE_RETURN_IF_ERROR(failed);
+  }
+  return out;
+}
+
+Status RadosIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) {
+  auto set = [&] {
+    return Run(BucketObject(bucket),
+               [&](KvIndex& v, RadosTxn&) { return v.SetBucketVersioning(bucket, state); });
+  };
+  Status s = set();
+  if (s.code() == Err::kInvalidBucketState) {
+    SLUICE_ASSIGN_OR_RETURN(int dropped, DropDanglingSnapshots(bucket));
+    if (dropped > 0) s = set();
+  }
+  SLUICE_RETURN_IF_ERROR(s);
+  Changed(Change::Kind::kBucket, bucket);
+  return Status::Ok();
+}
+
+Status RadosIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.SetBucketObjectLock(bucket, lock);
+  }));
+  Changed(Change::Kind::kBucket, bucket);
+  return Status::Ok();
+}
+
+// ---- snapshots: two bucket objects, the hold first ----
+//
+// The source's hold (its Z record and last_snapshot_at) is committed first, then the
+// snapshot's bucket record; DeleteSnapshot removes them in the other order. A gateway dying
+// in between leaves a hold without a snapshot, never a snapshot without a hold: the versions
+// it would show are never lost, and DropDanglingSnapshots removes the stray hold when it
+// stands in the way.
+
+Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
+                                  int64_t at_micros, const std::string& owner) {
+  auto taken = GetBucket(name);
+  if (taken.ok()) return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
+  if (taken.status().code() != Err::kNoSuchBucket) return taken.status();
+  BucketInfo snap;
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) -> Status {
+    std::string v;
+    Status s = txn.Get(codec::BucketKey(source), &v);
+    if (s.code() == Err::kNotFound) return Error(Err::kNoSuchBucket, source);
+    SLUICE_RETURN_IF_ERROR(s);
+    BucketInfo src;
+    SLUICE_RETURN_IF_ERROR(codec::DecodeBucket(v, &src));
+    if (!src.snapshot_of.empty()) return Error(Err::kInvalidRequest, source.str() + " is itself a snapshot");
+    if (src.versioning != Versioning::kEnabled)
+      return Error(Err::kInvalidBucketState,
+                   "A snapshot needs a bucket whose versioning is Enabled: " + source.str());
+    const int64_t at = std::max(at_micros, src.last_snapshot_at);
+    snap = BucketInfo{};
+    snap.name = name;
+    snap.created_micros = at;
+    snap.owner = owner;
+    snap.region = src.region;
+    snap.versioning = Versioning::kEnabled;
+    snap.snapshot_of = source;
+    snap.snapshot_at = at;
+    src.last_snapshot_at = at;
+    KvBatch b;
+    b.Put(codec::BucketKey(source), codec::EncodeBucket(src));
+    b.Put(codec::SnapshotKey(source, name), std::to_string(at));
+    return txn.Write(b, true);
+  }));
+  SLUICE_RETURN_IF_ERROR(ListBucket(name));
+  Status made = Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.CreateBucket(snap); });
+  if (!made.ok()) {
+    // The name was taken meanwhile: take the hold back.
+    Status undo = Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) {
+      KvBatch b;
+      b.Delete(codec::SnapshotKey(source, name));
+      return txn.Write(b, true);
+    });
+    if (!undo.ok()) spdlog::warn("dropping the hold of snapshot {}: {}", name.str(), undo.ToString());
+    if (made.code() == Err::kBucketAlreadyOwnedByYou)
+      return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
+    return made;
+  }
+  SLUICE_RETURN_IF_ERROR(ListBucket(name));
+  Changed(Change::Kind::kBucket, name);
+  return Status::Ok();
+}
+
+Status RadosIndex::DeleteSnapshot(const BucketName& name) {
+  BucketInfo snap;
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(name), [&](KvIndex& v, RadosTxn& txn) -> Status {
+    SLUICE_ASSIGN_OR_RETURN(snap, v.GetBucket(name));
+    if (snap.snapshot_of.empty()) return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
+    KvBatch b;
+    b.Delete(codec::BucketKey(name));
+    auto it = txn.NewIterator();
+    const std::string cprefix = codec::ConfigPrefix(name);
+    for (it->Seek(cprefix); it->Valid() && StartsWith(it->key(), cprefix); it->Next())
+      b.Delete(std::string(it->key()));
+    SLUICE_RETURN_IF_ERROR(it->status());
+    return txn.Write(b, true);
+  }));
+  const BucketName source = BucketName::Trusted(snap.snapshot_of);
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) {
+    KvBatch b;
+    b.Delete(codec::SnapshotKey(source, name));
+    return txn.Write(b, true);
+  }));
+  Changed(Change::Kind::kBucket, name);
+  if (Status u = UnlistBucketIfGone(name); !u.ok())
+    spdlog::warn("snapshot {} deleted, still listed: {}", name.str(), u.ToString());
+  return Status::Ok();
+}
+
+Result<int> RadosIndex::DropDanglingSnapshots(const BucketName& source) {
+  std::vector<std::pair<std::string, std::string>> holds;  // snapshot name, Z value
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) -> Status {
+    holds.clear();
+    auto it = txn.NewUnguardedIterator();
+    const std::string zp = codec::SnapshotPrefix(source);
+    for (it->Seek(zp); it->Valid() && StartsWith(it->key(), zp); it->Next())
+      holds.emplace_back(std::string(it->key().substr(zp.size())), std::string(it->value()));
+    return it->status();
+  }));
+  int dropped = 0;
+  for (const auto& [snap_name, at] : holds) {
+    const BucketName snap_bucket = BucketName::Trusted(snap_name);
+    auto b = GetBucket(snap_bucket);
+    if (b.ok() && b->snapshot_of == source.str()) continue;
+    if (!b.ok() && b.status().code() != Err::kNoSuchBucket) return b.status();
+    SLUICE_RETURN_IF_ERROR(Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) -> Status {
+      std::string v;
+      Status s = txn.Get(codec::SnapshotKey(source, snap_bucket), &v);
+      if (s.code() == Err::kNotFound || (s.ok() && v != at)) return Status::Ok();
+      SLUICE_RETURN_IF_ERROR(s);
+      KvBatch batch;
+      batch.Delete(codec::SnapshotKey(source, snap_bucket));
+      return txn.Write(batch, true);
+    }));
+    spdlog::info("dropped the hold of snapshot {} on {}: the snapshot is gone", snap_name, source.str());
+    dropped++;
+  }
+  return dropped;
+}
+
+Result<ObjectMeta> RadosIndex::GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                             int64_t at_micros) {
+  return Run(BucketObject(source),
+             [&](KvIndex& v, RadosTxn&) { return v.GetObjectAsOf(source, key, at_micros); });
+}
+
+// ---- configurations and documents ----
+
+Status RadosIndex::PutBucketConfig(const BucketName& bucket, const std::string& name,
+                                   const std::string& doc) {
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.PutBucketConfig(bucket, name, doc);
+  }));
+  Changed(Change::Kind::kBucket, bucket);
+  return Status::Ok();
+}
+
+Result<std::string> RadosIndex::GetBucketConfig(const BucketName& bucket, const std::string& name) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetBucketConfig(bucket, name); });
+}
+
+Status RadosIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.DeleteBucketConfig(bucket, name);
+  }));
+  Changed(Change::Kind::kBucket, bucket);
+  return Status::Ok();
+}
+
+Status RadosIndex::WriteDocs(const std::vector<DocWrite>& writes) {
+  SLUICE_RETURN_IF_ERROR(Run(kDocs, [&](KvIndex& v, RadosTxn&) { return v.WriteDocs(writes); }));
+  std::vector<std::string> namespaces;  // once each, in the order the writes name them
+  for (const auto& w : writes)
+    if (std::find(namespaces.begin(), namespaces.end(), w.ns) == namespaces.end()) namespaces.push_back(w.ns);
+  for (const auto& ns : namespaces) Changed(Change::Kind::kDocs, ns);
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RadosIndex::ListDocs(const std::string& ns) {
+  return Run(kDocs, [&](KvIndex& v, RadosTxn&) { return v.ListDocs(ns); });
+}
+
+// ---- objects ----
+
+Result<ObjectMeta> RadosIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
+                                         const VersionId& version) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetObject(bucket, key, version); });
+}
+
+Result<WriteResult> RadosIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
+                                          const ObjectMeta& meta, const WriteCondition& cond,
+                                          std::vector<std::string>* released) {
+  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+    return v.PutObject(bucket, key, meta, cond, rel);
+  });
+}
+
+Status RadosIndex::SetObjectTags(const BucketName& bucket, const ObjectKey& key,
+                                 const VersionId& version, const HeaderList& tags) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.SetObjectTags(bucket, key, version, tags); });
+}
+
+Status RadosIndex::SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
+                                const VersionId& version, const std::string& acl) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.SetObjectAcl(bucket, key, version, acl); });
+}
+
+Result<WriteResult> RadosIndex::DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                             const DeleteRequest& request,
+                                             std::vector<std::string>* released) {
+  auto del = [&] {
+    return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+      return v.DeleteObject(bucket, key, request, rel);
+    });
+  };
+  auto r = del();
+  if (r.status().code() == Err::kVersionHeld) {
+    SLUICE_ASSIGN_OR_RETURN(int dropped, DropDanglingSnapshots(bucket));
+    if (dropped > 0) r = del();
+  }
+  return r;
+}
+
+Status RadosIndex::SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                                      const VersionId& version, const Retention& retention,
+                                      bool bypass_governance, int64_t now_micros) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.SetObjectRetention(bucket, key, version, retention, bypass_governance, now_micros);
+  });
+}
+
+Status RadosIndex::SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                                      const VersionId& version, bool on) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.SetObjectLegalHold(bucket, key, version, on); });
+}
+
+Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ListObjects(bucket, q); });
+}
+
+Result<VersionListPage> RadosIndex::ListObjectVersions(const BucketName& bucket,
+                                                       const VersionListQuery& q) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ListObjectVersions(bucket, q); });
+}
+
+// ---- multipart uploads ----
+
+Status RadosIndex::CreateUpload(const BucketName& bucket, const UploadInfo& info) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.CreateUpload(bucket, info); });
+}
+
+Result<UploadInfo> RadosIndex::GetUpload(const BucketName& bucket, const ObjectKey& key,
+                                         const UploadId& upload_id) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetUpload(bucket, key, upload_id); });
+}
+
+Status RadosIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
+                           const UploadId& upload_id, const PartInfo& part,
+                           std::vector<std::string>* released) {
+  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+    return v.PutPart(bucket, key, upload_id, part, rel);
+  });
+}
+
+Result<std::vector<PartInfo>> RadosIndex::ListParts(const BucketName& bucket, const ObjectKey& key,
+                                                    const UploadId& upload_id, uint32_t marker,
+                                                    uint32_t max) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.ListParts(bucket, key, upload_id, marker, max); });
+}
+
+Result<WriteResult> RadosIndex::CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                               const UploadId& upload_id, const ObjectMeta& meta,
+                                               const WriteCondition& cond,
+                                               std::vector<std::string>* released) {
+  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+    return v.CompleteUpload(bucket, key, upload_id, meta, cond, rel);
+  });
+}
+
+Result<CompletedUpload> RadosIndex::GetCompletedUpload(const BucketName& bucket,
+                                                       const UploadId& upload_id) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.GetCompletedUpload(bucket, upload_id); });
+}
+
+Status RadosIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
+                               const UploadId& upload_id, std::vector<std::string>* released) {
+  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+    return v.AbortUpload(bucket, key, upload_id, rel);
+  });
+}
+
+Result<UploadListPage> RadosIndex::ListUploads(const BucketName& bucket, const UploadListQuery& q) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ListUploads(bucket, q); });
+}
+
+// ---- recovery and GC ----
+
+Result<bool> RadosIndex::IsReferenced(const std::string& data_id, std::string_view owner) {
+  auto o = DataOwner::Decode(owner);
+  if (!o) return Error(Err::kInvalidArgument, "the RADOS index finds references by their owner");
+  return Run(BucketObject(o->bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.IsReferenced(data_id, owner); });
+}
+
+Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
+  SLUICE_ASSIGN_OR_RETURN(auto buckets, ListedBuckets());
+  std::vector<std::string> out;
+  for (const auto& name : buckets) {
+    if (out.size() >= max) break;
+    SLUICE_ASSIGN_OR_RETURN(auto ids, Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) {
+      return v.PendingGc(max - out.size());
+    }));
+    std::lock_guard l(gc_mu_);
+    for (auto& id : ids) {
+      gc_bucket_[id] = name;
+      out.push_back(std::move(id));
+    }
+  }
+  return out;
+}
+
+Status RadosIndex::GcDone(const std::vector<std::string>& data_ids) {
+  std::map<std::string, std::vector<std::string>> by_bucket;
+  {
+    std::lock_guard l(gc_mu_);
+    for (const auto& id : data_ids) {
+      auto it = gc_bucket_.find(id);
+      if (it == gc_bucket_.end()) continue;  // not from PendingGc here: it stays queued
+      by_bucket[it->second].push_back(id);
+      gc_bucket_.erase(it);
+    }
+  }
+  for (const auto& [bucket, ids] : by_bucket) {
+    SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GcDone(ids); }));
+    if (Status u = UnlistBucketIfGone(BucketName::Trusted(bucket)); !u.ok())
+      spdlog::warn("unlisting deleted bucket {}: {}", bucket, u.ToString());
+  }
+  return Status::Ok();
+}
+
+}  // namespace sluice::meta

@@ -1,0 +1,154 @@
+// meta::Index on a Ceph RADOS cluster, shared by any number of gateways (issue #18;
+// docs/rados.md, "The index").
+//
+// Layout, in the metadata pool (and the IoCtx's namespace):
+//   bucket.<name>  omap: every record of the bucket, in the local index's encoding
+//                  (meta/kv/codec.h: B, C, O, V, N, M, Z, U, P, R, G, D, T), values tagged
+//                  (rados_txn.h). One object per bucket for now: docs/rados.md says how
+//                  range shards split it.
+//   buckets        omap: bucket name -> a token; every bucket that may exist (ListBuckets
+//                  confirms each against its own record)
+//   docs           omap: the server-wide documents (users, keys, policies, sessions)
+//   notify         the watch/notify channel: a committed bucket or documents change is
+//                  announced here, and every gateway's Subscribe listeners hear it
+//
+// Each call is KvIndex's logic over one RadosTxn on one object: its single write is the
+// commit point, guarded by the OSD against every record it read, and retried from the
+// start when another writer got there first. No gateway holds state another needs.
+//
+// Every call is a network round trip or more, so blocking() says so.
+#pragma once
+
+#include <rados/librados.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/env.h"
+#include "meta/api/index.h"
+#include "meta/kv/kv_index.h"
+
+namespace sluice::meta {
+
+class RadosTxn;
+
+class RadosIndex final : public Index {
+ public:
+  // `meta` is open on the metadata pool of `rados`; `rnd` names this process in notifies
+  // and spreads retries. Start() before use.
+  RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd);
+  ~RadosIndex() override;
+  // Creates the shared objects when missing and watches for other gateways' changes.
+  Status Start();
+
+  Blocking blocking() const override { return {true, true}; }
+
+  Status CreateBucket(const BucketInfo& info) override;
+  Result<BucketInfo> GetBucket(const BucketName& name) override;
+  Status DeleteBucket(const BucketName& name) override;
+  Result<std::vector<BucketInfo>> ListBuckets() override;
+  Status SetBucketVersioning(const BucketName& bucket, Versioning state) override;
+  Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) override;
+  Status CreateSnapshot(const BucketName& source, const BucketName& name, int64_t at_micros,
+                        const std::string& owner) override;
+  Status DeleteSnapshot(const BucketName& name) override;
+  Result<ObjectMeta> GetObjectAsOf(const BucketName& source, const ObjectKey& key,
+                                   int64_t at_micros) override;
+  Status PutBucketConfig(const BucketName& bucket, const std::string& name,
+                         const std::string& doc) override;
+  Result<std::string> GetBucketConfig(const BucketName& bucket, const std::string& name) override;
+  Status DeleteBucketConfig(const BucketName& bucket, const std::string& name) override;
+  Status WriteDocs(const std::vector<DocWrite>& writes) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) override;
+
+  Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
+                               const VersionId& version = {}) override;
+  Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
+                                const ObjectMeta& meta, const WriteCondition& cond,
+                                std::vector<std::string>* released) override;
+  Status SetObjectTags(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
+                       const HeaderList& tags) override;
+  Status SetObjectAcl(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
+                      const std::string& acl) override;
+  Result<WriteResult> DeleteObject(const BucketName& bucket, const ObjectKey& key,
+                                   const DeleteRequest& request,
+                                   std::vector<std::string>* released) override;
+  Status SetObjectRetention(const BucketName& bucket, const ObjectKey& key,
+                            const VersionId& version, const Retention& retention,
+                            bool bypass_governance, int64_t now_micros) override;
+  Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
+                            const VersionId& version, bool on) override;
+  Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
+  Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
+                                             const VersionListQuery& q) override;
+
+  Status CreateUpload(const BucketName& bucket, const UploadInfo& info) override;
+  Result<UploadInfo> GetUpload(const BucketName& bucket, const ObjectKey& key,
+                               const UploadId& upload_id) override;
+  Status PutPart(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                 const PartInfo& part, std::vector<std::string>* released) override;
+  Result<std::vector<PartInfo>> ListParts(const BucketName& bucket, const ObjectKey& key,
+                                          const UploadId& upload_id, uint32_t marker,
+                                          uint32_t max) override;
+  Result<WriteResult> CompleteUpload(const BucketName& bucket, const ObjectKey& key,
+                                     const UploadId& upload_id, const ObjectMeta& meta,
+                                     const WriteCondition& cond,
+                                     std::vector<std::string>* released) override;
+  Result<CompletedUpload> GetCompletedUpload(const BucketName& bucket,
+                                             const UploadId& upload_id) override;
+  Status AbortUpload(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                     std::vector<std::string>* released) override;
+  Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
+
+  // Listeners hear this gateway's changes inside the call (local), other gateways' through
+  // the notify object within its round trip.
+  void Subscribe(ChangeListener listener) override;
+  // Needs the owner: the reference is looked for in the owner's bucket object.
+  Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) override;
+  Result<std::vector<std::string>> PendingGc(size_t max) override;
+  Status GcDone(const std::vector<std::string>& data_ids) override;
+
+  // How many commits were refused by a guard and run again (tests, metrics).
+  uint64_t conflicts() const { return conflicts_.load(std::memory_order_relaxed); }
+
+  static std::string BucketObject(std::string_view bucket);
+
+ private:
+  class Watcher;
+  // Runs `fn(view, txn)` on a fresh transaction on `oid` until it commits without conflict.
+  template <class F>
+  auto Run(const std::string& oid, F&& fn);
+  // The same with a call that reports released data ids: appended only once it commits.
+  template <class F>
+  auto RunReleasing(const std::string& oid, std::vector<std::string>* released, F&& fn);
+  // This process's listeners, then every other gateway's (notify).
+  void Changed(Change::Kind kind, const std::string& name);
+  void Heard(const std::string& payload);
+  // The directory of buckets ("buckets").
+  Status ListBucket(const BucketName& name);
+  Result<std::vector<std::string>> ListedBuckets();
+  Status UnlistBucketIfGone(const BucketName& name);
+  // Snapshot holds (Z records) of `source` whose snapshot bucket no longer exists, left by
+  // a gateway that died between the two objects CreateSnapshot and DeleteSnapshot write:
+  // dropped, so they stop holding versions. Returns how many.
+  Result<int> DropDanglingSnapshots(const BucketName& source);
+
+  librados::Rados* rados_;
+  librados::IoCtx meta_;
+  io::Random* rnd_;
+  std::string self_;  // this process, in notifies
+  KvIndex::LockStripes locks_;
+  std::atomic<uint64_t> conflicts_{0};
+  std::mutex listeners_mu_;
+  std::vector<ChangeListener> listeners_;
+  std::unique_ptr<Watcher> watcher_;
+  std::atomic<uint64_t> watch_handle_{0};
+  std::mutex gc_mu_;
+  std::map<std::string, std::string> gc_bucket_;  // data id -> bucket, from PendingGc
+};
+
+}  // namespace sluice::meta

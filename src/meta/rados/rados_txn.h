@@ -1,0 +1,72 @@
+// One optimistic transaction on one RADOS object's omap, seen as a KvStore (issue #18;
+// docs/rados.md, "The index").
+//
+// The RADOS index runs each meta::Index call as KvIndex's logic over one of these: the
+// call's reads go to the object (each one remembered), and its one Write becomes a single
+// guarded ObjectWriteOperation that the OSD applies only if nothing the call read has
+// changed since:
+//   - every key read by Get: omap_cmp on its stored value (an absent key compares equal to
+//     an empty value, so stored values carry a one-byte tag and are never empty);
+//   - any range read by an iterator: assert_version on the object's version as the first
+//     range read saw it (a second range read that saw another version fails at once);
+//   - the object: assert_exists when a read found it, create otherwise.
+// When the OSD refuses (-ECANCELED, -ERANGE, -EOVERFLOW, -ENOENT), conflicted() turns true
+// and Write fails; the caller runs the whole call again on a fresh transaction. Atomicity
+// and isolation therefore come from the OSD that holds the object, whichever gateway
+// writes, and a commit is durable on every replica when Write returns.
+//
+// Not thread-safe: one transaction belongs to one call on one thread.
+#pragma once
+
+#include <rados/librados.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "meta/kv/kv_store.h"
+
+namespace sluice::meta {
+
+class RadosTxn final : public KvStore {
+ public:
+  RadosTxn(const librados::IoCtx& io, std::string oid);
+
+  Status Get(std::string_view key, std::string* value) override;
+  // Once per transaction. Guarded as above; a refused guard sets conflicted().
+  Status Write(const KvBatch& batch, bool sync) override;
+  std::unique_ptr<KvIterator> NewIterator() override;
+  std::unique_ptr<KvIterator> NewUnguardedIterator() override;
+  // Reads every key of `keys` not read yet in one round trip; later Gets answer from it.
+  void Prefetch(const std::vector<std::string>& keys) override;
+
+  bool conflicted() const { return conflicted_; }
+  const std::string& oid() const { return oid_; }
+
+  // Stored values carry a tag byte (see above).
+  static std::string Stored(std::string_view value);
+  // A read found `r` (0 or a negative errno): -ENOENT means the object is absent.
+  void SawObject(int r) { (r == -ENOENT ? saw_absent_ : saw_present_) = true; }
+
+ private:
+  friend class RadosTxnIterator;
+  // Raw stored bytes of `keys` (absent keys are left out), into cache_.
+  Status Fetch(const std::vector<std::string>& keys);
+  // A range read saw the object at `version`.
+  void SawRange(uint64_t version);
+
+  librados::IoCtx io_;  // a duplicate: get_last_version() is per IoCtx
+  std::string oid_;
+  // Raw stored bytes read so far; nullopt: the key is absent.
+  std::map<std::string, std::optional<std::string>, std::less<>> cache_;
+  std::map<std::string, std::string, std::less<>> guards_;  // key -> stored bytes ("" absent)
+  std::optional<uint64_t> range_version_;
+  bool range_torn_ = false;
+  bool saw_absent_ = false, saw_present_ = false;
+  bool conflicted_ = false;
+  bool written_ = false;
+};
+
+}  // namespace sluice::meta
