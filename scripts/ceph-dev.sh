@@ -139,6 +139,11 @@ debug bluestore = 0/0
 debug bluefs = 0/0
 debug rocksdb = 0/0
 
+[client]
+# Several clients run as one user (gateways, tests): each gets its own socket and log.
+admin socket = $DIR/run/\$name.\$pid.asok
+log file = $DIR/log/\$name.\$pid.log
+
 [mon]
 mon data = $DIR/mon/\$name
 

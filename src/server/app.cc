@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,11 +22,15 @@
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
+#include "common/hash.h"
+#include "io/rados/rados_cluster.h"
 #include "meta/kv/kv_index.h"
 #include "meta/kv/kv_store.h"
+#include "meta/rados/rados_index.h"
 #include "s3/handler.h"
 #include "server/recovery.h"
 #include "storage/local/local_data_store.h"
+#include "storage/rados/rados_data_store.h"
 
 namespace sluice::server {
 namespace {
@@ -38,8 +43,26 @@ struct RootKeys {
   std::string source;
 };
 
-// Flags, then the environment, then the data directory (generated on first start).
-Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::Random* rnd) {
+constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+// The root credential every gateway of a cluster derives from their shared IAM key, so that
+// none is stored anywhere and all agree: HMAC-SHA256 of two fixed labels.
+RootKeys DerivedRootKeys(const std::string& master) {
+  RootKeys k;
+  const std::string a = HmacSha256(master, "sluice root access key");
+  k.access = "SLU";
+  for (size_t i = 3; i < 20; i++) k.access += kAlnum[static_cast<unsigned char>(a[i]) % 36];
+  k.secret = Base64Encode(HmacSha256(master, "sluice root secret key").substr(0, 30));
+  for (auto& c : k.secret)
+    if (c == '+' || c == '/') c = 'x';
+  k.source = "derived from the IAM key file";
+  return k;
+}
+
+// Flags, then the environment, then the data directory (generated on first start); on a
+// Ceph cluster, derived from the IAM key instead of the data directory.
+Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::Random* rnd,
+                              const std::string* master) {
   RootKeys k;
   const char* env_ak = std::getenv("SLUICE_ROOT_ACCESS_KEY");
   const char* env_sk = std::getenv("SLUICE_ROOT_SECRET_KEY");
@@ -47,6 +70,8 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
     k = {cfg.access_key, cfg.secret_key, "command line"};
   } else if (env_ak && env_sk && *env_ak && *env_sk) {
     k = {env_ak, env_sk, "environment"};
+  } else if (master) {
+    k = DerivedRootKeys(*master);
   } else {
     std::string path = cfg.data_dir + "/root-credentials";
     if (fs->Exists(path)) {
@@ -58,11 +83,10 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
       while (!k.secret.empty() && k.secret.back() == '\n') k.secret.pop_back();
       k.source = path;
     } else {
-      static constexpr char kUpper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
       std::string raw(20, '\0');
       rnd->Fill(raw.data(), raw.size());
       k.access = "SLU";
-      for (size_t i = 3; i < 20; i++) k.access += kUpper[static_cast<unsigned char>(raw[i]) % 36];
+      for (size_t i = 3; i < 20; i++) k.access += kAlnum[static_cast<unsigned char>(raw[i]) % 36];
       std::string sraw(30, '\0');
       rnd->Fill(sraw.data(), sraw.size());
       k.secret = Base64Encode(sraw);
@@ -109,6 +133,32 @@ Result<std::string> LoadMasterKey(const std::string& path, io::FileSystem* fs, i
   return key;
 }
 
+// The index keeps a sample sealed with the IAM key: a server started with another key (a
+// gateway given the wrong file) refuses to start instead of failing every signed request.
+// The first start writes it.
+Status CheckIamKey(meta::Index* index, const auth::SecretBox& box) {
+  constexpr char kNs[] = "server", kName[] = "iam-key-check", kPlain[] = "sluice iam key";
+  SLUICE_ASSIGN_OR_RETURN(auto docs, index->ListDocs(kNs));
+  for (const auto& [name, doc] : docs) {
+    if (name != kName) continue;
+    auto opened = box.Open(doc, kName);
+    if (!opened.ok() || *opened != kPlain)
+      return Status(Err::kAccessDenied, "this key does not open the secrets stored in the index: "
+                                        "give every server of one store the same key file");
+    return Status::Ok();
+  }
+  return index->WriteDocs({{kNs, kName, box.Seal(kPlain, kName)}});
+}
+
+// A gateway's default name: this host and the port it serves, stable across restarts (the
+// name keys its write intents, which its next start recovers).
+std::string GatewayName(const std::string& listen) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "gateway");
+  const size_t colon = listen.rfind(':');
+  return std::string(host) + "-" + (colon == std::string::npos ? listen : listen.substr(colon + 1));
+}
+
 // IAM records in the metadata index.
 class IndexDocStore final : public auth::DocStore {
  public:
@@ -151,35 +201,36 @@ int RunServer(const ServerConfig& cfg) {
     spdlog::critical("{}: {}", what, s.ToString());
     return 1;
   };
-  if (Status s = fs->CreateDirs(cfg.data_dir); !s.ok()) return fail("data directory", s);
-  auto lock = fs->LockFile(cfg.data_dir + "/LOCK");
-  if (!lock.ok()) return fail("data directory", lock.status());
-  std::string fmt_path = cfg.data_dir + "/" + kFormatFile;
-  if (fs->Exists(fmt_path)) {
-    auto f = fs->ReadWholeFile(fmt_path);
-    if (!f.ok() || *f != kFormatVersion)
-      return fail("data directory", Status(Err::kCorruption, fmt_path + " names an unknown format"));
-  } else if (Status s = fs->WriteWholeFileDurably(fmt_path, kFormatVersion); !s.ok()) {
-    return fail("data directory", s);
+  const bool rados = !cfg.ceph_conf.empty();
+  std::unique_ptr<io::FileLock> lock;
+  if (!rados) {
+    if (Status s = fs->CreateDirs(cfg.data_dir); !s.ok()) return fail("data directory", s);
+    auto locked = fs->LockFile(cfg.data_dir + "/LOCK");
+    if (!locked.ok()) return fail("data directory", locked.status());
+    lock = std::move(locked).value();
+    std::string fmt_path = cfg.data_dir + "/" + kFormatFile;
+    if (fs->Exists(fmt_path)) {
+      auto f = fs->ReadWholeFile(fmt_path);
+      if (!f.ok() || *f != kFormatVersion)
+        return fail("data directory", Status(Err::kCorruption, fmt_path + " names an unknown format"));
+    } else if (Status s = fs->WriteWholeFileDurably(fmt_path, kFormatVersion); !s.ok()) {
+      return fail("data directory", s);
+    }
   }
 
-  auto keys = LoadRootKeys(cfg, fs, io::SystemRandom());
-  if (!keys.ok()) return fail("root credential", keys.status());
+  // Blocking work (fsync, synced commits, copies, RADOS round trips) runs here so I/O
+  // threads never wait on the disk or the network; 32 threads let that many syncs be in
+  // flight for the file system to batch.
+  boost::asio::thread_pool blocking(32);
 
-  auto kv = meta::OpenRocksKv(cfg.data_dir + "/meta");
-  if (!kv.ok()) return fail("metadata index", kv.status());
-  meta::KvIndex index(kv->get(), /*sync=*/true);
-  storage::LocalDataStore data(fs, io::SystemRandom(), cfg.data_dir);
-  if (Status s = data.Init(); !s.ok()) return fail("data store", s);
-  auto rec = Recover(&index, &data);
-  if (!rec.ok()) return fail("recovery", rec.status());
-  if (rec->republished || rec->discarded || rec->collected)
-    spdlog::info("recovery: {} uploads finished, {} interrupted uploads discarded, {} deleted "
-                 "objects' data collected",
-                 rec->republished, rec->discarded, rec->collected);
-
+  // The IAM master key. Gateways of one cluster share it (the first creates the file); it
+  // never leaves this machine.
   std::string key_path = cfg.iam_key_file;
   if (key_path.empty()) {
+    if (rados)
+      return fail("--iam-key-file", Status(Err::kInvalidArgument,
+                                           "a gateway on a Ceph cluster needs --iam-key-file FILE, the "
+                                           "same file on every gateway (the first one creates it)"));
     key_path = cfg.data_dir;
     while (key_path.size() > 1 && key_path.back() == '/') key_path.pop_back();
     key_path += ".iam-key";
@@ -188,26 +239,69 @@ int RunServer(const ServerConfig& cfg) {
   auto master = LoadMasterKey(key_path, fs, io::SystemRandom(), &key_created);
   if (!master.ok()) return fail("IAM key file", master.status());
   if (key_created) spdlog::info("created the IAM key file {} (it seals secrets stored in the index)", key_path);
+
+  auto keys = LoadRootKeys(cfg, fs, io::SystemRandom(), rados ? &*master : nullptr);
+  if (!keys.ok()) return fail("root credential", keys.status());
+
+  // The backends: RocksDB and files in the data directory, or a Ceph cluster. Declared in
+  // this order so that they close in the reverse one (the cluster last).
+  std::unique_ptr<io::RadosCluster> cluster;
+  std::unique_ptr<meta::KvStore> kv;
+  std::unique_ptr<meta::Index> index;
+  std::unique_ptr<storage::DataStore> data;
+  std::string where;
+  if (rados) {
+    auto c = io::RadosCluster::Connect(cfg.ceph_conf, cfg.ceph_id, std::chrono::seconds(cfg.ceph_timeout_s));
+    if (!c.ok()) return fail("Ceph cluster", c.status());
+    cluster = std::move(c).value();
+    auto meta_pool = cluster->OpenPool(cfg.ceph_pool + ".meta");
+    if (!meta_pool.ok()) return fail("Ceph pool", meta_pool.status());
+    auto data_pool = cluster->OpenPool(cfg.ceph_pool + ".data");
+    if (!data_pool.ok()) return fail("Ceph pool", data_pool.status());
+    auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom());
+    if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
+    index = std::move(ri);
+    std::string gateway = cfg.gateway_name;
+    if (gateway.empty()) gateway = GatewayName(cfg.listen);
+    data = std::make_unique<storage::RadosDataStore>(std::move(data_pool).value(), std::move(meta_pool).value(),
+                                                     gateway, io::SystemRandom(), &blocking);
+    where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and .data, gateway " + gateway;
+  } else {
+    auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta");
+    if (!opened.ok()) return fail("metadata index", opened.status());
+    kv = std::move(opened).value();
+    index = std::make_unique<meta::KvIndex>(kv.get(), /*sync=*/true);
+    auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir);
+    if (Status s = local->Init(); !s.ok()) return fail("data store", s);
+    data = std::move(local);
+    where = "data in " + cfg.data_dir;
+  }
+
   auth::SecretBox box(std::move(master).value(), io::SystemRandom());
-  IndexDocStore docs(&index);
+  if (Status s = CheckIamKey(index.get(), box); !s.ok()) return fail("IAM key file " + key_path, s);
+  auto rec = Recover(index.get(), data.get());
+  if (!rec.ok()) return fail("recovery", rec.status());
+  if (rec->republished || rec->discarded || rec->collected)
+    spdlog::info("recovery: {} uploads finished, {} interrupted uploads discarded, {} deleted "
+                 "objects' data collected",
+                 rec->republished, rec->discarded, rec->collected);
+
+  IndexDocStore docs(index.get());
   auth::IamOptions iam_opts;
   iam_opts.min_session_seconds = cfg.sts_min_duration_s;
   auth::Iam iam(&docs, &box, io::SystemClock(), io::SystemRandom(),
                 {keys->access, keys->secret, "sluice-root", "root", nullptr}, iam_opts);
   if (Status s = iam.Load(); !s.ok()) return fail("IAM records (is " + key_path + " the right key file?)", s);
 
-  // Blocking work (fsync, synced commits, copies) runs here so I/O threads never wait on
-  // the disk; 32 threads let that many syncs be in flight for the file system to batch.
-  boost::asio::thread_pool blocking(32);
   // The backends as the I/O threads call them: inline or on the pool, as each declares.
-  meta::AsyncIndex async_index(&index, &blocking);
-  storage::AsyncDataStore async_data(&data, &blocking);
+  meta::AsyncIndex async_index(index.get(), &blocking);
+  storage::AsyncDataStore async_data(data.get(), &blocking);
   s3::BucketAccessCache bucket_access(&async_index);
   AdminApi admin(&iam, io::SystemClock(), &blocking);
-  admin.EnableSnapshots(&index);
+  admin.EnableSnapshots(index.get());
   // IAM changes made by another process on a shared index (RADOS) reach this one through
   // the index; this process's own are in memory already.
-  index.Subscribe([&iam, &blocking](const meta::Index::Change& c) {
+  index->Subscribe([&iam, &blocking](const meta::Index::Change& c) {
     if (c.kind != meta::Index::Change::Kind::kDocs || c.local) return;
     boost::asio::post(blocking, [&iam] {
       if (Status s = iam.Reload(); !s.ok()) spdlog::error("reloading IAM records: {}", s.ToString());
@@ -247,14 +341,14 @@ int RunServer(const ServerConfig& cfg) {
   if (Status s = server.Start(); !s.ok()) return fail("listen", s);
 
   std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
-  std::printf("sluice is serving S3 at %s://%s:%u (data in %s)\n", server.tls() ? "https" : "http",
-              host.c_str(), server.port(), cfg.data_dir.c_str());
+  std::printf("sluice is serving S3 at %s://%s:%u (%s)\n", server.tls() ? "https" : "http",
+              host.c_str(), server.port(), where.c_str());
   std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
               keys->secret.c_str(), keys->source.c_str());
   std::fflush(stdout);
-  spdlog::info("started: listening on {}:{}{}, {} I/O threads, data in {}", opts.address,
+  spdlog::info("started: listening on {}:{}{}, {} I/O threads, {}", opts.address,
                server.port(), server.tls() ? " (TLS)" : "", opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
-               cfg.data_dir);
+               where);
 
   // The lifecycle worker: one pass every interval on its own thread, pausing between pages
   // of 1,000 versions so requests keep the index and the CPU.

@@ -31,6 +31,15 @@ struct ServerConfig {
   // Seconds between lifecycle passes (rules are day-granular; a pass is cheap when no bucket
   // has rules); 0 turns the worker off.
   int64_t lifecycle_interval_s = 600;
+  // A Ceph cluster instead of the data directory (docs/rados.md): its conf file (monitors
+  // and keyring), the cephx user, the pools' prefix (PREFIX.meta and PREFIX.data, created
+  // when missing), this gateway's name (default: host-port), and the seconds after which a
+  // RADOS operation gives up (503, retryable).
+  std::string ceph_conf;
+  std::string ceph_id = "admin";
+  std::string ceph_pool = "sluice";
+  std::string gateway_name;
+  int ceph_timeout_s = 10;
 };
 
 // Runs until a termination signal; returns the process exit code.

@@ -13,9 +13,10 @@ int main(int argc, char** argv) {
   std::string domains;
   auto* srv = app.add_subcommand(
       "server",
-      "Run the S3 server on this machine: objects in local files, metadata in an embedded "
-      "RocksDB index, both under --data. Every acknowledged write is on disk (fsync) before "
-      "the reply.");
+      "Run the S3 server: by default on this machine, objects in local files and metadata in "
+      "an embedded RocksDB index, both under --data; with --ceph-conf, as one of any number "
+      "of stateless gateways over a Ceph RADOS cluster. Every acknowledged write is durable "
+      "(fsync, or on every replica) before the reply.");
   // The last of a repeated option wins, so `scripts/run.sh --listen ADDR` and `--data DIR`
   // override the defaults that script passes first.
   srv->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -58,7 +59,21 @@ int main(int argc, char** argv) {
   key->needs(cert);
   srv->add_option("--iam-key-file", cfg.iam_key_file,
                   "Master key sealing IAM secrets at rest (default: DATA.iam-key, beside the data "
-                  "directory; created on first start)");
+                  "directory; created on first start). With --ceph-conf it is required: the same "
+                  "file on every gateway, created by the first; it never goes to the cluster");
+  srv->add_option("--ceph-conf", cfg.ceph_conf,
+                  "Serve from a Ceph cluster (its ceph.conf, naming monitors and keyring) instead of "
+                  "--data; every gateway on the cluster serves the same buckets")
+      ->check(CLI::ExistingFile);
+  srv->add_option("--ceph-id", cfg.ceph_id, "cephx user (client.NAME) for --ceph-conf")->capture_default_str();
+  srv->add_option("--ceph-pool", cfg.ceph_pool,
+                  "Prefix of the pools PREFIX.meta and PREFIX.data (created when missing)")
+      ->capture_default_str();
+  srv->add_option("--gateway-name", cfg.gateway_name,
+                  "This gateway's name on the cluster, stable across restarts (default: HOST-PORT)");
+  srv->add_option("--ceph-timeout", cfg.ceph_timeout_s,
+                  "Seconds before a RADOS operation gives up with a retryable 503")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
                   "Shortest STS session (seconds) AssumeRole grants")
       ->capture_default_str()->check(CLI::PositiveNumber);
