@@ -238,22 +238,21 @@ Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
   const auth::Identity* id = ctx.auth.credential.identity.get();
   const BucketAccessCache::Entry* entry = AccessOfOwnBucket(ctx, bucket);
   std::shared_ptr<const BucketAccessCache::Entry> other;  // another bucket's, held here
-  bool unreadable = false;
   if (!entry && ctx.svc.access && !bucket.empty()) {
     auto e = co_await ctx.svc.access->Get(bucket);
     if (!e.ok()) {
+      // Fail closed, with the reason: a store that cannot answer (503, retryable) is not
+      // a denial, and a client told 403 would not retry.
       spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
-      unreadable = true;
-    } else {
-      other = std::move(e).value();
-      entry = other.get();
+      co_return e.status();
     }
+    other = std::move(e).value();
+    entry = other.get();
   }
-  if (!unreadable && AdminPassesAtOnce(id, entry)) co_return Status::Ok();
+  if (AdminPassesAtOnce(id, entry)) co_return Status::Ok();
   const std::string resource =
       Arn(bucket, IsObjectAction(action) ? std::string_view(key) : std::string_view());
-  auth::Verdict v = auth::Verdict::kExplicitDeny;  // fail closed when unreadable
-  if (!unreadable) v = co_await Decide(ctx, action, bucket, key, resource, entry);
+  const auth::Verdict v = co_await Decide(ctx, action, bucket, key, resource, entry);
   if (v == auth::Verdict::kAllow) co_return Status::Ok();
   if (log_denial)
     spdlog::info("access denied ({}): {} may not {} on {} [request {}]",
@@ -636,10 +635,12 @@ const BucketAccessEntry* AccessOfOwnBucket(const Ctx& ctx, std::string_view buck
   return ctx.access.get();
 }
 
-Task<void> LoadAccess(Ctx& ctx) {
-  if (!ctx.svc.access || ctx.bucket.empty()) co_return;
+Task<Status> LoadAccess(Ctx& ctx) {
+  if (!ctx.svc.access || ctx.bucket.empty()) co_return Status::Ok();
   auto e = co_await ctx.svc.access->Get(ctx.bucket);
-  if (e.ok()) ctx.access = std::move(e).value();  // else each check reads (and fails) again
+  if (!e.ok()) co_return e.status();
+  ctx.access = std::move(e).value();
+  co_return Status::Ok();
 }
 
 }  // namespace sluice::s3

@@ -105,8 +105,9 @@ class BucketAccessCache {
 // Valid while ctx lives (ctx.access holds it).
 const BucketAccessEntry* AccessOfOwnBucket(const Ctx& ctx, std::string_view bucket);
 // Reads the request's bucket's entry into ctx.access, once, after authentication (Peek
-// first: a cached entry costs no frame).
-Task<void> LoadAccess(Ctx& ctx);
+// first: a cached entry costs no frame). An index that cannot answer fails the request
+// here, with its error (503 when the store is unavailable), rather than in every check.
+Task<Status> LoadAccess(Ctx& ctx);
 
 // The IAM action an operation needs ("s3:GetObject").
 std::string_view ActionOf(Op op, std::string_view subresource);

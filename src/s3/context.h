@@ -62,7 +62,7 @@ struct Ctx {
   // Extra fields for the error document (signature debugging).
   std::vector<std::pair<std::string, std::string>> error_fields;
   // The access configuration of `bucket` (policy, ACLs, lifecycle, snapshot), read once
-  // after authentication (LoadAccess); null before, or when it could not be read.
+  // after authentication (LoadAccess); null before.
   std::shared_ptr<const BucketAccessEntry> access;
   // Extra headers for an error response (x-amz-delete-marker on a 404 or 405).
   std::vector<std::pair<std::string, std::string>> error_headers;

@@ -241,7 +241,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   }
   if (svc_.access && valid_bucket) {
     ctx.access = svc_.access->Peek(ctx.bucket);
-    if (!ctx.access) co_await LoadAccess(ctx);
+    if (!ctx.access) SLUICE_CO_RETURN_IF_ERROR(co_await LoadAccess(ctx));
   }
   if (!AllowedWithoutChecks(ctx, route)) SLUICE_CO_RETURN_IF_ERROR(co_await AuthorizeRequest(ctx, route));
   // A header asking for a feature this server lacks: 501, never a silent success.

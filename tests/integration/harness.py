@@ -1,6 +1,9 @@
 """Starts the real sluice binary on a free loopback port for integration tests.
 
 Run with /usr/bin/python3 (Debian's boto3). SLUICE_BIN names the binary (ctest sets it).
+With SLUICE_TEST_CEPH_CONF set (test_on_ceph.py does), every server is a gateway on that Ceph
+cluster instead, in pools of its own (or shared, with ceph_pool) and with its IAM key file
+in its directory: the same scenarios then run against the RADOS backend.
 """
 import os
 import shutil
@@ -23,10 +26,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """One sluice process with its own data directory."""
+def ceph_conf():
+    return os.environ.get("SLUICE_TEST_CEPH_CONF") or None
 
-    def __init__(self, data_dir=None, extra_args=(), ca=None):
+
+class Server:
+    """One sluice process with its own data directory (on Ceph: its own pools, unless
+    ceph_pool names pools another gateway uses, and its IAM key file, key_file)."""
+
+    def __init__(self, data_dir=None, extra_args=(), ca=None, ceph_pool=None, key_file=None):
         self.bin = os.environ.get("SLUICE_BIN") or os.path.join(
             os.path.dirname(__file__), "../../build/src/sluice")
         self.own_dir = data_dir is None
@@ -35,6 +43,10 @@ class Server:
         self.proc = None
         self.port = None
         self.ca = ca  # with --tls-cert in extra_args: the CA that signed it
+        name = os.path.basename(self.data_dir.rstrip("/"))
+        self.ceph_pool = ceph_pool or "it-" + name.replace("_", "-")
+        self.key_file = key_file or os.path.join(self.data_dir, "iam-key")
+        self.gateway = name
 
     @property
     def endpoint(self):
@@ -43,8 +55,12 @@ class Server:
     def start(self):
         self.port = self.port or free_port()  # a restart keeps its endpoint
         self.log = open(os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log"), "ab")
+        where = ["--data", self.data_dir]
+        if ceph_conf():
+            where = ["--ceph-conf", ceph_conf(), "--ceph-pool", self.ceph_pool,
+                     "--iam-key-file", self.key_file, "--gateway-name", self.gateway]
         self.proc = subprocess.Popen(
-            [self.bin, "server", "--data", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
+            [self.bin, "server", *where, "--listen", f"127.0.0.1:{self.port}",
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, *self.extra_args],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 20
@@ -59,6 +75,18 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("sluice did not become healthy")
+
+    def unpublished(self):
+        """Data this server wrote and has not yet published or discarded: files in tmp/
+        locally, the gateway's write intents on Ceph. Empty after a recovery."""
+        if not ceph_conf():
+            return os.listdir(os.path.join(self.data_dir, "tmp"))
+        out = subprocess.run(["rados", "-c", ceph_conf(), "-p", self.ceph_pool + ".meta",
+                              "listomapkeys", "intents." + self.gateway],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0 and "No such file" not in out.stderr:
+            raise RuntimeError(out.stderr)
+        return out.stdout.split()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

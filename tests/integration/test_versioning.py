@@ -440,7 +440,7 @@ class VersionedCrashTest(unittest.TestCase):
                                 s3.head_object(Bucket="vcrash", Key=key)
                         else:
                             self.assertEqual(s3.head_object(Bucket="vcrash", Key=key)["VersionId"], vid)
-                self.assertEqual(os.listdir(os.path.join(server.data_dir, "tmp")), [])
+                self.assertEqual(server.unpublished(), [])
         finally:
             server.cleanup()
 
