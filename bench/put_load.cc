@@ -5,7 +5,9 @@
 //
 // usage: put_load HOST PORT BUCKET ACCESS_KEY SECRET_KEY SIZE CONNECTIONS SECONDS [KEYS]
 //   KEYS > 0: each connection overwrites its own KEYS keys round-robin (in a versioned
-//   bucket, versions pile up on them); default: every PUT a new key
+//   bucket, versions pile up on them); default: every PUT a new key. With "once" after KEYS,
+//   each connection writes its KEYS keys once and stops (SECONDS is then a cap): a bucket of
+//   CONNECTIONS x KEYS objects, for listing benchmarks
 // prints: "puts=N seconds=S put_per_s=R MiB_per_s=M errors=E p50_ms=.. p99_ms=.."
 #include <algorithm>
 #include <atomic>
@@ -25,11 +27,12 @@ using Clock = std::chrono::steady_clock;
 using namespace sluice::bench;
 
 int main(int argc, char** argv) {
-  if (argc != 9 && argc != 10) {
-    std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS [KEYS]\n");
+  if (argc < 9 || argc > 11 || (argc == 11 && std::string(argv[10]) != "once")) {
+    std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS [KEYS [once]]\n");
     return 2;
   }
-  const long keys = argc == 10 ? std::atol(argv[9]) : 0;
+  const long keys = argc >= 10 ? std::atol(argv[9]) : 0;
+  const bool once = argc == 11;
   Endpoint ep{argv[1], std::atoi(argv[2]), argv[4], argv[5]};
   std::string bucket = argv[3];
   size_t size = std::strtoull(argv[6], nullptr, 10);
@@ -52,7 +55,7 @@ int main(int argc, char** argv) {
       }
       std::string buf;
       std::vector<double> mine;
-      for (long n = 0; Clock::now() < deadline; n++) {
+      for (long n = 0; Clock::now() < deadline && !(once && n == keys); n++) {
         std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" + std::to_string(keys > 0 ? n % keys : n);
         std::string head = SignedHead(ep, "PUT", path, "", size);
         auto t0 = Clock::now();

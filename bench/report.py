@@ -382,6 +382,9 @@ if os.path.exists(versions):  # from bench/versions_bench.sh, run on its own
 backends = os.path.join(os.path.dirname(os.path.abspath(__file__)), "BACKENDS.md")
 if os.path.exists(backends):  # issue #18, step 0: bench/ab.sh and bench/cg_requests.sh
     lines += [open(backends).read().strip(), ""]
+rados = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RADOS.md")
+if os.path.exists(rados):  # issue #18: bench/rados.sh, run on its own (its own cluster)
+    lines += [open(rados).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -9,10 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "auth/sigv4.h"
 #include "common/hash.h"
@@ -77,17 +80,58 @@ inline bool SendAll(int fd, const char* p, size_t n) {
   return true;
 }
 
-// Reads one response head and its Content-Length body (into *body when given); returns the
-// status or -1. `buf` carries bytes read past the response to the next call.
+// The value of header `name` (lowercase) in a response head, or "".
+inline std::string HeaderValue(const std::string& head, std::string_view name) {
+  std::string lower(head.size(), '\0');
+  std::transform(head.begin(), head.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  size_t pos = lower.find("\r\n" + std::string(name) + ":");
+  if (pos == std::string::npos) return "";
+  pos += name.size() + 3;
+  size_t eol = lower.find("\r\n", pos);
+  std::string v = lower.substr(pos, eol - pos);
+  while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+  return v;
+}
+
+// Reads one response head and its body, Content-Length or chunked (RGW chunks listings),
+// into *body when given; returns the status or -1. `buf` carries bytes read past the
+// response to the next call.
 inline int ReadResponse(int fd, std::string& buf, std::string* body = nullptr,
                         std::string* head = nullptr) {
+  auto more = [&]() {
+    char tmp[65536];
+    ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+    if (r <= 0) return false;
+    buf.append(tmp, static_cast<size_t>(r));
+    return true;
+  };
   for (;;) {
     size_t end = buf.find("\r\n\r\n");
+    if (end != std::string::npos && HeaderValue(buf.substr(0, end + 2), "transfer-encoding") == "chunked") {
+      int status = std::atoi(buf.c_str() + 9);
+      if (head) head->assign(buf, 0, end + 4);
+      std::string out;
+      size_t pos = end + 4;
+      for (;;) {
+        size_t eol;
+        while ((eol = buf.find("\r\n", pos)) == std::string::npos)
+          if (!more()) return -1;
+        size_t n = std::strtoull(buf.c_str() + pos, nullptr, 16);
+        while (buf.size() < eol + 2 + n + 2)
+          if (!more()) return -1;
+        out.append(buf, eol + 2, n);
+        pos = eol + 2 + n + 2;
+        if (n == 0) break;
+      }
+      if (body) *body = std::move(out);
+      buf.erase(0, pos);
+      return status;
+    }
     if (end != std::string::npos) {
       int status = std::atoi(buf.c_str() + 9);
       size_t cl = 0;
-      size_t pos = buf.find("Content-Length: ");
-      if (pos != std::string::npos && pos < end) cl = std::strtoull(buf.c_str() + pos + 16, nullptr, 10);
+      const std::string len = HeaderValue(buf.substr(0, end + 2), "content-length");
+      if (!len.empty()) cl = std::strtoull(len.c_str(), nullptr, 10);
       while (buf.size() < end + 4 + cl) {
         char tmp[65536];
         ssize_t r = recv(fd, tmp, sizeof tmp, 0);

@@ -37,9 +37,11 @@ class RadosIndex::Watcher final : public librados::WatchCtx2 {
   explicit Watcher(RadosIndex* index) : index_(index) {}
   void handle_notify(uint64_t notify_id, uint64_t cookie, uint64_t /*notifier*/,
                      librados::bufferlist& bl) override {
+    // Listeners first, then the acknowledgement: when the announcing call returns, every
+    // gateway has dropped what the change made stale.
+    index_->Heard(bl.to_str());
     librados::bufferlist reply;
     index_->meta_.notify_ack(kNotify, notify_id, cookie, reply);
-    index_->Heard(bl.to_str());
   }
   void handle_error(uint64_t cookie, int err) override {
     spdlog::warn("index change channel broke ({}); watching again", std::strerror(-err));

@@ -11,8 +11,8 @@ namespace {
 constexpr char kTag = 'v';
 
 // The first range read of an iterator fetches a few entries (most seeks want one or two:
-// the next version of a key, the first part of an upload); each later read doubles, up to
-// a listing page.
+// the next version of a key, the first part of an upload); an iterator read past them is
+// walking (a listing), and each later read fetches a listing page's worth.
 constexpr uint64_t kFirstBatch = 16;
 constexpr uint64_t kMaxBatch = 1024;
 
@@ -155,7 +155,7 @@ class RadosTxnIterator final : public KvIterator {
     std::string last = entries_.back().first;
     entries_.clear();
     pos_ = 0;
-    batch_ = std::min(batch_ * 2, kMaxBatch);
+    batch_ = kMaxBatch;
     librados::ObjectReadOperation op;
     std::map<std::string, librados::bufferlist> after;
     int rv = 0;
