@@ -43,16 +43,13 @@ class RadosIndex::Watcher final : public librados::WatchCtx2 {
     librados::bufferlist reply;
     index_->meta_.notify_ack(kNotify, notify_id, cookie, reply);
   }
-  void handle_error(uint64_t cookie, int err) override {
+  // The watch is gone (a network partition, an OSD change that outlasted its timeout):
+  // the re-watch runs on the index's own thread, outside librados' callback.
+  void handle_error(uint64_t /*cookie*/, int err) override {
     spdlog::warn("index change channel broke ({}); watching again", std::strerror(-err));
-    index_->meta_.unwatch2(cookie);
-    uint64_t handle = 0;
-    int r = index_->meta_.watch2(kNotify, &handle, this);
-    if (r < 0) spdlog::error("cannot watch the index change channel: {}", std::strerror(-r));
-    else index_->watch_handle_.store(handle);
-    // Anything may have changed while no one was listening.
-    index_->Heard(std::string(1, '\0') + "B\n");
-    index_->Heard(std::string(1, '\0') + "D\n");
+    std::lock_guard l(index_->rewatch_mu_);
+    index_->rewatch_ = true;
+    index_->rewatch_cv_.notify_all();
   }
 
  private:
@@ -69,6 +66,12 @@ RadosIndex::RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::
 }
 
 RadosIndex::~RadosIndex() {
+  {
+    std::lock_guard l(rewatch_mu_);
+    stopping_ = true;
+    rewatch_cv_.notify_all();
+  }
+  if (rewatcher_.joinable()) rewatcher_.join();
   if (watcher_) {
     meta_.unwatch2(watch_handle_.load());
     // Callbacks already queued may still run: wait for them before the watcher goes.
@@ -90,7 +93,33 @@ Status RadosIndex::Start() {
     watcher_.reset();
     return io::RadosStatus(r, "watching the index change channel");
   }
+  rewatcher_ = std::thread([this] { Rewatch(); });
   return Status::Ok();
+}
+
+void RadosIndex::Rewatch() {
+  std::unique_lock l(rewatch_mu_);
+  for (;;) {
+    rewatch_cv_.wait(l, [&] { return rewatch_ || stopping_; });
+    if (stopping_) return;
+    rewatch_ = false;
+    l.unlock();
+    meta_.unwatch2(watch_handle_.load());
+    uint64_t handle = 0;
+    int r = meta_.watch2(kNotify, &handle, watcher_.get());
+    if (r < 0) {
+      spdlog::error("cannot watch the index change channel: {}; retrying", std::strerror(-r));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      l.lock();
+      rewatch_ = true;
+      continue;
+    }
+    watch_handle_.store(handle);
+    // Anything may have changed while no one was listening.
+    Heard(std::string(1, '\0') + "B\n");
+    Heard(std::string(1, '\0') + "D\n");
+    l.lock();
+  }
 }
 
 template <class F>

@@ -22,10 +22,12 @@
 #include <rados/librados.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/env.h"
@@ -147,6 +149,12 @@ class RadosIndex final : public Index {
   std::vector<ChangeListener> listeners_;
   std::unique_ptr<Watcher> watcher_;
   std::atomic<uint64_t> watch_handle_{0};
+  // Re-watches after the watch broke (Watcher::handle_error), off librados' thread.
+  void Rewatch();
+  std::thread rewatcher_;
+  std::mutex rewatch_mu_;
+  std::condition_variable rewatch_cv_;
+  bool rewatch_ = false, stopping_ = false;
   std::mutex gc_mu_;
   std::map<std::string, std::string> gc_bucket_;  // data id -> bucket, from PendingGc
 };
