@@ -385,6 +385,9 @@ if os.path.exists(backends):  # issue #18, step 0: bench/ab.sh and bench/cg_requ
 rados = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RADOS.md")
 if os.path.exists(rados):  # issue #18: bench/rados.sh, run on its own (its own cluster)
     lines += [open(rados).read().strip(), ""]
+rados_notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RADOS_NOTES.md")
+if os.path.exists(rados_notes):
+    lines += [open(rados_notes).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -516,6 +516,7 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
   if (q.max_keys == 0) return page;
   const std::string base = codec::ObjectPrefix(bucket);
   const std::string full_prefix = base + q.prefix;
+  kv_->ExpectScan(q.max_keys + 1);
   auto it = kv_->NewIterator();
   if (!q.start_after.empty() && q.start_after >= q.prefix) {
     std::string after = base + q.start_after;
@@ -684,6 +685,7 @@ Result<VersionListPage> KvIndex::ListObjectVersions(const BucketName& bucket,
   if (q.max_keys == 0) return page;
   const std::string vbase = codec::VersionPrefix(bucket);
   const std::string obase = codec::ObjectPrefix(bucket);
+  kv_->ExpectScan(q.max_keys + 1);
   auto vit = kv_->NewIterator();
   auto oit = kv_->NewIterator();
   bool mid_key = false;  // the V stream starts inside key_marker's versions

@@ -56,6 +56,9 @@ class KvStore {
   // has changed. Local stores, serialised by KvIndex's locks, ignore both.
   // A hint that Gets of `keys` follow: a store whose reads are round trips makes it one.
   virtual void Prefetch(const std::vector<std::string>& /*keys*/) {}
+  // A hint that the next iterator will walk about `entries` entries from its first Seek (a
+  // listing page): a store whose reads are round trips fetches that many at once.
+  virtual void ExpectScan(size_t /*entries*/) {}
   // An iterator whose entries the next Write does not depend on (dropping expired records
   // that no other call writes), so a transactional store need not guard them.
   virtual std::unique_ptr<KvIterator> NewUnguardedIterator() { return NewIterator(); }

@@ -1,6 +1,8 @@
 #include "meta/rados/rados_txn.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <utility>
 #include <set>
 
 #include "io/rados/rados_cluster.h"
@@ -133,12 +135,15 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
 // Entries at or after a key, fetched in growing batches.
 class RadosTxnIterator final : public KvIterator {
  public:
-  RadosTxnIterator(RadosTxn* txn, bool guarded) : txn_(txn), guarded_(guarded) {}
+  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch)
+      : txn_(txn), guarded_(guarded),
+        first_batch_(std::clamp<uint64_t>(first_batch, kFirstBatch, kMaxBatch)) {}
 
   void Seek(std::string_view key) override {
     entries_.clear();
     pos_ = 0;
-    batch_ = kFirstBatch;
+    batch_ = first_batch_;
+    first_batch_ = kFirstBatch;  // a later Seek (past a common prefix) starts small again
     // omap reads start after a key: read the key itself alongside, in the same operation.
     librados::ObjectReadOperation op;
     std::map<std::string, librados::bufferlist> exact, after;
@@ -191,6 +196,7 @@ class RadosTxnIterator final : public KvIterator {
 
   RadosTxn* txn_;
   bool guarded_;
+  uint64_t first_batch_;
   std::vector<std::pair<std::string, std::string>> entries_;
   size_t pos_ = 0;
   uint64_t batch_ = kFirstBatch;
@@ -199,11 +205,13 @@ class RadosTxnIterator final : public KvIterator {
 };
 
 std::unique_ptr<KvIterator> RadosTxn::NewIterator() {
-  return std::make_unique<RadosTxnIterator>(this, true);
+  const size_t first = std::exchange(next_scan_, 0);
+  return std::make_unique<RadosTxnIterator>(this, true, first);
 }
 
 std::unique_ptr<KvIterator> RadosTxn::NewUnguardedIterator() {
-  return std::make_unique<RadosTxnIterator>(this, false);
+  const size_t first = std::exchange(next_scan_, 0);
+  return std::make_unique<RadosTxnIterator>(this, false, first);
 }
 
 }  // namespace sluice::meta

@@ -41,6 +41,8 @@ class RadosTxn final : public KvStore {
   std::unique_ptr<KvIterator> NewUnguardedIterator() override;
   // Reads every key of `keys` not read yet in one round trip; later Gets answer from it.
   void Prefetch(const std::vector<std::string>& keys) override;
+  // The next iterator's first read fetches this many entries (at most a page of 1,024).
+  void ExpectScan(size_t entries) override { next_scan_ = entries; }
 
   bool conflicted() const { return conflicted_; }
   const std::string& oid() const { return oid_; }
@@ -67,6 +69,7 @@ class RadosTxn final : public KvStore {
   bool saw_absent_ = false, saw_present_ = false;
   bool conflicted_ = false;
   bool written_ = false;
+  size_t next_scan_ = 0;
 };
 
 }  // namespace sluice::meta
