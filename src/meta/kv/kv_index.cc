@@ -121,21 +121,27 @@ Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName&
   Status s = kv_->Get(codec::BucketKey(name), &v);
   if (s.ok()) return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
   if (s.code() != Err::kNotFound) return s;
-  at_micros = std::max(at_micros, src.last_snapshot_at);
-  BucketInfo snap;
-  snap.name = name;
-  snap.created_micros = at_micros;
-  snap.owner = owner;
-  snap.region = src.region;
-  snap.versioning = Versioning::kEnabled;
-  snap.snapshot_of = source;
-  snap.snapshot_at = at_micros;
-  src.last_snapshot_at = at_micros;
+  const BucketInfo snap = SnapshotRecord(&src, name, at_micros, owner);
   KvBatch b;
   b.Put(codec::BucketKey(name), codec::EncodeBucket(snap));
   b.Put(codec::BucketKey(source), codec::EncodeBucket(src));
-  b.Put(codec::SnapshotKey(source, name), std::to_string(at_micros));
+  b.Put(codec::SnapshotKey(source, name), std::to_string(snap.snapshot_at));
   return kv_->Write(b, sync_);
+}
+
+BucketInfo KvIndex::SnapshotRecord(BucketInfo* src, const BucketName& name, int64_t at_micros,
+                                   const std::string& owner) {
+  const int64_t at = std::max(at_micros, src->last_snapshot_at);
+  BucketInfo snap;
+  snap.name = name;
+  snap.created_micros = at;
+  snap.owner = owner;
+  snap.region = src->region;
+  snap.versioning = Versioning::kEnabled;
+  snap.snapshot_of = src->name;
+  snap.snapshot_at = at;
+  src->last_snapshot_at = at;
+  return snap;
 }
 
 Status KvIndex::DeleteSnapshotCommit(const BucketName& name) {

@@ -100,6 +100,11 @@ class KvIndex final : public Index {
                      std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
+  // The record of snapshot `name` of `*src` at `at_micros` (raised to the source's last
+  // snapshot), with src->last_snapshot_at moved to it.
+  static BucketInfo SnapshotRecord(BucketInfo* src, const BucketName& name, int64_t at_micros,
+                                   const std::string& owner);
+
   // Listeners hear each change inside the mutating call, after it commits.
   void Subscribe(ChangeListener listener) override;
   // Answers by id alone (the R record of the id); `owner` is not needed.

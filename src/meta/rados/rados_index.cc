@@ -370,19 +370,10 @@ Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& na
     if (src.versioning != Versioning::kEnabled)
       return Error(Err::kInvalidBucketState,
                    "A snapshot needs a bucket whose versioning is Enabled: " + source.str());
-    const int64_t at = std::max(at_micros, src.last_snapshot_at);
-    snap = BucketInfo{};
-    snap.name = name;
-    snap.created_micros = at;
-    snap.owner = owner;
-    snap.region = src.region;
-    snap.versioning = Versioning::kEnabled;
-    snap.snapshot_of = source;
-    snap.snapshot_at = at;
-    src.last_snapshot_at = at;
+    snap = KvIndex::SnapshotRecord(&src, name, at_micros, owner);
     KvBatch b;
     b.Put(codec::BucketKey(source), codec::EncodeBucket(src));
-    b.Put(codec::SnapshotKey(source, name), std::to_string(at));
+    b.Put(codec::SnapshotKey(source, name), std::to_string(snap.snapshot_at));
     return txn.Write(b, true);
   }));
   SLUICE_RETURN_IF_ERROR(ListBucket(name));
