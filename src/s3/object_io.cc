@@ -133,7 +133,11 @@ void ReleaseData(const Services& svc, std::vector<std::string> ids) {
 Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
                    Status committed, std::vector<std::string> released) {
   if (!committed.ok()) {
-    svc.data->DeleteLater(new_ids);  // never referenced; recovery collects it after a crash
+    // Never referenced: deleted (recovery collects it after a crash). Except when the index
+    // could not tell whether the commit applied (kServiceUnavailable: a RADOS operation that
+    // timed out may still have been applied): then the data stays unpublished, its intent
+    // kept, and recovery settles it by asking the index (meta/api/index.h).
+    if (committed.code() != Err::kServiceUnavailable) svc.data->DeleteLater(new_ids);
     return committed;
   }
   // Moving data to its final place may sync (a directory, for the local store): after the

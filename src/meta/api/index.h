@@ -7,6 +7,9 @@
 //   call that stops referencing one moves it to the GC queue in the same atomic step and
 //   reports it in `released`. Recovery uses IsReferenced and PendingGc to delete orphaned
 //   data (see docs/storage-format.md).
+// - A mutation that fails with kServiceUnavailable may or may not have committed (a
+//   network backend's operation timed out); callers must not delete data it would have
+//   referenced, and leave it to recovery (IsReferenced). Any other error: nothing committed.
 // - Reads see every completed write at once.
 // - Thread-safe: any thread may call any method.
 // - Calls block (a local KV's fsync, a network round trip). The S3 layer never calls them

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -140,13 +141,21 @@ auto RadosIndex::Run(const std::string& oid, F&& fn) {
 }
 
 template <class F>
-auto RadosIndex::RunReleasing(const std::string& oid, std::vector<std::string>* released, F&& fn) {
+auto RadosIndex::RunReleasing(const BucketName& bucket, std::vector<std::string>* released, F&& fn) {
   std::vector<std::string> mine;
-  auto r = Run(oid, [&](KvIndex& view, RadosTxn&) {
+  auto r = Run(BucketObject(bucket), [&](KvIndex& view, RadosTxn&) {
     mine.clear();
-    return fn(view, released ? &mine : nullptr);
+    return fn(view, &mine);
   });
-  if (released && r.ok()) released->insert(released->end(), mine.begin(), mine.end());
+  if (r.ok() && released && !mine.empty()) {
+    // The caller deletes released data, then clears its G keys with GcDone, which needs
+    // the bucket they sit in.
+    {
+      std::lock_guard l(gc_mu_);
+      for (const auto& id : mine) gc_bucket_[id] = {bucket.str(), false};
+    }
+    released->insert(released->end(), mine.begin(), mine.end());
+  }
   return r;
 }
 
@@ -504,7 +513,7 @@ Result<ObjectMeta> RadosIndex::GetObject(const BucketName& bucket, const ObjectK
 Result<WriteResult> RadosIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
                                           const ObjectMeta& meta, const WriteCondition& cond,
                                           std::vector<std::string>* released) {
-  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+  return RunReleasing(bucket, released, [&](KvIndex& v, std::vector<std::string>* rel) {
     return v.PutObject(bucket, key, meta, cond, rel);
   });
 }
@@ -525,7 +534,7 @@ Result<WriteResult> RadosIndex::DeleteObject(const BucketName& bucket, const Obj
                                              const DeleteRequest& request,
                                              std::vector<std::string>* released) {
   auto del = [&] {
-    return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+    return RunReleasing(bucket, released, [&](KvIndex& v, std::vector<std::string>* rel) {
       return v.DeleteObject(bucket, key, request, rel);
     });
   };
@@ -574,7 +583,7 @@ Result<UploadInfo> RadosIndex::GetUpload(const BucketName& bucket, const ObjectK
 Status RadosIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
                            const UploadId& upload_id, const PartInfo& part,
                            std::vector<std::string>* released) {
-  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+  return RunReleasing(bucket, released, [&](KvIndex& v, std::vector<std::string>* rel) {
     return v.PutPart(bucket, key, upload_id, part, rel);
   });
 }
@@ -590,7 +599,7 @@ Result<WriteResult> RadosIndex::CompleteUpload(const BucketName& bucket, const O
                                                const UploadId& upload_id, const ObjectMeta& meta,
                                                const WriteCondition& cond,
                                                std::vector<std::string>* released) {
-  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+  return RunReleasing(bucket, released, [&](KvIndex& v, std::vector<std::string>* rel) {
     return v.CompleteUpload(bucket, key, upload_id, meta, cond, rel);
   });
 }
@@ -603,7 +612,7 @@ Result<CompletedUpload> RadosIndex::GetCompletedUpload(const BucketName& bucket,
 
 Status RadosIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
                                const UploadId& upload_id, std::vector<std::string>* released) {
-  return RunReleasing(BucketObject(bucket), released, [&](KvIndex& v, std::vector<std::string>* rel) {
+  return RunReleasing(bucket, released, [&](KvIndex& v, std::vector<std::string>* rel) {
     return v.AbortUpload(bucket, key, upload_id, rel);
   });
 }
@@ -631,7 +640,7 @@ Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
     }));
     std::lock_guard l(gc_mu_);
     for (auto& id : ids) {
-      gc_bucket_[id] = name;
+      gc_bucket_[id] = {name, true};
       out.push_back(std::move(id));
     }
   }
@@ -640,17 +649,20 @@ Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
 
 Status RadosIndex::GcDone(const std::vector<std::string>& data_ids) {
   std::map<std::string, std::vector<std::string>> by_bucket;
+  std::set<std::string> swept;  // buckets PendingGc drained: perhaps deleted ones
   {
     std::lock_guard l(gc_mu_);
     for (const auto& id : data_ids) {
       auto it = gc_bucket_.find(id);
-      if (it == gc_bucket_.end()) continue;  // not from PendingGc here: it stays queued
-      by_bucket[it->second].push_back(id);
+      if (it == gc_bucket_.end()) continue;  // unknown here: it stays queued for PendingGc
+      by_bucket[it->second.first].push_back(id);
+      if (it->second.second) swept.insert(it->second.first);
       gc_bucket_.erase(it);
     }
   }
   for (const auto& [bucket, ids] : by_bucket) {
     SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GcDone(ids); }));
+    if (!swept.count(bucket)) continue;
     if (Status u = UnlistBucketIfGone(BucketName::Trusted(bucket)); !u.ok())
       spdlog::warn("unlisting deleted bucket {}: {}", bucket, u.ToString());
   }

@@ -124,9 +124,10 @@ class RadosIndex final : public Index {
   // Runs `fn(view, txn)` on a fresh transaction on `oid` until it commits without conflict.
   template <class F>
   auto Run(const std::string& oid, F&& fn);
-  // The same with a call that reports released data ids: appended only once it commits.
+  // The same, on `bucket`'s object, with a call that reports released data ids: appended
+  // only once it commits, and remembered for GcDone.
   template <class F>
-  auto RunReleasing(const std::string& oid, std::vector<std::string>* released, F&& fn);
+  auto RunReleasing(const BucketName& bucket, std::vector<std::string>* released, F&& fn);
   // This process's listeners, then every other gateway's (notify).
   void Changed(Change::Kind kind, const std::string& name);
   void Heard(const std::string& payload);
@@ -156,7 +157,10 @@ class RadosIndex final : public Index {
   std::condition_variable rewatch_cv_;
   bool rewatch_ = false, stopping_ = false;
   std::mutex gc_mu_;
-  std::map<std::string, std::string> gc_bucket_;  // data id -> bucket, from PendingGc
+  // Data id -> the bucket whose G key queues it: from PendingGc and from the calls that
+  // released it, until GcDone.
+  // (The flag: it came from PendingGc, whose buckets may be deleted ones to unlist.)
+  std::map<std::string, std::pair<std::string, bool>> gc_bucket_;
 };
 
 }  // namespace sluice::meta

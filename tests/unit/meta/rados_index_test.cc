@@ -102,6 +102,30 @@ TEST_F(RadosGateways, ChangesMadeThroughOneAreHeardByTheOther) {
   EXPECT_EQ(a_->GetBucketConfig(BucketName::Trusted("bkt"), "policy").status().code(), Err::kNotFound);
 }
 
+// What a write releases is queued in its bucket's object; the caller's GcDone (after it
+// deleted the data) clears it without a PendingGc first, and what no one cleared is what
+// PendingGc finds at the next start.
+TEST_F(RadosGateways, ReleasedDataIsQueuedUntilGcDone) {
+  const BucketName b = BucketName::Trusted("bkt");
+  auto with = [](const std::string& id) {
+    ObjectMeta m;
+    m.segments.push_back({id, 1, ""});
+    return m;
+  };
+  ASSERT_TRUE(a_->PutObject(b, ObjectKey::Trusted("k"), with("d1"), {}, nullptr).ok());
+  std::vector<std::string> released;
+  ASSERT_TRUE(a_->PutObject(b, ObjectKey::Trusted("k"), with("d2"), {}, &released).ok());
+  EXPECT_EQ(released, std::vector<std::string>{"d1"});
+  ASSERT_TRUE(a_->GcDone(released).ok());
+  EXPECT_TRUE(b_->PendingGc(10)->empty());
+  released.clear();
+  ASSERT_TRUE(a_->PutObject(b, ObjectKey::Trusted("k"), with("d3"), {}, &released).ok());
+  // The gateway died before deleting d2: another one finds it.
+  EXPECT_EQ(*b_->PendingGc(10), std::vector<std::string>{"d2"});
+  ASSERT_TRUE(b_->GcDone({"d2"}).ok());
+  EXPECT_TRUE(a_->PendingGc(10)->empty());
+}
+
 TEST_F(RadosGateways, ATransactionWhoseReadChangedIsRefusedByTheOsd) {
   // Directly on the transaction: read a key, let another writer change it, then commit.
   const char* conf = std::getenv("SLUICE_CEPH_CONF");
