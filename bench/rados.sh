@@ -6,16 +6,20 @@
 #   bench/rados.sh            GET and PUT of 4 KiB, 1 MiB and 64 MiB; ListObjectsV2 walk and
 #                             first page at LIST_KEYS (default "10000 100000") keys; two
 #                             gateways against one on 4 KiB GETs
-#   bench/rados.sh --quick    a smoke run (seconds): CI keeps the script working
-# Writes bench/out/rados.jsonl and bench/RADOS.md. Starts only loopback servers and stops
-# what it started (by pid) on exit.
+#   bench/rados.sh --quick    a smoke run (half a minute)
+# Knobs: RGW_OSDS (1-3), BENCH_SIZES ("4k 1m 64m"), LIST_KEYS ("10000 100000"; "" skips the
+# listing), BENCH_MD (where the tables go), BENCH_DURATION, BENCH_REPS.
+# Writes bench/out/rados/rados.jsonl and the tables (BENCH_MD, default bench/RADOS.md).
+# Starts only loopback servers and stops what it started (by pid) on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=$(realpath "$ROOT/../shared/peers")
 QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
-if [ $QUICK = 1 ]; then D=2s; REPS=1; SIZES="4k 1m"; PUT_S=2; LIST_KEYS="${LIST_KEYS:-2000}"
-else D=${BENCH_DURATION:-5s}; REPS=${BENCH_REPS:-3}; SIZES="4k 1m 64m"; PUT_S=4; LIST_KEYS="${LIST_KEYS:-10000 100000}"; fi
+if [ $QUICK = 1 ]; then D=2s; REPS=1; SIZES="4k 1m"; PUT_S=2; LIST_KEYS="${LIST_KEYS-2000}"
+else D=${BENCH_DURATION:-5s}; REPS=${BENCH_REPS:-3}; SIZES="${BENCH_SIZES:-4k 1m 64m}"; PUT_S=4; LIST_KEYS="${LIST_KEYS-10000 100000}"; fi
+# Where the tables go (BENCH_MD): bench/RADOS.md for the run BENCHMARKS.md shows.
+MD=${BENCH_MD:-bench/RADOS.md}; [ $QUICK = 1 ] && MD=bench/out/rados/quick.md
 OUT=$ROOT/bench/out/rados; rm -rf "$OUT"; mkdir -p "$OUT/www"
 RESULTS=$OUT/rados.jsonl; : > "$RESULTS"
 
@@ -136,7 +140,7 @@ for n in $LIST_KEYS; do
   done
 done
 
-/usr/bin/python3 - "$RESULTS" > "$([ $QUICK = 1 ] && echo "$OUT/quick.md" || echo bench/RADOS.md)" <<'EOF'
+/usr/bin/python3 - "$RESULTS" > "$MD" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 meta = next(r for r in rows if r["kind"] == "meta")
@@ -171,4 +175,4 @@ if lists:
             ratio = f"**{s['keys_per_s'] / g['keys_per_s']:.2f}** | **{g['page_ms'] / s['page_ms']:.2f}**" if r is s else " | "
             print(f"| {int(n):,} keys | {r['target']} | {r['keys_per_s']:,.0f} | {r['page_ms']:.1f} | {ratio} |")
 EOF
-echo "wrote $([ $QUICK = 1 ] && echo "$OUT/quick.md" || echo bench/RADOS.md)"
+echo "wrote $MD"
