@@ -6,6 +6,7 @@ scripts/ceph-dev.sh (three memstore OSDs, pools of two copies), driven with boto
 - Read-after-write, listings and multipart uploads across gateways.
 - Conditional writes (If-None-Match: *, If-Match) racing from both: exactly one winner.
 - A policy, key or bucket change made on one takes effect on the other within one second.
+- A gateway given another IAM key file (or none) refuses to start.
 - kill -9 of a gateway during PUTs and a multipart upload: nothing partial is visible, every
   acknowledged object reads back from the other, and the restarted gateway's recovery
   leaves no write intent and no orphaned data.
@@ -231,6 +232,25 @@ class Gateways(unittest.TestCase):
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             self.sb.put_object(Bucket="shared", Key="late", Body=b"x")
         self.assertEqual(code_of(cm.exception), "NoSuchBucket")
+
+    def test_a_gateway_with_another_iam_key_refuses_to_start(self):
+        other_key = os.path.join(self.state, "other-iam-key")
+        with open(other_key, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        stranger = harness.Server(ceph_pool="gw", key_file=other_key)
+        try:
+            with self.assertRaises(RuntimeError):
+                stranger.start()
+            with open(stranger.log.name, "rb") as f:
+                self.assertIn(b"does not open the secrets stored in the index", f.read())
+        finally:
+            stranger.cleanup()
+        # Without a key file at all, a gateway on a cluster says what it needs.
+        bare = subprocess.run([self.a.bin, "server", "--ceph-conf", self.conf, "--ceph-pool", "gw",
+                               "--listen", f"127.0.0.1:{harness.free_port()}"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(bare.returncode, 0)
+        self.assertIn("--iam-key-file", bare.stderr)
 
     # ---- a gateway killed ----
 
