@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 
-
 namespace sluice::io {
 
 Status RadosStatus(int r, const std::string& what) {
@@ -19,12 +18,10 @@ Status RadosStatus(int r, const std::string& what) {
   }
 }
 
-
 Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& conf,
                                                             const std::string& id,
                                                             std::chrono::seconds timeout) {
   std::unique_ptr<RadosCluster> c(new RadosCluster());
-  c->conf_ = conf;
   c->user_ = "client." + id;
   int r = c->rados_.init2(c->user_.c_str(), "ceph", 0);
   if (r < 0) return Status(Err::kInvalidArgument, "Ceph user " + c->user_ + ": " + std::strerror(-r));

@@ -17,7 +17,6 @@ namespace sluice::io {
 // lost cluster are kServiceUnavailable, retryable.
 Status RadosStatus(int r, const std::string& what);
 
-
 class RadosCluster {
  public:
   // Fails with a message that names the conf, the user and what to do: kInvalidArgument
@@ -40,7 +39,7 @@ class RadosCluster {
  private:
   RadosCluster() = default;
   librados::Rados rados_;
-  std::string conf_, user_;
+  std::string user_;
   bool connected_ = false;
 };
 

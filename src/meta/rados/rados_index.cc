@@ -318,9 +318,10 @@ Result<std::vector<BucketInfo>> RadosIndex::ListBuckets() {
       p.done->release();
       if (r < 0 && r != -ENOENT && failed.ok()) failed = io::RadosStatus(r, "reading a bucket record");
       if (r < 0 || p.out.empty()) continue;  // listed, never created or since deleted
-      std::string v = p.out.begin()->second.to_str();
+      const std::string v = p.out.begin()->second.to_str();
+      const auto record = RadosTxn::Unstored(v);
       BucketInfo b;
-      if (v.empty() || !codec::DecodeBucket(std::string_view(v).substr(1), &b).ok()) {
+      if (!record || !codec::DecodeBucket(*record, &b).ok()) {
         if (failed.ok()) failed = Status(Err::kCorruption, "a bad bucket record");
         continue;
       }

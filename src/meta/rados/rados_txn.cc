@@ -18,8 +18,6 @@ constexpr char kTag = 'v';
 constexpr uint64_t kFirstBatch = 16;
 constexpr uint64_t kMaxBatch = 1024;
 
-std::string_view Unstored(const std::string& stored) { return std::string_view(stored).substr(1); }
-
 }  // namespace
 
 std::string RadosTxn::Stored(std::string_view value) {
@@ -28,6 +26,11 @@ std::string RadosTxn::Stored(std::string_view value) {
   s.push_back(kTag);
   s.append(value);
   return s;
+}
+
+std::optional<std::string_view> RadosTxn::Unstored(std::string_view stored) {
+  if (stored.empty() || stored[0] != kTag) return std::nullopt;
+  return stored.substr(1);
 }
 
 RadosTxn::RadosTxn(const librados::IoCtx& io, std::string oid) : oid_(std::move(oid)) {
@@ -52,8 +55,7 @@ Status RadosTxn::Fetch(const std::vector<std::string>& keys) {
       cache_.emplace(k, std::nullopt);
     } else {
       std::string v = it->second.to_str();
-      if (v.empty() || v[0] != kTag)
-        return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
+      if (!Unstored(v)) return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
       cache_.emplace(k, std::move(v));
     }
   }
@@ -72,7 +74,7 @@ Status RadosTxn::Get(std::string_view key, std::string* value) {
   }
   guards_.emplace(std::string(key), it->second.value_or(std::string()));
   if (!it->second) return Status(Err::kNotFound, "");
-  value->assign(Unstored(*it->second));
+  value->assign(*Unstored(*it->second));
   return Status::Ok();
 }
 
@@ -169,7 +171,7 @@ class RadosTxnIterator final : public KvIterator {
     for (auto& [k, v] : after) Add(k, v);
   }
   std::string_view key() const override { return entries_[pos_].first; }
-  std::string_view value() const override { return std::string_view(entries_[pos_].second).substr(1); }
+  std::string_view value() const override { return *RadosTxn::Unstored(entries_[pos_].second); }
   Status status() const override { return status_; }
 
  private:
@@ -187,7 +189,7 @@ class RadosTxnIterator final : public KvIterator {
   }
   void Add(const std::string& k, librados::bufferlist& v) {
     std::string s = v.to_str();
-    if (s.empty() || s[0] != 'v') {
+    if (!RadosTxn::Unstored(s)) {
       status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": an untagged value");
       return;
     }

@@ -47,8 +47,10 @@ class RadosTxn final : public KvStore {
   bool conflicted() const { return conflicted_; }
   const std::string& oid() const { return oid_; }
 
-  // Stored values carry a tag byte (see above).
+  // Stored values carry a tag byte (see above): the stored form of a value, and the value
+  // of a stored form (nullopt when it lacks the tag: not written by this class).
   static std::string Stored(std::string_view value);
+  static std::optional<std::string_view> Unstored(std::string_view stored);
   // A read found `r` (0 or a negative errno): -ENOENT means the object is absent.
   void SawObject(int r) { (r == -ENOENT ? saw_absent_ : saw_present_) = true; }
 

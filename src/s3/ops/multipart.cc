@@ -168,7 +168,7 @@ Task<Status> RepeatedComplete(Ctx& ctx, const UploadId& upload_id, Status gone) 
   if (gone.code() != Err::kNoSuchUpload) co_return gone;
   auto done = co_await ctx.svc.index->GetCompletedUpload(ctx.bucket, upload_id);
   if (!done.ok()) co_return done.status().code() == Err::kNoSuchUpload ? gone : done.status();
-  if (done->bucket != ctx.bucket.str() || done->key != ctx.key.str() ||
+  if (done->key != ctx.key.str() ||
       ctx.svc.clock->NowMicros() - done->completed_micros > meta::kCompletedUploadRetentionMicros)
     co_return gone;
   http::ResponseHead head;

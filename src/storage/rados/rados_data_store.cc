@@ -15,7 +15,6 @@ namespace sluice::storage {
 
 using io::RadosStatus;
 
-
 std::string RadosDataStore::StripeName(const std::string& id, uint64_t n) {
   return "d." + id + "." + std::to_string(n);
 }
