@@ -258,14 +258,15 @@ int RunServer(const ServerConfig& cfg) {
     if (!meta_pool.ok()) return fail("Ceph pool", meta_pool.status());
     auto data_pool = cluster->OpenPool(cfg.ceph_pool + ".data");
     if (!data_pool.ok()) return fail("Ceph pool", data_pool.status());
-    auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom());
+    auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
+                                                 size_t(cfg.ceph_list_cache_mb) << 20);
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
     std::string gateway = cfg.gateway_name;
     if (gateway.empty()) gateway = GatewayName(cfg.listen);
     data = std::make_unique<storage::RadosDataStore>(std::move(data_pool).value(), std::move(meta_pool).value(),
                                                      gateway, io::SystemRandom(), &blocking);
-    where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and .data, gateway " + gateway;
+    where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and " + cfg.ceph_pool + ".data, gateway " + gateway;
   } else {
     auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta");
     if (!opened.ok()) return fail("metadata index", opened.status());

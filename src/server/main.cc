@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   srv->add_option("--ceph-timeout", cfg.ceph_timeout_s,
                   "Seconds before a RADOS operation gives up with a retryable 503")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  srv->add_option("--ceph-list-cache-mb", cfg.ceph_list_cache_mb,
+                  "MiB of listing pages a gateway keeps in memory; the OSD confirms each page's "
+                  "version before it is served (0: off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
                   "Shortest STS session (seconds) AssumeRole grants")
       ->capture_default_str()->check(CLI::PositiveNumber);

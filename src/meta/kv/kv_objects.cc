@@ -511,12 +511,16 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
 // returned, not with the keys beneath the prefixes.
 Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
   if (q.as_of_micros > 0) return ListObjectsAsOf(bucket, q);
-  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   ListPage page;
-  if (q.max_keys == 0) return page;
+  if (q.max_keys == 0) {
+    SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+    return page;
+  }
   const std::string base = codec::ObjectPrefix(bucket);
   const std::string full_prefix = base + q.prefix;
-  kv_->ExpectScan(q.max_keys + 1);
+  // The bucket record is read with the page's first entries (one round trip on RADOS), and
+  // checked once the iterator has sought.
+  kv_->ExpectScan(q.max_keys + 1, {codec::BucketKey(bucket)});
   auto it = kv_->NewIterator();
   if (!q.start_after.empty() && q.start_after >= q.prefix) {
     std::string after = base + q.start_after;
@@ -535,6 +539,7 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
   } else {
     it->Seek(full_prefix);
   }
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   uint32_t count = 0;
   while (it->Valid() && StartsWith(it->key(), full_prefix)) {
     std::string_view key = it->key().substr(base.size());
@@ -680,12 +685,15 @@ bool IsCommonPrefixMarker(const std::string& marker, const std::string& prefix,
 // a common prefix costs one seek per stream.
 Result<VersionListPage> KvIndex::ListObjectVersions(const BucketName& bucket,
                                                     const VersionListQuery& q) {
-  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   VersionListPage page;
-  if (q.max_keys == 0) return page;
+  if (q.max_keys == 0) {
+    SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
+    return page;
+  }
   const std::string vbase = codec::VersionPrefix(bucket);
   const std::string obase = codec::ObjectPrefix(bucket);
-  kv_->ExpectScan(q.max_keys + 1);
+  // The bucket record comes with the V stream's first read (see ListObjects).
+  kv_->ExpectScan(q.max_keys + 1, {codec::BucketKey(bucket)});
   auto vit = kv_->NewIterator();
   auto oit = kv_->NewIterator();
   bool mid_key = false;  // the V stream starts inside key_marker's versions
@@ -726,6 +734,7 @@ Result<VersionListPage> KvIndex::ListObjectVersions(const BucketName& bucket,
     vit->Seek(vbase + q.prefix);
     oit->Seek(obase + q.prefix);
   }
+  SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   const std::string vfull = vbase + q.prefix, ofull = obase + q.prefix;
   auto vkey_of = [&](std::string_view k) {
     return k.substr(vbase.size(), k.size() - vbase.size() - 1 - codec::kVersionStampSize);

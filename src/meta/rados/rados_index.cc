@@ -61,8 +61,9 @@ std::string RadosIndex::BucketObject(std::string_view bucket) {
   return "bucket." + std::string(bucket);
 }
 
-RadosIndex::RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd)
-    : rados_(rados), rnd_(rnd), self_(rnd->HexString(8)) {
+RadosIndex::RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd,
+                       size_t list_cache_bytes)
+    : rados_(rados), rnd_(rnd), self_(rnd->HexString(8)), ranges_(list_cache_bytes) {
   meta_.dup(meta);
 }
 
@@ -126,7 +127,7 @@ void RadosIndex::Rewatch() {
 template <class F>
 auto RadosIndex::Run(const std::string& oid, F&& fn) {
   for (int attempt = 1;; attempt++) {
-    RadosTxn txn(meta_, oid);
+    RadosTxn txn(meta_, oid, &ranges_);
     KvIndex view(&txn, /*sync=*/true, &locks_);
     auto r = fn(view, txn);
     if (!txn.conflicted()) return r;

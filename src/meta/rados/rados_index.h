@@ -33,6 +33,7 @@
 #include "io/env.h"
 #include "meta/api/index.h"
 #include "meta/kv/kv_index.h"
+#include "meta/rados/range_cache.h"
 
 namespace sluice::meta {
 
@@ -41,8 +42,11 @@ class RadosTxn;
 class RadosIndex final : public Index {
  public:
   // `meta` is open on the metadata pool of `rados`; `rnd` names this process in notifies
-  // and spreads retries. Start() before use.
-  RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd);
+  // and spreads retries; `list_cache_bytes` bounds the listing pages kept in memory
+  // (range_cache.h; 0: none). Start() before use.
+  static constexpr size_t kDefaultListCacheBytes = size_t{128} << 20;
+  RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd,
+             size_t list_cache_bytes = kDefaultListCacheBytes);
   ~RadosIndex() override;
   // Creates the shared objects when missing and watches for other gateways' changes.
   Status Start();
@@ -116,6 +120,8 @@ class RadosIndex final : public Index {
 
   // How many commits were refused by a guard and run again (tests, metrics).
   uint64_t conflicts() const { return conflicts_.load(std::memory_order_relaxed); }
+  // Listing pages served from memory after the OSD confirmed them, and the rest.
+  RangeCache::Stats list_cache_stats() const { return ranges_.stats(); }
 
   static std::string BucketObject(std::string_view bucket);
 
@@ -145,6 +151,7 @@ class RadosIndex final : public Index {
   io::Random* rnd_;
   std::string self_;  // this process, in notifies
   KvIndex::LockStripes locks_;
+  RangeCache ranges_;
   std::atomic<uint64_t> conflicts_{0};
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;

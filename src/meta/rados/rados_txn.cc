@@ -33,7 +33,8 @@ std::optional<std::string_view> RadosTxn::Unstored(std::string_view stored) {
   return stored.substr(1);
 }
 
-RadosTxn::RadosTxn(const librados::IoCtx& io, std::string oid) : oid_(std::move(oid)) {
+RadosTxn::RadosTxn(const librados::IoCtx& io, std::string oid, RangeCache* ranges)
+    : oid_(std::move(oid)), ranges_(ranges) {
   io_.dup(io);
 }
 
@@ -134,47 +135,87 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
   return io::RadosStatus(r, "writing index object " + oid_);
 }
 
-// Entries at or after a key, fetched in growing batches.
+// Entries at or after a key, fetched in growing batches. A listing's first read (a batch of
+// a page's size) may come from the gateway's RangeCache once the OSD has confirmed the
+// cached run's version; what it reads from the OSD it offers to the cache.
 class RadosTxnIterator final : public KvIterator {
  public:
-  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch)
+  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch,
+                   std::vector<std::string> along)
       : txn_(txn), guarded_(guarded),
-        first_batch_(std::clamp<uint64_t>(first_batch, kFirstBatch, kMaxBatch)) {}
+        first_batch_(std::clamp<uint64_t>(first_batch, kFirstBatch, kMaxBatch)),
+        along_(std::move(along)) {}
 
   void Seek(std::string_view key) override {
-    entries_.clear();
+    run_.reset();
     pos_ = 0;
-    batch_ = first_batch_;
+    const uint64_t batch = first_batch_;
     first_batch_ = kFirstBatch;  // a later Seek (past a common prefix) starts small again
+    // The keys the transaction was told its Gets will want come with the first Seek.
+    std::vector<std::string> along;
+    for (auto& k : std::exchange(along_, {}))
+      if (txn_->cache_.find(k) == txn_->cache_.end()) along.push_back(std::move(k));
+    const bool cacheable = txn_->ranges_ && batch > kFirstBatch;
+    if (cacheable && FromCache(key, batch, along)) return;
     // omap reads start after a key: read the key itself alongside, in the same operation.
     librados::ObjectReadOperation op;
-    std::map<std::string, librados::bufferlist> exact, after;
-    int rv1 = 0, rv2 = 0;
+    std::map<std::string, librados::bufferlist> exact, after, got;
+    int rv1 = 0, rv2 = 0, rv3 = 0;
     op.omap_get_vals_by_keys({std::string(key)}, &exact, &rv1);
-    op.omap_get_vals2(std::string(key), "", batch_, &after, &more_, &rv2);
-    if (!Run(&op)) return;
-    for (auto& [k, v] : exact) Add(k, v);
-    for (auto& [k, v] : after) Add(k, v);
+    op.omap_get_vals2(std::string(key), "", batch, &after, &more_, &rv2);
+    if (!along.empty()) op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv3);
+    const bool read = Run(&op);
+    if (!read && !status_.ok()) return;
+    if (!Remember(along, got) || !read) return;
+    run_ = ToRun(exact, after);
+    if (run_ && cacheable)
+      txn_->ranges_->Offer(txn_->oid_, version_, std::string(key), run_, !more_);
   }
-  bool Valid() const override { return status_.ok() && pos_ < entries_.size(); }
+  bool Valid() const override { return status_.ok() && run_ && pos_ < run_->size(); }
   void Next() override {
-    if (++pos_ < entries_.size() || !more_ || !status_.ok()) return;
-    std::string last = entries_.back().first;
-    entries_.clear();
+    if (++pos_ < run_->size() || !more_ || !status_.ok() || run_->size() == 0) return;
+    std::string last(run_->key(run_->size() - 1));
+    run_.reset();
     pos_ = 0;
-    batch_ = kMaxBatch;
     librados::ObjectReadOperation op;
-    std::map<std::string, librados::bufferlist> after;
+    std::map<std::string, librados::bufferlist> none, after;
     int rv = 0;
-    op.omap_get_vals2(last, "", batch_, &after, &more_, &rv);
+    op.omap_get_vals2(last, "", kMaxBatch, &after, &more_, &rv);
     if (!Run(&op)) return;
-    for (auto& [k, v] : after) Add(k, v);
+    run_ = ToRun(none, after);
   }
-  std::string_view key() const override { return entries_[pos_].first; }
-  std::string_view value() const override { return *RadosTxn::Unstored(entries_[pos_].second); }
+  std::string_view key() const override { return run_->key(pos_); }
+  std::string_view value() const override { return *RadosTxn::Unstored(run_->value(pos_)); }
   Status status() const override { return status_; }
 
  private:
+  // A cached run that holds `batch` entries from `key`, if the OSD confirms its version;
+  // the confirming read fetches `along` too. False: read from the OSD.
+  bool FromCache(std::string_view key, uint64_t batch, std::vector<std::string>& along) {
+    auto hit = txn_->ranges_->Find(txn_->oid_, key, batch);
+    if (!hit) return false;
+    librados::ObjectReadOperation op;
+    std::map<std::string, librados::bufferlist> got;
+    int rv = 0;
+    op.assert_version(hit->version);
+    if (!along.empty()) op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv);
+    const int r = txn_->io_.operate(txn_->oid_, &op, nullptr);
+    if (r == -ERANGE || r == -EOVERFLOW || r == -ENOENT) {
+      txn_->ranges_->Changed(txn_->oid_);
+      return false;  // changed or gone: the ordinary read says which
+    }
+    txn_->SawObject(r);
+    if (r < 0) {
+      status_ = io::RadosStatus(r, "reading index object " + txn_->oid_);
+      return true;
+    }
+    if (guarded_) txn_->SawRange(hit->version);
+    if (!Remember(along, got)) return true;
+    run_ = std::move(hit->run);
+    pos_ = hit->pos;
+    more_ = !hit->to_end;  // walking past the run reads on from its last key
+    return true;
+  }
   bool Run(librados::ObjectReadOperation* op) {
     more_ = false;
     int r = txn_->io_.operate(txn_->oid_, op, nullptr);
@@ -184,36 +225,66 @@ class RadosTxnIterator final : public KvIterator {
       status_ = io::RadosStatus(r, "reading index object " + txn_->oid_);
       return false;
     }
-    if (guarded_) txn_->SawRange(txn_->io_.get_last_version());
+    version_ = txn_->io_.get_last_version();
+    if (guarded_) txn_->SawRange(version_);
     return true;
   }
-  void Add(const std::string& k, librados::bufferlist& v) {
-    std::string s = v.to_str();
-    if (!RadosTxn::Unstored(s)) {
-      status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": an untagged value");
-      return;
+  // Tells the transaction what its Gets of `along` will find (absent when not in `got`).
+  bool Remember(std::vector<std::string>& along, std::map<std::string, librados::bufferlist>& got) {
+    for (auto& k : along) {
+      auto it = got.find(k);
+      if (it == got.end()) {
+        txn_->cache_.emplace(std::move(k), std::nullopt);
+        continue;
+      }
+      std::string v = it->second.to_str();
+      if (!Tagged(v)) return false;
+      txn_->cache_.emplace(std::move(k), std::move(v));
     }
-    entries_.emplace_back(k, std::move(s));
+    return true;
+  }
+  bool Tagged(std::string_view v) {
+    if (RadosTxn::Unstored(v)) return true;
+    status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": an untagged value");
+    return false;
+  }
+  // `exact` (the sought key, when present) then `after`, in one run.
+  std::shared_ptr<EntryRun> ToRun(std::map<std::string, librados::bufferlist>& exact,
+                                  std::map<std::string, librados::bufferlist>& after) {
+    auto run = std::make_shared<EntryRun>();
+    size_t bytes = 0;
+    for (const auto* m : {&exact, &after})
+      for (const auto& [k, v] : *m) bytes += k.size() + v.length();
+    run->Reserve(exact.size() + after.size(), bytes);
+    for (auto* m : {&exact, &after}) {
+      for (auto& [k, v] : *m) {
+        std::string_view sv(v.c_str(), v.length());  // c_str makes the list contiguous
+        if (!Tagged(sv)) return nullptr;
+        run->Add(k, sv);
+      }
+    }
+    return run;
   }
 
   RadosTxn* txn_;
   bool guarded_;
   uint64_t first_batch_;
-  std::vector<std::pair<std::string, std::string>> entries_;
+  std::vector<std::string> along_;
+  std::shared_ptr<const EntryRun> run_;
   size_t pos_ = 0;
-  uint64_t batch_ = kFirstBatch;
   bool more_ = false;
+  uint64_t version_ = 0;
   Status status_;
 };
 
 std::unique_ptr<KvIterator> RadosTxn::NewIterator() {
   const size_t first = std::exchange(next_scan_, 0);
-  return std::make_unique<RadosTxnIterator>(this, true, first);
+  return std::make_unique<RadosTxnIterator>(this, true, first, std::exchange(scan_along_, {}));
 }
 
 std::unique_ptr<KvIterator> RadosTxn::NewUnguardedIterator() {
   const size_t first = std::exchange(next_scan_, 0);
-  return std::make_unique<RadosTxnIterator>(this, false, first);
+  return std::make_unique<RadosTxnIterator>(this, false, first, std::exchange(scan_along_, {}));
 }
 
 }  // namespace sluice::meta

@@ -27,12 +27,14 @@
 #include <vector>
 
 #include "meta/kv/kv_store.h"
+#include "meta/rados/range_cache.h"
 
 namespace sluice::meta {
 
 class RadosTxn final : public KvStore {
  public:
-  RadosTxn(const librados::IoCtx& io, std::string oid);
+  // `ranges` (may be null): the gateway's cache of listing runs, shared by its transactions.
+  RadosTxn(const librados::IoCtx& io, std::string oid, RangeCache* ranges = nullptr);
 
   Status Get(std::string_view key, std::string* value) override;
   // Once per transaction. Guarded as above; a refused guard sets conflicted().
@@ -41,8 +43,12 @@ class RadosTxn final : public KvStore {
   std::unique_ptr<KvIterator> NewUnguardedIterator() override;
   // Reads every key of `keys` not read yet in one round trip; later Gets answer from it.
   void Prefetch(const std::vector<std::string>& keys) override;
-  // The next iterator's first read fetches this many entries (at most a page of 1,024).
-  void ExpectScan(size_t entries) override { next_scan_ = entries; }
+  // The next iterator's first read fetches this many entries (at most a page of 1,024) and
+  // the keys `along`, which later Gets answer from.
+  void ExpectScan(size_t entries, std::vector<std::string> along) override {
+    next_scan_ = entries;
+    scan_along_ = std::move(along);
+  }
 
   bool conflicted() const { return conflicted_; }
   const std::string& oid() const { return oid_; }
@@ -63,6 +69,7 @@ class RadosTxn final : public KvStore {
 
   librados::IoCtx io_;  // a duplicate: get_last_version() is per IoCtx
   std::string oid_;
+  RangeCache* ranges_;
   // Raw stored bytes read so far; nullopt: the key is absent.
   std::map<std::string, std::optional<std::string>, std::less<>> cache_;
   std::map<std::string, std::string, std::less<>> guards_;  // key -> stored bytes ("" absent)
@@ -72,6 +79,7 @@ class RadosTxn final : public KvStore {
   bool conflicted_ = false;
   bool written_ = false;
   size_t next_scan_ = 0;
+  std::vector<std::string> scan_along_;
 };
 
 }  // namespace sluice::meta
