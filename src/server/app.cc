@@ -259,13 +259,16 @@ int RunServer(const ServerConfig& cfg) {
     auto data_pool = cluster->OpenPool(cfg.ceph_pool + ".data");
     if (!data_pool.ok()) return fail("Ceph pool", data_pool.status());
     auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
-                                                 size_t(cfg.ceph_list_cache_mb) << 20);
+                                                 io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
     std::string gateway = cfg.gateway_name;
     if (gateway.empty()) gateway = GatewayName(cfg.listen);
-    data = std::make_unique<storage::RadosDataStore>(std::move(data_pool).value(), std::move(meta_pool).value(),
-                                                     gateway, io::SystemRandom(), &blocking);
+    auto rd = std::make_unique<storage::RadosDataStore>(
+        std::move(data_pool).value(), std::move(meta_pool).value(), gateway, io::SystemRandom(),
+        io::SystemClock(), &blocking, std::chrono::seconds(cfg.ceph_lease_s));
+    if (Status s = rd->Start(); !s.ok()) return fail("data store", s);
+    data = std::move(rd);
     where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and " + cfg.ceph_pool + ".data, gateway " + gateway;
   } else {
     auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta");
@@ -378,6 +381,26 @@ int RunServer(const ServerConfig& cfg) {
     });
   }
 
+  // On a cluster: the unfinished writes of gateways that died and never came back
+  // (DataStore::ClaimAbandoned), looked for twice per lease so a claim never lapses.
+  std::thread settler;
+  if (rados) {
+    settler = std::thread([&] {
+      std::unique_lock l(lc_mu);
+      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.ceph_lease_s * 500), [&] { return lc_stop; })) {
+        l.unlock();
+        auto st = SettleAbandoned(index.get(), data.get());
+        if (!st.ok()) {
+          spdlog::error("settling other gateways' unfinished writes: {}", st.status().ToString());
+        } else if (st->republished || st->discarded) {
+          spdlog::info("settled abandoned writes: {} kept (committed), {} discarded", st->republished,
+                       st->discarded);
+        }
+        l.lock();
+      }
+    });
+  }
+
   int sig = 0;
   for (;;) {
     sigwait(&sigs, &sig);
@@ -398,6 +421,7 @@ int RunServer(const ServerConfig& cfg) {
   }
   lc_cv.notify_all();
   if (lifecycle.joinable()) lifecycle.join();
+  if (settler.joinable()) settler.join();
   server.Stop();
   blocking.join();
   spdlog::info("stopped cleanly");

@@ -40,6 +40,7 @@ struct ServerConfig {
   std::string ceph_pool = "sluice";
   std::string gateway_name;
   int ceph_timeout_s = 10;
+  int ceph_lease_s = 30;  // a gateway's lease on its intent log
   int ceph_list_cache_mb = 128;  // listing pages kept in memory, validated per page
 };
 

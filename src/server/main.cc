@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   srv->add_option("--ceph-timeout", cfg.ceph_timeout_s,
                   "Seconds before a RADOS operation gives up with a retryable 503")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  srv->add_option("--ceph-lease", cfg.ceph_lease_s,
+                  "Seconds a gateway's lease on its intent log lasts unrenewed: after it lapses "
+                  "(twice, to be safe), other gateways settle the writes it left unfinished")
+      ->capture_default_str()->check(CLI::Range(3, 3600));
   srv->add_option("--ceph-list-cache-mb", cfg.ceph_list_cache_mb,
                   "MiB of listing pages a gateway keeps in memory; the OSD confirms each page's "
                   "version before it is served (0: off)")

@@ -19,4 +19,8 @@ struct RecoveryStats {
 
 Result<RecoveryStats> Recover(meta::Index* index, storage::DataStore* data);
 
+// While serving, on a store shared with other writers: the intent logs of writers whose
+// lease lapsed (DataStore::ClaimAbandoned), settled the same way, then dropped.
+Result<RecoveryStats> SettleAbandoned(meta::Index* index, storage::DataStore* data);
+
 }  // namespace sluice::server

@@ -9,7 +9,8 @@ scripts/ceph-dev.sh (three memstore OSDs, pools of two copies), driven with boto
 - A gateway given another IAM key file (or none) refuses to start.
 - kill -9 of a gateway during PUTs and a multipart upload: nothing partial is visible, every
   acknowledged object reads back from the other, and the restarted gateway's recovery
-  leaves no write intent and no orphaned data.
+  leaves no write intent and no orphaned data. A killed gateway that never comes back: once
+  its lease lapses, another gateway settles its writes, with the same outcome.
 - A paused cluster: 503 (retryable) within the RADOS timeout and a clear log line, never a
   hang; service resumes when it does.
 - One OSD killed under a read and write load: every request succeeds or gets a retryable
@@ -36,6 +37,7 @@ import harness
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TIMEOUT_S = 3  # --ceph-timeout of the gateways: how long a RADOS operation may hang
+LEASE_S = 3  # --ceph-lease: a dead gateway's writes are settled by another within a few
 
 
 def code_of(exc):
@@ -61,7 +63,7 @@ class Gateways(unittest.TestCase):
         cls.conf = os.environ["SLUICE_TEST_CEPH_CONF"]
         # Both gateways on the same pools and the same IAM key file.
         cls.key_file = os.path.join(cls.state, "iam-key")
-        args = ["--ceph-timeout", str(TIMEOUT_S)]
+        args = ["--ceph-timeout", str(TIMEOUT_S), "--ceph-lease", str(LEASE_S)]
         cls.a = harness.Server(extra_args=args, ceph_pool="gw", key_file=cls.key_file).start()
         cls.b = harness.Server(extra_args=args, ceph_pool="gw", key_file=cls.key_file).start()
         cls.sa = harness.boto3_client(cls.a.endpoint)
@@ -255,14 +257,22 @@ class Gateways(unittest.TestCase):
     # ---- a gateway killed ----
 
     def test_kill9_gateway_during_puts_and_multipart(self):
-        victim = harness.Server(extra_args=["--ceph-timeout", str(TIMEOUT_S)], ceph_pool="gw",
-                                key_file=self.key_file).start()
+        victim = harness.Server(extra_args=["--ceph-timeout", str(TIMEOUT_S), "--ceph-lease", str(LEASE_S)],
+                                ceph_pool="gw", key_file=self.key_file).start()
         try:
-            self._kill9_round(victim)
+            self._kill9_round(victim, restart=True)
         finally:
             victim.cleanup()
 
-    def _kill9_round(self, victim):
+    def test_kill9_gateway_that_never_returns_is_settled_by_the_others(self):
+        victim = harness.Server(extra_args=["--ceph-timeout", str(TIMEOUT_S), "--ceph-lease", str(LEASE_S)],
+                                ceph_pool="gw", key_file=self.key_file).start()
+        try:
+            self._kill9_round(victim, restart=False)
+        finally:
+            victim.cleanup()
+
+    def _kill9_round(self, victim, restart):
         sv = harness.boto3_client(victim.endpoint)
         sv.create_bucket(Bucket="crash")
         acked, lock, stop = {}, threading.Lock(), threading.Event()
@@ -298,6 +308,8 @@ class Gateways(unittest.TestCase):
         part3.start()
         time.sleep(0.3)
         victim.kill9()
+        killed_at = time.monotonic()
+        in_flight = victim.unpublished()  # its intents: what another gateway will settle
         stop.set()
         for t in threads + [part3]:
             t.join()
@@ -315,9 +327,24 @@ class Gateways(unittest.TestCase):
         parts = self.sb.list_parts(Bucket="crash", Key="mp", UploadId=up)["Parts"]
         self.assertEqual([p["PartNumber"] for p in parts][:2], [1, 2])
 
-        # The killed gateway restarts under its name and settles its intents.
-        victim.start()
-        self.assertEqual(victim.unpublished(), [])
+        if restart:
+            # The killed gateway restarts under its name (once its lease lapses) and settles
+            # its intents, or finds them settled by another gateway.
+            victim.start()
+            self.assertEqual(victim.unpublished(), [])
+        else:
+            # It never comes back: once its lease has lapsed, another gateway claims its intent
+            # log, waits one lease more, settles it and removes it (two leases and two sweeps).
+            self.assertTrue(in_flight, "the kill left writes in flight")
+            while f"intents.{victim.gateway}" in self.rados("-p", "gw.meta", "ls") and time.monotonic() - killed_at < 8 * LEASE_S:
+                time.sleep(0.25)
+            settled_after = time.monotonic() - killed_at
+            self.assertNotIn(f"intents.{victim.gateway}", self.rados("-p", "gw.meta", "ls"))
+            print(f"\n  a dead gateway's {len(in_flight)} intents settled by another {settled_after:.1f} s after the kill",
+                  flush=True)
+            self.assertGreaterEqual(settled_after, 2 * LEASE_S)  # its lease, then one more
+            # What follows deletes every object and then finds no data object left: the
+            # crash's orphans went with the settling.
         self.sb.abort_multipart_upload(Bucket="crash", Key="mp", UploadId=up)
         for key in listed:
             self.sb.delete_object(Bucket="crash", Key=key)

@@ -51,7 +51,7 @@ inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir) {
     return nullptr;
   }
   pool->set_namespace(dir);  // the test's temporary directory: unique
-  auto index = std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom());
+  auto index = std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom(), io::SystemClock());
   if (Status s = index->Start(); !s.ok()) {
     ADD_FAILURE() << s.ToString();
     return nullptr;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -62,8 +63,8 @@ std::string RadosIndex::BucketObject(std::string_view bucket) {
 }
 
 RadosIndex::RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd,
-                       size_t list_cache_bytes)
-    : rados_(rados), rnd_(rnd), self_(rnd->HexString(8)), ranges_(list_cache_bytes) {
+                       io::Clock* clock, size_t list_cache_bytes)
+    : rados_(rados), rnd_(rnd), clock_(clock), self_(rnd->HexString(8)), ranges_(list_cache_bytes) {
   meta_.dup(meta);
 }
 
@@ -443,7 +444,15 @@ Result<int> RadosIndex::DropDanglingSnapshots(const BucketName& source) {
     return it->status();
   }));
   int dropped = 0;
+  const int64_t young = clock_->NowMicros() - kSnapshotHoldGraceMicros;
   for (const auto& [snap_name, at] : holds) {
+    // The hold's value is its snapshot's instant, taken from the creating gateway's clock
+    // when the snapshot was made: a recent one may be a creation still under way.
+    int64_t made = 0;
+    auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), made);
+    if (ec != std::errc() || end != at.data() + at.size())
+      return Status(Err::kCorruption, "bad snapshot hold " + snap_name + " on " + source.str());
+    if (made > young) continue;
     const BucketName snap_bucket = BucketName::Trusted(snap_name);
     auto b = GetBucket(snap_bucket);
     if (b.ok() && b->snapshot_of == source.str()) continue;

@@ -42,11 +42,15 @@ class RadosTxn;
 class RadosIndex final : public Index {
  public:
   // `meta` is open on the metadata pool of `rados`; `rnd` names this process in notifies
-  // and spreads retries; `list_cache_bytes` bounds the listing pages kept in memory
-  // (range_cache.h; 0: none). Start() before use.
+  // and spreads retries; `clock` dates snapshot holds against kSnapshotHoldGrace;
+  // `list_cache_bytes` bounds the listing pages kept in memory (range_cache.h; 0: none).
+  // Start() before use.
   static constexpr size_t kDefaultListCacheBytes = size_t{128} << 20;
+  // A snapshot hold younger than this is never taken for a stray one: its CreateSnapshot
+  // may be between its two writes (and gateways' clocks may differ by that much less).
+  static constexpr int64_t kSnapshotHoldGraceMicros = int64_t{5} * 60 * 1000 * 1000;
   RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd,
-             size_t list_cache_bytes = kDefaultListCacheBytes);
+             io::Clock* clock, size_t list_cache_bytes = kDefaultListCacheBytes);
   ~RadosIndex() override;
   // Creates the shared objects when missing and watches for other gateways' changes.
   Status Start();
@@ -143,12 +147,14 @@ class RadosIndex final : public Index {
   Status UnlistBucketIfGone(const BucketName& name);
   // Snapshot holds (Z records) of `source` whose snapshot bucket no longer exists, left by
   // a gateway that died between the two objects CreateSnapshot and DeleteSnapshot write:
-  // dropped, so they stop holding versions. Returns how many.
+  // dropped, so they stop holding versions, once older than kSnapshotHoldGraceMicros.
+  // Returns how many.
   Result<int> DropDanglingSnapshots(const BucketName& source);
 
   librados::Rados* rados_;
   librados::IoCtx meta_;
   io::Random* rnd_;
+  io::Clock* clock_;
   std::string self_;  // this process, in notifies
   KvIndex::LockStripes locks_;
   RangeCache ranges_;

@@ -107,6 +107,18 @@ class DataStore {
     bool operator==(const Unpublished&) const = default;
   };
   virtual Result<std::vector<Unpublished>> ListUnpublished() = 0;
+
+  // A store shared by several writers (gateways on one cluster) keeps one intent log per
+  // writer. A writer that died and never came back leaves its log behind: once its lease
+  // has lapsed, ClaimAbandoned returns such logs (their unpublished ids), to be settled as
+  // recovery settles this writer's own, and then dropped with ForgetLog. A store with one
+  // writer has none.
+  struct AbandonedLog {
+    std::string name;
+    std::vector<Unpublished> ids;
+  };
+  virtual Result<std::vector<AbandonedLog>> ClaimAbandoned() { return std::vector<AbandonedLog>{}; }
+  virtual Status ForgetLog(const std::string& /*name*/) { return Status::Ok(); }
 };
 
 }  // namespace sluice::storage

@@ -22,6 +22,9 @@ std::string RadosDataStore::StripeName(const std::string& id, uint64_t n) {
 namespace {
 
 constexpr char kSizeAttr[] = "size";
+constexpr char kLeaseLock[] = "sluice.lease";
+constexpr char kGateways[] = "gateways";
+constexpr char kIntentsPrefix[] = "intents.";
 
 Result<uint64_t> ReadSize(librados::IoCtx& data, const std::string& id) {
   librados::bufferlist bl;
@@ -98,6 +101,7 @@ class RadosWriter final : public DataWriter {
   Status Commit() override {
     while (!inflight_.empty()) SLUICE_RETURN_IF_ERROR(WaitOldest());
     SLUICE_RETURN_IF_ERROR(failed_);
+    SLUICE_RETURN_IF_ERROR(s_->CheckLease());  // the log may be someone else's to settle
     // Stripe 0 carries the size, and exists even for an empty object.
     librados::ObjectWriteOperation op;
     op.create(false);
@@ -208,15 +212,112 @@ class RadosReader final : public DataReader {
 }  // namespace
 
 RadosDataStore::RadosDataStore(librados::IoCtx data, librados::IoCtx meta, std::string gateway,
-                               io::Random* rnd, boost::asio::thread_pool* pool)
+                               io::Random* rnd, io::Clock* clock, boost::asio::thread_pool* pool,
+                               std::chrono::seconds lease)
     : data_(std::move(data)),
       meta_(std::move(meta)),
-      intents_("intents." + gateway),
+      gateway_(std::move(gateway)),
+      intents_(kIntentsPrefix + gateway_),
       rnd_(rnd),
-      pool_(pool) {}
+      clock_(clock),
+      pool_(pool),
+      lease_(lease),
+      cookie_(rnd->HexString(8)) {}
+
+RadosDataStore::~RadosDataStore() {
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (renewer_.joinable()) renewer_.join();
+  // A clean stop hands the log on at once: the next holder need not wait out the lease.
+  if (lease_until_.load() != 0) meta_.unlock(intents_, kLeaseLock, cookie_);
+}
+
+Status RadosDataStore::TakeLease(const std::string& oid, uint8_t flags) {
+  timeval duration{static_cast<time_t>(lease_.count()), 0};
+  int r = meta_.lock_exclusive(oid, kLeaseLock, cookie_, "sluice gateway " + gateway_, &duration,
+                               flags);
+  if (r == -EBUSY || r == -EEXIST) return Status(Err::kAlreadyExists, "held by another gateway");
+  return RadosStatus(r, "the lease on " + oid);
+}
+
+Status RadosDataStore::Start() {
+  // The holder may be this name's previous process (gone within one lease) or another
+  // gateway settling that process's log (a claim, held up to two leases more); past three
+  // leases it is a running gateway under the same name.
+  const int64_t start = clock_->MonotonicNanos();
+  const int64_t give_up = start + std::chrono::nanoseconds(3 * lease_ + std::chrono::seconds(5)).count();
+  bool told = false;
+  for (;;) {
+    const int64_t before = clock_->MonotonicNanos();
+    Status s = TakeLease(intents_, LIBRADOS_LOCK_FLAG_MAY_RENEW);
+    if (s.ok()) {
+      lease_until_ = before + std::chrono::nanoseconds(lease_).count();
+      break;
+    }
+    if (s.code() != Err::kAlreadyExists) return s;
+    if (clock_->MonotonicNanos() > give_up)
+      return Status(Err::kAlreadyExists, "gateway name " + gateway_ +
+                                        " is in use: another running gateway holds the lease on " +
+                                        intents_ + "; give this one its own --gateway-name");
+    if (!told)
+      spdlog::info("waiting for the lease on {} (a gateway of that name stopped less than {} s "
+                   "ago and its log is being settled, or it still runs)", intents_, 3 * lease_.count());
+    told = true;
+    std::unique_lock l(mu_);
+    cv_.wait_for(l, std::chrono::milliseconds(500), [&] { return stopping_; });
+    if (stopping_) return Status(Err::kServiceUnavailable, "stopping", true);
+  }
+  // Listed, so that other gateways find the log if this one never comes back.
+  std::map<std::string, librados::bufferlist> kv;
+  kv[gateway_];
+  librados::ObjectWriteOperation op;
+  op.omap_set(kv);
+  int r = meta_.operate(kGateways, &op);
+  if (r < 0) return RadosStatus(r, "listing this gateway in " + std::string(kGateways));
+  renewer_ = std::thread([this] { RenewLoop(); });
+  return Status::Ok();
+}
+
+void RadosDataStore::RenewLoop() {
+  std::unique_lock l(mu_);
+  while (!cv_.wait_for(l, lease_ / 3, [&] { return stopping_; })) {
+    l.unlock();
+    const int64_t before = clock_->MonotonicNanos();
+    Status s = TakeLease(intents_, LIBRADOS_LOCK_FLAG_MUST_RENEW);
+    if (!s.ok()) {
+      // Lost (it lapsed and another gateway claimed the log) or unreachable: writes stop
+      // until it is held again; a new lease is taken only once the log is free.
+      spdlog::error("the lease on {} was not renewed: {}; new writes fail until it is", intents_,
+                    s.ToString());
+      s = TakeLease(intents_, 0);
+      if (s.ok()) {
+        std::map<std::string, librados::bufferlist> kv;
+        kv[gateway_];
+        librados::ObjectWriteOperation op;
+        op.omap_set(kv);
+        if (int r = meta_.operate(kGateways, &op); r < 0) s = RadosStatus(r, "listing this gateway");
+      }
+    }
+    if (s.ok()) lease_until_ = before + std::chrono::nanoseconds(lease_).count();
+    l.lock();
+  }
+}
+
+Status RadosDataStore::CheckLease() const {
+  // A third of the lease must be left: enough for the write under way to reach its commit
+  // before any other gateway could start to claim the log.
+  const int64_t until = lease_until_.load() - std::chrono::nanoseconds(lease_ / 3).count();
+  if (clock_->MonotonicNanos() < until) return Status::Ok();
+  return Status(Err::kServiceUnavailable,
+                "this gateway does not hold the lease on its intent log " + intents_, true);
+}
 
 Result<std::unique_ptr<DataWriter>> RadosDataStore::Create(uint64_t /*size_hint*/,
                                                            std::string_view owner) {
+  SLUICE_RETURN_IF_ERROR(CheckLease());
   std::string id = rnd_->HexString(16);
   // The intent first: no byte of `id` exists without it.
   std::map<std::string, librados::bufferlist> kv;
@@ -264,6 +365,10 @@ Status RadosDataStore::Delete(const std::string& id) {
 }
 
 Result<std::vector<DataStore::Unpublished>> RadosDataStore::ListUnpublished() {
+  return ListLog(intents_);
+}
+
+Result<std::vector<DataStore::Unpublished>> RadosDataStore::ListLog(const std::string& oid) {
   std::vector<Unpublished> out;
   std::string after;
   for (bool more = true; more;) {
@@ -271,7 +376,7 @@ Result<std::vector<DataStore::Unpublished>> RadosDataStore::ListUnpublished() {
     int rv = 0;
     librados::ObjectReadOperation op;
     op.omap_get_vals2(after, 1000, &page, &more, &rv);
-    int r = meta_.operate(intents_, &op, nullptr);
+    int r = meta_.operate(oid, &op, nullptr);
     if (r == -ENOENT) break;  // no intent ever recorded
     if (r < 0) return RadosStatus(r, "listing intents");
     if (rv < 0) return RadosStatus(rv, "listing intents");
@@ -280,6 +385,62 @@ Result<std::vector<DataStore::Unpublished>> RadosDataStore::ListUnpublished() {
     if (page.empty()) break;
   }
   return out;
+}
+
+// Every listed gateway but this one whose lease this gateway can take. A log is returned
+// one lease duration after it was first claimed (the claim is renewed meanwhile): its owner,
+// if merely stalled, has seen its own lease lapse and stopped writing by then.
+Result<std::vector<DataStore::AbandonedLog>> RadosDataStore::ClaimAbandoned() {
+  std::map<std::string, librados::bufferlist> listed;
+  std::set<std::string> names;
+  std::string after;
+  for (bool more = true; more;) {
+    librados::ObjectReadOperation op;
+    int rv = 0;
+    listed.clear();
+    op.omap_get_vals2(after, 1000, &listed, &more, &rv);
+    int r = meta_.operate(kGateways, &op, nullptr);
+    if (r == -ENOENT) break;
+    if (r < 0) return RadosStatus(r, "listing gateways");
+    for (const auto& [name, v] : listed) names.insert(name);
+    if (listed.empty()) break;
+    after = listed.rbegin()->first;
+  }
+  std::vector<AbandonedLog> out;
+  const int64_t now = clock_->MonotonicNanos();
+  for (const auto& name : names) {
+    if (name == gateway_) continue;
+    Status s = TakeLease(kIntentsPrefix + name, LIBRADOS_LOCK_FLAG_MAY_RENEW);
+    if (!s.ok()) {
+      claimed_.erase(name);  // alive (or back)
+      if (s.code() != Err::kAlreadyExists) return s;
+      continue;
+    }
+    auto [it, first] = claimed_.emplace(name, now);
+    if (first) {
+      spdlog::info("gateway {} holds no lease (stopped, or dead); what it left unfinished is settled in {} s "
+                   "unless it returns", name, lease_.count());
+      continue;
+    }
+    if (now - it->second < std::chrono::nanoseconds(lease_).count()) continue;
+    SLUICE_ASSIGN_OR_RETURN(auto ids, ListLog(kIntentsPrefix + name));
+    out.push_back({name, std::move(ids)});
+  }
+  return out;
+}
+
+Status RadosDataStore::ForgetLog(const std::string& name) {
+  // Unlisted first, then removed (which ends the claim): a gateway of that name starting
+  // now takes the lease only once the log is gone, and lists itself again after that.
+  librados::ObjectWriteOperation unlist;
+  unlist.omap_rm_keys(std::set<std::string>{name});
+  int r = meta_.operate(kGateways, &unlist);
+  if (r < 0 && r != -ENOENT) return RadosStatus(r, "unlisting gateway " + name);
+  r = meta_.remove(kIntentsPrefix + name);
+  if (r < 0 && r != -ENOENT) return RadosStatus(r, "removing the intent log of " + name);
+  claimed_.erase(name);
+  spdlog::info("settled the unfinished writes of gateway {}", name);
+  return Status::Ok();
 }
 
 }  // namespace sluice::storage

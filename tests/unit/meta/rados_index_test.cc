@@ -208,5 +208,43 @@ TEST_F(RadosGateways, ListingPagesFromMemoryShowTheOtherGatewaysWrites) {
   EXPECT_EQ(a_->ListObjects(bkt, q).status().code(), Err::kNoSuchBucket);
 }
 
+// A hold left without its snapshot (a gateway died between CreateSnapshot's two writes) is
+// dropped when it stands in the way, but only once it is older than the grace period: a
+// young one may belong to a snapshot whose creation is still under way.
+TEST_F(RadosGateways, StraySnapshotHoldsAreDroppedOnlyPastTheirGrace) {
+  const BucketName bkt = BucketName::Trusted("bkt");
+  ASSERT_TRUE(a_->SetBucketVersioning(bkt, Versioning::kEnabled).ok());
+  auto cluster = io::RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
+  ASSERT_TRUE(cluster.ok());
+  auto pool = (*cluster)->OpenPool("sluice-kit.meta");
+  ASSERT_TRUE(pool.ok());
+  pool->set_namespace(ns_);
+  auto hold = [&](const std::string& snap, int64_t at) {
+    RadosTxn txn(*pool, RadosIndex::BucketObject("bkt"));
+    KvBatch b;
+    b.Put(codec::SnapshotKey("bkt", snap), std::to_string(at));
+    ASSERT_TRUE(txn.Write(b, true).ok());
+  };
+  const int64_t now = io::SystemClock()->NowMicros();
+  hold("young-stray", now - 1000 * 1000);
+  auto s = b_->SetBucketVersioning(bkt, Versioning::kSuspended);
+  EXPECT_EQ(s.code(), Err::kInvalidBucketState) << "a young hold is not taken for a stray";
+  // Past the grace, it is: dropped, and the suspend goes through.
+  RadosTxn txn(*pool, RadosIndex::BucketObject("bkt"));
+  KvBatch b;
+  b.Delete(codec::SnapshotKey("bkt", "young-stray"));
+  ASSERT_TRUE(txn.Write(b, true).ok());
+  hold("old-stray", now - RadosIndex::kSnapshotHoldGraceMicros - 60 * 1000 * 1000);
+  ASSERT_TRUE(b_->SetBucketVersioning(bkt, Versioning::kSuspended).ok());
+  RadosTxn check(*pool, RadosIndex::BucketObject("bkt"));
+  std::string v;
+  EXPECT_EQ(check.Get(codec::SnapshotKey("bkt", "old-stray"), &v).code(), Err::kNotFound);
+  // A real snapshot's hold stays whatever its age: it has its bucket.
+  ASSERT_TRUE(a_->SetBucketVersioning(bkt, Versioning::kEnabled).ok());
+  ASSERT_TRUE(a_->CreateSnapshot(bkt, BucketName::Trusted("snap-kept"), now - 3600LL * 1000 * 1000, "o").ok());
+  EXPECT_EQ(b_->SetBucketVersioning(bkt, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  ASSERT_TRUE(b_->DeleteSnapshot(BucketName::Trusted("snap-kept")).ok());
+}
+
 }  // namespace
 }  // namespace sluice::meta

@@ -40,8 +40,9 @@ struct Backend {
 // A RADOS store on the cluster SLUICE_CEPH_CONF names, in pools of its own, with an intent
 // log of its own (a fresh gateway name) so each test sees only its own writes. An empty
 // Env without a cluster.
-Env RadosEnv() {
+Env RadosEnv(std::string gateway = "", std::chrono::seconds lease = std::chrono::seconds(30)) {
   Env e;
+  if (gateway.empty()) gateway = "test-" + io::SystemRandom()->HexString(8);
   const char* conf = std::getenv("SLUICE_CEPH_CONF");
   if (!conf || !*conf) return e;
   struct Cluster {
@@ -58,9 +59,13 @@ Env RadosEnv() {
   auto meta = c->cluster->OpenPool("sluice-test-meta");
   EXPECT_TRUE(data.ok() && meta.ok());
   if (!data.ok() || !meta.ok()) return e;
-  e.store = std::make_unique<RadosDataStore>(std::move(data).value(), std::move(meta).value(),
-                                             "test-" + io::SystemRandom()->HexString(8),
-                                             io::SystemRandom(), &c->pool);
+  auto store = std::make_unique<RadosDataStore>(std::move(data).value(), std::move(meta).value(),
+                                                gateway, io::SystemRandom(), io::SystemClock(),
+                                                &c->pool, lease);
+  Status started = store->Start();
+  EXPECT_TRUE(started.ok()) << started.ToString();
+  if (!started.ok()) return e;
+  e.store = std::move(store);
   e.cluster = c;
   return e;
 }
@@ -281,6 +286,43 @@ TEST(RadosDataStore, AWriteCutShortIsFoundAndRemovedWhole) {
   EXPECT_EQ(left, 0);
 }
 
+// One process per intent log: a second store under a name whose lease is held waits for it,
+// and refuses once a lapsed lease cannot explain the wait (three leases); a clean stop hands
+// the log on at once. Another gateway claims nothing from a log whose lease is held.
+TEST(RadosDataStore, ALeaseKeepsOneGatewayPerIntentLog) {
+  const char* conf = std::getenv("SLUICE_CEPH_CONF");
+  if (!conf || !*conf) GTEST_SKIP() << "no cluster (set SLUICE_CEPH_CONF)";
+  const std::string name = "lease-" + io::SystemRandom()->HexString(6);
+  Env holder = RadosEnv(name, std::chrono::seconds(3));
+  ASSERT_TRUE(holder.store);
+  Env other = RadosEnv("", std::chrono::seconds(3));
+  ASSERT_TRUE(other.store);
+  auto claimed = other.store->ClaimAbandoned();
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  for (const auto& log : *claimed) EXPECT_NE(log.name, name);
+
+  auto connected = RadosCluster::Connect(conf, "admin", std::chrono::seconds(30));
+  ASSERT_TRUE(connected.ok());
+  auto data = (*connected)->OpenPool("sluice-test-data");
+  auto meta = (*connected)->OpenPool("sluice-test-meta");
+  ASSERT_TRUE(data.ok() && meta.ok());
+  boost::asio::thread_pool pool(1);
+  RadosDataStore twin(std::move(data).value(), std::move(meta).value(), name, io::SystemRandom(),
+                      io::SystemClock(), &pool, std::chrono::seconds(3));
+  const auto t0 = std::chrono::steady_clock::now();
+  Status s = twin.Start();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(s.code(), Err::kAlreadyExists);
+  EXPECT_NE(s.message().find("in use"), std::string::npos) << s.ToString();
+  EXPECT_GE(waited, std::chrono::seconds(9));
+  EXPECT_TRUE(holder.store->Create(0, "o").ok()) << "the holder keeps writing meanwhile";
+
+  holder.store.reset();  // a clean stop releases the lease
+  Env next = RadosEnv(name, std::chrono::seconds(3));
+  ASSERT_TRUE(next.store);
+  pool.join();
+}
+
 // Connecting says what is wrong: a conf that is not there, a cluster that does not answer
 // (within the timeout, not forever), a key the cluster refuses; and a missing pool is made.
 TEST(RadosCluster, ConnectErrorsSayWhatIsWrong) {
@@ -341,7 +383,9 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
   ASSERT_TRUE(data.ok() && meta.ok());
   boost::asio::thread_pool pool(1);
   RadosDataStore store(std::move(data).value(), std::move(meta).value(),
-                       "test-" + io::SystemRandom()->HexString(8), io::SystemRandom(), &pool);
+                       "test-" + io::SystemRandom()->HexString(8), io::SystemRandom(),
+                       io::SystemClock(), &pool);
+  ASSERT_TRUE(store.Start().ok());  // the lease held: Create goes to the cluster
   struct Resume {
     std::vector<pid_t>& pids;
     ~Resume() {
