@@ -558,7 +558,9 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
     }
     ListEntry e;
     e.key.assign(key);
-    SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &e.meta, /*listing_only=*/true));
+    // The leading fields are all a listing needs (the rest may hold inline bytes).
+    if (!codec::DecodeObject(it->head(), &e.meta, /*listing_only=*/true).ok())
+      SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &e.meta, /*listing_only=*/true));
     page.next_marker = e.key;
     page.objects.push_back(std::move(e));
     count++;

@@ -38,6 +38,10 @@ class KvIterator {
   virtual void Next() = 0;
   virtual std::string_view key() const = 0;
   virtual std::string_view value() const = 0;
+  // A prefix of value() (all of it, or at least its first 512 bytes), for readers that
+  // decode only leading fields (a listing): a store may keep the rest of a long value
+  // apart and fetch it only when value() is asked for.
+  virtual std::string_view head() const { return value(); }
   virtual Status status() const = 0;
 };
 

@@ -310,20 +310,29 @@ Result<std::vector<BucketInfo>> RadosIndex::ListBuckets() {
       Pending& p = pending[i - start];
       p.done = librados::Rados::aio_create_completion();
       librados::ObjectReadOperation op;
-      op.omap_get_vals_by_keys({codec::BucketKey(names[i])}, &p.out, &p.rv);
+      const std::string bkey = codec::BucketKey(names[i]);
+      op.omap_get_vals_by_keys({bkey, RadosTxn::TailKey(bkey)}, &p.out, &p.rv);
       meta_.aio_operate(BucketObject(names[i]), p.done, &op, nullptr);
     }
     Status failed;
-    for (auto& p : pending) {
+    for (size_t j = 0; j < pending.size(); j++) {
+      Pending& p = pending[j];
       p.done->wait_for_complete();
       int r = p.done->get_return_value();
       p.done->release();
       if (r < 0 && r != -ENOENT && failed.ok()) failed = io::RadosStatus(r, "reading a bucket record");
       if (r < 0 || p.out.empty()) continue;  // listed, never created or since deleted
-      const std::string v = p.out.begin()->second.to_str();
-      const auto record = RadosTxn::Unstored(v);
+      const std::string bkey = codec::BucketKey(names[start + j]);
+      auto main = p.out.find(bkey);
+      if (main == p.out.end()) continue;
+      const std::string v = main->second.to_str();
+      std::string record(RadosTxn::StoredHead(v).value_or(""));
+      if (RadosTxn::IsSplit(v)) {
+        auto tail = p.out.find(RadosTxn::TailKey(bkey));
+        if (tail != p.out.end()) record += RadosTxn::Unstored(tail->second.to_str()).value_or("");
+      }
       BucketInfo b;
-      if (!record || !codec::DecodeBucket(*record, &b).ok()) {
+      if (!RadosTxn::StoredHead(v) || !codec::DecodeBucket(record, &b).ok()) {
         if (failed.ok()) failed = Status(Err::kCorruption, "a bad bucket record");
         continue;
       }

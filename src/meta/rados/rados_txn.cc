@@ -10,7 +10,9 @@
 namespace sluice::meta {
 namespace {
 
-constexpr char kTag = 'v';
+constexpr char kTag = 'v';      // a whole value (or a tail)
+constexpr char kHeadTag = 'h';  // the head of a split value
+constexpr char kTailPrefix = '~';  // tails' keys: after every record's kind letter
 
 // The first range read of an iterator fetches a few entries (most seeks want one or two:
 // the next version of a key, the first part of an upload); an iterator read past them is
@@ -33,15 +35,41 @@ std::optional<std::string_view> RadosTxn::Unstored(std::string_view stored) {
   return stored.substr(1);
 }
 
+std::optional<std::string_view> RadosTxn::StoredHead(std::string_view stored) {
+  if (stored.empty() || (stored[0] != kTag && stored[0] != kHeadTag)) return std::nullopt;
+  return stored.substr(1);
+}
+
+std::string RadosTxn::TailKey(std::string_view key) {
+  std::string t(1, kTailPrefix);
+  t.append(key);
+  return t;
+}
+
+Status RadosTxn::Join(std::string_view key, std::string_view stored, std::string* value) const {
+  auto head = StoredHead(stored);
+  if (!head) return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
+  value->assign(*head);
+  if (!IsSplit(stored)) return Status::Ok();
+  auto t = cache_.find(TailKey(key));
+  if (t == cache_.end() || !t->second || !Unstored(*t->second))
+    return Status(Err::kCorruption, "index object " + oid_ + ": a split value without its tail");
+  value->append(*Unstored(*t->second));
+  return Status::Ok();
+}
+
 RadosTxn::RadosTxn(const librados::IoCtx& io, std::string oid, RangeCache* ranges)
     : oid_(std::move(oid)), ranges_(ranges) {
   io_.dup(io);
 }
 
-Status RadosTxn::Fetch(const std::vector<std::string>& keys) {
+Status RadosTxn::Fetch(const std::vector<std::string>& keys, uint64_t* version) {
   std::set<std::string> want;
-  for (const auto& k : keys)
+  for (const auto& k : keys) {
     if (cache_.find(k) == cache_.end()) want.insert(k);
+    std::string t = TailKey(k);
+    if (cache_.find(t) == cache_.end()) want.insert(std::move(t));
+  }
   if (want.empty()) return Status::Ok();
   librados::ObjectReadOperation op;
   std::map<std::string, librados::bufferlist> out;
@@ -50,13 +78,15 @@ Status RadosTxn::Fetch(const std::vector<std::string>& keys) {
   int r = io_.operate(oid_, &op, nullptr);
   SawObject(r);
   if (r < 0 && r != -ENOENT) return io::RadosStatus(r, "reading index object " + oid_);
+  if (version) *version = io_.get_last_version();
   for (const auto& k : want) {
     auto it = out.find(k);
     if (it == out.end()) {
       cache_.emplace(k, std::nullopt);
     } else {
       std::string v = it->second.to_str();
-      if (!Unstored(v)) return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
+      if (!StoredHead(v)) return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
+      if (IsSplit(v)) split_.insert(k);
       cache_.emplace(k, std::move(v));
     }
   }
@@ -75,8 +105,12 @@ Status RadosTxn::Get(std::string_view key, std::string* value) {
   }
   guards_.emplace(std::string(key), it->second.value_or(std::string()));
   if (!it->second) return Status(Err::kNotFound, "");
-  value->assign(*Unstored(*it->second));
-  return Status::Ok();
+  if (IsSplit(*it->second)) {
+    std::string t = TailKey(key);
+    auto tail = cache_.find(t);
+    guards_.emplace(std::move(t), tail != cache_.end() && tail->second ? *tail->second : std::string());
+  }
+  return Join(key, *it->second, value);
 }
 
 void RadosTxn::SawRange(uint64_t version) {
@@ -102,11 +136,21 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
   std::map<std::string, librados::bufferlist> sets;
   std::set<std::string> removes;
   for (auto& [k, v] : final_state) {
+    const bool had_tail = split_.count(k) > 0;
+    if (v && v->size() + 1 > kSplitOver) {
+      sets[k].append(std::string(1, kHeadTag));
+      sets[k].append(v->data(), kHeadBytes);
+      auto& tail = sets[TailKey(k)];
+      tail.append(std::string(1, kTag));
+      tail.append(v->data() + kHeadBytes, static_cast<unsigned>(v->size() - kHeadBytes));
+      continue;
+    }
     if (v) {
       sets[k].append(Stored(*v));
     } else {
       removes.insert(k);
     }
+    if (had_tail) removes.insert(TailKey(k));
   }
   librados::ObjectWriteOperation op;
   if (saw_present_) {
@@ -185,7 +229,30 @@ class RadosTxnIterator final : public KvIterator {
     run_ = ToRun(none, after);
   }
   std::string_view key() const override { return run_->key(pos_); }
-  std::string_view value() const override { return *RadosTxn::Unstored(run_->value(pos_)); }
+  std::string_view head() const override { return *RadosTxn::StoredHead(run_->value(pos_)); }
+  std::string_view value() const override {
+    const std::string_view stored = run_->value(pos_);
+    if (!RadosTxn::IsSplit(stored)) return *RadosTxn::Unstored(stored);
+    // A split value: the tails of this and the next split entries of the run in one read.
+    if (txn_->cache_.find(RadosTxn::TailKey(key())) == txn_->cache_.end()) {
+      std::vector<std::string> keys;
+      for (size_t i = pos_; i < run_->size() && keys.size() < kMaxBatch; i++)
+        if (RadosTxn::IsSplit(run_->value(i))) keys.emplace_back(run_->key(i));
+      uint64_t version = 0;
+      Status s = txn_->Fetch(keys, &version);
+      if (s.ok() && guarded_) txn_->SawRange(version);
+      if (!s.ok()) {
+        status_ = s;
+        return {};
+      }
+    }
+    Status s = txn_->Join(key(), stored, &joined_);
+    if (!s.ok()) {
+      status_ = s;
+      return {};
+    }
+    return joined_;
+  }
   Status status() const override { return status_; }
 
  private:
@@ -239,12 +306,13 @@ class RadosTxnIterator final : public KvIterator {
       }
       std::string v = it->second.to_str();
       if (!Tagged(v)) return false;
+      if (RadosTxn::IsSplit(v)) continue;  // Get reads it with its tail
       txn_->cache_.emplace(std::move(k), std::move(v));
     }
     return true;
   }
   bool Tagged(std::string_view v) {
-    if (RadosTxn::Unstored(v)) return true;
+    if (RadosTxn::StoredHead(v)) return true;
     status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": an untagged value");
     return false;
   }
@@ -258,8 +326,10 @@ class RadosTxnIterator final : public KvIterator {
     run->Reserve(exact.size() + after.size(), bytes);
     for (auto* m : {&exact, &after}) {
       for (auto& [k, v] : *m) {
+        if (!k.empty() && k[0] == kTailPrefix) continue;  // tails are read with their value
         std::string_view sv(v.c_str(), v.length());  // c_str makes the list contiguous
         if (!Tagged(sv)) return nullptr;
+        if (RadosTxn::IsSplit(sv)) txn_->split_.insert(k);
         run->Add(k, sv);
       }
     }
@@ -274,7 +344,8 @@ class RadosTxnIterator final : public KvIterator {
   size_t pos_ = 0;
   bool more_ = false;
   uint64_t version_ = 0;
-  Status status_;
+  mutable std::string joined_;  // value() of a split entry
+  mutable Status status_;
 };
 
 std::unique_ptr<KvIterator> RadosTxn::NewIterator() {

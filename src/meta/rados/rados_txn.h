@@ -15,6 +15,15 @@
 // and isolation therefore come from the OSD that holds the object, whichever gateway
 // writes, and a commit is durable on every replica when Write returns.
 //
+// Long values (over kSplitOver stored bytes: records with inline object bytes, or many
+// parts) are kept in two entries: the key holds the first kHeadBytes (tag 'h') and
+// TailKey(key) the rest (tag 'v'). A listing page then reads heads only, whatever the
+// objects' sizes (KvIterator::head()); Get and KvIterator::value() join the two, reading
+// both in the same operation (Get) or the tails of a whole batch in one (iterators), and
+// Get guards both. A write replaces or removes a tail wherever the transaction saw its
+// key split; KvIndex reads every object record before it rewrites it, so no tail is left
+// behind under a whole value.
+//
 // Not thread-safe: one transaction belongs to one call on one thread.
 #pragma once
 
@@ -23,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,17 +63,26 @@ class RadosTxn final : public KvStore {
   bool conflicted() const { return conflicted_; }
   const std::string& oid() const { return oid_; }
 
-  // Stored values carry a tag byte (see above): the stored form of a value, and the value
-  // of a stored form (nullopt when it lacks the tag: not written by this class).
+  // Stored values carry a tag byte (see above): the stored form of a whole value, and the
+  // value of a stored form (nullopt when it lacks the tag, not written by this class, or is
+  // the head of a split value).
   static std::string Stored(std::string_view value);
   static std::optional<std::string_view> Unstored(std::string_view stored);
+  // The value, or the head of a split one, of a stored form (nullopt when untagged).
+  static std::optional<std::string_view> StoredHead(std::string_view stored);
+  static bool IsSplit(std::string_view stored) { return !stored.empty() && stored[0] == 'h'; }
+  static std::string TailKey(std::string_view key);
+  static constexpr size_t kSplitOver = 1024, kHeadBytes = 512;
   // A read found `r` (0 or a negative errno): -ENOENT means the object is absent.
   void SawObject(int r) { (r == -ENOENT ? saw_absent_ : saw_present_) = true; }
 
  private:
   friend class RadosTxnIterator;
-  // Raw stored bytes of `keys` (absent keys are left out), into cache_.
-  Status Fetch(const std::vector<std::string>& keys);
+  // Raw stored bytes of `keys` and of their tails, into cache_ (nullopt: absent). The
+  // object's version as the read saw it goes to *version.
+  Status Fetch(const std::vector<std::string>& keys, uint64_t* version = nullptr);
+  // The whole value of `key` from the raw stored main entry and cache_'s tail.
+  Status Join(std::string_view key, std::string_view stored, std::string* value) const;
   // A range read saw the object at `version`.
   void SawRange(uint64_t version);
 
@@ -73,6 +92,7 @@ class RadosTxn final : public KvStore {
   // Raw stored bytes read so far; nullopt: the key is absent.
   std::map<std::string, std::optional<std::string>, std::less<>> cache_;
   std::map<std::string, std::string, std::less<>> guards_;  // key -> stored bytes ("" absent)
+  std::set<std::string, std::less<>> split_;  // keys seen with a tail (a write drops it)
   std::optional<uint64_t> range_version_;
   bool range_torn_ = false;
   bool saw_absent_ = false, saw_present_ = false;
