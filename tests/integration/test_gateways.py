@@ -257,22 +257,20 @@ class Gateways(unittest.TestCase):
     # ---- a gateway killed ----
 
     def test_kill9_gateway_during_puts_and_multipart(self):
-        victim = harness.Server(extra_args=["--ceph-timeout", str(TIMEOUT_S), "--ceph-lease", str(LEASE_S)],
-                                ceph_pool="gw", key_file=self.key_file).start()
-        try:
-            self._kill9_round(victim, restart=True)
-        finally:
-            victim.cleanup()
+        self._kill9_round(restart=True)
 
     def test_kill9_gateway_that_never_returns_is_settled_by_the_others(self):
+        self._kill9_round(restart=False)
+
+    def _kill9_round(self, restart):
         victim = harness.Server(extra_args=["--ceph-timeout", str(TIMEOUT_S), "--ceph-lease", str(LEASE_S)],
                                 ceph_pool="gw", key_file=self.key_file).start()
         try:
-            self._kill9_round(victim, restart=False)
+            self._kill9_victim(victim, restart)
         finally:
             victim.cleanup()
 
-    def _kill9_round(self, victim, restart):
+    def _kill9_victim(self, victim, restart):
         sv = harness.boto3_client(victim.endpoint)
         sv.create_bucket(Bucket="crash")
         acked, lock, stop = {}, threading.Lock(), threading.Event()
