@@ -59,6 +59,9 @@ class Server:
         if ceph_conf():
             where = ["--ceph-conf", ceph_conf(), "--ceph-pool", self.ceph_pool,
                      "--iam-key-file", self.key_file, "--gateway-name", self.gateway]
+            if "--ceph-lease" not in self.extra_args:
+                # A restart after kill -9 waits out the dead process's lease: keep it short.
+                where += ["--ceph-lease", "3"]
         self.proc = subprocess.Popen(
             [self.bin, "server", *where, "--listen", f"127.0.0.1:{self.port}",
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, *self.extra_args],
