@@ -393,6 +393,14 @@ Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache:
   } else if (lifecycle.status().code() != Err::kNotFound && lifecycle.status().code() != Err::kNoSuchBucket) {
     co_return lifecycle.status();
   }
+  auto replication = co_await index_->GetBucketConfig(name, kReplicationConfig);
+  if (replication.ok()) {
+    auto c = ParseReplication(*replication);
+    if (!c.ok()) co_return Error(Err::kCorruption, "stored replication configuration: " + std::string(c.status().message()));
+    e->replication = std::make_shared<const ReplicationConfig>(std::move(c).value());
+  } else if (replication.status().code() != Err::kNotFound && replication.status().code() != Err::kNoSuchBucket) {
+    co_return replication.status();
+  }
   auto owner = co_await index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
@@ -476,6 +484,9 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kGetObjectLegalHold: return "s3:GetObjectLegalHold";
     case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
       return "s3:PutLifecycleConfiguration";
+    case Op::kPutBucketReplication: case Op::kDeleteBucketReplication:
+      return "s3:PutReplicationConfiguration";
+    case Op::kGetBucketReplication: return "s3:GetReplicationConfiguration";
     case Op::kGetBucketLifecycle: return "s3:GetLifecycleConfiguration";
     case Op::kPutBucketPolicy: return "s3:PutBucketPolicy";
     case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";

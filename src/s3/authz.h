@@ -19,6 +19,7 @@
 #include "meta/api/index.h"
 #include "s3/context.h"
 #include "s3/lifecycle.h"
+#include "s3/replication.h"
 #include "s3/router.h"
 
 namespace sluice::s3 {
@@ -58,6 +59,8 @@ struct BucketAccessEntry {
   // Not access control, but read on the same requests (x-amz-expiration on GET, HEAD and
   // PUT) and changed as rarely: the lifecycle rules, null when none.
   std::shared_ptr<const LifecycleConfig> lifecycle;
+  // Read by every write (which versions to queue), null when none.
+  std::shared_ptr<const ReplicationConfig> replication;
   // Set when the bucket is a snapshot: reads go to `source` as of `at` (docs/snapshots.md).
   struct Snapshot {
     BucketName source;

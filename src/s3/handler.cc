@@ -72,6 +72,7 @@ bool ChangesSnapshotData(Op op) {
     case Op::kPutObjectTagging: case Op::kDeleteObjectTagging: case Op::kPutObjectAcl:
     case Op::kPostObject: case Op::kPutObjectLockConfiguration: case Op::kPutObjectRetention:
     case Op::kPutObjectLegalHold: case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
+    case Op::kPutBucketReplication:
       return true;
     default:
       return false;
@@ -313,6 +314,9 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kGetObjectRetention: co_return co_await GetObjectRetention(ctx);
     case Op::kPutObjectLegalHold: co_return co_await PutObjectLegalHold(ctx);
     case Op::kGetObjectLegalHold: co_return co_await GetObjectLegalHold(ctx);
+    case Op::kPutBucketReplication: co_return co_await PutBucketReplication(ctx);
+    case Op::kGetBucketReplication: co_return co_await GetBucketReplication(ctx);
+    case Op::kDeleteBucketReplication: co_return co_await DeleteBucketReplication(ctx);
     case Op::kPutBucketLifecycle: co_return co_await PutBucketLifecycle(ctx);
     case Op::kGetBucketLifecycle: co_return co_await GetBucketLifecycle(ctx);
     case Op::kDeleteBucketLifecycle: co_return co_await DeleteBucketLifecycle(ctx);

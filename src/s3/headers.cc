@@ -127,6 +127,7 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
     if (param != "response-content-type" && q.Has(param))
       head.Set(std::string(name), std::string(q.Get(param)));
   if (!m.tags.empty()) head.Set("x-amz-tagging-count", std::to_string(m.tags.size()));
+  if (!m.replication_status.empty()) head.Set("x-amz-replication-status", m.replication_status);
 }
 
 void AddChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m) {

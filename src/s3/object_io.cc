@@ -223,8 +223,6 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
   co_return Status::Ok();
 }
 
-namespace {
-
 // The copy itself: blocking reads and appends, run as one job on the pool.
 Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
                                 const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
@@ -279,8 +277,6 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
   if (out.writer) SLUICE_RETURN_IF_ERROR(out.writer->Commit());
   return out;
 }
-
-}  // namespace
 
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
                               uint64_t len, bool allow_inline, const std::string& owner) {

@@ -53,6 +53,10 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
 // Copies [offset, offset+len) of `src` into new durable data. Inline when small and
 // allow_inline.
 // `owner` as for StoreBody: meta::DataOwner::Encode() of where it will be published.
+// The same on the calling thread, which may block (the replication worker's).
+Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
+                                const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
+                                bool allow_inline, const std::string& owner);
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
                               uint64_t len, bool allow_inline, const std::string& owner);
 

@@ -11,7 +11,7 @@ namespace {
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
     "website", "logging", "notification",
-    "replication", "encryption", "requestPayment", "accelerate", "tagging"};
+    "encryption", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
@@ -70,6 +70,9 @@ std::string_view OpName(Op op) {
     case Op::kGetObjectRetention: return "GetObjectRetention";
     case Op::kPutObjectLegalHold: return "PutObjectLegalHold";
     case Op::kGetObjectLegalHold: return "GetObjectLegalHold";
+    case Op::kPutBucketReplication: return "PutBucketReplication";
+    case Op::kGetBucketReplication: return "GetBucketReplication";
+    case Op::kDeleteBucketReplication: return "DeleteBucketReplication";
     case Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
     case Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
     case Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
@@ -172,6 +175,13 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
       if (method == "GET") r.op = Op::kGetBucketLifecycle;
       else if (method == "PUT") r.op = Op::kPutBucketLifecycle;
       else if (method == "DELETE") r.op = Op::kDeleteBucketLifecycle;
+      else return deny();
+      return r;
+    }
+    if (q.Has("replication")) {
+      if (method == "GET") r.op = Op::kGetBucketReplication;
+      else if (method == "PUT") r.op = Op::kPutBucketReplication;
+      else if (method == "DELETE") r.op = Op::kDeleteBucketReplication;
       else return deny();
       return r;
     }

@@ -18,6 +18,7 @@
 #include "auth/secret_box.h"
 #include "s3/authz.h"
 #include "s3/lifecycle_worker.h"
+#include "s3/replication_worker.h"
 #include "server/admin_api.h"
 #include "common/strings.h"
 #include "http/server.h"
@@ -381,6 +382,28 @@ int RunServer(const ServerConfig& cfg) {
     });
   }
 
+  // The replication worker: copies what the buckets' replication queues hold. Writes only
+  // add to the queues, so nothing here ever makes a request wait.
+  std::thread replicator;
+  std::unique_ptr<s3::ReplicationWorker> replication;
+  if (cfg.replication_interval_ms > 0) {
+    replication = std::make_unique<s3::ReplicationWorker>(svc, cfg.replication_parallel);
+    replicator = std::thread([&] {
+      std::unique_lock l(lc_mu);
+      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.replication_interval_ms), [&] { return lc_stop; })) {
+        l.unlock();
+        auto st = replication->RunOnce();
+        if (!st.ok()) {
+          spdlog::error("replication pass failed: {}", st.status().ToString());
+        } else if (st->completed || st->failed) {
+          spdlog::debug("replication: {} copied ({} bytes), {} failed, {} waiting to retry",
+                        st->completed, st->bytes, st->failed, st->retrying);
+        }
+        l.lock();
+      }
+    });
+  }
+
   // On a cluster: the unfinished writes of gateways that died and never came back
   // (DataStore::ClaimAbandoned), looked for twice per lease so a claim never lapses.
   std::thread settler;
@@ -421,6 +444,7 @@ int RunServer(const ServerConfig& cfg) {
   }
   lc_cv.notify_all();
   if (lifecycle.joinable()) lifecycle.join();
+  if (replicator.joinable()) replicator.join();
   if (settler.joinable()) settler.join();
   server.Stop();
   blocking.join();

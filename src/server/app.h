@@ -31,6 +31,11 @@ struct ServerConfig {
   // Seconds between lifecycle passes (rules are day-granular; a pass is cheap when no bucket
   // has rules); 0 turns the worker off.
   int64_t lifecycle_interval_s = 600;
+  // Milliseconds between passes of the replication worker over the queues (a pass with
+  // nothing queued is one index seek per replicated bucket), and the keys it copies at
+  // once; 0 turns the worker off (queued versions then wait, they are never lost).
+  int64_t replication_interval_ms = 100;
+  int replication_parallel = 8;
   // A Ceph cluster instead of the data directory (docs/rados.md): its conf file (monitors
   // and keyring), the cephx user, the pools' prefix (PREFIX.meta and PREFIX.data, created
   // when missing), this gateway's name (default: host-port), and the seconds after which a

@@ -90,6 +90,14 @@ int main(int argc, char** argv) {
                   "Seconds between passes of the lifecycle worker (0: off)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  srv->add_option("--replication-interval-ms", cfg.replication_interval_ms,
+                  "Milliseconds between passes of the replication worker (0: off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  srv->add_option("--replication-parallel", cfg.replication_parallel,
+                  "Keys the replication worker copies at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   sluice::cli::AdminCommand admin;
   admin.Register(app);
   sluice::cli::DataCommands data;

@@ -162,6 +162,23 @@ class Index {
   virtual Result<UploadListPage> ListUploads(const BucketName& bucket,
                                              const UploadListQuery& q) = 0;
 
+  // Bucket replication (docs/replication.md). A version or delete marker written with
+  // replication_status PENDING (ObjectMeta; DeleteRequest::replicate_marker) is queued in the
+  // same atomic step as the write. The queue, in order: at most `max` tasks after the one
+  // whose id is `after` (empty: from the start). kNoSuchBucket when the bucket is gone.
+  virtual Result<std::vector<ReplicationTask>> ListReplicationQueue(const BucketName& bucket,
+                                                                    const std::string& after,
+                                                                    size_t max) = 0;
+  // Ends `task`: removes it from the queue and, when its version still exists, sets the
+  // version's replication_status to `status` (COMPLETED or FAILED), in one atomic step.
+  // Ending a task that is no longer queued succeeds and changes nothing.
+  virtual Status FinishReplication(const BucketName& bucket, const ReplicationTask& task,
+                                   const std::string& status) = 0;
+  // Queues an existing version or marker again (status PENDING), for a resync or for
+  // objects written before the rule: kNoSuchVersion when it is gone.
+  virtual Status QueueReplication(const BucketName& bucket, const ObjectKey& key,
+                                  const VersionId& version) = 0;
+
   // What the server caches from the index, and when it changed: a bucket's record or
   // configuration documents (creation, deletion, versioning, Object Lock, snapshots,
   // policy, ACL, CORS, lifecycle ...), or the server-wide documents of one namespace

@@ -87,6 +87,24 @@ struct ObjectMeta {
   // Object Lock: retention and legal hold of this version.
   Retention retention = {};
   bool legal_hold = false;
+  // Bucket replication (docs/replication.md): "" (not replicated), "PENDING", "COMPLETED"
+  // or "FAILED" on a source version, "REPLICA" on a copy a replication wrote. A write whose
+  // meta says PENDING is queued for replication in the same atomic step (ReplicationTask).
+  std::string replication_status;
+};
+
+inline constexpr char kReplicationPending[] = "PENDING";
+inline constexpr char kReplicationCompleted[] = "COMPLETED";
+inline constexpr char kReplicationFailed[] = "FAILED";
+inline constexpr char kReplicationReplica[] = "REPLICA";
+
+// One queued replication: a version (or delete marker) of `key` written with status
+// PENDING. Tasks of a bucket come in the order their versions were written, so the
+// versions of one key are replicated oldest first.
+struct ReplicationTask {
+  std::string id;  // opaque, ordered: the position in the bucket's queue
+  ObjectKey key;
+  VersionId version;
 };
 
 // A delete. With an empty `version` it removes the latest (a marker named `marker` in a
@@ -96,6 +114,8 @@ struct DeleteRequest {
   VersionId marker;
   int64_t now_micros = 0;
   bool bypass_governance = false;  // the caller may, and asked to, bypass GOVERNANCE
+  // A delete marker this adds is queued for replication (its status PENDING).
+  bool replicate_marker = false;
 };
 
 // What a write or delete did to the key's versions. `version` is empty in an unversioned

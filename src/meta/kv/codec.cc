@@ -168,6 +168,27 @@ std::string SnapshotPrefix(std::string_view source) { return Join(kSnapshotOf, {
 std::string SnapshotKey(std::string_view source, std::string_view name) {
   return Join(kSnapshotOf, {source, name});
 }
+std::string ReplicationPrefix(std::string_view bucket) { return Join(kReplication, {bucket, ""}); }
+std::string ReplicationKey(std::string_view bucket, const VersionId& v, std::string_view key) {
+  std::string out = ReplicationPrefix(bucket);
+  PutU64BE(&out, v.micros());
+  PutU64BE(&out, v.rand());
+  out.append(key);
+  return out;
+}
+std::string EncodeReplication(const VersionId& v) { return v.is_null() ? "n" : "v"; }
+Status DecodeReplication(std::string_view key_rest, std::string_view value, ReplicationTask* t) {
+  if (key_rest.size() <= kVersionStampSize || (value != "n" && value != "v"))
+    return Corrupt("replication record");
+  const uint64_t micros = GetU64BE(key_rest);
+  const uint64_t rand = GetU64BE(key_rest.substr(8));
+  t->id = std::string(key_rest);
+  t->version = value == "n" ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
+  auto key = ParseObjectKey(key_rest.substr(kVersionStampSize));
+  if (!key.ok()) return Corrupt("replication record key");
+  t->key = std::move(key).value();
+  return Status::Ok();
+}
 std::string EncodeStamp(const VersionId& v) {
   std::string out;
   PutU64BE(&out, v.micros());
@@ -284,7 +305,7 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   w.Str(m.acl);  // optional, added with access control
   // Optional, added with versioning: absent means an unversioned (legacy null) record.
   const bool locked = !m.retention.mode.empty() || m.legal_hold;
-  if (!m.version.empty() || m.delete_marker || locked) {
+  if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty()) {
     uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
                      (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0) |
                      (inline_elsewhere ? kInlineInCurrent : 0);
@@ -293,11 +314,13 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
     w.U64(m.version.rand());
   }
   // Optional, added with Object Lock.
-  if (locked) {
+  const bool replicated = !m.replication_status.empty();
+  if (locked || replicated) {
     w.Str(m.retention.mode);
     w.I64(m.retention.until_micros);
     w.U64(m.legal_hold ? 1 : 0);
   }
+  if (replicated) w.Str(m.replication_status);  // optional, added with replication
   return w.Take();
 }
 
@@ -308,6 +331,7 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   m->delete_marker = false;
   m->retention = {};
   m->legal_hold = false;
+  m->replication_status.clear();
   if (r.AtEnd()) return Status::Ok();
   uint64_t flags, micros, rand;
   if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
@@ -322,6 +346,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   if (!r.Str(&m->retention.mode) || !r.I64(&m->retention.until_micros) || !r.U64(&hold))
     return Corrupt("object lock");
   m->legal_hold = hold != 0;
+  if (r.AtEnd()) return Status::Ok();
+  if (!r.Str(&m->replication_status)) return Corrupt("object replication status");
   return Status::Ok();
 }
 }  // namespace

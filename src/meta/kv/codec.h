@@ -28,6 +28,7 @@ inline constexpr char kVersion = 'V';  // "V" bucket "\0" key "\0" ~micros (u64 
 inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null version's stamp
 inline constexpr char kLatestMarker = 'M';  // "M" bucket "\0" key: stamp of a latest marker
 inline constexpr char kSnapshotOf = 'Z';  // "Z" source "\0" snapshot: the snapshot's instant
+inline constexpr char kReplication = 'Q';  // "Q" bucket "\0" micros rand (u64 BE) key: queued
 
 std::string BucketKey(std::string_view bucket);
 std::string ObjectPrefix(std::string_view bucket);  // "O" bucket "\0"
@@ -51,6 +52,13 @@ std::string NullVersionKey(std::string_view bucket, std::string_view key);
 std::string LatestMarkerKey(std::string_view bucket, std::string_view key);
 std::string SnapshotPrefix(std::string_view source);  // "Z" source "\0"
 std::string SnapshotKey(std::string_view source, std::string_view name);
+// A queued replication of version `v` of `key`: ordered by the version's time.
+std::string ReplicationPrefix(std::string_view bucket);  // "Q" bucket "\0"
+std::string ReplicationKey(std::string_view bucket, const VersionId& v, std::string_view key);
+// The value says whether the version is the null one (its stamp cannot tell).
+std::string EncodeReplication(const VersionId& v);
+// The task a Q record (its key without the prefix, and its value) stands for.
+Status DecodeReplication(std::string_view key_rest, std::string_view value, ReplicationTask* t);
 std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)
 Status DecodeStamp(std::string_view in, VersionId* v);  // a null VersionId
 std::string CompletedKey(std::string_view upload_id);

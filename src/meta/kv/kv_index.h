@@ -100,6 +100,15 @@ class KvIndex final : public Index {
                      std::vector<std::string>* released) override;
   Result<UploadListPage> ListUploads(const BucketName& bucket, const UploadListQuery& q) override;
 
+  // Replication queue (kv_replication.cc): Q records beside the bucket's versions.
+  Result<std::vector<ReplicationTask>> ListReplicationQueue(const BucketName& bucket,
+                                                            const std::string& after,
+                                                            size_t max) override;
+  Status FinishReplication(const BucketName& bucket, const ReplicationTask& task,
+                           const std::string& status) override;
+  Status QueueReplication(const BucketName& bucket, const ObjectKey& key,
+                          const VersionId& version) override;
+
   // The record of snapshot `name` of `*src` at `at_micros` (raised to the source's last
   // snapshot), with src->last_snapshot_at moved to it.
   static BucketInfo SnapshotRecord(BucketInfo* src, const BucketName& name, int64_t at_micros,
@@ -120,6 +129,10 @@ class KvIndex final : public Index {
   };
   Status UpdateAttributes(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
                           const std::function<Status(ObjectMeta*)>& change);
+  // Rewrites one version's record (O copy too when it is the latest) into `batch`, with
+  // `change` applied: markers included. kNotFound (nothing written) when it is gone.
+  Status RewriteVersion(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
+                        const std::function<void(ObjectMeta*)>& change, KvBatch* batch);
   std::shared_mutex& BucketLock(const std::string& bucket);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);
   std::mutex& UploadLock(const std::string& upload_id);

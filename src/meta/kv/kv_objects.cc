@@ -298,6 +298,11 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
         (enabled || !cur->version.is_null()))
       batch->Put(codec::VersionKey(bucket, key, cur->version), codec::EncodeObject(*cur));
   }
+  if (m.replication_status == kReplicationPending) {
+    // Queued in the same batch as the version: a crash cannot commit one without the other.
+    if (m.version.empty()) m.replication_status.clear();  // unversioned: nothing to name
+    else batch->Put(codec::ReplicationKey(bucket, m.version, key), codec::EncodeReplication(m.version));
+  }
   if (!m.version.empty()) {
     // A marker is never kept in O (DeleteObject removes the O record it writes here), so
     // only an object's V record may leave its bytes to O.
@@ -453,6 +458,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     m.delete_marker = true;
     m.mtime_micros = now_micros;
     m.version = marker;
+    if (request.replicate_marker) m.replication_status = kReplicationPending;
     if (b.versioning == Versioning::kSuspended) m.version = VersionId::NullAt(marker.micros(), marker.rand());
     SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), now_micros, &batch, released));
     // WriteLatest wrote the marker into O as well: a marker is never current in O.

@@ -667,6 +667,26 @@ Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
   return out;
 }
 
+Result<std::vector<ReplicationTask>> RadosIndex::ListReplicationQueue(const BucketName& bucket,
+                                                                      const std::string& after,
+                                                                      size_t max) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.ListReplicationQueue(bucket, after, max);
+  });
+}
+
+Status RadosIndex::FinishReplication(const BucketName& bucket, const ReplicationTask& task,
+                                     const std::string& status) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.FinishReplication(bucket, task, status); });
+}
+
+Status RadosIndex::QueueReplication(const BucketName& bucket, const ObjectKey& key,
+                                    const VersionId& version) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.QueueReplication(bucket, key, version); });
+}
+
 Status RadosIndex::GcDone(const std::vector<std::string>& data_ids) {
   std::map<std::string, std::vector<std::string>> by_bucket;
   std::set<std::string> swept;  // buckets PendingGc drained: perhaps deleted ones

@@ -121,6 +121,14 @@ class RadosIndex final : public Index {
   Result<bool> IsReferenced(const std::string& data_id, std::string_view owner = {}) override;
   Result<std::vector<std::string>> PendingGc(size_t max) override;
   Status GcDone(const std::vector<std::string>& data_ids) override;
+  // The queue lives in the bucket's object (Q records), written with the versions.
+  Result<std::vector<ReplicationTask>> ListReplicationQueue(const BucketName& bucket,
+                                                            const std::string& after,
+                                                            size_t max) override;
+  Status FinishReplication(const BucketName& bucket, const ReplicationTask& task,
+                           const std::string& status) override;
+  Status QueueReplication(const BucketName& bucket, const ObjectKey& key,
+                          const VersionId& version) override;
 
   // How many commits were refused by a guard and run again (tests, metrics).
   uint64_t conflicts() const { return conflicts_.load(std::memory_order_relaxed); }

@@ -171,6 +171,10 @@ Task<Status> PutBucketVersioning(Ctx& ctx) {
     if (status == "Enabled") state = meta::Versioning::kEnabled;
     else if (status == "Suspended") state = meta::Versioning::kSuspended;
     else co_return Error(Err::kMalformedXML, "Status must be Enabled or Suspended");
+    if (state == meta::Versioning::kSuspended && ctx.access && ctx.access->replication)
+      co_return Error(Err::kInvalidBucketState,
+                      "A replication configuration is present on this bucket, so the versioning "
+                      "state cannot be changed.");
     SLUICE_CO_RETURN_IF_ERROR(co_await ctx.svc.index->SetBucketVersioning(ctx.bucket, state));
   }
   co_return co_await SendEmpty(ctx, 200);

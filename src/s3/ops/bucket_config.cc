@@ -23,7 +23,6 @@ constexpr ConfigAnswer kAnswers[] = {
     {"lifecycle", Err::kNoSuchLifecycleConfiguration, ""},
     {"website", Err::kNoSuchWebsiteConfiguration, ""},
     {"encryption", Err::kServerSideEncryptionConfigurationNotFound, ""},
-    {"replication", Err::kReplicationConfigurationNotFound, ""},
     {"object-lock", Err::kObjectLockConfigurationNotFound, ""},
     {"ownershipControls", Err::kOwnershipControlsNotFound, ""},
     {"publicAccessBlock", Err::kNoSuchPublicAccessBlockConfiguration, ""},

@@ -5,6 +5,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/router.h"
 #include "s3/versions.h"
@@ -106,6 +107,7 @@ Task<Status> CopyObject(Ctx& ctx) {
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
+  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   std::vector<std::string> released;
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));

@@ -1,12 +1,13 @@
 // DeleteObjects (POST /bucket?delete): up to 1000 keys, each with an optional version id;
 // quiet mode.
 #include "common/strings.h"
-#include "s3/object_io.h"
 #include "s3/authz.h"
+#include "s3/error_table.h"
+#include "s3/object_io.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
+#include "s3/replication.h"
 #include "s3/respond.h"
-#include "s3/error_table.h"
 #include "s3/router.h"
 #include "s3/versions.h"
 
@@ -61,7 +62,9 @@ Task<Status> DeleteObjects(Ctx& ctx) {
       const std::string_view action = version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
       o.status = co_await Require(ctx, action, ctx.bucket, *key);
       if (!o.status.ok()) continue;
-      const meta::DeleteRequest request{version, NewVersionStamp(svc, now), now, bypass};
+      meta::DeleteRequest request{version, NewVersionStamp(svc, now), now, bypass};
+      request.replicate_marker =
+          ReplicatesMarker(ctx.access ? ctx.access->replication.get() : nullptr, key->str());
       auto r = co_await svc.index->DeleteObject(ctx.bucket, *key, request, &released);
       if (r.ok()) o.done = *r;
       else o.status = r.status();

@@ -9,6 +9,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/versions.h"
 
@@ -236,6 +237,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
   m.mtime_micros = svc.clock->NowMicros();
   m.version = NewVersionStamp(svc, m.mtime_micros);
+  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
   std::vector<std::string> released;
   auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);

@@ -5,6 +5,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/versions.h"
 
@@ -42,6 +43,7 @@ Task<Status> PutObject(Ctx& ctx) {
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
+  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   if (payload->checksum_algo() != ChecksumAlgo::kNone) {
     m.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
     m.checksum_value = payload->checksum_b64();
@@ -129,8 +131,10 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
 Task<Status> DeleteObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
   const int64_t now = svc.clock->NowMicros();
-  const meta::DeleteRequest request{ctx.version, NewVersionStamp(svc, now), now,
-                                    co_await BypassGovernance(ctx)};
+  meta::DeleteRequest request{ctx.version, NewVersionStamp(svc, now), now,
+                              co_await BypassGovernance(ctx)};
+  request.replicate_marker =
+      ReplicatesMarker(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str());
   std::vector<std::string> released;
   auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, done.status(), std::move(released)));

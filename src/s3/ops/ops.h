@@ -77,6 +77,9 @@ Task<Status> GetObjectRetention(Ctx& ctx);
 Task<Status> PutObjectLegalHold(Ctx& ctx);
 Task<Status> GetObjectLegalHold(Ctx& ctx);
 // lifecycle.cc
+Task<Status> PutBucketReplication(Ctx& ctx);
+Task<Status> GetBucketReplication(Ctx& ctx);
+Task<Status> DeleteBucketReplication(Ctx& ctx);
 Task<Status> PutBucketLifecycle(Ctx& ctx);
 Task<Status> GetBucketLifecycle(Ctx& ctx);
 Task<Status> DeleteBucketLifecycle(Ctx& ctx);

@@ -4,18 +4,19 @@
 #include <boost/beast/http/fields.hpp>
 
 #include "auth/post_policy.h"
-#include "s3/authz.h"
 #include "common/strings.h"
+#include "s3/authz.h"
 #include "s3/form_reader.h"
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
 #include "s3/parse.h"
 #include "s3/payload.h"
+#include "s3/replication.h"
 #include "s3/respond.h"
-#include "s3/versions.h"
-#include "s3/unsupported.h"
 #include "s3/router.h"
+#include "s3/unsupported.h"
+#include "s3/versions.h"
 
 namespace sluice::s3::ops {
 namespace {
@@ -133,6 +134,7 @@ Task<Status> PostObject(Ctx& ctx) {
   const int64_t now = svc.clock->NowMicros();
   AttachStored(*stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
+  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   std::vector<std::string> released;
   const meta::WriteCondition unconditional;  // (no braced temporary in a co_await: GCC 12 frees it twice)
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, unconditional, &released);

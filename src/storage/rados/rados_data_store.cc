@@ -101,7 +101,7 @@ class RadosWriter final : public DataWriter {
   Status Commit() override {
     while (!inflight_.empty()) SLUICE_RETURN_IF_ERROR(WaitOldest());
     SLUICE_RETURN_IF_ERROR(failed_);
-    SLUICE_RETURN_IF_ERROR(s_->CheckLease());  // the log may be someone else's to settle
+    SLUICE_RETURN_IF_ERROR(s_->EnsureLease());  // the log may be someone else's to settle
     // Stripe 0 carries the size, and exists even for an empty object.
     librados::ObjectWriteOperation op;
     op.create(false);
@@ -285,25 +285,42 @@ void RadosDataStore::RenewLoop() {
   std::unique_lock l(mu_);
   while (!cv_.wait_for(l, lease_ / 3, [&] { return stopping_; })) {
     l.unlock();
-    const int64_t before = clock_->MonotonicNanos();
-    Status s = TakeLease(intents_, LIBRADOS_LOCK_FLAG_MUST_RENEW);
-    if (!s.ok()) {
-      // Lost (it lapsed and another gateway claimed the log) or unreachable: writes stop
-      // until it is held again; a new lease is taken only once the log is free.
-      spdlog::error("the lease on {} was not renewed: {}; new writes fail until it is", intents_,
-                    s.ToString());
-      s = TakeLease(intents_, 0);
-      if (s.ok()) {
-        std::map<std::string, librados::bufferlist> kv;
-        kv[gateway_];
-        librados::ObjectWriteOperation op;
-        op.omap_set(kv);
-        if (int r = meta_.operate(kGateways, &op); r < 0) s = RadosStatus(r, "listing this gateway");
-      }
-    }
-    if (s.ok()) lease_until_ = before + std::chrono::nanoseconds(lease_).count();
+    (void)Renew();
     l.lock();
   }
+}
+
+Status RadosDataStore::Renew() {
+  std::lock_guard l(renew_mu_);
+  const int64_t before = clock_->MonotonicNanos();
+  Status s = TakeLease(intents_, LIBRADOS_LOCK_FLAG_MUST_RENEW);
+  if (!s.ok()) {
+    // Lost (it lapsed and another gateway claimed the log) or unreachable: writes stop
+    // until it is held again; a new lease is taken only once the log is free.
+    spdlog::error("the lease on {} was not renewed: {}; new writes fail until it is", intents_,
+                  s.ToString());
+    s = TakeLease(intents_, 0);
+    if (s.ok()) {
+      std::map<std::string, librados::bufferlist> kv;
+      kv[gateway_];
+      librados::ObjectWriteOperation op;
+      op.omap_set(kv);
+      if (int r = meta_.operate(kGateways, &op); r < 0) s = RadosStatus(r, "listing this gateway");
+    }
+  }
+  if (s.ok()) lease_until_ = before + std::chrono::nanoseconds(lease_).count();
+  return s;
+}
+
+Status RadosDataStore::EnsureLease() {
+  if (CheckLease().ok()) return Status::Ok();
+  if (lease_until_.load() == 0) return CheckLease();  // never started, or stopped
+  {
+    std::unique_lock l(renew_mu_, std::try_to_lock);
+    if (!l.owns_lock()) return CheckLease();  // another caller is renewing: do not pile up
+  }
+  (void)Renew();
+  return CheckLease();
 }
 
 Status RadosDataStore::CheckLease() const {
@@ -317,7 +334,7 @@ Status RadosDataStore::CheckLease() const {
 
 Result<std::unique_ptr<DataWriter>> RadosDataStore::Create(uint64_t /*size_hint*/,
                                                            std::string_view owner) {
-  SLUICE_RETURN_IF_ERROR(CheckLease());
+  SLUICE_RETURN_IF_ERROR(EnsureLease());
   std::string id = rnd_->HexString(16);
   // The intent first: no byte of `id` exists without it.
   std::map<std::string, librados::bufferlist> kv;

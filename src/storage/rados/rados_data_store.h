@@ -76,6 +76,12 @@ class RadosDataStore final : public DataStore {
   friend class RadosWriter;
   // kUnavailable unless the lease is held with a third of its duration left.
   Status CheckLease() const;
+  // CheckLease, but first renews (or takes again, when the log is free) a lease that lapsed
+  // while the cluster was unreachable, so writes resume as soon as it is back rather than at
+  // the renewer's next turn. One caller renews at a time.
+  Status EnsureLease();
+  // Renews this gateway's lease, or takes it anew when it lapsed and the log is free.
+  Status Renew();
   Status TakeLease(const std::string& oid, uint8_t flags);
   Result<std::vector<Unpublished>> ListLog(const std::string& oid);
   void RenewLoop();
@@ -89,6 +95,7 @@ class RadosDataStore final : public DataStore {
   const std::string cookie_;
   std::atomic<int64_t> lease_until_{0};  // monotonic nanos; 0: not held
   std::map<std::string, int64_t> claimed_;  // gateway -> when its log was claimed (nanos)
+  std::mutex renew_mu_;  // serialises Renew
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

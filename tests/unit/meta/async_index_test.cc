@@ -155,6 +155,9 @@ class BlockingByDefault final : public Index {
   SLUICE_UNUSED_IN_TEST(Result<bool> IsReferenced(const std::string&, std::string_view))
   SLUICE_UNUSED_IN_TEST(Result<std::vector<std::string>> PendingGc(size_t))
   SLUICE_UNUSED_IN_TEST(Status GcDone(const std::vector<std::string>&))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<ReplicationTask>> ListReplicationQueue(const BucketName&, const std::string&, size_t))
+  SLUICE_UNUSED_IN_TEST(Status FinishReplication(const BucketName&, const ReplicationTask&, const std::string&))
+  SLUICE_UNUSED_IN_TEST(Status QueueReplication(const BucketName&, const ObjectKey&, const VersionId&))
 #undef SLUICE_UNUSED_IN_TEST
   void Subscribe(ChangeListener) override {}
   std::thread::id thread_;

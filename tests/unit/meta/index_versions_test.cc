@@ -583,6 +583,80 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
   }
 }
 
+// Replication queue: a PENDING version is queued in the write that makes it; the queue
+// keeps write order; ending a task sets the version's status and drops the task together.
+TEST_P(IndexVersions, PendingVersionsAreQueuedWithTheWriteAndEndedWithTheirStatus) {
+  SetState(Versioning::kEnabled);
+  auto put = [&](const std::string& key, const std::string& etag, bool replicate) {
+    ObjectMeta m;
+    m.etag = etag;
+    m.mtime_micros = ++now_;
+    m.version = VersionId::Of(now_, ++rand_);
+    m.inline_data = "bytes of " + etag;
+    if (replicate) m.replication_status = kReplicationPending;
+    auto r = index_->PutObject("bkt"_b, K(key), m, {}, nullptr);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->version : VersionId();
+  };
+  VersionId a1 = put("a", "a1", true);
+  put("b", "b1", false);  // not selected by a rule: nothing queued
+  VersionId b2 = put("b", "b2", true);
+  VersionId a2 = put("a", "a2", true);
+  ++now_;
+  DeleteRequest del{{}, VersionId::Of(now_, ++rand_), static_cast<int64_t>(now_), false};
+  del.replicate_marker = true;
+  auto marker = index_->DeleteObject("bkt"_b, K("a"), del, nullptr);
+  ASSERT_TRUE(marker.ok());
+
+  auto q = index_->ListReplicationQueue("bkt"_b, "", 100);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_EQ(q->size(), 4u);
+  EXPECT_EQ((*q)[0].key.str(), "a");
+  EXPECT_EQ((*q)[0].version, a1);
+  EXPECT_EQ((*q)[1].version, b2);
+  EXPECT_EQ((*q)[2].version, a2);
+  EXPECT_EQ((*q)[3].version, marker->version);
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"), a1)->replication_status, "PENDING");
+  // Pages continue after a task's id.
+  auto rest = index_->ListReplicationQueue("bkt"_b, (*q)[1].id, 100);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].version, a2);
+
+  // Ending: the status lands on the version (and the current copy of the latest).
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[2], kReplicationCompleted).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"), a2)->replication_status, "COMPLETED");
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[1], kReplicationFailed).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("b"))->replication_status, "FAILED");
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("b"))->inline_data, "bytes of b2");
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[3], kReplicationCompleted).ok());
+  auto m = index_->GetObject("bkt"_b, K("a"), marker->version);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->delete_marker);
+  EXPECT_EQ(m->replication_status, "COMPLETED");
+  // Ending twice changes nothing; a version removed meanwhile just drops its task.
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[3], kReplicationFailed).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"), marker->version)->replication_status, "COMPLETED");
+  Delete("a", a1);
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[0], kReplicationCompleted).ok());
+  EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 100)->empty());
+
+  // A resync queues an existing version again.
+  ASSERT_TRUE(index_->QueueReplication("bkt"_b, K("b"), b2).ok());
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("b"))->replication_status, "PENDING");
+  EXPECT_EQ(index_->ListReplicationQueue("bkt"_b, "", 100)->size(), 1u);
+  EXPECT_EQ(index_->QueueReplication("bkt"_b, K("b"), VersionId::Of(1, 1)).code(), Err::kNoSuchVersion);
+  // A bucket's queue goes with it.
+  ASSERT_TRUE(index_->DeleteObject("bkt"_b, K("b"), {b2, {}, 0, false}, nullptr).ok());
+  auto left = index_->ListObjectVersions("bkt"_b, {});
+  ASSERT_TRUE(left.ok());
+  for (const auto& v : left->entries)
+    ASSERT_TRUE(index_->DeleteObject("bkt"_b, K(v.key), {v.meta.version, {}, 0, false}, nullptr).ok());
+  ASSERT_TRUE(index_->DeleteBucket("bkt"_b).ok());
+  ASSERT_TRUE(index_->CreateBucket({BucketName::Trusted("bkt"), 1, "o", "us-east-1"}).ok());
+  EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 100)->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, IndexBackends(), BackendName);
 
 }  // namespace

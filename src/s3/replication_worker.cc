@@ -1,0 +1,308 @@
+#include "s3/replication_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <thread>
+
+#include "common/strings.h"
+#include "s3/object_io.h"
+
+namespace sluice::s3 {
+namespace {
+
+constexpr size_t kPage = 1000;
+constexpr int64_t kFirstBackoffMicros = 500'000;     // 0.5 s, doubled per attempt
+constexpr int64_t kMaxBackoffMicros = 300'000'000;   // 5 min
+constexpr int64_t kConfigRereadMicros = 30'000'000;  // configs are also re-read on change
+
+// What can never succeed as configured: the task ends FAILED (a resync requeues it).
+bool Permanent(const Status& s) {
+  switch (s.code()) {
+    case Err::kNoSuchBucket:
+    case Err::kAccessDenied:
+    case Err::kObjectLocked:
+    case Err::kReadOnlySnapshot:
+    case Err::kInvalidBucketState:
+    case Err::kCorruption:
+    case Err::kBadDigest:
+    case Err::kEntityTooLarge:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Describe(const Status& s) {
+  return std::string(ErrName(s.code())) + ": " + std::string(s.message());
+}
+
+}  // namespace
+
+ReplicationWorker::ReplicationWorker(const Services& svc, int parallel)
+    : svc_(svc), parallel_(std::max(1, parallel)) {
+  svc_.index->backend().Subscribe([this](const meta::Index::Change& c) {
+    if (c.kind == meta::Index::Change::Kind::kBucket) configs_dirty_.store(true);
+  });
+}
+
+Status ReplicationWorker::RefreshConfigs() {
+  const int64_t now = svc_.clock->NowMicros();
+  if (!configs_dirty_.exchange(false) && now - configs_read_micros_ < kConfigRereadMicros)
+    return Status::Ok();
+  meta::Index& index = svc_.index->backend();
+  auto buckets = index.ListBuckets();
+  if (!buckets.ok()) {
+    configs_dirty_.store(true);
+    return buckets.status();
+  }
+  std::map<std::string, std::shared_ptr<const ReplicationConfig>> configs;
+  for (const auto& b : *buckets) {
+    auto doc = index.GetBucketConfig(b.name, kReplicationConfig);
+    if (!doc.ok()) {
+      if (doc.status().code() == Err::kNotFound || doc.status().code() == Err::kNoSuchBucket)
+        continue;
+      configs_dirty_.store(true);
+      return doc.status();
+    }
+    auto c = ParseReplication(*doc);
+    if (!c.ok()) {  // stored only after validation: a failure here is corruption
+      spdlog::error("bucket {}: stored replication configuration does not parse: {}", b.name.str(),
+                    c.status().ToString());
+      continue;
+    }
+    configs[b.name.str()] = std::make_shared<const ReplicationConfig>(std::move(c).value());
+  }
+  configs_ = std::move(configs);
+  configs_read_micros_ = now;
+  return Status::Ok();
+}
+
+Result<ReplicationStats> ReplicationWorker::RunOnce() {
+  SLUICE_RETURN_IF_ERROR(RefreshConfigs());
+  ReplicationStats stats;
+  for (const auto& [name, config] : configs_) {
+    stats.buckets++;
+    Status s = RunBucket(BucketName::Trusted(name), *config, &stats);
+    if (!s.ok() && s.code() != Err::kNoSuchBucket) return s;
+  }
+  std::lock_guard l(mu_);
+  totals_.completed += stats.completed;
+  totals_.bytes += stats.bytes;
+  totals_.failed += stats.failed;
+  totals_.dropped += stats.dropped;
+  totals_.buckets = stats.buckets;
+  totals_.queued = stats.queued;
+  totals_.retrying = stats.retrying;
+  return stats;
+}
+
+Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationConfig& config,
+                                    ReplicationStats* stats) {
+  std::string after;
+  const int64_t now = svc_.clock->NowMicros();
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(auto page,
+                            svc_.index->backend().ListReplicationQueue(bucket, after, kPage));
+    if (page.empty()) return Status::Ok();
+    after = page.back().id;
+    stats->queued += page.size();
+    // One chain per key, in queue order (the versions of a key oldest first).
+    std::vector<std::vector<const meta::ReplicationTask*>> chains;
+    std::map<std::string_view, size_t> chain_of;
+    for (const auto& t : page) {
+      auto [it, fresh] = chain_of.emplace(t.key.str(), chains.size());
+      if (fresh) chains.emplace_back();
+      chains[it->second].push_back(&t);
+    }
+    std::mutex mu;  // next, stats
+    size_t next = 0;
+    auto run = [&] {
+      for (;;) {
+        std::vector<const meta::ReplicationTask*>* chain;
+        {
+          std::lock_guard l(mu);
+          if (next == chains.size()) return;
+          chain = &chains[next++];
+        }
+        for (const meta::ReplicationTask* t : *chain) {
+          const std::string retry_key = bucket.str() + std::string(1, '\0') + t->id;
+          {
+            std::lock_guard l(mu_);
+            auto r = retries_.find(retry_key);
+            if (r != retries_.end() && r->second.next_micros > now) {
+              std::lock_guard s(mu);
+              stats->retrying++;
+              break;  // this key waits; its later versions wait behind it
+            }
+          }
+          Attempt a = Replicate(bucket, config, *t);
+          {
+            std::lock_guard l(mu_);
+            if (a.outcome == Outcome::kRetry) {
+              Retry& r = retries_[retry_key];
+              r.attempts++;
+              r.last_error = a.error;
+              r.key = t->key.str();
+              r.version = t->version.ToString();
+              const int64_t backoff = std::min(
+                  kMaxBackoffMicros, kFirstBackoffMicros << std::min<uint32_t>(r.attempts - 1, 20));
+              r.next_micros = svc_.clock->NowMicros() + backoff;
+            } else {
+              retries_.erase(retry_key);
+            }
+          }
+          std::lock_guard s(mu);
+          switch (a.outcome) {
+            case Outcome::kCompleted:
+              stats->completed++;
+              stats->bytes += a.bytes;
+              break;
+            case Outcome::kFailed:
+              stats->failed++;
+              break;
+            case Outcome::kDropped:
+              stats->dropped++;
+              break;
+            case Outcome::kRetry:
+              stats->retrying++;
+              break;
+          }
+          if (a.outcome == Outcome::kRetry) break;
+        }
+      }
+    };
+    const int threads = static_cast<int>(std::min<size_t>(parallel_, chains.size()));
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; i++) pool.emplace_back(run);
+    run();
+    for (auto& t : pool) t.join();
+    if (page.size() < kPage) return Status::Ok();
+  }
+}
+
+ReplicationWorker::Attempt ReplicationWorker::Replicate(const BucketName& bucket,
+                                                        const ReplicationConfig& config,
+                                                        const meta::ReplicationTask& task) {
+  meta::Index& index = svc_.index->backend();
+  auto finish = [&](Outcome o, const std::string& status, std::string error) -> Attempt {
+    Status s = index.FinishReplication(bucket, task, status);
+    if (!s.ok()) return {Outcome::kRetry, "ending the task: " + Describe(s)};
+    if (o == Outcome::kFailed)
+      spdlog::warn("replication of {}/{} version {} FAILED: {}", bucket.str(), task.key.str(),
+                   task.version.ToString(), error);
+    return {o, std::move(error)};
+  };
+  auto got = index.GetObject(bucket, task.key, task.version);
+  if (!got.ok()) {
+    const Err code = got.status().code();
+    if (code == Err::kNoSuchVersion || code == Err::kNoSuchKey)
+      return finish(Outcome::kDropped, "", "");  // removed before it was copied
+    return {Outcome::kRetry, "reading the source: " + Describe(got.status())};
+  }
+  const meta::ObjectMeta& m = *got;
+  const ReplicationRule* rule = m.delete_marker ? config.MarkerRuleFor(task.key.str())
+                                                : config.RuleFor(task.key.str(), m.tags);
+  if (!rule)
+    return finish(Outcome::kFailed, meta::kReplicationFailed,
+                  "no enabled rule of the bucket's replication configuration selects it any more");
+  Attempt a = Copy(bucket, *rule, task, m);
+  if (a.outcome == Outcome::kCompleted) {
+    Attempt f = finish(Outcome::kCompleted, meta::kReplicationCompleted, "");
+    f.bytes = a.bytes;
+    return f;
+  }
+  if (a.outcome == Outcome::kFailed)
+    return finish(Outcome::kFailed, meta::kReplicationFailed, a.error);
+  return a;
+}
+
+ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
+                                                   const ReplicationRule& rule,
+                                                   const meta::ReplicationTask& task,
+                                                   const meta::ObjectMeta& m) {
+  meta::Index& index = svc_.index->backend();
+  const BucketName dest = BucketName::Trusted(rule.dest_bucket);
+  auto failed = [&](const std::string& what, const Status& s) -> Attempt {
+    return {Permanent(s) ? Outcome::kFailed : Outcome::kRetry,
+            what + " " + dest.str() + "/" + task.key.str() + ": " + Describe(s)};
+  };
+  // Already there (a crash after the copy, before the task ended): not written twice.
+  auto there = index.GetObject(dest, task.key, m.version);
+  if (there.ok() && there->replication_status == meta::kReplicationReplica &&
+      there->delete_marker == m.delete_marker && there->etag == m.etag)
+    return {Outcome::kCompleted, "", m.delete_marker ? 0 : m.size};
+  if (!there.ok() && there.status().code() != Err::kNoSuchVersion &&
+      there.status().code() != Err::kNoSuchKey)
+    return failed("checking", there.status());
+  auto dest_info = index.GetBucket(dest);
+  if (!dest_info.ok()) return failed("the destination bucket of", dest_info.status());
+  if (dest_info->versioning != meta::Versioning::kEnabled)
+    return {Outcome::kFailed,
+            "the destination bucket " + dest.str() + " no longer has versioning enabled"};
+
+  std::vector<std::string> released;
+  if (m.delete_marker) {
+    meta::DeleteRequest req{{}, m.version, m.mtime_micros, false};
+    auto r = index.DeleteObject(dest, task.key, req, &released);
+    Status settled = SettleWrite(svc_, kNoNewData, r.status(), std::move(released));
+    if (!settled.ok()) return failed("writing the delete marker", settled);
+    return {Outcome::kCompleted, "", 0};
+  }
+  const std::string owner = meta::DataOwner{dest, task.key, {}}.Encode();
+  auto stored = CopyDataBlocking(svc_, svc_.data->backend(), m, 0, m.size, true, owner);
+  if (!stored.ok()) return failed("copying to", stored.status());
+  meta::ObjectMeta out;
+  std::vector<std::string> new_ids;
+  AttachStored(*stored, m.mtime_micros, &out, &new_ids);
+  // End to end: the bytes written are the bytes the source's ETag names (its MD5 for a
+  // single-part object; a multipart ETag is a digest of part digests, so the size is what
+  // can be checked there, and the store checks its own segments).
+  const bool multipart = m.etag.find('-') != std::string::npos;
+  if (out.size != m.size || (!multipart && out.etag != m.etag)) {
+    Status bad(Err::kBadDigest, "copied " + std::to_string(out.size) + " bytes with MD5 " +
+                                    out.etag + ", the source has " + std::to_string(m.size) +
+                                    " with ETag " + m.etag);
+    (void)SettleWrite(svc_, new_ids, bad, {});
+    return failed("verifying the copy to", bad);
+  }
+  out.etag = m.etag;
+  out.content_type = m.content_type;
+  out.headers = m.headers;
+  out.tags = m.tags;
+  out.acl = m.acl;
+  out.checksum_algo = m.checksum_algo;
+  out.checksum_value = m.checksum_value;
+  out.checksum_type = m.checksum_type;
+  out.version = m.version;  // kept, unless the destination already has a newer version of the key
+  out.replication_status = meta::kReplicationReplica;
+  const meta::WriteCondition unconditional;
+  auto written = index.PutObject(dest, task.key, out, unconditional, &released);
+  Status settled = SettleWrite(svc_, new_ids, written.status(), std::move(released));
+  if (!settled.ok()) return failed("writing", settled);
+  return {Outcome::kCompleted, "", m.size};
+}
+
+std::vector<ReplicationBacklogEntry> ReplicationWorker::Waiting() const {
+  std::lock_guard l(mu_);
+  std::vector<ReplicationBacklogEntry> out;
+  for (const auto& [k, r] : retries_) {
+    ReplicationBacklogEntry e;
+    e.bucket = k.substr(0, k.find('\0'));
+    e.key = r.key;
+    e.version = r.version;
+    e.last_error = r.last_error;
+    e.attempts = r.attempts;
+    e.next_attempt_micros = r.next_micros;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ReplicationStats ReplicationWorker::Totals() const {
+  std::lock_guard l(mu_);
+  return totals_;
+}
+
+}  // namespace sluice::s3
