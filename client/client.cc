@@ -296,12 +296,17 @@ Client::Client(Settings settings)
   if (pool_->url.tls) {
     beast::error_code ec;
     pool_->ssl_ctx.emplace(asio::ssl::context::tls_client);
-    if (!settings_.ca_file.empty())
+    if (!settings_.ca_pem.empty())
+      pool_->ssl_ctx->add_certificate_authority(
+          asio::buffer(settings_.ca_pem.data(), settings_.ca_pem.size()), ec);
+    else if (!settings_.ca_file.empty())
       pool_->ssl_ctx->load_verify_file(settings_.ca_file, ec);
     else
       pool_->ssl_ctx->set_default_verify_paths(ec);
     if (ec)
-      throw ClientError("cannot load CA certificates " + settings_.ca_file + ": " + ec.message());
+      throw ClientError("cannot load CA certificates " +
+                        (settings_.ca_pem.empty() ? settings_.ca_file : "(the PEM given)") + ": " +
+                        ec.message());
     pool_->ssl_ctx->set_verify_mode(settings_.verify_tls ? asio::ssl::verify_peer
                                                          : asio::ssl::verify_none);
   }

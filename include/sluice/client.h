@@ -48,6 +48,7 @@ struct Settings {
   std::string region;
   std::string profile;
   std::string ca_file;  // PEM bundle for HTTPS (AWS_CA_BUNDLE); empty: the system's
+  std::string ca_pem;   // the bundle's text itself; when set, used instead of ca_file
   bool verify_tls = true;
   uint64_t part_size = 8ULL << 20;  // ranged GET parts and multipart upload parts
   int parallelism = 8;              // parts in flight per transfer

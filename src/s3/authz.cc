@@ -50,7 +50,8 @@ bool IsObjectAction(std::string_view a) {
          a == "s3:GetObjectVersionAcl" || a == "s3:PutObjectVersionAcl" ||
          a == "s3:GetObjectVersionAttributes" || a == "s3:PutObjectRetention" ||
          a == "s3:GetObjectRetention" || a == "s3:PutObjectLegalHold" ||
-         a == "s3:GetObjectLegalHold" || a == "s3:BypassGovernanceRetention";
+         a == "s3:GetObjectLegalHold" || a == "s3:BypassGovernanceRetention" ||
+         a == "s3:ReplicateObject" || a == "s3:ReplicateDelete";
 }
 
 // What a canned ACL grants (READ on a bucket lists it; READ on an object reads it; WRITE

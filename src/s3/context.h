@@ -28,6 +28,7 @@ struct Limits {
 
 class BucketAccessCache;   // s3/authz.h
 struct BucketAccessEntry;  // s3/authz.h
+class ReplicationTargets;  // s3/replication_target.h
 
 struct Services {
   // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
@@ -38,6 +39,7 @@ struct Services {
   boost::asio::thread_pool* blocking = nullptr;  // CPU work off the I/O threads (hashing)
   const auth::CredentialStore* credentials = nullptr;
   BucketAccessCache* access = nullptr;  // bucket policies and ACLs; null: none are kept
+  ReplicationTargets* replication_targets = nullptr;  // remote targets; null: none offered
   std::string region = "us-east-1";
   std::vector<std::string> domains;  // for virtual-hosted-style: "<bucket>.<domain>"
   Limits limits;

@@ -1,6 +1,7 @@
 #include "s3/replication.h"
 
 #include <algorithm>
+#include <cctype>
 #include <pugixml.hpp>
 #include <set>
 
@@ -80,9 +81,12 @@ Status ParseDestination(const pugi::xml_node& d, ReplicationRule* rule) {
     return Malformed("unknown element in Destination: " + std::string(n));
   }
   std::string arn(Trim(d.child("Bucket").text().as_string()));
-  if (arn.rfind(kSluiceTargetArn, 0) == 0)
-    return NotYet("replication to a remote endpoint (" + arn + ")");
-  auto bucket = BucketOfArn(arn);
+  if (arn.rfind(kSluiceTargetArn, 0) == 0) {
+    std::string name = arn.substr(kSluiceTargetArn.size());
+    if (!ValidTargetName(name)) return Invalid("Invalid replication target ARN: '" + arn + "'");
+    rule->dest_target = std::move(name);
+  }
+  auto bucket = rule->dest_target.empty() ? BucketOfArn(arn) : std::optional<std::string>("");
   if (!bucket) return Invalid("Invalid bucket ARN: '" + arn + "'");
   rule->dest_bucket = *bucket;
   rule->storage_class = Trim(d.child("StorageClass").text().as_string());
@@ -139,7 +143,6 @@ Result<ReplicationRule> ParseRule(const pugi::xml_node& r) {
   }
   if (pugi::xml_node e = r.child("ExistingObjectReplication")) {
     SLUICE_ASSIGN_OR_RETURN(rule.existing_objects, EnabledStatus(e, "ExistingObjectReplication"));
-    if (rule.existing_objects) return NotYet("ExistingObjectReplication");
   }
   SLUICE_RETURN_IF_ERROR(ParseDestination(r.child("Destination"), &rule));
   return rule;
@@ -175,6 +178,14 @@ void MarkForReplication(const ReplicationConfig* c, std::string_view key, meta::
 
 bool ReplicatesMarker(const ReplicationConfig* c, std::string_view key) {
   return c && c->MarkerRuleFor(key);
+}
+
+bool ValidTargetName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !std::isalnum(static_cast<unsigned char>(name[0])))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+  });
 }
 
 std::optional<std::string> BucketOfArn(std::string_view arn) {
@@ -223,7 +234,7 @@ Result<ReplicationConfig> ParseReplication(std::string_view xml) {
       }
   }
   for (const auto& r : c.rules)
-    if (r.dest_bucket != c.rules[0].dest_bucket)
+    if (r.dest_bucket != c.rules[0].dest_bucket || r.dest_target != c.rules[0].dest_target)
       return Refused("All rules must name the same destination bucket.");
   std::stable_sort(
       c.rules.begin(), c.rules.end(),
@@ -254,8 +265,10 @@ std::string RenderReplication(const ReplicationConfig& c) {
     if (!r.legacy)
       rule.Child("DeleteMarkerReplication")
           .Add("Status", r.delete_markers ? "Enabled" : "Disabled");
+    if (r.existing_objects) rule.Child("ExistingObjectReplication").Add("Status", "Enabled");
     XmlNode d = rule.Child("Destination");
-    d.Add("Bucket", std::string(kBucketArn) + r.dest_bucket);
+    d.Add("Bucket", r.dest_target.empty() ? std::string(kBucketArn) + r.dest_bucket
+                                          : std::string(kSluiceTargetArn) + r.dest_target);
     if (!r.storage_class.empty()) d.Add("StorageClass", r.storage_class);
   }
   return doc.Render();

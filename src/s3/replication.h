@@ -34,7 +34,8 @@ struct ReplicationRule {
   ReplicationFilter filter;
   bool delete_markers = false;
   bool existing_objects = false;
-  std::string dest_bucket;  // a bucket of this server ("arn:aws:s3:::NAME")
+  std::string dest_bucket;  // a bucket of this server ("arn:aws:s3:::NAME"), or
+  std::string dest_target;  // a registered remote target ("arn:sluice:replication:::NAME")
   std::string storage_class;
 };
 
@@ -54,9 +55,12 @@ void MarkForReplication(const ReplicationConfig* c, std::string_view key, meta::
 bool ReplicatesMarker(const ReplicationConfig* c, std::string_view key);
 
 // kMalformedXML / kInvalidArgument / kInvalidRequest for what S3 refuses; kNotImplemented
-// for what sluice does not offer yet (remote targets, Replication Time Control, ...).
+// for what sluice does not offer yet (Replication Time Control, ...).
 Result<ReplicationConfig> ParseReplication(std::string_view xml);
 std::string RenderReplication(const ReplicationConfig& c);
+
+// A replication target's name: 1 to 64 of [A-Za-z0-9._-], starting with a letter or digit.
+bool ValidTargetName(std::string_view name);
 
 // The bucket an ARN of the form "arn:aws:s3:::NAME" names.
 std::optional<std::string> BucketOfArn(std::string_view arn);

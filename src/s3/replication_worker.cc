@@ -3,19 +3,29 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstring>
 #include <deque>
 #include <thread>
 
+#include "common/hash.h"
 #include "common/strings.h"
 #include "s3/object_io.h"
+#include "s3/replication_target.h"
 
 namespace sluice::s3 {
 namespace {
 
 constexpr size_t kPage = 1000;
-constexpr int64_t kFirstBackoffMicros = 500'000;     // 0.5 s, doubled per attempt
-constexpr int64_t kMaxBackoffMicros = 300'000'000;   // 5 min
-constexpr int64_t kConfigRereadMicros = 30'000'000;  // configs are also re-read on change
+constexpr int64_t kFirstBackoffMicros = 500'000;         // 0.5 s, doubled per attempt
+constexpr int64_t kMaxBackoffMicros = 300'000'000;       // 5 min
+constexpr int64_t kMaxTargetBackoffMicros = 30'000'000;  // a target down is probed this often
+constexpr int64_t kConfigRereadMicros = 30'000'000;      // configs are also re-read on change
+constexpr size_t kFailuresKept = 100;
+constexpr int64_t kRateWindowMicros = 60'000'000;
+// Bucket config holding the digest of the last configuration whose existing objects were
+// queued (ExistingObjectReplication), so that each configuration does it once.
+constexpr char kExistingDoneConfig[] = "replication-existing";
 
 // What can never succeed as configured: the task ends FAILED (a resync requeues it).
 bool Permanent(const Status& s) {
@@ -28,6 +38,8 @@ bool Permanent(const Status& s) {
     case Err::kCorruption:
     case Err::kBadDigest:
     case Err::kEntityTooLarge:
+    case Err::kInvalidRequest:  // a remote target refuses what it will keep refusing
+    case Err::kNotFound:        // the remote target is no longer registered
       return true;
     default:
       return false;
@@ -79,8 +91,108 @@ Status ReplicationWorker::RefreshConfigs() {
   return Status::Ok();
 }
 
+void ReplicationWorker::BackfillExisting() {
+  meta::Index& index = svc_.index->backend();
+  for (const auto& [name, config] : configs_) {
+    if (std::none_of(config->rules.begin(), config->rules.end(),
+                     [](const ReplicationRule& r) { return r.enabled && r.existing_objects; }))
+      continue;
+    const BucketName bucket = BucketName::Trusted(name);
+    const std::string digest = HexEncode(Sha256(RenderReplication(*config)));
+    auto done = index.GetBucketConfig(bucket, kExistingDoneConfig);
+    if (done.ok() && *done == digest) continue;
+    auto n = Resync(bucket, true);
+    if (!n.ok()) {
+      spdlog::warn("bucket {}: queueing existing objects for replication: {}", name,
+                   n.status().ToString());
+      continue;
+    }
+    Status s = index.PutBucketConfig(bucket, kExistingDoneConfig, digest);
+    if (!s.ok()) continue;
+    spdlog::info("bucket {}: {} existing versions queued for replication ({} unversioned skipped)",
+                 name, n->existing, n->skipped);
+  }
+}
+
+Result<ResyncCounts> ReplicationWorker::Resync(const BucketName& bucket, bool existing) {
+  meta::Index& index = svc_.index->backend();
+  SLUICE_ASSIGN_OR_RETURN(auto doc, index.GetBucketConfig(bucket, kReplicationConfig));
+  SLUICE_ASSIGN_OR_RETURN(ReplicationConfig config, ParseReplication(doc));
+  ResyncCounts n;
+  meta::VersionListQuery q;
+  q.max_keys = 1000;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(auto page, index.ListObjectVersions(bucket, q));
+    for (const auto& e : page.entries) {
+      const meta::ObjectMeta& m = e.meta;
+      const bool failed = m.replication_status == meta::kReplicationFailed;
+      bool take = failed;
+      if (!take && existing && m.replication_status.empty()) {
+        // What the rules would have queued had they been there when it was written.
+        const ReplicationRule* rule =
+            m.delete_marker ? config.MarkerRuleFor(e.key) : config.RuleFor(e.key, m.tags);
+        take = rule && (!m.delete_marker || e.is_latest);
+      }
+      if (!take) continue;
+      if (m.version.is_null()) {
+        n.skipped++;
+        continue;
+      }
+      Status s = index.QueueReplication(bucket, ObjectKey::Trusted(e.key), m.version);
+      if (s.code() == Err::kNoSuchVersion) continue;  // deleted meanwhile
+      SLUICE_RETURN_IF_ERROR(s);
+      (failed ? n.failed : n.existing)++;
+    }
+    if (!page.truncated) break;
+    q.key_marker = page.next_key_marker;
+    q.version_id_marker = page.next_version_id_marker;
+  }
+  if (n.failed > 0) {
+    std::lock_guard l(mu_);
+    std::erase_if(failures_, [&](const ReplicationFailure& f) { return f.bucket == bucket.str(); });
+  }
+  return n;
+}
+
+Result<ReplicationBacklog> ReplicationWorker::Backlog(const BucketName& bucket) {
+  meta::Index& index = svc_.index->backend();
+  ReplicationBacklog b;
+  std::string after;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(auto page, index.ListReplicationQueue(bucket, after, kPage));
+    for (const auto& t : page) {
+      if (b.objects == 0) b.oldest_micros = static_cast<int64_t>(t.version.micros());
+      if (b.objects < kBacklogSized) {
+        auto m = index.GetObject(bucket, t.key, t.version);
+        if (m.ok() && !m->delete_marker) b.bytes += m->size;
+      } else {
+        b.bytes_partial = true;
+      }
+      b.objects++;
+    }
+    if (page.size() < kPage) return b;
+    after = page.back().id;
+  }
+}
+
+std::vector<ReplicationFailure> ReplicationWorker::RecentFailures() const {
+  std::lock_guard l(mu_);
+  return {failures_.begin(), failures_.end()};
+}
+
+std::pair<double, double> ReplicationWorker::Throughput() const {
+  std::lock_guard l(mu_);
+  if (samples_.size() < 2) return {0, 0};
+  const auto& [t0, c0, b0] = samples_.front();
+  const auto& [t1, c1, b1] = samples_.back();
+  const double secs = static_cast<double>(t1 - t0) / 1e6;
+  if (secs <= 0) return {0, 0};
+  return {static_cast<double>(c1 - c0) / secs, static_cast<double>(b1 - b0) / secs};
+}
+
 Result<ReplicationStats> ReplicationWorker::RunOnce() {
   SLUICE_RETURN_IF_ERROR(RefreshConfigs());
+  BackfillExisting();
   ReplicationStats stats;
   for (const auto& [name, config] : configs_) {
     stats.buckets++;
@@ -95,6 +207,10 @@ Result<ReplicationStats> ReplicationWorker::RunOnce() {
   totals_.buckets = stats.buckets;
   totals_.queued = stats.queued;
   totals_.retrying = stats.retrying;
+  const int64_t now = svc_.clock->NowMicros();
+  samples_.emplace_back(now, totals_.completed, totals_.bytes);
+  while (samples_.size() > 2 && std::get<0>(samples_[1]) <= now - kRateWindowMicros)
+    samples_.pop_front();
   return stats;
 }
 
@@ -102,6 +218,10 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
                                     ReplicationStats* stats) {
   std::string after;
   const int64_t now = svc_.clock->NowMicros();
+  // Every rule of a configuration names the same destination.
+  const ReplicationRule& first = config.rules.front();
+  const std::string dest =
+      first.dest_target.empty() ? "bucket:" + first.dest_bucket : "target:" + first.dest_target;
   for (;;) {
     SLUICE_ASSIGN_OR_RETURN(auto page,
                             svc_.index->backend().ListReplicationQueue(bucket, after, kPage));
@@ -131,7 +251,10 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
           {
             std::lock_guard l(mu_);
             auto r = retries_.find(retry_key);
-            if (r != retries_.end() && r->second.next_micros > now) {
+            auto down = target_backoff_.find(dest);
+            if ((r != retries_.end() && r->second.next_micros > now) ||
+                (down != target_backoff_.end() &&
+                 down->second.next_micros > svc_.clock->NowMicros())) {
               std::lock_guard s(mu);
               stats->retrying++;
               break;  // this key waits; its later versions wait behind it
@@ -146,11 +269,26 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
               r.last_error = a.error;
               r.key = t->key.str();
               r.version = t->version.ToString();
+              r.dest = dest;
               const int64_t backoff = std::min(
                   kMaxBackoffMicros, kFirstBackoffMicros << std::min<uint32_t>(r.attempts - 1, 20));
-              r.next_micros = svc_.clock->NowMicros() + backoff;
+              // A target that is down holds back every task for it (below), not this one.
+              r.next_micros = a.target_down ? 0 : svc_.clock->NowMicros() + backoff;
             } else {
               retries_.erase(retry_key);
+            }
+            if (a.target_down) {
+              Retry& d = target_backoff_[dest];
+              const int64_t at = svc_.clock->NowMicros();
+              if (d.next_micros <= at) {  // this attempt was the probe: back off further
+                d.attempts++;
+                d.next_micros =
+                    at + std::min(kMaxTargetBackoffMicros,
+                                  kFirstBackoffMicros << std::min<uint32_t>(d.attempts - 1, 20));
+              }
+              d.last_error = a.error;
+            } else if (a.outcome != Outcome::kRetry) {
+              target_backoff_.erase(dest);
             }
           }
           std::lock_guard s(mu);
@@ -189,9 +327,14 @@ ReplicationWorker::Attempt ReplicationWorker::Replicate(const BucketName& bucket
   auto finish = [&](Outcome o, const std::string& status, std::string error) -> Attempt {
     Status s = index.FinishReplication(bucket, task, status);
     if (!s.ok()) return {Outcome::kRetry, "ending the task: " + Describe(s)};
-    if (o == Outcome::kFailed)
+    if (o == Outcome::kFailed) {
       spdlog::warn("replication of {}/{} version {} FAILED: {}", bucket.str(), task.key.str(),
                    task.version.ToString(), error);
+      std::lock_guard l(mu_);
+      failures_.push_back(
+          {bucket.str(), task.key.str(), task.version.ToString(), error, svc_.clock->NowMicros()});
+      if (failures_.size() > kFailuresKept) failures_.pop_front();
+    }
     return {o, std::move(error)};
   };
   auto got = index.GetObject(bucket, task.key, task.version);
@@ -222,6 +365,7 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
                                                    const ReplicationRule& rule,
                                                    const meta::ReplicationTask& task,
                                                    const meta::ObjectMeta& m) {
+  if (!rule.dest_target.empty()) return CopyRemote(bucket, rule, task, m);
   meta::Index& index = svc_.index->backend();
   const BucketName dest = BucketName::Trusted(rule.dest_bucket);
   auto failed = [&](const std::string& what, const Status& s) -> Attempt {
@@ -284,6 +428,66 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
   return {Outcome::kCompleted, "", m.size};
 }
 
+ReplicationWorker::Attempt ReplicationWorker::CopyRemote(const BucketName& bucket,
+                                                         const ReplicationRule& rule,
+                                                         const meta::ReplicationTask& task,
+                                                         const meta::ObjectMeta& m) {
+  const std::string where =
+      std::string(kReplicationTargetArn) + rule.dest_target + " (" + task.key.str() + ")";
+  auto failed = [&](const std::string& what, const Status& s) -> Attempt {
+    const bool permanent = Permanent(s);
+    return {permanent ? Outcome::kFailed : Outcome::kRetry, what + " " + where + ": " + Describe(s),
+            0, !permanent && (s.code() == Err::kServiceUnavailable || s.code() == Err::kSlowDown)};
+  };
+  if (!svc_.replication_targets)
+    return {Outcome::kFailed, "this server offers no remote replication targets"};
+  auto target = svc_.replication_targets->Find(rule.dest_target);
+  if (!target.ok()) return failed("finding the target", target.status());
+  auto holds = (*target)->Holds(task.key, m);
+  if (!holds.ok()) return failed("checking", holds.status());
+  if (*holds) return {Outcome::kCompleted, "", m.delete_marker ? 0 : m.size};
+  if (m.delete_marker) {
+    Status s = (*target)->WriteMarker(task.key, m);
+    if (!s.ok()) return failed("writing the delete marker to", s);
+    return {Outcome::kCompleted, "", 0};
+  }
+  // The source's bytes, read where the target asks (it goes part by part, in order).
+  storage::DataStore& data = svc_.data->backend();
+  std::unique_ptr<storage::DataReader> open;
+  size_t open_index = SIZE_MAX;
+  ReplicaReader read = [&](uint64_t offset, char* buf, size_t n, size_t* got) -> Status {
+    *got = 0;
+    if (offset >= m.size || n == 0) return Status::Ok();
+    n = static_cast<size_t>(std::min<uint64_t>(n, m.size - offset));
+    if (m.segments.empty()) {
+      std::memcpy(buf, m.inline_data.data() + offset, n);
+      *got = n;
+      return Status::Ok();
+    }
+    uint64_t start = 0;
+    for (size_t i = 0; i < m.segments.size(); i++) {
+      const meta::Segment& seg = m.segments[i];
+      if (offset < start + seg.size) {
+        if (open_index != i) {
+          SLUICE_ASSIGN_OR_RETURN(open, data.Open(seg.data_id));
+          open_index = i;
+        }
+        const uint64_t pos = offset - start;
+        SLUICE_RETURN_IF_ERROR(
+            open->Read(pos, buf, static_cast<size_t>(std::min<uint64_t>(n, seg.size - pos)), got));
+        if (*got == 0) return Status(Err::kCorruption, "short read of " + seg.data_id);
+        return Status::Ok();
+      }
+      start += seg.size;
+    }
+    return Status::Ok();
+  };
+  Status s = (*target)->Write(task.key, m, read);
+  if (!s.ok()) return failed("writing to", s);
+  (void)bucket;
+  return {Outcome::kCompleted, "", m.size};
+}
+
 std::vector<ReplicationBacklogEntry> ReplicationWorker::Waiting() const {
   std::lock_guard l(mu_);
   std::vector<ReplicationBacklogEntry> out;
@@ -295,6 +499,8 @@ std::vector<ReplicationBacklogEntry> ReplicationWorker::Waiting() const {
     e.last_error = r.last_error;
     e.attempts = r.attempts;
     e.next_attempt_micros = r.next_micros;
+    if (auto d = target_backoff_.find(r.dest); d != target_backoff_.end())
+      e.next_attempt_micros = std::max(e.next_attempt_micros, d->second.next_micros);
     out.push_back(std::move(e));
   }
   return out;

@@ -9,6 +9,7 @@
 #include "common/hash.h"
 #include "common/strings.h"
 #include "s3/error_table.h"
+#include "s3/replication.h"
 #include "s3/xml.h"
 
 namespace sluice::server {
@@ -16,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxAdminBody = 64 * 1024;
+constexpr size_t kMaxAdminBody = 1024 * 1024;  // a target's CA bundle fits
 
 Task<Result<std::string>> ReadBody(http::Body& body, size_t limit) {
   std::string out;
@@ -195,9 +196,134 @@ Result<json> AdminApi::Dispatch(std::string_view m, const std::vector<std::strin
     }
   }
   if (!seg.empty() && seg[0] == "snapshots" && index_) return Snapshots(m, seg, in);
+  if (!seg.empty() && seg[0] == "replication" && targets_ && worker_ && index_)
+    return Replication(m, seg, in);
   std::string path;
   for (const auto& x : seg) path += "/" + x;
   return Error(Err::kNotFound, "no admin operation " + std::string(m) + " " + path);
+}
+
+namespace {
+
+json TargetJson(const ReplicationTargetInfo& t) {
+  auto when = [](int64_t us) { return us ? json(FormatIso8601(us)) : json(nullptr); };
+  return json{{"name", t.name},
+              {"arn", t.arn},
+              {"endpoint", t.endpoint},
+              {"bucket", t.bucket},
+              {"access_key", t.access_key},
+              {"region", t.region},
+              {"ca_bundle", t.has_ca_bundle},
+              {"sluice", t.sluice},
+              {"created", when(t.created_micros)},
+              {"last_ok", when(t.last_ok_micros)},
+              {"last_error_at", when(t.last_error_micros)},
+              {"last_error", t.last_error},
+              {"healthy", t.last_error_micros <= t.last_ok_micros}};
+}
+
+}  // namespace
+
+// replication/targets: GET lists; replication/targets/NAME: PUT {"endpoint", "bucket",
+// "access_key", "secret_key", "region", "ca_bundle"} adds (after checking it) or replaces,
+// GET shows, DELETE removes. replication/status[/BUCKET]: GET the backlog, throughput,
+// failures and targets' health. replication/resync/BUCKET: POST {"existing": bool} queues
+// FAILED versions again (and, with existing, what was there before the rules).
+Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::string>& seg,
+                                   const json& in) {
+  if (seg.size() >= 2 && seg[1] == "targets") {
+    if (seg.size() == 2 && m == "GET") {
+      SLUICE_ASSIGN_OR_RETURN(auto list, targets_->List());
+      json out = json::array();
+      for (const auto& t : list) out.push_back(TargetJson(t));
+      return json{{"targets", out}};
+    }
+    if (seg.size() == 3) {
+      if (m == "PUT") {
+        if (!in.is_object()) return Error(Err::kInvalidArgument, "the body is a JSON object");
+        ReplicationTargetSpec spec;
+        spec.name = seg[2];
+        for (const auto& [field, dst] :
+             std::vector<std::pair<const char*, std::string*>>{{"endpoint", &spec.endpoint},
+                                                               {"bucket", &spec.bucket},
+                                                               {"access_key", &spec.access_key},
+                                                               {"secret_key", &spec.secret_key},
+                                                               {"region", &spec.region},
+                                                               {"ca_bundle", &spec.ca_bundle}}) {
+          if (!in.contains(field)) continue;
+          if (!in[field].is_string()) return Error(Err::kInvalidArgument, std::string(field) + " is a string");
+          *dst = in[field].get<std::string>();
+        }
+        SLUICE_ASSIGN_OR_RETURN(auto t, targets_->Add(spec));
+        return TargetJson(t);
+      }
+      if (m == "GET") {
+        SLUICE_ASSIGN_OR_RETURN(auto t, targets_->Get(seg[2]));
+        return TargetJson(t);
+      }
+      if (m == "DELETE") {
+        SLUICE_RETURN_IF_ERROR(targets_->Remove(seg[2]));
+        return json{{"ok", true}};
+      }
+    }
+    return Error(Err::kMethodNotAllowed, "");
+  }
+  if (seg.size() == 3 && seg[1] == "resync" && m == "POST") {
+    SLUICE_ASSIGN_OR_RETURN(BucketName b, ParseBucketName(seg[2]));
+    bool existing = in.is_object() && in.value("existing", false);
+    SLUICE_ASSIGN_OR_RETURN(auto n, worker_->Resync(b, existing));
+    return json{{"bucket", b.str()}, {"failed", n.failed}, {"existing", n.existing}, {"skipped_unversioned", n.skipped}};
+  }
+  if ((seg.size() == 2 || seg.size() == 3) && seg[1] == "status" && m == "GET") {
+    const int64_t now = clock_->NowMicros();
+    json buckets = json::array();
+    SLUICE_ASSIGN_OR_RETURN(auto all, index_->ListBuckets());
+    for (const auto& b : all) {
+      if (seg.size() == 3 && b.name.str() != seg[2]) continue;
+      auto doc = index_->GetBucketConfig(b.name, s3::kReplicationConfig);
+      if (!doc.ok()) continue;
+      auto c = s3::ParseReplication(*doc);
+      if (!c.ok() || c->rules.empty()) continue;
+      const auto& r = c->rules.front();
+      SLUICE_ASSIGN_OR_RETURN(auto backlog, worker_->Backlog(b.name));
+      buckets.push_back(json{
+          {"bucket", b.name.str()},
+          {"destination", r.dest_target.empty() ? "arn:aws:s3:::" + r.dest_bucket
+                                                : std::string(s3::kReplicationTargetArn) + r.dest_target},
+          {"pending_objects", backlog.objects},
+          {"pending_bytes", backlog.bytes},
+          {"pending_bytes_partial", backlog.bytes_partial},
+          {"oldest_pending_s", backlog.oldest_micros ? (now - backlog.oldest_micros) / 1e6 : 0.0}});
+    }
+    if (seg.size() == 3 && buckets.empty())
+      return Error(Err::kNotFound, seg[2] + " has no replication configuration");
+    json retrying = json::array();
+    for (const auto& w : worker_->Waiting())
+      if (seg.size() == 2 || w.bucket == seg[2])
+        retrying.push_back(json{{"bucket", w.bucket}, {"key", w.key}, {"version", w.version},
+                                {"attempts", w.attempts}, {"last_error", w.last_error},
+                                {"next_attempt", FormatIso8601(w.next_attempt_micros)}});
+    json failures = json::array();
+    for (const auto& f : worker_->RecentFailures())
+      if (seg.size() == 2 || f.bucket == seg[2])
+        failures.push_back(json{{"bucket", f.bucket}, {"key", f.key}, {"version", f.version},
+                                {"error", f.error}, {"at", FormatIso8601(f.when_micros)}});
+    json targets = json::array();
+    SLUICE_ASSIGN_OR_RETURN(auto list, targets_->List());
+    for (const auto& t : list) targets.push_back(TargetJson(t));
+    const s3::ReplicationStats totals = worker_->Totals();
+    const auto [objects_s, bytes_s] = worker_->Throughput();
+    return json{{"buckets", buckets},
+                {"completed", totals.completed},
+                {"completed_bytes", totals.bytes},
+                {"failed", totals.failed},
+                {"objects_per_s", objects_s},
+                {"bytes_per_s", bytes_s},
+                {"retrying", retrying},
+                {"failures", failures},
+                {"targets", targets}};
+  }
+  return Error(Err::kNotFound, "no such replication operation");
 }
 
 namespace {

@@ -19,6 +19,8 @@
 #include "common/async.h"
 #include "http/http.h"
 #include "io/env.h"
+#include "s3/replication_worker.h"
+#include "server/replication_targets.h"
 
 namespace sluice::server {
 
@@ -35,6 +37,13 @@ class AdminApi {
   // (The index tells the S3 layer's caches of the snapshot records it writes.)
   void EnableSnapshots(meta::Index* index) { index_ = index; }
 
+  // Replication (replication/targets[/NAME], replication/status[/BUCKET],
+  // replication/resync/BUCKET): remote targets and the worker's state.
+  void EnableReplication(RemoteReplicationTargets* targets, s3::ReplicationWorker* worker) {
+    targets_ = targets;
+    worker_ = worker;
+  }
+
   static bool IsAdminRequest(const http::Request& req);
   // POST / with an application/x-www-form-urlencoded body: an STS call.
   static bool IsStsRequest(const http::Request& req);
@@ -49,8 +58,12 @@ class AdminApi {
                                   const std::string& body);
   Result<nlohmann::json> Snapshots(std::string_view method, const std::vector<std::string>& seg,
                                    const nlohmann::json& in);
+  Result<nlohmann::json> Replication(std::string_view method, const std::vector<std::string>& seg,
+                                     const nlohmann::json& in);
   auth::Iam* iam_;
   meta::Index* index_ = nullptr;
+  RemoteReplicationTargets* targets_ = nullptr;
+  s3::ReplicationWorker* worker_ = nullptr;
   const io::Clock* clock_;
   boost::asio::thread_pool* blocking_;
   auth::SigV4Verifier s3_verifier_;

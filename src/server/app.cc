@@ -20,6 +20,7 @@
 #include "s3/lifecycle_worker.h"
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
+#include "server/replication_targets.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
@@ -323,6 +324,12 @@ int RunServer(const ServerConfig& cfg) {
   svc.region = cfg.region;
   svc.domains = cfg.domains;
   svc.limits.inline_threshold = cfg.inline_threshold;
+  // Remote replication targets, their secrets sealed like users' (docs/replication.md).
+  RemoteReplicationTargets targets(index.get(), &box, io::SystemClock());
+  svc.replication_targets = &targets;
+  // The replication worker; its thread runs below unless --replication-interval-ms is 0.
+  s3::ReplicationWorker replication(svc, cfg.replication_parallel);
+  admin.EnableReplication(&targets, &replication);
   s3::S3Handler handler(svc, {cfg.access_log});
 
   http::ServerOptions opts;
@@ -385,14 +392,12 @@ int RunServer(const ServerConfig& cfg) {
   // The replication worker: copies what the buckets' replication queues hold. Writes only
   // add to the queues, so nothing here ever makes a request wait.
   std::thread replicator;
-  std::unique_ptr<s3::ReplicationWorker> replication;
   if (cfg.replication_interval_ms > 0) {
-    replication = std::make_unique<s3::ReplicationWorker>(svc, cfg.replication_parallel);
     replicator = std::thread([&] {
       std::unique_lock l(lc_mu);
       while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.replication_interval_ms), [&] { return lc_stop; })) {
         l.unlock();
-        auto st = replication->RunOnce();
+        auto st = replication.RunOnce();
         if (!st.ok()) {
           spdlog::error("replication pass failed: {}", st.status().ToString());
         } else if (st->completed || st->failed) {

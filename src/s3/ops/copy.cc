@@ -5,6 +5,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/router.h"
@@ -63,6 +64,9 @@ Task<Result<meta::ObjectMeta>> LoadSource(Ctx& ctx, Source* src) {
 
 Task<Status> CopyObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
+  if (ctx.req.has_header(kReplicaVersionHeader) || ctx.req.has_header(kReplicaMtimeHeader))
+    co_return Error(Err::kNotImplemented, "a replica is written by PutObject or "
+                                          "CompleteMultipartUpload, not by CopyObject");
   Source src;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
   if (sm.size > svc.limits.max_object_size)

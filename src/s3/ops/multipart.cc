@@ -9,6 +9,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/versions.h"
@@ -189,6 +190,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   auto upload = co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
   if (!upload.ok()) co_return co_await RepeatedComplete(ctx, upload_id, upload.status());
   meta::UploadInfo u = std::move(upload).value();
+  SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx, /*headers_describe_body=*/false));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxCompleteXmlBody, Err::kMalformedXML));
@@ -237,7 +239,13 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(m.parts_count);
   m.mtime_micros = svc.clock->NowMicros();
   m.version = NewVersionStamp(svc, m.mtime_micros);
-  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
+  if (replica) {
+    m.version = replica->version;
+    m.mtime_micros = replica->mtime_micros;
+    m.replication_status = meta::kReplicationReplica;
+  } else {
+    MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
+  }
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
   std::vector<std::string> released;
   auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);

@@ -5,6 +5,7 @@
 #include "s3/headers.h"
 #include "s3/object_io.h"
 #include "s3/ops/ops.h"
+#include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/versions.h"
@@ -35,6 +36,7 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
   SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
                                                &m.retention, &m.legal_hold));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
   SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
@@ -43,7 +45,13 @@ Task<Status> PutObject(Ctx& ctx) {
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
-  MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
+  if (replica) {
+    m.version = replica->version;
+    m.mtime_micros = replica->mtime_micros;
+    m.replication_status = meta::kReplicationReplica;
+  } else {
+    MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
+  }
   if (payload->checksum_algo() != ChecksumAlgo::kNone) {
     m.checksum_algo = ChecksumAlgoName(payload->checksum_algo());
     m.checksum_value = payload->checksum_b64();
@@ -135,6 +143,18 @@ Task<Status> DeleteObject(Ctx& ctx) {
                               co_await BypassGovernance(ctx)};
   request.replicate_marker =
       ReplicatesMarker(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str());
+  if (ctx.version.empty()) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto replica,
+                               co_await ReadReplicaHeaders(ctx, "s3:ReplicateDelete"));
+    if (replica) {  // a delete marker replicated from another server: its id and time kept
+      request.marker = replica->version;
+      request.now_micros = replica->mtime_micros;
+      request.replicate_marker = false;
+    }
+  } else if (ctx.req.has_header(kReplicaVersionHeader)) {
+    co_return Error(Err::kInvalidRequest,
+                    "a replicated delete marker is written without a versionId");
+  }
   std::vector<std::string> released;
   auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, done.status(), std::move(released)));

@@ -2,6 +2,8 @@
 // form; s3/replication_worker.cc copies what they select.
 #include "s3/replication.h"
 
+#include "s3/replication_target.h"
+
 #include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -21,6 +23,29 @@ Task<Status> PutBucketReplication(Ctx& ctx) {
         Err::kInvalidRequest,
         "Versioning must be 'Enabled' on the bucket to apply a replication configuration");
   // Every rule names the same destination (ParseReplication checks).
+  const std::string& target = config.rules.front().dest_target;
+  if (!target.empty()) {
+    // A remote target writes with the credentials an admin registered for it, so only an
+    // admin may point a bucket at one.
+    const auth::Identity* who = ctx.auth.credential.identity.get();
+    if (!who || !who->admin || who->is_session())
+      co_return Error(Err::kAccessDenied, "Access Denied: only root and admin users may "
+                                          "replicate to a remote target");
+    if (!svc.replication_targets)
+      co_return Error(Err::kNotImplemented, "this server has no remote replication targets");
+    auto found = co_await Offload(*svc.blocking, [&] { return svc.replication_targets->Find(target); });
+    if (!found.ok()) {
+      if (found.status().code() == Err::kNotFound)
+        co_return Error(Err::kInvalidRequest,
+                        "Destination " + std::string(kReplicationTargetArn) + target +
+                            " is not a registered replication target (sluice admin replication "
+                            "target add)");
+      co_return found.status();
+    }
+    SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kReplicationConfig,
+                                                                  RenderReplication(config)));
+    co_return co_await SendEmpty(ctx, 200);
+  }
   const std::string& dest_name = config.rules.front().dest_bucket;
   if (dest_name == ctx.bucket.str())
     co_return Error(Err::kInvalidRequest,
@@ -61,6 +86,9 @@ Task<Status> GetBucketReplication(Ctx& ctx) {
 
 Task<Status> DeleteBucketReplication(Ctx& ctx) {
   Status s = co_await ctx.svc.index->DeleteBucketConfig(ctx.bucket, kReplicationConfig);
+  if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
+  // A configuration put again copies its existing objects again.
+  s = co_await ctx.svc.index->DeleteBucketConfig(ctx.bucket, "replication-existing");
   if (s.code() != Err::kNotFound) SLUICE_CO_RETURN_IF_ERROR(s);
   co_return co_await SendEmpty(ctx, 204);
 }

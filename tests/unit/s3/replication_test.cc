@@ -8,12 +8,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <map>
+#include <vector>
 
 #include "common/hash.h"
 #include "common/strings.h"
 #include "io/env.h"
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
+#include "s3/replication_target.h"
 #include "s3/replication_worker.h"
 #include "storage/mem/mem_data_store.h"
 #include "testutil/names.h"
@@ -80,11 +83,23 @@ TEST(ReplicationConfig, RefusesWhatS3RefusesAnd501sWhatSluiceLacks) {
   EXPECT_EQ(code(Rule("a", 1, "<Prefix>a</Prefix><Prefix>b</Prefix>")), Err::kMalformedXML);
   EXPECT_EQ(code(Rule("a", 1, "", "one") + Rule("b", 2, "", "two")), Err::kInvalidRequest);
   EXPECT_EQ(code("<Rule><Status>On</Status></Rule>"), Err::kMalformedXML);
+  // A registered target's ARN parses (whether it is registered is checked by the operation);
+  // a malformed name does not.
+  auto far = [&](const std::string& name) {
+    return "<Rule><ID>r</ID><Priority>1</Priority><Status>Enabled</Status><Filter/>"
+           "<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>"
+           "<Destination><Bucket>arn:sluice:replication:::" +
+           name + "</Bucket></Destination></Rule>";
+  };
+  auto parsed = ParseReplication(Config(far("far-site")));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->rules[0].dest_target, "far-site");
+  EXPECT_NE(RenderReplication(*parsed).find("arn:sluice:replication:::far-site"),
+            std::string::npos);
+  EXPECT_EQ(code(far("")), Err::kInvalidArgument);
+  EXPECT_EQ(code(far("-dash")), Err::kInvalidArgument);
+  EXPECT_EQ(code(far("a/b")), Err::kInvalidArgument);
   // Not built yet: 501, never accepted and ignored.
-  EXPECT_EQ(code("<Rule><ID>r</ID><Priority>1</Priority><Status>Enabled</Status><Filter/>"
-                 "<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>"
-                 "<Destination><Bucket>arn:sluice:replication:::far</Bucket></Destination></Rule>"),
-            Err::kNotImplemented);
   EXPECT_EQ(
       code("<Rule><ID>r</ID><Priority>1</Priority><Status>Enabled</Status><Filter/>"
            "<DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>"
@@ -246,6 +261,138 @@ TEST_F(ReplicationWorkerTest, AVersionRemovedBeforeItsCopyIsDropped) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->dropped, 1u);
   EXPECT_TRUE(index_.ListObjectVersions("dst"_b, {})->entries.empty());
+}
+
+// A remote target in memory: it can be down, refuse for good, and it records what it got.
+class FakeTarget : public ReplicationTarget, public ReplicationTargets {
+ public:
+  Status down = Status::Ok();  // what every call answers while not ok
+  int calls = 0;
+  std::map<std::string, std::string> bytes;  // by version id
+  std::vector<std::string> order;            // keys, as they arrived
+
+  Result<std::shared_ptr<ReplicationTarget>> Find(std::string_view name) override {
+    if (name != "far") return Error(Err::kNotFound, "no target " + std::string(name));
+    return std::shared_ptr<ReplicationTarget>(this, [](ReplicationTarget*) {});
+  }
+  Result<bool> Holds(const ObjectKey&, const meta::ObjectMeta& m) override {
+    calls++;
+    if (!down.ok()) return down;
+    return bytes.count(m.version.ToString()) > 0;
+  }
+  Status Write(const ObjectKey& key, const meta::ObjectMeta& m,
+               const ReplicaReader& read) override {
+    calls++;
+    if (!down.ok()) return down;
+    std::string got;
+    char buf[7];  // small reads: the reader must serve any size at any offset
+    for (;;) {
+      size_t n = 0;
+      SLUICE_RETURN_IF_ERROR(read(got.size(), buf, sizeof buf, &n));
+      if (n == 0) break;
+      got.append(buf, n);
+    }
+    if (got.size() != m.size) return Error(Err::kBadDigest, "short");
+    bytes[m.version.ToString()] = got;
+    order.push_back(key.str());
+    return Status::Ok();
+  }
+  Status WriteMarker(const ObjectKey& key, const meta::ObjectMeta& m) override {
+    calls++;
+    if (!down.ok()) return down;
+    bytes[m.version.ToString()] = "";
+    order.push_back(key.str() + " (marker)");
+    return Status::Ok();
+  }
+};
+
+class RemoteWorkerTest : public ReplicationWorkerTest {
+ protected:
+  RemoteWorkerTest() {
+    svc_.replication_targets = &target_;
+    auto c = ParseReplication(
+        Config("<Rule><ID>r</ID><Priority>1</Priority><Status>Enabled</Status><Filter/>"
+               "<DeleteMarkerReplication><Status>Enabled</Status></DeleteMarkerReplication>"
+               "<Destination><Bucket>arn:sluice:replication:::far</Bucket></Destination></Rule>"));
+    EXPECT_TRUE(c.ok());
+    config_ = *c;
+    EXPECT_TRUE(
+        index_.PutBucketConfig("src"_b, kReplicationConfig, RenderReplication(config_)).ok());
+  }
+  FakeTarget target_;
+};
+
+TEST_F(RemoteWorkerTest, ATargetThatIsDownHoldsTheQueueWithOneProbePerBackoffStep) {
+  auto a = Put("a", std::string(100, 'a'));
+  auto b = Put("b", std::string(50, 'b'));
+  auto marker = Delete("a");
+  target_.down = Status(Err::kServiceUnavailable, "connection refused");
+  ReplicationWorker worker(svc_, 1);
+  ASSERT_TRUE(worker.RunOnce().ok());
+  const int first = target_.calls;
+  EXPECT_EQ(first, 1);  // the probe; the other keys wait behind the target, not each its own
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(worker.RunOnce().ok());
+  EXPECT_EQ(target_.calls, first);  // inside the backoff: no request at all
+  EXPECT_EQ(index_.GetObject("src"_b, K("b"))->replication_status, "PENDING");
+  EXPECT_EQ(index_.ListReplicationQueue("src"_b, "", 10)->size(), 3u);
+  ASSERT_FALSE(worker.Waiting().empty());
+  EXPECT_NE(worker.Waiting()[0].last_error.find("connection refused"), std::string::npos);
+  // Backoff grows, but never past half a minute for a target.
+  for (int i = 0; i < 12; i++) {
+    clock_.Advance(31'000'000);
+    ASSERT_TRUE(worker.RunOnce().ok());
+  }
+  EXPECT_EQ(target_.calls, first + 12);
+  // Back up: everything goes at the next probe, in order, and ends COMPLETED.
+  target_.down = Status::Ok();
+  clock_.Advance(31'000'000);
+  auto st = worker.RunOnce();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->completed, 3u);
+  EXPECT_EQ(target_.bytes[a.version.ToString()], std::string(100, 'a'));
+  EXPECT_EQ(target_.bytes[b.version.ToString()], std::string(50, 'b'));
+  EXPECT_TRUE(target_.bytes.count(marker.version.ToString()));
+  EXPECT_EQ(target_.order, (std::vector<std::string>{"a", "a (marker)", "b"}));
+  EXPECT_EQ(index_.GetObject("src"_b, K("b"))->replication_status, "COMPLETED");
+  EXPECT_TRUE(worker.Waiting().empty());
+}
+
+TEST_F(RemoteWorkerTest, ARefusalForGoodEndsFailedAndACopyAlreadyThereIsNotSentAgain) {
+  auto v = Put("k", std::string(30, 'k'));
+  target_.down = Status(Err::kAccessDenied, "the target answered 403 AccessDenied");
+  ReplicationWorker worker(svc_);
+  auto st = worker.RunOnce();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->failed, 1u);
+  EXPECT_EQ(index_.GetObject("src"_b, K("k"))->replication_status, "FAILED");
+  ASSERT_EQ(worker.RecentFailures().size(), 1u);
+  EXPECT_NE(worker.RecentFailures()[0].error.find("403"), std::string::npos);
+  // Fixed on the target: a resync sends it; sent again after a crash, it is found there.
+  target_.down = Status::Ok();
+  auto n = worker.Resync("src"_b, false);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->failed, 1u);
+  EXPECT_EQ(worker.RunOnce()->completed, 1u);
+  const size_t writes = target_.order.size();
+  ASSERT_TRUE(index_.QueueReplication("src"_b, K("k"), v.version).ok());
+  EXPECT_EQ(worker.RunOnce()->completed, 1u);
+  EXPECT_EQ(target_.order.size(), writes);
+}
+
+TEST_F(RemoteWorkerTest, AnUnregisteredTargetEndsFailed) {
+  ASSERT_TRUE(
+      index_
+          .PutBucketConfig(
+              "src"_b, kReplicationConfig,
+              RenderReplication(*ParseReplication(Config(
+                  "<Rule><ID>r</ID><Priority>1</Priority><Status>Enabled</Status><Filter/>"
+                  "<DeleteMarkerReplication><Status>Enabled</Status></DeleteMarkerReplication>"
+                  "<Destination><Bucket>arn:sluice:replication:::gone</Bucket></Destination>"
+                  "</Rule>"))))
+          .ok());
+  Put("k", "x");
+  ReplicationWorker worker(svc_);
+  EXPECT_EQ(worker.RunOnce()->failed, 1u);
 }
 
 }  // namespace
