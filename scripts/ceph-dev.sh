@@ -10,6 +10,9 @@
 #   CEPH_DEV_STORE=memstore         memstore (RAM) or bluestore (a sparse file per OSD)
 #   CEPH_DEV_OSD_GB=4               capacity of each OSD
 #   CEPH_DEV_PORT=3400              the monitor's port (msgr2 only)
+#   CEPH_DEV_RGW_PORT=              also run Ceph's S3 gateway (radosgw) on 127.0.0.1:PORT,
+#                                   with a user whose keys are CEPH_DEV_RGW_ACCESS_KEY and
+#                                   CEPH_DEV_RGW_SECRET_KEY; prints RGW_ENDPOINT=URL too
 # The keyring holds client.admin, which the conf names: a gateway started with
 # `--ceph-conf FILE` uses it like any Ceph client.
 set -euo pipefail
@@ -21,6 +24,9 @@ OSDS=${CEPH_DEV_OSDS:-1}
 STORE=${CEPH_DEV_STORE:-memstore}
 OSD_GB=${CEPH_DEV_OSD_GB:-4}
 PORT=${CEPH_DEV_PORT:-3400}
+RGW_PORT=${CEPH_DEV_RGW_PORT:-}
+RGW_AK=${CEPH_DEV_RGW_ACCESS_KEY:-devrgwaccesskey00001}
+RGW_SK=${CEPH_DEV_RGW_SECRET_KEY:-devrgwsecretkey0000000000000000000000001}
 CONF=$DIR/ceph.conf
 KEYRING=$DIR/keyring
 case "$OSDS" in 1|3) ;; *) echo "ceph-dev: CEPH_DEV_OSDS is 1 or 3 (got $OSDS)" >&2; exit 2 ;; esac
@@ -71,9 +77,55 @@ case "${1:-}" in
   *) echo "usage: scripts/ceph-dev.sh up|down|status" >&2; exit 2 ;;
 esac
 
+start() {  # NAME COMMAND...: a daemon in the foreground of its own session, pid recorded
+  local name=$1; shift
+  setsid "$@" >"$DIR/log/$name.out" 2>&1 </dev/null &
+  echo $! > "$DIR/pids/$name.pid"
+  echo "$name" >> "$DIR/pids/list"
+}
+
+answers() { /usr/bin/python3 -c 'import sys, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass' "$1" 2>/dev/null; }
+
+# radosgw on RGW_PORT (beast, Nagle off: with it every keep-alive request waits ~40 ms on a
+# delayed ACK) with one S3 user; its pools are made on first start.
+start_rgw() {
+  [ -n "$RGW_PORT" ] || return 0
+  if alive "$DIR/pids/rgw.pid"; then
+    echo "RGW_ENDPOINT=http://127.0.0.1:$RGW_PORT"
+    return 0
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT") 2>/dev/null; then
+    log "127.0.0.1:$RGW_PORT is taken by another process; set CEPH_DEV_RGW_PORT"
+    return 1
+  fi
+  local key
+  key=$(ceph_ auth get-or-create-key client.rgw mon 'allow rw' osd 'allow rwx')
+  ceph-authtool "$KEYRING" --add-key "$key" -n client.rgw >/dev/null
+  mkdir -p "$DIR/rgw"
+  start rgw radosgw -c "$CONF" -n client.rgw -f \
+    --rgw-frontends "beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1" --rgw-data "$DIR/rgw" \
+    --rgw-enable-usage-log false --rgw-enable-ops-log false --debug-rgw 0/0
+  for _ in $(seq 600); do
+    answers "http://127.0.0.1:$RGW_PORT/" && break
+    alive "$DIR/pids/rgw.pid" || { log "radosgw exited"; tail -20 "$DIR/log/rgw.out" >&2; return 1; }
+    sleep 0.2
+  done
+  answers "http://127.0.0.1:$RGW_PORT/" || { log "radosgw did not answer"; return 1; }
+  timeout 60 radosgw-admin -c "$CONF" user create --uid=sluice-dev --display-name="sluice dev" \
+    --access-key="$RGW_AK" --secret="$RGW_SK" >"$DIR/log/rgw-user.json" 2>"$DIR/log/rgw-user.err" ||
+    { cat "$DIR/log/rgw-user.err" >&2; return 1; }
+  log "radosgw up on 127.0.0.1:$RGW_PORT"
+  echo "RGW_ENDPOINT=http://127.0.0.1:$RGW_PORT"
+}
+
 if running; then
   log "already up ($DIR)"
   echo "CEPH_CONF=$CONF"
+  start_rgw
   exit 0
 fi
 scripts/install-deps.sh --ceph >&2
@@ -160,13 +212,6 @@ osd memory target = 1073741824
 osd class update on start = false
 EOF
 
-start() {  # NAME COMMAND...: a daemon in the foreground of its own session, pid recorded
-  local name=$1; shift
-  setsid "$@" >"$DIR/log/$name.out" 2>&1 </dev/null &
-  echo $! > "$DIR/pids/$name.pid"
-  echo "$name" >> "$DIR/pids/list"
-}
-
 ceph-authtool --create-keyring "$KEYRING" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 ceph-authtool "$KEYRING" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' \
   --cap mgr 'allow *' >/dev/null
@@ -197,5 +242,6 @@ for _ in $(seq 300); do
 done
 [ "$up" = "$OSDS" ] || { log "only $up of $OSDS OSDs came up"; exit 1; }
 log "$OSDS OSD(s) up ($STORE, $OSD_GB GiB each)"
-trap - EXIT
 echo "CEPH_CONF=$CONF"
+start_rgw
+trap - EXIT

@@ -18,8 +18,9 @@ test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-bo
            python3-matplotlib)
 
 # Ceph's monitor, OSD and command-line tools: the development cluster (scripts/ceph-dev.sh)
-# the RADOS backend is tested on (issue #18).
-ceph_pkgs=(ceph-mon ceph-osd ceph-common)
+# the RADOS backend is tested on (issue #18), and Ceph's own S3 gateway, a replication
+# target in the tests (issue #19).
+ceph_pkgs=(ceph-mon ceph-osd ceph-common radosgw)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--ceph" ] && pkgs+=("${ceph_pkgs[@]}")

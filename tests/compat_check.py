@@ -31,7 +31,7 @@ SUITES = {
     "cli": [I + "test_cli.py"],
     "python": [I + "test_python.py"],
     "versioning": [I + "test_versioning.py"],
-    "replication": [I + "test_replication.py"],
+    "replication": [I + "test_replication.py", I + "test_replication_rgw.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 

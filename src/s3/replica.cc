@@ -33,4 +33,23 @@ Task<Result<std::optional<ReplicaWrite>>> ReadReplicaHeaders(Ctx& ctx, std::stri
   co_return std::optional<ReplicaWrite>(w);
 }
 
+Task<Result<std::optional<meta::ObjectMeta>>> ReplicaAlreadyHeld(Ctx& ctx, const ReplicaWrite& w,
+                                                                 bool marker,
+                                                                 const std::string& etag) {
+  auto there = co_await ctx.svc.index->GetObject(ctx.bucket, ctx.key, w.version);
+  if (!there.ok()) {
+    const Err code = there.status().code();
+    if (code == Err::kNoSuchVersion || code == Err::kNoSuchKey)
+      co_return std::optional<meta::ObjectMeta>();
+    co_return there.status();
+  }
+  // A marker has no status of its own; its id (a time and 64 random bits) names it.
+  if (marker ? there->delete_marker
+             : there->replication_status == meta::kReplicationReplica && !there->delete_marker &&
+                   there->etag == etag)
+    co_return std::optional<meta::ObjectMeta>(std::move(there).value());
+  co_return Error(Err::kInvalidRequest, "version " + w.version.ToString() + " of " + ctx.key.str() +
+                                            " already exists and is not this replica");
+}
+
 }  // namespace sluice::s3

@@ -129,14 +129,10 @@ class ReplicationTest(harness.ServerTestCase):
         for v, _ in ids:
             self.assertEqual(wait_status(s3, "models", "llm/model.safetensors", v), "COMPLETED")
         self.assertEqual(wait_status(s3, "models", "llm/big.bin", big_v), "COMPLETED")
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                s3.head_object(Bucket="models-dr", Key="tmp/scratch")
-            except ClientError as e:
-                if e.response["Error"]["Code"] in ("404", "NoSuchKey"):
-                    break
-            time.sleep(0.05)
+        # (A HEAD that finds nothing proves nothing: the version under the marker may not be
+        # there yet either.)
+        wait_for(lambda: ("tmp/scratch", marker, True) in versions(s3, "models-dr"), timeout=30,
+                 what="the delete marker")
         for (v, md5), step in zip(ids, range(3)):
             head = s3.head_object(Bucket="models-dr", Key="llm/model.safetensors", VersionId=v)
             self.assertEqual(head["ReplicationStatus"], "REPLICA")
@@ -487,6 +483,63 @@ class RemoteReplicationTest(unittest.TestCase):
         finally:
             tls.cleanup()
             shutil.rmtree(pki, ignore_errors=True)
+
+    def test_replica_writes_are_idempotent_and_need_the_replicate_permission(self):
+        t3 = self.t3
+        self.versioned(t3, "replicas")
+        version = "00060a24181e40000000000000000007"
+        hdrs = {"x-sluice-replica-version-id": version, "x-sluice-replica-mtime": "1700000000000000"}
+
+        def with_headers(client, headers):
+            def add(request, **_):
+                for k, v in headers.items():
+                    request.headers[k] = v
+            client.meta.events.register("before-sign.s3.*", add)
+            return client
+
+        raw = with_headers(harness.boto3_client(self.dst.endpoint), hdrs)
+        for _ in range(2):  # sent again after a crash: stored once
+            r = raw.put_object(Bucket="replicas", Key="k", Body=b"same bytes")
+            self.assertEqual(r["VersionId"], version)
+        got = t3.list_object_versions(Bucket="replicas")["Versions"]
+        self.assertEqual([(v["VersionId"], v["LastModified"].year) for v in got], [(version, 2023)])
+        self.assertEqual(t3.head_object(Bucket="replicas", Key="k")["ReplicationStatus"], "REPLICA")
+        with self.assertRaises(ClientError) as e:  # the id is taken by other bytes
+            raw.put_object(Bucket="replicas", Key="k", Body=b"other bytes")
+        self.assertEqual(code(e.exception), "InvalidRequest")
+        for bad in ({"x-sluice-replica-version-id": version},
+                    dict(hdrs, **{"x-sluice-replica-mtime": "soon"}),
+                    dict(hdrs, **{"x-sluice-replica-version-id": "null"})):
+            with self.assertRaises(ClientError) as e:
+                with_headers(harness.boto3_client(self.dst.endpoint), bad).put_object(
+                    Bucket="replicas", Key="k2", Body=b"x")
+            self.assertEqual(code(e.exception), "InvalidArgument", bad)
+        # A user who may PutObject but not s3:ReplicateObject cannot forge a replica.
+        admin(self.dst, "user", "add", "writer")
+        key = json.loads(admin(self.dst, "key", "create", "writer").stdout)
+        proc = subprocess.run([self.dst.bin, "admin", "policy", "set", "put-only", "-"], input=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
+                                                     "Resource": "arn:aws:s3:::replicas/*"}]}),
+            capture_output=True, text=True, env=dict(os.environ, AWS_ENDPOINT_URL=self.dst.endpoint,
+                                                     AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                                                     AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY,
+                                                     HOME="/nonexistent"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        admin(self.dst, "policy", "attach", "put-only", "writer")
+        writer = harness.boto3_client(self.dst.endpoint, ak=key["access_key"], sk=key["secret_key"])
+        writer.put_object(Bucket="replicas", Key="mine", Body=b"ok")
+        with self.assertRaises(ClientError) as e:
+            with_headers(writer, dict(hdrs, **{"x-sluice-replica-version-id": version[:-1] + "8"})).put_object(
+                Bucket="replicas", Key="mine", Body=b"forged")
+        self.assertEqual(code(e.exception), "AccessDenied")
+        # A marker sent twice is one marker (a later id than the version it hides).
+        marker = "00060a24181e50000000000000000009"
+        for _ in range(2):
+            with_headers(harness.boto3_client(self.dst.endpoint),
+                         dict(hdrs, **{"x-sluice-replica-version-id": marker})).delete_object(
+                Bucket="replicas", Key="k")
+        markers = t3.list_object_versions(Bucket="replicas", Prefix="k")["DeleteMarkers"]
+        self.assertEqual([m["VersionId"] for m in markers], [marker])
 
 
 if __name__ == "__main__":

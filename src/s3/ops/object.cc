@@ -29,13 +29,14 @@ Task<Status> PutObject(Ctx& ctx) {
   // Everything that can refuse the request is checked before the body is read, so an
   // Expect: 100-continue client is refused without sending its body.
   meta::ObjectMeta m;
-  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, m.acl));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
-  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
-                                               &m.retention, &m.legal_hold));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(), &m.retention, &m.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
@@ -49,6 +50,16 @@ Task<Status> PutObject(Ctx& ctx) {
     m.version = replica->version;
     m.mtime_micros = replica->mtime_micros;
     m.replication_status = meta::kReplicationReplica;
+    auto held = co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag);
+    if (!held.ok() || *held) {  // sent again: the bytes just stored are not needed
+      Status discard = held.ok() ? Status(Err::kInternal, "replica already held") : held.status();
+      (void)SettleWrite(svc, new_ids, discard, {});
+      SLUICE_CO_RETURN_IF_ERROR(held.status());
+      http::ResponseHead head;
+      head.Set("ETag", QuoteEtag((*held)->etag));
+      AddVersionHeader(head, (*held)->version);
+      co_return co_await SendEmpty(ctx, 200, std::move(head));
+    }
   } else {
     MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   }
@@ -70,7 +81,8 @@ Task<Status> PutObject(Ctx& ctx) {
 
 Task<Status> GetObject(Ctx& ctx, bool head_only) {
   // ReadObjectVersion in two halves, so the record stays where the index call put it.
-  const Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, ctx.key, ctx.version);
+  const Result<meta::ObjectMeta> found =
+      co_await LookupVersion(ctx, ctx.bucket, ctx.key, ctx.version);
   SLUICE_CO_RETURN_IF_ERROR(ReadableVersion(ctx, found, ctx.version));
   const meta::ObjectMeta& m = *found;
   Status pre = CheckReadPreconditions(ctx.req, m);
@@ -86,7 +98,8 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   http::ResponseHead head;
   AddObjectHeaders(head, m, ctx.query);
   // An unversioned object read as ?versionId=null is the null version, and says so.
-  AddVersionHeader(head, m.version.empty() && ctx.version.is_null() ? VersionId::Null() : m.version);
+  AddVersionHeader(head,
+                   m.version.empty() && ctx.version.is_null() ? VersionId::Null() : m.version);
   AddObjectLockHeaders(head, m);
   if (ctx.version.empty()) AddExpiration(ctx, head, m);
   uint64_t offset = 0, length = m.size;
@@ -95,9 +108,11 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   if (ctx.query.Has("partNumber")) {
     auto pn = ParseUint(ctx.query.Get("partNumber"));
     if (!pn || *pn < 1 || *pn > 10000)
-      co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+      co_return Error(Err::kInvalidArgument,
+                      "Part number must be an integer between 1 and 10000, inclusive");
     if (ctx.req.has_header("range"))
-      co_return Error(Err::kInvalidRequest, "Cannot specify both Range header and partNumber query parameter");
+      co_return Error(Err::kInvalidRequest,
+                      "Cannot specify both Range header and partNumber query parameter");
     uint32_t parts = m.parts_count ? m.parts_count : 1;
     if (*pn > parts) co_return Error(Err::kInvalidPartNumber, "");
     if (m.parts_count) {
@@ -118,8 +133,10 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   // The stored checksum covers the whole object; S3 returns it for whole reads, and for a
   // part read (partNumber=N) the part's own checksum with the object's checksum type.
   if (EqualsIgnoreCase(Trim(ctx.req.header("x-amz-checksum-mode")), "ENABLED")) {
-    if (part) AddPartChecksumHeaders(head, m, *part);
-    else if (!partial) AddChecksumHeaders(head, m);
+    if (part)
+      AddPartChecksumHeaders(head, m, *part);
+    else if (!partial)
+      AddChecksumHeaders(head, m);
   }
   if (partial) {
     head.status = 206;
@@ -128,8 +145,8 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
                                   std::to_string(m.size));
   }
   if (head_only || length == 0 || !m.inline_data.empty()) {
-    std::string_view body = head_only ? std::string_view()
-                                      : std::string_view(m.inline_data).substr(offset, length);
+    std::string_view body =
+        head_only ? std::string_view() : std::string_view(m.inline_data).substr(offset, length);
     co_return co_await ctx.resp.Send(head, body, length);
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
@@ -147,6 +164,13 @@ Task<Status> DeleteObject(Ctx& ctx) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto replica,
                                co_await ReadReplicaHeaders(ctx, "s3:ReplicateDelete"));
     if (replica) {  // a delete marker replicated from another server: its id and time kept
+      SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, true, ""));
+      if (held) {
+        http::ResponseHead head;
+        head.Set("x-amz-delete-marker", "true");
+        AddVersionHeader(head, held->version);
+        co_return co_await SendEmpty(ctx, 204, std::move(head));
+      }
       request.marker = replica->version;
       request.now_micros = replica->mtime_micros;
       request.replicate_marker = false;
