@@ -171,7 +171,9 @@ class Index {
                                                                     size_t max) = 0;
   // Ends `task`: removes it from the queue and, when its version still exists, sets the
   // version's replication_status to `status` (COMPLETED or FAILED), in one atomic step.
-  // Ending a task that is no longer queued succeeds and changes nothing.
+  // Ending a task that is no longer queued succeeds and changes nothing. The end need not be
+  // durable when this returns (a crash may replay the task; copies are idempotent), but it
+  // is atomic, and durable once any later write of the index is.
   virtual Status FinishReplication(const BucketName& bucket, const ReplicationTask& task,
                                    const std::string& status) = 0;
   // Queues an existing version or marker again (status PENDING), for a resync or for
