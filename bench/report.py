@@ -388,6 +388,9 @@ if os.path.exists(rados):  # issue #18: bench/rados.sh, run on its own (its own 
 rados_notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RADOS_NOTES.md")
 if os.path.exists(rados_notes):
     lines += [open(rados_notes).read().strip(), ""]
+replication = os.path.join(os.path.dirname(os.path.abspath(__file__)), "REPLICATION.md")
+if os.path.exists(replication):  # issue #19: bench/replication.py, run on its own
+    lines += [open(replication).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -63,6 +63,8 @@ phase "build: Release, tests on"
 if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
   bench/run.sh --quick > build/bench-quick.log 2>&1 || { tail -30 build/bench-quick.log; exit 1; }
   grep -E '^(GET|PUT) ' build/bench-quick.log
+  /usr/bin/python3 -W ignore bench/replication.py --quick --out build/replication-quick.md \
+    > build/replication-quick.log 2>&1 || { tail -30 build/replication-quick.log; exit 1; }
   phase "bench --quick"
 fi
 
