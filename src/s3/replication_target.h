@@ -35,6 +35,11 @@ class ReplicationTarget {
   // its metadata and tags, and checks that the target stored exactly those bytes.
   virtual Status Write(const ObjectKey& key, const meta::ObjectMeta& m,
                        const ReplicaReader& read) = 0;
+  // Sets the tags of the copy of version `m` of `key` to m.tags (they changed after the
+  // copy). False when the target has no such copy (then the version is written whole).
+  // A target that names versions itself can only tag its latest: when that is not this
+  // version's copy, the change is not sent and the result is true.
+  virtual Result<bool> SetTags(const ObjectKey& key, const meta::ObjectMeta& m) = 0;
   // Writes the delete marker `m` of `key`.
   virtual Status WriteMarker(const ObjectKey& key, const meta::ObjectMeta& m) = 0;
 };

@@ -347,6 +347,8 @@ ReplicationWorker::Attempt ReplicationWorker::Replicate(const BucketName& bucket
   const meta::ObjectMeta& m = *got;
   const ReplicationRule* rule = m.delete_marker ? config.MarkerRuleFor(task.key.str())
                                                 : config.RuleFor(task.key.str(), m.tags);
+  if (!rule && task.tags_only)  // its new tags took it out of the rules: the copy stands
+    return finish(Outcome::kCompleted, meta::kReplicationCompleted, "");
   if (!rule)
     return finish(Outcome::kFailed, meta::kReplicationFailed,
                   "no enabled rule of the bucket's replication configuration selects it any more");
@@ -372,11 +374,17 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
     return {Permanent(s) ? Outcome::kFailed : Outcome::kRetry,
             what + " " + dest.str() + "/" + task.key.str() + ": " + Describe(s)};
   };
-  // Already there (a crash after the copy, before the task ended): not written twice.
+  // Already there (a crash after the copy, before the task ended; or only its tags
+  // changed): not written twice, its tags brought up to date.
   auto there = index.GetObject(dest, task.key, m.version);
   if (there.ok() && there->replication_status == meta::kReplicationReplica &&
-      there->delete_marker == m.delete_marker && there->etag == m.etag)
-    return {Outcome::kCompleted, "", m.delete_marker ? 0 : m.size};
+      there->delete_marker == m.delete_marker && there->etag == m.etag) {
+    if (!m.delete_marker && there->tags != m.tags) {
+      Status s = index.SetObjectTags(dest, task.key, m.version, m.tags);
+      if (!s.ok()) return failed("setting the tags of", s);
+    }
+    return {Outcome::kCompleted, "", task.tags_only || m.delete_marker ? 0 : m.size};
+  }
   if (!there.ok() && there.status().code() != Err::kNoSuchVersion &&
       there.status().code() != Err::kNoSuchKey)
     return failed("checking", there.status());
@@ -443,6 +451,12 @@ ReplicationWorker::Attempt ReplicationWorker::CopyRemote(const BucketName& bucke
     return {Outcome::kFailed, "this server offers no remote replication targets"};
   auto target = svc_.replication_targets->Find(rule.dest_target);
   if (!target.ok()) return failed("finding the target", target.status());
+  if (task.tags_only && !m.delete_marker) {  // only the tags changed since the copy
+    auto set = (*target)->SetTags(task.key, m);
+    if (!set.ok()) return failed("setting the tags on", set.status());
+    if (*set) return {Outcome::kCompleted, "", 0};
+    // The copy is not there (removed on the target): send the version whole.
+  }
   auto holds = (*target)->Holds(task.key, m);
   if (!holds.ok()) return failed("checking", holds.status());
   if (*holds) return {Outcome::kCompleted, "", m.delete_marker ? 0 : m.size};

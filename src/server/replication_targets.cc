@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
+#include <sstream>
 
 #include "common/hash.h"
 #include "common/strings.h"
@@ -126,6 +127,42 @@ class RemoteTarget : public s3::ReplicationTarget {
                r.header("content-length") == std::to_string(m.size);
       if (r.status == 404) return false;
       return FromResponse(r, "HEAD " + path);
+    });
+  }
+
+  Result<bool> SetTags(const ObjectKey& key, const meta::ObjectMeta& m) override {
+    return Guard("setting tags", [&]() -> Result<bool> {
+      const std::string path = ObjectPath(e_->spec.bucket, key.str());
+      std::string query = "tagging=";
+      if (e_->sluice) {
+        query += "&versionId=" + m.version.ToString();
+      } else {  // only the latest can be named: is it this version's copy?
+        client::Response r = e_->client->Send("HEAD", path, "", "");
+        if (r.status == 404) return false;
+        if (r.status != 200) return FromResponse(r, "HEAD " + path);
+        if (Unquote(r.header("etag")) != m.etag ||
+            r.header("content-length") != std::to_string(m.size))
+          return true;  // a newer version is the latest there
+      }
+      pugi::xml_document doc;
+      auto set = doc.append_child("Tagging").append_child("TagSet");
+      for (const auto& [k, v] : m.tags) {
+        auto tag = set.append_child("Tag");
+        tag.append_child("Key").text().set(k.c_str());
+        tag.append_child("Value").text().set(v.c_str());
+      }
+      std::ostringstream xml;
+      doc.save(xml, "", pugi::format_raw | pugi::format_no_declaration);
+      const std::string body = xml.str();
+      std::map<std::string, std::string> h{{"content-md5", Base64Encode(Md5(body))},
+                                           {"content-type", "application/xml"}};
+      client::Response r = e_->client->Send("PUT", path, query, body, h);
+      if (r.status == 404) {
+        const std::string code = ErrorCode(r);
+        if (code == "NoSuchVersion" || code == "NoSuchKey") return false;
+      }
+      if (r.status != 200) return FromResponse(r, "PUT " + path + "?tagging");
+      return true;
     });
   }
 

@@ -349,6 +349,17 @@ class RemoteReplicationTest(unittest.TestCase):
         self.assertEqual(st["buckets"][0]["destination"], "arn:sluice:replication:::dr-site")
         self.assertGreaterEqual(st["completed"], 6)
         self.assertEqual([t["healthy"] for t in st["targets"] if t["name"] == "dr-site"], [True])
+        # New tags after the copy follow it, without a new version or the bytes sent again.
+        v0 = ids[0][0]
+        s3.put_object_tagging(Bucket="ckpts", Key="run1/step.pt", VersionId=v0,
+                              Tagging={"TagSet": [{"Key": "stage", "Value": "prod"}]})
+        self.assertEqual(wait_status(s3, "ckpts", "run1/step.pt", v0, timeout=30), "COMPLETED")
+        wait_for(lambda: t3.get_object_tagging(Bucket="ckpts-dr", Key="run1/step.pt", VersionId=v0)["TagSet"]
+                 == [{"Key": "stage", "Value": "prod"}], what="the new tags on the target")
+        s3.delete_object_tagging(Bucket="ckpts", Key="run1/big.bin")
+        wait_for(lambda: t3.get_object_tagging(Bucket="ckpts-dr", Key="run1/big.bin")["TagSet"] == [],
+                 what="the tags removed on the target")
+        self.assertEqual(len(versions(t3, "ckpts-dr")), 3 + 1 + 2)
         # A loop A -> B -> A does not ping-pong: replicas are not replicated back.
         admin(self.dst, "replication", "target", "add", "back", "--target-endpoint", self.src.endpoint,
               "--target-bucket", "ckpts", "--target-access-key", harness.ACCESS_KEY,

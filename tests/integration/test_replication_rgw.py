@@ -104,6 +104,13 @@ class RgwTargetTest(unittest.TestCase):
         self.assertEqual(obj["ETag"], big_head["ETag"])  # "...-4": the same parts
         self.assertEqual(hashlib.sha256(obj["Body"].read()).digest(), hashlib.sha256(big).digest())
         self.assertIn(("scratch", True), [(k, m) for k, _, m in versions(r3, "datasets-dr")])
+        # New tags of the latest version reach RGW's latest, without a new version there.
+        s3.put_object_tagging(Bucket="datasets", Key="imagenet/shard-0000.tar",
+                              Tagging={"TagSet": [{"Key": "split", "Value": "val"}]})
+        wait_for(lambda: r3.get_object_tagging(Bucket="datasets-dr", Key="imagenet/shard-0000.tar")["TagSet"]
+                 == [{"Key": "split", "Value": "val"}], timeout=60, what="the new tags on RGW")
+        self.assertEqual(len(r3.list_object_versions(Bucket="datasets-dr", Prefix="imagenet/shard-0000.tar")
+                             ["Versions"]), 3)
         self.assertNotIn(marker, [v for _, v, _ in versions(r3, "datasets-dr")])  # RGW's own ids
         st = json.loads(admin(self.src, "replication", "status", "datasets").stdout)
         self.assertEqual(st["buckets"][0]["pending_objects"], 0)

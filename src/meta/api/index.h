@@ -103,7 +103,10 @@ class Index {
                                         const ObjectMeta& meta, const WriteCondition& cond,
                                         std::vector<std::string>* released) = 0;
   // Replace only the tags / the canned ACL of one version (empty: the latest).
-  // kMethodNotAllowed for a delete marker.
+  // kMethodNotAllowed for a delete marker. New tags of a version that was replicated
+  // (COMPLETED) are queued for replication in the same step (a tags-only task, the version
+  // PENDING again); those of a PENDING version replace its queued task (see
+  // FinishReplication).
   virtual Status SetObjectTags(const BucketName& bucket, const ObjectKey& key,
                                const VersionId& version, const HeaderList& tags) = 0;
   virtual Status SetObjectAcl(const BucketName& bucket, const ObjectKey& key,
@@ -171,6 +174,8 @@ class Index {
                                                                     size_t max) = 0;
   // Ends `task`: removes it from the queue and, when its version still exists, sets the
   // version's replication_status to `status` (COMPLETED or FAILED), in one atomic step.
+  // When a newer change of the version replaced the task while it ran (task.record differs:
+  // SetObjectTags on a PENDING version), nothing changes: the newer task stays queued.
   // Ending a task that is no longer queued succeeds and changes nothing. The end need not be
   // durable when this returns (a crash may replay the task; copies are idempotent), but it
   // is atomic, and durable once any later write of the index is.

@@ -105,6 +105,11 @@ struct ReplicationTask {
   std::string id;  // opaque, ordered: the position in the bucket's queue
   ObjectKey key;
   VersionId version;
+  // Only the version's tags changed after it was copied: the copy's tags are to be set.
+  bool tags_only = false;
+  // Opaque: which change of the version the task stands for. A change while the task runs
+  // (new tags) replaces it, and ending the task then leaves the newer one queued.
+  std::string record;
 };
 
 // A delete. With an empty `version` it removes the latest (a marker named `marker` in a

@@ -1,5 +1,7 @@
 #include "meta/kv/codec.h"
 
+#include <algorithm>
+
 namespace sluice::meta::codec {
 namespace {
 
@@ -176,14 +178,33 @@ std::string ReplicationKey(std::string_view bucket, const VersionId& v, std::str
   out.append(key);
   return out;
 }
-std::string EncodeReplication(const VersionId& v) { return v.is_null() ? "n" : "v"; }
+std::string EncodeReplication(const VersionId& v, bool tags_only, uint64_t changes) {
+  std::string out;
+  if (tags_only) out.push_back('t');
+  out.push_back(v.is_null() ? 'n' : 'v');
+  if (changes) {
+    out.push_back('.');
+    out.append(std::to_string(changes));
+  }
+  return out;
+}
 Status DecodeReplication(std::string_view key_rest, std::string_view value, ReplicationTask* t) {
-  if (key_rest.size() <= kVersionStampSize || (value != "n" && value != "v"))
+  if (key_rest.size() <= kVersionStampSize) return Corrupt("replication record");
+  std::string_view v = value;
+  t->tags_only = !v.empty() && v.front() == 't';
+  if (t->tags_only) v.remove_prefix(1);
+  if (v.empty() || (v.front() != 'n' && v.front() != 'v')) return Corrupt("replication record");
+  const bool null = v.front() == 'n';
+  v.remove_prefix(1);
+  if (!v.empty() &&
+      (v.front() != '.' || v.size() < 2 ||
+       !std::all_of(v.begin() + 1, v.end(), [](char c) { return c >= '0' && c <= '9'; })))
     return Corrupt("replication record");
   const uint64_t micros = GetU64BE(key_rest);
   const uint64_t rand = GetU64BE(key_rest.substr(8));
   t->id = std::string(key_rest);
-  t->version = value == "n" ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
+  t->record = std::string(value);
+  t->version = null ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
   auto key = ParseObjectKey(key_rest.substr(kVersionStampSize));
   if (!key.ok()) return Corrupt("replication record key");
   t->key = std::move(key).value();

@@ -55,8 +55,10 @@ std::string SnapshotKey(std::string_view source, std::string_view name);
 // A queued replication of version `v` of `key`: ordered by the version's time.
 std::string ReplicationPrefix(std::string_view bucket);  // "Q" bucket "\0"
 std::string ReplicationKey(std::string_view bucket, const VersionId& v, std::string_view key);
-// The value says whether the version is the null one (its stamp cannot tell).
-std::string EncodeReplication(const VersionId& v);
+// The value: "t" when only the tags are to be sent, then "n" or "v" (whether the version is
+// the null one: its stamp cannot tell), then "." and a count of the changes queued on top of
+// the first (none: absent), so that ending a task can tell whether a newer change came.
+std::string EncodeReplication(const VersionId& v, bool tags_only = false, uint64_t changes = 0);
 // The task a Q record (its key without the prefix, and its value) stands for.
 Status DecodeReplication(std::string_view key_rest, std::string_view value, ReplicationTask* t);
 std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)

@@ -128,7 +128,8 @@ class KvIndex final : public Index {
     ObjectMeta meta;
   };
   Status UpdateAttributes(const BucketName& bucket, const ObjectKey& key, const VersionId& version,
-                          const std::function<Status(ObjectMeta*)>& change);
+                          const std::function<Status(ObjectMeta*)>& change,
+                          const std::function<void(KvBatch*)>& also = nullptr);
   // Rewrites one version's record (O copy too when it is the latest) into `batch`, with
   // `change` applied: markers included. kNotFound (nothing written) when it is gone.
   Status RewriteVersion(const BucketName& bucket, const ObjectKey& key, const VersionId& version,

@@ -339,7 +339,8 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
 // when that version is the latest.
 Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
                                  const VersionId& version,
-                                 const std::function<Status(ObjectMeta*)>& change) {
+                                 const std::function<Status(ObjectMeta*)>& change,
+                                 const std::function<void(KvBatch*)>& also) {
   std::shared_lock bl(BucketLock(bucket));
   std::lock_guard kl(KeyLock(bucket, key));
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
@@ -363,8 +364,9 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
   if (target->meta.delete_marker)
     return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
   SLUICE_RETURN_IF_ERROR(change(&target->meta));
-  std::string rec = codec::EncodeObject(target->meta);
   KvBatch b;
+  if (also) also(&b);
+  std::string rec = codec::EncodeObject(target->meta);
   const std::string okey = codec::ObjectKey(bucket, key);
   if (target->kv_key != okey && cur && cur->version == target->meta.version) {
     // The latest: O holds the bytes, its V record does not.
@@ -378,10 +380,37 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
 
 Status KvIndex::SetObjectTags(const BucketName& bucket, const ObjectKey& key,
                               const VersionId& version, const HeaderList& tags) {
-  return UpdateAttributes(bucket, key, version, [&](ObjectMeta* m) {
-    m->tags = tags;
-    return Status::Ok();
-  });
+  // A version that was replicated sends its new tags too, queued in this same step: a
+  // COMPLETED one as a tags-only task; a PENDING one's queued task (which reads the tags
+  // when it runs) is marked as changed, so that a copy already under way with the old
+  // tags does not end it. A FAILED one waits for a resync; a REPLICA is never replicated.
+  std::string qkey, qvalue;
+  return UpdateAttributes(
+      bucket, key, version,
+      [&](ObjectMeta* m) {
+        m->tags = tags;
+        if (m->version.empty() || m->delete_marker) return Status::Ok();
+        qkey = codec::ReplicationKey(bucket, m->version, key);
+        if (m->replication_status == kReplicationCompleted) {
+          m->replication_status = kReplicationPending;
+          qvalue = codec::EncodeReplication(m->version, /*tags_only=*/true);
+        } else if (m->replication_status == kReplicationPending) {
+          std::string queued;
+          Status s = kv_->Get(qkey, &queued);
+          if (!s.ok() && s.code() != Err::kNotFound) return s;
+          ReplicationTask t;
+          const std::string rest = qkey.substr(codec::ReplicationPrefix(bucket).size());
+          const bool decoded = s.ok() && codec::DecodeReplication(rest, queued, &t).ok();
+          const size_t dot = t.record.find('.');
+          const uint64_t changes =
+              decoded && dot != std::string::npos ? std::stoull(t.record.substr(dot + 1)) : 0;
+          qvalue = codec::EncodeReplication(m->version, decoded && t.tags_only, changes + 1);
+        }
+        return Status::Ok();
+      },
+      [&](KvBatch* b) {
+        if (!qvalue.empty()) b->Put(qkey, qvalue);
+      });
 }
 
 Status KvIndex::SetObjectAcl(const BucketName& bucket, const ObjectKey& key,

@@ -54,6 +54,9 @@ Status KvIndex::FinishReplication(const BucketName& bucket, const ReplicationTas
   Status s = kv_->Get(qkey, &v);
   if (s.code() == Err::kNotFound) return Status::Ok();
   SLUICE_RETURN_IF_ERROR(s);
+  // A newer change of the version (its tags) was queued over this task while it ran: that
+  // one stays queued, and the version PENDING.
+  if (!task.record.empty() && v != task.record) return Status::Ok();
   KvBatch batch;
   batch.Delete(qkey);
   // One Q record per version: the record just read is this task's.

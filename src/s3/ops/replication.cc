@@ -2,11 +2,10 @@
 // form; s3/replication_worker.cc copies what they select.
 #include "s3/replication.h"
 
-#include "s3/replication_target.h"
-
 #include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
+#include "s3/replication_target.h"
 #include "s3/respond.h"
 
 namespace sluice::s3::ops {

@@ -657,6 +657,60 @@ TEST_P(IndexVersions, PendingVersionsAreQueuedWithTheWriteAndEndedWithTheirStatu
   EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 100)->empty());
 }
 
+TEST_P(IndexVersions, NewTagsOfAReplicatedVersionAreQueuedInTheSameStep) {
+  SetState(Versioning::kEnabled);
+  auto put = [&](const std::string& key, const std::string& status) {
+    ObjectMeta m;
+    m.etag = "e";
+    m.mtime_micros = ++now_;
+    m.version = VersionId::Of(now_, ++rand_);
+    m.inline_data = "x";
+    m.replication_status = status;
+    auto r = index_->PutObject("bkt"_b, K(key), m, {}, nullptr);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->version : VersionId();
+  };
+  const HeaderList t1{{"stage", "eval"}}, t2{{"stage", "prod"}};
+  // Copied, then tagged: a tags-only task, the version PENDING again.
+  VersionId a = put("a", kReplicationPending);
+  auto q = index_->ListReplicationQueue("bkt"_b, "", 10);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_FALSE((*q)[0].tags_only);
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[0], kReplicationCompleted).ok());
+  ASSERT_TRUE(index_->SetObjectTags("bkt"_b, K("a"), a, t1).ok());
+  q = index_->ListReplicationQueue("bkt"_b, "", 10);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_TRUE((*q)[0].tags_only);
+  EXPECT_EQ((*q)[0].version, a);
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"))->replication_status, "PENDING");
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"))->tags, t1);
+  // Tagged again while that task runs: ending the running task leaves the newer one.
+  const ReplicationTask running = (*q)[0];
+  ASSERT_TRUE(index_->SetObjectTags("bkt"_b, K("a"), a, t2).ok());
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, running, kReplicationCompleted).ok());
+  q = index_->ListReplicationQueue("bkt"_b, "", 10);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_TRUE((*q)[0].tags_only);
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"))->replication_status, "PENDING");
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[0], kReplicationCompleted).ok());
+  EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 10)->empty());
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("a"))->replication_status, "COMPLETED");
+  // Not yet copied: the queued copy stays a whole copy (it reads the tags when it runs).
+  VersionId b = put("b", kReplicationPending);
+  ASSERT_TRUE(index_->SetObjectTags("bkt"_b, K("b"), b, t1).ok());
+  q = index_->ListReplicationQueue("bkt"_b, "", 10);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_FALSE((*q)[0].tags_only);
+  ASSERT_TRUE(index_->FinishReplication("bkt"_b, (*q)[0], kReplicationCompleted).ok());
+  // FAILED (waits for a resync), REPLICA (never replicated) and unselected: nothing queued.
+  for (const char* status : {kReplicationFailed, kReplicationReplica, ""}) {
+    VersionId v = put("c", status);
+    ASSERT_TRUE(index_->SetObjectTags("bkt"_b, K("c"), v, t2).ok());
+    EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 10)->empty()) << status;
+    EXPECT_EQ(index_->GetObject("bkt"_b, K("c"), v)->replication_status, status);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, IndexBackends(), BackendName);
 
 }  // namespace

@@ -263,13 +263,30 @@ TEST_F(ReplicationWorkerTest, AVersionRemovedBeforeItsCopyIsDropped) {
   EXPECT_TRUE(index_.ListObjectVersions("dst"_b, {})->entries.empty());
 }
 
+TEST_F(ReplicationWorkerTest, NewTagsAfterTheCopyAreSetOnTheCopyWithoutANewVersion) {
+  auto v = Put("k", std::string(100, 'x'));
+  ReplicationWorker worker(svc_);
+  ASSERT_EQ(worker.RunOnce()->completed, 1u);
+  const meta::HeaderList tags{{"stage", "prod"}};
+  ASSERT_TRUE(index_.SetObjectTags("src"_b, K("k"), v.version, tags).ok());
+  EXPECT_EQ(index_.GetObject("src"_b, K("k"))->replication_status, "PENDING");
+  auto st = worker.RunOnce();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->completed, 1u);
+  EXPECT_EQ(st->bytes, 0u);  // no bytes sent again
+  EXPECT_EQ(index_.GetObject("dst"_b, K("k"), v.version)->tags, tags);
+  EXPECT_EQ(index_.ListObjectVersions("dst"_b, {})->entries.size(), 1u);
+  EXPECT_EQ(index_.GetObject("src"_b, K("k"))->replication_status, "COMPLETED");
+}
+
 // A remote target in memory: it can be down, refuse for good, and it records what it got.
 class FakeTarget : public ReplicationTarget, public ReplicationTargets {
  public:
   Status down = Status::Ok();  // what every call answers while not ok
   int calls = 0;
-  std::map<std::string, std::string> bytes;  // by version id
-  std::vector<std::string> order;            // keys, as they arrived
+  std::map<std::string, std::string> bytes;      // by version id
+  std::vector<std::string> order;                // keys, as they arrived
+  std::map<std::string, meta::HeaderList> tags;  // set after the copy, by version id
 
   Result<std::shared_ptr<ReplicationTarget>> Find(std::string_view name) override {
     if (name != "far") return Error(Err::kNotFound, "no target " + std::string(name));
@@ -294,8 +311,17 @@ class FakeTarget : public ReplicationTarget, public ReplicationTargets {
     }
     if (got.size() != m.size) return Error(Err::kBadDigest, "short");
     bytes[m.version.ToString()] = got;
+    tags[m.version.ToString()] = m.tags;
     order.push_back(key.str());
     return Status::Ok();
+  }
+  Result<bool> SetTags(const ObjectKey& key, const meta::ObjectMeta& m) override {
+    calls++;
+    if (!down.ok()) return down;
+    if (!bytes.count(m.version.ToString())) return false;
+    tags[m.version.ToString()] = m.tags;
+    order.push_back(key.str() + " (tags)");
+    return true;
   }
   Status WriteMarker(const ObjectKey& key, const meta::ObjectMeta& m) override {
     calls++;
@@ -393,6 +419,23 @@ TEST_F(RemoteWorkerTest, AnUnregisteredTargetEndsFailed) {
   Put("k", "x");
   ReplicationWorker worker(svc_);
   EXPECT_EQ(worker.RunOnce()->failed, 1u);
+}
+
+TEST_F(RemoteWorkerTest, NewTagsGoAloneAndAVanishedCopyIsSentWhole) {
+  auto v = Put("k", std::string(40, 'k'));
+  ReplicationWorker worker(svc_);
+  ASSERT_EQ(worker.RunOnce()->completed, 1u);
+  const meta::HeaderList tags{{"stage", "prod"}};
+  ASSERT_TRUE(index_.SetObjectTags("src"_b, K("k"), v.version, tags).ok());
+  ASSERT_EQ(worker.RunOnce()->completed, 1u);
+  EXPECT_EQ(target_.order, (std::vector<std::string>{"k", "k (tags)"}));
+  EXPECT_EQ(target_.tags[v.version.ToString()], tags);
+  // The target lost the copy: new tags bring the whole version back.
+  target_.bytes.clear();
+  ASSERT_TRUE(index_.SetObjectTags("src"_b, K("k"), v.version, {}).ok());
+  ASSERT_EQ(worker.RunOnce()->completed, 1u);
+  EXPECT_EQ(target_.order.back(), "k");
+  EXPECT_EQ(target_.bytes[v.version.ToString()], std::string(40, 'k'));
 }
 
 }  // namespace
