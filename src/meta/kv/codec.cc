@@ -197,7 +197,7 @@ Status DecodeReplication(std::string_view key_rest, std::string_view value, Repl
   const bool null = v.front() == 'n';
   v.remove_prefix(1);
   if (!v.empty() &&
-      (v.front() != '.' || v.size() < 2 ||
+      (v.front() != '.' || v.size() < 2 || v.size() > 19 ||
        !std::all_of(v.begin() + 1, v.end(), [](char c) { return c >= '0' && c <= '9'; })))
     return Corrupt("replication record");
   const uint64_t micros = GetU64BE(key_rest);
