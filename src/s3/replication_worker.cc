@@ -397,7 +397,9 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
   std::vector<std::string> released;
   if (m.delete_marker) {
     meta::DeleteRequest req{{}, m.version, m.mtime_micros, false};
+    req.replica = true;
     auto r = index.DeleteObject(dest, task.key, req, &released);
+    if (r.status().code() == Err::kAlreadyExists) return {Outcome::kCompleted, "", 0};
     Status settled = SettleWrite(svc_, kNoNewData, r.status(), std::move(released));
     if (!settled.ok()) return failed("writing the delete marker", settled);
     return {Outcome::kCompleted, "", 0};
@@ -432,6 +434,7 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
   const meta::WriteCondition unconditional;
   auto written = index.PutObject(dest, task.key, out, unconditional, &released);
   Status settled = SettleWrite(svc_, new_ids, written.status(), std::move(released));
+  if (settled.code() == Err::kAlreadyExists) return {Outcome::kCompleted, "", 0};  // raced a copy
   if (!settled.ok()) return failed("writing", settled);
   return {Outcome::kCompleted, "", m.size};
 }

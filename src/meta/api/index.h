@@ -99,6 +99,9 @@ class Index {
   // Writes a new version as the bucket's versioning state says: Enabled adds one named
   // meta.version (its micros raised above the latest version's, so ids sort by time);
   // Suspended and unversioned replace the null version. `cond` applies to the latest.
+  // A replica (replication_status REPLICA) in an Enabled bucket keeps meta.version exactly
+  // once: kAlreadyExists when that version exists (the same for CompleteUpload, and for a
+  // DeleteRequest::replica marker).
   virtual Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
                                         const ObjectMeta& meta, const WriteCondition& cond,
                                         std::vector<std::string>* released) = 0;

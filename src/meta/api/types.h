@@ -121,6 +121,9 @@ struct DeleteRequest {
   bool bypass_governance = false;  // the caller may, and asked to, bypass GOVERNANCE
   // A delete marker this adds is queued for replication (its status PENDING).
   bool replicate_marker = false;
+  // The marker is a replica (status REPLICA) of another bucket's, with its id `marker`:
+  // kAlreadyExists when that version exists already.
+  bool replica = false;
 };
 
 // What a write or delete did to the key's versions. `version` is empty in an unversioned

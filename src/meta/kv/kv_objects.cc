@@ -281,6 +281,14 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
     m.version = {};
   } else {
     const bool enabled = b.versioning == Versioning::kEnabled;
+    // A replica keeps its source's id, once: sent again (a replay, or a resend that raced
+    // the first copy's commit) it must not land beside itself under a shifted id.
+    if (enabled && m.replication_status == kReplicationReplica && !m.version.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(auto there, FindVersion(bucket, key, m.version));
+      if (there)
+        return Error(Err::kAlreadyExists,
+                     "version " + m.version.ToString() + " of " + key.str() + " exists");
+    }
     SLUICE_ASSIGN_OR_RETURN(uint64_t latest,
                             PrepareNewVersion(bucket, key, cur, enabled, batch, &marker_latest));
     if (!enabled)
@@ -487,7 +495,8 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     m.delete_marker = true;
     m.mtime_micros = now_micros;
     m.version = marker;
-    if (request.replicate_marker) m.replication_status = kReplicationPending;
+    if (request.replica) m.replication_status = kReplicationReplica;
+    else if (request.replicate_marker) m.replication_status = kReplicationPending;
     if (b.versioning == Versioning::kSuspended) m.version = VersionId::NullAt(marker.micros(), marker.rand());
     SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), now_micros, &batch, released));
     // WriteLatest wrote the marker into O as well: a marker is never current in O.

@@ -261,6 +261,19 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
   std::vector<std::string> released;
   auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
+  if (replica && written.status().code() == Err::kAlreadyExists) {  // sent again, committed meanwhile
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
+    if (!held) co_return written.status();
+    std::vector<std::string> parts;
+    Status aborted = co_await svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, &parts);
+    SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, std::move(aborted), std::move(parts)));
+    http::ResponseHead head;
+    AddVersionHeader(head, held->version);
+    co_return co_await SendXml(ctx,
+                               CompleteResult(ctx, held->etag, held->checksum_algo,
+                                              held->checksum_value, held->checksum_type),
+                               std::move(head));
+  }
   Status published = SettleWrite(svc, kNoNewData, written.status(), std::move(released));
   // Two Completes of one upload racing: the loser answers as a repeated Complete.
   if (!published.ok()) co_return co_await RepeatedComplete(ctx, upload_id, published);

@@ -70,7 +70,16 @@ Task<Status> PutObject(Ctx& ctx) {
   }
   std::vector<std::string> released;
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
-  SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));
+  Status settled = SettleWrite(svc, new_ids, written.status(), std::move(released));
+  if (replica && settled.code() == Err::kAlreadyExists) {  // sent again, committed meanwhile
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
+    if (!held) co_return settled;
+    http::ResponseHead head;
+    head.Set("ETag", QuoteEtag(held->etag));
+    AddVersionHeader(head, held->version);
+    co_return co_await SendEmpty(ctx, 200, std::move(head));
+  }
+  SLUICE_CO_RETURN_IF_ERROR(settled);
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
   AddVersionHeader(head, written->version);
@@ -174,6 +183,7 @@ Task<Status> DeleteObject(Ctx& ctx) {
       request.marker = replica->version;
       request.now_micros = replica->mtime_micros;
       request.replicate_marker = false;
+      request.replica = true;
     }
   } else if (ctx.req.has_header(kReplicaVersionHeader)) {
     co_return Error(Err::kInvalidRequest,
@@ -181,6 +191,12 @@ Task<Status> DeleteObject(Ctx& ctx) {
   }
   std::vector<std::string> released;
   auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
+  if (request.replica && done.status().code() == Err::kAlreadyExists) {  // sent again
+    http::ResponseHead head;
+    head.Set("x-amz-delete-marker", "true");
+    AddVersionHeader(head, request.marker);
+    co_return co_await SendEmpty(ctx, 204, std::move(head));
+  }
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, done.status(), std::move(released)));
   http::ResponseHead head;
   if (done->delete_marker) head.Set("x-amz-delete-marker", "true");

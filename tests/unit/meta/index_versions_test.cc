@@ -711,6 +711,28 @@ TEST_P(IndexVersions, NewTagsOfAReplicatedVersionAreQueuedInTheSameStep) {
   }
 }
 
+TEST_P(IndexVersions, AReplicaKeepsItsIdOnce) {
+  SetState(Versioning::kEnabled);
+  ObjectMeta m;
+  m.etag = "e";
+  m.inline_data = "x";
+  m.mtime_micros = 5;
+  m.version = VersionId::Of(5, 7);
+  m.replication_status = kReplicationReplica;
+  auto r = index_->PutObject("bkt"_b, K("k"), m, {}, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, m.version);
+  EXPECT_EQ(index_->PutObject("bkt"_b, K("k"), m, {}, nullptr).status().code(), Err::kAlreadyExists);
+  DeleteRequest del{{}, VersionId::Of(9, 1), 9, false};
+  del.replica = true;
+  auto d = index_->DeleteObject("bkt"_b, K("k"), del, nullptr);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->version, del.marker);
+  EXPECT_EQ(index_->GetObject("bkt"_b, K("k"), del.marker)->replication_status, "REPLICA");
+  EXPECT_EQ(index_->DeleteObject("bkt"_b, K("k"), del, nullptr).status().code(), Err::kAlreadyExists);
+  EXPECT_EQ(index_->ListObjectVersions("bkt"_b, {})->entries.size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IndexVersions, IndexBackends(), BackendName);
 
 }  // namespace
