@@ -243,11 +243,13 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     m.version = replica->version;
     m.mtime_micros = replica->mtime_micros;
     m.replication_status = meta::kReplicationReplica;
-    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
+                               co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
     if (held) {  // sent again: this upload's parts are not needed
       std::vector<std::string> released;
       Status aborted = co_await svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, &released);
-      SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, std::move(aborted), std::move(released)));
+      SLUICE_CO_RETURN_IF_ERROR(
+          SettleWrite(svc, kNoNewData, std::move(aborted), std::move(released)));
       http::ResponseHead head;
       AddVersionHeader(head, held->version);
       co_return co_await SendXml(ctx,
@@ -261,8 +263,10 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
   std::vector<std::string> released;
   auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
-  if (replica && written.status().code() == Err::kAlreadyExists) {  // sent again, committed meanwhile
-    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
+  // Sent again, and committed meanwhile.
+  if (replica && written.status().code() == Err::kAlreadyExists) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
+                               co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
     if (!held) co_return written.status();
     std::vector<std::string> parts;
     Status aborted = co_await svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, &parts);

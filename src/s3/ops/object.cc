@@ -72,7 +72,8 @@ Task<Status> PutObject(Ctx& ctx) {
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
   Status settled = SettleWrite(svc, new_ids, written.status(), std::move(released));
   if (replica && settled.code() == Err::kAlreadyExists) {  // sent again, committed meanwhile
-    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
+                               co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
     if (!held) co_return settled;
     http::ResponseHead head;
     head.Set("ETag", QuoteEtag(held->etag));
