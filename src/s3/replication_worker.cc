@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <thread>
 
 #include "common/hash.h"
@@ -222,6 +223,9 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
   const ReplicationRule& first = config.rules.front();
   const std::string dest =
       first.dest_target.empty() ? "bucket:" + first.dest_bucket : "target:" + first.dest_target;
+  // Keys with a task left queued in this pass: their later tasks, on later pages too, wait
+  // (a marker must not overtake the version it hides, nor a version an older one).
+  std::set<std::string> held_back;
   for (;;) {
     SLUICE_ASSIGN_OR_RETURN(auto page,
                             svc_.index->backend().ListReplicationQueue(bucket, after, kPage));
@@ -245,7 +249,15 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
           std::lock_guard l(mu);
           if (next == chains.size()) return;
           chain = &chains[next++];
+          if (held_back.count(chain->front()->key.str())) {
+            stats->retrying++;
+            continue;
+          }
         }
+        auto hold_back = [&](const meta::ReplicationTask* t) {
+          std::lock_guard l(mu);
+          held_back.insert(t->key.str());
+        };
         for (const meta::ReplicationTask* t : *chain) {
           const std::string retry_key = bucket.str() + std::string(1, '\0') + t->id;
           {
@@ -255,8 +267,11 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
             if ((r != retries_.end() && r->second.next_micros > now) ||
                 (down != target_backoff_.end() &&
                  down->second.next_micros > svc_.clock->NowMicros())) {
-              std::lock_guard s(mu);
-              stats->retrying++;
+              {
+                std::lock_guard s(mu);
+                stats->retrying++;
+              }
+              hold_back(t);
               break;  // this key waits; its later versions wait behind it
             }
           }
@@ -307,7 +322,10 @@ Status ReplicationWorker::RunBucket(const BucketName& bucket, const ReplicationC
               stats->retrying++;
               break;
           }
-          if (a.outcome == Outcome::kRetry) break;
+          if (a.outcome == Outcome::kRetry) {
+            held_back.insert(t->key.str());  // under mu (s)
+            break;
+          }
         }
       }
     };

@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "common/hash.h"
@@ -282,7 +284,9 @@ TEST_F(ReplicationWorkerTest, NewTagsAfterTheCopyAreSetOnTheCopyWithoutANewVersi
 // A remote target in memory: it can be down, refuse for good, and it records what it got.
 class FakeTarget : public ReplicationTarget, public ReplicationTargets {
  public:
+  std::mutex mu;
   Status down = Status::Ok();  // what every call answers while not ok
+  std::string flaky_key;       // a Write of this key fails once (not the target's fault)
   int calls = 0;
   std::map<std::string, std::string> bytes;      // by version id
   std::vector<std::string> order;                // keys, as they arrived
@@ -293,14 +297,20 @@ class FakeTarget : public ReplicationTarget, public ReplicationTargets {
     return std::shared_ptr<ReplicationTarget>(this, [](ReplicationTarget*) {});
   }
   Result<bool> Holds(const ObjectKey&, const meta::ObjectMeta& m) override {
+    std::lock_guard l(mu);  // the worker calls from several threads
     calls++;
     if (!down.ok()) return down;
     return bytes.count(m.version.ToString()) > 0;
   }
   Status Write(const ObjectKey& key, const meta::ObjectMeta& m,
                const ReplicaReader& read) override {
+    std::lock_guard l(mu);  // the worker calls from several threads
     calls++;
     if (!down.ok()) return down;
+    if (key.str() == flaky_key) {
+      flaky_key.clear();
+      return Error(Err::kIoError, "one copy failed");
+    }
     std::string got;
     char buf[7];  // small reads: the reader must serve any size at any offset
     for (;;) {
@@ -316,6 +326,7 @@ class FakeTarget : public ReplicationTarget, public ReplicationTargets {
     return Status::Ok();
   }
   Result<bool> SetTags(const ObjectKey& key, const meta::ObjectMeta& m) override {
+    std::lock_guard l(mu);  // the worker calls from several threads
     calls++;
     if (!down.ok()) return down;
     if (!bytes.count(m.version.ToString())) return false;
@@ -324,6 +335,7 @@ class FakeTarget : public ReplicationTarget, public ReplicationTargets {
     return true;
   }
   Status WriteMarker(const ObjectKey& key, const meta::ObjectMeta& m) override {
+    std::lock_guard l(mu);  // the worker calls from several threads
     calls++;
     if (!down.ok()) return down;
     bytes[m.version.ToString()] = "";
@@ -436,6 +448,25 @@ TEST_F(RemoteWorkerTest, NewTagsGoAloneAndAVanishedCopyIsSentWhole) {
   ASSERT_EQ(worker.RunOnce()->completed, 1u);
   EXPECT_EQ(target_.order.back(), "k");
   EXPECT_EQ(target_.bytes[v.version.ToString()], std::string(40, 'k'));
+}
+
+TEST_F(RemoteWorkerTest, AMarkerOnALaterPageWaitsForTheVersionItHides) {
+  // 1,000 versions fill the first page of the queue; the marker of the first key is on the
+  // second. That key's copy fails once: its marker must not go first.
+  for (int i = 0; i < 1000; i++) Put("k" + std::to_string(1000 + i), "x");
+  Delete("k1000");
+  target_.flaky_key = "k1000";
+  ReplicationWorker worker(svc_, 4);
+  auto st = worker.RunOnce();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->completed, 999u);
+  EXPECT_EQ(std::count(target_.order.begin(), target_.order.end(), "k1000 (marker)"), 0);
+  clock_.Advance(1'000'000);
+  ASSERT_EQ(worker.RunOnce()->completed, 2u);
+  auto first = std::find(target_.order.begin(), target_.order.end(), "k1000");
+  auto marker = std::find(target_.order.begin(), target_.order.end(), "k1000 (marker)");
+  ASSERT_NE(marker, target_.order.end());
+  EXPECT_LT(first, marker);
 }
 
 }  // namespace
