@@ -30,9 +30,10 @@ struct ReplicaWrite {
 Task<Result<std::optional<ReplicaWrite>>> ReadReplicaHeaders(Ctx& ctx, std::string_view action);
 
 // A replica sent again (the source crashed after the copy, or two gateways of one cluster
-// sent it at once) is not stored twice: the version the source names, when the bucket
-// already holds it as a REPLICA of the same kind and ETag. kInvalidRequest when that
-// version id is taken by something else. `etag` is ignored for a delete marker.
+// sent it at once) is stored once: the index refuses a replica's id that exists
+// (kAlreadyExists), and the operation then answers with what is held when it is this
+// replica, of the same kind and ETag, and with kInvalidRequest when that version id is taken
+// by something else. `etag` is ignored for a delete marker.
 Task<Result<std::optional<meta::ObjectMeta>>> ReplicaAlreadyHeld(Ctx& ctx, const ReplicaWrite& w,
                                                                  bool marker,
                                                                  const std::string& etag);

@@ -195,13 +195,13 @@ class ReplicationTest(harness.ServerTestCase):
             server.cleanup()
 
 
-def admin(server, *args, check=True, **env_over):
+def admin(server, *args, check=True, stdin=None, **env_over):
     """`sluice admin ...` against `server` as its root user; JSON out (not a terminal)."""
     env = dict(os.environ, AWS_ENDPOINT_URL=server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
                AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
     env.update(env_over)
-    r = subprocess.run([server.bin, "admin", *args], capture_output=True, text=True, env=env,
-                       timeout=120)
+    r = subprocess.run([server.bin, "admin", *args], input=stdin, capture_output=True, text=True,
+                       env=env, timeout=120)
     if check and r.returncode != 0:
         raise AssertionError(f"sluice admin {' '.join(args)}: {r.returncode} {r.stderr}")
     return r
@@ -281,13 +281,8 @@ class RemoteReplicationTest(unittest.TestCase):
         self.versioned(self.s3, "checked-src")
         admin(self.src, "user", "add", "trainer")
         key = json.loads(admin(self.src, "key", "create", "trainer").stdout)
-        proc = subprocess.run([self.src.bin, "admin", "policy", "set", "s3-all", "-"], input=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
-            capture_output=True, text=True, env=dict(os.environ, AWS_ENDPOINT_URL=self.src.endpoint,
-                                                     AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
-                                                     AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY,
-                                                     HOME="/nonexistent"))
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        admin(self.src, "policy", "set", "s3-all", "-", stdin=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
         admin(self.src, "policy", "attach", "s3-all", "trainer")
         trainer = harness.boto3_client(self.src.endpoint, ak=key["access_key"], sk=key["secret_key"])
         with self.assertRaises(ClientError) as e:
@@ -529,14 +524,9 @@ class RemoteReplicationTest(unittest.TestCase):
         # A user who may PutObject but not s3:ReplicateObject cannot forge a replica.
         admin(self.dst, "user", "add", "writer")
         key = json.loads(admin(self.dst, "key", "create", "writer").stdout)
-        proc = subprocess.run([self.dst.bin, "admin", "policy", "set", "put-only", "-"], input=json.dumps(
+        admin(self.dst, "policy", "set", "put-only", "-", stdin=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
-                                                     "Resource": "arn:aws:s3:::replicas/*"}]}),
-            capture_output=True, text=True, env=dict(os.environ, AWS_ENDPOINT_URL=self.dst.endpoint,
-                                                     AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
-                                                     AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY,
-                                                     HOME="/nonexistent"))
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+                                                     "Resource": "arn:aws:s3:::replicas/*"}]}))
         admin(self.dst, "policy", "attach", "put-only", "writer")
         writer = harness.boto3_client(self.dst.endpoint, ak=key["access_key"], sk=key["secret_key"])
         writer.put_object(Bucket="replicas", Key="mine", Body=b"ok")

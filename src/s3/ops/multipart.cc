@@ -243,20 +243,6 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     m.version = replica->version;
     m.mtime_micros = replica->mtime_micros;
     m.replication_status = meta::kReplicationReplica;
-    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
-                               co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
-    if (held) {  // sent again: this upload's parts are not needed
-      std::vector<std::string> released;
-      Status aborted = co_await svc.index->AbortUpload(ctx.bucket, ctx.key, upload_id, &released);
-      SLUICE_CO_RETURN_IF_ERROR(
-          SettleWrite(svc, kNoNewData, std::move(aborted), std::move(released)));
-      http::ResponseHead head;
-      AddVersionHeader(head, held->version);
-      co_return co_await SendXml(ctx,
-                                 CompleteResult(ctx, held->etag, held->checksum_algo,
-                                                held->checksum_value, held->checksum_type),
-                                 std::move(head));
-    }
   } else {
     MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   }

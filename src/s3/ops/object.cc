@@ -50,16 +50,6 @@ Task<Status> PutObject(Ctx& ctx) {
     m.version = replica->version;
     m.mtime_micros = replica->mtime_micros;
     m.replication_status = meta::kReplicationReplica;
-    auto held = co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag);
-    if (!held.ok() || *held) {  // sent again: the bytes just stored are not needed
-      Status discard = held.ok() ? Status(Err::kInternal, "replica already held") : held.status();
-      (void)SettleWrite(svc, new_ids, discard, {});
-      SLUICE_CO_RETURN_IF_ERROR(held.status());
-      http::ResponseHead head;
-      head.Set("ETag", QuoteEtag((*held)->etag));
-      AddVersionHeader(head, (*held)->version);
-      co_return co_await SendEmpty(ctx, 200, std::move(head));
-    }
   } else {
     MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   }
@@ -71,7 +61,7 @@ Task<Status> PutObject(Ctx& ctx) {
   std::vector<std::string> released;
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, cond, &released);
   Status settled = SettleWrite(svc, new_ids, written.status(), std::move(released));
-  if (replica && settled.code() == Err::kAlreadyExists) {  // sent again, committed meanwhile
+  if (replica && settled.code() == Err::kAlreadyExists) {  // sent again: stored once (s3/replica.h)
     SLUICE_CO_ASSIGN_OR_RETURN(auto held,
                                co_await ReplicaAlreadyHeld(ctx, *replica, false, m.etag));
     if (!held) co_return settled;
@@ -174,13 +164,6 @@ Task<Status> DeleteObject(Ctx& ctx) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto replica,
                                co_await ReadReplicaHeaders(ctx, "s3:ReplicateDelete"));
     if (replica) {  // a delete marker replicated from another server: its id and time kept
-      SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, *replica, true, ""));
-      if (held) {
-        http::ResponseHead head;
-        head.Set("x-amz-delete-marker", "true");
-        AddVersionHeader(head, held->version);
-        co_return co_await SendEmpty(ctx, 204, std::move(head));
-      }
       request.marker = replica->version;
       request.now_micros = replica->mtime_micros;
       request.replicate_marker = false;
@@ -193,9 +176,12 @@ Task<Status> DeleteObject(Ctx& ctx) {
   std::vector<std::string> released;
   auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
   if (request.replica && done.status().code() == Err::kAlreadyExists) {  // sent again
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
+                               co_await ReplicaAlreadyHeld(ctx, {request.marker, 0}, true, ""));
+    if (!held) co_return done.status();
     http::ResponseHead head;
     head.Set("x-amz-delete-marker", "true");
-    AddVersionHeader(head, request.marker);
+    AddVersionHeader(head, held->version);
     co_return co_await SendEmpty(ctx, 204, std::move(head));
   }
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, kNoNewData, done.status(), std::move(released)));
