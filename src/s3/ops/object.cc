@@ -176,8 +176,8 @@ Task<Status> DeleteObject(Ctx& ctx) {
   std::vector<std::string> released;
   auto done = co_await svc.index->DeleteObject(ctx.bucket, ctx.key, request, &released);
   if (request.replica && done.status().code() == Err::kAlreadyExists) {  // sent again
-    SLUICE_CO_ASSIGN_OR_RETURN(auto held,
-                               co_await ReplicaAlreadyHeld(ctx, {request.marker, 0}, true, ""));
+    const ReplicaWrite sent{request.marker, request.now_micros};
+    SLUICE_CO_ASSIGN_OR_RETURN(auto held, co_await ReplicaAlreadyHeld(ctx, sent, true, ""));
     if (!held) co_return done.status();
     http::ResponseHead head;
     head.Set("x-amz-delete-marker", "true");
