@@ -714,6 +714,28 @@ std::string Client::Put(const std::string& bucket, const std::string& key,
   return etag;
 }
 
+uint64_t Client::Append(const std::string& bucket, const std::string& key, uint64_t offset,
+                        std::string_view data) {
+  const std::string what = "append to s3://" + bucket + "/" + key;
+  Response r = Send("PUT", ObjectPath(bucket, key), "", data,
+                    {{"x-amz-write-offset-bytes", std::to_string(offset)}});
+  if (r.status == 200) return offset + data.size();
+  try {
+    Expect(r, 200, what);
+  } catch (const ClientError& e) {
+    // Send retries a PUT whose answer was lost; when the lost answer was a success, the
+    // retry finds the object already longer. It is ours when it ends with exactly our bytes.
+    if (e.code() != "InvalidWriteOffset" || data.empty()) throw;
+    ObjectInfo o = Head(bucket, key);
+    if (o.size != offset + data.size()) throw;
+    std::string tail(data.size(), '\0');
+    if (ReadRange(bucket, key, offset, data.size(), tail.data(), o.etag) != data.size() ||
+        tail != data)
+      throw;
+  }
+  return offset + data.size();
+}
+
 void Client::Delete(const std::string& bucket, const std::string& key) {
   Expect(Send("DELETE", ObjectPath(bucket, key), "", ""), 204, "remove s3://" + bucket + "/" + key);
 }

@@ -338,6 +338,13 @@ PYBIND11_MODULE(_sluice, m) {
                  },
                  b, k);
            })
+      .def("append",
+           [](Client& c, const std::string& b, const std::string& k, uint64_t offset,
+              const py::bytes& data) {
+             std::string_view d = data;  // the bytes object outlives the call
+             py::gil_scoped_release r;
+             return c.Append(b, k, offset, d);
+           })
       .def("delete",
            [](Client& c, const std::string& b, const std::string& k) {
              py::gil_scoped_release r;

@@ -127,6 +127,13 @@ class Client {
   std::string GetString(const std::string& bucket, const std::string& key);
   std::string Put(const std::string& bucket, const std::string& key,
                   const std::string& data);  // ETag
+  // Appends `data` to the object at `offset`, which must be its size (0 creates it): one
+  // PUT with x-amz-write-offset-bytes (docs/client.md, "Appends"). Returns the new size.
+  // A retry whose first attempt the server had already committed is recognised (the object
+  // then ends, at offset + size, with exactly these bytes) and counts as success. Throws
+  // ClientError, code InvalidWriteOffset, when the object's size is not `offset`.
+  uint64_t Append(const std::string& bucket, const std::string& key, uint64_t offset,
+                  std::string_view data);
   void Delete(const std::string& bucket, const std::string& key);
   // Up to 1,000 keys per request, as many requests as needed; returns the keys refused.
   std::vector<std::string> DeleteMany(const std::string& bucket,

@@ -115,6 +115,54 @@ class _WriteFile(io.BufferedWriter):
         return False
 
 
+class _AppendFile(io.RawIOBase):
+    """Appends to an object: write() gathers bytes, and each flush() sends what was
+    gathered as one append (PUT with x-amz-write-offset-bytes), durable when flush()
+    returns. So a writer that flushes after each record (an event-file writer) sends each
+    byte once, however long the object grows. A flush also happens when `limit` bytes are
+    pending, and at close()."""
+
+    def __init__(self, client, bucket, key, limit):
+        self._c, self._bucket, self._key = client, bucket, key
+        self._limit = limit
+        self._pending = bytearray()
+        try:
+            self._offset = client.head(bucket, key)["size"]
+        except ClientError as e:
+            if e.code != "NoSuchKey":
+                raise
+            self._offset = 0
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        if self.closed:
+            raise ValueError("write to a closed file")
+        self._pending += b
+        n = len(memoryview(b).cast("B"))
+        if len(self._pending) >= self._limit:
+            self.flush()
+        return n
+
+    def flush(self):
+        if self.closed:
+            return
+        if self._pending:
+            self._offset = self._c.append(self._bucket, self._key, self._offset, bytes(self._pending))
+            self._pending.clear()
+
+    def tell(self):
+        return self._offset + len(self._pending)
+
+    def close(self):
+        if not self.closed:
+            try:
+                self.flush()
+            finally:
+                super().close()
+
+
 class Client:
     """A thread-safe client. Settings left empty come from the AWS chain: AWS_ENDPOINT_URL,
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, ~/.aws/*."""
@@ -137,6 +185,12 @@ class Client:
 
     def head(self, url):
         return self._c.head(*parse_url(url))
+
+    def append(self, url, data, offset):
+        """Appends bytes to the object, whose size must be `offset` (0 creates it); returns
+        the new size. ClientError with code InvalidWriteOffset when the size differs."""
+        bucket, key = parse_url(url)
+        return self._c.append(bucket, key, offset, bytes(data))
 
     def delete(self, url):
         self._c.delete(*parse_url(url))
@@ -162,7 +216,10 @@ class Client:
         changes the window later); with streaming=True, one GET read straight from the
         socket as the file is read (the cheapest on a fast network, resumed where it
         stopped if the connection drops). "wb": a multipart upload, visible whole at
-        close()."""
+        close(). "ab": appends; each flush() sends the bytes written since as one append,
+        durable when it returns (and so does close(), and a write that fills
+        `buffer_size`, default part_size); the object is created when missing. Appends need
+        an unversioned bucket."""
         bucket, key = parse_url(url)
         part = self._c.part_size
         if mode == "rb":
@@ -175,4 +232,6 @@ class Client:
             return raw if buffer_size == 0 else io.BufferedReader(raw, buffer_size or (1 << 20))
         if mode == "wb":
             return _WriteFile(_RawWriter(_Writer(self._c, bucket, key)), buffer_size or part)
-        raise ValueError("mode must be 'rb' or 'wb'")
+        if mode == "ab":
+            return _AppendFile(self._c, bucket, key, buffer_size or part)
+        raise ValueError("mode must be 'rb', 'wb' or 'ab'")

@@ -33,6 +33,8 @@ namespace sluice {
   X(kInvalidTag)                      \
   X(kPreconditionFailed)              \
   X(kNotModified)                     \
+  X(kInvalidWriteOffset)              \
+  X(kConditionalRequestConflict)      \
   /* multipart */                     \
   X(kNoSuchUpload)                    \
   /* bucket configurations never set */ \

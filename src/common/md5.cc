@@ -256,6 +256,40 @@ std::string Md5Stream::Finish() {
   return out;
 }
 
+std::string Md5Stream::Peek() const {
+  Md5Stream copy = *this;
+  return copy.Finish();
+}
+
+// Format: a version byte (1), the four state words and the length (little-endian), then the
+// buffered tail (under 64 bytes).
+std::string Md5Stream::SaveState() const {
+  std::string out(1 + 16 + 8, '\0');
+  out[0] = 1;
+  for (int i = 0; i < 4; ++i)
+    for (int b = 0; b < 4; ++b) out[1 + 4 * i + b] = static_cast<char>(h_[i] >> (8 * b));
+  for (int b = 0; b < 8; ++b) out[17 + b] = static_cast<char>(len_ >> (8 * b));
+  out.append(reinterpret_cast<const char*>(buf_), buf_len_);
+  return out;
+}
+
+bool Md5Stream::RestoreState(std::string_view s) {
+  Reset();
+  if (s.size() < 25 || s.size() >= 25 + 64 || s[0] != 1) return false;
+  uint64_t len = 0;
+  for (int b = 0; b < 8; ++b) len |= static_cast<uint64_t>(static_cast<unsigned char>(s[17 + b])) << (8 * b);
+  if (len % 64 != s.size() - 25) return false;
+  for (int i = 0; i < 4; ++i) {
+    h_[i] = 0;
+    for (int b = 0; b < 4; ++b)
+      h_[i] |= static_cast<uint32_t>(static_cast<unsigned char>(s[1 + 4 * i + b])) << (8 * b);
+  }
+  len_ = len;
+  buf_len_ = s.size() - 25;
+  std::memcpy(buf_, s.data() + 25, buf_len_);
+  return true;
+}
+
 // The combining engine: callers queue jobs (one stream's run of full blocks); whichever
 // caller finds no leader becomes it and hashes the queued jobs eight lanes at a time,
 // in rounds of at most kRound blocks so that newcomers join soon, until its own job is

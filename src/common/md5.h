@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -32,6 +33,16 @@ class Md5Stream {
   void UpdateShared(const void* data, size_t n);
   // The raw 16-byte digest; the object is reset for a new stream.
   std::string Finish();
+  // The digest so far, leaving the stream as it is.
+  std::string Peek() const;
+
+  // The stream's state, to continue it later (an appendable object keeps it with its record,
+  // so an append hashes only the bytes it adds): an opaque string of at most 93 bytes.
+  std::string SaveState() const;
+  // Continues a saved stream; false (and the stream reset) for a string SaveState did not make.
+  bool RestoreState(std::string_view state);
+  // Bytes hashed so far.
+  uint64_t length() const { return len_; }
 
   // The kernel in use: "avx512vl", "avx2" or "scalar" (for tests and the benchmark notes).
   static const char* Kernel();

@@ -82,6 +82,20 @@ Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::
   return std::unique_ptr<WritableFile>(new MemWritableFile(this, inode, path));
 }
 
+Result<std::unique_ptr<WritableFile>> MemFileSystem::OpenAt(const std::string& path,
+                                                           uint64_t offset) {
+  std::lock_guard<std::mutex> l(mu_);
+  SLUICE_RETURN_IF_ERROR(Check("openat", path));
+  std::string name;
+  Dir* d = FindDir(path, &name);
+  if (!d || !d->live.count(name)) return IoError("open", path, ENOENT);
+  auto inode = d->live[name];
+  if (inode->data.size() < offset)
+    return Status(Err::kCorruption, path + " is shorter than " + std::to_string(offset));
+  inode->data.resize(offset);
+  return std::unique_ptr<WritableFile>(new MemWritableFile(this, inode, path));
+}
+
 Result<std::unique_ptr<ReadableFile>> MemFileSystem::OpenReadable(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   SLUICE_RETURN_IF_ERROR(Check("open", path));

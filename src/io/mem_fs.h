@@ -20,12 +20,13 @@ namespace sluice::io {
 class MemFileSystem final : public FileSystem {
  public:
   // Called before every operation with its name ("create", "append", "sync", "rename",
-  // "link", "remove", "syncdir", "open", "mkdir", "list") and path; a non-OK result fails the call.
+  // "link", "remove", "syncdir", "open", "openat", "mkdir", "list") and path; a non-OK result fails the call.
   using FaultFn = std::function<Status(std::string_view op, const std::string& path)>;
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         int mode = 0644) override;
   Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path, uint64_t offset) override;
   Status Rename(const std::string& src, const std::string& dst) override;
   Status Link(const std::string& src, const std::string& dst) override;
   Status Remove(const std::string& path) override;

@@ -189,6 +189,29 @@ class PosixFs final : public FileSystem {
     if (fd < 0) return IoError("create", path, errno);
     return std::unique_ptr<WritableFile>(new PosixDirectWritableFile(fd, path));
   }
+  Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path, uint64_t offset) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return IoError("open", path, errno);
+    struct stat st;
+    Status failed = Status::Ok();
+    if (::fstat(fd, &st) != 0) {
+      failed = IoError("fstat", path, errno);
+    } else if (static_cast<uint64_t>(st.st_size) < offset) {
+      failed = Status(Err::kCorruption, path + " holds " + std::to_string(st.st_size) +
+                                            " bytes, fewer than the " + std::to_string(offset) +
+                                            " its record says");
+    } else if (static_cast<uint64_t>(st.st_size) > offset &&
+               ::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
+      failed = IoError("ftruncate", path, errno);
+    } else if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      failed = IoError("lseek", path, errno);
+    }
+    if (!failed.ok()) {
+      ::close(fd);
+      return failed;
+    }
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
   Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return IoError("open", path, errno);

@@ -13,6 +13,7 @@
 #include "http/http.h"
 #include "io/env.h"
 #include "meta/api/async_index.h"
+#include "s3/append_locks.h"
 #include "s3/query.h"
 #include "storage/api/async_data_store.h"
 
@@ -40,6 +41,8 @@ struct Services {
   const auth::CredentialStore* credentials = nullptr;
   BucketAccessCache* access = nullptr;  // bucket policies and ACLs; null: none are kept
   ReplicationTargets* replication_targets = nullptr;  // remote targets; null: none offered
+  // Appends in flight, one per object (s3/ops/append.cc).
+  std::shared_ptr<AppendLocks> append_locks = std::make_shared<AppendLocks>();
   std::string region = "us-east-1";
   std::vector<std::string> domains;  // for virtual-hosted-style: "<bucket>.<domain>"
   Limits limits;

@@ -42,6 +42,10 @@ const S3Error& LookupError(Err e) {
     E(kPreconditionFailed, 412, "PreconditionFailed",
       "At least one of the pre-conditions you specified did not hold")
     E(kNotModified, 304, "NotModified", "Not Modified")
+    E(kInvalidWriteOffset, 400, "InvalidWriteOffset",
+      "The write offset value that you specified does not match the current object size.")
+    E(kConditionalRequestConflict, 409, "ConditionalRequestConflict",
+      "A conflicting operation occurred. If using PutObject you can retry the request.")
     E(kNoSuchUpload, 404, "NoSuchUpload",
       "The specified multipart upload does not exist. The upload ID might not be valid, or the "
       "multipart upload might have been aborted or completed.")

@@ -248,8 +248,9 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   // A header asking for a feature this server lacks: 501, never a silent success.
   {
     Status unsupported = Status::Ok();
+    const bool appends = route.op == Op::kPutObject;
     ctx.req.ForEachHeader([&](std::string_view n, std::string_view v) {
-      if (unsupported.ok()) unsupported = CheckRequestField(n, v);
+      if (unsupported.ok()) unsupported = CheckRequestField(n, v, appends);
     });
     SLUICE_CO_RETURN_IF_ERROR(unsupported);
   }

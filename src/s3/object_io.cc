@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <functional>
 
 #include "common/md5.h"
 #include "common/strings.h"
@@ -35,7 +36,17 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload}.Encode();
   auto w = co_await svc.data->Create(declared.value_or(0), owner);
   if (!w.ok()) co_return w.status();
-  out.writer = std::move(*w);
+  std::function<void(const char*, size_t)> nothing_more;
+  co_return co_await StoreBodyInto(ctx, payload, std::move(*w), max_size, std::move(nothing_more));
+}
+
+Task<Result<Stored>> StoreBodyInto(Ctx& ctx, Payload& payload,
+                                   std::unique_ptr<storage::DataWriter> writer, uint64_t max_size,
+                                   std::function<void(const char*, size_t)> also) {
+  const Services& svc = ctx.svc;
+  Stored out;
+  out.writer = std::move(writer);
+  const uint64_t start = out.writer->size();
   // The writer says how it wants its appends (storage::DataWriter::Shape). One whose
   // appends block is fed from the blocking pool, in its own piece size and alignment.
   const storage::DataWriter::Shape shape = out.writer->shape();
@@ -102,20 +113,22 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     if (have == 0) break;
     if (offload) {
       SLUICE_CO_RETURN_IF_ERROR(co_await settle());  // appends stay in order
-      hashing.emplace(*svc.blocking, [b, have, &md5] {
+      hashing.emplace(*svc.blocking, [b, have, &md5, &also] {
         md5.UpdateShared(b, have);
+        if (also) also(b, have);
         return Status::Ok();
       });
       writing.emplace(svc.data->StartAppend(*wp, b, have));
       cur ^= 1;
     } else {
+      if (also) also(b, have);
       SLUICE_CO_RETURN_IF_ERROR(co_await svc.data->Append(*wp, b, have));
     }
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await settle());
   if (offload) SLUICE_CO_RETURN_IF_ERROR(payload.SetMd5(md5.Finish()));  // before the commit
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.data->Commit(*wp));
-  out.size = out.writer->size();
+  out.size = out.writer->size() - start;
   out.md5 = payload.md5();
   co_return out;
 }

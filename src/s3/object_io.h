@@ -1,6 +1,8 @@
 // Moving object bytes between the network and the DataStore, shared by the operations.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,13 @@ struct Stored {
 // ctx.bucket/ctx.key or, with `upload`, as a part of that upload (the data's owner).
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
                                const UploadId& upload = {});
+
+// The same into a writer the caller opened (Create, or Extend for an append): `size` is
+// what this call wrote. `also` sees every piece of the body in order (a hash over more than
+// the body), on whichever thread hashes it.
+Task<Result<Stored>> StoreBodyInto(Ctx& ctx, Payload& payload,
+                                   std::unique_ptr<storage::DataWriter> writer, uint64_t max_size,
+                                   std::function<void(const char*, size_t)> also);
 
 // Fills size, ETag, mtime and the bytes (inline or one segment) of `m` from stored data,
 // and the ids that the publish step adds.

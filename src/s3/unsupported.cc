@@ -30,7 +30,6 @@ constexpr Unsupported kAlways[] = {
     {"x-amz-copy-source-server-side-encryption-customer-algorithm", "SSE-C encryption"},
     {"x-amz-copy-source-server-side-encryption-customer-key", "SSE-C encryption"},
     {"x-amz-copy-source-server-side-encryption-customer-key-md5", "SSE-C encryption"},
-    {"x-amz-write-offset-bytes", "an append (S3 Express's write offset)"},
     {"x-amz-website-redirect-location", "static website redirects"},
     {"x-amz-mfa", "MFA delete"},
     {"x-amz-bucket-object-lock-token", "Object Lock tokens (for replication)"},
@@ -42,11 +41,14 @@ constexpr Unsupported kAlways[] = {
 
 }  // namespace
 
-Status CheckRequestField(std::string_view name, std::string_view value) {
+Status CheckRequestField(std::string_view name, std::string_view value, bool appends) {
   if (!StartsWithIgnoreCase(name, "x-amz-")) return Status::Ok();
   for (const auto& u : kAlways)
     if (EqualsIgnoreCase(name, u.name)) return Refuse(u.name, u.feature);
-  if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
+  if (EqualsIgnoreCase(name, "x-amz-write-offset-bytes")) {
+    if (!appends)
+      return Refuse(name, "an append, which only PutObject (without a copy source) can make");
+  } else if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
     if (!EqualsIgnoreCase(Trim(value), "false"))
       return Refuse("x-amz-server-side-encryption-bucket-key-enabled", "S3 Bucket Keys");
   } else if (StartsWithIgnoreCase(name, "x-amz-checksum-") &&

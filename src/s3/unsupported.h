@@ -11,7 +11,8 @@
 namespace sluice::s3 {
 
 // Checks one request header, or one POST form field (they share the names). kNotImplemented
-// when it asks for a missing feature, else Ok.
-Status CheckRequestField(std::string_view name, std::string_view value);
+// when it asks for a missing feature, else Ok. `appends`: the request is a PutObject, which
+// takes x-amz-write-offset-bytes (an append); every other request refuses it.
+Status CheckRequestField(std::string_view name, std::string_view value, bool appends = false);
 
 }  // namespace sluice::s3

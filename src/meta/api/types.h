@@ -91,6 +91,10 @@ struct ObjectMeta {
   // or "FAILED" on a source version, "REPLICA" on a copy a replication wrote. A write whose
   // meta says PENDING is queued for replication in the same atomic step (ReplicationTask).
   std::string replication_status;
+  // An object written or extended by appends (x-amz-write-offset-bytes): the MD5 state of
+  // its bytes so far, so the next append hashes only what it adds. Opaque here (the S3
+  // layer's); empty for every other object.
+  std::string append_state;
 };
 
 inline constexpr char kReplicationPending[] = "PENDING";
@@ -250,6 +254,14 @@ struct UploadListPage {
 struct WriteCondition {
   bool if_none_match_any = false;       // If-None-Match: *
   std::optional<std::string> if_match;  // If-Match: etag (no quotes)
+  // An append: the latest must still be the object the append extended, `size` bytes
+  // whose last segment is `data_id` (empty: inline or empty). Else kConditionalRequestConflict
+  // (another write came between), or kInvalidWriteOffset when there is no object.
+  struct Extends {
+    uint64_t size = 0;
+    std::string data_id;
+  };
+  std::optional<Extends> if_extends;
 };
 
 }  // namespace sluice::meta

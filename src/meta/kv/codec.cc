@@ -326,7 +326,9 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   w.Str(m.acl);  // optional, added with access control
   // Optional, added with versioning: absent means an unversioned (legacy null) record.
   const bool locked = !m.retention.mode.empty() || m.legal_hold;
-  if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty()) {
+  const bool appendable = !m.append_state.empty();
+  if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty() ||
+      appendable) {
     uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
                      (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0) |
                      (inline_elsewhere ? kInlineInCurrent : 0);
@@ -336,12 +338,13 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   }
   // Optional, added with Object Lock.
   const bool replicated = !m.replication_status.empty();
-  if (locked || replicated) {
+  if (locked || replicated || appendable) {
     w.Str(m.retention.mode);
     w.I64(m.retention.until_micros);
     w.U64(m.legal_hold ? 1 : 0);
   }
-  if (replicated) w.Str(m.replication_status);  // optional, added with replication
+  if (replicated || appendable) w.Str(m.replication_status);  // optional, added with replication
+  if (appendable) w.Str(m.append_state);  // optional, added with appends
   return w.Take();
 }
 
@@ -353,6 +356,7 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   m->retention = {};
   m->legal_hold = false;
   m->replication_status.clear();
+  m->append_state.clear();
   if (r.AtEnd()) return Status::Ok();
   uint64_t flags, micros, rand;
   if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
@@ -369,6 +373,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   m->legal_hold = hold != 0;
   if (r.AtEnd()) return Status::Ok();
   if (!r.Str(&m->replication_status)) return Corrupt("object replication status");
+  if (r.AtEnd()) return Status::Ok();
+  if (!r.Str(&m->append_state)) return Corrupt("object append state");
   return Status::Ok();
 }
 }  // namespace

@@ -217,6 +217,14 @@ Status KvIndex::CheckCondition(const std::optional<ObjectMeta>& current,
     if (!exists) return Error(Err::kNoSuchKey, "");
     return Error(Err::kPreconditionFailed, "At least one of the pre-conditions you specified did not hold");
   }
+  if (cond.if_extends) {
+    if (!exists || current->delete_marker)
+      return Error(Err::kInvalidWriteOffset, "the object is gone: an offset of 0 creates it");
+    const std::string& last = current->segments.empty() ? std::string() : current->segments.back().data_id;
+    if (current->size != cond.if_extends->size || last != cond.if_extends->data_id)
+      return Error(Err::kConditionalRequestConflict,
+                   "another write to the object came between; read its size and append again");
+  }
   return Status::Ok();
 }
 

@@ -25,6 +25,7 @@ void AddExpiration(Ctx& ctx, http::ResponseHead& head, const meta::ObjectMeta& m
 }  // namespace
 
 Task<Status> PutObject(Ctx& ctx) {
+  if (ctx.req.has_header("x-amz-write-offset-bytes")) co_return co_await AppendObject(ctx);
   const Services& svc = ctx.svc;
   // Everything that can refuse the request is checked before the body is read, so an
   // Expect: 100-continue client is refused without sending its body.

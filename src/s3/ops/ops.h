@@ -23,6 +23,8 @@ Task<Status> ListMultipartUploads(Ctx& ctx);
 Task<Status> PutObject(Ctx& ctx);
 Task<Status> GetObject(Ctx& ctx, bool head);
 Task<Status> DeleteObject(Ctx& ctx);
+// append.cc: PutObject with x-amz-write-offset-bytes
+Task<Status> AppendObject(Ctx& ctx);
 // delete_objects.cc
 Task<Status> DeleteObjects(Ctx& ctx);
 // copy.cc

@@ -31,6 +31,10 @@ class AsyncDataStore {
   Task<Result<std::unique_ptr<DataReader>>> Open(const std::string& id) {
     return InlineOrOffload(blocking_.open, *pool_, [this, &id] { return store_->Open(id); });
   }
+  Task<Result<std::unique_ptr<DataWriter>>> Extend(const std::string& id, uint64_t offset) {
+    return InlineOrOffload(blocking_.open, *pool_,
+                           [this, &id, offset] { return store_->Extend(id, offset); });
+  }
   // One append, inline or on the pool as the writer's shape says.
   Task<Status> Append(DataWriter& w, const void* data, size_t n) {
     return InlineOrOffload(w.shape().blocks, *pool_, [&w, data, n] { return w.Append(data, n); });

@@ -4,7 +4,8 @@
 // (storage/mem), later RADOS objects.
 //
 // Life of an id: Create(owner) -> Append()... -> Commit() (durable, not yet referenced) ->
-// the index references it in one atomic step -> Published(id). Recovery after a crash
+// the index references it in one atomic step -> Published(id). The bytes an index record
+// covers never change; an append (Extend) only adds bytes past them. Recovery after a crash
 // asks ListUnpublished() and settles each id: kept if the index references it (asked with
 // the owner the id was created with), deleted otherwise. Deleted data ids come from the
 // index's GC queue. An unpublished id with its owner is the write's intent: it lives with
@@ -94,6 +95,19 @@ class DataStore {
   virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                                      std::string_view owner = {}) = 0;
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
+  // Opens committed data to add bytes at its end (an append to an object, which writes
+  // O(appended bytes), never a copy). The writer writes from `offset`, the size the index
+  // records: whatever lies past it (an append that never committed) is dropped first, and
+  // the bytes before are never touched, so readers of the recorded size are undisturbed.
+  // Commit() makes the new bytes durable; destroying the writer uncommitted leaves the
+  // data as it was up to `offset`. The caller serialises extensions of one id and commits
+  // the new size in the index only after Commit(). kNotImplemented where the store cannot
+  // (the default), and then appends answer 501.
+  virtual Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) {
+    (void)id;
+    (void)offset;
+    return Status(Err::kNotImplemented, "this data store cannot extend data in place");
+  }
   // The index now references `id`; the store may move it to its final place. May block
   // (syncs): call it off the I/O threads. Failures are harmless (recovery finishes the
   // job) and only logged.

@@ -18,15 +18,20 @@ bool ValidId(const std::string& id) {
 
 class LocalWriter final : public DataWriter {
  public:
+  // `dir` empty: the file exists and is being extended from `size` on (Extend); its name
+  // is already durable, and a discard leaves it to the next extension to cut.
   LocalWriter(io::FileSystem* fs, std::string id, std::string path, std::string dir,
-              std::unique_ptr<io::WritableFile> f)
+              std::unique_ptr<io::WritableFile> f, uint64_t size = 0)
       : fs_(fs),
         id_(std::move(id)),
         path_(std::move(path)),
         dir_(std::move(dir)),
-        file_(std::move(f)) {}
+        file_(std::move(f)),
+        size_(size) {}
   ~LocalWriter() override {
-    if (!committed_) {
+    if (!committed_ && dir_.empty()) {
+      if (file_) file_->Close().IgnoreError();
+    } else if (!committed_) {
       if (file_) file_->Close().IgnoreError();
       fs_->Remove(path_).IgnoreError();
     }
@@ -49,7 +54,7 @@ class LocalWriter final : public DataWriter {
     SLUICE_RETURN_IF_ERROR(file_->Sync());
     SLUICE_RETURN_IF_ERROR(file_->Close());
     file_.reset();
-    SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    if (!dir_.empty()) SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
     committed_ = true;
     return Status::Ok();
   }
@@ -123,6 +128,22 @@ Result<std::unique_ptr<DataReader>> LocalDataStore::Open(const std::string& id) 
   if (!f.ok() && f.status().code() == Err::kNotFound) f = fs_->OpenReadable(TmpPath(id));
   if (!f.ok()) return std::move(f).status();
   return std::unique_ptr<DataReader>(new LocalReader(std::move(f).value()));
+}
+
+Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id,
+                                                           uint64_t offset) {
+  if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  // Published or not yet (the link into objects/ runs after the index commit): one inode,
+  // found under objects/, else tmp/, else objects/ again (the move ran in between).
+  std::string path;
+  Result<std::unique_ptr<io::WritableFile>> f = Status(Err::kNotFound, id);
+  for (int i = 0; i < 3 && !f.ok() && f.status().code() == Err::kNotFound; ++i) {
+    path = i == 1 ? TmpPath(id) : ObjectPath(id);
+    f = fs_->OpenAt(path, offset);
+  }
+  if (!f.ok()) return std::move(f).status();
+  return std::unique_ptr<DataWriter>(
+      new LocalWriter(fs_, id, std::move(path), "", std::move(f).value(), offset));
 }
 
 void LocalDataStore::Published(const std::string& id) {

@@ -7,9 +7,12 @@ namespace sluice::storage {
 
 class MemWriter final : public DataWriter {
  public:
-  MemWriter(MemDataStore* s, std::string id) : s_(s), id_(std::move(id)) {}
+  // `extending`: buf_ starts as the committed bytes up to the offset (Extend), and a
+  // discard leaves the data as it was.
+  MemWriter(MemDataStore* s, std::string id, std::string buf = {}, bool extending = false)
+      : s_(s), id_(std::move(id)), buf_(std::move(buf)), extending_(extending) {}
   ~MemWriter() override {
-    if (!committed_) s_->Delete(id_).IgnoreError();
+    if (!committed_ && !extending_) s_->Delete(id_).IgnoreError();
   }
   const std::string& id() const override { return id_; }
   uint64_t size() const override { return buf_.size(); }
@@ -28,6 +31,7 @@ class MemWriter final : public DataWriter {
   MemDataStore* s_;
   std::string id_;
   std::string buf_;
+  bool extending_ = false;
   bool committed_ = false;
 };
 
@@ -61,6 +65,17 @@ Result<std::unique_ptr<DataReader>> MemDataStore::Open(const std::string& id) {
   auto it = blobs_.find(id);
   if (it == blobs_.end() || !it->second.data) return Status(Err::kNotFound, "data " + id);
   return std::unique_ptr<DataReader>(new MemReader(it->second.data));
+}
+
+// A copy of the bytes kept so far: readers hold the old buffer, which never changes.
+Result<std::unique_ptr<DataWriter>> MemDataStore::Extend(const std::string& id, uint64_t offset) {
+  std::lock_guard l(mu_);
+  auto it = blobs_.find(id);
+  if (it == blobs_.end() || !it->second.data) return Status(Err::kNotFound, "data " + id);
+  if (it->second.data->size() < offset)
+    return Status(Err::kCorruption, "data " + id + " is shorter than " + std::to_string(offset));
+  return std::unique_ptr<DataWriter>(
+      new MemWriter(this, id, it->second.data->substr(0, offset), true));
 }
 
 void MemDataStore::Published(const std::string& id) {

@@ -14,6 +14,8 @@ class MemDataStore final : public DataStore {
   Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                              std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
+  // Copies the bytes (a test store): O(size), unlike the local store's in-place write.
+  Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
   Result<std::vector<Unpublished>> ListUnpublished() override;

@@ -24,6 +24,28 @@ TEST(MemFs, UnsyncedDataAndEntriesVanishOnDrop) {
   EXPECT_EQ(Read(fs, "/d/a"), "<kNotFound>");
 }
 
+// An extension (OpenAt) not synced is undone by a power cut; a synced one stays.
+TEST(MemFs, OpenAtExtendsAndUnsyncedExtensionsVanish) {
+  MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDirs("/d").ok());
+  auto f = fs.NewWritableFile("/d/a");
+  ASSERT_TRUE((*f)->Append("hello", 5).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE(fs.SyncDir("/d").ok());
+  auto a = fs.OpenAt("/d/a", 5);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Append(" world", 6).ok());
+  EXPECT_EQ(Read(fs, "/d/a"), "hello world");
+  fs.DropUnsynced();
+  EXPECT_EQ(Read(fs, "/d/a"), "hello");
+  auto b = fs.OpenAt("/d/a", 5);
+  ASSERT_TRUE((*b)->Append("!", 1).ok());
+  ASSERT_TRUE((*b)->Sync().ok());
+  fs.DropUnsynced();
+  EXPECT_EQ(Read(fs, "/d/a"), "hello!");
+  EXPECT_EQ(fs.OpenAt("/d/a", 7).status().code(), Err::kCorruption);
+}
+
 TEST(MemFs, SyncedDirKeepsSyncedBytesOnly) {
   MemFileSystem fs;
   ASSERT_TRUE(fs.CreateDirs("/d").ok());

@@ -48,6 +48,26 @@ TEST_F(PosixEnvTest, WriteReadRenameRemove) {
   EXPECT_EQ(fs->OpenReadable(dir_ + "/a/g").status().code(), Err::kNotFound);
 }
 
+// OpenAt (appends): writes from the offset on, cutting what lay past it; never shortens
+// below the offset; refuses a file shorter than the offset.
+TEST_F(PosixEnvTest, OpenAtCutsAndWritesFromTheOffset) {
+  FileSystem* fs = PosixFileSystem();
+  const std::string p = dir_ + "/f";
+  auto f = fs->NewWritableFile(p);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append("hello-garbage", 13).ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  auto a = fs->OpenAt(p, 5);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE((*a)->Append(" world", 6).ok());
+  ASSERT_TRUE((*a)->Sync().ok());
+  ASSERT_TRUE((*a)->Close().ok());
+  EXPECT_EQ(*fs->ReadWholeFile(p), "hello world");
+  EXPECT_EQ(fs->OpenAt(p, 12).status().code(), Err::kCorruption);
+  EXPECT_EQ(*fs->ReadWholeFile(p), "hello world");
+  EXPECT_EQ(fs->OpenAt(dir_ + "/none", 0).status().code(), Err::kNotFound);
+}
+
 // Direct writes: any size (empty, under a block, whole blocks, over the 1 MiB buffer,
 // in odd append sizes) reads back exactly, with the padding truncated away.
 TEST_F(PosixEnvTest, DirectWritesReadBackExactly) {

@@ -152,6 +152,24 @@ TEST(Codec, VersionLockAndSnapshotFieldsRoundTrip) {
   ASSERT_TRUE(DecodeObject(EncodeObject(legacy), &back).ok());
   EXPECT_TRUE(back.version.empty());
   EXPECT_FALSE(back.delete_marker);
+  // An appendable object's MD5 state, alone or after the other optional groups.
+  ObjectMeta appendable;
+  appendable.etag = "a";
+  appendable.append_state = std::string("\x01state", 6);
+  ASSERT_TRUE(DecodeObject(EncodeObject(appendable), &back).ok());
+  EXPECT_EQ(back.append_state, appendable.append_state);
+  EXPECT_TRUE(back.version.empty());
+  EXPECT_TRUE(back.retention.mode.empty());
+  EXPECT_TRUE(back.replication_status.empty());
+  m.append_state = "s";
+  m.replication_status = "COMPLETED";
+  ASSERT_TRUE(DecodeObject(EncodeObject(m), &back).ok());
+  EXPECT_EQ(back.append_state, "s");
+  EXPECT_EQ(back.replication_status, "COMPLETED");
+  ASSERT_TRUE(DecodeObject(EncodeObject(legacy), &back).ok());
+  EXPECT_TRUE(back.append_state.empty()) << "a decode clears what the record lacks";
+  m.append_state.clear();
+  m.replication_status.clear();
   // The summary decode skips the bytes but keeps version and marker.
   ASSERT_TRUE(DecodeObjectSummary(EncodeObject(m), &back).ok());
   EXPECT_EQ(back.version, m.version);

@@ -96,6 +96,45 @@ TEST_P(IndexConformance, WriteConditions) {
   EXPECT_EQ(index_->PutObject("bkt"_b, "other"_k, m, match, nullptr).status().code(), Err::kNoSuchKey);
 }
 
+// An append's commit holds only while the object is still the one it extended: the same
+// size and the same last data id (which it keeps: nothing is released). A write between is
+// a conflict; a vanished object an invalid offset. The MD5 state is stored with the record.
+TEST_P(IndexConformance, AppendConditions) {
+  ObjectMeta m;
+  m.etag = "v1";
+  m.size = 5;
+  m.segments.push_back({"d1", 5, ""});
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "log"_k, m, {}, nullptr).ok());
+  WriteCondition ext;
+  ext.if_extends = WriteCondition::Extends{5, "d1"};
+  ObjectMeta longer = m;
+  longer.size = 8;
+  longer.segments.back().size = 8;
+  longer.etag = "v2";
+  longer.append_state = "state";
+  std::vector<std::string> released;
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "log"_k, longer, ext, &released).ok());
+  EXPECT_TRUE(released.empty()) << "the extended data stays referenced";
+  EXPECT_TRUE(*index_->IsReferenced("d1", DataOwner{"bkt"_b, "log"_k, {}}.Encode()));
+  auto got = index_->GetObject("bkt"_b, "log"_k);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size, 8u);
+  EXPECT_EQ(got->append_state, "state");
+  // The same append again: the object has moved on.
+  EXPECT_EQ(index_->PutObject("bkt"_b, "log"_k, longer, ext, nullptr).status().code(),
+            Err::kConditionalRequestConflict);
+  // Same size, other data (a PUT replaced the object between).
+  ObjectMeta other = longer;
+  other.segments.back().data_id = "d2";
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "log"_k, other, {}, nullptr).ok());
+  ext.if_extends = WriteCondition::Extends{8, "d1"};
+  EXPECT_EQ(index_->PutObject("bkt"_b, "log"_k, longer, ext, nullptr).status().code(),
+            Err::kConditionalRequestConflict);
+  ASSERT_TRUE(index_->DeleteObject("bkt"_b, "log"_k, {}, nullptr).ok());
+  EXPECT_EQ(index_->PutObject("bkt"_b, "log"_k, longer, ext, nullptr).status().code(),
+            Err::kInvalidWriteOffset);
+}
+
 TEST_P(IndexConformance, ListingOrderPrefixAndMarkers) {
   for (auto k : {"a", "b/1", "b/2", "b/c/3", "c", "\xc3\xa9", "a/"}) Put(k);
   EXPECT_EQ(List({}), "a,a/,b/1,b/2,b/c/3,c,\xc3\xa9,");
