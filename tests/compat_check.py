@@ -30,6 +30,7 @@ SUITES = {
     "iam": [I + "test_iam.py"],
     "cli": [I + "test_cli.py"],
     "python": [I + "test_python.py"],
+    "append": [I + "test_append.py"],
     "versioning": [I + "test_versioning.py"],
     "replication": [I + "test_replication.py", I + "test_replication_rgw.py"],
 }

@@ -35,7 +35,6 @@ REFUSED = [
     ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
     ("x-amz-server-side-encryption-customer-key", b64(b"k" * 32)),
     ("x-amz-server-side-encryption-customer-key-MD5", b64(hashlib.md5(b"k" * 32).digest())),
-    ("x-amz-write-offset-bytes", "2160"),
     ("x-amz-website-redirect-location", "/elsewhere"),
     ("x-amz-storage-class", "GLACIER"),
     ("x-amz-storage-class", "ONEZONE_IA"),
@@ -114,6 +113,16 @@ class RequestHeadersTest(unittest.TestCase):
                 self.assertIsNone(self.head("new"))
                 self.assertIsNone(self.head("copy"))
         self.assertEqual(self.s3.get_object(Bucket="hdr", Key="log")["Body"].read(), BODY)
+        # compat: append
+        # x-amz-write-offset-bytes appends on PutObject; every other write refuses it, and
+        # an offset that is not the log's size changes nothing.
+        off = ("x-amz-write-offset-bytes", "2160")
+        self.assertRefused(self.send("PUT", "/hdr/copy", {off[0]: off[1], "x-amz-copy-source": "/hdr/log"}), off[0])
+        self.assertRefused(self.send("POST", "/hdr/mpu?uploads", {off[0]: off[1]}), off[0])
+        r = self.send("PUT", "/hdr/log", {off[0]: "2000"}, b"y" * 2168)
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIn("<Code>InvalidWriteOffset</Code>", r.text)
+        self.assertEqual(self.s3.get_object(Bucket="hdr", Key="log")["Body"].read(), BODY)
         self.assertEqual(self.s3.list_multipart_uploads(Bucket="hdr").get("Uploads", []), [])
 
     def test_refused_on_upload_part(self):
@@ -164,6 +173,8 @@ class RequestHeadersTest(unittest.TestCase):
             ({"x-amz-request-payer": "requester"}, lambda h: True),
             ({"x-amz-server-side-encryption-bucket-key-enabled": "false"}, lambda h: True),
             ({"x-amz-expected-bucket-owner": None}, lambda h: True),
+            # An append creating the object (test_append.py has the rest).
+            ({"x-amz-write-offset-bytes": "0"}, lambda h: h["ContentLength"] == len(BODY)),
         ]
         for i, (headers, check) in enumerate(cases):
             headers = {k: (v if v is not None else self.owner) for k, v in headers.items()}

@@ -96,6 +96,7 @@ TEST_P(IndexConformance, WriteConditions) {
   EXPECT_EQ(index_->PutObject("bkt"_b, "other"_k, m, match, nullptr).status().code(), Err::kNoSuchKey);
 }
 
+// compat: append
 // An append's commit holds only while the object is still the one it extended: the same
 // size and the same last data id (which it keeps: nothing is released). A write between is
 // a conflict; a vanished object an invalid offset. The MD5 state is stored with the record.
