@@ -391,6 +391,9 @@ if os.path.exists(rados_notes):
 replication = os.path.join(os.path.dirname(os.path.abspath(__file__)), "REPLICATION.md")
 if os.path.exists(replication):  # issue #19: bench/replication.py, run on its own
     lines += [open(replication).read().strip(), ""]
+appends = os.path.join(os.path.dirname(os.path.abspath(__file__)), "APPENDS.md")
+if os.path.exists(appends):  # issue #21: bench/append_bench.py, run on its own
+    lines += [open(appends).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]
