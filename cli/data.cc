@@ -148,6 +148,8 @@ struct DataCommands::Impl {
   int parallel = 8, jobs = 16, expires = 3600;
   std::string a1, a2;
   std::vector<std::string> include, exclude;
+  std::vector<std::string> keys;  // get-batch
+  std::string keys_from, on_error = "fail", output;
   std::string which;
 
   void Common(CLI::App* c) {
@@ -417,6 +419,53 @@ struct DataCommands::Impl {
     return 0;
   }
 
+  // get-batch: one BatchGet request; its tar answer to standard output or -o FILE.
+  int GetBatch(Client& c) {
+    std::string b, prefix;
+    if (!client::ParseS3Url(a1, &b, &prefix))
+      throw ClientError("get-batch wants s3://BUCKET[/PREFIX], not " + a1);
+    std::vector<std::string> names = keys;
+    if (!keys_from.empty()) {
+      std::FILE* f = keys_from == "-" ? stdin : std::fopen(keys_from.c_str(), "r");
+      if (!f) throw ClientError("cannot read " + keys_from);
+      char* line = nullptr;
+      size_t cap = 0;
+      ssize_t n;
+      while ((n = getline(&line, &cap, f)) > 0) {
+        std::string k(line, static_cast<size_t>(n));
+        while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
+        if (!k.empty()) names.push_back(std::move(k));
+      }
+      std::free(line);
+      if (f != stdin) std::fclose(f);
+    }
+    if (names.empty()) throw ClientError("get-batch: no keys (give them, or --keys-from FILE)");
+    std::vector<Client::BatchItem> items;
+    for (const auto& k : names) items.push_back({prefix + k, "", ""});
+    std::FILE* out = output.empty() || output == "-" ? stdout : std::fopen((output + ".sluice-partial").c_str(), "wb");
+    if (!out) throw ClientError("cannot write " + output);
+    try {
+      c.GetBatchTar(b, items, on_error == "entry", [out](const char* d, size_t n) {
+        if (std::fwrite(d, 1, n, out) != n) throw ClientError("cannot write the answer");
+      });
+    } catch (...) {
+      if (out != stdout) {
+        std::fclose(out);
+        std::remove((output + ".sluice-partial").c_str());
+      }
+      throw;
+    }
+    if (out == stdout) {
+      std::fflush(stdout);
+    } else {
+      if (std::fclose(out) != 0 ||
+          std::rename((output + ".sluice-partial").c_str(), output.c_str()) != 0)
+        throw ClientError("cannot write " + output);
+      if (!quiet) std::fprintf(stderr, "wrote %zu objects to %s\n", items.size(), output.c_str());
+    }
+    return 0;
+  }
+
   int Bucket(Client& c, bool make) {
     std::string b, k;
     if (!client::ParseS3Url(a1, &b, &k) || !k.empty())
@@ -491,6 +540,18 @@ void DataCommands::Register(CLI::App& app) {
   cat->add_option("url", I->a1, "s3://BUCKET/KEY")->required();
   cat->add_option("--part-size", I->part_mib, "MiB per ranged GET")->capture_default_str();
   cat->add_option("--parallel", I->parallel, "Ranged GETs in flight")->capture_default_str();
+  auto* gb = sub("get-batch", "Many objects in one request (sluice's BatchGet), as a tar stream "
+                              "in the order given, each member named by its key");
+  gb->add_option("url", I->a1, "s3://BUCKET[/PREFIX] (the prefix goes in front of each key)")
+      ->required();
+  gb->add_option("keys", I->keys, "Keys to fetch");
+  gb->add_option("--keys-from", I->keys_from, "A file with one key per line ('-': standard input)");
+  gb->add_option("--on-error", I->on_error,
+                 "fail: a missing or refused key fails the whole request; entry: it becomes an "
+                 "empty member whose pax records SLUICE.error and SLUICE.message say why")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fail", "entry"}));
+  gb->add_option("-o,--output", I->output, "Write the tar here instead of standard output");
   sub("mb", "Make a bucket")->add_option("url", I->a1, "s3://BUCKET")->required();
   auto* rb = sub("rb", "Remove a bucket");
   rb->add_option("url", I->a1, "s3://BUCKET")->required();
@@ -514,6 +575,7 @@ int DataCommands::Run() {
     if (I.which == "sync") return I.Cp(*c, true);
     if (I.which == "rm") return I.Rm(*c);
     if (I.which == "cat") return I.Cat(*c);
+    if (I.which == "get-batch") return I.GetBatch(*c);
     if (I.which == "mb") return I.Bucket(*c, true);
     if (I.which == "rb") return I.Bucket(*c, false);
     if (I.which == "presign") return I.Presign(*c);

@@ -358,13 +358,25 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
     Sink sink_storage;
     auto run = [&](auto& stream) {
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(settings_.timeout_s));
-      bhttp::request<bhttp::empty_body> head;
-      head.method(bhttp::verb::get);
-      head.target(target);
-      head.version(11);
-      for (const auto& [k, v] : h) head.set(k, v);
-      head.set(bhttp::field::user_agent, "sluice-client/1");
-      bhttp::write(stream, head, ec);
+      if (method == "GET" && body.empty()) {
+        bhttp::request<bhttp::empty_body> head;
+        head.method(bhttp::verb::get);
+        head.target(target);
+        head.version(11);
+        for (const auto& [k, v] : h) head.set(k, v);
+        head.set(bhttp::field::user_agent, "sluice-client/1");
+        bhttp::write(stream, head, ec);
+      } else {  // SendTo: another method, or a body (a BatchGet's list)
+        bhttp::request<bhttp::string_body> req;
+        req.method_string(method);
+        req.target(target);
+        req.version(11);
+        for (const auto& [k, v] : h) req.set(k, v);
+        req.set(bhttp::field::user_agent, "sluice-client/1");
+        req.body() = std::string(body);
+        req.prepare_payload();
+        bhttp::write(stream, req, ec);
+      }
       if (ec) return;
       bhttp::response_parser<bhttp::buffer_body> p;
       p.body_limit(std::numeric_limits<uint64_t>::max());
@@ -520,6 +532,32 @@ Response Client::Send(const std::string& method, const std::string& path, const 
     } catch (const ClientError& e) {
       // A kept-alive connection the server closed meanwhile is retried at once, any method:
       // the request never reached the server. Other failures only for idempotent requests.
+      if (was_open) pool_->DropIdle();
+      if (was_open && attempt == 0) continue;
+      if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;
+      Backoff(attempt);
+    }
+  }
+}
+
+Response Client::SendTo(const std::string& method, const std::string& path,
+                        const std::string& query, std::string_view body,
+                        const std::map<std::string, std::string>& headers, const Sink& sink) {
+  std::string target = query.empty() ? path : path + "?" + query;
+  std::string payload = Sha256Hex(body);
+  for (int attempt = 0;; attempt++) {
+    auto h = Sign(method, path, query, headers, payload, "s3");
+    auto conn = pool_->Take();
+    bool was_open = conn->open;
+    try {
+      Response r = SendOnce(*conn, method, target, h, body, nullptr, 0, &sink);
+      pool_->Give(std::move(conn));
+      if (Retryable(r.status) && Idempotent(method) && attempt + 1 < settings_.max_attempts) {
+        Backoff(attempt);
+        continue;
+      }
+      return r;
+    } catch (const ClientError& e) {
       if (was_open) pool_->DropIdle();
       if (was_open && attempt == 0) continue;
       if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;

@@ -338,6 +338,32 @@ PYBIND11_MODULE(_sluice, m) {
                  },
                  b, k);
            })
+      .def(
+          "get_batch",
+          [](Client& c, const std::string& b, const std::vector<std::tuple<std::string, std::string, std::string>>& items,
+             bool error_entries) {
+            std::vector<Client::BatchItem> asked;
+            asked.reserve(items.size());
+            for (const auto& [key, version, range] : items) asked.push_back({key, version, range});
+            std::vector<Client::BatchResult> got;
+            {
+              py::gil_scoped_release r;
+              got = c.GetBatch(b, asked, error_entries);
+            }
+            py::list out;
+            for (auto& r : got) {
+              py::dict d;
+              d["key"] = r.key;
+              d["data"] = py::bytes(r.data);
+              d["etag"] = r.etag;
+              d["error_code"] = r.error_code;
+              d["error_message"] = r.error_message;
+              d["status"] = r.status;
+              out.append(std::move(d));
+            }
+            return out;
+          },
+          py::arg("bucket"), py::arg("items"), py::arg("error_entries") = false)
       .def("append",
            [](Client& c, const std::string& b, const std::string& k, uint64_t offset,
               const py::bytes& data) {

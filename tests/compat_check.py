@@ -31,6 +31,7 @@ SUITES = {
     "cli": [I + "test_cli.py"],
     "python": [I + "test_python.py"],
     "append": [I + "test_append.py"],
+    "batch_get": [I + "test_batch_get.py"],
     "versioning": [I + "test_versioning.py"],
     "replication": [I + "test_replication.py", I + "test_replication_rgw.py"],
 }

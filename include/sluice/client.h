@@ -97,6 +97,13 @@ class Client {
   Response Send(const std::string& method, const std::string& path, const std::string& query,
                 std::string_view body, const std::map<std::string, std::string>& headers = {},
                 const std::string& service = "s3", bool sign_payload = true);
+  // As Send, with a 2xx body handed to `sink` as it arrives (never held whole); an error
+  // answer comes back whole in Response.body. After a retry the sink sees the body again
+  // from offset 0.
+  using Sink = std::function<void(const char* data, size_t n, uint64_t offset)>;
+  Response SendTo(const std::string& method, const std::string& path, const std::string& query,
+                  std::string_view body, const std::map<std::string, std::string>& headers,
+                  const Sink& sink);
   // As Send, with the body streamed from `read(buf, n)` (returns bytes, 0 at the end) of
   // a known length and SHA-256 left unsigned (UNSIGNED-PAYLOAD); never retried.
   Response SendBody(const std::string& method, const std::string& path, const std::string& query,
@@ -107,7 +114,6 @@ class Client {
   // whole in memory (ranged reads write straight into their destination); an error
   // answer comes back whole in Response.body. Retried like Send: after a retry the sink
   // sees the body again from offset 0.
-  using Sink = std::function<void(const char* data, size_t n, uint64_t offset)>;
   Response Get(const std::string& path, const std::string& query,
                const std::map<std::string, std::string>& headers, const Sink& sink);
   // As Get, with a 2xx body of at most `cap` bytes received straight into `dst` (on a
@@ -135,6 +141,27 @@ class Client {
   uint64_t Append(const std::string& bucket, const std::string& key, uint64_t offset,
                   std::string_view data);
   void Delete(const std::string& bucket, const std::string& key);
+  // Many objects, or byte ranges of them, in one request (sluice's BatchGet, docs/batch-get.md):
+  // results in the order asked. With `error_entries` false a failing item fails the call
+  // (ClientError naming it); with true its result carries the error instead of data.
+  struct BatchItem {
+    std::string key;
+    std::string version_id;  // empty: the latest
+    std::string range;       // "bytes=0-99", or empty for the whole object
+  };
+  struct BatchResult {
+    std::string key;
+    std::string data;
+    std::string etag;
+    std::string error_code;  // empty when the item was read
+    std::string error_message;
+    int status = 200;
+  };
+  std::vector<BatchResult> GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
+                                    bool error_entries = false);
+  // The same request, its tar answer handed to `out` as it arrives (the CLI's get-batch).
+  void GetBatchTar(const std::string& bucket, const std::vector<BatchItem>& items,
+                   bool error_entries, const std::function<void(const char*, size_t)>& out);
   // Up to 1,000 keys per request, as many requests as needed; returns the keys refused.
   std::vector<std::string> DeleteMany(const std::string& bucket,
                                       const std::vector<std::string>& keys);

@@ -186,6 +186,32 @@ class Client:
     def head(self, url):
         return self._c.head(*parse_url(url))
 
+    def get_batch(self, url, keys, ranges=None, versions=None, on_error="fail"):
+        """Many objects of one bucket in one request (sluice's BatchGet, docs/batch-get.md):
+        `url` is s3://bucket (a prefix, if any, is put in front of every key); `keys` the
+        keys, in the order wanted; `ranges` optional (start, end) byte ranges, inclusive,
+        or None each; `versions` optional version ids. Returns a list of bytes in order.
+        With on_error="fail" a missing or refused key raises ClientError naming it; with
+        "entry" its place holds a ClientError (with .code and .http_status) instead."""
+        if on_error not in ("fail", "entry"):
+            raise ValueError("on_error is 'fail' or 'entry'")
+        bucket, prefix = parse_url(url)
+        keys = [prefix + k for k in keys]
+        ranges = ranges or [None] * len(keys)
+        versions = versions or [""] * len(keys)
+        if len(ranges) != len(keys) or len(versions) != len(keys):
+            raise ValueError("keys, ranges and versions differ in length")
+        items = [(k, v or "", f"bytes={r[0]}-{r[1]}" if r else "") for k, r, v in zip(keys, ranges, versions)]
+        out = []
+        for r in self._c.get_batch(bucket, items, on_error == "entry"):
+            if r["error_code"]:
+                e = ClientError(f"s3://{bucket}/{r['key']}: {r['error_code']}: {r['error_message']}")
+                e.code, e.http_status = r["error_code"], r["status"]
+                out.append(e)
+            else:
+                out.append(r["data"])
+        return out
+
     def append(self, url, data, offset):
         """Appends bytes to the object, whose size must be `offset` (0 creates it); returns
         the new size. ClientError with code InvalidWriteOffset when the size differs."""

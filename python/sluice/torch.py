@@ -12,12 +12,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from . import Client, _RawReader, parse_url
 from ._sluice import Reader as _Reader, Stream as _Stream, tar_header as _tar_header
 
-__all__ = ["ShardDataset", "save", "load"]
+__all__ = ["ShardDataset", "ObjectDataset", "save", "load"]
 
 _clients = {}
 _clients_lock = threading.Lock()
@@ -312,6 +312,57 @@ class ShardDataset(IterableDataset):
                 continue
             s["__worker__"] = (rank, worker)
             yield self.decode(s) if self.decode else s
+
+
+class ObjectDataset(Dataset):
+    """A map-style Dataset over many small objects (one sample each: images, token files,
+    feature rows), read a batch at a time with sluice's BatchGet: a DataLoader with a
+    batch_size asks for a whole batch at once (__getitems__), and the batch's objects come
+    back in one request instead of one GET each (docs/batch-get.md). Shuffle with the
+    DataLoader (shuffle=True or any sampler): any order, any batch, one request.
+
+    objects: one s3:// prefix (listed once, keys in order), or a list of s3:// URLs of one
+        bucket.
+    decode: optional function of (key, bytes) -> sample; the default returns the bytes.
+    client: a sluice.Client, or the keyword arguments to make one in each worker.
+    max_batch: objects per request at most (a larger batch is split).
+    """
+
+    def __init__(self, objects, decode=None, client=None, max_batch=1000):
+        super().__init__()
+        self._client_spec = client if isinstance(client, dict) or client is None else None
+        self._client_obj = None if isinstance(client, dict) or client is None else client
+        c = _client(self._client_obj or self._client_spec)
+        if isinstance(objects, str):
+            bucket, prefix = parse_url(objects)
+            keys = sorted(o["key"] for o in c.list(objects))
+            if not keys:
+                raise ValueError(f"no objects under s3://{bucket}/{prefix}")
+        else:
+            pairs = [parse_url(u) for u in objects]
+            buckets = {b for b, _ in pairs}
+            if len(buckets) != 1:
+                raise ValueError("the objects of an ObjectDataset share one bucket")
+            bucket, keys = buckets.pop(), [k for _, k in pairs]
+        self.bucket, self.keys = bucket, keys
+        self.decode = decode
+        self.max_batch = max(1, max_batch)
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, i):
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, indices):
+        c = _client(self._client_obj or self._client_spec)
+        keys = [self.keys[i] for i in indices]
+        out = []
+        for at in range(0, len(keys), self.max_batch):
+            out += c.get_batch(f"s3://{self.bucket}", keys[at:at + self.max_batch])
+        if self.decode:
+            return [self.decode(k, b) for k, b in zip(keys, out)]
+        return out
 
 
 def save(obj, url, client=None):

@@ -452,6 +452,7 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kListObjects: case Op::kListObjectsV2: return "s3:ListBucket";
     case Op::kListMultipartUploads: return "s3:ListBucketMultipartUploads";
     case Op::kDeleteObjects: return "s3:DeleteObject";
+    case Op::kBatchGet: return "s3:GetObject";
     case Op::kPutObject: case Op::kCopyObject: case Op::kCreateMultipartUpload:
     case Op::kUploadPart: case Op::kUploadPartCopy: case Op::kCompleteMultipartUpload:
     case Op::kPostObject:
@@ -528,6 +529,8 @@ Status ChecksOf(Ctx& ctx, const Route& route, RouteChecks* out) {
       return Status::Ok();
     case Op::kDeleteObjects:
       return Status::Ok();  // s3:DeleteObject is checked per key by the operation
+    case Op::kBatchGet:
+      return Status::Ok();  // s3:GetObject(Version) per key, by the operation
     case Op::kPreflight:
       return Status::Ok();
     case Op::kPutObjectTagging:

@@ -278,6 +278,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
     case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
     case Op::kDeleteObjects: co_return co_await DeleteObjects(ctx);
+    case Op::kBatchGet: co_return co_await BatchGet(ctx);
     case Op::kPutObject: co_return co_await PutObject(ctx);
     case Op::kCopyObject: co_return co_await CopyObject(ctx);
     // A missing key is 404 only for a caller who may list the bucket (HideMissingKey).

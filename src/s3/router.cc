@@ -38,6 +38,7 @@ std::string_view OpName(Op op) {
     case Op::kListObjectsV2: return "ListObjectsV2";
     case Op::kListMultipartUploads: return "ListMultipartUploads";
     case Op::kDeleteObjects: return "DeleteObjects";
+    case Op::kBatchGet: return "BatchGet";
     case Op::kPutObject: return "PutObject";
     case Op::kCopyObject: return "CopyObject";
     case Op::kGetObject: return "GetObject";
@@ -222,6 +223,8 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
       r.op = Op::kDeleteBucket;
     } else if (method == "POST" && q.Has("delete")) {
       r.op = Op::kDeleteObjects;
+    } else if (method == "POST" && q.Has("batch-get")) {
+      r.op = Op::kBatchGet;
     } else if (method == "POST") {
       r.op = Op::kPostObject;
     } else {

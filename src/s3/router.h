@@ -23,6 +23,7 @@ enum class Op {
   kListObjectsV2,
   kListMultipartUploads,
   kDeleteObjects,
+  kBatchGet,  // sluice's own: POST /bucket?batch-get (ops/batch_get.cc)
   kPutObject,
   kCopyObject,
   kGetObject,

@@ -27,6 +27,8 @@ Task<Status> DeleteObject(Ctx& ctx);
 Task<Status> AppendObject(Ctx& ctx);
 // delete_objects.cc
 Task<Status> DeleteObjects(Ctx& ctx);
+// batch_get.cc
+Task<Status> BatchGet(Ctx& ctx);
 // copy.cc
 Task<Status> CopyObject(Ctx& ctx);
 Task<Status> UploadPartCopy(Ctx& ctx);

@@ -1,0 +1,161 @@
+// BatchGet (sluice's own, docs/batch-get.md): `POST /bucket?batch-get` with a list of keys,
+// optionally versions and byte ranges, answered by one tar stream of those objects in the
+// requested order, each member named by its key.
+//
+// Every entry is read as a GET of it alone would be: authorized per key (s3:GetObject, or
+// s3:GetObjectVersion with a version; a missing key is AccessDenied for a caller without
+// s3:ListBucket), looked up through the bucket's view (a snapshot's too), its range checked.
+// A failing entry fails the whole request (OnError "fail", the default) before anything is
+// sent, or becomes an empty member carrying the error in pax records (OnError "entry").
+//
+// Memory stays bounded: the records are read first (without their inline bytes) to size the
+// answer, which then streams member by member; a file-backed member goes out by sendfile
+// and an inline one is read again as it is sent. An object replaced between the two reads
+// cannot be sent with the size already announced: the connection is then cut, and the
+// client sees a short answer, never wrong bytes.
+#include "common/strings.h"
+#include "common/tar.h"
+#include "s3/authz.h"
+#include "s3/batch_request.h"
+#include "s3/error_table.h"
+#include "s3/headers.h"
+#include "s3/object_io.h"
+#include "s3/ops/ops.h"
+#include "s3/parse.h"
+#include "s3/payload.h"
+#include "s3/respond.h"
+#include "s3/versions.h"
+
+namespace sluice::s3::ops {
+namespace {
+
+struct Entry {
+  std::string name;  // the key as requested
+  ObjectKey key;
+  VersionId version;
+  std::string range;  // "bytes=…" as requested, or empty
+  Status status = Status::Ok();
+  meta::ObjectMeta meta;  // inline bytes dropped once sized
+  bool inline_object = false;
+  uint64_t offset = 0, length = 0;
+  std::string header;  // the member's tar header blocks
+};
+
+// The pax records that describe a member: what a reader needs beyond name and size.
+TarMember MemberOf(const Entry& e) {
+  TarMember m;
+  m.name = e.name;
+  if (!e.status.ok()) {
+    const S3Error& info = LookupError(e.status.code());
+    std::string message(info.message);
+    if (!e.status.message().empty() && e.status.message() != e.name)
+      message += " (" + std::string(e.status.message()) + ")";
+    m.records = {{"SLUICE.error", std::string(info.code)},
+                 {"SLUICE.status", std::to_string(info.http_status)},
+                 {"SLUICE.message", std::move(message)}};
+    return m;
+  }
+  m.size = e.length;
+  m.mtime_seconds = e.meta.mtime_micros / 1000000;
+  m.records = {{"SLUICE.etag", e.meta.etag}};
+  if (!e.meta.version.empty())
+    m.records.push_back({"SLUICE.version-id", e.meta.version.ToString()});
+  if (!e.range.empty())
+    m.records.push_back({"SLUICE.content-range", "bytes " + std::to_string(e.offset) + "-" +
+                                                     std::to_string(e.offset + e.length - 1) + "/" +
+                                                     std::to_string(e.meta.size)});
+  return m;
+}
+
+Task<Status> Resolve(Ctx& ctx, Entry& e) {
+  const std::string_view action = e.version.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
+  SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket.str(), e.key.str()));
+  const Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
+  Status readable = ReadableVersion(ctx, found, e.version);
+  ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
+  if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
+  e.meta = *found;
+  e.length = e.meta.size;
+  if (!e.range.empty()) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(e.range, e.meta.size));
+    if (range) {
+      e.offset = range->start;
+      e.length = range->length;
+    } else {
+      e.range.clear();  // a range S3 ignores (not bytes=…): the whole object
+    }
+  }
+  e.inline_object = e.meta.segments.empty();
+  e.meta.inline_data.clear();
+  e.meta.inline_data.shrink_to_fit();
+  co_return Status::Ok();
+}
+
+}  // namespace
+
+Task<Status> BatchGet(Ctx& ctx) {
+  const Services& svc = ctx.svc;
+  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
+  std::vector<Entry> entries;
+  bool error_entries = false;
+  {
+    SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                               co_await payload->ReadAll(kMaxBatchGetBody, Err::kMalformedXML));
+    SLUICE_CO_ASSIGN_OR_RETURN(BatchGetRequest request, ParseBatchGet(body));
+    error_entries = request.error_entries;
+    entries.reserve(request.items.size());
+    for (auto& item : request.items) {
+      Entry e;
+      e.name = std::move(item.name);
+      e.key = std::move(item.key);
+      e.version = item.version;
+      e.range = std::move(item.range);
+      e.status = std::move(item.invalid);
+      entries.push_back(std::move(e));
+    }
+  }
+
+  uint64_t total = kTarEndSize;
+  for (auto& e : entries) {
+    if (e.status.ok()) e.status = co_await Resolve(ctx, e);
+    if (!e.status.ok()) {
+      if (!error_entries) {
+        if (e.status.message().empty() || e.status.code() == Err::kAccessDenied) co_return e.status;
+        co_return Error(e.status.code(), e.name + ": " + std::string(e.status.message()));
+      }
+      e.length = 0;
+    }
+    e.header = TarHeaderOf(MemberOf(e));
+    total += e.header.size() + e.length + TarPadding(e.length);
+  }
+
+  http::ResponseHead head;
+  head.Set("Content-Type", "application/x-tar");
+  head.Set("x-sluice-batch-count", std::to_string(entries.size()));
+  SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, total));
+  static const std::string kZeros(1024, '\0');
+  for (auto& e : entries) {
+    SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(e.header));
+    std::string().swap(e.header);
+    if (e.length > 0 && e.inline_object) {
+      // Read again as it goes out: the bytes must be those of the version sized above.
+      const Result<meta::ObjectMeta> again =
+          co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
+      if (!again.ok() || again->etag != e.meta.etag || again->size != e.meta.size)
+        co_return Error(Err::kInternal,
+                        "an object of the batch changed while it was sent: " + e.name);
+      const std::string_view bytes =
+          std::string_view(again->inline_data).substr(e.offset, e.length);
+      SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(bytes));
+    } else if (e.length > 0) {
+      SLUICE_CO_RETURN_IF_ERROR(co_await SendObjectRange(ctx, e.meta, e.offset, e.length));
+    }
+    if (const uint64_t pad = TarPadding(e.length))
+      SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(std::string_view(kZeros).substr(0, pad)));
+    e.meta = meta::ObjectMeta();
+  }
+  co_return co_await ctx.resp.Write(std::string_view(kZeros).substr(0, kTarEndSize));
+}
+
+}  // namespace sluice::s3::ops
