@@ -394,6 +394,9 @@ if os.path.exists(replication):  # issue #19: bench/replication.py, run on its o
 appends = os.path.join(os.path.dirname(os.path.abspath(__file__)), "APPENDS.md")
 if os.path.exists(appends):  # issue #21: bench/append_bench.py, run on its own
     lines += [open(appends).read().strip(), ""]
+batch = os.path.join(os.path.dirname(os.path.abspath(__file__)), "BATCH.md")
+if os.path.exists(batch):  # issue #21: bench/batch_bench.py, run on its own
+    lines += [open(batch).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -49,7 +49,10 @@ std::map<std::string, std::string> PaxRecords(std::string_view data) {
 // Parses a tar stream fed in arbitrary pieces into BatchResults.
 class TarCollector {
  public:
-  explicit TarCollector(std::vector<Client::BatchResult>* out) : out_(out) {}
+  // With `data`, members' bytes go there, one after the other, at offset_/size_ positions.
+  TarCollector(std::vector<Client::BatchResult>* out, std::string* data = nullptr,
+               std::vector<uint64_t>* offset = nullptr, std::vector<uint64_t>* sizes = nullptr)
+      : out_(out), data_(data), offset_(offset), sizes_(sizes) {}
   void Feed(const char* p, size_t n) {
     while (n > 0) {
       if (want_ == 0) Next();
@@ -57,7 +60,7 @@ class TarCollector {
       if (state_ == State::kHeader || state_ == State::kPax)
         buf_.append(p, k);
       else if (state_ == State::kData)
-        out_->back().data.append(p, k);
+        (data_ ? *data_ : out_->back().data).append(p, k);
       p += k;
       n -= k;
       want_ -= k;
@@ -102,7 +105,12 @@ class TarCollector {
         r.error_message = pax_["SLUICE.message"];
         if (!r.error_code.empty()) r.status = std::atoi(pax_["SLUICE.status"].c_str());
         if (pax_.count("size")) size_ = std::stoull(pax_["size"]);
-        r.data.reserve(size_);
+        if (data_) {
+          offset_->push_back(data_->size());
+          sizes_->push_back(size_);
+        } else {
+          r.data.reserve(size_);
+        }
         out_->push_back(std::move(r));
         pax_.clear();
         state_ = State::kData;
@@ -129,6 +137,9 @@ class TarCollector {
   }
 
   std::vector<Client::BatchResult>* out_;
+  std::string* data_;
+  std::vector<uint64_t>* offset_;
+  std::vector<uint64_t>* sizes_;
   State state_ = State::kHeader;
   uint64_t want_ = 0, size_ = 0;
   std::string buf_;
@@ -147,6 +158,26 @@ void Client::GetBatchTar(const std::string& bucket, const std::vector<BatchItem>
   Response r = SendTo("POST", path, "batch-get=", body, {{"content-type", "application/xml"}},
                       [&out](const char* d, size_t n, uint64_t) { out(d, n); });
   internal::Expect(r, 200, "batch get from s3://" + bucket);
+}
+
+std::vector<Client::BatchResult> Client::GetBatchInto(const std::string& bucket,
+                                                      const std::vector<BatchItem>& items,
+                                                      bool error_entries, std::string* data,
+                                                      std::vector<uint64_t>* offset,
+                                                      std::vector<uint64_t>* size) {
+  std::vector<BatchResult> results;
+  data->clear();
+  offset->clear();
+  size->clear();
+  if (items.empty()) return results;
+  results.reserve(items.size());
+  TarCollector tar(&results, data, offset, size);
+  GetBatchTar(bucket, items, error_entries, [&tar](const char* d, size_t n) { tar.Feed(d, n); });
+  if (!tar.ended() || results.size() != items.size())
+    throw ClientError("batch get from s3://" + bucket + ": the answer ended early (" +
+                      std::to_string(results.size()) + " of " + std::to_string(items.size()) +
+                      " objects)");
+  return results;
 }
 
 std::vector<Client::BatchResult> Client::GetBatch(const std::string& bucket,

@@ -432,6 +432,32 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
       }
       thread_local std::vector<char> chunk(1 << 18);
       uint64_t off = 0;
+      if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
+        if (ok && p.content_length()) {
+          // A 2xx body of known length on a plain connection: the bytes that came with the
+          // header, then recv(MSG_WAITALL) straight into the chunk, not through beast's
+          // buffer, which read the body in small recv()s (a BatchGet answer of 64 KiB
+          // members came at 200 MB/s that way; perf: recv and the VM's syscall exits).
+          uint64_t left = *p.content_length();
+          auto early = c.buf.data();
+          size_t k = std::min<uint64_t>(early.size(), left);
+          if (k) (*sink)(static_cast<const char*>(early.data()), k, off);
+          c.buf.consume(k);
+          off += k;
+          left -= k;
+          while (left > 0) {
+            uint64_t got = 0;
+            const uint64_t want = std::min<uint64_t>(left, chunk.size());
+            ec = RecvAll(stream.socket().native_handle(), chunk.data(), want, &got,
+                         settings_.timeout_s);
+            if (got) (*sink)(chunk.data(), got, off);
+            off += got;
+            left -= got;
+            if (ec) return;
+          }
+          return;
+        }
+      }
       while (!p.is_done()) {
         p.get().body().data = chunk.data();
         p.get().body().size = chunk.size();

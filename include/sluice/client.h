@@ -159,6 +159,13 @@ class Client {
   };
   std::vector<BatchResult> GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
                                     bool error_entries = false);
+  // The same with every member's bytes in one buffer: result i's bytes are
+  // (*data)[offset[i], offset[i] + size[i]) and its `data` stays empty. `*data` is cleared
+  // first and its capacity kept, so a caller that reuses it allocates nothing per batch.
+  std::vector<BatchResult> GetBatchInto(const std::string& bucket,
+                                        const std::vector<BatchItem>& items, bool error_entries,
+                                        std::string* data, std::vector<uint64_t>* offset,
+                                        std::vector<uint64_t>* size);
   // The same request, its tar answer handed to `out` as it arrives (the CLI's get-batch).
   void GetBatchTar(const std::string& bucket, const std::vector<BatchItem>& items,
                    bool error_entries, const std::function<void(const char*, size_t)>& out);

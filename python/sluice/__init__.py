@@ -202,14 +202,12 @@ class Client:
         if len(ranges) != len(keys) or len(versions) != len(keys):
             raise ValueError("keys, ranges and versions differ in length")
         items = [(k, v or "", f"bytes={r[0]}-{r[1]}" if r else "") for k, r, v in zip(keys, ranges, versions)]
-        out = []
-        for r in self._c.get_batch(bucket, items, on_error == "entry"):
-            if r["error_code"]:
-                e = ClientError(f"s3://{bucket}/{r['key']}: {r['error_code']}: {r['error_message']}")
-                e.code, e.http_status = r["error_code"], r["status"]
-                out.append(e)
-            else:
-                out.append(r["data"])
+        out = self._c.get_batch(bucket, items, on_error == "entry")
+        for i, r in enumerate(out):
+            if isinstance(r, tuple):  # an error entry: (code, message, status, key)
+                e = ClientError(f"s3://{bucket}/{r[3]}: {r[0]}: {r[1]}")
+                e.code, e.http_status = r[0], r[2]
+                out[i] = e
         return out
 
     def append(self, url, data, offset):

@@ -8,11 +8,11 @@
 // A failing entry fails the whole request (OnError "fail", the default) before anything is
 // sent, or becomes an empty member carrying the error in pax records (OnError "entry").
 //
-// Memory stays bounded: the records are read first (without their inline bytes) to size the
-// answer, which then streams member by member; a file-backed member goes out by sendfile
-// and an inline one is read again as it is sent. An object replaced between the two reads
-// cannot be sent with the size already announced: the connection is then cut, and the
-// client sees a short answer, never wrong bytes.
+// Memory stays bounded: the records are read first to size the answer, keeping at most
+// kInlineBudget bytes of small objects (the rest are read again as they are sent); the
+// answer then streams member by member, a file-backed member by sendfile. An object replaced
+// between the two reads cannot be sent with the size already announced: the connection is then cut,
+// and the client sees a short answer, never wrong bytes.
 #include "common/strings.h"
 #include "common/tar.h"
 #include "s3/authz.h"
@@ -29,6 +29,10 @@
 namespace sluice::s3::ops {
 namespace {
 
+// Small objects' bytes kept from the first read to the send, per request: a batch of 10,000
+// inline objects of 64 KiB would otherwise hold 640 MiB.
+constexpr uint64_t kInlineBudget = 16 << 20;
+
 struct Entry {
   std::string name;  // the key as requested
   ObjectKey key;
@@ -37,6 +41,7 @@ struct Entry {
   Status status = Status::Ok();
   meta::ObjectMeta meta;  // inline bytes dropped once sized
   bool inline_object = false;
+  bool inline_kept = false;  // meta.inline_data still holds the bytes
   uint64_t offset = 0, length = 0;
   std::string header;  // the member's tar header blocks
 };
@@ -67,14 +72,16 @@ TarMember MemberOf(const Entry& e) {
   return m;
 }
 
-Task<Status> Resolve(Ctx& ctx, Entry& e) {
+// `*inline_budget`: bytes of small objects' data still allowed to stay in memory from this
+// read to the send (sparing a second lookup); past it, the bytes are dropped and read again.
+Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget) {
   const std::string_view action = e.version.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
   SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket.str(), e.key.str()));
-  const Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
+  Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
   Status readable = ReadableVersion(ctx, found, e.version);
   ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
   if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
-  e.meta = *found;
+  e.meta = std::move(found).value();
   e.length = e.meta.size;
   if (!e.range.empty()) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(e.range, e.meta.size));
@@ -86,9 +93,21 @@ Task<Status> Resolve(Ctx& ctx, Entry& e) {
     }
   }
   e.inline_object = e.meta.segments.empty();
-  e.meta.inline_data.clear();
-  e.meta.inline_data.shrink_to_fit();
+  if (e.inline_object && e.meta.inline_data.size() <= *inline_budget) {
+    *inline_budget -= e.meta.inline_data.size();
+    e.inline_kept = true;
+  } else {
+    std::string().swap(e.meta.inline_data);
+  }
   co_return Status::Ok();
+}
+
+// Writes what `out` gathered, and empties it.
+Task<Status> Flush(Ctx& ctx, std::string& out) {
+  if (out.empty()) co_return Status::Ok();
+  Status s = co_await ctx.resp.Write(out);
+  out.clear();
+  co_return s;
 }
 
 }  // namespace
@@ -117,8 +136,9 @@ Task<Status> BatchGet(Ctx& ctx) {
   }
 
   uint64_t total = kTarEndSize;
+  uint64_t inline_budget = kInlineBudget;
   for (auto& e : entries) {
-    if (e.status.ok()) e.status = co_await Resolve(ctx, e);
+    if (e.status.ok()) e.status = co_await Resolve(ctx, e, &inline_budget);
     if (!e.status.ok()) {
       if (!error_entries) {
         if (e.status.message().empty() || e.status.code() == Err::kAccessDenied) co_return e.status;
@@ -134,28 +154,35 @@ Task<Status> BatchGet(Ctx& ctx) {
   head.Set("Content-Type", "application/x-tar");
   head.Set("x-sluice-batch-count", std::to_string(entries.size()));
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, total));
-  static const std::string kZeros(1024, '\0');
+  // Headers, padding and inline bytes gather in one buffer, written when it passes
+  // kGather or before a member that goes by sendfile: one write for many small members
+  // (a 4 KiB sample written as header, data and padding would cost three).
+  static constexpr size_t kGather = 256 << 10;
+  std::string out;
+  out.reserve(kGather + 2048);
   for (auto& e : entries) {
-    SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(e.header));
+    out += e.header;
     std::string().swap(e.header);
-    if (e.length > 0 && e.inline_object) {
+    if (e.length > 0 && e.inline_kept) {
+      out.append(std::string_view(e.meta.inline_data).substr(e.offset, e.length));
+    } else if (e.length > 0 && e.inline_object) {
       // Read again as it goes out: the bytes must be those of the version sized above.
       const Result<meta::ObjectMeta> again =
           co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
       if (!again.ok() || again->etag != e.meta.etag || again->size != e.meta.size)
         co_return Error(Err::kInternal,
                         "an object of the batch changed while it was sent: " + e.name);
-      const std::string_view bytes =
-          std::string_view(again->inline_data).substr(e.offset, e.length);
-      SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(bytes));
+      out.append(std::string_view(again->inline_data).substr(e.offset, e.length));
     } else if (e.length > 0) {
+      SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));
       SLUICE_CO_RETURN_IF_ERROR(co_await SendObjectRange(ctx, e.meta, e.offset, e.length));
     }
-    if (const uint64_t pad = TarPadding(e.length))
-      SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Write(std::string_view(kZeros).substr(0, pad)));
+    out.append(TarPadding(e.length), '\0');
+    if (out.size() >= kGather) SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));
     e.meta = meta::ObjectMeta();
   }
-  co_return co_await ctx.resp.Write(std::string_view(kZeros).substr(0, kTarEndSize));
+  out.append(kTarEndSize, '\0');
+  co_return co_await Flush(ctx, out);
 }
 
 }  // namespace sluice::s3::ops
