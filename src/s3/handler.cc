@@ -337,6 +337,21 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   co_return Error(Err::kNotImplemented, "");
 }
 
+// The readiness checks, on the blocking pool: an index read (a round trip to the cluster on
+// RADOS), then a write probe of the data store.
+static Task<Status> Readiness(const Services& svc) {
+  meta::Index* index = &svc.index->backend();
+  storage::DataStore* data = &svc.data->backend();
+  auto check = [index, data]() -> Status {
+    auto docs = index->ListDocs("ready-probe");
+    if (!docs.ok()) return Status(docs.status().code(), "the index does not answer: " + std::string(docs.status().message()));
+    Status w = data->CheckWritable();
+    if (!w.ok()) return Status(w.code(), "new data cannot be written: " + std::string(w.message()));
+    return Status::Ok();
+  };
+  co_return co_await svc.data->Blocking(check);
+}
+
 Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Responder& raw) {
   int64_t start = svc_.clock->MonotonicNanos();
   std::string request_id = NextRequestId();
@@ -348,6 +363,23 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     http::ResponseHead head;
     head.Set("Content-Type", "text/plain");
     (co_await resp.Send(head, "ok\n")).IgnoreError();
+    co_return;
+  }
+
+  // Readiness probe, the same way: 200 when the index answers and new data can be written
+  // (a full or read-only disk, a cluster out of reach), else 503 with the reason.
+  if (req.path() == "/ready" && req.query().empty() &&
+      (req.method() == "GET" || req.method() == "HEAD") && !req.has_header("authorization")) {
+    Status ready = co_await Readiness(svc_);
+    http::ResponseHead head;
+    head.Set("Content-Type", "text/plain");
+    head.status = ready.ok() ? 200 : 503;
+    if (!ready.ok()) {
+      head.Set("Retry-After", "5");
+      spdlog::warn("not ready: {}", ready.ToString());
+    }
+    const std::string text = ready.ok() ? "ready\n" : "not ready: " + ready.ToString() + "\n";
+    (co_await resp.Send(head, text)).IgnoreError();
     co_return;
   }
 

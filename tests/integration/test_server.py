@@ -7,6 +7,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 import shutil
 import sys
@@ -46,6 +47,46 @@ class LifecycleTest(unittest.TestCase):
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=30)
         return p.returncode, out, err
+
+    def test_ready_reports_a_full_disk_and_recovers(self):
+        # /ready: 200 while the index answers and new data can be written; on a full disk
+        # 503 with the reason, and 200 again once space is freed, without a restart. The
+        # data directory is a small tmpfs made here (skipped, saying why, where this
+        # machine cannot mount one).
+        os.makedirs(self.data)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", self.data],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        try:
+            p, port = self.start()
+            try:
+                self.wait_healthy(port)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as resp:
+                    self.assertEqual((resp.status, resp.read()), (200, b"ready\n"))
+                filler = os.path.join(self.data, "filler")
+                with open(filler, "wb") as f:  # fill the file system to the last block
+                    try:
+                        while True:
+                            f.write(b"\0" * (1 << 16))
+                            f.flush()
+                    except OSError:
+                        pass
+                with self.assertRaises(urllib.error.HTTPError) as cm:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5)
+                self.assertEqual(cm.exception.code, 503)
+                reason = cm.exception.read().decode()
+                self.assertIn("new data cannot be written", reason)
+                self.assertEqual(cm.exception.headers["Retry-After"], "5")
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
+                    self.assertEqual(resp.status, 200, "liveness is not readiness")
+                os.remove(filler)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as resp:
+                    self.assertEqual(resp.status, 200)
+            finally:
+                self.stop(p)
+        finally:
+            subprocess.run(["umount", self.data], capture_output=True)
 
     def test_generated_credential_is_kept_and_private(self):
         p, port = self.start()

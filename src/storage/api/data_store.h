@@ -112,6 +112,11 @@ class DataStore {
   // (syncs): call it off the I/O threads. Failures are harmless (recovery finishes the
   // job) and only logged.
   virtual void Published(const std::string& id) = 0;
+  // Whether new data can be written now, for the readiness probe (GET /ready): the local
+  // store creates, syncs and removes a small file beside its data (a full or read-only
+  // disk fails it). The default, for stores whose writes the index probe already covers
+  // (RADOS: the cluster answering), is Ok. Blocking.
+  virtual Status CheckWritable() { return Status::Ok(); }
   // Deletes committed or uncommitted data; an absent id is not an error.
   virtual Status Delete(const std::string& id) = 0;
   // Ids committed or written but never published (after a crash).

@@ -146,6 +146,18 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id
       new LocalWriter(fs_, id, std::move(path), "", std::move(f).value(), offset));
 }
 
+Status LocalDataStore::CheckWritable() {
+  const std::string path = root_ + "/ready-probe";
+  fs_->Remove(path).IgnoreError();  // left by a probe cut short
+  SLUICE_ASSIGN_OR_RETURN(auto f, fs_->NewWritableFile(path));
+  Status s = f->Append("ready\n", 6);
+  if (s.ok()) s = f->Sync();
+  Status closed = f->Close();
+  if (s.ok()) s = closed;
+  Status removed = fs_->Remove(path);
+  return s.ok() ? removed : s;
+}
+
 void LocalDataStore::Published(const std::string& id) {
   std::string dst = ObjectPath(id);
   Status s = fs_->Link(TmpPath(id), dst);

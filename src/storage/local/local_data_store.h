@@ -35,6 +35,8 @@ class LocalDataStore final : public DataStore {
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
+  // Writes, syncs and removes DATA/ready-probe.
+  Status CheckWritable() override;
   Status Delete(const std::string& id) override;
   Result<std::vector<Unpublished>> ListUnpublished() override;
 

@@ -501,5 +501,24 @@ TEST(LocalDataStore, FailedSyncFailsCommit) {
   EXPECT_TRUE(s.ListUnpublished()->empty());  // the failed write was discarded
 }
 
+// The readiness probe's write check: a disk that refuses writes or syncs says so, and the
+// probe leaves no file behind either way.
+TEST(LocalDataStore, CheckWritableFailsWhenTheDiskRefuses) {
+  io::MemFileSystem fs;
+  LocalDataStore s(&fs, io::SystemRandom(), "/data");
+  ASSERT_TRUE(s.Init().ok());
+  EXPECT_TRUE(s.CheckWritable().ok());
+  for (const char* op : {"create", "append", "sync"}) {
+    fs.SetFault([op](std::string_view o, const std::string&) {
+      return o == op ? Status(Err::kNoSpace, "ENOSPC") : Status::Ok();
+    });
+    EXPECT_EQ(s.CheckWritable().code(), Err::kNoSpace) << op;
+    fs.SetFault(nullptr);
+    EXPECT_FALSE(fs.Exists("/data/ready-probe")) << op;
+  }
+  EXPECT_TRUE(s.CheckWritable().ok());
+  EXPECT_TRUE(s.ListUnpublished()->empty());
+}
+
 }  // namespace
 }  // namespace sluice::storage
