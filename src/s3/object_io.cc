@@ -133,6 +133,13 @@ Task<Result<Stored>> StoreBodyInto(Ctx& ctx, Payload& payload,
   co_return out;
 }
 
+Status DataOpenFailed(Status st, const std::string& data_id) {
+  if (st.code() != Err::kNotFound) return st;
+  spdlog::error("data {} named by the index is missing from the store: {}", data_id, st.ToString());
+  return Error(Err::kInternal, "the object's data is missing from the store (data " + data_id +
+                                   "): a storage fault, reported to the server's log");
+}
+
 void ReleaseData(const Services& svc, std::vector<std::string> ids) {
   // The GC entries are cleared from the pool, after the deletes: a blocking call there.
   meta::Index* index = &svc.index->backend();
@@ -210,7 +217,25 @@ class ResponseSink final : public storage::ByteSink {
 
 }  // namespace
 
-Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len) {
+Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
+                                                                    const meta::ObjectMeta& m,
+                                                                    uint64_t offset, uint64_t len) {
+  std::unique_ptr<storage::DataReader> none;
+  if (m.segments.empty() || len == 0) co_return none;
+  uint64_t seg_start = 0;
+  for (const auto& seg : m.segments) {
+    if (offset < seg_start + seg.size) {
+      auto reader = co_await ctx.svc.data->Open(seg.data_id);
+      if (!reader.ok()) co_return DataOpenFailed(reader.status(), seg.data_id);
+      co_return std::move(reader).value();
+    }
+    seg_start += seg.size;
+  }
+  co_return none;
+}
+
+Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
+                             std::unique_ptr<storage::DataReader> first) {
   if (len == 0) co_return Status::Ok();
   if (m.segments.empty()) {
     co_return co_await ctx.resp.Write(std::string_view(m.inline_data).substr(offset, len));
@@ -222,8 +247,9 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
     if (offset < seg_end && len > 0) {
       uint64_t from = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - from);
-      auto reader = co_await ctx.svc.data->Open(seg.data_id);
-      if (!reader.ok()) co_return reader.status();
+      Result<std::unique_ptr<storage::DataReader>> reader = std::move(first);
+      if (!*reader) reader = co_await ctx.svc.data->Open(seg.data_id);
+      if (!reader.ok()) co_return DataOpenFailed(reader.status(), seg.data_id);
       if ((*reader)->Size() < from + n)
         co_return Status(Err::kCorruption,
                          "data " + seg.data_id + " is shorter than its index entry");
@@ -265,7 +291,9 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
   for (const auto& seg : src.segments) {
     uint64_t seg_end = seg_start + seg.size;
     if (offset < seg_end && len > 0) {
-      SLUICE_ASSIGN_OR_RETURN(auto reader, data.Open(seg.data_id));
+      auto opened = data.Open(seg.data_id);
+      if (!opened.ok()) return DataOpenFailed(opened.status(), seg.data_id);
+      auto reader = std::move(opened).value();
       uint64_t pos = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - pos);
       while (n > 0) {

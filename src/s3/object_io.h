@@ -56,8 +56,20 @@ Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
 // Deletes released data off the request path, then clears the GC entries.
 void ReleaseData(const Services& svc, std::vector<std::string> ids);
 
+// The status of opening an object's data: the store's kNotFound (the index names data the
+// store lacks) is a storage fault, kInternal, never the client's 404 NoSuchKey.
+Status DataOpenFailed(Status st, const std::string& data_id);
+
 // Sends [offset, offset+len) of an object whose head was already sent with Begin().
-Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len);
+// `first`, when given, is the reader of the first segment the range touches, opened by
+// OpenFirstSegment before the head went out (so a missing data file is still a clean 500).
+Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
+                             std::unique_ptr<storage::DataReader> first = nullptr);
+// Opens the data of the segment holding byte `offset` (null for an object without
+// segments, or an empty range): before Begin(), so its failure can still be answered.
+Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
+                                                                    const meta::ObjectMeta& m,
+                                                                    uint64_t offset, uint64_t len);
 
 // Copies [offset, offset+len) of `src` into new durable data. Inline when small and
 // allow_inline.

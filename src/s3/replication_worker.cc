@@ -504,7 +504,9 @@ ReplicationWorker::Attempt ReplicationWorker::CopyRemote(const BucketName& bucke
       const meta::Segment& seg = m.segments[i];
       if (offset < start + seg.size) {
         if (open_index != i) {
-          SLUICE_ASSIGN_OR_RETURN(open, data.Open(seg.data_id));
+          auto opened = data.Open(seg.data_id);
+          if (!opened.ok()) return DataOpenFailed(opened.status(), seg.data_id);
+          open = std::move(opened).value();
           open_index = i;
         }
         const uint64_t pos = offset - start;

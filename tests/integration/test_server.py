@@ -252,5 +252,33 @@ class MemoryTest(unittest.TestCase):
             server.cleanup()
 
 
+class StorageFaultTest(unittest.TestCase):
+    """A data file the index names but the disk lost is a storage fault: 500 InternalError,
+    logged, never the client's 404 NoSuchKey (which would say the key was deleted)."""
+
+    def test_missing_data_is_an_internal_error(self):
+        server = harness.Server().start()
+        try:
+            s3 = harness.boto3_client(server.endpoint)
+            s3.create_bucket(Bucket="faults")
+            s3.put_object(Bucket="faults", Key="big", Body=os.urandom(200000))  # file-backed
+            s3.put_object(Bucket="faults", Key="other", Body=os.urandom(200000))
+            objects = os.path.join(server.data_dir, "objects")
+            files = sorted((os.path.getmtime(os.path.join(d, f)), os.path.join(d, f))
+                           for d, _, fs in os.walk(objects) for f in fs)
+            os.remove(files[0][1])  # the first object's data
+            with self.assertRaises(s3.exceptions.ClientError) as cm:
+                s3.get_object(Bucket="faults", Key="big")["Body"].read()
+            err = cm.exception.response
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 500)
+            self.assertEqual(err["Error"]["Code"], "InternalError")
+            self.assertIn("missing from the store", err["Error"]["Message"])
+            self.assertEqual(len(s3.get_object(Bucket="faults", Key="other")["Body"].read()), 200000)
+            with open(server.log.name, "rb") as f:
+                self.assertIn(b"missing from the store", f.read())
+        finally:
+            server.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

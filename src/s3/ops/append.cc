@@ -38,7 +38,9 @@ Result<Md5Stream> HashSoFar(const Services& svc, const meta::ObjectMeta& m) {
   }
   std::string buf(1 << 20, '\0');
   for (const auto& s : m.segments) {
-    SLUICE_ASSIGN_OR_RETURN(auto reader, svc.data->backend().Open(s.data_id));
+    auto opened = svc.data->backend().Open(s.data_id);
+    if (!opened.ok()) return DataOpenFailed(opened.status(), s.data_id);
+    auto reader = std::move(opened).value();
     for (uint64_t off = 0; off < s.size;) {
       size_t got = 0;
       const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), s.size - off));

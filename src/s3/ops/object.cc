@@ -150,8 +150,9 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
         head_only ? std::string_view() : std::string_view(m.inline_data).substr(offset, length);
     co_return co_await ctx.resp.Send(head, body, length);
   }
+  SLUICE_CO_ASSIGN_OR_RETURN(auto first, co_await OpenFirstSegment(ctx, m, offset, length));
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
-  co_return co_await SendObjectRange(ctx, m, offset, length);
+  co_return co_await SendObjectRange(ctx, m, offset, length, std::move(first));
 }
 
 Task<Status> DeleteObject(Ctx& ctx) {
