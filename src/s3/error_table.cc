@@ -149,6 +149,11 @@ const S3Error& LookupError(Err e) {
   return unknown;
 }
 
+Err AnswerCode(const Status& st) {
+  if (st.retryable() && LookupError(st.code()).http_status == 500) return Err::kSlowDown;
+  return st.code();
+}
+
 std::string RenderErrorXml(Err e, std::string_view message, std::string_view resource,
                            std::string_view request_id,
                            const std::vector<std::pair<std::string, std::string>>& extra) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/status.h"
 
 namespace sluice::s3 {
 
@@ -17,6 +18,10 @@ struct S3Error {
 };
 
 const S3Error& LookupError(Err e);
+// The answer to a failed request: LookupError of its code, except that an internal failure
+// the store marked retryable (EAGAIN, EINTR, a lock timeout: Status::retryable) is 503
+// SlowDown, which every SDK retries with backoff, rather than 500.
+Err AnswerCode(const Status& st);
 
 // <Error><Code/><Message/><Resource/><RequestId/>{extra}</Error>
 std::string RenderErrorXml(Err e, std::string_view message, std::string_view resource,

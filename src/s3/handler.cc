@@ -386,7 +386,8 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
   Ctx ctx{svc_, req, body, resp, {}, {}, {}, {}, request_id, {}, {}, {}, {}, {}};
   Status st = co_await Execute(ctx, resp);
   if (!st.ok()) {
-    const S3Error& e = LookupError(st.code());
+    const Err answer = AnswerCode(st);
+    const S3Error& e = LookupError(answer);
     if (resp.started()) {
       // Too late for an error document: the HTTP layer closes the connection because
       // the body is short, which is how the client learns.
@@ -400,7 +401,8 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
       } else {
         head.Set("Content-Type", "application/xml");
         std::string resource(req.path());
-        std::string xml = RenderErrorXml(st.code(), st.message(), resource, request_id, ctx.error_fields);
+        if (answer == Err::kSlowDown) head.Set("Retry-After", "1");
+        std::string xml = RenderErrorXml(answer, st.message(), resource, request_id, ctx.error_fields);
         (co_await resp.Send(head, xml)).IgnoreError();
       }
     }
@@ -413,7 +415,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
         req.method(), ctx.bucket.empty() ? "-" : ctx.bucket.str(), LogQuote(ctx.key), resp.status(),
         body.bytes_read(), resp.bytes_sent(), ms, request_id, req.remote_ip,
         ctx.auth.credential.access_key.empty() ? "-" : ctx.auth.credential.access_key,
-        st.ok() ? "" : " error=", st.ok() ? "" : std::string(LookupError(st.code()).code));
+        st.ok() ? "" : " error=", st.ok() ? "" : std::string(LookupError(AnswerCode(st)).code));
   }
 }
 

@@ -387,7 +387,7 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
   if (out.ok()) {
     reply = std::move(out).value();
   } else {
-    const s3::S3Error& e = s3::LookupError(out.status().code());
+    const s3::S3Error& e = s3::LookupError(s3::AnswerCode(out.status()));
     status = e.http_status;
     reply["code"] = std::string(e.code);
     reply["message"] = std::string(out.status().message().empty() ? e.message : out.status().message());

@@ -26,6 +26,19 @@ TEST(ErrorTable, WellKnownMappings) {
   EXPECT_EQ(LookupError(Err::kSlowDown).http_status, 503);
 }
 
+// Status::retryable decides between 503 SlowDown (SDKs back off and retry) and 500 for
+// internal failures; it never changes a client error.
+TEST(ErrorTable, RetryableInternalFailuresAreSlowDown) {
+  EXPECT_EQ(AnswerCode(Status(Err::kIoError, "EAGAIN", true)), Err::kSlowDown);
+  EXPECT_EQ(AnswerCode(Status(Err::kInternal, "busy", true)), Err::kSlowDown);
+  EXPECT_EQ(AnswerCode(Status(Err::kIoError, "EIO", false)), Err::kIoError);
+  EXPECT_EQ(LookupError(AnswerCode(Status(Err::kIoError, "EIO", false))).http_status, 500);
+  EXPECT_EQ(LookupError(AnswerCode(Status(Err::kIoError, "EAGAIN", true))).http_status, 503);
+  EXPECT_EQ(AnswerCode(Status(Err::kNoSpace, "ENOSPC", true)), Err::kNoSpace) << "507 stays 507";
+  EXPECT_EQ(AnswerCode(Status(Err::kNoSuchKey, "", true)), Err::kNoSuchKey);
+  EXPECT_EQ(AnswerCode(Status::Ok()), Err::kOk);
+}
+
 TEST(ErrorTable, RendersEscapedXml) {
   std::string xml = RenderErrorXml(Err::kNoSuchKey, "", "/b/<k>&", "REQ1", {{"Key", "<k>"}});
   EXPECT_NE(xml.find("<Code>NoSuchKey</Code>"), std::string::npos);
