@@ -384,7 +384,15 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
   }
 
   Ctx ctx{svc_, req, body, resp, {}, {}, {}, {}, request_id, {}, {}, {}, {}, {}};
-  Status st = co_await Execute(ctx, resp);
+  Status st = Status::Ok();
+  try {
+    st = co_await Execute(ctx, resp);
+  } catch (const std::exception& e) {
+    // Errors are values below here; an exception that still escapes (OpenSSL failing
+    // inside a hash, an allocation failing) becomes a 500 the client sees, not a
+    // connection closed without an answer.
+    st = Error(Err::kInternal, std::string("unexpected failure: ") + e.what());
+  }
   if (!st.ok()) {
     const Err answer = AnswerCode(st);
     const S3Error& e = LookupError(answer);
