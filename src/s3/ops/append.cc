@@ -86,6 +86,10 @@ Task<Status> AppendObject(Ctx& ctx) {
                     "appends (x-amz-write-offset-bytes) are not implemented in a bucket that has "
                     "had versioning: each append would be a new version holding a whole copy. "
                     "Append in an unversioned bucket.");
+  if (!svc.data->backend().SupportsExtend())
+    co_return Error(Err::kNotImplemented,
+                    "appends (x-amz-write-offset-bytes) are not implemented on this server's "
+                    "storage backend");
   auto held = svc.append_locks->TryLock(ctx.bucket.str(), ctx.key.str());
   if (!held)
     co_return Error(Err::kConditionalRequestConflict,

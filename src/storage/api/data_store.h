@@ -103,6 +103,9 @@ class DataStore {
   // data as it was up to `offset`. The caller serialises extensions of one id and commits
   // the new size in the index only after Commit(). kNotImplemented where the store cannot
   // (the default), and then appends answer 501.
+  // Whether Extend works here: appends are refused up front (501) where it does not, so
+  // an object never takes appends while small and refuses them once it has data of its own.
+  virtual bool SupportsExtend() const { return false; }
   virtual Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) {
     (void)id;
     (void)offset;

@@ -33,6 +33,7 @@ class LocalDataStore final : public DataStore {
   Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                              std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
+  bool SupportsExtend() const override { return true; }
   Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
   // Writes, syncs and removes DATA/ready-probe.

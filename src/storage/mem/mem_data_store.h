@@ -15,6 +15,7 @@ class MemDataStore final : public DataStore {
                                              std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   // Copies the bytes (a test store): O(size), unlike the local store's in-place write.
+  bool SupportsExtend() const override { return true; }
   Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;

@@ -157,6 +157,8 @@ TEST_P(DataStoreConformance, UncommittedWriterLeavesNothing) {
 TEST_P(DataStoreConformance, ExtendAddsBytesInPlace) {
   std::string id = Write("hello");
   auto first = env_.store->Extend(id, 5);
+  EXPECT_EQ(env_.store->SupportsExtend(), first.status().code() != Err::kNotImplemented)
+      << "SupportsExtend says what Extend does";
   if (!first.ok() && first.status().code() == Err::kNotImplemented)
     GTEST_SKIP() << GetParam().name << " cannot extend (appends answer 501)";
   ASSERT_TRUE(first.ok()) << first.status().ToString();
