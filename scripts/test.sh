@@ -65,6 +65,10 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
   grep -E '^(GET|PUT) ' build/bench-quick.log
   /usr/bin/python3 -W ignore bench/replication.py --quick --out build/replication-quick.md \
     > build/replication-quick.log 2>&1 || { tail -30 build/replication-quick.log; exit 1; }
+  /usr/bin/python3 -W ignore bench/append_bench.py --flushes 50 --rounds 1 \
+    > build/append-quick.log 2>&1 || { tail -30 build/append-quick.log; exit 1; }
+  /usr/bin/python3 -W ignore bench/batch_bench.py --count 256 --rounds 1 \
+    > build/batch-quick.log 2>&1 || { tail -30 build/batch-quick.log; exit 1; }
   phase "bench --quick"
 fi
 
