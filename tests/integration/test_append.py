@@ -250,6 +250,10 @@ class AppendTest(unittest.TestCase):
         self.assertEqual(head["Metadata"], {"run": "7"})
         status, code, msg = self.error(lambda: self.append("m", 2, b"c", Metadata={"run": "8"}))
         self.assertEqual((status, code), (400, "InvalidRequest"))
+        for header in ({"x-amz-acl": "public-read"}, {"x-amz-grant-read": 'id="someone"'}):
+            r = self.send("PUT", "/logs/m", {"x-amz-write-offset-bytes": "2", **header}, b"c")
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertIn("<Code>InvalidRequest</Code>", r.text)
         self.assertEqual(self.s3.get_object_tagging(Bucket="logs", Key="m")["TagSet"], [{"Key": "k", "Value": "v"}])
         self.assertEqual(self.get("m"), b"ab")
 

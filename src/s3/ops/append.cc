@@ -119,7 +119,11 @@ Task<Status> AppendObject(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(
       ExtractObjectFields(ctx.req, svc.limits, &m.content_type, &m.headers, &m.tags));
   if (cur) {
-    if (!m.headers.empty() || !m.tags.empty() || ctx.req.has_header("x-amz-acl") ||
+    bool sets_acl = ctx.req.has_header("x-amz-acl");
+    for (const char* g : {"x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp",
+                          "x-amz-grant-full-control"})
+      sets_acl = sets_acl || ctx.req.has_header(g);
+    if (!m.headers.empty() || !m.tags.empty() || sets_acl ||
         ctx.req.has_header("x-amz-object-lock-mode") ||
         ctx.req.has_header("x-amz-object-lock-legal-hold"))
       co_return Error(Err::kInvalidRequest,
