@@ -10,9 +10,9 @@
 //
 // Memory stays bounded: the records are read first to size the answer, keeping at most
 // kInlineBudget bytes of small objects (the rest are read again as they are sent); the
-// answer then streams member by member, a file-backed member by sendfile. An object replaced
-// between the two reads cannot be sent with the size already announced: the connection is then cut,
-// and the client sees a short answer, never wrong bytes.
+// answer then streams member by member, a file-backed member by sendfile. An object
+// replaced between the two reads cannot be sent with the size already announced: the
+// connection is then cut, and the client sees a short answer, never wrong bytes.
 #include "common/strings.h"
 #include "common/tar.h"
 #include "s3/authz.h"
@@ -39,7 +39,7 @@ struct Entry {
   VersionId version;
   std::string range;  // "bytes=…" as requested, or empty
   Status status = Status::Ok();
-  meta::ObjectMeta meta;  // inline bytes dropped once sized
+  meta::ObjectMeta meta;  // its inline bytes kept only while kInlineBudget lasts
   bool inline_object = false;
   bool inline_kept = false;  // meta.inline_data still holds the bytes
   uint64_t offset = 0, length = 0;
