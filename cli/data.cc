@@ -442,24 +442,32 @@ struct DataCommands::Impl {
     if (names.empty()) throw ClientError("get-batch: no keys (give them, or --keys-from FILE)");
     std::vector<Client::BatchItem> items;
     for (const auto& k : names) items.push_back({prefix + k, "", ""});
-    std::FILE* out = output.empty() || output == "-" ? stdout : std::fopen((output + ".sluice-partial").c_str(), "wb");
+    // A regular file is written beside its name and renamed into place when whole, so a
+    // failed batch never leaves a truncated tar under it. Anything else that exists there
+    // (a device such as /dev/null, a pipe) is written in place: renaming over it would
+    // replace the device with a file.
+    const bool to_stdout = output.empty() || output == "-";
+    struct stat st;
+    const bool in_place = !to_stdout && ::stat(output.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    const std::string target = to_stdout || in_place ? output : output + ".sluice-partial";
+    std::FILE* out = to_stdout ? stdout : std::fopen(target.c_str(), "wb");
     if (!out) throw ClientError("cannot write " + output);
     try {
       c.GetBatchTar(b, items, on_error == "entry", [out](const char* d, size_t n) {
         if (std::fwrite(d, 1, n, out) != n) throw ClientError("cannot write the answer");
       });
     } catch (...) {
-      if (out != stdout) {
+      if (!to_stdout) {
         std::fclose(out);
-        std::remove((output + ".sluice-partial").c_str());
+        if (!in_place) std::remove(target.c_str());
       }
       throw;
     }
-    if (out == stdout) {
+    if (to_stdout) {
       std::fflush(stdout);
     } else {
       if (std::fclose(out) != 0 ||
-          std::rename((output + ".sluice-partial").c_str(), output.c_str()) != 0)
+          (!in_place && std::rename(target.c_str(), output.c_str()) != 0))
         throw ClientError("cannot write " + output);
       if (!quiet) std::fprintf(stderr, "wrote %zu objects to %s\n", items.size(), output.c_str());
     }

@@ -175,9 +175,14 @@ uint64_t Client::ReadRange(const std::string& bucket, const std::string& key, ui
 ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
                             const std::string& dest, const ProgressFn& progress) {
   ObjectInfo info = Head(bucket, key);
-  std::string tmp = dest + ".sluice-partial";
+  // A regular file is written beside its name and renamed into place when whole. Anything
+  // else already there (a device such as /dev/null) is written in place: a rename would
+  // replace the device with a file.
+  struct stat st;
+  const bool in_place = ::stat(dest.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  std::string tmp = in_place ? dest : dest + ".sluice-partial";
   Fd f;
-  f.fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  f.fd = ::open(tmp.c_str(), in_place ? O_WRONLY | O_CLOEXEC : O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
   if (f.fd < 0) throw ClientError("cannot create " + tmp + ": " + std::strerror(errno));
   try {
     uint64_t part = settings_.part_size;
@@ -211,10 +216,10 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
       throw ClientError("cannot write " + tmp + ": " + std::strerror(errno));
     }
     f.fd = -1;
-    if (::rename(tmp.c_str(), dest.c_str()) != 0)
+    if (!in_place && ::rename(tmp.c_str(), dest.c_str()) != 0)
       throw ClientError("cannot rename " + tmp + " to " + dest + ": " + std::strerror(errno));
   } catch (...) {
-    ::unlink(tmp.c_str());
+    if (!in_place) ::unlink(tmp.c_str());
     throw;
   }
   return info;

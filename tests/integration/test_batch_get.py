@@ -229,6 +229,27 @@ class BatchGetTest(unittest.TestCase):
                 names = [(m.name, m.pax_headers.get("SLUICE.error")) for m in t]
             self.assertEqual(names, [("train/0001.bin", None), ("train/nope", "NoSuchKey")])
 
+    def test_cli_writes_into_a_device_in_place(self):
+        # -o (and cp's destination) onto something that is not a regular file, such as
+        # /dev/null, is written in place: renaming the finished file over it once replaced
+        # the machine's /dev/null with a plain file. A device node of our own stands in.
+        import stat as st
+        env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                   AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
+        with tempfile.TemporaryDirectory() as d:
+            dev = os.path.join(d, "null")
+            try:
+                os.mknod(dev, 0o666 | st.S_IFCHR, os.makedev(1, 3))
+            except OSError as e:
+                self.skipTest(f"cannot make a device node here: {e}")
+            subprocess.run([self.server.bin, "get-batch", "s3://samples", "train/0001.bin", "-o", dev, "-q"],
+                           env=env, check=True, timeout=60)
+            self.assertTrue(st.S_ISCHR(os.stat(dev).st_mode), "get-batch -o replaced the device")
+            subprocess.run([self.server.bin, "cp", "s3://samples/big/large.bin", dev, "-q"],
+                           env=env, check=True, timeout=60)
+            self.assertTrue(st.S_ISCHR(os.stat(dev).st_mode), "cp replaced the device")
+            self.assertEqual(sorted(os.listdir(d)), ["null"], "no partial file left beside it")
+
     @unittest.skipIf(sluice is None, "the sluice Python module is not built")
     def test_object_dataset_under_a_dataloader(self):
         import sluice.torch
