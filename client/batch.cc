@@ -147,6 +147,18 @@ class TarCollector {
   bool ended_ = false;
 };
 
+// One BatchGet parsed by `tar` into `results`, which must come back whole and in number.
+void Collect(Client& c, const std::string& bucket, const std::vector<Client::BatchItem>& items,
+             bool error_entries, TarCollector& tar, std::vector<Client::BatchResult>& results) {
+  if (items.empty()) return;
+  results.reserve(items.size());
+  c.GetBatchTar(bucket, items, error_entries, [&tar](const char* d, size_t n) { tar.Feed(d, n); });
+  if (!tar.ended() || results.size() != items.size())
+    throw ClientError("batch get from s3://" + bucket + ": the answer ended early (" +
+                      std::to_string(results.size()) + " of " + std::to_string(items.size()) +
+                      " objects)");
+}
+
 }  // namespace
 
 void Client::GetBatchTar(const std::string& bucket, const std::vector<BatchItem>& items,
@@ -165,18 +177,12 @@ std::vector<Client::BatchResult> Client::GetBatchInto(const std::string& bucket,
                                                       bool error_entries, std::string* data,
                                                       std::vector<uint64_t>* offset,
                                                       std::vector<uint64_t>* size) {
-  std::vector<BatchResult> results;
   data->clear();
   offset->clear();
   size->clear();
-  if (items.empty()) return results;
-  results.reserve(items.size());
+  std::vector<BatchResult> results;
   TarCollector tar(&results, data, offset, size);
-  GetBatchTar(bucket, items, error_entries, [&tar](const char* d, size_t n) { tar.Feed(d, n); });
-  if (!tar.ended() || results.size() != items.size())
-    throw ClientError("batch get from s3://" + bucket + ": the answer ended early (" +
-                      std::to_string(results.size()) + " of " + std::to_string(items.size()) +
-                      " objects)");
+  Collect(*this, bucket, items, error_entries, tar, results);
   return results;
 }
 
@@ -184,14 +190,8 @@ std::vector<Client::BatchResult> Client::GetBatch(const std::string& bucket,
                                                   const std::vector<BatchItem>& items,
                                                   bool error_entries) {
   std::vector<BatchResult> results;
-  if (items.empty()) return results;
-  results.reserve(items.size());
   TarCollector tar(&results);
-  GetBatchTar(bucket, items, error_entries, [&tar](const char* d, size_t n) { tar.Feed(d, n); });
-  if (!tar.ended() || results.size() != items.size())
-    throw ClientError("batch get from s3://" + bucket + ": the answer ended early (" +
-                      std::to_string(results.size()) + " of " + std::to_string(items.size()) +
-                      " objects)");
+  Collect(*this, bucket, items, error_entries, tar, results);
   return results;
 }
 

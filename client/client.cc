@@ -541,6 +541,19 @@ Response Client::SendOnce(Conn& c, const std::string& method, const std::string&
 Response Client::Send(const std::string& method, const std::string& path, const std::string& query,
                       std::string_view body, const std::map<std::string, std::string>& headers,
                       const std::string& service, bool sign_payload) {
+  return SendRetrying(method, path, query, body, headers, service, sign_payload, nullptr);
+}
+
+Response Client::SendTo(const std::string& method, const std::string& path,
+                        const std::string& query, std::string_view body,
+                        const std::map<std::string, std::string>& headers, const Sink& sink) {
+  return SendRetrying(method, path, query, body, headers, "s3", true, &sink);
+}
+
+Response Client::SendRetrying(const std::string& method, const std::string& path,
+                              const std::string& query, std::string_view body,
+                              const std::map<std::string, std::string>& headers,
+                              const std::string& service, bool sign_payload, const Sink* sink) {
   std::string target = query.empty() ? path : path + "?" + query;
   std::string payload = sign_payload ? Sha256Hex(body) : "UNSIGNED-PAYLOAD";
   for (int attempt = 0;; attempt++) {
@@ -548,7 +561,7 @@ Response Client::Send(const std::string& method, const std::string& path, const 
     auto conn = pool_->Take();
     bool was_open = conn->open;
     try {
-      Response r = SendOnce(*conn, method, target, h, body, nullptr, 0);
+      Response r = SendOnce(*conn, method, target, h, body, nullptr, 0, sink);
       pool_->Give(std::move(conn));
       if (Retryable(r.status) && Idempotent(method) && attempt + 1 < settings_.max_attempts) {
         Backoff(attempt);
@@ -558,32 +571,6 @@ Response Client::Send(const std::string& method, const std::string& path, const 
     } catch (const ClientError& e) {
       // A kept-alive connection the server closed meanwhile is retried at once, any method:
       // the request never reached the server. Other failures only for idempotent requests.
-      if (was_open) pool_->DropIdle();
-      if (was_open && attempt == 0) continue;
-      if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;
-      Backoff(attempt);
-    }
-  }
-}
-
-Response Client::SendTo(const std::string& method, const std::string& path,
-                        const std::string& query, std::string_view body,
-                        const std::map<std::string, std::string>& headers, const Sink& sink) {
-  std::string target = query.empty() ? path : path + "?" + query;
-  std::string payload = Sha256Hex(body);
-  for (int attempt = 0;; attempt++) {
-    auto h = Sign(method, path, query, headers, payload, "s3");
-    auto conn = pool_->Take();
-    bool was_open = conn->open;
-    try {
-      Response r = SendOnce(*conn, method, target, h, body, nullptr, 0, &sink);
-      pool_->Give(std::move(conn));
-      if (Retryable(r.status) && Idempotent(method) && attempt + 1 < settings_.max_attempts) {
-        Backoff(attempt);
-        continue;
-      }
-      return r;
-    } catch (const ClientError& e) {
       if (was_open) pool_->DropIdle();
       if (was_open && attempt == 0) continue;
       if (!Idempotent(method) || attempt + 1 >= settings_.max_attempts) throw;

@@ -232,6 +232,11 @@ class Client {
     uint64_t cap;
     uint64_t got;
   };
+  // Send and SendTo: signing, the pool and retries; a 2xx body to `sink` when one is given.
+  Response SendRetrying(const std::string& method, const std::string& path,
+                        const std::string& query, std::string_view body,
+                        const std::map<std::string, std::string>& headers,
+                        const std::string& service, bool sign_payload, const Sink* sink);
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
                     const std::map<std::string, std::string>& signed_headers,
                     std::string_view body, const std::function<size_t(char*, size_t)>* reader,

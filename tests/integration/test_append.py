@@ -16,10 +16,6 @@ import time
 import unittest
 import zlib
 
-import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 import harness
 
@@ -128,11 +124,7 @@ class AppendTest(unittest.TestCase):
         return e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Code"], e["Error"].get("Message", "")
 
     def send(self, method, path, headers=None, body=b""):
-        url = self.server.endpoint + path
-        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-        SigV4Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY), "s3", "us-east-1").add_auth(req)
-        return requests.request(method, url, headers=dict(req.headers.items()), data=body, timeout=30)
+        return harness.signed_request(self.server.endpoint, method, path, headers, body)
 
     def get(self, key, bucket="logs", **kw):
         return self.s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()

@@ -17,9 +17,6 @@ import unittest
 from xml.sax.saxutils import escape
 
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 import harness
 
@@ -67,12 +64,8 @@ class BatchGetTest(unittest.TestCase):
 
     def post(self, bucket, body, ak=harness.ACCESS_KEY, sk=harness.SECRET_KEY):
         # Signed as any S3 request is, by botocore's own SigV4 signer.
-        url = f"{self.server.endpoint}/{bucket}?batch-get"
-        req = AWSRequest(method="POST", url=url, data=body,
-                         headers={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest(),
-                                  "Content-Type": "application/xml"})
-        SigV4Auth(Credentials(ak, sk), "s3", "us-east-1").add_auth(req)
-        return requests.post(url, headers=dict(req.headers.items()), data=body, timeout=60)
+        return harness.signed_request(self.server.endpoint, "POST", f"/{bucket}?batch-get",
+                                      {"Content-Type": "application/xml"}, body, ak, sk, timeout=60)
 
     def members(self, r):
         self.assertEqual(r.status_code, 200, r.text[:500])

@@ -11,7 +11,6 @@ import unittest
 import zlib
 
 import requests
-from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -74,11 +73,7 @@ class RequestHeadersTest(unittest.TestCase):
         cls.server.cleanup()
 
     def send(self, method, path, headers=None, body=b""):
-        url = self.server.endpoint + path
-        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-        SigV4Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY), "s3", "us-east-1").add_auth(req)
-        return requests.request(method, url, headers=dict(req.headers.items()), data=body, timeout=30)
+        return harness.signed_request(self.server.endpoint, method, path, headers, body)
 
     def assertRefused(self, r, header):
         self.assertEqual(r.status_code, 501, f"{header}: {r.status_code} {r.text}")
