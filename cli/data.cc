@@ -441,7 +441,7 @@ struct DataCommands::Impl {
     }
     if (names.empty()) throw ClientError("get-batch: no keys (give them, or --keys-from FILE)");
     std::vector<Client::BatchItem> items;
-    for (const auto& k : names) items.push_back({prefix + k, "", ""});
+    for (const auto& k : names) items.push_back({prefix + k, "", "", ""});
     // A regular file is written beside its name and renamed into place when whole, so a
     // failed batch never leaves a truncated tar under it. Anything else that exists there
     // (a device such as /dev/null, a pipe) is written in place: renaming over it would

@@ -23,6 +23,7 @@ std::string BatchBody(const std::vector<Client::BatchItem>& items, bool error_en
     o.append_child("Key").text().set(it.key.c_str());
     if (!it.version_id.empty()) o.append_child("VersionId").text().set(it.version_id.c_str());
     if (!it.range.empty()) o.append_child("Range").text().set(it.range.c_str());
+    if (!it.member.empty()) o.append_child("Member").text().set(it.member.c_str());
   }
   std::ostringstream os;
   doc.save(os, "", pugi::format_raw);

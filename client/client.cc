@@ -858,6 +858,40 @@ void Client::List(const std::string& bucket, const std::string& prefix,
   }
 }
 
+std::vector<Client::MemberInfo> Client::ListMembers(const std::string& bucket,
+                                                    const std::string& key) {
+  std::vector<MemberInfo> out;
+  std::string after;
+  for (;;) {
+    std::string q = "max-members=10000&members=";
+    if (!after.empty()) q += "&start-after=" + UrlEncode(after, false);
+    Response r = Send("GET", ObjectPath(bucket, key), q, "");
+    Expect(r, 200, "members of s3://" + bucket + "/" + key);
+    pugi::xml_document doc;
+    doc.load_buffer(r.body.data(), r.body.size());
+    auto root = doc.document_element();
+    for (auto c : root.children("Member")) {
+      MemberInfo m;
+      m.name = c.child("Name").text().as_string();
+      m.offset = c.child("Offset").text().as_ullong();
+      m.size = c.child("Size").text().as_ullong();
+      m.etag = c.child("ETag").text().as_string();
+      if (m.etag.size() >= 2 && m.etag.front() == '"') m.etag = m.etag.substr(1, m.etag.size() - 2);
+      out.push_back(std::move(m));
+    }
+    if (std::string_view(root.child("IsTruncated").text().as_string()) != "true") return out;
+    after = root.child("NextStartAfter").text().as_string();
+    if (after.empty()) return out;
+  }
+}
+
+std::string Client::GetMember(const std::string& bucket, const std::string& key,
+                              const std::string& member) {
+  Response r = Send("GET", ObjectPath(bucket, key), "member=" + UrlEncode(member, false), "");
+  Expect(r, 200, "s3://" + bucket + "/" + key + " member " + member);
+  return std::move(r.body);
+}
+
 std::string Client::Presign(const std::string& method, const std::string& bucket,
                             const std::string& key, int expires_s) {
   std::string date = FormatAmzDate(io::SystemClock()->NowMicros());

@@ -340,11 +340,13 @@ PYBIND11_MODULE(_sluice, m) {
            })
       .def(
           "get_batch",
-          [](Client& c, const std::string& b, const std::vector<std::tuple<std::string, std::string, std::string>>& items,
+          [](Client& c, const std::string& b,
+             const std::vector<std::tuple<std::string, std::string, std::string, std::string>>& items,
              bool error_entries) {
             std::vector<Client::BatchItem> asked;
             asked.reserve(items.size());
-            for (const auto& [key, version, range] : items) asked.push_back({key, version, range});
+            for (const auto& [key, version, range, member] : items)
+              asked.push_back({key, version, range, member});
             // One buffer per thread for every member's bytes, its capacity kept: fresh
             // memory for each batch cost more in page faults than the data (perf).
             thread_local std::string data;
@@ -367,6 +369,27 @@ PYBIND11_MODULE(_sluice, m) {
             return out;
           },
           py::arg("bucket"), py::arg("items"), py::arg("error_entries") = false)
+      .def("list_members",
+           [](Client& c, const std::string& b, const std::string& k) {
+             std::vector<Client::MemberInfo> got;
+             {
+               py::gil_scoped_release r;
+               got = c.ListMembers(b, k);
+             }
+             py::list out(got.size());
+             for (size_t i = 0; i < got.size(); ++i)
+               out[i] = py::make_tuple(got[i].name, got[i].offset, got[i].size);
+             return out;
+           })
+      .def("get_member",
+           [](Client& c, const std::string& b, const std::string& k, const std::string& m) {
+             std::string data;
+             {
+               py::gil_scoped_release r;
+               data = c.GetMember(b, k, m);
+             }
+             return py::bytes(data);
+           })
       .def("append",
            [](Client& c, const std::string& b, const std::string& k, uint64_t offset,
               const py::bytes& data) {

@@ -147,7 +147,8 @@ class Client {
   struct BatchItem {
     std::string key;
     std::string version_id;  // empty: the latest
-    std::string range;       // "bytes=0-99", or empty for the whole object
+    std::string range;       // "bytes=0-99", or empty for the whole object (or member)
+    std::string member;      // a member of the tar object `key` (docs/tar-members.md)
   };
   struct BatchResult {
     std::string key;
@@ -169,6 +170,18 @@ class Client {
   // The same request, its tar answer handed to `out` as it arrives (the CLI's get-batch).
   void GetBatchTar(const std::string& bucket, const std::vector<BatchItem>& items,
                    bool error_entries, const std::function<void(const char*, size_t)>& out);
+  // Tar archives (docs/tar-members.md): the member table of a tar object, every page of
+  // it (name order), and one member's bytes by name. ClientError InvalidRequest when the
+  // object is not a tar archive with a table; NoSuchKey when the member is missing.
+  struct MemberInfo {
+    std::string name;
+    uint64_t offset = 0;  // of its first byte in the archive: a ranged GET reads it too
+    uint64_t size = 0;
+    std::string etag;
+  };
+  std::vector<MemberInfo> ListMembers(const std::string& bucket, const std::string& key);
+  std::string GetMember(const std::string& bucket, const std::string& key,
+                        const std::string& member);
   // Up to 1,000 keys per request, as many requests as needed; returns the keys refused.
   std::vector<std::string> DeleteMany(const std::string& bucket,
                                       const std::vector<std::string>& keys);

@@ -13,6 +13,7 @@ Errors raise sluice.ClientError, an IOError with .http_status (0 when no answer 
 Network calls release the GIL.
 """
 import io
+import os
 
 from ._sluice import ClientError, Reader as _Reader, Stream as _Stream, Writer as _Writer, Client as _Client  # noqa: F401
 
@@ -171,6 +172,13 @@ class Client:
                  profile="", part_size=8 << 20, parallelism=8, verify_tls=True, ca_file=""):
         self._c = _Client(endpoint, access_key, secret_key, session_token, region, profile,
                           part_size, parallelism, verify_tls, ca_file)
+        # A forked process (a DataLoader worker) must not share the parent's connections:
+        # sluice.torch makes it its own client from these settings.
+        self._spec = dict(endpoint=endpoint, access_key=access_key, secret_key=secret_key,
+                          session_token=session_token, region=region, profile=profile,
+                          part_size=part_size, parallelism=parallelism, verify_tls=verify_tls,
+                          ca_file=ca_file)
+        self._pid = os.getpid()
 
     @property
     def endpoint(self):
@@ -186,22 +194,26 @@ class Client:
     def head(self, url):
         return self._c.head(*parse_url(url))
 
-    def get_batch(self, url, keys, ranges=None, versions=None, on_error="fail"):
+    def get_batch(self, url, keys, ranges=None, versions=None, on_error="fail", members=None):
         """Many objects of one bucket in one request (sluice's BatchGet, docs/batch-get.md):
         `url` is s3://bucket (a prefix, if any, is put in front of every key); `keys` the
         keys, in the order wanted; `ranges` optional (start, end) byte ranges, inclusive,
-        or None each; `versions` optional version ids. Returns a list of bytes in order.
-        With on_error="fail" a missing or refused key raises ClientError naming it; with
-        "entry" its place holds a ClientError (with .code and .http_status) instead."""
+        or None each; `versions` optional version ids; `members` optional names of members
+        of tar objects (docs/tar-members.md), or None each, a range then being of the
+        member. Returns a list of bytes in order. With on_error="fail" a missing or refused
+        key raises ClientError naming it; with "entry" its place holds a ClientError (with
+        .code and .http_status) instead."""
         if on_error not in ("fail", "entry"):
             raise ValueError("on_error is 'fail' or 'entry'")
         bucket, prefix = parse_url(url)
         keys = [prefix + k for k in keys]
         ranges = ranges or [None] * len(keys)
         versions = versions or [""] * len(keys)
-        if len(ranges) != len(keys) or len(versions) != len(keys):
-            raise ValueError("keys, ranges and versions differ in length")
-        items = [(k, v or "", f"bytes={r[0]}-{r[1]}" if r else "") for k, r, v in zip(keys, ranges, versions)]
+        members = members or [None] * len(keys)
+        if len(ranges) != len(keys) or len(versions) != len(keys) or len(members) != len(keys):
+            raise ValueError("keys, ranges, versions and members differ in length")
+        items = [(k, v or "", f"bytes={r[0]}-{r[1]}" if r else "", m or "")
+                 for k, r, v, m in zip(keys, ranges, versions, members)]
         out = self._c.get_batch(bucket, items, on_error == "entry")
         for i, r in enumerate(out):
             if isinstance(r, tuple):  # an error entry: (code, message, status, key)
@@ -209,6 +221,16 @@ class Client:
                 e.code, e.http_status = r[0], r[2]
                 out[i] = e
         return out
+
+    def list_members(self, url):
+        """The member table of a tar object (docs/tar-members.md): (name, offset, size) of
+        each regular file, in name order; offset is where its bytes start in the archive.
+        ClientError InvalidRequest when the object is not a tar archive."""
+        return self._c.list_members(*parse_url(url))
+
+    def get_member(self, url, name):
+        """The bytes of the member `name` of the tar object at `url`."""
+        return self._c.get_member(*parse_url(url), name)
 
     def append(self, url, data, offset):
         """Appends bytes to the object, whose size must be `offset` (0 creates it); returns

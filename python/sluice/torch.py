@@ -17,16 +17,21 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from . import Client, _RawReader, parse_url
 from ._sluice import Reader as _Reader, Stream as _Stream, tar_header as _tar_header
 
-__all__ = ["ShardDataset", "ObjectDataset", "save", "load"]
+__all__ = ["ShardDataset", "ShardMapDataset", "ObjectDataset", "save", "load"]
 
 _clients = {}
 _clients_lock = threading.Lock()
 
 
 def _client(client):
-    """One Client per process (DataLoader workers are processes): made on first use."""
+    """One Client per process (DataLoader workers are processes): made on first use. A
+    Client made in another process (the parent of a forked worker) is not used: its
+    connections are the parent's, and two processes reading one socket mix their answers.
+    The worker gets its own, with the same settings."""
     if client is not None and not isinstance(client, dict):
-        return client
+        if getattr(client, "_pid", os.getpid()) == os.getpid():
+            return client
+        client = client._spec
     key = (os.getpid(), tuple(sorted((client or {}).items())))
     with _clients_lock:
         if key not in _clients:
@@ -362,6 +367,80 @@ class ObjectDataset(Dataset):
             out += c.get_batch(f"s3://{self.bucket}", keys[at:at + self.max_batch])
         if self.decode:
             return [self.decode(k, b) for k, b in zip(keys, out)]
+        return out
+
+
+class ShardMapDataset(Dataset):
+    """A map-style Dataset over the samples of tar shards (WebDataset layout: the files
+    sharing a basename form one sample), read by index: any sample of any shard, in any
+    order, so a DataLoader's shuffle=True is a true global shuffle with no shuffle buffer
+    and no whole-shard reads. The server keeps each shard's member table
+    (docs/tar-members.md); it is listed once here, and a batch of samples
+    (__getitems__) is one BatchGet naming their members.
+
+    shards: an s3:// prefix (every object under it ending in .tar) or a list of s3:// URLs
+        of tar objects of one bucket.
+    decode: optional function of a sample dict -> sample; samples are dicts of field
+        (extension) -> bytes, with "__key__" (the basename) and "__url__" (the shard).
+    client: a sluice.Client, or the keyword arguments to make one in each worker.
+    max_batch: members per request at most (a larger batch is split).
+    """
+
+    def __init__(self, shards, decode=None, client=None, max_batch=1000):
+        super().__init__()
+        self._client_spec = client if isinstance(client, dict) or client is None else None
+        self._client_obj = None if isinstance(client, dict) or client is None else client
+        c = _client(self._client_obj or self._client_spec)
+        if isinstance(shards, str):
+            bucket, prefix = parse_url(shards)
+            keys = sorted(o["key"] for o in c.list(shards) if o["key"].endswith(".tar"))
+            if not keys:
+                raise ValueError(f"no .tar objects under s3://{bucket}/{prefix}")
+        else:
+            pairs = [parse_url(u) for u in shards]
+            buckets = {b for b, _ in pairs}
+            if len(buckets) != 1:
+                raise ValueError("the shards of a ShardMapDataset share one bucket")
+            bucket, keys = buckets.pop(), [k for _, k in pairs]
+        self.bucket, self.shards = bucket, keys
+        # One entry per sample: (shard index, key, ((field, member name), ...)).
+        self.samples = []
+        for si, key in enumerate(keys):
+            fields = {}
+            for name, _offset, _size in c.list_members(f"s3://{bucket}/{key}"):
+                d, _, base = name.rpartition("/")
+                stem, dot, ext = base.partition(".")
+                fields.setdefault(f"{d}/{stem}" if d else stem, []).append((ext if dot else "", name))
+            self.samples += [(si, k, tuple(f)) for k, f in fields.items()]
+        self.decode = decode
+        self.max_batch = max(1, max_batch)
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, indices):
+        c = _client(self._client_obj or self._client_spec)
+        keys, members = [], []
+        for i in indices:
+            si, _, fields = self.samples[i]
+            for _, name in fields:
+                keys.append(self.shards[si])
+                members.append(name)
+        data = []
+        for at in range(0, len(keys), self.max_batch):
+            data += c.get_batch(f"s3://{self.bucket}", keys[at:at + self.max_batch],
+                                members=members[at:at + self.max_batch])
+        out, at = [], 0
+        for i in indices:
+            si, key, fields = self.samples[i]
+            sample = {"__key__": key, "__url__": f"s3://{self.bucket}/{self.shards[si]}"}
+            for field, _ in fields:
+                sample[field] = data[at]
+                at += 1
+            out.append(self.decode(sample) if self.decode else sample)
         return out
 
 

@@ -458,6 +458,7 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kPostObject:
       return "s3:PutObject";
     case Op::kGetObject: case Op::kHeadObject: return "s3:GetObject";
+    case Op::kGetObjectMember: case Op::kListObjectMembers: return "s3:GetObject";
     case Op::kDeleteObject: return "s3:DeleteObject";
     case Op::kAbortMultipartUpload: return "s3:AbortMultipartUpload";
     case Op::kListParts: return "s3:ListMultipartUploadParts";

@@ -28,8 +28,18 @@ Result<BatchGetRequest> ParseBatchGet(std::string_view body) {
     if (!o.child("Key")) return Error(Err::kMalformedXML, "every <Object> needs a <Key>");
     if (out.items.size() == kMaxBatchGetItems)
       return Error(Err::kMalformedXML, "a BatchGet names 1 to 10000 objects");
+    for (auto c : o.children()) {
+      if (c.type() != pugi::node_element) continue;
+      const std::string_view field = c.name();
+      if (field != "Key" && field != "VersionId" && field != "Range" && field != "Member")
+        return Error(Err::kMalformedXML, "unexpected <" + std::string(field) + "> in <Object>");
+    }
     BatchGetItem item;
     item.name = o.child("Key").text().as_string();
+    if (o.child("Member")) {
+      item.member = o.child("Member").text().as_string();
+      if (item.member.empty()) return Error(Err::kMalformedXML, "<Member> names a member");
+    }
     item.range = std::string(Trim(o.child("Range").text().as_string()));
     auto key = ParseObjectKey(item.name);
     if (!key.ok())

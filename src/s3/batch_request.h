@@ -16,7 +16,8 @@ struct BatchGetItem {
   std::string name;               // the key as the request spells it (the tar member's name)
   ObjectKey key;                  // valid when `invalid` is Ok
   VersionId version;              // empty: the latest
-  std::string range;              // "bytes=…" as given, or empty
+  std::string range;              // "bytes=…" as given (of the member, with one), or empty
+  std::string member;             // a member of the tar object `key` (docs/tar-members.md)
   Status invalid = Status::Ok();  // a key or version id that does not parse
 };
 
@@ -29,7 +30,8 @@ inline constexpr size_t kMaxBatchGetItems = 10000;
 inline constexpr size_t kMaxBatchGetBody = 8 << 20;
 
 // kMalformedXML for a body that is not a <BatchGet> of 1 to kMaxBatchGetItems <Object>s,
-// each with a <Key>, and an optional <OnError> of "fail" or "entry".
+// each with a <Key> and optionally a <VersionId>, a <Range> and a non-empty <Member>
+// (nothing else), and an optional <OnError> of "fail" or "entry".
 Result<BatchGetRequest> ParseBatchGet(std::string_view body);
 
 }  // namespace sluice::s3

@@ -288,6 +288,8 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       if (st.code() == Err::kNoSuchKey) st = co_await HideMissingKey(ctx, route.op, std::move(st));
       co_return st;
     }
+    case Op::kGetObjectMember: co_return co_await GetObjectMember(ctx, ctx.req.method() == "HEAD");
+    case Op::kListObjectMembers: co_return co_await ListObjectMembers(ctx);
     case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
     case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
     case Op::kUploadPart: co_return co_await UploadPart(ctx);

@@ -11,7 +11,7 @@
 namespace sluice::s3 {
 
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
-                               const UploadId& upload) {
+                               const UploadId& upload, TarIndexer* tar) {
   const Services& svc = ctx.svc;
   Stored out;
   auto declared = payload.declared_size();
@@ -36,8 +36,9 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload}.Encode();
   auto w = co_await svc.data->Create(declared.value_or(0), owner);
   if (!w.ok()) co_return w.status();
-  std::function<void(const char*, size_t)> nothing_more;
-  co_return co_await StoreBodyInto(ctx, payload, std::move(*w), max_size, std::move(nothing_more));
+  std::function<void(const char*, size_t)> also;
+  if (tar) also = [tar](const char* p, size_t n) { tar->Update(p, n); };
+  co_return co_await StoreBodyInto(ctx, payload, std::move(*w), max_size, std::move(also));
 }
 
 Task<Result<Stored>> StoreBodyInto(Ctx& ctx, Payload& payload,

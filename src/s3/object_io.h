@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/checksum.h"
+#include "common/tar_index.h"
 #include "meta/api/types.h"
 #include "s3/context.h"
 #include "s3/payload.h"
@@ -24,8 +25,10 @@ struct Stored {
 // Streams the payload into the store, checking every digest, and makes it durable.
 // Nothing is visible until the caller publishes it through the index, as a version of
 // ctx.bucket/ctx.key or, with `upload`, as a part of that upload (the data's owner).
+// `tar`, when given, sees the bytes of a stored (not inline) body in order, to find a tar
+// archive's member table (s3/tar_members.h).
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
-                               const UploadId& upload = {});
+                               const UploadId& upload = {}, TarIndexer* tar = nullptr);
 
 // The same into a writer the caller opened (Create, or Extend for an append): `size` is
 // what this call wrote. `also` sees every piece of the body in order (a hash over more than

@@ -43,6 +43,8 @@ std::string_view OpName(Op op) {
     case Op::kCopyObject: return "CopyObject";
     case Op::kGetObject: return "GetObject";
     case Op::kHeadObject: return "HeadObject";
+    case Op::kGetObjectMember: return "GetObjectMember";
+    case Op::kListObjectMembers: return "ListObjectMembers";
     case Op::kDeleteObject: return "DeleteObject";
     case Op::kCreateMultipartUpload: return "CreateMultipartUpload";
     case Op::kUploadPart: return "UploadPart";
@@ -255,9 +257,11 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
     r.op = q.Has("tagging")      ? Op::kGetObjectTagging
            : q.Has("attributes") ? Op::kGetObjectAttributes
            : upload_id           ? Op::kListParts
+           : q.Has("member")     ? Op::kGetObjectMember
+           : q.Has("members")    ? Op::kListObjectMembers
                                  : Op::kGetObject;
   } else if (method == "HEAD") {
-    r.op = Op::kHeadObject;
+    r.op = q.Has("member") ? Op::kGetObjectMember : Op::kHeadObject;
   } else if (method == "PUT") {
     if (q.Has("tagging")) r.op = Op::kPutObjectTagging;
     else if (q.Has("partNumber") && upload_id)
@@ -287,6 +291,8 @@ bool TakesVersionId(Op op) {
   switch (op) {
     case Op::kGetObject:
     case Op::kHeadObject:
+    case Op::kGetObjectMember:
+    case Op::kListObjectMembers:
     case Op::kDeleteObject:
     case Op::kGetObjectTagging:
     case Op::kPutObjectTagging:

@@ -28,6 +28,8 @@ enum class Op {
   kCopyObject,
   kGetObject,
   kHeadObject,
+  kGetObjectMember,    // sluice's own: GET|HEAD /bucket/shard.tar?member=NAME (ops/members.cc)
+  kListObjectMembers,  // sluice's own: GET /bucket/shard.tar?members
   kDeleteObject,
   kCreateMultipartUpload,
   kUploadPart,

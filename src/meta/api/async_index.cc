@@ -81,6 +81,17 @@ Task<Status> AsyncIndex::SetObjectLegalHold(const BucketName& bucket, const Obje
     return index_->SetObjectLegalHold(bucket, key, version, on);
   });
 }
+Task<Result<TarEntry>> AsyncIndex::GetMember(const BucketName& bucket, const std::string& data_id,
+                                             const std::string& name) {
+  return Read([this, &bucket, &data_id, &name] { return index_->GetMember(bucket, data_id, name); });
+}
+Task<Result<std::vector<TarEntry>>> AsyncIndex::ListMembers(const BucketName& bucket,
+                                                            const std::string& data_id,
+                                                            const std::string& after, size_t max) {
+  return Read([this, &bucket, &data_id, &after, max] {
+    return index_->ListMembers(bucket, data_id, after, max);
+  });
+}
 Task<Result<ListPage>> AsyncIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
   return Read([this, &bucket, &q] { return index_->ListObjects(bucket, q); });
 }

@@ -57,6 +57,11 @@ class AsyncIndex {
                                   bool bypass_governance, int64_t now_micros);
   Task<Status> SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                                   const VersionId& version, bool on);
+  Task<Result<TarEntry>> GetMember(const BucketName& bucket, const std::string& data_id,
+                                   const std::string& name);
+  Task<Result<std::vector<TarEntry>>> ListMembers(const BucketName& bucket,
+                                                  const std::string& data_id,
+                                                  const std::string& after, size_t max);
   Task<Result<ListPage>> ListObjects(const BucketName& bucket, const ListQuery& q);
   Task<Result<VersionListPage>> ListObjectVersions(const BucketName& bucket,
                                                    const VersionListQuery& q);

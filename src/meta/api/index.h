@@ -132,6 +132,15 @@ class Index {
                                     bool bypass_governance, int64_t now_micros) = 0;
   virtual Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                                     const VersionId& version, bool on) = 0;
+  // A tar object's members (ObjectMeta::tar_members), by the data id of its first segment:
+  // the one named `name` (kNotFound when there is none), and a page of them in name order
+  // after `after`. The table lives as long as that data: it goes when the data is
+  // collected (GcDone).
+  virtual Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
+                                     const std::string& name) = 0;
+  virtual Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket,
+                                                    const std::string& data_id,
+                                                    const std::string& after, size_t max) = 0;
   // The latest versions that are objects (never markers), in key order.
   virtual Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) = 0;
   // Every version and marker. A page costs what it returns, however many versions a key has.

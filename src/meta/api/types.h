@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/names.h"
+#include "common/tar_index.h"
 
 namespace sluice::meta {
 
@@ -95,6 +96,13 @@ struct ObjectMeta {
   // its bytes so far, so the next append hashes only what it adds. Opaque here (the S3
   // layer's); empty for every other object.
   std::string append_state;
+  // A tar archive's member table (docs/tar-members.md): how many regular-file members the
+  // index holds for this object's bytes, under the data id of its first segment (0: none;
+  // an inline object's members are read from its bytes). `members` is the table itself,
+  // on a write only: PutObject and CompleteUpload keep it beside the record, in the same
+  // atomic step, and reads leave it empty (Index::GetMember, ListMembers read it).
+  uint64_t tar_members = 0;
+  std::vector<TarEntry> members;
 };
 
 inline constexpr char kReplicationPending[] = "PENDING";

@@ -232,6 +232,10 @@ std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_
 }
 std::string RefKey(std::string_view data_id) { return Join(kRef, {data_id}); }
 std::string GcKey(std::string_view data_id) { return Join(kGc, {data_id}); }
+std::string MemberPrefix(std::string_view data_id) { return Join(kMember, {data_id, ""}); }
+std::string MemberKey(std::string_view data_id, std::string_view name) {
+  return Join(kMember, {data_id, name});
+}
 
 std::optional<std::string> CommonPrefixOf(std::string_view key, std::string_view prefix,
                                           std::string_view delimiter) {
@@ -327,8 +331,9 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   // Optional, added with versioning: absent means an unversioned (legacy null) record.
   const bool locked = !m.retention.mode.empty() || m.legal_hold;
   const bool appendable = !m.append_state.empty();
+  const bool tar = m.tar_members > 0;
   if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty() ||
-      appendable) {
+      appendable || tar) {
     uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
                      (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0) |
                      (inline_elsewhere ? kInlineInCurrent : 0);
@@ -338,13 +343,14 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   }
   // Optional, added with Object Lock.
   const bool replicated = !m.replication_status.empty();
-  if (locked || replicated || appendable) {
+  if (locked || replicated || appendable || tar) {
     w.Str(m.retention.mode);
     w.I64(m.retention.until_micros);
     w.U64(m.legal_hold ? 1 : 0);
   }
-  if (replicated || appendable) w.Str(m.replication_status);  // optional, added with replication
-  if (appendable) w.Str(m.append_state);  // optional, added with appends
+  if (replicated || appendable || tar) w.Str(m.replication_status);  // optional, added with replication
+  if (appendable || tar) w.Str(m.append_state);  // optional, added with appends
+  if (tar) w.U64(m.tar_members);                 // optional, added with tar member tables
   return w.Take();
 }
 
@@ -357,6 +363,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   m->legal_hold = false;
   m->replication_status.clear();
   m->append_state.clear();
+  m->tar_members = 0;
+  m->members.clear();
   if (r.AtEnd()) return Status::Ok();
   uint64_t flags, micros, rand;
   if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
@@ -375,6 +383,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   if (!r.Str(&m->replication_status)) return Corrupt("object replication status");
   if (r.AtEnd()) return Status::Ok();
   if (!r.Str(&m->append_state)) return Corrupt("object append state");
+  if (r.AtEnd()) return Status::Ok();
+  if (!r.U64(&m->tar_members)) return Corrupt("object tar member count");
   return Status::Ok();
 }
 }  // namespace
@@ -427,6 +437,20 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only, bool*
   }
   if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
   return DecodeVersionFields(r, m, inline_elsewhere);
+}
+
+std::string EncodeMember(const TarEntry& e) {
+  Writer w;
+  w.U64(e.offset);
+  w.U64(e.size);
+  return w.Take();
+}
+
+Status DecodeMember(std::string_view name, std::string_view in, TarEntry* e) {
+  Reader r(in);
+  if (!r.Version() || !r.U64(&e->offset) || !r.U64(&e->size)) return Corrupt("tar member");
+  e->name.assign(name);
+  return Status::Ok();
 }
 
 std::string EncodeCompleted(const CompletedUpload& c) {

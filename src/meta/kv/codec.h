@@ -28,6 +28,7 @@ inline constexpr char kVersion = 'V';  // "V" bucket "\0" key "\0" ~micros (u64 
 inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null version's stamp
 inline constexpr char kLatestMarker = 'M';  // "M" bucket "\0" key: stamp of a latest marker
 inline constexpr char kSnapshotOf = 'Z';  // "Z" source "\0" snapshot: the snapshot's instant
+inline constexpr char kMember = 'I';  // "I" data-id "\0" name: a tar member (offset, size)
 inline constexpr char kReplication = 'Q';  // "Q" bucket "\0" micros rand (u64 BE) key: queued
 
 std::string BucketKey(std::string_view bucket);
@@ -38,6 +39,11 @@ std::string UploadKey(std::string_view bucket, std::string_view key, std::string
 std::string PartPrefix(std::string_view upload_id);
 std::string PartKey(std::string_view upload_id, uint32_t part);
 std::string RefKey(std::string_view data_id);
+// A tar object's member table, under the data id of its first segment.
+std::string MemberPrefix(std::string_view data_id);  // "I" data-id "\0"
+std::string MemberKey(std::string_view data_id, std::string_view name);
+std::string EncodeMember(const TarEntry& e);
+Status DecodeMember(std::string_view name, std::string_view in, TarEntry* e);
 std::string GcKey(std::string_view data_id);
 std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
 std::string ConfigKey(std::string_view bucket, std::string_view name);

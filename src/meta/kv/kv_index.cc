@@ -535,10 +535,45 @@ Result<std::vector<std::string>> KvIndex::PendingGc(size_t max) {
   return out;
 }
 
+Result<TarEntry> KvIndex::GetMember(const BucketName& /*bucket*/, const std::string& data_id,
+                                    const std::string& name) {
+  std::string v;
+  SLUICE_RETURN_IF_ERROR(kv_->Get(codec::MemberKey(data_id, name), &v));
+  TarEntry e;
+  SLUICE_RETURN_IF_ERROR(codec::DecodeMember(name, v, &e));
+  return e;
+}
+
+Result<std::vector<TarEntry>> KvIndex::ListMembers(const BucketName& /*bucket*/,
+                                                   const std::string& data_id,
+                                                   const std::string& after, size_t max) {
+  const std::string prefix = codec::MemberPrefix(data_id);
+  std::vector<TarEntry> out;
+  auto it = kv_->NewIterator();
+  std::string from = prefix + after;
+  if (!after.empty()) from.push_back('\0');  // the first name after `after`
+  for (it->Seek(from); it->Valid() && StartsWith(it->key(), prefix) && out.size() < max;
+       it->Next()) {
+    TarEntry e;
+    SLUICE_RETURN_IF_ERROR(codec::DecodeMember(it->key().substr(prefix.size()), it->value(), &e));
+    out.push_back(std::move(e));
+  }
+  SLUICE_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
 Status KvIndex::GcDone(const std::vector<std::string>& data_ids) {
   if (data_ids.empty()) return Status::Ok();
   KvBatch b;
-  for (const auto& id : data_ids) b.Delete(codec::GcKey(id));
+  for (const auto& id : data_ids) {
+    b.Delete(codec::GcKey(id));
+    // The member table of the collected data, if it had one.
+    const std::string prefix = codec::MemberPrefix(id);
+    auto it = kv_->NewIterator();
+    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next())
+      b.Delete(std::string(it->key()));
+    SLUICE_RETURN_IF_ERROR(it->status());
+  }
   // Not synced: forgetting a GC entry only means deleting an absent file again.
   return kv_->Write(b, false);
 }

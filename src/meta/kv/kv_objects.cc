@@ -274,6 +274,14 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
                                          std::vector<std::string>* released) {
   const BucketName& bucket = b.name;
   for (const auto& s : m.segments) batch->Put(codec::RefKey(s.data_id), "");
+  // A tar object's member table, beside the record, under its first data id (it describes
+  // those bytes and goes when they are collected: GcDone). A repeated name keeps the later
+  // member, as extracting the archive would.
+  if (!m.members.empty() && !m.segments.empty()) {
+    const std::string& id = m.segments.front().data_id;
+    for (const auto& e : m.members) batch->Put(codec::MemberKey(id, e.name), codec::EncodeMember(e));
+    m.members.clear();
+  }
   WriteResult r;
   bool marker_latest = false;  // the key's latest was a marker (its M record goes or moves)
   const DeleteRequest replace{{}, {}, now_micros, false};

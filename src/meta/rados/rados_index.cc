@@ -580,6 +580,19 @@ Status RadosIndex::SetObjectLegalHold(const BucketName& bucket, const ObjectKey&
              [&](KvIndex& v, RadosTxn&) { return v.SetObjectLegalHold(bucket, key, version, on); });
 }
 
+Result<TarEntry> RadosIndex::GetMember(const BucketName& bucket, const std::string& data_id,
+                                       const std::string& name) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.GetMember(bucket, data_id, name); });
+}
+
+Result<std::vector<TarEntry>> RadosIndex::ListMembers(const BucketName& bucket,
+                                                      const std::string& data_id,
+                                                      const std::string& after, size_t max) {
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.ListMembers(bucket, data_id, after, max); });
+}
+
 Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
   return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ListObjects(bucket, q); });
 }

@@ -92,6 +92,10 @@ class RadosIndex final : public Index {
                             bool bypass_governance, int64_t now_micros) override;
   Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                             const VersionId& version, bool on) override;
+  Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
+                             const std::string& name) override;
+  Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const std::string& data_id,
+                                            const std::string& after, size_t max) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
   Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
                                              const VersionListQuery& q) override;

@@ -130,6 +130,7 @@ Task<Status> AppendObject(Ctx& ctx) {
                       "an append keeps the object's metadata, tags and ACL: set them when an "
                       "append at offset 0 creates the object, or with CopyObject");
     m = *cur;
+    m.tar_members = 0;  // appended bytes are past the archive's table: it is dropped
   } else {
     SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
     if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, m.acl));

@@ -24,6 +24,7 @@
 #include "s3/parse.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/tar_members.h"
 #include "s3/versions.h"
 
 namespace sluice::s3::ops {
@@ -34,15 +35,18 @@ namespace {
 constexpr uint64_t kInlineBudget = 16 << 20;
 
 struct Entry {
-  std::string name;  // the key as requested
+  std::string name;  // the key as requested, or the member's name
   ObjectKey key;
+  std::string member;  // a member of the tar object `key`, or empty
   VersionId version;
   std::string range;  // "bytes=…" as requested, or empty
   Status status = Status::Ok();
   meta::ObjectMeta meta;  // its inline bytes kept only while kInlineBudget lasts
   bool inline_object = false;
   bool inline_kept = false;  // meta.inline_data still holds the bytes
-  uint64_t offset = 0, length = 0;
+  uint64_t offset = 0, length = 0;  // in the object
+  uint64_t base = 0, whole = 0;     // where the thing asked for (object or member) sits
+  std::string etag;                 // its ETag
   std::string header;  // the member's tar header blocks
 };
 
@@ -62,13 +66,15 @@ TarMember MemberOf(const Entry& e) {
   }
   m.size = e.length;
   m.mtime_seconds = e.meta.mtime_micros / 1000000;
-  m.records = {{"SLUICE.etag", e.meta.etag}};
+  m.records = {{"SLUICE.etag", e.etag}};
+  if (!e.member.empty()) m.records.push_back({"SLUICE.archive", e.key.str()});
   if (!e.meta.version.empty())
     m.records.push_back({"SLUICE.version-id", e.meta.version.ToString()});
   if (!e.range.empty())
-    m.records.push_back({"SLUICE.content-range", "bytes " + std::to_string(e.offset) + "-" +
-                                                     std::to_string(e.offset + e.length - 1) + "/" +
-                                                     std::to_string(e.meta.size)});
+    m.records.push_back({"SLUICE.content-range", "bytes " + std::to_string(e.offset - e.base) +
+                                                     "-" +
+                                                     std::to_string(e.offset - e.base + e.length - 1) +
+                                                     "/" + std::to_string(e.whole)});
   return m;
 }
 
@@ -82,11 +88,23 @@ Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget) {
   ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
   if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
   e.meta = std::move(found).value();
-  e.length = e.meta.size;
+  e.base = 0;
+  e.whole = e.meta.size;
+  e.etag = e.meta.etag;
+  if (!e.member.empty()) {  // a member: its place in the archive, from the table
+    SLUICE_CO_ASSIGN_OR_RETURN(TarEntry t, co_await FindMember(ctx, e.meta, e.member));
+    if (t.offset > e.meta.size || t.size > e.meta.size - t.offset)
+      co_return Status(Err::kCorruption, "member " + e.member + " lies past the end of its archive");
+    e.base = t.offset;
+    e.whole = t.size;
+    e.etag = MemberEtag(e.meta, t);
+  }
+  e.offset = e.base;
+  e.length = e.whole;
   if (!e.range.empty()) {
-    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(e.range, e.meta.size));
+    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(e.range, e.whole));
     if (range) {
-      e.offset = range->start;
+      e.offset = e.base + range->start;
       e.length = range->length;
     } else {
       e.range.clear();  // a range S3 ignores (not bytes=…): the whole object
@@ -126,8 +144,9 @@ Task<Status> BatchGet(Ctx& ctx) {
     entries.reserve(request.items.size());
     for (auto& item : request.items) {
       Entry e;
-      e.name = std::move(item.name);
+      e.name = item.member.empty() ? std::move(item.name) : item.member;
       e.key = std::move(item.key);
+      e.member = std::move(item.member);
       e.version = item.version;
       e.range = std::move(item.range);
       e.status = std::move(item.invalid);

@@ -9,6 +9,7 @@
 #include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/router.h"
+#include "s3/tar_members.h"
 #include "s3/versions.h"
 
 namespace sluice::s3::ops {
@@ -110,6 +111,11 @@ Task<Status> CopyObject(Ctx& ctx) {
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
+  // A copy of a tar archive gets its own member table, under its own data.
+  if (sm.tar_members) {
+    Status scanned = co_await ScanMembers(svc, &m);
+    if (!scanned.ok()) co_return SettleWrite(svc, new_ids, std::move(scanned), {});
+  }
   m.version = NewVersionStamp(svc, now);
   MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   std::vector<std::string> released;

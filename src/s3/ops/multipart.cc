@@ -12,6 +12,7 @@
 #include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
+#include "s3/tar_members.h"
 #include "s3/versions.h"
 
 namespace sluice::s3::ops {
@@ -247,6 +248,8 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   }
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
+  // A tar archive's member table, from the headers of the assembled bytes.
+  SLUICE_CO_RETURN_IF_ERROR(co_await ScanMembers(svc, &m));
   std::vector<std::string> released;
   auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
   // Sent again, and committed meanwhile.

@@ -8,6 +8,7 @@
 #include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
+#include "s3/tar_members.h"
 #include "s3/versions.h"
 
 namespace sluice::s3::ops {
@@ -41,11 +42,13 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
-                             co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size));
+  TarIndexer tar;  // a tar archive's member table, found as the bytes go by
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      Stored stored, co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, {}, &tar));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
+  AttachMembers(tar, &m);
   m.version = NewVersionStamp(svc, now);
   if (replica) {
     m.version = replica->version;

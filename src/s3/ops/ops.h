@@ -25,6 +25,9 @@ Task<Status> GetObject(Ctx& ctx, bool head);
 Task<Status> DeleteObject(Ctx& ctx);
 // append.cc: PutObject with x-amz-write-offset-bytes
 Task<Status> AppendObject(Ctx& ctx);
+// members.cc: tar members of an object (docs/tar-members.md)
+Task<Status> GetObjectMember(Ctx& ctx, bool head);
+Task<Status> ListObjectMembers(Ctx& ctx);
 // delete_objects.cc
 Task<Status> DeleteObjects(Ctx& ctx);
 // batch_get.cc

@@ -142,6 +142,8 @@ class BlockingByDefault final : public Index {
   SLUICE_UNUSED_IN_TEST(Result<WriteResult> DeleteObject(const BucketName&, const ObjectKey&, const DeleteRequest&, std::vector<std::string>*))
   SLUICE_UNUSED_IN_TEST(Status SetObjectRetention(const BucketName&, const ObjectKey&, const VersionId&, const Retention&, bool, int64_t))
   SLUICE_UNUSED_IN_TEST(Status SetObjectLegalHold(const BucketName&, const ObjectKey&, const VersionId&, bool))
+  SLUICE_UNUSED_IN_TEST(Result<TarEntry> GetMember(const BucketName&, const std::string&, const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<TarEntry>> ListMembers(const BucketName&, const std::string&, const std::string&, size_t))
   SLUICE_UNUSED_IN_TEST(Result<ListPage> ListObjects(const BucketName&, const ListQuery&))
   SLUICE_UNUSED_IN_TEST(Result<VersionListPage> ListObjectVersions(const BucketName&, const VersionListQuery&))
   SLUICE_UNUSED_IN_TEST(Status CreateUpload(const BucketName&, const UploadInfo&))
