@@ -397,6 +397,9 @@ if os.path.exists(appends):  # issue #21: bench/append_bench.py, run on its own
 batch = os.path.join(os.path.dirname(os.path.abspath(__file__)), "BATCH.md")
 if os.path.exists(batch):  # issue #21: bench/batch_bench.py, run on its own
     lines += [open(batch).read().strip(), ""]
+members = os.path.join(os.path.dirname(os.path.abspath(__file__)), "MEMBERS.md")
+if os.path.exists(members):  # issue #21: bench/members_bench.py, run on its own
+    lines += [open(members).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -69,6 +69,8 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
     > build/append-quick.log 2>&1 || { tail -30 build/append-quick.log; exit 1; }
   /usr/bin/python3 -W ignore bench/batch_bench.py --count 256 --rounds 1 \
     > build/batch-quick.log 2>&1 || { tail -30 build/batch-quick.log; exit 1; }
+  /usr/bin/python3 -W ignore bench/members_bench.py --count 512 --per-shard 128 --rounds 1 \
+    > build/members-quick.log 2>&1 || { tail -30 build/members-quick.log; exit 1; }
   phase "bench --quick"
 fi
 

@@ -32,6 +32,7 @@ SUITES = {
     "python": [I + "test_python.py"],
     "append": [I + "test_append.py"],
     "batch_get": [I + "test_batch_get.py"],
+    "tar_members": [I + "test_tar_members.py"],
     "versioning": [I + "test_versioning.py"],
     "replication": [I + "test_replication.py", I + "test_replication_rgw.py"],
 }

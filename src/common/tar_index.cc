@@ -206,8 +206,8 @@ void TarIndexer::Extended() {
 }
 
 std::optional<std::vector<TarEntry>> TarIndexer::Finish() {
-  const bool at_boundary = state_ == State::kHeader && block_.empty() && !first_ &&
-                           !next_name_ && !next_size_;
+  const bool at_boundary =
+      state_ == State::kHeader && block_.empty() && !first_ && !next_name_ && !next_size_;
   if (state_ != State::kEnd && !at_boundary) return std::nullopt;
   return std::move(members_);
 }

@@ -65,12 +65,12 @@ class TarIndexer {
   size_t max_members_;
   State state_ = State::kHeader;
   uint64_t pos_ = 0;
-  std::string block_;        // the header block (or extended data) being gathered
-  uint64_t want_ = 512;      // bytes block_ is gathering
-  uint64_t remaining_ = 0;   // kData: data and padding still to pass
-  uint64_t padding_ = 0;     // kLongName/kPax: padding after the extended data
-  bool first_ = true;        // no header read yet
-  bool zero_seen_ = false;   // one zero block seen (the end needs two, or EOF)
+  std::string block_;       // the header block (or extended data) being gathered
+  uint64_t want_ = 512;     // bytes block_ is gathering
+  uint64_t remaining_ = 0;  // kData: data and padding still to pass
+  uint64_t padding_ = 0;    // kLongName/kPax: padding after the extended data
+  bool first_ = true;       // no header read yet
+  bool zero_seen_ = false;  // one zero block seen (the end needs two, or EOF)
   // From a pax header or GNU long name, for the next member only.
   std::optional<std::string> next_name_;
   std::optional<uint64_t> next_size_;

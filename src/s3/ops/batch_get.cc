@@ -13,6 +13,8 @@
 // answer then streams member by member, a file-backed member by sendfile. An object
 // replaced between the two reads cannot be sent with the size already announced: the
 // connection is then cut, and the client sees a short answer, never wrong bytes.
+#include <map>
+
 #include "common/strings.h"
 #include "common/tar.h"
 #include "s3/authz.h"
@@ -80,14 +82,29 @@ TarMember MemberOf(const Entry& e) {
 
 // `*inline_budget`: bytes of small objects' data still allowed to stay in memory from this
 // read to the send (sparing a second lookup); past it, the bytes are dropped and read again.
-Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget) {
+// The records of the tar objects whose members a batch names, read once per batch (a
+// batch of a shard's samples names it hundreds of times): by key and version asked.
+using Archives = std::map<std::string, meta::ObjectMeta>;
+
+Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget, Archives* archives) {
   const std::string_view action = e.version.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
   SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket.str(), e.key.str()));
-  Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
-  Status readable = ReadableVersion(ctx, found, e.version);
-  ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
-  if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
-  e.meta = std::move(found).value();
+  std::string archive_id;
+  if (!e.member.empty()) {
+    archive_id = e.key.str();
+    archive_id += '\0';
+    archive_id += e.version.ToString();
+  }
+  if (auto it = archives->find(archive_id); !archive_id.empty() && it != archives->end()) {
+    e.meta = it->second;
+  } else {
+    Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
+    Status readable = ReadableVersion(ctx, found, e.version);
+    ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
+    if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
+    e.meta = std::move(found).value();
+    if (!archive_id.empty() && !e.meta.segments.empty()) archives->emplace(archive_id, e.meta);
+  }
   e.base = 0;
   e.whole = e.meta.size;
   e.etag = e.meta.etag;
@@ -128,6 +145,73 @@ Task<Status> Flush(Ctx& ctx, std::string& out) {
   co_return s;
 }
 
+// Headers, padding and small members' bytes gather in one buffer, written when it passes
+// kGather or before a run that goes by sendfile: one write for many small members (a
+// 4 KiB sample written as header, data and padding would cost three). A stored member
+// shorter than kCopyBelow is read into the buffer by its store rather than sent by
+// sendfile: a read costs less than a flush and a sendfile each (bench/members_bench.py).
+constexpr size_t kGather = 256 << 10;
+constexpr uint64_t kCopyBelow = 64 << 10;
+
+class GatherSink final : public storage::ByteSink {
+ public:
+  GatherSink(Ctx& ctx, std::string& out) : ctx_(ctx), out_(out) {}
+  Task<Status> Write(std::string_view bytes) override {
+    out_.append(bytes);
+    if (out_.size() >= kGather) co_return co_await Flush(ctx_, out_);
+    co_return Status::Ok();
+  }
+  Task<Status> SendFile(int fd, uint64_t offset, uint64_t n) override {
+    SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx_, out_));
+    co_return co_await ctx_.resp.SendFile(fd, offset, n);
+  }
+  uint64_t CopyBelow() const override { return kCopyBelow; }
+
+ private:
+  Ctx& ctx_;
+  std::string& out_;
+};
+
+// The data opened for a batch, kept for the members that follow (a shard's samples share
+// one data file): at most kOpenReaders at a time.
+class Readers {
+ public:
+  static constexpr size_t kOpenReaders = 32;
+  Task<Result<storage::DataReader*>> Get(Ctx& ctx, const std::string& id) {
+    for (auto& [have, reader] : open_)
+      if (have == id) co_return reader.get();
+    auto opened = co_await ctx.svc.data->Open(id);
+    if (!opened.ok()) co_return DataOpenFailed(opened.status(), id);
+    if (open_.size() == kOpenReaders) open_.erase(open_.begin());
+    open_.emplace_back(id, std::move(opened).value());
+    co_return open_.back().second.get();
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::unique_ptr<storage::DataReader>>> open_;
+};
+
+// [offset, offset + len) of a stored object, through the gathering sink.
+Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
+                        Readers& readers, GatherSink& sink) {
+  uint64_t seg_start = 0;
+  for (const auto& seg : m.segments) {
+    const uint64_t seg_end = seg_start + seg.size;
+    if (offset < seg_end && len > 0) {
+      const uint64_t from = offset - seg_start;
+      const uint64_t n = std::min<uint64_t>(len, seg.size - from);
+      SLUICE_CO_ASSIGN_OR_RETURN(storage::DataReader * reader, co_await readers.Get(ctx, seg.data_id));
+      if (reader->Size() < from + n)
+        co_return Status(Err::kCorruption, "data " + seg.data_id + " is shorter than its index entry");
+      SLUICE_CO_RETURN_IF_ERROR(co_await reader->Send(sink, from, n, ctx.svc.limits.io_buffer));
+      offset += n;
+      len -= n;
+    }
+    seg_start = seg_end;
+  }
+  co_return Status::Ok();
+}
+
 }  // namespace
 
 Task<Status> BatchGet(Ctx& ctx) {
@@ -156,8 +240,9 @@ Task<Status> BatchGet(Ctx& ctx) {
 
   uint64_t total = kTarEndSize;
   uint64_t inline_budget = kInlineBudget;
+  Archives archives;
   for (auto& e : entries) {
-    if (e.status.ok()) e.status = co_await Resolve(ctx, e, &inline_budget);
+    if (e.status.ok()) e.status = co_await Resolve(ctx, e, &inline_budget, &archives);
     if (!e.status.ok()) {
       if (!error_entries) {
         if (e.status.message().empty() || e.status.code() == Err::kAccessDenied) co_return e.status;
@@ -173,12 +258,10 @@ Task<Status> BatchGet(Ctx& ctx) {
   head.Set("Content-Type", "application/x-tar");
   head.Set("x-sluice-batch-count", std::to_string(entries.size()));
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, total));
-  // Headers, padding and inline bytes gather in one buffer, written when it passes
-  // kGather or before a member that goes by sendfile: one write for many small members
-  // (a 4 KiB sample written as header, data and padding would cost three).
-  static constexpr size_t kGather = 256 << 10;
   std::string out;
-  out.reserve(kGather + 2048);
+  out.reserve(kGather + kCopyBelow + 2048);
+  GatherSink sink(ctx, out);
+  Readers readers;
   for (auto& e : entries) {
     out += e.header;
     std::string().swap(e.header);
@@ -193,8 +276,7 @@ Task<Status> BatchGet(Ctx& ctx) {
                         "an object of the batch changed while it was sent: " + e.name);
       out.append(std::string_view(again->inline_data).substr(e.offset, e.length));
     } else if (e.length > 0) {
-      SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));
-      SLUICE_CO_RETURN_IF_ERROR(co_await SendObjectRange(ctx, e.meta, e.offset, e.length));
+      SLUICE_CO_RETURN_IF_ERROR(co_await SendStored(ctx, e.meta, e.offset, e.length, readers, sink));
     }
     out.append(TarPadding(e.length), '\0');
     if (out.size() >= kGather) SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));

@@ -61,8 +61,9 @@ Task<Status> GetObjectMember(Ctx& ctx, bool head_only) {
   }
   const uint64_t at = e.offset + offset;  // in the archive
   if (head_only || length == 0 || m.segments.empty()) {
-    std::string_view body =
-        head_only || length == 0 ? std::string_view() : std::string_view(m.inline_data).substr(at, length);
+    std::string_view body = head_only || length == 0
+                                ? std::string_view()
+                                : std::string_view(m.inline_data).substr(at, length);
     co_return co_await ctx.resp.Send(head, body, length);
   }
   SLUICE_CO_ASSIGN_OR_RETURN(auto first, co_await OpenFirstSegment(ctx, m, at, length));
@@ -75,8 +76,8 @@ Task<Status> ListObjectMembers(Ctx& ctx) {
   if (ctx.query.Has("max-members")) {
     auto v = ParseUint(ctx.query.Get("max-members"));
     if (!v || *v < 1 || *v > kMaxMaxMembers)
-      co_return Error(Err::kInvalidArgument, "max-members must be an integer from 1 to " +
-                                                 std::to_string(kMaxMaxMembers));
+      co_return Error(Err::kInvalidArgument,
+                      "max-members must be an integer from 1 to " + std::to_string(kMaxMaxMembers));
     max = *v;
   }
   const std::string after(ctx.query.Get("start-after"));

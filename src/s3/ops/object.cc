@@ -43,8 +43,10 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
   TarIndexer tar;  // a tar archive's member table, found as the bytes go by
+  const UploadId no_upload;
   SLUICE_CO_ASSIGN_OR_RETURN(
-      Stored stored, co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, {}, &tar));
+      Stored stored,
+      co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, no_upload, &tar));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);

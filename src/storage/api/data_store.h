@@ -37,6 +37,10 @@ class ByteSink {
   virtual Task<Status> Write(std::string_view bytes) = 0;
   // [offset, offset + n) of a kernel file, by sendfile where the transport allows.
   virtual Task<Status> SendFile(int fd, uint64_t offset, uint64_t n) = 0;
+  // Runs shorter than this are wanted as Write()s of their bytes, not SendFile: a sink that
+  // gathers many small pieces into one send (a BatchGet of 4 KiB members), for which a
+  // read into its buffer costs less than a flush and a sendfile each.
+  virtual uint64_t CopyBelow() const { return 0; }
 };
 
 // Not thread-safe; one request owns it. Destroying an uncommitted writer discards it, on

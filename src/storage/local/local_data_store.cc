@@ -83,7 +83,7 @@ class LocalReader final : public DataReader {
   Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t buffer) const override {
     if (n >= kWillReadMin) f_->WillRead(offset, n);
     int fd = f_->NativeHandle();
-    if (fd < 0) co_return co_await DataReader::Send(sink, offset, n, buffer);
+    if (fd < 0 || n < sink.CopyBelow()) co_return co_await DataReader::Send(sink, offset, n, buffer);
     co_return co_await sink.SendFile(fd, offset, n);
   }
 

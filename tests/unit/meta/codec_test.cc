@@ -168,6 +168,19 @@ TEST(Codec, VersionLockAndSnapshotFieldsRoundTrip) {
   EXPECT_EQ(back.replication_status, "COMPLETED");
   ASSERT_TRUE(DecodeObject(EncodeObject(legacy), &back).ok());
   EXPECT_TRUE(back.append_state.empty()) << "a decode clears what the record lacks";
+  // A tar object's member count, alone (after empty optional groups); the table itself
+  // is never part of the record.
+  ObjectMeta tar;
+  tar.etag = "t";
+  tar.tar_members = 70000;
+  tar.members = {{"a", 512, 1}};
+  ASSERT_TRUE(DecodeObject(EncodeObject(tar), &back).ok());
+  EXPECT_EQ(back.tar_members, 70000u);
+  EXPECT_TRUE(back.members.empty());
+  EXPECT_TRUE(back.append_state.empty());
+  EXPECT_TRUE(back.version.empty());
+  ASSERT_TRUE(DecodeObject(EncodeObject(legacy), &back).ok());
+  EXPECT_EQ(back.tar_members, 0u);
   m.append_state.clear();
   m.replication_status.clear();
   // The summary decode skips the bytes but keeps version and marker.

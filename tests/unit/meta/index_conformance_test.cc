@@ -136,6 +136,54 @@ TEST_P(IndexConformance, AppendConditions) {
             Err::kInvalidWriteOffset);
 }
 
+// compat: tar-members
+// A tar object's member table is written with its record, under its first data id, read
+// by name and in name order, and collected with the data.
+TEST_P(IndexConformance, TarMemberTables) {
+  ObjectMeta m;
+  m.etag = "e";
+  m.size = 4096;
+  m.segments.push_back({"d1", 4096, ""});
+  m.members = {{"b.jpg", 1024, 10}, {"a.cls", 512, 5}, {"b.jpg", 2048, 7}, {"c/d.txt", 3072, 0}};
+  m.tar_members = 4;
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "s.tar"_k, m, {}, nullptr).ok());
+  auto got = index_->GetObject("bkt"_b, "s.tar"_k);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->tar_members, 4u);
+  EXPECT_TRUE(got->members.empty()) << "the table is kept beside the record, not in it";
+  auto a = index_->GetMember("bkt"_b, "d1", "a.cls");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->offset, 512u);
+  EXPECT_EQ(a->size, 5u);
+  auto b = index_->GetMember("bkt"_b, "d1", "b.jpg");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->offset, 2048u) << "a repeated name is the later member";
+  EXPECT_EQ(index_->GetMember("bkt"_b, "d1", "zz").status().code(), Err::kNotFound);
+  EXPECT_EQ(index_->GetMember("bkt"_b, "d9", "a.cls").status().code(), Err::kNotFound);
+  auto page = index_->ListMembers("bkt"_b, "d1", "", 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].name, "a.cls");
+  EXPECT_EQ((*page)[1].name, "b.jpg");
+  page = index_->ListMembers("bkt"_b, "d1", "b.jpg", 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].name, "c/d.txt");
+  EXPECT_TRUE(index_->ListMembers("bkt"_b, "d1", "c/d.txt", 10)->empty());
+  // Replaced: the old data is released, and its table goes when it is collected.
+  ObjectMeta plain;
+  plain.etag = "p";
+  plain.size = 1;
+  plain.segments.push_back({"d2", 1, ""});
+  std::vector<std::string> released;
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "s.tar"_k, plain, {}, &released).ok());
+  EXPECT_EQ(released, std::vector<std::string>{"d1"});
+  EXPECT_EQ(index_->GetObject("bkt"_b, "s.tar"_k)->tar_members, 0u);
+  ASSERT_TRUE(index_->GcDone({"d1"}).ok());
+  EXPECT_EQ(index_->GetMember("bkt"_b, "d1", "a.cls").status().code(), Err::kNotFound);
+  EXPECT_TRUE(index_->ListMembers("bkt"_b, "d1", "", 10)->empty());
+}
+
 TEST_P(IndexConformance, ListingOrderPrefixAndMarkers) {
   for (auto k : {"a", "b/1", "b/2", "b/c/3", "c", "\xc3\xa9", "a/"}) Put(k);
   EXPECT_EQ(List({}), "a,a/,b/1,b/2,b/c/3,c,\xc3\xa9,");
