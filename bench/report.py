@@ -400,6 +400,9 @@ if os.path.exists(batch):  # issue #21: bench/batch_bench.py, run on its own
 members = os.path.join(os.path.dirname(os.path.abspath(__file__)), "MEMBERS.md")
 if os.path.exists(members):  # issue #21: bench/members_bench.py, run on its own
     lines += [open(members).read().strip(), ""]
+fanout = os.path.join(os.path.dirname(os.path.abspath(__file__)), "FANOUT.md")
+if os.path.exists(fanout):  # issue #21: bench/fanout_bench.py, run on its own
+    lines += [open(fanout).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -407,10 +407,19 @@ struct DataCommands::Impl {
   int Cat(Client& c) {
     std::string b, k;
     if (!client::ParseS3Url(a1, &b, &k)) throw ClientError("cat wants s3://BUCKET/KEY, not " + a1);
-    client::ObjectReader r(c, b, k);
+    // One streaming GET on a LAN; parallel ranged reads ahead when the round trip is long
+    // (Client::PreferStreaming). The HEAD opens the connection whose round trip decides.
+    c.Head(b, k);
+    std::unique_ptr<client::ObjectStream> stream;
+    std::unique_ptr<client::ObjectReader> reader;
+    if (c.PreferStreaming())
+      stream = std::make_unique<client::ObjectStream>(c, b, k);
+    else
+      reader = std::make_unique<client::ObjectReader>(c, b, k);
     std::vector<char> buf(1 << 20);
     for (;;) {
-      size_t n = r.Read(buf.data(), buf.size());
+      size_t n =
+          stream ? stream->Read(buf.data(), buf.size()) : reader->Read(buf.data(), buf.size());
       if (n == 0) break;
       if (std::fwrite(buf.data(), 1, n, stdout) != n)
         throw ClientError("cannot write to standard output");

@@ -2,6 +2,8 @@
 // the plain S3 calls. Transfers (parallel ranged GET, multipart upload, the reader) are in
 // transfer.cc.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sluice/client.h>
 #include <sys/socket.h>
@@ -262,6 +264,19 @@ struct Client::Pool {
     std::lock_guard l(mu);
     dead.swap(idle);
   }
+  uint32_t RoundTripUs() {
+    std::lock_guard l(mu);
+    for (auto& c : idle) {
+      if (!c->open) continue;
+      auto& sock = url.tls ? beast::get_lowest_layer(*c->tls).socket() : c->plain->socket();
+      tcp_info info{};
+      socklen_t len = sizeof info;
+      if (::getsockopt(sock.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+          info.tcpi_rtt > 0)
+        return info.tcpi_rtt;
+    }
+    return 0;
+  }
   void Connect(Conn& c, const Settings& s) {
     tcp::resolver resolver(c.io);
     beast::error_code ec;
@@ -289,6 +304,13 @@ struct Client::Pool {
     c.open = true;
   }
 };
+
+uint32_t Client::RoundTripUs() const { return pool_->RoundTripUs(); }
+
+bool Client::PreferStreaming() const {
+  uint32_t rtt = RoundTripUs();
+  return rtt > 0 && rtt < kStreamingRttUs;
+}
 
 Client::Client(Settings settings)
     : settings_(std::move(settings)), pool_(std::make_unique<Pool>()) {

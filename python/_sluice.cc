@@ -290,6 +290,8 @@ PYBIND11_MODULE(_sluice, m) {
            py::arg("verify_tls") = true, py::arg("ca_file") = "")
       .def_property_readonly("part_size", [](Client& c) { return c.settings().part_size; })
       .def_property_readonly("endpoint", [](Client& c) { return c.settings().endpoint; })
+      .def("rtt_us", &Client::RoundTripUs)
+      .def("prefer_streaming", &Client::PreferStreaming)
       .def("head",
            [](Client& c, const std::string& b, const std::string& k) {
              ObjectInfo o;

@@ -123,6 +123,17 @@ class Client {
                    const std::map<std::string, std::string>& headers, char* dst, uint64_t cap,
                    uint64_t* got);
 
+  // The kernel's smoothed round-trip time to the endpoint, in microseconds, from TCP_INFO
+  // of an idle pooled connection; 0 when none is open yet.
+  uint32_t RoundTripUs() const;
+  // Whether to read a whole object through one streaming GET rather than parallel ranged
+  // reads: true when the round trip is known and under kStreamingRttUs. Linux grows a TCP
+  // receive window to 6 MiB, which over a 2 ms round trip carries 3 GB/s, more than one
+  // core copies; parallel reads then win nothing and cost a second copy of every byte
+  // (out of their part buffers), which under contention halves throughput (#21).
+  static constexpr uint32_t kStreamingRttUs = 2000;
+  bool PreferStreaming() const;
+
   // Buckets.
   void CreateBucket(const std::string& bucket);
   void DeleteBucket(const std::string& bucket);

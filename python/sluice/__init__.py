@@ -56,8 +56,10 @@ class _RawReader(io.RawIOBase):
         return self._r.read_view(n)
 
     def set_window(self, nbytes):
-        """Fetch up to `nbytes` ahead of the reader (0: part_size × parallelism)."""
-        self._r.set_window(nbytes)
+        """Fetch up to `nbytes` ahead of the reader (0: part_size × parallelism); nothing
+        for a streaming reader, whose read-ahead is the TCP window."""
+        if hasattr(self._r, "set_window"):
+            self._r.set_window(nbytes)
 
     def tell(self):
         return self._r.tell()
@@ -179,6 +181,7 @@ class Client:
                           part_size=part_size, parallelism=parallelism, verify_tls=verify_tls,
                           ca_file=ca_file)
         self._pid = os.getpid()
+        self._streaming = None  # open()'s default way to read, once measured
 
     @property
     def endpoint(self):
@@ -256,12 +259,24 @@ class Client:
     def create_bucket(self, bucket):
         self._c.create_bucket(bucket)
 
-    def open(self, url, mode="rb", buffer_size=None, window=0, read_part=0, streaming=False):
-        """A file object. "rb": reads fetch `window` bytes ahead in parallel ranged GETs
-        of `read_part` bytes (0: part_size × parallelism, and part_size; set_window()
-        changes the window later); with streaming=True, one GET read straight from the
-        socket as the file is read (the cheapest on a fast network, resumed where it
-        stopped if the connection drops). "wb": a multipart upload, visible whole at
+    def _prefer_streaming(self, bucket, key):
+        # Decided once per client, from the kernel's round-trip time to the endpoint
+        # (a HEAD of the object opens a connection when none is pooled yet).
+        if self._streaming is None:
+            if not self._c.rtt_us():
+                self._c.head(bucket, key)
+            self._streaming = self._c.prefer_streaming()
+        return self._streaming
+
+    def open(self, url, mode="rb", buffer_size=None, window=0, read_part=0, streaming=None):
+        """A file object. "rb" reads one of two ways. Streaming: one GET read straight
+        from the socket into the caller's buffer as the file is read, resumed where it
+        stopped if the connection drops; seeks start a new ranged GET. Parallel: `window`
+        bytes fetched ahead in parallel ranged GETs of `read_part` bytes (0: part_size ×
+        parallelism, and part_size; set_window() changes the window later), which pays a
+        second copy of every byte but wins when a round trip is long. streaming=None
+        (the default) streams when the endpoint's round trip is under 2 ms (a LAN) and no
+        window or read_part is given; True or False forces a way. "wb": a multipart upload, visible whole at
         close(). "ab": appends; each flush() sends the bytes written since as one append,
         durable when it returns (and so does close(), and a write that fills
         `buffer_size`, default part_size); the object is created when missing. Appends need
@@ -269,6 +284,8 @@ class Client:
         bucket, key = parse_url(url)
         part = self._c.part_size
         if mode == "rb":
+            if streaming is None:
+                streaming = not window and not read_part and self._prefer_streaming(bucket, key)
             if streaming:
                 return io.BufferedReader(_RawReader(_Stream(self._c, bucket, key)), buffer_size or (256 << 10))
             raw = _RawReader(_Reader(self._c, bucket, key, window, read_part))

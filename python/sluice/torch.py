@@ -455,7 +455,8 @@ def save(obj, url, client=None):
 
 
 def load(url, map_location=None, client=None, attempts=3, **kwargs):
-    """torch.load from S3 with parallel ranged reads ahead of the reader. Every read is
+    """torch.load from S3 through Client.open (one streaming GET on a LAN, parallel
+    ranged reads ahead of the reader across a long round trip). Every read is
     pinned to the ETag the load started with; if a save replaces the checkpoint midway,
     the load starts over on the new one rather than mixing the two."""
     c = _client(client)

@@ -111,6 +111,33 @@ class PythonTest(unittest.TestCase):
             s.read()
         self.assertEqual(cm.exception.code, "PreconditionFailed")
 
+    def test_open_chooses_streaming_on_a_short_round_trip(self):
+        # The default reader (#21): one streaming GET when the kernel's round trip to the
+        # endpoint is under 2 ms, as on loopback; parallel ranged reads when asked for.
+        big = os.urandom(9 * 1024 * 1024 + 11)
+        self.c.put("s3://pyt/way/big.bin", big)
+        c = sluice.Client(**self.kw)  # fresh: no connection yet, so open() measures
+        self.assertEqual(c._c.rtt_us(), 0)
+        with c.open("s3://pyt/way/big.bin") as f:
+            self.assertIsInstance(f.raw._r, sluice._Stream)
+            self.assertIs(c._streaming, True)
+            f.raw.set_window(1 << 20)  # nothing for a stream, and no error
+            self.assertEqual(f.read(), big)
+        c.head("s3://pyt/way/big.bin")  # leaves its connection idle in the pool
+        self.assertGreater(c._c.rtt_us(), 0)
+        self.assertLess(c._c.rtt_us(), 2000)
+        for kw in ({"streaming": False}, {"window": 4 << 20}, {"read_part": 1 << 20}):
+            with c.open("s3://pyt/way/big.bin", **kw) as f:
+                self.assertIsInstance(f.raw._r, sluice._Reader, kw)
+                buf = bytearray(1 << 20)
+                got = bytearray()
+                while n := f.readinto(buf):
+                    got += buf[:n]
+                self.assertEqual(bytes(got), big)
+        with self.assertRaises(sluice.ClientError) as cm:
+            sluice.Client(**self.kw).open("s3://pyt/way/missing.bin").read()
+        self.assertEqual(cm.exception.code, "NoSuchKey")
+
     def test_pool_of_dead_connections_after_a_restart(self):
         # More idle keep-alive connections than the request has attempts, all closed by a
         # server restart: the first failure drops them all, and the request goes through
