@@ -137,8 +137,9 @@ namespace {
 
 class RadosReader final : public DataReader {
  public:
-  RadosReader(librados::IoCtx* data, std::string id, uint64_t size, boost::asio::thread_pool* pool)
-      : data_(data), id_(std::move(id)), size_(size), pool_(pool) {}
+  RadosReader(librados::IoCtx* data, std::string id, uint64_t size, boost::asio::thread_pool* pool,
+              SingleFlight<RadosDataStore::Piece>* flights)
+      : data_(data), id_(std::move(id)), size_(size), pool_(pool), flights_(flights) {}
   uint64_t Size() const override { return size_; }
 
   Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
@@ -165,32 +166,38 @@ class RadosReader final : public DataReader {
   }
 
   // Pieces read on the pool, one ahead of the socket: the I/O thread never waits on the
-  // cluster, and a request holds at most two pieces.
+  // cluster, and a request holds at most two pieces. Pieces follow kPiece boundaries, so
+  // that GETs of the same object in flight at once ask for the same pieces and share each
+  // read (RadosDataStore::piece_reads).
   Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t) const override {
-    struct Piece {
-      Status status = Status::Ok();
-      std::string bytes;
-    };
+    using Piece = RadosDataStore::Piece;
     auto start = [this](uint64_t off, uint64_t len) {
       return Background<Piece>(*pool_, [this, off, len] {
-        Piece p;
-        p.bytes.resize(len);
-        size_t got = 0;
-        p.status = Read(off, p.bytes.data(), len, &got);
-        if (p.status.ok() && got != len) p.status = Status(Err::kCorruption, "short read of " + id_);
-        return p;
+        return flights_->Do(id_ + ":" + std::to_string(off) + ":" + std::to_string(len), [&] {
+          Piece p;
+          std::string bytes(len, '\0');
+          size_t got = 0;
+          p.status = Read(off, bytes.data(), len, &got);
+          if (p.status.ok() && got != len)
+            p.status = Status(Err::kCorruption, "short read of " + id_);
+          p.bytes = std::make_shared<const std::string>(std::move(bytes));
+          return p;
+        });
       });
     };
+    auto piece_len = [](uint64_t off, uint64_t left) {
+      return std::min<uint64_t>(left, RadosDataStore::kPiece - off % RadosDataStore::kPiece);
+    };
     std::optional<Background<Piece>> next;
-    next.emplace(start(offset, std::min<uint64_t>(n, RadosDataStore::kPiece)));
+    next.emplace(start(offset, piece_len(offset, n)));
     while (next) {
       Piece p = co_await next->Wait();
       next.reset();
       if (!p.status.ok()) co_return p.status;
-      offset += p.bytes.size();
-      n -= p.bytes.size();
-      if (n > 0) next.emplace(start(offset, std::min<uint64_t>(n, RadosDataStore::kPiece)));
-      Status w = co_await sink.Write(p.bytes);
+      offset += p.bytes->size();
+      n -= p.bytes->size();
+      if (n > 0) next.emplace(start(offset, piece_len(offset, n)));
+      Status w = co_await sink.Write(*p.bytes);
       if (!w.ok()) {
         if (next) {
           Piece ignored = co_await next->Wait();  // it reads through `this`: wait for it
@@ -207,6 +214,7 @@ class RadosReader final : public DataReader {
   std::string id_;
   uint64_t size_;
   boost::asio::thread_pool* pool_;
+  SingleFlight<RadosDataStore::Piece>* flights_;
 };
 
 }  // namespace
@@ -348,7 +356,7 @@ Result<std::unique_ptr<DataWriter>> RadosDataStore::Create(uint64_t /*size_hint*
 
 Result<std::unique_ptr<DataReader>> RadosDataStore::Open(const std::string& id) {
   SLUICE_ASSIGN_OR_RETURN(uint64_t size, ReadSize(data_, id));
-  return std::unique_ptr<DataReader>(new RadosReader(&data_, id, size, pool_));
+  return std::unique_ptr<DataReader>(new RadosReader(&data_, id, size, pool_, &piece_reads_));
 }
 
 void RadosDataStore::Published(const std::string& id) {

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/single_flight.h"
 #include "io/env.h"
 #include "io/rados/rados_cluster.h"
 #include "storage/api/data_store.h"
@@ -72,6 +73,15 @@ class RadosDataStore final : public DataStore {
 
   static std::string StripeName(const std::string& id, uint64_t n);
 
+  // A piece Send reads: [offset, offset + len) of one data id, within one kPiece-aligned
+  // piece. Concurrent GETs of the same range (a model pulled by every replica at once)
+  // share one read of each piece (single-flight).
+  struct Piece {
+    Status status = Status::Ok();
+    std::shared_ptr<const std::string> bytes;
+  };
+  SingleFlight<Piece>& piece_reads() { return piece_reads_; }
+
  private:
   friend class RadosWriter;
   // kUnavailable unless the lease is held with a third of its duration left.
@@ -87,6 +97,7 @@ class RadosDataStore final : public DataStore {
   void RenewLoop();
 
   librados::IoCtx data_, meta_;
+  SingleFlight<Piece> piece_reads_;
   std::string gateway_, intents_;
   io::Random* rnd_;
   io::Clock* clock_;
