@@ -41,13 +41,11 @@ CHUNK = 1 << 20
 def worker(kind, endpoint, size):
     """One pulling process: imports and connects, says "ready", waits for "go", reads
     the whole object and checks its size."""
-    env = {"AWS_ACCESS_KEY_ID": AK, "AWS_SECRET_ACCESS_KEY": SK}
-    os.environ.update(env)
     if kind == "boto3":
         import boto3
         from botocore.config import Config
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          config=Config(max_pool_connections=16))
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=AK,
+                          aws_secret_access_key=SK, config=Config(max_pool_connections=16))
 
         class Sink:
             n = 0
@@ -124,23 +122,16 @@ def main():
     work = tempfile.mkdtemp(prefix="sluice-fanout-bench-")
     www = os.path.join(work, "www")
     os.makedirs(os.path.join(www, BUCKET, os.path.dirname(KEY)))
-    procs = []
     nginx = False
-
-    def server(name, *extra):
-        port = free_port()
-        data = os.path.join(work, name)
-        os.makedirs(data, exist_ok=True)
-        log = open(os.path.join(work, name + ".log"), "ab")
-        p = subprocess.Popen([a.bin, "server", "--data", data, "--listen", f"127.0.0.1:{port}",
-                              "--access-key", AK, "--secret-key", SK, *extra], stdout=log, stderr=log)
-        procs.append(p)
-        wait_port(port)
-        return p, f"http://127.0.0.1:{port}"
-
+    port = free_port()
+    log = open(os.path.join(work, "server.log"), "wb")
+    proc = subprocess.Popen([a.bin, "server", "--data", os.path.join(work, "data"), "--listen",
+                             f"127.0.0.1:{port}", "--access-key", AK, "--secret-key", SK],
+                            stdout=log, stderr=log)
+    sluice_ep = f"http://127.0.0.1:{port}"
     try:
-        _, origin = server("origin")
-        c = sluice.Client(endpoint=origin, access_key=AK, secret_key=SK)
+        wait_port(port)
+        c = sluice.Client(endpoint=sluice_ep, access_key=AK, secret_key=SK)
         c.create_bucket(BUCKET)
         path = os.path.join(www, BUCKET, KEY)
         with open(path, "wb") as f:
@@ -157,20 +148,19 @@ def main():
               f"sluice at its defaults, "
               f"nginx from ../shared/peers; aggregate GB/s")
         gb = a.procs * size / 1e9
+        url = subprocess.run([a.bin, "presign", "--endpoint", sluice_ep, "--access-key", AK,
+                              "--secret-key", SK, f"s3://{BUCKET}/{KEY}"],
+                             capture_output=True, text=True, check=True).stdout.strip()
         for rnd in range(a.rounds):
-            target = origin
-            url = subprocess.run([a.bin, "presign", "--endpoint", target, "--access-key", AK,
-                                  "--secret-key", SK, f"s3://{BUCKET}/{KEY}"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
             line = []
             nginx_curl = None
             for way in ways:
                 if way == "curl":
                     ours, theirs = run_curl(url, a.procs, size), run_curl(f"{nginx_ep}/{BUCKET}/{KEY}", a.procs, size)
                 elif way == "boto3":
-                    ours, theirs = run_python("boto3", target, a.procs, size), run_python("boto3", nginx_ep, a.procs, size)
+                    ours, theirs = run_python("boto3", sluice_ep, a.procs, size), run_python("boto3", nginx_ep, a.procs, size)
                 else:
-                    ours = run_python(way, target, a.procs, size)
+                    ours = run_python(way, sluice_ep, a.procs, size)
                     if nginx_curl is None:
                         nginx_curl = run_curl(f"{nginx_ep}/{BUCKET}/{KEY}", a.procs, size)
                     theirs = nginx_curl
@@ -179,9 +169,8 @@ def main():
     finally:
         if nginx:
             subprocess.run([os.path.join(PEERS, "nginx-down.sh")], capture_output=True)
-        for p in procs:
-            p.terminate()
-            p.wait()
+        proc.terminate()
+        proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
