@@ -12,15 +12,21 @@ the same run, with the same client on both sides:
   1 MiB `readinto`s (the default reader that `sluice.torch.load` and model pulls use),
   against N curl GETs from nginx; `sluice-stream` and `sluice-ranged`, the same with
   `streaming=True` and `streaming=False` (parallel ranged reads, the default before #21).
+- `cache-cold` and `cache-warm`: N curl GETs through a read-through cache (`sluice server
+  --cache-of`, docs/cache.md) whose origin is the sluice above: cold, the cache started
+  empty for the round (the N pulls join one fill from the origin); warm, the same again
+  with the object held. Each also reports the bytes the origin sent in the round (from its
+  access log): 1x the object when the origin is read once.
 Reports aggregate GB/s (N × size / wall time from the start signal to the last byte)
 and the ratio sluice/nginx of each way (target >= 0.9x).
 
 Needs nginx and curl (../shared/peers/nginx-up.sh, started here on a directory of its own).
 Usage: /usr/bin/python3 bench/fanout_bench.py [--size-mib 1024] [--procs 16] [--rounds 3]
-       [--ways curl,boto3,sluice,sluice-stream,sluice-ranged]
+       [--ways curl,boto3,sluice,sluice-stream,sluice-ranged,cache-cold,cache-warm]
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,6 +115,45 @@ def run_curl(url, procs, size):
     return time.monotonic() - start
 
 
+def origin_bytes(log_path):
+    """Bytes the origin has sent for GETs of KEY (2xx), from its access log."""
+    total = 0
+    with open(log_path, "rb") as f:
+        for line in f.read().decode("utf-8", "replace").splitlines():
+            if "method=GET" in line and f'key="{KEY}"' in line:
+                m = re.search(r" status=2\d\d in=\d+ out=(\d+)", line)
+                if m:
+                    total += int(m.group(1))
+    return total
+
+
+class Cache:
+    """A read-through cache of `origin`, started empty by fresh()."""
+
+    def __init__(self, binary, work, origin):
+        self.binary, self.dir, self.origin = binary, os.path.join(work, "cache"), origin
+        self.port, self.proc = free_port(), None
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def fresh(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.dir + ".iam-key", ignore_errors=True)
+        self.log = open(self.dir + ".log", "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "server", "--data", self.dir, "--listen", f"127.0.0.1:{self.port}",
+             "--access-key", AK, "--secret-key", SK, "--no-access-log", "--cache-of", self.origin,
+             "--cache-access-key", AK, "--cache-secret-key", SK, "--cache-size", "4G"],
+            stdout=self.log, stderr=self.log)
+        wait_port(self.port)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=1024)
@@ -123,8 +168,9 @@ def main():
     www = os.path.join(work, "www")
     os.makedirs(os.path.join(www, BUCKET, os.path.dirname(KEY)))
     nginx = False
+    cache = None
     port = free_port()
-    log = open(os.path.join(work, "server.log"), "wb")
+    log = open(os.path.join(work, "server.log"), "wb", buffering=0)
     proc = subprocess.Popen([a.bin, "server", "--data", os.path.join(work, "data"), "--listen",
                              f"127.0.0.1:{port}", "--access-key", AK, "--secret-key", SK],
                             stdout=log, stderr=log)
@@ -151,10 +197,27 @@ def main():
         url = subprocess.run([a.bin, "presign", "--endpoint", sluice_ep, "--access-key", AK,
                               "--secret-key", SK, f"s3://{BUCKET}/{KEY}"],
                              capture_output=True, text=True, check=True).stdout.strip()
+        cache = Cache(a.bin, work, sluice_ep) if any(w.startswith("cache") for w in ways) else None
+        cache_url = None
+        if cache:
+            cache.fresh()
+            cache_url = subprocess.run([a.bin, "presign", "--endpoint", cache.endpoint, "--access-key", AK,
+                                        "--secret-key", SK, f"s3://{BUCKET}/{KEY}"],
+                                       capture_output=True, text=True, check=True).stdout.strip()
         for rnd in range(a.rounds):
             line = []
             nginx_curl = None
             for way in ways:
+                if way.startswith("cache"):
+                    if way == "cache-cold":
+                        cache.fresh()
+                    before = origin_bytes(log.name)
+                    ours = run_curl(cache_url, a.procs, size)
+                    read = (origin_bytes(log.name) - before) / size
+                    theirs = run_curl(f"{nginx_ep}/{BUCKET}/{KEY}", a.procs, size)
+                    line.append(f"{way} {gb / ours:5.2f} vs {gb / theirs:5.2f} = {theirs / ours:4.2f}x "
+                                f"(origin sent {read:.2f}x the object)")
+                    continue
                 if way == "curl":
                     ours, theirs = run_curl(url, a.procs, size), run_curl(f"{nginx_ep}/{BUCKET}/{KEY}", a.procs, size)
                 elif way == "boto3":
@@ -167,6 +230,8 @@ def main():
                 line.append(f"{way} {gb / ours:5.2f} vs {gb / theirs:5.2f} = {theirs / ours:4.2f}x")
             print(f"  round {rnd + 1}: " + "  ".join(line), flush=True)
     finally:
+        if cache:
+            cache.stop()
         if nginx:
             subprocess.run([os.path.join(PEERS, "nginx-down.sh")], capture_output=True)
         proc.terminate()

@@ -30,6 +30,7 @@ struct Limits {
 class BucketAccessCache;   // s3/authz.h
 struct BucketAccessEntry;  // s3/authz.h
 class ReplicationTargets;  // s3/replication_target.h
+class ReadCache;           // s3/read_cache.h
 
 struct Services {
   // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
@@ -41,6 +42,9 @@ struct Services {
   const auth::CredentialStore* credentials = nullptr;
   BucketAccessCache* access = nullptr;  // bucket policies and ACLs; null: none are kept
   ReplicationTargets* replication_targets = nullptr;  // remote targets; null: none offered
+  // Set when this server is a read-through cache of another endpoint (--cache-of): it then
+  // serves reads of that endpoint's objects and refuses writes (ops/cache.cc).
+  ReadCache* cache = nullptr;
   // Appends in flight, one per object (s3/ops/append.cc).
   std::shared_ptr<AppendLocks> append_locks = std::make_shared<AppendLocks>();
   std::string region = "us-east-1";

@@ -240,6 +240,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   if (ctx.query.Has("versionId")) {
     SLUICE_CO_ASSIGN_OR_RETURN(ctx.version, VersionId::Parse(ctx.query.Get("versionId")));
   }
+  if (svc_.cache) SLUICE_CO_RETURN_IF_ERROR(co_await PrepareCachedRequest(ctx, route.op));
   if (svc_.access && valid_bucket) {
     ctx.access = svc_.access->Peek(ctx.bucket);
     if (!ctx.access) SLUICE_CO_RETURN_IF_ERROR(co_await LoadAccess(ctx));
@@ -266,6 +267,18 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       SLUICE_CO_RETURN_IF_ERROR(co_await RefuseSnapshotWrite(ctx, route.op));
   }
 
+  if (svc_.cache) {
+    switch (route.op) {
+      case Op::kListBuckets: case Op::kListObjects: case Op::kListObjectsV2:
+        co_return co_await ForwardToOrigin(ctx);
+      case Op::kGetObject: case Op::kHeadObject: {
+        Status st = co_await CachedGetObject(ctx, route.op == Op::kHeadObject);
+        if (st.code() == Err::kNoSuchKey) st = co_await HideMissingKey(ctx, route.op, std::move(st));
+        co_return st;
+      }
+      default: break;  // HeadBucket, GetBucketLocation: the local bucket answers
+    }
+  }
   switch (route.op) {
     case Op::kListBuckets: co_return co_await ListBuckets(ctx);
     case Op::kCreateBucket: co_return co_await CreateBucket(ctx);

@@ -218,6 +218,11 @@ class ResponseSink final : public storage::ByteSink {
 
 }  // namespace
 
+Task<Status> SendData(Ctx& ctx, const storage::DataReader& reader, uint64_t offset, uint64_t n) {
+  ResponseSink sink(ctx.resp);
+  co_return co_await reader.Send(sink, offset, n, ctx.svc.limits.io_buffer);
+}
+
 Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
                                                                     const meta::ObjectMeta& m,
                                                                     uint64_t offset, uint64_t len) {

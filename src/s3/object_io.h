@@ -68,6 +68,9 @@ Status DataOpenFailed(Status st, const std::string& data_id);
 // OpenFirstSegment before the head went out (so a missing data file is still a clean 500).
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
                              std::unique_ptr<storage::DataReader> first = nullptr);
+// Sends [offset, offset+n) of one data's bytes after Begin() (a read-through cache's fill
+// in flight, s3/read_cache.h).
+Task<Status> SendData(Ctx& ctx, const storage::DataReader& reader, uint64_t offset, uint64_t n);
 // Opens the data of the segment holding byte `offset` (null for an object without
 // segments, or an empty range): before Begin(), so its failure can still be answered.
 Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,

@@ -20,7 +20,9 @@
 #include "s3/lifecycle_worker.h"
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
+#include "server/origin_client.h"
 #include "server/replication_targets.h"
+#include "s3/read_cache.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
@@ -330,6 +332,36 @@ int RunServer(const ServerConfig& cfg) {
   // The replication worker; its thread runs below unless --replication-interval-ms is 0.
   s3::ReplicationWorker replication(svc, cfg.replication_parallel);
   admin.EnableReplication(&targets, &replication);
+  // A read-through cache of another endpoint (docs/cache.md): what it holds is read back
+  // from the index before the first request.
+  std::unique_ptr<S3Origin> origin;
+  std::unique_ptr<s3::ReadCache> cache;
+  if (!cfg.cache_of.empty()) {
+    OriginSpec spec;
+    spec.endpoint = cfg.cache_of;
+    spec.access_key = cfg.cache_access_key;
+    spec.secret_key = cfg.cache_secret_key;
+    if (const char* v = std::getenv("SLUICE_CACHE_ACCESS_KEY"); v && spec.access_key.empty()) spec.access_key = v;
+    if (const char* v = std::getenv("SLUICE_CACHE_SECRET_KEY"); v && spec.secret_key.empty()) spec.secret_key = v;
+    if (spec.access_key.empty() || spec.secret_key.empty())
+      return fail("--cache-of", Status(Err::kInvalidArgument,
+                                       "the origin's credentials are missing: --cache-access-key and "
+                                       "--cache-secret-key, or $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY"));
+    if (cfg.cache_of.rfind("http://", 0) != 0 && cfg.cache_of.rfind("https://", 0) != 0)
+      return fail("--cache-of", Status(Err::kInvalidArgument, "expected http://HOST:PORT or https://HOST:PORT, got " + cfg.cache_of));
+    spec.region = cfg.cache_region;
+    spec.ca_file = cfg.cache_ca_file;
+    origin = std::make_unique<S3Origin>(spec);
+    s3::CacheOptions copts;
+    copts.capacity = cfg.cache_size;
+    copts.revalidate_after_micros = static_cast<int64_t>(cfg.cache_revalidate_s * 1e6);
+    cache = std::make_unique<s3::ReadCache>(svc, origin.get(), copts);
+    if (Status s = cache->Load(); !s.ok()) return fail("cache", s);
+    auto st = cache->stats();
+    svc.cache = cache.get();
+    where += "; a read-through cache of " + cfg.cache_of + " (" + std::to_string(st.objects) +
+             " objects, " + std::to_string(st.used >> 20) + " of " + std::to_string(cfg.cache_size >> 20) + " MiB held)";
+  }
   s3::S3Handler handler(svc, {cfg.access_log});
 
   http::ServerOptions opts;

@@ -47,6 +47,16 @@ struct ServerConfig {
   int ceph_timeout_s = 10;
   int ceph_lease_s = 30;  // a gateway's lease on its intent log
   int ceph_list_cache_mb = 128;  // listing pages kept in memory, validated per page
+  // A read-through cache of another S3 endpoint (docs/cache.md): its URL, the credentials
+  // to read it with (empty: $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY), the
+  // bytes of object data kept, the seconds an ETag the origin confirmed is trusted, and
+  // the origin's region and CA bundle.
+  std::string cache_of;
+  std::string cache_access_key, cache_secret_key;
+  uint64_t cache_size = 10ULL << 30;
+  double cache_revalidate_s = 0;
+  std::string cache_region = "us-east-1";
+  std::string cache_ca_file;
 };
 
 // Runs until a termination signal; returns the process exit code.

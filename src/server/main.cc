@@ -98,6 +98,26 @@ int main(int argc, char** argv) {
                   "Keys the replication worker copies at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  srv->add_option("--cache-of", cfg.cache_of,
+                  "Serve as a read-through cache of this S3 endpoint (http(s)://HOST:PORT): reads "
+                  "of its objects are kept on local disk under --data, revalidated by ETag and "
+                  "evicted least recently used first; writes are refused (docs/cache.md)");
+  srv->add_option("--cache-access-key", cfg.cache_access_key,
+                  "Access key for the origin (default: $SLUICE_CACHE_ACCESS_KEY)");
+  srv->add_option("--cache-secret-key", cfg.cache_secret_key,
+                  "Secret key for the origin (default: $SLUICE_CACHE_SECRET_KEY)");
+  srv->add_option("--cache-size", cfg.cache_size,
+                  "Bytes of object data the cache keeps (suffixes K, M, G, T: powers of 1024)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  srv->add_option("--cache-revalidate", cfg.cache_revalidate_s,
+                  "Seconds an ETag the origin confirmed is trusted before the next read asks "
+                  "again (0: every read asks)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  srv->add_option("--cache-region", cfg.cache_region, "The origin's region")->capture_default_str();
+  srv->add_option("--cache-ca-file", cfg.cache_ca_file, "PEM bundle to verify an HTTPS origin")
+      ->check(CLI::ExistingFile);
   sluice::cli::AdminCommand admin;
   admin.Register(app);
   sluice::cli::DataCommands data;

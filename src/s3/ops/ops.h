@@ -5,7 +5,18 @@
 
 #include "s3/context.h"
 
+namespace sluice::s3 {
+enum class Op;  // s3/router.h
+}
+
 namespace sluice::s3::ops {
+
+// cache.cc: a read-through cache (svc.cache set). Refuses what it does not serve (501) and
+// anonymous requests, and creates the request's bucket when the origin has it; then the
+// reads of objects and the listings the origin answers.
+Task<Status> PrepareCachedRequest(Ctx& ctx, Op op);
+Task<Status> CachedGetObject(Ctx& ctx, bool head);
+Task<Status> ForwardToOrigin(Ctx& ctx);
 
 // bucket.cc
 Task<Status> ListBuckets(Ctx& ctx);

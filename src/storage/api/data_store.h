@@ -98,6 +98,9 @@ class DataStore {
   // whose index needs none: see meta::Index::IsReferenced).
   virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                                      std::string_view owner = {}) = 0;
+  // Opens committed data. A store may also open data still being written (the local store
+  // reads its tmp/ file, up to what Append has returned so far: a read-through cache serves
+  // a fill as it lands, s3/read_cache.h); one that cannot answers kNotFound until Commit.
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
   // Opens committed data to add bytes at its end (an append to an object, which writes
   // O(appended bytes), never a copy). The writer writes from `offset`, the size the index
