@@ -337,6 +337,10 @@ int RunServer(const ServerConfig& cfg) {
   std::unique_ptr<S3Origin> origin;
   std::unique_ptr<s3::ReadCache> cache;
   if (!cfg.cache_of.empty()) {
+    if (rados)
+      return fail("--cache-of", Status(Err::kInvalidArgument,
+                                       "a read-through cache keeps its copies on local disk, next to "
+                                       "its readers: --cache-of goes with --data, not --ceph-conf"));
     OriginSpec spec;
     spec.endpoint = cfg.cache_of;
     spec.access_key = cfg.cache_access_key;

@@ -105,9 +105,11 @@ Task<Status> ServeFill(Ctx& ctx, const std::shared_ptr<CacheFill>& fill, bool he
   }
   if (head_only || length == 0) co_return co_await ctx.resp.Send(head, std::string_view(), length);
 
-  // The first bytes of the range first, so a fill that fails at once is still a clean error.
+  // The first bytes of the range first, so a fill that fails at once is still a clean error;
+  // from a store that cannot read data still being written, the whole fill first.
   const uint64_t end = offset + length;
-  co_await fill->WaitFor(std::min(end, offset + 1), *ctx.svc.blocking);
+  const bool as_it_lands = ctx.svc.data->backend().ReadsWhileWriting();
+  co_await fill->WaitFor(as_it_lands ? std::min(end, offset + 1) : UINT64_MAX, *ctx.svc.blocking);
   if (auto p = fill->Snapshot(); p.done && !p.status.ok()) co_return p.status;
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
   std::unique_ptr<storage::DataReader> reader;
@@ -122,14 +124,8 @@ Task<Status> ServeFill(Ctx& ctx, const std::shared_ptr<CacheFill>& fill, bool he
     }
     if (!reader) {
       auto r = co_await ctx.svc.data->Open(p.data_id);
-      if (!r.ok()) {
-        // A store that cannot read data still being written (the contract leaves it to the
-        // store: storage/api/data_store.h) serves it once committed; and the local store's
-        // file may have moved under objects/ while this request opened it.
-        co_await fill->WaitFor(UINT64_MAX, *ctx.svc.blocking);
-        if (auto q = fill->Snapshot(); !q.status.ok()) co_return q.status;
-        r = co_await ctx.svc.data->Open(p.data_id);
-      }
+      // Published while this request opened it: the file moved under objects/.
+      if (!r.ok() && fill->Snapshot().done) r = co_await ctx.svc.data->Open(p.data_id);
       if (!r.ok()) co_return DataOpenFailed(r.status(), p.data_id);
       reader = std::move(r).value();
     }

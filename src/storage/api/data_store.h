@@ -98,10 +98,13 @@ class DataStore {
   // whose index needs none: see meta::Index::IsReferenced).
   virtual Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                                      std::string_view owner = {}) = 0;
-  // Opens committed data. A store may also open data still being written (the local store
-  // reads its tmp/ file, up to what Append has returned so far: a read-through cache serves
-  // a fill as it lands, s3/read_cache.h); one that cannot answers kNotFound until Commit.
+  // Opens committed data; where ReadsWhileWriting(), also data still being written.
   virtual Result<std::unique_ptr<DataReader>> Open(const std::string& id) = 0;
+  // Whether Open of an id whose writer is still appending reads every byte Append has
+  // returned for, at once (the local store: its tmp/ file, written through the page cache
+  // when created without a size hint). A read-through cache then serves a fill as it lands
+  // (s3/read_cache.h); elsewhere its readers wait for the commit.
+  virtual bool ReadsWhileWriting() const { return false; }
   // Opens committed data to add bytes at its end (an append to an object, which writes
   // O(appended bytes), never a copy). The writer writes from `offset`, the size the index
   // records: whatever lies past it (an append that never committed) is dropped first, and

@@ -34,6 +34,9 @@ class LocalDataStore final : public DataStore {
                                              std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
   bool SupportsExtend() const override { return true; }
+  // Buffered files (Create without a size hint) are written with write(2): readers see
+  // each Append at once.
+  bool ReadsWhileWriting() const override { return true; }
   Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
   // Writes, syncs and removes DATA/ready-probe.
