@@ -403,6 +403,9 @@ if os.path.exists(members):  # issue #21: bench/members_bench.py, run on its own
 fanout = os.path.join(os.path.dirname(os.path.abspath(__file__)), "FANOUT.md")
 if os.path.exists(fanout):  # issue #21: bench/fanout_bench.py, run on its own
     lines += [open(fanout).read().strip(), ""]
+loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LOADER.md")
+if os.path.exists(loader):  # issue #21: bench/loader_bench.py, run on its own (root)
+    lines += [open(loader).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

@@ -12,10 +12,12 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
             libgoogle-perftools-dev python3-dev python3-setuptools pybind11-dev curl ca-certificates
             librados-dev libradospp-dev)
 # ccache only speeds rebuilds (the build uses it when it is there); wrk and matplotlib are the
-# benchmark harness's (bench/run.sh --quick runs in the suite).
+# benchmark harness's (bench/run.sh --quick runs in the suite); iproute2, nftables and
+# util-linux (taskset) put a server and a loader on two network namespaces for
+# bench/loader_bench.py.
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
-           python3-matplotlib)
+           python3-matplotlib iproute2 nftables util-linux)
 
 # Ceph's monitor, OSD and command-line tools: the development cluster (scripts/ceph-dev.sh)
 # the RADOS backend is tested on (issue #18), and Ceph's own S3 gateway, a replication

@@ -74,6 +74,8 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
   /usr/bin/python3 -W ignore bench/fanout_bench.py --size-mib 64 --procs 4 --rounds 1 \
     --ways curl,boto3,sluice,sluice-stream,sluice-ranged,cache-cold,cache-warm \
     > build/fanout-quick.log 2>&1 || { tail -30 build/fanout-quick.log; exit 1; }
+  /usr/bin/python3 -W ignore bench/loader_bench.py --total-mib 128 --rounds 1 \
+    > build/loader-quick.log 2>&1 || { tail -30 build/loader-quick.log; exit 1; }
   phase "bench --quick"
 fi
 
