@@ -94,6 +94,7 @@ class Bench:
         self.nginx = False
         self.port = free_port()
         self.nport = free_port()
+        self.sock = os.path.join(self.work, "sluice.sock")
 
     # network namespaces
     def netns_up(self):
@@ -124,7 +125,8 @@ class Bench:
         log = open(os.path.join(self.work, "sluice.log"), "wb")
         self.sluice = subprocess.Popen(
             ["ip", "netns", "exec", SRV_NS, os.path.join(ROOT, "build/release/src/sluice"), "server",
-             "--data", self.data, "--listen", f"127.0.0.1:{self.port}", "--access-key", AK,
+             "--data", self.data, "--listen", f"127.0.0.1:{self.port}", "--unix-socket", self.sock,
+             "--access-key", AK,
              "--secret-key", SK, "--no-access-log"], stdout=log, stderr=log)
         env = dict(os.environ, NGINX_STATE=os.path.join(self.work, "nginx-state"))
         out = subprocess.run(["ip", "netns", "exec", SRV_NS, os.path.join(PEERS, "nginx-up.sh"),
@@ -189,7 +191,8 @@ class Bench:
 
     def epoch(self, source, ns, host, cores=None):
         """Samples per second of one epoch, the loader in namespace `ns` on `cores`."""
-        endpoint = {"sluice": f"http://{host}:{self.port}", "nginx": f"http://{host}:{self.nport}"}.get(source, "")
+        endpoint = {"sluice": f"http://{host}:{self.port}", "nginx": f"http://{host}:{self.nport}",
+                    "sluice-unix": f"unix://{self.sock}"}.get(source, "")
         shards = self.shard_dir if source == "local" else self.urls()
         cmd = ["ip", "netns", "exec", ns]
         if cores:
@@ -235,11 +238,14 @@ class Bench:
         results = []
         for scenario in a.scenarios.split(","):
             for rnd in range(a.rounds):
+                extra = ""
                 if scenario == "transport":
                     self.pin_servers("0,1")
                     self.warm()
                     ours = self.epoch("sluice", SRV_NS, "127.0.0.1")
                     theirs = self.epoch("nginx", SRV_NS, "127.0.0.1")
+                    unix = self.epoch("sluice-unix", SRV_NS, "")
+                    extra = f"  (sluice on its Unix socket {unix:7.0f} = {unix / theirs:4.2f}x)"
                     peer = "nginx"
                 elif scenario == "cold":
                     self.pin_servers("0,1")
@@ -250,6 +256,11 @@ class Bench:
                     # What any HTTP server's transport costs cold: nginx with its files dropped.
                     self.drop(self.shard_dir)
                     cold_nginx = self.epoch("nginx", SRV_NS, "127.0.0.1")
+                    self.drop(os.path.join(self.data, "objects"))
+                    unix = self.epoch("sluice-unix", SRV_NS, "")
+                    extra = (f"  (nginx cold {cold_nginx:7.0f} = {cold_nginx / theirs:4.2f}x local, "
+                             f"sluice = {ours / cold_nginx:4.2f}x nginx; sluice on its Unix socket "
+                             f"{unix:7.0f} = {unix / theirs:4.2f}x local)")
                     peer = "local files"
                 elif scenario == "apart":
                     self.pin_servers("0")
@@ -260,8 +271,6 @@ class Bench:
                 else:
                     raise SystemExit(f"unknown scenario {scenario}")
                 results.append((scenario, rnd, ours, theirs))
-                extra = (f"  (nginx cold {cold_nginx:7.0f} = {cold_nginx / theirs:4.2f}x local; "
-                         f"sluice = {ours / cold_nginx:4.2f}x nginx)" if scenario == "cold" else "")
                 print(f"  {scenario:9s} round {rnd + 1}: sluice {ours:7.0f} vs {peer} {theirs:7.0f} "
                       f"= {ours / theirs:4.2f}x{extra}", flush=True)
         return results

@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <sluice/client.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -98,18 +100,28 @@ std::map<std::string, std::string> IniSection(const std::string& path, const std
 struct Url {
   bool tls = false;
   std::string host, port, host_header;
+  std::string unix_path;  // unix:///PATH: a server's Unix-domain socket on this host
 };
 
 Url ParseEndpoint(const std::string& e) {
   Url u;
   std::string_view s = e;
+  if (s.starts_with("unix://")) {
+    // A server on this host (sluice server --unix-socket PATH): plain HTTP, "localhost"
+    // in the Host header and the signature.
+    u.unix_path = std::string(s.substr(7));
+    if (u.unix_path.empty() || u.unix_path.front() != '/' || u.unix_path.size() >= sizeof(sockaddr_un{}.sun_path))
+      throw ClientError("the endpoint '" + e + "' must be unix:// and an absolute socket path");
+    u.host = u.host_header = "localhost";
+    return u;
+  }
   if (s.starts_with("https://")) {
     u.tls = true;
     s.remove_prefix(8);
   } else if (s.starts_with("http://")) {
     s.remove_prefix(7);
   } else {
-    throw ClientError("the endpoint '" + e + "' must start with http:// or https://");
+    throw ClientError("the endpoint '" + e + "' must start with http://, https:// or unix://");
   }
   s = s.substr(0, s.find('/'));
   u.host_header = std::string(s);
@@ -265,6 +277,7 @@ struct Client::Pool {
     dead.swap(idle);
   }
   uint32_t RoundTripUs() {
+    if (!url.unix_path.empty()) return 0;  // no TCP
     std::lock_guard l(mu);
     for (auto& c : idle) {
       if (!c->open) continue;
@@ -278,8 +291,32 @@ struct Client::Pool {
     return 0;
   }
   void Connect(Conn& c, const Settings& s) {
-    tcp::resolver resolver(c.io);
     beast::error_code ec;
+    if (!url.unix_path.empty()) {
+      // Carried in the tcp::socket the rest of the client reads and writes: the stream
+      // calls are the same on a Unix-domain socket; only TCP's options are not set.
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) throw ClientError("cannot create a Unix socket: " + std::string(std::strerror(errno)));
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::memcpy(addr.sun_path, url.unix_path.data(), url.unix_path.size());
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw ClientError("cannot connect to " + s.endpoint + ": " + std::strerror(err));
+      }
+      c.plain.emplace(c.io);
+      c.plain->socket().assign(tcp::v4(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        throw ClientError("cannot connect to " + s.endpoint + ": " + ec.message());
+      }
+      timeval tv{s.timeout_s, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      c.open = true;
+      return;
+    }
+    tcp::resolver resolver(c.io);
     auto addrs = resolver.resolve(url.host, url.port, ec);
     if (ec)
       throw ClientError("cannot resolve " + url.host + " (endpoint " + s.endpoint +
@@ -308,6 +345,7 @@ struct Client::Pool {
 uint32_t Client::RoundTripUs() const { return pool_->RoundTripUs(); }
 
 bool Client::PreferStreaming() const {
+  if (!pool_->url.unix_path.empty()) return true;  // this host: nothing to overlap
   uint32_t rtt = RoundTripUs();
   return rtt > 0 && rtt < kStreamingRttUs;
 }

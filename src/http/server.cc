@@ -6,11 +6,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -22,6 +24,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <cstring>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -40,8 +43,12 @@ constexpr size_t kReadBufferLimit = 256 * 1024;
 
 // Per-connection state shared by the session coroutine and its worker's sweeper.
 struct Conn {
-  explicit Conn(tcp::socket s) : sock(std::move(s)) {}
+  Conn(tcp::socket s, bool unix_peer) : sock(std::move(s)), local(unix_peer) {}
+  // A Unix-domain connection is carried in a tcp::socket too: every stream operation used
+  // here (read, write, send, sendfile, shutdown) is the same system call on any stream
+  // socket; only TCP's options and the peer's address differ, and neither is asked of it.
   tcp::socket sock;
+  const bool local;  // a peer on this host, over the Unix-domain socket
   std::shared_ptr<asio::ssl::context> tls_ctx;  // keeps the context alive across reloads
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
@@ -352,6 +359,11 @@ class ConnResponder final : public Responder {
 struct Server::Worker {
   asio::io_context ioc{1};
   std::unique_ptr<tcp::acceptor> acceptor;
+  // The first worker's: the Unix-domain listener (ServerOptions::unix_path), whose
+  // connections it deals to every worker in turn (Unix sockets have no SO_REUSEPORT
+  // spreading).
+  std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
+  size_t next_worker = 0;
   std::list<std::weak_ptr<Conn>> conns;  // touched only on this worker's thread
   Server* server = nullptr;
 
@@ -385,10 +397,42 @@ struct Server::Worker {
   }
   static constexpr int kAcceptBatch = 256;
 
-  void Start(tcp::socket s) {
+  Task<void> AcceptUnix() {
+    const int lfd = unix_acceptor->native_handle();
+    for (;;) {
+      beast::error_code ec;
+      co_await unix_acceptor->async_wait(asio::socket_base::wait_read,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+      if (!unix_acceptor->is_open()) co_return;
+      for (int more = 0; more < kAcceptBatch; more++) {
+        int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            spdlog::warn("accept (unix socket): {} (backing off)", std::strerror(errno));
+            asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          break;  // EAGAIN: drained
+        }
+        Worker* w = server->workers_[next_worker++ % server->workers_.size()].get();
+        asio::post(w->ioc, [w, fd] {
+          tcp::socket s(w->ioc);
+          beast::error_code aec;
+          s.assign(tcp::v4(), fd, aec);
+          if (aec) {
+            ::close(fd);
+            return;
+          }
+          w->Start(std::move(s), true);
+        });
+      }
+    }
+  }
+
+  void Start(tcp::socket s, bool unix_peer = false) {
     beast::error_code ec;
-    s.set_option(tcp::no_delay(true), ec);
-    auto c = std::make_shared<Conn>(std::move(s));
+    if (!unix_peer) s.set_option(tcp::no_delay(true), ec);
+    auto c = std::make_shared<Conn>(std::move(s), unix_peer);
     conns.push_back(c);
     auto pos = std::prev(conns.end());
     server->connections_++;
@@ -406,7 +450,8 @@ struct Server::Worker {
   }
 
   Task<void> Serve(std::shared_ptr<Conn> c) {
-    c->tls_ctx = server->TlsContext();
+    // A Unix-domain peer is on this host: plain HTTP, as nothing crosses a network.
+    c->tls_ctx = c->local ? nullptr : server->TlsContext();
     if (!c->tls_ctx) {
       co_await Session(c, c->sock);
       co_return;
@@ -457,7 +502,9 @@ struct Server::Worker {
     const ServerOptions& o = server->opts_;
     beast::flat_buffer buf(kReadBufferLimit);
     beast::error_code ec;
-    std::string remote = c->sock.remote_endpoint(ec).address().to_string();
+    // A peer on the Unix-domain socket is on this host: its address is the loopback's.
+    std::string remote =
+        c->local ? std::string("127.0.0.1") : c->sock.remote_endpoint(ec).address().to_string();
     bool first = true;
     while (!server->stopping_) {
       bhttp::request_parser<bhttp::buffer_body> parser;
@@ -701,9 +748,21 @@ Status Server::Start() {
     if (port_ == 0) port_ = w->acceptor->local_endpoint().port();
     workers_.push_back(std::move(w));
   }
+  if (!opts_.unix_path.empty()) {
+    Worker* w = workers_.front().get();
+    w->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(w->ioc);
+    asio::local::stream_protocol::endpoint ep(opts_.unix_path);
+    w->unix_acceptor->open(ep.protocol(), ec);
+    if (!ec) w->unix_acceptor->bind(ep, ec);
+    if (!ec) w->unix_acceptor->listen(4096, ec);
+    if (!ec) w->unix_acceptor->non_blocking(true, ec);
+    if (ec)
+      return Status(Err::kIoError, "listen on the Unix socket " + opts_.unix_path + ": " + ec.message());
+  }
   for (auto& w : workers_) {
     Worker* wp = w.get();
     asio::co_spawn(wp->ioc, wp->Accept(), asio::detached);
+    if (wp->unix_acceptor) asio::co_spawn(wp->ioc, wp->AcceptUnix(), asio::detached);
     asio::co_spawn(wp->ioc, wp->Sweep(), asio::detached);
     threads_.emplace_back([wp] { wp->ioc.run(); });
   }
@@ -721,6 +780,7 @@ void Server::Stop() {
     asio::post(wp->ioc, [wp] {
       beast::error_code ec;
       wp->acceptor->close(ec);
+      if (wp->unix_acceptor) wp->unix_acceptor->close(ec);
       wp->CloseIdle();
     });
   }

@@ -37,6 +37,10 @@ struct ServerOptions {
   // PEM files; both set means the port speaks HTTPS only.
   std::string tls_cert;
   std::string tls_key;
+  // Also serve plain HTTP on this Unix-domain socket (empty: none), for clients on this
+  // host: a third of loopback TCP's cost per byte (bench/NOTES.md). The path must not
+  // exist (the caller removes a stale one).
+  std::string unix_path;
 };
 
 class Server {

@@ -5,6 +5,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -376,6 +378,21 @@ int RunServer(const ServerConfig& cfg) {
   opts.io_timeout = std::chrono::seconds(cfg.io_timeout_s);
   opts.tls_cert = cfg.tls_cert;
   opts.tls_key = cfg.tls_key;
+  if (!cfg.unix_socket.empty()) {
+    // A socket file left by a server that is gone is removed; one a live server answers on
+    // is not taken over.
+    if (fs->Exists(cfg.unix_socket)) {
+      boost::asio::io_context probe;
+      boost::asio::local::stream_protocol::socket s(probe);
+      boost::system::error_code ec;
+      s.connect(boost::asio::local::stream_protocol::endpoint(cfg.unix_socket), ec);
+      if (!ec)
+        return fail("--unix-socket", Status(Err::kInvalidArgument,
+                                            cfg.unix_socket + " is in use by a running server"));
+      if (Status st = fs->Remove(cfg.unix_socket); !st.ok()) return fail("--unix-socket", st);
+    }
+    opts.unix_path = cfg.unix_socket;
+  }
   http::Server server(
       opts,
       [&handler, &admin](http::Request& r, http::Body& b, http::Responder& w) {
@@ -391,6 +408,7 @@ int RunServer(const ServerConfig& cfg) {
   std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
   std::printf("sluice is serving S3 at %s://%s:%u (%s)\n", server.tls() ? "https" : "http",
               host.c_str(), server.port(), where.c_str());
+  if (!cfg.unix_socket.empty()) std::printf("  and on the Unix socket unix://%s\n", cfg.unix_socket.c_str());
   std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
               keys->secret.c_str(), keys->source.c_str());
   std::fflush(stdout);

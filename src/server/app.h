@@ -11,6 +11,7 @@ namespace sluice::server {
 struct ServerConfig {
   std::string data_dir = "./data";
   std::string listen = "127.0.0.1:9000";
+  std::string unix_socket;  // also serve plain HTTP on this Unix-domain socket (empty: no)
   std::string log_level = "info";
   std::string access_key;  // empty: SLUICE_ROOT_ACCESS_KEY, else generated and kept
   std::string secret_key;
