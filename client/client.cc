@@ -110,7 +110,8 @@ Url ParseEndpoint(const std::string& e) {
     // A server on this host (sluice server --unix-socket PATH): plain HTTP, "localhost"
     // in the Host header and the signature.
     u.unix_path = std::string(s.substr(7));
-    if (u.unix_path.empty() || u.unix_path.front() != '/' || u.unix_path.size() >= sizeof(sockaddr_un{}.sun_path))
+    if (u.unix_path.empty() || u.unix_path.front() != '/' ||
+        u.unix_path.size() >= sizeof(sockaddr_un{}.sun_path))
       throw ClientError("the endpoint '" + e + "' must be unix:// and an absolute socket path");
     u.host = u.host_header = "localhost";
     return u;
@@ -296,7 +297,8 @@ struct Client::Pool {
       // Carried in the tcp::socket the rest of the client reads and writes: the stream
       // calls are the same on a Unix-domain socket; only TCP's options are not set.
       int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) throw ClientError("cannot create a Unix socket: " + std::string(std::strerror(errno)));
+      if (fd < 0)
+        throw ClientError("cannot create a Unix socket: " + std::string(std::strerror(errno)));
       sockaddr_un addr{};
       addr.sun_family = AF_UNIX;
       std::memcpy(addr.sun_path, url.unix_path.data(), url.unix_path.size());

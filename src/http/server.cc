@@ -48,7 +48,7 @@ struct Conn {
   // here (read, write, send, sendfile, shutdown) is the same system call on any stream
   // socket; only TCP's options and the peer's address differ, and neither is asked of it.
   tcp::socket sock;
-  const bool local;  // a peer on this host, over the Unix-domain socket
+  const bool local;                             // a peer on this host, over the Unix-domain socket
   std::shared_ptr<asio::ssl::context> tls_ctx;  // keeps the context alive across reloads
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
@@ -757,7 +757,8 @@ Status Server::Start() {
     if (!ec) w->unix_acceptor->listen(4096, ec);
     if (!ec) w->unix_acceptor->non_blocking(true, ec);
     if (ec)
-      return Status(Err::kIoError, "listen on the Unix socket " + opts_.unix_path + ": " + ec.message());
+      return Status(Err::kIoError,
+                    "listen on the Unix socket " + opts_.unix_path + ": " + ec.message());
   }
   for (auto& w : workers_) {
     Worker* wp = w.get();
