@@ -128,7 +128,7 @@ Status ReadCache::Load() {
       std::string name = Name(h.bucket, h.key);
       if (entries_.count(name)) continue;
       lru_.push_back(name);
-      Entry e{h.bucket, h.key, h.size, h.etag, 0, std::prev(lru_.end())};
+      Entry e{h.bucket, h.key, h.size, h.etag, 0, std::prev(lru_.end()), 0};
       stats_.used += h.size;
       entries_.emplace(std::move(name), std::move(e));
     }
@@ -196,6 +196,11 @@ void ReadCache::Evict(const Victims& victims) {
   }
 }
 
+void ReadCache::TouchLocked(Entry& e) {
+  e.used = ++tick_;
+  lru_.splice(lru_.begin(), lru_, e.lru);
+}
+
 void ReadCache::Lost(const BucketName& bucket, const ObjectKey& key) {
   std::lock_guard l(mu_);
   ForgetLocked(Name(bucket, key));
@@ -209,12 +214,13 @@ Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bu
     std::lock_guard l(mu_);
     if (auto f = fills_.find(name); f != fills_.end()) {
       stats_.joined++;
+      f->second->last_use_ = ++tick_;
       co_return f->second;
     }
     if (auto it = entries_.find(name); it != entries_.end()) {
       const Entry& e = it->second;
       if (e.validated_micros > 0 && now - e.validated_micros < opts_.revalidate_after_micros) {
-        lru_.splice(lru_.begin(), lru_, e.lru);
+        TouchLocked(it->second);
         stats_.hits++;
         co_return std::shared_ptr<CacheFill>();
       }
@@ -236,7 +242,7 @@ Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bu
           ForgetLocked(name, &victims);  // gone at the origin: so is the copy
       } else if (it != entries_.end()) {
         // The origin cannot say: serve what is held rather than nothing.
-        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        TouchLocked(it->second);
         stats_.stale++;
         spdlog::warn("cache: serving {}/{} unconfirmed: the origin {}: {}", bucket.str(), key.str(),
                      origin_->endpoint(), head.status().ToString());
@@ -244,11 +250,12 @@ Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bu
       }
     } else if (it != entries_.end() && it->second.etag == head->etag) {
       it->second.validated_micros = svc_.clock->NowMicros();
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      TouchLocked(it->second);
       stats_.revalidated++;
       co_return std::shared_ptr<CacheFill>();
     } else if (auto f = fills_.find(name); f != fills_.end()) {
       stats_.joined++;  // started while this request asked the origin
+      f->second->last_use_ = ++tick_;
       co_return f->second;
     } else {
       // Not held, or changed at the origin: fill it.
@@ -256,6 +263,7 @@ Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bu
       const bool keep = MakeRoomLocked(head->size, &victims);
       if (keep) stats_.used += head->size;  // reserved until the fill ends
       fill = std::make_shared<CacheFill>(bucket, key, *head, keep);
+      fill->last_use_ = ++tick_;
       fills_.emplace(name, fill);
       stats_.fills++;
     }
@@ -315,10 +323,14 @@ void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
       stats_.used -= size;  // the reservation; an entry takes it over below
       if (st.ok()) {
         ForgetLocked(name);
-        lru_.push_front(name);
+        // Placed by its last use, not by when its fill ended: a request that joined this
+        // fill after another object's fill began made this object the more recent one.
+        auto pos = lru_.begin();
+        while (pos != lru_.end() && entries_.at(*pos).used > fill->last_use_) ++pos;
+        pos = lru_.insert(pos, name);
         entries_[name] =
-            Entry{fill->bucket, fill->key, size, fill->object.etag, svc_.clock->NowMicros(),
-                  lru_.begin()};
+            Entry{fill->bucket, fill->key,      size, fill->object.etag, svc_.clock->NowMicros(),
+                  pos,          fill->last_use_};
         stats_.used += size;
       }
     }

@@ -80,6 +80,7 @@ class CacheFill {
   std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;
   // Held until the last reader lets go when the data is not kept (its file goes with it).
   std::unique_ptr<storage::DataWriter> through_;
+  uint64_t last_use_ = 0;  // ReadCache's tick of the last request served from it (its mu_)
 };
 
 class ReadCache {
@@ -124,7 +125,9 @@ class ReadCache {
     std::string etag;
     int64_t validated_micros = 0;  // 0: never since start
     std::list<std::string>::iterator lru;
+    uint64_t used = 0;  // tick_ of its last use; the LRU list is in this order
   };
+  void TouchLocked(Entry& e);  // under mu_: used now
   static std::string Name(const BucketName& b, const ObjectKey& k);
   using Victims = std::vector<std::pair<BucketName, ObjectKey>>;
   // Under mu_: drops `name`'s entry from the books (its data stays until deleted), adding
@@ -143,6 +146,7 @@ class ReadCache {
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> lru_;  // most recently used first
   std::unordered_map<std::string, std::shared_ptr<CacheFill>> fills_;
+  uint64_t tick_ = 0;  // counts uses, to order the LRU list
   Stats stats_;
   boost::asio::thread_pool fill_pool_;
 };

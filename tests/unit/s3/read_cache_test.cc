@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "common/hash.h"
 #include "common/strings.h"
@@ -52,11 +53,11 @@ class FakeOrigin final : public Origin {
       if (it->second.first.etag != etag) return Status(Err::kPreconditionFailed, "changed");
       bytes = it->second.second;
       // Half the bytes, then wait until released (a fill held in flight).
-      if (hold) {
+      if (hold.count(k.str())) {
         l.unlock();
         SLUICE_RETURN_IF_ERROR(sink(bytes.data(), bytes.size() / 2, 0));
         l.lock();
-        cv_.wait(l, [&] { return !hold; });
+        cv_.wait(l, [&] { return !hold.count(k.str()); });
         l.unlock();
         return sink(bytes.data() + bytes.size() / 2, bytes.size() - bytes.size() / 2,
                     bytes.size() / 2);
@@ -86,17 +87,17 @@ class FakeOrigin final : public Origin {
     std::lock_guard l(mu_);
     objects_.erase(key);
   }
-  void Release() {
+  void Release(const std::string& key) {
     {
       std::lock_guard l(mu_);
-      hold = false;
+      hold.erase(key);
     }
     cv_.notify_all();
   }
 
   std::atomic<int> heads{0}, gets{0};
   bool down = false;
-  bool hold = false;
+  std::set<std::string> hold;  // keys whose Get stops half-way until Release(key)
 
  private:
   std::string endpoint_ = "http://origin.test";
@@ -198,7 +199,7 @@ TEST_F(ReadCacheTest, RequestsDuringAFillJoinItAndWakeAsBytesLand) {
   Start(1 << 20);
   const std::string bytes(64'000, 'y');
   origin_.Put("k", bytes);
-  origin_.hold = true;
+  origin_.hold = {"k"};
   auto first = Resolve("k");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(*first);
@@ -225,7 +226,7 @@ TEST_F(ReadCacheTest, RequestsDuringAFillJoinItAndWakeAsBytesLand) {
   for (int i = 0; i < 200 && !half; i++) io.run_for(std::chrono::milliseconds(5));
   EXPECT_TRUE(half);
   EXPECT_FALSE(whole);
-  origin_.Release();
+  origin_.Release("k");
   io.run();
   EXPECT_TRUE(whole);
   (*first)->WaitDone();
@@ -280,6 +281,29 @@ TEST_F(ReadCacheTest, EvictsTheLeastRecentlyUsed) {
   Start(150);
   EXPECT_EQ(cache_->stats().objects, 1u);
   EXPECT_LE(cache_->stats().used, 150u);
+}
+
+TEST_F(ReadCacheTest, AFillJoinedLaterCountsAsUsedThen) {
+  // a's fill starts, then b's; a request joins a's fill; a's fill ends first. a was used
+  // after b, so the room for c is made by evicting b, whatever order the fills ended in.
+  Start(250);
+  for (auto k : {"a", "b", "c"}) origin_.Put(k, std::string(100, k[0]));
+  origin_.hold = {"a", "b"};
+  auto a = Resolve("a");
+  ASSERT_TRUE(a.ok() && *a);
+  auto b = Resolve("b");
+  ASSERT_TRUE(b.ok() && *b);
+  auto joined = Resolve("a");
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(*joined, *a);
+  origin_.Release("a");
+  (*a)->WaitDone();
+  origin_.Release("b");
+  (*b)->WaitDone();
+  ASSERT_TRUE(Read("c").ok());
+  EXPECT_TRUE(Held("a"));
+  EXPECT_FALSE(Held("b"));
+  EXPECT_TRUE(Held("c"));
 }
 
 TEST_F(ReadCacheTest, StreamsThroughWhatIsLargerThanTheBudget) {
