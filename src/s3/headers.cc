@@ -266,4 +266,28 @@ std::pair<std::string, std::string> SplitCopySource(std::string_view raw) {
   return {std::string(p.substr(0, slash)), std::string(p.substr(slash + 1))};
 }
 
+Result<std::optional<uint32_t>> ParsePartNumber(const http::Request& req, const Query& q) {
+  if (!q.Has("partNumber")) return std::optional<uint32_t>();
+  auto pn = ParseUint(q.Get("partNumber"));
+  if (!pn || *pn < 1 || *pn > 10000)
+    return Error(Err::kInvalidArgument,
+                 "Part number must be an integer between 1 and 10000, inclusive");
+  if (req.has_header("range"))
+    return Error(Err::kInvalidRequest,
+                 "Cannot specify both Range header and partNumber query parameter");
+  return std::optional<uint32_t>(static_cast<uint32_t>(*pn));
+}
+
+Status ApplyRange(const http::Request& req, uint64_t size, http::ResponseHead& head,
+                  uint64_t* offset, uint64_t* length) {
+  SLUICE_ASSIGN_OR_RETURN(auto range, ParseRange(req.header("range"), size));
+  if (!range) return Status::Ok();
+  *offset = range->start;
+  *length = range->length;
+  head.status = 206;
+  head.Set("Content-Range", "bytes " + std::to_string(*offset) + "-" +
+                                std::to_string(*offset + *length - 1) + "/" + std::to_string(size));
+  return Status::Ok();
+}
+
 }  // namespace sluice::s3

@@ -36,6 +36,16 @@ void AddPartChecksumHeaders(http::ResponseHead& head, const meta::ObjectMeta& m,
 
 // GET/HEAD preconditions in S3's precedence: kPreconditionFailed (412) or kNotModified (304).
 Status CheckReadPreconditions(const http::Request& req, const meta::ObjectMeta& m);
+
+// ?partNumber=N of a GET or HEAD: N (1 to 10000), nullopt when absent; kInvalidArgument for
+// another value, kInvalidRequest with a Range header too.
+Result<std::optional<uint32_t>> ParsePartNumber(const http::Request& req, const Query& q);
+
+// The Range header of a read of `size` bytes: when it names a satisfiable range, sets
+// *offset and *length to it and makes `head` a 206 with its Content-Range; absent or
+// ignorable, leaves them (the whole); kInvalidRange when it cannot be satisfied.
+Status ApplyRange(const http::Request& req, uint64_t size, http::ResponseHead& head,
+                  uint64_t* offset, uint64_t* length);
 // x-amz-copy-source-if-*: kPreconditionFailed on any failure.
 Status CheckCopySourcePreconditions(const http::Request& req, const meta::ObjectMeta& m);
 // The bucket and key an x-amz-copy-source names, decoded, best effort (empty when it names

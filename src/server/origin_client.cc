@@ -2,9 +2,8 @@
 
 #include <sluice/client.h>
 
-#include <pugixml.hpp>
-
 #include "common/strings.h"
+#include "server/remote_s3.h"
 
 namespace sluice::server {
 namespace {
@@ -16,12 +15,6 @@ struct SinkFailed {
 
 std::string ObjectPath(const BucketName& bucket, const ObjectKey& key) {
   return "/" + bucket.str() + "/" + UriEncode(key.str(), false);
-}
-
-std::string ErrorCode(const client::Response& r) {
-  pugi::xml_document doc;
-  if (r.body.empty() || !doc.load_buffer(r.body.data(), r.body.size())) return {};
-  return doc.child("Error").child("Code").text().as_string();
 }
 
 // An origin's answer other than 2xx, as the cache's error.
@@ -39,11 +32,6 @@ Status FromAnswer(int status, const std::string& code, const std::string& what) 
 Status FromException(const client::ClientError& e, const std::string& what) {
   if (e.http_status() == 0) return Error(Err::kServiceUnavailable, what + ": " + e.what());
   return FromAnswer(e.http_status(), e.code(), what + " (" + e.what() + ")");
-}
-
-std::string Unquote(std::string s) {
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-  return s;
 }
 
 }  // namespace
@@ -71,9 +59,9 @@ Result<s3::OriginObject> S3Origin::Head(const BucketName& bucket, const ObjectKe
   } catch (const client::ClientError& e) {
     return FromException(e, "HEAD " + path);
   }
-  if (r.status != 200) return FromAnswer(r.status, ErrorCode(r), "HEAD " + path);
+  if (r.status != 200) return FromAnswer(r.status, S3ErrorCode(r), "HEAD " + path);
   s3::OriginObject o;
-  o.etag = Unquote(r.header("etag"));
+  o.etag = UnquoteEtag(r.header("etag"));
   auto size = ParseUint(r.header("content-length"));
   if (o.etag.empty() || !size)
     return Error(Err::kServiceUnavailable, "HEAD " + path + ": the origin sent no ETag or size");
@@ -99,7 +87,7 @@ Result<bool> S3Origin::HasBucket(const BucketName& bucket) {
   }
   if (r.status == 200) return true;
   if (r.status == 404) return false;
-  return FromAnswer(r.status, ErrorCode(r), "HEAD " + path);
+  return FromAnswer(r.status, S3ErrorCode(r), "HEAD " + path);
 }
 
 Status S3Origin::Get(const BucketName& bucket, const ObjectKey& key, const std::string& etag,
@@ -117,7 +105,7 @@ Status S3Origin::Get(const BucketName& bucket, const ObjectKey& key, const std::
   } catch (const client::ClientError& e) {
     return FromException(e, "GET " + path);
   }
-  if (r.status / 100 != 2) return FromAnswer(r.status, ErrorCode(r), "GET " + path);
+  if (r.status / 100 != 2) return FromAnswer(r.status, S3ErrorCode(r), "GET " + path);
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/hash.h"
 #include "common/strings.h"
+#include "server/remote_s3.h"
 #include "s3/replica.h"
 #include "s3/replication.h"
 
@@ -34,12 +35,6 @@ std::string ObjectPath(const std::string& bucket, std::string_view key) {
   return "/" + bucket + "/" + UriEncode(key, false);
 }
 
-std::string ErrorCode(const client::Response& r) {
-  pugi::xml_document doc;
-  if (r.body.empty() || !doc.load_buffer(r.body.data(), r.body.size())) return {};
-  return doc.child("Error").child("Code").text().as_string();
-}
-
 // How an answer of the target ends a task: refused for good, or to be tried again.
 Status FromAnswer(int status, const std::string& code, const std::string& what) {
   std::string why = what + ": the target answered " + std::to_string(status) +
@@ -56,17 +51,12 @@ Status FromAnswer(int status, const std::string& code, const std::string& what) 
 }
 
 Status FromResponse(const client::Response& r, const std::string& what) {
-  return FromAnswer(r.status, ErrorCode(r), what);
+  return FromAnswer(r.status, S3ErrorCode(r), what);
 }
 
 Status FromException(const client::ClientError& e, const std::string& what) {
   if (e.http_status() == 0) return Error(Err::kServiceUnavailable, what + ": " + e.what());
   return FromAnswer(e.http_status(), e.code(), what + " (" + e.what() + ")");
-}
-
-std::string Unquote(std::string s) {
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-  return s;
 }
 
 std::string TaggingHeader(const meta::HeaderList& tags) {
@@ -123,7 +113,7 @@ class RemoteTarget : public s3::ReplicationTarget {
       client::Response r = e_->client->Send("HEAD", path, "", "");
       if (m.delete_marker) return r.status == 404 && r.header("x-amz-delete-marker") == "true";
       if (r.status == 200)
-        return Unquote(r.header("etag")) == m.etag &&
+        return UnquoteEtag(r.header("etag")) == m.etag &&
                r.header("content-length") == std::to_string(m.size);
       if (r.status == 404) return false;
       return FromResponse(r, "HEAD " + path);
@@ -140,7 +130,7 @@ class RemoteTarget : public s3::ReplicationTarget {
         client::Response r = e_->client->Send("HEAD", path, "", "");
         if (r.status == 404) return false;
         if (r.status != 200) return FromResponse(r, "HEAD " + path);
-        if (Unquote(r.header("etag")) != m.etag ||
+        if (UnquoteEtag(r.header("etag")) != m.etag ||
             r.header("content-length") != std::to_string(m.size))
           return true;  // a newer version is the latest there
       }
@@ -158,7 +148,7 @@ class RemoteTarget : public s3::ReplicationTarget {
                                            {"content-type", "application/xml"}};
       client::Response r = e_->client->Send("PUT", path, query, body, h);
       if (r.status == 404) {
-        const std::string code = ErrorCode(r);
+        const std::string code = S3ErrorCode(r);
         if (code == "NoSuchVersion" || code == "NoSuchKey") return false;
       }
       if (r.status != 200) return FromResponse(r, "PUT " + path + "?tagging");
@@ -268,7 +258,7 @@ class RemoteTarget : public s3::ReplicationTarget {
         e_->client->SendBody("PUT", path, "", m.size, Body(read, 0, m.size, &md5), h);
     if (r.status != 200) return FromResponse(r, "PUT " + path);
     const std::string sent = md5.FinishHex();
-    const std::string got = Unquote(r.header("etag"));
+    const std::string got = UnquoteEtag(r.header("etag"));
     if (got != sent)
       return Error(Err::kServiceUnavailable, "PUT " + path + ": the target's ETag " + got +
                                                  " is not the MD5 of the bytes sent, " + sent);
@@ -319,7 +309,7 @@ class RemoteTarget : public s3::ReplicationTarget {
           return FromResponse(p, "UploadPart " + std::to_string(i + 1) + " of " + path);
         }
         const std::string raw = md5.Finish();
-        const std::string etag = Unquote(p.header("etag"));
+        const std::string etag = UnquoteEtag(p.header("etag"));
         if (etag != HexEncode(raw)) {
           abort();
           return Error(Err::kServiceUnavailable, "part " + std::to_string(i + 1) + " of " + path +
@@ -338,11 +328,11 @@ class RemoteTarget : public s3::ReplicationTarget {
       done.load_buffer(c.body.data(), c.body.size());
       if (c.status != 200 || std::string_view(done.document_element().name()) == "Error") {
         abort();
-        return FromAnswer(c.status == 200 ? 500 : c.status, ErrorCode(c),
+        return FromAnswer(c.status == 200 ? 500 : c.status, S3ErrorCode(c),
                           "CompleteMultipartUpload " + path);
       }
       const std::string want = HexEncode(Md5(md5s)) + "-" + std::to_string(parts.size());
-      const std::string got = Unquote(done.document_element().child("ETag").text().as_string());
+      const std::string got = UnquoteEtag(done.document_element().child("ETag").text().as_string());
       if (got != want || (by_parts && got != m.etag))
         return Error(Err::kServiceUnavailable,
                      "CompleteMultipartUpload " + path + ": ETag " + got + ", expected " + want);
@@ -485,7 +475,7 @@ Result<ReplicationTargetInfo> RemoteReplicationTargets::Add(const ReplicationTar
     client::Response v = e->client->Send("GET", "/" + spec.bucket, "versioning=", "");
     if (v.status != 200)
       return refuse("reading the versioning of " + at + " answered " + std::to_string(v.status) +
-                    " " + ErrorCode(v));
+                    " " + S3ErrorCode(v));
     pugi::xml_document doc;
     doc.load_buffer(v.body.data(), v.body.size());
     std::string state = doc.document_element().child("Status").text().as_string();
@@ -497,7 +487,7 @@ Result<ReplicationTargetInfo> RemoteReplicationTargets::Add(const ReplicationTar
     client::Response up = e->client->Send("POST", probe, "uploads=", "");
     if (up.status != 200)
       return refuse("the access key " + spec.access_key + " may not write to " + at + " (" +
-                    std::to_string(up.status) + " " + ErrorCode(up) + ")");
+                    std::to_string(up.status) + " " + S3ErrorCode(up) + ")");
     pugi::xml_document u;
     u.load_buffer(up.body.data(), up.body.size());
     std::string id = u.document_element().child("UploadId").text().as_string();

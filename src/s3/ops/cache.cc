@@ -82,26 +82,12 @@ Task<Status> ServeFill(Ctx& ctx, const std::shared_ptr<CacheFill>& fill, bool he
   http::ResponseHead head;
   AddObjectHeaders(head, m, ctx.query);
   uint64_t offset = 0, length = m.size;
-  if (ctx.query.Has("partNumber")) {
-    auto pn = ParseUint(ctx.query.Get("partNumber"));
-    if (!pn || *pn < 1 || *pn > 10000)
-      co_return Error(Err::kInvalidArgument,
-                      "Part number must be an integer between 1 and 10000, inclusive");
-    if (ctx.req.has_header("range"))
-      co_return Error(Err::kInvalidRequest,
-                      "Cannot specify both Range header and partNumber query parameter");
+  SLUICE_CO_ASSIGN_OR_RETURN(std::optional<uint32_t> pn, ParsePartNumber(ctx.req, ctx.query));
+  if (pn) {
     if (*pn > 1) co_return Error(Err::kInvalidPartNumber, "");  // the copy is one part
     head.Set("x-amz-mp-parts-count", "1");
   } else {
-    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(ctx.req.header("range"), m.size));
-    if (range) {
-      offset = range->start;
-      length = range->length;
-      head.status = 206;
-      head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
-                                    std::to_string(offset + length - 1) + "/" +
-                                    std::to_string(m.size));
-    }
+    SLUICE_CO_RETURN_IF_ERROR(ApplyRange(ctx.req, m.size, head, &offset, &length));
   }
   if (head_only || length == 0) co_return co_await ctx.resp.Send(head, std::string_view(), length);
 
@@ -109,7 +95,8 @@ Task<Status> ServeFill(Ctx& ctx, const std::shared_ptr<CacheFill>& fill, bool he
   // from a store that cannot read data still being written, the whole fill first.
   const uint64_t end = offset + length;
   const bool as_it_lands = ctx.svc.data->backend().ReadsWhileWriting();
-  co_await fill->WaitFor(as_it_lands ? std::min(end, offset + 1) : UINT64_MAX, *ctx.svc.blocking);
+  const uint64_t first_wanted = as_it_lands ? std::min(end, offset + 1) : UINT64_MAX;
+  co_await fill->WaitFor(first_wanted, *ctx.svc.blocking);
   if (auto p = fill->Snapshot(); p.done && !p.status.ok()) co_return p.status;
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
   std::unique_ptr<storage::DataReader> reader;

@@ -50,15 +50,7 @@ Task<Status> GetObjectMember(Ctx& ctx, bool head_only) {
   head.Set("Content-Type", "application/octet-stream");
   head.Set("Accept-Ranges", "bytes");
   uint64_t offset = 0, length = e.size;
-  SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(ctx.req.header("range"), e.size));
-  if (range) {
-    offset = range->start;
-    length = range->length;
-    head.status = 206;
-    head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
-                                  std::to_string(offset + length - 1) + "/" +
-                                  std::to_string(e.size));
-  }
+  SLUICE_CO_RETURN_IF_ERROR(ApplyRange(ctx.req, e.size, head, &offset, &length));
   const uint64_t at = e.offset + offset;  // in the archive
   if (head_only || length == 0 || m.segments.empty()) {
     std::string_view body = head_only || length == 0

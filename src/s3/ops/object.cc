@@ -111,14 +111,8 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   uint64_t offset = 0, length = m.size;
   bool partial = false;
   std::optional<size_t> part;  // partNumber=N of a multipart object: N-1
-  if (ctx.query.Has("partNumber")) {
-    auto pn = ParseUint(ctx.query.Get("partNumber"));
-    if (!pn || *pn < 1 || *pn > 10000)
-      co_return Error(Err::kInvalidArgument,
-                      "Part number must be an integer between 1 and 10000, inclusive");
-    if (ctx.req.has_header("range"))
-      co_return Error(Err::kInvalidRequest,
-                      "Cannot specify both Range header and partNumber query parameter");
+  SLUICE_CO_ASSIGN_OR_RETURN(std::optional<uint32_t> pn, ParsePartNumber(ctx.req, ctx.query));
+  if (pn) {
     uint32_t parts = m.parts_count ? m.parts_count : 1;
     if (*pn > parts) co_return Error(Err::kInvalidPartNumber, "");
     if (m.parts_count) {
@@ -129,12 +123,8 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
     }
     head.Set("x-amz-mp-parts-count", std::to_string(parts));
   } else {
-    SLUICE_CO_ASSIGN_OR_RETURN(auto range, ParseRange(ctx.req.header("range"), m.size));
-    if (range) {
-      offset = range->start;
-      length = range->length;
-      partial = true;
-    }
+    SLUICE_CO_RETURN_IF_ERROR(ApplyRange(ctx.req, m.size, head, &offset, &length));
+    partial = head.status == 206;
   }
   // The stored checksum covers the whole object; S3 returns it for whole reads, and for a
   // part read (partNumber=N) the part's own checksum with the object's checksum type.
@@ -144,7 +134,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
     else if (!partial)
       AddChecksumHeaders(head, m);
   }
-  if (partial) {
+  if (partial && part) {  // a part of a multipart object (a Range set its own already)
     head.status = 206;
     head.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
                                   std::to_string(offset + length - 1) + "/" +
