@@ -30,7 +30,9 @@ class WritableFile {
 class ReadableFile {
  public:
   virtual ~ReadableFile() = default;
-  virtual uint64_t Size() const = 0;
+  virtual uint64_t Size() const = 0;  // as it was when opened
+  // The size now: a file kept open may have grown since (an append). May ask the kernel.
+  virtual uint64_t SizeNow() const { return Size(); }
   // Reads up to n bytes at offset; *got < n only at end of file.
   virtual Status PositionalRead(uint64_t offset, void* buf, size_t n, size_t* got) const = 0;
   // A kernel file descriptor for zero-copy sends (sendfile), or -1 when the file has none

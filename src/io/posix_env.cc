@@ -148,6 +148,10 @@ class PosixReadableFile final : public ReadableFile {
       : fd_(fd), size_(size), path_(std::move(path)) {}
   ~PosixReadableFile() override { ::close(fd_); }
   uint64_t Size() const override { return size_; }
+  uint64_t SizeNow() const override {
+    struct stat st;
+    return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : size_;
+  }
   Status PositionalRead(uint64_t offset, void* buf, size_t n, size_t* got) const override {
     size_t done = 0;
     char* p = static_cast<char*>(buf);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 namespace sluice::storage {
 namespace {
 
@@ -20,15 +22,20 @@ class LocalWriter final : public DataWriter {
  public:
   // `dir` empty: the file exists and is being extended from `size` on (Extend); its name
   // is already durable, and a discard leaves it to the next extension to cut.
+  // `forget`: makes the store let go of the file if it keeps it open for readers; run when
+  // an extension commits (the kept view may be the old one) and when a write is discarded
+  // (its space must be freed now, not when the file falls out of the store's open files).
   LocalWriter(io::FileSystem* fs, std::string id, std::string path, std::string dir,
-              std::unique_ptr<io::WritableFile> f, uint64_t size = 0)
+              std::unique_ptr<io::WritableFile> f, uint64_t size, std::function<void()> forget)
       : fs_(fs),
         id_(std::move(id)),
         path_(std::move(path)),
         dir_(std::move(dir)),
         file_(std::move(f)),
-        size_(size) {}
+        size_(size),
+        forget_(std::move(forget)) {}
   ~LocalWriter() override {
+    if (!committed_) forget_();
     if (!committed_ && dir_.empty()) {
       if (file_) file_->Close().IgnoreError();
     } else if (!committed_) {
@@ -56,6 +63,7 @@ class LocalWriter final : public DataWriter {
     file_.reset();
     if (!dir_.empty()) SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
     committed_ = true;
+    if (dir_.empty()) forget_();
     return Status::Ok();
   }
 
@@ -64,13 +72,16 @@ class LocalWriter final : public DataWriter {
   std::string id_, path_, dir_;
   std::unique_ptr<io::WritableFile> file_;
   uint64_t size_ = 0;
+  std::function<void()> forget_;
   bool committed_ = false;
 };
 
 class LocalReader final : public DataReader {
  public:
-  explicit LocalReader(std::unique_ptr<io::ReadableFile> f) : f_(std::move(f)) {}
-  uint64_t Size() const override { return f_->Size(); }
+  // `kept`: the file came from the store's open files, opened earlier: it may have grown
+  // since (an append), so its size is asked again.
+  LocalReader(std::shared_ptr<io::ReadableFile> f, bool kept) : f_(std::move(f)), kept_(kept) {}
+  uint64_t Size() const override { return kept_ ? f_->SizeNow() : f_->Size(); }
   Status Read(uint64_t offset, void* buf, size_t n, size_t* got) const override {
     return f_->PositionalRead(offset, buf, n, got);
   }
@@ -83,12 +94,14 @@ class LocalReader final : public DataReader {
   Task<Status> Send(ByteSink& sink, uint64_t offset, uint64_t n, size_t buffer) const override {
     if (n >= kWillReadMin) f_->WillRead(offset, n);
     int fd = f_->NativeHandle();
-    if (fd < 0 || n < sink.CopyBelow()) co_return co_await DataReader::Send(sink, offset, n, buffer);
+    if (fd < 0 || n < sink.CopyBelow())
+      co_return co_await DataReader::Send(sink, offset, n, buffer);
     co_return co_await sink.SendFile(fd, offset, n);
   }
 
  private:
-  std::unique_ptr<io::ReadableFile> f_;
+  std::shared_ptr<io::ReadableFile> f_;
+  bool kept_;
 };
 
 }  // namespace
@@ -119,19 +132,53 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint,
   // buffered, where one fdatasync flushes them without a device wait per append.
   SLUICE_ASSIGN_OR_RETURN(auto f, size_hint >= kDirectMin ? fs_->NewDirectWritableFile(path)
                                                           : fs_->NewWritableFile(path));
-  return std::unique_ptr<DataWriter>(new LocalWriter(fs_, id, path, root_ + "/tmp", std::move(f)));
+  return std::unique_ptr<DataWriter>(new LocalWriter(fs_, id, path, root_ + "/tmp", std::move(f), 0,
+                                                     [this, id] { files_.Drop(id); }));
+}
+
+std::shared_ptr<io::ReadableFile> LocalDataStore::OpenFiles::Get(const std::string& id) {
+  std::lock_guard l(mu_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->second;
+}
+
+void LocalDataStore::OpenFiles::Put(const std::string& id, std::shared_ptr<io::ReadableFile> f) {
+  std::shared_ptr<io::ReadableFile> out;  // closed outside the lock
+  std::lock_guard l(mu_);
+  if (index_.count(id)) return;
+  lru_.emplace_front(id, std::move(f));
+  index_[id] = lru_.begin();
+  if (lru_.size() > kCapacity) {
+    out = std::move(lru_.back().second);
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+}
+
+void LocalDataStore::OpenFiles::Drop(const std::string& id) {
+  std::shared_ptr<io::ReadableFile> out;
+  std::lock_guard l(mu_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  out = std::move(it->second->second);
+  lru_.erase(it->second);
+  index_.erase(it);
 }
 
 Result<std::unique_ptr<DataReader>> LocalDataStore::Open(const std::string& id) {
   if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  if (auto kept = files_.Get(id)) return std::unique_ptr<DataReader>(new LocalReader(kept, true));
   auto f = fs_->OpenReadable(ObjectPath(id));
   if (!f.ok() && f.status().code() == Err::kNotFound) f = fs_->OpenReadable(TmpPath(id));
   if (!f.ok()) return std::move(f).status();
-  return std::unique_ptr<DataReader>(new LocalReader(std::move(f).value()));
+  std::shared_ptr<io::ReadableFile> file = std::move(f).value();
+  files_.Put(id, file);
+  return std::unique_ptr<DataReader>(new LocalReader(std::move(file), false));
 }
 
-Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id,
-                                                           uint64_t offset) {
+Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id, uint64_t offset) {
   if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
   // Published or not yet (the link into objects/ runs after the index commit): one inode,
   // found under objects/, else tmp/, else objects/ again (the move ran in between).
@@ -142,8 +189,9 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id
     f = fs_->OpenAt(path, offset);
   }
   if (!f.ok()) return std::move(f).status();
-  return std::unique_ptr<DataWriter>(
-      new LocalWriter(fs_, id, std::move(path), "", std::move(f).value(), offset));
+  files_.Drop(id);
+  return std::unique_ptr<DataWriter>(new LocalWriter(
+      fs_, id, std::move(path), "", std::move(f).value(), offset, [this, id] { files_.Drop(id); }));
 }
 
 Status LocalDataStore::CheckWritable() {
@@ -169,6 +217,7 @@ void LocalDataStore::Published(const std::string& id) {
 
 Status LocalDataStore::Delete(const std::string& id) {
   if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  files_.Drop(id);  // its space is freed once the last reader lets go
   Status a = fs_->Remove(ObjectPath(id));
   Status b = fs_->Remove(TmpPath(id));
   if (!a.ok() && a.code() != Err::kNotFound) return a;

@@ -12,7 +12,11 @@
 // the link still finds the bytes.
 #pragma once
 
+#include <list>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "io/env.h"
 #include "storage/api/data_store.h"
@@ -48,6 +52,23 @@ class LocalDataStore final : public DataStore {
   std::string ObjectPath(const std::string& id) const;
 
  private:
+  // The files of the last reads, kept open: a small read (a 4 KiB member of a tar shard, a
+  // ranged GET) otherwise pays an open, a stat and a close, more than the read itself
+  // (bench/MEMBERS.md). Data is immutable but for appends, whose readers ask the size
+  // again (LocalReader), and ids are never reused; Delete drops an id.
+  class OpenFiles {
+   public:
+    std::shared_ptr<io::ReadableFile> Get(const std::string& id);
+    void Put(const std::string& id, std::shared_ptr<io::ReadableFile> f);
+    void Drop(const std::string& id);
+
+   private:
+    static constexpr size_t kCapacity = 256;
+    std::mutex mu_;
+    std::list<std::pair<std::string, std::shared_ptr<io::ReadableFile>>> lru_;
+    std::unordered_map<std::string, decltype(lru_)::iterator> index_;
+  };
+  OpenFiles files_;
   io::FileSystem* fs_;
   io::Random* rnd_;
   std::string root_;
