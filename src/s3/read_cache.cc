@@ -341,6 +341,9 @@ void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
   } else if (!fill->keep) {
     fill->through_ = std::move(writer);  // its file lives as long as a reader needs it
   }
+  // Nothing new was kept: an older copy this fill was to replace (forgotten when the origin
+  // said it changed) goes now, rather than sitting outside the books until a restart.
+  if (!st.ok() || !fill->keep) Evict({{fill->bucket, fill->key}});
   fill->Finish(st);
 }
 

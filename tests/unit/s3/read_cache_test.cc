@@ -48,6 +48,7 @@ class FakeOrigin final : public Origin {
     {
       std::unique_lock l(mu_);
       gets++;
+      if (fail_gets) return Status(Err::kServiceUnavailable, "reset mid-way");
       auto it = objects_.find(k.str());
       if (b.str() != "b" || it == objects_.end()) return Status(Err::kNoSuchKey, "none");
       if (it->second.first.etag != etag) return Status(Err::kPreconditionFailed, "changed");
@@ -97,6 +98,7 @@ class FakeOrigin final : public Origin {
 
   std::atomic<int> heads{0}, gets{0};
   bool down = false;
+  bool fail_gets = false;
   std::set<std::string> hold;  // keys whose Get stops half-way until Release(key)
 
  private:
@@ -304,6 +306,30 @@ TEST_F(ReadCacheTest, AFillJoinedLaterCountsAsUsedThen) {
   EXPECT_TRUE(Held("a"));
   EXPECT_FALSE(Held("b"));
   EXPECT_TRUE(Held("c"));
+}
+
+TEST_F(ReadCacheTest, AnOldCopyGoesWhenItsReplacementIsNotKept) {
+  // Changed at the origin, and the new version's fill fails: the old copy is not served
+  // again (it is no longer the object) and does not linger outside the books.
+  Start(1000);
+  origin_.Put("k", "old");
+  ASSERT_TRUE(Read("k").ok());
+  origin_.Put("k", "new!");
+  origin_.fail_gets = true;
+  EXPECT_EQ(Read("k").status().code(), Err::kServiceUnavailable);
+  EXPECT_FALSE(Held("k"));
+  EXPECT_EQ(cache_->stats().used, 0u);
+  // Changed into something larger than the budget: streamed through, the old copy gone.
+  origin_.fail_gets = false;
+  origin_.Put("j", "small");
+  ASSERT_TRUE(Read("j").ok());
+  origin_.Put("j", std::string(2000, 'L'));
+  auto r = Resolve("j");
+  ASSERT_TRUE(r.ok() && *r);
+  (*r)->WaitDone();
+  EXPECT_TRUE((*r)->Snapshot().status.ok());
+  EXPECT_FALSE(Held("j"));
+  EXPECT_EQ(cache_->stats().used, 0u);
 }
 
 TEST_F(ReadCacheTest, StreamsThroughWhatIsLargerThanTheBudget) {
