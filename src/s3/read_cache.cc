@@ -161,12 +161,18 @@ Task<Status> ReadCache::EnsureBucket(const BucketName& bucket, const std::string
 
 bool ReadCache::MakeRoomLocked(uint64_t size, Victims* victims) {
   if (size > opts_.capacity) return false;
+  // A fill in flight is not in the LRU list yet, though its object may have been used less
+  // recently than what is: nothing used after the oldest fill in flight goes for it. The
+  // budget is then exceeded until that fill ends and makes room in the right order.
+  uint64_t oldest_fill = UINT64_MAX;
+  for (const auto& [name, f] : fills_) oldest_fill = std::min(oldest_fill, f->last_use_);
   while (stats_.used + size > opts_.capacity && !lru_.empty()) {
+    if (entries_.at(lru_.back()).used > oldest_fill) break;
     std::string name = lru_.back();
     ForgetLocked(name, victims);
     stats_.evicted++;
   }
-  return stats_.used + size <= opts_.capacity;
+  return true;
 }
 
 void ReadCache::ForgetLocked(const std::string& name, Victims* victims) {
@@ -209,16 +215,11 @@ void ReadCache::Lost(const BucketName& bucket, const ObjectKey& key) {
 Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bucket,
                                                             const ObjectKey& key) {
   const std::string name = Name(bucket, key);
-  const int64_t now = svc_.clock->NowMicros();
   {
     std::lock_guard l(mu_);
-    if (auto f = fills_.find(name); f != fills_.end()) {
-      stats_.joined++;
-      f->second->last_use_ = ++tick_;
-      co_return f->second;
-    }
     if (auto it = entries_.find(name); it != entries_.end()) {
       const Entry& e = it->second;
+      const int64_t now = svc_.clock->NowMicros();
       if (e.validated_micros > 0 && now - e.validated_micros < opts_.revalidate_after_micros) {
         TouchLocked(it->second);
         stats_.hits++;
@@ -226,55 +227,71 @@ Task<Result<std::shared_ptr<CacheFill>>> ReadCache::Resolve(const BucketName& bu
       }
     }
   }
-  Origin* origin = origin_;
-  Result<OriginObject> head = co_await Offload(
-      *svc_.blocking, [origin, &bucket, &key] { return origin->Head(bucket, key); });
+  // Every read asks the origin first, even one that could join a fill in flight: the object
+  // may have changed or gone since that fill began, and a read that follows a delete must
+  // not see the object.
+  for (int attempt = 0;; ++attempt) {
+    Origin* origin = origin_;
+    Result<OriginObject> head = co_await Offload(
+        *svc_.blocking, [origin, &bucket, &key] { return origin->Head(bucket, key); });
 
-  std::shared_ptr<CacheFill> fill;
-  Victims victims;
-  {
-    std::lock_guard l(mu_);
-    auto it = entries_.find(name);
-    if (!head.ok()) {
-      const Err code = head.status().code();
-      if (code == Err::kNoSuchKey || code == Err::kNoSuchBucket) {
-        if (it != entries_.end())
-          ForgetLocked(name, &victims);  // gone at the origin: so is the copy
-      } else if (it != entries_.end()) {
-        // The origin cannot say: serve what is held rather than nothing.
+    std::shared_ptr<CacheFill> fill, older;
+    bool started = false;
+    Victims victims;
+    {
+      std::lock_guard l(mu_);
+      auto it = entries_.find(name);
+      auto in_flight = fills_.find(name);
+      if (!head.ok()) {
+        const Err code = head.status().code();
+        if (code == Err::kNoSuchKey || code == Err::kNoSuchBucket) {
+          if (it != entries_.end())
+            ForgetLocked(name, &victims);  // gone at the origin: so is the copy
+        } else if (it != entries_.end()) {
+          // The origin cannot say: serve what is held rather than nothing.
+          TouchLocked(it->second);
+          stats_.stale++;
+          spdlog::warn("cache: serving {}/{} unconfirmed: the origin {}: {}", bucket.str(),
+                       key.str(), origin_->endpoint(), head.status().ToString());
+          co_return std::shared_ptr<CacheFill>();
+        }
+      } else if (it != entries_.end() && it->second.etag == head->etag) {
+        it->second.validated_micros = svc_.clock->NowMicros();
         TouchLocked(it->second);
-        stats_.stale++;
-        spdlog::warn("cache: serving {}/{} unconfirmed: the origin {}: {}", bucket.str(), key.str(),
-                     origin_->endpoint(), head.status().ToString());
+        stats_.revalidated++;
         co_return std::shared_ptr<CacheFill>();
+      } else if (in_flight != fills_.end() && in_flight->second->object.etag == head->etag) {
+        stats_.joined++;  // the version being filled: served as it lands
+        in_flight->second->last_use_ = ++tick_;
+        co_return in_flight->second;
+      } else if (in_flight != fills_.end()) {
+        older = in_flight->second;  // an older version is being filled: after it, again
+      } else {
+        // Not held, or changed at the origin: fill it.
+        if (it != entries_.end()) ForgetLocked(name);  // the new copy replaces the old
+        const bool keep = MakeRoomLocked(head->size, &victims);
+        if (keep) stats_.used += head->size;  // reserved until the fill ends
+        fill = std::make_shared<CacheFill>(bucket, key, *head, keep);
+        fill->last_use_ = ++tick_;
+        fills_.emplace(name, fill);
+        stats_.fills++;
+        started = true;
       }
-    } else if (it != entries_.end() && it->second.etag == head->etag) {
-      it->second.validated_micros = svc_.clock->NowMicros();
-      TouchLocked(it->second);
-      stats_.revalidated++;
-      co_return std::shared_ptr<CacheFill>();
-    } else if (auto f = fills_.find(name); f != fills_.end()) {
-      stats_.joined++;  // started while this request asked the origin
-      f->second->last_use_ = ++tick_;
-      co_return f->second;
-    } else {
-      // Not held, or changed at the origin: fill it.
-      if (it != entries_.end()) ForgetLocked(name);  // the new copy replaces the old
-      const bool keep = MakeRoomLocked(head->size, &victims);
-      if (keep) stats_.used += head->size;  // reserved until the fill ends
-      fill = std::make_shared<CacheFill>(bucket, key, *head, keep);
-      fill->last_use_ = ++tick_;
-      fills_.emplace(name, fill);
-      stats_.fills++;
     }
+    if (!victims.empty()) {
+      // By reference: GCC 12 destroyed a vector moved into a lambda inside co_await twice.
+      co_await Offload(*svc_.blocking, [this, &victims] { Evict(victims); });
+    }
+    if (!head.ok()) co_return head.status();
+    if (started) {
+      boost::asio::post(fill_pool_, [this, fill] { RunFill(fill); });
+      co_return fill;
+    }
+    if (attempt >= 3)
+      co_return Status(Err::kServiceUnavailable,
+                       "the object keeps changing at the origin while it is being cached");
+    co_await older->WaitFor(UINT64_MAX, *svc_.blocking);
   }
-  if (!victims.empty()) {
-    // By reference: GCC 12 destroyed a vector moved into a lambda inside co_await twice.
-    co_await Offload(*svc_.blocking, [this, &victims] { Evict(victims); });
-  }
-  if (!head.ok()) co_return head.status();
-  boost::asio::post(fill_pool_, [this, fill] { RunFill(fill); });
-  co_return fill;
 }
 
 void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
@@ -282,6 +299,7 @@ void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
   const std::string name = Name(fill->bucket, fill->key);
   const uint64_t size = fill->object.size;
   Status st = Status::Ok();
+  Victims over;  // deleted once the books are settled
   std::unique_ptr<storage::DataWriter> writer;
   // Written buffered (no size hint): what Append returns is in the page cache, where the
   // requests served from this fill read it at once.
@@ -334,6 +352,7 @@ void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
         stats_.used += size;
       }
     }
+    MakeRoomLocked(0, &over);  // what waited for this fill to end
   }
   if (!st.ok()) {
     spdlog::warn("cache: filling {}/{} from {}: {}", fill->bucket.str(), fill->key.str(),
@@ -343,7 +362,8 @@ void ReadCache::RunFill(const std::shared_ptr<CacheFill>& fill) {
   }
   // Nothing new was kept: an older copy this fill was to replace (forgotten when the origin
   // said it changed) goes now, rather than sitting outside the books until a restart.
-  if (!st.ok() || !fill->keep) Evict({{fill->bucket, fill->key}});
+  if (!st.ok() || !fill->keep) over.emplace_back(fill->bucket, fill->key);
+  Evict(over);
   fill->Finish(st);
 }
 

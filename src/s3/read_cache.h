@@ -133,7 +133,8 @@ class ReadCache {
   // Under mu_: drops `name`'s entry from the books (its data stays until deleted), adding
   // it to `victims` when given.
   void ForgetLocked(const std::string& name, Victims* victims = nullptr);
-  // Under mu_: entries to evict so that `size` more bytes fit; false when they cannot.
+  // Under mu_: entries to evict so that `size` more bytes fit (fewer while fills are in
+  // flight: see the .cc); false when `size` exceeds the whole budget.
   bool MakeRoomLocked(uint64_t size, Victims* victims);
   void Evict(const Victims& victims);                    // blocking: index deletes
   void RunFill(const std::shared_ptr<CacheFill>& fill);  // on a fill thread

@@ -308,6 +308,28 @@ TEST_F(ReadCacheTest, AFillJoinedLaterCountsAsUsedThen) {
   EXPECT_TRUE(Held("c"));
 }
 
+TEST_F(ReadCacheTest, ObjectsUsedAfterAFillInFlightOutliveIt) {
+  // a is held and used again while b's fill is in flight; c then needs room. a was used
+  // after b, so b goes, once its fill has ended (the budget is exceeded until then).
+  Start(250);
+  for (auto k : {"a", "b", "c"}) origin_.Put(k, std::string(100, k[0]));
+  ASSERT_TRUE(Read("a").ok());
+  origin_.hold = {"b"};
+  auto b = Resolve("b");
+  ASSERT_TRUE(b.ok() && *b);
+  ASSERT_TRUE(Read("a").ok());
+  auto c = Resolve("c");
+  ASSERT_TRUE(c.ok() && *c);
+  (*c)->WaitDone();
+  EXPECT_TRUE(Held("a"));
+  origin_.Release("b");
+  (*b)->WaitDone();
+  EXPECT_TRUE(Held("a"));
+  EXPECT_FALSE(Held("b"));
+  EXPECT_TRUE(Held("c"));
+  EXPECT_EQ(cache_->stats().used, 200u);
+}
+
 TEST_F(ReadCacheTest, AnOldCopyGoesWhenItsReplacementIsNotKept) {
   // Changed at the origin, and the new version's fill fails: the old copy is not served
   // again (it is no longer the object) and does not linger outside the books.
