@@ -57,6 +57,15 @@ std::string UnsignedQuery(std::string_view raw) {
   return out;
 }
 
+// A fill's failure as its readers' answer: the origin's 404 and 503 stand; anything else
+// (the object changed under the fill's If-Match, the local disk failed) is a 503 to retry,
+// never the client's own 412 or a 500 it cannot act on.
+Status FillFailed(const Status& st) {
+  if (st.code() == Err::kNoSuchKey || st.code() == Err::kServiceUnavailable) return st;
+  return Error(Err::kServiceUnavailable,
+               "the read-through cache could not fetch the object: " + std::string(st.message()));
+}
+
 meta::ObjectMeta MetaOf(const OriginObject& o) {
   meta::ObjectMeta m;
   m.size = o.size;
@@ -97,14 +106,14 @@ Task<Status> ServeFill(Ctx& ctx, const std::shared_ptr<CacheFill>& fill, bool he
   const bool as_it_lands = ctx.svc.data->backend().ReadsWhileWriting();
   const uint64_t first_wanted = as_it_lands ? std::min(end, offset + 1) : UINT64_MAX;
   co_await fill->WaitFor(first_wanted, *ctx.svc.blocking);
-  if (auto p = fill->Snapshot(); p.done && !p.status.ok()) co_return p.status;
+  if (auto p = fill->Snapshot(); p.done && !p.status.ok()) co_return FillFailed(p.status);
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
   std::unique_ptr<storage::DataReader> reader;
   uint64_t pos = offset;
   while (pos < end) {
     co_await fill->WaitFor(std::min(end, pos + kFillStep), *ctx.svc.blocking);
     const CacheFill::Progress p = fill->Snapshot();
-    if (p.done && !p.status.ok()) co_return p.status;
+    if (p.done && !p.status.ok()) co_return FillFailed(p.status);
     if (p.written <= pos) {
       if (p.done) co_return Status(Err::kInternal, "the fill ended short of the object");
       continue;
