@@ -50,7 +50,24 @@ SRV_DEV, CLI_DEV = f"slbs{os.getpid() % 100000}", f"slbc{os.getpid() % 100000}"
 
 
 def sh(*cmd, **kw):
-    return subprocess.run(list(cmd), check=True, capture_output=True, text=True, **kw)
+    out = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {out.returncode}: {out.stderr.strip()[-500:]}")
+    return out
+
+
+def is_mount(path):
+    """Whether `path` is a mount point, from /proc/self/mountinfo (os.path.ismount misses a
+    directory bound onto itself, as `ip netns add` binds /run/netns)."""
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+def inside(ns, *cmd):
+    """`cmd` in network namespace `ns`. nsenter enters the network namespace only: `ip netns
+    exec` (and `ip -n`) also make / a slave mount, which fails in a chroot whose / is not a
+    mount point (the fresh-machine check's)."""
+    return ["nsenter", f"--net=/run/netns/{ns}", *cmd]
 
 
 def free_port():
@@ -90,6 +107,7 @@ class Bench:
         self.shard_dir = os.path.join(self.work, "www", "loader", "shards")
         self.data = os.path.join(self.work, "data")
         self.ns = False
+        self.netns_mounted = False
         self.sluice = None
         self.nginx = False
         self.port = free_port()
@@ -99,46 +117,52 @@ class Bench:
     # network namespaces
     def netns_up(self):
         ip = lambda *x: sh("ip", *x)  # noqa: E731
+        # `ip netns add` makes /run/netns a mount of its own when it is not one yet; that
+        # mount is undone at the end, so nothing is left mounted (a chroot must unmount clean).
+        self.netns_mounted = not is_mount("/run/netns")
+        self.ns = True  # whatever of it exists is removed at the end
         ip("netns", "add", SRV_NS)
         ip("netns", "add", CLI_NS)
-        self.ns = True
         ip("link", "add", SRV_DEV, "type", "veth", "peer", "name", CLI_DEV)
         ip("link", "set", SRV_DEV, "netns", SRV_NS)
         ip("link", "set", CLI_DEV, "netns", CLI_NS)
-        ip("-n", SRV_NS, "addr", "add", SRV_IP + "/24", "dev", SRV_DEV)
-        ip("-n", CLI_NS, "addr", "add", CLI_IP + "/24", "dev", CLI_DEV)
+        sh(*inside(SRV_NS, "ip", "addr", "add", SRV_IP + "/24", "dev", SRV_DEV))
+        sh(*inside(CLI_NS, "ip", "addr", "add", CLI_IP + "/24", "dev", CLI_DEV))
         for ns, dev in ((SRV_NS, SRV_DEV), (CLI_NS, CLI_DEV)):
-            ip("-n", ns, "link", "set", dev, "up")
-            ip("-n", ns, "link", "set", "lo", "up")
-        sh("ip", "netns", "exec", SRV_NS, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
+            sh(*inside(ns, "ip", "link", "set", dev, "up"))
+            sh(*inside(ns, "ip", "link", "set", "lo", "up"))
+        # /proc/sys/net is the writer's own network namespace's.
+        sh(*inside(SRV_NS, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"))
         rules = (f"table ip slb {{\n  chain pre {{\n    type nat hook prerouting priority -100;\n"
                  f"    ip daddr {SRV_IP} tcp dport {{ {self.port}, {self.nport} }} dnat to 127.0.0.1\n  }}\n}}\n")
-        sh("ip", "netns", "exec", SRV_NS, "nft", "-f", "-", input=rules)
+        sh(*inside(SRV_NS, "nft", "-f", "-"), input=rules)
 
     def netns_down(self):
         if self.ns:
             for ns in (SRV_NS, CLI_NS):
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            if self.netns_mounted and is_mount("/run/netns") and not os.listdir("/run/netns"):
+                subprocess.run(["umount", "/run/netns"], capture_output=True)
 
     # servers, inside the server's namespace
     def servers_up(self):
         log = open(os.path.join(self.work, "sluice.log"), "wb")
         self.sluice = subprocess.Popen(
-            ["ip", "netns", "exec", SRV_NS, os.path.join(ROOT, "build/release/src/sluice"), "server",
+            inside(SRV_NS, os.path.join(ROOT, "build/release/src/sluice"), "server",
              "--data", self.data, "--listen", f"127.0.0.1:{self.port}", "--unix-socket", self.sock,
              "--access-key", AK,
-             "--secret-key", SK, "--no-access-log"], stdout=log, stderr=log)
+             "--secret-key", SK, "--no-access-log"), stdout=log, stderr=log)
         env = dict(os.environ, NGINX_STATE=os.path.join(self.work, "nginx-state"))
-        out = subprocess.run(["ip", "netns", "exec", SRV_NS, os.path.join(PEERS, "nginx-up.sh"),
-                              os.path.join(self.work, "www"), str(self.nport)],
+        out = subprocess.run(inside(SRV_NS, os.path.join(PEERS, "nginx-up.sh"),
+                              os.path.join(self.work, "www"), str(self.nport)),
                              capture_output=True, text=True, env=env)
         if out.returncode != 0:
             raise RuntimeError("nginx-up.sh: " + out.stderr[-800:])
         self.nginx_env = env
         self.nginx = True
         for _ in range(200):
-            if subprocess.run(["ip", "netns", "exec", SRV_NS, "curl", "-sf", "-o", "/dev/null",
-                               f"http://127.0.0.1:{self.port}/health"]).returncode == 0:
+            if subprocess.run(inside(SRV_NS, "curl", "-sf", "-o", "/dev/null",
+                               f"http://127.0.0.1:{self.port}/health")).returncode == 0:
                 return
             time.sleep(0.05)
         raise RuntimeError("sluice did not start")
@@ -147,7 +171,7 @@ class Bench:
         """Every thread of sluice and of nginx (master and workers)."""
         pids = [str(self.sluice.pid)]
         pids += subprocess.run(["pgrep", "-P", str(self.sluice.pid)], capture_output=True,
-                               text=True).stdout.split()  # ip netns exec execs, but be sure
+                               text=True).stdout.split()  # nsenter execs, but be sure
         master = open(os.path.join(self.work, "nginx-state", "master.pid")).read().strip()
         pids.append(master)
         pids += subprocess.run(["pgrep", "-P", master], capture_output=True, text=True).stdout.split()
@@ -182,8 +206,8 @@ class Bench:
         env = dict(os.environ, AWS_ENDPOINT_URL=f"http://{SRV_IP}:{self.port}", AWS_ACCESS_KEY_ID=AK,
                    AWS_SECRET_ACCESS_KEY=SK)
         binary = os.path.join(ROOT, "build/release/src/sluice")
-        sh("ip", "netns", "exec", CLI_NS, binary, "mb", "s3://loader", env=env)
-        sh("ip", "netns", "exec", CLI_NS, binary, "cp", "-r", "-q", self.shard_dir, "s3://loader/shards/", env=env)
+        sh(*inside(CLI_NS, binary, "mb", "s3://loader"), env=env)
+        sh(*inside(CLI_NS, binary, "cp", "-r", "-q", self.shard_dir, "s3://loader/shards/"), env=env)
         sh("sync")
 
     def urls(self):
@@ -194,7 +218,7 @@ class Bench:
         endpoint = {"sluice": f"http://{host}:{self.port}", "nginx": f"http://{host}:{self.nport}",
                     "sluice-unix": f"unix://{self.sock}"}.get(source, "")
         shards = self.shard_dir if source == "local" else self.urls()
-        cmd = ["ip", "netns", "exec", ns]
+        cmd = inside(ns)
         if cores:
             cmd += ["taskset", "-c", cores]
         cmd += [PY, "-W", "ignore", os.path.abspath(__file__), "--epoch", source, endpoint, shards,
