@@ -76,16 +76,15 @@ class CacheTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.origin = harness.Server().start()
+        cls.origin = harness.Server()
+        cls.addClassCleanup(cls.origin.cleanup)
+        cls.origin.start()
         cls.o3 = harness.boto3_client(cls.origin.endpoint)
         cls.o3.create_bucket(Bucket="models")
-        cls.cache = harness.Server(extra_args=cache_args(cls.origin, "--cache-size", "256M")).start()
+        cls.cache = harness.Server(extra_args=cache_args(cls.origin, "--cache-size", "256M"))
+        cls.addClassCleanup(cls.cache.cleanup)
+        cls.cache.start()
         cls.c3 = harness.boto3_client(cls.cache.endpoint, config_args={"max_pool_connections": 32})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cache.cleanup()
-        cls.origin.cleanup()
 
     def put(self, key, size, **kw):
         body = os.urandom(size)
@@ -244,15 +243,17 @@ class CacheBudgetTest(unittest.TestCase):
     books kept across a restart, and what is held served while the origin is down."""
 
     def setUp(self):
-        self.origin = harness.Server().start()
+        # Cleanups, not tearDown: they also run when setUp fails half-way, so no server is
+        # left behind.
+        self.origin = harness.Server()
+        self.addCleanup(self.origin.cleanup)
+        self.origin.start()
         self.o3 = harness.boto3_client(self.origin.endpoint)
         self.o3.create_bucket(Bucket="cache-b")
-        self.cache = harness.Server(extra_args=cache_args(self.origin, "--cache-size", "3M")).start()
+        self.cache = harness.Server(extra_args=cache_args(self.origin, "--cache-size", "3M"))
+        self.addCleanup(self.cache.cleanup)
+        self.cache.start()
         self.c3 = harness.boto3_client(self.cache.endpoint)
-
-    def tearDown(self):
-        self.cache.cleanup()
-        self.origin.cleanup()
 
     def put(self, key, size):
         body = os.urandom(size)
