@@ -36,11 +36,6 @@ Task<void> CacheFill::WaitFor(uint64_t want, boost::asio::thread_pool& pool) {
       boost::asio::use_awaitable);
 }
 
-void CacheFill::WaitDone() const {
-  std::unique_lock l(mu_);
-  done_cv_.wait(l, [this] { return done_; });
-}
-
 void CacheFill::SetDataId(std::string id) {
   std::lock_guard l(mu_);
   data_id_ = std::move(id);
@@ -68,7 +63,6 @@ void CacheFill::Finish(Status st) {
     for (auto& w : waiters_) wake.push_back(std::move(w.second));
     waiters_.clear();
   }
-  done_cv_.notify_all();
   for (auto& w : wake) w();
 }
 

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
-#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -62,8 +61,6 @@ class CacheFill {
   }
   // Resumes the caller once `want` bytes have landed or the fill has ended.
   Task<void> WaitFor(uint64_t want, boost::asio::thread_pool& pool);
-  // Blocks the calling thread until the fill ends.
-  void WaitDone() const;
 
  private:
   friend class ReadCache;
@@ -72,7 +69,6 @@ class CacheFill {
   void Finish(Status st);
 
   mutable std::mutex mu_;
-  mutable std::condition_variable done_cv_;
   uint64_t written_ = 0;
   bool done_ = false;
   Status status_;
@@ -91,7 +87,6 @@ class ReadCache {
   ReadCache& operator=(const ReadCache&) = delete;
 
   Origin& origin() { return *origin_; }
-  const CacheOptions& options() const { return opts_; }
 
   // Reads what the local store holds (after a restart), oldest first into the LRU order;
   // each copy is revalidated on its first read. Blocking.

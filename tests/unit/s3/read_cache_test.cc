@@ -139,6 +139,12 @@ class ReadCacheTest : public ::testing::Test {
     io.run();
     return std::move(*out);
   }
+  // Waits for a fill to end as a request does (CacheFill::WaitFor), on a fresh I/O context.
+  void WaitDone(const std::shared_ptr<CacheFill>& f) {
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, f->WaitFor(UINT64_MAX, pool_), boost::asio::detached);
+    io.run();
+  }
   Result<std::shared_ptr<CacheFill>> Resolve(const std::string& key) {
     EXPECT_TRUE(Run(cache_->EnsureBucket("b"_b, "owner")).ok());
     return Run(cache_->Resolve("b"_b, K(key)));
@@ -147,7 +153,7 @@ class ReadCacheTest : public ::testing::Test {
   Result<meta::ObjectMeta> Read(const std::string& key) {
     auto r = Resolve(key);
     if (!r.ok()) return r.status();
-    if (*r) (*r)->WaitDone();
+    if (*r) WaitDone(*r);
     if (*r && !(*r)->Snapshot().status.ok()) return (*r)->Snapshot().status;
     return index_.GetObject("b"_b, K(key));
   }
@@ -231,7 +237,7 @@ TEST_F(ReadCacheTest, RequestsDuringAFillJoinItAndWakeAsBytesLand) {
   origin_.Release("k");
   io.run();
   EXPECT_TRUE(whole);
-  (*first)->WaitDone();
+  WaitDone(*first);
   EXPECT_TRUE((*first)->Snapshot().status.ok());
   EXPECT_EQ((*first)->Snapshot().written, bytes.size());
   EXPECT_EQ(origin_.gets, 1);
@@ -299,9 +305,9 @@ TEST_F(ReadCacheTest, AFillJoinedLaterCountsAsUsedThen) {
   ASSERT_TRUE(joined.ok());
   EXPECT_EQ(*joined, *a);
   origin_.Release("a");
-  (*a)->WaitDone();
+  WaitDone(*a);
   origin_.Release("b");
-  (*b)->WaitDone();
+  WaitDone(*b);
   ASSERT_TRUE(Read("c").ok());
   EXPECT_TRUE(Held("a"));
   EXPECT_FALSE(Held("b"));
@@ -320,10 +326,10 @@ TEST_F(ReadCacheTest, ObjectsUsedAfterAFillInFlightOutliveIt) {
   ASSERT_TRUE(Read("a").ok());
   auto c = Resolve("c");
   ASSERT_TRUE(c.ok() && *c);
-  (*c)->WaitDone();
+  WaitDone(*c);
   EXPECT_TRUE(Held("a"));
   origin_.Release("b");
-  (*b)->WaitDone();
+  WaitDone(*b);
   EXPECT_TRUE(Held("a"));
   EXPECT_FALSE(Held("b"));
   EXPECT_TRUE(Held("c"));
@@ -348,7 +354,7 @@ TEST_F(ReadCacheTest, AnOldCopyGoesWhenItsReplacementIsNotKept) {
   origin_.Put("j", std::string(2000, 'L'));
   auto r = Resolve("j");
   ASSERT_TRUE(r.ok() && *r);
-  (*r)->WaitDone();
+  WaitDone(*r);
   EXPECT_TRUE((*r)->Snapshot().status.ok());
   EXPECT_FALSE(Held("j"));
   EXPECT_EQ(cache_->stats().used, 0u);
@@ -361,7 +367,7 @@ TEST_F(ReadCacheTest, StreamsThroughWhatIsLargerThanTheBudget) {
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(*r);
   EXPECT_FALSE((*r)->keep);
-  (*r)->WaitDone();
+  WaitDone(*r);
   EXPECT_TRUE((*r)->Snapshot().status.ok());
   EXPECT_EQ((*r)->Snapshot().written, 1000u);
   EXPECT_FALSE(Held("big"));
