@@ -23,6 +23,7 @@
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
 #include "server/origin_client.h"
+#include <sluice/client.h>
 #include "server/replication_targets.h"
 #include "s3/read_cache.h"
 #include "common/strings.h"
@@ -357,7 +358,11 @@ int RunServer(const ServerConfig& cfg) {
       return fail("--cache-of", Status(Err::kInvalidArgument, "expected http://HOST:PORT or https://HOST:PORT, got " + cfg.cache_of));
     spec.region = cfg.cache_region;
     spec.ca_file = cfg.cache_ca_file;
-    origin = std::make_unique<S3Origin>(spec);
+    try {
+      origin = std::make_unique<S3Origin>(spec);
+    } catch (const client::ClientError& e) {  // an endpoint the client library refuses
+      return fail("--cache-of", Status(Err::kInvalidArgument, e.what()));
+    }
     s3::CacheOptions copts;
     copts.capacity = cfg.cache_size;
     copts.revalidate_after_micros = static_cast<int64_t>(cfg.cache_revalidate_s * 1e6);
