@@ -39,6 +39,7 @@ const std::vector<std::string_view> kActions = {
     "s3:PutObjectVersionAcl",     "s3:GetObjectVersionAttributes", "s3:PutObjectRetention",
     "s3:GetObjectRetention",      "s3:PutObjectLegalHold",     "s3:GetObjectLegalHold",
     "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "sts:AssumeRole",
+    "sluice:GetMetrics",
 };
 
 enum class CondOp {

@@ -436,6 +436,7 @@ struct Server::Worker {
     conns.push_back(c);
     auto pos = std::prev(conns.end());
     server->connections_++;
+    server->accepted_.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(ioc, Serve(c), [this, pos](std::exception_ptr e) {
       conns.erase(pos);
       server->connections_--;

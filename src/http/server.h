@@ -55,6 +55,7 @@ class Server {
   bool tls() const { return !opts_.tls_cert.empty(); }
   uint16_t port() const { return port_; }
   size_t open_connections() const { return connections_.load(); }
+  uint64_t accepted_connections() const { return accepted_.load(std::memory_order_relaxed); }
 
  private:
   struct Worker;
@@ -66,6 +67,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
+  std::atomic<uint64_t> accepted_{0};
   std::atomic<bool> stopping_{false};
   std::mutex tls_mu_;
   std::shared_ptr<boost::asio::ssl::context> tls_;

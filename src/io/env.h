@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace sluice::io {
@@ -42,6 +43,13 @@ class ReadableFile {
   // the device in large requests now, up to its readahead window (read_ahead_kb) per call.
   // Bytes already cached cost a page lookup each.
   virtual void WillRead(uint64_t offset, uint64_t n) const {}
+};
+
+// A file system's size and free space, in bytes.
+struct SpaceInfo {
+  uint64_t total = 0;
+  uint64_t used = 0;
+  uint64_t free = 0;  // what an unprivileged writer can still use (root's reserve excluded)
 };
 
 // Held for as long as the object lives.
@@ -81,6 +89,11 @@ class FileSystem {
   // An exclusive advisory lock on a file (created if missing), so two servers never share
   // one data directory. kAlreadyExists when another process holds it.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // The size and free space of the file system holding `path`; kNotImplemented where
+  // there is no such thing (in-memory file systems).
+  virtual Result<SpaceInfo> Space(const std::string& path) {
+    return Status(Err::kNotImplemented, "no space figures for " + path);
+  }
   // Reads or atomically writes (temp + sync + rename + dir sync) a small whole file.
   Result<std::string> ReadWholeFile(const std::string& path);
   // `mode` applies when the file is created (0600 for secrets).
@@ -106,6 +119,9 @@ class Random {
 
 // Process-wide production implementations; they live forever.
 FileSystem* PosixFileSystem();
+// How long PosixFileSystem()'s syncs took, process-wide: histogram 0 is fdatasync of files,
+// 1 is fsync of directories; nanoseconds.
+const metrics::HistogramBlock& PosixSyncLatency();
 Clock* SystemClock();
 Random* SystemRandom();
 

@@ -3,6 +3,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,8 +27,23 @@ Status CloseOnce(int* fd, const std::string& path) {
   return Status::Ok();
 }
 
+metrics::HistogramBlock& SyncLatency() {
+  static metrics::HistogramBlock h(2, metrics::SyncLatencyBounds());  // [file, directory]
+  return h;
+}
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 Status DataSync(int fd, const std::string& path) {
-  if (::fdatasync(fd) != 0) return IoError("fdatasync", path, errno);
+  const int64_t start = SteadyNanos();
+  int rc = ::fdatasync(fd);
+  int e = errno;
+  SyncLatency().Observe(0, SteadyNanos() - start);
+  if (rc != 0) return IoError("fdatasync", path, e);
   return Status::Ok();
 }
 
@@ -254,11 +270,22 @@ class PosixFs final : public FileSystem {
   Status SyncDir(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return IoError("open dir", path, errno);
+    const int64_t start = SteadyNanos();
     int rc = ::fsync(fd);
     int e = errno;
+    SyncLatency().Observe(1, SteadyNanos() - start);
     ::close(fd);
     if (rc != 0) return IoError("fsync dir", path, e);
     return Status::Ok();
+  }
+  Result<SpaceInfo> Space(const std::string& path) override {
+    struct statvfs v;
+    if (::statvfs(path.c_str(), &v) != 0) return IoError("statvfs", path, errno);
+    SpaceInfo s;
+    s.total = uint64_t(v.f_blocks) * v.f_frsize;
+    s.used = uint64_t(v.f_blocks - v.f_bfree) * v.f_frsize;
+    s.free = uint64_t(v.f_bavail) * v.f_frsize;
+    return s;
   }
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
     DIR* d = ::opendir(path.c_str());
@@ -322,6 +349,8 @@ class UrandomRandom final : public Random {
 };
 
 }  // namespace
+
+const metrics::HistogramBlock& PosixSyncLatency() { return SyncLatency(); }
 
 FileSystem* PosixFileSystem() {
   static auto* fs = new PosixFs();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@ class BucketAccessCache;   // s3/authz.h
 struct BucketAccessEntry;  // s3/authz.h
 class ReplicationTargets;  // s3/replication_target.h
 class ReadCache;           // s3/read_cache.h
+class RequestMetrics;      // s3/request_metrics.h
 
 struct Services {
   // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
@@ -45,6 +47,8 @@ struct Services {
   // Set when this server is a read-through cache of another endpoint (--cache-of): it then
   // serves reads of that endpoint's objects and refuses writes (ops/cache.cc).
   ReadCache* cache = nullptr;
+  // Where every answered request is counted and timed, for /metrics; null: nowhere.
+  RequestMetrics* metrics = nullptr;
   // Appends in flight, one per object (s3/ops/append.cc).
   std::shared_ptr<AppendLocks> append_locks = std::make_shared<AppendLocks>();
   std::string region = "us-east-1";
@@ -75,6 +79,8 @@ struct Ctx {
   std::shared_ptr<const BucketAccessEntry> access;
   // Extra headers for an error response (x-amz-delete-marker on a 404 or 405).
   std::vector<std::pair<std::string, std::string>> error_headers;
+  // The operation, once routed (RequestMetrics::Slot); Slot(Endpoint::kUnrouted) before.
+  size_t metrics_slot = SIZE_MAX;
 };
 
 }  // namespace sluice::s3

@@ -9,6 +9,7 @@
 #include "s3/error_table.h"
 #include "s3/headers.h"
 #include "s3/ops/ops.h"
+#include "s3/request_metrics.h"
 #include "s3/router.h"
 #include "s3/unsupported.h"
 #include "s3/versions.h"
@@ -179,6 +180,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
                              RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(),
                                           ctx.query, svc_.domains,
                                           ctx.req.has_header("x-amz-copy-source")));
+  ctx.metrics_slot = RequestMetrics::Slot(route.op);
   // Names are validated here, once; below this point they travel as their types.
   Status bucket_ok = Status::Ok();
   if (!route.bucket.empty()) {
@@ -371,6 +373,20 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
   int64_t start = svc_.clock->MonotonicNanos();
   std::string request_id = NextRequestId();
   CommonHeaders resp(raw, request_id, svc_.clock);
+  if (svc_.metrics) svc_.metrics->Started();
+  // Counts and times the request once it is answered (a plain call: no coroutine frame).
+  auto record = [&](size_t slot, Err error, std::string_view bucket) {
+    if (!svc_.metrics) return;
+    RequestMetrics::Outcome o;
+    o.slot = slot;
+    o.status = resp.status();
+    o.error = error;
+    o.bucket = bucket;
+    o.bytes_in = body.bytes_read();
+    o.bytes_out = resp.bytes_sent();
+    o.nanos = svc_.clock->MonotonicNanos() - start;
+    svc_.metrics->Finished(o);
+  };
 
   // Liveness probe: unauthenticated, only for an unsigned GET/HEAD of exactly /health.
   if (req.path() == "/health" && req.query().empty() &&
@@ -378,6 +394,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     http::ResponseHead head;
     head.Set("Content-Type", "text/plain");
     (co_await resp.Send(head, "ok\n")).IgnoreError();
+    record(RequestMetrics::Slot(Endpoint::kHealth), Err::kOk, {});
     co_return;
   }
 
@@ -395,6 +412,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     }
     const std::string text = ready.ok() ? "ready\n" : "not ready: " + ready.ToString() + "\n";
     (co_await resp.Send(head, text)).IgnoreError();
+    record(RequestMetrics::Slot(Endpoint::kReady), ready.ok() ? Err::kOk : Err::kServiceUnavailable, {});
     co_return;
   }
 
@@ -408,8 +426,10 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     // connection closed without an answer.
     st = Error(Err::kInternal, std::string("unexpected failure: ") + e.what());
   }
+  Err answered = Err::kOk;
   if (!st.ok()) {
     const Err answer = AnswerCode(st);
+    answered = answer;
     const S3Error& e = LookupError(answer);
     if (resp.started()) {
       // Too late for an error document: the HTTP layer closes the connection because
@@ -431,6 +451,8 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     }
     if (e.http_status >= 500 && e.http_status != 501) spdlog::error("request {}: {}", request_id, st.ToString());
   }
+  record(ctx.metrics_slot != SIZE_MAX ? ctx.metrics_slot : RequestMetrics::Slot(Endpoint::kUnrouted),
+         answered, ctx.bucket.str());
   if (access_log_) {
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
     access_log_->info(

@@ -77,6 +77,8 @@ enum class Op {
   kDeleteBucketOwnershipControls,
 };
 
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::kDeleteBucketOwnershipControls) + 1;
+
 std::string_view OpName(Op op);
 
 struct Route {

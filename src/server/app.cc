@@ -22,6 +22,8 @@
 #include "s3/lifecycle_worker.h"
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
+#include "server/metrics_endpoint.h"
+#include "s3/request_metrics.h"
 #include "server/origin_client.h"
 #include <sluice/client.h>
 #include "server/replication_targets.h"
@@ -252,6 +254,8 @@ int RunServer(const ServerConfig& cfg) {
 
   // The backends: RocksDB and files in the data directory, or a Ceph cluster. Declared in
   // this order so that they close in the reverse one (the cluster last).
+  // Index commit latency for /metrics, written by whichever index is opened below.
+  metrics::HistogramBlock index_commits(1, metrics::SyncLatencyBounds());
   std::unique_ptr<io::RadosCluster> cluster;
   std::unique_ptr<meta::KvStore> kv;
   std::unique_ptr<meta::Index> index;
@@ -267,6 +271,7 @@ int RunServer(const ServerConfig& cfg) {
     if (!data_pool.ok()) return fail("Ceph pool", data_pool.status());
     auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
                                                  io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
+    ri->TimeCommits(&index_commits);
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
     std::string gateway = cfg.gateway_name;
@@ -281,7 +286,9 @@ int RunServer(const ServerConfig& cfg) {
     auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta");
     if (!opened.ok()) return fail("metadata index", opened.status());
     kv = std::move(opened).value();
-    index = std::make_unique<meta::KvIndex>(kv.get(), /*sync=*/true);
+    auto ki = std::make_unique<meta::KvIndex>(kv.get(), /*sync=*/true);
+    ki->TimeCommits(io::SystemClock(), &index_commits);
+    index = std::move(ki);
     auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir);
     if (Status s = local->Init(); !s.ok()) return fail("data store", s);
     data = std::move(local);
@@ -373,6 +380,31 @@ int RunServer(const ServerConfig& cfg) {
     where += "; a read-through cache of " + cfg.cache_of + " (" + std::to_string(st.objects) +
              " objects, " + std::to_string(st.used >> 20) + " of " + std::to_string(cfg.cache_size >> 20) + " MiB held)";
   }
+  // What /metrics serves (docs/metrics.md).
+  s3::RequestMetrics request_metrics(cfg.metrics_max_buckets);
+  if (cfg.request_metrics) svc.metrics = &request_metrics;
+  LifecycleTotals lifecycle_totals;
+  MetricsEndpoint::Sources msrc;
+  msrc.requests = svc.metrics;
+  msrc.index_commits = &index_commits;
+  if (rados) {
+    msrc.space = [c = cluster.get()] { return c->Space(); };
+    msrc.space_of = "cluster";
+  } else {
+    msrc.space = [fs, dir = cfg.data_dir] { return fs->Space(dir); };
+    msrc.space_of = "disk";
+    msrc.file_syncs = &io::PosixSyncLatency();
+  }
+  msrc.cache = cache.get();
+  msrc.replication = &replication;
+  if (cfg.lifecycle_interval_s > 0) msrc.lifecycle = &lifecycle_totals;
+  MetricsEndpoint::Access maccess;
+  maccess.token = cfg.metrics_token;
+  if (const char* v = std::getenv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty()) maccess.token = v;
+  auto mopen = ParseMetricsOpen(cfg.metrics_open);
+  if (!mopen.ok()) return fail("--metrics-open", mopen.status());
+  maccess.open = *mopen;
+  MetricsEndpoint metrics_endpoint(std::move(msrc), maccess, &iam, io::SystemClock(), &blocking);
   s3::S3Handler handler(svc, {cfg.access_log});
 
   http::ServerOptions opts;
@@ -400,15 +432,19 @@ int RunServer(const ServerConfig& cfg) {
   }
   http::Server server(
       opts,
-      [&handler, &admin](http::Request& r, http::Body& b, http::Responder& w) {
-        if (AdminApi::IsAdminRequest(r)) return admin.HandleAdmin(r, b, w);
-        if (AdminApi::IsStsRequest(r)) return admin.HandleSts(r, b, w);
+      [&handler, &admin, &metrics_endpoint, &svc](http::Request& r, http::Body& b, http::Responder& w) {
+        if (MetricsEndpoint::IsMetricsRequest(r, svc.domains)) return metrics_endpoint.Handle(r, b, w);
+        if (AdminApi::IsAdminRequest(r))
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAdmin, b, w, admin.HandleAdmin(r, b, w));
+        if (AdminApi::IsStsRequest(r))
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAssumeRole, b, w, admin.HandleSts(r, b, w));
         return handler.Handle(r, b, w);
       },
       [&handler](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {
         handler.RenderProtocolError(c, m, h, b);
       });
   if (Status s = server.Start(); !s.ok()) return fail("listen", s);
+  metrics_endpoint.set_server(&server);
 
   std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
   std::printf("sluice is serving S3 at %s://%s:%u (%s)\n", server.tls() ? "https" : "http",
@@ -435,9 +471,13 @@ int RunServer(const ServerConfig& cfg) {
         l.unlock();
         auto st = worker.RunOnce();
         if (!st.ok()) {
+          lifecycle_totals.failed_passes++;
           spdlog::error("lifecycle pass failed: {}", st.status().ToString());
-        } else if (st->expired || st->noncurrent_removed || st->markers_removed || st->uploads_aborted ||
-                   st->locked) {
+        } else {
+          lifecycle_totals.Add(*st, io::SystemClock()->NowMicros());
+        }
+        if (st.ok() && (st->expired || st->noncurrent_removed || st->markers_removed ||
+                        st->uploads_aborted || st->locked)) {
           spdlog::info("lifecycle: {} buckets, {} versions seen; expired {}, noncurrent removed {}, "
                        "markers removed {}, uploads aborted {}, kept by Object Lock {}",
                        st->buckets, st->versions_seen, st->expired, st->noncurrent_removed,

@@ -58,6 +58,13 @@ struct ServerConfig {
   double cache_revalidate_s = 0;
   std::string cache_region = "us-east-1";
   std::string cache_ca_file;
+  // GET /metrics (docs/metrics.md): whether requests are counted and timed; the bearer token
+  // that admits a scrape (empty: $SLUICE_METRICS_TOKEN, else none); who may scrape without
+  // credentials ("loopback", "any", "none"); how many buckets get their own labels.
+  bool request_metrics = true;
+  std::string metrics_token;
+  std::string metrics_open = "loopback";
+  size_t metrics_max_buckets = 1000;
 };
 
 // Runs until a termination signal; returns the process exit code.

@@ -121,6 +121,22 @@ int main(int argc, char** argv) {
   srv->add_option("--cache-region", cfg.cache_region, "The origin's region")->capture_default_str();
   srv->add_option("--cache-ca-file", cfg.cache_ca_file, "PEM bundle to verify an HTTPS origin")
       ->check(CLI::ExistingFile);
+  srv->add_flag("!--no-request-metrics", cfg.request_metrics,
+                "Do not count and time requests for /metrics (gauges are still served)");
+  srv->add_option("--metrics-token", cfg.metrics_token,
+                  "Bearer token that admits a scrape of /metrics from anywhere (default: "
+                  "$SLUICE_METRICS_TOKEN); signed requests by users allowed sluice:GetMetrics "
+                  "are always admitted");
+  srv->add_option("--metrics-open", cfg.metrics_open,
+                  "Who may scrape /metrics without credentials: loopback (peers on this host), "
+                  "any, or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"loopback", "any", "none"}));
+  srv->add_option("--metrics-max-buckets", cfg.metrics_max_buckets,
+                  "Buckets that get their own labels in /metrics; requests to more count as "
+                  "\"_other\"")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   sluice::cli::AdminCommand admin;
   admin.Register(app);
   sluice::cli::DataCommands data;

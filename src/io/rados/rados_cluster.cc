@@ -64,4 +64,15 @@ Result<librados::IoCtx> RadosCluster::OpenPool(const std::string& name) {
   return io;
 }
 
+Result<SpaceInfo> RadosCluster::Space() {
+  librados::cluster_stat_t st;
+  int r = rados_.cluster_stat(st);
+  if (r < 0) return RadosStatus(r, "cluster stat");
+  SpaceInfo s;
+  s.total = st.kb << 10;
+  s.used = st.kb_used << 10;
+  s.free = st.kb_avail << 10;
+  return s;
+}
+
 }  // namespace sluice::io

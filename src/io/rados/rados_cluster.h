@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "io/env.h"
 
 namespace sluice::io {
 
@@ -32,6 +33,10 @@ class RadosCluster {
   // count, application "sluice"). kAccessDenied, saying which command would create it,
   // when the user may not.
   Result<librados::IoCtx> OpenPool(const std::string& name);
+
+  // The raw size and use of the whole cluster (every pool, before replication is counted
+  // out), as `ceph df` reports it. A round trip to a monitor: call it off the I/O threads.
+  Result<SpaceInfo> Space();
 
   librados::Rados& rados() { return rados_; }
   const std::string& user() const { return user_; }

@@ -51,7 +51,7 @@ Status KvIndex::CreateBucketCommit(const BucketInfo& info) {
   if (s.code() != Err::kNotFound) return s;
   KvBatch b;
   b.Put(codec::BucketKey(info.name), codec::EncodeBucket(info));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<BucketInfo> KvIndex::GetBucket(const BucketName& name) {
@@ -87,7 +87,7 @@ Status KvIndex::SetBucketVersioningCommit(const BucketName& bucket, Versioning s
   info.versioning = state;
   KvBatch b;
   b.Put(codec::BucketKey(bucket), codec::EncodeBucket(info));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::SetBucketObjectLockCommit(const BucketName& bucket, const ObjectLockConfig& lock) {
@@ -100,7 +100,7 @@ Status KvIndex::SetBucketObjectLockCommit(const BucketName& bucket, const Object
   info.lock.enabled = true;  // once enabled, never disabled
   KvBatch b;
   b.Put(codec::BucketKey(bucket), codec::EncodeBucket(info));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName& name,
@@ -126,7 +126,7 @@ Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName&
   b.Put(codec::BucketKey(name), codec::EncodeBucket(snap));
   b.Put(codec::BucketKey(source), codec::EncodeBucket(src));
   b.Put(codec::SnapshotKey(source, name), std::to_string(snap.snapshot_at));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 BucketInfo KvIndex::SnapshotRecord(BucketInfo* src, const BucketName& name, int64_t at_micros,
@@ -156,7 +156,7 @@ Status KvIndex::DeleteSnapshotCommit(const BucketName& name) {
   for (it->Seek(cprefix); it->Valid() && StartsWith(it->key(), cprefix); it->Next())
     b.Delete(std::string(it->key()));
   SLUICE_RETURN_IF_ERROR(it->status());
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::DeleteBucketCommit(const BucketName& name) {
@@ -197,7 +197,7 @@ Status KvIndex::DeleteBucketCommit(const BucketName& name) {
     SLUICE_RETURN_IF_ERROR(it->status());
   }
   b.Delete(codec::BucketKey(name));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::PutBucketConfigCommit(const BucketName& bucket, const std::string& name,
@@ -206,7 +206,7 @@ Status KvIndex::PutBucketConfigCommit(const BucketName& bucket, const std::strin
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
   b.Put(codec::ConfigKey(bucket, name), doc);
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<std::string> KvIndex::GetBucketConfig(const BucketName& bucket, const std::string& name) {
@@ -225,7 +225,7 @@ Status KvIndex::DeleteBucketConfigCommit(const BucketName& bucket, const std::st
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
   b.Delete(codec::ConfigKey(bucket, name));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::WriteDocsCommit(const std::vector<DocWrite>& writes) {
@@ -239,7 +239,7 @@ Status KvIndex::WriteDocsCommit(const std::vector<DocWrite>& writes) {
       b.Delete(codec::DocKey(w.ns, w.name));
     }
   }
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> KvIndex::ListDocs(const std::string& ns) {
@@ -270,7 +270,7 @@ Status KvIndex::CreateUpload(const BucketName& bucket, const UploadInfo& info) {
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
   b.Put(codec::UploadKey(bucket, info.key, info.upload_id), codec::EncodeUpload(info));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<UploadInfo> KvIndex::GetUpload(const BucketName& bucket, const ObjectKey& key,
@@ -308,7 +308,7 @@ Status KvIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
   }
   b.Put(codec::RefKey(part.data_id), "");
   b.Put(pk, codec::EncodePart(part));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<std::vector<PartInfo>> KvIndex::ListParts(const BucketName& bucket, const ObjectKey& key,
@@ -383,7 +383,7 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
     b.Delete(std::string(k));
     b.Delete(codec::CompletedKey(k.substr(9)));
   }
-  SLUICE_RETURN_IF_ERROR(kv_->Write(b, sync_));
+  SLUICE_RETURN_IF_ERROR(Commit(b, sync_));
   return r;
 }
 
@@ -407,7 +407,7 @@ Status KvIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
   KvBatch b;
   SLUICE_RETURN_IF_ERROR(ReleaseParts(upload_id, &b, released, nullptr));
   b.Delete(codec::UploadKey(bucket, key, upload_id));
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Result<UploadListPage> KvIndex::ListUploads(const BucketName& bucket, const UploadListQuery& q) {
@@ -575,7 +575,7 @@ Status KvIndex::GcDone(const std::vector<std::string>& data_ids) {
     SLUICE_RETURN_IF_ERROR(it->status());
   }
   // Not synced: forgetting a GC entry only means deleting an absent file again.
-  return kv_->Write(b, false);
+  return Commit(b, false);
 }
 
 }  // namespace sluice::meta

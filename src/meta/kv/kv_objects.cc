@@ -355,7 +355,7 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
   KvBatch batch;
   SLUICE_ASSIGN_OR_RETURN(WriteResult r,
                           WriteLatest(b, key, cur, meta, meta.mtime_micros, &batch, released));
-  SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
   return r;
 }
 
@@ -399,7 +399,7 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
   } else {
     b.Put(target->kv_key, std::move(rec));
   }
-  return kv_->Write(b, sync_);
+  return Commit(b, sync_);
 }
 
 Status KvIndex::SetObjectTags(const BucketName& bucket, const ObjectKey& key,
@@ -503,7 +503,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
       SLUICE_RETURN_IF_ERROR(CheckRemovable(*cur, request));
       ReleaseAll(*cur, &batch, released);
       batch.Delete(okey);
-      SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+      SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
       return r;
     }
     // A delete marker on top; in a Suspended bucket it replaces the null version.
@@ -518,7 +518,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     // WriteLatest wrote the marker into O as well: a marker is never current in O.
     batch.Delete(okey);
     r.delete_marker = true;
-    SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
     return r;
   }
 
@@ -532,7 +532,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   ReleaseAll(target->meta, &batch, released);
   batch.Delete(target->kv_key);
   if (target->kv_key == okey) {  // the unversioned object
-    SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
     return r;
   }
   if (target->meta.version.is_null()) batch.Delete(codec::NullVersionKey(bucket, key));
@@ -561,7 +561,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     if (next) batch.Put(okey, codec::EncodeObject(*next));
     else batch.Delete(okey);
   }
-  SLUICE_RETURN_IF_ERROR(kv_->Write(batch, sync_));
+  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
   return r;
 }
 

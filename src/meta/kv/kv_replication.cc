@@ -67,7 +67,7 @@ Status KvIndex::FinishReplication(const BucketName& bucket, const ReplicationTas
   // Not synced: ending a task that a power failure then undoes only replays the task, and a
   // replayed copy is found at the destination, not written twice (Index::FinishReplication).
   // A sync per copied object cost a quarter of the small-object replication rate.
-  return kv_->Write(batch, /*sync=*/false);
+  return Commit(batch, /*sync=*/false);
 }
 
 Status KvIndex::QueueReplication(const BucketName& bucket, const ObjectKey& key,
@@ -88,7 +88,7 @@ Status KvIndex::QueueReplication(const BucketName& bucket, const ObjectKey& key,
   SLUICE_RETURN_IF_ERROR(s);
   if (exact.empty()) return Error(Err::kInvalidRequest, "an unversioned object is not replicated");
   batch.Put(codec::ReplicationKey(bucket, exact, key), codec::EncodeReplication(exact));
-  return kv_->Write(batch, sync_);
+  return Commit(batch, sync_);
 }
 
 }  // namespace sluice::meta

@@ -130,6 +130,7 @@ auto RadosIndex::Run(const std::string& oid, F&& fn) {
   for (int attempt = 1;; attempt++) {
     RadosTxn txn(meta_, oid, &ranges_);
     KvIndex view(&txn, /*sync=*/true, &locks_);
+    if (commit_latency_) view.TimeCommits(clock_, commit_latency_);
     auto r = fn(view, txn);
     if (!txn.conflicted()) return r;
     conflicts_.fetch_add(1, std::memory_order_relaxed);
