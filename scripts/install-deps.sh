@@ -17,7 +17,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
 # bench/loader_bench.py.
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
-           python3-matplotlib iproute2 nftables util-linux)
+           python3-matplotlib iproute2 nftables util-linux prometheus)
 
 # Ceph's monitor, OSD and command-line tools: the development cluster (scripts/ceph-dev.sh)
 # the RADOS backend is tested on (issue #18), and Ceph's own S3 gateway, a replication
