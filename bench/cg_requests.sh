@@ -4,6 +4,7 @@
 # (bench/put_load, 16 connections on 16 keys, 15 s), each on a fresh server with one I/O
 # thread. Counting starts after a warm-up and covers the whole process (all threads).
 #   bench/cg_requests.sh [BIN]      BIN defaults to build/release/src/sluice
+#   SLUICE_ARGS="--no-request-metrics" bench/cg_requests.sh   extra server flags
 # Prints one line per operation: instructions per request and the request count.
 # The PUT count includes RocksDB's memtable inserts, which grow with the number of keys
 # written, so compare runs that wrote a similar number of PUTs.
@@ -20,7 +21,7 @@ start() {  # start NAME: a server under callgrind, instrumentation off until ask
   PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   valgrind --tool=callgrind --callgrind-out-file="$W/$1.%p" --instr-atstart=no \
     "$BIN" server --data "$W/data-$1" --listen 127.0.0.1:$PORT --access-key $AK --secret-key $SK \
-    --no-access-log --lifecycle-interval 0 --threads 1 >"$W/$1.log" 2>&1 &
+    --no-access-log --lifecycle-interval 0 --threads 1 ${SLUICE_ARGS:-} >"$W/$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 }

@@ -1,6 +1,7 @@
 #include "s3/request_metrics.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 
 #include "s3/error_table.h"
@@ -41,7 +42,11 @@ size_t RequestMetrics::Slot(Op op) { return static_cast<size_t>(op); }
 size_t RequestMetrics::Slot(Endpoint e) { return kOpCount + static_cast<size_t>(e); }
 
 RequestMetrics::RequestMetrics(size_t max_buckets)
-    : max_buckets_(max_buckets),
+    : id_([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1);
+      }()),
+      max_buckets_(max_buckets),
       statuses_([] {
         std::vector<int> v = {0};
         for (int s : KnownStatuses()) v.push_back(s);
@@ -58,6 +63,26 @@ RequestMetrics::RequestMetrics(size_t max_buckets)
 }
 
 size_t RequestMetrics::BucketSlot(std::string_view bucket, bool success) {
+  // The last bucket this thread found a slot for: most requests name the bucket the one
+  // before did, and a slot never changes once given, so a hit needs no lock (a shared lock
+  // is an atomic write to a line every I/O thread shares: 2% of a 4 KiB GET on two cores).
+  struct Last {
+    uint64_t owner = 0;
+    std::string name;
+    size_t slot = 0;
+  };
+  thread_local Last last;
+  if (last.owner == id_ && last.name == bucket) return last.slot;
+  const size_t slot = FindBucketSlot(bucket, success);
+  if (slot != max_buckets_) {
+    last.owner = id_;
+    last.name.assign(bucket);
+    last.slot = slot;
+  }
+  return slot;
+}
+
+size_t RequestMetrics::FindBucketSlot(std::string_view bucket, bool success) {
   {
     std::shared_lock l(mu_);
     auto it = bucket_slots_.find(bucket);

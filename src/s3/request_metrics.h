@@ -10,8 +10,8 @@
 // slot, count under the bucket label "_other". A slot is never reused, so a counter never
 // goes back.
 //
-// Thread-safe. Record costs relaxed atomic adds on per-thread cache lines, and a shared
-// lock for the bucket's slot.
+// Thread-safe. Finished costs relaxed atomic adds on per-thread cache lines; the bucket's
+// slot comes from a per-thread cache of the last one, else from a map under a shared lock.
 #pragma once
 
 #include <array>
@@ -68,8 +68,10 @@ class RequestMetrics {
     return status >= 100 && status < 600 ? status_slot_[static_cast<size_t>(status)] : 0;
   }
   size_t BucketSlot(std::string_view bucket, bool success);
+  size_t FindBucketSlot(std::string_view bucket, bool success);
 
   static constexpr size_t kPerBucket = 6;  // requests by 2xx..5xx, bytes in, bytes out
+  const uint64_t id_;  // unique per process: keys each thread's last-slot cache
   const size_t max_buckets_;
   std::array<uint8_t, 600> status_slot_{};  // 0: "other"
   std::vector<int> statuses_;               // slot -> status (slot 0 unused)

@@ -259,6 +259,25 @@ scrape_configs:
         self.assertTrue(not errors or float(errors[0]["value"][1]) == 0, errors)
         self.wait_for('sluice_capacity_bytes{kind="free"}', lambda v: v > 0)
         self.wait_for('sluice_connections_accepted_total', lambda v: v >= 1)
+        self.check_dashboard()
+
+    def check_dashboard(self):
+        """Every query of the Grafana dashboard parses in this Prometheus, and the panels on
+        requests, latency, bytes and capacity have data after the load."""
+        path = os.path.join(os.path.dirname(__file__), "../../deploy/grafana/sluice-dashboard.json")
+        with open(path) as f:
+            dash = json.load(f)
+        with_data = set()
+        for panel in dash["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$__rate_interval", "30s").replace("$instance", ".*")
+                # A query over the last minute: the load ended seconds ago.
+                if self.query(expr) or self.query(f"max_over_time(({expr})[1m:1s])"):
+                    with_data.add(panel["title"])
+        for title in ("Requests per second, by operation", "Latency p50 / p99, full duration, by operation",
+                      "Bytes in and out", "Capacity used", "Capacity free",
+                      "Busiest buckets (requests per second)", "fsync and index commit p99"):
+            self.assertIn(title, with_data)
 
 
 if __name__ == "__main__":
