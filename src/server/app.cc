@@ -23,6 +23,7 @@
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
 #include "server/metrics_endpoint.h"
+#include "server/usage.h"
 #include "s3/request_metrics.h"
 #include "server/origin_client.h"
 #include <sluice/client.h>
@@ -288,6 +289,7 @@ int RunServer(const ServerConfig& cfg) {
     kv = std::move(opened).value();
     auto ki = std::make_unique<meta::KvIndex>(kv.get(), /*sync=*/true);
     ki->TimeCommits(io::SystemClock(), &index_commits);
+    ki->TrackUsage(io::SystemRandom()->HexString(8));  // unique per process start
     index = std::move(ki);
     auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir);
     if (Status s = local->Init(); !s.ok()) return fail("data store", s);
@@ -295,6 +297,9 @@ int RunServer(const ServerConfig& cfg) {
     where = "data in " + cfg.data_dir;
   }
 
+  // Bucket usage is kept by every commit from here on; an index from before it was kept is
+  // counted once first.
+  if (Status s = CountUsageOnce(index.get()); !s.ok()) return fail("counting bucket usage", s);
   auth::SecretBox box(std::move(master).value(), io::SystemRandom());
   if (Status s = CheckIamKey(index.get(), box); !s.ok()) return fail("IAM key file " + key_path, s);
   auto rec = Recover(index.get(), data.get());
@@ -387,6 +392,8 @@ int RunServer(const ServerConfig& cfg) {
   MetricsEndpoint::Sources msrc;
   msrc.requests = svc.metrics;
   msrc.index_commits = &index_commits;
+  msrc.index = index.get();
+  msrc.max_buckets = cfg.metrics_max_buckets;
   if (rados) {
     msrc.space = [c = cluster.get()] { return c->Space(); };
     msrc.space_of = "cluster";
@@ -528,6 +535,17 @@ int RunServer(const ServerConfig& cfg) {
     });
   }
 
+  // Bucket usage: the delta records every write adds are folded once a minute, so that a
+  // read (a scrape of /metrics) sums few of them.
+  std::thread usage_folder([&] {
+    std::unique_lock l(lc_mu);
+    while (!lc_cv.wait_for(l, std::chrono::seconds(60), [&] { return lc_stop; })) {
+      l.unlock();
+      FoldAllUsage(index.get());
+      l.lock();
+    }
+  });
+
   int sig = 0;
   for (;;) {
     sigwait(&sigs, &sig);
@@ -550,6 +568,7 @@ int RunServer(const ServerConfig& cfg) {
   if (lifecycle.joinable()) lifecycle.join();
   if (replicator.joinable()) replicator.join();
   if (settler.joinable()) settler.join();
+  usage_folder.join();
   server.Stop();
   blocking.join();
   spdlog::info("stopped cleanly");

@@ -41,6 +41,58 @@ void Space(metrics::TextWriter* w, const MetricsEndpoint::Sources& s) {
   w->Sample("sluice_capacity_bytes", Labels{{"of", s.space_of}, {"kind", "free"}}, space->free);
 }
 
+// Each bucket's usage as the index keeps it (exact, never a scan): the first max_buckets
+// buckets by name get their own labels, the rest are summed under "_other".
+void Usage(metrics::TextWriter* w, meta::Index* index, size_t max_buckets) {
+  auto buckets = index->ListBuckets();
+  if (!buckets.ok()) {
+    spdlog::warn("metrics: listing buckets: {}", buckets.status().ToString());
+    return;
+  }
+  std::vector<std::pair<std::string, meta::BucketUsage>> rows;
+  meta::BucketUsage other;
+  size_t named = 0;
+  bool any_other = false;
+  for (const auto& b : *buckets) {
+    if (!b.snapshot_of.empty()) continue;
+    auto u = index->GetBucketUsage(b.name);
+    if (!u.ok()) {
+      if (u.status().code() == Err::kNotImplemented) return;
+      if (u.status().code() != Err::kNoSuchBucket)
+        spdlog::warn("metrics: usage of bucket {}: {}", b.name.str(), u.status().ToString());
+      continue;
+    }
+    if (named < max_buckets) {
+      rows.emplace_back(b.name.str(), *u);
+      named++;
+    } else {
+      other.Add(*u);
+      any_other = true;
+    }
+  }
+  if (any_other) rows.emplace_back("_other", other);
+  struct Family {
+    const char* name;
+    const char* help;
+    int64_t meta::BucketUsage::*field;
+  };
+  static constexpr Family kFamilies[] = {
+      {"sluice_bucket_objects", "Current objects (latest versions that are not delete markers), by bucket.",
+       &meta::BucketUsage::objects},
+      {"sluice_bucket_object_bytes", "Bytes of the current objects, by bucket.", &meta::BucketUsage::bytes},
+      {"sluice_bucket_versions",
+       "Stored versions (current and noncurrent; delete markers excluded), by bucket.",
+       &meta::BucketUsage::versions},
+      {"sluice_bucket_version_bytes", "Bytes of every stored version, by bucket.",
+       &meta::BucketUsage::version_bytes},
+  };
+  for (const auto& f : kFamilies) {
+    w->Family(f.name, "gauge", f.help);
+    for (const auto& [name, u] : rows)
+      w->Sample(f.name, Labels{{"bucket", name}}, static_cast<double>(u.*f.field));
+  }
+}
+
 void Cache(metrics::TextWriter* w, const s3::ReadCache& cache) {
   const auto st = cache.stats();
   w->Family("sluice_cache_bytes", "gauge", "Bytes a read-through cache holds or has reserved for fills.");
@@ -213,6 +265,7 @@ std::string MetricsEndpoint::Render() const {
     w.Histogram("sluice_index_commit_duration_seconds", {}, *sources_.index_commits, 0, 1e-9);
   }
   Space(&w, sources_);
+  if (sources_.index) Usage(&w, sources_.index, sources_.max_buckets);
   if (sources_.cache) Cache(&w, *sources_.cache);
   if (sources_.replication) Replication(&w, *sources_.replication);
   if (sources_.lifecycle) Lifecycle(&w, *sources_.lifecycle);

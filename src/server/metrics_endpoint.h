@@ -28,6 +28,7 @@
 #include "http/http.h"
 #include "http/server.h"
 #include "io/env.h"
+#include "meta/api/index.h"
 #include "s3/lifecycle_worker.h"
 #include "s3/read_cache.h"
 #include "s3/replication_worker.h"
@@ -54,6 +55,8 @@ class MetricsEndpoint {
     std::string space_of;                          // "disk" or "cluster", for the label
     const metrics::HistogramBlock* file_syncs = nullptr;  // [file fdatasync, dir fsync]
     const metrics::HistogramBlock* index_commits = nullptr;
+    meta::Index* index = nullptr;  // bucket usage; may block
+    size_t max_buckets = 1000;     // buckets with their own usage labels
     const s3::ReadCache* cache = nullptr;
     const s3::ReplicationWorker* replication = nullptr;
     const LifecycleTotals* lifecycle = nullptr;

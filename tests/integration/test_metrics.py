@@ -63,7 +63,8 @@ class MetricsTest(unittest.TestCase):
                        "sluice_bucket_requests_total", "sluice_connections_open",
                        "sluice_connections_accepted_total", "sluice_capacity_bytes",
                        "sluice_fsync_duration_seconds_bucket", "sluice_index_commit_duration_seconds_bucket",
-                       "sluice_replication_objects_total", "sluice_lifecycle_passes_total"):
+                       "sluice_replication_objects_total", "sluice_lifecycle_passes_total",
+                       "sluice_bucket_objects", "sluice_bucket_version_bytes"):
             self.assertIn("\n" + family, r.text)
         s = samples(r.text)
         self.assertGreater(s['sluice_capacity_bytes{of="disk",kind="total"}'], 0)
@@ -95,6 +96,14 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(delta('sluice_bucket_requests_total{bucket="exact",class="2xx"}'), 12)
         self.assertEqual(delta('sluice_bucket_requests_total{bucket="exact",class="4xx"}'), 3)
         self.assertEqual(delta('sluice_bucket_received_bytes_total{bucket="exact"}'), 7000)
+        # What the bucket holds, as the index keeps it with every write.
+        self.assertEqual(after['sluice_bucket_objects{bucket="exact"}'], 7)
+        self.assertEqual(after['sluice_bucket_object_bytes{bucket="exact"}'], 7000)
+        self.s3.delete_object(Bucket="exact", Key="k0")
+        usage = samples(scrape(self.server.endpoint).text)
+        self.assertEqual(usage['sluice_bucket_objects{bucket="exact"}'], 6)
+        self.assertEqual(usage['sluice_bucket_versions{bucket="exact"}'], 6)
+        self.assertEqual(usage['sluice_bucket_version_bytes{bucket="exact"}'], 6000)
         # A histogram's buckets are cumulative and end at its count.
         self.assertEqual(after['sluice_request_duration_seconds_bucket{op="PutObject",le="+Inf"}'],
                          after['sluice_request_duration_seconds_count{op="PutObject"}'])
@@ -276,7 +285,8 @@ scrape_configs:
                     with_data.add(panel["title"])
         for title in ("Requests per second, by operation", "Latency p50 / p99, full duration, by operation",
                       "Bytes in and out", "Capacity used", "Capacity free",
-                      "Busiest buckets (requests per second)", "fsync and index commit p99"):
+                      "Busiest buckets (requests per second)", "fsync and index commit p99",
+                      "Largest buckets (bytes stored, all versions)", "Largest buckets (current objects)"):
             self.assertIn(title, with_data)
 
 

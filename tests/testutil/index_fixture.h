@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -68,6 +69,8 @@ inline std::shared_ptr<Index> OwningKvIndex(std::unique_ptr<KvStore> kv, bool sy
   auto both = std::make_shared<Both>();
   both->kv = std::move(kv);
   both->index = std::make_unique<KvIndex>(both->kv.get(), sync);
+  static std::atomic<int> writers{0};  // unique per index, as a process start is
+  both->index->TrackUsage("test" + std::to_string(writers++));
   return std::shared_ptr<Index>(both, both->index.get());
 }
 

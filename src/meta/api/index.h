@@ -57,6 +57,17 @@ class Index {
   // and sets its default retention. Suspending versioning is then refused.
   virtual Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) = 0;
 
+  // What the bucket holds (BucketUsage), read from counts every change keeps exact (never a
+  // scan of the bucket). kNoSuchBucket; kNotImplemented from an index that keeps none.
+  virtual Result<BucketUsage> GetBucketUsage(const BucketName& bucket) {
+    return Status(Err::kNotImplemented, "this index keeps no usage of " + bucket.str());
+  }
+  // Counts the bucket's usage from its records, once, for an index written before usage was
+  // kept (server/usage.cc): the one scan, replacing whatever usage records it had.
+  virtual Status RecountUsage(const BucketName& bucket) {
+    return Status(Err::kNotImplemented, "this index keeps no usage of " + bucket.str());
+  }
+
   // Snapshots (docs/snapshots.md): bucket `name` becomes a read-only view of `source` as of
   // `at_micros`, in O(1) (two records; nothing is copied). kBucketAlreadyExists when the
   // name is taken; kInvalidBucketState unless the source's versioning is Enabled. While a

@@ -44,6 +44,24 @@ struct BucketInfo {
   int64_t last_snapshot_at = 0;
 };
 
+// What a bucket holds, kept exact with every change (docs/storage-format.md, "Usage"):
+// current objects (the latest version of each key, when not a delete marker) and their
+// bytes, and every stored version (current and noncurrent, markers excluded) and their
+// bytes. Parts of uploads in progress are not counted.
+struct BucketUsage {
+  int64_t objects = 0;
+  int64_t bytes = 0;
+  int64_t versions = 0;
+  int64_t version_bytes = 0;
+  bool empty() const { return !objects && !bytes && !versions && !version_bytes; }
+  void Add(const BucketUsage& o) {
+    objects += o.objects;
+    bytes += o.bytes;
+    versions += o.versions;
+    version_bytes += o.version_bytes;
+  }
+};
+
 // A version's retention: until `until_micros` it cannot be deleted (GOVERNANCE: unless the
 // deleter may and asks to bypass it) and the retention cannot be shortened.
 struct Retention {

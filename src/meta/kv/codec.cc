@@ -210,6 +210,26 @@ Status DecodeReplication(std::string_view key_rest, std::string_view value, Repl
   t->key = std::move(key).value();
   return Status::Ok();
 }
+std::string UsagePrefix(std::string_view bucket) { return Join(kUsage, {bucket, ""}); }
+std::string UsageBaseKey(std::string_view bucket) { return UsagePrefix(bucket) + "0"; }
+std::string UsageDeltaKey(std::string_view bucket, std::string_view writer, uint64_t seq) {
+  std::string out = UsagePrefix(bucket) + "d";
+  out.append(writer);
+  PutU64BE(&out, seq);
+  return out;
+}
+std::string EncodeUsage(const BucketUsage& u) {
+  std::string out;
+  for (int64_t v : {u.objects, u.bytes, u.versions, u.version_bytes}) PutU64BE(&out, static_cast<uint64_t>(v));
+  return out;
+}
+Status DecodeUsage(std::string_view in, BucketUsage* u) {
+  if (in.size() != 32) return Corrupt("usage record");
+  int64_t* f[] = {&u->objects, &u->bytes, &u->versions, &u->version_bytes};
+  for (int i = 0; i < 4; i++) *f[i] = static_cast<int64_t>(GetU64BE(in.substr(8 * i)));
+  return Status::Ok();
+}
+
 std::string EncodeStamp(const VersionId& v) {
   std::string out;
   PutU64BE(&out, v.micros());

@@ -29,6 +29,7 @@ inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null vers
 inline constexpr char kLatestMarker = 'M';  // "M" bucket "\0" key: stamp of a latest marker
 inline constexpr char kSnapshotOf = 'Z';  // "Z" source "\0" snapshot: the snapshot's instant
 inline constexpr char kMember = 'I';  // "I" data-id "\0" name: a tar member (offset, size)
+inline constexpr char kUsage = 'A';  // "A" bucket "\0" ("0" | "d" writer seq): usage counts
 inline constexpr char kReplication = 'Q';  // "Q" bucket "\0" micros rand (u64 BE) key: queued
 
 std::string BucketKey(std::string_view bucket);
@@ -67,6 +68,13 @@ std::string ReplicationKey(std::string_view bucket, const VersionId& v, std::str
 std::string EncodeReplication(const VersionId& v, bool tags_only = false, uint64_t changes = 0);
 // The task a Q record (its key without the prefix, and its value) stands for.
 Status DecodeReplication(std::string_view key_rest, std::string_view value, ReplicationTask* t);
+// A bucket's usage: the sum of every record under UsagePrefix, the folded base and the
+// deltas commits added since (a delta: "d", the writer's id, a sequence number, u64 BE).
+std::string UsagePrefix(std::string_view bucket);  // "A" bucket "\0"
+std::string UsageBaseKey(std::string_view bucket);
+std::string UsageDeltaKey(std::string_view bucket, std::string_view writer, uint64_t seq);
+std::string EncodeUsage(const BucketUsage& u);  // four i64, two's complement u64 BE
+Status DecodeUsage(std::string_view in, BucketUsage* u);
 std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)
 Status DecodeStamp(std::string_view in, VersionId* v);  // a null VersionId
 std::string CompletedKey(std::string_view upload_id);

@@ -190,8 +190,10 @@ Status KvIndex::DeleteBucketCommit(const BucketName& name) {
   SLUICE_RETURN_IF_ERROR(it->status());
   for (const auto& id : upload_ids) SLUICE_RETURN_IF_ERROR(ReleaseParts(id, &b, nullptr, nullptr));
   // Configurations go with the bucket, and so do queued replications of versions that are
-  // gone (a task whose version was removed waits for the worker to drop it).
-  for (const std::string& prefix : {codec::ConfigPrefix(name), codec::ReplicationPrefix(name)}) {
+  // gone (a task whose version was removed waits for the worker to drop it), and its usage
+  // records (all zero by now).
+  for (const std::string& prefix : {codec::ConfigPrefix(name), codec::ReplicationPrefix(name),
+                                    codec::UsagePrefix(name)}) {
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next())
       b.Delete(std::string(it->key()));
     SLUICE_RETURN_IF_ERROR(it->status());

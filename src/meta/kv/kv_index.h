@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,28 @@ class KvIndex final : public Index {
     commit_clock_ = clock;
     commit_latency_ = latency;
   }
+
+  // Keeps each bucket's usage (GetBucketUsage): a commit that changes object or version
+  // records adds one delta record beside them, in the same batch, written blind (no read:
+  // writers never conflict over it); reads sum the deltas, and FoldUsage folds them into the
+  // base. `writer` makes this process's delta keys unique among all the store's writers
+  // (random, per process start); `seq` numbers them (shared by every view of one process;
+  // null: this index's own). Call before use.
+  void TrackUsage(std::string writer, std::atomic<uint64_t>* seq = nullptr) {
+    usage_writer_ = std::move(writer);
+    usage_seq_ = seq ? seq : &own_usage_seq_;
+  }
+  // Reads (a consistent range read) and, on the local store, folds once more than
+  // kFoldUsageAfter deltas wait. *deltas (may be null) says how many are waiting.
+  Result<BucketUsage> GetBucketUsage(const BucketName& bucket) override;
+  Result<BucketUsage> ReadBucketUsage(const BucketName& bucket, size_t* deltas);
+  // Folds up to kFoldUsageChunk deltas into the base. It reads them without guarding the
+  // range and guards each record it read instead (deltas never change once written), so on
+  // a shared store it conflicts only with another fold, never with writers.
+  Status FoldUsage(const BucketName& bucket);
+  Status RecountUsage(const BucketName& bucket) override;
+  static constexpr size_t kFoldUsageAfter = 64;
+  static constexpr size_t kFoldUsageChunk = 1000;
 
   // Reads come from RocksDB's memtable and block cache (a miss is one local pread); a
   // synced write waits for the WAL's fsync.
@@ -135,14 +158,12 @@ class KvIndex final : public Index {
   Status GcDone(const std::vector<std::string>& data_ids) override;
 
  private:
-  // kv_->Write, timed when TimeCommits asked for it.
-  Status Commit(const KvBatch& batch, bool sync) {
-    if (!commit_latency_ || !sync) return kv_->Write(batch, sync);
-    const int64_t start = commit_clock_->MonotonicNanos();
-    Status st = kv_->Write(batch, sync);
-    commit_latency_->Observe(0, commit_clock_->MonotonicNanos() - start);
-    return st;
-  }
+  // kv_->Write, with the batch's usage delta added (TrackUsage), timed when TimeCommits
+  // asked for it.
+  Status Commit(KvBatch& batch, bool sync);
+  // Adds the usage delta of the O and V records `batch` changes (each compared with what
+  // the store holds now).
+  Status AddUsageDelta(KvBatch* batch);
   // A version record found in the index: its KV key (O key for an unversioned one) and it.
   struct Found {
     std::string kv_key;
@@ -220,6 +241,10 @@ class KvIndex final : public Index {
 
   KvStore* kv_;
   const io::Clock* commit_clock_ = nullptr;
+  std::string usage_writer_;  // empty: usage not kept
+  std::atomic<uint64_t> own_usage_seq_{0};
+  std::atomic<uint64_t>* usage_seq_ = &own_usage_seq_;
+  std::mutex usage_fold_mu_;  // one fold at a time in this process (a shared store guards)
   metrics::HistogramBlock* commit_latency_ = nullptr;
   bool sync_;
   std::mutex listeners_mu_;

@@ -131,6 +131,7 @@ auto RadosIndex::Run(const std::string& oid, F&& fn) {
     RadosTxn txn(meta_, oid, &ranges_);
     KvIndex view(&txn, /*sync=*/true, &locks_);
     if (commit_latency_) view.TimeCommits(clock_, commit_latency_);
+    view.TrackUsage(self_, &usage_seq_);
     auto r = fn(view, txn);
     if (!txn.conflicted()) return r;
     conflicts_.fetch_add(1, std::memory_order_relaxed);
@@ -259,6 +260,20 @@ Status RadosIndex::CreateBucket(const BucketInfo& info) {
 
 Result<BucketInfo> RadosIndex::GetBucket(const BucketName& name) {
   return Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.GetBucket(name); });
+}
+
+Result<BucketUsage> RadosIndex::GetBucketUsage(const BucketName& bucket) {
+  size_t deltas = 0;
+  auto u = Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ReadBucketUsage(bucket, &deltas); });
+  if (u.ok() && deltas > KvIndex::kFoldUsageAfter) {
+    Status f = Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.FoldUsage(bucket); });
+    if (!f.ok()) spdlog::warn("bucket {}: folding usage records: {} (the next read tries again)", bucket.str(), f.ToString());
+  }
+  return u;
+}
+
+Status RadosIndex::RecountUsage(const BucketName& bucket) {
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.RecountUsage(bucket); });
 }
 
 Status RadosIndex::DeleteBucket(const BucketName& name) {

@@ -61,6 +61,10 @@ class RadosIndex final : public Index {
   Blocking blocking() const override { return {true, true}; }
 
   Status CreateBucket(const BucketInfo& info) override;
+  // A consistent read of the bucket's usage records, then a fold in its own transaction
+  // once enough deltas wait (KvIndex::FoldUsage: it conflicts only with another fold).
+  Result<BucketUsage> GetBucketUsage(const BucketName& bucket) override;
+  Status RecountUsage(const BucketName& bucket) override;
   Result<BucketInfo> GetBucket(const BucketName& name) override;
   Status DeleteBucket(const BucketName& name) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
@@ -175,6 +179,7 @@ class RadosIndex final : public Index {
   KvIndex::LockStripes locks_;
   RangeCache ranges_;
   std::atomic<uint64_t> conflicts_{0};
+  std::atomic<uint64_t> usage_seq_{0};  // numbers this gateway's usage deltas (writer self_)
   std::mutex listeners_mu_;
   std::vector<ChangeListener> listeners_;
   std::unique_ptr<Watcher> watcher_;

@@ -356,6 +356,43 @@ TEST_P(IndexConformance, ListenersHearCommittedChanges) {
   EXPECT_EQ(heard[1], want);
 }
 
+TEST_P(IndexConformance, UsageIsKeptByEveryWriteAndFolded) {
+  auto usage = [&] {
+    auto u = index_->GetBucketUsage("bkt"_b);
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    return u.ok() ? *u : BucketUsage{-1, -1, -1, -1};
+  };
+  EXPECT_TRUE(usage().empty());
+  // More writes than a read lets wait before it folds them, then more after the fold.
+  const int n = static_cast<int>(KvIndex::kFoldUsageAfter) + 36;
+  for (int i = 0; i < n; i++) Put("k" + std::to_string(i));
+  BucketUsage u = usage();  // reads, then folds
+  EXPECT_EQ(u.objects, n);
+  EXPECT_EQ(u.bytes, n);
+  EXPECT_EQ(u.versions, n);
+  EXPECT_EQ(u.version_bytes, n);
+  ObjectMeta big;
+  big.etag = "e";
+  big.size = 1000;
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "k0"_k, big, {}, nullptr).ok());  // replaces 1 byte
+  ASSERT_TRUE(index_->DeleteObject("bkt"_b, "k1"_k, {}, nullptr).ok());
+  u = usage();
+  EXPECT_EQ(u.objects, n - 1);
+  EXPECT_EQ(u.bytes, n - 2 + 1000);
+  EXPECT_EQ(usage().objects, n - 1);  // a second read finds the same
+  EXPECT_EQ(index_->GetBucketUsage("nope"_b).status().code(), Err::kNoSuchBucket);
+  // A bucket made again under the same name starts from nothing.
+  for (int i = 0; i < n; i++) ASSERT_TRUE(index_->DeleteObject("bkt"_b, K("k" + std::to_string(i)), {}, nullptr).ok());
+  EXPECT_TRUE(usage().empty());
+  ASSERT_TRUE(index_->DeleteBucket("bkt"_b).ok());
+  ASSERT_TRUE(index_->CreateBucket({"bkt"_b, 2, "o", ""}).ok());
+  EXPECT_TRUE(usage().empty());
+  Put("again");
+  EXPECT_EQ(usage().objects, 1);
+  ASSERT_TRUE(index_->RecountUsage("bkt"_b).ok());
+  EXPECT_EQ(usage().objects, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IndexConformance, IndexBackends(), BackendName);
 
 TEST(MemKv, DropUnsyncedKeepsOnlySyncedPrefix) {

@@ -447,7 +447,33 @@ std::string ListAllPages(Index* index, const std::string& prefix, const std::str
   return "never ended";
 }
 
+// The bucket's usage, kept by every commit, is what the model holds: current objects are
+// latest versions that are not markers; stored versions are every version but markers.
+void ExpectUsage(Index* index, const Model& model, const std::string& when) {
+  BucketUsage want;
+  for (const auto& [k, vs] : model.keys) {
+    if (!vs[0].marker) {
+      want.objects++;
+      want.bytes += static_cast<int64_t>(vs[0].etag.size());
+    }
+    for (const auto& v : vs) {
+      if (v.marker) continue;
+      want.versions++;
+      want.version_bytes += static_cast<int64_t>(v.etag.size());
+    }
+  }
+  auto got = index->GetBucketUsage("bkt"_b);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->objects, want.objects) << when;
+  EXPECT_EQ(got->bytes, want.bytes) << when;
+  EXPECT_EQ(got->versions, want.versions) << when;
+  EXPECT_EQ(got->version_bytes, want.version_bytes) << when;
+}
+
 TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
+  auto ExpectUsage = [this](const Model& model, const std::string& when) {
+    ::sluice::meta::ExpectUsage(index_.get(), model, when);
+  };
   const std::vector<std::string> kKeys = {"a", "a/b", "a/c", "b", "c/d/e", "c/x", "d"};
   for (uint32_t seed = 1; seed <= 6; seed++) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -519,6 +545,11 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         if (it != model.keys.end()) want = it->second[0].marker ? "marker" : it->second[0].etag;
         ASSERT_EQ(Latest(k), want) << k << " at step " << step;
         if (want != "kNoSuchKey" && want != "marker") live += k + ",";
+      }
+      ExpectUsage(model, "step " + std::to_string(step));
+      if (step == 119) {  // counted from the records, the figures are the same
+        ASSERT_TRUE(index_->RecountUsage("bkt"_b).ok());
+        ExpectUsage(model, "recounted");
       }
       std::string listed;
       auto page = index_->ListObjects("bkt"_b, {});
