@@ -5,6 +5,7 @@
 # thread. Counting starts after a warm-up and covers the whole process (all threads).
 #   bench/cg_requests.sh [BIN]      BIN defaults to build/release/src/sluice
 #   SLUICE_ARGS="--no-request-metrics" bench/cg_requests.sh   extra server flags
+#   CG_KEEP=DIR bench/cg_requests.sh   keeps the callgrind dumps in DIR (callgrind_annotate)
 # Prints one line per operation: instructions per request and the request count.
 # The PUT count includes RocksDB's memtable inserts, which grow with the number of keys
 # written, so compare runs that wrote a similar number of PUTs.
@@ -14,7 +15,7 @@ BIN=$(realpath "${1:-build/release/src/sluice}")
 cmake --build build/release --target put_load >/dev/null
 W=$(mktemp -d /tmp/sluice-cg.XXXXXX)
 pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$W"; }
+cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; if [ -n "${CG_KEEP:-}" ]; then cp "$W"/*.1 "$CG_KEEP"/ 2>/dev/null || true; fi; rm -rf "$W"; }
 trap cleanup EXIT
 AK=cgaccesskey; SK=cgsecretkey0123456789
 start() {  # start NAME: a server under callgrind, instrumentation off until asked

@@ -385,7 +385,8 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
     b.Delete(std::string(k));
     b.Delete(codec::CompletedKey(k.substr(9)));
   }
-  SLUICE_RETURN_IF_ERROR(Commit(b, sync_));
+  const Prior prior{bucket, key, cur};
+  SLUICE_RETURN_IF_ERROR(Commit(b, sync_, &prior));
   return r;
 }
 

@@ -160,10 +160,17 @@ class KvIndex final : public Index {
  private:
   // kv_->Write, with the batch's usage delta added (TrackUsage), timed when TimeCommits
   // asked for it.
-  Status Commit(KvBatch& batch, bool sync);
+  // `cur`: what the O record of `bucket`/`key` held, read by this call under the key's lock,
+  // so the usage delta need not read it again (a RocksDB Get is most of a delta's cost).
+  struct Prior {
+    const BucketName& bucket;
+    const ObjectKey& key;
+    const std::optional<ObjectMeta>& cur;
+  };
+  Status Commit(KvBatch& batch, bool sync, const Prior* prior = nullptr);
   // Adds the usage delta of the O and V records `batch` changes (each compared with what
-  // the store holds now).
-  Status AddUsageDelta(KvBatch* batch);
+  // the store holds now, or with `prior`).
+  Status AddUsageDelta(KvBatch* batch, const Prior* prior);
   // A version record found in the index: its KV key (O key for an unversioned one) and it.
   struct Found {
     std::string kv_key;

@@ -355,7 +355,8 @@ Result<WriteResult> KvIndex::PutObject(const BucketName& bucket, const ObjectKey
   KvBatch batch;
   SLUICE_ASSIGN_OR_RETURN(WriteResult r,
                           WriteLatest(b, key, cur, meta, meta.mtime_micros, &batch, released));
-  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
+  const Prior prior{bucket, key, cur};
+  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
   return r;
 }
 
@@ -494,6 +495,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   PrefetchKey(bucket, key);
   SLUICE_ASSIGN_OR_RETURN(BucketInfo b, GetBucket(bucket));
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
+  const Prior prior{bucket, key, cur};
   const std::string okey = codec::ObjectKey(bucket, key);
   KvBatch batch;
   WriteResult r;
@@ -503,7 +505,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
       SLUICE_RETURN_IF_ERROR(CheckRemovable(*cur, request));
       ReleaseAll(*cur, &batch, released);
       batch.Delete(okey);
-      SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
+      SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
       return r;
     }
     // A delete marker on top; in a Suspended bucket it replaces the null version.
@@ -518,7 +520,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     // WriteLatest wrote the marker into O as well: a marker is never current in O.
     batch.Delete(okey);
     r.delete_marker = true;
-    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
+    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
     return r;
   }
 
@@ -532,7 +534,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
   ReleaseAll(target->meta, &batch, released);
   batch.Delete(target->kv_key);
   if (target->kv_key == okey) {  // the unversioned object
-    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
+    SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
     return r;
   }
   if (target->meta.version.is_null()) batch.Delete(codec::NullVersionKey(bucket, key));
@@ -561,7 +563,7 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     if (next) batch.Put(okey, codec::EncodeObject(*next));
     else batch.Delete(okey);
   }
-  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_));
+  SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
   return r;
 }
 

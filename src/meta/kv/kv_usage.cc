@@ -30,8 +30,8 @@ void Count(char space, const ObjectMeta& m, int64_t sign, BucketUsage* d) {
 
 }  // namespace
 
-Status KvIndex::Commit(KvBatch& batch, bool sync) {
-  if (!usage_writer_.empty()) SLUICE_RETURN_IF_ERROR(AddUsageDelta(&batch));
+Status KvIndex::Commit(KvBatch& batch, bool sync, const Prior* prior) {
+  if (!usage_writer_.empty()) SLUICE_RETURN_IF_ERROR(AddUsageDelta(&batch, prior));
   if (!commit_latency_ || !sync) return kv_->Write(batch, sync);
   const int64_t start = commit_clock_->MonotonicNanos();
   Status st = kv_->Write(batch, sync);
@@ -39,29 +39,35 @@ Status KvIndex::Commit(KvBatch& batch, bool sync) {
   return st;
 }
 
-Status KvIndex::AddUsageDelta(KvBatch* batch) {
+Status KvIndex::AddUsageDelta(KvBatch* batch, const Prior* prior) {
   // The last operation on each O or V key says what the record becomes.
   std::map<std::string_view, const KvBatch::Op*> last;
   for (const auto& op : batch->ops())
     if (!op.key.empty() && (op.key[0] == codec::kObject || op.key[0] == codec::kVersion)) last[op.key] = &op;
   if (last.empty()) return Status::Ok();
+  const std::string prior_key = prior ? codec::ObjectKey(prior->bucket, prior->key) : std::string();
   std::vector<std::string> keys;
   keys.reserve(last.size());
-  for (const auto& kv : last) keys.emplace_back(kv.first);
-  kv_->Prefetch(keys);  // one round trip on a shared store, for the keys not read yet
+  for (const auto& kv : last)
+    if (kv.first != prior_key) keys.emplace_back(kv.first);
+  if (!keys.empty()) kv_->Prefetch(keys);  // one round trip on a shared store, for keys not read yet
   std::map<std::string, BucketUsage, std::less<>> deltas;
   for (const auto& [key, op] : last) {
     const size_t end = key.find('\0', 1);
     if (end == std::string_view::npos) continue;
     BucketUsage& d = deltas[std::string(key.substr(1, end - 1))];
-    std::string old;
-    Status got = kv_->Get(key, &old);
-    if (got.ok()) {
-      ObjectMeta m;
-      SLUICE_RETURN_IF_ERROR(codec::DecodeObjectSummary(old, &m));
-      Count(key[0], m, -1, &d);
-    } else if (got.code() != Err::kNotFound) {
-      return got;
+    if (key == prior_key) {
+      if (prior->cur) Count(key[0], *prior->cur, -1, &d);
+    } else {
+      std::string old;
+      Status got = kv_->Get(key, &old);
+      if (got.ok()) {
+        ObjectMeta m;
+        SLUICE_RETURN_IF_ERROR(codec::DecodeObjectSummary(old, &m));
+        Count(key[0], m, -1, &d);
+      } else if (got.code() != Err::kNotFound) {
+        return got;
+      }
     }
     if (op->put) {
       ObjectMeta m;
