@@ -76,6 +76,7 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
     > build/fanout-quick.log 2>&1 || { tail -30 build/fanout-quick.log; exit 1; }
   /usr/bin/python3 -W ignore bench/loader_bench.py --total-mib 128 --rounds 1 \
     > build/loader-quick.log 2>&1 || { tail -30 build/loader-quick.log; exit 1; }
+  bench/metrics_bench.sh 1 1 > build/metrics-quick.log 2>&1 || { tail -30 build/metrics-quick.log; exit 1; }
   phase "bench --quick"
 fi
 
