@@ -449,7 +449,7 @@ std::string_view ActionOf(Op op, std::string_view sub) {
     case Op::kGetBucketLocation: return "s3:GetBucketLocation";
     case Op::kGetBucketVersioning: return "s3:GetBucketVersioning";
     case Op::kPutBucketVersioning: return "s3:PutBucketVersioning";
-    case Op::kListObjects: case Op::kListObjectsV2: return "s3:ListBucket";
+    case Op::kListObjects: case Op::kListObjectsV2: case Op::kGetBucketUsage: return "s3:ListBucket";
     case Op::kListMultipartUploads: return "s3:ListBucketMultipartUploads";
     case Op::kDeleteObjects: return "s3:DeleteObject";
     case Op::kBatchGet: return "s3:GetObject";

@@ -305,6 +305,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     }
     case Op::kGetObjectMember: co_return co_await GetObjectMember(ctx, ctx.req.method() == "HEAD");
     case Op::kListObjectMembers: co_return co_await ListObjectMembers(ctx);
+    case Op::kGetBucketUsage: co_return co_await GetBucketUsage(ctx);
     case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
     case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
     case Op::kUploadPart: co_return co_await UploadPart(ctx);

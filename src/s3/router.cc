@@ -45,6 +45,7 @@ std::string_view OpName(Op op) {
     case Op::kHeadObject: return "HeadObject";
     case Op::kGetObjectMember: return "GetObjectMember";
     case Op::kListObjectMembers: return "ListObjectMembers";
+    case Op::kGetBucketUsage: return "GetBucketUsage";
     case Op::kDeleteObject: return "DeleteObject";
     case Op::kCreateMultipartUpload: return "CreateMultipartUpload";
     case Op::kUploadPart: return "UploadPart";
@@ -198,6 +199,11 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
       if (method == "GET") r.op = Op::kGetBucketCors;
       else if (method == "PUT") r.op = Op::kPutBucketCors;
       else if (method == "DELETE") r.op = Op::kDeleteBucketCors;
+      else return deny();
+      return r;
+    }
+    if (q.Has("usage")) {  // sluice's own: what the bucket holds (docs/metrics.md)
+      if (method == "GET") r.op = Op::kGetBucketUsage;
       else return deny();
       return r;
     }

@@ -30,6 +30,7 @@ enum class Op {
   kHeadObject,
   kGetObjectMember,    // sluice's own: GET|HEAD /bucket/shard.tar?member=NAME (ops/members.cc)
   kListObjectMembers,  // sluice's own: GET /bucket/shard.tar?members
+  kGetBucketUsage,     // sluice's own: GET /bucket?usage (ops/bucket.cc)
   kDeleteObject,
   kCreateMultipartUpload,
   kUploadPart,

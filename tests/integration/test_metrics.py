@@ -108,6 +108,29 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(after['sluice_request_duration_seconds_bucket{op="PutObject",le="+Inf"}'],
                          after['sluice_request_duration_seconds_count{op="PutObject"}'])
 
+    def test_bucket_usage_subresource(self):
+        """GET /BUCKET?usage: sluice's own, for anyone who may list the bucket."""
+        import xml.etree.ElementTree as ET
+        self.s3.create_bucket(Bucket="sized")
+        self.s3.put_bucket_versioning(Bucket="sized", VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_object(Bucket="sized", Key="a", Body=b"1" * 100)
+        self.s3.put_object(Bucket="sized", Key="a", Body=b"2" * 300)  # the first is noncurrent
+        self.s3.put_object(Bucket="sized", Key="b", Body=b"3" * 50)
+        self.s3.delete_object(Bucket="sized", Key="b")  # a marker on top
+        r = harness.signed_request(self.server.endpoint, "GET", "/sized?usage")
+        self.assertEqual(r.status_code, 200, r.text)
+        got = {e.tag.split("}")[-1]: e.text for e in ET.fromstring(r.content)}
+        self.assertEqual(got, {"Bucket": "sized", "Objects": "1", "Bytes": "300", "Versions": "3",
+                               "VersionBytes": "450"})
+        self.assertEqual(harness.signed_request(self.server.endpoint, "PUT", "/sized?usage").status_code, 405)
+        self.assertEqual(harness.signed_request(self.server.endpoint, "GET", "/nosuchbucket?usage").status_code, 404)
+        # A user who may not list the bucket may not see its size either.
+        self.admin("user", "add", "outsider")
+        key = json.loads(self.admin("key", "create", "outsider"))
+        r = harness.signed_request(self.server.endpoint, "GET", "/sized?usage", ak=key["access_key"],
+                                   sk=key["secret_key"])
+        self.assertEqual(r.status_code, 403)
+
     def test_bearer_token(self):
         self.assertEqual(scrape(self.server.endpoint, {"Authorization": "Bearer " + TOKEN}).status_code, 200)
         r = scrape(self.server.endpoint, {"Authorization": "Bearer wrong"})

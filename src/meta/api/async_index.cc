@@ -95,6 +95,10 @@ Task<Result<std::vector<TarEntry>>> AsyncIndex::ListMembers(const BucketName& bu
 Task<Result<ListPage>> AsyncIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {
   return Read([this, &bucket, &q] { return index_->ListObjects(bucket, q); });
 }
+Task<Result<BucketUsage>> AsyncIndex::GetBucketUsage(const BucketName& bucket) {
+  return Write([this, &bucket] { return index_->GetBucketUsage(bucket); });
+}
+
 Task<Result<VersionListPage>> AsyncIndex::ListObjectVersions(const BucketName& bucket,
                                                              const VersionListQuery& q) {
   return Read([this, &bucket, &q] { return index_->ListObjectVersions(bucket, q); });

@@ -63,6 +63,8 @@ class AsyncIndex {
                                                   const std::string& data_id,
                                                   const std::string& after, size_t max);
   Task<Result<ListPage>> ListObjects(const BucketName& bucket, const ListQuery& q);
+  // May fold the bucket's usage records (a write), so it runs as a write does.
+  Task<Result<BucketUsage>> GetBucketUsage(const BucketName& bucket);
   Task<Result<VersionListPage>> ListObjectVersions(const BucketName& bucket,
                                                    const VersionListQuery& q);
 

@@ -141,6 +141,17 @@ Task<Status> GetBucketLocation(Ctx& ctx) {
   co_return co_await SendXml(ctx, doc);
 }
 
+Task<Status> GetBucketUsage(Ctx& ctx) {
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketUsage u, co_await ctx.svc.index->GetBucketUsage(ctx.bucket));
+  XmlDoc doc("BucketUsage");
+  doc.root().Add("Bucket", ctx.bucket.str());
+  doc.root().Add("Objects", std::to_string(u.objects));
+  doc.root().Add("Bytes", std::to_string(u.bytes));
+  doc.root().Add("Versions", std::to_string(u.versions));
+  doc.root().Add("VersionBytes", std::to_string(u.version_bytes));
+  co_return co_await SendXml(ctx, doc);
+}
+
 Task<Status> GetBucketVersioning(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo b, co_await ctx.svc.index->GetBucket(ctx.bucket));
   XmlDoc doc("VersioningConfiguration");  // never enabled: no Status element, as S3 answers

@@ -39,6 +39,8 @@ Task<Status> AppendObject(Ctx& ctx);
 // members.cc: tar members of an object (docs/tar-members.md)
 Task<Status> GetObjectMember(Ctx& ctx, bool head);
 Task<Status> ListObjectMembers(Ctx& ctx);
+// GET /bucket?usage: the bucket's objects, versions and bytes as the index keeps them.
+Task<Status> GetBucketUsage(Ctx& ctx);
 // delete_objects.cc
 Task<Status> DeleteObjects(Ctx& ctx);
 // batch_get.cc

@@ -18,6 +18,8 @@ TEST(Router, PathStyle) {
   EXPECT_EQ(R("GET", "/b")->op, Op::kListObjects);
   EXPECT_EQ(R("GET", "/b/", "list-type=2")->op, Op::kListObjectsV2);
   EXPECT_EQ(R("GET", "/b", "location")->op, Op::kGetBucketLocation);
+  EXPECT_EQ(R("GET", "/b", "usage")->op, Op::kGetBucketUsage);  // sluice's own
+  EXPECT_EQ(R("PUT", "/b", "usage").status().code(), Err::kMethodNotAllowed);
   EXPECT_EQ(R("GET", "/b", "uploads")->op, Op::kListMultipartUploads);
   EXPECT_EQ(R("POST", "/b", "delete")->op, Op::kDeleteObjects);
   auto r = R("PUT", "/b/dir/key%20x");
