@@ -504,6 +504,16 @@ struct DataCommands::Impl {
     return 0;
   }
 
+  int Du(Client& c) {
+    std::string b, k;
+    if (!client::ParseS3Url(a1, &b, &k) || !k.empty()) throw ClientError("wants s3://BUCKET, not " + a1);
+    Client::Usage u = c.BucketUsage(b);
+    std::printf("%llu objects, %llu bytes (current)\n%llu versions, %llu bytes (stored, every version)\n",
+                static_cast<unsigned long long>(u.objects), static_cast<unsigned long long>(u.bytes),
+                static_cast<unsigned long long>(u.versions), static_cast<unsigned long long>(u.version_bytes));
+    return 0;
+  }
+
   int Presign(Client& c) {
     std::string b, k;
     if (!client::ParseS3Url(a1, &b, &k) || k.empty())
@@ -573,6 +583,10 @@ void DataCommands::Register(CLI::App& app) {
   auto* rb = sub("rb", "Remove a bucket");
   rb->add_option("url", I->a1, "s3://BUCKET")->required();
   rb->add_flag("--force", I->force, "Delete its objects first");
+  sub("du", "What a bucket holds: objects and bytes, current and every version (from counts the "
+      "server keeps exact, not by listing)")
+      ->add_option("url", I->a1, "s3://BUCKET")
+      ->required();
   auto* pre = sub("presign", "Print a presigned URL for an object");
   pre->add_option("url", I->a1, "s3://BUCKET/KEY")->required();
   pre->add_option("--expires", I->expires, "Seconds the URL stays valid")
@@ -596,6 +610,7 @@ int DataCommands::Run() {
     if (I.which == "mb") return I.Bucket(*c, true);
     if (I.which == "rb") return I.Bucket(*c, false);
     if (I.which == "presign") return I.Presign(*c);
+    if (I.which == "du") return I.Du(*c);
   } catch (const ClientError& e) {
     std::fprintf(stderr, "sluice %s: %s\n", I.which.c_str(), e.what());
     return ExitCodeFor(e);

@@ -777,6 +777,20 @@ void Client::DeleteBucket(const std::string& bucket) {
   Expect(Send("DELETE", "/" + UrlEncode(bucket, true), "", ""), 204, "remove bucket " + bucket);
 }
 
+Client::Usage Client::BucketUsage(const std::string& bucket) {
+  Response r = Send("GET", "/" + UrlEncode(bucket, true), "usage=", "");
+  Expect(r, 200, "usage of bucket " + bucket);
+  pugi::xml_document doc;
+  doc.load_buffer(r.body.data(), r.body.size());
+  auto root = doc.document_element();
+  Usage u;
+  u.objects = root.child("Objects").text().as_ullong();
+  u.bytes = root.child("Bytes").text().as_ullong();
+  u.versions = root.child("Versions").text().as_ullong();
+  u.version_bytes = root.child("VersionBytes").text().as_ullong();
+  return u;
+}
+
 std::vector<std::string> Client::ListBuckets() {
   Response r = Send("GET", "/", "", "");
   Expect(r, 200, "list buckets");

@@ -138,6 +138,12 @@ class Client {
   void CreateBucket(const std::string& bucket);
   void DeleteBucket(const std::string& bucket);
   std::vector<std::string> ListBuckets();
+  // What a bucket holds, as the server's index keeps it exact (sluice's GET /BUCKET?usage;
+  // docs/metrics.md): current objects and their bytes, every stored version and their bytes.
+  struct Usage {
+    uint64_t objects = 0, bytes = 0, versions = 0, version_bytes = 0;
+  };
+  Usage BucketUsage(const std::string& bucket);
 
   // Objects. Errors are ClientError with S3's code (NoSuchKey, NoSuchBucket, AccessDenied).
   ObjectInfo Head(const std::string& bucket, const std::string& key);

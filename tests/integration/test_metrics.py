@@ -122,6 +122,13 @@ class MetricsTest(unittest.TestCase):
         got = {e.tag.split("}")[-1]: e.text for e in ET.fromstring(r.content)}
         self.assertEqual(got, {"Bucket": "sized", "Objects": "1", "Bytes": "300", "Versions": "3",
                                "VersionBytes": "450"})
+        # The CLI reads the same.
+        env = dict(os.environ, AWS_ENDPOINT_URL=self.server.endpoint, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY,
+                   AWS_SECRET_ACCESS_KEY=harness.SECRET_KEY, HOME="/nonexistent")
+        du = subprocess.run([self.server.bin, "du", "s3://sized"], env=env, capture_output=True, text=True,
+                            timeout=60)
+        self.assertEqual(du.returncode, 0, du.stderr)
+        self.assertEqual(du.stdout, "1 objects, 300 bytes (current)\n3 versions, 450 bytes (stored, every version)\n")
         self.assertEqual(harness.signed_request(self.server.endpoint, "PUT", "/sized?usage").status_code, 405)
         self.assertEqual(harness.signed_request(self.server.endpoint, "GET", "/nosuchbucket?usage").status_code, 404)
         # A user who may not list the bucket may not see its size either.
