@@ -383,6 +383,20 @@ PYBIND11_MODULE(_sluice, m) {
                out[i] = py::make_tuple(got[i].name, got[i].offset, got[i].size);
              return out;
            })
+      .def("bucket_usage",
+           [](Client& c, const std::string& b) {
+             Client::Usage u;
+             {
+               py::gil_scoped_release r;
+               u = c.BucketUsage(b);
+             }
+             py::dict d;
+             d["objects"] = u.objects;
+             d["bytes"] = u.bytes;
+             d["versions"] = u.versions;
+             d["version_bytes"] = u.version_bytes;
+             return d;
+           })
       .def("get_member",
            [](Client& c, const std::string& b, const std::string& k, const std::string& m) {
              std::string data;

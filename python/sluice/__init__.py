@@ -244,6 +244,15 @@ class Client:
     def delete(self, url):
         self._c.delete(*parse_url(url))
 
+    def bucket_usage(self, url):
+        """What s3://bucket holds, from the counts the server keeps exact with every write:
+        {'objects', 'bytes'} of the current versions, {'versions', 'version_bytes'} of every
+        stored version (delete markers excluded)."""
+        bucket, key = parse_url(url)
+        if key:
+            raise ValueError("bucket_usage wants s3://BUCKET, not " + url)
+        return self._c.bucket_usage(bucket)
+
     def list(self, url, recursive=True):
         """Objects under s3://bucket/prefix as dicts (key, size, etag, last_modified);
         with recursive=False, one level, common prefixes as {'prefix': ...}."""

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -16,6 +17,12 @@ import urllib.request
 import requests
 
 import harness
+
+sys.path.insert(0, os.environ.get("SLUICE_PYTHONPATH", os.path.join(os.path.dirname(__file__), "../../build/python")))
+try:
+    import sluice  # noqa: E402
+except ImportError:
+    sluice = None
 
 TOKEN = "metrics-token-0123456789"
 
@@ -129,6 +136,11 @@ class MetricsTest(unittest.TestCase):
                             timeout=60)
         self.assertEqual(du.returncode, 0, du.stderr)
         self.assertEqual(du.stdout, "1 objects, 300 bytes (current)\n3 versions, 450 bytes (stored, every version)\n")
+        if sluice is not None:  # and the Python module
+            c = sluice.Client(endpoint=self.server.endpoint, access_key=harness.ACCESS_KEY,
+                              secret_key=harness.SECRET_KEY)
+            self.assertEqual(c.bucket_usage("s3://sized"),
+                             {"objects": 1, "bytes": 300, "versions": 3, "version_bytes": 450})
         self.assertEqual(harness.signed_request(self.server.endpoint, "PUT", "/sized?usage").status_code, 405)
         self.assertEqual(harness.signed_request(self.server.endpoint, "GET", "/nosuchbucket?usage").status_code, 404)
         # A user who may not list the bucket may not see its size either.
