@@ -50,7 +50,8 @@ HistogramBlock::HistogramBlock(size_t n, std::vector<int64_t> bounds)
     : bounds_(std::move(bounds)), width_(bounds_.size() + 2), cells_(n * width_) {}
 
 void HistogramBlock::Observe(size_t i, int64_t value) {
-  size_t b = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  size_t b = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
+                                 bounds_.begin());
   cells_.Add(i * width_ + b);
   cells_.Add(i * width_ + bounds_.size() + 1, value < 0 ? 0 : static_cast<uint64_t>(value));
 }
@@ -78,8 +79,8 @@ const std::vector<int64_t>& RequestLatencyBounds() {
 
 const std::vector<int64_t>& SyncLatencyBounds() {
   static const std::vector<int64_t> b = {
-      50'000,     100'000,     250'000,     500'000,       1'000'000,     2'500'000,    5'000'000,
-      10'000'000, 25'000'000,  50'000'000,  100'000'000,   250'000'000,   1'000'000'000, 10'000'000'000};
+      50'000,     100'000,    250'000,    500'000,     1'000'000,   2'500'000,     5'000'000,
+      10'000'000, 25'000'000, 50'000'000, 100'000'000, 250'000'000, 1'000'000'000, 10'000'000'000};
   return b;
 }
 
@@ -87,10 +88,14 @@ std::string EscapeLabelValue(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -100,9 +105,12 @@ void TextWriter::Family(std::string_view name, std::string_view type, std::strin
   out_ += name;
   out_ += ' ';
   for (char c : help) {  // help text escapes only backslash and newline
-    if (c == '\\') out_ += "\\\\";
-    else if (c == '\n') out_ += "\\n";
-    else out_ += c;
+    if (c == '\\')
+      out_ += "\\\\";
+    else if (c == '\n')
+      out_ += "\\n";
+    else
+      out_ += c;
   }
   out_ += "\n# TYPE ";
   out_ += name;

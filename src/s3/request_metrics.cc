@@ -18,12 +18,18 @@ constexpr int kSuccessStatuses[] = {100, 200, 204, 206, 301, 304, 307};
 std::string_view SlotName(size_t slot) {
   if (slot < kOpCount) return OpName(static_cast<Op>(slot));
   switch (static_cast<Endpoint>(slot - kOpCount)) {
-    case Endpoint::kUnrouted: return "Unrouted";
-    case Endpoint::kHealth: return "Health";
-    case Endpoint::kReady: return "Ready";
-    case Endpoint::kMetrics: return "Metrics";
-    case Endpoint::kAdmin: return "Admin";
-    case Endpoint::kAssumeRole: return "AssumeRole";
+    case Endpoint::kUnrouted:
+      return "Unrouted";
+    case Endpoint::kHealth:
+      return "Health";
+    case Endpoint::kReady:
+      return "Ready";
+    case Endpoint::kMetrics:
+      return "Metrics";
+    case Endpoint::kAdmin:
+      return "Admin";
+    case Endpoint::kAssumeRole:
+      return "AssumeRole";
   }
   return "Unknown";
 }
@@ -59,7 +65,8 @@ RequestMetrics::RequestMetrics(size_t max_buckets)
       live_(2),
       buckets_((max_buckets + 1) * kPerBucket) {
   for (size_t i = 1; i < statuses_.size(); i++)
-    if (statuses_[i] >= 100 && statuses_[i] < 600) status_slot_[static_cast<size_t>(statuses_[i])] = static_cast<uint8_t>(i);
+    if (statuses_[i] >= 100 && statuses_[i] < 600)
+      status_slot_[static_cast<size_t>(statuses_[i])] = static_cast<uint8_t>(i);
 }
 
 size_t RequestMetrics::BucketSlot(std::string_view bucket, bool success) {
@@ -105,7 +112,8 @@ void RequestMetrics::Finished(const Outcome& o) {
   latency_.Observe(slot, o.nanos);
   if (o.bytes_in) bytes_.Add(slot * 2, o.bytes_in);
   if (o.bytes_out) bytes_.Add(slot * 2 + 1, o.bytes_out);
-  if (o.error != Err::kOk && o.status >= 400) errors_.Add(std::min(static_cast<size_t>(o.error), kErrCount - 1));
+  if (o.error != Err::kOk && o.status >= 400)
+    errors_.Add(std::min(static_cast<size_t>(o.error), kErrCount - 1));
   if (!o.bucket.empty()) {
     const size_t b = BucketSlot(o.bucket, o.status < 400) * kPerBucket;
     const int cls = std::clamp(o.status / 100, 2, 5) - 2;
@@ -133,14 +141,18 @@ void RequestMetrics::Render(metrics::TextWriter* w) const {
             "response written, by API operation.");
   for (size_t op = 0; op < kSlots; op++) {
     if (latency_.Read(op).count == 0) continue;
-    w->Histogram("sluice_request_duration_seconds", Labels{{"op", SlotName(op)}}, latency_, op, 1e-9);
+    w->Histogram("sluice_request_duration_seconds", Labels{{"op", SlotName(op)}}, latency_, op,
+                 1e-9);
   }
   w->Family("sluice_received_bytes_total", "counter", "Request body bytes read, by API operation.");
   for (size_t op = 0; op < kSlots; op++)
-    if (uint64_t n = bytes_.Sum(op * 2)) w->Sample("sluice_received_bytes_total", Labels{{"op", SlotName(op)}}, n);
-  w->Family("sluice_sent_bytes_total", "counter", "Response bytes written (headers excluded), by API operation.");
+    if (uint64_t n = bytes_.Sum(op * 2))
+      w->Sample("sluice_received_bytes_total", Labels{{"op", SlotName(op)}}, n);
+  w->Family("sluice_sent_bytes_total", "counter",
+            "Response bytes written (headers excluded), by API operation.");
   for (size_t op = 0; op < kSlots; op++)
-    if (uint64_t n = bytes_.Sum(op * 2 + 1)) w->Sample("sluice_sent_bytes_total", Labels{{"op", SlotName(op)}}, n);
+    if (uint64_t n = bytes_.Sum(op * 2 + 1))
+      w->Sample("sluice_sent_bytes_total", Labels{{"op", SlotName(op)}}, n);
   w->Family("sluice_errors_total", "counter", "Requests answered with an error, by S3 error code.");
   for (size_t e = 0; e < kErrCount; e++)
     if (uint64_t n = errors_.Sum(e))
@@ -163,7 +175,8 @@ void RequestMetrics::Render(metrics::TextWriter* w) const {
   for (size_t i = 0; i < names.size(); i++)
     for (size_t c = 0; c < 4; c++)
       if (uint64_t n = buckets_.Sum(slot_of(i) * kPerBucket + c))
-        w->Sample("sluice_bucket_requests_total", Labels{{"bucket", names[i]}, {"class", kClasses[c]}}, n);
+        w->Sample("sluice_bucket_requests_total",
+                  Labels{{"bucket", names[i]}, {"class", kClasses[c]}}, n);
   w->Family("sluice_bucket_received_bytes_total", "counter", "Request body bytes read, by bucket.");
   for (size_t i = 0; i < names.size(); i++)
     if (uint64_t n = buckets_.Sum(slot_of(i) * kPerBucket + 4))
@@ -174,8 +187,10 @@ void RequestMetrics::Render(metrics::TextWriter* w) const {
       w->Sample("sluice_bucket_sent_bytes_total", Labels{{"bucket", names[i]}}, n);
   w->Family("sluice_metrics_bucket_slots", "gauge",
             "Buckets with their own labels, and the cap (--metrics-max-buckets).");
-  w->Sample("sluice_metrics_bucket_slots", Labels{{"kind", "used"}}, static_cast<uint64_t>(names.size() - 1));
-  w->Sample("sluice_metrics_bucket_slots", Labels{{"kind", "max"}}, static_cast<uint64_t>(max_buckets_));
+  w->Sample("sluice_metrics_bucket_slots", Labels{{"kind", "used"}},
+            static_cast<uint64_t>(names.size() - 1));
+  w->Sample("sluice_metrics_bucket_slots", Labels{{"kind", "max"}},
+            static_cast<uint64_t>(max_buckets_));
 }
 
 }  // namespace sluice::s3

@@ -49,8 +49,8 @@ class RequestMetrics {
   struct Outcome {
     size_t slot = 0;
     int status = 200;
-    Err error = Err::kOk;        // the S3 code answered, for a failed request
-    std::string_view bucket;     // empty: none
+    Err error = Err::kOk;     // the S3 code answered, for a failed request
+    std::string_view bucket;  // empty: none
     uint64_t bytes_in = 0, bytes_out = 0;
     int64_t nanos = 0;
   };
@@ -71,7 +71,7 @@ class RequestMetrics {
   size_t FindBucketSlot(std::string_view bucket, bool success);
 
   static constexpr size_t kPerBucket = 6;  // requests by 2xx..5xx, bytes in, bytes out
-  const uint64_t id_;  // unique per process: keys each thread's last-slot cache
+  const uint64_t id_;                      // unique per process: keys each thread's last-slot cache
   const size_t max_buckets_;
   std::array<uint8_t, 600> status_slot_{};  // 0: "other"
   std::vector<int> statuses_;               // slot -> status (slot 0 unused)

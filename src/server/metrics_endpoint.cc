@@ -77,9 +77,11 @@ void Usage(metrics::TextWriter* w, meta::Index* index, size_t max_buckets) {
     int64_t meta::BucketUsage::*field;
   };
   static constexpr Family kFamilies[] = {
-      {"sluice_bucket_objects", "Current objects (latest versions that are not delete markers), by bucket.",
+      {"sluice_bucket_objects",
+       "Current objects (latest versions that are not delete markers), by bucket.",
        &meta::BucketUsage::objects},
-      {"sluice_bucket_object_bytes", "Bytes of the current objects, by bucket.", &meta::BucketUsage::bytes},
+      {"sluice_bucket_object_bytes", "Bytes of the current objects, by bucket.",
+       &meta::BucketUsage::bytes},
       {"sluice_bucket_versions",
        "Stored versions (current and noncurrent; delete markers excluded), by bucket.",
        &meta::BucketUsage::versions},
@@ -95,7 +97,8 @@ void Usage(metrics::TextWriter* w, meta::Index* index, size_t max_buckets) {
 
 void Cache(metrics::TextWriter* w, const s3::ReadCache& cache) {
   const auto st = cache.stats();
-  w->Family("sluice_cache_bytes", "gauge", "Bytes a read-through cache holds or has reserved for fills.");
+  w->Family("sluice_cache_bytes", "gauge",
+            "Bytes a read-through cache holds or has reserved for fills.");
   w->Sample("sluice_cache_bytes", {}, st.used);
   w->Family("sluice_cache_objects", "gauge", "Copies a read-through cache holds.");
   w->Sample("sluice_cache_objects", {}, st.objects);
@@ -107,7 +110,8 @@ void Cache(metrics::TextWriter* w, const s3::ReadCache& cache) {
   w->Sample("sluice_cache_reads_total", Labels{{"outcome", "fill"}}, st.fills);
   w->Sample("sluice_cache_reads_total", Labels{{"outcome", "joined"}}, st.joined);
   w->Sample("sluice_cache_reads_total", Labels{{"outcome", "stale"}}, st.stale);
-  w->Family("sluice_cache_revalidations_total", "counter", "HEADs sent to the origin to check a copy.");
+  w->Family("sluice_cache_revalidations_total", "counter",
+            "HEADs sent to the origin to check a copy.");
   w->Sample("sluice_cache_revalidations_total", {}, st.revalidated);
   w->Family("sluice_cache_evictions_total", "counter", "Copies dropped to make room.");
   w->Sample("sluice_cache_evictions_total", {}, st.evicted);
@@ -123,7 +127,8 @@ void Replication(metrics::TextWriter* w, const s3::ReplicationWorker& r) {
   w->Sample("sluice_replication_objects_total", Labels{{"outcome", "completed"}}, t.completed);
   w->Sample("sluice_replication_objects_total", Labels{{"outcome", "failed"}}, t.failed);
   w->Sample("sluice_replication_objects_total", Labels{{"outcome", "dropped"}}, t.dropped);
-  w->Family("sluice_replication_bytes_total", "counter", "Object bytes copied to replication targets.");
+  w->Family("sluice_replication_bytes_total", "counter",
+            "Object bytes copied to replication targets.");
   w->Sample("sluice_replication_bytes_total", {}, t.bytes);
   w->Family("sluice_replication_waiting", "gauge", "Replication tasks waiting for a retry.");
   w->Sample("sluice_replication_waiting", {}, static_cast<uint64_t>(r.Waiting().size()));
@@ -133,14 +138,19 @@ void Lifecycle(metrics::TextWriter* w, const LifecycleTotals& l) {
   w->Family("sluice_lifecycle_passes_total", "counter", "Lifecycle passes run, by result.");
   w->Sample("sluice_lifecycle_passes_total", Labels{{"result", "ok"}}, l.passes.load());
   w->Sample("sluice_lifecycle_passes_total", Labels{{"result", "failed"}}, l.failed_passes.load());
-  w->Family("sluice_lifecycle_actions_total", "counter",
-            "What lifecycle rules did, by action; refused: removals Object Lock or a snapshot kept.");
+  w->Family(
+      "sluice_lifecycle_actions_total", "counter",
+      "What lifecycle rules did, by action; refused: removals Object Lock or a snapshot kept.");
   w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "expired"}}, l.expired.load());
-  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "noncurrent_removed"}}, l.noncurrent_removed.load());
-  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "markers_removed"}}, l.markers_removed.load());
-  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "uploads_aborted"}}, l.uploads_aborted.load());
+  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "noncurrent_removed"}},
+            l.noncurrent_removed.load());
+  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "markers_removed"}},
+            l.markers_removed.load());
+  w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "uploads_aborted"}},
+            l.uploads_aborted.load());
   w->Sample("sluice_lifecycle_actions_total", Labels{{"action", "refused"}}, l.locked.load());
-  w->Family("sluice_lifecycle_last_pass_timestamp_seconds", "gauge", "When the last lifecycle pass ended.");
+  w->Family("sluice_lifecycle_last_pass_timestamp_seconds", "gauge",
+            "When the last lifecycle pass ended.");
   w->Sample("sluice_lifecycle_last_pass_timestamp_seconds", {},
             static_cast<double>(l.last_pass_micros.load()) / 1e6);
 }
@@ -185,7 +195,10 @@ Result<MetricsOpen> ParseMetricsOpen(std::string_view s) {
 MetricsEndpoint::MetricsEndpoint(Sources sources, Access access,
                                  const auth::CredentialStore* credentials, const io::Clock* clock,
                                  boost::asio::thread_pool* blocking)
-    : sources_(std::move(sources)), access_(std::move(access)), clock_(clock), blocking_(blocking),
+    : sources_(std::move(sources)),
+      access_(std::move(access)),
+      clock_(clock),
+      blocking_(blocking),
       verifier_(credentials, clock) {}
 
 bool MetricsEndpoint::IsMetricsRequest(const http::Request& req,
@@ -215,7 +228,8 @@ int MetricsEndpoint::Admit(const http::Request& req, std::string* why) const {
                          [&](std::string_view n) { return req.header(n); },
                          [&](std::map<std::string, std::string>* out) {
                            req.ForEachHeader([&](std::string_view n, std::string_view v) {
-                             if (StartsWithIgnoreCase(n, "x-amz-")) (*out)[ToLower(n)] = std::string(Trim(v));
+                             if (StartsWithIgnoreCase(n, "x-amz-"))
+                               (*out)[ToLower(n)] = std::string(Trim(v));
                            });
                          }};
   if (auth::SigV4Verifier::HasAuth(view)) {
@@ -237,8 +251,9 @@ int MetricsEndpoint::Admit(const http::Request& req, std::string* why) const {
   if (access_.open == MetricsOpen::kAny ||
       (access_.open == MetricsOpen::kLoopback && IsLoopback(req.remote_ip)))
     return 0;
-  *why = "metrics need a bearer token (--metrics-token) or a request signed by a user allowed "
-         "sluice:GetMetrics";
+  *why =
+      "metrics need a bearer token (--metrics-token) or a request signed by a user allowed "
+      "sluice:GetMetrics";
   return 401;
 }
 
@@ -247,7 +262,8 @@ std::string MetricsEndpoint::Render() const {
   if (sources_.requests) sources_.requests->Render(&w);
   if (sources_.server) {
     w.Family("sluice_connections_open", "gauge", "Client connections open now.");
-    w.Sample("sluice_connections_open", {}, static_cast<uint64_t>(sources_.server->open_connections()));
+    w.Sample("sluice_connections_open", {},
+             static_cast<uint64_t>(sources_.server->open_connections()));
     w.Family("sluice_connections_accepted_total", "counter", "Client connections accepted.");
     w.Sample("sluice_connections_accepted_total", {}, sources_.server->accepted_connections());
   }
@@ -255,8 +271,10 @@ std::string MetricsEndpoint::Render() const {
     w.Family("sluice_fsync_duration_seconds", "histogram",
              "How long the data directory's syncs took, by kind: file (fdatasync of object data "
              "and records) or directory (fsync making names durable).");
-    w.Histogram("sluice_fsync_duration_seconds", Labels{{"kind", "file"}}, *sources_.file_syncs, 0, 1e-9);
-    w.Histogram("sluice_fsync_duration_seconds", Labels{{"kind", "directory"}}, *sources_.file_syncs, 1, 1e-9);
+    w.Histogram("sluice_fsync_duration_seconds", Labels{{"kind", "file"}}, *sources_.file_syncs, 0,
+                1e-9);
+    w.Histogram("sluice_fsync_duration_seconds", Labels{{"kind", "directory"}},
+                *sources_.file_syncs, 1, 1e-9);
   }
   if (sources_.index_commits) {
     w.Family("sluice_index_commit_duration_seconds", "histogram",

@@ -15,8 +15,8 @@
 // Thread-safe; lives as long as the server, after everything it reads.
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -50,9 +50,9 @@ class MetricsEndpoint {
  public:
   struct Sources {
     s3::RequestMetrics* requests = nullptr;
-    const http::Server* server = nullptr;  // set once the server exists
-    std::function<Result<io::SpaceInfo>()> space;  // the data's home; may block
-    std::string space_of;                          // "disk" or "cluster", for the label
+    const http::Server* server = nullptr;                 // set once the server exists
+    std::function<Result<io::SpaceInfo>()> space;         // the data's home; may block
+    std::string space_of;                                 // "disk" or "cluster", for the label
     const metrics::HistogramBlock* file_syncs = nullptr;  // [file fdatasync, dir fsync]
     const metrics::HistogramBlock* index_commits = nullptr;
     meta::Index* index = nullptr;  // bucket usage; may block

@@ -17,7 +17,8 @@ Status CountUsageOnce(meta::Index* index) {
     SLUICE_RETURN_IF_ERROR(s);
     counted++;
   }
-  if (counted) spdlog::info("counted the usage of {} buckets (once: kept exact from now on)", counted);
+  if (counted)
+    spdlog::info("counted the usage of {} buckets (once: kept exact from now on)", counted);
   return index->WriteDocs({{"usage", "counted", std::string("1")}});
 }
 

@@ -43,14 +43,16 @@ Status KvIndex::AddUsageDelta(KvBatch* batch, const Prior* prior) {
   // The last operation on each O or V key says what the record becomes.
   std::map<std::string_view, const KvBatch::Op*> last;
   for (const auto& op : batch->ops())
-    if (!op.key.empty() && (op.key[0] == codec::kObject || op.key[0] == codec::kVersion)) last[op.key] = &op;
+    if (!op.key.empty() && (op.key[0] == codec::kObject || op.key[0] == codec::kVersion))
+      last[op.key] = &op;
   if (last.empty()) return Status::Ok();
   const std::string prior_key = prior ? codec::ObjectKey(prior->bucket, prior->key) : std::string();
   std::vector<std::string> keys;
   keys.reserve(last.size());
   for (const auto& kv : last)
     if (kv.first != prior_key) keys.emplace_back(kv.first);
-  if (!keys.empty()) kv_->Prefetch(keys);  // one round trip on a shared store, for keys not read yet
+  if (!keys.empty())
+    kv_->Prefetch(keys);  // one round trip on a shared store, for keys not read yet
   std::map<std::string, BucketUsage, std::less<>> deltas;
   for (const auto& [key, op] : last) {
     const size_t end = key.find('\0', 1);
@@ -77,7 +79,8 @@ Status KvIndex::AddUsageDelta(KvBatch* batch, const Prior* prior) {
   }
   for (const auto& [bucket, d] : deltas) {
     if (d.empty()) continue;
-    batch->Put(codec::UsageDeltaKey(bucket, usage_writer_, usage_seq_->fetch_add(1)), codec::EncodeUsage(d));
+    batch->Put(codec::UsageDeltaKey(bucket, usage_writer_, usage_seq_->fetch_add(1)),
+               codec::EncodeUsage(d));
   }
   return Status::Ok();
 }
@@ -118,8 +121,8 @@ Status KvIndex::FoldUsage(const BucketName& bucket) {
   std::vector<std::string> keys = {base};
   {
     auto it = kv_->NewUnguardedIterator();
-    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix) && keys.size() <= kFoldUsageChunk;
-         it->Next())
+    for (it->Seek(prefix);
+         it->Valid() && StartsWith(it->key(), prefix) && keys.size() <= kFoldUsageChunk; it->Next())
       if (it->key() != base) keys.emplace_back(it->key());
     SLUICE_RETURN_IF_ERROR(it->status());
   }

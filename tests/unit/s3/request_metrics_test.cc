@@ -39,8 +39,10 @@ TEST(RequestMetricsTest, CountsByOperationAndStatusAndTimesThem) {
   const std::string t = Render(m);
   EXPECT_TRUE(Has(t, "sluice_requests_total{op=\"GetObject\",status=\"200\"} 1")) << t;
   EXPECT_TRUE(Has(t, "sluice_requests_total{op=\"GetObject\",status=\"404\"} 1")) << t;
-  EXPECT_TRUE(Has(t, "sluice_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.00025\"} 1")) << t;
-  EXPECT_TRUE(Has(t, "sluice_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.0005\"} 2")) << t;
+  EXPECT_TRUE(Has(t, "sluice_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.00025\"} 1"))
+      << t;
+  EXPECT_TRUE(Has(t, "sluice_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.0005\"} 2"))
+      << t;
   EXPECT_TRUE(Has(t, "sluice_request_duration_seconds_count{op=\"GetObject\"} 2")) << t;
   EXPECT_TRUE(Has(t, "sluice_sent_bytes_total{op=\"GetObject\"} 4096")) << t;
   EXPECT_TRUE(Has(t, "sluice_errors_total{code=\"NoSuchKey\"} 1")) << t;
