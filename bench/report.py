@@ -406,6 +406,9 @@ if os.path.exists(fanout):  # issue #21: bench/fanout_bench.py, run on its own
 loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LOADER.md")
 if os.path.exists(loader):  # issue #21: bench/loader_bench.py, run on its own (root)
     lines += [open(loader).read().strip(), ""]
+metrics_md = os.path.join(os.path.dirname(os.path.abspath(__file__)), "METRICS.md")
+if os.path.exists(metrics_md):  # issue #20: bench/metrics_bench.sh and bench/cg_requests.sh, run on their own
+    lines += [open(metrics_md).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]
