@@ -450,8 +450,8 @@ int RunServer(const ServerConfig& cfg) {
       [&handler](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {
         handler.RenderProtocolError(c, m, h, b);
       });
+  metrics_endpoint.set_server(&server);  // before the first request can read it
   if (Status s = server.Start(); !s.ok()) return fail("listen", s);
-  metrics_endpoint.set_server(&server);
 
   std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
   std::printf("sluice is serving S3 at %s://%s:%u (%s)\n", server.tls() ? "https" : "http",

@@ -69,6 +69,7 @@ class MetricsEndpoint {
   MetricsEndpoint(Sources sources, Access access, const auth::CredentialStore* credentials,
                   const io::Clock* clock, boost::asio::thread_pool* blocking);
 
+  // Before the server starts: requests read it unlocked.
   void set_server(const http::Server* server) { sources_.server = server; }
 
   // GET or HEAD of exactly /metrics, on a path-style host: a virtual-hosted bucket's key
