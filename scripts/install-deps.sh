@@ -49,3 +49,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
   --no-install-recommends "${missing[@]}"
+# The tests run their own Prometheus on loopback (tests/integration/test_metrics.py); the
+# service Debian's package starts would listen on every interface. Only when this run
+# installed it: a Prometheus that was there before is left as it was.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null 2>&1 &&
+   systemctl is-active --quiet prometheus 2>/dev/null; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  echo "install-deps: stopped the prometheus service the package started (the tests run their own)"
+fi
