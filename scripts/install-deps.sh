@@ -5,6 +5,8 @@
 #                                    sanitizers), the real S3 clients the tests drive, and Ceph
 #   scripts/install-deps.sh --ceph   build and run, and Ceph's daemons and tools for the
 #                                    development cluster (scripts/ceph-dev.sh)
+#   scripts/install-deps.sh --image  build and run, and buildah and debootstrap to build the
+#                                    container image (deploy/build-image.sh)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libisal-dev
@@ -17,15 +19,25 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
 # bench/loader_bench.py.
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
-           python3-matplotlib iproute2 nftables util-linux prometheus)
+           python3-matplotlib iproute2 nftables util-linux prometheus
+           golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint
+           python3-kubernetes python3-yaml)
+# (Go with sprig and yaml.v3, the libraries Helm renders charts with, yamllint and the
+# Kubernetes Python client's models check the manifests and the Helm chart in deploy/:
+# Debian has no helm. See tests/integration/test_deploy.py.)
 
 # Ceph's monitor, OSD and command-line tools: the development cluster (scripts/ceph-dev.sh)
 # the RADOS backend is tested on (issue #18), and Ceph's own S3 gateway, a replication
 # target in the tests (issue #19).
 ceph_pkgs=(ceph-mon ceph-osd ceph-common radosgw)
 
+# The container image (deploy/Containerfile) is built by buildah from a Debian 12 base that
+# debootstrap makes from Debian's mirror (no container registry is needed).
+image_pkgs=(buildah debootstrap)
+
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--ceph" ] && pkgs+=("${ceph_pkgs[@]}")
+[ "${1:-}" = "--image" ] && pkgs+=("${image_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
   pkgs+=("${test_pkgs[@]}" "${ceph_pkgs[@]}")
   # Node.js and npm drive the JavaScript SDK tests. Use what the machine has (an image may

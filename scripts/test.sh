@@ -10,6 +10,8 @@
 #      the JavaScript SDKs, chromium, raw sockets and kill -9).
 # Ends with ctest's summary. SLUICE_FUZZ_SECONDS (default 15) sets the fuzz time per target;
 # SLUICE_SKIP_SANITIZERS=1 / SLUICE_SKIP_FUZZ=1 / SLUICE_SKIP_BENCH=1 skip steps 1 / 2 / 3's bench.
+# SLUICE_TEST_IMAGE=1 adds a fifth step: build the container image (deploy/build-image.sh,
+# about 8 minutes) and run it (tests/integration/test_image.py); CI's budget leaves it out.
 # Each phase's time is printed, and appended to $SLUICE_TIMINGS when that is set.
 # CI (.ci/run) runs this inside a freshly bootstrapped Debian root: scripts/fresh-check.sh.
 set -euo pipefail
@@ -83,3 +85,9 @@ fi
 echo "=== 4/4: full suite (release build)"
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 phase "tests: release"
+
+if [ "${SLUICE_TEST_IMAGE:-0}" = 1 ]; then
+  echo "=== 5/5: the container image, built and run"
+  (cd tests/integration && SLUICE_TEST_IMAGE=1 /usr/bin/python3 -W ignore test_image.py)
+  phase "image: build and run"
+fi
