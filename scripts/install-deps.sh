@@ -38,14 +38,13 @@ image_pkgs=(buildah debootstrap)
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--ceph" ] && pkgs+=("${ceph_pkgs[@]}")
 [ "${1:-}" = "--image" ] && pkgs+=("${image_pkgs[@]}")
-if [ "${1:-}" = "--test" ]; then
-  pkgs+=("${test_pkgs[@]}" "${ceph_pkgs[@]}")
-  # Node.js and npm drive the JavaScript SDK tests. Use what the machine has (an image may
-  # ship NodeSource's nodejs, whose npm is built in and conflicts with Debian's npm);
-  # install Debian's only when the commands are missing.
-  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
-  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
-fi
+[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}" "${ceph_pkgs[@]}")
+# Node.js and npm build the web console (console/, compiled into the binary) and drive the
+# JavaScript SDK and browser tests. Use what the machine has (an image may ship NodeSource's
+# nodejs, whose npm is built in and conflicts with Debian's npm); install Debian's only when
+# the commands are missing.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

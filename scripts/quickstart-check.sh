@@ -58,6 +58,10 @@ except bad.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "SignatureDoesNotMatch", e.response["Error"]
 print("quickstart-check: boto3 list_buckets signed with the printed credential: ok")
 EOF
+# The web console is compiled into the binary: its page and script are served.
+curl -fsS "http://127.0.0.1:$port/_sluice/console/" | grep -q 'console.js' || fail "no console at /_sluice/console/"
+curl -fsS -o /dev/null "http://127.0.0.1:$port/_sluice/console/console.js" || fail "no console.js"
+echo "quickstart-check: the web console is served at /_sluice/console/"
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 pid=

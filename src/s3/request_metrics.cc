@@ -9,7 +9,7 @@
 namespace sluice::s3 {
 namespace {
 
-constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kAssumeRole) + 1;
+constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kConsole) + 1;
 constexpr size_t kSlots = kOpCount + kEndpoints;
 constexpr size_t kErrCount = static_cast<size_t>(Err::kInternal) + 1;
 // The success and redirect codes an answer can carry besides the error table's.
@@ -30,6 +30,8 @@ std::string_view SlotName(size_t slot) {
       return "Admin";
     case Endpoint::kAssumeRole:
       return "AssumeRole";
+    case Endpoint::kConsole:
+      return "Console";
   }
   return "Unknown";
 }

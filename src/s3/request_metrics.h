@@ -36,6 +36,7 @@ enum class Endpoint {
   kMetrics,
   kAdmin,       // /_sluice/admin/v1/
   kAssumeRole,  // STS
+  kConsole,     // /_sluice/console/: the web console's files
 };
 
 class RequestMetrics {

@@ -22,6 +22,7 @@
 #include "s3/lifecycle_worker.h"
 #include "s3/replication_worker.h"
 #include "server/admin_api.h"
+#include "server/console.h"
 #include "server/metrics_endpoint.h"
 #include "server/usage.h"
 #include "s3/request_metrics.h"
@@ -412,6 +413,8 @@ int RunServer(const ServerConfig& cfg) {
   if (!mopen.ok()) return fail("--metrics-open", mopen.status());
   maccess.open = *mopen;
   MetricsEndpoint metrics_endpoint(std::move(msrc), maccess, &iam, io::SystemClock(), &blocking);
+  // The web console's files; the console itself signs its requests like any client.
+  Console console(cfg.region, svc.metrics, svc.clock);
   s3::S3Handler handler(svc, {cfg.access_log});
 
   http::ServerOptions opts;
@@ -439,8 +442,9 @@ int RunServer(const ServerConfig& cfg) {
   }
   http::Server server(
       opts,
-      [&handler, &admin, &metrics_endpoint, &svc](http::Request& r, http::Body& b, http::Responder& w) {
+      [&handler, &admin, &metrics_endpoint, &console, &svc](http::Request& r, http::Body& b, http::Responder& w) {
         if (MetricsEndpoint::IsMetricsRequest(r, svc.domains)) return metrics_endpoint.Handle(r, b, w);
+        if (Console::IsConsoleRequest(r)) return console.Handle(r, b, w);
         if (AdminApi::IsAdminRequest(r))
           return Metered(svc.metrics, svc.clock, s3::Endpoint::kAdmin, b, w, admin.HandleAdmin(r, b, w));
         if (AdminApi::IsStsRequest(r))

@@ -26,6 +26,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def npm_dir(name, files, modules):
+    """build/NAME with tests/integration/NAME's FILES copied in and npm's MODULES installed
+    there (once: later runs reuse them). Returns its path."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+    here = os.path.dirname(os.path.abspath(__file__))
+    work = os.path.join(root, "build", name)
+    os.makedirs(work, exist_ok=True)
+    for f in files:
+        shutil.copy(os.path.join(here, f), work)
+    if not all(os.path.isdir(os.path.join(work, "node_modules", *m.split("/"))) for m in modules):
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=work, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError("npm install failed:\n" + r.stdout + r.stderr)
+    return work
+
+
 def ceph_conf():
     return os.environ.get("SLUICE_TEST_CEPH_CONF") or None
 

@@ -232,16 +232,8 @@ def cross_check(docs, external_secrets, flags):
 class DeployTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = os.path.join(ROOT, "build", "deploy-check")
-        os.makedirs(cls.work, exist_ok=True)
-        for f in ("package.json", "validate.mjs"):
-            shutil.copy(os.path.join(HERE, "deploy", f), cls.work)
-        modules = os.path.join(cls.work, "node_modules")
-        if not all(os.path.isdir(os.path.join(modules, *m.split("/"))) for m in
-                   ("kubernetes-models", "@kubernetes-models/prometheus-operator", "yaml")):
-            r = run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cls.work, timeout=600)
-            if r.returncode != 0:
-                raise RuntimeError("npm install failed:\n" + r.stdout + r.stderr)
+        cls.work = harness.npm_dir("deploy-check", ["deploy/package.json", "deploy/validate.mjs"],
+                                   ["kubernetes-models", "@kubernetes-models/prometheus-operator", "yaml"])
         # Debian's Go libraries are a GOPATH: build offline, in GOPATH mode.
         cls.render_bin = os.path.join(cls.work, "helm-render")
         env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",

@@ -20,17 +20,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "../.."))
 class JsSdkTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = os.path.join(ROOT, "build", "js-client")
-        os.makedirs(cls.dir, exist_ok=True)
-        for f in ("package.json", "scenario.mjs", "minio.mjs", "mixed.mjs"):
-            shutil.copy(os.path.join(HERE, "js", f), cls.dir)
-        modules = os.path.join(cls.dir, "node_modules")
-        if not all(os.path.isdir(os.path.join(modules, *m.split("/"))) for m in
-                   ("@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner", "minio")):
-            r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                               cwd=cls.dir, capture_output=True, text=True, timeout=600)
-            if r.returncode != 0:
-                raise RuntimeError("npm install failed:\n" + r.stdout + r.stderr)
+        cls.dir = harness.npm_dir("js-client", [f"js/{f}" for f in
+                                                ("package.json", "scenario.mjs", "minio.mjs", "mixed.mjs")],
+                                  ["@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner", "minio"])
         cls.server = harness.Server().start()
 
     @classmethod
