@@ -236,7 +236,7 @@ class DeployTest(unittest.TestCase):
                                    ["kubernetes-models", "@kubernetes-models/prometheus-operator", "yaml"])
         # Debian's Go libraries are a GOPATH: build offline, in GOPATH mode.
         cls.render_bin = os.path.join(cls.work, "helm-render")
-        env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
+        env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="", GOENV="off",
                    GOCACHE=os.path.join(cls.work, "gocache"))
         r = run(["go", "build", "-o", cls.render_bin, "."], cwd=os.path.join(ROOT, "tools", "helm-render"),
                 env=env, timeout=600)
