@@ -39,6 +39,12 @@ SOURCES
   fi
 fi
 # chroot isolation and the host's network: buildah runs inside unprivileged containers too.
-buildah build --isolation chroot --network host --layers -f deploy/Containerfile \
+# The host's local trust anchors (a network that reaches registries through a proxy with
+# its own CA) are mounted into the build's steps, where Debian's ca-certificates adds them
+# for apt and npm; they are not copied into the image.
+volumes=()
+[ -d /usr/local/share/ca-certificates ] &&
+  volumes=(-v /usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro)
+buildah build --isolation chroot --network host --layers "${volumes[@]}" -f deploy/Containerfile \
   --build-arg BASE="$base" -t "$tag" .
 echo "build-image: built $tag"
