@@ -88,6 +88,11 @@ class ImageTest(unittest.TestCase):
             body = os.urandom(3 << 20)  # past the inline threshold: a data file on the volume
             s3.put_object(Bucket="image", Key="big", Body=body)
             self.assertEqual(s3.get_object(Bucket="image", Key="big")["Body"].read(), body)
+            # The web console is compiled in: its page and script are served.
+            with urllib.request.urlopen(endpoint + "/_sluice/console/", timeout=5) as r:
+                self.assertIn(b"console.js", r.read())
+            with urllib.request.urlopen(endpoint + "/_sluice/console/console.js", timeout=5) as r:
+                self.assertGreater(len(r.read()), 10000)
         finally:
             proc.terminate()
             proc.wait(60)
