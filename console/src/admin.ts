@@ -2,7 +2,7 @@
 // access keys (a new or rotated secret is shown once), and identity policies (edit, attach,
 // detach). A key without the right gets the server's AccessDenied, shown as it is.
 import type { Ctx } from "./main";
-import { act, append, clear, confirmDialog, date, errorBox, h, notice, table } from "./ui";
+import { act, append, clear, date, errorBox, h, notice, onConfirmed, table } from "./ui";
 
 interface User {
   name: string;
@@ -84,14 +84,9 @@ async function users(c: Ctx, body: HTMLElement): Promise<void> {
       }),
     );
     const delUser = h("button", { type: "button", class: "small danger" }, "Delete user");
-    delUser.addEventListener("click", () => {
-      void (async () => {
-        if (!(await confirmDialog(`Delete user ${u.name}, its keys and its sessions?`))) return;
-        await act(delUser, async () => {
-          await c.api.admin("DELETE", `users/${encodeURIComponent(u.name)}`);
-          await reload();
-        });
-      })();
+    onConfirmed(delUser, `Delete user ${u.name}, its keys and its sessions?`, async () => {
+      await c.api.admin("DELETE", `users/${encodeURIComponent(u.name)}`);
+      await reload();
     });
     const attachSel = h("select", { "aria-label": `Policy to attach to ${u.name}` }, ...known.filter((p) => !u.policies.includes(p.name)).map((p) => h("option", { value: p.name }, p.name)));
     const attach = h("button", { type: "button", class: "small", disabled: attachSel.options.length === 0 }, "Attach");
@@ -129,14 +124,9 @@ async function users(c: Ctx, body: HTMLElement): Promise<void> {
         }),
       );
       const del = h("button", { type: "button", class: "small danger" }, "Delete");
-      del.addEventListener("click", () => {
-        void (async () => {
-          if (!(await confirmDialog(`Delete key ${k.access_key}?`))) return;
-          await act(del, async () => {
-            await c.api.admin("DELETE", `keys/${encodeURIComponent(k.access_key)}`);
-            await reload();
-          });
-        })();
+      onConfirmed(del, `Delete key ${k.access_key}?`, async () => {
+        await c.api.admin("DELETE", `keys/${encodeURIComponent(k.access_key)}`);
+        await reload();
       });
       return [h("code", {}, k.access_key), k.enabled ? "enabled" : "disabled", date(k.created), h("span", { class: "row-actions" }, toggle, rotate, del)];
     });
@@ -181,14 +171,9 @@ async function policies(c: Ctx, body: HTMLElement): Promise<void> {
       doc.focus();
     });
     const del = h("button", { type: "button", class: "small danger" }, "Delete");
-    del.addEventListener("click", () => {
-      void (async () => {
-        if (!(await confirmDialog(`Delete policy ${p.name}?`))) return;
-        await act(del, async () => {
-          await c.api.admin("DELETE", `policies/${encodeURIComponent(p.name)}`);
-          await policies(c, body);
-        });
-      })();
+    onConfirmed(del, `Delete policy ${p.name}?`, async () => {
+      await c.api.admin("DELETE", `policies/${encodeURIComponent(p.name)}`);
+      await policies(c, body);
     });
     return [p.name, p.users.join(", ") || "–", h("span", { class: "row-actions" }, edit, del)];
   });

@@ -67,8 +67,8 @@ function parseXml(text: string): Document {
   return new DOMParser().parseFromString(text, "application/xml");
 }
 
-function childText(el: Element | Document, tag: string): string {
-  for (const c of Array.from((el as Element).children ?? (el as Document).documentElement.children)) {
+function childText(el: Element, tag: string): string {
+  for (const c of Array.from(el.children)) {
     if (c.localName === tag) return c.textContent ?? "";
   }
   return "";

@@ -4,7 +4,7 @@
 // be bookmarked. Uploads by drag and drop or by picking files or a folder.
 import type { Ctx } from "./main";
 import { href } from "./main";
-import { act, append, bytes, clear, confirmDialog, date, h, notice } from "./ui";
+import { act, append, bytes, clear, date, h, notice, onConfirmed } from "./ui";
 import { Upload, collectDropped } from "./upload";
 
 const PAGE = 200;
@@ -97,15 +97,10 @@ export async function renderBrowse(c: Ctx, page: HTMLElement, bucket: string, pa
       const dl = h("button", { type: "button", class: "small" }, "Download");
       dl.addEventListener("click", () => void act(dl, async () => download(await c.api.presign(bucket, o.key, 300, undefined, true))));
       const del = h("button", { type: "button", class: "small danger" }, "Delete");
-      del.addEventListener("click", () => {
-        void (async () => {
-          if (!(await confirmDialog(`Delete ${o.key}?`))) return;
-          await act(del, async () => {
-            await c.api.deleteObject(bucket, o.key);
-            notice(`Deleted ${o.key}`);
-            await show();
-          });
-        })();
+      onConfirmed(del, `Delete ${o.key}?`, async () => {
+        await c.api.deleteObject(bucket, o.key);
+        notice(`Deleted ${o.key}`);
+        await show();
       });
       rows.push(
         h(

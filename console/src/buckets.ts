@@ -3,7 +3,7 @@
 import { Usage } from "./api";
 import type { Ctx } from "./main";
 import { href } from "./main";
-import { act, append, bytes, clear, confirmDialog, count, date, errorBox, h, notice, table } from "./ui";
+import { act, append, bytes, clear, count, date, errorBox, h, notice, onConfirmed, table } from "./ui";
 
 export async function renderBuckets(c: Ctx, page: HTMLElement): Promise<void> {
   clear(page, h("h1", {}, "Buckets"));
@@ -54,15 +54,10 @@ export async function renderBuckets(c: Ctx, page: HTMLElement): Promise<void> {
         del.disabled = false;
       },
     );
-    del.addEventListener("click", () => {
-      void (async () => {
-        if (!(await confirmDialog(`Delete the empty bucket ${b.name}?`))) return;
-        await act(del, async () => {
-          await c.api.deleteBucket(b.name);
-          notice(`Deleted ${b.name}`);
-          await renderBuckets(c, page);
-        });
-      })();
+    onConfirmed(del, `Delete the empty bucket ${b.name}?`, async () => {
+      await c.api.deleteBucket(b.name);
+      notice(`Deleted ${b.name}`);
+      await renderBuckets(c, page);
     });
     return [
       h("a", { href: href(["b", b.name]) }, b.name),
@@ -108,14 +103,9 @@ export async function renderSnapshots(c: Ctx, page: HTMLElement): Promise<void> 
       ["Snapshot", "Of", "Taken", ""],
       snaps.map((s) => {
         const del = h("button", { type: "button", class: "danger small" }, "Delete");
-        del.addEventListener("click", () => {
-          void (async () => {
-            if (!(await confirmDialog(`Delete snapshot ${s.name}? The versions it holds become collectable.`))) return;
-            await act(del, async () => {
-              await c.api.admin("DELETE", `snapshots/${encodeURIComponent(s.name)}`);
-              await renderSnapshots(c, page);
-            });
-          })();
+        onConfirmed(del, `Delete snapshot ${s.name}? The versions it holds become collectable.`, async () => {
+          await c.api.admin("DELETE", `snapshots/${encodeURIComponent(s.name)}`);
+          await renderSnapshots(c, page);
         });
         return [h("a", { href: href(["b", s.name]) }, s.name), h("a", { href: href(["b", s.bucket]) }, s.bucket), date(s.created), del];
       }),

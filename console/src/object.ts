@@ -6,7 +6,7 @@ import { ApiError } from "./api";
 import { download } from "./browse";
 import type { Ctx } from "./main";
 import { href } from "./main";
-import { act, append, bytes, clear, confirmDialog, count, date, errorBox, h, notice, table } from "./ui";
+import { act, append, bytes, clear, count, date, errorBox, h, notice, onConfirmed, table } from "./ui";
 
 const TEXT_PREVIEW = 64 << 10;
 const TEXT_EXT = /\.(txt|log|md|csv|tsv|json|jsonl|yaml|yml|xml|py|sh|cfg|ini|toml|html|js|ts)$/i;
@@ -60,15 +60,10 @@ export async function renderObject(c: Ctx, page: HTMLElement, bucket: string, pa
   const dl = h("button", { type: "button", class: "primary" }, "Download");
   dl.addEventListener("click", () => void act(dl, async () => download(await c.api.presign(bucket, key, 300, versionId, true))));
   const del = h("button", { type: "button", class: "danger" }, versionId ? "Delete this version" : "Delete");
-  del.addEventListener("click", () => {
-    void (async () => {
-      if (!(await confirmDialog(versionId ? `Delete version ${versionId} of ${key} for good?` : `Delete ${key}?`))) return;
-      await act(del, async () => {
-        await c.api.deleteObject(bucket, key, versionId);
-        notice(`Deleted ${key}`);
-        location.hash = href(["b", bucket], { prefix: dir });
-      });
-    })();
+  onConfirmed(del, versionId ? `Delete version ${versionId} of ${key} for good?` : `Delete ${key}?`, async () => {
+    await c.api.deleteObject(bucket, key, versionId);
+    notice(`Deleted ${key}`);
+    location.hash = href(["b", bucket], { prefix: dir });
   });
 
   // A presigned link anyone can GET until it expires.
@@ -174,14 +169,9 @@ async function versionsSection(c: Ctx, bucket: string, key: string): Promise<HTM
       }
     }
     const del = h("button", { type: "button", class: "small danger" }, "Delete");
-    del.addEventListener("click", () => {
-      void (async () => {
-        if (!(await confirmDialog(`Delete ${v.deleteMarker ? "this delete marker" : `version ${v.versionId}`} of ${key} for good?`))) return;
-        await act(del, async () => {
-          await c.api.deleteObject(bucket, key, v.versionId);
-          location.hash = href(["o", bucket], { key, t: String(Date.now()) });
-        });
-      })();
+    onConfirmed(del, `Delete ${v.deleteMarker ? "this delete marker" : `version ${v.versionId}`} of ${key} for good?`, async () => {
+      await c.api.deleteObject(bucket, key, v.versionId);
+      location.hash = href(["o", bucket], { key, t: String(Date.now()) });
     });
     append(actions, del);
     return [

@@ -91,6 +91,13 @@ export function confirmDialog(question: string, action = "Delete"): Promise<bool
   });
 }
 
+// A button that asks first: once confirmed, runs fn as act() does.
+export function onConfirmed(btn: HTMLButtonElement, question: string, fn: () => Promise<void>): void {
+  btn.addEventListener("click", () => {
+    void confirmDialog(question).then((yes) => (yes ? act(btn, fn) : undefined));
+  });
+}
+
 // A table; rows are arrays of cells.
 export function table(headers: string[], rows: Child[][], cls = ""): HTMLTableElement {
   return h(

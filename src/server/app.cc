@@ -414,7 +414,7 @@ int RunServer(const ServerConfig& cfg) {
   maccess.open = *mopen;
   MetricsEndpoint metrics_endpoint(std::move(msrc), maccess, &iam, io::SystemClock(), &blocking);
   // The web console's files; the console itself signs its requests like any client.
-  Console console(cfg.region, svc.metrics, svc.clock);
+  Console console(cfg.region);
   s3::S3Handler handler(svc, {cfg.access_log});
 
   http::ServerOptions opts;
@@ -444,7 +444,8 @@ int RunServer(const ServerConfig& cfg) {
       opts,
       [&handler, &admin, &metrics_endpoint, &console, &svc](http::Request& r, http::Body& b, http::Responder& w) {
         if (MetricsEndpoint::IsMetricsRequest(r, svc.domains)) return metrics_endpoint.Handle(r, b, w);
-        if (Console::IsConsoleRequest(r)) return console.Handle(r, b, w);
+        if (Console::IsConsoleRequest(r))
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kConsole, b, w, console.Handle(r, b, w));
         if (AdminApi::IsAdminRequest(r))
           return Metered(svc.metrics, svc.clock, s3::Endpoint::kAdmin, b, w, admin.HandleAdmin(r, b, w));
         if (AdminApi::IsStsRequest(r))

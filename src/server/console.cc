@@ -26,11 +26,9 @@ bool Console::IsConsoleRequest(const http::Request& req) {
 }
 
 Task<void> Console::Handle(http::Request& req, http::Body& body, http::Responder& resp) {
-  const int64_t start = clock_->MonotonicNanos();
-  if (metrics_) metrics_->Started();
   http::ResponseHead head;
   Harden(&head);
-  head.Set("Content-Type", "text/plain; charset=utf-8");
+  std::string type = "text/plain; charset=utf-8";
   std::string text;
   std::string_view out;
   const std::string_view path = req.path();
@@ -44,45 +42,34 @@ Task<void> Console::Handle(http::Request& req, http::Body& body, http::Responder
   } else if (kConsoleAssetCount == 0) {
     head.status = 501;
     text = "this sluice was built without its web console (-DSLUICE_CONSOLE=OFF)\n";
+  } else if (std::string_view name = path.substr(kConsolePrefix.size()); name == "config.json") {
+    type = "application/json";
+    text = nlohmann::json{{"region", region_}}.dump();
+    head.Set("Cache-Control", "no-store");
   } else {
-    std::string_view name = path.substr(kConsolePrefix.size());
     if (name.empty()) name = "index.html";
-    if (name == "config.json") {
-      text = nlohmann::json{{"region", region_}}.dump();
-      head.headers.back() = {"Content-Type", "application/json"};
-      head.Set("Cache-Control", "no-store");
+    const ConsoleAsset* found = nullptr;
+    for (size_t i = 0; i < kConsoleAssetCount && !found; i++)
+      if (kConsoleAssets[i].name == name) found = &kConsoleAssets[i];
+    if (found == nullptr) {
+      head.status = 404;
+      text = "no such file in the console\n";
     } else {
-      const ConsoleAsset* found = nullptr;
-      for (size_t i = 0; i < kConsoleAssetCount; i++)
-        if (kConsoleAssets[i].name == name) found = &kConsoleAssets[i];
-      if (found == nullptr) {
-        head.status = 404;
-        text = "no such file in the console\n";
+      type = found->content_type;
+      // The file names do not change between builds: the browser asks again each time,
+      // and the file's ETag makes that a 304 until a new build changes it.
+      head.Set("Cache-Control", "no-cache");
+      head.Set("ETag", std::string(found->etag));
+      if (req.header("If-None-Match") == found->etag) {
+        head.status = 304;
       } else {
-        head.headers.back() = {"Content-Type", std::string(found->content_type)};
-        // The file names do not change between builds: the browser asks again each time,
-        // and the file's ETag makes that a 304 until a new build changes it.
-        head.Set("Cache-Control", "no-cache");
-        head.Set("ETag", std::string(found->etag));
-        if (req.header("If-None-Match") == found->etag) {
-          head.status = 304;
-        } else {
-          out = found->data;
-        }
+        out = found->data;
       }
     }
   }
+  head.Set("Content-Type", type);
   if (out.empty()) out = text;
   (co_await resp.Send(head, out)).IgnoreError();
-  if (metrics_) {
-    s3::RequestMetrics::Outcome o;
-    o.slot = s3::RequestMetrics::Slot(s3::Endpoint::kConsole);
-    o.status = resp.status();
-    o.bytes_in = body.bytes_read();
-    o.bytes_out = resp.bytes_sent();
-    o.nanos = clock_->MonotonicNanos() - start;
-    metrics_->Finished(o);
-  }
 }
 
 }  // namespace sluice::server

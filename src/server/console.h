@@ -16,8 +16,6 @@
 
 #include "common/async.h"
 #include "http/http.h"
-#include "io/env.h"
-#include "s3/request_metrics.h"
 
 namespace sluice::server {
 
@@ -36,16 +34,14 @@ extern const size_t kConsoleAssetCount;
 
 class Console {
  public:
-  Console(std::string region, s3::RequestMetrics* metrics, const io::Clock* clock)
-      : region_(std::move(region)), metrics_(metrics), clock_(clock) {}
+  // Requests are counted by the caller (Metered, as Endpoint::kConsole).
+  explicit Console(std::string region) : region_(std::move(region)) {}
 
   static bool IsConsoleRequest(const http::Request& req);
   Task<void> Handle(http::Request& req, http::Body& body, http::Responder& resp);
 
  private:
   std::string region_;
-  s3::RequestMetrics* metrics_;
-  const io::Clock* clock_;
 };
 
 }  // namespace sluice::server
