@@ -181,6 +181,9 @@ paxos min wait = 0.01
 # Failure detection in seconds, for the fault tests (defaults are tens of seconds).
 osd heartbeat interval = 1
 osd heartbeat grace = 4
+# An OSD without peers asks the monitor for news (new maps) this often: one marked down
+# while it was paused learns it, and boots again, within a second rather than thirty.
+osd mon heartbeat interval = 1
 mon osd down out interval = 30
 debug ms = 0/0
 debug osd = 0/0

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -457,6 +460,28 @@ TEST(RadosCluster, ConnectErrorsSayWhatIsWrong) {
   (*ok)->rados().pool_delete(pool.c_str());
 }
 
+// The scheduler state of every thread of `pid` ("R S T ..."), from /proc: what a test that
+// pauses a daemon checks before relying on it, and reports when the daemon still answered.
+static std::string ThreadStates(pid_t pid) {
+  std::string out;
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& e : std::filesystem::directory_iterator(task, std::filesystem::directory_options::skip_permission_denied)) {
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    const auto close = line.rfind(')');  // the name, in parentheses, may hold spaces
+    if (close != std::string::npos && close + 2 < line.size()) out += line.substr(close + 2, 1);
+  }
+  return out;
+}
+
+static std::string CommandLine(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::replace(s.begin(), s.end(), '\0', ' ');
+  return s;
+}
+
 // A cluster that stops answering fails a write within the operation timeout, as a
 // retryable kServiceUnavailable (the S3 layer's 503), never a hang. The OSDs of the
 // scripts/ceph-dev.sh cluster that SLUICE_CEPH_CONF names are paused (SIGSTOP, by the pids
@@ -487,7 +512,8 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
   RadosDataStore store(std::move(data).value(), std::move(meta).value(),
                        "test-" + io::SystemRandom()->HexString(8), io::SystemRandom(),
                        io::SystemClock(), &pool);
-  ASSERT_TRUE(store.Start().ok());  // the lease held: Create goes to the cluster
+  const Status started = store.Start();  // the lease held: Create goes to the cluster
+  ASSERT_TRUE(started.ok()) << started.ToString();
   // Resuming is SIGCONT, then the monitor marks the OSDs down so that they peer again: a
   // PG of a one-OSD pool paused past its read lease can stay "waiting for readable" for
   // many minutes after SIGCONT (Ceph 16.2, seen here: every op on it stalls, for this test
@@ -505,14 +531,47 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
     }
     ~Resume() { (*this)(); }
   } resume{osds, conf, osd_ids};
-  for (pid_t p : osds) ASSERT_EQ(kill(p, SIGSTOP), 0);
+  // The recorded pids must be this cluster's OSDs, and each must be wholly stopped (every
+  // thread in state T) before the write is tried: kill() returns before the stop is complete.
+  for (pid_t p : osds) {
+    const std::string cmd = CommandLine(p);
+    ASSERT_TRUE(cmd.find("ceph-osd") != std::string::npos && cmd.find(conf) != std::string::npos)
+        << "pid " << p << " is not an OSD of " << conf << ": " << cmd;
+    ASSERT_EQ(kill(p, SIGSTOP), 0);
+  }
+  std::string states;
+  for (int i = 0; i < 100; i++) {
+    states.clear();
+    for (pid_t p : osds) states += ThreadStates(p) + " ";
+    if (states.find_first_not_of("Tt ") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(states.find_first_not_of("Tt "), std::string::npos) << "OSD threads not stopped: " << states;
   const auto t0 = std::chrono::steady_clock::now();
   auto w = store.Create(0, "o");
   const auto waited = std::chrono::steady_clock::now() - t0;
-  EXPECT_EQ(w.status().code(), Err::kServiceUnavailable) << w.status().ToString();
+  std::string after;
+  for (pid_t p : osds) after += std::to_string(p) + ":" + ThreadStates(p) + " ";
+  EXPECT_EQ(w.status().code(), Err::kServiceUnavailable)
+      << w.status().ToString() << "; OSD threads before the write: " << states << "after: " << after;
   EXPECT_TRUE(w.status().retryable());
   EXPECT_LT(waited, std::chrono::seconds(15));
   resume();
+  // The cluster is left as it was found: every OSD up again in the map (the OSDs learn they
+  // were marked down from the monitor, within seconds on a ceph-dev.sh cluster), so that
+  // the tests after this one do not start on a cluster still settling.
+  bool up = false;
+  std::string stat;
+  for (int i = 0; i < 240 && !up; i++) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    librados::bufferlist in, out;
+    if ((*cluster)->rados().mon_command(R"({"prefix": "osd stat", "format": "json"})", in, &out,
+                                         nullptr) < 0)
+      continue;
+    stat = out.to_str();
+    up = stat.find("\"num_up_osds\":" + std::to_string(osds.size())) != std::string::npos;
+  }
+  EXPECT_TRUE(up) << "the OSDs are not up again after 60 s: " << stat;
   // And it serves again once the OSDs are back (and have peered: a few seconds).
   Status again = Status(Err::kServiceUnavailable, "not tried");
   for (int i = 0; i < 120 && !again.ok(); i++) {
