@@ -11,6 +11,8 @@ class MemWritableFile final : public WritableFile {
   Status Append(const void* data, size_t n) override {
     std::lock_guard<std::mutex> l(fs_->mu_);
     SLUICE_RETURN_IF_ERROR(fs_->Check("append", path_));
+    if (fs_->capacity_ && fs_->UsedLocked() + n > fs_->capacity_)
+      return Status(Err::kNoSpace, "append " + path_ + ": no space left (test file system)");
     inode_->data.append(static_cast<const char*>(data), n);
     return Status::Ok();
   }
@@ -192,6 +194,27 @@ void MemFileSystem::DropUnsynced() {
     d.live = d.durable;
     for (auto& [n, inode] : d.live) inode->data = inode->synced;
   }
+}
+
+void MemFileSystem::SetCapacity(uint64_t bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  capacity_ = bytes;
+}
+
+uint64_t MemFileSystem::UsedLocked() const {
+  std::set<const Inode*> seen;
+  uint64_t used = 0;
+  for (const auto& [dir, d] : dirs_)
+    for (const auto& [name, inode] : d.live)
+      if (inode && seen.insert(inode.get()).second) used += inode->data.size();
+  return used;
+}
+
+Result<SpaceInfo> MemFileSystem::Space(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!capacity_) return Status(Err::kNotImplemented, "no space figures for " + path);
+  const uint64_t used = UsedLocked();
+  return SpaceInfo{capacity_, used, used < capacity_ ? capacity_ - used : 0};
 }
 
 }  // namespace sluice::io

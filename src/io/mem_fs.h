@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "io/env.h"
 
@@ -40,6 +41,10 @@ class MemFileSystem final : public FileSystem {
 
   void SetFault(FaultFn fn);
   void DropUnsynced();
+  // A size for the file system (0, the default: unbounded, and Space() is not offered):
+  // appends past it fail with kNoSpace, and Space() reports it and the bytes held.
+  void SetCapacity(uint64_t bytes);
+  Result<SpaceInfo> Space(const std::string& path) override;
 
   struct Inode {
     std::string data;
@@ -55,10 +60,12 @@ class MemFileSystem final : public FileSystem {
   Status Check(std::string_view op, const std::string& path);
   // Splits "a/b/c" into the directory "a/b" and the name "c"; nullptr if no such dir.
   Dir* FindDir(const std::string& path, std::string* name);
+  uint64_t UsedLocked() const;  // bytes of the live files, each inode once
 
   std::mutex mu_;
   std::map<std::string, Dir> dirs_;
   FaultFn fault_;
+  uint64_t capacity_ = 0;
 };
 
 }  // namespace sluice::io

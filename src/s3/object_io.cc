@@ -19,6 +19,7 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
   // Inline only when the size is known up front and small.
   if (allow_inline && declared && *declared <= svc.limits.inline_threshold) {
+    if (Status room = svc.data->backend().AdmitInline(*declared); !room.ok()) co_return room;
     out.inline_data.resize(*declared + 1);
     size_t got = 0;
     for (;;) {
@@ -280,6 +281,7 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
     md5.Update(bytes);
     out.md5 = md5.Finish();
     if (allow_inline && len <= svc.limits.inline_threshold) {
+      SLUICE_RETURN_IF_ERROR(data.AdmitInline(len));
       out.inline_data.assign(bytes);
       return out;
     }
@@ -289,6 +291,7 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
     return out;
   }
   bool to_inline = allow_inline && len <= svc.limits.inline_threshold;
+  if (to_inline) SLUICE_RETURN_IF_ERROR(data.AdmitInline(len));
   if (!to_inline) {
     SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len, owner));
   }

@@ -41,6 +41,7 @@
 #include "s3/handler.h"
 #include "server/recovery.h"
 #include "storage/local/local_data_store.h"
+#include "storage/local/space_guard.h"
 #include "storage/rados/rados_data_store.h"
 
 namespace sluice::server {
@@ -259,6 +260,7 @@ int RunServer(const ServerConfig& cfg) {
   // Index commit latency for /metrics, written by whichever index is opened below.
   metrics::HistogramBlock index_commits(1, metrics::SyncLatencyBounds());
   std::unique_ptr<io::RadosCluster> cluster;
+  std::unique_ptr<storage::SpaceGuard> space;  // the local backend's reserve of free space
   std::unique_ptr<meta::KvStore> kv;
   std::unique_ptr<meta::Index> index;
   std::unique_ptr<storage::DataStore> data;
@@ -285,14 +287,22 @@ int RunServer(const ServerConfig& cfg) {
     data = std::move(rd);
     where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and " + cfg.ceph_pool + ".data, gateway " + gateway;
   } else {
-    auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta");
+    if (Status s = fs->CreateDirs(cfg.data_dir); !s.ok()) return fail("data directory", s);
+    storage::SpaceGuard::Options space_opts;
+    space_opts.reserve = uint64_t(cfg.disk_reserve_mb) << 20;
+    space = std::make_unique<storage::SpaceGuard>(fs, io::SystemClock(), cfg.data_dir, space_opts);
+    if (Status s = space->Init(); !s.ok()) return fail("free space of " + cfg.data_dir, s);
+    meta::KvSpaceHooks hooks;
+    hooks.room = [g = space.get()](uint64_t bytes) { return g->RoomForIndex(bytes); };
+    hooks.on_no_space = [g = space.get()] { return g->ReleaseBallast(); };
+    auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta", std::move(hooks));
     if (!opened.ok()) return fail("metadata index", opened.status());
     kv = std::move(opened).value();
     auto ki = std::make_unique<meta::KvIndex>(kv.get(), /*sync=*/true);
     ki->TimeCommits(io::SystemClock(), &index_commits);
     ki->TrackUsage(io::SystemRandom()->HexString(8));  // unique per process start
     index = std::move(ki);
-    auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir);
+    auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir, space.get());
     if (Status s = local->Init(); !s.ok()) return fail("data store", s);
     data = std::move(local);
     where = "data in " + cfg.data_dir;

@@ -10,6 +10,9 @@ namespace sluice::server {
 
 struct ServerConfig {
   std::string data_dir = "./data";
+  // Free space kept on the data directory's disk for deletes and the index: new data is
+  // refused below it (507). 0: 5% of the disk, between 16 MiB and 1 GiB (at most a quarter).
+  int disk_reserve_mb = 0;
   std::string listen = "127.0.0.1:9000";
   std::string unix_socket;  // also serve plain HTTP on this Unix-domain socket (empty: no)
   std::string log_level = "info";

@@ -22,6 +22,12 @@ int main(int argc, char** argv) {
   srv->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   srv->add_option("--data", cfg.data_dir, "Directory for objects and the metadata index")
       ->capture_default_str();
+  srv->add_option("--disk-reserve-mb", cfg.disk_reserve_mb,
+                  "Free space (MiB) kept on the data directory's disk so that deletes always "
+                  "work: new data is refused (507 InsufficientStorage) below it. 0: 5% of the "
+                  "disk, between 16 MiB and 1 GiB (at most a quarter of it)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   srv->add_option("--listen", cfg.listen, "Address and port to serve on, ADDR:PORT")
       ->capture_default_str();
   srv->add_option("--unix-socket", cfg.unix_socket,

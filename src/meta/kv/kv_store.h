@@ -3,6 +3,7 @@
 // can drop unsynced writes (mem_kv.h, for crash tests). Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,17 @@ class KvStore {
 };
 
 // Opens (creating if needed) a RocksDB database in `dir`.
-Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir);
+// What the RocksDB store asks of whoever keeps space on its disk (the local backend's
+// storage::SpaceGuard, wired by the server). Either may be empty.
+struct KvSpaceHooks {
+  // Before a batch of about `bytes` goes to the log, and before RocksDB appends `bytes` to
+  // any of its files: make room if the disk has none. A batch is refused with its error
+  // (RocksDB is never handed a write the disk cannot take); for other appends it only
+  // makes room.
+  std::function<Status(uint64_t bytes)> room;
+  // A write found the disk full anyway: free what can be freed before the store recovers.
+  std::function<bool()> on_no_space;
+};
+Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHooks hooks = {});
 
 }  // namespace sluice::meta

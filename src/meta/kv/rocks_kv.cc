@@ -1,8 +1,15 @@
 // RocksDB-backed KvStore. RocksDB does its own file I/O through rocksdb::Env; the crash
 // tests that need to drop unsynced data use MemKv instead (see docs/storage-format.md).
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <functional>
+#include <shared_mutex>
 
 #include "meta/kv/kv_store.h"
 
@@ -18,6 +25,69 @@ Status FromRocks(const rocksdb::Status& s) {
     return Status(Err::kSlowDown, s.ToString(), true);
   return Status(Err::kIoError, s.ToString());
 }
+
+// RocksDB's files, each append announced first (KvSpaceHooks::room), so that the
+// local backend can give up its space reserve before RocksDB meets a full disk.
+class RoomFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  RoomFile(std::unique_ptr<rocksdb::FSWritableFile> f, const std::function<Status(uint64_t)>* room)
+      : FSWritableFileOwnerWrapper(std::move(f)), room_(room) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+    (*room_)(data.size()).IgnoreError();
+    return target()->Append(data, o, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* dbg) override {
+    (*room_)(data.size()).IgnoreError();
+    return target()->Append(data, o, v, dbg);
+  }
+  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                     const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    (*room_)(data.size()).IgnoreError();
+    return target()->PositionedAppend(data, offset, o, dbg);
+  }
+  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                     const rocksdb::IOOptions& o, const rocksdb::DataVerificationInfo& v,
+                                     rocksdb::IODebugContext* dbg) override {
+    (*room_)(data.size()).IgnoreError();
+    return target()->PositionedAppend(data, offset, o, v, dbg);
+  }
+
+ private:
+  const std::function<Status(uint64_t)>* room_;
+};
+
+class RoomFs final : public rocksdb::FileSystemWrapper {
+ public:
+  RoomFs(std::shared_ptr<rocksdb::FileSystem> base, std::function<Status(uint64_t)> room)
+      : FileSystemWrapper(std::move(base)), room_(std::move(room)) {}
+  static const char* kClassName() { return "SluiceRoomFs"; }
+  const char* Name() const override { return kClassName(); }
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    return Wrap(target()->NewWritableFile(f, o, r, dbg), r);
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* dbg) override {
+    return Wrap(target()->ReopenWritableFile(f, o, r, dbg), r);
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old,
+                                      const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override {
+    return Wrap(target()->ReuseWritableFile(f, old, o, r, dbg), r);
+  }
+
+ private:
+  rocksdb::IOStatus Wrap(rocksdb::IOStatus s, std::unique_ptr<rocksdb::FSWritableFile>* r) {
+    if (s.ok()) *r = std::make_unique<RoomFile>(std::move(*r), &room_);
+    return s;
+  }
+  std::function<Status(uint64_t)> room_;
+};
 
 // Version records (keys starting with 'V', docs/storage-format.md) live in their own column
 // family. Every write of a versioned object inserts one O and one V record; in one memtable
@@ -53,8 +123,9 @@ class RocksIterator final : public KvIterator {
 
 class RocksKv final : public KvStore {
  public:
-  RocksKv(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(db), handles_(std::move(handles)) {}
+  RocksKv(std::unique_ptr<rocksdb::Env> env, rocksdb::DB* db,
+          std::vector<rocksdb::ColumnFamilyHandle*> handles, KvSpaceHooks hooks)
+      : env_(std::move(env)), db_(db), handles_(std::move(handles)), hooks_(std::move(hooks)) {}
   ~RocksKv() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
@@ -69,8 +140,24 @@ class RocksKv final : public KvStore {
       else
         wb.Delete(Cf(op.key), op.key);
     }
+    // What the log record will take; refused here, before RocksDB, if the disk cannot.
+    if (hooks_.room) SLUICE_RETURN_IF_ERROR(hooks_.room(wb.GetDataSize() + 64));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
+    if (broken_.load()) SLUICE_RETURN_IF_ERROR(Recover());
+    rocksdb::Status s;
+    {
+      std::shared_lock l(writing_);
+      s = db_->Write(wo, &wb);
+    }
+    if (s.ok() || !(s.IsIOError() || s.IsNoSpace())) return FromRocks(s);
+    // The log could not be written (a full or failing disk). RocksDB stops writes until it
+    // is resumed, and must not write to that log again (RocksDB 7.8 asserts on a log writer
+    // that failed: facebook/rocksdb#12448): recover onto a new log, then try once more.
+    spdlog::error("the metadata index could not write: {}", s.ToString());
+    broken_ = true;
+    SLUICE_RETURN_IF_ERROR(Recover());
+    std::shared_lock l(writing_);
     return FromRocks(db_->Write(wo, &wb));
   }
   std::unique_ptr<KvIterator> NewIterator() override {
@@ -81,14 +168,46 @@ class RocksKv final : public KvStore {
   rocksdb::ColumnFamilyHandle* Cf(std::string_view key) const {
     return handles_[IsVersionKey(key) ? 1 : 0];
   }
+  // With no write in flight: on a full disk, the space reserve is given up first; then
+  // RocksDB resumes (clearing its background error) and flushes every memtable, which
+  // moves writes to a new log file. Fails, leaving writes refused, while that cannot be
+  // done; the next write tries again, so the index recovers by itself once space is freed.
+  Status Recover() {
+    std::unique_lock l(writing_);
+    if (!broken_.load()) return Status::Ok();  // another writer recovered it
+    if (hooks_.on_no_space) hooks_.on_no_space();
+    rocksdb::Status s = db_->Resume();
+    if (s.ok()) {
+      rocksdb::FlushOptions fo;
+      fo.allow_write_stall = true;
+      s = db_->Flush(fo, handles_);
+    }
+    if (!s.ok()) return FromRocks(s);
+    spdlog::info("the metadata index writes again");
+    broken_ = false;
+    return Status::Ok();
+  }
+
+  std::unique_ptr<rocksdb::Env> env_;  // outlives the database (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, versions
+  KvSpaceHooks hooks_;
+  std::shared_mutex writing_;  // shared by writes; a recovery holds it alone
+  std::atomic<bool> broken_{false};
 };
 
 }  // namespace
 
-Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir) {
+Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHooks hooks) {
   rocksdb::Options options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (hooks.room) {
+    env = rocksdb::NewCompositeEnv(std::make_shared<RoomFs>(rocksdb::FileSystem::Default(), hooks.room));
+    options.env = env.get();
+  }
+  // After a failed write RocksDB stays stopped until RocksKv::Recover resumes it, with no
+  // write in flight: its own background resume could reuse the failed log.
+  options.max_bgerror_resume_count = 0;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
@@ -104,7 +223,7 @@ Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), dir, families, &handles, &db);
   if (!s.ok()) return Status(Err::kIoError, "open metadata index " + dir + ": " + s.ToString());
-  return std::unique_ptr<KvStore>(new RocksKv(db, std::move(handles)));
+  return std::unique_ptr<KvStore>(new RocksKv(std::move(env), db, std::move(handles), std::move(hooks)));
 }
 
 }  // namespace sluice::meta

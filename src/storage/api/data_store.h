@@ -130,6 +130,14 @@ class DataStore {
   // disk fails it). The default, for stores whose writes the index probe already covers
   // (RADOS: the cluster answering), is Ok. Blocking.
   virtual Status CheckWritable() { return Status::Ok(); }
+  // Whether `bytes` of new data may be kept inline in the index, which shares this store's
+  // disk (a small object): kNoSpace when they would eat into the space kept for deletes.
+  // Cheap (no I/O most of the time). The default, for stores on a cluster that keeps its
+  // own full ratios (RADOS), is Ok.
+  virtual Status AdmitInline(uint64_t bytes) {
+    (void)bytes;
+    return Status::Ok();
+  }
   // Deletes committed or uncommitted data; an absent id is not an error.
   virtual Status Delete(const std::string& id) = 0;
   // Ids committed or written but never published (after a crash).

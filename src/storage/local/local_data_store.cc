@@ -26,8 +26,10 @@ class LocalWriter final : public DataWriter {
   // an extension commits (the kept view may be the old one) and when a write is discarded
   // (its space must be freed now, not when the file falls out of the store's open files).
   LocalWriter(io::FileSystem* fs, std::string id, std::string path, std::string dir,
-              std::unique_ptr<io::WritableFile> f, uint64_t size, std::function<void()> forget)
+              std::unique_ptr<io::WritableFile> f, uint64_t size, std::function<void()> forget,
+              SpaceGuard* guard)
       : fs_(fs),
+        guard_(guard),
         id_(std::move(id)),
         path_(std::move(path)),
         dir_(std::move(dir)),
@@ -46,6 +48,7 @@ class LocalWriter final : public DataWriter {
   const std::string& id() const override { return id_; }
   uint64_t size() const override { return size_; }
   Status Append(const void* data, size_t n) override {
+    if (guard_) SLUICE_RETURN_IF_ERROR(guard_->Admit(n));
     SLUICE_RETURN_IF_ERROR(file_->Append(data, n));
     size_ += n;
     return Status::Ok();
@@ -69,6 +72,7 @@ class LocalWriter final : public DataWriter {
 
  private:
   io::FileSystem* fs_;
+  SpaceGuard* guard_;
   std::string id_, path_, dir_;
   std::unique_ptr<io::WritableFile> file_;
   uint64_t size_ = 0;
@@ -106,8 +110,8 @@ class LocalReader final : public DataReader {
 
 }  // namespace
 
-LocalDataStore::LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root)
-    : fs_(fs), rnd_(rnd), root_(std::move(root)) {}
+LocalDataStore::LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root, SpaceGuard* guard)
+    : fs_(fs), rnd_(rnd), root_(std::move(root)), guard_(guard) {}
 
 std::string LocalDataStore::ObjectPath(const std::string& id) const {
   return root_ + "/objects/" + id.substr(0, 2) + "/" + id;
@@ -126,6 +130,7 @@ Status LocalDataStore::Init() {
 
 Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint,
                                                            std::string_view /*owner*/) {
+  if (guard_) SLUICE_RETURN_IF_ERROR(guard_->Check(size_hint));  // refused before a byte is written
   std::string id = rnd_->HexString(16);
   std::string path = TmpPath(id);
   // Large objects bypass the page cache; small ones (and unknown sizes) are written
@@ -133,7 +138,7 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint,
   SLUICE_ASSIGN_OR_RETURN(auto f, size_hint >= kDirectMin ? fs_->NewDirectWritableFile(path)
                                                           : fs_->NewWritableFile(path));
   return std::unique_ptr<DataWriter>(new LocalWriter(fs_, id, path, root_ + "/tmp", std::move(f), 0,
-                                                     [this, id] { files_.Drop(id); }));
+                                                     [this, id] { files_.Drop(id); }, guard_));
 }
 
 std::shared_ptr<io::ReadableFile> LocalDataStore::OpenFiles::Get(const std::string& id) {
@@ -180,6 +185,7 @@ Result<std::unique_ptr<DataReader>> LocalDataStore::Open(const std::string& id) 
 
 Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id, uint64_t offset) {
   if (!ValidId(id)) return Status(Err::kCorruption, "bad data id '" + id + "'");
+  if (guard_) SLUICE_RETURN_IF_ERROR(guard_->Check(0));
   // Published or not yet (the link into objects/ runs after the index commit): one inode,
   // found under objects/, else tmp/, else objects/ again (the move ran in between).
   std::string path;
@@ -191,7 +197,7 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id
   if (!f.ok()) return std::move(f).status();
   files_.Drop(id);
   return std::unique_ptr<DataWriter>(new LocalWriter(
-      fs_, id, std::move(path), "", std::move(f).value(), offset, [this, id] { files_.Drop(id); }));
+      fs_, id, std::move(path), "", std::move(f).value(), offset, [this, id] { files_.Drop(id); }, guard_));
 }
 
 Status LocalDataStore::CheckWritable() {
@@ -203,7 +209,15 @@ Status LocalDataStore::CheckWritable() {
   Status closed = f->Close();
   if (s.ok()) s = closed;
   Status removed = fs_->Remove(path);
-  return s.ok() ? removed : s;
+  if (s.ok()) s = removed;
+  if (!s.ok() || !guard_) return s;
+  guard_->RestoreBallast();
+  return guard_->Health();
+}
+
+Status LocalDataStore::AdmitInline(uint64_t bytes) {
+  // Twice: the index's log now, a table file when its memtable is flushed.
+  return guard_ ? guard_->Admit(2 * bytes) : Status::Ok();
 }
 
 void LocalDataStore::Published(const std::string& id) {
@@ -222,6 +236,7 @@ Status LocalDataStore::Delete(const std::string& id) {
   Status b = fs_->Remove(TmpPath(id));
   if (!a.ok() && a.code() != Err::kNotFound) return a;
   if (!b.ok() && b.code() != Err::kNotFound) return b;
+  if (guard_) guard_->RestoreBallast();  // space was freed: take back the reserve if it was given up
   return Status::Ok();
 }
 

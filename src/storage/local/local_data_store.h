@@ -20,12 +20,15 @@
 
 #include "io/env.h"
 #include "storage/api/data_store.h"
+#include "storage/local/space_guard.h"
 
 namespace sluice::storage {
 
 class LocalDataStore final : public DataStore {
  public:
-  LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root);
+  // `guard`, when given, keeps free space for deletes: new data is refused below its
+  // reserve (storage/local/space_guard.h).
+  LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root, SpaceGuard* guard = nullptr);
   // Creates the directory tree.
   Status Init();
 
@@ -43,8 +46,9 @@ class LocalDataStore final : public DataStore {
   bool ReadsWhileWriting() const override { return true; }
   Result<std::unique_ptr<DataWriter>> Extend(const std::string& id, uint64_t offset) override;
   void Published(const std::string& id) override;
-  // Writes, syncs and removes DATA/ready-probe.
+  // Writes, syncs and removes DATA/ready-probe; then the guard's verdict.
   Status CheckWritable() override;
+  Status AdmitInline(uint64_t bytes) override;
   Status Delete(const std::string& id) override;
   Result<std::vector<Unpublished>> ListUnpublished() override;
 
@@ -72,6 +76,7 @@ class LocalDataStore final : public DataStore {
   io::FileSystem* fs_;
   io::Random* rnd_;
   std::string root_;
+  SpaceGuard* guard_;
 };
 
 }  // namespace sluice::storage
