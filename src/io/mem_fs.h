@@ -44,6 +44,9 @@ class MemFileSystem final : public FileSystem {
   // A size for the file system (0, the default: unbounded, and Space() is not offered):
   // appends past it fail with kNoSpace, and Space() reports it and the bytes held.
   void SetCapacity(uint64_t bytes);
+  // With `on`, an append the fault function fails writes the first half of its bytes
+  // before it fails (a short write, as a disk that fills or breaks mid-write leaves).
+  void SetShortAppends(bool on);
   Result<SpaceInfo> Space(const std::string& path) override;
 
   struct Inode {
@@ -66,6 +69,7 @@ class MemFileSystem final : public FileSystem {
   std::map<std::string, Dir> dirs_;
   FaultFn fault_;
   uint64_t capacity_ = 0;
+  bool short_appends_ = false;
 };
 
 }  // namespace sluice::io
