@@ -5,14 +5,28 @@
 namespace sluice::s3 {
 namespace {
 
+// Every enumerator of the one error list has its own row: one missing would be answered
+// by the fallback for values outside the enum, which this test can tell apart. (The
+// switch has no default, so -Wswitch also fails the build on a missing row.)
 TEST(ErrorTable, EveryErrorMapsToAStatusAndCode) {
-  for (int i = 1; i <= static_cast<int>(Err::kInternal); i++) {
-    const S3Error& e = LookupError(static_cast<Err>(i));
-    EXPECT_GE(e.http_status, 300) << i;
-    EXPECT_LT(e.http_status, 600) << i;
-    EXPECT_FALSE(e.code.empty()) << i;
-    EXPECT_FALSE(e.message.empty()) << i;
+  const S3Error* fallback = &LookupError(static_cast<Err>(0xFFFF));
+  int rows = 0;
+#define SLUICE_CHECK_ROW(name)                                                   \
+  {                                                                              \
+    const S3Error& e = LookupError(Err::name);                                   \
+    EXPECT_NE(&e, fallback) << #name << " has no row in the error table";        \
+    if (Err::name != Err::kOk) {                                                 \
+      EXPECT_GE(e.http_status, 300) << #name;                                    \
+      EXPECT_LT(e.http_status, 600) << #name;                                    \
+      EXPECT_FALSE(e.message.empty()) << #name;                                  \
+    }                                                                            \
+    EXPECT_FALSE(e.code.empty()) << #name;                                       \
+    EXPECT_EQ(ErrName(Err::name), #name);                                        \
+    rows++;                                                                      \
   }
+  SLUICE_ERROR_LIST(SLUICE_CHECK_ROW)
+#undef SLUICE_CHECK_ROW
+  EXPECT_EQ(rows, static_cast<int>(Err::kInternal) + 1);
 }
 
 TEST(ErrorTable, WellKnownMappings) {
