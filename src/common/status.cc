@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "common/check.h"
+
 namespace sluice {
 
 std::string_view ErrName(Err e) {
@@ -41,6 +43,10 @@ Status IoError(std::string_view what, std::string_view path, int err) {
                                                : Err::kIoError;
   bool retryable = err == EINTR || err == EAGAIN || err == ENOSPC || err == EDQUOT;
   return Status(code, std::move(msg), retryable);
+}
+
+void ValueOfError(const Status& st) {
+  CheckFailed(__FILE__, __LINE__, "Result::value() of an error", st.ToString());
 }
 
 }  // namespace sluice

@@ -49,6 +49,9 @@ inline Status Error(Err code, std::string message = {}) { return Status(code, st
 // An I/O error from errno, with the operation and path it concerns.
 Status IoError(std::string_view what, std::string_view path, int err);
 
+// Result<T>::value() of an error: prints it and aborts (status.cc).
+[[noreturn]] void ValueOfError(const Status& st);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -58,15 +61,29 @@ class [[nodiscard]] Result {
   bool ok() const { return status_.ok(); }
   const Status& status() const& { return status_; }
   Status status() && { return std::move(status_); }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  // The value of an ok Result. Asking an error for its value is a bug, caught in every
+  // build (a fatal check, common/check.h): it prints the error and aborts rather than read
+  // what is not there.
+  T& value() & { return Checked(); }
+  const T& value() const& { return Checked(); }
+  T&& value() && { return std::move(Checked()); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &Checked(); }
+  T& operator*() & { return Checked(); }
+  const T& operator*() const& { return Checked(); }
 
  private:
+  T& Checked() {
+    if (!value_) [[unlikely]]
+      ValueOfError(status_);
+    return *value_;
+  }
+  const T& Checked() const {
+    if (!value_) [[unlikely]]
+      ValueOfError(status_);
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };

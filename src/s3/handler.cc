@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/check.h"
 #include "common/strings.h"
 #include "s3/authz.h"
 #include "s3/error_table.h"
@@ -425,7 +426,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     // Errors are values below here; an exception that still escapes (OpenSSL failing
     // inside a hash, an allocation failing) becomes a 500 the client sees, not a
     // connection closed without an answer.
-    st = Error(Err::kInternal, std::string("unexpected failure: ") + e.what());
+    st = SLUICE_BUG(std::string("unexpected failure: ") + e.what());
   }
   Err answered = Err::kOk;
   if (!st.ok()) {

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "auth/authorizer.h"
+#include "common/check.h"
 #include "common/strings.h"
 
 namespace sluice::server {
@@ -282,6 +283,10 @@ std::string MetricsEndpoint::Render() const {
              "commit), or a RADOS index transaction.");
     w.Histogram("sluice_index_commit_duration_seconds", {}, *sources_.index_commits, 0, 1e-9);
   }
+  w.Family("sluice_bugs_total", "counter",
+           "Requests that took a path the code holds impossible (SLUICE_BUG, common/check.h): "
+           "each failed with 500 InternalError and was logged. Should stay 0.");
+  w.Sample("sluice_bugs_total", {}, BugCount());
   Space(&w, sources_);
   if (sources_.index) Usage(&w, sources_.index, sources_.max_buckets);
   if (sources_.cache) Cache(&w, *sources_.cache);

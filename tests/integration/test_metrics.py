@@ -71,10 +71,11 @@ class MetricsTest(unittest.TestCase):
                        "sluice_connections_accepted_total", "sluice_capacity_bytes",
                        "sluice_fsync_duration_seconds_bucket", "sluice_index_commit_duration_seconds_bucket",
                        "sluice_replication_objects_total", "sluice_lifecycle_passes_total",
-                       "sluice_bucket_objects", "sluice_bucket_version_bytes"):
+                       "sluice_bucket_objects", "sluice_bucket_version_bytes", "sluice_bugs_total"):
             self.assertIn("\n" + family, r.text)
         s = samples(r.text)
         self.assertGreater(s['sluice_capacity_bytes{of="disk",kind="total"}'], 0)
+        self.assertEqual(s["sluice_bugs_total"], 0)
         self.assertGreater(s['sluice_index_commit_duration_seconds_count'], 0)
         self.assertGreater(s['sluice_fsync_duration_seconds_count{kind="file"}'], 0)
         self.assertEqual(s["sluice_requests_in_flight"], 1)  # the scrape itself

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/check.h"
+
 namespace sluice {
 namespace {
 
@@ -53,6 +55,40 @@ TEST(Status, MacrosPropagate) {
 TEST(Status, EveryErrorHasAName) {
   for (int i = 0; i <= static_cast<int>(Err::kInternal); i++)
     EXPECT_NE(ErrName(static_cast<Err>(i)), "kUnknown") << i;
+}
+
+}  // namespace
+}  // namespace sluice
+
+// The assertion kinds of common/check.h.
+namespace sluice {
+namespace {
+
+TEST(Checks, ValueOfAnErrorIsAFatalCheckNotAReadOfNothing) {
+  Result<std::string> bad = Status(Err::kNoSuchKey, "gone");
+  EXPECT_DEATH((void)bad.value(), "Result::value\\(\\) of an error: kNoSuchKey: gone");
+  EXPECT_DEATH((void)bad->size(), "fatal check failed");
+  Result<std::string> good = std::string("x");
+  EXPECT_EQ(good.value(), "x");
+  EXPECT_EQ(good->size(), 1u);
+}
+
+TEST(Checks, FatalCheckAbortsInEveryBuild) {
+  EXPECT_DEATH(SLUICE_CHECK(1 + 1 == 3, "arithmetic"), "1 \\+ 1 == 3: arithmetic");
+  SLUICE_CHECK(true, "never printed");
+#ifndef NDEBUG
+  EXPECT_DEATH(SLUICE_DCHECK(false, "debug invariant"), "debug invariant");
+#else
+  SLUICE_DCHECK(false, "compiled out of release builds");
+#endif
+}
+
+TEST(Checks, ABugFailsTheRequestAndIsCounted) {
+  const uint64_t before = BugCount();
+  Status s = SLUICE_BUG("an impossible state");
+  EXPECT_EQ(s.code(), Err::kInternal);
+  EXPECT_NE(s.message().find("an impossible state"), std::string_view::npos);
+  EXPECT_EQ(BugCount(), before + 1);
 }
 
 }  // namespace
