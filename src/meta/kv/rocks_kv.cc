@@ -212,6 +212,16 @@ Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHook
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.OptimizeLevelStyleCompaction();
+  // Memtables and logs sized for a server that shares its disk and memory, found by the
+  // soak (docs/soak.md). OptimizeLevelStyleCompaction's defaults (six 128 MiB memtables per
+  // family, two merged per flush) kept three or more logs of 141 MiB each (each log is
+  // preallocated to 1.1 write buffers): 700 MiB of disk for 150 MiB of data. With two
+  // families the logs are only bounded by max_total_wal_size, whose default (4x every
+  // memtable: 6 GiB) let a rarely written family (versions) pin every log until then.
+  options.write_buffer_size = 64 << 20;
+  options.max_write_buffer_number = 3;
+  options.min_write_buffer_number_to_merge = 1;
+  options.max_total_wal_size = 256 << 20;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(256 << 20);

@@ -2,11 +2,7 @@
 // the status, error Code, headers and body it must produce. The server runs in-process
 // on an ephemeral loopback port over the in-memory backends and a manual clock, so every
 // run is identical. The format is described in tests/golden/README.md.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
@@ -20,6 +16,7 @@
 #include "s3/authz.h"
 #include "s3/handler.h"
 #include "storage/mem/mem_data_store.h"
+#include "testutil/http_exchange.h"
 #include "testutil/signer.h"
 
 namespace sluice::s3 {
@@ -127,11 +124,7 @@ std::vector<Case> LoadCases(const std::string& path) {
   return cases;
 }
 
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;
-  std::string body;
-};
+using testutil::Response;
 
 class GoldenServer {
  public:
@@ -151,7 +144,10 @@ class GoldenServer {
     o.port = 0;
     o.threads = 1;
     server_ = std::make_unique<http::Server>(
-        o, [this](http::Request& r, http::Body& b, http::Responder& w) { return handler_->Handle(r, b, w); },
+        o,
+        [this](http::Request& r, http::Body& b, http::Responder& w) {
+          return handler_->Handle(r, b, w);
+        },
         [this](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {
           handler_->RenderProtocolError(c, m, h, b);
         });
@@ -184,53 +180,10 @@ class GoldenServer {
     std::string req = c.method + " " + c.target + " HTTP/1.1\r\n";
     for (auto& [k, v] : h) req += k + ": " + v + "\r\n";
     req += "\r\n" + c.body;
-    return Exchange(req, c.method == "HEAD");
+    return testutil::Exchange(server_->port(), req, c.method == "HEAD");
   }
 
  private:
-  Response Exchange(const std::string& req, bool head) {
-    Response r;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return r;
-    EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-    std::string buf;
-    char tmp[65536];
-    size_t head_end = std::string::npos;
-    while (head_end == std::string::npos) {
-      ssize_t n = read(fd, tmp, sizeof tmp);
-      if (n <= 0) break;
-      buf.append(tmp, n);
-      head_end = buf.find("\r\n\r\n");
-    }
-    if (head_end == std::string::npos) {
-      close(fd);
-      return r;
-    }
-    std::istringstream hs(buf.substr(0, head_end));
-    std::string line;
-    std::getline(hs, line);
-    r.status = std::stoi(line.substr(9, 3));
-    while (std::getline(hs, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      size_t colon = line.find(':');
-      if (colon != std::string::npos)
-        r.headers[ToLower(line.substr(0, colon))] = std::string(Trim(line.substr(colon + 1)));
-    }
-    size_t len = head ? 0 : std::stoull(r.headers.count("content-length") ? r.headers["content-length"] : "0");
-    r.body = buf.substr(head_end + 4);
-    while (r.body.size() < len) {
-      ssize_t n = read(fd, tmp, sizeof tmp);
-      if (n <= 0) break;
-      r.body.append(tmp, n);
-    }
-    close(fd);
-    return r;
-  }
-
   meta::MemKv kv_;
   meta::KvIndex index_;
   storage::MemDataStore data_;
@@ -282,13 +235,12 @@ std::vector<std::string> GoldenFiles() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, Golden, ::testing::ValuesIn(GoldenFiles()),
-                         [](const auto& info) {
-                           std::string n = std::filesystem::path(info.param).stem();
-                           for (auto& ch : n)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Files, Golden, ::testing::ValuesIn(GoldenFiles()), [](const auto& info) {
+  std::string n = std::filesystem::path(info.param).stem();
+  for (auto& ch : n)
+    if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+});
 
 }  // namespace
 }  // namespace sluice::s3

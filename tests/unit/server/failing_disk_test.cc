@@ -9,19 +9,13 @@
 // - a restart (recovery on the same disk and index, with the disk healthy again) leaves
 //   nothing unpublished and changes nothing that was visible;
 // Recovery itself is then failed at every call, and run again.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdio>
 #include <future>
-#include <map>
-#include <sstream>
 
 #include "http/server.h"
 #include "io/mem_fs.h"
@@ -31,6 +25,7 @@
 #include "s3/handler.h"
 #include "server/recovery.h"
 #include "storage/local/local_data_store.h"
+#include "testutil/http_exchange.h"
 #include "testutil/signer.h"
 
 namespace sluice::server {
@@ -38,11 +33,7 @@ namespace {
 
 constexpr int64_t kNow = 1700000000LL * 1000000;
 
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;
-  std::string body;
-};
+using testutil::Response;
 
 class DiskServer {
  public:
@@ -93,7 +84,7 @@ class DiskServer {
     std::string req = method + " " + target + " HTTP/1.1\r\n";
     for (auto& [k, v] : h) req += k + ": " + v + "\r\n";
     req += "\r\n" + body;
-    return Exchange(req, method == "HEAD");
+    return testutil::Exchange(server_->port(), req, method == "HEAD");
   }
   std::string Get(const std::string& key) {
     Response r = Do("GET", "/bkt/" + key);
@@ -129,51 +120,6 @@ class DiskServer {
   storage::DataStore* data() { return &data_; }
 
  private:
-  Response Exchange(const std::string& req, bool head) {
-    Response r;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return r;
-    EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-    std::string buf;
-    char tmp[65536];
-    size_t head_end = std::string::npos;
-    while (head_end == std::string::npos) {
-      ssize_t n = read(fd, tmp, sizeof tmp);
-      if (n <= 0) break;
-      buf.append(tmp, n);
-      head_end = buf.find("\r\n\r\n");
-    }
-    if (head_end == std::string::npos) {
-      close(fd);
-      return r;
-    }
-    std::istringstream hs(buf.substr(0, head_end));
-    std::string line;
-    std::getline(hs, line);
-    r.status = std::stoi(line.substr(9, 3));
-    while (std::getline(hs, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      size_t colon = line.find(':');
-      if (colon != std::string::npos)
-        r.headers[ToLower(line.substr(0, colon))] = std::string(Trim(line.substr(colon + 1)));
-    }
-    size_t len =
-        head ? 0
-             : std::stoull(r.headers.count("content-length") ? r.headers["content-length"] : "0");
-    r.body = buf.substr(head_end + 4);
-    while (r.body.size() < len) {
-      ssize_t n = read(fd, tmp, sizeof tmp);
-      if (n <= 0) break;
-      r.body.append(tmp, n);
-    }
-    close(fd);
-    return r;
-  }
-
   io::MemFileSystem fs_;
   meta::MemKv kv_;
   meta::KvIndex index_;
