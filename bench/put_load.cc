@@ -28,7 +28,8 @@ using namespace sluice::bench;
 
 int main(int argc, char** argv) {
   if (argc < 9 || argc > 11 || (argc == 11 && std::string(argv[10]) != "once")) {
-    std::fprintf(stderr, "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS [KEYS [once]]\n");
+    std::fprintf(stderr,
+                 "usage: put_load HOST PORT BUCKET AK SK SIZE CONNECTIONS SECONDS [KEYS [once]]\n");
     return 2;
   }
   const long keys = argc >= 10 ? std::atol(argv[9]) : 0;
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
       std::string buf;
       std::vector<double> mine;
       for (long n = 0; Clock::now() < deadline && !(once && n == keys); n++) {
-        std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" + std::to_string(keys > 0 ? n % keys : n);
+        std::string path = "/" + bucket + "/put/c" + std::to_string(t) + "/o" +
+                           std::to_string(keys > 0 ? n % keys : n);
         std::string head = SignedHead(ep, "PUT", path, "", size);
         auto t0 = Clock::now();
         bool sent = SendAll(fd, head.data(), head.size());
@@ -81,9 +83,12 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(lat_ms.begin(), lat_ms.end());
-  auto pct = [&](double p) { return lat_ms.empty() ? 0.0 : lat_ms[static_cast<size_t>(p * (lat_ms.size() - 1))]; };
-  std::printf("puts=%ld seconds=%.2f put_per_s=%.1f MiB_per_s=%.1f errors=%ld p50_ms=%.2f p99_ms=%.2f\n",
-              ok.load(), elapsed, ok / elapsed, ok * static_cast<double>(size) / elapsed / (1 << 20),
-              errors.load(), pct(0.5), pct(0.99));
+  auto pct = [&](double p) {
+    return lat_ms.empty() ? 0.0 : lat_ms[static_cast<size_t>(p * (lat_ms.size() - 1))];
+  };
+  std::printf(
+      "puts=%ld seconds=%.2f put_per_s=%.1f MiB_per_s=%.1f errors=%ld p50_ms=%.2f p99_ms=%.2f\n",
+      ok.load(), elapsed, ok / elapsed, ok * static_cast<double>(size) / elapsed / (1 << 20),
+      errors.load(), pct(0.5), pct(0.99));
   return errors > 0 && ok == 0 ? 1 : 0;
 }

@@ -28,7 +28,8 @@ namespace {
 
 size_t Count(const std::string& s, std::string_view needle) {
   size_t n = 0;
-  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + needle.size())) n++;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + needle.size()))
+    n++;
   return n;
 }
 
@@ -69,8 +70,8 @@ int List(const Endpoint& ep, const std::string& bucket, const std::string& prefi
   } while (!token.empty());
   double s = std::chrono::duration<double>(Clock::now() - start).count();
   close(fd);
-  std::printf("keys=%zu prefixes=%zu pages=%zu seconds=%.3f keys_per_s=%.0f first_page_ms=%.2f\n", keys,
-              prefixes, pages, s, (keys + prefixes) / s, first_ms);
+  std::printf("keys=%zu prefixes=%zu pages=%zu seconds=%.3f keys_per_s=%.0f first_page_ms=%.2f\n",
+              keys, prefixes, pages, s, (keys + prefixes) / s, first_ms);
   return 0;
 }
 
@@ -95,8 +96,8 @@ int TimedGets(const Endpoint& ep, const std::string& path, const std::string& qu
   return 0;
 }
 
-int Multipart(const Endpoint& ep, const std::string& bucket, const std::string& key, size_t total_mib,
-              size_t part_mib, int conns) {
+int Multipart(const Endpoint& ep, const std::string& bucket, const std::string& key,
+              size_t total_mib, size_t part_mib, int conns) {
   std::string path = "/" + bucket + "/" + key;
   int fd = Connect(ep);
   if (fd < 0) return 1;
@@ -136,7 +137,8 @@ int Multipart(const Endpoint& ep, const std::string& bucket, const std::string& 
   if (errors) return 1;
   std::string xml = "<CompleteMultipartUpload>";
   for (size_t p = 0; p < parts; p++)
-    xml += "<Part><PartNumber>" + std::to_string(p + 1) + "</PartNumber><ETag>" + etags[p] + "</ETag></Part>";
+    xml += "<Part><PartNumber>" + std::to_string(p + 1) + "</PartNumber><ETag>" + etags[p] +
+           "</ETag></Part>";
   xml += "</CompleteMultipartUpload>";
   head = SignedHead(ep, "POST", path, "uploadId=" + upload, xml.size());
   if (!SendAll(fd, head.data(), head.size()) || !SendAll(fd, xml.data(), xml.size()) ||
@@ -147,7 +149,8 @@ int Multipart(const Endpoint& ep, const std::string& bucket, const std::string& 
   double s = std::chrono::duration<double>(Clock::now() - start).count();
   close(fd);
   double bytes = static_cast<double>(parts * part_bytes);
-  std::printf("bytes=%.0f seconds=%.3f MiB_per_s=%.1f parts=%zu\n", bytes, s, bytes / s / (1 << 20), parts);
+  std::printf("bytes=%.0f seconds=%.3f MiB_per_s=%.1f parts=%zu\n", bytes, s, bytes / s / (1 << 20),
+              parts);
   return 0;
 }
 
@@ -168,9 +171,10 @@ int main(int argc, char** argv) {
     return Multipart(ep, argv[6], argv[7], std::strtoull(argv[8], nullptr, 10),
                      std::strtoull(argv[9], nullptr, 10), std::atoi(argv[10]));
   }
-  std::fprintf(stderr,
-               "usage: s3_bench list HOST PORT AK SK BUCKET PREFIX DELIMITER PAGE\n"
-               "       s3_bench get HOST PORT AK SK PATH QUERY COUNT\n"
-               "       s3_bench multipart HOST PORT AK SK BUCKET KEY TOTAL_MIB PART_MIB CONNECTIONS\n");
+  std::fprintf(
+      stderr,
+      "usage: s3_bench list HOST PORT AK SK BUCKET PREFIX DELIMITER PAGE\n"
+      "       s3_bench get HOST PORT AK SK PATH QUERY COUNT\n"
+      "       s3_bench multipart HOST PORT AK SK BUCKET KEY TOTAL_MIB PART_MIB CONNECTIONS\n");
   return 2;
 }

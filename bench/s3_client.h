@@ -57,16 +57,18 @@ inline std::string SignedHead(const Endpoint& e, const std::string& method, cons
                  .count();
   std::string date = FormatAmzDate(now);
   std::string creq = method + "\n" + auth::CanonicalUri(path) + "\n" + auth::CanonicalQuery(query) +
-                     "\nhost:" + e.host() + "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:" +
-                     date + "\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD";
+                     "\nhost:" + e.host() +
+                     "\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:" + date +
+                     "\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD";
   std::string scope = date.substr(0, 8) + "/us-east-1/s3/aws4_request";
   std::string sts = "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + Sha256Hex(creq);
   const std::string& key = auth::CachedSigningKey(e.sk, date.substr(0, 8), "us-east-1", "s3");
-  return method + " " + path + (query.empty() ? "" : "?" + query) + " HTTP/1.1\r\nHost: " + e.host() +
+  return method + " " + path + (query.empty() ? "" : "?" + query) +
+         " HTTP/1.1\r\nHost: " + e.host() +
          "\r\nContent-Length: " + std::to_string(content_length) + "\r\nx-amz-date: " + date +
          "\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: AWS4-HMAC-SHA256 "
-         "Credential=" + e.ak + "/" + scope +
-         ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" +
+         "Credential=" +
+         e.ak + "/" + scope + ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" +
          HexEncode(HmacSha256(key, sts)) + "\r\n\r\n";
 }
 
@@ -83,7 +85,8 @@ inline bool SendAll(int fd, const char* p, size_t n) {
 // The value of header `name` (lowercase) in a response head, or "".
 inline std::string HeaderValue(const std::string& head, std::string_view name) {
   std::string lower(head.size(), '\0');
-  std::transform(head.begin(), head.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(head.begin(), head.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   size_t pos = lower.find("\r\n" + std::string(name) + ":");
   if (pos == std::string::npos) return "";
   pos += name.size() + 3;
@@ -107,7 +110,8 @@ inline int ReadResponse(int fd, std::string& buf, std::string* body = nullptr,
   };
   for (;;) {
     size_t end = buf.find("\r\n\r\n");
-    if (end != std::string::npos && HeaderValue(buf.substr(0, end + 2), "transfer-encoding") == "chunked") {
+    if (end != std::string::npos &&
+        HeaderValue(buf.substr(0, end + 2), "transfer-encoding") == "chunked") {
       int status = std::atoi(buf.c_str() + 9);
       if (head) head->assign(buf, 0, end + 4);
       std::string out;

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
       std::snprintf(key, sizeof key, "p%05u/k%05u", p, k);
       for (unsigned v = 0; v < versions; v++, n++) {
         m.version = VersionId::Of(1700000000000000ULL + n, n + 1);
-        auto r = index.PutObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key), m, {}, nullptr);
+        auto r =
+            index.PutObject(BucketName::Trusted(bucket), ObjectKey::Trusted(key), m, {}, nullptr);
         if (!r.ok()) {
           std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
           return 1;
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("seeded %u keys x %u versions in %s/%s\n", prefixes * per, versions, dir.c_str(), bucket.c_str());
+  std::printf("seeded %u keys x %u versions in %s/%s\n", prefixes * per, versions, dir.c_str(),
+              bucket.c_str());
   if (versions > 1) std::printf("middle=%s\n", middle.c_str());
   return 0;
 }

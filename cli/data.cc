@@ -475,8 +475,7 @@ struct DataCommands::Impl {
     if (to_stdout) {
       std::fflush(stdout);
     } else {
-      if (std::fclose(out) != 0 ||
-          (!in_place && std::rename(target.c_str(), output.c_str()) != 0))
+      if (std::fclose(out) != 0 || (!in_place && std::rename(target.c_str(), output.c_str()) != 0))
         throw ClientError("cannot write " + output);
       if (!quiet) std::fprintf(stderr, "wrote %zu objects to %s\n", items.size(), output.c_str());
     }
@@ -506,11 +505,14 @@ struct DataCommands::Impl {
 
   int Du(Client& c) {
     std::string b, k;
-    if (!client::ParseS3Url(a1, &b, &k) || !k.empty()) throw ClientError("wants s3://BUCKET, not " + a1);
+    if (!client::ParseS3Url(a1, &b, &k) || !k.empty())
+      throw ClientError("wants s3://BUCKET, not " + a1);
     Client::Usage u = c.BucketUsage(b);
-    std::printf("%llu objects, %llu bytes (current)\n%llu versions, %llu bytes (stored, every version)\n",
-                static_cast<unsigned long long>(u.objects), static_cast<unsigned long long>(u.bytes),
-                static_cast<unsigned long long>(u.versions), static_cast<unsigned long long>(u.version_bytes));
+    std::printf(
+        "%llu objects, %llu bytes (current)\n%llu versions, %llu bytes (stored, every version)\n",
+        static_cast<unsigned long long>(u.objects), static_cast<unsigned long long>(u.bytes),
+        static_cast<unsigned long long>(u.versions),
+        static_cast<unsigned long long>(u.version_bytes));
     return 0;
   }
 
@@ -567,8 +569,9 @@ void DataCommands::Register(CLI::App& app) {
   cat->add_option("url", I->a1, "s3://BUCKET/KEY")->required();
   cat->add_option("--part-size", I->part_mib, "MiB per ranged GET")->capture_default_str();
   cat->add_option("--parallel", I->parallel, "Ranged GETs in flight")->capture_default_str();
-  auto* gb = sub("get-batch", "Many objects in one request (sluice's BatchGet), as a tar stream "
-                              "in the order given, each member named by its key");
+  auto* gb = sub("get-batch",
+                 "Many objects in one request (sluice's BatchGet), as a tar stream "
+                 "in the order given, each member named by its key");
   gb->add_option("url", I->a1, "s3://BUCKET[/PREFIX] (the prefix goes in front of each key)")
       ->required();
   gb->add_option("keys", I->keys, "Keys to fetch");
@@ -583,7 +586,8 @@ void DataCommands::Register(CLI::App& app) {
   auto* rb = sub("rb", "Remove a bucket");
   rb->add_option("url", I->a1, "s3://BUCKET")->required();
   rb->add_flag("--force", I->force, "Delete its objects first");
-  sub("du", "What a bucket holds: objects and bytes, current and every version (from counts the "
+  sub("du",
+      "What a bucket holds: objects and bytes, current and every version (from counts the "
       "server keeps exact, not by listing)")
       ->add_option("url", I->a1, "s3://BUCKET")
       ->required();

@@ -182,7 +182,8 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
   const bool in_place = ::stat(dest.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
   std::string tmp = in_place ? dest : dest + ".sluice-partial";
   Fd f;
-  f.fd = ::open(tmp.c_str(), in_place ? O_WRONLY | O_CLOEXEC : O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  f.fd = ::open(tmp.c_str(),
+                in_place ? O_WRONLY | O_CLOEXEC : O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
   if (f.fd < 0) throw ClientError("cannot create " + tmp + ": " + std::strerror(errno));
   try {
     uint64_t part = settings_.part_size;

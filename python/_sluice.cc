@@ -343,7 +343,8 @@ PYBIND11_MODULE(_sluice, m) {
       .def(
           "get_batch",
           [](Client& c, const std::string& b,
-             const std::vector<std::tuple<std::string, std::string, std::string, std::string>>& items,
+             const std::vector<std::tuple<std::string, std::string, std::string, std::string>>&
+                 items,
              bool error_entries) {
             std::vector<Client::BatchItem> asked;
             asked.reserve(items.size());

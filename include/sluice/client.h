@@ -268,9 +268,9 @@ class Client {
                         const std::map<std::string, std::string>& headers,
                         const std::string& service, bool sign_payload, const Sink* sink);
   Response SendOnce(Conn& c, const std::string& method, const std::string& target,
-                    const std::map<std::string, std::string>& signed_headers,
-                    std::string_view body, const std::function<size_t(char*, size_t)>* reader,
-                    uint64_t length, const Sink* sink = nullptr, Dest* dest = nullptr);
+                    const std::map<std::string, std::string>& signed_headers, std::string_view body,
+                    const std::function<size_t(char*, size_t)>* reader, uint64_t length,
+                    const Sink* sink = nullptr, Dest* dest = nullptr);
   // The retrying GET behind Get, GetInto and OpenGet; with `keep`, a 2xx answer's
   // connection is handed to the caller (its body unread) instead of going back to the pool.
   Response GetWith(const std::string& path, const std::string& query,

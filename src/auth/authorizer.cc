@@ -14,7 +14,8 @@ Verdict Authorize(const AccessRequest& r) {
   Decision bucket = r.bucket_policy ? r.bucket_policy->Evaluate(pr) : Decision::kNotApplicable;
   if (bucket == Decision::kDeny && !(id && id->is_root() && IsPolicyManagementAction(r.action)))
     return Verdict::kExplicitDeny;
-  if (!id) return bucket == Decision::kAllow || r.acl_grants ? Verdict::kAllow : Verdict::kImplicitDeny;
+  if (!id)
+    return bucket == Decision::kAllow || r.acl_grants ? Verdict::kAllow : Verdict::kImplicitDeny;
 
   bool identity_allows = false;
   for (const auto& p : id->policies) {

@@ -20,10 +20,10 @@ namespace sluice::auth {
 struct AccessRequest {
   std::string_view action;
   std::string_view resource;
-  const Identity* identity = nullptr;       // null: an anonymous request
-  const Policy* bucket_policy = nullptr;    // null: the bucket has none
+  const Identity* identity = nullptr;     // null: an anonymous request
+  const Policy* bucket_policy = nullptr;  // null: the bucket has none
   const ConditionValues* values = nullptr;
-  bool acl_grants = false;                  // a canned ACL grants this action
+  bool acl_grants = false;  // a canned ACL grants this action
 };
 
 enum class Verdict { kAllow, kExplicitDeny, kImplicitDeny };

@@ -21,15 +21,15 @@ inline constexpr char kAccountId[] = "000000000000";
 struct Identity {
   enum class Kind { kRoot, kUser, kSession };
   Kind kind = Kind::kRoot;
-  std::string user;  // the user name; "" for root (and sessions of root)
-  std::string arn;   // arn:aws:iam::ACCOUNT:root | :user/NAME | arn:aws:sts::...:assumed-role/...
+  std::string user;    // the user name; "" for root (and sessions of root)
+  std::string arn;     // arn:aws:iam::ACCOUNT:root | :user/NAME | arn:aws:sts::...:assumed-role/...
   bool admin = false;  // root, or a user made admin: every S3 action, and the admin API
   // The names a bucket policy's Principal may use for this identity.
   std::vector<std::string> principals;
   std::vector<std::shared_ptr<const Policy>> policies;  // attached identity policies
-  std::shared_ptr<const Policy> session_policy;        // sessions: narrows everything
-  std::string session_token;                           // sessions: x-amz-security-token
-  int64_t expires_micros = 0;                          // sessions: 0 = never
+  std::shared_ptr<const Policy> session_policy;         // sessions: narrows everything
+  std::string session_token;                            // sessions: x-amz-security-token
+  int64_t expires_micros = 0;                           // sessions: 0 = never
 
   bool is_root() const { return kind == Kind::kRoot; }
   bool is_session() const { return kind == Kind::kSession; }

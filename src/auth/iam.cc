@@ -44,22 +44,28 @@ T Field(const json& j, const char* name, T fallback) {
 
 }  // namespace
 
-
 Status ValidateIamName(std::string_view name, size_t max, std::string_view what) {
   if (name.empty() || name.size() > max)
-    return Error(Err::kInvalidArgument, std::string(what) + " names are 1 to " + std::to_string(max) + " characters");
+    return Error(Err::kInvalidArgument,
+                 std::string(what) + " names are 1 to " + std::to_string(max) + " characters");
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               std::string_view("+=,.@_-").find(c) != std::string_view::npos;
     if (!ok)
-      return Error(Err::kInvalidArgument, std::string(what) + " names use only letters, digits and +=,.@_-");
+      return Error(Err::kInvalidArgument,
+                   std::string(what) + " names use only letters, digits and +=,.@_-");
   }
   return Status::Ok();
 }
 
 Iam::Iam(DocStore* store, const SecretBox* box, const io::Clock* clock, io::Random* random,
          Credential root, IamOptions opts)
-    : store_(store), box_(box), clock_(clock), random_(random), root_(std::move(root)), opts_(opts) {
+    : store_(store),
+      box_(box),
+      clock_(clock),
+      random_(random),
+      root_(std::move(root)),
+      opts_(opts) {
   root_.identity = Identity::Root();
 }
 
@@ -90,7 +96,8 @@ Status Iam::Load() {
   for (const auto& [name, text] : policies) {
     auto compiled = Policy::Parse(text, PolicyKind::kIdentity);
     if (!compiled.ok())
-      return Error(Err::kCorruption, "stored policy " + name + ": " + std::string(compiled.status().message()));
+      return Error(Err::kCorruption,
+                   "stored policy " + name + ": " + std::string(compiled.status().message()));
     s.policies[name] = {text, std::move(compiled).value()};
   }
   SLUICE_ASSIGN_OR_RETURN(auto sessions, store_->List(kSessions));
@@ -112,7 +119,9 @@ Status Iam::Load() {
     SLUICE_ASSIGN_OR_RETURN(r.token, box_->Open(Field<std::string>(j, "token", ""), ak + "/token"));
     if (!r.policy_text.empty()) {
       auto p = Policy::Parse(r.policy_text, PolicyKind::kIdentity);
-      if (!p.ok()) return Error(Err::kCorruption, "session policy of " + ak + ": " + std::string(p.status().message()));
+      if (!p.ok())
+        return Error(Err::kCorruption,
+                     "session policy of " + ak + ": " + std::string(p.status().message()));
       r.policy = std::move(p).value();
     }
     s.sessions[ak] = std::move(r);
@@ -140,7 +149,8 @@ void Iam::Derive(State* s) const {
     id->admin = u.admin;
     id->principals = {id->arn};
     for (const auto& p : u.policies)
-      if (auto it = s->policies.find(p); it != s->policies.end()) id->policies.push_back(it->second.compiled);
+      if (auto it = s->policies.find(p); it != s->policies.end())
+        id->policies.push_back(it->second.compiled);
     s->user_ids[name] = std::move(id);
   }
   for (const auto& [ak, r] : s->sessions) {
@@ -197,7 +207,9 @@ std::string Iam::EncodeUser(const UserRec& u) const {
 }
 
 std::string Iam::EncodeKey(const std::string& ak, const KeyRec& k) const {
-  return json{{"user", k.user}, {"enabled", k.enabled}, {"created", k.created},
+  return json{{"user", k.user},
+              {"enabled", k.enabled},
+              {"created", k.created},
               {"secret", box_->Seal(k.secret, ak)}}
       .dump();
 }
@@ -235,7 +247,8 @@ Status Iam::CreateUser(const std::string& name, bool admin) {
   SLUICE_RETURN_IF_ERROR(ValidateIamName(name, 64, "user"));
   std::lock_guard w(write_mu_);
   State s = Snapshot();
-  if (s.users.count(name)) return Error(Err::kUserAlreadyExists, "user " + name + " already exists");
+  if (s.users.count(name))
+    return Error(Err::kUserAlreadyExists, "user " + name + " already exists");
   UserRec u{admin, {}, clock_->NowMicros()};
   std::vector<DocStore::Write> writes{{kUsers, name, EncodeUser(u)}};
   s.users[name] = std::move(u);
@@ -288,7 +301,8 @@ Result<NewKey> Iam::CreateKey(const std::string& user) {
   State s = Snapshot();
   if (!s.users.count(user)) return Error(Err::kNoSuchUser, "no user named " + user);
   NewKey nk{NewAccessKey("SK"), NewSecret(30)};
-  while (s.keys.count(nk.access_key) || nk.access_key == root_.access_key) nk.access_key = NewAccessKey("SK");
+  while (s.keys.count(nk.access_key) || nk.access_key == root_.access_key)
+    nk.access_key = NewAccessKey("SK");
   KeyRec k{user, nk.secret_key, true, clock_->NowMicros()};
   std::vector<DocStore::Write> writes{{kKeys, nk.access_key, EncodeKey(nk.access_key, k)}};
   s.keys[nk.access_key] = std::move(k);
@@ -298,7 +312,8 @@ Result<NewKey> Iam::CreateKey(const std::string& user) {
 
 Result<std::vector<KeyInfo>> Iam::ListKeys(const std::string& user) const {
   std::shared_lock l(mu_);
-  if (!user.empty() && !state_.users.count(user)) return Error(Err::kNoSuchUser, "no user named " + user);
+  if (!user.empty() && !state_.users.count(user))
+    return Error(Err::kNoSuchUser, "no user named " + user);
   std::vector<KeyInfo> out;
   for (const auto& [ak, k] : state_.keys)
     if (user.empty() || k.user == user) out.push_back({ak, k.user, k.enabled, k.created});
@@ -328,7 +343,8 @@ Result<NewKey> Iam::RotateKey(const std::string& ak) {
   if (it == s.keys.end()) return Error(Err::kNotFound, "no access key " + ak);
   it->second.enabled = false;
   NewKey nk{NewAccessKey("SK"), NewSecret(30)};
-  while (s.keys.count(nk.access_key) || nk.access_key == root_.access_key) nk.access_key = NewAccessKey("SK");
+  while (s.keys.count(nk.access_key) || nk.access_key == root_.access_key)
+    nk.access_key = NewAccessKey("SK");
   KeyRec k{it->second.user, nk.secret_key, true, clock_->NowMicros()};
   std::vector<DocStore::Write> writes{{kKeys, ak, EncodeKey(ak, it->second)},
                                       {kKeys, nk.access_key, EncodeKey(nk.access_key, k)}};
@@ -371,7 +387,8 @@ Status Iam::DeletePolicy(const std::string& name) {
   if (!s.policies.count(name)) return Error(Err::kNoSuchPolicy, "no policy named " + name);
   for (const auto& [u, rec] : s.users)
     if (std::find(rec.policies.begin(), rec.policies.end(), name) != rec.policies.end())
-      return Error(Err::kPolicyInUse, "policy " + name + " is attached to user " + u + "; detach it first");
+      return Error(Err::kPolicyInUse,
+                   "policy " + name + " is attached to user " + u + "; detach it first");
   s.policies.erase(name);
   return Commit({{kPolicies, name, std::nullopt}}, std::move(s));
 }
@@ -395,7 +412,8 @@ Status Iam::DetachPolicy(const std::string& user, const std::string& policy) {
   if (u == s.users.end()) return Error(Err::kNoSuchUser, "no user named " + user);
   auto& ps = u->second.policies;
   auto it = std::find(ps.begin(), ps.end(), policy);
-  if (it == ps.end()) return Error(Err::kNoSuchPolicy, "policy " + policy + " is not attached to " + user);
+  if (it == ps.end())
+    return Error(Err::kNoSuchPolicy, "policy " + policy + " is not attached to " + user);
   ps.erase(it);
   return Commit({{kUsers, user, EncodeUser(u->second)}}, std::move(s));
 }
@@ -404,12 +422,14 @@ Result<SessionCredentials> Iam::AssumeRole(const Identity& caller, const std::st
                                            int64_t duration, std::string_view policy,
                                            const std::string& session_name) {
   if (caller.is_session())
-    return Error(Err::kAccessDenied, "temporary credentials cannot assume a role; use a user's key");
+    return Error(Err::kAccessDenied,
+                 "temporary credentials cannot assume a role; use a user's key");
   if (duration < opts_.min_session_seconds || duration > opts_.max_session_seconds)
-    return Error(Err::kInvalidArgument,
-                 "DurationSeconds must be between " + std::to_string(opts_.min_session_seconds) +
-                     " and " + std::to_string(opts_.max_session_seconds));
-  if (session_name.size() < 2) return Error(Err::kInvalidArgument, "RoleSessionName must have 2 to 64 characters");
+    return Error(Err::kInvalidArgument, "DurationSeconds must be between " +
+                                            std::to_string(opts_.min_session_seconds) + " and " +
+                                            std::to_string(opts_.max_session_seconds));
+  if (session_name.size() < 2)
+    return Error(Err::kInvalidArgument, "RoleSessionName must have 2 to 64 characters");
   SLUICE_RETURN_IF_ERROR(ValidateIamName(session_name, 64, "RoleSessionName"));
   SessionRec r;
   r.user = caller.user;
@@ -428,9 +448,11 @@ Result<SessionCredentials> Iam::AssumeRole(const Identity& caller, const std::st
 
   std::lock_guard w(write_mu_);
   State s = Snapshot();
-  if (!r.user.empty() && !s.users.count(r.user)) return Error(Err::kNoSuchUser, "no user named " + r.user);
+  if (!r.user.empty() && !s.users.count(r.user))
+    return Error(Err::kNoSuchUser, "no user named " + r.user);
   std::string ak = NewAccessKey("ST");
-  while (s.keys.count(ak) || s.sessions.count(ak) || ak == root_.access_key) ak = NewAccessKey("ST");
+  while (s.keys.count(ak) || s.sessions.count(ak) || ak == root_.access_key)
+    ak = NewAccessKey("ST");
   std::vector<DocStore::Write> writes{{kSessions, ak, EncodeSession(ak, r)}};
   for (auto it = s.sessions.begin(); it != s.sessions.end();) {  // drop long-expired sessions
     if (it->second.expires + kExpiredGraceMicros < now) {
@@ -440,7 +462,10 @@ Result<SessionCredentials> Iam::AssumeRole(const Identity& caller, const std::st
       ++it;
     }
   }
-  SessionCredentials out{ak, r.secret, r.token, r.expires,
+  SessionCredentials out{ak,
+                         r.secret,
+                         r.token,
+                         r.expires,
                          std::string("arn:aws:sts::") + kAccountId + ":assumed-role/" +
                              (r.user.empty() ? "root" : r.user) + "/" + r.name,
                          parent_key + ":" + r.name};

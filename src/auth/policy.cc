@@ -20,34 +20,83 @@ constexpr size_t kMaxPolicyBytes = 20 * 1024;  // S3's bucket-policy limit
 
 // Every action this server can check. Kept sorted for the reader, not for lookup.
 const std::vector<std::string_view> kActions = {
-    "s3:AbortMultipartUpload",    "s3:CreateBucket",           "s3:DeleteBucket",
-    "s3:DeleteBucketPolicy",      "s3:DeleteObject",           "s3:DeleteObjectTagging",
-    "s3:DeleteObjectVersion",     "s3:GetBucketAcl",           "s3:GetBucketCORS",
-    "s3:GetBucketLocation",       "s3:GetBucketPolicy",        "s3:GetBucketPolicyStatus",
-    "s3:GetBucketVersioning",     "s3:GetBucketTagging",       "s3:GetBucketWebsite",
-    "s3:GetBucketLogging",        "s3:GetBucketNotification",  "s3:GetBucketObjectLockConfiguration",
-    "s3:GetBucketOwnershipControls", "s3:GetBucketPublicAccessBlock", "s3:GetBucketRequestPayment",
-    "s3:GetAccelerateConfiguration", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-    "s3:GetReplicationConfiguration", "s3:GetObject",           "s3:GetObjectAcl",
-    "s3:GetObjectAttributes",     "s3:GetObjectTagging",       "s3:GetObjectVersion",
-    "s3:ListAllMyBuckets",        "s3:ListBucket",             "s3:ListBucketMultipartUploads",
-    "s3:ListBucketVersions",      "s3:ListMultipartUploadParts", "s3:PutBucketAcl",
-    "s3:PutBucketCORS",           "s3:PutBucketPolicy",        "s3:PutBucketTagging",
-    "s3:PutLifecycleConfiguration", "s3:PutObject",            "s3:PutObjectAcl",
-    "s3:PutObjectTagging",        "s3:PutBucketVersioning",    "s3:GetObjectVersionTagging",
-    "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectVersionAcl",
-    "s3:PutObjectVersionAcl",     "s3:GetObjectVersionAttributes", "s3:PutObjectRetention",
-    "s3:GetObjectRetention",      "s3:PutObjectLegalHold",     "s3:GetObjectLegalHold",
-    "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "sts:AssumeRole",
+    "s3:AbortMultipartUpload",
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersion",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLocation",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPolicyStatus",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketTagging",
+    "s3:GetBucketWebsite",
+    "s3:GetBucketLogging",
+    "s3:GetBucketNotification",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketRequestPayment",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:GetObject",
+    "s3:GetObjectAcl",
+    "s3:GetObjectAttributes",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:ListMultipartUploadParts",
+    "s3:PutBucketAcl",
+    "s3:PutBucketCORS",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketTagging",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:PutBucketVersioning",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectVersionAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:GetObjectVersionAttributes",
+    "s3:PutObjectRetention",
+    "s3:GetObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:GetObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+    "s3:PutBucketObjectLockConfiguration",
+    "sts:AssumeRole",
     "sluice:GetMetrics",
 };
 
 enum class CondOp {
-  kStringEquals, kStringEqualsIgnoreCase, kStringLike,
-  kNumericEquals, kNumericLessThan, kNumericLessThanEquals, kNumericGreaterThan,
+  kStringEquals,
+  kStringEqualsIgnoreCase,
+  kStringLike,
+  kNumericEquals,
+  kNumericLessThan,
+  kNumericLessThanEquals,
+  kNumericGreaterThan,
   kNumericGreaterThanEquals,
-  kDateEquals, kDateLessThan, kDateLessThanEquals, kDateGreaterThan, kDateGreaterThanEquals,
-  kBool, kIpAddress, kNull,
+  kDateEquals,
+  kDateLessThan,
+  kDateLessThanEquals,
+  kDateGreaterThan,
+  kDateGreaterThanEquals,
+  kBool,
+  kIpAddress,
+  kNull,
 };
 
 struct OpName {
@@ -138,7 +187,8 @@ std::optional<double> ParseNumber(std::string_view s) {
 // ISO 8601 or epoch seconds, as microseconds.
 std::optional<int64_t> ParseDate(std::string_view s) {
   if (auto t = ParseIso8601(s)) return t;
-  if (s.size() == 10 && s[4] == '-' && s[7] == '-') return ParseIso8601(std::string(s) + "T00:00:00Z");
+  if (s.size() == 10 && s[4] == '-' && s[7] == '-')
+    return ParseIso8601(std::string(s) + "T00:00:00Z");
   if (auto n = ParseUint(s); n && *n < (1ULL << 40)) return static_cast<int64_t>(*n) * 1000000;
   return std::nullopt;
 }
@@ -236,7 +286,8 @@ bool GlobMatch(std::string_view p, std::string_view t, bool fold) {
   size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
   auto eq = [fold](char a, char b) {
     if (!fold) return a == b;
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   };
   while (ti < t.size()) {
     if (pi < p.size() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti])))) {
@@ -265,13 +316,27 @@ bool IsKnownAction(std::string_view a) {
 }
 
 bool IsEvaluatedConditionKey(std::string_view k) {
-  static constexpr std::string_view kKeys[] = {
-      "aws:sourceip", "aws:securetransport", "aws:currenttime", "aws:epochtime",
-      "aws:username", "aws:userid", "aws:principaltype", "aws:principalarn",
-      "aws:principalaccount", "aws:useragent", "aws:referer", "s3:prefix", "s3:delimiter",
-      "s3:max-keys", "s3:x-amz-acl", "s3:x-amz-content-sha256", "s3:x-amz-copy-source",
-      "s3:x-amz-metadata-directive", "s3:x-amz-storage-class", "s3:authtype",
-      "s3:requestobjecttagkeys"};
+  static constexpr std::string_view kKeys[] = {"aws:sourceip",
+                                               "aws:securetransport",
+                                               "aws:currenttime",
+                                               "aws:epochtime",
+                                               "aws:username",
+                                               "aws:userid",
+                                               "aws:principaltype",
+                                               "aws:principalarn",
+                                               "aws:principalaccount",
+                                               "aws:useragent",
+                                               "aws:referer",
+                                               "s3:prefix",
+                                               "s3:delimiter",
+                                               "s3:max-keys",
+                                               "s3:x-amz-acl",
+                                               "s3:x-amz-content-sha256",
+                                               "s3:x-amz-copy-source",
+                                               "s3:x-amz-metadata-directive",
+                                               "s3:x-amz-storage-class",
+                                               "s3:authtype",
+                                               "s3:requestobjecttagkeys"};
   for (auto known : kKeys)
     if (k == known) return true;
   return (k.starts_with("s3:existingobjecttag/") && k.size() > 21) ||
@@ -281,7 +346,8 @@ bool IsEvaluatedConditionKey(std::string_view k) {
 Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, PolicyKind kind,
                                                     std::string_view bucket) {
   if (text.size() > kMaxPolicyBytes)
-    return Bad("Policies must be at most 20 KiB; this one has " + std::to_string(text.size()) + " bytes");
+    return Bad("Policies must be at most 20 KiB; this one has " + std::to_string(text.size()) +
+               " bytes");
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Bad("Policies must be valid JSON and the first byte must be '{'");
   if (!doc.is_object()) return Bad("Policies must be valid JSON and the first byte must be '{'");
@@ -317,11 +383,14 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
         has_effect = true;
       } else if (k == "Principal" || k == "NotPrincipal") {
         if (kind == PolicyKind::kIdentity)
-          return Bad("Has prohibited field " + k + ": identity and session policies name no principal");
+          return Bad("Has prohibited field " + k +
+                     ": identity and session policies name no principal");
         st.has_principal = true;
         st.not_principal = k == "NotPrincipal";
         if (v.is_string()) {
-          if (v != "*") return Bad("Invalid principal in policy: " + v.dump() + " (use \"*\" or {\"AWS\": [...]})");
+          if (v != "*")
+            return Bad("Invalid principal in policy: " + v.dump() +
+                       " (use \"*\" or {\"AWS\": [...]})");
           st.any_principal = true;
         } else if (v.is_object()) {
           for (const auto& [pk, pv] : v.items()) {
@@ -367,7 +436,8 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
             std::string_view rest = std::string_view(r).substr(13);
             std::string_view b = rest.substr(0, rest.find('/'));
             if (!GlobMatch(b, bucket))
-              return Bad("Policy has invalid resource: " + r + " is not in bucket " + std::string(bucket));
+              return Bad("Policy has invalid resource: " + r + " is not in bucket " +
+                         std::string(bucket));
           }
         }
       } else if (k == "Condition") {
@@ -410,16 +480,20 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
               auto s = Scalar(e);
               if (!s) return Bad("Condition values must be strings, numbers or booleans");
               switch (c.op) {
-                case CondOp::kNumericEquals: case CondOp::kNumericLessThan:
-                case CondOp::kNumericLessThanEquals: case CondOp::kNumericGreaterThan:
+                case CondOp::kNumericEquals:
+                case CondOp::kNumericLessThan:
+                case CondOp::kNumericLessThanEquals:
+                case CondOp::kNumericGreaterThan:
                 case CondOp::kNumericGreaterThanEquals: {
                   auto n = ParseNumber(*s);
                   if (!n) return Bad("Invalid numeric value " + *s + " for " + opname);
                   c.numbers.push_back(*n);
                   break;
                 }
-                case CondOp::kDateEquals: case CondOp::kDateLessThan:
-                case CondOp::kDateLessThanEquals: case CondOp::kDateGreaterThan:
+                case CondOp::kDateEquals:
+                case CondOp::kDateLessThan:
+                case CondOp::kDateLessThanEquals:
+                case CondOp::kDateGreaterThan:
                 case CondOp::kDateGreaterThanEquals: {
                   auto d = ParseDate(*s);
                   if (!d) return Bad("Invalid date value " + *s + " for " + opname);
@@ -432,7 +506,8 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
                   c.nets.push_back(*n);
                   break;
                 }
-                case CondOp::kBool: case CondOp::kNull:
+                case CondOp::kBool:
+                case CondOp::kNull:
                   if (*s != "true" && *s != "false")
                     return Bad("Invalid boolean value " + *s + " for " + opname);
                   break;
@@ -453,8 +528,7 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
     if (!has_resource) return Bad("Missing required field Resource");
     if (kind == PolicyKind::kResource && !st.has_principal)
       return Bad("Missing required field Principal");
-    if (st.allow && st.not_principal)
-      return Bad("NotPrincipal may only be used with Effect Deny");
+    if (st.allow && st.not_principal) return Bad("NotPrincipal may only be used with Effect Deny");
     p->statements_.push_back(std::move(st));
   }
   return std::shared_ptr<const Policy>(std::move(p));
@@ -475,11 +549,14 @@ bool TestOne(const Policy::Statement::Condition& c, size_t i, std::string_view v
         pat = expanded;
       }
       if (c.op == CondOp::kStringEquals) return pat == v;
-      if (c.op == CondOp::kStringEqualsIgnoreCase) return pat.size() == v.size() && StartsWithIgnoreCase(pat, v);
+      if (c.op == CondOp::kStringEqualsIgnoreCase)
+        return pat.size() == v.size() && StartsWithIgnoreCase(pat, v);
       return GlobMatch(pat, v);
     }
-    case CondOp::kNumericEquals: case CondOp::kNumericLessThan:
-    case CondOp::kNumericLessThanEquals: case CondOp::kNumericGreaterThan:
+    case CondOp::kNumericEquals:
+    case CondOp::kNumericLessThan:
+    case CondOp::kNumericLessThanEquals:
+    case CondOp::kNumericGreaterThan:
     case CondOp::kNumericGreaterThanEquals: {
       auto n = ParseNumber(v);
       if (!n) return false;
@@ -490,8 +567,11 @@ bool TestOne(const Policy::Statement::Condition& c, size_t i, std::string_view v
       if (c.op == CondOp::kNumericGreaterThan) return *n > want;
       return *n >= want;
     }
-    case CondOp::kDateEquals: case CondOp::kDateLessThan: case CondOp::kDateLessThanEquals:
-    case CondOp::kDateGreaterThan: case CondOp::kDateGreaterThanEquals: {
+    case CondOp::kDateEquals:
+    case CondOp::kDateLessThan:
+    case CondOp::kDateLessThanEquals:
+    case CondOp::kDateGreaterThan:
+    case CondOp::kDateGreaterThanEquals: {
       auto d = ParseDate(v);
       if (!d) return false;
       int64_t want = c.dates[i];
@@ -588,8 +668,8 @@ Decision Policy::Evaluate(const PolicyRequest& r) const {
 
 bool Policy::IsPublic() const {
   static constexpr std::string_view kNarrowing[] = {
-      "aws:sourceip",  "aws:sourcearn",     "aws:sourcevpc",        "aws:sourcevpce",
-      "aws:sourceowner", "aws:sourceaccount", "aws:userid",         "aws:username",
+      "aws:sourceip",     "aws:sourcearn",        "aws:sourcevpc",     "aws:sourcevpce",
+      "aws:sourceowner",  "aws:sourceaccount",    "aws:userid",        "aws:username",
       "aws:principalarn", "aws:principalaccount", "aws:principalorgid"};
   for (const auto& st : statements_) {
     if (!st.allow || st.not_principal || !st.any_principal) continue;

@@ -18,7 +18,8 @@ Status Invalid(std::string_view why) {
 }
 
 Status Failed(const PostCondition& c) {
-  return Error(Err::kAccessDenied, "Invalid according to Policy: Policy Condition failed: " + c.text);
+  return Error(Err::kAccessDenied,
+               "Invalid according to Policy: Policy Condition failed: " + c.text);
 }
 
 std::string Field(std::string_view name) {
@@ -77,7 +78,8 @@ Result<PostPolicy> ParsePostPolicy(std::string_view policy_b64) {
         pc.max = c[2].get<uint64_t>();
       } else if ((op == "eq" || op == "starts-with") && c[1].is_string() && c[2].is_string()) {
         std::string f = c[1].get<std::string>();
-        if (f.empty() || f[0] != '$') return Invalid("Condition field must start with '$': " + pc.text);
+        if (f.empty() || f[0] != '$')
+          return Invalid("Condition field must start with '$': " + pc.text);
         pc.kind = op == "eq" ? PostCondition::kEq : PostCondition::kStartsWith;
         pc.field = Field(f);
         pc.value = c[2].get<std::string>();
@@ -110,7 +112,8 @@ Result<Credential> VerifyPostSignature(const FormFields& fields, const Credentia
       return Error(Err::kInvalidArgument, "x-amz-credential is not AK/date/region/s3/aws4_request");
     std::string_view date = Get(fields, "x-amz-date");
     if (!ParseAmzDate(date) || date.substr(0, 8) != parts[1])
-      return Error(Err::kInvalidArgument, "x-amz-date must be the credential's date as YYYYMMDDTHHMMSSZ");
+      return Error(Err::kInvalidArgument,
+                   "x-amz-date must be the credential's date as YYYYMMDDTHHMMSSZ");
     auto c = creds->Lookup(std::string(parts[0]));
     if (!c) return Error(Err::kInvalidAccessKeyId, "");
     std::string key = DeriveSigningKey(c->secret_key, parts[1], parts[2], "s3");
@@ -127,7 +130,8 @@ Result<Credential> VerifyPostSignature(const FormFields& fields, const Credentia
       return Error(Err::kSignatureDoesNotMatch, "");
     return *c;
   }
-  return Error(Err::kAccessDenied, "Anonymous POST uploads need a bucket policy, which this bucket lacks.");
+  return Error(Err::kAccessDenied,
+               "Anonymous POST uploads need a bucket policy, which this bucket lacks.");
 }
 
 Result<std::optional<std::pair<uint64_t, uint64_t>>> CheckPostPolicy(const PostPolicy& policy,

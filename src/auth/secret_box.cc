@@ -37,7 +37,8 @@ std::string SecretBox::Seal(std::string_view plaintext, std::string_view aad) co
 
 Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view aad) const {
   auto raw = Base64Decode(sealed);
-  if (!raw || raw->size() < kNonce + kTag) return Error(Err::kCorruption, "a sealed secret is malformed");
+  if (!raw || raw->size() < kNonce + kTag)
+    return Error(Err::kCorruption, "a sealed secret is malformed");
   size_t n = raw->size() - kNonce - kTag;
   std::string out(n, '\0');
   std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
@@ -51,7 +52,8 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view aa
                     static_cast<int>(n));
   EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, in + kNonce + n);
   if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) != 1)
-    return Error(Err::kCorruption, "a sealed secret does not open under this key file (wrong key, or altered)");
+    return Error(Err::kCorruption,
+                 "a sealed secret does not open under this key file (wrong key, or altered)");
   return out;
 }
 

@@ -13,14 +13,41 @@ namespace sluice::auth {
 namespace {
 
 // Query parameters that are part of the signed resource (botocore's QSAOfInterest).
-constexpr std::string_view kSubresources[] = {
-    "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory",
-    "lifecycle", "location", "logging", "metrics", "notification", "object-lock",
-    "partNumber", "policy", "replication", "requestPayment", "response-cache-control",
-    "response-content-disposition", "response-content-encoding", "response-content-language",
-    "response-content-type", "response-expires", "restore", "select", "select-type",
-    "storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
-    "versions", "website"};
+constexpr std::string_view kSubresources[] = {"accelerate",
+                                              "acl",
+                                              "analytics",
+                                              "cors",
+                                              "defaultObjectAcl",
+                                              "delete",
+                                              "inventory",
+                                              "lifecycle",
+                                              "location",
+                                              "logging",
+                                              "metrics",
+                                              "notification",
+                                              "object-lock",
+                                              "partNumber",
+                                              "policy",
+                                              "replication",
+                                              "requestPayment",
+                                              "response-cache-control",
+                                              "response-content-disposition",
+                                              "response-content-encoding",
+                                              "response-content-language",
+                                              "response-content-type",
+                                              "response-expires",
+                                              "restore",
+                                              "select",
+                                              "select-type",
+                                              "storageClass",
+                                              "tagging",
+                                              "torrent",
+                                              "uploadId",
+                                              "uploads",
+                                              "versionId",
+                                              "versioning",
+                                              "versions",
+                                              "website"};
 
 std::string HmacSha1Base64(std::string_view key, std::string_view data) {
   return Base64Encode(HmacSha1(key, data));
@@ -44,12 +71,20 @@ std::string SigV2StringToSign(const RequestView& r, std::string_view date_or_exp
   sts.append(date_or_expires).push_back('\n');
   // x-amz-* headers, lowercased and sorted. The request view only looks headers up by
   // name, so the ones that matter for S3 requests are enumerated.
-  static constexpr std::string_view kAmz[] = {
-      "x-amz-acl", "x-amz-copy-source", "x-amz-copy-source-if-match",
-      "x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-none-match",
-      "x-amz-copy-source-if-unmodified-since", "x-amz-copy-source-range", "x-amz-date",
-      "x-amz-metadata-directive", "x-amz-security-token", "x-amz-storage-class",
-      "x-amz-tagging", "x-amz-tagging-directive", "x-amz-content-sha256"};
+  static constexpr std::string_view kAmz[] = {"x-amz-acl",
+                                              "x-amz-copy-source",
+                                              "x-amz-copy-source-if-match",
+                                              "x-amz-copy-source-if-modified-since",
+                                              "x-amz-copy-source-if-none-match",
+                                              "x-amz-copy-source-if-unmodified-since",
+                                              "x-amz-copy-source-range",
+                                              "x-amz-date",
+                                              "x-amz-metadata-directive",
+                                              "x-amz-security-token",
+                                              "x-amz-storage-class",
+                                              "x-amz-tagging",
+                                              "x-amz-tagging-directive",
+                                              "x-amz-content-sha256"};
   std::map<std::string, std::string> amz;
   for (auto h : kAmz) {
     std::string_view v = r.header(h);
@@ -103,8 +138,11 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
     std::map<std::string, std::string> amz;
     if (r.all_amz_headers) r.all_amz_headers(&amz);
     const bool has_amz_date = amz.count("x-amz-date") > 0;
-    auto when = ParseHttpDate(has_amz_date ? std::string_view(amz["x-amz-date"]) : r.header("date"));
-    if (!when) return Error(Err::kAccessDenied, "AWS authentication requires a valid Date or x-amz-date header");
+    auto when =
+        ParseHttpDate(has_amz_date ? std::string_view(amz["x-amz-date"]) : r.header("date"));
+    if (!when)
+      return Error(Err::kAccessDenied,
+                   "AWS authentication requires a valid Date or x-amz-date header");
     if (*when > now + SigV4Verifier::kMaxSkewMicros || *when < now - SigV4Verifier::kMaxSkewMicros)
       return Error(Err::kRequestTimeTooSkewed,
                    "The difference between the request time and the current time is too large.");
@@ -119,8 +157,9 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
     };
     auto ak = get("AWSAccessKeyId"), sig = get("Signature"), exp = get("Expires");
     if (!ak || !sig || !exp)
-      return Error(Err::kAccessDenied, "Query-string authentication requires the Signature, "
-                                       "Expires and AWSAccessKeyId parameters");
+      return Error(Err::kAccessDenied,
+                   "Query-string authentication requires the Signature, "
+                   "Expires and AWSAccessKeyId parameters");
     auto e = ParseUint(*exp);
     if (!e) return Error(Err::kAccessDenied, "Expires must be a number of seconds since the epoch");
     if (static_cast<int64_t>(*e) * 1000000 < now)
@@ -152,9 +191,8 @@ Result<AuthResult> SigV2Verifier::Verify(const RequestView& r, std::string_view 
     ok = matches(SigV2StringToSign(slash, date, resource_bucket));
   }
   if (!ok) {
-    details->fields = {{"AWSAccessKeyId", access_key},
-                       {"StringToSign", sts},
-                       {"SignatureProvided", signature}};
+    details->fields = {
+        {"AWSAccessKeyId", access_key}, {"StringToSign", sts}, {"SignatureProvided", signature}};
     return Error(Err::kSignatureDoesNotMatch,
                  "The request signature we calculated does not match the signature you "
                  "provided. Check your key and signing method.");

@@ -52,7 +52,9 @@ bool ParseSignedHeaders(std::string_view s, Parsed* p) {
   return !p->signed_headers.empty();
 }
 
-Status Malformed(std::string msg) { return Error(Err::kAuthorizationHeaderMalformed, std::move(msg)); }
+Status Malformed(std::string msg) {
+  return Error(Err::kAuthorizationHeaderMalformed, std::move(msg));
+}
 
 // "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
 Status ParseAuthorization(std::string_view h, Parsed* p) {
@@ -71,7 +73,10 @@ Status ParseAuthorization(std::string_view h, Parsed* p) {
     if (eq == std::string_view::npos) return Malformed("the authorization header is malformed");
     std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
     if (k == "Credential") {
-      if (!ParseCredential(v, p)) return Malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"");
+      if (!ParseCredential(v, p))
+        return Malformed(
+            "the Credential is mal-formed; expecting "
+            "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"");
       have_cred = true;
     } else if (k == "SignedHeaders") {
       if (!ParseSignedHeaders(v, p)) return Malformed("the SignedHeaders are malformed");
@@ -82,7 +87,8 @@ Status ParseAuthorization(std::string_view h, Parsed* p) {
     }
   }
   if (!have_cred || !have_sh || !have_sig)
-    return Malformed("the authorization header is malformed; it needs Credential, SignedHeaders and Signature");
+    return Malformed(
+        "the authorization header is malformed; it needs Credential, SignedHeaders and Signature");
   return Status::Ok();
 }
 
@@ -125,7 +131,8 @@ const std::string& CachedSigningKey(std::string_view secret, std::string_view da
   thread_local std::unordered_map<std::string, std::string> cache;
   std::string id;
   id.reserve(secret.size() + date.size() + region.size() + service.size() + 3);
-  id.append(secret).append("\n").append(date).append("\n").append(region).append("\n").append(service);
+  id.append(secret).append("\n").append(date).append("\n").append(region).append("\n").append(
+      service);
   auto it = cache.find(id);
   if (it != cache.end()) return it->second;
   if (cache.size() >= 4096) cache.clear();  // bounded: keys roll over daily
@@ -225,7 +232,8 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
                      "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
                      "X-Amz-Expires parameters.");
       auto d = UriDecode(v);
-      if (!d) return Error(Err::kAuthorizationQueryParametersError, "bad escape in " + std::string(name));
+      if (!d)
+        return Error(Err::kAuthorizationQueryParametersError, "bad escape in " + std::string(name));
       return *d;
     };
     SLUICE_ASSIGN_OR_RETURN(std::string alg, get("X-Amz-Algorithm"));
@@ -251,16 +259,20 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   if (p.service != service_ || p.terminator != "aws4_request")
     return Malformed("the Credential scope must end with /" + service_ + "/aws4_request");
   auto when = ParseAmzDate(p.amz_date);
-  if (!when) return Error(Err::kAccessDenied, "X-Amz-Date must be in the ISO8601 basic format YYYYMMDD'T'HHMMSS'Z'");
+  if (!when)
+    return Error(Err::kAccessDenied,
+                 "X-Amz-Date must be in the ISO8601 basic format YYYYMMDD'T'HHMMSS'Z'");
   if (p.amz_date.compare(0, 8, p.date) != 0)
-    return Malformed("the Credential date '" + p.date + "' does not match X-Amz-Date '" + p.amz_date + "'");
+    return Malformed("the Credential date '" + p.date + "' does not match X-Amz-Date '" +
+                     p.amz_date + "'");
   int64_t now = clock_->NowMicros();
   if (presigned) {
-    if (now + kMaxSkewMicros < *when)
-      return Error(Err::kAccessDenied, "Request is not valid yet");
-    if (now > *when + expires * 1000000) return Error(Err::kExpiredPresignedRequest, "Request has expired");
+    if (now + kMaxSkewMicros < *when) return Error(Err::kAccessDenied, "Request is not valid yet");
+    if (now > *when + expires * 1000000)
+      return Error(Err::kExpiredPresignedRequest, "Request has expired");
   } else if (*when > now + kMaxSkewMicros || *when < now - kMaxSkewMicros) {
-    details->fields = {{"RequestTime", p.amz_date}, {"ServerTime", FormatAmzDate(now)},
+    details->fields = {{"RequestTime", p.amz_date},
+                       {"ServerTime", FormatAmzDate(now)},
                        {"MaxAllowedSkewMilliseconds", "900000"}};
     return Error(Err::kRequestTimeTooSkewed,
                  "The difference between the request time and the current time is too large.");
@@ -299,8 +311,9 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     res.payload = PayloadMode::kSha256;
     res.payload_sha256 = ToLower(payload_hash);
   } else {
-    return Error(Err::kInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
-                                        "STREAMING-*, or a hex SHA-256 of the payload");
+    return Error(Err::kInvalidArgument,
+                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                 "STREAMING-*, or a hex SHA-256 of the payload");
   }
 
   std::string creq;

@@ -23,8 +23,8 @@ namespace sluice::auth {
 // The parts of an HTTP request that SigV4 covers.
 struct RequestView {
   std::string_view method;
-  std::string_view raw_path;   // as sent, percent-encoded
-  std::string_view raw_query;  // as sent, without '?'
+  std::string_view raw_path;                                 // as sent, percent-encoded
+  std::string_view raw_query;                                // as sent, without '?'
   std::function<std::string_view(std::string_view)> header;  // "" when absent
   // Adds every x-amz-* header (lowercase name -> trimmed value); SigV2 signs them all.
   std::function<void(std::map<std::string, std::string>*)> all_amz_headers;

@@ -23,7 +23,8 @@
 
 namespace sluice {
 
-[[noreturn]] inline void CheckFailed(const char* file, int line, const char* cond, std::string_view what) {
+[[noreturn]] inline void CheckFailed(const char* file, int line, const char* cond,
+                                     std::string_view what) {
   std::fprintf(stderr, "sluice: fatal check failed at %s:%d: %s: %.*s\n", file, line, cond,
                static_cast<int>(what.size()), what.data());
   std::fflush(stderr);

@@ -41,12 +41,18 @@ std::optional<ChecksumAlgo> ChecksumAlgoFromName(std::string_view n) {
 
 std::string_view ChecksumAlgoName(ChecksumAlgo a) {
   switch (a) {
-    case ChecksumAlgo::kCrc32: return "CRC32";
-    case ChecksumAlgo::kCrc32c: return "CRC32C";
-    case ChecksumAlgo::kCrc64Nvme: return "CRC64NVME";
-    case ChecksumAlgo::kSha1: return "SHA1";
-    case ChecksumAlgo::kSha256: return "SHA256";
-    case ChecksumAlgo::kNone: break;
+    case ChecksumAlgo::kCrc32:
+      return "CRC32";
+    case ChecksumAlgo::kCrc32c:
+      return "CRC32C";
+    case ChecksumAlgo::kCrc64Nvme:
+      return "CRC64NVME";
+    case ChecksumAlgo::kSha1:
+      return "SHA1";
+    case ChecksumAlgo::kSha256:
+      return "SHA256";
+    case ChecksumAlgo::kNone:
+      break;
   }
   return "";
 }
@@ -58,11 +64,16 @@ std::string ChecksumHeaderName(ChecksumAlgo a) {
 size_t ChecksumSize(ChecksumAlgo a) {
   switch (a) {
     case ChecksumAlgo::kCrc32:
-    case ChecksumAlgo::kCrc32c: return 4;
-    case ChecksumAlgo::kCrc64Nvme: return 8;
-    case ChecksumAlgo::kSha1: return 20;
-    case ChecksumAlgo::kSha256: return 32;
-    case ChecksumAlgo::kNone: break;
+    case ChecksumAlgo::kCrc32c:
+      return 4;
+    case ChecksumAlgo::kCrc64Nvme:
+      return 8;
+    case ChecksumAlgo::kSha1:
+      return 20;
+    case ChecksumAlgo::kSha256:
+      return 32;
+    case ChecksumAlgo::kNone:
+      break;
   }
   return 0;
 }
@@ -73,7 +84,8 @@ Checksummer::Checksummer(ChecksumAlgo algo) : algo_(algo), impl_(std::make_uniqu
     impl_->sha1 = EVP_MD_CTX_new();
     EVP_DigestInit_ex(impl_->sha1, EVP_sha1(), nullptr);
   }
-  if (algo == ChecksumAlgo::kCrc32c) crc_ = 0xFFFFFFFFu;  // crc32_iscsi neither pre- nor post-inverts
+  if (algo == ChecksumAlgo::kCrc32c)
+    crc_ = 0xFFFFFFFFu;  // crc32_iscsi neither pre- nor post-inverts
 }
 
 Checksummer::~Checksummer() = default;
@@ -92,26 +104,38 @@ void Checksummer::Update(const void* data, size_t n) {
         n -= static_cast<size_t>(k);
       }
       break;
-    case ChecksumAlgo::kCrc64Nvme: impl_->crc64.process_bytes(p, n); break;
-    case ChecksumAlgo::kSha1: EVP_DigestUpdate(impl_->sha1, p, n); break;
-    case ChecksumAlgo::kSha256: impl_->sha256->Update(p, n); break;
-    case ChecksumAlgo::kNone: break;
+    case ChecksumAlgo::kCrc64Nvme:
+      impl_->crc64.process_bytes(p, n);
+      break;
+    case ChecksumAlgo::kSha1:
+      EVP_DigestUpdate(impl_->sha1, p, n);
+      break;
+    case ChecksumAlgo::kSha256:
+      impl_->sha256->Update(p, n);
+      break;
+    case ChecksumAlgo::kNone:
+      break;
   }
 }
 
 std::string Checksummer::Finish() {
   switch (algo_) {
-    case ChecksumAlgo::kCrc32: return BigEndian(crc_, 4);
-    case ChecksumAlgo::kCrc32c: return BigEndian(~static_cast<uint32_t>(crc_), 4);
-    case ChecksumAlgo::kCrc64Nvme: return BigEndian(impl_->crc64.checksum(), 8);
+    case ChecksumAlgo::kCrc32:
+      return BigEndian(crc_, 4);
+    case ChecksumAlgo::kCrc32c:
+      return BigEndian(~static_cast<uint32_t>(crc_), 4);
+    case ChecksumAlgo::kCrc64Nvme:
+      return BigEndian(impl_->crc64.checksum(), 8);
     case ChecksumAlgo::kSha1: {
       unsigned char out[EVP_MAX_MD_SIZE];
       unsigned int len = 0;
       EVP_DigestFinal_ex(impl_->sha1, out, &len);
       return std::string(reinterpret_cast<char*>(out), len);
     }
-    case ChecksumAlgo::kSha256: return impl_->sha256->Finish();
-    case ChecksumAlgo::kNone: break;
+    case ChecksumAlgo::kSha256:
+      return impl_->sha256->Finish();
+    case ChecksumAlgo::kNone:
+      break;
   }
   return "";
 }
@@ -146,7 +170,7 @@ uint64_t MultModP(uint64_t a, uint64_t b, uint64_t poly, int width) {
 
 // x^(8 * n) modulo the polynomial, by squaring.
 uint64_t XPow8N(uint64_t n, uint64_t poly, int width) {
-  uint64_t p = uint64_t{1} << (width - 1);  // x^0
+  uint64_t p = uint64_t{1} << (width - 1);       // x^0
   uint64_t sq = uint64_t{1} << (width - 1 - 8);  // x^8
   while (n) {
     if (n & 1) p = MultModP(sq, p, poly, width);
@@ -173,10 +197,17 @@ std::optional<std::string> CombineCrc(ChecksumAlgo algo, std::string_view first,
   uint64_t poly;
   int width;
   switch (algo) {
-    case ChecksumAlgo::kCrc32: poly = 0xEDB88320u, width = 32; break;
-    case ChecksumAlgo::kCrc32c: poly = 0x82F63B78u, width = 32; break;
-    case ChecksumAlgo::kCrc64Nvme: poly = 0x9A6C9329AC4BC9B5ULL, width = 64; break;
-    default: return std::nullopt;
+    case ChecksumAlgo::kCrc32:
+      poly = 0xEDB88320u, width = 32;
+      break;
+    case ChecksumAlgo::kCrc32c:
+      poly = 0x82F63B78u, width = 32;
+      break;
+    case ChecksumAlgo::kCrc64Nvme:
+      poly = 0x9A6C9329AC4BC9B5ULL, width = 64;
+      break;
+    default:
+      return std::nullopt;
   }
   size_t bytes = static_cast<size_t>(width / 8);
   if (first.size() != bytes || second.size() != bytes) return std::nullopt;

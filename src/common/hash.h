@@ -30,8 +30,8 @@ class Hasher {
   const EVP_MD* md_;
 };
 
-std::string Md5(std::string_view data);           // raw 16 bytes
-std::string Sha256(std::string_view data);        // raw 32 bytes
+std::string Md5(std::string_view data);     // raw 16 bytes
+std::string Sha256(std::string_view data);  // raw 32 bytes
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string HmacSha1(std::string_view key, std::string_view data);    // raw 20 bytes (SigV2)

@@ -277,7 +277,8 @@ bool Md5Stream::RestoreState(std::string_view s) {
   Reset();
   if (s.size() < 25 || s.size() >= 25 + 64 || s[0] != 1) return false;
   uint64_t len = 0;
-  for (int b = 0; b < 8; ++b) len |= static_cast<uint64_t>(static_cast<unsigned char>(s[17 + b])) << (8 * b);
+  for (int b = 0; b < 8; ++b)
+    len |= static_cast<uint64_t>(static_cast<unsigned char>(s[17 + b])) << (8 * b);
   if (len % 64 != s.size() - 25) return false;
   for (int i = 0; i < 4; ++i) {
     h_[i] = 0;

@@ -13,15 +13,18 @@ Status ValidateBucketName(std::string_view n) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
       return bad("only lowercase letters, digits, dots and hyphens are allowed");
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(n.front()) || !alnum(n.back())) return bad("names begin and end with a letter or digit");
+  if (!alnum(n.front()) || !alnum(n.back()))
+    return bad("names begin and end with a letter or digit");
   if (n.find("..") != std::string_view::npos) return bad("no two adjacent dots");
   if (n.starts_with("xn--") || n.starts_with("sthree-")) return bad("reserved prefix");
   if (n.ends_with("-s3alias") || n.ends_with("--ol-s3")) return bad("reserved suffix");
   int dots = 0;
   bool digits_only = true;
   for (char c : n) {
-    if (c == '.') dots++;
-    else if (c < '0' || c > '9') digits_only = false;
+    if (c == '.')
+      dots++;
+    else if (c < '0' || c > '9')
+      digits_only = false;
   }
   if (dots == 3 && digits_only) return bad("names must not look like an IP address");
   return Status::Ok();
@@ -63,9 +66,12 @@ Result<VersionId> VersionId::Parse(std::string_view s) {
   for (size_t i = 0; i < 32; i++) {
     char c = s[i];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return bad();
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return bad();
     v[i / 16] = (v[i / 16] << 4) | static_cast<uint64_t>(d);
   }
   VersionId id = Of(v[0], v[1]);

@@ -26,7 +26,7 @@ class Name {
   static Name Trusted(std::string s) { return Name(std::move(s)); }
   const std::string& str() const { return s_; }
   operator const std::string&() const { return s_; }  // NOLINT: reading is always safe
-  operator std::string_view() const { return s_; }     // NOLINT
+  operator std::string_view() const { return s_; }    // NOLINT
   bool empty() const { return s_.empty(); }
   size_t size() const { return s_.size(); }
   auto operator<=>(const Name&) const = default;
@@ -87,7 +87,8 @@ class VersionId {
   bool operator==(const VersionId&) const = default;
 
  private:
-  VersionId(bool null, uint64_t micros, uint64_t rand) : null_(null), micros_(micros), rand_(rand) {}
+  VersionId(bool null, uint64_t micros, uint64_t rand)
+      : null_(null), micros_(micros), rand_(rand) {}
   bool null_ = false;
   uint64_t micros_ = 0;
   uint64_t rand_ = 0;

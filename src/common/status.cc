@@ -37,10 +37,10 @@ Status IoError(std::string_view what, std::string_view path, int err) {
   msg += path;
   msg += ": ";
   msg += std::strerror(err);
-  Err code = err == ENOENT ? Err::kNotFound
-             : err == EEXIST ? Err::kAlreadyExists
+  Err code = err == ENOENT                      ? Err::kNotFound
+             : err == EEXIST                    ? Err::kAlreadyExists
              : (err == ENOSPC || err == EDQUOT) ? Err::kNoSpace
-                                               : Err::kIoError;
+                                                : Err::kIoError;
   bool retryable = err == EINTR || err == EAGAIN || err == ENOSPC || err == EDQUOT;
   return Status(code, std::move(msg), retryable);
 }

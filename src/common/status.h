@@ -55,7 +55,7 @@ Status IoError(std::string_view what, std::string_view path, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
@@ -91,10 +91,10 @@ class [[nodiscard]] Result {
 #define SLUICE_CONCAT_INNER(a, b) a##b
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
-#define SLUICE_RETURN_IF_ERROR(expr)           \
-  do {                                         \
-    ::sluice::Status _st = (expr);             \
-    if (!_st.ok()) return _st;                 \
+#define SLUICE_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::sluice::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -106,10 +106,10 @@ class [[nodiscard]] Result {
   SLUICE_ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)
 
 // The same two for coroutines.
-#define SLUICE_CO_RETURN_IF_ERROR(expr)        \
-  do {                                         \
-    ::sluice::Status _st = (expr);             \
-    if (!_st.ok()) co_return _st;              \
+#define SLUICE_CO_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    ::sluice::Status _st = (expr);      \
+    if (!_st.ok()) co_return _st;       \
   } while (0)
 
 #define SLUICE_CO_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

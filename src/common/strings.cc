@@ -19,8 +19,8 @@ int HexVal(char c) {
 }
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
 }
 
 constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -243,8 +243,8 @@ std::string FormatHttpDate(int64_t micros) {
   int year = tm.tm_year + 1900;
   if (year < 0 || year > 9999) {
     char buf[64];
-    snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-             tm.tm_mday, kMonths[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+             kMonths[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buf;
   }
   std::string out = "Ddd, 00 Mmm 0000 00:00:00 GMT";
@@ -290,8 +290,8 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   if (sscanf(str.c_str(), "%3s, %d %3s %d %d:%d:%d GMT", wday, &day, mon, &year, &h, &m, &sec) ==
           7 ||
       // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
-      sscanf(str.c_str(), "%9[^,], %d-%3s-%d %d:%d:%d GMT", wday, &day, mon, &year, &h, &m,
-             &sec) == 7 ||
+      sscanf(str.c_str(), "%9[^,], %d-%3s-%d %d:%d:%d GMT", wday, &day, mon, &year, &h, &m, &sec) ==
+          7 ||
       // asctime: "Sun Nov  6 08:49:37 1994"
       sscanf(str.c_str(), "%3s %3s %d %d:%d:%d %d", wday, mon, &day, &h, &m, &sec, &year) == 7) {
     int mi = MonthIndex(mon);
@@ -319,8 +319,7 @@ std::optional<int64_t> ParseAmzDate(std::string_view s) {
     }
     return v;
   };
-  int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2),
-      se = num(13, 2);
+  int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(11, 2), se = num(13, 2);
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
       se < 0 || se > 60)
     return std::nullopt;

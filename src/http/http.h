@@ -96,7 +96,7 @@ using Handler = std::function<Task<void>(Request&, Body&, Responder&)>;
 
 // Renders a response for a request that could not be parsed (no handler ran):
 // kBadRequest, kRequestHeaderSectionTooLarge, kRequestTimeout.
-using ErrorRenderer = std::function<void(Err code, std::string_view message, ResponseHead* head,
-                                         std::string* body)>;
+using ErrorRenderer =
+    std::function<void(Err code, std::string_view message, ResponseHead* head, std::string* body)>;
 
 }  // namespace sluice::http

@@ -74,7 +74,8 @@ class FileSystem {
   // Opens an existing file to write more from `offset` on (an append to an object): the
   // file is cut to `offset` first, dropping whatever lay past it; the bytes before are
   // never touched. kCorruption when the file is shorter than `offset`.
-  virtual Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path, uint64_t offset) = 0;
+  virtual Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path,
+                                                       uint64_t offset) = 0;
   // Atomically replaces dst. Durable once the parent directories are synced.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
   // A second name for an existing file (hard link); kAlreadyExists if dst exists.

@@ -75,7 +75,7 @@ MemFileSystem::Dir* MemFileSystem::FindDir(const std::string& path, std::string*
 }
 
 Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::string& path,
-                                                                    int /*mode*/) {
+                                                                     int /*mode*/) {
   std::lock_guard<std::mutex> l(mu_);
   SLUICE_RETURN_IF_ERROR(Check("create", path));
   std::string name;
@@ -88,7 +88,7 @@ Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::
 }
 
 Result<std::unique_ptr<WritableFile>> MemFileSystem::OpenAt(const std::string& path,
-                                                           uint64_t offset) {
+                                                            uint64_t offset) {
   std::lock_guard<std::mutex> l(mu_);
   SLUICE_RETURN_IF_ERROR(Check("openat", path));
   std::string name;

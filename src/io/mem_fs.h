@@ -21,7 +21,8 @@ namespace sluice::io {
 class MemFileSystem final : public FileSystem {
  public:
   // Called before every operation with its name ("create", "append", "sync", "rename",
-  // "link", "remove", "syncdir", "open", "openat", "mkdir", "list") and path; a non-OK result fails the call.
+  // "link", "remove", "syncdir", "open", "openat", "mkdir", "list") and path; a non-OK result fails
+  // the call.
   using FaultFn = std::function<Status(std::string_view op, const std::string& path)>;
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,

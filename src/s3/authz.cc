@@ -148,7 +148,10 @@ class RequestValues final : public auth::ConditionValues {
       return true;
     }
     if (k == "aws:principaltype") {
-      *v = !id ? "Anonymous" : id->is_session() ? "AssumedRole" : id->is_root() ? "Account" : "User";
+      *v = !id                ? "Anonymous"
+           : id->is_session() ? "AssumedRole"
+           : id->is_root()    ? "Account"
+                              : "User";
       return true;
     }
     if (k == "aws:principalarn") {
@@ -244,7 +247,8 @@ Task<Status> Check(Ctx& ctx, std::string_view action, const std::string& bucket,
     if (!e.ok()) {
       // Fail closed, with the reason: a store that cannot answer (503, retryable) is not
       // a denial, and a client told 403 would not retry.
-      spdlog::error("bucket {}: cannot read its access configuration: {}", bucket, e.status().ToString());
+      spdlog::error("bucket {}: cannot read its access configuration: {}", bucket,
+                    e.status().ToString());
       co_return e.status();
     }
     other = std::move(e).value();
@@ -274,8 +278,9 @@ Task<auth::Verdict> Decide(Ctx& ctx, std::string_view action, const std::string&
   const bool acls_count = entry && !entry->acls_disabled && !entry->block.ignore_public_acls;
   const auth::Policy* policy = entry ? entry->policy.get() : nullptr;
   if (policy && !id && entry->block.restrict_public_buckets && policy->IsPublic()) policy = nullptr;
-  auth::AccessRequest r{action, resource, id, policy, &values,
-                        acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
+  auth::AccessRequest r{action,  resource,
+                        id,      policy,
+                        &values, acls_count && BucketAclGrants(entry->acl, action, id != nullptr)};
   auth::Verdict v = auth::Authorize(r);
   // Names reaching authorization were validated (handler.cc, ChecksOf).
   std::optional<Result<meta::ObjectMeta>> object;
@@ -360,7 +365,9 @@ Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache:
   auto doc = co_await index_->GetBucketConfig(name, "policy");
   if (doc.ok()) {
     auto p = auth::Policy::Parse(*doc, auth::PolicyKind::kResource);
-    if (!p.ok()) co_return Error(Err::kCorruption, "stored bucket policy: " + std::string(p.status().message()));
+    if (!p.ok())
+      co_return Error(Err::kCorruption,
+                      "stored bucket policy: " + std::string(p.status().message()));
     e->policy = std::move(p).value();
   } else if (doc.status().code() == Err::kNoSuchBucket) {
     co_return Out(std::move(e));  // not cached: the bucket may be created
@@ -378,7 +385,8 @@ Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache:
     auto b = DecodePublicAccessBlock(*block);
     if (!b) co_return Error(Err::kCorruption, "stored public access block: " + *block);
     e->block = *b;
-  } else if (block.status().code() != Err::kNotFound && block.status().code() != Err::kNoSuchBucket) {
+  } else if (block.status().code() != Err::kNotFound &&
+             block.status().code() != Err::kNoSuchBucket) {
     co_return block.status();
   }
   auto info = co_await index_->GetBucket(name);
@@ -389,23 +397,30 @@ Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache:
   auto lifecycle = co_await index_->GetBucketConfig(name, kLifecycleConfig);
   if (lifecycle.ok()) {
     auto c = ParseLifecycle(*lifecycle);
-    if (!c.ok()) co_return Error(Err::kCorruption, "stored lifecycle configuration: " + std::string(c.status().message()));
+    if (!c.ok())
+      co_return Error(Err::kCorruption,
+                      "stored lifecycle configuration: " + std::string(c.status().message()));
     e->lifecycle = std::make_shared<const LifecycleConfig>(std::move(c).value());
-  } else if (lifecycle.status().code() != Err::kNotFound && lifecycle.status().code() != Err::kNoSuchBucket) {
+  } else if (lifecycle.status().code() != Err::kNotFound &&
+             lifecycle.status().code() != Err::kNoSuchBucket) {
     co_return lifecycle.status();
   }
   auto replication = co_await index_->GetBucketConfig(name, kReplicationConfig);
   if (replication.ok()) {
     auto c = ParseReplication(*replication);
-    if (!c.ok()) co_return Error(Err::kCorruption, "stored replication configuration: " + std::string(c.status().message()));
+    if (!c.ok())
+      co_return Error(Err::kCorruption,
+                      "stored replication configuration: " + std::string(c.status().message()));
     e->replication = std::make_shared<const ReplicationConfig>(std::move(c).value());
-  } else if (replication.status().code() != Err::kNotFound && replication.status().code() != Err::kNoSuchBucket) {
+  } else if (replication.status().code() != Err::kNotFound &&
+             replication.status().code() != Err::kNoSuchBucket) {
     co_return replication.status();
   }
   auto owner = co_await index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
-  } else if (owner.status().code() != Err::kNotFound && owner.status().code() != Err::kNoSuchBucket) {
+  } else if (owner.status().code() != Err::kNotFound &&
+             owner.status().code() != Err::kNoSuchBucket) {
     co_return owner.status();
   }
   // A change that raced with this read bumped the generation: answer, but do not keep it.
@@ -442,65 +457,120 @@ std::string_view VersionAction(std::string_view action) {
 
 std::string_view ActionOf(Op op, std::string_view sub) {
   switch (op) {
-    case Op::kListBuckets: return "s3:ListAllMyBuckets";
-    case Op::kCreateBucket: return "s3:CreateBucket";
-    case Op::kHeadBucket: return "s3:ListBucket";
-    case Op::kDeleteBucket: return "s3:DeleteBucket";
-    case Op::kGetBucketLocation: return "s3:GetBucketLocation";
-    case Op::kGetBucketVersioning: return "s3:GetBucketVersioning";
-    case Op::kPutBucketVersioning: return "s3:PutBucketVersioning";
-    case Op::kListObjects: case Op::kListObjectsV2: case Op::kGetBucketUsage: return "s3:ListBucket";
-    case Op::kListMultipartUploads: return "s3:ListBucketMultipartUploads";
-    case Op::kDeleteObjects: return "s3:DeleteObject";
-    case Op::kBatchGet: return "s3:GetObject";
-    case Op::kPutObject: case Op::kCopyObject: case Op::kCreateMultipartUpload:
-    case Op::kUploadPart: case Op::kUploadPartCopy: case Op::kCompleteMultipartUpload:
+    case Op::kListBuckets:
+      return "s3:ListAllMyBuckets";
+    case Op::kCreateBucket:
+      return "s3:CreateBucket";
+    case Op::kHeadBucket:
+      return "s3:ListBucket";
+    case Op::kDeleteBucket:
+      return "s3:DeleteBucket";
+    case Op::kGetBucketLocation:
+      return "s3:GetBucketLocation";
+    case Op::kGetBucketVersioning:
+      return "s3:GetBucketVersioning";
+    case Op::kPutBucketVersioning:
+      return "s3:PutBucketVersioning";
+    case Op::kListObjects:
+    case Op::kListObjectsV2:
+    case Op::kGetBucketUsage:
+      return "s3:ListBucket";
+    case Op::kListMultipartUploads:
+      return "s3:ListBucketMultipartUploads";
+    case Op::kDeleteObjects:
+      return "s3:DeleteObject";
+    case Op::kBatchGet:
+      return "s3:GetObject";
+    case Op::kPutObject:
+    case Op::kCopyObject:
+    case Op::kCreateMultipartUpload:
+    case Op::kUploadPart:
+    case Op::kUploadPartCopy:
+    case Op::kCompleteMultipartUpload:
     case Op::kPostObject:
       return "s3:PutObject";
-    case Op::kGetObject: case Op::kHeadObject: return "s3:GetObject";
-    case Op::kGetObjectMember: case Op::kListObjectMembers: return "s3:GetObject";
-    case Op::kDeleteObject: return "s3:DeleteObject";
-    case Op::kAbortMultipartUpload: return "s3:AbortMultipartUpload";
-    case Op::kListParts: return "s3:ListMultipartUploadParts";
-    case Op::kPutObjectTagging: return "s3:PutObjectTagging";
-    case Op::kGetObjectTagging: return "s3:GetObjectTagging";
-    case Op::kDeleteObjectTagging: return "s3:DeleteObjectTagging";
+    case Op::kGetObject:
+    case Op::kHeadObject:
+      return "s3:GetObject";
+    case Op::kGetObjectMember:
+    case Op::kListObjectMembers:
+      return "s3:GetObject";
+    case Op::kDeleteObject:
+      return "s3:DeleteObject";
+    case Op::kAbortMultipartUpload:
+      return "s3:AbortMultipartUpload";
+    case Op::kListParts:
+      return "s3:ListMultipartUploadParts";
+    case Op::kPutObjectTagging:
+      return "s3:PutObjectTagging";
+    case Op::kGetObjectTagging:
+      return "s3:GetObjectTagging";
+    case Op::kDeleteObjectTagging:
+      return "s3:DeleteObjectTagging";
     case Op::kGetBucketSubresource:
     case Op::kDeleteBucketSubresource:
       for (const auto& s : kSubresources)
         if (s.sub == sub) return op == Op::kGetBucketSubresource ? s.get : s.put;
       return "s3:PutBucketPolicy";  // unreachable for routed requests: admin-only
-    case Op::kGetBucketAcl: return "s3:GetBucketAcl";
-    case Op::kPutBucketAcl: return "s3:PutBucketAcl";
-    case Op::kGetObjectAcl: return "s3:GetObjectAcl";
-    case Op::kPutObjectAcl: return "s3:PutObjectAcl";
-    case Op::kListObjectVersions: return "s3:ListBucketVersions";
-    case Op::kPutBucketCors: case Op::kDeleteBucketCors: return "s3:PutBucketCORS";
-    case Op::kGetBucketCors: return "s3:GetBucketCORS";
-    case Op::kPreflight: return "";
-    case Op::kGetObjectAttributes: return "s3:GetObjectAttributes";
-    case Op::kPutObjectLockConfiguration: return "s3:PutBucketObjectLockConfiguration";
-    case Op::kGetObjectLockConfiguration: return "s3:GetBucketObjectLockConfiguration";
-    case Op::kPutObjectRetention: return "s3:PutObjectRetention";
-    case Op::kGetObjectRetention: return "s3:GetObjectRetention";
-    case Op::kPutObjectLegalHold: return "s3:PutObjectLegalHold";
-    case Op::kGetObjectLegalHold: return "s3:GetObjectLegalHold";
-    case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
+    case Op::kGetBucketAcl:
+      return "s3:GetBucketAcl";
+    case Op::kPutBucketAcl:
+      return "s3:PutBucketAcl";
+    case Op::kGetObjectAcl:
+      return "s3:GetObjectAcl";
+    case Op::kPutObjectAcl:
+      return "s3:PutObjectAcl";
+    case Op::kListObjectVersions:
+      return "s3:ListBucketVersions";
+    case Op::kPutBucketCors:
+    case Op::kDeleteBucketCors:
+      return "s3:PutBucketCORS";
+    case Op::kGetBucketCors:
+      return "s3:GetBucketCORS";
+    case Op::kPreflight:
+      return "";
+    case Op::kGetObjectAttributes:
+      return "s3:GetObjectAttributes";
+    case Op::kPutObjectLockConfiguration:
+      return "s3:PutBucketObjectLockConfiguration";
+    case Op::kGetObjectLockConfiguration:
+      return "s3:GetBucketObjectLockConfiguration";
+    case Op::kPutObjectRetention:
+      return "s3:PutObjectRetention";
+    case Op::kGetObjectRetention:
+      return "s3:GetObjectRetention";
+    case Op::kPutObjectLegalHold:
+      return "s3:PutObjectLegalHold";
+    case Op::kGetObjectLegalHold:
+      return "s3:GetObjectLegalHold";
+    case Op::kPutBucketLifecycle:
+    case Op::kDeleteBucketLifecycle:
       return "s3:PutLifecycleConfiguration";
-    case Op::kPutBucketReplication: case Op::kDeleteBucketReplication:
+    case Op::kPutBucketReplication:
+    case Op::kDeleteBucketReplication:
       return "s3:PutReplicationConfiguration";
-    case Op::kGetBucketReplication: return "s3:GetReplicationConfiguration";
-    case Op::kGetBucketLifecycle: return "s3:GetLifecycleConfiguration";
-    case Op::kPutBucketPolicy: return "s3:PutBucketPolicy";
-    case Op::kGetBucketPolicy: return "s3:GetBucketPolicy";
-    case Op::kDeleteBucketPolicy: return "s3:DeleteBucketPolicy";
-    case Op::kGetBucketPolicyStatus: return "s3:GetBucketPolicyStatus";
-    case Op::kPutPublicAccessBlock: case Op::kDeletePublicAccessBlock:
+    case Op::kGetBucketReplication:
+      return "s3:GetReplicationConfiguration";
+    case Op::kGetBucketLifecycle:
+      return "s3:GetLifecycleConfiguration";
+    case Op::kPutBucketPolicy:
+      return "s3:PutBucketPolicy";
+    case Op::kGetBucketPolicy:
+      return "s3:GetBucketPolicy";
+    case Op::kDeleteBucketPolicy:
+      return "s3:DeleteBucketPolicy";
+    case Op::kGetBucketPolicyStatus:
+      return "s3:GetBucketPolicyStatus";
+    case Op::kPutPublicAccessBlock:
+    case Op::kDeletePublicAccessBlock:
       return "s3:PutBucketPublicAccessBlock";
-    case Op::kGetPublicAccessBlock: return "s3:GetBucketPublicAccessBlock";
-    case Op::kPutBucketOwnershipControls: case Op::kDeleteBucketOwnershipControls:
+    case Op::kGetPublicAccessBlock:
+      return "s3:GetBucketPublicAccessBlock";
+    case Op::kPutBucketOwnershipControls:
+    case Op::kDeleteBucketOwnershipControls:
       return "s3:PutBucketOwnershipControls";
-    case Op::kGetBucketOwnershipControls: return "s3:GetBucketOwnershipControls";
+    case Op::kGetBucketOwnershipControls:
+      return "s3:GetBucketOwnershipControls";
   }
   return "";
 }
@@ -526,7 +596,8 @@ Status ChecksOf(Ctx& ctx, const Route& route, RouteChecks* out) {
   switch (route.op) {
     case Op::kListBuckets:
       // Filtered per bucket by the operation; anonymous callers have no bucket list.
-      if (!ctx.auth.credential.identity) out->needed[out->count++] = {"s3:ListAllMyBuckets", &kNone, &kNone};
+      if (!ctx.auth.credential.identity)
+        out->needed[out->count++] = {"s3:ListAllMyBuckets", &kNone, &kNone};
       return Status::Ok();
     case Op::kDeleteObjects:
       return Status::Ok();  // s3:DeleteObject is checked per key by the operation
@@ -552,8 +623,9 @@ Status ChecksOf(Ctx& ctx, const Route& route, RouteChecks* out) {
   if (route.op == Op::kCopyObject || route.op == Op::kUploadPartCopy) {
     std::string_view source = ctx.req.header("x-amz-copy-source");
     auto [src_bucket, src_key] = SplitCopySource(source);
-    std::string_view src_action =
-        source.find("versionId=") != std::string_view::npos ? "s3:GetObjectVersion" : "s3:GetObject";
+    std::string_view src_action = source.find("versionId=") != std::string_view::npos
+                                      ? "s3:GetObjectVersion"
+                                      : "s3:GetObject";
     if (!src_key.empty()) {
       SLUICE_RETURN_IF_ERROR(ValidateBucketName(src_bucket));
       SLUICE_RETURN_IF_ERROR(ValidateObjectKey(src_key));
@@ -583,7 +655,8 @@ Task<Status> AuthorizeRequest(Ctx& ctx, const Route& route) {
     const Needed& n = checks.needed[i];
     st = co_await Require(ctx, n.action, *n.bucket, *n.key);
   }
-  if (st.code() != Err::kAccessDenied || ctx.bucket.empty() || route.op == Op::kCreateBucket) co_return st;
+  if (st.code() != Err::kAccessDenied || ctx.bucket.empty() || route.op == Op::kCreateBucket)
+    co_return st;
   // Existence before permission where S3 answers it so: bucket names are global and no
   // secret, so a missing bucket is 404 for anyone; a missing key is 404 for a caller who may
   // list the bucket (who could see that anyway), and stays 403 for everyone else.
@@ -613,7 +686,8 @@ Task<Status> HideMissingKey(Ctx& ctx, Op op, Status st) {
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b) {
   std::string s;
-  for (bool f : {b.block_public_acls, b.ignore_public_acls, b.block_public_policy, b.restrict_public_buckets})
+  for (bool f : {b.block_public_acls, b.ignore_public_acls, b.block_public_policy,
+                 b.restrict_public_buckets})
     s += f ? '1' : '0';
   return s;
 }
@@ -634,9 +708,11 @@ Task<Status> CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view
   if (e->acls_disabled && !acl.empty())
     co_return Error(Err::kAccessControlListNotSupported,
                     "The bucket does not allow ACLs (its ObjectOwnership is BucketOwnerEnforced)");
-  const bool is_public = acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";
+  const bool is_public =
+      acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read";
   if (e->block.block_public_acls && is_public)
-    co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public ACLs)");
+    co_return Error(Err::kAccessDenied,
+                    "Access Denied (the bucket's public access block refuses public ACLs)");
   co_return Status::Ok();
 }
 

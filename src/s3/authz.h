@@ -49,7 +49,6 @@ inline bool IsObjectOwnership(std::string_view v) {
 // is refused (403 AccessDenied).
 Task<Status> CheckAclWrite(Ctx& ctx, const std::string& bucket, std::string_view acl);
 
-
 // What a request needs to know of a bucket's access configuration, compiled once.
 struct BucketAccessEntry {
   std::shared_ptr<const auth::Policy> policy;  // null: none

@@ -19,8 +19,9 @@ Status Malformed(std::string what) {
 }
 
 Status BadSignature(std::string what) {
-  return Error(Err::kSignatureDoesNotMatch,
-               "The " + what + " signature we calculated does not match the signature you provided.");
+  return Error(
+      Err::kSignatureDoesNotMatch,
+      "The " + what + " signature we calculated does not match the signature you provided.");
 }
 
 bool SameSignature(const std::string& a, const std::string& b) {
@@ -145,7 +146,8 @@ Status AwsChunkedParser::Feed(std::string_view* in, char* out, size_t cap, size_
     line_.append(in->data(), take);
     in->remove_prefix(take);
     if (nl == std::string_view::npos) continue;
-    if (line_.size() < 2 || line_[line_.size() - 2] != '\r') return Malformed("a line does not end with CRLF");
+    if (line_.size() < 2 || line_[line_.size() - 2] != '\r')
+      return Malformed("a line does not end with CRLF");
     line_.resize(line_.size() - 2);
     std::string line = std::move(line_);
     line_.clear();

@@ -8,7 +8,8 @@ Task<Result<size_t>> AwsChunkedReader::Read(char* out, size_t n) {
     if (pending_.empty()) {
       auto r = co_await body_.Read(buf_.get(), kBufferSize);
       if (!r.ok()) co_return r.status();
-      if (*r == 0) co_return Error(Err::kIncompleteBody, "malformed aws-chunked body: it ends early");
+      if (*r == 0)
+        co_return Error(Err::kIncompleteBody, "malformed aws-chunked body: it ends early");
       pending_ = std::string_view(buf_.get(), *r);
     }
     size_t produced = 0;

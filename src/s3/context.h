@@ -25,7 +25,7 @@ struct Limits {
   uint64_t max_object_size = 5ULL << 30;  // single PUT and CopyObject
   uint64_t min_part_size = 5ULL << 20;    // every part but the last
   size_t max_user_metadata = 2048;
-  size_t io_buffer = 128 * 1024;          // per-request streaming buffer
+  size_t io_buffer = 128 * 1024;  // per-request streaming buffer
 };
 
 class BucketAccessCache;   // s3/authz.h
@@ -55,7 +55,6 @@ struct Services {
   std::vector<std::string> domains;  // for virtual-hosted-style: "<bucket>.<domain>"
   Limits limits;
 };
-
 
 struct Ctx {
   const Services& svc;

@@ -74,8 +74,9 @@ Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view xml) {
         rule.origins.push_back(text);
       } else if (name == "AllowedMethod") {
         if (std::find(std::begin(kMethods), std::end(kMethods), text) == std::end(kMethods))
-          return Error(Err::kInvalidRequest,
-                       "Found unsupported HTTP method in CORS config. Unsupported method is " + text);
+          return Error(
+              Err::kInvalidRequest,
+              "Found unsupported HTTP method in CORS config. Unsupported method is " + text);
         rule.methods.push_back(text);
       } else if (name == "AllowedHeader") {
         SLUICE_RETURN_IF_ERROR(wildcards("AllowedHeader"));
@@ -84,7 +85,8 @@ Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view xml) {
         rule.expose.push_back(text);
       } else if (name == "MaxAgeSeconds") {
         auto v = ParseUint(text);
-        if (!v || *v > INT32_MAX) return Error(Err::kMalformedXML, "MaxAgeSeconds must be a number");
+        if (!v || *v > INT32_MAX)
+          return Error(Err::kMalformedXML, "MaxAgeSeconds must be a number");
         rule.max_age = static_cast<int64_t>(*v);
       } else {
         return Error(Err::kMalformedXML, "unexpected element " + std::string(name));
@@ -138,13 +140,15 @@ void AddCorsHeaders(const CorsRule& rule, std::string_view origin, bool prefligh
   out->emplace_back("Access-Control-Allow-Origin", any_origin ? "*" : std::string(origin));
   if (!any_origin) out->emplace_back("Access-Control-Allow-Credentials", "true");
   out->emplace_back("Access-Control-Allow-Methods", JoinList(rule.methods));
-  if (!rule.expose.empty()) out->emplace_back("Access-Control-Expose-Headers", JoinList(rule.expose));
+  if (!rule.expose.empty())
+    out->emplace_back("Access-Control-Expose-Headers", JoinList(rule.expose));
   if (preflight) {
     if (!Trim(request_headers).empty())
       out->emplace_back("Access-Control-Allow-Headers", std::string(Trim(request_headers)));
     if (rule.max_age) out->emplace_back("Access-Control-Max-Age", std::to_string(*rule.max_age));
   }
-  out->emplace_back("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+  out->emplace_back("Vary",
+                    "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
 }
 
 }  // namespace sluice::s3

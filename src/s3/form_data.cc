@@ -11,8 +11,9 @@ namespace {
 constexpr size_t kMaxPartHeaders = 16 * 1024;
 
 Status Malformed(std::string_view why) {
-  return Error(Err::kMalformedPOSTRequest,
-               "The body of your POST request is not well-formed multipart/form-data: " + std::string(why));
+  return Error(
+      Err::kMalformedPOSTRequest,
+      "The body of your POST request is not well-formed multipart/form-data: " + std::string(why));
 }
 
 // Parameters of a header value: `form-data; name="a"; filename="b"`. Quoted values may
@@ -118,7 +119,8 @@ Status FormDataParser::ParseHeaders(std::string_view block, Event* e) {
       e->content_type = std::string(value);
     }
   }
-  if (!disposition || e->name.empty()) return Malformed("a part without a named Content-Disposition");
+  if (!disposition || e->name.empty())
+    return Malformed("a part without a named Content-Disposition");
   return Status::Ok();
 }
 
@@ -187,7 +189,7 @@ Result<FormDataParser::Event> FormDataParser::Next() {
         }
         // Without a delimiter in view, the last delimiter-length-minus-one bytes might be
         // the start of one: hold them back.
-        size_t safe = at != std::string_view::npos ? at
+        size_t safe = at != std::string_view::npos        ? at
                       : avail.size() >= delimiter_.size() ? avail.size() - (delimiter_.size() - 1)
                                                           : 0;
         if (safe == 0) {

@@ -18,8 +18,8 @@ class FormDataParser {
  public:
   struct Event {
     enum Kind { kNeedMore, kPartStart, kData, kPartEnd, kEnd } kind = kNeedMore;
-    std::string name;          // kPartStart: the form field's name
-    std::string filename;      // kPartStart: set (maybe empty) for a file field
+    std::string name;      // kPartStart: the form field's name
+    std::string filename;  // kPartStart: set (maybe empty) for a file field
     bool has_filename = false;
     std::string content_type;  // kPartStart: the part's Content-Type
     std::string_view data;     // kData: valid until the next call

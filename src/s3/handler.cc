@@ -57,7 +57,8 @@ Task<Status> CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string
   auto bucket = ParseBucketName(bucket_name);
   if (!bucket.ok()) co_return Status::Ok();  // the operation refuses the name
   auto info = co_await ctx.svc.index->GetBucket(*bucket);
-  if (!info.ok()) co_return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
+  if (!info.ok())
+    co_return info.status().code() == Err::kNoSuchBucket ? Status::Ok() : info.status();
   if (info->owner != Trim(expected)) co_return Error(Err::kAccessDenied, "Access Denied");
   co_return Status::Ok();
 }
@@ -67,13 +68,27 @@ Task<Status> CheckExpectedOwner(Ctx& ctx, std::string_view expected, std::string
 // own and may change.
 bool ChangesSnapshotData(Op op) {
   switch (op) {
-    case Op::kCreateBucket: case Op::kDeleteBucket: case Op::kPutBucketVersioning:
-    case Op::kDeleteObjects: case Op::kPutObject: case Op::kCopyObject: case Op::kDeleteObject:
-    case Op::kCreateMultipartUpload: case Op::kUploadPart: case Op::kUploadPartCopy:
-    case Op::kCompleteMultipartUpload: case Op::kAbortMultipartUpload:
-    case Op::kPutObjectTagging: case Op::kDeleteObjectTagging: case Op::kPutObjectAcl:
-    case Op::kPostObject: case Op::kPutObjectLockConfiguration: case Op::kPutObjectRetention:
-    case Op::kPutObjectLegalHold: case Op::kPutBucketLifecycle: case Op::kDeleteBucketLifecycle:
+    case Op::kCreateBucket:
+    case Op::kDeleteBucket:
+    case Op::kPutBucketVersioning:
+    case Op::kDeleteObjects:
+    case Op::kPutObject:
+    case Op::kCopyObject:
+    case Op::kDeleteObject:
+    case Op::kCreateMultipartUpload:
+    case Op::kUploadPart:
+    case Op::kUploadPartCopy:
+    case Op::kCompleteMultipartUpload:
+    case Op::kAbortMultipartUpload:
+    case Op::kPutObjectTagging:
+    case Op::kDeleteObjectTagging:
+    case Op::kPutObjectAcl:
+    case Op::kPostObject:
+    case Op::kPutObjectLockConfiguration:
+    case Op::kPutObjectRetention:
+    case Op::kPutObjectLegalHold:
+    case Op::kPutBucketLifecycle:
+    case Op::kDeleteBucketLifecycle:
     case Op::kPutBucketReplication:
       return true;
     default:
@@ -96,10 +111,12 @@ Task<Status> RefuseSnapshotWrite(Ctx& ctx, Op op) {
 }
 
 Task<Status> CheckExpectedOwners(Ctx& ctx) {
-  SLUICE_CO_RETURN_IF_ERROR(co_await CheckExpectedOwner(ctx, ctx.req.header("x-amz-expected-bucket-owner"), ctx.bucket));
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await CheckExpectedOwner(ctx, ctx.req.header("x-amz-expected-bucket-owner"), ctx.bucket));
   std::string_view src_owner = ctx.req.header("x-amz-source-expected-bucket-owner");
   if (src_owner.empty()) co_return Status::Ok();
-  co_return co_await CheckExpectedOwner(ctx, src_owner, SplitCopySource(ctx.req.header("x-amz-copy-source")).first);
+  co_return co_await CheckExpectedOwner(ctx, src_owner,
+                                        SplitCopySource(ctx.req.header("x-amz-copy-source")).first);
 }
 
 }  // namespace
@@ -124,7 +141,9 @@ class CommonHeaders final : public http::Responder {
   int status() const override { return inner_.status(); }
   uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
   // Headers for every response from here on, errors included (the CORS headers).
-  void AddToEvery(std::vector<std::pair<std::string, std::string>> extra) { extra_ = std::move(extra); }
+  void AddToEvery(std::vector<std::pair<std::string, std::string>> extra) {
+    extra_ = std::move(extra);
+  }
 
  private:
   http::ResponseHead Decorate(const http::ResponseHead& h) {
@@ -141,9 +160,10 @@ class CommonHeaders final : public http::Responder {
   std::vector<std::pair<std::string, std::string>> extra_;
 };
 
-
 S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
-    : svc_(svc), opts_(opts), verifier_(svc.credentials, svc.clock),
+    : svc_(svc),
+      opts_(opts),
+      verifier_(svc.credentials, svc.clock),
       verifier_v2_(svc.credentials, svc.clock) {
   if (opts_.access_log) access_log_ = spdlog::get("access");
   id_prefix_ = svc.random->HexString(4);
@@ -177,17 +197,18 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   auto q = Query::Parse(ctx.req.query());
   if (!q.ok()) co_return q.status();
   ctx.query = std::move(q).value();
-  SLUICE_CO_ASSIGN_OR_RETURN(Route route,
-                             RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(),
-                                          ctx.query, svc_.domains,
-                                          ctx.req.has_header("x-amz-copy-source")));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      Route route, RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(), ctx.query,
+                                svc_.domains, ctx.req.has_header("x-amz-copy-source")));
   ctx.metrics_slot = RequestMetrics::Slot(route.op);
   // Names are validated here, once; below this point they travel as their types.
   Status bucket_ok = Status::Ok();
   if (!route.bucket.empty()) {
     auto b = ParseBucketName(route.bucket);
-    if (b.ok()) ctx.bucket = std::move(b).value();
-    else bucket_ok = b.status();
+    if (b.ok())
+      ctx.bucket = std::move(b).value();
+    else
+      bucket_ok = b.status();
   }
   const bool valid_bucket = !ctx.bucket.empty();
 
@@ -248,7 +269,8 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
     ctx.access = svc_.access->Peek(ctx.bucket);
     if (!ctx.access) SLUICE_CO_RETURN_IF_ERROR(co_await LoadAccess(ctx));
   }
-  if (!AllowedWithoutChecks(ctx, route)) SLUICE_CO_RETURN_IF_ERROR(co_await AuthorizeRequest(ctx, route));
+  if (!AllowedWithoutChecks(ctx, route))
+    SLUICE_CO_RETURN_IF_ERROR(co_await AuthorizeRequest(ctx, route));
   // A header asking for a feature this server lacks: 501, never a silent success.
   {
     Status unsupported = Status::Ok();
@@ -272,31 +294,50 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
 
   if (svc_.cache) {
     switch (route.op) {
-      case Op::kListBuckets: case Op::kListObjects: case Op::kListObjectsV2:
+      case Op::kListBuckets:
+      case Op::kListObjects:
+      case Op::kListObjectsV2:
         co_return co_await ForwardToOrigin(ctx);
-      case Op::kGetObject: case Op::kHeadObject: {
+      case Op::kGetObject:
+      case Op::kHeadObject: {
         Status st = co_await CachedGetObject(ctx, route.op == Op::kHeadObject);
-        if (st.code() == Err::kNoSuchKey) st = co_await HideMissingKey(ctx, route.op, std::move(st));
+        if (st.code() == Err::kNoSuchKey)
+          st = co_await HideMissingKey(ctx, route.op, std::move(st));
         co_return st;
       }
-      default: break;  // HeadBucket, GetBucketLocation: the local bucket answers
+      default:
+        break;  // HeadBucket, GetBucketLocation: the local bucket answers
     }
   }
   switch (route.op) {
-    case Op::kListBuckets: co_return co_await ListBuckets(ctx);
-    case Op::kCreateBucket: co_return co_await CreateBucket(ctx);
-    case Op::kHeadBucket: co_return co_await HeadBucket(ctx);
-    case Op::kDeleteBucket: co_return co_await DeleteBucket(ctx);
-    case Op::kGetBucketLocation: co_return co_await GetBucketLocation(ctx);
-    case Op::kGetBucketVersioning: co_return co_await GetBucketVersioning(ctx);
-    case Op::kPutBucketVersioning: co_return co_await PutBucketVersioning(ctx);
-    case Op::kListObjects: co_return co_await ListObjects(ctx, false);
-    case Op::kListObjectsV2: co_return co_await ListObjects(ctx, true);
-    case Op::kListMultipartUploads: co_return co_await ListMultipartUploads(ctx);
-    case Op::kDeleteObjects: co_return co_await DeleteObjects(ctx);
-    case Op::kBatchGet: co_return co_await BatchGet(ctx);
-    case Op::kPutObject: co_return co_await PutObject(ctx);
-    case Op::kCopyObject: co_return co_await CopyObject(ctx);
+    case Op::kListBuckets:
+      co_return co_await ListBuckets(ctx);
+    case Op::kCreateBucket:
+      co_return co_await CreateBucket(ctx);
+    case Op::kHeadBucket:
+      co_return co_await HeadBucket(ctx);
+    case Op::kDeleteBucket:
+      co_return co_await DeleteBucket(ctx);
+    case Op::kGetBucketLocation:
+      co_return co_await GetBucketLocation(ctx);
+    case Op::kGetBucketVersioning:
+      co_return co_await GetBucketVersioning(ctx);
+    case Op::kPutBucketVersioning:
+      co_return co_await PutBucketVersioning(ctx);
+    case Op::kListObjects:
+      co_return co_await ListObjects(ctx, false);
+    case Op::kListObjectsV2:
+      co_return co_await ListObjects(ctx, true);
+    case Op::kListMultipartUploads:
+      co_return co_await ListMultipartUploads(ctx);
+    case Op::kDeleteObjects:
+      co_return co_await DeleteObjects(ctx);
+    case Op::kBatchGet:
+      co_return co_await BatchGet(ctx);
+    case Op::kPutObject:
+      co_return co_await PutObject(ctx);
+    case Op::kCopyObject:
+      co_return co_await CopyObject(ctx);
     // A missing key is 404 only for a caller who may list the bucket (HideMissingKey).
     case Op::kGetObject:
     case Op::kHeadObject: {
@@ -304,54 +345,102 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       if (st.code() == Err::kNoSuchKey) st = co_await HideMissingKey(ctx, route.op, std::move(st));
       co_return st;
     }
-    case Op::kGetObjectMember: co_return co_await GetObjectMember(ctx, ctx.req.method() == "HEAD");
-    case Op::kListObjectMembers: co_return co_await ListObjectMembers(ctx);
-    case Op::kGetBucketUsage: co_return co_await GetBucketUsage(ctx);
-    case Op::kDeleteObject: co_return co_await DeleteObject(ctx);
-    case Op::kCreateMultipartUpload: co_return co_await CreateMultipartUpload(ctx);
-    case Op::kUploadPart: co_return co_await UploadPart(ctx);
-    case Op::kUploadPartCopy: co_return co_await UploadPartCopy(ctx);
-    case Op::kCompleteMultipartUpload: co_return co_await CompleteMultipartUpload(ctx);
-    case Op::kAbortMultipartUpload: co_return co_await AbortMultipartUpload(ctx);
-    case Op::kListParts: co_return co_await ListParts(ctx);
-    case Op::kPutObjectTagging: co_return co_await PutObjectTagging(ctx);
-    case Op::kGetObjectTagging: co_return co_await GetObjectTagging(ctx);
-    case Op::kDeleteObjectTagging: co_return co_await DeleteObjectTagging(ctx);
-    case Op::kGetBucketSubresource: co_return co_await GetBucketSubresource(ctx, route.subresource);
-    case Op::kDeleteBucketSubresource: co_return co_await DeleteBucketSubresource(ctx);
-    case Op::kGetBucketAcl: co_return co_await GetBucketAcl(ctx);
-    case Op::kPutBucketAcl: co_return co_await PutBucketAcl(ctx);
-    case Op::kGetObjectAcl: co_return co_await GetObjectAcl(ctx);
-    case Op::kPutObjectAcl: co_return co_await PutObjectAcl(ctx);
-    case Op::kListObjectVersions: co_return co_await ListObjectVersions(ctx);
-    case Op::kPutBucketCors: co_return co_await PutBucketCors(ctx);
-    case Op::kGetBucketCors: co_return co_await GetBucketCors(ctx);
-    case Op::kDeleteBucketCors: co_return co_await DeleteBucketCors(ctx);
-    case Op::kPreflight: co_return co_await PreflightCors(ctx);
-    case Op::kGetObjectAttributes: co_return co_await GetObjectAttributes(ctx);
-    case Op::kPutObjectLockConfiguration: co_return co_await PutObjectLockConfiguration(ctx);
-    case Op::kGetObjectLockConfiguration: co_return co_await GetObjectLockConfiguration(ctx);
-    case Op::kPutObjectRetention: co_return co_await PutObjectRetention(ctx);
-    case Op::kGetObjectRetention: co_return co_await GetObjectRetention(ctx);
-    case Op::kPutObjectLegalHold: co_return co_await PutObjectLegalHold(ctx);
-    case Op::kGetObjectLegalHold: co_return co_await GetObjectLegalHold(ctx);
-    case Op::kPutBucketReplication: co_return co_await PutBucketReplication(ctx);
-    case Op::kGetBucketReplication: co_return co_await GetBucketReplication(ctx);
-    case Op::kDeleteBucketReplication: co_return co_await DeleteBucketReplication(ctx);
-    case Op::kPutBucketLifecycle: co_return co_await PutBucketLifecycle(ctx);
-    case Op::kGetBucketLifecycle: co_return co_await GetBucketLifecycle(ctx);
-    case Op::kDeleteBucketLifecycle: co_return co_await DeleteBucketLifecycle(ctx);
-    case Op::kPostObject: co_return co_await PostObject(ctx);
-    case Op::kPutBucketPolicy: co_return co_await PutBucketPolicy(ctx);
-    case Op::kGetBucketPolicy: co_return co_await GetBucketPolicy(ctx);
-    case Op::kDeleteBucketPolicy: co_return co_await DeleteBucketPolicy(ctx);
-    case Op::kGetBucketPolicyStatus: co_return co_await GetBucketPolicyStatus(ctx);
-    case Op::kPutPublicAccessBlock: co_return co_await PutPublicAccessBlock(ctx);
-    case Op::kGetPublicAccessBlock: co_return co_await GetPublicAccessBlock(ctx);
-    case Op::kDeletePublicAccessBlock: co_return co_await DeletePublicAccessBlock(ctx);
-    case Op::kPutBucketOwnershipControls: co_return co_await PutBucketOwnershipControls(ctx);
-    case Op::kGetBucketOwnershipControls: co_return co_await GetBucketOwnershipControls(ctx);
-    case Op::kDeleteBucketOwnershipControls: co_return co_await DeleteBucketOwnershipControls(ctx);
+    case Op::kGetObjectMember:
+      co_return co_await GetObjectMember(ctx, ctx.req.method() == "HEAD");
+    case Op::kListObjectMembers:
+      co_return co_await ListObjectMembers(ctx);
+    case Op::kGetBucketUsage:
+      co_return co_await GetBucketUsage(ctx);
+    case Op::kDeleteObject:
+      co_return co_await DeleteObject(ctx);
+    case Op::kCreateMultipartUpload:
+      co_return co_await CreateMultipartUpload(ctx);
+    case Op::kUploadPart:
+      co_return co_await UploadPart(ctx);
+    case Op::kUploadPartCopy:
+      co_return co_await UploadPartCopy(ctx);
+    case Op::kCompleteMultipartUpload:
+      co_return co_await CompleteMultipartUpload(ctx);
+    case Op::kAbortMultipartUpload:
+      co_return co_await AbortMultipartUpload(ctx);
+    case Op::kListParts:
+      co_return co_await ListParts(ctx);
+    case Op::kPutObjectTagging:
+      co_return co_await PutObjectTagging(ctx);
+    case Op::kGetObjectTagging:
+      co_return co_await GetObjectTagging(ctx);
+    case Op::kDeleteObjectTagging:
+      co_return co_await DeleteObjectTagging(ctx);
+    case Op::kGetBucketSubresource:
+      co_return co_await GetBucketSubresource(ctx, route.subresource);
+    case Op::kDeleteBucketSubresource:
+      co_return co_await DeleteBucketSubresource(ctx);
+    case Op::kGetBucketAcl:
+      co_return co_await GetBucketAcl(ctx);
+    case Op::kPutBucketAcl:
+      co_return co_await PutBucketAcl(ctx);
+    case Op::kGetObjectAcl:
+      co_return co_await GetObjectAcl(ctx);
+    case Op::kPutObjectAcl:
+      co_return co_await PutObjectAcl(ctx);
+    case Op::kListObjectVersions:
+      co_return co_await ListObjectVersions(ctx);
+    case Op::kPutBucketCors:
+      co_return co_await PutBucketCors(ctx);
+    case Op::kGetBucketCors:
+      co_return co_await GetBucketCors(ctx);
+    case Op::kDeleteBucketCors:
+      co_return co_await DeleteBucketCors(ctx);
+    case Op::kPreflight:
+      co_return co_await PreflightCors(ctx);
+    case Op::kGetObjectAttributes:
+      co_return co_await GetObjectAttributes(ctx);
+    case Op::kPutObjectLockConfiguration:
+      co_return co_await PutObjectLockConfiguration(ctx);
+    case Op::kGetObjectLockConfiguration:
+      co_return co_await GetObjectLockConfiguration(ctx);
+    case Op::kPutObjectRetention:
+      co_return co_await PutObjectRetention(ctx);
+    case Op::kGetObjectRetention:
+      co_return co_await GetObjectRetention(ctx);
+    case Op::kPutObjectLegalHold:
+      co_return co_await PutObjectLegalHold(ctx);
+    case Op::kGetObjectLegalHold:
+      co_return co_await GetObjectLegalHold(ctx);
+    case Op::kPutBucketReplication:
+      co_return co_await PutBucketReplication(ctx);
+    case Op::kGetBucketReplication:
+      co_return co_await GetBucketReplication(ctx);
+    case Op::kDeleteBucketReplication:
+      co_return co_await DeleteBucketReplication(ctx);
+    case Op::kPutBucketLifecycle:
+      co_return co_await PutBucketLifecycle(ctx);
+    case Op::kGetBucketLifecycle:
+      co_return co_await GetBucketLifecycle(ctx);
+    case Op::kDeleteBucketLifecycle:
+      co_return co_await DeleteBucketLifecycle(ctx);
+    case Op::kPostObject:
+      co_return co_await PostObject(ctx);
+    case Op::kPutBucketPolicy:
+      co_return co_await PutBucketPolicy(ctx);
+    case Op::kGetBucketPolicy:
+      co_return co_await GetBucketPolicy(ctx);
+    case Op::kDeleteBucketPolicy:
+      co_return co_await DeleteBucketPolicy(ctx);
+    case Op::kGetBucketPolicyStatus:
+      co_return co_await GetBucketPolicyStatus(ctx);
+    case Op::kPutPublicAccessBlock:
+      co_return co_await PutPublicAccessBlock(ctx);
+    case Op::kGetPublicAccessBlock:
+      co_return co_await GetPublicAccessBlock(ctx);
+    case Op::kDeletePublicAccessBlock:
+      co_return co_await DeletePublicAccessBlock(ctx);
+    case Op::kPutBucketOwnershipControls:
+      co_return co_await PutBucketOwnershipControls(ctx);
+    case Op::kGetBucketOwnershipControls:
+      co_return co_await GetBucketOwnershipControls(ctx);
+    case Op::kDeleteBucketOwnershipControls:
+      co_return co_await DeleteBucketOwnershipControls(ctx);
   }
   co_return Error(Err::kNotImplemented, "");
 }
@@ -363,7 +452,9 @@ static Task<Status> Readiness(const Services& svc) {
   storage::DataStore* data = &svc.data->backend();
   auto check = [index, data]() -> Status {
     auto docs = index->ListDocs("ready-probe");
-    if (!docs.ok()) return Status(docs.status().code(), "the index does not answer: " + std::string(docs.status().message()));
+    if (!docs.ok())
+      return Status(docs.status().code(),
+                    "the index does not answer: " + std::string(docs.status().message()));
     Status w = data->CheckWritable();
     if (!w.ok()) return Status(w.code(), "new data cannot be written: " + std::string(w.message()));
     return Status::Ok();
@@ -414,7 +505,8 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     }
     const std::string text = ready.ok() ? "ready\n" : "not ready: " + ready.ToString() + "\n";
     (co_await resp.Send(head, text)).IgnoreError();
-    record(RequestMetrics::Slot(Endpoint::kReady), ready.ok() ? Err::kOk : Err::kServiceUnavailable, {});
+    record(RequestMetrics::Slot(Endpoint::kReady), ready.ok() ? Err::kOk : Err::kServiceUnavailable,
+           {});
     co_return;
   }
 
@@ -447,14 +539,17 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
         head.Set("Content-Type", "application/xml");
         std::string resource(req.path());
         if (answer == Err::kSlowDown) head.Set("Retry-After", "1");
-        std::string xml = RenderErrorXml(answer, st.message(), resource, request_id, ctx.error_fields);
+        std::string xml =
+            RenderErrorXml(answer, st.message(), resource, request_id, ctx.error_fields);
         (co_await resp.Send(head, xml)).IgnoreError();
       }
     }
-    if (e.http_status >= 500 && e.http_status != 501) spdlog::error("request {}: {}", request_id, st.ToString());
+    if (e.http_status >= 500 && e.http_status != 501)
+      spdlog::error("request {}: {}", request_id, st.ToString());
   }
-  record(ctx.metrics_slot != SIZE_MAX ? ctx.metrics_slot : RequestMetrics::Slot(Endpoint::kUnrouted),
-         answered, ctx.bucket.str());
+  record(
+      ctx.metrics_slot != SIZE_MAX ? ctx.metrics_slot : RequestMetrics::Slot(Endpoint::kUnrouted),
+      answered, ctx.bucket.str());
   if (access_log_) {
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
     access_log_->info(

@@ -3,10 +3,10 @@
 // access-log line per request. Thread-safe; one instance serves every I/O thread.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <atomic>
 #include <memory>
-
-#include <spdlog/logger.h>
 
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"

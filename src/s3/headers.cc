@@ -33,9 +33,9 @@ bool EtagListMatches(std::string_view list, std::string_view etag) {
 int64_t Seconds(int64_t micros) { return micros / 1000000; }
 
 // The shared rule for both GET preconditions and copy-source ones.
-Status Evaluate(std::string_view if_match, bool has_match, std::string_view if_none,
-                bool has_none, std::string_view if_mod, std::string_view if_unmod,
-                const meta::ObjectMeta& m, bool not_modified_is_304) {
+Status Evaluate(std::string_view if_match, bool has_match, std::string_view if_none, bool has_none,
+                std::string_view if_mod, std::string_view if_unmod, const meta::ObjectMeta& m,
+                bool not_modified_is_304) {
   auto failed = [] { return Error(Err::kPreconditionFailed, ""); };
   if (has_match) {
     if (!EtagListMatches(if_match, m.etag)) return failed();
@@ -94,8 +94,9 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
       if (lower == h) headers->emplace_back(std::move(lower), std::string(value));
   });
   if (meta_size > limits.max_user_metadata)
-    return Error(Err::kMetadataTooLarge, "Your metadata headers exceed the maximum allowed "
-                                         "metadata size (2 KB of x-amz-meta-* names and values).");
+    return Error(Err::kMetadataTooLarge,
+                 "Your metadata headers exceed the maximum allowed "
+                 "metadata size (2 KB of x-amz-meta-* names and values).");
   return Status::Ok();
 }
 
@@ -114,7 +115,7 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
   head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));
   head.Set("Accept-Ranges", "bytes");
   std::string_view ct = q.Get("response-content-type");
-  head.Set("Content-Type", !ct.empty() ? std::string(ct)
+  head.Set("Content-Type", !ct.empty()              ? std::string(ct)
                            : m.content_type.empty() ? "binary/octet-stream"
                                                     : m.content_type);
   for (const auto& [k, v] : m.headers) {
@@ -165,11 +166,13 @@ Status CheckCopySourcePreconditions(const http::Request& req, const meta::Object
 namespace {
 
 constexpr std::string_view kAllUsersUri = "http://acs.amazonaws.com/groups/global/AllUsers";
-constexpr std::string_view kAuthUsersUri = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+constexpr std::string_view kAuthUsersUri =
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 constexpr std::string_view kLogDeliveryUri = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 
 // `id="…", uri="…"`: the entries of one x-amz-grant-* header.
-Status ParseGrantHeader(std::string_view value, std::string_view permission, std::vector<AclGrant>* out) {
+Status ParseGrantHeader(std::string_view value, std::string_view permission,
+                        std::vector<AclGrant>* out) {
   while (!value.empty()) {
     size_t comma = value.find(',');
     std::string_view item = Trim(value.substr(0, comma));
@@ -180,21 +183,24 @@ Status ParseGrantHeader(std::string_view value, std::string_view permission, std
       return Error(Err::kInvalidArgument, "Invalid grant: " + std::string(item));
     std::string_view v = Trim(item.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    out->push_back({std::string(Trim(item.substr(0, eq))), std::string(v), std::string(permission)});
+    out->push_back(
+        {std::string(Trim(item.substr(0, eq))), std::string(v), std::string(permission)});
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::string_view owner_id) {
-  static constexpr std::string_view kPerms[] = {"READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"};
+Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants,
+                                      std::string_view owner_id) {
+  static constexpr std::string_view kPerms[] = {"READ", "WRITE", "READ_ACP", "WRITE_ACP",
+                                                "FULL_CONTROL"};
   for (const auto& g : grants) {
     if (std::find(std::begin(kPerms), std::end(kPerms), g.permission) == std::end(kPerms))
       return Error(Err::kInvalidArgument, "Invalid permission: " + g.permission);
     if (EqualsIgnoreCase(g.kind, "emailAddress"))
-      return Error(Err::kUnresolvableGrantByEmailAddress, "The email address " + g.value +
-                                                              " does not match any account on record.");
+      return Error(Err::kUnresolvableGrantByEmailAddress,
+                   "The email address " + g.value + " does not match any account on record.");
     if (EqualsIgnoreCase(g.kind, "id")) {
       if (g.value != owner_id) return Error(Err::kInvalidArgument, "Invalid id: " + g.value);
     } else if (EqualsIgnoreCase(g.kind, "uri")) {
@@ -208,12 +214,16 @@ Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::
   bool all_read = false, all_write = false, auth_read = false;
   for (const auto& g : grants) {
     if (EqualsIgnoreCase(g.kind, "id") && g.permission == "FULL_CONTROL") continue;  // the owner
-    if (g.value == kAllUsersUri && g.permission == "READ") all_read = true;
-    else if (g.value == kAllUsersUri && g.permission == "WRITE") all_write = true;
-    else if (g.value == kAuthUsersUri && g.permission == "READ") auth_read = true;
+    if (g.value == kAllUsersUri && g.permission == "READ")
+      all_read = true;
+    else if (g.value == kAllUsersUri && g.permission == "WRITE")
+      all_write = true;
+    else if (g.value == kAuthUsersUri && g.permission == "READ")
+      auth_read = true;
     else
-      return Error(Err::kNotImplemented, "ACL grants other than a canned ACL's (here " + g.permission +
-                                             " to " + g.value + ") are not implemented; use a bucket policy");
+      return Error(Err::kNotImplemented, "ACL grants other than a canned ACL's (here " +
+                                             g.permission + " to " + g.value +
+                                             ") are not implemented; use a bucket policy");
   }
   if (all_write) return std::string("public-read-write");
   if (all_read) return std::string("public-read");
@@ -223,15 +233,19 @@ Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::
 
 Result<std::string> ParseCannedAcl(const http::Request& req, std::string_view owner_id) {
   static constexpr std::pair<std::string_view, std::string_view> kGrants[] = {
-      {"x-amz-grant-read", "READ"}, {"x-amz-grant-write", "WRITE"},
-      {"x-amz-grant-read-acp", "READ_ACP"}, {"x-amz-grant-write-acp", "WRITE_ACP"},
+      {"x-amz-grant-read", "READ"},
+      {"x-amz-grant-write", "WRITE"},
+      {"x-amz-grant-read-acp", "READ_ACP"},
+      {"x-amz-grant-write-acp", "WRITE_ACP"},
       {"x-amz-grant-full-control", "FULL_CONTROL"}};
   std::vector<AclGrant> grants;
   for (auto [header, perm] : kGrants)
-    if (req.has_header(header)) SLUICE_RETURN_IF_ERROR(ParseGrantHeader(req.header(header), perm, &grants));
+    if (req.has_header(header))
+      SLUICE_RETURN_IF_ERROR(ParseGrantHeader(req.header(header), perm, &grants));
   if (!grants.empty()) {
     if (req.has_header("x-amz-acl"))
-      return Error(Err::kInvalidRequest, "Specifying both Canned ACLs and Header Grants is not allowed");
+      return Error(Err::kInvalidRequest,
+                   "Specifying both Canned ACLs and Header Grants is not allowed");
     return CannedAclOfGrants(grants, owner_id);
   }
   if (!req.has_header("x-amz-acl")) return std::string();
@@ -241,7 +255,8 @@ Result<std::string> ParseCannedAcl(const http::Request& req, std::string_view ow
   if (acl == "public-read" || acl == "public-read-write" || acl == "authenticated-read")
     return std::string(acl);
   if (acl == "aws-exec-read" || acl == "log-delivery-write")
-    return Error(Err::kNotImplemented, "the canned ACL '" + std::string(acl) + "' is not implemented");
+    return Error(Err::kNotImplemented,
+                 "the canned ACL '" + std::string(acl) + "' is not implemented");
   return Error(Err::kInvalidArgument, "Invalid canned ACL '" + std::string(acl) + "'");
 }
 

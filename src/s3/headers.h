@@ -71,7 +71,8 @@ struct AclGrant {
 // The stored ACL a list of grants stands for. A grantee naming nobody is refused first (400
 // InvalidArgument; UnresolvableGrantByEmailAddress for an email address: this server keeps
 // none), then grants no canned ACL expresses are 501. `owner_id` is the one canonical user.
-Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants, std::string_view owner_id);
+Result<std::string> CannedAclOfGrants(const std::vector<AclGrant>& grants,
+                                      std::string_view owner_id);
 
 // The write conditions of If-None-Match / If-Match on PUT and Complete.
 Result<meta::WriteCondition> ParseWriteCondition(const http::Request& req);

@@ -1,8 +1,7 @@
 #include "s3/lifecycle.h"
 
-#include <pugixml.hpp>
-
 #include <algorithm>
+#include <pugixml.hpp>
 #include <set>
 
 #include "common/strings.h"
@@ -63,8 +62,10 @@ Status ParseFilter(const pugi::xml_node& rule, LifecycleFilter* f) {
       for (auto a : c.children()) {
         if (a.type() != pugi::node_element) continue;
         std::string_view an = a.name();
-        if (an == "Prefix") f->prefix = a.text().as_string();
-        else if (an == "Tag") SLUICE_RETURN_IF_ERROR(ParseTag(a, &f->tags));
+        if (an == "Prefix")
+          f->prefix = a.text().as_string();
+        else if (an == "Tag")
+          SLUICE_RETURN_IF_ERROR(ParseTag(a, &f->tags));
         else if (an == "ObjectSizeGreaterThan") {
           SLUICE_ASSIGN_OR_RETURN(f->size_gt, Size(c, "ObjectSizeGreaterThan"));
         } else if (an == "ObjectSizeLessThan") {
@@ -79,51 +80,63 @@ Status ParseFilter(const pugi::xml_node& rule, LifecycleFilter* f) {
   }
   if (parts > 1) return Malformed("a Filter holds one condition; combine several with And");
   if (f->size_gt && f->size_lt && *f->size_gt >= *f->size_lt)
-    return Error(Err::kInvalidArgument, "ObjectSizeGreaterThan must be less than ObjectSizeLessThan");
+    return Error(Err::kInvalidArgument,
+                 "ObjectSizeGreaterThan must be less than ObjectSizeLessThan");
   std::set<std::string> keys;
   for (const auto& [k, v] : f->tags)
-    if (!keys.insert(k).second) return Error(Err::kInvalidArgument, "Duplicate Tag Keys are not allowed.");
+    if (!keys.insert(k).second)
+      return Error(Err::kInvalidArgument, "Duplicate Tag Keys are not allowed.");
   return Status::Ok();
 }
 
 Result<LifecycleRule> ParseRule(const pugi::xml_node& r) {
   LifecycleRule rule;
   rule.id = r.child("ID").text().as_string();
-  if (rule.id.size() > 255) return Error(Err::kInvalidArgument, "ID length should not exceed allowed limit of 255");
+  if (rule.id.size() > 255)
+    return Error(Err::kInvalidArgument, "ID length should not exceed allowed limit of 255");
   std::string status = r.child("Status").text().as_string();
-  if (status != "Enabled" && status != "Disabled") return Malformed("Status must be Enabled or Disabled");
+  if (status != "Enabled" && status != "Disabled")
+    return Malformed("Status must be Enabled or Disabled");
   rule.enabled = status == "Enabled";
   if (r.child("Transition") || r.child("NoncurrentVersionTransition"))
-    return Error(Err::kNotImplemented, "lifecycle transitions to other storage classes are not "
-                                       "implemented (every object is STANDARD)");
+    return Error(Err::kNotImplemented,
+                 "lifecycle transitions to other storage classes are not "
+                 "implemented (every object is STANDARD)");
   SLUICE_RETURN_IF_ERROR(ParseFilter(r, &rule.filter));
   if (pugi::xml_node e = r.child("Expiration")) {
     int n = !!e.child("Days") + !!e.child("Date") + !!e.child("ExpiredObjectDeleteMarker");
-    if (n != 1) return Malformed("an Expiration has one of Days, Date or ExpiredObjectDeleteMarker");
+    if (n != 1)
+      return Malformed("an Expiration has one of Days, Date or ExpiredObjectDeleteMarker");
     if (e.child("Days")) {
       SLUICE_ASSIGN_OR_RETURN(rule.expiration_days, Count(e, "Days", 1, 1000000));
     } else if (e.child("Date")) {
       auto d = ParseIso8601(Trim(e.child("Date").text().as_string()));
       if (!d) return Malformed("Expiration Date must be an ISO 8601 date");
-      if (*d % kDayMicros != 0) return Error(Err::kInvalidArgument, "'Date' must be at midnight GMT");
+      if (*d % kDayMicros != 0)
+        return Error(Err::kInvalidArgument, "'Date' must be at midnight GMT");
       rule.expiration_date = *d;
     } else {
       std::string v(Trim(e.child("ExpiredObjectDeleteMarker").text().as_string()));
-      if (v != "true" && v != "false") return Malformed("ExpiredObjectDeleteMarker must be true or false");
+      if (v != "true" && v != "false")
+        return Malformed("ExpiredObjectDeleteMarker must be true or false");
       rule.expired_object_delete_marker = v == "true";
       if (rule.filter.NeedsTags())
-        return Error(Err::kInvalidArgument, "ExpiredObjectDeleteMarker cannot be specified with tags.");
+        return Error(Err::kInvalidArgument,
+                     "ExpiredObjectDeleteMarker cannot be specified with tags.");
     }
   }
   if (pugi::xml_node n = r.child("NoncurrentVersionExpiration")) {
-    if (!n.child("NoncurrentDays")) return Malformed("NoncurrentVersionExpiration needs NoncurrentDays");
+    if (!n.child("NoncurrentDays"))
+      return Malformed("NoncurrentVersionExpiration needs NoncurrentDays");
     SLUICE_ASSIGN_OR_RETURN(rule.noncurrent_days, Count(n, "NoncurrentDays", 1, 1000000));
     if (n.child("NewerNoncurrentVersions")) {
-      SLUICE_ASSIGN_OR_RETURN(rule.newer_noncurrent_versions, Count(n, "NewerNoncurrentVersions", 1, 100));
+      SLUICE_ASSIGN_OR_RETURN(rule.newer_noncurrent_versions,
+                              Count(n, "NewerNoncurrentVersions", 1, 100));
     }
   }
   if (pugi::xml_node a = r.child("AbortIncompleteMultipartUpload")) {
-    SLUICE_ASSIGN_OR_RETURN(rule.abort_incomplete_days, Count(a, "DaysAfterInitiation", 1, 1000000));
+    SLUICE_ASSIGN_OR_RETURN(rule.abort_incomplete_days,
+                            Count(a, "DaysAfterInitiation", 1, 1000000));
     if (rule.filter.NeedsTags() || rule.filter.size_gt || rule.filter.size_lt)
       return Error(Err::kInvalidArgument,
                    "AbortIncompleteMultipartUpload cannot be specified with Tags or object sizes.");
@@ -166,7 +179,8 @@ Result<LifecycleConfig> ParseLifecycle(std::string_view xml) {
     SLUICE_ASSIGN_OR_RETURN(LifecycleRule rule, ParseRule(r));
     if (rule.id.empty()) rule.id = "rule-" + std::to_string(c.rules.size() + 1);
     if (!ids.insert(rule.id).second)
-      return Error(Err::kInvalidArgument, "Rule ID must be unique. Found same ID for more than one rule");
+      return Error(Err::kInvalidArgument,
+                   "Rule ID must be unique. Found same ID for more than one rule");
     c.rules.push_back(std::move(rule));
   }
   if (c.rules.empty()) return Malformed("a LifecycleConfiguration has at least one Rule");
@@ -180,17 +194,21 @@ std::string RenderLifecycle(const LifecycleConfig& c) {
     rule.Add("ID", r.id);
     RenderFilter(rule, r.filter);
     rule.Add("Status", r.enabled ? "Enabled" : "Disabled");
-    if (r.expiration_days) rule.Child("Expiration").Add("Days", *r.expiration_days);
-    else if (r.expiration_date) rule.Child("Expiration").Add("Date", FormatIso8601(*r.expiration_date));
+    if (r.expiration_days)
+      rule.Child("Expiration").Add("Days", *r.expiration_days);
+    else if (r.expiration_date)
+      rule.Child("Expiration").Add("Date", FormatIso8601(*r.expiration_date));
     else if (r.expired_object_delete_marker)
       rule.Child("Expiration").AddBool("ExpiredObjectDeleteMarker", true);
     if (r.noncurrent_days) {
       XmlNode n = rule.Child("NoncurrentVersionExpiration");
       n.Add("NoncurrentDays", *r.noncurrent_days);
-      if (r.newer_noncurrent_versions) n.Add("NewerNoncurrentVersions", *r.newer_noncurrent_versions);
+      if (r.newer_noncurrent_versions)
+        n.Add("NewerNoncurrentVersions", *r.newer_noncurrent_versions);
     }
     if (r.abort_incomplete_days)
-      rule.Child("AbortIncompleteMultipartUpload").Add("DaysAfterInitiation", *r.abort_incomplete_days);
+      rule.Child("AbortIncompleteMultipartUpload")
+          .Add("DaysAfterInitiation", *r.abort_incomplete_days);
   }
   return doc.Render();
 }

@@ -21,9 +21,9 @@ inline constexpr char kLifecycleConfig[] = "lifecycle";
 
 struct LifecycleFilter {
   std::string prefix;
-  meta::HeaderList tags;              // every one must be on the object
-  std::optional<uint64_t> size_gt;    // ObjectSizeGreaterThan (strict)
-  std::optional<uint64_t> size_lt;    // ObjectSizeLessThan (strict)
+  meta::HeaderList tags;            // every one must be on the object
+  std::optional<uint64_t> size_gt;  // ObjectSizeGreaterThan (strict)
+  std::optional<uint64_t> size_lt;  // ObjectSizeLessThan (strict)
   // Does an object with this key, size and tags fall under the filter?
   bool Matches(std::string_view key, uint64_t size, const meta::HeaderList& object_tags) const;
   bool NeedsTags() const { return !tags.empty(); }

@@ -14,7 +14,8 @@ Result<LifecycleStats> LifecycleWorker::RunOnce() {
   for (const auto& b : buckets) {
     auto doc = svc_.index->backend().GetBucketConfig(b.name, kLifecycleConfig);
     if (!doc.ok()) {
-      if (doc.status().code() == Err::kNotFound || doc.status().code() == Err::kNoSuchBucket) continue;
+      if (doc.status().code() == Err::kNotFound || doc.status().code() == Err::kNoSuchBucket)
+        continue;
       return doc.status();
     }
     auto config = ParseLifecycle(*doc);
@@ -36,7 +37,8 @@ Result<bool> LifecycleWorker::Remove(const BucketName& bucket, const std::string
   auto r = svc_.index->backend().DeleteObject(bucket, ObjectKey::Trusted(key), req, &released);
   ReleaseData(svc_, std::move(released));
   if (!r.ok()) {
-    if (r.status().code() == Err::kObjectLocked || r.status().code() == Err::kVersionHeld) return false;
+    if (r.status().code() == Err::kObjectLocked || r.status().code() == Err::kVersionHeld)
+      return false;
     return r.status();
   }
   return true;
@@ -53,8 +55,10 @@ Status LifecycleWorker::AbortUploads(const meta::BucketInfo& bucket, const Lifec
       std::vector<std::string> released;
       Status s = svc_.index->backend().AbortUpload(bucket.name, u.key, u.upload_id, &released);
       ReleaseData(svc_, std::move(released));
-      if (s.ok()) stats->uploads_aborted++;
-      else if (s.code() != Err::kNoSuchUpload) return s;
+      if (s.ok())
+        stats->uploads_aborted++;
+      else if (s.code() != Err::kNoSuchUpload)
+        return s;
     }
     Pace();
     if (!page.truncated) return Status::Ok();
@@ -83,10 +87,13 @@ Status LifecycleWorker::RunBucket(const meta::BucketInfo& bucket, const Lifecycl
     meta::VersionEntry m = std::move(*sole_marker);
     sole_marker.reset();
     for (const auto& r : config.rules) {
-      if (!r.enabled || !r.expired_object_delete_marker || !r.filter.Matches(m.key, 0, {})) continue;
+      if (!r.enabled || !r.expired_object_delete_marker || !r.filter.Matches(m.key, 0, {}))
+        continue;
       SLUICE_ASSIGN_OR_RETURN(bool removed, Remove(bucket.name, m.key, m.meta.version, now));
-      if (removed) stats->markers_removed++;
-      else stats->locked++;
+      if (removed)
+        stats->markers_removed++;
+      else
+        stats->locked++;
       break;
     }
     return Status::Ok();
@@ -94,7 +101,8 @@ Status LifecycleWorker::RunBucket(const meta::BucketInfo& bucket, const Lifecycl
   // The tags of one version, read only when a rule's filter needs them.
   auto tags_of = [&](const meta::VersionEntry& e) -> meta::HeaderList {
     if (e.meta.delete_marker) return {};
-    auto m = svc_.index->backend().GetObject(bucket.name, ObjectKey::Trusted(e.key), e.meta.version);
+    auto m =
+        svc_.index->backend().GetObject(bucket.name, ObjectKey::Trusted(e.key), e.meta.version);
     return m.ok() ? m->tags : meta::HeaderList();
   };
 
@@ -123,25 +131,30 @@ Status LifecycleWorker::RunBucket(const meta::BucketInfo& bucket, const Lifecycl
         } else {
           for (const auto& r : config.rules) {
             if (!r.enabled || (!r.expiration_days && !r.expiration_date) || !matches(r)) continue;
-            int64_t at = r.expiration_days ? ExpiryAfterDays(e.meta.mtime_micros, *r.expiration_days)
-                                           : *r.expiration_date;
+            int64_t at = r.expiration_days
+                             ? ExpiryAfterDays(e.meta.mtime_micros, *r.expiration_days)
+                             : *r.expiration_date;
             if (now < at) continue;
             SLUICE_ASSIGN_OR_RETURN(bool done, Remove(bucket.name, e.key, VersionId(), now));
-            if (done) stats->expired++;
-            else stats->locked++;
+            if (done)
+              stats->expired++;
+            else
+              stats->locked++;
             break;
           }
         }
       } else {
-        sole_marker.reset();  // the key has more than its marker
+        sole_marker.reset();                                 // the key has more than its marker
         const uint32_t noncurrent_index = index_in_key - 1;  // 0: the newest noncurrent
         for (const auto& r : config.rules) {
           if (!r.enabled || !r.noncurrent_days || !matches(r)) continue;
           if (noncurrent_index < r.newer_noncurrent_versions.value_or(0)) continue;
           if (now < ExpiryAfterDays(successor_mtime, *r.noncurrent_days)) continue;
           SLUICE_ASSIGN_OR_RETURN(bool done, Remove(bucket.name, e.key, e.meta.version, now));
-          if (done) stats->noncurrent_removed++;
-          else stats->locked++;
+          if (done)
+            stats->noncurrent_removed++;
+          else
+            stats->locked++;
           break;
         }
       }

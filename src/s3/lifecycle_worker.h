@@ -23,7 +23,7 @@ struct LifecycleStats {
   uint64_t noncurrent_removed = 0;  // noncurrent versions and markers removed for good
   uint64_t markers_removed = 0;     // expired object delete markers
   uint64_t uploads_aborted = 0;
-  uint64_t locked = 0;              // removals refused: Object Lock, or a snapshot holds it
+  uint64_t locked = 0;  // removals refused: Object Lock, or a snapshot holds it
 };
 
 class LifecycleWorker {

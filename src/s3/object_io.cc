@@ -60,7 +60,8 @@ Task<Result<Stored>> StoreBodyInto(Ctx& ctx, Payload& payload,
   using Buffer = std::unique_ptr<char, decltype(&std::free)>;
   Buffer bufs[2] = {Buffer(nullptr, &std::free), Buffer(nullptr, &std::free)};
   for (int i = 0; i < (offload ? 2 : 1); ++i) {
-    bufs[i].reset(static_cast<char*>(std::aligned_alloc(align, (piece + align - 1) / align * align)));
+    bufs[i].reset(
+        static_cast<char*>(std::aligned_alloc(align, (piece + align - 1) / align * align)));
     if (!bufs[i]) co_return Error(Err::kInternal, "out of memory for an upload buffer");
   }
   storage::DataWriter* wp = out.writer.get();
@@ -152,8 +153,8 @@ void ReleaseData(const Services& svc, std::vector<std::string> ids) {
   });
 }
 
-Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
-                   Status committed, std::vector<std::string> released) {
+Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids, Status committed,
+                   std::vector<std::string> released) {
   if (!committed.ok()) {
     // Never referenced: deleted (recovery collects it after a crash). Except when the index
     // could not tell whether the commit applied (kServiceUnavailable: a RADOS operation that

@@ -53,8 +53,8 @@ inline const std::vector<std::string> kNoNewData;
 // Settles the data of an index commit whose outcome is `committed`: on success `new_ids`
 // are marked published and `released` (what the index let go) deleted; on failure
 // `new_ids` are deleted. Both off the request path. Returns `committed`.
-Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids,
-                   Status committed, std::vector<std::string> released);
+Status SettleWrite(const Services& svc, const std::vector<std::string>& new_ids, Status committed,
+                   std::vector<std::string> released);
 
 // Deletes released data off the request path, then clears the GC entries.
 void ReleaseData(const Services& svc, std::vector<std::string> ids);

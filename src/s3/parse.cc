@@ -29,7 +29,8 @@ Status ValidateTags(const meta::HeaderList& tags) {
     if (v.size() > 256 || !IsValidUtf8(v))
       return Error(Err::kInvalidTag, "The TagValue you have provided is invalid");
     for (size_t j = 0; j < i; j++)
-      if (tags[j].first == k) return Error(Err::kInvalidTag, "Cannot provide multiple Tags with the same key");
+      if (tags[j].first == k)
+        return Error(Err::kInvalidTag, "Cannot provide multiple Tags with the same key");
   }
   return Status::Ok();
 }
@@ -43,8 +44,10 @@ Result<meta::HeaderList> ParseTaggingHeader(std::string_view v) {
     if (item.empty()) continue;
     size_t eq = item.find('=');
     auto k = UriDecode(item.substr(0, eq), true);
-    auto val = UriDecode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1), true);
-    if (!k || !val) return Error(Err::kInvalidTag, "The x-amz-tagging header is not URL-encoded correctly");
+    auto val =
+        UriDecode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1), true);
+    if (!k || !val)
+      return Error(Err::kInvalidTag, "The x-amz-tagging header is not URL-encoded correctly");
     tags.emplace_back(std::move(*k), std::move(*val));
   }
   SLUICE_RETURN_IF_ERROR(ValidateTags(tags));
@@ -55,7 +58,8 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view h, uint64_t size) {
   h = Trim(h);
   if (h.empty() || !h.starts_with("bytes=")) return std::optional<ByteRange>();
   std::string_view spec = Trim(h.substr(6));
-  if (spec.find(',') != std::string_view::npos) return std::optional<ByteRange>();  // multi-range: ignored
+  if (spec.find(',') != std::string_view::npos)
+    return std::optional<ByteRange>();  // multi-range: ignored
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return std::optional<ByteRange>();
   std::string_view a = Trim(spec.substr(0, dash)), b = Trim(spec.substr(dash + 1));

@@ -10,14 +10,13 @@ namespace {
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
-    "website", "logging", "notification",
-    "encryption", "requestPayment", "accelerate", "tagging"};
+    "website", "logging", "notification", "encryption", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
 constexpr std::string_view kUnsupported[] = {
-    "torrent", "analytics", "inventory", "metrics",
-    "intelligent-tiering", "restore", "select", "session"};
+    "torrent", "analytics", "inventory", "metrics", "intelligent-tiering",
+    "restore", "select",    "session"};
 
 Status NotImplemented(std::string_view what) {
   return Error(Err::kNotImplemented, std::string(what) + " is not implemented yet");
@@ -27,70 +26,134 @@ Status NotImplemented(std::string_view what) {
 
 std::string_view OpName(Op op) {
   switch (op) {
-    case Op::kListBuckets: return "ListBuckets";
-    case Op::kCreateBucket: return "CreateBucket";
-    case Op::kHeadBucket: return "HeadBucket";
-    case Op::kDeleteBucket: return "DeleteBucket";
-    case Op::kGetBucketLocation: return "GetBucketLocation";
-    case Op::kGetBucketVersioning: return "GetBucketVersioning";
-    case Op::kPutBucketVersioning: return "PutBucketVersioning";
-    case Op::kListObjects: return "ListObjects";
-    case Op::kListObjectsV2: return "ListObjectsV2";
-    case Op::kListMultipartUploads: return "ListMultipartUploads";
-    case Op::kDeleteObjects: return "DeleteObjects";
-    case Op::kBatchGet: return "BatchGet";
-    case Op::kPutObject: return "PutObject";
-    case Op::kCopyObject: return "CopyObject";
-    case Op::kGetObject: return "GetObject";
-    case Op::kHeadObject: return "HeadObject";
-    case Op::kGetObjectMember: return "GetObjectMember";
-    case Op::kListObjectMembers: return "ListObjectMembers";
-    case Op::kGetBucketUsage: return "GetBucketUsage";
-    case Op::kDeleteObject: return "DeleteObject";
-    case Op::kCreateMultipartUpload: return "CreateMultipartUpload";
-    case Op::kUploadPart: return "UploadPart";
-    case Op::kUploadPartCopy: return "UploadPartCopy";
-    case Op::kCompleteMultipartUpload: return "CompleteMultipartUpload";
-    case Op::kAbortMultipartUpload: return "AbortMultipartUpload";
-    case Op::kListParts: return "ListParts";
-    case Op::kPutObjectTagging: return "PutObjectTagging";
-    case Op::kGetObjectTagging: return "GetObjectTagging";
-    case Op::kDeleteObjectTagging: return "DeleteObjectTagging";
-    case Op::kGetBucketSubresource: return "GetBucketConfiguration";
-    case Op::kDeleteBucketSubresource: return "DeleteBucketConfiguration";
-    case Op::kGetBucketAcl: return "GetBucketAcl";
-    case Op::kPutBucketAcl: return "PutBucketAcl";
-    case Op::kGetObjectAcl: return "GetObjectAcl";
-    case Op::kPutObjectAcl: return "PutObjectAcl";
-    case Op::kListObjectVersions: return "ListObjectVersions";
-    case Op::kPutBucketCors: return "PutBucketCors";
-    case Op::kGetBucketCors: return "GetBucketCors";
-    case Op::kDeleteBucketCors: return "DeleteBucketCors";
-    case Op::kPreflight: return "PreflightCors";
-    case Op::kGetObjectAttributes: return "GetObjectAttributes";
-    case Op::kPutObjectLockConfiguration: return "PutObjectLockConfiguration";
-    case Op::kGetObjectLockConfiguration: return "GetObjectLockConfiguration";
-    case Op::kPutObjectRetention: return "PutObjectRetention";
-    case Op::kGetObjectRetention: return "GetObjectRetention";
-    case Op::kPutObjectLegalHold: return "PutObjectLegalHold";
-    case Op::kGetObjectLegalHold: return "GetObjectLegalHold";
-    case Op::kPutBucketReplication: return "PutBucketReplication";
-    case Op::kGetBucketReplication: return "GetBucketReplication";
-    case Op::kDeleteBucketReplication: return "DeleteBucketReplication";
-    case Op::kPutBucketLifecycle: return "PutBucketLifecycleConfiguration";
-    case Op::kGetBucketLifecycle: return "GetBucketLifecycleConfiguration";
-    case Op::kDeleteBucketLifecycle: return "DeleteBucketLifecycle";
-    case Op::kPostObject: return "PostObject";
-    case Op::kPutBucketPolicy: return "PutBucketPolicy";
-    case Op::kGetBucketPolicy: return "GetBucketPolicy";
-    case Op::kDeleteBucketPolicy: return "DeleteBucketPolicy";
-    case Op::kGetBucketPolicyStatus: return "GetBucketPolicyStatus";
-    case Op::kPutPublicAccessBlock: return "PutPublicAccessBlock";
-    case Op::kGetPublicAccessBlock: return "GetPublicAccessBlock";
-    case Op::kDeletePublicAccessBlock: return "DeletePublicAccessBlock";
-    case Op::kPutBucketOwnershipControls: return "PutBucketOwnershipControls";
-    case Op::kGetBucketOwnershipControls: return "GetBucketOwnershipControls";
-    case Op::kDeleteBucketOwnershipControls: return "DeleteBucketOwnershipControls";
+    case Op::kListBuckets:
+      return "ListBuckets";
+    case Op::kCreateBucket:
+      return "CreateBucket";
+    case Op::kHeadBucket:
+      return "HeadBucket";
+    case Op::kDeleteBucket:
+      return "DeleteBucket";
+    case Op::kGetBucketLocation:
+      return "GetBucketLocation";
+    case Op::kGetBucketVersioning:
+      return "GetBucketVersioning";
+    case Op::kPutBucketVersioning:
+      return "PutBucketVersioning";
+    case Op::kListObjects:
+      return "ListObjects";
+    case Op::kListObjectsV2:
+      return "ListObjectsV2";
+    case Op::kListMultipartUploads:
+      return "ListMultipartUploads";
+    case Op::kDeleteObjects:
+      return "DeleteObjects";
+    case Op::kBatchGet:
+      return "BatchGet";
+    case Op::kPutObject:
+      return "PutObject";
+    case Op::kCopyObject:
+      return "CopyObject";
+    case Op::kGetObject:
+      return "GetObject";
+    case Op::kHeadObject:
+      return "HeadObject";
+    case Op::kGetObjectMember:
+      return "GetObjectMember";
+    case Op::kListObjectMembers:
+      return "ListObjectMembers";
+    case Op::kGetBucketUsage:
+      return "GetBucketUsage";
+    case Op::kDeleteObject:
+      return "DeleteObject";
+    case Op::kCreateMultipartUpload:
+      return "CreateMultipartUpload";
+    case Op::kUploadPart:
+      return "UploadPart";
+    case Op::kUploadPartCopy:
+      return "UploadPartCopy";
+    case Op::kCompleteMultipartUpload:
+      return "CompleteMultipartUpload";
+    case Op::kAbortMultipartUpload:
+      return "AbortMultipartUpload";
+    case Op::kListParts:
+      return "ListParts";
+    case Op::kPutObjectTagging:
+      return "PutObjectTagging";
+    case Op::kGetObjectTagging:
+      return "GetObjectTagging";
+    case Op::kDeleteObjectTagging:
+      return "DeleteObjectTagging";
+    case Op::kGetBucketSubresource:
+      return "GetBucketConfiguration";
+    case Op::kDeleteBucketSubresource:
+      return "DeleteBucketConfiguration";
+    case Op::kGetBucketAcl:
+      return "GetBucketAcl";
+    case Op::kPutBucketAcl:
+      return "PutBucketAcl";
+    case Op::kGetObjectAcl:
+      return "GetObjectAcl";
+    case Op::kPutObjectAcl:
+      return "PutObjectAcl";
+    case Op::kListObjectVersions:
+      return "ListObjectVersions";
+    case Op::kPutBucketCors:
+      return "PutBucketCors";
+    case Op::kGetBucketCors:
+      return "GetBucketCors";
+    case Op::kDeleteBucketCors:
+      return "DeleteBucketCors";
+    case Op::kPreflight:
+      return "PreflightCors";
+    case Op::kGetObjectAttributes:
+      return "GetObjectAttributes";
+    case Op::kPutObjectLockConfiguration:
+      return "PutObjectLockConfiguration";
+    case Op::kGetObjectLockConfiguration:
+      return "GetObjectLockConfiguration";
+    case Op::kPutObjectRetention:
+      return "PutObjectRetention";
+    case Op::kGetObjectRetention:
+      return "GetObjectRetention";
+    case Op::kPutObjectLegalHold:
+      return "PutObjectLegalHold";
+    case Op::kGetObjectLegalHold:
+      return "GetObjectLegalHold";
+    case Op::kPutBucketReplication:
+      return "PutBucketReplication";
+    case Op::kGetBucketReplication:
+      return "GetBucketReplication";
+    case Op::kDeleteBucketReplication:
+      return "DeleteBucketReplication";
+    case Op::kPutBucketLifecycle:
+      return "PutBucketLifecycleConfiguration";
+    case Op::kGetBucketLifecycle:
+      return "GetBucketLifecycleConfiguration";
+    case Op::kDeleteBucketLifecycle:
+      return "DeleteBucketLifecycle";
+    case Op::kPostObject:
+      return "PostObject";
+    case Op::kPutBucketPolicy:
+      return "PutBucketPolicy";
+    case Op::kGetBucketPolicy:
+      return "GetBucketPolicy";
+    case Op::kDeleteBucketPolicy:
+      return "DeleteBucketPolicy";
+    case Op::kGetBucketPolicyStatus:
+      return "GetBucketPolicyStatus";
+    case Op::kPutPublicAccessBlock:
+      return "PutPublicAccessBlock";
+    case Op::kGetPublicAccessBlock:
+      return "GetPublicAccessBlock";
+    case Op::kDeletePublicAccessBlock:
+      return "DeletePublicAccessBlock";
+    case Op::kPutBucketOwnershipControls:
+      return "PutBucketOwnershipControls";
+    case Op::kGetBucketOwnershipControls:
+      return "GetBucketOwnershipControls";
+    case Op::kDeleteBucketOwnershipControls:
+      return "DeleteBucketOwnershipControls";
   }
   return "Unknown";
 }
@@ -100,11 +163,13 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
                            std::string_view raw_path, const Query& q,
                            const std::vector<std::string>& domains, bool has_copy_source) {
   auto path = UriDecode(raw_path);
-  if (!path || path->empty() || (*path)[0] != '/') return Error(Err::kInvalidURI, "Couldn't parse the specified URI.");
+  if (!path || path->empty() || (*path)[0] != '/')
+    return Error(Err::kInvalidURI, "Couldn't parse the specified URI.");
   Route r;
   // Virtual-hosted style: "<bucket>.<domain>[:port]".
   std::string_view h = host;
-  if (size_t colon = h.rfind(':'); colon != std::string_view::npos && h.find(']') == std::string_view::npos)
+  if (size_t colon = h.rfind(':');
+      colon != std::string_view::npos && h.find(']') == std::string_view::npos)
     h = h.substr(0, colon);
   bool vhost = false;
   for (const auto& d : domains) {
@@ -128,7 +193,8 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
   const bool has_bucket = !r.bucket.empty();
   const bool has_key = !r.key.empty();
   auto deny = [&] {
-    return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+    return Error(Err::kMethodNotAllowed,
+                 "The specified method is not allowed against this resource.");
   };
   if (method == "OPTIONS") {
     if (!has_bucket) return deny();
@@ -144,85 +210,129 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
   }
   if (!has_key) {
     if (q.Has("acl")) {
-      if (method == "GET") r.op = Op::kGetBucketAcl;
-      else if (method == "PUT") r.op = Op::kPutBucketAcl;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketAcl;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketAcl;
+      else
+        return deny();
       return r;
     }
     if (q.Has("policy")) {
-      if (method == "GET") r.op = Op::kGetBucketPolicy;
-      else if (method == "PUT") r.op = Op::kPutBucketPolicy;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketPolicy;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketPolicy;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketPolicy;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketPolicy;
+      else
+        return deny();
       return r;
     }
     if (q.Has("policyStatus")) {
-      if (method == "GET") r.op = Op::kGetBucketPolicyStatus;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketPolicyStatus;
+      else
+        return deny();
       return r;
     }
     if (q.Has("publicAccessBlock")) {
-      if (method == "GET") r.op = Op::kGetPublicAccessBlock;
-      else if (method == "PUT") r.op = Op::kPutPublicAccessBlock;
-      else if (method == "DELETE") r.op = Op::kDeletePublicAccessBlock;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetPublicAccessBlock;
+      else if (method == "PUT")
+        r.op = Op::kPutPublicAccessBlock;
+      else if (method == "DELETE")
+        r.op = Op::kDeletePublicAccessBlock;
+      else
+        return deny();
       return r;
     }
     if (q.Has("ownershipControls")) {
-      if (method == "GET") r.op = Op::kGetBucketOwnershipControls;
-      else if (method == "PUT") r.op = Op::kPutBucketOwnershipControls;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketOwnershipControls;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketOwnershipControls;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketOwnershipControls;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketOwnershipControls;
+      else
+        return deny();
       return r;
     }
     if (q.Has("lifecycle")) {
-      if (method == "GET") r.op = Op::kGetBucketLifecycle;
-      else if (method == "PUT") r.op = Op::kPutBucketLifecycle;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketLifecycle;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketLifecycle;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketLifecycle;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketLifecycle;
+      else
+        return deny();
       return r;
     }
     if (q.Has("replication")) {
-      if (method == "GET") r.op = Op::kGetBucketReplication;
-      else if (method == "PUT") r.op = Op::kPutBucketReplication;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketReplication;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketReplication;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketReplication;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketReplication;
+      else
+        return deny();
       return r;
     }
     if (q.Has("object-lock")) {
-      if (method == "GET") r.op = Op::kGetObjectLockConfiguration;
-      else if (method == "PUT") r.op = Op::kPutObjectLockConfiguration;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetObjectLockConfiguration;
+      else if (method == "PUT")
+        r.op = Op::kPutObjectLockConfiguration;
+      else
+        return deny();
       return r;
     }
     if (q.Has("cors")) {
-      if (method == "GET") r.op = Op::kGetBucketCors;
-      else if (method == "PUT") r.op = Op::kPutBucketCors;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketCors;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketCors;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketCors;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketCors;
+      else
+        return deny();
       return r;
     }
     if (q.Has("usage")) {  // sluice's own: what the bucket holds (docs/metrics.md)
-      if (method == "GET") r.op = Op::kGetBucketUsage;
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketUsage;
+      else
+        return deny();
       return r;
     }
     for (auto sub : kBucketConfigs) {
       if (!q.Has(sub)) continue;
       r.subresource = std::string(sub);
-      if (method == "GET") r.op = Op::kGetBucketSubresource;
-      else if (method == "DELETE") r.op = Op::kDeleteBucketSubresource;
-      else if (method == "PUT") return NotImplemented("setting the bucket's " + std::string(sub) + " configuration");
-      else return deny();
+      if (method == "GET")
+        r.op = Op::kGetBucketSubresource;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketSubresource;
+      else if (method == "PUT")
+        return NotImplemented("setting the bucket's " + std::string(sub) + " configuration");
+      else
+        return deny();
       return r;
     }
     if (method == "GET") {
-      if (q.Has("location")) r.op = Op::kGetBucketLocation;
-      else if (q.Has("versioning")) r.op = Op::kGetBucketVersioning;
-      else if (q.Has("uploads")) r.op = Op::kListMultipartUploads;
-      else if (q.Has("versions")) r.op = Op::kListObjectVersions;
-      else if (q.Get("list-type") == "2") r.op = Op::kListObjectsV2;
-      else r.op = Op::kListObjects;
+      if (q.Has("location"))
+        r.op = Op::kGetBucketLocation;
+      else if (q.Has("versioning"))
+        r.op = Op::kGetBucketVersioning;
+      else if (q.Has("uploads"))
+        r.op = Op::kListMultipartUploads;
+      else if (q.Has("versions"))
+        r.op = Op::kListObjectVersions;
+      else if (q.Get("list-type") == "2")
+        r.op = Op::kListObjectsV2;
+      else
+        r.op = Op::kListObjects;
     } else if (method == "PUT") {
       r.op = q.Has("versioning") ? Op::kPutBucketVersioning : Op::kCreateBucket;
     } else if (method == "HEAD") {
@@ -242,21 +352,30 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
   }
   const bool upload_id = q.Has("uploadId");
   if (q.Has("retention")) {
-    if (method == "GET") r.op = Op::kGetObjectRetention;
-    else if (method == "PUT") r.op = Op::kPutObjectRetention;
-    else return deny();
+    if (method == "GET")
+      r.op = Op::kGetObjectRetention;
+    else if (method == "PUT")
+      r.op = Op::kPutObjectRetention;
+    else
+      return deny();
     return r;
   }
   if (q.Has("legal-hold")) {
-    if (method == "GET") r.op = Op::kGetObjectLegalHold;
-    else if (method == "PUT") r.op = Op::kPutObjectLegalHold;
-    else return deny();
+    if (method == "GET")
+      r.op = Op::kGetObjectLegalHold;
+    else if (method == "PUT")
+      r.op = Op::kPutObjectLegalHold;
+    else
+      return deny();
     return r;
   }
   if (q.Has("acl")) {
-    if (method == "GET") r.op = Op::kGetObjectAcl;
-    else if (method == "PUT") r.op = Op::kPutObjectAcl;
-    else return deny();
+    if (method == "GET")
+      r.op = Op::kGetObjectAcl;
+    else if (method == "PUT")
+      r.op = Op::kPutObjectAcl;
+    else
+      return deny();
     return r;
   }
   if (method == "GET") {
@@ -269,20 +388,25 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
   } else if (method == "HEAD") {
     r.op = q.Has("member") ? Op::kGetObjectMember : Op::kHeadObject;
   } else if (method == "PUT") {
-    if (q.Has("tagging")) r.op = Op::kPutObjectTagging;
+    if (q.Has("tagging"))
+      r.op = Op::kPutObjectTagging;
     else if (q.Has("partNumber") && upload_id)
       r.op = has_copy_source ? Op::kUploadPartCopy : Op::kUploadPart;
     else if (upload_id || q.Has("partNumber"))
       return Error(Err::kInvalidRequest, "UploadPart needs both partNumber and uploadId");
-    else r.op = has_copy_source ? Op::kCopyObject : Op::kPutObject;
+    else
+      r.op = has_copy_source ? Op::kCopyObject : Op::kPutObject;
   } else if (method == "DELETE") {
     r.op = q.Has("tagging") ? Op::kDeleteObjectTagging
            : upload_id      ? Op::kAbortMultipartUpload
                             : Op::kDeleteObject;
   } else if (method == "POST") {
-    if (q.Has("uploads")) r.op = Op::kCreateMultipartUpload;
-    else if (upload_id) r.op = Op::kCompleteMultipartUpload;
-    else return NotImplemented("this POST operation");
+    if (q.Has("uploads"))
+      r.op = Op::kCreateMultipartUpload;
+    else if (upload_id)
+      r.op = Op::kCompleteMultipartUpload;
+    else
+      return NotImplemented("this POST operation");
   } else {
     return deny();
   }
@@ -319,7 +443,8 @@ bool TakesVersionId(Op op) {
 Result<Route> RouteRequest(std::string_view method, std::string_view host,
                            std::string_view raw_path, const Query& q,
                            const std::vector<std::string>& domains, bool has_copy_source) {
-  SLUICE_ASSIGN_OR_RETURN(Route r, RouteByShape(method, host, raw_path, q, domains, has_copy_source));
+  SLUICE_ASSIGN_OR_RETURN(Route r,
+                          RouteByShape(method, host, raw_path, q, domains, has_copy_source));
   if (q.Has("versionId") && !TakesVersionId(r.op))
     return Error(Err::kInvalidArgument,
                  "versionId is not accepted by " + std::string(OpName(r.op)));

@@ -95,11 +95,9 @@ struct Route {
 // path that does not decode.
 Result<Route> RouteRequest(std::string_view method, std::string_view host,
                            std::string_view raw_path, const Query& q,
-                           const std::vector<std::string>& domains,
-                           bool has_copy_source);
+                           const std::vector<std::string>& domains, bool has_copy_source);
 
 // Whether an operation acts on one version named by ?versionId=.
 bool TakesVersionId(Op op);
-
 
 }  // namespace sluice::s3

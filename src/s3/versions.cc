@@ -17,13 +17,14 @@ Task<std::optional<BucketAccessCache::Entry::Snapshot>> SnapshotOf(const Ctx& ct
 namespace {
 
 Task<Result<meta::ObjectMeta>> LookupThroughSnapshot(const Ctx& ctx, const BucketName& bucket,
-                                                     const ObjectKey& key, const VersionId& version) {
+                                                     const ObjectKey& key,
+                                                     const VersionId& version) {
   auto snap = co_await SnapshotOf(ctx, bucket);
   if (!snap) co_return co_await ctx.svc.index->GetObject(bucket, key, version);
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m,
                              co_await ctx.svc.index->GetObjectAsOf(snap->source, key, snap->at));
-  if (!version.empty() && !(version.is_null() ? m.version.empty() || m.version.is_null()
-                                               : m.version == version))
+  if (!version.empty() &&
+      !(version.is_null() ? m.version.empty() || m.version.is_null() : m.version == version))
     co_return Error(Err::kNoSuchVersion, "The snapshot shows another version of this key");
   co_return std::move(m);
 }
@@ -48,7 +49,8 @@ Status ReadableVersion(Ctx& ctx, const Result<meta::ObjectMeta>& found, const Ve
   if (version.empty()) return Error(Err::kNoSuchKey, "The specified key does not exist.");
   ctx.error_headers.emplace_back("Allow", "DELETE");
   ctx.error_headers.emplace_back("Last-Modified", FormatHttpDate(m.mtime_micros));
-  return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+  return Error(Err::kMethodNotAllowed,
+               "The specified method is not allowed against this resource.");
 }
 
 Task<Result<meta::ObjectMeta>> ReadObjectVersion(Ctx& ctx, const BucketName& bucket,
@@ -78,14 +80,16 @@ Status ObjectLockForWrite(const http::Request& req, const meta::BucketInfo& buck
   if ((has_mode || has_date || has_hold) && !bucket.lock.enabled)
     return Error(Err::kInvalidRequest, "Bucket is missing ObjectLockConfiguration");
   if (has_mode != has_date)
-    return Error(Err::kInvalidArgument, "x-amz-object-lock-retain-until-date and "
-                                        "x-amz-object-lock-mode must both be supplied");
+    return Error(Err::kInvalidArgument,
+                 "x-amz-object-lock-retain-until-date and "
+                 "x-amz-object-lock-mode must both be supplied");
   if (has_mode) {
     std::string mode(Trim(req.header("x-amz-object-lock-mode")));
     if (mode != "GOVERNANCE" && mode != "COMPLIANCE")
       return Error(Err::kInvalidArgument, "Unknown wormMode directive: " + mode);
     auto until = ParseIso8601(Trim(req.header("x-amz-object-lock-retain-until-date")));
-    if (!until) return Error(Err::kInvalidArgument, "The retain until date is not an ISO 8601 date");
+    if (!until)
+      return Error(Err::kInvalidArgument, "The retain until date is not an ISO 8601 date");
     if (*until <= now_micros)
       return Error(Err::kInvalidArgument, "The retain until date must be in the future!");
     *retention = {mode, *until};

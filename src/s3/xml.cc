@@ -52,7 +52,8 @@ Status ParseXml(std::string_view body, std::string_view root_name, pugi::xml_doc
   if (!res) return Error(Err::kMalformedXML, std::string("malformed XML: ") + res.description());
   auto root = doc->document_element();
   if (!root || root_name != root.name())
-    return Error(Err::kMalformedXML, "expected <" + std::string(root_name) + "> as the root element");
+    return Error(Err::kMalformedXML,
+                 "expected <" + std::string(root_name) + "> as the root element");
   return Status::Ok();
 }
 

@@ -2,8 +2,8 @@
 // parse failures become MalformedXML.
 #pragma once
 
-#include <pugixml.hpp>
 #include <cstdint>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 

@@ -52,49 +52,70 @@ Task<void> SendJson(http::Responder& resp, int status, const json& j) {
 }
 
 json UserJson(const auth::UserInfo& u) {
-  return {{"name", u.name}, {"admin", u.admin}, {"policies", u.policies}, {"keys", u.keys},
+  return {{"name", u.name},
+          {"admin", u.admin},
+          {"policies", u.policies},
+          {"keys", u.keys},
           {"created", FormatIso8601(u.created_micros)}};
 }
 
 json KeyJson(const auth::KeyInfo& k) {
-  return {{"access_key", k.access_key}, {"user", k.user}, {"enabled", k.enabled},
+  return {{"access_key", k.access_key},
+          {"user", k.user},
+          {"enabled", k.enabled},
           {"created", FormatIso8601(k.created_micros)}};
 }
 
 json PolicyJson(const auth::PolicyInfo& p) {
   json doc = json::parse(p.document, nullptr, false);
-  return {{"name", p.name}, {"document", doc.is_discarded() ? json(p.document) : doc}, {"users", p.users}};
+  return {{"name", p.name},
+          {"document", doc.is_discarded() ? json(p.document) : doc},
+          {"users", p.users}};
 }
 
 // The STS query protocol's error codes for the domain errors AssumeRole can meet.
 std::pair<int, std::string_view> StsError(Err e) {
   switch (e) {
-    case Err::kInvalidAccessKeyId: return {403, "InvalidClientTokenId"};
-    case Err::kInvalidToken: return {403, "InvalidClientTokenId"};
-    case Err::kExpiredToken: return {400, "ExpiredToken"};
-    case Err::kSignatureDoesNotMatch: return {403, "SignatureDoesNotMatch"};
-    case Err::kRequestTimeTooSkewed: return {403, "RequestExpired"};
-    case Err::kAccessDenied: return {403, "AccessDenied"};
-    case Err::kMalformedPolicy: return {400, "MalformedPolicyDocument"};
-    case Err::kInvalidArgument: case Err::kInvalidRequest: case Err::kAuthorizationHeaderMalformed:
-    case Err::kNoSuchUser: case Err::kEntityTooLarge:
+    case Err::kInvalidAccessKeyId:
+      return {403, "InvalidClientTokenId"};
+    case Err::kInvalidToken:
+      return {403, "InvalidClientTokenId"};
+    case Err::kExpiredToken:
+      return {400, "ExpiredToken"};
+    case Err::kSignatureDoesNotMatch:
+      return {403, "SignatureDoesNotMatch"};
+    case Err::kRequestTimeTooSkewed:
+      return {403, "RequestExpired"};
+    case Err::kAccessDenied:
+      return {403, "AccessDenied"};
+    case Err::kMalformedPolicy:
+      return {400, "MalformedPolicyDocument"};
+    case Err::kInvalidArgument:
+    case Err::kInvalidRequest:
+    case Err::kAuthorizationHeaderMalformed:
+    case Err::kNoSuchUser:
+    case Err::kEntityTooLarge:
       return {400, "ValidationError"};
-    case Err::kNotImplemented: return {400, "InvalidAction"};
-    default: return {500, "InternalFailure"};
+    case Err::kNotImplemented:
+      return {400, "InvalidAction"};
+    default:
+      return {500, "InternalFailure"};
   }
 }
 
 }  // namespace
 
 bool AdminApi::IsAdminRequest(const http::Request& req) {
-  return req.path().starts_with(kAdminPrefix) || req.path() == kAdminPrefix.substr(0, kAdminPrefix.size() - 1);
+  return req.path().starts_with(kAdminPrefix) ||
+         req.path() == kAdminPrefix.substr(0, kAdminPrefix.size() - 1);
 }
 
 bool AdminApi::IsStsRequest(const http::Request& req) {
   if (req.method() != "POST" || req.path() != "/") return false;
   bool in_query = false;
   FindQueryParam(req.query(), "Action", &in_query);
-  return in_query || StartsWithIgnoreCase(req.header("content-type"), "application/x-www-form-urlencoded");
+  return in_query ||
+         StartsWithIgnoreCase(req.header("content-type"), "application/x-www-form-urlencoded");
 }
 
 Result<auth::AuthResult> AdminApi::Authenticate(const http::Request& req, const std::string& body,
@@ -103,9 +124,12 @@ Result<auth::AuthResult> AdminApi::Authenticate(const http::Request& req, const 
   std::string_view declared = req.header("x-amz-content-sha256");
   if (!declared.empty() && declared != "UNSIGNED-PAYLOAD" && ToLower(declared) != sha)
     return Error(Err::kContentSha256Mismatch, "");
-  auth::RequestView view{req.method(), req.path(), req.query(),
+  auth::RequestView view{req.method(),
+                         req.path(),
+                         req.query(),
                          [&](std::string_view n) { return req.header(n); },
-                         [&](std::map<std::string, std::string>*) {}, sha};
+                         [&](std::map<std::string, std::string>*) {},
+                         sha};
   if (!auth::SigV4Verifier::HasAuth(view))
     return Error(Err::kAccessDenied, "the admin API needs a SigV4-signed request");
   auth::AuthFailureDetails details;
@@ -175,7 +199,8 @@ Result<json> AdminApi::Dispatch(std::string_view m, const std::vector<std::strin
         return done(iam_->SetKeyEnabled(seg[1], seg[2] == "enable"));
       if (seg[2] == "rotate") {
         SLUICE_ASSIGN_OR_RETURN(auto k, iam_->RotateKey(seg[1]));
-        return json{{"access_key", k.access_key}, {"secret_key", k.secret_key}, {"disabled", seg[1]}};
+        return json{
+            {"access_key", k.access_key}, {"secret_key", k.secret_key}, {"disabled", seg[1]}};
       }
     }
   }
@@ -251,7 +276,8 @@ Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::st
                                                                {"region", &spec.region},
                                                                {"ca_bundle", &spec.ca_bundle}}) {
           if (!in.contains(field)) continue;
-          if (!in[field].is_string()) return Error(Err::kInvalidArgument, std::string(field) + " is a string");
+          if (!in[field].is_string())
+            return Error(Err::kInvalidArgument, std::string(field) + " is a string");
           *dst = in[field].get<std::string>();
         }
         SLUICE_ASSIGN_OR_RETURN(auto t, targets_->Add(spec));
@@ -272,7 +298,10 @@ Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::st
     SLUICE_ASSIGN_OR_RETURN(BucketName b, ParseBucketName(seg[2]));
     bool existing = in.is_object() && in.value("existing", false);
     SLUICE_ASSIGN_OR_RETURN(auto n, worker_->Resync(b, existing));
-    return json{{"bucket", b.str()}, {"failed", n.failed}, {"existing", n.existing}, {"skipped_unversioned", n.skipped}};
+    return json{{"bucket", b.str()},
+                {"failed", n.failed},
+                {"existing", n.existing},
+                {"skipped_unversioned", n.skipped}};
   }
   if ((seg.size() == 2 || seg.size() == 3) && seg[1] == "status" && m == "GET") {
     const int64_t now = clock_->NowMicros();
@@ -288,8 +317,9 @@ Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::st
       SLUICE_ASSIGN_OR_RETURN(auto backlog, worker_->Backlog(b.name));
       buckets.push_back(json{
           {"bucket", b.name.str()},
-          {"destination", r.dest_target.empty() ? "arn:aws:s3:::" + r.dest_bucket
-                                                : std::string(s3::kReplicationTargetArn) + r.dest_target},
+          {"destination", r.dest_target.empty()
+                              ? "arn:aws:s3:::" + r.dest_bucket
+                              : std::string(s3::kReplicationTargetArn) + r.dest_target},
           {"pending_objects", backlog.objects},
           {"pending_bytes", backlog.bytes},
           {"pending_bytes_partial", backlog.bytes_partial},
@@ -300,14 +330,20 @@ Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::st
     json retrying = json::array();
     for (const auto& w : worker_->Waiting())
       if (seg.size() == 2 || w.bucket == seg[2])
-        retrying.push_back(json{{"bucket", w.bucket}, {"key", w.key}, {"version", w.version},
-                                {"attempts", w.attempts}, {"last_error", w.last_error},
+        retrying.push_back(json{{"bucket", w.bucket},
+                                {"key", w.key},
+                                {"version", w.version},
+                                {"attempts", w.attempts},
+                                {"last_error", w.last_error},
                                 {"next_attempt", FormatIso8601(w.next_attempt_micros)}});
     json failures = json::array();
     for (const auto& f : worker_->RecentFailures())
       if (seg.size() == 2 || f.bucket == seg[2])
-        failures.push_back(json{{"bucket", f.bucket}, {"key", f.key}, {"version", f.version},
-                                {"error", f.error}, {"at", FormatIso8601(f.when_micros)}});
+        failures.push_back(json{{"bucket", f.bucket},
+                                {"key", f.key},
+                                {"version", f.version},
+                                {"error", f.error},
+                                {"at", FormatIso8601(f.when_micros)}});
     json targets = json::array();
     SLUICE_ASSIGN_OR_RETURN(auto list, targets_->List());
     for (const auto& t : list) targets.push_back(TargetJson(t));
@@ -328,7 +364,8 @@ Result<json> AdminApi::Replication(std::string_view m, const std::vector<std::st
 
 namespace {
 json SnapshotJson(const meta::BucketInfo& b) {
-  return json{{"name", b.name.str()}, {"bucket", b.snapshot_of}, {"created", FormatIso8601(b.snapshot_at)}};
+  return json{
+      {"name", b.name.str()}, {"bucket", b.snapshot_of}, {"created", FormatIso8601(b.snapshot_at)}};
 }
 }  // namespace
 
@@ -347,7 +384,8 @@ Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::stri
   SLUICE_ASSIGN_OR_RETURN(BucketName name, ParseBucketName(seg[1]));
   if (m == "PUT") {
     std::string source = in.is_object() ? in.value("bucket", "") : "";
-    if (source.empty()) return Error(Err::kInvalidArgument, "name the source: {\"bucket\": \"...\"}");
+    if (source.empty())
+      return Error(Err::kInvalidArgument, "name the source: {\"bucket\": \"...\"}");
     SLUICE_ASSIGN_OR_RETURN(BucketName src, ParseBucketName(source));
     SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo info, index_->GetBucket(src));
     SLUICE_RETURN_IF_ERROR(index_->CreateSnapshot(src, name, clock_->NowMicros(), info.owner));
@@ -356,7 +394,8 @@ Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::stri
   }
   if (m == "GET") {
     SLUICE_ASSIGN_OR_RETURN(meta::BucketInfo snap, index_->GetBucket(name));
-    if (snap.snapshot_of.empty()) return Error(Err::kNotFound, name.str() + " is a bucket, not a snapshot");
+    if (snap.snapshot_of.empty())
+      return Error(Err::kNotFound, name.str() + " is a bucket, not a snapshot");
     return SnapshotJson(snap);
   }
   if (m == "DELETE") {
@@ -373,8 +412,10 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
     out = text.status();
   } else if (auto auth = Authenticate(req, *text, s3_verifier_); !auth.ok()) {
     out = auth.status();
-  } else if (const auth::Identity& who = *auth->credential.identity; !who.admin || who.is_session()) {
-    spdlog::info("admin API refused: {} (key {}) is not an admin", who.arn, auth->credential.access_key);
+  } else if (const auth::Identity& who = *auth->credential.identity;
+             !who.admin || who.is_session()) {
+    spdlog::info("admin API refused: {} (key {}) is not an admin", who.arn,
+                 auth->credential.access_key);
     out = Error(Err::kAccessDenied, "only root and admin users may use the admin API");
   } else {
     spdlog::info("admin: {} {} by {}", req.method(), req.path(), who.arn);
@@ -390,19 +431,24 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
     const s3::S3Error& e = s3::LookupError(s3::AnswerCode(out.status()));
     status = e.http_status;
     reply["code"] = std::string(e.code);
-    reply["message"] = std::string(out.status().message().empty() ? e.message : out.status().message());
+    reply["message"] =
+        std::string(out.status().message().empty() ? e.message : out.status().message());
   }
   co_await SendJson(resp, status, reply);
 }
 
 Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Responder& resp) {
-  std::string request_id = HexEncode(Sha256(std::to_string(clock_->NowMicros()) + std::string(req.remote_ip))).substr(0, 32);
+  std::string request_id =
+      HexEncode(Sha256(std::to_string(clock_->NowMicros()) + std::string(req.remote_ip)))
+          .substr(0, 32);
   auto fail = [&](const Status& st) -> Task<void> {
     auto [status, code] = StsError(st.code());
     s3::XmlDoc doc("ErrorResponse", false);
     doc.root().Attr("xmlns", "https://sts.amazonaws.com/doc/2011-06-15/");
     s3::XmlNode e = doc.root().Child("Error");
-    e.Add("Type", status >= 500 ? "Receiver" : "Sender").Add("Code", code).Add("Message", st.message());
+    e.Add("Type", status >= 500 ? "Receiver" : "Sender")
+        .Add("Code", code)
+        .Add("Message", st.message());
     doc.root().Add("RequestId", request_id);
     http::ResponseHead head;
     head.status = status;
@@ -427,17 +473,21 @@ Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Respo
     size_t eq = pair.find('=');
     auto k = UriDecode(pair.substr(0, eq), true);
     auto v = UriDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!k || !v) co_return co_await fail(Error(Err::kInvalidArgument, "the parameters do not decode"));
+    if (!k || !v)
+      co_return co_await fail(Error(Err::kInvalidArgument, "the parameters do not decode"));
     params[*k] = *v;
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }
   if (params["Action"] != "AssumeRole")
-    co_return co_await fail(Error(Err::kNotImplemented, "Could not find operation " + params["Action"] + " (only AssumeRole is offered)"));
+    co_return co_await fail(
+        Error(Err::kNotImplemented,
+              "Could not find operation " + params["Action"] + " (only AssumeRole is offered)"));
   int64_t duration = 3600;
   if (params.count("DurationSeconds")) {
     auto d = ParseUint(params["DurationSeconds"]);
-    if (!d || *d > 1000000) co_return co_await fail(Error(Err::kInvalidArgument, "DurationSeconds must be a number"));
+    if (!d || *d > 1000000)
+      co_return co_await fail(Error(Err::kInvalidArgument, "DurationSeconds must be a number"));
     duration = static_cast<int64_t>(*d);
   }
   std::string name = params.count("RoleSessionName") ? params["RoleSessionName"] : "session";
@@ -461,7 +511,8 @@ Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Respo
       .Add("SessionToken", creds->session_token)
       .Add("Expiration", FormatIso8601(creds->expires_micros));
   result.Child("AssumedRoleUser").Add("AssumedRoleId", creds->session_id).Add("Arn", creds->arn);
-  result.Add("PackedPolicySize", params["Policy"].empty() ? 0 : params["Policy"].size() * 100 / 2048);
+  result.Add("PackedPolicySize",
+             params["Policy"].empty() ? 0 : params["Policy"].size() * 100 / 2048);
   doc.root().Child("ResponseMetadata").Add("RequestId", request_id);
   http::ResponseHead head;
   head.Set("Content-Type", "text/xml");

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "auth/iam.h"
-#include "meta/api/index.h"
 #include "auth/sigv4.h"
 #include "common/async.h"
 #include "http/http.h"
 #include "io/env.h"
+#include "meta/api/index.h"
 #include "s3/replication_worker.h"
 #include "server/replication_targets.h"
 
@@ -30,7 +30,10 @@ class AdminApi {
  public:
   // `blocking` runs IAM changes (synced writes) off the I/O threads.
   AdminApi(auth::Iam* iam, const io::Clock* clock, boost::asio::thread_pool* blocking)
-      : iam_(iam), clock_(clock), blocking_(blocking), s3_verifier_(iam, clock, "s3"),
+      : iam_(iam),
+        clock_(clock),
+        blocking_(blocking),
+        s3_verifier_(iam, clock, "s3"),
         sts_verifier_(iam, clock, "sts") {}
 
   // Snapshots (snapshots[/NAME]) go to the index; `access` is told when one appears or goes.

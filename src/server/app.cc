@@ -1,9 +1,10 @@
 #include "server/app.h"
 
 #include <signal.h>
-#include <unistd.h>
+#include <sluice/client.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -18,28 +19,27 @@
 #include "auth/credentials.h"
 #include "auth/iam.h"
 #include "auth/secret_box.h"
-#include "s3/authz.h"
-#include "s3/lifecycle_worker.h"
-#include "s3/replication_worker.h"
-#include "server/admin_api.h"
-#include "server/console.h"
-#include "server/metrics_endpoint.h"
-#include "server/usage.h"
-#include "s3/request_metrics.h"
-#include "server/origin_client.h"
-#include <sluice/client.h>
-#include "server/replication_targets.h"
-#include "s3/read_cache.h"
+#include "common/hash.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
-#include "common/hash.h"
 #include "io/rados/rados_cluster.h"
 #include "meta/kv/kv_index.h"
 #include "meta/kv/kv_store.h"
 #include "meta/rados/rados_index.h"
+#include "s3/authz.h"
 #include "s3/handler.h"
+#include "s3/lifecycle_worker.h"
+#include "s3/read_cache.h"
+#include "s3/replication_worker.h"
+#include "s3/request_metrics.h"
+#include "server/admin_api.h"
+#include "server/console.h"
+#include "server/metrics_endpoint.h"
+#include "server/origin_client.h"
 #include "server/recovery.h"
+#include "server/replication_targets.h"
+#include "server/usage.h"
 #include "storage/local/local_data_store.h"
 #include "storage/local/space_guard.h"
 #include "storage/rados/rados_data_store.h"
@@ -104,7 +104,8 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
       k.secret = Base64Encode(sraw);
       for (auto& c : k.secret)
         if (c == '+' || c == '/') c = 'x';
-      SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n", 0600));
+      SLUICE_RETURN_IF_ERROR(
+          fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n", 0600));
       k.source = "generated, kept in " + path;
     }
   }
@@ -118,7 +119,8 @@ Status SplitListen(const std::string& listen, http::ServerOptions* o) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return Status(Err::kInvalidArgument, "--listen wants ADDR:PORT");
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   auto port = ParseUint(listen.substr(colon + 1));
   if (!port || *port > 65535) return Status(Err::kInvalidArgument, "bad port in --listen");
   o->address = host.empty() ? "0.0.0.0" : host;
@@ -155,8 +157,9 @@ Status CheckIamKey(meta::Index* index, const auth::SecretBox& box) {
     if (name != kName) continue;
     auto opened = box.Open(doc, kName);
     if (!opened.ok() || *opened != kPlain)
-      return Status(Err::kAccessDenied, "this key does not open the secrets stored in the index: "
-                                        "give every server of one store the same key file");
+      return Status(Err::kAccessDenied,
+                    "this key does not open the secrets stored in the index: "
+                    "give every server of one store the same key file");
     return Status::Ok();
   }
   return index->WriteDocs({{kNs, kName, box.Seal(kPlain, kName)}});
@@ -224,7 +227,8 @@ int RunServer(const ServerConfig& cfg) {
     if (fs->Exists(fmt_path)) {
       auto f = fs->ReadWholeFile(fmt_path);
       if (!f.ok() || *f != kFormatVersion)
-        return fail("data directory", Status(Err::kCorruption, fmt_path + " names an unknown format"));
+        return fail("data directory",
+                    Status(Err::kCorruption, fmt_path + " names an unknown format"));
     } else if (Status s = fs->WriteWholeFileDurably(fmt_path, kFormatVersion); !s.ok()) {
       return fail("data directory", s);
     }
@@ -240,9 +244,10 @@ int RunServer(const ServerConfig& cfg) {
   std::string key_path = cfg.iam_key_file;
   if (key_path.empty()) {
     if (rados)
-      return fail("--iam-key-file", Status(Err::kInvalidArgument,
-                                           "a gateway on a Ceph cluster needs --iam-key-file FILE, the "
-                                           "same file on every gateway (the first one creates it)"));
+      return fail("--iam-key-file",
+                  Status(Err::kInvalidArgument,
+                         "a gateway on a Ceph cluster needs --iam-key-file FILE, the "
+                         "same file on every gateway (the first one creates it)"));
     key_path = cfg.data_dir;
     while (key_path.size() > 1 && key_path.back() == '/') key_path.pop_back();
     key_path += ".iam-key";
@@ -250,7 +255,8 @@ int RunServer(const ServerConfig& cfg) {
   bool key_created = false;
   auto master = LoadMasterKey(key_path, fs, io::SystemRandom(), &key_created);
   if (!master.ok()) return fail("IAM key file", master.status());
-  if (key_created) spdlog::info("created the IAM key file {} (it seals secrets stored in the index)", key_path);
+  if (key_created)
+    spdlog::info("created the IAM key file {} (it seals secrets stored in the index)", key_path);
 
   auto keys = LoadRootKeys(cfg, fs, io::SystemRandom(), rados ? &*master : nullptr);
   if (!keys.ok()) return fail("root credential", keys.status());
@@ -266,15 +272,17 @@ int RunServer(const ServerConfig& cfg) {
   std::unique_ptr<storage::DataStore> data;
   std::string where;
   if (rados) {
-    auto c = io::RadosCluster::Connect(cfg.ceph_conf, cfg.ceph_id, std::chrono::seconds(cfg.ceph_timeout_s));
+    auto c = io::RadosCluster::Connect(cfg.ceph_conf, cfg.ceph_id,
+                                       std::chrono::seconds(cfg.ceph_timeout_s));
     if (!c.ok()) return fail("Ceph cluster", c.status());
     cluster = std::move(c).value();
     auto meta_pool = cluster->OpenPool(cfg.ceph_pool + ".meta");
     if (!meta_pool.ok()) return fail("Ceph pool", meta_pool.status());
     auto data_pool = cluster->OpenPool(cfg.ceph_pool + ".data");
     if (!data_pool.ok()) return fail("Ceph pool", data_pool.status());
-    auto ri = std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
-                                                 io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
+    auto ri =
+        std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
+                                           io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
     ri->TimeCommits(&index_commits);
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
@@ -285,7 +293,8 @@ int RunServer(const ServerConfig& cfg) {
         io::SystemClock(), &blocking, std::chrono::seconds(cfg.ceph_lease_s));
     if (Status s = rd->Start(); !s.ok()) return fail("data store", s);
     data = std::move(rd);
-    where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and " + cfg.ceph_pool + ".data, gateway " + gateway;
+    where = "Ceph cluster " + cfg.ceph_conf + ", pools " + cfg.ceph_pool + ".meta and " +
+            cfg.ceph_pool + ".data, gateway " + gateway;
   } else {
     if (Status s = fs->CreateDirs(cfg.data_dir); !s.ok()) return fail("data directory", s);
     storage::SpaceGuard::Options space_opts;
@@ -302,7 +311,8 @@ int RunServer(const ServerConfig& cfg) {
     ki->TimeCommits(io::SystemClock(), &index_commits);
     ki->TrackUsage(io::SystemRandom()->HexString(8));  // unique per process start
     index = std::move(ki);
-    auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir, space.get());
+    auto local = std::make_unique<storage::LocalDataStore>(fs, io::SystemRandom(), cfg.data_dir,
+                                                           space.get());
     if (Status s = local->Init(); !s.ok()) return fail("data store", s);
     data = std::move(local);
     where = "data in " + cfg.data_dir;
@@ -316,16 +326,18 @@ int RunServer(const ServerConfig& cfg) {
   auto rec = Recover(index.get(), data.get());
   if (!rec.ok()) return fail("recovery", rec.status());
   if (rec->republished || rec->discarded || rec->collected)
-    spdlog::info("recovery: {} uploads finished, {} interrupted uploads discarded, {} deleted "
-                 "objects' data collected",
-                 rec->republished, rec->discarded, rec->collected);
+    spdlog::info(
+        "recovery: {} uploads finished, {} interrupted uploads discarded, {} deleted "
+        "objects' data collected",
+        rec->republished, rec->discarded, rec->collected);
 
   IndexDocStore docs(index.get());
   auth::IamOptions iam_opts;
   iam_opts.min_session_seconds = cfg.sts_min_duration_s;
   auth::Iam iam(&docs, &box, io::SystemClock(), io::SystemRandom(),
                 {keys->access, keys->secret, "sluice-root", "root", nullptr}, iam_opts);
-  if (Status s = iam.Load(); !s.ok()) return fail("IAM records (is " + key_path + " the right key file?)", s);
+  if (Status s = iam.Load(); !s.ok())
+    return fail("IAM records (is " + key_path + " the right key file?)", s);
 
   // The backends as the I/O threads call them: inline or on the pool, as each declares.
   meta::AsyncIndex async_index(index.get(), &blocking);
@@ -338,7 +350,8 @@ int RunServer(const ServerConfig& cfg) {
   index->Subscribe([&iam, &blocking](const meta::Index::Change& c) {
     if (c.kind != meta::Index::Change::Kind::kDocs || c.local) return;
     boost::asio::post(blocking, [&iam] {
-      if (Status s = iam.Reload(); !s.ok()) spdlog::error("reloading IAM records: {}", s.ToString());
+      if (Status s = iam.Reload(); !s.ok())
+        spdlog::error("reloading IAM records: {}", s.ToString());
     });
   });
   s3::Services svc;
@@ -364,21 +377,28 @@ int RunServer(const ServerConfig& cfg) {
   std::unique_ptr<s3::ReadCache> cache;
   if (!cfg.cache_of.empty()) {
     if (rados)
-      return fail("--cache-of", Status(Err::kInvalidArgument,
-                                       "a read-through cache keeps its copies on local disk, next to "
-                                       "its readers: --cache-of goes with --data, not --ceph-conf"));
+      return fail("--cache-of",
+                  Status(Err::kInvalidArgument,
+                         "a read-through cache keeps its copies on local disk, next to "
+                         "its readers: --cache-of goes with --data, not --ceph-conf"));
     OriginSpec spec;
     spec.endpoint = cfg.cache_of;
     spec.access_key = cfg.cache_access_key;
     spec.secret_key = cfg.cache_secret_key;
-    if (const char* v = std::getenv("SLUICE_CACHE_ACCESS_KEY"); v && spec.access_key.empty()) spec.access_key = v;
-    if (const char* v = std::getenv("SLUICE_CACHE_SECRET_KEY"); v && spec.secret_key.empty()) spec.secret_key = v;
+    if (const char* v = std::getenv("SLUICE_CACHE_ACCESS_KEY"); v && spec.access_key.empty())
+      spec.access_key = v;
+    if (const char* v = std::getenv("SLUICE_CACHE_SECRET_KEY"); v && spec.secret_key.empty())
+      spec.secret_key = v;
     if (spec.access_key.empty() || spec.secret_key.empty())
-      return fail("--cache-of", Status(Err::kInvalidArgument,
-                                       "the origin's credentials are missing: --cache-access-key and "
-                                       "--cache-secret-key, or $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY"));
+      return fail(
+          "--cache-of",
+          Status(Err::kInvalidArgument,
+                 "the origin's credentials are missing: --cache-access-key and "
+                 "--cache-secret-key, or $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY"));
     if (cfg.cache_of.rfind("http://", 0) != 0 && cfg.cache_of.rfind("https://", 0) != 0)
-      return fail("--cache-of", Status(Err::kInvalidArgument, "expected http://HOST:PORT or https://HOST:PORT, got " + cfg.cache_of));
+      return fail("--cache-of",
+                  Status(Err::kInvalidArgument,
+                         "expected http://HOST:PORT or https://HOST:PORT, got " + cfg.cache_of));
     spec.region = cfg.cache_region;
     spec.ca_file = cfg.cache_ca_file;
     try {
@@ -394,7 +414,8 @@ int RunServer(const ServerConfig& cfg) {
     auto st = cache->stats();
     svc.cache = cache.get();
     where += "; a read-through cache of " + cfg.cache_of + " (" + std::to_string(st.objects) +
-             " objects, " + std::to_string(st.used >> 20) + " of " + std::to_string(cfg.cache_size >> 20) + " MiB held)";
+             " objects, " + std::to_string(st.used >> 20) + " of " +
+             std::to_string(cfg.cache_size >> 20) + " MiB held)";
   }
   // What /metrics serves (docs/metrics.md).
   s3::RequestMetrics request_metrics(cfg.metrics_max_buckets);
@@ -418,7 +439,8 @@ int RunServer(const ServerConfig& cfg) {
   if (cfg.lifecycle_interval_s > 0) msrc.lifecycle = &lifecycle_totals;
   MetricsEndpoint::Access maccess;
   maccess.token = cfg.metrics_token;
-  if (const char* v = std::getenv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty()) maccess.token = v;
+  if (const char* v = std::getenv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty())
+    maccess.token = v;
   auto mopen = ParseMetricsOpen(cfg.metrics_open);
   if (!mopen.ok()) return fail("--metrics-open", mopen.status());
   maccess.open = *mopen;
@@ -452,14 +474,19 @@ int RunServer(const ServerConfig& cfg) {
   }
   http::Server server(
       opts,
-      [&handler, &admin, &metrics_endpoint, &console, &svc](http::Request& r, http::Body& b, http::Responder& w) {
-        if (MetricsEndpoint::IsMetricsRequest(r, svc.domains)) return metrics_endpoint.Handle(r, b, w);
+      [&handler, &admin, &metrics_endpoint, &console, &svc](http::Request& r, http::Body& b,
+                                                            http::Responder& w) {
+        if (MetricsEndpoint::IsMetricsRequest(r, svc.domains))
+          return metrics_endpoint.Handle(r, b, w);
         if (Console::IsConsoleRequest(r))
-          return Metered(svc.metrics, svc.clock, s3::Endpoint::kConsole, b, w, console.Handle(r, b, w));
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kConsole, b, w,
+                         console.Handle(r, b, w));
         if (AdminApi::IsAdminRequest(r))
-          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAdmin, b, w, admin.HandleAdmin(r, b, w));
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAdmin, b, w,
+                         admin.HandleAdmin(r, b, w));
         if (AdminApi::IsStsRequest(r))
-          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAssumeRole, b, w, admin.HandleSts(r, b, w));
+          return Metered(svc.metrics, svc.clock, s3::Endpoint::kAssumeRole, b, w,
+                         admin.HandleSts(r, b, w));
         return handler.Handle(r, b, w);
       },
       [&handler](Err c, std::string_view m, http::ResponseHead* h, std::string* b) {
@@ -468,16 +495,20 @@ int RunServer(const ServerConfig& cfg) {
   metrics_endpoint.set_server(&server);  // before the first request can read it
   if (Status s = server.Start(); !s.ok()) return fail("listen", s);
 
-  std::string host = opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
+  std::string host =
+      opts.address.find(':') != std::string::npos ? "[" + opts.address + "]" : opts.address;
   std::printf("sluice is serving S3 at %s://%s:%u (%s)\n", server.tls() ? "https" : "http",
               host.c_str(), server.port(), where.c_str());
-  if (!cfg.unix_socket.empty()) std::printf("  and on the Unix socket unix://%s\n", cfg.unix_socket.c_str());
+  if (!cfg.unix_socket.empty())
+    std::printf("  and on the Unix socket unix://%s\n", cfg.unix_socket.c_str());
   std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
               keys->secret.c_str(), keys->source.c_str());
   std::fflush(stdout);
-  spdlog::info("started: listening on {}:{}{}, {} I/O threads, {}", opts.address,
-               server.port(), server.tls() ? " (TLS)" : "", opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
-               where);
+  spdlog::info(
+      "started: listening on {}:{}{}, {} I/O threads, {}", opts.address, server.port(),
+      server.tls() ? " (TLS)" : "",
+      opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency()),
+      where);
 
   // The lifecycle worker: one pass every interval on its own thread, pausing between pages
   // of 1,000 versions so requests keep the index and the CPU.
@@ -487,9 +518,11 @@ int RunServer(const ServerConfig& cfg) {
   std::thread lifecycle;
   if (cfg.lifecycle_interval_s > 0) {
     lifecycle = std::thread([&] {
-      s3::LifecycleWorker worker(svc, [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
+      s3::LifecycleWorker worker(svc,
+                                 [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
       std::unique_lock l(lc_mu);
-      while (!lc_cv.wait_for(l, std::chrono::seconds(cfg.lifecycle_interval_s), [&] { return lc_stop; })) {
+      while (!lc_cv.wait_for(l, std::chrono::seconds(cfg.lifecycle_interval_s),
+                             [&] { return lc_stop; })) {
         l.unlock();
         auto st = worker.RunOnce();
         if (!st.ok()) {
@@ -500,10 +533,11 @@ int RunServer(const ServerConfig& cfg) {
         }
         if (st.ok() && (st->expired || st->noncurrent_removed || st->markers_removed ||
                         st->uploads_aborted || st->locked)) {
-          spdlog::info("lifecycle: {} buckets, {} versions seen; expired {}, noncurrent removed {}, "
-                       "markers removed {}, uploads aborted {}, kept by Object Lock {}",
-                       st->buckets, st->versions_seen, st->expired, st->noncurrent_removed,
-                       st->markers_removed, st->uploads_aborted, st->locked);
+          spdlog::info(
+              "lifecycle: {} buckets, {} versions seen; expired {}, noncurrent removed {}, "
+              "markers removed {}, uploads aborted {}, kept by Object Lock {}",
+              st->buckets, st->versions_seen, st->expired, st->noncurrent_removed,
+              st->markers_removed, st->uploads_aborted, st->locked);
         }
         l.lock();
       }
@@ -516,7 +550,8 @@ int RunServer(const ServerConfig& cfg) {
   if (cfg.replication_interval_ms > 0) {
     replicator = std::thread([&] {
       std::unique_lock l(lc_mu);
-      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.replication_interval_ms), [&] { return lc_stop; })) {
+      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.replication_interval_ms),
+                             [&] { return lc_stop; })) {
         l.unlock();
         auto st = replication.RunOnce();
         if (!st.ok()) {
@@ -536,14 +571,15 @@ int RunServer(const ServerConfig& cfg) {
   if (rados) {
     settler = std::thread([&] {
       std::unique_lock l(lc_mu);
-      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.ceph_lease_s * 500), [&] { return lc_stop; })) {
+      while (!lc_cv.wait_for(l, std::chrono::milliseconds(cfg.ceph_lease_s * 500),
+                             [&] { return lc_stop; })) {
         l.unlock();
         auto st = SettleAbandoned(index.get(), data.get());
         if (!st.ok()) {
           spdlog::error("settling other gateways' unfinished writes: {}", st.status().ToString());
         } else if (st->republished || st->discarded) {
-          spdlog::info("settled abandoned writes: {} kept (committed), {} discarded", st->republished,
-                       st->discarded);
+          spdlog::info("settled abandoned writes: {} kept (committed), {} discarded",
+                       st->republished, st->discarded);
         }
         l.lock();
       }

@@ -39,7 +39,8 @@ struct ServerConfig {
   // nothing queued is one index seek per replicated bucket), and the keys it copies at
   // once; 0 turns the worker off (queued versions then wait, they are never lost).
   int64_t replication_interval_ms = 100;
-  int replication_parallel = 32;  // copies are latency-bound: 8 -> 32 drained 4 KiB objects 1.6x faster (BENCHMARKS.md)
+  int replication_parallel =
+      32;  // copies are latency-bound: 8 -> 32 drained 4 KiB objects 1.6x faster (BENCHMARKS.md)
   // A Ceph cluster instead of the data directory (docs/rados.md): its conf file (monitors
   // and keyring), the cephx user, the pools' prefix (PREFIX.meta and PREFIX.data, created
   // when missing), this gateway's name (default: host-port), and the seconds after which a
@@ -49,7 +50,7 @@ struct ServerConfig {
   std::string ceph_pool = "sluice";
   std::string gateway_name;
   int ceph_timeout_s = 10;
-  int ceph_lease_s = 30;  // a gateway's lease on its intent log
+  int ceph_lease_s = 30;         // a gateway's lease on its intent log
   int ceph_list_cache_mb = 128;  // listing pages kept in memory, validated per page
   // A read-through cache of another S3 endpoint (docs/cache.md): its URL, the credentials
   // to read it with (empty: $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY), the

@@ -49,13 +49,16 @@ int main(int argc, char** argv) {
   srv->add_option("--threads", cfg.threads, "I/O threads (default: one per core)");
   srv->add_option("--header-timeout", cfg.header_timeout_s,
                   "Seconds a client has to send a request head")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   srv->add_option("--idle-timeout", cfg.idle_timeout_s,
                   "Seconds an idle keep-alive connection is kept open")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   srv->add_option("--io-timeout", cfg.io_timeout_s,
                   "Seconds a body transfer may stall before the connection is dropped")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   srv->add_option("--inline-threshold", cfg.inline_threshold,
                   "Objects up to this many bytes are stored inside the metadata index")
       ->capture_default_str();
@@ -70,30 +73,37 @@ int main(int argc, char** argv) {
                   "Master key sealing IAM secrets at rest (default: DATA.iam-key, beside the data "
                   "directory; created on first start). With --ceph-conf it is required: the same "
                   "file on every gateway, created by the first; it never goes to the cluster");
-  srv->add_option("--ceph-conf", cfg.ceph_conf,
-                  "Serve from a Ceph cluster (its ceph.conf, naming monitors and keyring) instead of "
-                  "--data; every gateway on the cluster serves the same buckets")
+  srv->add_option(
+         "--ceph-conf", cfg.ceph_conf,
+         "Serve from a Ceph cluster (its ceph.conf, naming monitors and keyring) instead of "
+         "--data; every gateway on the cluster serves the same buckets")
       ->check(CLI::ExistingFile);
-  srv->add_option("--ceph-id", cfg.ceph_id, "cephx user (client.NAME) for --ceph-conf")->capture_default_str();
+  srv->add_option("--ceph-id", cfg.ceph_id, "cephx user (client.NAME) for --ceph-conf")
+      ->capture_default_str();
   srv->add_option("--ceph-pool", cfg.ceph_pool,
                   "Prefix of the pools PREFIX.meta and PREFIX.data (created when missing)")
       ->capture_default_str();
-  srv->add_option("--gateway-name", cfg.gateway_name,
-                  "This gateway's name on the cluster, stable across restarts (default: HOST-PORT)");
+  srv->add_option(
+      "--gateway-name", cfg.gateway_name,
+      "This gateway's name on the cluster, stable across restarts (default: HOST-PORT)");
   srv->add_option("--ceph-timeout", cfg.ceph_timeout_s,
                   "Seconds before a RADOS operation gives up with a retryable 503")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   srv->add_option("--ceph-lease", cfg.ceph_lease_s,
                   "Seconds a gateway's lease on its intent log lasts unrenewed: after it lapses "
                   "(twice, to be safe), other gateways settle the writes it left unfinished")
-      ->capture_default_str()->check(CLI::Range(3, 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(3, 3600));
   srv->add_option("--ceph-list-cache-mb", cfg.ceph_list_cache_mb,
                   "MiB of listing pages a gateway keeps in memory; the OSD confirms each page's "
                   "version before it is served (0: off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
                   "Shortest STS session (seconds) AssumeRole grants")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
   srv->add_option("--lifecycle-interval", cfg.lifecycle_interval_s,
                   "Seconds between passes of the lifecycle worker (0: off)")

@@ -6,7 +6,8 @@ namespace {
 // Keeps what the index references, deletes the rest. `own`: the ids are this writer's, whose
 // intents Published drops (another writer's log goes whole, with ForgetLog).
 Status Settle(meta::Index* index, storage::DataStore* data,
-              const std::vector<storage::DataStore::Unpublished>& ids, bool own, RecoveryStats* stats) {
+              const std::vector<storage::DataStore::Unpublished>& ids, bool own,
+              RecoveryStats* stats) {
   for (const auto& [id, owner] : ids) {
     SLUICE_ASSIGN_OR_RETURN(bool referenced, index->IsReferenced(id, owner));
     if (referenced) {

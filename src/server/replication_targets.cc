@@ -9,9 +9,9 @@
 
 #include "common/hash.h"
 #include "common/strings.h"
-#include "server/remote_s3.h"
 #include "s3/replica.h"
 #include "s3/replication.h"
+#include "server/remote_s3.h"
 
 namespace sluice::server {
 namespace {

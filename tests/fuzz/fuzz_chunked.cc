@@ -16,9 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t piece = 1 + (data[0] >> 2);
   std::optional<s3::AwsChunkedParser::Signing> signing;
   if (mode != 0)
-    signing = s3::AwsChunkedParser::Signing{auth::DeriveSigningKey("secret", "20130524", "us-east-1", "s3"),
-                                            "20130524T000000Z", "20130524/us-east-1/s3/aws4_request",
-                                            std::string(64, '0')};
+    signing = s3::AwsChunkedParser::Signing{
+        auth::DeriveSigningKey("secret", "20130524", "us-east-1", "s3"), "20130524T000000Z",
+        "20130524/us-east-1/s3/aws4_request", std::string(64, '0')};
   s3::AwsChunkedParser p(signing, mode != 1);
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   char out[300];

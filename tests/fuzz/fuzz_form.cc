@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto policy = auth::ParsePostPolicy(fields["policy"]);
   if (policy.ok()) (void)auth::CheckPostPolicy(*policy, fields, "bucket", 0);
   // The policy text itself, as JSON rather than base64.
-  (void)auth::ParsePostPolicy(Base64Encode(std::string_view(reinterpret_cast<const char*>(data), size)));
+  (void)auth::ParsePostPolicy(
+      Base64Encode(std::string_view(reinterpret_cast<const char*>(data), size)));
   (void)s3::FormBoundary(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

@@ -42,9 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!query.ok()) return 0;
   auto host_it = m.find(bhttp::field::host);
   std::string host = host_it == m.end() ? "" : std::string(host_it->value());
-  auto route = sluice::s3::RouteRequest(std::string_view(m.method_string().data(), m.method_string().size()),
-                                        host, target.substr(0, q), *query, {"s3.local"},
-                                        m.find("x-amz-copy-source") != m.end());
+  auto route = sluice::s3::RouteRequest(
+      std::string_view(m.method_string().data(), m.method_string().size()), host,
+      target.substr(0, q), *query, {"s3.local"}, m.find("x-amz-copy-source") != m.end());
   if (route.ok()) {
     (void)sluice::ValidateBucketName(route->bucket);
     (void)sluice::ValidateObjectKey(route->key);

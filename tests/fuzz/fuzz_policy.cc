@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auth::GlobMatch(doc.substr(0, 64), tail);
   auth::GlobMatch(doc.substr(0, 64), tail, true);
   Values v;
-  for (const char* k : {"aws:sourceip", "aws:currenttime", "s3:prefix", "aws:username", "s3:max-keys",
-                        "aws:securetransport", "aws:referer"})
+  for (const char* k : {"aws:sourceip", "aws:currenttime", "s3:prefix", "aws:username",
+                        "s3:max-keys", "aws:securetransport", "aws:referer"})
     v.m[k] = tail;
   std::vector<std::string> who = {"arn:aws:iam::000000000000:user/" + tail};
   for (auto kind : {auth::PolicyKind::kResource, auth::PolicyKind::kIdentity}) {

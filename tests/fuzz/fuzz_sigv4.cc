@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::map<std::string, std::string> headers;
   while (nl != std::string::npos) {
     size_t next = in.find('\n', nl + 1);
-    std::string line = in.substr(nl + 1, next == std::string::npos ? std::string::npos : next - nl - 1);
+    std::string line =
+        in.substr(nl + 1, next == std::string::npos ? std::string::npos : next - nl - 1);
     size_t colon = line.find(':');
     if (colon != std::string::npos)
       headers[ToLower(line.substr(0, colon))] = std::string(Trim(line.substr(colon + 1)));
@@ -32,10 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auth::StaticCredentialStore creds;
   creds.Add({"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "o", "n"});
   io::ManualClock clock(1369353600LL * 1000000);
-  auth::RequestView r{method, path, query,
+  auth::RequestView r{method,
+                      path,
+                      query,
                       [&](std::string_view n) -> std::string_view {
                         auto it = headers.find(std::string(n));
-                        return it == headers.end() ? std::string_view() : std::string_view(it->second);
+                        return it == headers.end() ? std::string_view()
+                                                   : std::string_view(it->second);
                       },
                       {}};
   auth::AuthFailureDetails d;

@@ -10,9 +10,9 @@ using namespace sluice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  for (const char* root : {"Delete", "CompleteMultipartUpload", "Tagging", "CreateBucketConfiguration",
-                           "VersioningConfiguration", "ObjectLockConfiguration", "Retention",
-                           "LegalHold"}) {
+  for (const char* root :
+       {"Delete", "CompleteMultipartUpload", "Tagging", "CreateBucketConfiguration",
+        "VersioningConfiguration", "ObjectLockConfiguration", "Retention", "LegalHold"}) {
     pugi::xml_document doc;
     if (!s3::ParseXml(body, root, &doc).ok()) continue;
     auto r = doc.document_element();
@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tags.emplace_back(t.child("Key").text().as_string(), t.child("Value").text().as_string());
     (void)s3::ValidateTags(tags);
     (void)s3::ChildText(r, "LocationConstraint");
-    for (auto o : r.children("Object")) (void)VersionId::Parse(o.child("VersionId").text().as_string());
+    for (auto o : r.children("Object"))
+      (void)VersionId::Parse(o.child("VersionId").text().as_string());
     (void)s3::ChildText(r, "Status");
     (void)ParseIso8601(Trim(s3::ChildText(r, "RetainUntilDate")));
     auto def = r.child("Rule").child("DefaultRetention");

@@ -52,7 +52,8 @@ inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir) {
     return nullptr;
   }
   pool->set_namespace(dir);  // the test's temporary directory: unique
-  auto index = std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom(), io::SystemClock());
+  auto index =
+      std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom(), io::SystemClock());
   if (Status s = index->Start(); !s.ok()) {
     ADD_FAILURE() << s.ToString();
     return nullptr;
@@ -76,16 +77,18 @@ inline std::shared_ptr<Index> OwningKvIndex(std::unique_ptr<KvStore> kv, bool sy
 
 inline auto IndexBackends() {
   return ::testing::Values(
-      Backend{"mem", [](const std::string&, bool sync) {
-                return OwningKvIndex(std::make_unique<MemKv>(), sync);
-              }},
-      Backend{"rocksdb", [](const std::string& dir, bool sync) {
+      Backend{"mem", [](const std::string&,
+                        bool sync) { return OwningKvIndex(std::make_unique<MemKv>(), sync); }},
+      Backend{"rocksdb",
+              [](const std::string& dir, bool sync) {
                 return OwningKvIndex(std::move(OpenRocksKv(dir + "/db")).value(), sync);
               }},
       Backend{"rados", [](const std::string& dir, bool) { return OpenRadosIndexForTest(dir); }});
 }
 
-inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
 
 class IndexFixture : public ::testing::TestWithParam<Backend> {
  protected:

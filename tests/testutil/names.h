@@ -8,9 +8,15 @@
 
 namespace sluice::testing_names {
 
-inline BucketName operator""_b(const char* s, size_t n) { return BucketName::Trusted(std::string(s, n)); }
-inline ObjectKey operator""_k(const char* s, size_t n) { return ObjectKey::Trusted(std::string(s, n)); }
-inline UploadId operator""_u(const char* s, size_t n) { return UploadId::Trusted(std::string(s, n)); }
+inline BucketName operator""_b(const char* s, size_t n) {
+  return BucketName::Trusted(std::string(s, n));
+}
+inline ObjectKey operator""_k(const char* s, size_t n) {
+  return ObjectKey::Trusted(std::string(s, n));
+}
+inline UploadId operator""_u(const char* s, size_t n) {
+  return UploadId::Trusted(std::string(s, n));
+}
 inline ObjectKey K(const std::string& s) { return ObjectKey::Trusted(s); }
 inline UploadId U(const std::string& s) { return UploadId::Trusted(s); }
 inline BucketName B(const std::string& s) { return BucketName::Trusted(s); }

@@ -26,8 +26,8 @@ inline void SignRequest(const std::string& method, const std::string& raw_path,
   std::vector<std::pair<std::string, std::string>> lower;
   for (auto& [k, v] : headers) lower.emplace_back(ToLower(k), auth::CanonicalHeaderValue(v));
   std::sort(lower.begin(), lower.end());
-  std::string creq = method + "\n" + auth::CanonicalUri(raw_path) + "\n" +
-                     auth::CanonicalQuery(raw_query) + "\n";
+  std::string creq =
+      method + "\n" + auth::CanonicalUri(raw_path) + "\n" + auth::CanonicalQuery(raw_query) + "\n";
   std::string signed_list;
   for (auto& [k, v] : lower) {
     creq += k + ":" + v + "\n";

@@ -9,12 +9,19 @@ Status RadosStatus(int r, const std::string& what) {
   if (r >= 0) return Status::Ok();
   const std::string msg = what + ": " + std::strerror(-r);
   switch (-r) {
-    case ENOENT: return Status(Err::kNotFound, msg);
-    case ENOSPC: case EDQUOT: return Status(Err::kNoSpace, msg);
+    case ENOENT:
+      return Status(Err::kNotFound, msg);
+    case ENOSPC:
+    case EDQUOT:
+      return Status(Err::kNoSpace, msg);
     // ESHUTDOWN is also what a blocklisted client gets (Ceph's EBLOCKLISTED).
-    case ETIMEDOUT: case ENOTCONN: case ESHUTDOWN: case EAGAIN:
+    case ETIMEDOUT:
+    case ENOTCONN:
+    case ESHUTDOWN:
+    case EAGAIN:
       return Status(Err::kServiceUnavailable, msg, /*retryable=*/true);
-    default: return Status(Err::kIoError, msg);
+    default:
+      return Status(Err::kIoError, msg);
   }
 }
 
@@ -24,21 +31,24 @@ Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& c
   std::unique_ptr<RadosCluster> c(new RadosCluster());
   c->user_ = "client." + id;
   int r = c->rados_.init2(c->user_.c_str(), "ceph", 0);
-  if (r < 0) return Status(Err::kInvalidArgument, "Ceph user " + c->user_ + ": " + std::strerror(-r));
+  if (r < 0)
+    return Status(Err::kInvalidArgument, "Ceph user " + c->user_ + ": " + std::strerror(-r));
   r = c->rados_.conf_read_file(conf.c_str());
   if (r < 0)
-    return Status(Err::kInvalidArgument, "cannot read the Ceph configuration " + conf + ": " + std::strerror(-r));
+    return Status(Err::kInvalidArgument,
+                  "cannot read the Ceph configuration " + conf + ": " + std::strerror(-r));
   const std::string secs = std::to_string(timeout.count());
   for (const char* opt : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"})
     c->rados_.conf_set(opt, secs.c_str());
   r = c->rados_.connect();
   if (r == -EACCES || r == -EPERM)
-    return Status(Err::kAccessDenied, "the Ceph cluster of " + conf + " refuses the key of " + c->user_ +
-                                          " (check the keyring the conf names)");
+    return Status(Err::kAccessDenied, "the Ceph cluster of " + conf + " refuses the key of " +
+                                          c->user_ + " (check the keyring the conf names)");
   if (r < 0)
     return Status(Err::kServiceUnavailable,
-                  "no Ceph monitor of " + conf + " answered within " + secs + " s (" + std::strerror(-r) +
-                      "): is the cluster up?", /*retryable=*/true);
+                  "no Ceph monitor of " + conf + " answered within " + secs + " s (" +
+                      std::strerror(-r) + "): is the cluster up?",
+                  /*retryable=*/true);
   c->connected_ = true;
   return c;
 }
@@ -54,7 +64,8 @@ Result<librados::IoCtx> RadosCluster::OpenPool(const std::string& name) {
     r = rados_.pool_create(name.c_str());
     if (r == -EPERM || r == -EACCES)
       return Status(Err::kAccessDenied, "pool " + name + " is missing and " + user_ +
-                                            " may not create it: run `ceph osd pool create " + name +
+                                            " may not create it: run `ceph osd pool create " +
+                                            name +
                                             "` or grant the user 'allow rw' on the monitors");
     if (r < 0 && r != -EEXIST) return RadosStatus(r, "creating pool " + name);
     r = rados_.ioctx_create(name.c_str(), io);

@@ -3,10 +3,9 @@
 // store and the RADOS index (issue #18; docs/rados.md).
 #pragma once
 
-#include <rados/librados.hpp>
-
 #include <chrono>
 #include <memory>
+#include <rados/librados.hpp>
 #include <string>
 
 #include "common/status.h"
@@ -25,7 +24,8 @@ class RadosCluster {
   // kServiceUnavailable when no monitor answers within `timeout`. Every later operation
   // gives up after `timeout` too (kServiceUnavailable, retryable), so a stopped cluster
   // fails requests instead of hanging them.
-  static Result<std::unique_ptr<RadosCluster>> Connect(const std::string& conf, const std::string& id,
+  static Result<std::unique_ptr<RadosCluster>> Connect(const std::string& conf,
+                                                       const std::string& id,
                                                        std::chrono::seconds timeout);
   ~RadosCluster();
 

@@ -20,18 +20,21 @@ Task<Result<std::vector<BucketInfo>>> AsyncIndex::ListBuckets() {
 Task<Status> AsyncIndex::SetBucketVersioning(const BucketName& bucket, Versioning state) {
   return Write([this, &bucket, state] { return index_->SetBucketVersioning(bucket, state); });
 }
-Task<Status> AsyncIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) {
+Task<Status> AsyncIndex::SetBucketObjectLock(const BucketName& bucket,
+                                             const ObjectLockConfig& lock) {
   return Write([this, &bucket, &lock] { return index_->SetBucketObjectLock(bucket, lock); });
 }
 Task<Result<ObjectMeta>> AsyncIndex::GetObjectAsOf(const BucketName& source, const ObjectKey& key,
                                                    int64_t at_micros) {
-  return Read([this, &source, &key, at_micros] { return index_->GetObjectAsOf(source, key, at_micros); });
+  return Read(
+      [this, &source, &key, at_micros] { return index_->GetObjectAsOf(source, key, at_micros); });
 }
 Task<Status> AsyncIndex::PutBucketConfig(const BucketName& bucket, const std::string& name,
                                          const std::string& doc) {
   return Write([this, &bucket, &name, &doc] { return index_->PutBucketConfig(bucket, name, doc); });
 }
-Task<Result<std::string>> AsyncIndex::GetBucketConfig(const BucketName& bucket, const std::string& name) {
+Task<Result<std::string>> AsyncIndex::GetBucketConfig(const BucketName& bucket,
+                                                      const std::string& name) {
   return Read([this, &bucket, &name] { return index_->GetBucketConfig(bucket, name); });
 }
 Task<Status> AsyncIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
@@ -72,7 +75,8 @@ Task<Status> AsyncIndex::SetObjectRetention(const BucketName& bucket, const Obje
                                             const VersionId& version, const Retention& retention,
                                             bool bypass_governance, int64_t now_micros) {
   return Write([this, &bucket, &key, &version, &retention, bypass_governance, now_micros] {
-    return index_->SetObjectRetention(bucket, key, version, retention, bypass_governance, now_micros);
+    return index_->SetObjectRetention(bucket, key, version, retention, bypass_governance,
+                                      now_micros);
   });
 }
 Task<Status> AsyncIndex::SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
@@ -83,7 +87,8 @@ Task<Status> AsyncIndex::SetObjectLegalHold(const BucketName& bucket, const Obje
 }
 Task<Result<TarEntry>> AsyncIndex::GetMember(const BucketName& bucket, const std::string& data_id,
                                              const std::string& name) {
-  return Read([this, &bucket, &data_id, &name] { return index_->GetMember(bucket, data_id, name); });
+  return Read(
+      [this, &bucket, &data_id, &name] { return index_->GetMember(bucket, data_id, name); });
 }
 Task<Result<std::vector<TarEntry>>> AsyncIndex::ListMembers(const BucketName& bucket,
                                                             const std::string& data_id,
@@ -109,7 +114,8 @@ Task<Status> AsyncIndex::CreateUpload(const BucketName& bucket, const UploadInfo
 }
 Task<Result<UploadInfo>> AsyncIndex::GetUpload(const BucketName& bucket, const ObjectKey& key,
                                                const UploadId& upload_id) {
-  return Read([this, &bucket, &key, &upload_id] { return index_->GetUpload(bucket, key, upload_id); });
+  return Read(
+      [this, &bucket, &key, &upload_id] { return index_->GetUpload(bucket, key, upload_id); });
 }
 Task<Status> AsyncIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
                                  const UploadId& upload_id, const PartInfo& part,
@@ -136,11 +142,13 @@ Task<Result<WriteResult>> AsyncIndex::CompleteUpload(const BucketName& bucket, c
   });
 }
 Task<Result<CompletedUpload>> AsyncIndex::GetCompletedUpload(const BucketName& bucket,
-                                                              const UploadId& upload_id) {
-  return Read([this, &bucket, &upload_id] { return index_->GetCompletedUpload(bucket, upload_id); });
+                                                             const UploadId& upload_id) {
+  return Read(
+      [this, &bucket, &upload_id] { return index_->GetCompletedUpload(bucket, upload_id); });
 }
 Task<Status> AsyncIndex::AbortUpload(const BucketName& bucket, const ObjectKey& key,
-                                     const UploadId& upload_id, std::vector<std::string>* released) {
+                                     const UploadId& upload_id,
+                                     std::vector<std::string>* released) {
   return Write([this, &bucket, &key, &upload_id, released] {
     return index_->AbortUpload(bucket, key, upload_id, released);
   });

@@ -80,7 +80,8 @@ class AsyncIndex {
                                            const UploadId& upload_id, const ObjectMeta& meta,
                                            const WriteCondition& cond,
                                            std::vector<std::string>* released);
-  Task<Result<CompletedUpload>> GetCompletedUpload(const BucketName& bucket, const UploadId& upload_id);
+  Task<Result<CompletedUpload>> GetCompletedUpload(const BucketName& bucket,
+                                                   const UploadId& upload_id);
   Task<Status> AbortUpload(const BucketName& bucket, const ObjectKey& key,
                            const UploadId& upload_id, std::vector<std::string>* released);
   Task<Result<UploadListPage>> ListUploads(const BucketName& bucket, const UploadListQuery& q);

@@ -45,7 +45,7 @@ class Index {
   virtual Blocking blocking() const { return {}; }
 
   // Buckets.
-  virtual Status CreateBucket(const BucketInfo& info) = 0;  // kBucketAlreadyOwnedByYou
+  virtual Status CreateBucket(const BucketInfo& info) = 0;           // kBucketAlreadyOwnedByYou
   virtual Result<BucketInfo> GetBucket(const BucketName& name) = 0;  // kNoSuchBucket
   // kBucketNotEmpty while any object version or delete marker remains.
   virtual Status DeleteBucket(const BucketName& name) = 0;
@@ -73,8 +73,8 @@ class Index {
   // name is taken; kInvalidBucketState unless the source's versioning is Enabled. While a
   // snapshot exists its source cannot be suspended or deleted, and the versions it shows
   // cannot be removed (kVersionHeld). DeleteSnapshot releases them.
-  virtual Status CreateSnapshot(const BucketName& source, const BucketName& name,
-                                int64_t at_micros, const std::string& owner) = 0;
+  virtual Status CreateSnapshot(const BucketName& source, const BucketName& name, int64_t at_micros,
+                                const std::string& owner) = 0;
   virtual Status DeleteSnapshot(const BucketName& name) = 0;  // kInvalidRequest: not one
   // The version of `key` a view at `at_micros` shows: the newest with micros <= at_micros;
   // kNoSuchKey when there is none or it is a delete marker.
@@ -98,7 +98,8 @@ class Index {
   };
   virtual Status WriteDocs(const std::vector<DocWrite>& writes) = 0;
   // Every document of a namespace, ordered by name.
-  virtual Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string& ns) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListDocs(
+      const std::string& ns) = 0;
 
   // Objects and their versions. Mutations fail with kNoSuchBucket when the bucket is gone.
   //
@@ -162,9 +163,8 @@ class Index {
   virtual Status CreateUpload(const BucketName& bucket, const UploadInfo& info) = 0;
   virtual Result<UploadInfo> GetUpload(const BucketName& bucket, const ObjectKey& key,
                                        const UploadId& upload_id) = 0;  // kNoSuchUpload
-  virtual Status PutPart(const BucketName& bucket, const ObjectKey& key,
-                         const UploadId& upload_id, const PartInfo& part,
-                         std::vector<std::string>* released) = 0;
+  virtual Status PutPart(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                         const PartInfo& part, std::vector<std::string>* released) = 0;
   // Parts with number > marker, in order, at most max + 1 (0 = all; the extra one tells the
   // caller the list is truncated). kNoSuchUpload when the upload is not (bucket, key)'s.
   virtual Result<std::vector<PartInfo>> ListParts(const BucketName& bucket, const ObjectKey& key,

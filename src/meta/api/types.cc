@@ -26,7 +26,8 @@ std::optional<std::string_view> TakeCounted(std::string_view* s) {
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   size_t n = 0;
   auto [end, ec] = std::from_chars(s->data(), s->data() + colon, n);
-  if (ec != std::errc() || end != s->data() + colon || n > s->size() - colon - 1) return std::nullopt;
+  if (ec != std::errc() || end != s->data() + colon || n > s->size() - colon - 1)
+    return std::nullopt;
   std::string_view out = s->substr(colon + 1, n);
   s->remove_prefix(colon + 1 + n);
   return out;

@@ -146,7 +146,8 @@ std::string VersionKeyPrefix(std::string_view bucket, std::string_view key) {
 }
 namespace {
 void PutU64BE(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 uint64_t GetU64BE(std::string_view in) {
   uint64_t v = 0;
@@ -220,7 +221,8 @@ std::string UsageDeltaKey(std::string_view bucket, std::string_view writer, uint
 }
 std::string EncodeUsage(const BucketUsage& u) {
   std::string out;
-  for (int64_t v : {u.objects, u.bytes, u.versions, u.version_bytes}) PutU64BE(&out, static_cast<uint64_t>(v));
+  for (int64_t v : {u.objects, u.bytes, u.versions, u.version_bytes})
+    PutU64BE(&out, static_cast<uint64_t>(v));
   return out;
 }
 Status DecodeUsage(std::string_view in, BucketUsage* u) {
@@ -285,7 +287,7 @@ std::string EncodeBucket(const BucketInfo& b) {
   w.Str(b.owner);
   w.Str(b.region);
   w.U64(static_cast<uint64_t>(b.versioning));  // optional, added with versioning
-  w.U64(b.lock.enabled ? 1 : 0);                // optional, added with Object Lock
+  w.U64(b.lock.enabled ? 1 : 0);               // optional, added with Object Lock
   w.Str(b.lock.default_mode);
   w.U64(b.lock.default_days);
   w.U64(b.lock.default_years);
@@ -318,7 +320,8 @@ Status DecodeBucket(std::string_view in, BucketInfo* b) {
   }
   b->snapshot_of.clear();
   b->snapshot_at = b->last_snapshot_at = 0;
-  if (!r.AtEnd() && (!r.Str(&b->snapshot_of) || !r.I64(&b->snapshot_at) || !r.I64(&b->last_snapshot_at)))
+  if (!r.AtEnd() &&
+      (!r.Str(&b->snapshot_of) || !r.I64(&b->snapshot_at) || !r.I64(&b->last_snapshot_at)))
     return Corrupt("bucket snapshot");
   return Status::Ok();
 }
@@ -354,8 +357,8 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   const bool tar = m.tar_members > 0;
   if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty() ||
       appendable || tar) {
-    uint64_t flags = (m.version.empty() ? 0 : kHasVersion) |
-                     (m.version.is_null() ? kNullFlag : 0) | (m.delete_marker ? kMarkerFlag : 0) |
+    uint64_t flags = (m.version.empty() ? 0 : kHasVersion) | (m.version.is_null() ? kNullFlag : 0) |
+                     (m.delete_marker ? kMarkerFlag : 0) |
                      (inline_elsewhere ? kInlineInCurrent : 0);
     w.U64(flags);
     w.U64(m.version.micros());
@@ -368,7 +371,8 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
     w.I64(m.retention.until_micros);
     w.U64(m.legal_hold ? 1 : 0);
   }
-  if (replicated || appendable || tar) w.Str(m.replication_status);  // optional, added with replication
+  if (replicated || appendable || tar)
+    w.Str(m.replication_status);                 // optional, added with replication
   if (appendable || tar) w.Str(m.append_state);  // optional, added with appends
   if (tar) w.U64(m.tar_members);                 // optional, added with tar member tables
   return w.Take();
@@ -389,7 +393,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   uint64_t flags, micros, rand;
   if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
   if (flags & kHasVersion)
-    m->version = (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
+    m->version =
+        (flags & kNullFlag) ? VersionId::NullAt(micros, rand) : VersionId::Of(micros, rand);
   m->delete_marker = (flags & kMarkerFlag) != 0;
   if (inline_elsewhere) *inline_elsewhere = (flags & kInlineInCurrent) != 0;
   m->retention = {};
@@ -420,7 +425,8 @@ Status DecodeObjectSummary(std::string_view in, ObjectMeta* m) {
     uint64_t size;
     if (!r.SkipStr() || !r.U64(&size) || !r.SkipStr()) return Corrupt("segment");
   }
-  if (!r.AtEnd() && (!r.SkipStr() || !r.SkipStr() || !r.SkipStr())) return Corrupt("object checksum");
+  if (!r.AtEnd() && (!r.SkipStr() || !r.SkipStr() || !r.SkipStr()))
+    return Corrupt("object checksum");
   if (!r.AtEnd()) {
     uint64_t n;
     if (!r.U64(&n) || n > in.size()) return Corrupt("part checksums");

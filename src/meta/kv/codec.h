@@ -21,14 +21,14 @@ inline constexpr char kPart = 'P';
 inline constexpr char kRef = 'R';
 inline constexpr char kGc = 'G';
 inline constexpr char kConfig = 'C';
-inline constexpr char kDoc = 'S';  // server-wide documents: "S" ns "\0" name
-inline constexpr char kCompleted = 'D';      // "D" upload-id: a completed upload's answer
+inline constexpr char kDoc = 'S';             // server-wide documents: "S" ns "\0" name
+inline constexpr char kCompleted = 'D';       // "D" upload-id: a completed upload's answer
 inline constexpr char kCompletedByAge = 'T';  // "T" completed (u64 BE) upload-id: empty
 inline constexpr char kVersion = 'V';  // "V" bucket "\0" key "\0" ~micros (u64 BE) rand (u64 BE)
-inline constexpr char kNullVersion = 'N';  // "N" bucket "\0" key: the null version's stamp
+inline constexpr char kNullVersion = 'N';   // "N" bucket "\0" key: the null version's stamp
 inline constexpr char kLatestMarker = 'M';  // "M" bucket "\0" key: stamp of a latest marker
-inline constexpr char kSnapshotOf = 'Z';  // "Z" source "\0" snapshot: the snapshot's instant
-inline constexpr char kMember = 'I';  // "I" data-id "\0" name: a tar member (offset, size)
+inline constexpr char kSnapshotOf = 'Z';    // "Z" source "\0" snapshot: the snapshot's instant
+inline constexpr char kMember = 'I';        // "I" data-id "\0" name: a tar member (offset, size)
 // "u" bucket "\0" ("0" | "d" writer seq): a bucket's usage counts. Lowercase, so it sorts after
 // every other key space: as 'A', just before the bucket records, it made each bucket lookup
 // cost 2.6x as many instructions in RocksDB's memtable (callgrind, BENCHMARKS.md "Metrics").
@@ -53,7 +53,7 @@ std::string ConfigPrefix(std::string_view bucket);  // "C" bucket "\0"
 std::string ConfigKey(std::string_view bucket, std::string_view name);
 std::string DocPrefix(std::string_view ns);  // "S" ns "\0"
 std::string DocKey(std::string_view ns, std::string_view name);
-std::string VersionPrefix(std::string_view bucket);  // "V" bucket "\0"
+std::string VersionPrefix(std::string_view bucket);                           // "V" bucket "\0"
 std::string VersionKeyPrefix(std::string_view bucket, std::string_view key);  // ... key "\0"
 // The version's place: newest (largest micros) first within a key.
 std::string VersionKey(std::string_view bucket, std::string_view key, const VersionId& v);
@@ -78,7 +78,7 @@ std::string UsageBaseKey(std::string_view bucket);
 std::string UsageDeltaKey(std::string_view bucket, std::string_view writer, uint64_t seq);
 std::string EncodeUsage(const BucketUsage& u);  // four i64, two's complement u64 BE
 Status DecodeUsage(std::string_view in, BucketUsage* u);
-std::string EncodeStamp(const VersionId& v);  // the N value: micros, rand (u64 BE each)
+std::string EncodeStamp(const VersionId& v);            // the N value: micros, rand (u64 BE each)
 Status DecodeStamp(std::string_view in, VersionId* v);  // a null VersionId
 std::string CompletedKey(std::string_view upload_id);
 std::string CompletedByAgeKey(int64_t completed_micros, std::string_view upload_id);

@@ -23,8 +23,8 @@ std::shared_mutex& KvIndex::BucketLock(const std::string& bucket) {
   return locks_->bucket[std::hash<std::string>{}(bucket) % kStripes];
 }
 std::mutex& KvIndex::KeyLock(const std::string& bucket, const std::string& key) {
-  return locks_->key[(std::hash<std::string>{}(bucket) * 31 + std::hash<std::string>{}(key)) %
-                    kStripes];
+  return locks_
+      ->key[(std::hash<std::string>{}(bucket)*31 + std::hash<std::string>{}(key)) % kStripes];
 }
 std::mutex& KvIndex::UploadLock(const std::string& upload_id) {
   return locks_->upload[std::hash<std::string>{}(upload_id) % kStripes];
@@ -70,15 +70,17 @@ Status KvIndex::SetBucketVersioningCommit(const BucketName& bucket, Versioning s
   std::unique_lock l(BucketLock(bucket));  // no write runs while the state changes
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   if (info.versioning == state) return Status::Ok();
-  if (!info.snapshot_of.empty()) return Error(Err::kReadOnlySnapshot, bucket.str() + " is a snapshot");
+  if (!info.snapshot_of.empty())
+    return Error(Err::kReadOnlySnapshot, bucket.str() + " is a snapshot");
   {
     auto it = kv_->NewIterator();
     const std::string zp = codec::SnapshotPrefix(bucket);
     it->Seek(zp);
     SLUICE_RETURN_IF_ERROR(it->status());
     if (it->Valid() && StartsWith(it->key(), zp))
-      return Error(Err::kInvalidBucketState, "The bucket has snapshots, so its versioning stays "
-                                             "Enabled (suspending would overwrite versions they show).");
+      return Error(Err::kInvalidBucketState,
+                   "The bucket has snapshots, so its versioning stays "
+                   "Enabled (suspending would overwrite versions they show).");
   }
   if (info.lock.enabled)
     return Error(Err::kInvalidBucketState,
@@ -94,8 +96,9 @@ Status KvIndex::SetBucketObjectLockCommit(const BucketName& bucket, const Object
   std::unique_lock l(BucketLock(bucket));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(bucket));
   if (info.versioning != Versioning::kEnabled)
-    return Error(Err::kInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a "
-                                           "Object Lock configuration");
+    return Error(Err::kInvalidBucketState,
+                 "Versioning must be 'Enabled' on the bucket to apply a "
+                 "Object Lock configuration");
   info.lock = lock;
   info.lock.enabled = true;  // once enabled, never disabled
   KvBatch b;
@@ -104,7 +107,7 @@ Status KvIndex::SetBucketObjectLockCommit(const BucketName& bucket, const Object
 }
 
 Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName& name,
-                              int64_t at_micros, const std::string& owner) {
+                                     int64_t at_micros, const std::string& owner) {
   // Exclusive on the source: no write is in flight while the instant is recorded, and
   // every later write is stamped after it (last_snapshot_at).
   std::unique_lock l(BucketLock(source));
@@ -119,7 +122,8 @@ Status KvIndex::CreateSnapshotCommit(const BucketName& source, const BucketName&
                  "A snapshot needs a bucket whose versioning is Enabled: " + source.str());
   std::string v;
   Status s = kv_->Get(codec::BucketKey(name), &v);
-  if (s.ok()) return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
+  if (s.ok())
+    return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
   if (s.code() != Err::kNotFound) return s;
   const BucketInfo snap = SnapshotRecord(&src, name, at_micros, owner);
   KvBatch b;
@@ -147,7 +151,8 @@ BucketInfo KvIndex::SnapshotRecord(BucketInfo* src, const BucketName& name, int6
 Status KvIndex::DeleteSnapshotCommit(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo snap, GetBucket(name));
-  if (snap.snapshot_of.empty()) return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
+  if (snap.snapshot_of.empty())
+    return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
   KvBatch b;
   b.Delete(codec::BucketKey(name));
   b.Delete(codec::SnapshotKey(snap.snapshot_of, name));
@@ -163,7 +168,8 @@ Status KvIndex::DeleteBucketCommit(const BucketName& name) {
   std::unique_lock l(BucketLock(name));
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(name));
   if (!info.snapshot_of.empty())
-    return Error(Err::kReadOnlySnapshot, name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
+    return Error(Err::kReadOnlySnapshot,
+                 name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
   auto it = kv_->NewIterator();
   {
     const std::string zp = codec::SnapshotPrefix(name);
@@ -192,8 +198,8 @@ Status KvIndex::DeleteBucketCommit(const BucketName& name) {
   // Configurations go with the bucket, and so do queued replications of versions that are
   // gone (a task whose version was removed waits for the worker to drop it), and its usage
   // records (all zero by now).
-  for (const std::string& prefix : {codec::ConfigPrefix(name), codec::ReplicationPrefix(name),
-                                    codec::UsagePrefix(name)}) {
+  for (const std::string& prefix :
+       {codec::ConfigPrefix(name), codec::ReplicationPrefix(name), codec::UsagePrefix(name)}) {
     for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next())
       b.Delete(std::string(it->key()));
     SLUICE_RETURN_IF_ERROR(it->status());
@@ -203,7 +209,7 @@ Status KvIndex::DeleteBucketCommit(const BucketName& name) {
 }
 
 Status KvIndex::PutBucketConfigCommit(const BucketName& bucket, const std::string& name,
-                                const std::string& doc) {
+                                      const std::string& doc) {
   std::shared_lock l(BucketLock(bucket));  // DeleteBucket cannot slip in between
   SLUICE_RETURN_IF_ERROR(BucketExists(bucket));
   KvBatch b;
@@ -289,9 +295,8 @@ Result<UploadInfo> KvIndex::GetUpload(const BucketName& bucket, const ObjectKey&
   return u;
 }
 
-Status KvIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
-                        const UploadId& upload_id, const PartInfo& part,
-                        std::vector<std::string>* released) {
+Status KvIndex::PutPart(const BucketName& bucket, const ObjectKey& key, const UploadId& upload_id,
+                        const PartInfo& part, std::vector<std::string>* released) {
   // Shared bucket lock: a DeleteBucket (which aborts uploads) cannot interleave and leave
   // a part referenced by no upload.
   std::shared_lock bl(BucketLock(bucket));
@@ -368,8 +373,14 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
   b.Delete(codec::UploadKey(bucket, key, upload_id));
   SLUICE_ASSIGN_OR_RETURN(WriteResult r,
                           WriteLatest(info, key, cur, meta, meta.mtime_micros, &b, released));
-  CompletedUpload done{bucket, key, meta.etag, r.version, meta.checksum_algo,
-                       meta.checksum_value, meta.checksum_type, meta.mtime_micros};
+  CompletedUpload done{bucket,
+                       key,
+                       meta.etag,
+                       r.version,
+                       meta.checksum_algo,
+                       meta.checksum_value,
+                       meta.checksum_type,
+                       meta.mtime_micros};
   b.Put(codec::CompletedKey(upload_id), codec::EncodeCompleted(done));
   b.Put(codec::CompletedByAgeKey(meta.mtime_micros, upload_id), "");
   // Drop a few records past their retention, oldest first: each Complete adds one and may
@@ -379,7 +390,8 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
       codec::CompletedByAgeKey(meta.mtime_micros - kCompletedUploadRetentionMicros, "");
   auto it = kv_->NewUnguardedIterator();
   int dropped = 0;
-  for (it->Seek(age_prefix); it->Valid() && dropped < 16 && it->key() < cutoff; it->Next(), dropped++) {
+  for (it->Seek(age_prefix); it->Valid() && dropped < 16 && it->key() < cutoff;
+       it->Next(), dropped++) {
     std::string_view k = it->key();
     if (k.size() <= 9 || k[0] != codec::kCompletedByAge) break;
     b.Delete(std::string(k));
@@ -391,7 +403,7 @@ Result<WriteResult> KvIndex::CompleteUpload(const BucketName& bucket, const Obje
 }
 
 Result<CompletedUpload> KvIndex::GetCompletedUpload(const BucketName& bucket,
-                                                     const UploadId& upload_id) {
+                                                    const UploadId& upload_id) {
   std::string v;
   Status s = kv_->Get(codec::CompletedKey(upload_id), &v);
   if (s.code() == Err::kNotFound) return Error(Err::kNoSuchUpload, "");
@@ -478,7 +490,8 @@ Status KvIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLockCo
 }
 Status KvIndex::CreateSnapshot(const BucketName& source, const BucketName& name, int64_t at_micros,
                                const std::string& owner) {
-  return Notified(CreateSnapshotCommit(source, name, at_micros, owner), Change::Kind::kBucket, name);
+  return Notified(CreateSnapshotCommit(source, name, at_micros, owner), Change::Kind::kBucket,
+                  name);
 }
 Status KvIndex::DeleteSnapshot(const BucketName& name) {
   return Notified(DeleteSnapshotCommit(name), Change::Kind::kBucket, name);

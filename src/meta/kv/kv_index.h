@@ -34,7 +34,10 @@ class KvIndex final : public Index {
 
   // `sync` makes every mutation durable before it returns; tests may turn it off.
   KvIndex(KvStore* kv, bool sync)
-      : kv_(kv), sync_(sync), own_locks_(std::make_unique<LockStripes>()), locks_(own_locks_.get()) {}
+      : kv_(kv),
+        sync_(sync),
+        own_locks_(std::make_unique<LockStripes>()),
+        locks_(own_locks_.get()) {}
   // A short-lived view over one transaction of a shared store (the RADOS index makes one per
   // call, over a KvStore whose Write commits only if nothing it read has changed): the
   // semantics are this class's, the atomicity is the store's, and `locks`, shared by every
@@ -190,8 +193,8 @@ class KvIndex final : public Index {
   Status CheckCondition(const std::optional<ObjectMeta>& current, const WriteCondition& cond);
   // Decodes a V record, taking its inline bytes from the O record when it keeps them there
   // (the latest version of a small object: its bytes are stored once).
-  Status DecodeVersionRecord(std::string_view value, const BucketName& bucket,
-                             const ObjectKey& key, ObjectMeta* m);
+  Status DecodeVersionRecord(std::string_view value, const BucketName& bucket, const ObjectKey& key,
+                             ObjectMeta* m);
   // Tells the store which records a write of `key` reads (bucket, O, M, N).
   void PrefetchKey(const BucketName& bucket, const ObjectKey& key);
   // The O record (the latest version when it is an object), if any.
@@ -226,8 +229,8 @@ class KvIndex final : public Index {
                                   int64_t now_micros, KvBatch* batch,
                                   std::vector<std::string>* released);
   // Releases every part of an upload into `batch` (refs dropped, GC queued).
-  Status ReleaseParts(const UploadId& upload_id, KvBatch* batch,
-                      std::vector<std::string>* released, const std::vector<std::string>* keep);
+  Status ReleaseParts(const UploadId& upload_id, KvBatch* batch, std::vector<std::string>* released,
+                      const std::vector<std::string>* keep);
   Result<std::vector<PartInfo>> PartsOf(const UploadId& upload_id, uint32_t marker, uint32_t max);
   static void Release(const std::string& id, KvBatch* batch, std::vector<std::string>* released);
 

@@ -19,7 +19,8 @@ bool StartsWith(std::string_view s, std::string_view p) {
 // Object Lock: may this version be removed (or replaced) now?
 Status CheckRemovable(const ObjectMeta& m, const DeleteRequest& r) {
   if (m.legal_hold)
-    return Error(Err::kObjectLocked, "Access Denied because object protected by object lock (a legal hold).");
+    return Error(Err::kObjectLocked,
+                 "Access Denied because object protected by object lock (a legal hold).");
   if (m.retention.mode.empty() || m.retention.until_micros <= r.now_micros) return Status::Ok();
   if (m.retention.mode == "GOVERNANCE" && r.bypass_governance) return Status::Ok();
   return Error(Err::kObjectLocked, "Access Denied because object protected by object lock (" +
@@ -37,20 +38,21 @@ void ReleaseAll(const ObjectMeta& m, KvBatch* batch, std::vector<std::string>* r
 }  // namespace
 
 Status KvIndex::DecodeVersionRecord(std::string_view value, const BucketName& bucket,
-                                   const ObjectKey& key, ObjectMeta* m) {
+                                    const ObjectKey& key, ObjectMeta* m) {
   bool elsewhere = false;
   SLUICE_RETURN_IF_ERROR(codec::DecodeObject(value, m, false, &elsewhere));
   if (!elsewhere) return Status::Ok();
   SLUICE_ASSIGN_OR_RETURN(auto cur, ReadCurrent(bucket, key));
   if (!cur || !(cur->version == m->version))
-    return Error(Err::kCorruption, "a version's inline bytes are missing from its current record: " + key.str());
+    return Error(Err::kCorruption,
+                 "a version's inline bytes are missing from its current record: " + key.str());
   m->inline_data = std::move(cur->inline_data);
   return Status::Ok();
 }
 
 Result<std::optional<KvIndex::Found>> KvIndex::VersionAsOf(const BucketName& bucket,
-                                                           const ObjectKey& key,
-                                                           int64_t at_micros, bool with_inline) {
+                                                           const ObjectKey& key, int64_t at_micros,
+                                                           bool with_inline) {
   const std::string prefix = codec::VersionKeyPrefix(bucket, key);
   auto it = kv_->NewIterator();
   // Newest first: the first record at or after (~at, 0) is the newest with micros <= at.
@@ -101,8 +103,9 @@ Status KvIndex::CheckNotHeld(const BucketName& bucket, const ObjectKey& key,
       held = shown && shown->meta.version == version.version;
     }
     if (held)
-      return Error(Err::kVersionHeld, "Access Denied: snapshot " + name + " holds this version of " +
-                                          key.str() + "; remove the snapshot first.");
+      return Error(Err::kVersionHeld, "Access Denied: snapshot " + name +
+                                          " holds this version of " + key.str() +
+                                          "; remove the snapshot first.");
   }
   return it->status();
 }
@@ -212,15 +215,18 @@ Status KvIndex::CheckCondition(const std::optional<ObjectMeta>& current,
                                const WriteCondition& cond) {
   bool exists = current.has_value();
   if (cond.if_none_match_any && exists)
-    return Error(Err::kPreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    return Error(Err::kPreconditionFailed,
+                 "At least one of the pre-conditions you specified did not hold");
   if (cond.if_match && (!exists || current->etag != *cond.if_match)) {
     if (!exists) return Error(Err::kNoSuchKey, "");
-    return Error(Err::kPreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    return Error(Err::kPreconditionFailed,
+                 "At least one of the pre-conditions you specified did not hold");
   }
   if (cond.if_extends) {
     if (!exists || current->delete_marker)
       return Error(Err::kInvalidWriteOffset, "the object is gone: an offset of 0 creates it");
-    const std::string& last = current->segments.empty() ? std::string() : current->segments.back().data_id;
+    const std::string& last =
+        current->segments.empty() ? std::string() : current->segments.back().data_id;
     if (current->size != cond.if_extends->size || last != cond.if_extends->data_id)
       return Error(Err::kConditionalRequestConflict,
                    "another write to the object came between; read its size and append again");
@@ -279,7 +285,8 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
   // member, as extracting the archive would.
   if (!m.members.empty() && !m.segments.empty()) {
     const std::string& id = m.segments.front().data_id;
-    for (const auto& e : m.members) batch->Put(codec::MemberKey(id, e.name), codec::EncodeMember(e));
+    for (const auto& e : m.members)
+      batch->Put(codec::MemberKey(id, e.name), codec::EncodeMember(e));
     m.members.clear();
   }
   WriteResult r;
@@ -311,8 +318,8 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
       SLUICE_RETURN_IF_ERROR(DropNullVersion(bucket, key, cur, replace, batch, released));
     // After the key's latest version (ids sort by time) and after the bucket's newest
     // snapshot (a write that raced it must not appear in it).
-    uint64_t micros = std::max<uint64_t>({m.version.micros(), latest + 1,
-                                          static_cast<uint64_t>(b.last_snapshot_at) + 1});
+    uint64_t micros = std::max<uint64_t>(
+        {m.version.micros(), latest + 1, static_cast<uint64_t>(b.last_snapshot_at) + 1});
     m.version = enabled ? VersionId::Of(micros, m.version.rand())
                         : VersionId::NullAt(micros, m.version.rand());
     r.version = m.version;
@@ -324,8 +331,11 @@ Result<WriteResult> KvIndex::WriteLatest(const BucketInfo& b, const ObjectKey& k
   }
   if (m.replication_status == kReplicationPending) {
     // Queued in the same batch as the version: a crash cannot commit one without the other.
-    if (m.version.empty()) m.replication_status.clear();  // unversioned: nothing to name
-    else batch->Put(codec::ReplicationKey(bucket, m.version, key), codec::EncodeReplication(m.version));
+    if (m.version.empty())
+      m.replication_status.clear();  // unversioned: nothing to name
+    else
+      batch->Put(codec::ReplicationKey(bucket, m.version, key),
+                 codec::EncodeReplication(m.version));
   }
   if (!m.version.empty()) {
     // A marker is never kept in O (DeleteObject removes the O record it writes here), so
@@ -387,7 +397,8 @@ Status KvIndex::UpdateAttributes(const BucketName& bucket, const ObjectKey& key,
     }
   }
   if (target->meta.delete_marker)
-    return Error(Err::kMethodNotAllowed, "The specified method is not allowed against this resource.");
+    return Error(Err::kMethodNotAllowed,
+                 "The specified method is not allowed against this resource.");
   SLUICE_RETURN_IF_ERROR(change(&target->meta));
   KvBatch b;
   if (also) also(&b);
@@ -513,10 +524,14 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
     m.delete_marker = true;
     m.mtime_micros = now_micros;
     m.version = marker;
-    if (request.replica) m.replication_status = kReplicationReplica;
-    else if (request.replicate_marker) m.replication_status = kReplicationPending;
-    if (b.versioning == Versioning::kSuspended) m.version = VersionId::NullAt(marker.micros(), marker.rand());
-    SLUICE_ASSIGN_OR_RETURN(r, WriteLatest(b, key, cur, std::move(m), now_micros, &batch, released));
+    if (request.replica)
+      m.replication_status = kReplicationReplica;
+    else if (request.replicate_marker)
+      m.replication_status = kReplicationPending;
+    if (b.versioning == Versioning::kSuspended)
+      m.version = VersionId::NullAt(marker.micros(), marker.rand());
+    SLUICE_ASSIGN_OR_RETURN(r,
+                            WriteLatest(b, key, cur, std::move(m), now_micros, &batch, released));
     // WriteLatest wrote the marker into O as well: a marker is never current in O.
     batch.Delete(okey);
     r.delete_marker = true;
@@ -559,9 +574,12 @@ Result<WriteResult> KvIndex::DeleteObject(const BucketName& bucket, const Object
         next = std::move(n);
       }
     }
-    if (!next_marker && target->meta.delete_marker) batch.Delete(codec::LatestMarkerKey(bucket, key));
-    if (next) batch.Put(okey, codec::EncodeObject(*next));
-    else batch.Delete(okey);
+    if (!next_marker && target->meta.delete_marker)
+      batch.Delete(codec::LatestMarkerKey(bucket, key));
+    if (next)
+      batch.Put(okey, codec::EncodeObject(*next));
+    else
+      batch.Delete(okey);
   }
   SLUICE_RETURN_IF_ERROR(Commit(batch, sync_, &prior));
   return r;
@@ -675,9 +693,10 @@ Result<ListPage> KvIndex::ListObjectsAsOf(const BucketName& bucket, const ListQu
       bool v_ok = vit->Valid() && StartsWith(vit->key(), vfull);
       bool o_ok = oit->Valid() && StartsWith(oit->key(), ofull);
       if (!v_ok && !o_ok) return std::optional<Item>();
-      std::string_view vk = v_ok ? vit->key().substr(vbase.size(), vit->key().size() - vbase.size() - 1 -
-                                                                       codec::kVersionStampSize)
-                                 : std::string_view();
+      std::string_view vk = v_ok
+                                ? vit->key().substr(vbase.size(), vit->key().size() - vbase.size() -
+                                                                      1 - codec::kVersionStampSize)
+                                : std::string_view();
       std::string_view ok = o_ok ? oit->key().substr(obase.size()) : std::string_view();
       const bool from_v = v_ok && (!o_ok || vk <= ok);
       std::string key(from_v ? vk : ok);
@@ -692,7 +711,8 @@ Result<ListPage> KvIndex::ListObjectsAsOf(const BucketName& bucket, const ListQu
       if (from_v) {
         if (o_ok && vk == ok) oit->Next();  // the O copy: V decides
         const ObjectKey k = ObjectKey::Trusted(key);
-        SLUICE_ASSIGN_OR_RETURN(auto shown, VersionAsOf(bucket, k, q.as_of_micros, /*with_inline=*/false));
+        SLUICE_ASSIGN_OR_RETURN(auto shown,
+                                VersionAsOf(bucket, k, q.as_of_micros, /*with_inline=*/false));
         vit->Seek(vbase + key + '\x01');  // past the key's other versions
         if (shown && !shown->meta.delete_marker) {
           Item it;
@@ -724,8 +744,10 @@ Result<ListPage> KvIndex::ListObjectsAsOf(const BucketName& bucket, const ListQu
       break;
     }
     page.next_marker = item->entry.key;
-    if (item->prefix) page.common_prefixes.push_back(std::move(item->entry.key));
-    else page.objects.push_back(std::move(item->entry));
+    if (item->prefix)
+      page.common_prefixes.push_back(std::move(item->entry.key));
+    else
+      page.objects.push_back(std::move(item->entry));
     count++;
   }
   if (!page.truncated) page.next_marker.clear();

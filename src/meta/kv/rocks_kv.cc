@@ -38,17 +38,20 @@ class RoomFile final : public rocksdb::FSWritableFileOwnerWrapper {
     return target()->Append(data, o, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                           const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* dbg) override {
+                           const rocksdb::DataVerificationInfo& v,
+                           rocksdb::IODebugContext* dbg) override {
     (*room_)(data.size()).IgnoreError();
     return target()->Append(data, o, v, dbg);
   }
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
-                                     const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+                                     const rocksdb::IOOptions& o,
+                                     rocksdb::IODebugContext* dbg) override {
     (*room_)(data.size()).IgnoreError();
     return target()->PositionedAppend(data, offset, o, dbg);
   }
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
-                                     const rocksdb::IOOptions& o, const rocksdb::DataVerificationInfo& v,
+                                     const rocksdb::IOOptions& o,
+                                     const rocksdb::DataVerificationInfo& v,
                                      rocksdb::IODebugContext* dbg) override {
     (*room_)(data.size()).IgnoreError();
     return target()->PositionedAppend(data, offset, o, v, dbg);
@@ -100,7 +103,8 @@ inline bool IsVersionKey(std::string_view key) { return !key.empty() && key[0] =
 
 class RocksIterator final : public KvIterator {
  public:
-  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* main, rocksdb::ColumnFamilyHandle* versions)
+  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* main,
+                rocksdb::ColumnFamilyHandle* versions)
       : db_(db), cf_{main, versions} {}
   void Seek(std::string_view key) override {
     int which = IsVersionKey(key) ? 1 : 0;
@@ -130,7 +134,8 @@ class RocksKv final : public KvStore {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
   Status Get(std::string_view key, std::string* value) override {
-    return FromRocks(db_->Get(rocksdb::ReadOptions(), Cf(key), rocksdb::Slice(key.data(), key.size()), value));
+    return FromRocks(
+        db_->Get(rocksdb::ReadOptions(), Cf(key), rocksdb::Slice(key.data(), key.size()), value));
   }
   Status Write(const KvBatch& batch, bool sync) override {
     rocksdb::WriteBatch wb;
@@ -202,7 +207,8 @@ Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHook
   rocksdb::Options options;
   std::unique_ptr<rocksdb::Env> env;
   if (hooks.room) {
-    env = rocksdb::NewCompositeEnv(std::make_shared<RoomFs>(rocksdb::FileSystem::Default(), hooks.room));
+    env = rocksdb::NewCompositeEnv(
+        std::make_shared<RoomFs>(rocksdb::FileSystem::Default(), hooks.room));
     options.env = env.get();
   }
   // After a failed write RocksDB stays stopped until RocksKv::Recover resumes it, with no
@@ -233,7 +239,8 @@ Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHook
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), dir, families, &handles, &db);
   if (!s.ok()) return Status(Err::kIoError, "open metadata index " + dir + ": " + s.ToString());
-  return std::unique_ptr<KvStore>(new RocksKv(std::move(env), db, std::move(handles), std::move(hooks)));
+  return std::unique_ptr<KvStore>(
+      new RocksKv(std::move(env), db, std::move(handles), std::move(hooks)));
 }
 
 }  // namespace sluice::meta

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -86,7 +86,8 @@ Status RadosIndex::Start() {
   for (const char* oid : {kBuckets, kDocs, kNotify}) {
     librados::ObjectWriteOperation op;
     op.create(false);
-    SLUICE_RETURN_IF_ERROR(io::RadosStatus(meta_.operate(oid, &op), std::string("creating ") + oid));
+    SLUICE_RETURN_IF_ERROR(
+        io::RadosStatus(meta_.operate(oid, &op), std::string("creating ") + oid));
   }
   watcher_ = std::make_unique<Watcher>(this);
   uint64_t handle = 0;
@@ -136,7 +137,8 @@ auto RadosIndex::Run(const std::string& oid, F&& fn) {
     if (!txn.conflicted()) return r;
     conflicts_.fetch_add(1, std::memory_order_relaxed);
     if (attempt == kMaxAttempts)
-      return decltype(r)(Status(Err::kSlowDown, "index object " + oid + " is too busy; retry", true));
+      return decltype(r)(
+          Status(Err::kSlowDown, "index object " + oid + " is too busy; retry", true));
     uint32_t jitter = 0;
     rnd_->Fill(&jitter, sizeof jitter);
     const uint32_t cap = 1u << std::min(attempt, 6);
@@ -145,7 +147,8 @@ auto RadosIndex::Run(const std::string& oid, F&& fn) {
 }
 
 template <class F>
-auto RadosIndex::RunReleasing(const BucketName& bucket, std::vector<std::string>* released, F&& fn) {
+auto RadosIndex::RunReleasing(const BucketName& bucket, std::vector<std::string>* released,
+                              F&& fn) {
   std::vector<std::string> mine;
   auto r = Run(BucketObject(bucket), [&](KvIndex& view, RadosTxn&) {
     mine.clear();
@@ -181,7 +184,8 @@ void RadosIndex::Changed(Change::Kind kind, const std::string& name) {
   // self NUL kind-letter LF name: the others drop or reload before this call returns, or
   // within the timeout when a gateway is gone without unwatching.
   librados::bufferlist bl;
-  bl.append(self_ + std::string(1, '\0') + (kind == Change::Kind::kBucket ? "B" : "D") + "\n" + name);
+  bl.append(self_ + std::string(1, '\0') + (kind == Change::Kind::kBucket ? "B" : "D") + "\n" +
+            name);
   int r = meta_.notify2(kNotify, bl, kNotifyTimeoutMs, nullptr);
   if (r < 0 && r != -ETIMEDOUT)
     spdlog::warn("announcing a change of {}: {}", name, std::strerror(-r));
@@ -250,9 +254,8 @@ Status RadosIndex::UnlistBucketIfGone(const BucketName& name) {
 
 Status RadosIndex::CreateBucket(const BucketInfo& info) {
   SLUICE_RETURN_IF_ERROR(ListBucket(info.name));
-  SLUICE_RETURN_IF_ERROR(Run(BucketObject(info.name), [&](KvIndex& v, RadosTxn&) {
-    return v.CreateBucket(info);
-  }));
+  SLUICE_RETURN_IF_ERROR(
+      Run(BucketObject(info.name), [&](KvIndex& v, RadosTxn&) { return v.CreateBucket(info); }));
   SLUICE_RETURN_IF_ERROR(ListBucket(info.name));
   Changed(Change::Kind::kBucket, info.name);
   return Status::Ok();
@@ -264,10 +267,14 @@ Result<BucketInfo> RadosIndex::GetBucket(const BucketName& name) {
 
 Result<BucketUsage> RadosIndex::GetBucketUsage(const BucketName& bucket) {
   size_t deltas = 0;
-  auto u = Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ReadBucketUsage(bucket, &deltas); });
+  auto u = Run(BucketObject(bucket),
+               [&](KvIndex& v, RadosTxn&) { return v.ReadBucketUsage(bucket, &deltas); });
   if (u.ok() && deltas > KvIndex::kFoldUsageAfter) {
-    Status f = Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.FoldUsage(bucket); });
-    if (!f.ok()) spdlog::warn("bucket {}: folding usage records: {} (the next read tries again)", bucket.str(), f.ToString());
+    Status f =
+        Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.FoldUsage(bucket); });
+    if (!f.ok())
+      spdlog::warn("bucket {}: folding usage records: {} (the next read tries again)", bucket.str(),
+                   f.ToString());
   }
   return u;
 }
@@ -336,7 +343,8 @@ Result<std::vector<BucketInfo>> RadosIndex::ListBuckets() {
       p.done->wait_for_complete();
       int r = p.done->get_return_value();
       p.done->release();
-      if (r < 0 && r != -ENOENT && failed.ok()) failed = io::RadosStatus(r, "reading a bucket record");
+      if (r < 0 && r != -ENOENT && failed.ok())
+        failed = io::RadosStatus(r, "reading a bucket record");
       if (r < 0 || p.out.empty()) continue;  // listed, never created or since deleted
       const std::string bkey = codec::BucketKey(names[start + j]);
       auto main = p.out.find(bkey);
@@ -393,7 +401,8 @@ Status RadosIndex::SetBucketObjectLock(const BucketName& bucket, const ObjectLoc
 Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& name,
                                   int64_t at_micros, const std::string& owner) {
   auto taken = GetBucket(name);
-  if (taken.ok()) return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
+  if (taken.ok())
+    return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
   if (taken.status().code() != Err::kNoSuchBucket) return taken.status();
   BucketInfo snap;
   SLUICE_RETURN_IF_ERROR(Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) -> Status {
@@ -403,7 +412,8 @@ Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& na
     SLUICE_RETURN_IF_ERROR(s);
     BucketInfo src;
     SLUICE_RETURN_IF_ERROR(codec::DecodeBucket(v, &src));
-    if (!src.snapshot_of.empty()) return Error(Err::kInvalidRequest, source.str() + " is itself a snapshot");
+    if (!src.snapshot_of.empty())
+      return Error(Err::kInvalidRequest, source.str() + " is itself a snapshot");
     if (src.versioning != Versioning::kEnabled)
       return Error(Err::kInvalidBucketState,
                    "A snapshot needs a bucket whose versioning is Enabled: " + source.str());
@@ -414,7 +424,8 @@ Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& na
     return txn.Write(b, true);
   }));
   SLUICE_RETURN_IF_ERROR(ListBucket(name));
-  Status made = Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.CreateBucket(snap); });
+  Status made =
+      Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) { return v.CreateBucket(snap); });
   if (!made.ok()) {
     // The name was taken meanwhile: take the hold back.
     Status undo = Run(BucketObject(source), [&](KvIndex&, RadosTxn& txn) {
@@ -422,7 +433,8 @@ Status RadosIndex::CreateSnapshot(const BucketName& source, const BucketName& na
       b.Delete(codec::SnapshotKey(source, name));
       return txn.Write(b, true);
     });
-    if (!undo.ok()) spdlog::warn("dropping the hold of snapshot {}: {}", name.str(), undo.ToString());
+    if (!undo.ok())
+      spdlog::warn("dropping the hold of snapshot {}: {}", name.str(), undo.ToString());
     if (made.code() == Err::kBucketAlreadyOwnedByYou)
       return Error(Err::kBucketAlreadyExists, "The requested bucket name is not available.");
     return made;
@@ -436,7 +448,8 @@ Status RadosIndex::DeleteSnapshot(const BucketName& name) {
   BucketInfo snap;
   SLUICE_RETURN_IF_ERROR(Run(BucketObject(name), [&](KvIndex& v, RadosTxn& txn) -> Status {
     SLUICE_ASSIGN_OR_RETURN(snap, v.GetBucket(name));
-    if (snap.snapshot_of.empty()) return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
+    if (snap.snapshot_of.empty())
+      return Error(Err::kInvalidRequest, name.str() + " is not a snapshot");
     KvBatch b;
     b.Delete(codec::BucketKey(name));
     auto it = txn.NewIterator();
@@ -491,7 +504,8 @@ Result<int> RadosIndex::DropDanglingSnapshots(const BucketName& source) {
       batch.Delete(codec::SnapshotKey(source, snap_bucket));
       return txn.Write(batch, true);
     }));
-    spdlog::info("dropped the hold of snapshot {} on {}: the snapshot is gone", snap_name, source.str());
+    spdlog::info("dropped the hold of snapshot {} on {}: the snapshot is gone", snap_name,
+                 source.str());
     dropped++;
   }
   return dropped;
@@ -515,7 +529,8 @@ Status RadosIndex::PutBucketConfig(const BucketName& bucket, const std::string& 
 }
 
 Result<std::string> RadosIndex::GetBucketConfig(const BucketName& bucket, const std::string& name) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetBucketConfig(bucket, name); });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.GetBucketConfig(bucket, name); });
 }
 
 Status RadosIndex::DeleteBucketConfig(const BucketName& bucket, const std::string& name) {
@@ -530,12 +545,14 @@ Status RadosIndex::WriteDocs(const std::vector<DocWrite>& writes) {
   SLUICE_RETURN_IF_ERROR(Run(kDocs, [&](KvIndex& v, RadosTxn&) { return v.WriteDocs(writes); }));
   std::vector<std::string> namespaces;  // once each, in the order the writes name them
   for (const auto& w : writes)
-    if (std::find(namespaces.begin(), namespaces.end(), w.ns) == namespaces.end()) namespaces.push_back(w.ns);
+    if (std::find(namespaces.begin(), namespaces.end(), w.ns) == namespaces.end())
+      namespaces.push_back(w.ns);
   for (const auto& ns : namespaces) Changed(Change::Kind::kDocs, ns);
   return Status::Ok();
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> RadosIndex::ListDocs(const std::string& ns) {
+Result<std::vector<std::pair<std::string, std::string>>> RadosIndex::ListDocs(
+    const std::string& ns) {
   return Run(kDocs, [&](KvIndex& v, RadosTxn&) { return v.ListDocs(ns); });
 }
 
@@ -543,7 +560,8 @@ Result<std::vector<std::pair<std::string, std::string>>> RadosIndex::ListDocs(co
 
 Result<ObjectMeta> RadosIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
                                          const VersionId& version) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetObject(bucket, key, version); });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.GetObject(bucket, key, version); });
 }
 
 Result<WriteResult> RadosIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
@@ -615,18 +633,21 @@ Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQue
 
 Result<VersionListPage> RadosIndex::ListObjectVersions(const BucketName& bucket,
                                                        const VersionListQuery& q) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.ListObjectVersions(bucket, q); });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.ListObjectVersions(bucket, q); });
 }
 
 // ---- multipart uploads ----
 
 Status RadosIndex::CreateUpload(const BucketName& bucket, const UploadInfo& info) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.CreateUpload(bucket, info); });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.CreateUpload(bucket, info); });
 }
 
 Result<UploadInfo> RadosIndex::GetUpload(const BucketName& bucket, const ObjectKey& key,
                                          const UploadId& upload_id) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GetUpload(bucket, key, upload_id); });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.GetUpload(bucket, key, upload_id); });
 }
 
 Status RadosIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
@@ -640,8 +661,9 @@ Status RadosIndex::PutPart(const BucketName& bucket, const ObjectKey& key,
 Result<std::vector<PartInfo>> RadosIndex::ListParts(const BucketName& bucket, const ObjectKey& key,
                                                     const UploadId& upload_id, uint32_t marker,
                                                     uint32_t max) {
-  return Run(BucketObject(bucket),
-             [&](KvIndex& v, RadosTxn&) { return v.ListParts(bucket, key, upload_id, marker, max); });
+  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
+    return v.ListParts(bucket, key, upload_id, marker, max);
+  });
 }
 
 Result<WriteResult> RadosIndex::CompleteUpload(const BucketName& bucket, const ObjectKey& key,
@@ -685,8 +707,8 @@ Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
   for (const auto& name : buckets) {
     if (out.size() >= max) break;
     SLUICE_ASSIGN_OR_RETURN(auto ids, Run(BucketObject(name), [&](KvIndex& v, RadosTxn&) {
-      return v.PendingGc(max - out.size());
-    }));
+                              return v.PendingGc(max - out.size());
+                            }));
     std::lock_guard l(gc_mu_);
     for (auto& id : ids) {
       gc_bucket_[id] = {name, true};
@@ -699,9 +721,8 @@ Result<std::vector<std::string>> RadosIndex::PendingGc(size_t max) {
 Result<std::vector<ReplicationTask>> RadosIndex::ListReplicationQueue(const BucketName& bucket,
                                                                       const std::string& after,
                                                                       size_t max) {
-  return Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) {
-    return v.ListReplicationQueue(bucket, after, max);
-  });
+  return Run(BucketObject(bucket),
+             [&](KvIndex& v, RadosTxn&) { return v.ListReplicationQueue(bucket, after, max); });
 }
 
 Status RadosIndex::FinishReplication(const BucketName& bucket, const ReplicationTask& task,
@@ -730,7 +751,8 @@ Status RadosIndex::GcDone(const std::vector<std::string>& data_ids) {
     }
   }
   for (const auto& [bucket, ids] : by_bucket) {
-    SLUICE_RETURN_IF_ERROR(Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GcDone(ids); }));
+    SLUICE_RETURN_IF_ERROR(
+        Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GcDone(ids); }));
     if (!swept.count(bucket)) continue;
     if (Status u = UnlistBucketIfGone(BucketName::Trusted(bucket)); !u.ok())
       spdlog::warn("unlisting deleted bucket {}: {}", bucket, u.ToString());

@@ -19,13 +19,12 @@
 // Every call is a network round trip or more, so blocking() says so.
 #pragma once
 
-#include <rados/librados.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <rados/librados.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,8 +48,8 @@ class RadosIndex final : public Index {
   // A snapshot hold younger than this is never taken for a stray one: its CreateSnapshot
   // may be between its two writes (and gateways' clocks may differ by that much less).
   static constexpr int64_t kSnapshotHoldGraceMicros = int64_t{5} * 60 * 1000 * 1000;
-  RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd,
-             io::Clock* clock, size_t list_cache_bytes = kDefaultListCacheBytes);
+  RadosIndex(librados::Rados* rados, const librados::IoCtx& meta, io::Random* rnd, io::Clock* clock,
+             size_t list_cache_bytes = kDefaultListCacheBytes);
   ~RadosIndex() override;
   // Creates the shared objects when missing and watches for other gateways' changes.
   Status Start();

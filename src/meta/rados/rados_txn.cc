@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <utility>
 #include <set>
+#include <utility>
 
 #include "io/rados/rados_cluster.h"
 
 namespace sluice::meta {
 namespace {
 
-constexpr char kTag = 'v';      // a whole value (or a tail)
-constexpr char kHeadTag = 'h';  // the head of a split value
+constexpr char kTag = 'v';         // a whole value (or a tail)
+constexpr char kHeadTag = 'h';     // the head of a split value
 constexpr char kTailPrefix = '~';  // tails' keys: after every record's kind letter
 
 // The first range read of an iterator fetches a few entries (most seeks want one or two:
@@ -85,7 +85,8 @@ Status RadosTxn::Fetch(const std::vector<std::string>& keys, uint64_t* version) 
       cache_.emplace(k, std::nullopt);
     } else {
       std::string v = it->second.to_str();
-      if (!StoredHead(v)) return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
+      if (!StoredHead(v))
+        return Status(Err::kCorruption, "index object " + oid_ + ": an untagged value");
       if (IsSplit(v)) split_.insert(k);
       cache_.emplace(k, std::move(v));
     }
@@ -108,7 +109,8 @@ Status RadosTxn::Get(std::string_view key, std::string* value) {
   if (IsSplit(*it->second)) {
     std::string t = TailKey(key);
     auto tail = cache_.find(t);
-    guards_.emplace(std::move(t), tail != cache_.end() && tail->second ? *tail->second : std::string());
+    guards_.emplace(std::move(t),
+                    tail != cache_.end() && tail->second ? *tail->second : std::string());
   }
   return Join(key, *it->second, value);
 }
@@ -184,9 +186,9 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
 // cached run's version; what it reads from the OSD it offers to the cache.
 class RadosTxnIterator final : public KvIterator {
  public:
-  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch,
-                   std::vector<std::string> along)
-      : txn_(txn), guarded_(guarded),
+  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch, std::vector<std::string> along)
+      : txn_(txn),
+        guarded_(guarded),
         first_batch_(std::clamp<uint64_t>(first_batch, kFirstBatch, kMaxBatch)),
         along_(std::move(along)) {}
 
@@ -327,7 +329,7 @@ class RadosTxnIterator final : public KvIterator {
     for (auto* m : {&exact, &after}) {
       for (auto& [k, v] : *m) {
         if (!k.empty() && k[0] == kTailPrefix) continue;  // tails are read with their value
-        std::string_view sv(v.c_str(), v.length());  // c_str makes the list contiguous
+        std::string_view sv(v.c_str(), v.length());       // c_str makes the list contiguous
         if (!Tagged(sv)) return nullptr;
         if (RadosTxn::IsSplit(sv)) txn_->split_.insert(k);
         run->Add(k, sv);

@@ -27,11 +27,10 @@
 // Not thread-safe: one transaction belongs to one call on one thread.
 #pragma once
 
-#include <rados/librados.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
+#include <rados/librados.hpp>
 #include <set>
 #include <string>
 #include <vector>

@@ -31,8 +31,10 @@ size_t EntryRun::LowerBound(std::string_view key) const {
   size_t lo = 0, hi = index_.size();
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (this->key(mid) < key) lo = mid + 1;
-    else hi = mid;
+    if (this->key(mid) < key)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -85,8 +87,10 @@ void RangeCache::Offer(const std::string& oid, uint64_t version, std::string fro
   Evict();
   if (objects_.size() > kMaxObjects) {
     for (auto i = objects_.begin(); i != objects_.end();) {
-      if (i->second.runs.empty()) i = objects_.erase(i);
-      else ++i;
+      if (i->second.runs.empty())
+        i = objects_.erase(i);
+      else
+        ++i;
     }
   }
 }

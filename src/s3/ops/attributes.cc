@@ -24,16 +24,20 @@ Task<Status> GetObjectAttributes(Ctx& ctx) {
     std::string_view a = Trim(list.substr(0, comma));
     if (!a.empty()) {
       if (std::find(std::begin(kAttributes), std::end(kAttributes), a) == std::end(kAttributes))
-        co_return Error(Err::kInvalidArgument, "Invalid attribute name specified: " + std::string(a));
+        co_return Error(Err::kInvalidArgument,
+                        "Invalid attribute name specified: " + std::string(a));
       wanted.emplace_back(a);
     }
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
   if (wanted.empty())
-    co_return Error(Err::kInvalidArgument, "Must specify at least one of the following attributes: "
-                                           "ETag, Checksum, ObjectParts, StorageClass, ObjectSize");
-  auto want = [&](std::string_view a) { return std::find(wanted.begin(), wanted.end(), a) != wanted.end(); };
+    co_return Error(Err::kInvalidArgument,
+                    "Must specify at least one of the following attributes: "
+                    "ETag, Checksum, ObjectParts, StorageClass, ObjectSize");
+  auto want = [&](std::string_view a) {
+    return std::find(wanted.begin(), wanted.end(), a) != wanted.end();
+  };
   uint64_t max_parts = 1000, marker = 0;
   if (ctx.req.has_header("x-amz-max-parts")) {
     auto v = ParseUint(Trim(ctx.req.header("x-amz-max-parts")));
@@ -42,7 +46,8 @@ Task<Status> GetObjectAttributes(Ctx& ctx) {
   }
   if (ctx.req.has_header("x-amz-part-number-marker")) {
     auto v = ParseUint(Trim(ctx.req.header("x-amz-part-number-marker")));
-    if (!v || *v > 10000) co_return Error(Err::kInvalidArgument, "x-amz-part-number-marker must be a part number");
+    if (!v || *v > 10000)
+      co_return Error(Err::kInvalidArgument, "x-amz-part-number-marker must be a part number");
     marker = *v;
   }
 

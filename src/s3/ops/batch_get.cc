@@ -45,11 +45,11 @@ struct Entry {
   Status status = Status::Ok();
   meta::ObjectMeta meta;  // its inline bytes kept only while kInlineBudget lasts
   bool inline_object = false;
-  bool inline_kept = false;  // meta.inline_data still holds the bytes
+  bool inline_kept = false;         // meta.inline_data still holds the bytes
   uint64_t offset = 0, length = 0;  // in the object
   uint64_t base = 0, whole = 0;     // where the thing asked for (object or member) sits
   std::string etag;                 // its ETag
-  std::string header;  // the member's tar header blocks
+  std::string header;               // the member's tar header blocks
 };
 
 // The pax records that describe a member: what a reader needs beyond name and size.
@@ -73,10 +73,10 @@ TarMember MemberOf(const Entry& e) {
   if (!e.meta.version.empty())
     m.records.push_back({"SLUICE.version-id", e.meta.version.ToString()});
   if (!e.range.empty())
-    m.records.push_back({"SLUICE.content-range", "bytes " + std::to_string(e.offset - e.base) +
-                                                     "-" +
-                                                     std::to_string(e.offset - e.base + e.length - 1) +
-                                                     "/" + std::to_string(e.whole)});
+    m.records.push_back(
+        {"SLUICE.content-range", "bytes " + std::to_string(e.offset - e.base) + "-" +
+                                     std::to_string(e.offset - e.base + e.length - 1) + "/" +
+                                     std::to_string(e.whole)});
   return m;
 }
 
@@ -111,7 +111,8 @@ Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget, Archives* arch
   if (!e.member.empty()) {  // a member: its place in the archive, from the table
     SLUICE_CO_ASSIGN_OR_RETURN(TarEntry t, co_await FindMember(ctx, e.meta, e.member));
     if (t.offset > e.meta.size || t.size > e.meta.size - t.offset)
-      co_return Status(Err::kCorruption, "member " + e.member + " lies past the end of its archive");
+      co_return Status(Err::kCorruption,
+                       "member " + e.member + " lies past the end of its archive");
     e.base = t.offset;
     e.whole = t.size;
     e.etag = MemberEtag(e.meta, t);
@@ -200,9 +201,11 @@ Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, ui
     if (offset < seg_end && len > 0) {
       const uint64_t from = offset - seg_start;
       const uint64_t n = std::min<uint64_t>(len, seg.size - from);
-      SLUICE_CO_ASSIGN_OR_RETURN(storage::DataReader * reader, co_await readers.Get(ctx, seg.data_id));
+      SLUICE_CO_ASSIGN_OR_RETURN(storage::DataReader * reader,
+                                 co_await readers.Get(ctx, seg.data_id));
       if (reader->Size() < from + n)
-        co_return Status(Err::kCorruption, "data " + seg.data_id + " is shorter than its index entry");
+        co_return Status(Err::kCorruption,
+                         "data " + seg.data_id + " is shorter than its index entry");
       SLUICE_CO_RETURN_IF_ERROR(co_await reader->Send(sink, from, n, ctx.svc.limits.io_buffer));
       offset += n;
       len -= n;
@@ -276,7 +279,8 @@ Task<Status> BatchGet(Ctx& ctx) {
                         "an object of the batch changed while it was sent: " + e.name);
       out.append(std::string_view(again->inline_data).substr(e.offset, e.length));
     } else if (e.length > 0) {
-      SLUICE_CO_RETURN_IF_ERROR(co_await SendStored(ctx, e.meta, e.offset, e.length, readers, sink));
+      SLUICE_CO_RETURN_IF_ERROR(
+          co_await SendStored(ctx, e.meta, e.offset, e.length, readers, sink));
     }
     out.append(TarPadding(e.length), '\0');
     if (out.size() >= kGather) SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));

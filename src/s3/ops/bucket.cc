@@ -2,8 +2,8 @@
 // Get/PutBucketVersioning.
 #include "common/strings.h"
 #include "s3/authz.h"
-#include "s3/ops/ops.h"
 #include "s3/headers.h"
+#include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
 #include "s3/router.h"
@@ -24,7 +24,8 @@ Task<Status> ListBuckets(Ctx& ctx) {
   std::string after;
   if (ctx.query.Has("continuation-token")) {
     auto t = Base64Decode(ctx.query.Get("continuation-token"));
-    if (!t || t->empty()) co_return Error(Err::kInvalidArgument, "The continuation token provided is incorrect");
+    if (!t || t->empty())
+      co_return Error(Err::kInvalidArgument, "The continuation token provided is incorrect");
     after = std::move(*t);
   }
   SLUICE_CO_ASSIGN_OR_RETURN(auto buckets, co_await ctx.svc.index->ListBuckets());
@@ -61,7 +62,8 @@ Task<Status> ListBuckets(Ctx& ctx) {
 }
 
 Task<Status> CreateBucket(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl,
+                             ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   // Object ownership: BucketOwnerEnforced (ACLs disabled) unless the request says otherwise,
   // as S3 has created buckets since April 2023.
   std::string ownership = "BucketOwnerEnforced";
@@ -83,14 +85,17 @@ Task<Status> CreateBucket(Ctx& ctx) {
       std::string loc = ChildText(doc.document_element(), "LocationConstraint");
       if (!loc.empty() && loc != ctx.svc.region)
         co_return Error(Err::kInvalidArgument /* IllegalLocationConstraintException in S3 */,
-                        "The " + loc + " location constraint is incompatible with the region "
-                        "this server runs in (" + ctx.svc.region + ")");
+                        "The " + loc +
+                            " location constraint is incompatible with the region "
+                            "this server runs in (" +
+                            ctx.svc.region + ")");
     }
   }
   meta::BucketInfo info;
   std::string_view lock = Trim(ctx.req.header("x-amz-bucket-object-lock-enabled"));
   if (!lock.empty() && !EqualsIgnoreCase(lock, "true") && !EqualsIgnoreCase(lock, "false"))
-    co_return Error(Err::kInvalidArgument, "x-amz-bucket-object-lock-enabled must be true or false");
+    co_return Error(Err::kInvalidArgument,
+                    "x-amz-bucket-object-lock-enabled must be true or false");
   if (EqualsIgnoreCase(lock, "true")) {
     // Object Lock at creation: versioning on, and it stays on.
     info.versioning = meta::Versioning::kEnabled;
@@ -112,9 +117,11 @@ Task<Status> CreateBucket(Ctx& ctx) {
     }
   } else {
     SLUICE_CO_RETURN_IF_ERROR(created);
-    SLUICE_CO_RETURN_IF_ERROR(co_await index->PutBucketConfig(info.name, kOwnershipConfig, ownership));
+    SLUICE_CO_RETURN_IF_ERROR(
+        co_await index->PutBucketConfig(info.name, kOwnershipConfig, ownership));
   }
-  if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await index->PutBucketConfig(info.name, "acl", acl));
+  if (!acl.empty())
+    SLUICE_CO_RETURN_IF_ERROR(co_await index->PutBucketConfig(info.name, "acl", acl));
   http::ResponseHead head;
   head.Set("Location", "/" + ctx.bucket.str());
   co_return co_await SendEmpty(ctx, 200, std::move(head));
@@ -142,7 +149,8 @@ Task<Status> GetBucketLocation(Ctx& ctx) {
 }
 
 Task<Status> GetBucketUsage(Ctx& ctx) {
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketUsage u, co_await ctx.svc.index->GetBucketUsage(ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketUsage u,
+                             co_await ctx.svc.index->GetBucketUsage(ctx.bucket));
   XmlDoc doc("BucketUsage");
   doc.root().Add("Bucket", ctx.bucket.str());
   doc.root().Add("Objects", std::to_string(u.objects));
@@ -179,9 +187,12 @@ Task<Status> PutBucketVersioning(Ctx& ctx) {
   std::string status = ChildText(root, "Status");
   if (has_status) {
     meta::Versioning state;
-    if (status == "Enabled") state = meta::Versioning::kEnabled;
-    else if (status == "Suspended") state = meta::Versioning::kSuspended;
-    else co_return Error(Err::kMalformedXML, "Status must be Enabled or Suspended");
+    if (status == "Enabled")
+      state = meta::Versioning::kEnabled;
+    else if (status == "Suspended")
+      state = meta::Versioning::kSuspended;
+    else
+      co_return Error(Err::kMalformedXML, "Status must be Enabled or Suspended");
     if (state == meta::Versioning::kSuspended && ctx.access && ctx.access->replication)
       co_return Error(Err::kInvalidBucketState,
                       "A replication configuration is present on this bucket, so the versioning "

@@ -15,7 +15,7 @@ namespace {
 
 struct ConfigAnswer {
   std::string_view subresource;
-  Err missing;                 // kOk: answered with `empty_root` instead
+  Err missing;                  // kOk: answered with `empty_root` instead
   std::string_view empty_root;  // the root element of an empty configuration document
 };
 
@@ -57,7 +57,8 @@ XmlDoc AclDocument(const Ctx& ctx, std::string_view acl) {
   if (acl == "public-read-write") group(kAllUsers, "WRITE");
   if (acl == "authenticated-read") group(kAuthUsers, "READ");
   auto [og, owner] = grant("CanonicalUser", "FULL_CONTROL");
-  owner.Add("ID", ctx.auth.credential.owner_id).Add("DisplayName", ctx.auth.credential.display_name);
+  owner.Add("ID", ctx.auth.credential.owner_id)
+      .Add("DisplayName", ctx.auth.credential.display_name);
   og.Add("Permission", "FULL_CONTROL");
   return doc;
 }
@@ -71,7 +72,8 @@ Task<Result<std::string>> RequestedAcl(Ctx& ctx) {
       ctx.req.has_header("x-amz-grant-read-acp") || ctx.req.has_header("x-amz-grant-write-acp"))
     co_return ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id);
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(ParseXml(body, "AccessControlPolicy", &doc));
   std::vector<AclGrant> grants;
@@ -79,11 +81,14 @@ Task<Result<std::string>> RequestedAcl(Ctx& ctx) {
     pugi::xml_node grantee = g.child("Grantee");
     AclGrant grant;
     grant.permission = g.child("Permission").text().as_string();
-    if (grantee.child("ID")) grant = {"id", grantee.child("ID").text().as_string(), grant.permission};
+    if (grantee.child("ID"))
+      grant = {"id", grantee.child("ID").text().as_string(), grant.permission};
     else if (grantee.child("EmailAddress"))
       grant = {"emailAddress", grantee.child("EmailAddress").text().as_string(), grant.permission};
-    else if (grantee.child("URI")) grant = {"uri", grantee.child("URI").text().as_string(), grant.permission};
-    else co_return Error(Err::kMalformedXML, "a Grantee needs an ID, an EmailAddress or a URI");
+    else if (grantee.child("URI"))
+      grant = {"uri", grantee.child("URI").text().as_string(), grant.permission};
+    else
+      co_return Error(Err::kMalformedXML, "a Grantee needs an ID, an EmailAddress or a URI");
     grants.push_back(std::move(grant));
   }
   co_return CannedAclOfGrants(grants, ctx.auth.credential.owner_id);

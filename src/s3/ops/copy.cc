@@ -53,8 +53,9 @@ Task<Result<meta::ObjectMeta>> LoadSource(Ctx& ctx, Source* src) {
   if (m.delete_marker) {
     // A marker named by id is 400 InvalidRequest, as S3 answers; a marker on top, no key.
     if (!src->version.empty())
-      co_return Error(Err::kInvalidRequest, "The source of a copy request may not specifically "
-                                            "refer to a delete marker by version id.");
+      co_return Error(Err::kInvalidRequest,
+                      "The source of a copy request may not specifically "
+                      "refer to a delete marker by version id.");
     co_return Error(Err::kNoSuchKey, "The specified key does not exist.");
   }
   SLUICE_CO_RETURN_IF_ERROR(CheckCopySourcePreconditions(ctx.req, m));
@@ -66,13 +67,15 @@ Task<Result<meta::ObjectMeta>> LoadSource(Ctx& ctx, Source* src) {
 Task<Status> CopyObject(Ctx& ctx) {
   const Services& svc = ctx.svc;
   if (ctx.req.has_header(kReplicaVersionHeader) || ctx.req.has_header(kReplicaMtimeHeader))
-    co_return Error(Err::kNotImplemented, "a replica is written by PutObject or "
-                                          "CompleteMultipartUpload, not by CopyObject");
+    co_return Error(Err::kNotImplemented,
+                    "a replica is written by PutObject or "
+                    "CompleteMultipartUpload, not by CopyObject");
   Source src;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
   if (sm.size > svc.limits.max_object_size)
-    co_return Error(Err::kInvalidRequest, "The specified copy source is larger than the maximum "
-                                          "allowable size for a copy source: 5368709120");
+    co_return Error(Err::kInvalidRequest,
+                    "The specified copy source is larger than the maximum "
+                    "allowable size for a copy source: 5368709120");
   std::string_view directive = ctx.req.header("x-amz-metadata-directive");
   if (!directive.empty() && directive != "COPY" && directive != "REPLACE")
     co_return Error(Err::kInvalidArgument, "Unknown metadata directive.");
@@ -86,17 +89,19 @@ Task<Status> CopyObject(Ctx& ctx) {
                     "itself without changing the object's metadata, storage class, website "
                     "redirect location or encryption attributes.");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::WriteCondition cond, ParseWriteCondition(ctx.req));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string acl,
+                             ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   if (!acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, acl));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
 
   meta::ObjectMeta m;
   m.acl = std::move(acl);
   // Object Lock settings are the request's (or the bucket default), never the source's.
-  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
-                                               &m.retention, &m.legal_hold));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(), &m.retention, &m.legal_hold));
   if (replace) {
-    SLUICE_CO_RETURN_IF_ERROR(ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
+    SLUICE_CO_RETURN_IF_ERROR(
+        ExtractObjectHeaders(ctx.req, svc.limits, &m.content_type, &m.headers));
   } else {
     m.content_type = sm.content_type;
     m.headers = sm.headers;
@@ -134,9 +139,11 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   const Services& svc = ctx.svc;
   auto n = ParseUint(ctx.query.Get("partNumber"));
   if (!n || *n < 1 || *n > 10000)
-    co_return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+    co_return Error(Err::kInvalidArgument,
+                    "Part number must be an integer between 1 and 10000, inclusive");
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
-  SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id)).status());
+  SLUICE_CO_RETURN_IF_ERROR(
+      (co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id)).status());
   Source src;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
   uint64_t offset = 0, len = sm.size;
@@ -149,10 +156,12 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
       b = ParseUint(r.substr(dash + 1));
     }
     if (!a || !b || *b < *a)
-      co_return Error(Err::kInvalidArgument, "The x-amz-copy-source-range value must be of the form "
-                                             "bytes=first-last where first and last are the "
-                                             "zero-based offsets of the first and last bytes to copy");
-    if (*b >= sm.size) co_return Error(Err::kInvalidRange, "The requested range is not satisfiable");
+      co_return Error(Err::kInvalidArgument,
+                      "The x-amz-copy-source-range value must be of the form "
+                      "bytes=first-last where first and last are the "
+                      "zero-based offsets of the first and last bytes to copy");
+    if (*b >= sm.size)
+      co_return Error(Err::kInvalidRange, "The requested range is not satisfiable");
     offset = *a;
     len = *b - *a + 1;
   }

@@ -2,6 +2,7 @@
 // The headers on actual cross-origin requests are added by the dispatcher (handler.cc)
 // through CorsHeadersFor.
 #include "s3/cors.h"
+
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
@@ -23,7 +24,8 @@ Task<Status> PutBucketCors(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
   SLUICE_CO_ASSIGN_OR_RETURN(auto rules, ParseCorsConfiguration(body));
   std::string doc = RenderCorsConfiguration(rules);
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kCorsConfig, doc));
@@ -50,8 +52,7 @@ Task<Status> PreflightCors(Ctx& ctx) {
   std::string_view origin = ctx.req.header("origin");
   std::string_view method = ctx.req.header("access-control-request-method");
   if (origin.empty() || method.empty())
-    co_return Error(Err::kBadRequest,
-                    "Insufficient information. Origin request header needed.");
+    co_return Error(Err::kBadRequest, "Insufficient information. Origin request header needed.");
   auto rules = co_await LoadRules(ctx.svc, ctx.bucket);
   if (rules.status().code() == Err::kNotFound)
     co_return Error(Err::kCorsForbidden, "CORSResponse: CORS is not enabled for this bucket.");

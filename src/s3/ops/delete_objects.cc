@@ -59,15 +59,18 @@ Task<Status> DeleteObjects(Ctx& ctx) {
         version = *v;
       }
       // Per key, as in S3.
-      const std::string_view action = version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
+      const std::string_view action =
+          version.empty() ? "s3:DeleteObject" : "s3:DeleteObjectVersion";
       o.status = co_await Require(ctx, action, ctx.bucket, *key);
       if (!o.status.ok()) continue;
       meta::DeleteRequest request{version, NewVersionStamp(svc, now), now, bypass};
       request.replicate_marker =
           ReplicatesMarker(ctx.access ? ctx.access->replication.get() : nullptr, key->str());
       auto r = co_await svc.index->DeleteObject(ctx.bucket, *key, request, &released);
-      if (r.ok()) o.done = *r;
-      else o.status = r.status();
+      if (r.ok())
+        o.done = *r;
+      else
+        o.status = r.status();
     }
   }
   ReleaseData(svc, std::move(released));
@@ -88,8 +91,8 @@ Task<Status> DeleteObjects(Ctx& ctx) {
       XmlNode err = out.root().Child("Error");
       err.Add("Key", o.key);
       if (!o.version.empty()) err.Add("VersionId", o.version);
-      err.Add("Code", e.code).Add("Message",
-                                  o.status.message().empty() ? e.message : o.status.message());
+      err.Add("Code", e.code)
+          .Add("Message", o.status.message().empty() ? e.message : o.status.message());
     }
   }
   co_return co_await SendXml(ctx, out);

@@ -1,7 +1,8 @@
 // Put/Get/DeleteBucketLifecycleConfiguration. The rules are validated here and stored in
 // canonical form; s3/lifecycle_worker.cc applies them.
-#include "s3/authz.h"
 #include "s3/lifecycle.h"
+
+#include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
@@ -24,7 +25,8 @@ Task<Status> GetBucketLifecycle(Ctx& ctx) {
   auto doc = co_await ctx.svc.index->GetBucketConfig(ctx.bucket, kLifecycleConfig);
   if (!doc.ok()) {
     if (doc.status().code() == Err::kNotFound)
-      co_return Error(Err::kNoSuchLifecycleConfiguration, "The lifecycle configuration does not exist");
+      co_return Error(Err::kNoSuchLifecycleConfiguration,
+                      "The lifecycle configuration does not exist");
     co_return doc.status();
   }
   http::ResponseHead head;

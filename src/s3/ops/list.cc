@@ -11,13 +11,16 @@ namespace {
 Result<uint32_t> ParseMax(const Query& q, std::string_view name) {
   if (!q.Has(name)) return 1000u;
   auto v = ParseUint(q.Get(name));
-  if (!v) return Error(Err::kInvalidArgument, "Provided " + std::string(name) + " must be an integer between 0 and 2147483647");
+  if (!v)
+    return Error(Err::kInvalidArgument,
+                 "Provided " + std::string(name) + " must be an integer between 0 and 2147483647");
   return static_cast<uint32_t>(std::min<uint64_t>(*v, 1000));
 }
 
 Result<bool> UrlEncoding(const Query& q) {
   if (!q.Has("encoding-type")) return false;
-  if (q.Get("encoding-type") != "url") return Error(Err::kInvalidArgument, "Invalid Encoding Method specified in Request");
+  if (q.Get("encoding-type") != "url")
+    return Error(Err::kInvalidArgument, "Invalid Encoding Method specified in Request");
   return true;
 }
 
@@ -109,7 +112,8 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
   if (auto snap = co_await SnapshotOf(ctx, ctx.bucket)) {
     // A snapshot shows one version per key: the one in its view, as the latest.
     meta::ListQuery view{lq.prefix, lq.delimiter, lq.key_marker, lq.max_keys, snap->at};
-    SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage lp, co_await ctx.svc.index->ListObjects(snap->source, view));
+    SLUICE_CO_ASSIGN_OR_RETURN(meta::ListPage lp,
+                               co_await ctx.svc.index->ListObjects(snap->source, view));
     for (auto& o : lp.objects) {
       if (o.meta.version.empty()) o.meta.version = VersionId::Null();
       page.entries.push_back({std::move(o.key), std::move(o.meta), true});
@@ -124,7 +128,9 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
   }
   XmlDoc doc("ListVersionsResult");
   XmlNode r = doc.root();
-  r.Add("Name", ctx.bucket).Add("Prefix", enc(lq.prefix)).Add("KeyMarker", enc(lq.key_marker))
+  r.Add("Name", ctx.bucket)
+      .Add("Prefix", enc(lq.prefix))
+      .Add("KeyMarker", enc(lq.key_marker))
       .Add("VersionIdMarker", version_marker);
   if (page.truncated) {
     r.Add("NextKeyMarker", enc(page.next_key_marker));
@@ -138,10 +144,14 @@ Task<Status> ListObjectVersions(Ctx& ctx) {
   for (const auto& e : page.entries) {
     const bool marker = e.meta.delete_marker;
     XmlNode v = r.Child(marker ? "DeleteMarker" : "Version");
-    v.Add("Key", enc(e.key)).Add("VersionId", e.meta.version.ToString()).AddBool("IsLatest", e.is_latest)
+    v.Add("Key", enc(e.key))
+        .Add("VersionId", e.meta.version.ToString())
+        .AddBool("IsLatest", e.is_latest)
         .Add("LastModified", FormatIso8601(e.meta.mtime_micros));
     if (!marker) {
-      v.Add("ETag", QuoteEtag(e.meta.etag)).Add("Size", e.meta.size).Add("StorageClass", "STANDARD");
+      v.Add("ETag", QuoteEtag(e.meta.etag))
+          .Add("Size", e.meta.size)
+          .Add("StorageClass", "STANDARD");
     }
     AddOwner(v, ctx);
   }
@@ -159,7 +169,8 @@ Task<Status> ListMultipartUploads(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(lq.max_uploads, ParseMax(q, "max-uploads"));
   SLUICE_CO_ASSIGN_OR_RETURN(bool url, UrlEncoding(q));
   auto enc = [url](std::string_view s) { return url ? UriEncode(s, false) : std::string(s); };
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadListPage page, co_await ctx.svc.index->ListUploads(ctx.bucket, lq));
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadListPage page,
+                             co_await ctx.svc.index->ListUploads(ctx.bucket, lq));
 
   XmlDoc doc("ListMultipartUploadsResult");
   XmlNode r = doc.root();

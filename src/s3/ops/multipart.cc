@@ -21,7 +21,8 @@ namespace {
 Result<uint32_t> PartNumber(const Query& q) {
   auto n = ParseUint(q.Get("partNumber"));
   if (!n || *n < 1 || *n > 10000)
-    return Error(Err::kInvalidArgument, "Part number must be an integer between 1 and 10000, inclusive");
+    return Error(Err::kInvalidArgument,
+                 "Part number must be an integer between 1 and 10000, inclusive");
   return static_cast<uint32_t>(*n);
 }
 
@@ -39,8 +40,9 @@ Status ObjectChecksum(const Ctx& ctx, const meta::UploadInfo& u,
     return Status::Ok();
   }
   if (!type.empty() && type != u.checksum_type)
-    return Error(Err::kInvalidRequest, "The upload was created using the " + u.checksum_type +
-                                           " checksum mode. The complete request must use the same checksum mode.");
+    return Error(Err::kInvalidRequest,
+                 "The upload was created using the " + u.checksum_type +
+                     " checksum mode. The complete request must use the same checksum mode.");
   ChecksumAlgo algo = *ChecksumAlgoFromName(u.checksum_algo);
   Checksummer composite(algo);
   std::string full;
@@ -69,8 +71,10 @@ Status ObjectChecksum(const Ctx& ctx, const meta::UploadInfo& u,
                           : Base64Encode(composite.Finish()) + "-" + std::to_string(m->parts_count);
   std::string_view sent = Trim(ctx.req.header(ChecksumHeaderName(algo)));
   if (!sent.empty() && sent != m->checksum_value)
-    return Error(Err::kBadDigest, "The " + u.checksum_algo + " you specified for the object did not match what was computed (" +
-                                      m->checksum_value + ").");
+    return Error(Err::kBadDigest,
+                 "The " + u.checksum_algo +
+                     " you specified for the object did not match what was computed (" +
+                     m->checksum_value + ").");
   return Status::Ok();
 }
 
@@ -80,11 +84,12 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
   const Services& svc = ctx.svc;
   meta::UploadInfo u;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
-  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(),
-                                               &u.retention, &u.legal_hold));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(), &u.retention, &u.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(u.acl, ParseCannedAcl(ctx.req, ctx.auth.credential.owner_id));
   if (!u.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, u.acl));
-  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ExtractObjectFields(ctx.req, svc.limits, &u.content_type, &u.headers, &u.tags));
   if (ctx.req.has_header("x-amz-checksum-algorithm")) {
     auto a = ChecksumAlgoFromName(Trim(ctx.req.header("x-amz-checksum-algorithm")));
     if (!a) co_return Error(Err::kInvalidRequest, "Checksum algorithm provided is unsupported.");
@@ -95,25 +100,27 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
   std::string_view ctype = Trim(ctx.req.header("x-amz-checksum-type"));
   if (!ctype.empty() && u.checksum_algo.empty())
     co_return Error(Err::kInvalidRequest,
-                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
+                    "The x-amz-checksum-type header can only be used with the "
+                    "x-amz-checksum-algorithm header.");
   if (!u.checksum_algo.empty()) {
     ChecksumAlgo algo = *ChecksumAlgoFromName(u.checksum_algo);
     if (ctype.empty()) ctype = algo == ChecksumAlgo::kCrc64Nvme ? "FULL_OBJECT" : "COMPOSITE";
     if (ctype != "COMPOSITE" && ctype != "FULL_OBJECT")
       co_return Error(Err::kInvalidRequest, "Value for x-amz-checksum-type header is invalid.");
     if (ctype == "FULL_OBJECT" && !SupportsFullObject(algo))
-      co_return Error(Err::kInvalidRequest, "The FULL_OBJECT checksum type cannot be used with the " +
-                                                u.checksum_algo + " checksum algorithm.");
-    if (ctype == "COMPOSITE" && algo == ChecksumAlgo::kCrc64Nvme)
       co_return Error(Err::kInvalidRequest,
-                      "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.");
+                      "The FULL_OBJECT checksum type cannot be used with the " + u.checksum_algo +
+                          " checksum algorithm.");
+    if (ctype == "COMPOSITE" && algo == ChecksumAlgo::kCrc64Nvme)
+      co_return Error(
+          Err::kInvalidRequest,
+          "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.");
     u.checksum_type = std::string(ctype);
   }
   u.upload_id = UploadId::Trusted(svc.random->HexString(16));
   u.key = ctx.key;
   u.initiated_micros = svc.clock->NowMicros();
-  SLUICE_CO_RETURN_IF_ERROR(
-      co_await svc.index->CreateUpload(ctx.bucket, u));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->CreateUpload(ctx.bucket, u));
   XmlDoc doc("InitiateMultipartUploadResult");
   doc.root().Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("UploadId", u.upload_id);
   http::ResponseHead head;
@@ -134,13 +141,15 @@ Task<Status> UploadPart(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   if (!upload.checksum_algo.empty() && payload->checksum_algo() != ChecksumAlgo::kNone &&
       ChecksumAlgoName(payload->checksum_algo()) != upload.checksum_algo)
-    co_return Error(Err::kInvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: " +
-                                              ToLower(upload.checksum_algo));
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
-                             co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id));
-  SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
-                             co_await PublishPart(ctx, upload_id, number, stored,
-                                                  payload->checksum_algo(), payload->checksum_b64()));
+    co_return Error(Err::kInvalidRequest,
+                    "Checksum Type mismatch occurred, expected checksum Type: " +
+                        ToLower(upload.checksum_algo));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      Stored stored,
+      co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      meta::PartInfo p, co_await PublishPart(ctx, upload_id, number, stored,
+                                             payload->checksum_algo(), payload->checksum_b64()));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(p.etag));
   if (!p.checksum_algo.empty())
@@ -219,18 +228,19 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     requested.emplace_back(static_cast<uint32_t>(*n),
                            std::string(UnquoteEtag(part.child("ETag").text().as_string())));
   }
-  if (requested.empty())
-    co_return Error(Err::kMalformedXML, "You must specify at least one part");
+  if (requested.empty()) co_return Error(Err::kMalformedXML, "You must specify at least one part");
   for (size_t i = 0; i < requested.size(); i++) {
     const auto& [n, etag] = requested[i];
     if (static_cast<int64_t>(n) <= last) co_return Error(Err::kInvalidPartOrder, "");
     last = n;
     auto it = by_number.find(n);
     if (it == by_number.end() || it->second.etag != etag)
-      co_return Error(Err::kInvalidPart, "part " + std::to_string(n) + " was not uploaded or its ETag does not match");
+      co_return Error(Err::kInvalidPart,
+                      "part " + std::to_string(n) + " was not uploaded or its ETag does not match");
     const meta::PartInfo& p = it->second;
     if (i + 1 < requested.size() && p.size < svc.limits.min_part_size)
-      co_return Error(Err::kEntityTooSmall, "part " + std::to_string(n) + " is smaller than the minimum part size (5 MiB)");
+      co_return Error(Err::kEntityTooSmall, "part " + std::to_string(n) +
+                                                " is smaller than the minimum part size (5 MiB)");
     m.segments.push_back({p.data_id, p.size, p.etag});
     m.size += p.size;
     md5s += *HexDecode(p.etag);
@@ -251,7 +261,8 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   // A tar archive's member table, from the headers of the assembled bytes.
   SLUICE_CO_RETURN_IF_ERROR(co_await ScanMembers(svc, &m));
   std::vector<std::string> released;
-  auto written = co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
+  auto written =
+      co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
   // Sent again, and committed meanwhile.
   if (replica && written.status().code() == Err::kAlreadyExists) {
     SLUICE_CO_ASSIGN_OR_RETURN(auto held,
@@ -300,8 +311,8 @@ Task<Status> ListParts(Ctx& ctx) {
     if (!v) co_return Error(Err::kInvalidArgument, "bad max-parts");
     max = static_cast<uint32_t>(std::clamp<uint64_t>(*v, 1, 1000));
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(auto parts,
-                             co_await svc.index->ListParts(ctx.bucket, ctx.key, upload_id, marker, max));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      auto parts, co_await svc.index->ListParts(ctx.bucket, ctx.key, upload_id, marker, max));
   bool truncated = parts.size() > max;
   if (truncated) parts.resize(max);
   XmlDoc doc("ListPartsResult");

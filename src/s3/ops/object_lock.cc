@@ -29,7 +29,8 @@ Status RequireLock(const meta::BucketInfo& b) {
 Result<uint32_t> PositiveCount(const pugi::xml_node& n, const char* name) {
   auto v = ParseUint(Trim(ChildText(n, name)));
   if (!v || *v == 0 || *v > 36500)
-    return Error(Err::kInvalidArgument, "Default retention period must be a positive integer value");
+    return Error(Err::kInvalidArgument,
+                 "Default retention period must be a positive integer value");
   return static_cast<uint32_t>(*v);
 }
 
@@ -51,15 +52,15 @@ Task<Status> PutObjectLockConfiguration(Ctx& ctx) {
     if (lock.default_mode != "GOVERNANCE" && lock.default_mode != "COMPLIANCE")
       co_return Error(Err::kMalformedXML, "Mode must be GOVERNANCE or COMPLIANCE");
     const bool days = def.child("Days") != nullptr, years = def.child("Years") != nullptr;
-    if (days == years) co_return Error(Err::kMalformedXML, "a DefaultRetention names Days or Years");
+    if (days == years)
+      co_return Error(Err::kMalformedXML, "a DefaultRetention names Days or Years");
     if (days) {
       SLUICE_CO_ASSIGN_OR_RETURN(lock.default_days, PositiveCount(def, "Days"));
     } else {
       SLUICE_CO_ASSIGN_OR_RETURN(lock.default_years, PositiveCount(def, "Years"));
     }
   }
-  SLUICE_CO_RETURN_IF_ERROR(
-      co_await ctx.svc.index->SetBucketObjectLock(ctx.bucket, lock));
+  SLUICE_CO_RETURN_IF_ERROR(co_await ctx.svc.index->SetBucketObjectLock(ctx.bucket, lock));
   co_return co_await SendEmpty(ctx, 200);
 }
 
@@ -73,8 +74,10 @@ Task<Status> GetObjectLockConfiguration(Ctx& ctx) {
   if (!b.lock.default_mode.empty()) {
     XmlNode def = doc.root().Child("Rule").Child("DefaultRetention");
     def.Add("Mode", b.lock.default_mode);
-    if (b.lock.default_days) def.Add("Days", b.lock.default_days);
-    else def.Add("Years", b.lock.default_years);
+    if (b.lock.default_days)
+      def.Add("Days", b.lock.default_days);
+    else
+      def.Add("Years", b.lock.default_years);
   }
   co_return co_await SendXml(ctx, doc);
 }
@@ -96,7 +99,8 @@ Task<Status> PutObjectRetention(Ctx& ctx) {
       co_return Error(Err::kMalformedXML, "Mode must be GOVERNANCE or COMPLIANCE");
     auto until = ParseIso8601(Trim(date));
     if (!until) co_return Error(Err::kMalformedXML, "RetainUntilDate must be an ISO 8601 date");
-    if (*until <= now) co_return Error(Err::kInvalidArgument, "The retain until date must be in the future!");
+    if (*until <= now)
+      co_return Error(Err::kInvalidArgument, "The retain until date must be in the future!");
     r.until_micros = *until;
   }
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
@@ -114,7 +118,9 @@ Task<Status> GetObjectRetention(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   if (m.retention.mode.empty()) co_return Error(Err::kNoSuchObjectLockConfiguration, "");
   XmlDoc doc("Retention");
-  doc.root().Add("Mode", m.retention.mode).Add("RetainUntilDate", FormatIso8601(m.retention.until_micros));
+  doc.root()
+      .Add("Mode", m.retention.mode)
+      .Add("RetainUntilDate", FormatIso8601(m.retention.until_micros));
   co_return co_await SendXml(ctx, doc);
 }
 
@@ -125,7 +131,8 @@ Task<Status> PutObjectLegalHold(Ctx& ctx) {
   pugi::xml_document doc;
   SLUICE_CO_RETURN_IF_ERROR(co_await ReadXml(ctx, "LegalHold", &doc));
   std::string status = ChildText(doc.document_element(), "Status");
-  if (status != "ON" && status != "OFF") co_return Error(Err::kMalformedXML, "Status must be ON or OFF");
+  if (status != "ON" && status != "OFF")
+    co_return Error(Err::kMalformedXML, "Status must be ON or OFF");
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->SetObjectLegalHold(
       ctx.bucket, ctx.key, ChangeTarget(ctx, m), status == "ON"));

@@ -73,9 +73,9 @@ Task<Status> PreflightCors(Ctx& ctx);
 // The Access-Control-* headers for an actual request from `origin` (none when the bucket
 // has no rule for it).
 Task<std::vector<std::pair<std::string, std::string>>> CorsHeadersFor(const Services& svc,
-                                                                const BucketName& bucket,
-                                                                std::string_view origin,
-                                                                std::string_view method);
+                                                                      const BucketName& bucket,
+                                                                      std::string_view origin,
+                                                                      std::string_view method);
 // policy.cc
 Task<Status> PutBucketPolicy(Ctx& ctx);
 Task<Status> GetBucketPolicy(Ctx& ctx);

@@ -2,6 +2,7 @@
 // The policy is validated (and compiled) before it is stored; a refused document changes
 // nothing. Stored as sent, so GetBucketPolicy returns the caller's own text.
 #include "auth/policy.h"
+
 #include "s3/authz.h"
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
@@ -27,8 +28,10 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR((co_await svc.index->GetBucket(ctx.bucket)).status());
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   // S3 limits bucket policies to 20 KiB; read a little more so the parser can say so.
-  SLUICE_CO_ASSIGN_OR_RETURN(std::string body, co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
-  SLUICE_CO_ASSIGN_OR_RETURN(auto parsed, auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
+                             co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto parsed,
+                             auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
   if (svc.access && parsed->IsPublic()) {
     const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket);
     std::shared_ptr<const BucketAccessEntry> read;
@@ -37,7 +40,8 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
       e = read.get();
     }
     if (e->block.block_public_policy)
-      co_return Error(Err::kAccessDenied, "Access Denied (the bucket's public access block refuses public policies)");
+      co_return Error(Err::kAccessDenied,
+                      "Access Denied (the bucket's public access block refuses public policies)");
   }
   SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(ctx.bucket, kPolicyConfig, body));
   co_return co_await SendEmpty(ctx, 204);

@@ -58,7 +58,9 @@ Task<Status> PostObject(Ctx& ctx) {
 
   auto key = fields.find("key");
   if (key == fields.end())
-    co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
+    co_return Error(Err::kInvalidArgument,
+                    "Bucket POST must contain a field named 'key'.  If it is specified, please "
+                    "check the order of the fields.");
   // ${filename} is the file part's filename, substituted before the policy's conditions
   // are checked, as S3 does.
   if (size_t at = key->second.find("${filename}"); at != std::string::npos)
@@ -74,27 +76,37 @@ Task<Status> PostObject(Ctx& ctx) {
     // A form that names a key or a policy but carries no signature is malformed (400), not
     // a failed signature (403).
     if (v4 && !fields.count("x-amz-signature"))
-      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is specified, please check the order of the fields.");
+      co_return Error(Err::kInvalidArgument,
+                      "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is "
+                      "specified, please check the order of the fields.");
     if (!v4 && !fields.count("signature"))
-      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'Signature'.  If it is specified, please check the order of the fields.");
+      co_return Error(Err::kInvalidArgument,
+                      "Bucket POST must contain a field named 'Signature'.  If it is specified, "
+                      "please check the order of the fields.");
     if (!fields.count("policy"))
-      co_return Error(Err::kInvalidArgument, "Bucket POST must contain a field named 'Policy'.  If it is specified, please check the order of the fields.");
-    SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred, auth::VerifyPostSignature(fields, svc.credentials));
+      co_return Error(Err::kInvalidArgument,
+                      "Bucket POST must contain a field named 'Policy'.  If it is specified, "
+                      "please check the order of the fields.");
+    SLUICE_CO_ASSIGN_OR_RETURN(auth::Credential cred,
+                               auth::VerifyPostSignature(fields, svc.credentials));
     // Temporary credentials: the form must carry the session token, and the session must
     // not have expired, as for any other request.
     std::string token = fields.count("x-amz-security-token") ? fields["x-amz-security-token"] : "";
-    auth::RequestView as_form{"POST", "/", "", [&token](std::string_view n) {
-                                return n == "x-amz-security-token" ? std::string_view(token) : std::string_view();
+    auth::RequestView as_form{"POST", "/", "",
+                              [&token](std::string_view n) {
+                                return n == "x-amz-security-token" ? std::string_view(token)
+                                                                   : std::string_view();
                               },
                               nullptr};
     SLUICE_CO_RETURN_IF_ERROR(auth::CheckSessionToken(as_form, cred, svc.clock->NowMicros()));
     ctx.auth.credential = std::move(cred);
     SLUICE_CO_ASSIGN_OR_RETURN(auth::PostPolicy policy, auth::ParsePostPolicy(fields["policy"]));
-    SLUICE_CO_ASSIGN_OR_RETURN(length_range,
-                               auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
+    SLUICE_CO_ASSIGN_OR_RETURN(
+        length_range, auth::CheckPostPolicy(policy, fields, ctx.bucket, svc.clock->NowMicros()));
   }
 
-  if (key->second.empty()) co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
+  if (key->second.empty())
+    co_return Error(Err::kInvalidArgument, "User key must have a length greater than 0.");
   SLUICE_CO_ASSIGN_OR_RETURN(ctx.key, ParseObjectKey(key->second));
   SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, "s3:PutObject", ctx.bucket, ctx.key));
   for (const auto& [name, value] : fields)  // a field asking for a missing feature: 501
@@ -102,12 +114,14 @@ Task<Status> PostObject(Ctx& ctx) {
 
   http::Request synthetic(as_headers, "POST", "/");
   meta::ObjectMeta m;
-  SLUICE_CO_RETURN_IF_ERROR(ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ExtractObjectFields(synthetic, svc.limits, &m.content_type, &m.headers, &m.tags));
   SLUICE_CO_ASSIGN_OR_RETURN(m.acl, ParseCannedAcl(synthetic, ctx.auth.credential.owner_id));
-  SLUICE_CO_RETURN_IF_ERROR(ObjectLockForWrite(synthetic, bucket, svc.clock->NowMicros(),
-                                               &m.retention, &m.legal_hold));
+  SLUICE_CO_RETURN_IF_ERROR(
+      ObjectLockForWrite(synthetic, bucket, svc.clock->NowMicros(), &m.retention, &m.legal_hold));
   if (!m.acl.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await CheckAclWrite(ctx, ctx.bucket, m.acl));
-  if (m.content_type.empty() && !form.file_content_type().empty()) m.content_type = form.file_content_type();
+  if (m.content_type.empty() && !form.file_content_type().empty())
+    m.content_type = form.file_content_type();
   if (auto t = fields.find("tagging"); t != fields.end()) {
     SLUICE_CO_ASSIGN_OR_RETURN(m.tags, ParseTaggingXml(t->second));
   }
@@ -116,8 +130,10 @@ Task<Status> PostObject(Ctx& ctx) {
     if (s->second == "200" || s->second == "201") status = s->second == "200" ? 200 : 201;
   }
   std::string redirect;
-  if (auto r = fields.find("success_action_redirect"); r != fields.end()) redirect = r->second;
-  else if (auto r2 = fields.find("redirect"); r2 != fields.end()) redirect = r2->second;
+  if (auto r = fields.find("success_action_redirect"); r != fields.end())
+    redirect = r->second;
+  else if (auto r2 = fields.find("redirect"); r2 != fields.end())
+    redirect = r2->second;
 
   uint64_t max = svc.limits.max_object_size;
   if (length_range) max = std::min(max, length_range->second);
@@ -125,18 +141,21 @@ Task<Status> PostObject(Ctx& ctx) {
   auto stored = co_await StoreBody(ctx, *payload, false, max);
   if (!stored.ok()) {
     if (stored.status().code() == Err::kEntityTooLarge)
-      co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
+      co_return Error(Err::kEntityTooLarge,
+                      "Your proposed upload exceeds the maximum allowed size");
     co_return stored.status();
   }
   if (length_range && stored->size < length_range->first)
-    co_return Error(Err::kEntityTooSmall, "Your proposed upload is smaller than the minimum allowed size");
+    co_return Error(Err::kEntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed size");
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(*stored, now, &m, &new_ids);
   m.version = NewVersionStamp(svc, now);
   MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   std::vector<std::string> released;
-  const meta::WriteCondition unconditional;  // (no braced temporary in a co_await: GCC 12 frees it twice)
+  const meta::WriteCondition
+      unconditional;  // (no braced temporary in a co_await: GCC 12 frees it twice)
   auto written = co_await svc.index->PutObject(ctx.bucket, ctx.key, m, unconditional, &released);
   SLUICE_CO_RETURN_IF_ERROR(SettleWrite(svc, new_ids, written.status(), std::move(released)));
 
@@ -154,7 +173,11 @@ Task<Status> PostObject(Ctx& ctx) {
   head.Set("Location", location);
   if (status == 201) {
     XmlDoc doc("PostResponse", false);
-    doc.root().Add("Location", location).Add("Bucket", ctx.bucket).Add("Key", ctx.key).Add("ETag", QuoteEtag(m.etag));
+    doc.root()
+        .Add("Location", location)
+        .Add("Bucket", ctx.bucket)
+        .Add("Key", ctx.key)
+        .Add("ETag", QuoteEtag(m.etag));
     head.status = 201;
     head.Set("Content-Type", "application/xml");
     co_return co_await ctx.resp.Send(head, doc.Render());

@@ -28,11 +28,13 @@ Task<Status> PutBucketReplication(Ctx& ctx) {
     // admin may point a bucket at one.
     const auth::Identity* who = ctx.auth.credential.identity.get();
     if (!who || !who->admin || who->is_session())
-      co_return Error(Err::kAccessDenied, "Access Denied: only root and admin users may "
-                                          "replicate to a remote target");
+      co_return Error(Err::kAccessDenied,
+                      "Access Denied: only root and admin users may "
+                      "replicate to a remote target");
     if (!svc.replication_targets)
       co_return Error(Err::kNotImplemented, "this server has no remote replication targets");
-    auto found = co_await Offload(*svc.blocking, [&] { return svc.replication_targets->Find(target); });
+    auto found =
+        co_await Offload(*svc.blocking, [&] { return svc.replication_targets->Find(target); });
     if (!found.ok()) {
       if (found.status().code() == Err::kNotFound)
         co_return Error(Err::kInvalidRequest,

@@ -52,8 +52,8 @@ Task<Status> GetObjectTagging(Ctx& ctx) {
 Task<Status> DeleteObjectTagging(Ctx& ctx) {
   const Services& svc = ctx.svc;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta m, co_await ReadObjectVersion(ctx));
-  SLUICE_CO_RETURN_IF_ERROR(
-      co_await svc.index->SetObjectTags(ctx.bucket, ctx.key, ChangeTarget(ctx, m), meta::HeaderList()));
+  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->SetObjectTags(
+      ctx.bucket, ctx.key, ChangeTarget(ctx, m), meta::HeaderList()));
   http::ResponseHead head;
   AddVersionHeader(head, m.version);
   co_return co_await SendEmpty(ctx, 204, std::move(head));

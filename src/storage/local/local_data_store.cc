@@ -110,7 +110,8 @@ class LocalReader final : public DataReader {
 
 }  // namespace
 
-LocalDataStore::LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root, SpaceGuard* guard)
+LocalDataStore::LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root,
+                               SpaceGuard* guard)
     : fs_(fs), rnd_(rnd), root_(std::move(root)), guard_(guard) {}
 
 std::string LocalDataStore::ObjectPath(const std::string& id) const {
@@ -137,8 +138,8 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Create(uint64_t size_hint,
   // buffered, where one fdatasync flushes them without a device wait per append.
   SLUICE_ASSIGN_OR_RETURN(auto f, size_hint >= kDirectMin ? fs_->NewDirectWritableFile(path)
                                                           : fs_->NewWritableFile(path));
-  return std::unique_ptr<DataWriter>(new LocalWriter(fs_, id, path, root_ + "/tmp", std::move(f), 0,
-                                                     [this, id] { files_.Drop(id); }, guard_));
+  return std::unique_ptr<DataWriter>(new LocalWriter(
+      fs_, id, path, root_ + "/tmp", std::move(f), 0, [this, id] { files_.Drop(id); }, guard_));
 }
 
 std::shared_ptr<io::ReadableFile> LocalDataStore::OpenFiles::Get(const std::string& id) {
@@ -197,7 +198,8 @@ Result<std::unique_ptr<DataWriter>> LocalDataStore::Extend(const std::string& id
   if (!f.ok()) return std::move(f).status();
   files_.Drop(id);
   return std::unique_ptr<DataWriter>(new LocalWriter(
-      fs_, id, std::move(path), "", std::move(f).value(), offset, [this, id] { files_.Drop(id); }, guard_));
+      fs_, id, std::move(path), "", std::move(f).value(), offset, [this, id] { files_.Drop(id); },
+      guard_));
 }
 
 Status LocalDataStore::CheckWritable() {
@@ -236,7 +238,8 @@ Status LocalDataStore::Delete(const std::string& id) {
   Status b = fs_->Remove(TmpPath(id));
   if (!a.ok() && a.code() != Err::kNotFound) return a;
   if (!b.ok() && b.code() != Err::kNotFound) return b;
-  if (guard_) guard_->RestoreBallast();  // space was freed: take back the reserve if it was given up
+  if (guard_)
+    guard_->RestoreBallast();  // space was freed: take back the reserve if it was given up
   return Status::Ok();
 }
 

@@ -28,7 +28,8 @@ class LocalDataStore final : public DataStore {
  public:
   // `guard`, when given, keeps free space for deletes: new data is refused below its
   // reserve (storage/local/space_guard.h).
-  LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root, SpaceGuard* guard = nullptr);
+  LocalDataStore(io::FileSystem* fs, io::Random* rnd, std::string root,
+                 SpaceGuard* guard = nullptr);
   // Creates the directory tree.
   Status Init();
 

@@ -52,7 +52,7 @@ class MemReader final : public DataReader {
 }  // namespace
 
 Result<std::unique_ptr<DataWriter>> MemDataStore::Create(uint64_t /*size_hint*/,
-                                                        std::string_view owner) {
+                                                         std::string_view owner) {
   std::lock_guard l(mu_);
   char id[33];
   snprintf(id, sizeof(id), "%032llx", static_cast<unsigned long long>(next_id_++));

@@ -7,9 +7,9 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
-#include <map>
 
 namespace sluice::storage {
 
@@ -41,7 +41,8 @@ Result<uint64_t> ReadSize(librados::IoCtx& data, const std::string& id) {
 }
 
 // Starts an operation and lets it finish on its own (a discard: failures are recovery's).
-void FireAndForget(librados::IoCtx& io, const std::string& oid, librados::ObjectWriteOperation* op) {
+void FireAndForget(librados::IoCtx& io, const std::string& oid,
+                   librados::ObjectWriteOperation* op) {
   librados::AioCompletion* c = librados::Rados::aio_create_completion();
   io.aio_operate(oid, c, op);
   c->release();
@@ -256,7 +257,8 @@ Status RadosDataStore::Start() {
   // gateway settling that process's log (a claim, held up to two leases more); past three
   // leases it is a running gateway under the same name.
   const int64_t start = clock_->MonotonicNanos();
-  const int64_t give_up = start + std::chrono::nanoseconds(3 * lease_ + std::chrono::seconds(5)).count();
+  const int64_t give_up =
+      start + std::chrono::nanoseconds(3 * lease_ + std::chrono::seconds(5)).count();
   bool told = false;
   for (;;) {
     const int64_t before = clock_->MonotonicNanos();
@@ -267,12 +269,15 @@ Status RadosDataStore::Start() {
     }
     if (s.code() != Err::kAlreadyExists) return s;
     if (clock_->MonotonicNanos() > give_up)
-      return Status(Err::kAlreadyExists, "gateway name " + gateway_ +
-                                        " is in use: another running gateway holds the lease on " +
-                                        intents_ + "; give this one its own --gateway-name");
+      return Status(Err::kAlreadyExists,
+                    "gateway name " + gateway_ +
+                        " is in use: another running gateway holds the lease on " + intents_ +
+                        "; give this one its own --gateway-name");
     if (!told)
-      spdlog::info("waiting for the lease on {} (a gateway of that name stopped less than {} s "
-                   "ago and its log is being settled, or it still runs)", intents_, 3 * lease_.count());
+      spdlog::info(
+          "waiting for the lease on {} (a gateway of that name stopped less than {} s "
+          "ago and its log is being settled, or it still runs)",
+          intents_, 3 * lease_.count());
     told = true;
     std::unique_lock l(mu_);
     cv_.wait_for(l, std::chrono::milliseconds(500), [&] { return stopping_; });
@@ -363,7 +368,9 @@ void RadosDataStore::Published(const std::string& id) {
   librados::ObjectWriteOperation op;
   op.omap_rm_keys(std::set<std::string>{id});
   int r = meta_.operate(intents_, &op);
-  if (r < 0) spdlog::warn("dropping the intent of {}: {} (recovery will retry)", id, RadosStatus(r, "").ToString());
+  if (r < 0)
+    spdlog::warn("dropping the intent of {}: {} (recovery will retry)", id,
+                 RadosStatus(r, "").ToString());
 }
 
 Status RadosDataStore::Delete(const std::string& id) {
@@ -443,8 +450,11 @@ Result<std::vector<DataStore::AbandonedLog>> RadosDataStore::ClaimAbandoned() {
     }
     auto [it, first] = claimed_.emplace(name, now);
     if (first) {
-      spdlog::info("gateway {} holds no lease (stopped, or dead); what it left unfinished is settled in {} s "
-                   "unless it returns", name, lease_.count());
+      spdlog::info(
+          "gateway {} holds no lease (stopped, or dead); what it left unfinished is settled in {} "
+          "s "
+          "unless it returns",
+          name, lease_.count());
       continue;
     }
     if (now - it->second < std::chrono::nanoseconds(lease_).count()) continue;

@@ -24,15 +24,14 @@
 // pool, one piece ahead of the socket.
 #pragma once
 
-#include <rados/librados.hpp>
-
-#include <boost/asio/thread_pool.hpp>
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <rados/librados.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,13 +47,13 @@ class RadosDataStore final : public DataStore {
  public:
   static constexpr uint64_t kStripe = 4 << 20;
   static constexpr size_t kPiece = 1 << 20;  // each append, and each read Send makes
-  static constexpr int kInFlight = 4;         // appends in flight per writer
+  static constexpr int kInFlight = 4;        // appends in flight per writer
 
   // `data` and `meta` are open on their pools; `gateway` names this gateway's intent log
   // (stable across its restarts); `pool` runs Send's reads; `lease` is how long the lease
   // on the log lasts unrenewed.
-  RadosDataStore(librados::IoCtx data, librados::IoCtx meta, std::string gateway,
-                 io::Random* rnd, io::Clock* clock, boost::asio::thread_pool* pool,
+  RadosDataStore(librados::IoCtx data, librados::IoCtx meta, std::string gateway, io::Random* rnd,
+                 io::Clock* clock, boost::asio::thread_pool* pool,
                  std::chrono::seconds lease = std::chrono::seconds(30));
   ~RadosDataStore() override;
   // Takes the lease on this gateway's intent log (waiting out a previous holder's, up to
@@ -104,9 +103,9 @@ class RadosDataStore final : public DataStore {
   boost::asio::thread_pool* pool_;
   const std::chrono::seconds lease_;
   const std::string cookie_;
-  std::atomic<int64_t> lease_until_{0};  // monotonic nanos; 0: not held
+  std::atomic<int64_t> lease_until_{0};     // monotonic nanos; 0: not held
   std::map<std::string, int64_t> claimed_;  // gateway -> when its log was claimed (nanos)
-  std::mutex renew_mu_;  // serialises Renew
+  std::mutex renew_mu_;                     // serialises Renew
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

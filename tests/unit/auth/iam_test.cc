@@ -16,8 +16,10 @@ class MemDocs final : public DocStore {
   Status Apply(const std::vector<Write>& writes) override {
     if (fail) return Error(Err::kIoError, "injected");
     for (const auto& w : writes) {
-      if (w.doc) docs[w.ns][w.name] = *w.doc;
-      else docs[w.ns].erase(w.name);
+      if (w.doc)
+        docs[w.ns][w.name] = *w.doc;
+      else
+        docs[w.ns].erase(w.name);
     }
     return Status::Ok();
   }
@@ -54,7 +56,8 @@ struct Fixture : ::testing::Test {
   }
 };
 
-const char* kReadOnly = R"({"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]})";
+const char* kReadOnly =
+    R"({"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]})";
 
 TEST_F(Fixture, UsersKeysAndPoliciesMakeIdentities) {
   ASSERT_TRUE(iam->CreateUser("alice", false).ok());
@@ -164,12 +167,15 @@ TEST_F(Fixture, SessionsExpireAndNeedTheirToken) {
   EXPECT_TRUE(c->identity->is_session());
   EXPECT_TRUE(c->identity->session_policy != nullptr);
   // A session cannot mint another.
-  EXPECT_EQ(iam->AssumeRole(*c->identity, s->access_key, 60, "", "x2").status().code(), Err::kAccessDenied);
+  EXPECT_EQ(iam->AssumeRole(*c->identity, s->access_key, 60, "", "x2").status().code(),
+            Err::kAccessDenied);
 
   std::string token = s->session_token, none;
   auto view = [&](const std::string& t) {
-    return RequestView{"GET", "/", "", [&t](std::string_view n) {
-                         return n == "x-amz-security-token" ? std::string_view(t) : std::string_view();
+    return RequestView{"GET", "/", "",
+                       [&t](std::string_view n) {
+                         return n == "x-amz-security-token" ? std::string_view(t)
+                                                            : std::string_view();
                        },
                        nullptr};
   };

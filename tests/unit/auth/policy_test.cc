@@ -57,11 +57,14 @@ std::shared_ptr<Identity> MakeIdentity(const std::string& who, const json& group
     id->principals = {id->arn};
   }
   if (group.contains("identity") && kind != "admin")
-    for (const auto& p : group["identity"]) id->policies.push_back(MustParse(p, PolicyKind::kIdentity));
+    for (const auto& p : group["identity"])
+      id->policies.push_back(MustParse(p, PolicyKind::kIdentity));
   if (kind == "session") {
     id->kind = Identity::Kind::kSession;
-    id->principals.push_back("arn:aws:sts::000000000000:assumed-role/" + (name.empty() ? "root" : name) + "/s");
-    if (group.contains("session")) id->session_policy = MustParse(group["session"], PolicyKind::kIdentity);
+    id->principals.push_back("arn:aws:sts::000000000000:assumed-role/" +
+                             (name.empty() ? "root" : name) + "/s");
+    if (group.contains("session"))
+      id->session_policy = MustParse(group["session"], PolicyKind::kIdentity);
   }
   return id;
 }
@@ -83,7 +86,9 @@ TEST(PolicyTable, EveryCase) {
       std::string action = c["action"], resource = c["resource"];
       AccessRequest r{action, resource, id.get(), bucket.get(), &values, c.value("acl", false)};
       Verdict v = Authorize(r);
-      std::string got = v == Verdict::kAllow ? "allow" : v == Verdict::kExplicitDeny ? "deny" : "implicit";
+      std::string got = v == Verdict::kAllow          ? "allow"
+                        : v == Verdict::kExplicitDeny ? "deny"
+                                                      : "implicit";
       EXPECT_EQ(got, c["expect"].get<std::string>())
           << g["name"].get<std::string>() << ": " << who << " " << action << " " << resource << " "
           << (c.contains("ctx") ? c["ctx"].dump() : "");
@@ -100,7 +105,8 @@ TEST(PolicyTable, MalformedPoliciesAreRefusedWithAReason) {
     auto p = Policy::Parse(m["policy"].get<std::string>(), kind, m.value("bucket", ""));
     ASSERT_FALSE(p.ok()) << m["policy"];
     EXPECT_EQ(p.status().code(), Err::kMalformedPolicy);
-    EXPECT_NE(std::string(p.status().message()).find(m["error"].get<std::string>()), std::string::npos)
+    EXPECT_NE(std::string(p.status().message()).find(m["error"].get<std::string>()),
+              std::string::npos)
         << p.status().message() << " lacks " << m["error"];
   }
 }
@@ -118,16 +124,19 @@ TEST(Glob, Matches) {
 }
 
 TEST(PolicyStatus, PublicUnlessNarrowed) {
-  auto pub = Policy::Parse(R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]})",
-                           PolicyKind::kResource);
+  auto pub = Policy::Parse(
+      R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]})",
+      PolicyKind::kResource);
   ASSERT_TRUE(pub.ok());
   EXPECT_TRUE((*pub)->IsPublic());
-  auto lan = Policy::Parse(R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]})",
-                           PolicyKind::kResource);
+  auto lan = Policy::Parse(
+      R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]})",
+      PolicyKind::kResource);
   ASSERT_TRUE(lan.ok());
   EXPECT_FALSE((*lan)->IsPublic());
-  auto deny = Policy::Parse(R"({"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]})",
-                            PolicyKind::kResource);
+  auto deny = Policy::Parse(
+      R"({"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]})",
+      PolicyKind::kResource);
   ASSERT_TRUE(deny.ok());
   EXPECT_FALSE((*deny)->IsPublic());
 }

@@ -32,17 +32,24 @@ TEST(PostPolicy, ParsesEveryConditionForm) {
 }
 
 TEST(PostPolicy, MalformedPoliciesAreInvalidPolicyDocument) {
-  for (const std::string& bad : {
-           std::string("not json"), std::string("[]"), std::string(R"({"conditions": []})"),
-           std::string(R"({"expiration": "tomorrow", "conditions": []})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z"})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["between", "$key", "a"]]})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["eq", "key", "a"]]})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["content-length-range", 5, 1]]})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [{"a": "1", "b": "2"}]})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [{"a": 1}]})"),
-           std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": ["key"]})"),
-       })
+  for (
+      const std::string& bad : {
+          std::string("not json"),
+          std::string("[]"),
+          std::string(R"({"conditions": []})"),
+          std::string(R"({"expiration": "tomorrow", "conditions": []})"),
+          std::string(R"({"expiration": "2023-11-15T00:00:00Z"})"),
+          std::string(
+              R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["between", "$key", "a"]]})"),
+          std::string(
+              R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["eq", "key", "a"]]})"),
+          std::string(
+              R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [["content-length-range", 5, 1]]})"),
+          std::string(
+              R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [{"a": "1", "b": "2"}]})"),
+          std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": [{"a": 1}]})"),
+          std::string(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": ["key"]})"),
+      })
     EXPECT_EQ(ParsePostPolicy(B64(bad)).status().code(), Err::kInvalidPolicyDocument) << bad;
   EXPECT_EQ(ParsePostPolicy("%%%").status().code(), Err::kInvalidPolicyDocument);
 }
@@ -52,7 +59,7 @@ TEST(PostPolicy, ConditionsAndCoverage) {
       {"bucket": "b"}, ["starts-with", "$key", "user/"], ["starts-with", "$Content-Type", "image/"],
       {"x-amz-meta-tag": "t"}, ["content-length-range", 1, 10]]})");
   FormFields ok = {{"key", "user/a.png"}, {"content-type", "image/png"}, {"x-amz-meta-tag", "t"},
-                   {"policy", "..."}, {"x-amz-signature", "..."}, {"x-ignore-me", "1"}};
+                   {"policy", "..."},     {"x-amz-signature", "..."},    {"x-ignore-me", "1"}};
   auto range = CheckPostPolicy(p, ok, "b", kNow);
   ASSERT_TRUE(range.ok()) << range.status().ToString();
   EXPECT_EQ(**range, std::make_pair(uint64_t{1}, uint64_t{10}));
@@ -89,8 +96,10 @@ TEST(PostPolicy, SignaturesV4AndV2) {
   StaticCredentialStore creds;
   creds.Add({"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "o", "n"});
   std::string policy = B64(R"({"expiration": "2023-11-15T00:00:00Z", "conditions": []})");
-  std::string key = DeriveSigningKey("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20231114", "us-east-1", "s3");
-  FormFields v4 = {{"policy", policy}, {"x-amz-algorithm", "AWS4-HMAC-SHA256"},
+  std::string key =
+      DeriveSigningKey("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20231114", "us-east-1", "s3");
+  FormFields v4 = {{"policy", policy},
+                   {"x-amz-algorithm", "AWS4-HMAC-SHA256"},
                    {"x-amz-credential", "AKIDEXAMPLE/20231114/us-east-1/s3/aws4_request"},
                    {"x-amz-date", "20231114T221320Z"},
                    {"x-amz-signature", HexEncode(HmacSha256(key, policy))}};
@@ -115,8 +124,10 @@ TEST(PostPolicy, SignaturesV4AndV2) {
   f["x-amz-algorithm"] = "AWS4-HMAC-SHA1";
   EXPECT_EQ(code(f), Err::kInvalidArgument);
 
-  FormFields v2 = {{"policy", policy}, {"awsaccesskeyid", "AKIDEXAMPLE"},
-                   {"signature", Base64Encode(HmacSha1("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", policy))}};
+  FormFields v2 = {
+      {"policy", policy},
+      {"awsaccesskeyid", "AKIDEXAMPLE"},
+      {"signature", Base64Encode(HmacSha1("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", policy))}};
   EXPECT_TRUE(VerifyPostSignature(v2, &creds).ok());
   v2["signature"] = "AAAA";
   EXPECT_EQ(code(v2), Err::kSignatureDoesNotMatch);

@@ -1,12 +1,12 @@
 // Vectors from the worked examples in AWS's "Signature Calculations for the Authorization
 // Header" and "Authenticating Requests: Using Query Parameters" (S3 API reference).
-#include "auth/sigv2.h"
 #include "auth/sigv4.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
+#include "auth/sigv2.h"
 #include "common/strings.h"
 
 namespace sluice::auth {
@@ -26,7 +26,10 @@ struct Fixture {
   Result<AuthResult> Verify(std::string_view method, std::string_view path, std::string_view query,
                             AuthFailureDetails* d = nullptr) {
     AuthFailureDetails local;
-    RequestView r{method, path, query, [this](std::string_view n) -> std::string_view {
+    RequestView r{method,
+                  path,
+                  query,
+                  [this](std::string_view n) -> std::string_view {
                     auto it = headers.find(ToLower(n));
                     return it == headers.end() ? std::string_view() : std::string_view(it->second);
                   },
@@ -34,9 +37,10 @@ struct Fixture {
     return v.Verify(r, d ? d : &local);
   }
   void Auth(std::string_view signed_headers, std::string_view sig) {
-    headers["authorization"] = std::string("AWS4-HMAC-SHA256 Credential=") + kAk +
-                               "/20130524/us-east-1/s3/aws4_request,SignedHeaders=" +
-                               std::string(signed_headers) + ",Signature=" + std::string(sig);
+    headers["authorization"] =
+        std::string("AWS4-HMAC-SHA256 Credential=") + kAk +
+        "/20130524/us-east-1/s3/aws4_request,SignedHeaders=" + std::string(signed_headers) +
+        ",Signature=" + std::string(sig);
   }
 };
 
@@ -58,12 +62,12 @@ TEST(SigV4, AwsExampleGetObjectWithRange) {
 
 TEST(SigV4, AwsExamplePutObject) {
   Fixture f;
-  f.headers = {{"host", "examplebucket.s3.amazonaws.com"},
-               {"date", "Fri, 24 May 2013 00:00:00 GMT"},
-               {"x-amz-date", "20130524T000000Z"},
-               {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
-               {"x-amz-content-sha256",
-                "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"}};
+  f.headers = {
+      {"host", "examplebucket.s3.amazonaws.com"},
+      {"date", "Fri, 24 May 2013 00:00:00 GMT"},
+      {"x-amz-date", "20130524T000000Z"},
+      {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+      {"x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"}};
   f.Auth("date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
          "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
   auto r = f.Verify("PUT", "/test%24file.text", "");
@@ -123,7 +127,8 @@ TEST(SigV4, TamperedRequestIsRefusedWithDebugDetails) {
 
 TEST(SigV4, UnknownKeySkewAndMalformed) {
   Fixture f;
-  f.headers = {{"host", "h"}, {"x-amz-content-sha256", kEmptySha}, {"x-amz-date", "20130524T000000Z"}};
+  f.headers = {
+      {"host", "h"}, {"x-amz-content-sha256", kEmptySha}, {"x-amz-date", "20130524T000000Z"}};
   f.headers["authorization"] =
       "AWS4-HMAC-SHA256 Credential=NOPE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host,"
       "Signature=00";
@@ -179,7 +184,9 @@ TEST(SigV2, AwsExampleVirtualHostedGet) {
       {"host", "awsexamplebucket1.us-west-1.s3.amazonaws.com"},
       {"date", "Tue, 27 Mar 2007 19:36:42 +0000"},
       {"authorization", "AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g="}};
-  RequestView r{"GET", "/photos/puppy.jpg", "",
+  RequestView r{"GET",
+                "/photos/puppy.jpg",
+                "",
                 [&](std::string_view n) -> std::string_view {
                   auto it = headers.find(std::string(n));
                   return it == headers.end() ? std::string_view() : std::string_view(it->second);
@@ -193,8 +200,11 @@ TEST(SigV2, AwsExampleVirtualHostedGet) {
   EXPECT_EQ(v.Verify(r, "awsexamplebucket1", &d).status().code(), Err::kSignatureDoesNotMatch);
   // Query form: an Expires in the past is refused.
   headers.erase("authorization");
-  RequestView q{"GET", "/photos/puppy.jpg",
-                "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175024202&Signature=x", r.header, {}};
+  RequestView q{"GET",
+                "/photos/puppy.jpg",
+                "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175024202&Signature=x",
+                r.header,
+                {}};
   clock.Set(1175024203LL * 1000000);
   EXPECT_EQ(v.Verify(q, "", &d).status().code(), Err::kExpiredPresignedRequest);
 }

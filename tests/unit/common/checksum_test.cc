@@ -39,7 +39,8 @@ TEST(Checksum, CombineCrcEqualsCrcOfConcatenation) {
   for (auto& ch : data) ch = static_cast<char>(rng());
   for (auto a : {ChecksumAlgo::kCrc32, ChecksumAlgo::kCrc32c, ChecksumAlgo::kCrc64Nvme}) {
     EXPECT_TRUE(SupportsFullObject(a));
-    for (size_t split : {size_t{0}, size_t{1}, size_t{7}, size_t{4096}, size_t{123457}, data.size()}) {
+    for (size_t split :
+         {size_t{0}, size_t{1}, size_t{7}, size_t{4096}, size_t{123457}, data.size()}) {
       std::string_view x(data.data(), split), y(data.data() + split, data.size() - split);
       auto c = CombineCrc(a, ComputeChecksum(a, x), ComputeChecksum(a, y), y.size());
       ASSERT_TRUE(c.has_value());
@@ -48,7 +49,8 @@ TEST(Checksum, CombineCrcEqualsCrcOfConcatenation) {
     // Three parts, folded left to right as CompleteMultipartUpload does.
     std::string acc = ComputeChecksum(a, std::string_view(data).substr(0, 1000));
     acc = *CombineCrc(a, acc, ComputeChecksum(a, std::string_view(data).substr(1000, 5000)), 5000);
-    acc = *CombineCrc(a, acc, ComputeChecksum(a, std::string_view(data).substr(6000)), data.size() - 6000);
+    acc = *CombineCrc(a, acc, ComputeChecksum(a, std::string_view(data).substr(6000)),
+                      data.size() - 6000);
     EXPECT_EQ(acc, ComputeChecksum(a, data));
   }
   EXPECT_FALSE(SupportsFullObject(ChecksumAlgo::kSha256));

@@ -127,7 +127,8 @@ TEST(Md5State, ForeignStatesAreRefused) {
   Md5Stream back;
   EXPECT_TRUE(back.RestoreState(good));
   EXPECT_FALSE(back.RestoreState(""));
-  EXPECT_FALSE(back.RestoreState(good.substr(0, good.size() - 1))) << "tail shorter than length says";
+  EXPECT_FALSE(back.RestoreState(good.substr(0, good.size() - 1)))
+      << "tail shorter than length says";
   std::string bad = good;
   bad[0] = 2;
   EXPECT_FALSE(back.RestoreState(bad)) << "unknown format";

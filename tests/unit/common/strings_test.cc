@@ -51,9 +51,9 @@ TEST(Strings, ParseUint) {
 TEST(Strings, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xc3"));            // truncated
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));        // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));    // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xff"));
 }
@@ -99,8 +99,9 @@ TEST(Strings, IsUriCanonicalAgreesWithDecodeEncode) {
     auto d = UriDecode(s);
     return d && UriEncode(*d, encode_slash) == s;
   };
-  for (std::string_view s : {"", "abc", "a%20b", "a%2fb", "a%2Fb", "a/b", "%41", "%7E", "~", "%",
-                             "%4", "%G1", "a+b", "%2B", "AKIA%2F20130524%2Fus-east-1", "%E2%82%AC"}) {
+  for (std::string_view s :
+       {"", "abc", "a%20b", "a%2fb", "a%2Fb", "a/b", "%41", "%7E", "~", "%", "%4", "%G1", "a+b",
+        "%2B", "AKIA%2F20130524%2Fus-east-1", "%E2%82%AC"}) {
     EXPECT_EQ(IsUriCanonical(s, true), slow(s, true)) << s;
     EXPECT_EQ(IsUriCanonical(s, false), slow(s, false)) << s;
   }

@@ -63,7 +63,6 @@ class ThreadNotingKv final : public KvStore {
 // destroys it twice. Named values only, as in src/.
 const BucketInfo info{BucketName::Trusted("b"), 1, "o", "us-east-1"};
 
-
 TEST(AsyncIndex, SyncedWritesRunOnThePoolAndReadsInline) {
   ThreadNotingKv kv;
   KvIndex index(&kv, /*sync=*/true);  // declares {reads: inline, writes: block}
@@ -122,44 +121,76 @@ class BlockingByDefault final : public Index {
     thread_ = std::this_thread::get_id();
     return inner_->GetBucket(name);
   }
-#define SLUICE_UNUSED_IN_TEST(...) __VA_ARGS__ override { return Error(Err::kNotImplemented, "test"); }
+#define SLUICE_UNUSED_IN_TEST(...) \
+  __VA_ARGS__ override { return Error(Err::kNotImplemented, "test"); }
   SLUICE_UNUSED_IN_TEST(Status DeleteBucket(const BucketName&))
   SLUICE_UNUSED_IN_TEST(Result<std::vector<BucketInfo>> ListBuckets())
   SLUICE_UNUSED_IN_TEST(Status SetBucketVersioning(const BucketName&, Versioning))
   SLUICE_UNUSED_IN_TEST(Status SetBucketObjectLock(const BucketName&, const ObjectLockConfig&))
-  SLUICE_UNUSED_IN_TEST(Status CreateSnapshot(const BucketName&, const BucketName&, int64_t, const std::string&))
+  SLUICE_UNUSED_IN_TEST(Status CreateSnapshot(const BucketName&, const BucketName&, int64_t,
+                                              const std::string&))
   SLUICE_UNUSED_IN_TEST(Status DeleteSnapshot(const BucketName&))
-  SLUICE_UNUSED_IN_TEST(Result<ObjectMeta> GetObjectAsOf(const BucketName&, const ObjectKey&, int64_t))
-  SLUICE_UNUSED_IN_TEST(Status PutBucketConfig(const BucketName&, const std::string&, const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<ObjectMeta> GetObjectAsOf(const BucketName&, const ObjectKey&,
+                                                         int64_t))
+  SLUICE_UNUSED_IN_TEST(Status PutBucketConfig(const BucketName&, const std::string&,
+                                               const std::string&))
   SLUICE_UNUSED_IN_TEST(Result<std::string> GetBucketConfig(const BucketName&, const std::string&))
   SLUICE_UNUSED_IN_TEST(Status DeleteBucketConfig(const BucketName&, const std::string&))
   SLUICE_UNUSED_IN_TEST(Status WriteDocs(const std::vector<DocWrite>&))
-  SLUICE_UNUSED_IN_TEST(Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string&))
-  SLUICE_UNUSED_IN_TEST(Result<ObjectMeta> GetObject(const BucketName&, const ObjectKey&, const VersionId&))
-  SLUICE_UNUSED_IN_TEST(Result<WriteResult> PutObject(const BucketName&, const ObjectKey&, const ObjectMeta&, const WriteCondition&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Status SetObjectTags(const BucketName&, const ObjectKey&, const VersionId&, const HeaderList&))
-  SLUICE_UNUSED_IN_TEST(Status SetObjectAcl(const BucketName&, const ObjectKey&, const VersionId&, const std::string&))
-  SLUICE_UNUSED_IN_TEST(Result<WriteResult> DeleteObject(const BucketName&, const ObjectKey&, const DeleteRequest&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Status SetObjectRetention(const BucketName&, const ObjectKey&, const VersionId&, const Retention&, bool, int64_t))
-  SLUICE_UNUSED_IN_TEST(Status SetObjectLegalHold(const BucketName&, const ObjectKey&, const VersionId&, bool))
-  SLUICE_UNUSED_IN_TEST(Result<TarEntry> GetMember(const BucketName&, const std::string&, const std::string&))
-  SLUICE_UNUSED_IN_TEST(Result<std::vector<TarEntry>> ListMembers(const BucketName&, const std::string&, const std::string&, size_t))
+  SLUICE_UNUSED_IN_TEST(
+      Result<std::vector<std::pair<std::string, std::string>>> ListDocs(const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<ObjectMeta> GetObject(const BucketName&, const ObjectKey&,
+                                                     const VersionId&))
+  SLUICE_UNUSED_IN_TEST(Result<WriteResult> PutObject(const BucketName&, const ObjectKey&,
+                                                      const ObjectMeta&, const WriteCondition&,
+                                                      std::vector<std::string>*))
+  SLUICE_UNUSED_IN_TEST(Status SetObjectTags(const BucketName&, const ObjectKey&, const VersionId&,
+                                             const HeaderList&))
+  SLUICE_UNUSED_IN_TEST(Status SetObjectAcl(const BucketName&, const ObjectKey&, const VersionId&,
+                                            const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<WriteResult> DeleteObject(const BucketName&, const ObjectKey&,
+                                                         const DeleteRequest&,
+                                                         std::vector<std::string>*))
+  SLUICE_UNUSED_IN_TEST(Status SetObjectRetention(const BucketName&, const ObjectKey&,
+                                                  const VersionId&, const Retention&, bool,
+                                                  int64_t))
+  SLUICE_UNUSED_IN_TEST(Status SetObjectLegalHold(const BucketName&, const ObjectKey&,
+                                                  const VersionId&, bool))
+  SLUICE_UNUSED_IN_TEST(Result<TarEntry> GetMember(const BucketName&, const std::string&,
+                                                   const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<TarEntry>> ListMembers(const BucketName&,
+                                                                  const std::string&,
+                                                                  const std::string&, size_t))
   SLUICE_UNUSED_IN_TEST(Result<ListPage> ListObjects(const BucketName&, const ListQuery&))
-  SLUICE_UNUSED_IN_TEST(Result<VersionListPage> ListObjectVersions(const BucketName&, const VersionListQuery&))
+  SLUICE_UNUSED_IN_TEST(Result<VersionListPage> ListObjectVersions(const BucketName&,
+                                                                   const VersionListQuery&))
   SLUICE_UNUSED_IN_TEST(Status CreateUpload(const BucketName&, const UploadInfo&))
-  SLUICE_UNUSED_IN_TEST(Result<UploadInfo> GetUpload(const BucketName&, const ObjectKey&, const UploadId&))
-  SLUICE_UNUSED_IN_TEST(Status PutPart(const BucketName&, const ObjectKey&, const UploadId&, const PartInfo&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Result<std::vector<PartInfo>> ListParts(const BucketName&, const ObjectKey&, const UploadId&, uint32_t, uint32_t))
-  SLUICE_UNUSED_IN_TEST(Result<WriteResult> CompleteUpload(const BucketName&, const ObjectKey&, const UploadId&, const ObjectMeta&, const WriteCondition&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Result<CompletedUpload> GetCompletedUpload(const BucketName&, const UploadId&))
-  SLUICE_UNUSED_IN_TEST(Status AbortUpload(const BucketName&, const ObjectKey&, const UploadId&, std::vector<std::string>*))
-  SLUICE_UNUSED_IN_TEST(Result<UploadListPage> ListUploads(const BucketName&, const UploadListQuery&))
+  SLUICE_UNUSED_IN_TEST(Result<UploadInfo> GetUpload(const BucketName&, const ObjectKey&,
+                                                     const UploadId&))
+  SLUICE_UNUSED_IN_TEST(Status PutPart(const BucketName&, const ObjectKey&, const UploadId&,
+                                       const PartInfo&, std::vector<std::string>*))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<PartInfo>> ListParts(const BucketName&, const ObjectKey&,
+                                                                const UploadId&, uint32_t,
+                                                                uint32_t))
+  SLUICE_UNUSED_IN_TEST(Result<WriteResult> CompleteUpload(const BucketName&, const ObjectKey&,
+                                                           const UploadId&, const ObjectMeta&,
+                                                           const WriteCondition&,
+                                                           std::vector<std::string>*))
+  SLUICE_UNUSED_IN_TEST(Result<CompletedUpload> GetCompletedUpload(const BucketName&,
+                                                                   const UploadId&))
+  SLUICE_UNUSED_IN_TEST(Status AbortUpload(const BucketName&, const ObjectKey&, const UploadId&,
+                                           std::vector<std::string>*))
+  SLUICE_UNUSED_IN_TEST(Result<UploadListPage> ListUploads(const BucketName&,
+                                                           const UploadListQuery&))
   SLUICE_UNUSED_IN_TEST(Result<bool> IsReferenced(const std::string&, std::string_view))
   SLUICE_UNUSED_IN_TEST(Result<std::vector<std::string>> PendingGc(size_t))
   SLUICE_UNUSED_IN_TEST(Status GcDone(const std::vector<std::string>&))
-  SLUICE_UNUSED_IN_TEST(Result<std::vector<ReplicationTask>> ListReplicationQueue(const BucketName&, const std::string&, size_t))
-  SLUICE_UNUSED_IN_TEST(Status FinishReplication(const BucketName&, const ReplicationTask&, const std::string&))
-  SLUICE_UNUSED_IN_TEST(Status QueueReplication(const BucketName&, const ObjectKey&, const VersionId&))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<ReplicationTask>> ListReplicationQueue(
+      const BucketName&, const std::string&, size_t))
+  SLUICE_UNUSED_IN_TEST(Status FinishReplication(const BucketName&, const ReplicationTask&,
+                                                 const std::string&))
+  SLUICE_UNUSED_IN_TEST(Status QueueReplication(const BucketName&, const ObjectKey&,
+                                                const VersionId&))
 #undef SLUICE_UNUSED_IN_TEST
   void Subscribe(ChangeListener) override {}
   std::thread::id thread_;

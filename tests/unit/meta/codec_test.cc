@@ -101,7 +101,12 @@ TEST(Codec, TruncatedOrForeignRecordsAreCorruption) {
 }
 
 TEST(Codec, OtherRecordsRoundTrip) {
-  UploadInfo u{UploadId::Trusted("uid"), ObjectKey::Trusted("key"), 5, "ct", {{"x-amz-meta-a", "b"}}, {{"t", "v"}}};
+  UploadInfo u{UploadId::Trusted("uid"),
+               ObjectKey::Trusted("key"),
+               5,
+               "ct",
+               {{"x-amz-meta-a", "b"}},
+               {{"t", "v"}}};
   UploadInfo u2;
   ASSERT_TRUE(DecodeUpload(EncodeUpload(u), &u2).ok());
   EXPECT_EQ(u2.upload_id, "uid");
@@ -136,7 +141,8 @@ TEST(Codec, VersionLockAndSnapshotFieldsRoundTrip) {
   EXPECT_EQ(back.inline_data, "small bytes");
   // The latest's V record leaves its bytes to O and says so.
   bool elsewhere = false;
-  ASSERT_TRUE(DecodeObject(EncodeObject(m, /*inline_elsewhere=*/true), &back, false, &elsewhere).ok());
+  ASSERT_TRUE(
+      DecodeObject(EncodeObject(m, /*inline_elsewhere=*/true), &back, false, &elsewhere).ok());
   EXPECT_TRUE(elsewhere);
   EXPECT_TRUE(back.inline_data.empty());
   // A null marker; and a record from before versioning reads as unversioned.
@@ -201,8 +207,10 @@ TEST(Codec, VersionLockAndSnapshotFieldsRoundTrip) {
   EXPECT_EQ(b2.snapshot_at, 123);
   EXPECT_EQ(b2.last_snapshot_at, 45);
   // Version keys: newest first within a key, every key's versions before the next key's.
-  EXPECT_LT(VersionKey("b", "k", VersionId::Of(200, 1)), VersionKey("b", "k", VersionId::Of(100, 1)));
-  EXPECT_LT(VersionKey("b", "k", VersionId::Of(1, 1)), VersionKey("b", "k0", VersionId::Of(900, 1)));
+  EXPECT_LT(VersionKey("b", "k", VersionId::Of(200, 1)),
+            VersionKey("b", "k", VersionId::Of(100, 1)));
+  EXPECT_LT(VersionKey("b", "k", VersionId::Of(1, 1)),
+            VersionKey("b", "k0", VersionId::Of(900, 1)));
 }
 
 }  // namespace

@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <mutex>
-
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "meta/kv/kv_index.h"
 #include "meta/kv/mem_kv.h"
@@ -89,13 +88,16 @@ TEST_P(IndexConformance, WriteConditions) {
   ObjectMeta m;
   m.etag = "v1";
   ASSERT_TRUE(index_->PutObject("bkt"_b, "k"_k, m, none, nullptr).ok());
-  EXPECT_EQ(index_->PutObject("bkt"_b, "k"_k, m, none, nullptr).status().code(), Err::kPreconditionFailed);
+  EXPECT_EQ(index_->PutObject("bkt"_b, "k"_k, m, none, nullptr).status().code(),
+            Err::kPreconditionFailed);
   WriteCondition match;
   match.if_match = "v1";
   m.etag = "v2";
   ASSERT_TRUE(index_->PutObject("bkt"_b, "k"_k, m, match, nullptr).ok());
-  EXPECT_EQ(index_->PutObject("bkt"_b, "k"_k, m, match, nullptr).status().code(), Err::kPreconditionFailed);
-  EXPECT_EQ(index_->PutObject("bkt"_b, "other"_k, m, match, nullptr).status().code(), Err::kNoSuchKey);
+  EXPECT_EQ(index_->PutObject("bkt"_b, "k"_k, m, match, nullptr).status().code(),
+            Err::kPreconditionFailed);
+  EXPECT_EQ(index_->PutObject("bkt"_b, "other"_k, m, match, nullptr).status().code(),
+            Err::kNoSuchKey);
 }
 
 // compat: append
@@ -227,7 +229,8 @@ TEST_P(IndexConformance, Multipart) {
   ASSERT_TRUE(index_->PutPart("bkt"_b, "big"_k, "u1"_u, {2, 5, "e2b", 1, "p2b"}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"p2"});
   ASSERT_TRUE(index_->PutPart("bkt"_b, "big"_k, "u1"_u, {3, 5, "e3", 1, "p3"}, &released).ok());
-  EXPECT_EQ(index_->PutPart("bkt"_b, "big"_k, "nope"_u, {1, 1, "", 1, "x"}, nullptr).code(), Err::kNoSuchUpload);
+  EXPECT_EQ(index_->PutPart("bkt"_b, "big"_k, "nope"_u, {1, 1, "", 1, "x"}, nullptr).code(),
+            Err::kNoSuchUpload);
   auto parts = index_->ListParts("bkt"_b, "big"_k, "u1"_u, 1, 0);
   ASSERT_TRUE(parts.ok());
   ASSERT_EQ(parts->size(), 2u);
@@ -266,7 +269,8 @@ TEST_P(IndexConformance, CompletedUploadsAreRecordedThenDropped) {
   EXPECT_EQ(index_->GetCompletedUpload("bkt"_b, "u1"_u).status().code(), Err::kNoSuchUpload);
   auto complete = [&](const std::string& id, const std::string& key, int64_t at) {
     ASSERT_TRUE(index_->CreateUpload("bkt"_b, {U(id), K(key), at, "", {}, {}}).ok());
-    ASSERT_TRUE(index_->PutPart("bkt"_b, K(key), U(id), {1, 5, "e" + id, 1, "d" + id}, nullptr).ok());
+    ASSERT_TRUE(
+        index_->PutPart("bkt"_b, K(key), U(id), {1, 5, "e" + id, 1, "d" + id}, nullptr).ok());
     ObjectMeta m;
     m.segments = {{"d" + id, 5, "e" + id}};
     m.parts_count = 1;
@@ -351,9 +355,11 @@ TEST_P(IndexConformance, ListenersHearCommittedChanges) {
   ASSERT_TRUE(index_->CreateSnapshot("bkt"_b, "snap"_b, 5, "o").ok());
   ASSERT_TRUE(index_->DeleteSnapshot("snap"_b).ok());
   ASSERT_TRUE(index_->DeleteBucket("c"_b).ok());
-  ASSERT_TRUE(index_->WriteDocs({{"users", "u1", "{}"}, {"users", "u2", "{}"}, {"keys", "k", "{}"}}).ok());
-  const std::vector<std::string> want = {"bucket:bkt", "bucket:bkt", "bucket:bkt", "bucket:c", "bucket:snap",
-                                         "bucket:snap", "bucket:c", "docs:users", "docs:keys"};
+  ASSERT_TRUE(
+      index_->WriteDocs({{"users", "u1", "{}"}, {"users", "u2", "{}"}, {"keys", "k", "{}"}}).ok());
+  const std::vector<std::string> want = {"bucket:bkt", "bucket:bkt",  "bucket:bkt",
+                                         "bucket:c",   "bucket:snap", "bucket:snap",
+                                         "bucket:c",   "docs:users",  "docs:keys"};
   EXPECT_EQ(heard[0], want);
   EXPECT_EQ(heard[1], want);
 }
@@ -384,7 +390,8 @@ TEST_P(IndexConformance, UsageIsKeptByEveryWriteAndFolded) {
   EXPECT_EQ(usage().objects, n - 1);  // a second read finds the same
   EXPECT_EQ(index_->GetBucketUsage("nope"_b).status().code(), Err::kNoSuchBucket);
   // A bucket made again under the same name starts from nothing.
-  for (int i = 0; i < n; i++) ASSERT_TRUE(index_->DeleteObject("bkt"_b, K("k" + std::to_string(i)), {}, nullptr).ok());
+  for (int i = 0; i < n; i++)
+    ASSERT_TRUE(index_->DeleteObject("bkt"_b, K("k" + std::to_string(i)), {}, nullptr).ok());
   EXPECT_TRUE(usage().empty());
   ASSERT_TRUE(index_->DeleteBucket("bkt"_b).ok());
   ASSERT_TRUE(index_->CreateBucket({"bkt"_b, 2, "o", ""}).ok());
@@ -456,7 +463,10 @@ TEST(KvIndexListing, DelimiterPagingSeeksPastWholePrefixes) {
   m.size = 1;
   for (int p = 0; p < 5; p++)
     for (int k = 0; k < 400; k++)
-      ASSERT_TRUE(index.PutObject("bkt"_b, K("p" + std::to_string(p) + "/k" + std::to_string(k)), m, {}, nullptr).ok());
+      ASSERT_TRUE(index
+                      .PutObject("bkt"_b, K("p" + std::to_string(p) + "/k" + std::to_string(k)), m,
+                                 {}, nullptr)
+                      .ok());
   ASSERT_TRUE(index.PutObject("bkt"_b, "top"_k, m, {}, nullptr).ok());
   kv.Reset();
   auto one = index.ListObjects("bkt"_b, {"", "/", "", 1000});
@@ -477,8 +487,9 @@ TEST(KvIndexListing, DelimiterPagingSeeksPastWholePrefixes) {
   }
   EXPECT_EQ(all, "p0/,p1/,p2/,p3/,p4/,top,");
   EXPECT_LT(kv.Steps(), 40u);
-  std::printf("delimiter listing over 2,001 keys: %llu iterator steps in one page, %llu in pages of two\n",
-              static_cast<unsigned long long>(whole), static_cast<unsigned long long>(kv.Steps()));
+  std::printf(
+      "delimiter listing over 2,001 keys: %llu iterator steps in one page, %llu in pages of two\n",
+      static_cast<unsigned long long>(whole), static_cast<unsigned long long>(kv.Steps()));
 }
 
 }  // namespace

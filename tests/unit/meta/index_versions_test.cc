@@ -31,8 +31,10 @@ class IndexVersions : public IndexFixture {
     m.size = etag.size();
     m.mtime_micros = ++now_;
     m.version = VersionId::Of(now_, ++rand_);
-    if (!data_id.empty()) m.segments.push_back({data_id, 1, ""});
-    else m.inline_data = "bytes of " + etag;  // small objects keep their bytes in the index
+    if (!data_id.empty())
+      m.segments.push_back({data_id, 1, ""});
+    else
+      m.inline_data = "bytes of " + etag;  // small objects keep their bytes in the index
     auto r = index_->PutObject("bkt"_b, K(key), m, {}, nullptr);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->version : VersionId();
@@ -40,9 +42,9 @@ class IndexVersions : public IndexFixture {
   WriteResult Delete(const std::string& key, VersionId version = {},
                      std::vector<std::string>* released = nullptr) {
     ++now_;
-    auto r = index_->DeleteObject("bkt"_b, K(key), {version, VersionId::Of(now_, ++rand_),
-                                                   static_cast<int64_t>(now_), bypass_},
-                                  released);
+    auto r = index_->DeleteObject(
+        "bkt"_b, K(key),
+        {version, VersionId::Of(now_, ++rand_), static_cast<int64_t>(now_), bypass_}, released);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : WriteResult();
   }
@@ -54,7 +56,8 @@ class IndexVersions : public IndexFixture {
     if (!p.ok()) return "error";
     std::string out;
     for (const auto& e : p->entries) {
-      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") + (e.meta.delete_marker ? "M" : "") + ",";
+      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") +
+             (e.meta.delete_marker ? "M" : "") + ",";
     }
     for (const auto& c : p->common_prefixes) out += "[" + c + "],";
     if (p->truncated) out += "+";
@@ -63,7 +66,8 @@ class IndexVersions : public IndexFixture {
   std::string Latest(const std::string& key) {
     auto m = index_->GetObject("bkt"_b, K(key));
     if (!m.ok()) return std::string(ErrName(m.status().code()));
-    if (!m->delete_marker && m->inline_data != "bytes of " + m->etag) return "bad bytes: " + m->inline_data;
+    if (!m->delete_marker && m->inline_data != "bytes of " + m->etag)
+      return "bad bytes: " + m->inline_data;
     return m->delete_marker ? "marker" : m->etag;
   }
 
@@ -85,9 +89,12 @@ TEST_P(IndexVersions, UnversionedObjectBecomesTheNullVersion) {
   EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, v1)->etag, "e1");
   EXPECT_EQ(Latest("k"), "e1");
   // A well-formed id that names nothing.
-  EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, VersionId::Of(5, 5)).status().code(), Err::kNoSuchVersion);
-  EXPECT_EQ(index_->GetObject("bkt"_b, "none"_k, VersionId::Null()).status().code(), Err::kNoSuchVersion);
-  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kUnversioned).code(), Err::kInvalidArgument);
+  EXPECT_EQ(index_->GetObject("bkt"_b, "k"_k, VersionId::Of(5, 5)).status().code(),
+            Err::kNoSuchVersion);
+  EXPECT_EQ(index_->GetObject("bkt"_b, "none"_k, VersionId::Null()).status().code(),
+            Err::kNoSuchVersion);
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kUnversioned).code(),
+            Err::kInvalidArgument);
 }
 
 TEST_P(IndexVersions, DeleteMarkersStackAndHide) {
@@ -223,7 +230,8 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   EXPECT_EQ(index_->SetBucketObjectLock("bkt"_b, lock).code(), Err::kInvalidBucketState);
   SetState(Versioning::kEnabled);
   ASSERT_TRUE(index_->SetBucketObjectLock("bkt"_b, lock).ok());
-  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(),
+            Err::kInvalidBucketState);
   EXPECT_TRUE(index_->GetBucket("bkt"_b)->lock.enabled);
 
   auto put_locked = [&](const std::string& key, const std::string& mode, int64_t until, bool hold) {
@@ -241,9 +249,9 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   auto try_delete = [&](const std::string& key, VersionId v, bool bypass) {
     bypass_ = bypass;
     ++now_;
-    auto r = index_->DeleteObject("bkt"_b, K(key), {v, VersionId::Of(now_, ++rand_),
-                                                  static_cast<int64_t>(now_), bypass},
-                                  nullptr);
+    auto r = index_->DeleteObject(
+        "bkt"_b, K(key), {v, VersionId::Of(now_, ++rand_), static_cast<int64_t>(now_), bypass},
+        nullptr);
     bypass_ = false;
     return r.status().code();
   };
@@ -269,15 +277,24 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
 
   // Retention changes: COMPLIANCE only extends; GOVERNANCE yields to bypass.
   const int64_t now = static_cast<int64_t>(now_);
-  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later - 1}, true, now).code(),
+  EXPECT_EQ(
+      index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later - 1}, true, now)
+          .code(),
+      Err::kObjectLocked);
+  EXPECT_EQ(
+      index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"GOVERNANCE", later + 5}, true, now)
+          .code(),
+      Err::kObjectLocked);
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {}, true, now).code(),
             Err::kObjectLocked);
-  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"GOVERNANCE", later + 5}, true, now).code(),
+  EXPECT_TRUE(
+      index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later + 5}, false, now)
+          .ok());
+  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, false, now)
+                .code(),
             Err::kObjectLocked);
-  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {}, true, now).code(), Err::kObjectLocked);
-  EXPECT_TRUE(index_->SetObjectRetention("bkt"_b, "comp"_k, comp, {"COMPLIANCE", later + 5}, false, now).ok());
-  EXPECT_EQ(index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, false, now).code(),
-            Err::kObjectLocked);
-  EXPECT_TRUE(index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, true, now).ok());
+  EXPECT_TRUE(
+      index_->SetObjectRetention("bkt"_b, "gov"_k, gov, {"GOVERNANCE", later - 1}, true, now).ok());
   EXPECT_EQ(try_delete("gov", gov, true), Err::kOk);
   // A legal hold released; a retention that has passed no longer protects.
   ASSERT_TRUE(index_->SetObjectLegalHold("bkt"_b, "held"_k, held, false).ok());
@@ -303,8 +320,10 @@ TEST_P(IndexVersions, SnapshotsPinAViewInConstantTime) {
   Put("gone", "g1");
   Put("dir/a", "a1");
   ASSERT_TRUE(index_->CreateSnapshot("bkt"_b, "snap"_b, static_cast<int64_t>(now_), "o").ok());
-  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "snap"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
-  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "bkt"_b, static_cast<int64_t>(now_), "o").code(), Err::kBucketAlreadyExists);
+  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "snap"_b, static_cast<int64_t>(now_), "o").code(),
+            Err::kBucketAlreadyExists);
+  EXPECT_EQ(index_->CreateSnapshot("bkt"_b, "bkt"_b, static_cast<int64_t>(now_), "o").code(),
+            Err::kBucketAlreadyExists);
   auto snap = index_->GetBucket("snap"_b);
   ASSERT_TRUE(snap.ok());
   EXPECT_EQ(snap->snapshot_of, "bkt");
@@ -338,21 +357,29 @@ TEST_P(IndexVersions, SnapshotsPinAViewInConstantTime) {
   // What the snapshot shows cannot be removed; the rest can.
   auto v1 = index_->GetObjectAsOf("bkt"_b, "k"_k, at)->version;
   ++now_;
-  EXPECT_EQ(index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).status().code(),
+  EXPECT_EQ(index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr)
+                .status()
+                .code(),
             Err::kVersionHeld);
-  EXPECT_EQ(index_->DeleteObject("bkt"_b, "legacy"_k, {VersionId::Null(), {}, static_cast<int64_t>(now_)}, nullptr)
-                .status().code(),
+  EXPECT_EQ(index_
+                ->DeleteObject("bkt"_b, "legacy"_k,
+                               {VersionId::Null(), {}, static_cast<int64_t>(now_)}, nullptr)
+                .status()
+                .code(),
             Err::kVersionHeld);
   const VersionId v3 = index_->GetObject("bkt"_b, "k"_k)->version;  // written after: removable
-  EXPECT_TRUE(index_->DeleteObject("bkt"_b, "k"_k, {v3, {}, static_cast<int64_t>(now_)}, nullptr).ok());
-  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+  EXPECT_TRUE(
+      index_->DeleteObject("bkt"_b, "k"_k, {v3, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+  EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(),
+            Err::kInvalidBucketState);
   EXPECT_EQ(index_->DeleteBucket("bkt"_b).code(), Err::kInvalidBucketState);
   EXPECT_EQ(index_->DeleteBucket("snap"_b).code(), Err::kReadOnlySnapshot);
   // Removing the snapshot releases its versions.
   ASSERT_TRUE(index_->DeleteSnapshot("snap"_b).ok());
   EXPECT_EQ(index_->GetBucket("snap"_b).status().code(), Err::kNoSuchBucket);
   EXPECT_EQ(index_->DeleteSnapshot("bkt"_b).code(), Err::kInvalidRequest);
-  EXPECT_TRUE(index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).ok());
+  EXPECT_TRUE(
+      index_->DeleteObject("bkt"_b, "k"_k, {v1, {}, static_cast<int64_t>(now_)}, nullptr).ok());
 }
 
 // ---- the model ----------------------------------------------------------------------
@@ -416,8 +443,9 @@ class Model {
 
  private:
   static void DropNull(std::vector<ModelVersion>& v) {
-    v.erase(std::remove_if(v.begin(), v.end(), [](const ModelVersion& m) { return m.id == "null"; }),
-            v.end());
+    v.erase(
+        std::remove_if(v.begin(), v.end(), [](const ModelVersion& m) { return m.id == "null"; }),
+        v.end());
   }
 };
 
@@ -437,8 +465,8 @@ std::string ListAllPages(Index* index, const std::string& prefix, const std::str
     ++*pages;
     if (p->entries.size() + p->common_prefixes.size() > max_keys) return "page too long";
     for (const auto& e : p->entries)
-      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") + (e.meta.delete_marker ? "M" : "") +
-             "/" + e.meta.version.ToString() + ",";
+      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") +
+             (e.meta.delete_marker ? "M" : "") + "/" + e.meta.version.ToString() + ",";
     for (const auto& c : p->common_prefixes) cps += "[" + c + "],";
     if (!p->truncated) return out + cps;
     q.key_marker = p->next_key_marker;
@@ -518,7 +546,8 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
           auto held = held_ids.find(key);
           if (held != held_ids.end() && held->second == id) {
             ++now_;
-            auto r = index_->DeleteObject("bkt"_b, K(key), {*parsed, {}, static_cast<int64_t>(now_)}, nullptr);
+            auto r = index_->DeleteObject("bkt"_b, K(key),
+                                          {*parsed, {}, static_cast<int64_t>(now_)}, nullptr);
             ASSERT_EQ(r.status().code(), Err::kVersionHeld) << key << "@" << id;
           } else {
             Delete(key, *parsed);
@@ -531,7 +560,8 @@ TEST_P(IndexVersions, RandomOperationsMatchTheModel) {
         SetState(Versioning::kEnabled);
         model.state = Versioning::kEnabled;
       } else if (frozen) {
-        EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(), Err::kInvalidBucketState);
+        EXPECT_EQ(index_->SetBucketVersioning("bkt"_b, Versioning::kSuspended).code(),
+                  Err::kInvalidBucketState);
       } else if (model.state != Versioning::kUnversioned) {
         SetState(Versioning::kSuspended);
         model.state = Versioning::kSuspended;
@@ -676,13 +706,15 @@ TEST_P(IndexVersions, PendingVersionsAreQueuedWithTheWriteAndEndedWithTheirStatu
   ASSERT_TRUE(index_->QueueReplication("bkt"_b, K("b"), b2).ok());
   EXPECT_EQ(index_->GetObject("bkt"_b, K("b"))->replication_status, "PENDING");
   EXPECT_EQ(index_->ListReplicationQueue("bkt"_b, "", 100)->size(), 1u);
-  EXPECT_EQ(index_->QueueReplication("bkt"_b, K("b"), VersionId::Of(1, 1)).code(), Err::kNoSuchVersion);
+  EXPECT_EQ(index_->QueueReplication("bkt"_b, K("b"), VersionId::Of(1, 1)).code(),
+            Err::kNoSuchVersion);
   // A bucket's queue goes with it.
   ASSERT_TRUE(index_->DeleteObject("bkt"_b, K("b"), {b2, {}, 0, false}, nullptr).ok());
   auto left = index_->ListObjectVersions("bkt"_b, {});
   ASSERT_TRUE(left.ok());
   for (const auto& v : left->entries)
-    ASSERT_TRUE(index_->DeleteObject("bkt"_b, K(v.key), {v.meta.version, {}, 0, false}, nullptr).ok());
+    ASSERT_TRUE(
+        index_->DeleteObject("bkt"_b, K(v.key), {v.meta.version, {}, 0, false}, nullptr).ok());
   ASSERT_TRUE(index_->DeleteBucket("bkt"_b).ok());
   ASSERT_TRUE(index_->CreateBucket({BucketName::Trusted("bkt"), 1, "o", "us-east-1"}).ok());
   EXPECT_TRUE(index_->ListReplicationQueue("bkt"_b, "", 100)->empty());
@@ -753,14 +785,16 @@ TEST_P(IndexVersions, AReplicaKeepsItsIdOnce) {
   auto r = index_->PutObject("bkt"_b, K("k"), m, {}, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->version, m.version);
-  EXPECT_EQ(index_->PutObject("bkt"_b, K("k"), m, {}, nullptr).status().code(), Err::kAlreadyExists);
+  EXPECT_EQ(index_->PutObject("bkt"_b, K("k"), m, {}, nullptr).status().code(),
+            Err::kAlreadyExists);
   DeleteRequest del{{}, VersionId::Of(9, 1), 9, false};
   del.replica = true;
   auto d = index_->DeleteObject("bkt"_b, K("k"), del, nullptr);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->version, del.marker);
   EXPECT_EQ(index_->GetObject("bkt"_b, K("k"), del.marker)->replication_status, "REPLICA");
-  EXPECT_EQ(index_->DeleteObject("bkt"_b, K("k"), del, nullptr).status().code(), Err::kAlreadyExists);
+  EXPECT_EQ(index_->DeleteObject("bkt"_b, K("k"), del, nullptr).status().code(),
+            Err::kAlreadyExists);
   EXPECT_EQ(index_->ListObjectVersions("bkt"_b, {})->entries.size(), 2u);
 }
 

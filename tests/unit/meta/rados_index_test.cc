@@ -50,12 +50,15 @@ TEST_F(RadosGateways, RacingWritersAllLandAndConditionalOnesHaveOneWinner) {
       Index* ix = (t % 2 ? a_ : b_).get();
       for (int k = 0; k < kKeys; k++) {
         // Everyone writes every key of its own, and races for the shared ones.
-        auto own = ix->PutObject(BucketName::Trusted("bkt"), ObjectKey::Trusted("t" + std::to_string(t) + "/" + std::to_string(k)),
-                                 Meta("e" + std::to_string(k)), {}, nullptr);
+        auto own =
+            ix->PutObject(BucketName::Trusted("bkt"),
+                          ObjectKey::Trusted("t" + std::to_string(t) + "/" + std::to_string(k)),
+                          Meta("e" + std::to_string(k)), {}, nullptr);
         if (!own.ok()) failures++;
         WriteCondition only_first;
         only_first.if_none_match_any = true;
-        auto claim = ix->PutObject(BucketName::Trusted("bkt"), ObjectKey::Trusted("claim/" + std::to_string(k)),
+        auto claim = ix->PutObject(BucketName::Trusted("bkt"),
+                                   ObjectKey::Trusted("claim/" + std::to_string(k)),
                                    Meta("w" + std::to_string(t)), only_first, nullptr);
         if (claim.ok()) {
           winners++;
@@ -95,11 +98,13 @@ TEST_F(RadosGateways, ChangesMadeThroughOneAreHeardByTheOther) {
   ASSERT_TRUE(b_->DeleteBucketConfig(BucketName::Trusted("bkt"), "policy").ok());
   std::unique_lock l(mu);
   // The announcing call waits for the others' acknowledgements: heard before it returned.
-  EXPECT_EQ(heard, (std::vector<std::string>{"bucket:bkt(remote)", "docs:keys(remote)", "bucket:bkt"}));
+  EXPECT_EQ(heard,
+            (std::vector<std::string>{"bucket:bkt(remote)", "docs:keys(remote)", "bucket:bkt"}));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
   // And what one wrote, the other reads at once.
   EXPECT_EQ(b_->ListDocs("keys")->size(), 1u);
-  EXPECT_EQ(a_->GetBucketConfig(BucketName::Trusted("bkt"), "policy").status().code(), Err::kNotFound);
+  EXPECT_EQ(a_->GetBucketConfig(BucketName::Trusted("bkt"), "policy").status().code(),
+            Err::kNotFound);
 }
 
 // What a write releases is queued in its bucket's object; the caller's GcDone (after it
@@ -167,7 +172,8 @@ TEST_F(RadosGateways, ListingPagesFromMemoryShowTheOtherGatewaysWrites) {
   const BucketName bkt = BucketName::Trusted("bkt");
   for (int i = 0; i < 30; i++)
     ASSERT_TRUE(b_->PutObject(bkt, ObjectKey::Trusted("k" + std::to_string(100 + i)), Meta("x"), {},
-                              nullptr).ok());
+                              nullptr)
+                    .ok());
   auto* ra = static_cast<RadosIndex*>(a_.get());
   ListQuery q;
   q.max_keys = 20;
@@ -214,7 +220,8 @@ TEST_F(RadosGateways, ListingPagesFromMemoryShowTheOtherGatewaysWrites) {
 TEST_F(RadosGateways, StraySnapshotHoldsAreDroppedOnlyPastTheirGrace) {
   const BucketName bkt = BucketName::Trusted("bkt");
   ASSERT_TRUE(a_->SetBucketVersioning(bkt, Versioning::kEnabled).ok());
-  auto cluster = io::RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
+  auto cluster =
+      io::RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
   ASSERT_TRUE(cluster.ok());
   auto pool = (*cluster)->OpenPool("sluice-kit.meta");
   ASSERT_TRUE(pool.ok());
@@ -241,7 +248,9 @@ TEST_F(RadosGateways, StraySnapshotHoldsAreDroppedOnlyPastTheirGrace) {
   EXPECT_EQ(check.Get(codec::SnapshotKey("bkt", "old-stray"), &v).code(), Err::kNotFound);
   // A real snapshot's hold stays whatever its age: it has its bucket.
   ASSERT_TRUE(a_->SetBucketVersioning(bkt, Versioning::kEnabled).ok());
-  ASSERT_TRUE(a_->CreateSnapshot(bkt, BucketName::Trusted("snap-kept"), now - 3600LL * 1000 * 1000, "o").ok());
+  ASSERT_TRUE(
+      a_->CreateSnapshot(bkt, BucketName::Trusted("snap-kept"), now - 3600LL * 1000 * 1000, "o")
+          .ok());
   EXPECT_EQ(b_->SetBucketVersioning(bkt, Versioning::kSuspended).code(), Err::kInvalidBucketState);
   ASSERT_TRUE(b_->DeleteSnapshot(BucketName::Trusted("snap-kept")).ok());
 }
@@ -261,8 +270,9 @@ TEST_F(RadosGateways, LongRecordsAreSplitAndListingsReadOnlyTheirHeads) {
     return m;
   };
   for (int i = 0; i < 40; i++)
-    ASSERT_TRUE(a_->PutObject(bkt, ObjectKey::Trusted("img/" + std::to_string(1000 + i)), meta_of(big), {},
-                              nullptr).ok());
+    ASSERT_TRUE(a_->PutObject(bkt, ObjectKey::Trusted("img/" + std::to_string(1000 + i)),
+                              meta_of(big), {}, nullptr)
+                    .ok());
   auto got = b_->GetObject(bkt, ObjectKey::Trusted("img/1003"));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->inline_data, big);
@@ -275,9 +285,11 @@ TEST_F(RadosGateways, LongRecordsAreSplitAndListingsReadOnlyTheirHeads) {
   EXPECT_EQ(page->objects[5].meta.size, big.size());
   EXPECT_EQ(page->objects[5].meta.etag, "e16384");
   EXPECT_EQ(page->objects[5].meta.content_type, "image/jpeg");
-  EXPECT_LT(rb->list_cache_stats().bytes, 40u * 1024) << "the page holds heads, not 640 KiB of bytes";
+  EXPECT_LT(rb->list_cache_stats().bytes, 40u * 1024)
+      << "the page holds heads, not 640 KiB of bytes";
 
-  auto cluster = io::RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
+  auto cluster =
+      io::RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
   ASSERT_TRUE(cluster.ok());
   auto pool = (*cluster)->OpenPool("sluice-kit.meta");
   ASSERT_TRUE(pool.ok());
@@ -289,7 +301,8 @@ TEST_F(RadosGateways, LongRecordsAreSplitAndListingsReadOnlyTheirHeads) {
   };
   EXPECT_EQ(tail_of("img/1004"), Err::kOk);
   // Rewritten small: the tail goes; deleted: likewise; the bytes read back as written.
-  ASSERT_TRUE(b_->PutObject(bkt, ObjectKey::Trusted("img/1004"), meta_of("tiny"), {}, nullptr).ok());
+  ASSERT_TRUE(
+      b_->PutObject(bkt, ObjectKey::Trusted("img/1004"), meta_of("tiny"), {}, nullptr).ok());
   EXPECT_EQ(tail_of("img/1004"), Err::kNotFound);
   EXPECT_EQ(a_->GetObject(bkt, ObjectKey::Trusted("img/1004"))->inline_data, "tiny");
   ASSERT_TRUE(b_->DeleteObject(bkt, ObjectKey::Trusted("img/1005"), {}, nullptr).ok());

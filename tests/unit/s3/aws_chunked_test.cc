@@ -1,5 +1,3 @@
-#include "s3/aws_chunked_reader.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +7,7 @@
 #include "auth/sigv4.h"
 #include "common/checksum.h"
 #include "common/strings.h"
+#include "s3/aws_chunked_reader.h"
 
 namespace sluice::s3 {
 namespace {
@@ -75,11 +74,14 @@ AwsChunkedParser::Signing AwsExampleSigning() {
 // The example of AWS's "Transferring Payload in Multiple Chunks" page: 66,560 bytes of 'a'
 // in chunks of 65,536 and 1,024 bytes.
 std::string AwsExampleBody() {
-  return "10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n" +
+  return "10000;chunk-signature="
+         "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n" +
          std::string(65536, 'a') +
-         "\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n" +
+         "\r\n400;chunk-signature="
+         "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n" +
          std::string(1024, 'a') +
-         "\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n";
+         "\r\n0;chunk-signature="
+         "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n";
 }
 
 // compat: aws-chunked
@@ -95,11 +97,14 @@ TEST(AwsChunked, TamperedChunkIsRefused) {
   Decoded d = Decode(body, AwsExampleSigning(), false);
   EXPECT_EQ(d.status.code(), Err::kSignatureDoesNotMatch);
   // Reordered chunks break the chain too.
-  Decoded wrong_seed = Decode(AwsExampleBody(), [] {
-    auto s = AwsExampleSigning();
-    s.seed_signature[0] = '0';
-    return s;
-  }(), false);
+  Decoded wrong_seed = Decode(
+      AwsExampleBody(),
+      [] {
+        auto s = AwsExampleSigning();
+        s.seed_signature[0] = '0';
+        return s;
+      }(),
+      false);
   EXPECT_EQ(wrong_seed.status.code(), Err::kSignatureDoesNotMatch);
 }
 
@@ -128,7 +133,8 @@ TEST(AwsChunked, SignedTrailer) {
                     "\n" + Sha256Hex(trailer);
   std::string tsig = HexEncode(HmacSha256(sig.key, sts));
   std::string body = "5;chunk-signature=" + s1 + "\r\nhello\r\n0;chunk-signature=" + s0 +
-                     "\r\nx-amz-checksum-crc32:NhCmhg==\r\nx-amz-trailer-signature:" + tsig + "\r\n\r\n";
+                     "\r\nx-amz-checksum-crc32:NhCmhg==\r\nx-amz-trailer-signature:" + tsig +
+                     "\r\n\r\n";
   Decoded d = Decode(body, sig, true);
   ASSERT_TRUE(d.status.ok()) << d.status.ToString();
   EXPECT_EQ(d.data, "hello");
@@ -138,13 +144,18 @@ TEST(AwsChunked, SignedTrailer) {
 }
 
 TEST(AwsChunked, MalformedFraming) {
-  EXPECT_EQ(Decode("zz\r\nhello\r\n0\r\n\r\n", std::nullopt, true).status.code(), Err::kIncompleteBody);
-  EXPECT_EQ(Decode("5\r\nhelloXX0\r\n\r\n", std::nullopt, true).status.code(), Err::kIncompleteBody);
+  EXPECT_EQ(Decode("zz\r\nhello\r\n0\r\n\r\n", std::nullopt, true).status.code(),
+            Err::kIncompleteBody);
+  EXPECT_EQ(Decode("5\r\nhelloXX0\r\n\r\n", std::nullopt, true).status.code(),
+            Err::kIncompleteBody);
   EXPECT_EQ(Decode("5\r\nhel", std::nullopt, true).status.code(), Err::kIncompleteBody);
-  EXPECT_EQ(Decode("5\r\nhello\r\n0\r\nno-colon\r\n\r\n", std::nullopt, true).status.code(), Err::kIncompleteBody);
-  EXPECT_EQ(Decode(std::string(10000, '1'), std::nullopt, true).status.code(), Err::kIncompleteBody);
+  EXPECT_EQ(Decode("5\r\nhello\r\n0\r\nno-colon\r\n\r\n", std::nullopt, true).status.code(),
+            Err::kIncompleteBody);
+  EXPECT_EQ(Decode(std::string(10000, '1'), std::nullopt, true).status.code(),
+            Err::kIncompleteBody);
   // Signed streams need a signature on every chunk.
-  EXPECT_EQ(Decode("5\r\nhello\r\n0\r\n\r\n", AwsExampleSigning(), false).status.code(), Err::kIncompleteBody);
+  EXPECT_EQ(Decode("5\r\nhello\r\n0\r\n\r\n", AwsExampleSigning(), false).status.code(),
+            Err::kIncompleteBody);
 }
 
 // compat: checksums
@@ -152,7 +163,8 @@ TEST(Checksums, StandardCheckValues) {
   EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kCrc32, "123456789")), "cbf43926");
   EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kCrc32c, "123456789")), "e3069283");
   EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kCrc64Nvme, "123456789")), "ae8b14860a799888");
-  EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kSha1, "abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(HexEncode(ComputeChecksum(ChecksumAlgo::kSha1, "abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(Base64Encode(ComputeChecksum(ChecksumAlgo::kCrc32, "hello")), "NhCmhg==");
   Checksummer c(ChecksumAlgo::kCrc32c);  // incremental equals one-shot
   c.Update("12345", 5);

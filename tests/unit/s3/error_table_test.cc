@@ -11,18 +11,18 @@ namespace {
 TEST(ErrorTable, EveryErrorMapsToAStatusAndCode) {
   const S3Error* fallback = &LookupError(static_cast<Err>(0xFFFF));
   int rows = 0;
-#define SLUICE_CHECK_ROW(name)                                                   \
-  {                                                                              \
-    const S3Error& e = LookupError(Err::name);                                   \
-    EXPECT_NE(&e, fallback) << #name << " has no row in the error table";        \
-    if (Err::name != Err::kOk) {                                                 \
-      EXPECT_GE(e.http_status, 300) << #name;                                    \
-      EXPECT_LT(e.http_status, 600) << #name;                                    \
-      EXPECT_FALSE(e.message.empty()) << #name;                                  \
-    }                                                                            \
-    EXPECT_FALSE(e.code.empty()) << #name;                                       \
-    EXPECT_EQ(ErrName(Err::name), #name);                                        \
-    rows++;                                                                      \
+#define SLUICE_CHECK_ROW(name)                                            \
+  {                                                                       \
+    const S3Error& e = LookupError(Err::name);                            \
+    EXPECT_NE(&e, fallback) << #name << " has no row in the error table"; \
+    if (Err::name != Err::kOk) {                                          \
+      EXPECT_GE(e.http_status, 300) << #name;                             \
+      EXPECT_LT(e.http_status, 600) << #name;                             \
+      EXPECT_FALSE(e.message.empty()) << #name;                           \
+    }                                                                     \
+    EXPECT_FALSE(e.code.empty()) << #name;                                \
+    EXPECT_EQ(ErrName(Err::name), #name);                                 \
+    rows++;                                                               \
   }
   SLUICE_ERROR_LIST(SLUICE_CHECK_ROW)
 #undef SLUICE_CHECK_ROW

@@ -11,7 +11,8 @@ struct Part {
 };
 
 // Feeds `body` in slices of `step` bytes and collects the parts.
-Result<std::vector<Part>> ParseAll(const std::string& boundary, const std::string& body, size_t step) {
+Result<std::vector<Part>> ParseAll(const std::string& boundary, const std::string& body,
+                                   size_t step) {
   FormDataParser p(boundary);
   std::vector<Part> parts;
   size_t fed = 0;
@@ -91,13 +92,13 @@ TEST(FormData, MalformedBodiesAreRefused) {
            std::string(""),                                          // nothing
            std::string("no delimiter at all"),                       // no boundary
            "--b\r\n" + hdr + "value without an end",                 // truncated part
-           "--b\r\n" + hdr + "v\r\n--b",                              // ends after a delimiter
+           "--b\r\n" + hdr + "v\r\n--b",                             // ends after a delimiter
            "--b\r\nContent-Disposition: form-data; name=\"k\"\r\n",  // truncated headers
-           "--b\r\nContent-Type: text/plain\r\n\r\nv\r\n--b--",       // no disposition
+           "--b\r\nContent-Type: text/plain\r\n\r\nv\r\n--b--",      // no disposition
            "--b\r\nContent-Disposition: attachment; name=k\r\n\r\nv\r\n--b--",
            "--b\r\nContent-Disposition: form-data; name=\"k\r\n\r\nv\r\n--b--",  // open quote
            "--b\r\nno colon here\r\n\r\nv\r\n--b--",
-           "--bxx\r\n" + hdr + "v\r\n--b--",                          // garbage after delimiter
+           "--bxx\r\n" + hdr + "v\r\n--b--",                            // garbage after delimiter
            "--b\r\n" + std::string(20000, 'h') + "\r\n\r\nv\r\n--b--",  // huge headers
        }) {
     auto parts = ParseAll("b", bad, 3);
@@ -107,11 +108,14 @@ TEST(FormData, MalformedBodiesAreRefused) {
 }
 
 TEST(FormData, Boundary) {
-  EXPECT_EQ(*FormBoundary("multipart/form-data; boundary=----WebKitFormBoundaryA1"), "----WebKitFormBoundaryA1");
+  EXPECT_EQ(*FormBoundary("multipart/form-data; boundary=----WebKitFormBoundaryA1"),
+            "----WebKitFormBoundaryA1");
   EXPECT_EQ(*FormBoundary("Multipart/Form-Data;boundary=\"quoted; b\""), "quoted; b");
-  EXPECT_EQ(FormBoundary("application/x-www-form-urlencoded").status().code(), Err::kMalformedPOSTRequest);
+  EXPECT_EQ(FormBoundary("application/x-www-form-urlencoded").status().code(),
+            Err::kMalformedPOSTRequest);
   EXPECT_EQ(FormBoundary("multipart/form-data").status().code(), Err::kMalformedPOSTRequest);
-  EXPECT_EQ(FormBoundary("multipart/form-data; boundary=").status().code(), Err::kMalformedPOSTRequest);
+  EXPECT_EQ(FormBoundary("multipart/form-data; boundary=").status().code(),
+            Err::kMalformedPOSTRequest);
   EXPECT_EQ(FormBoundary("multipart/form-data; boundary=" + std::string(71, 'x')).status().code(),
             Err::kMalformedPOSTRequest);
 }

@@ -30,7 +30,8 @@ std::string Rules(const std::string& body) {
 
 TEST(LifecycleConfig, ParsesAndRendersTheRuleSet) {
   auto c = ParseLifecycle(Rules(
-      "<Rule><ID>ckpt</ID><Filter><And><Prefix>ckpt/</Prefix><Tag><Key>keep</Key><Value>no</Value></Tag>"
+      "<Rule><ID>ckpt</ID><Filter><And><Prefix>ckpt/</Prefix><Tag><Key>keep</Key><Value>no</"
+      "Value></Tag>"
       "<ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status>"
       "<NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays><NewerNoncurrentVersions>3"
       "</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>"
@@ -53,24 +54,31 @@ TEST(LifecycleConfig, ParsesAndRendersTheRuleSet) {
 TEST(LifecycleConfig, RefusesWhatS3Refuses) {
   auto code = [](const std::string& body) { return ParseLifecycle(Rules(body)).status().code(); };
   EXPECT_EQ(ParseLifecycle("<LifecycleConfiguration/>").status().code(), Err::kMalformedXML);
-  EXPECT_EQ(code("<Rule><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule>"), Err::kMalformedXML);
+  EXPECT_EQ(code("<Rule><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule>"),
+            Err::kMalformedXML);
   EXPECT_EQ(code("<Rule><Status>Enabled</Status></Rule>"), Err::kInvalidRequest);
   EXPECT_EQ(code("<Rule><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule>"),
             Err::kInvalidArgument);
-  EXPECT_EQ(code("<Rule><Status>Enabled</Status><Expiration><Days>1</Days><Date>2030-01-01T00:00:00Z</Date>"
+  EXPECT_EQ(code("<Rule><Status>Enabled</Status><Expiration><Days>1</"
+                 "Days><Date>2030-01-01T00:00:00Z</Date>"
                  "</Expiration></Rule>"),
             Err::kMalformedXML);
-  EXPECT_EQ(code("<Rule><Status>Enabled</Status><Expiration><Date>2030-01-01T10:00:00Z</Date></Expiration></Rule>"),
+  EXPECT_EQ(code("<Rule><Status>Enabled</Status><Expiration><Date>2030-01-01T10:00:00Z</Date></"
+                 "Expiration></Rule>"),
             Err::kInvalidArgument);
   EXPECT_EQ(code("<Rule><Status>Enabled</Status><Transition><Days>1</Days><StorageClass>GLACIER"
                  "</StorageClass></Transition></Rule>"),
             Err::kNotImplemented);
-  EXPECT_EQ(code("<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
-                 "<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule>"),
-            Err::kInvalidArgument);
-  EXPECT_EQ(code("<Rule><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status>"
-                 "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>"),
-            Err::kInvalidArgument);
+  EXPECT_EQ(
+      code(
+          "<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+          "<Rule><ID>a</ID><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule>"),
+      Err::kInvalidArgument);
+  EXPECT_EQ(
+      code("<Rule><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status>"
+           "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></"
+           "Rule>"),
+      Err::kInvalidArgument);
   EXPECT_EQ(code("<Rule><Filter><Prefix>a</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
                  "<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"),
             Err::kMalformedXML);  // two conditions without And
@@ -114,7 +122,11 @@ class LifecycleWorkerTest : public ::testing::Test {
   }
   void Delete(const std::string& key) {
     int64_t now = clock_.NowMicros();
-    ASSERT_TRUE(index_.DeleteObject("b"_b, K(key), {{}, VersionId::Of(static_cast<uint64_t>(now), ++rand_), now}, nullptr).ok());
+    ASSERT_TRUE(index_
+                    .DeleteObject("b"_b, K(key),
+                                  {{}, VersionId::Of(static_cast<uint64_t>(now), ++rand_), now},
+                                  nullptr)
+                    .ok());
   }
   LifecycleStats Run() {
     LifecycleWorker worker(svc_, [this] { pages_++; });
@@ -127,7 +139,8 @@ class LifecycleWorkerTest : public ::testing::Test {
     auto p = index_.ListObjectVersions("b"_b, {});
     std::string out;
     for (const auto& e : p->entries)
-      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") + (e.meta.delete_marker ? "M" : "") + ",";
+      out += e.key + ":" + e.meta.etag + (e.is_latest ? "*" : "") +
+             (e.meta.delete_marker ? "M" : "") + ",";
     return out;
   }
 
@@ -145,9 +158,10 @@ class LifecycleWorkerTest : public ::testing::Test {
 
 TEST_F(LifecycleWorkerTest, KeepsTheLastCheckpointsAndDropsTheRestAfterAWeek) {
   ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
-  SetRules("<Rule><ID>ckpt</ID><Filter><Prefix>ckpt/</Prefix></Filter><Status>Enabled</Status>"
-           "<NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays>"
-           "<NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>");
+  SetRules(
+      "<Rule><ID>ckpt</ID><Filter><Prefix>ckpt/</Prefix></Filter><Status>Enabled</Status>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>7</NoncurrentDays>"
+      "<NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>");
   for (int i = 0; i < 6; i++) {
     Put("ckpt/model.pt", "s" + std::to_string(i));
     Put("logs/run.txt", "l" + std::to_string(i));  // outside the rule's prefix
@@ -158,19 +172,23 @@ TEST_F(LifecycleWorkerTest, KeepsTheLastCheckpointsAndDropsTheRestAfterAWeek) {
   LifecycleStats st = Run();
   // The latest plus the two newest noncurrent versions stay.
   EXPECT_EQ(st.noncurrent_removed, 3u);
-  EXPECT_EQ(Versions(), "ckpt/model.pt:s5*,ckpt/model.pt:s4,ckpt/model.pt:s3,"
-                        "logs/run.txt:l5*,logs/run.txt:l4,logs/run.txt:l3,logs/run.txt:l2,logs/run.txt:l1,"
-                        "logs/run.txt:l0,");
+  EXPECT_EQ(Versions(),
+            "ckpt/model.pt:s5*,ckpt/model.pt:s4,ckpt/model.pt:s3,"
+            "logs/run.txt:l5*,logs/run.txt:l4,logs/run.txt:l3,logs/run.txt:l2,logs/run.txt:l1,"
+            "logs/run.txt:l0,");
   EXPECT_EQ(Run().noncurrent_removed, 0u);  // a second pass finds nothing more
 }
 
 TEST_F(LifecycleWorkerTest, ExpirationAddsMarkersAndExpiredMarkersGo) {
   ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
-  SetRules("<Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status>"
-           "<Expiration><Days>1</Days></Expiration>"
-           "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
-           "<Rule><ID>markers</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-           "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>");
+  SetRules(
+      "<Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status>"
+      "<Expiration><Days>1</Days></Expiration>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></"
+      "NoncurrentVersionExpiration></Rule>"
+      "<Rule><ID>markers</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></"
+      "Rule>");
   Put("tmp/a", "a");
   Put("keep", "k");
   Delete("gone");  // a marker with nothing under it
@@ -189,10 +207,12 @@ TEST_F(LifecycleWorkerTest, ExpirationAddsMarkersAndExpiredMarkersGo) {
 }
 
 TEST_F(LifecycleWorkerTest, UnversionedExpirationByDateAndFilters) {
-  SetRules("<Rule><ID>big-scratch</ID><Filter><And><Prefix>s/</Prefix><Tag><Key>t</Key><Value>x</Value></Tag>"
-           "<ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status>"
-           "<Expiration><Date>2023-11-20T00:00:00Z</Date></Expiration></Rule>"
-           "<Rule><ID>off</ID><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>");
+  SetRules(
+      "<Rule><ID>big-scratch</ID><Filter><And><Prefix>s/</Prefix><Tag><Key>t</Key><Value>x</"
+      "Value></Tag>"
+      "<ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status>"
+      "<Expiration><Date>2023-11-20T00:00:00Z</Date></Expiration></Rule>"
+      "<Rule><ID>off</ID><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>");
   Put("s/big", "1", {{"t", "x"}}, 5000);
   Put("s/small", "2", {{"t", "x"}}, 10);
   Put("s/untagged", "3", {}, 5000);
@@ -202,8 +222,9 @@ TEST_F(LifecycleWorkerTest, UnversionedExpirationByDateAndFilters) {
   EXPECT_EQ(Run().expired, 1u);
   EXPECT_EQ(Versions(), "other:4*,s/small:2*,s/untagged:3*,");
   // x-amz-expiration's value for a current version.
-  auto c = ParseLifecycle(Rules("<Rule><ID>r1</ID><Status>Enabled</Status><Expiration><Days>3</Days>"
-                                "</Expiration></Rule>"));
+  auto c =
+      ParseLifecycle(Rules("<Rule><ID>r1</ID><Status>Enabled</Status><Expiration><Days>3</Days>"
+                           "</Expiration></Rule>"));
   meta::ObjectMeta m;
   m.mtime_micros = *ParseIso8601("2014-01-15T10:30:00Z");
   auto e = ExpiryOf(*c, "k", m);
@@ -212,12 +233,14 @@ TEST_F(LifecycleWorkerTest, UnversionedExpirationByDateAndFilters) {
 }
 
 TEST_F(LifecycleWorkerTest, AbortsStaleUploads) {
-  SetRules("<Rule><ID>mpu</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-           "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
-           "</AbortIncompleteMultipartUpload></Rule>");
+  SetRules(
+      "<Rule><ID>mpu</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+      "</AbortIncompleteMultipartUpload></Rule>");
   meta::UploadInfo old{"0123456789abcdef0123456789abcdef"_u, "big"_k, clock_.NowMicros()};
   ASSERT_TRUE(index_.CreateUpload("b"_b, old).ok());
-  ASSERT_TRUE(index_.PutPart("b"_b, "big"_k, old.upload_id, {1, 5, "e", 1, "part-data"}, nullptr).ok());
+  ASSERT_TRUE(
+      index_.PutPart("b"_b, "big"_k, old.upload_id, {1, 5, "e", 1, "part-data"}, nullptr).ok());
   clock_.Advance(3 * kDay);
   meta::UploadInfo fresh{"fedcba9876543210fedcba9876543210"_u, "new"_k, clock_.NowMicros()};
   ASSERT_TRUE(index_.CreateUpload("b"_b, fresh).ok());
@@ -233,8 +256,10 @@ TEST_F(LifecycleWorkerTest, ObjectLockWins) {
   meta::ObjectLockConfig lock;
   lock.enabled = true;
   ASSERT_TRUE(index_.SetBucketObjectLock("b"_b, lock).ok());
-  SetRules("<Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-           "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>");
+  SetRules(
+      "<Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></"
+      "NoncurrentVersionExpiration></Rule>");
   meta::ObjectMeta m;
   m.etag = "locked";
   m.mtime_micros = clock_.NowMicros();
@@ -255,8 +280,10 @@ TEST_F(LifecycleWorkerTest, ObjectLockWins) {
 TEST_F(LifecycleWorkerTest, SnapshotsKeepWhatTheyShow) {
   // compat: snapshots
   ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
-  SetRules("<Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-           "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>");
+  SetRules(
+      "<Rule><ID>all</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></"
+      "NoncurrentVersionExpiration></Rule>");
   Put("k", "pinned");
   clock_.Advance(1000);
   ASSERT_TRUE(index_.CreateSnapshot("b"_b, "run-1"_b, clock_.NowMicros(), "o").ok());
@@ -273,9 +300,10 @@ TEST_F(LifecycleWorkerTest, SnapshotsKeepWhatTheyShow) {
 
 TEST_F(LifecycleWorkerTest, PacesBetweenPagesAndBoundsMemory) {
   ASSERT_TRUE(index_.SetBucketVersioning("b"_b, meta::Versioning::kEnabled).ok());
-  SetRules("<Rule><ID>hot</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-           "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>5"
-           "</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>");
+  SetRules(
+      "<Rule><ID>hot</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>5"
+      "</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>");
   for (int i = 0; i < 2500; i++) {
     Put("hot", std::to_string(i));
     clock_.Advance(10);

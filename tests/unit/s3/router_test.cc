@@ -92,9 +92,9 @@ TEST(Router, UnknownAndUnsupported) {
 
 TEST(Router, BucketNames) {
   EXPECT_TRUE(ValidateBucketName("my-bucket.1").ok());
-  for (const std::string& bad : std::vector<std::string>{"ab", "Upper", "-start", "end-", "a..b",
-                                                        "192.168.1.1", "xn--x", "a_b", "x-s3alias",
-                                                        std::string(64, 'a')})
+  for (const std::string& bad :
+       std::vector<std::string>{"ab", "Upper", "-start", "end-", "a..b", "192.168.1.1", "xn--x",
+                                "a_b", "x-s3alias", std::string(64, 'a')})
     EXPECT_EQ(ValidateBucketName(bad).code(), Err::kInvalidBucketName) << bad;
 }
 

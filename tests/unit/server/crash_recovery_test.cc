@@ -11,10 +11,10 @@
 
 #include "io/mem_fs.h"
 #include "meta/kv/kv_index.h"
-#include "testutil/names.h"
 #include "meta/kv/mem_kv.h"
 #include "server/recovery.h"
 #include "storage/local/local_data_store.h"
+#include "testutil/names.h"
 
 namespace sluice::server {
 using namespace sluice::testing_names;  // NOLINT

@@ -14,20 +14,19 @@
 #include <memory>
 #include <thread>
 
-
 #include "io/mem_fs.h"
+#include "io/rados/rados_cluster.h"
 #include "storage/api/async_data_store.h"
 #include "storage/local/local_data_store.h"
-#include "io/rados/rados_cluster.h"
+#include "storage/mem/mem_data_store.h"
 #include "storage/rados/rados_data_store.h"
 #include "testutil/run_coroutine.h"
-#include "storage/mem/mem_data_store.h"
 
 namespace sluice::storage {
 namespace {
 
-using sluice::testing_async::RunCoroutine;
 using io::RadosCluster;
+using sluice::testing_async::RunCoroutine;
 
 struct Env {
   std::shared_ptr<void> cluster;  // what a backend's store runs on; outlives the store
@@ -63,9 +62,9 @@ Env RadosEnv(std::string gateway = "", std::chrono::seconds lease = std::chrono:
   auto meta = c->cluster->OpenPool("sluice-test-meta");
   EXPECT_TRUE(data.ok() && meta.ok());
   if (!data.ok() || !meta.ok()) return e;
-  auto store = std::make_unique<RadosDataStore>(std::move(data).value(), std::move(meta).value(),
-                                                gateway, io::SystemRandom(), io::SystemClock(),
-                                                &c->pool, lease);
+  auto store =
+      std::make_unique<RadosDataStore>(std::move(data).value(), std::move(meta).value(), gateway,
+                                       io::SystemRandom(), io::SystemClock(), &c->pool, lease);
   Status started = store->Start();
   EXPECT_TRUE(started.ok()) << started.ToString();
   if (!started.ok()) return e;
@@ -235,7 +234,6 @@ class StringSink final : public ByteSink {
   int files = 0;
 };
 
-
 // Through the adapter the I/O threads use: write in the writer's own shape, commit,
 // publish, then Send ranges (small and over the readahead threshold) to a sink.
 TEST_P(DataStoreConformance, AsyncWriteAndSendRanges) {
@@ -254,7 +252,8 @@ TEST_P(DataStoreConformance, AsyncWriteAndSendRanges) {
     // Buffers in the shape's alignment, as the S3 layer hands them in.
     const size_t align = std::max<size_t>(shape.align, alignof(std::max_align_t));
     std::unique_ptr<char, decltype(&std::free)> buf(
-        static_cast<char*>(std::aligned_alloc(align, (piece + align - 1) / align * align)), &std::free);
+        static_cast<char*>(std::aligned_alloc(align, (piece + align - 1) / align * align)),
+        &std::free);
     for (size_t off = 0; off < bytes.size(); off += piece) {
       size_t n = std::min(piece, bytes.size() - off);
       std::memcpy(buf.get(), bytes.data() + off, n);
@@ -264,7 +263,8 @@ TEST_P(DataStoreConformance, AsyncWriteAndSendRanges) {
     id = (*w)->id();
   });
   env_.store->Published(id);
-  for (auto [off, n] : {std::pair<uint64_t, uint64_t>{0, 11}, {4095, 2}, {0, 5 << 20}, {1 << 20, 4 << 20}}) {
+  for (auto [off, n] :
+       {std::pair<uint64_t, uint64_t>{0, 11}, {4095, 2}, {0, 5 << 20}, {1 << 20, 4 << 20}}) {
     StringSink sink;
     RunCoroutine([&]() -> Task<void> {
       auto r = co_await data.Open(id);
@@ -286,13 +286,16 @@ TEST_P(DataStoreConformance, ManyIdsAreDistinct) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, DataStoreConformance,
-    ::testing::Values(Backend{"mem", [] { return Env{nullptr, nullptr, "", std::make_unique<MemDataStore>()}; }},
+    ::testing::Values(Backend{"mem",
+                              [] {
+                                return Env{nullptr, nullptr, "", std::make_unique<MemDataStore>()};
+                              }},
                       Backend{"local_memfs",
                               [] {
                                 Env e;
                                 e.memfs = std::make_unique<io::MemFileSystem>();
-                                auto s = std::make_unique<LocalDataStore>(e.memfs.get(),
-                                                                          io::SystemRandom(), "/data");
+                                auto s = std::make_unique<LocalDataStore>(
+                                    e.memfs.get(), io::SystemRandom(), "/data");
                                 EXPECT_TRUE(s->Init().ok());
                                 e.store = std::move(s);
                                 return e;
@@ -302,8 +305,8 @@ INSTANTIATE_TEST_SUITE_P(
                                 Env e;
                                 char tmpl[] = "/tmp/sluice-ds-XXXXXX";
                                 e.dir = mkdtemp(tmpl);
-                                auto s = std::make_unique<LocalDataStore>(io::PosixFileSystem(),
-                                                                          io::SystemRandom(), e.dir);
+                                auto s = std::make_unique<LocalDataStore>(
+                                    io::PosixFileSystem(), io::SystemRandom(), e.dir);
                                 EXPECT_TRUE(s->Init().ok());
                                 e.store = std::move(s);
                                 return e;
@@ -319,7 +322,8 @@ TEST(RadosDataStore, AWriteCutShortIsFoundAndRemovedWhole) {
   auto w = e.store->Create(0, "owner-of-it");
   ASSERT_TRUE(w.ok());
   const std::string piece(RadosDataStore::kPiece, 'x');
-  for (int i = 0; i < 6; i++) ASSERT_TRUE((*w)->Append(piece.data(), piece.size()).ok());  // 2 stripes
+  for (int i = 0; i < 6; i++)
+    ASSERT_TRUE((*w)->Append(piece.data(), piece.size()).ok());  // 2 stripes
   const std::string id = (*w)->id();
   DataWriter* leaked = w->release();  // the process dies: no commit, no discard
   (void)leaked;
@@ -334,7 +338,8 @@ TEST(RadosDataStore, AWriteCutShortIsFoundAndRemovedWhole) {
 
   ASSERT_TRUE(e.store->Delete(id).ok());
   EXPECT_TRUE(e.store->ListUnpublished()->empty());
-  auto cluster = RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
+  auto cluster =
+      RadosCluster::Connect(std::getenv("SLUICE_CEPH_CONF"), "admin", std::chrono::seconds(30));
   ASSERT_TRUE(cluster.ok());
   auto data = (*cluster)->OpenPool("sluice-test-data");
   ASSERT_TRUE(data.ok());
@@ -384,7 +389,8 @@ TEST(RadosDataStore, ConcurrentSendsOfOneObjectShareReadsAndStayExact) {
   }
   EXPECT_EQ(store->piece_reads().in_flight(), 0u);
   RecordProperty("joined_piece_reads", static_cast<int>(store->piece_reads().joined()));
-  std::printf("piece reads joined: %llu\n", static_cast<unsigned long long>(store->piece_reads().joined()));
+  std::printf("piece reads joined: %llu\n",
+              static_cast<unsigned long long>(store->piece_reads().joined()));
 }
 
 // One process per intent log: a second store under a name whose lease is held waits for it,
@@ -465,7 +471,8 @@ TEST(RadosCluster, ConnectErrorsSayWhatIsWrong) {
 static std::string ThreadStates(pid_t pid) {
   std::string out;
   const std::string task = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& e : std::filesystem::directory_iterator(task, std::filesystem::directory_options::skip_permission_denied)) {
+  for (const auto& e : std::filesystem::directory_iterator(
+           task, std::filesystem::directory_options::skip_permission_denied)) {
     std::ifstream f(e.path() / "stat");
     std::string line;
     std::getline(f, line);
@@ -526,8 +533,9 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
       if (done) return;
       done = true;
       for (pid_t p : pids) kill(p, SIGCONT);
-      (void)std::system(("ceph --conf " + conf + " --connect-timeout 10 osd down" + ids +
-                         " >/dev/null 2>&1").c_str());
+      (void)std::system(
+          ("ceph --conf " + conf + " --connect-timeout 10 osd down" + ids + " >/dev/null 2>&1")
+              .c_str());
     }
     ~Resume() { (*this)(); }
   } resume{osds, conf, osd_ids};
@@ -546,14 +554,16 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
     if (states.find_first_not_of("Tt ") == std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(states.find_first_not_of("Tt "), std::string::npos) << "OSD threads not stopped: " << states;
+  ASSERT_EQ(states.find_first_not_of("Tt "), std::string::npos)
+      << "OSD threads not stopped: " << states;
   const auto t0 = std::chrono::steady_clock::now();
   auto w = store.Create(0, "o");
   const auto waited = std::chrono::steady_clock::now() - t0;
   std::string after;
   for (pid_t p : osds) after += std::to_string(p) + ":" + ThreadStates(p) + " ";
   EXPECT_EQ(w.status().code(), Err::kServiceUnavailable)
-      << w.status().ToString() << "; OSD threads before the write: " << states << "after: " << after;
+      << w.status().ToString() << "; OSD threads before the write: " << states
+      << "after: " << after;
   EXPECT_TRUE(w.status().retryable());
   EXPECT_LT(waited, std::chrono::seconds(15));
   resume();
@@ -566,7 +576,7 @@ TEST(RadosDataStore, AStoppedClusterFailsFastAndRetryably) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
     librados::bufferlist in, out;
     if ((*cluster)->rados().mon_command(R"({"prefix": "osd stat", "format": "json"})", in, &out,
-                                         nullptr) < 0)
+                                        nullptr) < 0)
       continue;
     stat = out.to_str();
     up = stat.find("\"num_up_osds\":" + std::to_string(osds.size())) != std::string::npos;
