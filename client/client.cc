@@ -319,10 +319,23 @@ struct Client::Pool {
       return;
     }
     tcp::resolver resolver(c.io);
-    auto addrs = resolver.resolve(url.host, url.port, ec);
+    auto resolved = resolver.resolve(url.host, url.port, ec);
     if (ec)
       throw ClientError("cannot resolve " + url.host + " (endpoint " + s.endpoint +
                         "): " + ec.message());
+    std::vector<tcp::endpoint> addrs;
+    std::string refused;
+    for (const auto& r : resolved) {
+      std::string why =
+          s.refuse_address ? s.refuse_address(r.endpoint().address().to_string()) : "";
+      if (why.empty())
+        addrs.push_back(r.endpoint());
+      else if (refused.empty())
+        refused = r.endpoint().address().to_string() + ": " + why;
+    }
+    if (addrs.empty())
+      throw ClientError("refusing to connect to " + url.host + " (endpoint " + s.endpoint +
+                        "): " + refused);
     if (url.tls) {
       c.tls.emplace(c.io, *ssl_ctx);
       SSL_set_tlsext_host_name(c.tls->native_handle(), url.host.c_str());

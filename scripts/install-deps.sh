@@ -17,7 +17,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
 # benchmark harness's (bench/run.sh --quick runs in the suite); iproute2, nftables and
 # util-linux (taskset) put a server and a loader on two network namespaces for
 # bench/loader_bench.py.
-test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-boto3 awscli rclone s3fs
+test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format clang-tidy python3 python3-boto3 awscli rclone s3fs
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
            python3-matplotlib iproute2 nftables util-linux prometheus
            golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint

@@ -54,6 +54,11 @@ struct Settings {
   int parallelism = 8;              // parts in flight per transfer
   int max_attempts = 5;             // per request; retries only idempotent requests
   int timeout_s = 120;              // without progress on one request
+  // Asked before each connection, for every address the endpoint's name resolves to:
+  // empty to allow it, else why not. The addresses refused are skipped; with none left the
+  // request fails. A server sets it for endpoints its users chose (replication targets),
+  // against requests forged to its own network (docs/security.md). Unset: any address.
+  std::function<std::string(const std::string& address)> refuse_address;
 };
 
 // Fills what `flags` leaves empty from the environment and the AWS files. Throws

@@ -29,6 +29,9 @@
 #include <list>
 #include <mutex>
 
+#include "common/check.h"
+#include "common/strings.h"
+
 namespace sluice::http {
 
 namespace asio = boost::asio;
@@ -40,6 +43,39 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kReadBufferLimit = 256 * 1024;
+
+// Framing that a proxy in front could read another way than this server (request
+// smuggling, RFC 9112 section 6.3): more than one Content-Length, or any transfer coding
+// but one "chunked". Beast itself refuses Content-Length with Transfer-Encoding. Returns
+// kOk when the framing is unambiguous.
+template <class Fields>
+Status CheckFraming(const Fields& fields) {
+  int lengths = 0, codings = 0;
+  std::string_view coding;
+  for (const auto& f : fields) {
+    if (f.name() == bhttp::field::content_length) {
+      ++lengths;
+    } else if (f.name() == bhttp::field::transfer_encoding) {
+      ++codings;
+      coding = std::string_view(f.value().data(), f.value().size());
+    }
+  }
+  if (lengths > 1) return Status(Err::kBadRequest, "more than one Content-Length header");
+  if (codings > 1) return Status(Err::kBadRequest, "more than one Transfer-Encoding header");
+  if (codings == 1 && !EqualsIgnoreCase(Trim(coding), "chunked"))
+    return Status(Err::kNotImplemented, "the only transfer coding accepted is chunked");
+  return Status::Ok();
+}
+
+// A header the handler set whose name or value would end the line early (CR, LF, NUL).
+// Handlers refuse such input before it gets here; one that does not is a bug, and the
+// header is dropped rather than let it split the response.
+bool BreaksTheHead(std::string_view name, std::string_view value) {
+  auto bad = [](std::string_view s) {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) != s.npos;
+  };
+  return bad(name) || bad(value);
+}
 
 // Per-connection state shared by the session coroutine and its worker's sweeper.
 struct Conn {
@@ -295,6 +331,10 @@ class ConnResponder final : public Responder {
     h.append(reason.data(), reason.size());
     h += "\r\n";
     for (const auto& [k, v] : head.headers) {
+      if (BreaksTheHead(k, v)) {
+        SLUICE_BUG("a response header holds CR, LF or NUL: " + k).IgnoreError();
+        continue;
+      }
       h += k;
       h += ": ";
       h += v;
@@ -538,6 +578,15 @@ struct Server::Worker {
         break;
       }
       auto& msg = parser.get();
+      if (Status framing = CheckFraming(msg); !framing.ok()) {
+        ResponseHead head;
+        std::string body;
+        server->errors_(framing.code(), framing.message(), &head, &body);
+        ConnResponder<Stream> r(*c, stream, o, false, false);
+        Status sent = co_await r.Send(head, body);
+        sent.IgnoreError();
+        break;
+      }
       auto method = msg.method_string();
       auto target = msg.target();
       Request req(msg.base(), std::string_view(method.data(), method.size()),

@@ -76,6 +76,10 @@ class FileSystem {
   // never touched. kCorruption when the file is shorter than `offset`.
   virtual Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path,
                                                        uint64_t offset) = 0;
+  // Opens `path` to add to its end, created with `mode` if missing: every write lands at
+  // the end whatever else writes or truncates the file (O_APPEND). For logs.
+  virtual Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path,
+                                                              int mode = 0644) = 0;
   // Atomically replaces dst. Durable once the parent directories are synced.
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
   // A second name for an existing file (hard link); kAlreadyExists if dst exists.

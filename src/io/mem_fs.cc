@@ -87,6 +87,18 @@ Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::
   return std::unique_ptr<WritableFile>(new MemWritableFile(this, inode, path));
 }
 
+Result<std::unique_ptr<WritableFile>> MemFileSystem::OpenForAppend(const std::string& path,
+                                                                   int /*mode*/) {
+  std::lock_guard<std::mutex> l(mu_);
+  SLUICE_RETURN_IF_ERROR(Check("open", path));
+  std::string name;
+  Dir* d = FindDir(path, &name);
+  if (!d) return IoError("open", path, ENOENT);
+  auto& inode = d->live[name];
+  if (!inode) inode = std::make_shared<Inode>();
+  return std::unique_ptr<WritableFile>(new MemWritableFile(this, inode, path));
+}
+
 Result<std::unique_ptr<WritableFile>> MemFileSystem::OpenAt(const std::string& path,
                                                             uint64_t offset) {
   std::lock_guard<std::mutex> l(mu_);

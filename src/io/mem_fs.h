@@ -28,6 +28,8 @@ class MemFileSystem final : public FileSystem {
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         int mode = 0644) override;
   Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path,
+                                                      int mode = 0644) override;
   Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path, uint64_t offset) override;
   Status Rename(const std::string& src, const std::string& dst) override;
   Status Link(const std::string& src, const std::string& dst) override;

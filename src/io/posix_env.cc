@@ -209,6 +209,13 @@ class PosixFs final : public FileSystem {
     if (fd < 0) return IoError("create", path, errno);
     return std::unique_ptr<WritableFile>(new PosixDirectWritableFile(fd, path));
   }
+  Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path,
+                                                      int mode = 0644) override {
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return IoError("open", path, errno);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
   Result<std::unique_ptr<WritableFile>> OpenAt(const std::string& path, uint64_t offset) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return IoError("open", path, errno);

@@ -16,6 +16,7 @@
 #include "meta/api/async_index.h"
 #include "s3/append_locks.h"
 #include "s3/query.h"
+#include "s3/router.h"
 #include "storage/api/async_data_store.h"
 
 namespace sluice::s3 {
@@ -33,6 +34,7 @@ struct BucketAccessEntry;  // s3/authz.h
 class ReplicationTargets;  // s3/replication_target.h
 class ReadCache;           // s3/read_cache.h
 class RequestMetrics;      // s3/request_metrics.h
+class AuditLog;            // s3/audit.h
 
 struct Services {
   // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
@@ -49,6 +51,8 @@ struct Services {
   ReadCache* cache = nullptr;
   // Where every answered request is counted and timed, for /metrics; null: nowhere.
   RequestMetrics* metrics = nullptr;
+  // Where audited actions are recorded (s3/audit.h); null: nowhere.
+  AuditLog* audit = nullptr;
   // Appends in flight, one per object (s3/ops/append.cc).
   std::shared_ptr<AppendLocks> append_locks = std::make_shared<AppendLocks>();
   std::string region = "us-east-1";
@@ -80,6 +84,10 @@ struct Ctx {
   std::vector<std::pair<std::string, std::string>> error_headers;
   // The operation, once routed (RequestMetrics::Slot); Slot(Endpoint::kUnrouted) before.
   size_t metrics_slot = SIZE_MAX;
+  // The operation, once routed, for the audit log; and what an operation adds to its
+  // audit record (DeleteObjects: the keys it deleted).
+  std::optional<Op> op = std::nullopt;
+  std::string audit_detail = {};
 };
 
 }  // namespace sluice::s3

@@ -6,6 +6,7 @@
 
 #include "common/check.h"
 #include "common/strings.h"
+#include "s3/audit.h"
 #include "s3/authz.h"
 #include "s3/error_table.h"
 #include "s3/headers.h"
@@ -201,6 +202,7 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       Route route, RouteRequest(ctx.req.method(), ctx.req.header("host"), ctx.req.path(), ctx.query,
                                 svc_.domains, ctx.req.has_header("x-amz-copy-source")));
   ctx.metrics_slot = RequestMetrics::Slot(route.op);
+  ctx.op = route.op;
   // Names are validated here, once; below this point they travel as their types.
   Status bucket_ok = Status::Ok();
   if (!route.bucket.empty()) {
@@ -550,6 +552,23 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
   record(
       ctx.metrics_slot != SIZE_MAX ? ctx.metrics_slot : RequestMetrics::Slot(Endpoint::kUnrouted),
       answered, ctx.bucket.str());
+  if (svc_.audit && ctx.op && IsAudited(*ctx.op)) {
+    AuditRecord a;
+    a.time_micros = svc_.clock->NowMicros();
+    a.request_id = request_id;
+    const auto& id = ctx.auth.credential.identity;
+    a.principal = id ? id->arn : "anonymous";
+    a.access_key = ctx.auth.credential.access_key;
+    a.remote_ip = req.remote_ip;
+    a.action = std::string(OpName(*ctx.op));
+    a.bucket = ctx.bucket.str();
+    a.key = ctx.key.str();
+    a.version = ctx.query.Get("versionId");
+    a.detail = std::move(ctx.audit_detail);
+    a.status = resp.status();
+    if (answered != Err::kOk) a.error = std::string(LookupError(answered).code);
+    svc_.audit->Record(a);
+  }
   if (access_log_) {
     double ms = static_cast<double>(svc_.clock->MonotonicNanos() - start) / 1e6;
     access_log_->info(

@@ -110,6 +110,20 @@ Status ExtractObjectFields(const http::Request& req, const Limits& limits,
   return Status::Ok();
 }
 
+Status CheckResponseOverrides(const Query& q, bool anonymous) {
+  for (const auto& [param, name] : kOverrides) {
+    if (!q.Has(param)) continue;
+    if (anonymous)
+      return Status(Err::kInvalidRequest,
+                    "Request specific response headers cannot be used for anonymous GET requests.");
+    for (unsigned char c : q.Get(param))
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return Status(Err::kInvalidArgument,
+                      std::string(param) + " holds a control character, which no header may hold");
+  }
+  return Status::Ok();
+}
+
 void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const Query& q) {
   head.Set("ETag", QuoteEtag(m.etag));
   head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));

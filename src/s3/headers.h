@@ -24,6 +24,12 @@ Status ExtractObjectFields(const http::Request& req, const Limits& limits,
                            std::string* content_type, meta::HeaderList* headers,
                            meta::HeaderList* tags);
 
+// The response-* overrides of a GET or HEAD: refused for an anonymous request (as S3 does:
+// they would let anyone rewrite the headers of a public object's answer, InvalidRequest),
+// and refused when a value holds a control character (CR and LF would split the answer's
+// head: InvalidArgument).
+Status CheckResponseOverrides(const Query& q, bool anonymous);
+
 // ETag, Last-Modified, Content-Type and the stored headers, then response-* overrides.
 void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const Query& q);
 

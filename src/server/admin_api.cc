@@ -407,21 +407,25 @@ Result<json> AdminApi::Snapshots(std::string_view m, const std::vector<std::stri
 
 Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Responder& resp) {
   Result<json> out = json();
+  std::string principal = "anonymous", access_key;
   auto text = co_await ReadBody(body, kMaxAdminBody);
   if (!text.ok()) {
     out = text.status();
   } else if (auto auth = Authenticate(req, *text, s3_verifier_); !auth.ok()) {
     out = auth.status();
-  } else if (const auth::Identity& who = *auth->credential.identity;
-             !who.admin || who.is_session()) {
-    spdlog::info("admin API refused: {} (key {}) is not an admin", who.arn,
-                 auth->credential.access_key);
-    out = Error(Err::kAccessDenied, "only root and admin users may use the admin API");
   } else {
-    spdlog::info("admin: {} {} by {}", req.method(), req.path(), who.arn);
-    std::vector<std::string> seg = SplitPath(req.path().substr(kAdminPrefix.size()));
-    std::string method(req.method());
-    out = co_await Offload(*blocking_, [&] { return Dispatch(method, seg, *text); });
+    const auth::Identity& who = *auth->credential.identity;
+    principal = who.arn;
+    access_key = auth->credential.access_key;
+    if (!who.admin || who.is_session()) {
+      spdlog::info("admin API refused: {} (key {}) is not an admin", who.arn, access_key);
+      out = Error(Err::kAccessDenied, "only root and admin users may use the admin API");
+    } else {
+      spdlog::info("admin: {} {} by {}", req.method(), req.path(), who.arn);
+      std::vector<std::string> seg = SplitPath(req.path().substr(kAdminPrefix.size()));
+      std::string method(req.method());
+      out = co_await Offload(*blocking_, [&] { return Dispatch(method, seg, *text); });
+    }
   }
   int status = 200;
   json reply;
@@ -433,6 +437,18 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
     reply["code"] = std::string(e.code);
     reply["message"] =
         std::string(out.status().message().empty() ? e.message : out.status().message());
+  }
+  if (audit_ && req.method() != "GET" && req.method() != "HEAD") {
+    s3::AuditRecord a;
+    a.time_micros = clock_->NowMicros();
+    a.principal = principal;
+    a.access_key = access_key;
+    a.remote_ip = req.remote_ip;
+    a.action = "admin " + std::string(req.method()) + " " +
+               std::string(req.path().substr(kAdminPrefix.size()));
+    a.status = status;
+    if (!out.ok()) a.error = reply["code"].get<std::string>();
+    audit_->Record(a);
   }
   co_await SendJson(resp, status, reply);
 }
@@ -495,6 +511,21 @@ Task<void> AdminApi::HandleSts(http::Request& req, http::Body& body, http::Respo
   auto creds = co_await Offload(*blocking_, [&] {
     return iam_->AssumeRole(who, auth->credential.access_key, duration, params["Policy"], name);
   });
+  if (audit_) {
+    s3::AuditRecord a;
+    a.time_micros = clock_->NowMicros();
+    a.request_id = request_id;
+    a.principal = who.arn;
+    a.access_key = auth->credential.access_key;
+    a.remote_ip = req.remote_ip;
+    a.action = "AssumeRole";
+    a.detail = creds.ok() ? "session " + creds->access_key + " (" + creds->arn + ") until " +
+                                FormatIso8601(creds->expires_micros)
+                          : std::string(creds.status().message());
+    a.status = creds.ok() ? 200 : StsError(creds.status().code()).first;
+    if (!creds.ok()) a.error = std::string(StsError(creds.status().code()).second);
+    audit_->Record(a);
+  }
   if (!creds.ok()) {
     spdlog::info("sts: AssumeRole refused for {}: {}", who.arn, creds.status().ToString());
     co_return co_await fail(creds.status());

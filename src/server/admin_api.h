@@ -19,6 +19,7 @@
 #include "http/http.h"
 #include "io/env.h"
 #include "meta/api/index.h"
+#include "s3/audit.h"
 #include "s3/replication_worker.h"
 #include "server/replication_targets.h"
 
@@ -47,6 +48,10 @@ class AdminApi {
     worker_ = worker;
   }
 
+  // Every admin change (all but GET) and every AssumeRole, allowed or refused, goes to
+  // `audit` (docs/security.md).
+  void EnableAudit(s3::AuditLog* audit) { audit_ = audit; }
+
   static bool IsAdminRequest(const http::Request& req);
   // POST / with an application/x-www-form-urlencoded body: an STS call.
   static bool IsStsRequest(const http::Request& req);
@@ -71,6 +76,7 @@ class AdminApi {
   boost::asio::thread_pool* blocking_;
   auth::SigV4Verifier s3_verifier_;
   auth::SigV4Verifier sts_verifier_;
+  s3::AuditLog* audit_ = nullptr;
 };
 
 }  // namespace sluice::server

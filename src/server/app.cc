@@ -34,6 +34,7 @@
 #include "s3/replication_worker.h"
 #include "s3/request_metrics.h"
 #include "server/admin_api.h"
+#include "server/audit_log.h"
 #include "server/console.h"
 #include "server/metrics_endpoint.h"
 #include "server/origin_client.h"
@@ -53,6 +54,10 @@ constexpr char kFormatVersion[] = "sluice-local-1\n";
 struct RootKeys {
   std::string access, secret;
   std::string source;
+  // Whether the start line shows the secret: only for a credential the server made itself
+  // (generated now, or derived on RADOS), which no one could know otherwise. One given by
+  // flag or environment, or kept in the data directory, is never echoed into the log.
+  bool show_secret = false;
 };
 
 constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -68,6 +73,7 @@ RootKeys DerivedRootKeys(const std::string& master) {
   for (auto& c : k.secret)
     if (c == '+' || c == '/') c = 'x';
   k.source = "derived from the IAM key file";
+  k.show_secret = true;
   return k;
 }
 
@@ -79,9 +85,9 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
   const char* env_ak = std::getenv("SLUICE_ROOT_ACCESS_KEY");
   const char* env_sk = std::getenv("SLUICE_ROOT_SECRET_KEY");
   if (!cfg.access_key.empty() || !cfg.secret_key.empty()) {
-    k = {cfg.access_key, cfg.secret_key, "command line"};
+    k = {cfg.access_key, cfg.secret_key, "command line", false};
   } else if (env_ak && env_sk && *env_ak && *env_sk) {
-    k = {env_ak, env_sk, "environment"};
+    k = {env_ak, env_sk, "environment", false};
   } else if (master) {
     k = DerivedRootKeys(*master);
   } else {
@@ -107,6 +113,7 @@ Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::R
       SLUICE_RETURN_IF_ERROR(
           fs->WriteWholeFileDurably(path, k.access + "\n" + k.secret + "\n", 0600));
       k.source = "generated, kept in " + path;
+      k.show_secret = true;
     }
   }
   if (k.access.size() < 3 || k.secret.size() < 8)
@@ -365,8 +372,26 @@ int RunServer(const ServerConfig& cfg) {
   svc.region = cfg.region;
   svc.domains = cfg.domains;
   svc.limits.inline_threshold = cfg.inline_threshold;
+  // The audit log (docs/security.md).
+  std::unique_ptr<FileAuditLog> audit;
+  {
+    std::string path = cfg.audit_log;
+    if (path.empty() && !rados) path = cfg.data_dir + "/audit.log";
+    if (!path.empty() && path != "off") {
+      auto opened = FileAuditLog::Open(fs, path);
+      if (!opened.ok()) return fail("audit log " + path, opened.status());
+      audit = std::move(opened).value();
+      svc.audit = audit.get();
+      admin.EnableAudit(audit.get());
+    }
+  }
   // Remote replication targets, their secrets sealed like users' (docs/replication.md).
   RemoteReplicationTargets targets(index.get(), &box, io::SystemClock());
+  {
+    auto policy = AddressPolicy::Parse(cfg.replication_allow);
+    if (!policy.ok()) return fail("--replication-allow", policy.status());
+    targets.SetAddressPolicy(std::move(policy).value());
+  }
   svc.replication_targets = &targets;
   // The replication worker; its thread runs below unless --replication-interval-ms is 0.
   s3::ReplicationWorker replication(svc, cfg.replication_parallel);
@@ -437,6 +462,7 @@ int RunServer(const ServerConfig& cfg) {
   msrc.cache = cache.get();
   msrc.replication = &replication;
   if (cfg.lifecycle_interval_s > 0) msrc.lifecycle = &lifecycle_totals;
+  if (audit) msrc.audit_failures = [a = audit.get()] { return a->failures(); };
   MetricsEndpoint::Access maccess;
   maccess.token = cfg.metrics_token;
   if (const char* v = std::getenv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty())
@@ -502,7 +528,7 @@ int RunServer(const ServerConfig& cfg) {
   if (!cfg.unix_socket.empty())
     std::printf("  and on the Unix socket unix://%s\n", cfg.unix_socket.c_str());
   std::printf("  access key: %s\n  secret key: %s\n  (root credential: %s)\n", keys->access.c_str(),
-              keys->secret.c_str(), keys->source.c_str());
+              keys->show_secret ? keys->secret.c_str() : "(not shown)", keys->source.c_str());
   std::fflush(stdout);
   spdlog::info(
       "started: listening on {}:{}{}, {} I/O threads, {}", opts.address, server.port(),

@@ -22,6 +22,12 @@ struct ServerConfig {
   std::vector<std::string> domains = {"localhost"};
   int threads = 0;
   bool access_log = true;
+  // The audit log (docs/security.md): a file of JSON lines. Empty: DATA/audit.log on the
+  // local store, none for a RADOS gateway (whose disk is not kept); "off": none.
+  std::string audit_log;
+  // The networks replication targets may be reached at (docs/security.md); empty: any
+  // address but link-local.
+  std::string replication_allow;
   uint64_t inline_threshold = 64 * 1024;
   int header_timeout_s = 30;  // to receive a request head
   int idle_timeout_s = 60;    // between requests on a keep-alive connection

@@ -28,6 +28,14 @@ int main(int argc, char** argv) {
                   "disk, between 16 MiB and 1 GiB (at most a quarter of it)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  srv->add_option("--replication-allow", cfg.replication_allow,
+                  "Networks replication targets may be reached at, comma-separated CIDRs or "
+                  "addresses (10.0.0.0/8,2001:db8::/32). Default: any address but link-local "
+                  "(169.254.0.0/16, fe80::/10: cloud metadata)");
+  srv->add_option("--audit-log", cfg.audit_log,
+                  "File the audit log is appended to (JSON lines: IAM, policy, lock, "
+                  "versioning, replication, snapshot and delete actions). Default: "
+                  "DATA/audit.log; none for a RADOS gateway unless set; off: none");
   srv->add_option("--listen", cfg.listen, "Address and port to serve on, ADDR:PORT")
       ->capture_default_str();
   srv->add_option("--unix-socket", cfg.unix_socket,

@@ -287,6 +287,12 @@ std::string MetricsEndpoint::Render() const {
            "Requests that took a path the code holds impossible (SLUICE_BUG, common/check.h): "
            "each failed with 500 InternalError and was logged. Should stay 0.");
   w.Sample("sluice_bugs_total", {}, BugCount());
+  if (sources_.audit_failures) {
+    w.Family("sluice_audit_failures_total", "counter",
+             "Audit log records or syncs that failed (docs/security.md); each is in the error "
+             "log. Should stay 0.");
+    w.Sample("sluice_audit_failures_total", {}, sources_.audit_failures());
+  }
   Space(&w, sources_);
   if (sources_.index) Usage(&w, sources_.index, sources_.max_buckets);
   if (sources_.cache) Cache(&w, *sources_.cache);

@@ -60,6 +60,7 @@ class MetricsEndpoint {
     const s3::ReadCache* cache = nullptr;
     const s3::ReplicationWorker* replication = nullptr;
     const LifecycleTotals* lifecycle = nullptr;
+    std::function<uint64_t()> audit_failures;  // records the audit log could not write
   };
   struct Access {
     std::string token;  // empty: no bearer token admits

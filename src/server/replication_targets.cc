@@ -83,8 +83,9 @@ struct RemoteReplicationTargets::Entry {
 
 namespace {
 
-client::Settings SettingsOf(const ReplicationTargetSpec& spec) {
+client::Settings SettingsOf(const ReplicationTargetSpec& spec, const AddressPolicy& policy) {
   client::Settings s;
+  s.refuse_address = [policy](const std::string& a) { return policy.Refuses(a); };
   s.endpoint = spec.endpoint;
   s.access_key = spec.access_key;
   s.secret_key = spec.secret_key;
@@ -402,7 +403,7 @@ Result<std::shared_ptr<RemoteReplicationTargets::Entry>> RemoteReplicationTarget
     e->created_micros = j.value("created", int64_t{0});
     SLUICE_ASSIGN_OR_RETURN(e->spec.secret_key, box_->Open(j.value("secret_sealed", ""), Aad(n)));
     try {
-      e->client = std::make_unique<client::Client>(SettingsOf(e->spec));
+      e->client = std::make_unique<client::Client>(SettingsOf(e->spec, policy_));
     } catch (const client::ClientError& ce) {
       return Error(Err::kInvalidRequest, "replication target " + n + ": " + ce.what());
     }
@@ -462,7 +463,7 @@ Result<ReplicationTargetInfo> RemoteReplicationTargets::Add(const ReplicationTar
   e->created_micros = clock_->NowMicros();
   const std::string at = spec.endpoint + "/" + spec.bucket;
   try {
-    e->client = std::make_unique<client::Client>(SettingsOf(spec));
+    e->client = std::make_unique<client::Client>(SettingsOf(spec, policy_));
     client::Response head = e->client->Send("HEAD", "/" + spec.bucket, "", "");
     if (head.status == 403)
       return refuse("the target at " + spec.endpoint + " refuses the access key " +

@@ -19,6 +19,7 @@
 #include "io/env.h"
 #include "meta/api/index.h"
 #include "s3/replication_target.h"
+#include "server/address_policy.h"
 
 namespace sluice::server {
 
@@ -47,6 +48,11 @@ class RemoteReplicationTargets : public s3::ReplicationTargets {
  public:
   RemoteReplicationTargets(meta::Index* index, const auth::SecretBox* box, const io::Clock* clock);
 
+  // The addresses targets may be reached at (--replication-allow), checked at every
+  // connection, so a name that resolves elsewhere later is refused then too. Before the
+  // first Add or Find.
+  void SetAddressPolicy(AddressPolicy policy) { policy_ = std::move(policy); }
+
   // Checks the target before keeping it: it answers, its bucket exists with versioning
   // Enabled, and the key may write (a multipart upload started and aborted, which leaves
   // no object). kInvalidRequest saying which check failed; kAlreadyExists for a name in use.
@@ -65,6 +71,7 @@ class RemoteReplicationTargets : public s3::ReplicationTargets {
   ReplicationTargetInfo InfoOf(const Entry& e) const;
 
   meta::Index* index_;
+  AddressPolicy policy_ = *AddressPolicy::Parse("");
   const auth::SecretBox* box_;
   const io::Clock* clock_;
   std::mutex mu_;

@@ -76,6 +76,7 @@ class MetricsTest(unittest.TestCase):
         s = samples(r.text)
         self.assertGreater(s['sluice_capacity_bytes{of="disk",kind="total"}'], 0)
         self.assertEqual(s["sluice_bugs_total"], 0)
+        self.assertEqual(s["sluice_audit_failures_total"], 0)
         self.assertGreater(s['sluice_index_commit_duration_seconds_count'], 0)
         self.assertGreater(s['sluice_fsync_duration_seconds_count{kind="file"}'], 0)
         self.assertEqual(s["sluice_requests_in_flight"], 1)  # the scrape itself

@@ -153,6 +153,8 @@ Task<Status> PrepareCachedRequest(Ctx& ctx, Op op) {
 }
 
 Task<Status> CachedGetObject(Ctx& ctx, bool head_only) {
+  SLUICE_CO_RETURN_IF_ERROR(
+      CheckResponseOverrides(ctx.query, ctx.auth.credential.access_key.empty()));
   if (!ctx.version.empty())
     co_return Error(Err::kNotImplemented,
                     "a read-through cache serves the latest version of an object only; read "

@@ -78,6 +78,9 @@ Task<Status> DeleteObjects(Ctx& ctx) {
   XmlDoc out("DeleteResult");
   for (const auto& o : outcomes) {
     if (o.status.ok()) {
+      // The audit record names every key deleted, a line each (at most 1,000 per request).
+      if (!ctx.audit_detail.empty()) ctx.audit_detail += '\n';
+      ctx.audit_detail += o.version.empty() ? o.key : o.key + "?versionId=" + o.version;
       if (quiet) continue;
       XmlNode d = out.root().Child("Deleted");
       d.Add("Key", o.key);

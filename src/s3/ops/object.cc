@@ -86,6 +86,8 @@ Task<Status> PutObject(Ctx& ctx) {
 }
 
 Task<Status> GetObject(Ctx& ctx, bool head_only) {
+  SLUICE_CO_RETURN_IF_ERROR(
+      CheckResponseOverrides(ctx.query, ctx.auth.credential.access_key.empty()));
   // ReadObjectVersion in two halves, so the record stays where the index call put it.
   const Result<meta::ObjectMeta> found =
       co_await LookupVersion(ctx, ctx.bucket, ctx.key, ctx.version);

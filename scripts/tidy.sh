@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# clang-tidy with the project's checks (.clang-tidy: the ones that find real bugs) over the
+# server, the client library and the CLI, or over the files named.
+#   scripts/tidy.sh [FILE...]          SLUICE_TIDY_JOBS sets the parallelism (default: nproc)
+# Configures build/tidy with clang (compile_commands.json only, nothing is built), prints
+# every finding, keeps them in build/tidy/findings.txt, and exits 1 when there are any.
+# Not in scripts/test.sh: a whole run takes about TIDY_MINUTES minutes of one core here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CC=clang CXX=clang++ cmake -S . -B build/tidy -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DSLUICE_CONSOLE=OFF -DSLUICE_TESTS=OFF >/dev/null
+files=("$@")
+[ ${#files[@]} -eq 0 ] && files=('/(src|client|cli)/.*\.cc$')
+run-clang-tidy -p build/tidy -quiet -j "${SLUICE_TIDY_JOBS:-$(nproc)}" \
+  -extra-arg=-Wno-unknown-warning-option "${files[@]}" > build/tidy/run.log 2>&1 || true
+grep -E '^/.*: (warning|error): ' build/tidy/run.log | sort -u > build/tidy/findings.txt || true
+n=$(wc -l < build/tidy/findings.txt)
+cat build/tidy/findings.txt
+echo "tidy: $n findings"
+[ "$n" = 0 ]

@@ -1,0 +1,55 @@
+#include "server/audit_log.h"
+
+#include <gtest/gtest.h>
+
+#include "io/mem_fs.h"
+
+namespace sluice::server {
+namespace {
+
+s3::AuditRecord Rec(std::string action) {
+  s3::AuditRecord r;
+  r.principal = "root";
+  r.action = std::move(action);
+  r.status = 204;
+  return r;
+}
+
+TEST(FileAuditLog, AppendsAndNeverRewrites) {
+  io::MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDirs("/d").ok());
+  {
+    auto log = FileAuditLog::Open(&fs, "/d/audit.log");
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    (*log)->Record(Rec("DeleteObject"));
+    ASSERT_TRUE((*log)->Sync().ok());
+  }
+  std::string first = *fs.ReadWholeFile("/d/audit.log");
+  EXPECT_NE(first.find("\"action\":\"DeleteObject\""), std::string::npos);
+  {
+    auto log = FileAuditLog::Open(&fs, "/d/audit.log");
+    ASSERT_TRUE(log.ok());
+    (*log)->Record(Rec("DeleteBucket"));
+  }  // closing syncs
+  std::string both = *fs.ReadWholeFile("/d/audit.log");
+  EXPECT_EQ(both.substr(0, first.size()), first);
+  EXPECT_NE(both.find("\"action\":\"DeleteBucket\"", first.size()), std::string::npos);
+}
+
+TEST(FileAuditLog, ALineCutByACrashIsEndedBeforeTheNextRecord) {
+  io::MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDirs("/d").ok());
+  ASSERT_TRUE(fs.WriteWholeFileDurably("/d/audit.log", "{\"time\":\"2026-").ok());
+  {
+    auto log = FileAuditLog::Open(&fs, "/d/audit.log");
+    ASSERT_TRUE(log.ok());
+    (*log)->Record(Rec("PutBucketPolicy"));
+  }
+  std::string text = *fs.ReadWholeFile("/d/audit.log");
+  EXPECT_EQ(text.substr(0, 15), "{\"time\":\"2026-\n");
+  EXPECT_EQ(text.substr(15, 9), "{\"time\":\"");
+  EXPECT_EQ(text.back(), '\n');
+}
+
+}  // namespace
+}  // namespace sluice::server
