@@ -311,6 +311,10 @@ int RunServer(const ServerConfig& cfg) {
     meta::KvSpaceHooks hooks;
     hooks.room = [g = space.get()](uint64_t bytes) { return g->RoomForIndex(bytes); };
     hooks.on_no_space = [g = space.get()] { return g->ReleaseBallast(); };
+    // RocksDB preallocates its logs 70 MiB at a time: only on a disk of 4 GiB or more
+    // (under 2% of it), where it is worth its 5-7% on small durable PUTs.
+    if (auto disk = fs->Space(cfg.data_dir); !disk.ok() || disk->total < (4ULL << 30))
+      hooks.preallocate = false;
     auto opened = meta::OpenRocksKv(cfg.data_dir + "/meta", std::move(hooks));
     if (!opened.ok()) return fail("metadata index", opened.status());
     kv = std::move(opened).value();
