@@ -111,15 +111,19 @@ Status ExtractObjectFields(const http::Request& req, const Limits& limits,
 }
 
 Status CheckResponseOverrides(const Query& q, bool anonymous) {
-  for (const auto& [param, name] : kOverrides) {
-    if (!q.Has(param)) continue;
+  // One pass over the parameters (callgrind: six Query::Has lookups cost a 4 KiB GET 0.5%).
+  for (const auto& [name, value] : q.items()) {
+    if (!name.starts_with("response-")) continue;
+    bool known = false;
+    for (const auto& [param, header] : kOverrides) known |= name == param;
+    if (!known) continue;
     if (anonymous)
       return Status(Err::kInvalidRequest,
                     "Request specific response headers cannot be used for anonymous GET requests.");
-    for (unsigned char c : q.Get(param))
+    for (unsigned char c : value)
       if ((c < 0x20 && c != '\t') || c == 0x7f)
         return Status(Err::kInvalidArgument,
-                      std::string(param) + " holds a control character, which no header may hold");
+                      name + " holds a control character, which no header may hold");
   }
   return Status::Ok();
 }
