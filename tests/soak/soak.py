@@ -150,7 +150,8 @@ class Worker(threading.Thread):
             try:
                 self.step()
             except Lost:
-                self.stats.lost += 1
+                with self.stats.lock:
+                    self.stats.lost += 1
                 time.sleep(0.2)  # the server is being restarted
         self.conn.close()
 
