@@ -73,39 +73,47 @@ lines = ["# Benchmarks", "",
          f"{meta.get('reps', '?')} repetitions, median shown with half the min–max spread",
          f"- peers: nginx {meta.get('nginx', '?')} (sendfile, plain file URLs); Ceph RGW "
          f"{meta.get('rgw', 'not run')} ({meta.get('rgw_store', '')}, SigV4-presigned URLs); sluice "
-         "release build, `--no-access-log`, SigV4-presigned URLs", ""]
+         "release build, default configuration (access log on) unless a column says otherwise, SigV4-presigned URLs", ""]
 
 sizes = sorted({k[1] for k in runs if k[0] == "get"}, key=lambda s: int(s[:-1]) * (1 if s[-1] == "k" else 1024 if s[-1] == "m" else 1))
 conns = sorted({k[2] for k in runs if k[0] == "get"})
 if sizes:
     lines += ["## GET (wrk, keep-alive)", "",
-              "| object | conns | sluice req/s | nginx req/s | RGW req/s | sluice/nginx | sluice/RGW | sluice MiB/s | sluice p99 ms |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "Logs on: sluice in its default configuration (one access-log line per request, to "
+              "standard error, here a file) against nginx with its access log on, buffered "
+              "(`buffer=64k flush=1s`, configured by bench/run.sh). Logs off: `--no-access-log` "
+              "against the peer nginx (`access_log off`).", "",
+              "| object | conns | sluice req/s | nginx req/s | **sluice/nginx** | logs off: sluice | logs off: nginx | logs off: ratio | RGW req/s | sluice/RGW | sluice MiB/s | sluice p99 ms |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sizes:
         for c in conns:
             k = lambda t: ("get", s, c, t)
-            sl, ng, rg = med(k("sluice"), "rps"), med(k("nginx"), "rps"), med(k("rgw"), "rps")
+            sl, ng = med(k("sluice"), "rps"), med(k("nginx-log"), "rps")
+            sn, nn, rg = med(k("sluice-nolog"), "rps"), med(k("nginx"), "rps"), med(k("rgw"), "rps")
             if sl is None:
                 continue
-            lines.append(f"| {s} | {c} | {fmt(sl)}{spread(k('sluice'), 'rps')} | {fmt(ng)}{spread(k('nginx'), 'rps')} | "
-                         f"{fmt(rg)}{spread(k('rgw'), 'rps')} | {ratio(sl, ng)} | {ratio(sl, rg)} | "
+            lines.append(f"| {s} | {c} | {fmt(sl)}{spread(k('sluice'), 'rps')} | {fmt(ng)}{spread(k('nginx-log'), 'rps')} | "
+                         f"**{ratio(sl, ng)}** | {fmt(sn)}{spread(k('sluice-nolog'), 'rps')} | {fmt(nn)}{spread(k('nginx'), 'rps')} | "
+                         f"{ratio(sn, nn)} | {fmt(rg)}{spread(k('rgw'), 'rps')} | {ratio(sl, rg)} | "
                          f"{fmt(med(k('sluice'), 'mibps'))} | {fmt(med(k('sluice'), 'p99_ms'))} |")
     lines.append("")
 
 if sizes and any(k[0] == "get" and k[3] == "sluice-tls" for k in runs):
-    lines += ["## The cost of TLS on GET (the same objects, one sluice over HTTPS, one over HTTP)", "",
+    lines += ["## HTTPS GET against nginx over HTTPS (the same objects, certificate and protocols)", "",
               "wrk keeps its connections open, so this prices record encryption (AES-GCM through "
               "OpenSSL, read + SSL_write in place of sendfile), not handshakes. The kernel here "
-              "offers no kTLS (`/proc/sys/net/ipv4/tcp_available_ulp` lacks `tls`).", "",
-              "| object | conns | HTTPS req/s | HTTP req/s | HTTPS/HTTP | HTTPS MiB/s | HTTPS p99 ms |",
-              "|---|---|---|---|---|---|---|"]
+              "offers no kTLS (`/proc/sys/net/ipv4/tcp_available_ulp` lacks `tls`). Both logs on. "
+              f"Negotiated: sluice {meta.get('tls_sluice', '?')}, nginx {meta.get('tls_nginx', '?')}.", "",
+              "| object | conns | sluice HTTPS req/s | nginx HTTPS req/s | **sluice/nginx** | sluice HTTP req/s | sluice HTTPS/HTTP | HTTPS MiB/s | HTTPS p99 ms |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for s in sizes:
         for c in conns:
             k = lambda t: ("get", s, c, t)
-            tl, pl = med(k("sluice-tls"), "rps"), med(k("sluice"), "rps")
+            tl, nt, pl = med(k("sluice-tls"), "rps"), med(k("nginx-tls"), "rps"), med(k("sluice"), "rps")
             if tl is None:
                 continue
-            lines.append(f"| {s} | {c} | {fmt(tl)}{spread(k('sluice-tls'), 'rps')} | {fmt(pl)} | {ratio(tl, pl)} | "
+            lines.append(f"| {s} | {c} | {fmt(tl)}{spread(k('sluice-tls'), 'rps')} | {fmt(nt)}{spread(k('nginx-tls'), 'rps')} | "
+                         f"**{ratio(tl, nt)}** | {fmt(pl)} | {ratio(tl, pl)} | "
                          f"{fmt(med(k('sluice-tls'), 'mibps'))} | {fmt(med(k('sluice-tls'), 'p99_ms'))} |")
     lines.append("")
 
@@ -335,10 +343,13 @@ try:
         fig, axes = plt.subplots(1, len(conns), figsize=(5 * len(conns), 3.6), squeeze=False)
         for ax, c in zip(axes[0], conns):
             xs = range(len(sizes))
-            for i, t in enumerate(["sluice", "nginx", "rgw", "sluice-tls"]):
+            shown = ["sluice", "nginx-log", "sluice-tls", "nginx-tls", "rgw"]
+            for i, t in enumerate(shown):
                 ys = [med(("get", s, c, t), "rps") or 0 for s in sizes]
-                ax.bar([x + i * 0.2 for x in xs], ys, width=0.2, label=t)
-            ax.set_xticks([x + 0.3 for x in xs], sizes)
+                ax.bar([x + i * 0.16 for x in xs], ys, width=0.16,
+                       label={"nginx-log": "nginx", "sluice-tls": "sluice HTTPS",
+                              "nginx-tls": "nginx HTTPS"}.get(t, t))
+            ax.set_xticks([x + 0.32 for x in xs], sizes)
             ax.set_yscale("log")
             ax.set_title(f"GET req/s, {c} connections")
         axes[0][0].legend()
@@ -409,6 +420,12 @@ if os.path.exists(loader):  # issue #21: bench/loader_bench.py, run on its own (
 metrics_md = os.path.join(os.path.dirname(os.path.abspath(__file__)), "METRICS.md")
 if os.path.exists(metrics_md):  # issue #20: bench/metrics_bench.sh and bench/cg_requests.sh, run on their own
     lines += [open(metrics_md).read().strip(), ""]
+hardening = os.path.join(os.path.dirname(os.path.abspath(__file__)), "HARDENING.md")
+if os.path.exists(hardening):  # issue #22: the free-space guard, RocksDB's memory, request checks
+    lines += [open(hardening).read().strip(), ""]
+round2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ROUND2.md")
+if os.path.exists(round2):  # issue #23: the access log, the cost counter (bench/costs.sh)
+    lines += [open(round2).read().strip(), ""]
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     lines += [open(notes).read().strip(), ""]

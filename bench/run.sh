@@ -62,13 +62,19 @@ if [ "${BENCH_RGW:-1}" = 1 ] && [ -n "$PEERS" ] && [ -x "$PEERS/rgw-up.sh" ]; th
   fi
 fi
 
-SLUICE_PORT=$(free_port); SAK=benchaccesskey; SSK=benchsecretkey0123456789
-build/release/src/sluice server --data "$OUT/data" --listen 127.0.0.1:$SLUICE_PORT --access-key $SAK \
-  --secret-key $SSK --no-access-log >"$OUT/sluice.log" 2>&1 &
-pids+=($!); SLUICE_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$SLUICE_PORT/health" >/dev/null && break; sleep 0.05; done
-json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$SLUICE_PORT" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
-for s in $SIZES; do URL[sluice,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
+# sluice as users run it: the default configuration, whose access log goes to standard
+# error (here a file), one line per request. sluice-nolog is the same with --no-access-log,
+# against the peer nginx, whose log is off: the pair with both logs off.
+SAK=benchaccesskey; SSK=benchsecretkey0123456789
+for t in sluice sluice-nolog; do
+  port=$(free_port)
+  build/release/src/sluice server --data "$OUT/data-$t" --listen 127.0.0.1:$port --access-key $SAK \
+    --secret-key $SSK $([ $t = sluice-nolog ] && echo --no-access-log) >"$OUT/$t.log" 2>&1 &
+  pids+=($!); [ $t = sluice ] && { SLUICE_PID=$!; SLUICE_PORT=$port; }
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
+  json=$(/usr/bin/python3 bench/load.py "http://127.0.0.1:$port" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
+  for s in $SIZES; do URL[$t,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
+done
 
 # The same server over HTTPS (a throwaway CA and certificate), to price TLS on the GET path.
 mkdir -p "$OUT/tls"
@@ -79,14 +85,69 @@ mkdir -p "$OUT/tls"
   openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile san.ext ) >/dev/null 2>&1
 TLS_PORT=$(free_port)
 build/release/src/sluice server --data "$OUT/data-tls" --listen 127.0.0.1:$TLS_PORT --access-key $SAK \
-  --secret-key $SSK --no-access-log --tls-cert "$OUT/tls/srv.pem" --tls-key "$OUT/tls/srv.key" >"$OUT/sluice-tls.log" 2>&1 &
+  --secret-key $SSK --tls-cert "$OUT/tls/srv.pem" --tls-key "$OUT/tls/srv.key" >"$OUT/sluice-tls.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs --cacert "$OUT/tls/ca.pem" "https://127.0.0.1:$TLS_PORT/health" >/dev/null && break; sleep 0.05; done
 json=$(AWS_CA_BUNDLE="$OUT/tls/ca.pem" /usr/bin/python3 bench/load.py "https://127.0.0.1:$TLS_PORT" $SAK $SSK bench $(ls "$OUT"/www/obj-*))
 for s in $SIZES; do URL[sluice-tls,$s]=$(echo "$json" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['obj-$s'])"); done
 
-targets=(sluice sluice-tls); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx); [ $RGW_ON = 1 ] && targets+=(rgw)
-echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%FT%TZ)\",\"duration\":\"$D\",\"reps\":$REPS,\"nginx\":\"$(nginx -v 2>&1 | cut -d/ -f2)\",\"rgw\":\"$( [ $RGW_ON = 1 ] && radosgw --version 2>/dev/null | awk '{print $3}' || echo 'not run')\",\"rgw_store\":\"${RGW_STORE:-memstore}\"}" >> "$RESULTS"
+# nginx configured by the bench, as nginx users run it: the peer's tuning (sendfile,
+# tcp_nopush, open_file_cache, one worker per core) with its access log on, buffered
+# (buffer=64k flush=1s), over HTTP, and over HTTPS with sluice's certificate, key and
+# protocols (TLS 1.2 and 1.3; OpenSSL's defaults pick the cipher on both sides).
+NGX=$OUT/nginx-bench; mkdir -p "$NGX/tmp"
+NGINX_LOG_PORT=$(free_port); NGINX_TLS_PORT=$(free_port)
+cat > "$NGX/nginx.conf" <<CONF
+worker_processes auto;
+user root;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 16384; multi_accept on; use epoll; }
+http {
+    server_tokens off;
+    sendfile on;
+    sendfile_max_chunk 0;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 75s;
+    keepalive_requests 10000000;
+    open_file_cache max=100000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_min_uses 1;
+    types { }
+    default_type application/octet-stream;
+    client_body_temp_path $NGX/tmp/body; proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi; uwsgi_temp_path $NGX/tmp/uwsgi; scgi_temp_path $NGX/tmp/scgi;
+    access_log $NGX/access.log combined buffer=64k flush=1s;
+    server { listen 127.0.0.1:$NGINX_LOG_PORT reuseport; root $OUT/www; }
+    server {
+        listen 127.0.0.1:$NGINX_TLS_PORT ssl reuseport;
+        ssl_certificate $OUT/tls/srv.pem;
+        ssl_certificate_key $OUT/tls/srv.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        root $OUT/www;
+    }
+}
+CONF
+if command -v nginx >/dev/null && nginx -t -c "$NGX/nginx.conf" -g 'daemon off;' >"$NGX/test.log" 2>&1; then
+  nginx -c "$NGX/nginx.conf" -g 'daemon off;' >"$NGX/out.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$NGINX_LOG_PORT/obj-4k" && break; sleep 0.05; done
+  for s in $SIZES; do
+    URL[nginx-log,$s]="http://127.0.0.1:$NGINX_LOG_PORT/obj-$s"; URL[nginx-tls,$s]="https://127.0.0.1:$NGINX_TLS_PORT/obj-$s"
+  done
+else
+  echo "the bench's own nginx did not start; see $NGX/test.log (continuing without it)" >&2
+fi
+# What each HTTPS server negotiates with OpenSSL's client (wrk uses OpenSSL too).
+tls_of() { echo | openssl s_client -connect "127.0.0.1:$1" -CAfile "$OUT/tls/ca.pem" 2>/dev/null |
+           awk '/^New, / {print $2 " " $NF; exit}'; }
+TLS_SLUICE=$(tls_of $TLS_PORT); TLS_NGINX=$( [ -n "${URL[nginx-tls,4k]:-}" ] && tls_of $NGINX_TLS_PORT || echo "not run")
+
+targets=(sluice sluice-nolog sluice-tls); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx)
+[ -n "${URL[nginx-log,4k]:-}" ] && targets+=(nginx-log nginx-tls); [ $RGW_ON = 1 ] && targets+=(rgw)
+echo "{\"kind\":\"meta\",\"date\":\"$(date -u +%FT%TZ)\",\"duration\":\"$D\",\"reps\":$REPS,\"nginx\":\"$(nginx -v 2>&1 | cut -d/ -f2)\",\"rgw\":\"$( [ $RGW_ON = 1 ] && radosgw --version 2>/dev/null | awk '{print $3}' || echo 'not run')\",\"rgw_store\":\"${RGW_STORE:-memstore}\",\"tls_sluice\":\"$TLS_SLUICE\",\"tls_nginx\":\"$TLS_NGINX\"}" >> "$RESULTS"
 
 # Warm-up: every target serves each object once, RGW a large transfer (see peers/README).
 for t in "${targets[@]}"; do for s in $SIZES; do curl -fsk -o /dev/null "${URL[$t,$s]}"; done; done

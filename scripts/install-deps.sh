@@ -13,13 +13,15 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev
             librocksdb-dev libpugixml-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
             libgoogle-perftools-dev python3-dev python3-setuptools pybind11-dev curl ca-certificates
             librados-dev libradospp-dev)
-# ccache only speeds rebuilds (the build uses it when it is there); wrk and matplotlib are the
-# benchmark harness's (bench/run.sh --quick runs in the suite); iproute2, nftables and
+# ccache only speeds rebuilds (the build uses it when it is there); wrk, nginx (configured by
+# bench/run.sh with its access log on and over HTTPS) and matplotlib are the benchmark
+# harness's (bench/run.sh --quick runs in the suite); valgrind runs the cost counter
+# (bench/costs.sh, a CI gate); iproute2, nftables and
 # util-linux (taskset) put a server and a loader on two network namespaces for
 # bench/loader_bench.py.
 test_pkgs=(libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format clang-tidy python3 python3-boto3 awscli rclone s3fs
            s3cmd procps openssl python3-requests chromium python3-torch git ccache wrk
-           python3-matplotlib iproute2 nftables util-linux prometheus
+           python3-matplotlib iproute2 nftables util-linux prometheus nginx valgrind
            golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint
            python3-kubernetes python3-yaml)
 # (Go with sprig and yaml.v3, the libraries Helm renders charts with, yamllint and the

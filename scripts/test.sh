@@ -82,6 +82,10 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
   bench/metrics_bench.sh 1 1 > build/metrics-quick.log 2>&1 || { tail -30 build/metrics-quick.log; exit 1; }
   phase "bench --quick"
 fi
+# The cost counter (bench/costs.sh, docs/testing.md): server instructions per request under
+# callgrind, which no machine load moves; more than 10% over bench/costs.baseline fails.
+bench/costs.sh --check --json build/costs.json
+phase "cost counter"
 
 echo "=== 4/4: full suite (release build)"
 ctest --test-dir build/release --output-on-failure -j "$jobs"

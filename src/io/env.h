@@ -129,6 +129,9 @@ FileSystem* PosixFileSystem();
 const metrics::HistogramBlock& PosixSyncLatency();
 Clock* SystemClock();
 Random* SystemRandom();
+// The process's standard error as a file to append to (a duplicate of descriptor 2, so
+// closing it leaves stderr open). For logs written off the request path.
+Result<std::unique_ptr<WritableFile>> StandardError();
 
 // A clock that moves only when told to; for tests.
 class ManualClock : public Clock {

@@ -372,6 +372,12 @@ Random* SystemRandom() {
   return r;
 }
 
+Result<std::unique_ptr<WritableFile>> StandardError() {
+  int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return IoError("dup", "stderr", errno);
+  return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, "stderr"));
+}
+
 Result<std::string> FileSystem::ReadWholeFile(const std::string& path) {
   SLUICE_ASSIGN_OR_RETURN(auto f, OpenReadable(path));
   std::string out(f->Size(), '\0');

@@ -36,6 +36,8 @@
 #include "server/admin_api.h"
 #include "server/audit_log.h"
 #include "server/console.h"
+#include "server/log_format.h"
+#include "server/log_sink.h"
 #include "server/metrics_endpoint.h"
 #include "server/origin_client.h"
 #include "server/recovery.h"
@@ -205,9 +207,24 @@ int RunServer(const ServerConfig& cfg) {
   auto level = spdlog::level::from_str(cfg.log_level);
   spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
   spdlog::set_level(level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  auto access = spdlog::stderr_color_mt("access");
-  access->set_pattern("%Y-%m-%dT%H:%M:%S.%e access %v");
+  spdlog::set_formatter(ServerLogFormatter());  // control characters escaped (log_format.h)
+  // The access log: formatted on the request path, written by the sink's own thread.
+  std::shared_ptr<BufferedLogSink> access_sink;
+  bool access_on = cfg.access_log && cfg.access_log_path != "off";
+  if (access_on) {
+    bool to_stderr = cfg.access_log_path.empty() || cfg.access_log_path == "-";
+    auto file =
+        to_stderr ? io::StandardError() : io::PosixFileSystem()->OpenForAppend(cfg.access_log_path);
+    if (!file.ok()) {
+      spdlog::critical("access log: {}", file.status().ToString());
+      return 1;
+    }
+    access_sink = std::make_shared<BufferedLogSink>(
+        std::move(file).value(), to_stderr ? "access log" : "access log " + cfg.access_log_path);
+    auto access = std::make_shared<spdlog::logger>("access", access_sink);
+    access->set_formatter(AccessLogFormatter());
+    spdlog::register_logger(access);
+  }
 
   // Signals are taken synchronously by this thread; every other thread blocks them.
   sigset_t sigs;
@@ -477,7 +494,7 @@ int RunServer(const ServerConfig& cfg) {
   MetricsEndpoint metrics_endpoint(std::move(msrc), maccess, &iam, io::SystemClock(), &blocking);
   // The web console's files; the console itself signs its requests like any client.
   Console console(cfg.region);
-  s3::S3Handler handler(svc, {cfg.access_log});
+  s3::S3Handler handler(svc, {access_on});
 
   http::ServerOptions opts;
   if (Status s = SplitListen(cfg.listen, &opts); !s.ok()) return fail("--listen", s);
@@ -653,6 +670,7 @@ int RunServer(const ServerConfig& cfg) {
   server.Stop();
   blocking.join();
   spdlog::info("stopped cleanly");
+  if (access_sink) access_sink->flush();  // every line of a clean stop is written
   spdlog::shutdown();
   return 0;
 }

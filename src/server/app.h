@@ -22,6 +22,9 @@ struct ServerConfig {
   std::vector<std::string> domains = {"localhost"};
   int threads = 0;
   bool access_log = true;
+  // Where the access log goes (one line per request, written off the request path): empty
+  // or "-" for standard error, "off" for nowhere, else a file appended to.
+  std::string access_log_path;
   // The audit log (docs/security.md): a file of JSON lines. Empty: DATA/audit.log on the
   // local store, none for a RADOS gateway (whose disk is not kept); "off": none.
   std::string audit_log;

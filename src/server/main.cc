@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   srv->add_flag("!--no-access-log", cfg.access_log, "Do not write one log line per request");
+  srv->add_option("--access-log", cfg.access_log_path,
+                  "Where the access log (one line per request) goes: - for standard error "
+                  "(the default), a file to append to, or off");
   srv->add_option("--lifecycle-interval", cfg.lifecycle_interval_s,
                   "Seconds between passes of the lifecycle worker (0: off)")
       ->capture_default_str()

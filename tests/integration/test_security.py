@@ -145,6 +145,26 @@ class Security(harness.ServerTestCase):
             self.s3.head_object(Bucket="sec", Key="meta")
 
     # --- what the logs never hold -----------------------------------------------------
+    def test_names_cannot_forge_log_lines_or_steer_a_terminal(self):
+        # A key, and a bucket name, carrying a line break, a fake log line and an escape
+        # sequence: the access log and the server's own log (an access denial names the
+        # resource) write them as \xNN, on the request's own line.
+        forged = "%0A2026-01-01T00:00:00.000%20info%20forged%1B[31m%0D"
+        for path in (f"/sec/a{forged}", f"/no{forged}bucket/x"):
+            answer = raw(self.server.port,
+                         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            self.assertTrue(statuses(answer), answer[:200])
+        time.sleep(1)  # the access log's writer hands lines over within 200 ms
+        with open(self.server.log.name, "rb") as f:
+            log = f.read()
+        self.assertIn(b"forged", log)
+        self.assertNotIn(b"\x1b", log)
+        self.assertNotIn(b"\r", log)
+        for line in log.split(b"\n"):
+            self.assertFalse(line.startswith(b"2026-01-01T00:00:00.000"), line)
+            if b"forged" in line:
+                self.assertIn(b"\\x0a2026-01-01T00:00:00.000", line)
+
     def test_logs_hold_no_secrets_signatures_tokens_or_keys(self):
         v4 = harness.boto3_client(self.server.endpoint, config_args={"signature_version": "s3v4"})
         url = v4.generate_presigned_url("get_object", Params={"Bucket": "sec", "Key": "public"},

@@ -1,0 +1,78 @@
+#include "server/log_sink.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::server {
+
+BufferedLogSink::BufferedLogSink(std::unique_ptr<io::WritableFile> file, std::string name,
+                                 std::chrono::milliseconds interval)
+    : file_(std::move(file)), name_(std::move(name)), interval_(interval) {
+  pending_.reserve(2 * kWriteAt);
+  writing_.reserve(2 * kWriteAt);
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+BufferedLogSink::~BufferedLogSink() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  wake_writer_.notify_all();
+  writer_.join();
+  Drain();
+  file_->Close().IgnoreError();
+}
+
+uint64_t BufferedLogSink::failures() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return failures_;
+}
+
+void BufferedLogSink::sink_it_(const spdlog::details::log_msg& msg) {
+  spdlog::memory_buf_t line;
+  formatter_->format(msg, line);
+  std::unique_lock<std::mutex> l(mu_);
+  // Back-pressure rather than loss: wait while the writer is behind by kLimit bytes. A
+  // stopped sink takes no more (the destructor drains once, after the writer has ended).
+  drained_.wait(l, [&] { return pending_.size() < kLimit || stop_; });
+  bool was_below = pending_.size() < kWriteAt;
+  pending_.append(line.data(), line.size());
+  // One wake per kWriteAt bytes, not per line.
+  if (was_below && pending_.size() >= kWriteAt) wake_writer_.notify_one();
+}
+
+void BufferedLogSink::flush_() { Drain(); }
+
+void BufferedLogSink::Drain() {
+  std::lock_guard<std::mutex> w(write_mu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (pending_.empty()) return;
+    pending_.swap(writing_);
+  }
+  drained_.notify_all();
+  Status st = file_->Append(writing_.data(), writing_.size());
+  writing_.clear();
+  if (!st.ok()) {
+    uint64_t n;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      n = ++failures_;
+    }
+    // Said once, to the server's own log (never to this sink: it may be the one failing).
+    if (n == 1) spdlog::error("{}: {} (lines lost)", name_, st.ToString());
+  }
+}
+
+void BufferedLogSink::WriterLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    wake_writer_.wait_for(l, interval_, [&] { return stop_ || pending_.size() >= kWriteAt; });
+    if (pending_.empty()) continue;
+    l.unlock();
+    Drain();
+    l.lock();
+  }
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,68 @@
+// A log sink that keeps the write off the request path (issue #23): a line is formatted and
+// copied into a buffer under a mutex, and a writer thread hands the buffer to the file in one
+// write when it holds kWriteAt bytes or every `interval`, whichever comes first, as nginx's
+// `access_log ... buffer=64k flush=1s` does. Memory is bounded: a logger that finds kLimit
+// bytes waiting blocks until the writer has taken them, so no line is ever dropped. Lines
+// stay in order. Flush() and the destructor write everything out; a kill -9 loses at most
+// what arrived within the last interval. docs/architecture.md "The access log".
+//
+// spdlog's own async logger wakes its worker for every line (a futex wake and a context
+// switch per request on a busy 2-core machine); this sink wakes its writer once per
+// kWriteAt bytes.
+#pragma once
+
+#include <spdlog/sinks/base_sink.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "io/env.h"
+
+namespace sluice::server {
+
+class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  static constexpr size_t kWriteAt = 64 * 1024;
+  static constexpr size_t kLimit = 4 * 1024 * 1024;
+
+  // `name` is for error messages. `file` is written from the writer thread only.
+  BufferedLogSink(std::unique_ptr<io::WritableFile> file, std::string name,
+                  std::chrono::milliseconds interval = std::chrono::milliseconds(200));
+  ~BufferedLogSink() override;
+  BufferedLogSink(const BufferedLogSink&) = delete;
+  BufferedLogSink& operator=(const BufferedLogSink&) = delete;
+
+  // Writes that failed (the lines they held are lost; the first failure is logged).
+  uint64_t failures() const;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override;
+  void flush_() override;
+
+ private:
+  void WriterLoop();
+  // Takes what is pending and writes it; write_mu_ keeps two writes in order.
+  void Drain();
+
+  std::unique_ptr<io::WritableFile> file_;
+  std::string name_;
+  std::chrono::milliseconds interval_;
+
+  mutable std::mutex mu_;  // pending_, stop_, failures_
+  std::condition_variable wake_writer_;
+  std::condition_variable drained_;
+  std::string pending_;
+  bool stop_ = false;
+  uint64_t failures_ = 0;
+
+  std::mutex write_mu_;
+  std::string writing_;  // the buffer being written; swapped with pending_ (no allocation)
+  std::thread writer_;
+};
+
+}  // namespace sluice::server
