@@ -2,7 +2,8 @@
 """Server instructions per request by operation, counted by callgrind (issue #23).
 
 A fixed mix is sent over one keep-alive connection, signed by botocore's SigV4 as boto3 signs
-(header signatures, payload hashed): a 4 KiB GET, a 64 KiB GET, a durable 4 KiB PUT, a page
+(header signatures, payload hashed): a 4 KiB GET, the same by a presigned URL (as wrk
+sends it in bench/run.sh), a 64 KiB GET, a durable 4 KiB PUT, a page
 of 1,000 keys (ListObjectsV2) and a HEAD. The server runs under valgrind --tool=callgrind with
 its default configuration (access log on, to a file) but one I/O thread; collection is off
 while it starts and the data is seeded, then for each operation the counters are zeroed, a
@@ -15,7 +16,8 @@ load, unlike seconds.
   bench/costs.py --check                also fails (exit 1) when an operation costs more
                                         than --tolerance (10%) over bench/costs.baseline
   bench/costs.py --update               rewrites bench/costs.baseline from this run
-  bench/costs.py --server-args "--access-log off"   the same with more server flags
+  bench/costs.py --server-args="--access-log off"   the same with more server flags
+  bench/costs.py --keep DIR             keeps each operation's callgrind dump, to annotate
 
 The baseline is committed: update it on purpose, in the commit that changes the cost, and
 say why (docs/testing.md "The cost counter").
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -44,7 +46,8 @@ CREDS = Credentials(AK, SK)
 BUCKET = "costs"
 # Operation, requests counted. Enough that a request's share of the fixed costs (a dump,
 # a timer's wake-up) stays far below the tolerance.
-MIX = [("get_4k", 300), ("get_64k", 300), ("put_4k", 200), ("list_1000", 20), ("head", 300)]
+MIX = [("get_4k", 300), ("get_4k_presigned", 300), ("get_64k", 300), ("put_4k", 200),
+       ("list_1000", 20), ("head", 300)]
 
 
 def free_port():
@@ -59,6 +62,19 @@ class Conn:
     def __init__(self, port):
         self.port = port
         self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def presigned(self, path):
+        """The path and query of a presigned GET (as wrk and browsers send them)."""
+        req = AWSRequest(method="GET", url=f"http://127.0.0.1:{self.port}{path}")
+        S3SigV4QueryAuth(CREDS, "s3", "us-east-1", expires=3600).add_auth(req)
+        return req.url.split(str(self.port), 1)[1]
+
+    def raw_get(self, path_and_query):
+        self.c.request("GET", path_and_query)
+        r = self.c.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise SystemExit(f"costs: GET {path_and_query}: {r.status} {data[:300]!r}")
 
     def request(self, method, path, body=b"", expect=200):
         url = f"http://127.0.0.1:{self.port}{path}"
@@ -78,7 +94,7 @@ def callgrind(pid, *args):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run(binary, work, extra):
+def run(binary, work, extra, keep=None):
     port = free_port()
     out = os.path.join(work, "cg.out.%p")
     log = open(os.path.join(work, "server.log"), "wb")
@@ -110,6 +126,8 @@ def run(binary, work, extra):
         c.request("PUT", f"/{BUCKET}/put/key-0", small)
         c.request("GET", f"/{BUCKET}?list-type=2&prefix=list%2F&max-keys=1000")
         c.request("HEAD", f"/{BUCKET}/obj-4k")
+        presigned = c.presigned(f"/{BUCKET}/obj-4k")
+        c.raw_get(presigned)
         callgrind(server.pid, "-i", "on")
         counts = {}
         for op, n in MIX:
@@ -117,6 +135,8 @@ def run(binary, work, extra):
             for i in range(n):
                 if op == "get_4k":
                     c.request("GET", f"/{BUCKET}/obj-4k")
+                elif op == "get_4k_presigned":
+                    c.raw_get(presigned)
                 elif op == "get_64k":
                     c.request("GET", f"/{BUCKET}/obj-64k")
                 elif op == "put_4k":
@@ -142,7 +162,10 @@ def run(binary, work, extra):
                 raise SystemExit("costs: callgrind wrote no dump")
             counts[op] = (total / n, n)
             for d in dumps:
-                os.remove(os.path.join(work, d))
+                if keep:
+                    shutil.move(os.path.join(work, d), os.path.join(keep, f"callgrind.{op}.{d}"))
+                else:
+                    os.remove(os.path.join(work, d))
         return counts
     finally:
         server.terminate()
@@ -172,6 +195,8 @@ def main():
     ap.add_argument("--update", action="store_true")
     ap.add_argument("--tolerance", type=float, default=0.10)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--keep", help="keep each operation's callgrind dump in this directory "
+                    "(callgrind_annotate DIR/callgrind.get_4k.*)")
     ap.add_argument("--server-args", default="",
                     help="more server flags, for experiments (--access-log off); not with --update")
     a = ap.parse_args()
@@ -180,16 +205,19 @@ def main():
         return 77
     work = tempfile.mkdtemp(prefix="sluice-costs.")
     try:
-        counts = run(os.path.abspath(a.bin), work, a.server_args.split())
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+        counts = run(os.path.abspath(a.bin), work, a.server_args.split(),
+                     os.path.abspath(a.keep) if a.keep else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = read_baseline()
     worse = []
-    print(f"{'operation':<10} {'instructions/request':>21} {'requests':>9} {'baseline':>12} {'change':>8}")
+    print(f"{'operation':<17} {'instructions/request':>21} {'requests':>9} {'baseline':>12} {'change':>8}")
     for op, (per, n) in counts.items():
         b = base.get(op)
         change = f"{(per / b - 1) * 100:+.1f}%" if b else "-"
-        print(f"{op:<10} {per:>21,.0f} {n:>9} {b if b else 0:>12,.0f} {change:>8}")
+        print(f"{op:<17} {per:>21,.0f} {n:>9} {b if b else 0:>12,.0f} {change:>8}")
         if b and per > b * (1 + a.tolerance):
             worse.append(op)
         elif b and per < b * (1 - a.tolerance):
@@ -210,8 +238,8 @@ def main():
         print(f"costs: wrote {BASELINE}")
     if a.check and worse:
         print(f"costs: {', '.join(worse)} cost more than {a.tolerance:.0%} over the baseline. "
-              "Find out why (CG_KEEP keeps nothing here: run bench/cg_requests.sh with CG_KEEP, "
-              "or callgrind_annotate a run); if the cost is meant, bench/costs.sh --update.")
+              "Find out why (bench/costs.sh --keep DIR, then callgrind_annotate the dumps); "
+              "if the cost is meant, bench/costs.sh --update.")
         return 1
     return 0
 

@@ -126,18 +126,18 @@ std::string DeriveSigningKey(std::string_view secret, std::string_view date,
   return HmacSha256(k, "aws4_request");
 }
 
-const std::string& CachedSigningKey(std::string_view secret, std::string_view date,
-                                    std::string_view region, std::string_view service) {
-  thread_local std::unordered_map<std::string, std::string> cache;
+const SigningKey& CachedSigner(std::string_view secret, std::string_view date,
+                               std::string_view region, std::string_view service) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<SigningKey>> cache;
   std::string id;
   id.reserve(secret.size() + date.size() + region.size() + service.size() + 3);
   id.append(secret).append("\n").append(date).append("\n").append(region).append("\n").append(
       service);
   auto it = cache.find(id);
-  if (it != cache.end()) return it->second;
+  if (it != cache.end()) return *it->second;
   if (cache.size() >= 4096) cache.clear();  // bounded: keys roll over daily
-  return cache.emplace(std::move(id), DeriveSigningKey(secret, date, region, service))
-      .first->second;
+  auto made = std::make_unique<SigningKey>(DeriveSigningKey(secret, date, region, service));
+  return *cache.emplace(std::move(id), std::move(made)).first->second;
 }
 
 std::string CanonicalUri(std::string_view raw_path) {
@@ -350,8 +350,9 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   sts.push_back('\n');
   sts += Sha256Hex(creq);
 
-  const std::string& key = CachedSigningKey(cred->secret_key, p.date, p.region, p.service);
-  std::string expected = HexEncode(HmacSha256(key, sts));
+  const SigningKey& signer = CachedSigner(cred->secret_key, p.date, p.region, p.service);
+  const std::string& key = signer.key;
+  std::string expected = HexEncode(signer.mac.Mac(sts));
   if (expected.size() != p.signature.size() ||
       CRYPTO_memcmp(expected.data(), p.signature.data(), expected.size()) != 0) {
     details->fields = {{"AWSAccessKeyId", p.access_key},

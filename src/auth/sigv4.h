@@ -9,12 +9,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "auth/credentials.h"
+#include "common/hash.h"
 #include "common/status.h"
 #include "io/env.h"
 
@@ -82,9 +84,19 @@ Status CheckSessionToken(const RequestView& r, const Credential& cred, int64_t n
 // Building blocks, exposed for the client side and for tests.
 std::string DeriveSigningKey(std::string_view secret, std::string_view date,
                              std::string_view region, std::string_view service);
-// The signing key, cached per thread by (secret, date, region, service).
-const std::string& CachedSigningKey(std::string_view secret, std::string_view date,
-                                    std::string_view region, std::string_view service);
+// The signing key, cached per thread by (secret, date, region, service), with its HMAC
+// pads already hashed (one day's requests are all signed with it).
+struct SigningKey {
+  explicit SigningKey(std::string k) : key(std::move(k)), mac(key) {}
+  std::string key;
+  HmacSha256Key mac;
+};
+const SigningKey& CachedSigner(std::string_view secret, std::string_view date,
+                               std::string_view region, std::string_view service);
+inline const std::string& CachedSigningKey(std::string_view secret, std::string_view date,
+                                           std::string_view region, std::string_view service) {
+  return CachedSigner(secret, date, region, service).key;
+}
 std::string CanonicalUri(std::string_view raw_path);
 // Drops the parameter named `exclude` (X-Amz-Signature for presigned URLs).
 std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude = {});

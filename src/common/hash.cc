@@ -1,9 +1,11 @@
 #include "common/hash.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include <cstring>
 #include <stdexcept>
 
 #include "common/strings.h"
@@ -98,6 +100,53 @@ std::string Sha256(std::string_view data) {
 }
 
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
+
+HmacSha256Key::HmacSha256Key(std::string_view key)
+    : inner_(EVP_MD_CTX_new()), outer_(EVP_MD_CTX_new()) {
+  constexpr size_t kBlock = 64;
+  unsigned char k[kBlock] = {};
+  if (key.size() > kBlock) {  // RFC 2104: a key longer than a block is hashed first
+    std::string d = Sha256(key);
+    std::memcpy(k, d.data(), d.size());
+  } else {
+    std::memcpy(k, key.data(), key.size());
+  }
+  unsigned char ipad[kBlock], opad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = k[i] ^ 0x36;
+    opad[i] = k[i] ^ 0x5c;
+  }
+  if (!inner_ || !outer_ || EVP_DigestInit_ex2(inner_, Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(inner_, ipad, kBlock) != 1 ||
+      EVP_DigestInit_ex2(outer_, Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(outer_, opad, kBlock) != 1)
+    throw std::runtime_error("cannot set up HMAC-SHA256");
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+}
+
+HmacSha256Key::~HmacSha256Key() {
+  EVP_MD_CTX_free(inner_);
+  EVP_MD_CTX_free(outer_);
+}
+
+std::string HmacSha256Key::Mac(std::string_view data) const {
+  struct Scratch {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Scratch() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Scratch scratch;
+  unsigned char inner[EVP_MAX_MD_SIZE], out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0, m = 0;
+  if (!scratch.ctx || EVP_MD_CTX_copy_ex(scratch.ctx, inner_) != 1 ||
+      EVP_DigestUpdate(scratch.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(scratch.ctx, inner, &n) != 1 ||
+      EVP_MD_CTX_copy_ex(scratch.ctx, outer_) != 1 ||
+      EVP_DigestUpdate(scratch.ctx, inner, n) != 1 || EVP_DigestFinal_ex(scratch.ctx, out, &m) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return std::string(reinterpret_cast<char*>(out), m);
+}
 
 std::string HmacSha1(std::string_view key, std::string_view data) {
   thread_local HmacCtx ctx("SHA1");

@@ -36,4 +36,21 @@ std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string HmacSha1(std::string_view key, std::string_view data);    // raw 20 bytes (SigV2)
 
+// HMAC-SHA256 under one key, its inner and outer pads hashed once when made: each Mac then
+// costs the message's blocks and one more, not the key's set-up and OpenSSL's MAC
+// machinery (SigV4 signs every request of a day with one key). Mac may be called from
+// several threads at once.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+  std::string Mac(std::string_view data) const;  // raw 32 bytes, = HmacSha256(key, data)
+
+ private:
+  EVP_MD_CTX* inner_;  // SHA-256 after (key ^ ipad)
+  EVP_MD_CTX* outer_;  // SHA-256 after (key ^ opad)
+};
+
 }  // namespace sluice

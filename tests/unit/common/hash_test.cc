@@ -49,3 +49,28 @@ TEST(Hash, KnownAnswersOnManyThreads) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// A key's pads hashed once give the MAC of the one-shot HMAC, for keys shorter than, as long
+// as and longer than SHA-256's 64-byte block (then hashed first), and messages of any length.
+TEST(HmacSha256Key, MatchesTheOneShotHmac) {
+  for (size_t klen : {0, 1, 32, 63, 64, 65, 131}) {
+    std::string key(klen, '\0');
+    for (size_t i = 0; i < klen; ++i) key[i] = static_cast<char>(i * 7 + 3);
+    HmacSha256Key mac(key);
+    for (size_t dlen : {0, 1, 55, 56, 64, 150, 1000}) {
+      std::string data(dlen, 'd');
+      for (size_t i = 0; i < dlen; ++i) data[i] = static_cast<char>(i * 13);
+      ASSERT_EQ(mac.Mac(data), HmacSha256(key, data)) << "key " << klen << " data " << dlen;
+      ASSERT_EQ(mac.Mac(data), HmacSha256(key, data)) << "the second use of the key";
+    }
+  }
+  // RFC 4231 test case 2.
+  EXPECT_EQ(HexEncode(HmacSha256Key("Jefe").Mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+}  // namespace
+}  // namespace sluice

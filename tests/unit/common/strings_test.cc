@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <ctime>
+#include <optional>
+#include <string>
 
 namespace sluice {
 namespace {
@@ -27,6 +30,49 @@ TEST(Strings, UriDecode) {
   EXPECT_FALSE(UriDecode("%4"));
   EXPECT_FALSE(UriDecode("%zz"));
   EXPECT_EQ(*UriDecode("%41"), "A");
+  EXPECT_EQ(*UriDecode(""), "");
+  EXPECT_EQ(*UriDecode("+", true), " ");
+  EXPECT_EQ(*UriDecode("%2b+", true), "+ ");
+  EXPECT_FALSE(UriDecode("ab%2"));
+  EXPECT_FALSE(UriDecode("ab%", true));
+}
+
+// The byte-at-a-time rule UriDecode must keep, against random strings drawn from the
+// characters that matter ('%', '+', hex digits, others).
+TEST(Strings, UriDecodeMatchesTheBytewiseRule) {
+  auto reference = [](std::string_view s, bool plus) -> std::optional<std::string> {
+    auto hex = [](char c) {
+      return (c >= '0' && c <= '9')   ? c - '0'
+             : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+             : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                      : -1;
+    };
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+      if (s[i] == '%') {
+        if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hex(s[i + 1]) << 4 | hex(s[i + 2])));
+        i += 2;
+      } else {
+        out.push_back(s[i] == '+' && plus ? ' ' : s[i]);
+      }
+    }
+    return out;
+  };
+  const std::string alphabet = "%+0aF9gz/ ";
+  uint32_t x = 12345;
+  for (int n = 0; n < 20000; ++n) {
+    std::string in;
+    x = x * 1103515245 + 12345;
+    size_t len = (x >> 16) % 12;
+    for (size_t i = 0; i < len; ++i) {
+      x = x * 1103515245 + 12345;
+      in += alphabet[(x >> 16) % alphabet.size()];
+    }
+    for (bool plus : {false, true}) {
+      ASSERT_EQ(UriDecode(in, plus), reference(in, plus)) << "'" << in << "' plus=" << plus;
+    }
+  }
 }
 
 TEST(Strings, Base64) {
