@@ -3,6 +3,8 @@
 # Ceph RGW, all on loopback, the same objects and the same load, back to back, repeated.
 #   bench/run.sh           full run: writes BENCHMARKS.md
 #   bench/run.sh --quick   under a minute; writes bench/out/quick.md (CI keeps it working)
+#   bench/run.sh --get     the GET tables only (every size, both logs, HTTPS), full length;
+#                          writes bench/out/get.md and leaves BENCHMARKS.md alone
 # Knobs: BENCH_RGW=0 skips RGW; RGW_STORE=bluestore for the disk-backed RGW (PUT).
 # Starts only loopback servers, stops everything it started (by pid) on exit.
 set -euo pipefail
@@ -10,6 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=$(realpath "$ROOT/../shared/peers" 2>/dev/null || true)
 QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
+GET_ONLY=0; [ "${1:-}" = "--get" ] && GET_ONLY=1
 OUT=$ROOT/bench/out; rm -rf "$OUT"; mkdir -p "$OUT/www"
 RESULTS=$OUT/results.jsonl; : > "$RESULTS"
 if [ $QUICK = 1 ]; then D=2s; REPS=1; SIZES="4k 1m"; CONNS="16"; PUT_SIZES="4k"; PUT_S=2
@@ -173,6 +176,10 @@ for s in $SIZES; do for c in $CONNS; do for r in $(seq $REPS); do
     printf 'GET %-4s c=%-3s %-10s %10s req/s\n' "$s" "$c" "$t" "$rps"
   done
 done; done; done
+if [ $GET_ONLY = 1 ]; then
+  /usr/bin/python3 bench/report.py "$RESULTS" "$OUT/get.md" "bench/run.sh --get"
+  exit 0
+fi
 
 # The cost of a bucket policy on the hot path: the same 4 KiB object in a bucket with a
 # three-statement policy (bench/policy.json: a principal grant, a conditional Deny on

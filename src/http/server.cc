@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
@@ -284,7 +286,9 @@ class ConnResponder final : public Responder {
 
   Task<Status> SendFile(int fd, uint64_t offset, uint64_t len) override {
     if (head_only_) co_return Status::Ok();
-    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
+      co_return co_await TlsCopyFile(fd, offset, len);
+    } else if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       co_return co_await CopyFile(fd, offset, len);
     }
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
@@ -364,6 +368,65 @@ class ConnResponder final : public Responder {
       body_sent_ += static_cast<uint64_t>(n);
       asio::const_buffer b = asio::buffer(block.get(), static_cast<size_t>(n));
       SLUICE_CO_RETURN_IF_ERROR(co_await WriteBuffers(&b, 1));
+      offset += static_cast<uint64_t>(n);
+      len -= static_cast<uint64_t>(n);
+    }
+    co_return Status::Ok();
+  }
+
+  // A file body over TLS. asio's stream has OpenSSL encrypt into a BIO pair and copies each
+  // record out of it before the socket write: two copies of every byte more than nginx
+  // makes (8% of the server's time on 1 MiB GETs, in memmove). For the body, the SSL's
+  // write side is pointed at the socket itself (a socket BIO; the pair is put back after,
+  // on every path), so SSL_write encrypts and writes, waiting for the socket when it is
+  // full. asio has flushed everything it wrote before (its writes complete only then),
+  // and nothing reads the connection while a response is being written.
+  Task<Status> TlsCopyFile(int fd, uint64_t offset, uint64_t len) {
+    SSL* ssl = s_.native_handle();
+    BIO* pair = ::SSL_get_wbio(ssl);
+    BIO* direct = ::BIO_new_socket(c_.sock.native_handle(), BIO_NOCLOSE);
+    if (!direct || !pair || pair != ::SSL_get_rbio(ssl)) {
+      if (direct) ::BIO_free(direct);
+      co_return co_await CopyFile(fd, offset, len);
+    }
+    if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
+    ::SSL_set0_wbio(ssl, direct);  // drops the write side's reference to the pair
+    struct Restore {
+      SSL* ssl;
+      BIO* pair;
+      ~Restore() {
+        ::BIO_up_ref(pair);
+        ::SSL_set0_wbio(ssl, pair);  // frees the socket BIO (not the descriptor)
+      }
+    } restore{ssl, pair};
+    static constexpr size_t kBlock = 256 * 1024;
+    std::unique_ptr<char[]> block(new char[kBlock]);
+    while (len > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(len, kBlock));
+      ssize_t n = ::pread(fd, block.get(), want, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) co_return Status(Err::kIoError, "read of object data failed");
+      if (n == 0) co_return Status(Err::kIoError, "file shorter than expected");
+      size_t done = 0;
+      while (done < static_cast<size_t>(n)) {
+        ::ERR_clear_error();
+        int chunk = static_cast<int>(std::min<size_t>(static_cast<size_t>(n) - done, 1 << 30));
+        int w = ::SSL_write(ssl, block.get() + done, chunk);
+        if (w > 0) {
+          done += static_cast<size_t>(w);
+          sent_ += static_cast<uint64_t>(w);
+          body_sent_ += static_cast<uint64_t>(w);
+          continue;
+        }
+        if (::SSL_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
+          co_return Status(Err::kIoError, "client went away (TLS write failed)");
+        beast::error_code ec;
+        c_.Arm(o_.io_timeout);
+        co_await c_.sock.async_wait(tcp::socket::wait_write,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        c_.Disarm();
+        if (ec) co_return Status(Err::kIoError, "client went away: " + ec.message());
+      }
       offset += static_cast<uint64_t>(n);
       len -= static_cast<uint64_t>(n);
     }

@@ -69,6 +69,59 @@ class TlsTest(unittest.TestCase):
     def test_s3cmd_over_https(self):
         self.scenario("s3cmd")
 
+    def test_file_bodies_over_one_connection_slow_readers_and_cut_connections(self):
+        # Bodies kept in files (past the inline threshold) are written by SSL_write straight
+        # to the socket: whole and ranged, several on one keep-alive connection (the
+        # connection's own write path is restored after each), to a reader slower than the
+        # socket buffer, and to one that leaves mid-body while others are served.
+        self.observer.create_bucket(Bucket="tlsfiles")
+        bodies = {}
+        for name, size in (("a", 100 * 1024 + 7), ("b", 5 * 1024 * 1024 + 3), ("c", 33 * 1024 * 1024)):
+            bodies[name] = os.urandom(size)
+            self.observer.put_object(Bucket="tlsfiles", Key=name, Body=bodies[name])
+        urls = {n: self.observer.generate_presigned_url("get_object", Params={"Bucket": "tlsfiles", "Key": n})
+                for n in bodies}
+        ctx = ssl.create_default_context(cafile=self.ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=ctx, timeout=60)
+        for rnd in range(2):
+            for n, body in bodies.items():
+                path = urls[n].split(str(self.server.port), 1)[1]
+                conn.request("GET", path)
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (200, body), n)
+                conn.request("GET", path, headers={"Range": "bytes=70000-99999"})
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (206, body[70000:100000]), n)
+        conn.close()
+        # A reader that pauses: 33 MiB fill the socket's buffers and the server waits for
+        # room before it writes on.
+        slow = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.server.port), timeout=60),
+                               server_hostname="127.0.0.1")
+        path = urls["c"].split(str(self.server.port), 1)[1]
+        slow.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        got = b""
+        time.sleep(1.0)
+        while b"\r\n\r\n" not in got:
+            got += slow.recv(65536)
+        head, first = got.split(b"\r\n\r\n", 1)
+        self.assertIn(b"200 OK", head)
+        parts, have = [first], len(first)
+        while have < len(bodies["c"]):
+            chunk = slow.recv(1 << 20)
+            self.assertTrue(chunk, "the connection ended before the body")
+            parts.append(chunk)
+            have += len(chunk)
+        self.assertEqual(b"".join(parts), bodies["c"])
+        slow.close()
+        # A reader that leaves after the head; the server goes on serving the others.
+        cut = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.server.port), timeout=60),
+                              server_hostname="127.0.0.1")
+        cut.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        cut.recv(1024)
+        cut.close()
+        got = self.observer.get_object(Bucket="tlsfiles", Key="b")["Body"].read()
+        self.assertEqual(got, bodies["b"])
+
     def test_untrusted_certificate_is_refused_by_the_client(self):
         import urllib.error
         with self.assertRaises(urllib.error.URLError) as e:
