@@ -374,31 +374,96 @@ class ConnResponder final : public Responder {
     co_return Status::Ok();
   }
 
-  // A file body over TLS. asio's stream has OpenSSL encrypt into a BIO pair and copies each
-  // record out of it before the socket write: two copies of every byte more than nginx
-  // makes (8% of the server's time on 1 MiB GETs, in memmove). For the body, the SSL's
-  // write side is pointed at the socket itself (a socket BIO; the pair is put back after,
-  // on every path), so SSL_write encrypts and writes, waiting for the socket when it is
-  // full. asio has flushed everything it wrote before (its writes complete only then),
+  // Over TLS, asio's stream has OpenSSL encrypt into a BIO pair and copies each record out
+  // of it before the socket write: two copies of every byte more than nginx makes (8% of the
+  // server's time on 1 MiB GETs, in memmove). Bodies of a record or more are written with the
+  // SSL's write side pointed at the socket itself (a socket BIO; asio's pair is put back
+  // after, on every path), so SSL_write encrypts and writes, and waits for the socket when
+  // it is full. asio has flushed everything it wrote before (its writes complete only then),
   // and nothing reads the connection while a response is being written.
+  class DirectTls {
+   public:
+    DirectTls(SSL* ssl, int fd) : ssl_(ssl), pair_(::SSL_get_wbio(ssl)) {
+      if (!pair_ || pair_ != ::SSL_get_rbio(ssl)) return;
+      BIO* direct = ::BIO_new_socket(fd, BIO_NOCLOSE);
+      if (!direct) return;
+      ::SSL_set0_wbio(ssl_, direct);  // drops the write side's reference to the pair
+      on_ = true;
+    }
+    ~DirectTls() {
+      if (!on_) return;
+      ::BIO_up_ref(pair_);
+      ::SSL_set0_wbio(ssl_, pair_);  // frees the socket BIO (not the descriptor)
+    }
+    DirectTls(const DirectTls&) = delete;
+    DirectTls& operator=(const DirectTls&) = delete;
+    bool on() const { return on_; }
+
+   private:
+    SSL* ssl_;
+    BIO* pair_;
+    bool on_ = false;
+  };
+
+  // SSL_write of all of [p, p + n) through a DirectTls, waiting for room on the socket.
+  Task<Status> SslWriteAll(SSL* ssl, const char* p, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      ::ERR_clear_error();
+      int chunk = static_cast<int>(std::min<size_t>(n - done, 1 << 30));
+      int w = ::SSL_write(ssl, p + done, chunk);
+      if (w > 0) {
+        done += static_cast<size_t>(w);
+        sent_ += static_cast<uint64_t>(w);
+        continue;
+      }
+      if (::SSL_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
+        co_return Status(Err::kIoError, "client went away (TLS write failed)");
+      beast::error_code ec;
+      c_.Arm(o_.io_timeout);
+      co_await c_.sock.async_wait(tcp::socket::wait_write,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      c_.Disarm();
+      if (ec) co_return Status(Err::kIoError, "client went away: " + ec.message());
+    }
+    co_return Status::Ok();
+  }
+
+  // Buffers of a record or more, written through a DirectTls. Small pieces (a response's
+  // head) are gathered with the start of what follows into whole records, so a head does
+  // not go out as a record of its own.
+  Task<Status> TlsWriteDirect(const asio::const_buffer* bufs, size_t n) {
+    static constexpr size_t kRecord = 16 * 1024;
+    SSL* ssl = s_.native_handle();
+    if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
+    DirectTls direct(ssl, c_.sock.native_handle());
+    if (!direct.on()) co_return co_await AsioWrite(bufs, n);
+    std::string stage;
+    for (size_t i = 0; i < n; ++i) {
+      const char* p = static_cast<const char*>(bufs[i].data());
+      size_t left = bufs[i].size();
+      if (!stage.empty() || left < kRecord) {
+        size_t take = std::min(left, kRecord - stage.size());
+        stage.append(p, take);
+        p += take;
+        left -= take;
+        if (stage.size() < kRecord && i + 1 < n) continue;
+        SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, stage.data(), stage.size()));
+        stage.clear();
+      }
+      if (left > 0) SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, p, left));
+    }
+    if (!stage.empty())
+      SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, stage.data(), stage.size()));
+    co_return Status::Ok();
+  }
+
+  // A file body over TLS: read in blocks, written through a DirectTls.
   Task<Status> TlsCopyFile(int fd, uint64_t offset, uint64_t len) {
     SSL* ssl = s_.native_handle();
-    BIO* pair = ::SSL_get_wbio(ssl);
-    BIO* direct = ::BIO_new_socket(c_.sock.native_handle(), BIO_NOCLOSE);
-    if (!direct || !pair || pair != ::SSL_get_rbio(ssl)) {
-      if (direct) ::BIO_free(direct);
-      co_return co_await CopyFile(fd, offset, len);
-    }
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
-    ::SSL_set0_wbio(ssl, direct);  // drops the write side's reference to the pair
-    struct Restore {
-      SSL* ssl;
-      BIO* pair;
-      ~Restore() {
-        ::BIO_up_ref(pair);
-        ::SSL_set0_wbio(ssl, pair);  // frees the socket BIO (not the descriptor)
-      }
-    } restore{ssl, pair};
+    DirectTls direct(ssl, c_.sock.native_handle());
+    if (!direct.on()) co_return co_await CopyFile(fd, offset, len);
     static constexpr size_t kBlock = 256 * 1024;
     std::unique_ptr<char[]> block(new char[kBlock]);
     while (len > 0) {
@@ -407,26 +472,8 @@ class ConnResponder final : public Responder {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) co_return Status(Err::kIoError, "read of object data failed");
       if (n == 0) co_return Status(Err::kIoError, "file shorter than expected");
-      size_t done = 0;
-      while (done < static_cast<size_t>(n)) {
-        ::ERR_clear_error();
-        int chunk = static_cast<int>(std::min<size_t>(static_cast<size_t>(n) - done, 1 << 30));
-        int w = ::SSL_write(ssl, block.get() + done, chunk);
-        if (w > 0) {
-          done += static_cast<size_t>(w);
-          sent_ += static_cast<uint64_t>(w);
-          body_sent_ += static_cast<uint64_t>(w);
-          continue;
-        }
-        if (::SSL_get_error(ssl, w) != SSL_ERROR_WANT_WRITE)
-          co_return Status(Err::kIoError, "client went away (TLS write failed)");
-        beast::error_code ec;
-        c_.Arm(o_.io_timeout);
-        co_await c_.sock.async_wait(tcp::socket::wait_write,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-        c_.Disarm();
-        if (ec) co_return Status(Err::kIoError, "client went away: " + ec.message());
-      }
+      body_sent_ += static_cast<uint64_t>(n);
+      SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, block.get(), static_cast<size_t>(n)));
       offset += static_cast<uint64_t>(n);
       len -= static_cast<uint64_t>(n);
     }
@@ -434,6 +481,15 @@ class ConnResponder final : public Responder {
   }
 
   Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n) {
+    if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
+      size_t total = 0;
+      for (size_t i = 0; i < n; ++i) total += bufs[i].size();
+      if (total >= 16 * 1024) co_return co_await TlsWriteDirect(bufs, n);
+    }
+    co_return co_await AsioWrite(bufs, n);
+  }
+
+  Task<Status> AsioWrite(const asio::const_buffer* bufs, size_t n) {
     beast::error_code ec;
     c_.Arm(o_.io_timeout);
     size_t w = co_await asio::async_write(s_, std::vector<asio::const_buffer>(bufs, bufs + n),

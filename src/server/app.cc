@@ -392,7 +392,7 @@ int RunServer(const ServerConfig& cfg) {
   svc.access = &bucket_access;
   svc.region = cfg.region;
   svc.domains = cfg.domains;
-  svc.limits.inline_threshold = cfg.inline_threshold;
+  svc.limits.inline_threshold = cfg.inline_threshold.value_or(rados ? 64 * 1024 : 32 * 1024);
   // The audit log (docs/security.md).
   std::unique_ptr<FileAuditLog> audit;
   {

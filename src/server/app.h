@@ -3,6 +3,7 @@
 // from any crash, and serves S3 until SIGTERM or SIGINT.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,10 @@ struct ServerConfig {
   // The networks replication targets may be reached at (docs/security.md); empty: any
   // address but link-local.
   std::string replication_allow;
-  uint64_t inline_threshold = 64 * 1024;
+  // Objects up to this size live in their index record. Unset: 32 KiB on the local store,
+  // where a larger object is served faster from its file by sendfile (BENCHMARKS.md,
+  // "Where small objects should live"), 64 KiB on RADOS, where a file is one more round trip.
+  std::optional<uint64_t> inline_threshold;
   int header_timeout_s = 30;  // to receive a request head
   int idle_timeout_s = 60;    // between requests on a keep-alive connection
   int io_timeout_s = 60;      // without progress on a body

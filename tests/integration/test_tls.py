@@ -70,13 +70,15 @@ class TlsTest(unittest.TestCase):
         self.scenario("s3cmd")
 
     def test_file_bodies_over_one_connection_slow_readers_and_cut_connections(self):
-        # Bodies kept in files (past the inline threshold) are written by SSL_write straight
-        # to the socket: whole and ranged, several on one keep-alive connection (the
+        # Bodies of a TLS record or more are written by SSL_write straight to the socket: whole and ranged, several on one keep-alive connection (the
         # connection's own write path is restored after each), to a reader slower than the
         # socket buffer, and to one that leaves mid-body while others are served.
         self.observer.create_bucket(Bucket="tlsfiles")
         bodies = {}
-        for name, size in (("a", 100 * 1024 + 7), ("b", 5 * 1024 * 1024 + 3), ("c", 33 * 1024 * 1024)):
+        # Inline bodies of a record and a bit (the head gathered into the first record) and
+        # file bodies of every scale.
+        for name, size in (("i", 16 * 1024), ("j", 20000), ("a", 100 * 1024 + 7),
+                           ("b", 5 * 1024 * 1024 + 3), ("c", 33 * 1024 * 1024)):
             bodies[name] = os.urandom(size)
             self.observer.put_object(Bucket="tlsfiles", Key=name, Body=bodies[name])
         urls = {n: self.observer.generate_presigned_url("get_object", Params={"Bucket": "tlsfiles", "Key": n})
@@ -89,9 +91,9 @@ class TlsTest(unittest.TestCase):
                 conn.request("GET", path)
                 r = conn.getresponse()
                 self.assertEqual((r.status, r.read()), (200, body), n)
-                conn.request("GET", path, headers={"Range": "bytes=70000-99999"})
+                conn.request("GET", path, headers={"Range": "bytes=7000-99999"})
                 r = conn.getresponse()
-                self.assertEqual((r.status, r.read()), (206, body[70000:100000]), n)
+                self.assertEqual((r.status, r.read()), (206, body[7000:100000]), n)
         conn.close()
         # A reader that pauses: 33 MiB fill the socket's buffers and the server waits for
         # room before it writes on.
