@@ -437,7 +437,7 @@ class ConnResponder final : public Responder {
     SSL* ssl = s_.native_handle();
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
     DirectTls direct(ssl, c_.sock.native_handle());
-    if (!direct.on()) co_return co_await AsioWrite(bufs, n);
+    if (!direct.on()) co_return co_await WriteBuffers(bufs, n, /*direct=*/false);
     std::string stage;
     for (size_t i = 0; i < n; ++i) {
       const char* p = static_cast<const char*>(bufs[i].data());
@@ -480,16 +480,15 @@ class ConnResponder final : public Responder {
     co_return Status::Ok();
   }
 
-  Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n) {
+  // `direct`: over TLS, bodies of a record or more go through TlsWriteDirect. (One
+  // coroutine, not a wrapper over another: a frame more per write costs a plain 4 KiB GET 2%
+  // of its instructions.)
+  Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n, bool direct = true) {
     if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
       size_t total = 0;
       for (size_t i = 0; i < n; ++i) total += bufs[i].size();
-      if (total >= 16 * 1024) co_return co_await TlsWriteDirect(bufs, n);
+      if (direct && total >= 16 * 1024) co_return co_await TlsWriteDirect(bufs, n);
     }
-    co_return co_await AsioWrite(bufs, n);
-  }
-
-  Task<Status> AsioWrite(const asio::const_buffer* bufs, size_t n) {
     beast::error_code ec;
     c_.Arm(o_.io_timeout);
     size_t w = co_await asio::async_write(s_, std::vector<asio::const_buffer>(bufs, bufs + n),
