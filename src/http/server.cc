@@ -480,9 +480,8 @@ class ConnResponder final : public Responder {
     co_return Status::Ok();
   }
 
-  // `direct`: over TLS, bodies of a record or more go through TlsWriteDirect. (One
-  // coroutine, not a wrapper over another: a frame more per write costs a plain 4 KiB GET 2%
-  // of its instructions.)
+  // `direct`: over TLS, bodies of a record or more go through TlsWriteDirect (which passes
+  // false when it cannot point the SSL at the socket).
   Task<Status> WriteBuffers(const asio::const_buffer* bufs, size_t n, bool direct = true) {
     if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
       size_t total = 0;
