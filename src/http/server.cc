@@ -286,9 +286,7 @@ class ConnResponder final : public Responder {
 
   Task<Status> SendFile(int fd, uint64_t offset, uint64_t len) override {
     if (head_only_) co_return Status::Ok();
-    if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
-      co_return co_await TlsCopyFile(fd, offset, len);
-    } else if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       co_return co_await CopyFile(fd, offset, len);
     }
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
@@ -355,7 +353,8 @@ class ConnResponder final : public Responder {
   }
 
   // TLS cannot use sendfile (the kernel here offers no kTLS): read the file in blocks
-  // and write them through the TLS stream.
+  // and write them through the stream (over TLS, WriteBuffers sends each block by
+  // TlsWriteDirect).
   Task<Status> CopyFile(int fd, uint64_t offset, uint64_t len) {
     static constexpr size_t kBlock = 256 * 1024;
     std::unique_ptr<char[]> block(new char[kBlock]);
@@ -455,28 +454,6 @@ class ConnResponder final : public Responder {
     }
     if (!stage.empty())
       SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, stage.data(), stage.size()));
-    co_return Status::Ok();
-  }
-
-  // A file body over TLS: read in blocks, written through a DirectTls.
-  Task<Status> TlsCopyFile(int fd, uint64_t offset, uint64_t len) {
-    SSL* ssl = s_.native_handle();
-    if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
-    DirectTls direct(ssl, c_.sock.native_handle());
-    if (!direct.on()) co_return co_await CopyFile(fd, offset, len);
-    static constexpr size_t kBlock = 256 * 1024;
-    std::unique_ptr<char[]> block(new char[kBlock]);
-    while (len > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(len, kBlock));
-      ssize_t n = ::pread(fd, block.get(), want, static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) co_return Status(Err::kIoError, "read of object data failed");
-      if (n == 0) co_return Status(Err::kIoError, "file shorter than expected");
-      body_sent_ += static_cast<uint64_t>(n);
-      SLUICE_CO_RETURN_IF_ERROR(co_await SslWriteAll(ssl, block.get(), static_cast<size_t>(n)));
-      offset += static_cast<uint64_t>(n);
-      len -= static_cast<uint64_t>(n);
-    }
     co_return Status::Ok();
   }
 
