@@ -8,6 +8,8 @@
 # Knobs: BENCH_RGW=0 skips RGW; RGW_STORE=bluestore for the disk-backed RGW (PUT).
 # Starts only loopback servers, stops everything it started (by pid) on exit.
 set -euo pipefail
+# A step that fails says which, even when its own output went elsewhere.
+trap 'echo "bench/run.sh: line $LINENO: exit status $? from: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=$(realpath "$ROOT/../shared/peers" 2>/dev/null || true)
@@ -143,9 +145,11 @@ if command -v nginx >/dev/null && nginx -t -c "$NGX/nginx.conf" -g 'daemon off;'
 else
   echo "the bench's own nginx did not start; see $NGX/test.log (continuing without it)" >&2
 fi
-# What each HTTPS server negotiates with OpenSSL's client (wrk uses OpenSSL too).
-tls_of() { echo | openssl s_client -connect "127.0.0.1:$1" -CAfile "$OUT/tls/ca.pem" 2>/dev/null |
-           awk '/^New, / {print $2 " " $NF; exit}'; }
+# What each HTTPS server negotiates with OpenSSL's client (wrk uses OpenSSL too). awk reads
+# to the end: an awk that exits at the match can leave s_client writing into a closed pipe,
+# and its SIGPIPE, under pipefail, ended this script silently (CI, stop 38).
+tls_of() { { echo | openssl s_client -connect "127.0.0.1:$1" -CAfile "$OUT/tls/ca.pem" 2>/dev/null || true; } |
+           awk '/^New, / && !seen {print $2 " " $NF; seen = 1}'; }
 TLS_SLUICE=$(tls_of $TLS_PORT); TLS_NGINX=$( [ -n "${URL[nginx-tls,4k]:-}" ] && tls_of $NGINX_TLS_PORT || echo "not run")
 
 targets=(sluice sluice-nolog sluice-tls); [ -n "${URL[nginx,4k]:-}" ] && targets+=(nginx)

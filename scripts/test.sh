@@ -15,6 +15,8 @@
 # Each phase's time is printed, and appended to $SLUICE_TIMINGS when that is set.
 # CI (.ci/run) runs this inside a freshly bootstrapped Debian root: scripts/fresh-check.sh.
 set -euo pipefail
+# A step that fails says which, even when its own output went elsewhere.
+trap 'echo "scripts/test.sh: line $LINENO: exit status $? from: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 tprev=$(date +%s)
 phase() {
