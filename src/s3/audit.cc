@@ -20,6 +20,8 @@ bool IsAudited(Op op) {
     case Op::kPutObjectAcl:
     case Op::kPutBucketCors:
     case Op::kDeleteBucketCors:
+    case Op::kPutBucketEncryption:
+    case Op::kDeleteBucketEncryption:
     case Op::kPutObjectLockConfiguration:
     case Op::kPutObjectRetention:
     case Op::kPutObjectLegalHold:

@@ -416,6 +416,12 @@ Task<Result<std::shared_ptr<const BucketAccessCache::Entry>>> BucketAccessCache:
              replication.status().code() != Err::kNoSuchBucket) {
     co_return replication.status();
   }
+  auto sse = co_await index_->GetBucketConfig(name, "encryption");
+  if (sse.ok()) {
+    e->default_sse = true;
+  } else if (sse.status().code() != Err::kNotFound && sse.status().code() != Err::kNoSuchBucket) {
+    co_return sse.status();
+  }
   auto owner = co_await index_->GetBucketConfig(name, kOwnershipConfig);
   if (owner.ok()) {
     e->acls_disabled = *owner == "BucketOwnerEnforced";
@@ -527,6 +533,11 @@ std::string_view ActionOf(Op op, std::string_view sub) {
       return "s3:PutBucketCORS";
     case Op::kGetBucketCors:
       return "s3:GetBucketCORS";
+    case Op::kPutBucketEncryption:
+    case Op::kDeleteBucketEncryption:
+      return "s3:PutEncryptionConfiguration";
+    case Op::kGetBucketEncryption:
+      return "s3:GetEncryptionConfiguration";
     case Op::kPreflight:
       return "";
     case Op::kGetObjectAttributes:

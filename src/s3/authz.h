@@ -66,6 +66,9 @@ struct BucketAccessEntry {
     int64_t at = 0;
   };
   std::optional<Snapshot> snapshot;
+  // Bucket default encryption (PutBucketEncryption): new objects written without
+  // encryption headers are encrypted with SSE-S3.
+  bool default_sse = false;
 };
 
 class BucketAccessCache {

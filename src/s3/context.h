@@ -35,6 +35,7 @@ class ReplicationTargets;  // s3/replication_target.h
 class ReadCache;           // s3/read_cache.h
 class RequestMetrics;      // s3/request_metrics.h
 class AuditLog;            // s3/audit.h
+class SseKeyring;          // s3/sse.h
 
 struct Services {
   // The backends as the I/O threads call them: every call awaited (docs/architecture.md).
@@ -53,6 +54,8 @@ struct Services {
   RequestMetrics* metrics = nullptr;
   // Where audited actions are recorded (s3/audit.h); null: nowhere.
   AuditLog* audit = nullptr;
+  // The SSE-S3 master keys (s3/sse.h); null: SSE-S3 is refused (501).
+  const SseKeyring* sse_keys = nullptr;
   // Appends in flight, one per object (s3/ops/append.cc).
   std::shared_ptr<AppendLocks> append_locks = std::make_shared<AppendLocks>();
   std::string region = "us-east-1";
@@ -88,6 +91,8 @@ struct Ctx {
   // audit record (DeleteObjects: the keys it deleted).
   std::optional<Op> op = std::nullopt;
   std::string audit_detail = {};
+  // The request carries server-side encryption headers its operation takes (s3/sse.h).
+  bool sse_headers = false;
 };
 
 }  // namespace sluice::s3

@@ -279,8 +279,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   {
     Status unsupported = Status::Ok();
     const bool appends = route.op == Op::kPutObject;
+    const SseFields sse = appends ? SseFields::kWrite
+                          : route.op == Op::kGetObject || route.op == Op::kHeadObject
+                              ? SseFields::kRead
+                              : SseFields::kNone;
     ctx.req.ForEachHeader([&](std::string_view n, std::string_view v) {
-      if (unsupported.ok()) unsupported = CheckRequestField(n, v, appends);
+      if (unsupported.ok()) unsupported = CheckRequestField(n, v, appends, sse, &ctx.sse_headers);
     });
     SLUICE_CO_RETURN_IF_ERROR(unsupported);
   }
@@ -395,6 +399,12 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
       co_return co_await GetBucketCors(ctx);
     case Op::kDeleteBucketCors:
       co_return co_await DeleteBucketCors(ctx);
+    case Op::kPutBucketEncryption:
+      co_return co_await PutBucketEncryption(ctx);
+    case Op::kGetBucketEncryption:
+      co_return co_await GetBucketEncryption(ctx);
+    case Op::kDeleteBucketEncryption:
+      co_return co_await DeleteBucketEncryption(ctx);
     case Op::kPreflight:
       co_return co_await PreflightCors(ctx);
     case Op::kGetObjectAttributes:

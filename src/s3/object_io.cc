@@ -5,20 +5,23 @@
 #include <cstdlib>
 #include <functional>
 
+#include "common/frame_cipher.h"
 #include "common/md5.h"
 #include "common/strings.h"
+#include "s3/sse.h"
 
 namespace sluice::s3 {
 
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
-                               const UploadId& upload, TarIndexer* tar) {
+                               const UploadId& upload, TarIndexer* tar,
+                               const std::string* encrypt_key) {
   const Services& svc = ctx.svc;
   Stored out;
   auto declared = payload.declared_size();
   if (declared && *declared > max_size)
     co_return Error(Err::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size");
   // Inline only when the size is known up front and small.
-  if (allow_inline && declared && *declared <= svc.limits.inline_threshold) {
+  if (allow_inline && !encrypt_key && declared && *declared <= svc.limits.inline_threshold) {
     if (Status room = svc.data->backend().AdmitInline(*declared); !room.ok()) co_return room;
     out.inline_data.resize(*declared + 1);
     size_t got = 0;
@@ -35,8 +38,10 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     co_return out;
   }
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload}.Encode();
-  auto w = co_await svc.data->Create(declared.value_or(0), owner);
+  auto w = co_await svc.data->Create(
+      declared ? (encrypt_key ? FrameCipher::StoredSize(*declared) : *declared) : 0, owner);
   if (!w.ok()) co_return w.status();
+  if (encrypt_key) *w = EncryptingWriter(std::move(*w), *encrypt_key);
   std::function<void(const char*, size_t)> also;
   if (tar) also = [tar](const char* p, size_t n) { tar->Update(p, n); };
   co_return co_await StoreBodyInto(ctx, payload, std::move(*w), max_size, std::move(also));
@@ -225,9 +230,18 @@ Task<Status> SendData(Ctx& ctx, const storage::DataReader& reader, uint64_t offs
   co_return co_await reader.Send(sink, offset, n, ctx.svc.limits.io_buffer);
 }
 
-Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
-                                                                    const meta::ObjectMeta& m,
-                                                                    uint64_t offset, uint64_t len) {
+namespace {
+std::unique_ptr<storage::DataReader> Plain(const Ctx& ctx, std::unique_ptr<storage::DataReader> r,
+                                           std::string_view object_key,
+                                           const std::string& data_id) {
+  if (object_key.empty()) return r;
+  return DecryptingReader(std::move(r), object_key, data_id, ctx.svc.blocking);
+}
+}  // namespace
+
+Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(
+    Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
+    std::string_view object_key) {
   std::unique_ptr<storage::DataReader> none;
   if (m.segments.empty() || len == 0) co_return none;
   uint64_t seg_start = 0;
@@ -235,7 +249,7 @@ Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
     if (offset < seg_start + seg.size) {
       auto reader = co_await ctx.svc.data->Open(seg.data_id);
       if (!reader.ok()) co_return DataOpenFailed(reader.status(), seg.data_id);
-      co_return std::move(reader).value();
+      co_return Plain(ctx, std::move(reader).value(), object_key, seg.data_id);
     }
     seg_start += seg.size;
   }
@@ -243,9 +257,12 @@ Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
 }
 
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
-                             std::unique_ptr<storage::DataReader> first) {
+                             std::unique_ptr<storage::DataReader> first,
+                             std::string_view object_key) {
   if (len == 0) co_return Status::Ok();
   if (m.segments.empty()) {
+    if (!object_key.empty())
+      co_return Status(Err::kCorruption, "an encrypted object without data segments");
     co_return co_await ctx.resp.Write(std::string_view(m.inline_data).substr(offset, len));
   }
   ResponseSink sink(ctx.resp);
@@ -256,7 +273,10 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
       uint64_t from = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - from);
       Result<std::unique_ptr<storage::DataReader>> reader = std::move(first);
-      if (!*reader) reader = co_await ctx.svc.data->Open(seg.data_id);
+      if (!*reader) {
+        reader = co_await ctx.svc.data->Open(seg.data_id);
+        if (reader.ok()) *reader = Plain(ctx, std::move(*reader), object_key, seg.data_id);
+      }
       if (!reader.ok()) co_return DataOpenFailed(reader.status(), seg.data_id);
       if ((*reader)->Size() < from + n)
         co_return Status(Err::kCorruption,

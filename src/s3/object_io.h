@@ -26,9 +26,11 @@ struct Stored {
 // Nothing is visible until the caller publishes it through the index, as a version of
 // ctx.bucket/ctx.key or, with `upload`, as a part of that upload (the data's owner).
 // `tar`, when given, sees the bytes of a stored (not inline) body in order, to find a tar
-// archive's member table (s3/tar_members.h).
+// archive's member table (s3/tar_members.h). `encrypt_key`, when given, is the object key
+// the bytes are stored encrypted under (s3/sse.h); they are then never inline.
 Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, uint64_t max_size,
-                               const UploadId& upload = {}, TarIndexer* tar = nullptr);
+                               const UploadId& upload = {}, TarIndexer* tar = nullptr,
+                               const std::string* encrypt_key = nullptr);
 
 // The same into a writer the caller opened (Create, or Extend for an append): `size` is
 // what this call wrote. `also` sees every piece of the body in order (a hash over more than
@@ -66,16 +68,18 @@ Status DataOpenFailed(Status st, const std::string& data_id);
 // Sends [offset, offset+len) of an object whose head was already sent with Begin().
 // `first`, when given, is the reader of the first segment the range touches, opened by
 // OpenFirstSegment before the head went out (so a missing data file is still a clean 500).
+// `object_key`: an encrypted object's key (s3/sse.h), empty for a plain one.
 Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
-                             std::unique_ptr<storage::DataReader> first = nullptr);
+                             std::unique_ptr<storage::DataReader> first = nullptr,
+                             std::string_view object_key = {});
 // Sends [offset, offset+n) of one data's bytes after Begin() (a read-through cache's fill
 // in flight, s3/read_cache.h).
 Task<Status> SendData(Ctx& ctx, const storage::DataReader& reader, uint64_t offset, uint64_t n);
 // Opens the data of the segment holding byte `offset` (null for an object without
 // segments, or an empty range): before Begin(), so its failure can still be answered.
-Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
-                                                                    const meta::ObjectMeta& m,
-                                                                    uint64_t offset, uint64_t len);
+Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(
+    Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
+    std::string_view object_key = {});
 
 // Copies [offset, offset+len) of `src` into new durable data. Inline when small and
 // allow_inline.

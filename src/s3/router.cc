@@ -10,7 +10,7 @@ namespace {
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
 constexpr std::string_view kBucketConfigs[] = {
-    "website", "logging", "notification", "encryption", "requestPayment", "accelerate", "tagging"};
+    "website", "logging", "notification", "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.
@@ -104,6 +104,12 @@ std::string_view OpName(Op op) {
       return "GetBucketCors";
     case Op::kDeleteBucketCors:
       return "DeleteBucketCors";
+    case Op::kPutBucketEncryption:
+      return "PutBucketEncryption";
+    case Op::kGetBucketEncryption:
+      return "GetBucketEncryption";
+    case Op::kDeleteBucketEncryption:
+      return "DeleteBucketEncryption";
     case Op::kPreflight:
       return "PreflightCors";
     case Op::kGetObjectAttributes:
@@ -296,6 +302,17 @@ Result<Route> RouteByShape(std::string_view method, std::string_view host,
         r.op = Op::kPutBucketCors;
       else if (method == "DELETE")
         r.op = Op::kDeleteBucketCors;
+      else
+        return deny();
+      return r;
+    }
+    if (q.Has("encryption")) {
+      if (method == "GET")
+        r.op = Op::kGetBucketEncryption;
+      else if (method == "PUT")
+        r.op = Op::kPutBucketEncryption;
+      else if (method == "DELETE")
+        r.op = Op::kDeleteBucketEncryption;
       else
         return deny();
       return r;

@@ -51,6 +51,9 @@ enum class Op {
   kPutBucketCors,
   kGetBucketCors,
   kDeleteBucketCors,
+  kPutBucketEncryption,
+  kGetBucketEncryption,
+  kDeleteBucketEncryption,
   kPreflight,  // OPTIONS: a CORS preflight
   kGetObjectAttributes,
   kPutObjectLockConfiguration,

@@ -39,10 +39,24 @@ constexpr Unsupported kAlways[] = {
     {"x-amz-rename-source", "RenameObject (S3 Express)"},
 };
 
+bool TakesSse(std::string_view name, SseFields sse) {
+  if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-algorithm") ||
+      EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-key") ||
+      EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-key-md5"))
+    return true;
+  return sse == SseFields::kWrite && EqualsIgnoreCase(name, "x-amz-server-side-encryption");
+}
+
 }  // namespace
 
-Status CheckRequestField(std::string_view name, std::string_view value, bool appends) {
+Status CheckRequestField(std::string_view name, std::string_view value, bool appends,
+                         SseFields sse, bool* sse_seen) {
   if (!StartsWithIgnoreCase(name, "x-amz-")) return Status::Ok();
+  if (sse != SseFields::kNone && StartsWithIgnoreCase(name, "x-amz-server-side-encryption") &&
+      TakesSse(name, sse)) {
+    if (sse_seen) *sse_seen = true;
+    return Status::Ok();
+  }
   for (const auto& u : kAlways)
     if (EqualsIgnoreCase(name, u.name)) return Refuse(u.name, u.feature);
   if (EqualsIgnoreCase(name, "x-amz-write-offset-bytes")) {

@@ -10,9 +10,16 @@
 
 namespace sluice::s3 {
 
+// Which server-side encryption headers an operation takes (s3/sse.h): PutObject the
+// x-amz-server-side-encryption header and the SSE-C three; GetObject and HeadObject the
+// SSE-C three. Every other operation refuses them (501) for now.
+enum class SseFields { kNone, kRead, kWrite };
+
 // Checks one request header, or one POST form field (they share the names). kNotImplemented
 // when it asks for a missing feature, else Ok. `appends`: the request is a PutObject, which
-// takes x-amz-write-offset-bytes (an append); every other request refuses it.
-Status CheckRequestField(std::string_view name, std::string_view value, bool appends = false);
+// takes x-amz-write-offset-bytes (an append); every other request refuses it. `sse_seen`,
+// when given, is set when the field is an encryption header the operation takes.
+Status CheckRequestField(std::string_view name, std::string_view value, bool appends = false,
+                         SseFields sse = SseFields::kNone, bool* sse_seen = nullptr);
 
 }  // namespace sluice::s3

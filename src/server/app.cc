@@ -33,6 +33,7 @@
 #include "s3/read_cache.h"
 #include "s3/replication_worker.h"
 #include "s3/request_metrics.h"
+#include "s3/sse.h"
 #include "server/admin_api.h"
 #include "server/audit_log.h"
 #include "server/console.h"
@@ -154,6 +155,23 @@ Result<std::string> LoadMasterKey(const std::string& path, io::FileSystem* fs, i
   SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, HexEncode(key) + "\n", 0600));
   *created = true;
   return key;
+}
+
+// Loads the SSE-S3 keyring, creating it (one key, 0600, synced) on first start when
+// `create`.
+Result<s3::SseKeyring> LoadSseKeys(const std::string& path, io::FileSystem* fs, io::Random* rnd,
+                                   bool create, bool* created) {
+  *created = false;
+  if (!fs->Exists(path)) {
+    if (!create) return Status(Err::kNotFound, path + " does not exist");
+    const std::string text = s3::SseKeyring::Format({s3::SseKeyring::Generate({}, rnd)});
+    SLUICE_RETURN_IF_ERROR(fs->WriteWholeFileDurably(path, text, 0600));
+    *created = true;
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string text, fs->ReadWholeFile(path));
+  auto ring = s3::SseKeyring::Parse(text);
+  if (!ring.ok()) return Status(Err::kCorruption, path + ": " + std::string(ring.status().message()));
+  return ring;
 }
 
 // The index keeps a sample sealed with the IAM key: a server started with another key (a
@@ -404,6 +422,24 @@ int RunServer(const ServerConfig& cfg) {
       audit = std::move(opened).value();
       svc.audit = audit.get();
       admin.EnableAudit(audit.get());
+    }
+  }
+  // Encryption at rest (docs/encryption.md): the SSE-S3 master keys.
+  std::optional<s3::SseKeyring> sse_keys;
+  {
+    std::string path = cfg.sse_key_file;
+    if (path.empty() && !rados) {
+      path = cfg.data_dir;
+      while (path.size() > 1 && path.back() == '/') path.pop_back();
+      path += ".sse-keys";
+    }
+    if (!path.empty()) {
+      bool created = false;
+      auto ring = LoadSseKeys(path, fs, io::SystemRandom(), !rados, &created);
+      if (!ring.ok()) return fail("SSE key file", ring.status());
+      if (created) spdlog::info("created the SSE key file {} (it seals SSE-S3 object keys)", path);
+      sse_keys.emplace(std::move(ring).value());
+      svc.sse_keys = &*sse_keys;
     }
   }
   // Remote replication targets, their secrets sealed like users' (docs/replication.md).
@@ -672,6 +708,32 @@ int RunServer(const ServerConfig& cfg) {
   spdlog::info("stopped cleanly");
   if (access_sink) access_sink->flush();  // every line of a clean stop is written
   spdlog::shutdown();
+  return 0;
+}
+
+int RotateSseKey(const std::string& path) {
+  io::FileSystem* fs = io::PosixFileSystem();
+  std::vector<s3::SseKeyring::Key> keys;
+  if (fs->Exists(path)) {
+    bool created = false;
+    auto ring = LoadSseKeys(path, fs, io::SystemRandom(), false, &created);
+    if (!ring.ok()) {
+      std::fprintf(stderr, "sluice: %s\n", ring.status().ToString().c_str());
+      return 1;
+    }
+    keys = ring->keys();
+  }
+  keys.push_back(s3::SseKeyring::Generate(keys, io::SystemRandom()));
+  if (Status s = fs->WriteWholeFileDurably(path, s3::SseKeyring::Format(keys), 0600); !s.ok()) {
+    std::fprintf(stderr, "sluice: writing %s: %s\n", path.c_str(), s.ToString().c_str());
+    return 1;
+  }
+  std::printf("%s\n", keys.back().id.c_str());
+  std::fprintf(stderr,
+               "sluice: %s now holds %zu keys; new SSE-S3 objects use key %s once the server "
+               "restarts (every gateway needs the same file); objects written before keep "
+               "opening with the key that sealed them\n",
+               path.c_str(), keys.size(), keys.back().id.c_str());
   return 0;
 }
 

@@ -9,6 +9,11 @@
 
 namespace sluice::server {
 
+// `sluice sse-keys rotate`: adds a new SSE-S3 master key to `path` (creating the file),
+// which seals the keys of objects written after the next start; the older keys stay to
+// open what they sealed. Prints the new key's id.
+int RotateSseKey(const std::string& path);
+
 struct ServerConfig {
   std::string data_dir = "./data";
   // Free space kept on the data directory's disk for deletes and the index: new data is
@@ -44,6 +49,10 @@ struct ServerConfig {
   // The master key sealing IAM secrets at rest; empty: DATA_DIR + ".iam-key", beside the
   // data directory rather than in it, so a copy of the data does not carry it.
   std::string iam_key_file;
+  // The SSE-S3 master keys (s3/sse.h, docs/encryption.md); empty: DATA_DIR + ".sse-keys"
+  // on the local backend, created on first start. With --ceph-conf there is no default:
+  // without one SSE-S3 is refused (501), since every gateway must hold the same keys.
+  std::string sse_key_file;
   int64_t sts_min_duration_s = 900;  // the shortest STS session AssumeRole grants
   // Seconds between lifecycle passes (rules are day-granular; a pass is cheap when no bucket
   // has rules); 0 turns the worker off.

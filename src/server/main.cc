@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
                   "Master key sealing IAM secrets at rest (default: DATA.iam-key, beside the data "
                   "directory; created on first start). With --ceph-conf it is required: the same "
                   "file on every gateway, created by the first; it never goes to the cluster");
+  srv->add_option("--sse-key-file", cfg.sse_key_file,
+                  "SSE-S3 master keys (default: DATA.sse-keys, beside the data directory; "
+                  "created on first start). With --ceph-conf there is no default: the same file "
+                  "on every gateway (made by `sluice sse-keys rotate`), or SSE-S3 is refused");
   srv->add_option(
          "--ceph-conf", cfg.ceph_conf,
          "Serve from a Ceph cluster (its ceph.conf, naming monitors and keyring) instead of "
@@ -164,6 +168,16 @@ int main(int argc, char** argv) {
                   "\"_other\"")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));
+  std::string sse_key_path;
+  auto* sse = app.add_subcommand("sse-keys", "Manage the SSE-S3 master key file (offline)");
+  sse->require_subcommand(1);
+  auto* rotate = sse->add_subcommand(
+      "rotate",
+      "Add a new master key to the file (creating it): objects written after the server's next "
+      "start are sealed with it; older keys stay, to open what they sealed. No data is "
+      "rewritten");
+  rotate->add_option("--file", sse_key_path, "The key file (the server's --sse-key-file)")
+      ->required();
   sluice::cli::AdminCommand admin;
   admin.Register(app);
   sluice::cli::DataCommands data;
@@ -171,6 +185,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (admin.parsed()) return admin.Run();
   if (data.parsed()) return data.Run();
+  if (*rotate) return sluice::server::RotateSseKey(sse_key_path);
 
   if (!domains.empty()) {
     cfg.domains.clear();

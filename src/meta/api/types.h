@@ -121,6 +121,9 @@ struct ObjectMeta {
   // atomic step, and reads leave it empty (Index::GetMember, ListMembers read it).
   uint64_t tar_members = 0;
   std::vector<TarEntry> members;
+  // Server-side encryption (docs/encryption.md): how this version's bytes are encrypted,
+  // opaque here (the S3 layer's s3::SseRecord); empty for a plain object.
+  std::string encryption;
 };
 
 inline constexpr char kReplicationPending[] = "PENDING";

@@ -354,7 +354,8 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
   // Optional, added with versioning: absent means an unversioned (legacy null) record.
   const bool locked = !m.retention.mode.empty() || m.legal_hold;
   const bool appendable = !m.append_state.empty();
-  const bool tar = m.tar_members > 0;
+  const bool encrypted = !m.encryption.empty();
+  const bool tar = m.tar_members > 0 || encrypted;
   if (!m.version.empty() || m.delete_marker || locked || !m.replication_status.empty() ||
       appendable || tar) {
     uint64_t flags = (m.version.empty() ? 0 : kHasVersion) | (m.version.is_null() ? kNullFlag : 0) |
@@ -375,6 +376,7 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere) {
     w.Str(m.replication_status);                 // optional, added with replication
   if (appendable || tar) w.Str(m.append_state);  // optional, added with appends
   if (tar) w.U64(m.tar_members);                 // optional, added with tar member tables
+  if (encrypted) w.Str(m.encryption);            // optional, added with encryption at rest
   return w.Take();
 }
 
@@ -389,6 +391,7 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   m->append_state.clear();
   m->tar_members = 0;
   m->members.clear();
+  m->encryption.clear();
   if (r.AtEnd()) return Status::Ok();
   uint64_t flags, micros, rand;
   if (!r.U64(&flags) || !r.U64(&micros) || !r.U64(&rand)) return Corrupt("object version");
@@ -410,6 +413,8 @@ Status DecodeVersionFields(Reader& r, ObjectMeta* m, bool* inline_elsewhere = nu
   if (!r.Str(&m->append_state)) return Corrupt("object append state");
   if (r.AtEnd()) return Status::Ok();
   if (!r.U64(&m->tar_members)) return Corrupt("object tar member count");
+  if (r.AtEnd()) return Status::Ok();
+  if (!r.Str(&m->encryption)) return Corrupt("object encryption");
   return Status::Ok();
 }
 }  // namespace

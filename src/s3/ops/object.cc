@@ -1,5 +1,6 @@
 // PutObject, GetObject, HeadObject, DeleteObject.
 #include "common/checksum.h"
+#include "common/hash.h"
 #include "common/strings.h"
 #include "s3/authz.h"
 #include "s3/headers.h"
@@ -8,6 +9,7 @@
 #include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
+#include "s3/sse.h"
 #include "s3/tar_members.h"
 #include "s3/versions.h"
 
@@ -40,17 +42,45 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_RETURN_IF_ERROR(
       ObjectLockForWrite(ctx.req, bucket, svc.clock->NowMicros(), &m.retention, &m.legal_hold));
   SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
+  // Encryption at rest: what the headers ask for, else the bucket's default (s3/sse.h).
+  SseRequest sse;
+  if (ctx.sse_headers) {
+    SLUICE_CO_ASSIGN_OR_RETURN(sse, ParseWriteSse(ctx.req));
+  }
+  if (sse.mode == SseMode::kNone) {
+    bool by_default = false;
+    if (const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket)) {
+      by_default = e->default_sse;
+    } else {
+      SLUICE_CO_ASSIGN_OR_RETURN(by_default, co_await BucketEncryptsByDefault(ctx));
+    }
+    if (by_default) sse.mode = SseMode::kS3;
+  }
+  std::optional<std::pair<SseRecord, std::string>> enc;  // the record and the object key
+  if (sse.mode != SseMode::kNone) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto made, NewObjectKey(sse, svc.sse_keys, svc.random));
+    enc.emplace(std::move(made));
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
 
-  TarIndexer tar;  // a tar archive's member table, found as the bytes go by
+  TarIndexer tar;  // a tar archive's member table, found as the bytes go by (not encrypted)
   const UploadId no_upload;
   SLUICE_CO_ASSIGN_OR_RETURN(
       Stored stored,
-      co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, no_upload, &tar));
+      co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, no_upload,
+                         enc ? nullptr : &tar, enc ? &enc->second : nullptr));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
-  AttachMembers(tar, &m);
+  if (enc) {
+    m.encryption = enc->first.Encode();
+    // S3's ETag of an SSE-C object is not the MD5 of its bytes, which would tell anyone
+    // who can list the bucket whether it holds a known plaintext: a keyed digest instead.
+    if (sse.mode == SseMode::kCustomer)
+      m.etag = HexEncode(HmacSha256(enc->second, stored.md5).substr(0, 16));
+  } else {
+    AttachMembers(tar, &m);
+  }
   m.version = NewVersionStamp(svc, now);
   if (replica) {
     m.version = replica->version;
@@ -82,6 +112,8 @@ Task<Status> PutObject(Ctx& ctx) {
   AddVersionHeader(head, written->version);
   AddExpiration(ctx, head, m);
   AddChecksumHeaders(head, m);
+  if (enc)
+    for (auto& [name, value] : SseResponseHeaders(enc->first, sse)) head.Set(name, value);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 
@@ -93,6 +125,16 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
       co_await LookupVersion(ctx, ctx.bucket, ctx.key, ctx.version);
   SLUICE_CO_RETURN_IF_ERROR(ReadableVersion(ctx, found, ctx.version));
   const meta::ObjectMeta& m = *found;
+  // An encrypted object's key (s3/sse.h): SSE-C needs the client's key, which must be the
+  // one it was written with.
+  std::string object_key;
+  std::vector<std::pair<std::string, std::string>> sse_headers;
+  if (!m.encryption.empty() || ctx.sse_headers) {
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRequest asked, ParseReadSse(ctx.req));
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRecord rec, SseRecord::Decode(m.encryption));
+    SLUICE_CO_ASSIGN_OR_RETURN(object_key, ObjectKeyFor(rec, asked, ctx.svc.sse_keys));
+    sse_headers = SseResponseHeaders(rec, asked);
+  }
   Status pre = CheckReadPreconditions(ctx.req, m);
   if (pre.code() == Err::kNotModified) {
     http::ResponseHead head;
@@ -109,6 +151,7 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
   AddVersionHeader(head,
                    m.version.empty() && ctx.version.is_null() ? VersionId::Null() : m.version);
   AddObjectLockHeaders(head, m);
+  for (auto& [name, value] : sse_headers) head.Set(name, value);
   if (ctx.version.empty()) AddExpiration(ctx, head, m);
   uint64_t offset = 0, length = m.size;
   bool partial = false;
@@ -147,9 +190,10 @@ Task<Status> GetObject(Ctx& ctx, bool head_only) {
         head_only ? std::string_view() : std::string_view(m.inline_data).substr(offset, length);
     co_return co_await ctx.resp.Send(head, body, length);
   }
-  SLUICE_CO_ASSIGN_OR_RETURN(auto first, co_await OpenFirstSegment(ctx, m, offset, length));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto first,
+                             co_await OpenFirstSegment(ctx, m, offset, length, object_key));
   SLUICE_CO_RETURN_IF_ERROR(co_await ctx.resp.Begin(head, length));
-  co_return co_await SendObjectRange(ctx, m, offset, length, std::move(first));
+  co_return co_await SendObjectRange(ctx, m, offset, length, std::move(first), object_key);
 }
 
 Task<Status> DeleteObject(Ctx& ctx) {

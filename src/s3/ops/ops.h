@@ -65,6 +65,12 @@ Task<Status> PutObjectAcl(Ctx& ctx);
 Task<Status> GetObjectAttributes(Ctx& ctx);
 // post_object.cc
 Task<Status> PostObject(Ctx& ctx);
+// encryption.cc
+Task<Status> PutBucketEncryption(Ctx& ctx);
+Task<Status> GetBucketEncryption(Ctx& ctx);
+Task<Status> DeleteBucketEncryption(Ctx& ctx);
+// Whether new objects of ctx.bucket are encrypted (SSE-S3) when a write asks for nothing.
+Task<Result<bool>> BucketEncryptsByDefault(Ctx& ctx);
 // cors.cc
 Task<Status> PutBucketCors(Ctx& ctx);
 Task<Status> GetBucketCors(Ctx& ctx);
