@@ -279,10 +279,27 @@ Task<Status> S3Handler::Execute(Ctx& ctx, CommonHeaders& resp) {
   {
     Status unsupported = Status::Ok();
     const bool appends = route.op == Op::kPutObject;
-    const SseFields sse = appends ? SseFields::kWrite
-                          : route.op == Op::kGetObject || route.op == Op::kHeadObject
-                              ? SseFields::kRead
-                              : SseFields::kNone;
+    SseFields sse = SseFields::kNone;
+    switch (route.op) {
+      case Op::kPutObject:
+      case Op::kCreateMultipartUpload:
+        sse = SseFields::kWrite;
+        break;
+      case Op::kGetObject:
+      case Op::kHeadObject:
+      case Op::kUploadPart:
+      case Op::kCompleteMultipartUpload:
+        sse = SseFields::kRead;
+        break;
+      case Op::kCopyObject:
+        sse = SseFields::kCopy;
+        break;
+      case Op::kUploadPartCopy:
+        sse = SseFields::kPartCopy;
+        break;
+      default:
+        break;
+    }
     ctx.req.ForEachHeader([&](std::string_view n, std::string_view v) {
       if (unsupported.ok()) unsupported = CheckRequestField(n, v, appends, sse, &ctx.sse_headers);
     });

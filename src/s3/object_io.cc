@@ -293,10 +293,22 @@ Task<Status> SendObjectRange(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offse
 // The copy itself: blocking reads and appends, run as one job on the pool.
 Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
                                 const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
-                                bool allow_inline, const std::string& owner) {
+                                bool allow_inline, const std::string& owner,
+                                std::string_view src_key, std::string_view dst_key) {
   Stored out;
   Hasher md5(Hasher::Kind::kMd5);
   out.size = len;
+  if (!src_key.empty() && src.segments.empty() && src.size > 0)
+    return Status(Err::kCorruption, "an encrypted object without data segments");
+  if (!src.encryption.empty() && src_key.empty())
+    return Status(Err::kInternal, "a copy of an encrypted object without its key");
+  // An encrypted copy is never inline, and its writer encrypts.
+  if (!dst_key.empty()) allow_inline = false;
+  auto create = [&]() -> Result<std::unique_ptr<storage::DataWriter>> {
+    if (dst_key.empty()) return data.Create(len, owner);
+    SLUICE_ASSIGN_OR_RETURN(auto w, data.Create(FrameCipher::StoredSize(len), owner));
+    return EncryptingWriter(std::move(w), dst_key);
+  };
   if (src.segments.empty()) {
     std::string_view bytes = std::string_view(src.inline_data).substr(offset, len);
     md5.Update(bytes);
@@ -306,7 +318,7 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
       out.inline_data.assign(bytes);
       return out;
     }
-    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len, owner));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, create());
     SLUICE_RETURN_IF_ERROR(out.writer->Append(bytes.data(), bytes.size()));
     SLUICE_RETURN_IF_ERROR(out.writer->Commit());
     return out;
@@ -314,7 +326,7 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
   bool to_inline = allow_inline && len <= svc.limits.inline_threshold;
   if (to_inline) SLUICE_RETURN_IF_ERROR(data.AdmitInline(len));
   if (!to_inline) {
-    SLUICE_ASSIGN_OR_RETURN(out.writer, data.Create(len, owner));
+    SLUICE_ASSIGN_OR_RETURN(out.writer, create());
   }
   std::unique_ptr<char[]> buf(new char[svc.limits.io_buffer]);
   uint64_t seg_start = 0;
@@ -324,6 +336,8 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
       auto opened = data.Open(seg.data_id);
       if (!opened.ok()) return DataOpenFailed(opened.status(), seg.data_id);
       auto reader = std::move(opened).value();
+      if (!src_key.empty())  // on the pool already: reads decrypt here
+        reader = DecryptingReader(std::move(reader), src_key, seg.data_id, nullptr);
       uint64_t pos = offset - seg_start;
       uint64_t n = std::min<uint64_t>(len, seg.size - pos);
       while (n > 0) {
@@ -350,10 +364,13 @@ Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
 }
 
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                              uint64_t len, bool allow_inline, const std::string& owner) {
-  co_return co_await svc.data->Blocking([&svc, &src, offset, len, allow_inline, &owner] {
-    return CopyDataBlocking(svc, svc.data->backend(), src, offset, len, allow_inline, owner);
-  });
+                              uint64_t len, bool allow_inline, const std::string& owner,
+                              std::string_view src_key, std::string_view dst_key) {
+  co_return co_await svc.data->Blocking(
+      [&svc, &src, offset, len, allow_inline, &owner, src_key, dst_key] {
+        return CopyDataBlocking(svc, svc.data->backend(), src, offset, len, allow_inline, owner,
+                                src_key, dst_key);
+      });
 }
 
 }  // namespace sluice::s3

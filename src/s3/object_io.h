@@ -84,11 +84,15 @@ Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(
 // Copies [offset, offset+len) of `src` into new durable data. Inline when small and
 // allow_inline.
 // `owner` as for StoreBody: meta::DataOwner::Encode() of where it will be published.
+// `src_key`: the source's object key when it is encrypted (s3/sse.h), else empty;
+// `dst_key`: the key to store the copy encrypted under (never inline then), else empty.
 // The same on the calling thread, which may block (the replication worker's).
 Result<Stored> CopyDataBlocking(const Services& svc, storage::DataStore& data,
                                 const meta::ObjectMeta& src, uint64_t offset, uint64_t len,
-                                bool allow_inline, const std::string& owner);
+                                bool allow_inline, const std::string& owner,
+                                std::string_view src_key = {}, std::string_view dst_key = {});
 Task<Result<Stored>> CopyData(const Services& svc, const meta::ObjectMeta& src, uint64_t offset,
-                              uint64_t len, bool allow_inline, const std::string& owner);
+                              uint64_t len, bool allow_inline, const std::string& owner,
+                              std::string_view src_key = {}, std::string_view dst_key = {});
 
 }  // namespace sluice::s3

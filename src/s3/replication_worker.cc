@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "s3/object_io.h"
 #include "s3/replication_target.h"
+#include "s3/sse.h"
 
 namespace sluice::s3 {
 namespace {
@@ -423,7 +424,23 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
     return {Outcome::kCompleted, "", 0};
   }
   const std::string owner = meta::DataOwner{dest, task.key, {}}.Encode();
-  auto stored = CopyDataBlocking(svc_, svc_.data->backend(), m, 0, m.size, true, owner);
+  // An SSE-S3 source is decrypted and its replica encrypted under a key of its own; an SSE-C
+  // source cannot be: the server never holds its key (docs/encryption.md).
+  std::string src_key;
+  std::optional<std::pair<SseRecord, std::string>> enc;
+  if (!m.encryption.empty()) {
+    auto key = ObjectKeyFor(m.encryption, SseRequest{}, svc_.sse_keys);
+    if (!key.ok())
+      return {Outcome::kFailed,
+              "an SSE-C object is not replicated: the server never holds its key (" +
+                  std::string(key.status().message()) + ")"};
+    src_key = std::move(key).value();
+    auto made = NewObjectKey(SseRequest{SseMode::kS3, "", ""}, svc_.sse_keys, svc_.random);
+    if (!made.ok()) return failed("encrypting the copy for", made.status());
+    enc.emplace(std::move(made).value());
+  }
+  auto stored = CopyDataBlocking(svc_, svc_.data->backend(), m, 0, m.size, true, owner, src_key,
+                                 enc ? std::string_view(enc->second) : std::string_view());
   if (!stored.ok()) return failed("copying to", stored.status());
   meta::ObjectMeta out;
   std::vector<std::string> new_ids;
@@ -449,6 +466,7 @@ ReplicationWorker::Attempt ReplicationWorker::Copy(const BucketName& bucket,
   out.checksum_type = m.checksum_type;
   out.version = m.version;  // kept, unless the destination already has a newer version of the key
   out.replication_status = meta::kReplicationReplica;
+  if (enc) out.encryption = enc->first.Encode();
   const meta::WriteCondition unconditional;
   auto written = index.PutObject(dest, task.key, out, unconditional, &released);
   Status settled = SettleWrite(svc_, new_ids, written.status(), std::move(released));
@@ -486,7 +504,17 @@ ReplicationWorker::Attempt ReplicationWorker::CopyRemote(const BucketName& bucke
     if (!s.ok()) return failed("writing the delete marker to", s);
     return {Outcome::kCompleted, "", 0};
   }
-  // The source's bytes, read where the target asks (it goes part by part, in order).
+  // The source's bytes, read where the target asks (it goes part by part, in order):
+  // decrypted, for an SSE-S3 source; an SSE-C one cannot be (the server never holds its key).
+  std::string src_key;
+  if (!m.encryption.empty()) {
+    auto key = ObjectKeyFor(m.encryption, SseRequest{}, svc_.sse_keys);
+    if (!key.ok())
+      return {Outcome::kFailed,
+              "an SSE-C object is not replicated: the server never holds its key (" +
+                  std::string(key.status().message()) + ")"};
+    src_key = std::move(key).value();
+  }
   storage::DataStore& data = svc_.data->backend();
   std::unique_ptr<storage::DataReader> open;
   size_t open_index = SIZE_MAX;
@@ -507,6 +535,8 @@ ReplicationWorker::Attempt ReplicationWorker::CopyRemote(const BucketName& bucke
           auto opened = data.Open(seg.data_id);
           if (!opened.ok()) return DataOpenFailed(opened.status(), seg.data_id);
           open = std::move(opened).value();
+          if (!src_key.empty())
+            open = DecryptingReader(std::move(open), src_key, seg.data_id, nullptr);
           open_index = i;
         }
         const uint64_t pos = offset - start;

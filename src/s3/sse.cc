@@ -309,6 +309,10 @@ Result<SseRequest> ParseWriteSse(const http::Request& req) {
 
 Result<SseRequest> ParseReadSse(const http::Request& req) { return ParseCustomer(req, "x-amz-"); }
 
+Result<SseRequest> ParseCopySourceSse(const http::Request& req) {
+  return ParseCustomer(req, "x-amz-copy-source-");
+}
+
 // --- records ----------------------------------------------------------------------------
 
 std::string SseRecord::Encode() const {

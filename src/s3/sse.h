@@ -58,6 +58,8 @@ struct SseRequest {
 Result<SseRequest> ParseWriteSse(const http::Request& req);
 // The SSE-C headers of a read (GetObject, HeadObject); mode kNone when absent.
 Result<SseRequest> ParseReadSse(const http::Request& req);
+// The x-amz-copy-source-server-side-encryption-customer-* headers of a copy.
+Result<SseRequest> ParseCopySourceSse(const http::Request& req);
 
 // How a stored object is encrypted: kept in its record (meta::ObjectMeta::encryption).
 struct SseRecord {

@@ -39,12 +39,19 @@ constexpr Unsupported kAlways[] = {
     {"x-amz-rename-source", "RenameObject (S3 Express)"},
 };
 
+bool IsCustomerField(std::string_view rest) {  // after "x-amz-"
+  return EqualsIgnoreCase(rest, "server-side-encryption-customer-algorithm") ||
+         EqualsIgnoreCase(rest, "server-side-encryption-customer-key") ||
+         EqualsIgnoreCase(rest, "server-side-encryption-customer-key-md5");
+}
+
 bool TakesSse(std::string_view name, SseFields sse) {
-  if (EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-algorithm") ||
-      EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-key") ||
-      EqualsIgnoreCase(name, "x-amz-server-side-encryption-customer-key-md5"))
-    return true;
-  return sse == SseFields::kWrite && EqualsIgnoreCase(name, "x-amz-server-side-encryption");
+  std::string_view rest = name.substr(6);
+  const bool copies = sse == SseFields::kCopy || sse == SseFields::kPartCopy;
+  if (copies && StartsWithIgnoreCase(rest, "copy-source-")) return IsCustomerField(rest.substr(12));
+  if (IsCustomerField(rest)) return true;
+  return (sse == SseFields::kWrite || sse == SseFields::kCopy) &&
+         EqualsIgnoreCase(rest, "server-side-encryption");
 }
 
 }  // namespace
@@ -52,7 +59,9 @@ bool TakesSse(std::string_view name, SseFields sse) {
 Status CheckRequestField(std::string_view name, std::string_view value, bool appends,
                          SseFields sse, bool* sse_seen) {
   if (!StartsWithIgnoreCase(name, "x-amz-")) return Status::Ok();
-  if (sse != SseFields::kNone && StartsWithIgnoreCase(name, "x-amz-server-side-encryption") &&
+  if (sse != SseFields::kNone &&
+      (StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||
+       StartsWithIgnoreCase(name, "x-amz-copy-source-server-side-encryption")) &&
       TakesSse(name, sse)) {
     if (sse_seen) *sse_seen = true;
     return Status::Ok();

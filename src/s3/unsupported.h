@@ -13,7 +13,9 @@ namespace sluice::s3 {
 // Which server-side encryption headers an operation takes (s3/sse.h): PutObject the
 // x-amz-server-side-encryption header and the SSE-C three; GetObject and HeadObject the
 // SSE-C three. Every other operation refuses them (501) for now.
-enum class SseFields { kNone, kRead, kWrite };
+// CopyObject takes PutObject's and the copy source's SSE-C three; UploadPartCopy the SSE-C
+// three of the upload and of the copy source.
+enum class SseFields { kNone, kRead, kWrite, kCopy, kPartCopy };
 
 // Checks one request header, or one POST form field (they share the names). kNotImplemented
 // when it asks for a missing feature, else Ok. `appends`: the request is a PutObject, which

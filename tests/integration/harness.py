@@ -127,10 +127,11 @@ class Server:
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-            try:
-                os.unlink(self.data_dir.rstrip("/") + ".iam-key")  # created beside the data
-            except FileNotFoundError:
-                pass
+            for beside in (".iam-key", ".sse-keys"):  # created beside the data
+                try:
+                    os.unlink(self.data_dir.rstrip("/") + beside)
+                except FileNotFoundError:
+                    pass
 
 
 def signed_request(endpoint, method, path, headers=None, body=b"", ak=ACCESS_KEY, sk=SECRET_KEY,

@@ -195,6 +195,7 @@ struct UploadInfo {
   std::string acl;            // canned ACL for the object Complete publishes
   Retention retention = {};   // Object Lock settings for the object Complete publishes
   bool legal_hold = false;
+  std::string encryption;  // as ObjectMeta::encryption: the parts' and the object's
 };
 
 // The answer a completed multipart upload gave, kept for a while after completion so that a

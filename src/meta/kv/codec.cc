@@ -530,6 +530,7 @@ std::string EncodeUpload(const UploadInfo& u) {
   w.Str(u.retention.mode);  // optional, added with Object Lock
   w.I64(u.retention.until_micros);
   w.U64(u.legal_hold ? 1 : 0);
+  if (!u.encryption.empty()) w.Str(u.encryption);  // optional, added with encryption at rest
   return w.Take();
 }
 
@@ -550,6 +551,7 @@ Status DecodeUpload(std::string_view in, UploadInfo* u) {
       return Corrupt("upload record");
     u->legal_hold = hold != 0;
   }
+  if (!r.AtEnd() && !r.Str(&u->encryption)) return Corrupt("upload record");
   if (!u->checksum_algo.empty() && u->checksum_type.empty()) u->checksum_type = "COMPOSITE";
   return Status::Ok();
 }

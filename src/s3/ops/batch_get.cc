@@ -50,6 +50,7 @@ struct Entry {
   uint64_t base = 0, whole = 0;     // where the thing asked for (object or member) sits
   std::string etag;                 // its ETag
   std::string header;               // the member's tar header blocks
+  std::string object_key;           // an SSE-S3 object's key (s3/sse.h), else empty
 };
 
 // The pax records that describe a member: what a reader needs beyond name and size.
@@ -178,13 +179,17 @@ class GatherSink final : public storage::ByteSink {
 class Readers {
  public:
   static constexpr size_t kOpenReaders = 32;
-  Task<Result<storage::DataReader*>> Get(Ctx& ctx, const std::string& id) {
+  Task<Result<storage::DataReader*>> Get(Ctx& ctx, const std::string& id,
+                                         std::string_view object_key) {
     for (auto& [have, reader] : open_)
       if (have == id) co_return reader.get();
     auto opened = co_await ctx.svc.data->Open(id);
     if (!opened.ok()) co_return DataOpenFailed(opened.status(), id);
     if (open_.size() == kOpenReaders) open_.erase(open_.begin());
-    open_.emplace_back(id, std::move(opened).value());
+    std::unique_ptr<storage::DataReader> reader = std::move(opened).value();
+    if (!object_key.empty())
+      reader = DecryptingReader(std::move(reader), object_key, id, ctx.svc.blocking);
+    open_.emplace_back(id, std::move(reader));
     co_return open_.back().second.get();
   }
 
@@ -193,8 +198,8 @@ class Readers {
 };
 
 // [offset, offset + len) of a stored object, through the gathering sink.
-Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
-                        Readers& readers, GatherSink& sink) {
+Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, std::string_view object_key,
+                        uint64_t offset, uint64_t len, Readers& readers, GatherSink& sink) {
   uint64_t seg_start = 0;
   for (const auto& seg : m.segments) {
     const uint64_t seg_end = seg_start + seg.size;
@@ -202,7 +207,7 @@ Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, ui
       const uint64_t from = offset - seg_start;
       const uint64_t n = std::min<uint64_t>(len, seg.size - from);
       SLUICE_CO_ASSIGN_OR_RETURN(storage::DataReader * reader,
-                                 co_await readers.Get(ctx, seg.data_id));
+                                 co_await readers.Get(ctx, seg.data_id, object_key));
       if (reader->Size() < from + n)
         co_return Status(Err::kCorruption,
                          "data " + seg.data_id + " is shorter than its index entry");
@@ -246,6 +251,16 @@ Task<Status> BatchGet(Ctx& ctx) {
   Archives archives;
   for (auto& e : entries) {
     if (e.status.ok()) e.status = co_await Resolve(ctx, e, &inline_budget, &archives);
+    // An SSE-S3 object is decrypted as it goes out; an SSE-C one needs its key, which a
+    // batch has no way to carry (docs/encryption.md).
+    if (e.status.ok() && !e.meta.encryption.empty()) {
+      auto key = ObjectKeyFor(e.meta.encryption, SseRequest{}, svc.sse_keys);
+      if (key.ok())
+        e.object_key = std::move(key).value();
+      else
+        e.status = Error(Err::kInvalidRequest,
+                         "an SSE-C object cannot be read in a batch: GET it with its key");
+    }
     if (!e.status.ok()) {
       if (!error_entries) {
         if (e.status.message().empty() || e.status.code() == Err::kAccessDenied) co_return e.status;
@@ -280,7 +295,7 @@ Task<Status> BatchGet(Ctx& ctx) {
       out.append(std::string_view(again->inline_data).substr(e.offset, e.length));
     } else if (e.length > 0) {
       SLUICE_CO_RETURN_IF_ERROR(
-          co_await SendStored(ctx, e.meta, e.offset, e.length, readers, sink));
+          co_await SendStored(ctx, e.meta, e.object_key, e.offset, e.length, readers, sink));
     }
     out.append(TarPadding(e.length), '\0');
     if (out.size() >= kGather) SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));

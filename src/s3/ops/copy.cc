@@ -1,5 +1,6 @@
 // CopyObject and UploadPartCopy: the source is read and the copy written on the blocking
 // pool, so a 5 GiB copy never stalls the I/O thread that accepted it.
+#include "common/hash.h"
 #include "common/strings.h"
 #include "s3/authz.h"
 #include "s3/headers.h"
@@ -9,6 +10,7 @@
 #include "s3/replication.h"
 #include "s3/respond.h"
 #include "s3/router.h"
+#include "s3/sse.h"
 #include "s3/tar_members.h"
 #include "s3/versions.h"
 
@@ -62,6 +64,17 @@ Task<Result<meta::ObjectMeta>> LoadSource(Ctx& ctx, Source* src) {
   co_return std::move(m);
 }
 
+// The key of an encrypted source: SSE-C needs x-amz-copy-source-server-side-encryption-
+// customer-*; empty for a plain one.
+Result<std::string> SourceKey(const Ctx& ctx, const meta::ObjectMeta& sm) {
+  SseRequest asked;
+  if (ctx.sse_headers) {
+    SLUICE_ASSIGN_OR_RETURN(asked, ParseCopySourceSse(ctx.req));
+  }
+  if (sm.encryption.empty() && asked.mode == SseMode::kNone) return std::string();
+  return ObjectKeyFor(sm.encryption, asked, ctx.svc.sse_keys);
+}
+
 }  // namespace
 
 Task<Status> CopyObject(Ctx& ctx) {
@@ -83,7 +96,14 @@ Task<Status> CopyObject(Ctx& ctx) {
   if (!tag_directive.empty() && tag_directive != "COPY" && tag_directive != "REPLACE")
     co_return Error(Err::kInvalidArgument, "Unknown tagging directive.");
   const bool replace = directive == "REPLACE";
-  if (src.bucket == ctx.bucket && src.key == ctx.key && src.version.empty() && !replace)
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string src_key, SourceKey(ctx, sm));
+  // The copy's encryption: the request's headers, else the bucket's default (never the
+  // source's: S3 does the same).
+  SLUICE_CO_ASSIGN_OR_RETURN(SseRequest sse, co_await WriteEncryption(ctx));
+  const bool sse_asked = (ctx.sse_headers && ctx.req.has_header("x-amz-server-side-encryption")) ||
+                         sse.mode == SseMode::kCustomer;
+  if (src.bucket == ctx.bucket && src.key == ctx.key && src.version.empty() && !replace &&
+      !sse_asked)
     co_return Error(Err::kInvalidRequest,
                     "This copy request is illegal because it is trying to copy an object to "
                     "itself without changing the object's metadata, storage class, website "
@@ -111,13 +131,26 @@ Task<Status> CopyObject(Ctx& ctx) {
   } else {
     m.tags = sm.tags;
   }
+  std::optional<std::pair<SseRecord, std::string>> enc;  // the copy's record and key
+  if (sse.mode != SseMode::kNone) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto made, NewObjectKey(sse, svc.sse_keys, svc.random));
+    enc.emplace(std::move(made));
+  }
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, {}}.Encode();
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, 0, sm.size, true, owner));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      Stored stored, co_await CopyData(svc, sm, 0, sm.size, true, owner, src_key,
+                                       enc ? std::string_view(enc->second) : std::string_view()));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
-  // A copy of a tar archive gets its own member table, under its own data.
-  if (sm.tar_members) {
+  if (enc) {
+    m.encryption = enc->first.Encode();
+    if (sse.mode == SseMode::kCustomer)
+      m.etag = HexEncode(HmacSha256(enc->second, stored.md5).substr(0, 16));
+  }
+  // A copy of a tar archive gets its own member table, under its own data (not when the
+  // copy is encrypted: its stored bytes are ciphertext).
+  if (sm.tar_members && !enc) {
     Status scanned = co_await ScanMembers(svc, &m);
     if (!scanned.ok()) co_return SettleWrite(svc, new_ids, std::move(scanned), {});
   }
@@ -132,6 +165,8 @@ Task<Status> CopyObject(Ctx& ctx) {
   head.status = 200;
   AddVersionHeader(head, written->version);
   if (!sm.version.empty()) head.Set("x-amz-copy-source-version-id", sm.version.ToString());
+  if (enc)
+    for (auto& [name, value] : SseResponseHeaders(enc->first, sse)) head.Set(name, value);
   co_return co_await SendXml(ctx, doc, std::move(head));
 }
 
@@ -142,10 +177,17 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
     co_return Error(Err::kInvalidArgument,
                     "Part number must be an integer between 1 and 10000, inclusive");
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
-  SLUICE_CO_RETURN_IF_ERROR(
-      (co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id)).status());
+  SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo upload,
+                             co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
   Source src;
   SLUICE_CO_ASSIGN_OR_RETURN(meta::ObjectMeta sm, co_await LoadSource(ctx, &src));
+  SLUICE_CO_ASSIGN_OR_RETURN(std::string src_key, SourceKey(ctx, sm));
+  // The part is encrypted as the upload is: SSE-C with the upload's key, sent again.
+  std::string dst_key;
+  if (!upload.encryption.empty() || ctx.req.has_header("x-amz-server-side-encryption-customer-key")) {
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRequest asked, ParseReadSse(ctx.req));
+    SLUICE_CO_ASSIGN_OR_RETURN(dst_key, ObjectKeyFor(upload.encryption, asked, svc.sse_keys));
+  }
   uint64_t offset = 0, len = sm.size;
   if (ctx.req.has_header("x-amz-copy-source-range")) {
     std::string_view r = Trim(ctx.req.header("x-amz-copy-source-range"));
@@ -167,7 +209,8 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   }
   if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload_id}.Encode();
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored, co_await CopyData(svc, sm, offset, len, false, owner));
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
+                             co_await CopyData(svc, sm, offset, len, false, owner, src_key, dst_key));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
                              co_await PublishPart(ctx, upload_id, static_cast<uint32_t>(*n), stored,
                                                   ChecksumAlgo::kNone, ""));

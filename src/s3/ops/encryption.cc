@@ -5,6 +5,7 @@
 #include "s3/ops/ops.h"
 #include "s3/payload.h"
 #include "s3/respond.h"
+#include "s3/sse.h"
 #include "s3/xml.h"
 
 namespace sluice::s3::ops {
@@ -50,6 +51,17 @@ Result<Default> ParseConfiguration(std::string_view body) {
 }
 
 }  // namespace
+
+Task<Result<SseRequest>> WriteEncryption(Ctx& ctx) {
+  SseRequest r;
+  if (ctx.sse_headers) {
+    SLUICE_CO_ASSIGN_OR_RETURN(r, ParseWriteSse(ctx.req));
+    if (r.mode != SseMode::kNone) co_return r;
+  }
+  SLUICE_CO_ASSIGN_OR_RETURN(bool by_default, co_await BucketEncryptsByDefault(ctx));
+  if (by_default) r.mode = SseMode::kS3;
+  co_return r;
+}
 
 Task<Result<bool>> BucketEncryptsByDefault(Ctx& ctx) {
   if (const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket)) co_return e->default_sse;

@@ -12,6 +12,7 @@
 #include "s3/replica.h"
 #include "s3/replication.h"
 #include "s3/respond.h"
+#include "s3/sse.h"
 #include "s3/tar_members.h"
 #include "s3/versions.h"
 
@@ -117,6 +118,14 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
           "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.");
     u.checksum_type = std::string(ctype);
   }
+  // Encryption at rest, for every part and the object (s3/sse.h).
+  SLUICE_CO_ASSIGN_OR_RETURN(SseRequest sse, co_await WriteEncryption(ctx));
+  std::optional<SseRecord> enc;
+  if (sse.mode != SseMode::kNone) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto made, NewObjectKey(sse, svc.sse_keys, svc.random));
+    u.encryption = made.first.Encode();
+    enc.emplace(std::move(made.first));
+  }
   u.upload_id = UploadId::Trusted(svc.random->HexString(16));
   u.key = ctx.key;
   u.initiated_micros = svc.clock->NowMicros();
@@ -129,6 +138,8 @@ Task<Status> CreateMultipartUpload(Ctx& ctx) {
     head.Set("x-amz-checksum-algorithm", u.checksum_algo);
     head.Set("x-amz-checksum-type", u.checksum_type);
   }
+  if (enc)
+    for (auto& [name, value] : SseResponseHeaders(*enc, sse)) head.Set(name, value);
   co_return co_await ctx.resp.Send(head, doc.Render());
 }
 
@@ -138,6 +149,16 @@ Task<Status> UploadPart(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(UploadId upload_id, ParseUploadId(ctx.query.Get("uploadId")));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::UploadInfo upload,
                              co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id));
+  // The parts of an encrypted upload are encrypted under its key; SSE-C parts need the
+  // customer's key again, the one CreateMultipartUpload was given.
+  std::string object_key;
+  std::vector<std::pair<std::string, std::string>> sse_headers;
+  if (!upload.encryption.empty() || ctx.sse_headers) {
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRequest asked, ParseReadSse(ctx.req));
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRecord rec, SseRecord::Decode(upload.encryption));
+    SLUICE_CO_ASSIGN_OR_RETURN(object_key, ObjectKeyFor(rec, asked, svc.sse_keys));
+    sse_headers = SseResponseHeaders(rec, asked);
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   if (!upload.checksum_algo.empty() && payload->checksum_algo() != ChecksumAlgo::kNone &&
       ChecksumAlgoName(payload->checksum_algo()) != upload.checksum_algo)
@@ -146,12 +167,14 @@ Task<Status> UploadPart(Ctx& ctx) {
                         ToLower(upload.checksum_algo));
   SLUICE_CO_ASSIGN_OR_RETURN(
       Stored stored,
-      co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id));
+      co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id, nullptr,
+                         object_key.empty() ? nullptr : &object_key));
   SLUICE_CO_ASSIGN_OR_RETURN(
       meta::PartInfo p, co_await PublishPart(ctx, upload_id, number, stored,
                                              payload->checksum_algo(), payload->checksum_b64()));
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(p.etag));
+  for (auto& [name, value] : sse_headers) head.Set(name, value);
   if (!p.checksum_algo.empty())
     head.Set(ChecksumHeaderName(*ChecksumAlgoFromName(p.checksum_algo)), p.checksum_value);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
@@ -200,6 +223,14 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   auto upload = co_await svc.index->GetUpload(ctx.bucket, ctx.key, upload_id);
   if (!upload.ok()) co_return co_await RepeatedComplete(ctx, upload_id, upload.status());
   meta::UploadInfo u = std::move(upload).value();
+  // SSE-C headers on a Complete (SDKs send them) must name the upload's key.
+  std::vector<std::pair<std::string, std::string>> sse_headers;
+  if (ctx.sse_headers) {
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRequest asked, ParseReadSse(ctx.req));
+    SLUICE_CO_ASSIGN_OR_RETURN(SseRecord rec, SseRecord::Decode(u.encryption));
+    SLUICE_CO_RETURN_IF_ERROR(ObjectKeyFor(rec, asked, svc.sse_keys).status());
+    sse_headers = SseResponseHeaders(rec, asked);
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx, /*headers_describe_body=*/false));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
@@ -219,6 +250,7 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   m.acl = u.acl;
   m.retention = u.retention;
   m.legal_hold = u.legal_hold;
+  m.encryption = u.encryption;
   std::string md5s;
   int64_t last = 0;
   std::vector<std::pair<uint32_t, std::string>> requested;
@@ -258,8 +290,9 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
     MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   }
   if (m.size > (5ULL << 40)) co_return Error(Err::kEntityTooLarge, "objects are at most 5 TiB");
-  // A tar archive's member table, from the headers of the assembled bytes.
-  SLUICE_CO_RETURN_IF_ERROR(co_await ScanMembers(svc, &m));
+  // A tar archive's member table, from the headers of the assembled bytes (never of an
+  // encrypted object's: its stored bytes are ciphertext, docs/encryption.md).
+  if (m.encryption.empty()) SLUICE_CO_RETURN_IF_ERROR(co_await ScanMembers(svc, &m));
   std::vector<std::string> released;
   auto written =
       co_await svc.index->CompleteUpload(ctx.bucket, ctx.key, upload_id, m, cond, &released);
@@ -283,6 +316,9 @@ Task<Status> CompleteMultipartUpload(Ctx& ctx) {
   if (!published.ok()) co_return co_await RepeatedComplete(ctx, upload_id, published);
   http::ResponseHead head;
   AddVersionHeader(head, written->version);
+  if (auto rec = SseRecord::Decode(m.encryption); rec.ok() && rec->mode == SseMode::kS3)
+    head.Set("x-amz-server-side-encryption", "AES256");
+  for (auto& [name, value] : sse_headers) head.Set(name, value);
   co_return co_await SendXml(
       ctx, CompleteResult(ctx, m.etag, m.checksum_algo, m.checksum_value, m.checksum_type),
       std::move(head));

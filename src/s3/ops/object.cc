@@ -44,17 +44,10 @@ Task<Status> PutObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto replica, co_await ReadReplicaHeaders(ctx, "s3:ReplicateObject"));
   // Encryption at rest: what the headers ask for, else the bucket's default (s3/sse.h).
   SseRequest sse;
-  if (ctx.sse_headers) {
-    SLUICE_CO_ASSIGN_OR_RETURN(sse, ParseWriteSse(ctx.req));
-  }
-  if (sse.mode == SseMode::kNone) {
-    bool by_default = false;
-    if (const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket)) {
-      by_default = e->default_sse;
-    } else {
-      SLUICE_CO_ASSIGN_OR_RETURN(by_default, co_await BucketEncryptsByDefault(ctx));
-    }
-    if (by_default) sse.mode = SseMode::kS3;
+  if (const BucketAccessEntry* e = AccessOfOwnBucket(ctx, ctx.bucket); e && !ctx.sse_headers) {
+    if (e->default_sse) sse.mode = SseMode::kS3;  // no coroutine frame on the common path
+  } else {
+    SLUICE_CO_ASSIGN_OR_RETURN(sse, co_await WriteEncryption(ctx));
   }
   std::optional<std::pair<SseRecord, std::string>> enc;  // the record and the object key
   if (sse.mode != SseMode::kNone) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "s3/context.h"
+#include "s3/sse.h"
 
 namespace sluice::s3 {
 enum class Op;  // s3/router.h
@@ -71,6 +72,9 @@ Task<Status> GetBucketEncryption(Ctx& ctx);
 Task<Status> DeleteBucketEncryption(Ctx& ctx);
 // Whether new objects of ctx.bucket are encrypted (SSE-S3) when a write asks for nothing.
 Task<Result<bool>> BucketEncryptsByDefault(Ctx& ctx);
+// The encryption a write of new object data gets: what its headers ask for (when the
+// operation takes them, ctx.sse_headers), else the bucket's default.
+Task<Result<SseRequest>> WriteEncryption(Ctx& ctx);
 // cors.cc
 Task<Status> PutBucketCors(Ctx& ctx);
 Task<Status> GetBucketCors(Ctx& ctx);

@@ -137,8 +137,18 @@ Task<Status> PostObject(Ctx& ctx) {
 
   uint64_t max = svc.limits.max_object_size;
   if (length_range) max = std::min(max, length_range->second);
+  // The bucket's default encryption (s3/sse.h); the form's own encryption fields are
+  // refused above (501).
+  SLUICE_CO_ASSIGN_OR_RETURN(SseRequest sse, co_await WriteEncryption(ctx));
+  std::optional<std::pair<SseRecord, std::string>> enc;
+  if (sse.mode != SseMode::kNone) {
+    SLUICE_CO_ASSIGN_OR_RETURN(auto made, NewObjectKey(sse, svc.sse_keys, svc.random));
+    enc.emplace(std::move(made));
+  }
   auto payload = Payload::OfFormFile(form);
-  auto stored = co_await StoreBody(ctx, *payload, false, max);
+  const UploadId no_upload;
+  auto stored = co_await StoreBody(ctx, *payload, false, max, no_upload, nullptr,
+                                   enc ? &enc->second : nullptr);
   if (!stored.ok()) {
     if (stored.status().code() == Err::kEntityTooLarge)
       co_return Error(Err::kEntityTooLarge,
@@ -151,6 +161,7 @@ Task<Status> PostObject(Ctx& ctx) {
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(*stored, now, &m, &new_ids);
+  if (enc) m.encryption = enc->first.Encode();
   m.version = NewVersionStamp(svc, now);
   MarkForReplication(ctx.access ? ctx.access->replication.get() : nullptr, ctx.key.str(), &m);
   std::vector<std::string> released;
@@ -163,6 +174,7 @@ Task<Status> PostObject(Ctx& ctx) {
   http::ResponseHead head;
   head.Set("ETag", QuoteEtag(m.etag));
   AddVersionHeader(head, written->version);
+  if (enc) head.Set("x-amz-server-side-encryption", "AES256");
   if (!redirect.empty() && (redirect.starts_with("http://") || redirect.starts_with("https://"))) {
     std::string to = redirect + (redirect.find('?') == std::string::npos ? "?" : "&") +
                      "bucket=" + UriEncode(ctx.bucket, true) + "&key=" + UriEncode(ctx.key, true) +
