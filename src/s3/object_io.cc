@@ -38,8 +38,10 @@ Task<Result<Stored>> StoreBody(Ctx& ctx, Payload& payload, bool allow_inline, ui
     co_return out;
   }
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload}.Encode();
-  auto w = co_await svc.data->Create(
-      declared ? (encrypt_key ? FrameCipher::StoredSize(*declared) : *declared) : 0, owner);
+  // (No ?: inside a co_await expression: GCC 12 miscompiles it.)
+  uint64_t hint = declared.value_or(0);
+  if (encrypt_key && declared) hint = FrameCipher::StoredSize(*declared);
+  auto w = co_await svc.data->Create(hint, owner);
   if (!w.ok()) co_return w.status();
   if (encrypt_key) *w = EncryptingWriter(std::move(*w), *encrypt_key);
   std::function<void(const char*, size_t)> also;
@@ -239,9 +241,10 @@ std::unique_ptr<storage::DataReader> Plain(const Ctx& ctx, std::unique_ptr<stora
 }
 }  // namespace
 
-Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(
-    Ctx& ctx, const meta::ObjectMeta& m, uint64_t offset, uint64_t len,
-    std::string_view object_key) {
+Task<Result<std::unique_ptr<storage::DataReader>>> OpenFirstSegment(Ctx& ctx,
+                                                                    const meta::ObjectMeta& m,
+                                                                    uint64_t offset, uint64_t len,
+                                                                    std::string_view object_key) {
   std::unique_ptr<storage::DataReader> none;
   if (m.segments.empty() || len == 0) co_return none;
   uint64_t seg_start = 0;

@@ -9,8 +9,8 @@ namespace {
 // NotImplemented rather than being mistaken for a plain GET or PUT.
 // Bucket configurations this server never holds yet: GET answers as S3 does for a bucket
 // without one (ops/bucket_config.cc), DELETE has nothing to delete, PUT is 501.
-constexpr std::string_view kBucketConfigs[] = {
-    "website", "logging", "notification", "requestPayment", "accelerate", "tagging"};
+constexpr std::string_view kBucketConfigs[] = {"website",        "logging",    "notification",
+                                               "requestPayment", "accelerate", "tagging"};
 
 // Subresources of real S3 that this server does not implement yet: they get 501
 // NotImplemented rather than being mistaken for a plain GET or PUT.

@@ -24,7 +24,8 @@ std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   for (size_t at = 0;;) {
     const size_t next = s.find(sep, at);
-    out.push_back(s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
+    out.push_back(
+        s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
     if (next == std::string_view::npos) return out;
     at = next + 1;
   }
@@ -201,8 +202,8 @@ class Decrypting final : public storage::DataReader {
   Task<Status> Send(storage::ByteSink& sink, uint64_t offset, uint64_t n,
                     size_t buffer) const override {
     // Whole frames at a time, read and decrypted on the pool.
-    const size_t chunk = std::max<size_t>(buffer / FrameCipher::kFramePlain, 1) *
-                         FrameCipher::kFramePlain;
+    const size_t chunk =
+        std::max<size_t>(buffer / FrameCipher::kFramePlain, 1) * FrameCipher::kFramePlain;
     const size_t cap = static_cast<size_t>(std::min<uint64_t>(n, chunk));
     std::unique_ptr<char[]> buf(new char[cap]);
     while (n > 0) {
@@ -211,9 +212,8 @@ class Decrypting final : public storage::DataReader {
       char* b = buf.get();
       Status s = Status::Ok();
       if (pool_) {
-        Background<Status> job(*pool_, [this, offset, b, want, &got] {
-          return Read(offset, b, want, &got);
-        });
+        Background<Status> job(
+            *pool_, [this, offset, b, want, &got] { return Read(offset, b, want, &got); });
         s = co_await job.Wait();
       } else {
         s = Read(offset, b, want, &got);

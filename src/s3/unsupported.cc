@@ -56,8 +56,8 @@ bool TakesSse(std::string_view name, SseFields sse) {
 
 }  // namespace
 
-Status CheckRequestField(std::string_view name, std::string_view value, bool appends,
-                         SseFields sse, bool* sse_seen) {
+Status CheckRequestField(std::string_view name, std::string_view value, bool appends, SseFields sse,
+                         bool* sse_seen) {
   if (!StartsWithIgnoreCase(name, "x-amz-")) return Status::Ok();
   if (sse != SseFields::kNone &&
       (StartsWithIgnoreCase(name, "x-amz-server-side-encryption") ||

@@ -170,7 +170,8 @@ Result<s3::SseKeyring> LoadSseKeys(const std::string& path, io::FileSystem* fs, 
   }
   SLUICE_ASSIGN_OR_RETURN(std::string text, fs->ReadWholeFile(path));
   auto ring = s3::SseKeyring::Parse(text);
-  if (!ring.ok()) return Status(Err::kCorruption, path + ": " + std::string(ring.status().message()));
+  if (!ring.ok())
+    return Status(Err::kCorruption, path + ": " + std::string(ring.status().message()));
   return ring;
 }
 

@@ -137,9 +137,10 @@ Task<Status> CopyObject(Ctx& ctx) {
     enc.emplace(std::move(made));
   }
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, {}}.Encode();
-  SLUICE_CO_ASSIGN_OR_RETURN(
-      Stored stored, co_await CopyData(svc, sm, 0, sm.size, true, owner, src_key,
-                                       enc ? std::string_view(enc->second) : std::string_view()));
+  std::string_view dst_key;  // (no ?: inside a co_await expression: GCC 12 miscompiles it)
+  if (enc) dst_key = enc->second;
+  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
+                             co_await CopyData(svc, sm, 0, sm.size, true, owner, src_key, dst_key));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);
@@ -184,7 +185,8 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(std::string src_key, SourceKey(ctx, sm));
   // The part is encrypted as the upload is: SSE-C with the upload's key, sent again.
   std::string dst_key;
-  if (!upload.encryption.empty() || ctx.req.has_header("x-amz-server-side-encryption-customer-key")) {
+  if (!upload.encryption.empty() ||
+      ctx.req.has_header("x-amz-server-side-encryption-customer-key")) {
     SLUICE_CO_ASSIGN_OR_RETURN(SseRequest asked, ParseReadSse(ctx.req));
     SLUICE_CO_ASSIGN_OR_RETURN(dst_key, ObjectKeyFor(upload.encryption, asked, svc.sse_keys));
   }
@@ -209,8 +211,8 @@ Task<Status> UploadPartCopy(Ctx& ctx) {
   }
   if (len > svc.limits.max_object_size) co_return Error(Err::kEntityTooLarge, "");
   const std::string owner = meta::DataOwner{ctx.bucket, ctx.key, upload_id}.Encode();
-  SLUICE_CO_ASSIGN_OR_RETURN(Stored stored,
-                             co_await CopyData(svc, sm, offset, len, false, owner, src_key, dst_key));
+  SLUICE_CO_ASSIGN_OR_RETURN(
+      Stored stored, co_await CopyData(svc, sm, offset, len, false, owner, src_key, dst_key));
   SLUICE_CO_ASSIGN_OR_RETURN(meta::PartInfo p,
                              co_await PublishPart(ctx, upload_id, static_cast<uint32_t>(*n), stored,
                                                   ChecksumAlgo::kNone, ""));

@@ -24,12 +24,10 @@ Result<Default> ParseConfiguration(std::string_view body) {
   auto rules = doc.document_element().children("Rule");
   const auto n = std::distance(rules.begin(), rules.end());
   if (n != 1)
-    return Error(Err::kMalformedXML,
-                 "ServerSideEncryptionConfiguration takes exactly one Rule");
+    return Error(Err::kMalformedXML, "ServerSideEncryptionConfiguration takes exactly one Rule");
   pugi::xml_node rule = *rules.begin();
   pugi::xml_node apply = rule.child("ApplyServerSideEncryptionByDefault");
-  if (!apply)
-    return Error(Err::kMalformedXML, "the Rule needs ApplyServerSideEncryptionByDefault");
+  if (!apply) return Error(Err::kMalformedXML, "the Rule needs ApplyServerSideEncryptionByDefault");
   const std::string algo = apply.child("SSEAlgorithm").text().as_string();
   if (algo == "aws:kms" || algo == "aws:kms:dsse")
     return Error(Err::kNotImplemented,
@@ -80,8 +78,9 @@ Task<Status> PutBucketEncryption(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(Default d, ParseConfiguration(body));
   if (!svc.sse_keys)
     co_return Error(Err::kNotImplemented, "SSE-S3 needs a master key file, which is not loaded");
-  SLUICE_CO_RETURN_IF_ERROR(co_await svc.index->PutBucketConfig(
-      ctx.bucket, kEncryptionConfig, d.bucket_key ? "AES256 bucket-key" : "AES256"));
+  const std::string stored = d.bucket_key ? "AES256 bucket-key" : "AES256";
+  SLUICE_CO_RETURN_IF_ERROR(
+      co_await svc.index->PutBucketConfig(ctx.bucket, kEncryptionConfig, stored));
   co_return co_await SendEmpty(ctx, 200);
 }
 

@@ -165,10 +165,11 @@ Task<Status> UploadPart(Ctx& ctx) {
     co_return Error(Err::kInvalidRequest,
                     "Checksum Type mismatch occurred, expected checksum Type: " +
                         ToLower(upload.checksum_algo));
+  const std::string* encrypt_key = nullptr;  // (no ?: inside a co_await: GCC 12)
+  if (!object_key.empty()) encrypt_key = &object_key;
   SLUICE_CO_ASSIGN_OR_RETURN(
-      Stored stored,
-      co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id, nullptr,
-                         object_key.empty() ? nullptr : &object_key));
+      Stored stored, co_await StoreBody(ctx, *payload, false, svc.limits.max_object_size, upload_id,
+                                        nullptr, encrypt_key));
   SLUICE_CO_ASSIGN_OR_RETURN(
       meta::PartInfo p, co_await PublishPart(ctx, upload_id, number, stored,
                                              payload->checksum_algo(), payload->checksum_b64()));

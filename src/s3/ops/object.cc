@@ -58,10 +58,15 @@ Task<Status> PutObject(Ctx& ctx) {
 
   TarIndexer tar;  // a tar archive's member table, found as the bytes go by (not encrypted)
   const UploadId no_upload;
+  TarIndexer* indexer = &tar;  // (no ?: inside a co_await expression: GCC 12 miscompiles it)
+  const std::string* encrypt_key = nullptr;
+  if (enc) {
+    indexer = nullptr;
+    encrypt_key = &enc->second;
+  }
   SLUICE_CO_ASSIGN_OR_RETURN(
-      Stored stored,
-      co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, no_upload,
-                         enc ? nullptr : &tar, enc ? &enc->second : nullptr));
+      Stored stored, co_await StoreBody(ctx, *payload, true, svc.limits.max_object_size, no_upload,
+                                        indexer, encrypt_key));
   std::vector<std::string> new_ids;
   const int64_t now = svc.clock->NowMicros();
   AttachStored(stored, now, &m, &new_ids);

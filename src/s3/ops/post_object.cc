@@ -147,8 +147,9 @@ Task<Status> PostObject(Ctx& ctx) {
   }
   auto payload = Payload::OfFormFile(form);
   const UploadId no_upload;
-  auto stored = co_await StoreBody(ctx, *payload, false, max, no_upload, nullptr,
-                                   enc ? &enc->second : nullptr);
+  const std::string* encrypt_key = nullptr;  // (no ?: inside a co_await: GCC 12)
+  if (enc) encrypt_key = &enc->second;
+  auto stored = co_await StoreBody(ctx, *payload, false, max, no_upload, nullptr, encrypt_key);
   if (!stored.ok()) {
     if (stored.status().code() == Err::kEntityTooLarge)
       co_return Error(Err::kEntityTooLarge,

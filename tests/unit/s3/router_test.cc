@@ -65,6 +65,9 @@ TEST(Router, UnknownAndUnsupported) {
   EXPECT_EQ(R("DELETE", "/b", "cors")->op, Op::kDeleteBucketCors);
   EXPECT_EQ(R("PUT", "/b", "cors")->op, Op::kPutBucketCors);
   EXPECT_EQ(R("GET", "/b", "cors")->op, Op::kGetBucketCors);
+  EXPECT_EQ(R("PUT", "/b", "encryption")->op, Op::kPutBucketEncryption);
+  EXPECT_EQ(R("GET", "/b", "encryption")->op, Op::kGetBucketEncryption);
+  EXPECT_EQ(R("DELETE", "/b", "encryption")->op, Op::kDeleteBucketEncryption);
   EXPECT_EQ(R("OPTIONS", "/b/k")->op, Op::kPreflight);
   EXPECT_EQ(R("OPTIONS", "/b")->op, Op::kPreflight);
   EXPECT_EQ(R("OPTIONS", "/").status().code(), Err::kMethodNotAllowed);
