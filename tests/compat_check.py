@@ -34,6 +34,7 @@ SUITES = {
     "batch_get": [I + "test_batch_get.py"],
     "tar_members": [I + "test_tar_members.py"],
     "versioning": [I + "test_versioning.py"],
+    "encryption": [I + "test_encryption.py"],
     "replication": [I + "test_replication.py", I + "test_replication_rgw.py"],
 }
 MARKER = re.compile(r"compat:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")

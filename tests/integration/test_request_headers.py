@@ -37,6 +37,7 @@ REFUSED = [
     ("x-amz-checksum-md5", b64(hashlib.md5(BODY).digest())),
     ("x-amz-checksum-xxhash64", b64(b"\0" * 8)),
 ]
+# compat: encryption
 # SSE-C is implemented (test_encryption.py): one of its three headers alone is 400
 # InvalidArgument, with nothing stored.
 SSE_C_INCOMPLETE = [

@@ -1,3 +1,4 @@
+// compat: encryption
 #include "s3/sse.h"
 
 #include <gtest/gtest.h>
