@@ -61,6 +61,14 @@ Result<SseRequest> ParseReadSse(const http::Request& req);
 // The x-amz-copy-source-server-side-encryption-customer-* headers of a copy.
 Result<SseRequest> ParseCopySourceSse(const http::Request& req);
 
+// A PutBucketEncryption body: one Rule applying SSEAlgorithm AES256 by default, with an
+// optional BucketKeyEnabled (echoed back; it saves KMS calls, so it changes nothing here).
+// kMalformedXML for a body S3 would refuse, kNotImplemented for aws:kms.
+struct BucketEncryption {
+  bool bucket_key = false;
+};
+Result<BucketEncryption> ParseBucketEncryption(std::string_view body);
+
 // How a stored object is encrypted: kept in its record (meta::ObjectMeta::encryption).
 struct SseRecord {
   SseMode mode = SseMode::kNone;

@@ -13,41 +13,6 @@ namespace {
 
 constexpr char kEncryptionConfig[] = "encryption";
 
-// The stored form: "AES256", then " bucket-key" when BucketKeyEnabled was true.
-struct Default {
-  bool bucket_key = false;
-};
-
-Result<Default> ParseConfiguration(std::string_view body) {
-  pugi::xml_document doc;
-  SLUICE_RETURN_IF_ERROR(ParseXml(body, "ServerSideEncryptionConfiguration", &doc));
-  auto rules = doc.document_element().children("Rule");
-  const auto n = std::distance(rules.begin(), rules.end());
-  if (n != 1)
-    return Error(Err::kMalformedXML, "ServerSideEncryptionConfiguration takes exactly one Rule");
-  pugi::xml_node rule = *rules.begin();
-  pugi::xml_node apply = rule.child("ApplyServerSideEncryptionByDefault");
-  if (!apply) return Error(Err::kMalformedXML, "the Rule needs ApplyServerSideEncryptionByDefault");
-  const std::string algo = apply.child("SSEAlgorithm").text().as_string();
-  if (algo == "aws:kms" || algo == "aws:kms:dsse")
-    return Error(Err::kNotImplemented,
-                 "SSE-KMS (" + algo +
-                     ") is not implemented: this server has no key management service; "
-                     "AES256 (SSE-S3) is");
-  if (algo != "AES256")
-    return Error(Err::kMalformedXML, "SSEAlgorithm must be AES256, not '" + algo + "'");
-  if (apply.child("KMSMasterKeyID"))
-    return Error(Err::kInvalidArgument, "a KMSMasterKeyID applies only to aws:kms");
-  Default d;
-  if (pugi::xml_node bk = rule.child("BucketKeyEnabled")) {
-    const std::string v = bk.text().as_string();
-    if (v != "true" && v != "false")
-      return Error(Err::kMalformedXML, "BucketKeyEnabled must be true or false");
-    d.bucket_key = v == "true";  // a KMS cost saving: nothing to do for SSE-S3, kept to echo
-  }
-  return d;
-}
-
 }  // namespace
 
 Task<Result<SseRequest>> WriteEncryption(Ctx& ctx) {
@@ -75,7 +40,7 @@ Task<Status> PutBucketEncryption(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
                              co_await payload->ReadAll(kMaxXmlBody, Err::kMalformedXML));
-  SLUICE_CO_ASSIGN_OR_RETURN(Default d, ParseConfiguration(body));
+  SLUICE_CO_ASSIGN_OR_RETURN(BucketEncryption d, ParseBucketEncryption(body));
   if (!svc.sse_keys)
     co_return Error(Err::kNotImplemented, "SSE-S3 needs a master key file, which is not loaded");
   const std::string stored = d.bucket_key ? "AES256 bucket-key" : "AES256";
