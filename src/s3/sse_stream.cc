@@ -1,6 +1,9 @@
 // The streams of encrypted object data (s3/sse.h): a writer that encrypts and a reader
 // that decrypts, in FrameCipher frames.
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/async.h"
