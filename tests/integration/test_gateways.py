@@ -307,6 +307,11 @@ class Gateways(unittest.TestCase):
         time.sleep(1.5)
         part3.start()
         time.sleep(0.3)
+        # On a loaded machine the writes may not have reached the gateway yet: kill only
+        # once it holds intents (the part of 8 MiB, or a writer's PUT), within 10 s.
+        deadline = time.monotonic() + 10
+        while not victim.unpublished() and time.monotonic() < deadline:
+            time.sleep(0.05)
         killed.set()
         victim.kill9()
         killed_at = time.monotonic()
