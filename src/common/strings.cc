@@ -207,6 +207,17 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (size_t at = 0;;) {
+    const size_t next = s.find(sep, at);
+    out.push_back(
+        s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
+    if (next == std::string_view::npos) return out;
+    at = next + 1;
+  }
+}
+
 std::optional<uint64_t> ParseUint(std::string_view s) {
   if (s.empty() || s.size() > 20) return std::nullopt;
   uint64_t v = 0;

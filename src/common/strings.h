@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -36,6 +37,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
+// The pieces of `s` between each `sep`: n separators give n + 1 pieces ("" gives {""}).
+std::vector<std::string_view> Split(std::string_view s, char sep);
 
 // Strict unsigned decimal parse of the whole string; nullopt on anything else or overflow.
 std::optional<uint64_t> ParseUint(std::string_view s);

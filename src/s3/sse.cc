@@ -21,17 +21,6 @@ constexpr char kSealAad[] = "sluice sse-s3 object key";
 
 Status BadSse(std::string msg) { return Error(Err::kInvalidArgument, std::move(msg)); }
 
-std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (size_t at = 0;;) {
-    const size_t next = s.find(sep, at);
-    out.push_back(
-        s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
-    if (next == std::string_view::npos) return out;
-    at = next + 1;
-  }
-}
-
 // The SSE-C three, under `prefix` ("x-amz-" or "x-amz-copy-source-").
 Result<SseRequest> ParseCustomer(const http::Request& req, std::string_view prefix) {
   const std::string p(prefix);
@@ -82,7 +71,7 @@ std::string CustomerObjectKey(const std::string& key, const std::string& salt) {
 Result<SseKeyring> SseKeyring::Parse(std::string_view text) {
   SseKeyring ring;
   size_t line_no = 0;
-  for (std::string_view line : SplitOn(text, '\n')) {
+  for (std::string_view line : Split(text, '\n')) {
     ++line_no;
     line = Trim(line);
     if (line.empty() || line[0] == '#') continue;
@@ -196,7 +185,7 @@ std::string SseRecord::Encode() const {
 Result<SseRecord> SseRecord::Decode(std::string_view encoded) {
   SseRecord r;
   if (encoded.empty()) return r;
-  const std::vector<std::string_view> f = SplitOn(encoded, ' ');
+  const std::vector<std::string_view> f = Split(encoded, ' ');
   auto bad = [] { return Error(Err::kCorruption, "an object's encryption record is malformed"); };
   if (f.size() < 3 || f[0] != "1") return bad();
   auto salt = Base64Decode(f[2]);

@@ -3,13 +3,11 @@
 // object's encryption record, its sealed key and its encrypted frames, and the key file.
 // The input is "name: value" header lines, a blank line, then the rest, which every other
 // parser gets. Anything that parses must round-trip; nothing may crash.
-#include <algorithm>
 #include <boost/beast/http/fields.hpp>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "common/frame_cipher.h"
 #include "common/strings.h"
@@ -19,16 +17,6 @@
 using namespace sluice;
 
 namespace {
-
-std::vector<std::string_view> Lines(std::string_view s) {
-  std::vector<std::string_view> out;
-  for (size_t at = 0; at <= s.size();) {
-    const size_t nl = std::min(s.find('\n', at), s.size());
-    out.push_back(s.substr(at, nl - at));
-    at = nl + 1;
-  }
-  return out;
-}
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
@@ -46,7 +34,7 @@ const s3::SseKeyring& Ring() {
 
 void CheckHeaders(std::string_view head) {
   boost::beast::http::fields fields;
-  for (std::string_view line : Lines(head)) {
+  for (std::string_view line : Split(head, '\n')) {
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view name = Trim(line.substr(0, colon));
@@ -94,8 +82,7 @@ void CheckStored(std::string_view in) {
           again->keys()[i].bytes != ring->keys()[i].bytes)
         std::abort();
   }
-  auto conf = s3::ParseBucketEncryption(in);
-  (void)conf;
+  (void)s3::ParseBucketEncryption(in);
   // Stored frames that were altered: Open refuses them, or they were genuine.
   const FrameCipher cipher(std::string(FrameCipher::kKeySize, 'k'));
   if (FrameCipher::PlainSize(in.size()) != UINT64_MAX && in.size() >= FrameCipher::kTag &&

@@ -167,5 +167,14 @@ TEST(Strings, IsUriCanonicalAgreesWithDecodeEncode) {
   }
 }
 
+TEST(Strings, SplitKeepsEveryPiece) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(Split("", ' '), V{""});
+  EXPECT_EQ(Split("a", ' '), V{"a"});
+  EXPECT_EQ(Split("a b", ' '), (V{"a", "b"}));
+  EXPECT_EQ(Split(" a  b ", ' '), (V{"", "a", "", "b", ""}));
+  EXPECT_EQ(Split("x\ny\n", '\n'), (V{"x", "y", ""}));
+}
+
 }  // namespace
 }  // namespace sluice
