@@ -133,7 +133,7 @@ bool Matches(const std::string& rel, const std::vector<std::string>& include,
 }
 
 int64_t LocalMtime(const std::string& path) {
-  struct stat st;
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
 }
 
@@ -228,7 +228,7 @@ struct DataCommands::Impl {
       bool skip = false;
       if (many && !force) {
         if (j.kind == Job::kDownload) {
-          struct stat st;
+          struct stat st {};
           skip = ::stat(j.local.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == j.size &&
                  (etag ? client::LocalEtag(j.local, j.size, src_etag, part) == src_etag
                        : size_only || st.st_mtime >= src_mtime);
@@ -355,6 +355,7 @@ struct DataCommands::Impl {
     };
     int width = std::max(1, std::min<int>(jobs, static_cast<int>(jobs_in.size())));
     std::vector<std::thread> ts;
+    ts.reserve(static_cast<size_t>(width));
     for (int t = 0; t < width; t++) ts.emplace_back(worker);
     for (auto& t : ts) t.join();
     prog.Stop();
@@ -450,13 +451,14 @@ struct DataCommands::Impl {
     }
     if (names.empty()) throw ClientError("get-batch: no keys (give them, or --keys-from FILE)");
     std::vector<Client::BatchItem> items;
+    items.reserve(names.size());
     for (const auto& k : names) items.push_back({prefix + k, "", "", ""});
     // A regular file is written beside its name and renamed into place when whole, so a
     // failed batch never leaves a truncated tar under it. Anything else that exists there
     // (a device such as /dev/null, a pipe) is written in place: renaming over it would
     // replace the device with a file.
     const bool to_stdout = output.empty() || output == "-";
-    struct stat st;
+    struct stat st {};
     const bool in_place = !to_stdout && ::stat(output.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
     const std::string target = to_stdout || in_place ? output : output + ".sluice-partial";
     std::FILE* out = to_stdout ? stdout : std::fopen(target.c_str(), "wb");

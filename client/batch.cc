@@ -4,6 +4,7 @@
 #include <sluice/client.h>
 #include <sluice/tar.h>
 
+#include <charconv>
 #include <cstring>
 #include <pugixml.hpp>
 #include <sstream>
@@ -13,6 +14,13 @@
 
 namespace sluice::client {
 namespace {
+
+// An entry's HTTP status from its pax record; 0 when the server sent something else.
+int ParseStatus(const std::string& s) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() ? v : 0;
+}
 
 std::string BatchBody(const std::vector<Client::BatchItem>& items, bool error_entries) {
   pugi::xml_document doc;
@@ -104,7 +112,7 @@ class TarCollector {
         r.etag = pax_["SLUICE.etag"];
         r.error_code = pax_["SLUICE.error"];
         r.error_message = pax_["SLUICE.message"];
-        if (!r.error_code.empty()) r.status = std::atoi(pax_["SLUICE.status"].c_str());
+        if (!r.error_code.empty()) r.status = ParseStatus(pax_["SLUICE.status"]);
         if (pax_.count("size")) size_ = std::stoull(pax_["size"]);
         if (data_) {
           offset_->push_back(data_->size());

@@ -25,6 +25,7 @@
 #include <pugixml.hpp>
 #include <random>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 
@@ -69,7 +70,9 @@ beast::error_code RecvAll(int fd, char* buf, uint64_t need, uint64_t* got, int t
 }
 
 std::string Env(const char* name) {
-  const char* v = std::getenv(name);
+  // The library never sets the environment; a program that does so on another thread while
+  // a client starts is the caller's race.
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   return v ? v : "";
 }
 
@@ -298,14 +301,15 @@ struct Client::Pool {
       // calls are the same on a Unix-domain socket; only TCP's options are not set.
       int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fd < 0)
-        throw ClientError("cannot create a Unix socket: " + std::string(std::strerror(errno)));
+        throw ClientError("cannot create a Unix socket: " + std::generic_category().message(errno));
       sockaddr_un addr{};
       addr.sun_family = AF_UNIX;
       std::memcpy(addr.sun_path, url.unix_path.data(), url.unix_path.size());
       if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         int err = errno;
         ::close(fd);
-        throw ClientError("cannot connect to " + s.endpoint + ": " + std::strerror(err));
+        throw ClientError("cannot connect to " + s.endpoint + ": " +
+                          std::generic_category().message(err));
       }
       c.plain.emplace(c.io);
       c.plain->socket().assign(tcp::v4(), fd, ec);
@@ -918,13 +922,14 @@ void Client::List(const std::string& bucket, const std::string& prefix,
                   const std::string& delimiter,
                   const std::function<bool(const ObjectInfo&)>& on_object,
                   const std::function<bool(const std::string&)>& on_prefix) {
+  const std::string what = "list s3://" + bucket + "/" + prefix;
   std::string token;
   for (;;) {
     std::string q = "list-type=2&max-keys=1000&prefix=" + UrlEncode(prefix, false);
     if (!delimiter.empty()) q += "&delimiter=" + UrlEncode(delimiter, false);
     if (!token.empty()) q += "&continuation-token=" + UrlEncode(token, false);
     Response r = Send("GET", "/" + UrlEncode(bucket, true), q, "");
-    Expect(r, 200, "list s3://" + bucket + "/" + prefix);
+    Expect(r, 200, what);
     pugi::xml_document doc;
     doc.load_buffer(r.body.data(), r.body.size());
     auto root = doc.document_element();
@@ -950,12 +955,13 @@ void Client::List(const std::string& bucket, const std::string& prefix,
 std::vector<Client::MemberInfo> Client::ListMembers(const std::string& bucket,
                                                     const std::string& key) {
   std::vector<MemberInfo> out;
+  const std::string what = "members of s3://" + bucket + "/" + key;
   std::string after;
   for (;;) {
     std::string q = "max-members=10000&members=";
     if (!after.empty()) q += "&start-after=" + UrlEncode(after, false);
     Response r = Send("GET", ObjectPath(bucket, key), q, "");
-    Expect(r, 200, "members of s3://" + bucket + "/" + key);
+    Expect(r, 200, what);
     pugi::xml_document doc;
     doc.load_buffer(r.body.data(), r.body.size());
     auto root = doc.document_element();

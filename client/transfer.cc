@@ -16,6 +16,7 @@
 #include <mutex>
 #include <pugixml.hpp>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "client/internal.h"
@@ -77,7 +78,7 @@ void PreadAll(int fd, char* buf, size_t n, uint64_t off, const std::string& path
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0)
       throw ClientError("cannot read " + path + ": " +
-                        (r == 0 ? "file shrank" : std::strerror(errno)));
+                        (r == 0 ? "file shrank" : std::generic_category().message(errno)));
     buf += r;
     n -= static_cast<size_t>(r);
     off += static_cast<uint64_t>(r);
@@ -88,7 +89,8 @@ void PwriteAll(int fd, const char* buf, size_t n, uint64_t off, const std::strin
   while (n > 0) {
     ssize_t r = ::pwrite(fd, buf, n, static_cast<off_t>(off));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw ClientError("cannot write " + path + ": " + std::strerror(errno));
+    if (r < 0)
+      throw ClientError("cannot write " + path + ": " + std::generic_category().message(errno));
     buf += r;
     n -= static_cast<size_t>(r);
     off += static_cast<uint64_t>(r);
@@ -178,13 +180,14 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
   // A regular file is written beside its name and renamed into place when whole. Anything
   // else already there (a device such as /dev/null) is written in place: a rename would
   // replace the device with a file.
-  struct stat st;
+  struct stat st {};
   const bool in_place = ::stat(dest.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
   std::string tmp = in_place ? dest : dest + ".sluice-partial";
   Fd f;
   f.fd = ::open(tmp.c_str(),
                 in_place ? O_WRONLY | O_CLOEXEC : O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-  if (f.fd < 0) throw ClientError("cannot create " + tmp + ": " + std::strerror(errno));
+  if (f.fd < 0)
+    throw ClientError("cannot create " + tmp + ": " + std::generic_category().message(errno));
   try {
     uint64_t part = settings_.part_size;
     size_t parts = (info.size + part - 1) / part;
@@ -214,11 +217,12 @@ ObjectInfo Client::Download(const std::string& bucket, const std::string& key,
     });
     if (::close(f.fd) != 0) {
       f.fd = -1;
-      throw ClientError("cannot write " + tmp + ": " + std::strerror(errno));
+      throw ClientError("cannot write " + tmp + ": " + std::generic_category().message(errno));
     }
     f.fd = -1;
     if (!in_place && ::rename(tmp.c_str(), dest.c_str()) != 0)
-      throw ClientError("cannot rename " + tmp + " to " + dest + ": " + std::strerror(errno));
+      throw ClientError("cannot rename " + tmp + " to " + dest + ": " +
+                        std::generic_category().message(errno));
   } catch (...) {
     if (!in_place) ::unlink(tmp.c_str());
     throw;
@@ -299,8 +303,9 @@ std::string Client::Upload(const std::string& file, const std::string& bucket,
                            const std::string& key, const ProgressFn& progress) {
   Fd f;
   f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) throw ClientError("cannot open " + file + ": " + std::strerror(errno));
-  struct stat st;
+  if (f.fd < 0)
+    throw ClientError("cannot open " + file + ": " + std::generic_category().message(errno));
+  struct stat st {};
   if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
     throw ClientError(file + " is not a regular file");
   uint64_t size = static_cast<uint64_t>(st.st_size), part = settings_.part_size;

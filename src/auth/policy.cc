@@ -16,69 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxPolicyBytes = 20 * 1024;  // S3's bucket-policy limit
-
-// Every action this server can check. Kept sorted for the reader, not for lookup.
-const std::vector<std::string_view> kActions = {
-    "s3:AbortMultipartUpload",
-    "s3:CreateBucket",
-    "s3:DeleteBucket",
-    "s3:DeleteBucketPolicy",
-    "s3:DeleteObject",
-    "s3:DeleteObjectTagging",
-    "s3:DeleteObjectVersion",
-    "s3:GetBucketAcl",
-    "s3:GetBucketCORS",
-    "s3:GetBucketLocation",
-    "s3:GetBucketPolicy",
-    "s3:GetBucketPolicyStatus",
-    "s3:GetBucketVersioning",
-    "s3:GetBucketTagging",
-    "s3:GetBucketWebsite",
-    "s3:GetBucketLogging",
-    "s3:GetBucketNotification",
-    "s3:GetBucketObjectLockConfiguration",
-    "s3:GetBucketOwnershipControls",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketRequestPayment",
-    "s3:GetAccelerateConfiguration",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetLifecycleConfiguration",
-    "s3:GetReplicationConfiguration",
-    "s3:GetObject",
-    "s3:GetObjectAcl",
-    "s3:GetObjectAttributes",
-    "s3:GetObjectTagging",
-    "s3:GetObjectVersion",
-    "s3:ListAllMyBuckets",
-    "s3:ListBucket",
-    "s3:ListBucketMultipartUploads",
-    "s3:ListBucketVersions",
-    "s3:ListMultipartUploadParts",
-    "s3:PutBucketAcl",
-    "s3:PutBucketCORS",
-    "s3:PutBucketPolicy",
-    "s3:PutBucketTagging",
-    "s3:PutLifecycleConfiguration",
-    "s3:PutObject",
-    "s3:PutObjectAcl",
-    "s3:PutObjectTagging",
-    "s3:PutBucketVersioning",
-    "s3:GetObjectVersionTagging",
-    "s3:PutObjectVersionTagging",
-    "s3:DeleteObjectVersionTagging",
-    "s3:GetObjectVersionAcl",
-    "s3:PutObjectVersionAcl",
-    "s3:GetObjectVersionAttributes",
-    "s3:PutObjectRetention",
-    "s3:GetObjectRetention",
-    "s3:PutObjectLegalHold",
-    "s3:GetObjectLegalHold",
-    "s3:BypassGovernanceRetention",
-    "s3:PutBucketObjectLockConfiguration",
-    "sts:AssumeRole",
-    "sluice:GetMetrics",
-};
+constexpr size_t kMaxPolicyBytes = size_t{20} * 1024;  // S3's bucket-policy limit
 
 enum class CondOp {
   kStringEquals,
@@ -143,7 +81,7 @@ struct Net {
 std::optional<std::array<uint8_t, 16>> ParseIp(std::string_view s) {
   std::string z(s);
   std::array<uint8_t, 16> a{};
-  in_addr v4;
+  in_addr v4{};
   if (inet_pton(AF_INET, z.c_str(), &v4) == 1) {
     a[10] = a[11] = 0xff;
     std::memcpy(a.data() + 12, &v4, 4);
@@ -256,7 +194,7 @@ bool Expand(std::string_view pattern, const ConditionValues* values, std::string
 
 struct Policy::Statement {
   struct Condition {
-    CondOp op;
+    CondOp op{};
     bool negated = false;
     bool if_exists = false;
     bool for_all = false;  // ForAllValues: true when the key is absent
@@ -307,10 +245,74 @@ bool GlobMatch(std::string_view p, std::string_view t, bool fold) {
   return pi == p.size();
 }
 
-const std::vector<std::string_view>& KnownActions() { return kActions; }
+// Every action this server can check. Kept sorted for the reader, not for lookup; built on
+// first use rather than at static initialization, where a throw could not be caught.
+const std::vector<std::string_view>& KnownActions() {
+  static const std::vector<std::string_view> actions = {
+      "s3:AbortMultipartUpload",
+      "s3:CreateBucket",
+      "s3:DeleteBucket",
+      "s3:DeleteBucketPolicy",
+      "s3:DeleteObject",
+      "s3:DeleteObjectTagging",
+      "s3:DeleteObjectVersion",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketLocation",
+      "s3:GetBucketPolicy",
+      "s3:GetBucketPolicyStatus",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketTagging",
+      "s3:GetBucketWebsite",
+      "s3:GetBucketLogging",
+      "s3:GetBucketNotification",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketOwnershipControls",
+      "s3:GetBucketPublicAccessBlock",
+      "s3:GetBucketRequestPayment",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration",
+      "s3:GetObject",
+      "s3:GetObjectAcl",
+      "s3:GetObjectAttributes",
+      "s3:GetObjectTagging",
+      "s3:GetObjectVersion",
+      "s3:ListAllMyBuckets",
+      "s3:ListBucket",
+      "s3:ListBucketMultipartUploads",
+      "s3:ListBucketVersions",
+      "s3:ListMultipartUploadParts",
+      "s3:PutBucketAcl",
+      "s3:PutBucketCORS",
+      "s3:PutBucketPolicy",
+      "s3:PutBucketTagging",
+      "s3:PutLifecycleConfiguration",
+      "s3:PutObject",
+      "s3:PutObjectAcl",
+      "s3:PutObjectTagging",
+      "s3:PutBucketVersioning",
+      "s3:GetObjectVersionTagging",
+      "s3:PutObjectVersionTagging",
+      "s3:DeleteObjectVersionTagging",
+      "s3:GetObjectVersionAcl",
+      "s3:PutObjectVersionAcl",
+      "s3:GetObjectVersionAttributes",
+      "s3:PutObjectRetention",
+      "s3:GetObjectRetention",
+      "s3:PutObjectLegalHold",
+      "s3:GetObjectLegalHold",
+      "s3:BypassGovernanceRetention",
+      "s3:PutBucketObjectLockConfiguration",
+      "sts:AssumeRole",
+      "sluice:GetMetrics",
+  };
+  return actions;
+}
 
 bool IsKnownAction(std::string_view a) {
-  for (auto k : kActions)
+  for (auto k : KnownActions())
     if (k.size() == a.size() && StartsWithIgnoreCase(k, a)) return true;
   return false;
 }
@@ -417,7 +419,7 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
         for (auto& a : acts) {
           if (a != "*") {
             bool any = false;
-            for (auto known : kActions) any = any || GlobMatch(a, known, true);
+            for (auto known : KnownActions()) any = any || GlobMatch(a, known, true);
             if (!any) return Bad("Policy has invalid action: " + a);
           }
           st.actions.push_back(ToLower(a));
@@ -475,7 +477,12 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
             } else {
               vals.push_back(cval);
             }
-            if (vals.empty()) return Bad("Condition " + opname + " on " + ckey + " has no values");
+            if (vals.empty())
+              return Bad(std::string("Condition ")
+                             .append(opname)
+                             .append(" on ")
+                             .append(ckey)
+                             .append(" has no values"));
             for (const auto& e : vals) {
               auto s = Scalar(e);
               if (!s) return Bad("Condition values must be strings, numbers or booleans");
@@ -635,7 +642,7 @@ Decision Policy::Evaluate(const PolicyRequest& r) const {
     if (!PrincipalMatches(st, r.principals)) continue;
     bool act = false;
     for (const auto& a : st.actions)
-      if (a == "*" || GlobMatch(a, r.action, /*fold=*/true)) {
+      if (a == "*" || GlobMatch(a, r.action, /*fold_case=*/true)) {
         act = true;
         break;
       }

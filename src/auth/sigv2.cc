@@ -91,7 +91,7 @@ std::string SigV2StringToSign(const RequestView& r, std::string_view date_or_exp
     if (!v.empty()) amz[std::string(h)] = std::string(Trim(v));
   }
   if (r.all_amz_headers) r.all_amz_headers(&amz);
-  for (const auto& [k, v] : amz) sts += k + ":" + v + "\n";
+  for (const auto& [k, v] : amz) sts.append(k).append(":").append(v).append("\n");
   if (!resource_bucket.empty()) {
     sts.push_back('/');
     sts.append(resource_bucket);

@@ -37,7 +37,7 @@ inline std::atomic<uint64_t>& BugCounter() {
 }
 inline uint64_t BugCount() { return BugCounter().load(std::memory_order_relaxed); }
 
-inline Status BugStatus(const char* file, int line, std::string what) {
+inline Status BugStatus(const char* file, int line, const std::string& what) {
   BugCounter().fetch_add(1, std::memory_order_relaxed);
   std::fprintf(stderr, "sluice: bug at %s:%d: %s\n", file, line, what.c_str());
   return Status(Err::kInternal, "internal bug: " + what);

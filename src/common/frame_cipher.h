@@ -22,7 +22,7 @@ class FrameCipher {
  public:
   static constexpr size_t kKeySize = 32;
   static constexpr size_t kTag = 16;
-  static constexpr size_t kFramePlain = 64 * 1024;
+  static constexpr size_t kFramePlain = size_t{64} * 1024;
   static constexpr size_t kFrameStored = kFramePlain + kTag;
 
   // `key`: kKeySize raw bytes. Thread-safe: each call sets up its own cipher context.

@@ -5,6 +5,7 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -107,9 +108,9 @@ HmacSha256Key::HmacSha256Key(std::string_view key)
   unsigned char k[kBlock] = {};
   if (key.size() > kBlock) {  // RFC 2104: a key longer than a block is hashed first
     std::string d = Sha256(key);
-    std::memcpy(k, d.data(), d.size());
+    std::copy(d.begin(), d.end(), k);  // bytes, not a C string
   } else {
-    std::memcpy(k, key.data(), key.size());
+    std::copy(key.begin(), key.end(), k);
   }
   unsigned char ipad[kBlock], opad[kBlock];
   for (size_t i = 0; i < kBlock; ++i) {

@@ -105,7 +105,7 @@ alignas(64) const unsigned char kZeroBlock[64] = {};
   }                                                                                           \
   for (size_t blk = 0; blk < blocks; ++blk) {                                                 \
     __m256i m[16];                                                                            \
-    for (int half = 0; half < 2; ++half) {                                                    \
+    for (size_t half = 0; half < 2; ++half) {                                                 \
       __m256i r[kLanes];                                                                      \
       for (int l = 0; l < kLanes; ++l)                                                        \
         r[l] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[l] + 32 * half));      \
@@ -298,9 +298,9 @@ bool Md5Stream::RestoreState(std::string_view s) {
 // the jobs, so a hand-over loses nothing.
 struct Md5Engine {
   struct Job {
-    uint32_t* h;
-    const unsigned char* p;
-    size_t blocks;
+    uint32_t* h = nullptr;
+    const unsigned char* p = nullptr;
+    size_t blocks = 0;
     bool done = false;
   };
   static constexpr size_t kRound = 256;  // 16 KiB per lane per round

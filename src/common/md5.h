@@ -52,10 +52,10 @@ class Md5Stream {
  private:
   friend struct Md5Engine;
   void Reset();
-  uint32_t h_[4];
-  uint64_t len_;  // bytes hashed so far, buffered ones included
-  unsigned char buf_[64];
-  size_t buf_len_;
+  uint32_t h_[4] = {};
+  uint64_t len_ = 0;  // bytes hashed so far, buffered ones included
+  unsigned char buf_[64] = {};
+  size_t buf_len_ = 0;
 };
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #include "common/status.h"
 
 #include <cstring>
+#include <system_error>
 
 #include "common/check.h"
 
@@ -36,7 +37,7 @@ Status IoError(std::string_view what, std::string_view path, int err) {
   msg += " ";
   msg += path;
   msg += ": ";
-  msg += std::strerror(err);
+  msg += std::generic_category().message(err);
   Err code = err == ENOENT                      ? Err::kNotFound
              : err == EEXIST                    ? Err::kAlreadyExists
              : (err == ENOSPC || err == EDQUOT) ? Err::kNoSpace

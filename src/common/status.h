@@ -97,10 +97,14 @@ class [[nodiscard]] Result {
     if (!_st.ok()) return _st;       \
   } while (0)
 
+// tmp names a variable and lhs is a declaration: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return std::move(tmp).status();     \
   lhs = std::move(tmp).value()
+
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define SLUICE_ASSIGN_OR_RETURN(lhs, expr) \
   SLUICE_ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)
@@ -112,10 +116,13 @@ class [[nodiscard]] Result {
     if (!_st.ok()) co_return _st;       \
   } while (0)
 
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SLUICE_CO_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                    \
   if (!tmp.ok()) co_return std::move(tmp).status();     \
   lhs = std::move(tmp).value()
+
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define SLUICE_CO_ASSIGN_OR_RETURN(lhs, expr) \
   SLUICE_CO_ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, expr)

@@ -315,18 +315,25 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   char mon[4] = {0};
   int day, year, h, m, sec;
   char wday[10];
+  // Every number has a width, so none can overflow an int (sscanf's %d has undefined
+  // behaviour on overflow); the count of conversions is the error check.
+  // NOLINTBEGIN(cert-err34-c)
   // RFC 1123: "Sun, 06 Nov 1994 08:49:37 GMT"
-  if (sscanf(str.c_str(), "%3s, %d %3s %d %d:%d:%d GMT", wday, &day, mon, &year, &h, &m, &sec) ==
-          7 ||
+  if (sscanf(str.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wday, &day, mon, &year, &h, &m,
+             &sec) == 7 ||
       // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
-      sscanf(str.c_str(), "%9[^,], %d-%3s-%d %d:%d:%d GMT", wday, &day, mon, &year, &h, &m, &sec) ==
-          7 ||
+      sscanf(str.c_str(), "%9[^,], %2d-%3s-%4d %2d:%2d:%2d GMT", wday, &day, mon, &year, &h, &m,
+             &sec) == 7 ||
       // asctime: "Sun Nov  6 08:49:37 1994"
-      sscanf(str.c_str(), "%3s %3s %d %d:%d:%d %d", wday, mon, &day, &h, &m, &sec, &year) == 7) {
+      sscanf(str.c_str(), "%3s %3s %2d %2d:%2d:%2d %4d", wday, mon, &day, &h, &m, &sec, &year) ==
+          7) {
+    // NOLINTEND(cert-err34-c)
     int mi = MonthIndex(mon);
     if (mi < 0) return std::nullopt;
     if (year < 100) year += year < 70 ? 2000 : 1900;
-    if (day < 1 || day > 31 || h > 23 || m > 59 || sec > 60 || year < 1970) return std::nullopt;
+    if (day < 1 || day > 31 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60 ||
+        year < 1970)
+      return std::nullopt;
     tm.tm_year = year - 1900;
     tm.tm_mon = mi;
     tm.tm_mday = day;

@@ -45,8 +45,8 @@ std::optional<uint64_t> Numeric(const char* f, size_t len) {
 bool ChecksumOk(const std::string& b) {
   auto stored = Numeric(b.data() + 148, 8);
   if (!stored) return false;
-  uint64_t unsigned_sum = 8 * ' ';
-  int64_t signed_sum = 8 * ' ';
+  uint64_t unsigned_sum = uint64_t{8} * ' ';
+  int64_t signed_sum = int64_t{8} * ' ';
   for (size_t i = 0; i < kBlock; i++) {
     if (i >= 148 && i < 156) continue;
     unsigned_sum += static_cast<unsigned char>(b[i]);

@@ -31,6 +31,7 @@
 #include <limits>
 #include <list>
 #include <mutex>
+#include <system_error>
 
 #include "common/check.h"
 #include "common/strings.h"
@@ -45,7 +46,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr size_t kReadBufferLimit = 256 * 1024;
+constexpr size_t kReadBufferLimit = size_t{256} * 1024;
 
 // Framing that a proxy in front could read another way than this server (request
 // smuggling, RFC 9112 section 6.3): more than one Content-Length, or any transfer coding
@@ -244,7 +245,7 @@ class ConnResponder final : public Responder {
     if (!head_only_) body_sent_ += body.size();
     if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       // One TLS record for a small response rather than one for the head and one for the body.
-      if (!head_only_ && body.size() <= 16 * 1024) {
+      if (!head_only_ && body.size() <= size_t{16} * 1024) {
         h.append(body);
         body = {};
       }
@@ -356,7 +357,7 @@ class ConnResponder final : public Responder {
   // and write them through the stream (over TLS, WriteBuffers sends each block by
   // TlsWriteDirect).
   Task<Status> CopyFile(int fd, uint64_t offset, uint64_t len) {
-    static constexpr size_t kBlock = 256 * 1024;
+    static constexpr size_t kBlock = size_t{256} * 1024;
     std::unique_ptr<char[]> block(new char[kBlock]);
     while (len > 0) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(len, kBlock));
@@ -432,7 +433,7 @@ class ConnResponder final : public Responder {
   // head) are gathered with the start of what follows into whole records, so a head does
   // not go out as a record of its own.
   Task<Status> TlsWriteDirect(const asio::const_buffer* bufs, size_t n) {
-    static constexpr size_t kRecord = 16 * 1024;
+    static constexpr size_t kRecord = size_t{16} * 1024;
     SSL* ssl = s_.native_handle();
     if (!c_.sock.native_non_blocking()) c_.sock.native_non_blocking(true);
     DirectTls direct(ssl, c_.sock.native_handle());
@@ -463,7 +464,7 @@ class ConnResponder final : public Responder {
     if constexpr (std::is_same_v<Stream, asio::ssl::stream<tcp::socket&>>) {
       size_t total = 0;
       for (size_t i = 0; i < n; ++i) total += bufs[i].size();
-      if (direct && total >= 16 * 1024) co_return co_await TlsWriteDirect(bufs, n);
+      if (direct && total >= size_t{16} * 1024) co_return co_await TlsWriteDirect(bufs, n);
     }
     beast::error_code ec;
     c_.Arm(o_.io_timeout);
@@ -542,7 +543,8 @@ struct Server::Worker {
         int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) {
           if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            spdlog::warn("accept (unix socket): {} (backing off)", std::strerror(errno));
+            spdlog::warn("accept (unix socket): {} (backing off)",
+                         std::generic_category().message(errno));
             asio::steady_timer t(ioc, std::chrono::milliseconds(50));
             co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           }
@@ -571,7 +573,7 @@ struct Server::Worker {
     auto pos = std::prev(conns.end());
     server->connections_++;
     server->accepted_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(ioc, Serve(c), [this, pos](std::exception_ptr e) {
+    asio::co_spawn(ioc, Serve(c), [this, pos](const std::exception_ptr& e) {
       conns.erase(pos);
       server->connections_--;
       if (e) {
@@ -720,7 +722,7 @@ struct Server::Worker {
         if (!r.ok() || *r == 0) break;
       }
       if (!body.finished()) break;
-      if (buf.size() == 0 && buf.capacity() > 64 * 1024) buf.shrink_to_fit();
+      if (buf.size() == 0 && buf.capacity() > size_t{64} * 1024) buf.shrink_to_fit();
     }
     if constexpr (std::is_same_v<Stream, tcp::socket>) c->Close();
   }
@@ -754,7 +756,7 @@ struct Server::Worker {
     ConnResponder<Stream>& r;
     ParserBody<Stream>& b;
     struct Wrapper final : Responder {
-      ResponderGuard* g;
+      ResponderGuard* g = nullptr;
       void Decide() {
         if (!g->b.Drainable()) g->r.set_keep_alive(false);
         if (g->b.OwesContinue()) {

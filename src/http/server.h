@@ -28,7 +28,7 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 9000;  // 0 picks a free port; see Server::port()
   int threads = 0;       // 0 = one per core
-  size_t header_limit = 64 * 1024;
+  size_t header_limit = size_t{64} * 1024;
   std::chrono::seconds header_timeout{30};  // to receive a whole request head
   std::chrono::seconds idle_timeout{60};    // between requests on a keep-alive connection
   std::chrono::seconds io_timeout{60};      // without progress while reading or writing a body

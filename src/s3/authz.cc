@@ -593,8 +593,8 @@ namespace {
 // function: AuthorizeRequest awaits the checks, in one frame.
 struct Needed {
   std::string_view action;
-  const std::string* bucket;
-  const std::string* key;
+  const std::string* bucket = nullptr;
+  const std::string* key = nullptr;
 };
 struct RouteChecks {
   Needed needed[3];

@@ -14,11 +14,11 @@ constexpr size_t kMaxLine = 4096;
 constexpr size_t kMaxTrailers = 64;
 constexpr char kEmptySha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-Status Malformed(std::string what) {
+Status Malformed(const std::string& what) {
   return Error(Err::kIncompleteBody, "malformed aws-chunked body: " + what);
 }
 
-Status BadSignature(std::string what) {
+Status BadSignature(const std::string& what) {
   return Error(
       Err::kSignatureDoesNotMatch,
       "The " + what + " signature we calculated does not match the signature you provided.");

@@ -19,7 +19,7 @@ class AwsChunkedReader {
   }
 
  private:
-  static constexpr size_t kBufferSize = 64 * 1024;
+  static constexpr size_t kBufferSize = size_t{64} * 1024;
   http::Body& body_;
   AwsChunkedParser parser_;
   std::unique_ptr<char[]> buf_;

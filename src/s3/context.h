@@ -22,11 +22,11 @@
 namespace sluice::s3 {
 
 struct Limits {
-  uint64_t inline_threshold = 64 * 1024;  // objects up to this size live in the index
-  uint64_t max_object_size = 5ULL << 30;  // single PUT and CopyObject
-  uint64_t min_part_size = 5ULL << 20;    // every part but the last
+  uint64_t inline_threshold = uint64_t{64} * 1024;  // objects up to this size live in the index
+  uint64_t max_object_size = 5ULL << 30;            // single PUT and CopyObject
+  uint64_t min_part_size = 5ULL << 20;              // every part but the last
   size_t max_user_metadata = 2048;
-  size_t io_buffer = 128 * 1024;  // per-request streaming buffer
+  size_t io_buffer = size_t{128} * 1024;  // per-request streaming buffer
 };
 
 class BucketAccessCache;   // s3/authz.h

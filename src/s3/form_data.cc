@@ -8,7 +8,7 @@
 namespace sluice::s3 {
 namespace {
 
-constexpr size_t kMaxPartHeaders = 16 * 1024;
+constexpr size_t kMaxPartHeaders = size_t{16} * 1024;
 
 Status Malformed(std::string_view why) {
   return Error(
@@ -81,7 +81,7 @@ Result<std::string> FormBoundary(std::string_view content_type) {
   return Malformed("the Content-Type has no boundary");
 }
 
-FormDataParser::FormDataParser(std::string boundary) : delimiter_("\r\n--" + boundary) {
+FormDataParser::FormDataParser(const std::string& boundary) : delimiter_("\r\n--" + boundary) {
   buf_ = "\r\n";  // so a delimiter at the very start of the body is found like any other
 }
 
@@ -108,8 +108,9 @@ Status FormDataParser::ParseHeaders(std::string_view block, Event* e) {
       if (!ParseParams(value, &type, &params) || !EqualsIgnoreCase(type, "form-data"))
         return Malformed("a part's Content-Disposition is not form-data");
       for (auto& [k, v] : params) {
-        if (k == "name") e->name = std::move(v);
-        if (k == "filename") {
+        if (k == "name")
+          e->name = std::move(v);
+        else if (k == "filename") {
           e->filename = std::move(v);
           e->has_filename = true;
         }

@@ -25,7 +25,7 @@ class FormDataParser {
     std::string_view data;     // kData: valid until the next call
   };
 
-  explicit FormDataParser(std::string boundary);
+  explicit FormDataParser(const std::string& boundary);
   // Appends input. Consumed input is released as Next() proceeds.
   void Feed(std::string_view data);
   // Marks the end of input; Next() then fails with kMalformedPOSTRequest if the closing

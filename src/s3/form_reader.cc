@@ -7,7 +7,7 @@
 namespace sluice::s3 {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 }  // namespace
 

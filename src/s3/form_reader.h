@@ -17,7 +17,7 @@ namespace sluice::s3 {
 // as S3 does.
 class FormReader final : public http::Body {
  public:
-  FormReader(http::Body& body, std::string boundary) : body_(body), parser_(std::move(boundary)) {}
+  FormReader(http::Body& body, const std::string& boundary) : body_(body), parser_(boundary) {}
   // Fields by their names as sent; stops at the file part. kMaxPostPreDataLengthExceeded
   // past `limit` bytes of fields, kIncorrectNumberOfFilesInPostRequest without a file.
   Task<Status> ReadFields(std::vector<std::pair<std::string, std::string>>* fields, size_t limit);

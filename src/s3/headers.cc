@@ -90,8 +90,12 @@ Status ExtractObjectHeaders(const http::Request& req, const Limits& limits,
       if (!kept.empty()) headers->emplace_back(std::move(lower), std::move(kept));
       return;
     }
-    for (auto h : kStoredHeaders)
-      if (lower == h) headers->emplace_back(std::move(lower), std::string(value));
+    for (auto h : kStoredHeaders) {
+      if (lower == h) {
+        headers->emplace_back(std::move(lower), std::string(value));
+        break;
+      }
+    }
   });
   if (meta_size > limits.max_user_metadata)
     return Error(Err::kMetadataTooLarge,

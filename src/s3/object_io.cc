@@ -153,7 +153,7 @@ Status DataOpenFailed(Status st, const std::string& data_id) {
 void ReleaseData(const Services& svc, std::vector<std::string> ids) {
   // The GC entries are cleared from the pool, after the deletes: a blocking call there.
   meta::Index* index = &svc.index->backend();
-  svc.data->DeleteLater(std::move(ids), [index](std::vector<std::string> done) {
+  svc.data->DeleteLater(std::move(ids), [index](const std::vector<std::string>& done) {
     if (done.empty()) return;
     Status s = index->GcDone(done);
     if (!s.ok()) spdlog::warn("clearing GC entries: {}", s.ToString());

@@ -86,7 +86,7 @@ inline constexpr size_t kOpCount = static_cast<size_t>(Op::kDeleteBucketOwnershi
 std::string_view OpName(Op op);
 
 struct Route {
-  Op op;
+  Op op{};
   std::string bucket;
   std::string key;
   bool virtual_host = false;  // the bucket came from the Host header

@@ -96,7 +96,7 @@ Status ObjectLockForWrite(const http::Request& req, const meta::BucketInfo& buck
   } else if (bucket.lock.enabled && !bucket.lock.default_mode.empty()) {
     constexpr int64_t kDay = 86400LL * 1000000;
     int64_t span = bucket.lock.default_days ? bucket.lock.default_days * kDay
-                                            : bucket.lock.default_years * 365 * kDay;
+                                            : int64_t{bucket.lock.default_years} * 365 * kDay;
     *retention = {bucket.lock.default_mode, now_micros + span};
   }
   if (has_hold) {

@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxAdminBody = 1024 * 1024;  // a target's CA bundle fits
+constexpr size_t kMaxAdminBody = size_t{1024} * 1024;  // a target's CA bundle fits
 
 Task<Result<std::string>> ReadBody(http::Body& body, size_t limit) {
   std::string out;
@@ -429,7 +429,8 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
   }
   int status = 200;
   json reply;
-  if (out.ok()) {
+  const bool failed = !out.ok();
+  if (!failed) {
     reply = std::move(out).value();
   } else {
     const s3::S3Error& e = s3::LookupError(s3::AnswerCode(out.status()));
@@ -447,7 +448,7 @@ Task<void> AdminApi::HandleAdmin(http::Request& req, http::Body& body, http::Res
     a.action = "admin " + std::string(req.method()) + " " +
                std::string(req.path().substr(kAdminPrefix.size()));
     a.status = status;
-    if (!out.ok()) a.error = reply["code"].get<std::string>();
+    if (failed) a.error = reply["code"].get<std::string>();
     audit_->Record(a);
   }
   co_await SendJson(resp, status, reply);

@@ -80,13 +80,19 @@ RootKeys DerivedRootKeys(const std::string& master) {
   return k;
 }
 
+// The environment, read while the server starts: before its threads, and nothing in the
+// process sets it, so getenv's lack of thread safety cannot bite.
+const char* StartupEnv(const char* name) {
+  return std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+}
+
 // Flags, then the environment, then the data directory (generated on first start); on a
 // Ceph cluster, derived from the IAM key instead of the data directory.
 Result<RootKeys> LoadRootKeys(const ServerConfig& cfg, io::FileSystem* fs, io::Random* rnd,
                               const std::string* master) {
   RootKeys k;
-  const char* env_ak = std::getenv("SLUICE_ROOT_ACCESS_KEY");
-  const char* env_sk = std::getenv("SLUICE_ROOT_SECRET_KEY");
+  const char* env_ak = StartupEnv("SLUICE_ROOT_ACCESS_KEY");
+  const char* env_sk = StartupEnv("SLUICE_ROOT_SECRET_KEY");
   if (!cfg.access_key.empty() || !cfg.secret_key.empty()) {
     k = {cfg.access_key, cfg.secret_key, "command line", false};
   } else if (env_ak && env_sk && *env_ak && *env_sk) {
@@ -468,9 +474,9 @@ int RunServer(const ServerConfig& cfg) {
     spec.endpoint = cfg.cache_of;
     spec.access_key = cfg.cache_access_key;
     spec.secret_key = cfg.cache_secret_key;
-    if (const char* v = std::getenv("SLUICE_CACHE_ACCESS_KEY"); v && spec.access_key.empty())
+    if (const char* v = StartupEnv("SLUICE_CACHE_ACCESS_KEY"); v && spec.access_key.empty())
       spec.access_key = v;
-    if (const char* v = std::getenv("SLUICE_CACHE_SECRET_KEY"); v && spec.secret_key.empty())
+    if (const char* v = StartupEnv("SLUICE_CACHE_SECRET_KEY"); v && spec.secret_key.empty())
       spec.secret_key = v;
     if (spec.access_key.empty() || spec.secret_key.empty())
       return fail(
@@ -523,7 +529,7 @@ int RunServer(const ServerConfig& cfg) {
   if (audit) msrc.audit_failures = [a = audit.get()] { return a->failures(); };
   MetricsEndpoint::Access maccess;
   maccess.token = cfg.metrics_token;
-  if (const char* v = std::getenv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty())
+  if (const char* v = StartupEnv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty())
     maccess.token = v;
   auto mopen = ParseMetricsOpen(cfg.metrics_open);
   if (!mopen.ok()) return fail("--metrics-open", mopen.status());

@@ -27,8 +27,8 @@ namespace sluice::server {
 
 class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  static constexpr size_t kWriteAt = 64 * 1024;
-  static constexpr size_t kLimit = 4 * 1024 * 1024;
+  static constexpr size_t kWriteAt = size_t{64} * 1024;
+  static constexpr size_t kLimit = size_t{4} * 1024 * 1024;
 
   // `name` is for error messages. `file` is written from the writer thread only.
   BufferedLogSink(std::unique_ptr<io::WritableFile> file, std::string name,

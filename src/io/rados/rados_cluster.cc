@@ -2,12 +2,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace sluice::io {
 
 Status RadosStatus(int r, const std::string& what) {
   if (r >= 0) return Status::Ok();
-  const std::string msg = what + ": " + std::strerror(-r);
+  const std::string msg = what + ": " + std::generic_category().message(-r);
   switch (-r) {
     case ENOENT:
       return Status(Err::kNotFound, msg);
@@ -32,11 +33,12 @@ Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& c
   c->user_ = "client." + id;
   int r = c->rados_.init2(c->user_.c_str(), "ceph", 0);
   if (r < 0)
-    return Status(Err::kInvalidArgument, "Ceph user " + c->user_ + ": " + std::strerror(-r));
+    return Status(Err::kInvalidArgument,
+                  "Ceph user " + c->user_ + ": " + std::generic_category().message(-r));
   r = c->rados_.conf_read_file(conf.c_str());
   if (r < 0)
-    return Status(Err::kInvalidArgument,
-                  "cannot read the Ceph configuration " + conf + ": " + std::strerror(-r));
+    return Status(Err::kInvalidArgument, "cannot read the Ceph configuration " + conf + ": " +
+                                             std::generic_category().message(-r));
   const std::string secs = std::to_string(timeout.count());
   for (const char* opt : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"})
     c->rados_.conf_set(opt, secs.c_str());
@@ -47,7 +49,7 @@ Result<std::unique_ptr<RadosCluster>> RadosCluster::Connect(const std::string& c
   if (r < 0)
     return Status(Err::kServiceUnavailable,
                   "no Ceph monitor of " + conf + " answered within " + secs + " s (" +
-                      std::strerror(-r) + "): is the cluster up?",
+                      std::generic_category().message(-r) + "): is the cluster up?",
                   /*retryable=*/true);
   c->connected_ = true;
   return c;

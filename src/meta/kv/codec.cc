@@ -228,7 +228,7 @@ std::string EncodeUsage(const BucketUsage& u) {
 Status DecodeUsage(std::string_view in, BucketUsage* u) {
   if (in.size() != 32) return Corrupt("usage record");
   int64_t* f[] = {&u->objects, &u->bytes, &u->versions, &u->version_bytes};
-  for (int i = 0; i < 4; i++) *f[i] = static_cast<int64_t>(GetU64BE(in.substr(8 * i)));
+  for (size_t i = 0; i < 4; i++) *f[i] = static_cast<int64_t>(GetU64BE(in.substr(8 * i)));
   return Status::Ok();
 }
 

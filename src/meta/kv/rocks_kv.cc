@@ -63,8 +63,8 @@ class RoomFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
 class RoomFs final : public rocksdb::FileSystemWrapper {
  public:
-  RoomFs(std::shared_ptr<rocksdb::FileSystem> base, std::function<Status(uint64_t)> room)
-      : FileSystemWrapper(std::move(base)), room_(std::move(room)) {}
+  RoomFs(const std::shared_ptr<rocksdb::FileSystem>& base, std::function<Status(uint64_t)> room)
+      : FileSystemWrapper(base), room_(std::move(room)) {}
   static const char* kClassName() { return "SluiceRoomFs"; }
   const char* Name() const override { return kClassName(); }
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,

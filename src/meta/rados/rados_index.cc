@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "io/rados/rados_cluster.h"
@@ -48,7 +49,8 @@ class RadosIndex::Watcher final : public librados::WatchCtx2 {
   // The watch is gone (a network partition, an OSD change that outlasted its timeout):
   // the re-watch runs on the index's own thread, outside librados' callback.
   void handle_error(uint64_t /*cookie*/, int err) override {
-    spdlog::warn("index change channel broke ({}); watching again", std::strerror(-err));
+    spdlog::warn("index change channel broke ({}); watching again",
+                 std::generic_category().message(-err));
     std::lock_guard l(index_->rewatch_mu_);
     index_->rewatch_ = true;
     index_->rewatch_cv_.notify_all();
@@ -112,7 +114,8 @@ void RadosIndex::Rewatch() {
     uint64_t handle = 0;
     int r = meta_.watch2(kNotify, &handle, watcher_.get());
     if (r < 0) {
-      spdlog::error("cannot watch the index change channel: {}; retrying", std::strerror(-r));
+      spdlog::error("cannot watch the index change channel: {}; retrying",
+                    std::generic_category().message(-r));
       std::this_thread::sleep_for(std::chrono::seconds(1));
       l.lock();
       rewatch_ = true;
@@ -188,7 +191,7 @@ void RadosIndex::Changed(Change::Kind kind, const std::string& name) {
             name);
   int r = meta_.notify2(kNotify, bl, kNotifyTimeoutMs, nullptr);
   if (r < 0 && r != -ETIMEDOUT)
-    spdlog::warn("announcing a change of {}: {}", name, std::strerror(-r));
+    spdlog::warn("announcing a change of {}: {}", name, std::generic_category().message(-r));
 }
 
 void RadosIndex::Heard(const std::string& payload) {
@@ -320,7 +323,7 @@ Result<std::vector<BucketInfo>> RadosIndex::ListBuckets() {
   // The directory, then each listed bucket's own record, read in parallel.
   SLUICE_ASSIGN_OR_RETURN(auto names, ListedBuckets());
   struct Pending {
-    librados::AioCompletion* done;
+    librados::AioCompletion* done = nullptr;
     std::map<std::string, librados::bufferlist> out;
     int rv = 0;
   };
@@ -483,7 +486,11 @@ Result<int> RadosIndex::DropDanglingSnapshots(const BucketName& source) {
   }));
   int dropped = 0;
   const int64_t young = clock_->NowMicros() - kSnapshotHoldGraceMicros;
-  for (const auto& [snap_name, at] : holds) {
+  for (const auto& hold : holds) {
+    // Named references, not a structured binding: the lambda below captures them, which
+    // clang 14 (scripts/tidy.sh) does not allow of a binding.
+    const std::string& snap_name = hold.first;
+    const std::string& at = hold.second;
     // The hold's value is its snapshot's instant, taken from the creating gateway's clock
     // when the snapshot was made: a recent one may be a creation still under way.
     int64_t made = 0;
@@ -750,7 +757,9 @@ Status RadosIndex::GcDone(const std::vector<std::string>& data_ids) {
       gc_bucket_.erase(it);
     }
   }
-  for (const auto& [bucket, ids] : by_bucket) {
+  for (const auto& entry : by_bucket) {
+    const std::string& bucket = entry.first;
+    const auto& ids = entry.second;  // captured below: not a binding, for clang 14
     SLUICE_RETURN_IF_ERROR(
         Run(BucketObject(bucket), [&](KvIndex& v, RadosTxn&) { return v.GcDone(ids); }));
     if (!swept.count(bucket)) continue;

@@ -17,7 +17,7 @@ void EntryRun::Reserve(size_t entries, size_t bytes) {
 }
 
 void EntryRun::Add(std::string_view key, std::string_view value) {
-  Entry e;
+  Entry e{};
   e.key = static_cast<uint32_t>(bytes_.size());
   e.key_len = static_cast<uint32_t>(key.size());
   bytes_.append(key);

@@ -29,7 +29,7 @@ Task<Status> PutBucketPolicy(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(auto payload, Payload::Open(ctx));
   // S3 limits bucket policies to 20 KiB; read a little more so the parser can say so.
   SLUICE_CO_ASSIGN_OR_RETURN(std::string body,
-                             co_await payload->ReadAll(64 * 1024, Err::kMalformedPolicy));
+                             co_await payload->ReadAll(size_t{64} * 1024, Err::kMalformedPolicy));
   SLUICE_CO_ASSIGN_OR_RETURN(auto parsed,
                              auth::Policy::Parse(body, auth::PolicyKind::kResource, ctx.bucket));
   if (svc.access && parsed->IsPublic()) {

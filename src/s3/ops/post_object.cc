@@ -22,7 +22,7 @@ namespace sluice::s3::ops {
 namespace {
 
 // S3 caps the fields before the file at about 20 KB; a little more room here.
-constexpr size_t kMaxFormFields = 64 * 1024;
+constexpr size_t kMaxFormFields = size_t{64} * 1024;
 
 Result<meta::HeaderList> ParseTaggingXml(std::string_view xml) {
   pugi::xml_document doc;

@@ -92,7 +92,7 @@ bool SpaceGuard::ReleaseBallastLocked() {
 }
 
 Status SpaceGuard::RoomForIndex(uint64_t bytes) {
-  constexpr uint64_t kNear = 8 * kMiB, kSlack = 256 * 1024;
+  constexpr uint64_t kNear = 8 * kMiB, kSlack = uint64_t{256} * 1024;
   std::lock_guard l(mu_);
   RefreshLocked(false).IgnoreError();
   auto free = [&] { return free_ > admitted_ ? free_ - admitted_ : 0; };

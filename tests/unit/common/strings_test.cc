@@ -114,6 +114,12 @@ TEST(Strings, Dates) {
   EXPECT_EQ(*ParseHttpDate("Friday, 24-May-13 00:00:00 GMT"), t);
   EXPECT_EQ(*ParseHttpDate("Fri May 24 00:00:00 2013"), t);
   EXPECT_FALSE(ParseHttpDate("yesterday"));
+  // Numbers too long for their field, which once went to an unbounded %d, and negative ones.
+  EXPECT_FALSE(ParseHttpDate("Fri, 99999999999999999999 May 2013 00:00:00 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Fri, 24 May 99999999999 00:00:00 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Fri, 24 May 2013 -1:00:00 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Fri, 24 May 2013 00:-1:00 GMT"));
+  EXPECT_FALSE(ParseHttpDate("Fri May 24 00:00:-1 2013"));
   EXPECT_FALSE(ParseAmzDate("2013-05-24T00:00:00Z"));
   EXPECT_FALSE(ParseAmzDate("20131324T000000Z"));
 }
