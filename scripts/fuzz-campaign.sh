@@ -8,8 +8,12 @@
 #       coverage (libFuzzer's -merge=1), so the seeds stay small; commit them.
 # A crash stops the campaign with its reproducer in build/fuzz/campaign/ (crash-*, leak-*,
 # timeout-*) and the target's log; fix it, add the reproducer to the seeds, run again.
-# Prints one Markdown row per target (runs, coverage in edges and features, corpus size,
-# findings) and keeps them in build/fuzz/campaign/report.md, for docs/fuzzing.md.
+# SECONDS is wall-clock time, and the report gives the CPU seconds each target really had (a
+# campaign at nice 19 on a busy machine gets less than it asked for); with
+# SLUICE_FUZZ_BUDGET=cpu, SECONDS is CPU time: each target runs until it has had that much.
+# Prints one Markdown row per target (runs, CPU seconds, coverage in edges and features,
+# corpus size, findings) and keeps them in build/fuzz/campaign/report.md (SLUICE_FUZZ_REPORT
+# names another file: two campaigns at once, one per core, need one each), for docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-3600}
@@ -22,12 +26,19 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in build/fuzz/fuzz_*; do [ -x "$f" ] && targets+=("$(basename "$f")"); done
 fi
-report="$OUT/report.md"
+report=${SLUICE_FUZZ_REPORT:-$OUT/report.md}
+# Sets CPU to the CPU seconds (user + system) this shell's finished children have used;
+# `times` runs in this shell (not in a $(...) subshell, whose children would be its own).
+child_cpu() {
+  times >"$OUT/.times.$$"
+  CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+                       printf "%d", t }' "$OUT/.times.$$")
+}
 {
   echo "Campaign of $(date -u +%Y-%m-%dT%H:%MZ), ${SECONDS_EACH} s per target, commit $(git rev-parse --short HEAD):"
   echo
-  echo "| target | runs | edges (cov) | features (ft) | corpus | findings |"
-  echo "|---|---|---|---|---|---|"
+  echo "| target | runs | CPU s | edges (cov) | features (ft) | corpus | findings |"
+  echo "|---|---|---|---|---|---|---|"
 } >"$report"
 for name in "${targets[@]}"; do
   name=fuzz_${name#fuzz_}
@@ -37,17 +48,40 @@ for name in "${targets[@]}"; do
   seeds=tests/fuzz/seeds/${name#fuzz_}
   mkdir -p "$corpus"
   log=$OUT/$name.log
+  : >"$log"
   status=0
-  "$bin" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 -timeout=10 \
-    -artifact_prefix="$OUT/" "$corpus" $( [ -d "$seeds" ] && echo "$seeds" ) >"$log" 2>&1 || status=$?
-  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  child_cpu
+  cpu0=$CPU
+  cpu=0
+  runs=0
+  # By wall clock: one run of SECONDS. By CPU (SLUICE_FUZZ_BUDGET=cpu): runs of at most ten
+  # minutes, each resuming from the corpus, until the target has had SECONDS of CPU.
+  while :; do
+    slice=$SECONDS_EACH
+    if [ "${SLUICE_FUZZ_BUDGET:-wall}" = cpu ]; then
+      slice=$((SECONDS_EACH - cpu))
+      [ "$slice" -gt 600 ] && slice=600
+    fi
+    "$bin" -max_total_time="$slice" -max_len=65536 -print_final_stats=1 -timeout=10 \
+      -artifact_prefix="$OUT/" "$corpus" $( [ -d "$seeds" ] && echo "$seeds" ) >"$log.part" 2>&1 ||
+      status=$?
+    cat "$log.part" >>"$log"
+    child_cpu
+    cpu=$((CPU - cpu0))
+    n=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log.part" | grep -oE '[0-9]+$' || echo 0)
+    runs=$((runs + n))
+    [ "$status" -ne 0 ] && break
+    [ "${SLUICE_FUZZ_BUDGET:-wall}" = cpu ] && [ "$cpu" -lt "$((SECONDS_EACH - 5))" ] && continue
+    break
+  done
+  rm -f "$log.part"
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || echo "?")
   ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+' || echo "?")
   files=$(find "$corpus" -type f | wc -l)
   finding="none"
   [ "$status" -ne 0 ] && finding="**crash (status $status): see $log**"
-  row="| ${name#fuzz_} | $runs | $cov | $ft | $files | $finding |"
+  row="| ${name#fuzz_} | $runs | $cpu | $cov | $ft | $files | $finding |"
   echo "$row" | tee -a "$report"
   if [ "$status" -ne 0 ]; then
     tail -40 "$log" >&2
