@@ -387,11 +387,8 @@ Status Iam::DeletePolicy(const std::string& name) {
   if (!s.policies.count(name)) return Error(Err::kNoSuchPolicy, "no policy named " + name);
   for (const auto& [u, rec] : s.users)
     if (std::find(rec.policies.begin(), rec.policies.end(), name) != rec.policies.end())
-      return Error(Err::kPolicyInUse, std::string("policy ")
-                                          .append(name)
-                                          .append(" is attached to user ")
-                                          .append(u)
-                                          .append("; detach it first"));
+      return Error(Err::kPolicyInUse,
+                   "policy " + name + " is attached to user " + u + "; detach it first");
   s.policies.erase(name);
   return Commit({{kPolicies, name, std::nullopt}}, std::move(s));
 }

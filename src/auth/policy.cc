@@ -477,12 +477,7 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view text, Polic
             } else {
               vals.push_back(cval);
             }
-            if (vals.empty())
-              return Bad(std::string("Condition ")
-                             .append(opname)
-                             .append(" on ")
-                             .append(ckey)
-                             .append(" has no values"));
+            if (vals.empty()) return Bad("Condition " + opname + " on " + ckey + " has no values");
             for (const auto& e : vals) {
               auto s = Scalar(e);
               if (!s) return Bad("Condition values must be strings, numbers or booleans");

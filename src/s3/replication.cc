@@ -230,11 +230,7 @@ Result<ReplicationConfig> ParseReplication(std::string_view xml) {
         const auto& a = c.rules[i].filter.prefix;
         const auto& b = c.rules[j].filter.prefix;
         if (a.rfind(b, 0) == 0 || b.rfind(a, 0) == 0)
-          return Refused(std::string("Found overlapping prefixes '")
-                             .append(a)
-                             .append("' and '")
-                             .append(b)
-                             .append("'"));
+          return Refused("Found overlapping prefixes '" + a + "' and '" + b + "'");
       }
   }
   for (const auto& r : c.rules)

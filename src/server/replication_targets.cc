@@ -1,6 +1,5 @@
 #include "server/replication_targets.h"
 
-#include <fmt/format.h>
 #include <sluice/client.h>
 #include <spdlog/spdlog.h>
 
@@ -314,10 +313,9 @@ class RemoteTarget : public s3::ReplicationTarget {
         const std::string etag = UnquoteEtag(p.header("etag"));
         if (etag != HexEncode(raw)) {
           abort();
-          return Error(Err::kServiceUnavailable,
-                       fmt::format("part {} of {}: the target's ETag {} is not the MD5 of the "
-                                   "bytes sent",
-                                   i + 1, path, etag));
+          return Error(Err::kServiceUnavailable, "part " + std::to_string(i + 1) + " of " + path +
+                                                     ": the target's ETag " + etag +
+                                                     " is not the MD5 of the bytes sent");
         }
         md5s += raw;
         complete += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"" + etag +

@@ -54,9 +54,9 @@ class RadosTxn final : public KvStore {
   void Prefetch(const std::vector<std::string>& keys) override;
   // The next iterator's first read fetches this many entries (at most a page of 1,024) and
   // the keys `along`, which later Gets answer from.
-  void ExpectScan(size_t entries, const std::vector<std::string>& along) override {
+  void ExpectScan(size_t entries, std::vector<std::string> along) override {
     next_scan_ = entries;
-    scan_along_ = along;
+    scan_along_ = std::move(along);
   }
 
   bool conflicted() const { return conflicted_; }
