@@ -229,6 +229,17 @@ class IndexDocStore final : public auth::DocStore {
 }  // namespace
 
 int RunServer(const ServerConfig& cfg) {
+  // Signals are taken synchronously by this thread; every other thread blocks them.
+  // First of all: a thread started before the mask (the access log's writer was) would take
+  // a SIGTERM itself and die by it, with no drain and no flush.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto level = spdlog::level::from_str(cfg.log_level);
   spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
   spdlog::set_level(level);
@@ -250,15 +261,6 @@ int RunServer(const ServerConfig& cfg) {
     access->set_formatter(AccessLogFormatter());
     spdlog::register_logger(access);
   }
-
-  // Signals are taken synchronously by this thread; every other thread blocks them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   io::FileSystem* fs = io::PosixFileSystem();
   auto fail = [](const std::string& what, const Status& s) {
