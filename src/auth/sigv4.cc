@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
+#include <boost/container/small_vector.hpp>
 #include <list>
 #include <unordered_map>
 
@@ -14,24 +16,41 @@ namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
+// Views into the request, or into `text` where a value had to be decoded or lowered: a
+// verification allocates for what it must build, not for every field it reads.
 struct Parsed {
-  std::string access_key, date, region, service, terminator;
-  std::vector<std::string> signed_headers;
-  std::string signature;
-  std::string amz_date;
+  std::string_view access_key, date, region, service, terminator;
+  boost::container::small_vector<std::string_view, 8> signed_headers;
+  std::string_view signature;
+  std::string_view amz_date;
+  // Decoded query values, lowered header names and a date made from a Date header. Sized
+  // once, by the first Keep, to a bound set by Reserve and never grown past it, so the
+  // views into it stay put; most requests keep nothing and never allocate it.
+  std::string text;
+  size_t bound = 0;
+
+  void Reserve(size_t n) { bound = n; }
+  std::string_view Keep(std::string_view v) {
+    if (text.empty()) text.reserve(bound);
+    if (text.capacity() - text.size() < v.size()) return {};  // Reserve's bound was too small
+    const size_t at = text.size();
+    text.append(v);
+    return std::string_view(text).substr(at);
+  }
 };
 
 // "AK/20130524/us-east-1/s3/aws4_request"
 bool ParseCredential(std::string_view cred, Parsed* p) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
+  std::array<std::string_view, 5> parts;
+  size_t n = 0, start = 0;
   for (size_t i = 0; i <= cred.size(); i++) {
     if (i == cred.size() || cred[i] == '/') {
-      parts.push_back(cred.substr(start, i - start));
+      if (n == parts.size()) return false;
+      parts[n++] = cred.substr(start, i - start);
       start = i + 1;
     }
   }
-  if (parts.size() != 5) return false;
+  if (n != parts.size()) return false;
   p->access_key = parts[0];
   p->date = parts[1];
   p->region = parts[2];
@@ -41,11 +60,16 @@ bool ParseCredential(std::string_view cred, Parsed* p) {
 }
 
 bool ParseSignedHeaders(std::string_view s, Parsed* p) {
+  // SDKs send the names in lower case already; only a list that is not gets a lowered copy.
+  if (std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    s = p->Keep(ToLower(s));
+    if (s.empty()) return false;
+  }
   size_t start = 0;
   for (size_t i = 0; i <= s.size(); i++) {
     if (i == s.size() || s[i] == ';') {
       if (i == start) return false;
-      p->signed_headers.emplace_back(ToLower(s.substr(start, i - start)));
+      p->signed_headers.push_back(s.substr(start, i - start));
       start = i + 1;
     }
   }
@@ -149,7 +173,7 @@ std::string CanonicalUri(std::string_view raw_path) {
 std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude) {
   // Names and values are used as sent when already canonical (the common case: what SDKs
   // send, presigned URLs included); only the others are decoded and re-encoded.
-  std::vector<std::pair<std::string_view, std::string_view>> params;
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 16> params;
   std::list<std::string> recoded;  // stable storage; a list allocates nothing while empty
   auto canonical = [&](std::string_view x) -> std::string_view {
     if (IsUriCanonical(x, true)) return x;
@@ -182,20 +206,30 @@ std::string CanonicalQuery(std::string_view raw_query, std::string_view exclude)
   return out;
 }
 
-std::string CanonicalHeaderValue(std::string_view v) {
+void AppendCanonicalHeaderValue(std::string* out, std::string_view v) {
   v = Trim(v);
-  std::string out;
-  out.reserve(v.size());
-  bool space = false;
+  // Most values hold no tab and no run of spaces: appended whole, not a byte at a time.
+  if (v.find('\t') == std::string_view::npos && v.find("  ") == std::string_view::npos) {
+    out->append(v);
+    return;
+  }
+  bool space = false, any = false;
   for (char c : v) {
     if (c == ' ' || c == '\t') {
       space = true;
       continue;
     }
-    if (space && !out.empty()) out.push_back(' ');
+    if (space && any) out->push_back(' ');
     space = false;
-    out.push_back(c);
+    any = true;
+    out->push_back(c);
   }
+}
+
+std::string CanonicalHeaderValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  AppendCanonicalHeaderValue(&out, v);
   return out;
 }
 
@@ -212,45 +246,50 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   int64_t expires = 0;
   std::string_view auth = r.header("authorization");
   if (!auth.empty()) {
+    p.Reserve(auth.size() + 32);  // a lowered SignedHeaders list and a made X-Amz-Date
     SLUICE_RETURN_IF_ERROR(ParseAuthorization(auth, &p));
-    p.amz_date = std::string(r.header("x-amz-date"));
+    p.amz_date = r.header("x-amz-date");
     if (p.amz_date.empty()) {
       auto d = ParseHttpDate(r.header("date"));
       if (!d)
         return Error(Err::kAccessDenied,
                      "AWS authentication requires a valid Date or x-amz-date header");
-      p.amz_date = FormatAmzDate(*d);
+      p.amz_date = p.Keep(FormatAmzDate(*d));
     }
   } else {
     presigned = true;
+    // Decoded values are never longer than the query they come from, and a lowered
+    // SignedHeaders list is no longer than its decoded form.
+    p.Reserve(2 * r.raw_query.size());
     bool found;
-    auto get = [&](std::string_view name) -> Result<std::string> {
+    auto get = [&](std::string_view name) -> Result<std::string_view> {
       std::string_view v = FindQueryParam(r.raw_query, name, &found);
       if (!found)
         return Error(Err::kAuthorizationQueryParametersError,
                      "Query-string authentication version 4 requires the X-Amz-Algorithm, "
                      "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
                      "X-Amz-Expires parameters.");
+      if (v.find('%') == std::string_view::npos) return v;
       auto d = UriDecode(v);
       if (!d)
         return Error(Err::kAuthorizationQueryParametersError, "bad escape in " + std::string(name));
-      return *d;
+      return p.Keep(*d);
     };
-    SLUICE_ASSIGN_OR_RETURN(std::string alg, get("X-Amz-Algorithm"));
+    SLUICE_ASSIGN_OR_RETURN(std::string_view alg, get("X-Amz-Algorithm"));
     if (alg != kAlgorithm)
       return Error(Err::kAuthorizationQueryParametersError,
                    "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
-    SLUICE_ASSIGN_OR_RETURN(std::string cred, get("X-Amz-Credential"));
+    SLUICE_ASSIGN_OR_RETURN(std::string_view cred, get("X-Amz-Credential"));
     if (!ParseCredential(cred, &p))
       return Error(Err::kAuthorizationQueryParametersError, "X-Amz-Credential is malformed");
     SLUICE_ASSIGN_OR_RETURN(p.amz_date, get("X-Amz-Date"));
-    SLUICE_ASSIGN_OR_RETURN(std::string exp, get("X-Amz-Expires"));
+    SLUICE_ASSIGN_OR_RETURN(std::string_view exp, get("X-Amz-Expires"));
     auto e = ParseUint(exp);
     if (!e || *e > 604800)
       return Error(Err::kAuthorizationQueryParametersError,
                    "X-Amz-Expires must be a number of seconds from 0 to 604800 (seven days)");
     expires = static_cast<int64_t>(*e);
-    SLUICE_ASSIGN_OR_RETURN(std::string sh, get("X-Amz-SignedHeaders"));
+    SLUICE_ASSIGN_OR_RETURN(std::string_view sh, get("X-Amz-SignedHeaders"));
     if (!ParseSignedHeaders(sh, &p))
       return Error(Err::kAuthorizationQueryParametersError, "X-Amz-SignedHeaders is malformed");
     SLUICE_ASSIGN_OR_RETURN(p.signature, get("X-Amz-Signature"));
@@ -263,38 +302,38 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     return Error(Err::kAccessDenied,
                  "X-Amz-Date must be in the ISO8601 basic format YYYYMMDD'T'HHMMSS'Z'");
   if (p.amz_date.compare(0, 8, p.date) != 0)
-    return Malformed("the Credential date '" + p.date + "' does not match X-Amz-Date '" +
-                     p.amz_date + "'");
+    return Malformed("the Credential date '" + std::string(p.date) +
+                     "' does not match X-Amz-Date '" + std::string(p.amz_date) + "'");
   int64_t now = clock_->NowMicros();
   if (presigned) {
     if (now + kMaxSkewMicros < *when) return Error(Err::kAccessDenied, "Request is not valid yet");
     if (now > *when + expires * 1000000)
       return Error(Err::kExpiredPresignedRequest, "Request has expired");
   } else if (*when > now + kMaxSkewMicros || *when < now - kMaxSkewMicros) {
-    details->fields = {{"RequestTime", p.amz_date},
+    details->fields = {{"RequestTime", std::string(p.amz_date)},
                        {"ServerTime", FormatAmzDate(now)},
                        {"MaxAllowedSkewMilliseconds", "900000"}};
     return Error(Err::kRequestTimeTooSkewed,
                  "The difference between the request time and the current time is too large.");
   }
 
-  auto cred = creds_->Lookup(p.access_key);
+  auto cred = creds_->Lookup(std::string(p.access_key));
   if (!cred) {
-    details->fields = {{"AWSAccessKeyId", p.access_key}};
+    details->fields = {{"AWSAccessKeyId", std::string(p.access_key)}};
     return Error(Err::kInvalidAccessKeyId,
                  "The AWS Access Key Id you provided does not exist in our records.");
   }
 
   AuthResult res;
   res.presigned = presigned;
-  std::string payload_hash;
+  std::string_view payload_hash;
   if (presigned) {
     bool found;
     std::string_view v = FindQueryParam(r.raw_query, "X-Amz-Content-Sha256", &found);
-    payload_hash = found ? std::string(v) : "UNSIGNED-PAYLOAD";
+    payload_hash = found ? v : "UNSIGNED-PAYLOAD";
   } else {
-    payload_hash = std::string(r.header("x-amz-content-sha256"));
-    if (payload_hash.empty()) payload_hash = std::string(r.body_sha256);
+    payload_hash = r.header("x-amz-content-sha256");
+    if (payload_hash.empty()) payload_hash = r.body_sha256;
     if (payload_hash.empty())
       return Error(Err::kInvalidRequest,
                    "Missing required header for this request: x-amz-content-sha256");
@@ -307,7 +346,10 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
     res.payload = PayloadMode::kStreamingSignedTrailer;
   } else if (payload_hash == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
     res.payload = PayloadMode::kStreamingUnsignedTrailer;
-  } else if (payload_hash.size() == 64 && HexDecode(payload_hash)) {
+  } else if (payload_hash.size() == 64 &&
+             std::all_of(payload_hash.begin(), payload_hash.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+             })) {
     res.payload = PayloadMode::kSha256;
     res.payload_sha256 = ToLower(payload_hash);
   } else {
@@ -323,24 +365,26 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   creq.push_back('\n');
   creq += CanonicalQuery(r.raw_query, presigned ? "X-Amz-Signature" : "");
   creq.push_back('\n');
-  std::string signed_list;
   bool host_signed = false;
-  for (const auto& h : p.signed_headers) {
-    creq += h;
-    creq.push_back(':');
-    creq += CanonicalHeaderValue(r.header(h));
+  for (std::string_view h : p.signed_headers) {
+    creq.append(h).push_back(':');
+    AppendCanonicalHeaderValue(&creq, r.header(h));
     creq.push_back('\n');
-    if (!signed_list.empty()) signed_list.push_back(';');
-    signed_list += h;
     if (h == "host") host_signed = true;
   }
   if (!host_signed) return Malformed("the host header must be signed");
   creq.push_back('\n');
-  creq += signed_list;
+  for (size_t i = 0; i < p.signed_headers.size(); i++) {
+    if (i) creq.push_back(';');
+    creq.append(p.signed_headers[i]);
+  }
   creq.push_back('\n');
-  creq += payload_hash;
+  creq.append(payload_hash);
 
-  std::string scope = p.date + "/" + p.region + "/" + p.service + "/aws4_request";
+  std::string scope;
+  scope.reserve(p.date.size() + p.region.size() + p.service.size() + 16);
+  scope.append(p.date).append("/").append(p.region).append("/").append(p.service).append(
+      "/aws4_request");
   std::string sts;
   sts.reserve(160);
   sts.append(kAlgorithm).push_back('\n');
@@ -355,9 +399,9 @@ Result<AuthResult> SigV4Verifier::Verify(const RequestView& r, AuthFailureDetail
   std::string expected = HexEncode(signer.mac.Mac(sts));
   if (expected.size() != p.signature.size() ||
       CRYPTO_memcmp(expected.data(), p.signature.data(), expected.size()) != 0) {
-    details->fields = {{"AWSAccessKeyId", p.access_key},
+    details->fields = {{"AWSAccessKeyId", std::string(p.access_key)},
                        {"StringToSign", sts},
-                       {"SignatureProvided", p.signature},
+                       {"SignatureProvided", std::string(p.signature)},
                        {"CanonicalRequest", creq}};
     return Error(Err::kSignatureDoesNotMatch,
                  "The request signature we calculated does not match the signature you "

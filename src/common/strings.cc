@@ -88,7 +88,7 @@ std::string UriEncode(std::string_view s, bool encode_slash) {
   return out;
 }
 
-std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
+size_t UriDecodeInto(std::string_view s, char* out, bool plus_is_space) {
   const char* p = s.data();
   const char* const end = p + s.size();
   // Runs between escapes are found with memchr and copied whole: most query values and
@@ -100,25 +100,33 @@ std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
     auto* plus = static_cast<const char*>(std::memchr(from, '+', static_cast<size_t>(stop - from)));
     return plus ? plus : pct;
   };
+  char* o = out;
   const char* at = s.empty() ? nullptr : next_special(p);
-  if (!at) return std::string(s);
-  std::string out;
-  out.reserve(s.size());
   while (at) {
-    out.append(p, static_cast<size_t>(at - p));
+    std::memcpy(o, p, static_cast<size_t>(at - p));
+    o += at - p;
     if (*at == '+') {
-      out.push_back(' ');
+      *o++ = ' ';
       p = at + 1;
     } else {
-      if (end - at < 3) return std::nullopt;
+      if (end - at < 3) return std::string_view::npos;
       int hi = HexVal(at[1]), lo = HexVal(at[2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi << 4 | lo));
+      if (hi < 0 || lo < 0) return std::string_view::npos;
+      *o++ = static_cast<char>(hi << 4 | lo);
       p = at + 3;
     }
     at = p < end ? next_special(p) : nullptr;
   }
-  out.append(p, static_cast<size_t>(end - p));
+  if (p < end) std::memcpy(o, p, static_cast<size_t>(end - p));
+  o += end - p;
+  return static_cast<size_t>(o - out);
+}
+
+std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space) {
+  std::string out(s.size(), '\0');
+  const size_t n = UriDecodeInto(s, out.data(), plus_is_space);
+  if (n == std::string_view::npos) return std::nullopt;
+  out.resize(n);
   return out;
 }
 

@@ -21,6 +21,9 @@ std::string UriEncode(std::string_view s, bool encode_slash);
 // Percent-decoding; '+' is decoded to space only when plus_is_space is set (form bodies
 // and x-amz-tagging). Returns nullopt on a malformed escape.
 std::optional<std::string> UriDecode(std::string_view s, bool plus_is_space = false);
+// The same into `out`, which has room for s.size() bytes (decoding never lengthens): the
+// decoded length, or std::string_view::npos on a malformed escape.
+size_t UriDecodeInto(std::string_view s, char* out, bool plus_is_space = false);
 // True when UriEncode(*UriDecode(s), encode_slash) == s: s is already in canonical
 // form (unreserved bytes as they are, every other byte as %XX in upper-case hex), so
 // SigV4's canonicalisation can use it without decoding and re-encoding.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/async.h"
+#include "common/check.h"
 #include "common/status.h"
 
 namespace sluice::http {
@@ -66,12 +67,47 @@ class Body {
   virtual uint64_t bytes_read() const = 0;
 };
 
-struct ResponseHead {
+// A response's status and headers. The headers are kept as the head's own lines
+// ("Name: value\r\n"), in order, in one buffer: a head costs one allocation however many
+// headers it has, where a pair of strings a header cost up to two each.
+class ResponseHead {
+ public:
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  void Set(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
+  // A head whose headers go out before these (and its own `before` before those): a
+  // wrapping Responder adds its headers to a head it may not change without copying it.
+  const ResponseHead* before = nullptr;
+
+  // Appends a header. A value holding CR or LF would end the line early and split the head
+  // (response splitting). Handlers refuse such input before it gets here; one that does not
+  // is a bug, and the header is dropped rather than sent. Names are the handlers' own or
+  // request header names, which the parser holds to tokens.
+  void Set(std::string_view name, std::string_view value) {
+    if (BreaksTheHead(value)) {
+      SLUICE_BUG("a response header value holds CR or LF: " + std::string(name)).IgnoreError();
+      return;
+    }
+    if (lines_.empty()) lines_.reserve(kFirstReserve);
+    lines_.append(name).append(": ").append(value).append("\r\n");
   }
+  void Set(const std::vector<std::pair<std::string, std::string>>& headers) {
+    for (const auto& [name, value] : headers) Set(name, value);
+  }
+  // This head's lines, without those of `before`.
+  std::string_view lines() const { return lines_; }
+  // Every line, `before`'s first, appended to *out.
+  void AppendAll(std::string* out) const {
+    if (before) before->AppendAll(out);
+    out->append(lines_);
+  }
+  size_t size_all() const { return lines_.size() + (before ? before->size_all() : 0); }
+
+ private:
+  static constexpr size_t kFirstReserve = 192;  // a GET's ETag, Last-Modified, type and ranges
+  // Two memchr: a check per byte (find_first_of) made a 4 KiB GET 8% dearer under callgrind.
+  static bool BreaksTheHead(std::string_view s) {
+    return s.find('\n') != std::string_view::npos || s.find('\r') != std::string_view::npos;
+  }
+  std::string lines_;
 };
 
 class Responder {

@@ -149,9 +149,13 @@ class CommonHeaders final : public http::Responder {
   }
 
  private:
+  // The common headers go out after h's, which is not copied (a 4 KiB GET's head was 6
+  // allocations of copies).
   http::ResponseHead Decorate(const http::ResponseHead& h) {
-    http::ResponseHead out = h;
-    for (const auto& kv : extra_) out.headers.push_back(kv);
+    http::ResponseHead out;
+    out.status = h.status;
+    out.before = &h;
+    out.Set(extra_);
     out.Set("x-amz-request-id", request_id_);
     out.Set("Date", DateHeader(clock_));
     out.Set("Server", "sluice");

@@ -127,7 +127,7 @@ Status CheckResponseOverrides(const Query& q, bool anonymous) {
     for (unsigned char c : value)
       if ((c < 0x20 && c != '\t') || c == 0x7f)
         return Status(Err::kInvalidArgument,
-                      name + " holds a control character, which no header may hold");
+                      std::string(name) + " holds a control character, which no header may hold");
   }
   return Status::Ok();
 }

@@ -61,7 +61,9 @@ Task<Status> PreflightCors(Ctx& ctx) {
   const CorsRule* rule = MatchCors(*rules, origin, method, req_headers);
   if (!rule) co_return Error(Err::kCorsForbidden, "");
   http::ResponseHead head;
-  AddCorsHeaders(*rule, origin, true, req_headers, &head.headers);
+  std::vector<std::pair<std::string, std::string>> headers;
+  AddCorsHeaders(*rule, origin, true, req_headers, &headers);
+  head.Set(headers);
   co_return co_await SendEmpty(ctx, 200, std::move(head));
 }
 

@@ -60,6 +60,22 @@ TEST(SigV4, AwsExampleGetObjectWithRange) {
   EXPECT_EQ(r->payload_sha256, kEmptySha);
 }
 
+TEST(SigV4, SignedHeaderNamesAreMatchedInLowerCase) {
+  Fixture f;
+  f.headers = {{"host", "examplebucket.s3.amazonaws.com"},
+               {"range", "bytes=0-9"},
+               {"x-amz-content-sha256", kEmptySha},
+               {"x-amz-date", "20130524T000000Z"}};
+  // The same signature as the lower-case list: the canonical request lowers the names.
+  f.Auth("Host;Range;X-Amz-Content-Sha256;X-Amz-Date",
+         "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+  auto r = f.Verify("GET", "/test.txt", "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->credential.access_key, kAk);
+  EXPECT_EQ(r->amz_date, "20130524T000000Z");
+  EXPECT_EQ(r->scope, "20130524/us-east-1/s3/aws4_request");
+}
+
 TEST(SigV4, AwsExamplePutObject) {
   Fixture f;
   f.headers = {
@@ -164,12 +180,31 @@ TEST(SigV4, PresignedParameterErrors) {
       "east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=604801&X-Amz-"
       "SignedHeaders=host&X-Amz-Signature=00";
   EXPECT_EQ(f.Verify("GET", "/", q).status().code(), Err::kAuthorizationQueryParametersError);
+  for (std::string_view bad : {"X-Amz-Credential=AK%2", "X-Amz-Credential=a%2Fb",
+                               "X-Amz-Credential=a%2Fb%2Fc%2Fd%2Fe%2Ff"}) {
+    std::string broken =
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&" + std::string(bad) +
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+    EXPECT_EQ(f.Verify("GET", "/", broken).status().code(), Err::kAuthorizationQueryParametersError)
+        << bad;
+  }
 }
 
 TEST(SigV4, CanonicalPieces) {
   EXPECT_EQ(CanonicalUri("/a%20b/c+d/%F0%9F%98%80"), "/a%20b/c%2Bd/%F0%9F%98%80");
   EXPECT_EQ(CanonicalQuery("b=2&a=1&uploads"), "a=1&b=2&uploads=");
   EXPECT_EQ(CanonicalQuery("X-Amz-Signature=abc&z=1", "X-Amz-Signature"), "z=1");
+  // More parameters than the verifier keeps on its stack, some to be re-encoded.
+  std::string many, sorted;
+  for (int i = 39; i >= 0; i--) {
+    many += (many.empty() ? "" : "&") + std::string("p") + std::to_string(100 + i) + "=v%2f" +
+            (i % 2 ? "a b" : "c");
+  }
+  for (int i = 0; i < 40; i++) {
+    sorted += (sorted.empty() ? "" : "&") + std::string("p") + std::to_string(100 + i) + "=v%2F" +
+              (i % 2 ? "a%20b" : "c");
+  }
+  EXPECT_EQ(CanonicalQuery(many), sorted);
   EXPECT_EQ(CanonicalHeaderValue("  a   b  c "), "a b c");
   EXPECT_EQ(CachedSigningKey(kSk, "20130524", "us-east-1", "s3"),
             DeriveSigningKey(kSk, "20130524", "us-east-1", "s3"));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace sluice::s3 {
 namespace {
 
@@ -107,6 +109,49 @@ TEST(Router, Keys) {
   EXPECT_EQ(ValidateObjectKey("bad\xff").code(), Err::kInvalidObjectKey);
   EXPECT_EQ(ValidateObjectKey(std::string("nul\0x", 5)).code(), Err::kInvalidObjectKey);
   EXPECT_TRUE(ValidateObjectKey("emoji \xf0\x9f\x98\x80 +%?#").ok());
+}
+
+}  // namespace
+}  // namespace sluice::s3
+
+namespace sluice::s3 {
+namespace {
+
+TEST(Query, DecodesNamesAndValuesInOrder) {
+  auto q = Query::Parse("b=2&a%20x=1%2F2&&flag&empty=&plus=a+b");
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->items().size(), 5u);  // the empty item between && is skipped
+  EXPECT_EQ(q->items()[0], (Query::Item{"b", "2"}));
+  EXPECT_EQ(q->items()[1], (Query::Item{"a x", "1/2"}));
+  EXPECT_EQ(q->items()[2], (Query::Item{"flag", ""}));
+  EXPECT_EQ(q->items()[3], (Query::Item{"empty", ""}));
+  EXPECT_EQ(q->Get("plus"), "a+b");  // '+' is not a space in a URI's query
+  EXPECT_TRUE(q->Has("flag"));
+  EXPECT_FALSE(q->Has("absent"));
+  EXPECT_EQ(q->Get("absent"), "");
+  EXPECT_TRUE(Query::Parse("")->items().empty());
+}
+
+TEST(Query, RefusesMalformedEscapes) {
+  for (std::string_view bad : {"a=%", "a=%4", "a=%zz", "%g1=v", "ok=1&b=%4"}) {
+    auto q = Query::Parse(bad);
+    ASSERT_FALSE(q.ok()) << bad;
+    EXPECT_EQ(q.status().code(), Err::kInvalidURI);
+  }
+}
+
+TEST(Query, CopiesAndMovesKeepTheirOwnText) {
+  std::optional<Query> original = *Query::Parse("k=value%21&x=y");
+  Query copy = *original;
+  Query assigned;
+  assigned = copy;
+  Query moved = std::move(*original);
+  original.reset();  // the moved-from object's storage is gone; the others hold their own
+  for (const Query* q : {&copy, &assigned, &moved}) {
+    EXPECT_EQ(q->Get("k"), "value!");
+    EXPECT_EQ(q->Get("x"), "y");
+  }
+  EXPECT_NE(copy.Get("k").data(), assigned.Get("k").data());
 }
 
 }  // namespace
