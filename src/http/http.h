@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/beast/http/fields.hpp>
+#include <boost/container/small_vector.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,12 +20,16 @@ namespace sluice::http {
 
 class Request {
  public:
+  // `fields` must outlive the request and not change while it lives.
   Request(const boost::beast::http::fields& fields, std::string_view method,
           std::string_view target)
-      : fields_(fields), method_(method), target_(target) {
+      : method_(method), target_(target) {
     size_t q = target_.find('?');
     path_ = target_.substr(0, q);
     query_ = q == std::string_view::npos ? std::string_view() : target_.substr(q + 1);
+    for (const auto& f : fields)
+      headers_.push_back({std::string_view(f.name_string().data(), f.name_string().size()),
+                          std::string_view(f.value().data(), f.value().size())});
   }
   std::string_view method() const { return method_; }
   std::string_view target() const { return target_; }
@@ -32,18 +37,13 @@ class Request {
   std::string_view query() const { return query_; }  // raw, without '?'
   // The first value of a header (case-insensitive name), or "" when absent.
   std::string_view header(std::string_view name) const {
-    auto it = fields_.find(boost::beast::string_view(name.data(), name.size()));
-    return it == fields_.end() ? std::string_view()
-                               : std::string_view(it->value().data(), it->value().size());
+    const Header* h = Find(name);
+    return h ? h->value : std::string_view();
   }
-  bool has_header(std::string_view name) const {
-    return fields_.find(boost::beast::string_view(name.data(), name.size())) != fields_.end();
-  }
+  bool has_header(std::string_view name) const { return Find(name) != nullptr; }
   template <typename F>
   void ForEachHeader(F&& fn) const {
-    for (const auto& f : fields_)
-      fn(std::string_view(f.name_string().data(), f.name_string().size()),
-         std::string_view(f.value().data(), f.value().size()));
+    for (const Header& h : headers_) fn(h.name, h.value);
   }
   std::optional<uint64_t> content_length;
   bool chunked = false;
@@ -51,8 +51,30 @@ class Request {
   bool secure = false;  // arrived over TLS
 
  private:
-  const boost::beast::http::fields& fields_;
+  struct Header {
+    std::string_view name, value;
+  };
+  // The first header of that name, in the order received. A scan of the request's own
+  // headers, length first: a signed GET looks up six, and Beast's case-insensitive tree
+  // (fields::find) cost 800 instructions a lookup under callgrind, 6% of the request.
+  const Header* Find(std::string_view name) const {
+    for (const Header& h : headers_)
+      if (h.name.size() == name.size() && SameNameIgnoringCase(h.name, name)) return &h;
+    return nullptr;
+  }
+  static bool SameNameIgnoringCase(std::string_view a, std::string_view b) {
+    for (size_t i = 0; i < a.size(); i++) {
+      unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+      if (x == y) continue;
+      if (static_cast<unsigned>(x - 'A') < 26u) x += 32;
+      if (static_cast<unsigned>(y - 'A') < 26u) y += 32;
+      if (x != y) return false;
+    }
+    return true;
+  }
+
   std::string_view method_, target_, path_, query_;
+  boost::container::small_vector<Header, 16> headers_;  // the fields in order, as views
 };
 
 // The request body as a stream. Reading it first sends "100 Continue" when the client
