@@ -35,10 +35,31 @@ constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
 constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+// UTC calendar fields by arithmetic (the days-to-civil algorithm of Howard Hinnant's
+// "chrono-Compatible Low-Level Date Algorithms"), not gmtime_r: a GET formats its object's
+// Last-Modified, and gmtime_r's time-zone machinery was 400 instructions of it. Seconds are
+// micros / 10^6 truncated toward zero, as before. tm_yday and tm_isdst are left 0.
 std::tm ToTm(int64_t micros) {
-  time_t secs = static_cast<time_t>(micros / 1000000);
+  const int64_t secs = micros / 1000000;
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days--;
+  }
+  const int64_t z = days + 719468;  // days since 0000-03-01
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;                                      // [0, 146096]
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const int64_t mp = (5 * doy + 2) / 153;                                     // March = 0
   std::tm tm{};
-  gmtime_r(&secs, &tm);
+  tm.tm_mday = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  tm.tm_mon = static_cast<int>(mp < 10 ? mp + 2 : mp - 10);
+  tm.tm_year = static_cast<int>(yoe + era * 400 + (mp >= 10 ? 1 : 0) - 1900);
+  tm.tm_hour = static_cast<int>(rem / 3600);
+  tm.tm_min = static_cast<int>(rem / 60 % 60);
+  tm.tm_sec = static_cast<int>(rem % 60);
+  tm.tm_wday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday (4)
   return tm;
 }
 

@@ -114,8 +114,6 @@ class ResponseHead {
   void Set(const std::vector<std::pair<std::string, std::string>>& headers) {
     for (const auto& [name, value] : headers) Set(name, value);
   }
-  // This head's lines, without those of `before`.
-  std::string_view lines() const { return lines_; }
   // Every line, `before`'s first, appended to *out.
   void AppendAll(std::string* out) const {
     if (before) before->AppendAll(out);

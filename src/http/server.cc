@@ -316,7 +316,7 @@ class ConnResponder final : public Responder {
     started_ = true;
     status_ = head.status;
     std::string h;
-    h.reserve(head.size_all() + 96);  // the status line, Content-Length, Connection
+    h.reserve(head.size_all() + 128);  // 100 Continue, the status line, Content-Length, Connection
     if (continue_first_) h += "HTTP/1.1 100 Continue\r\n\r\n";
     h += "HTTP/1.1 ";
     h += std::to_string(head.status);

@@ -137,9 +137,9 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
   head.Set("Last-Modified", FormatHttpDate(m.mtime_micros));
   head.Set("Accept-Ranges", "bytes");
   std::string_view ct = q.Get("response-content-type");
-  head.Set("Content-Type", !ct.empty()              ? std::string(ct)
-                           : m.content_type.empty() ? "binary/octet-stream"
-                                                    : m.content_type);
+  head.Set("Content-Type", !ct.empty()              ? ct
+                           : m.content_type.empty() ? std::string_view("binary/octet-stream")
+                                                    : std::string_view(m.content_type));
   for (const auto& [k, v] : m.headers) {
     bool overridden = false;
     for (const auto& [param, name] : kOverrides)
@@ -148,7 +148,7 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
   }
   for (const auto& [param, name] : kOverrides)
     if (param != "response-content-type" && q.Has(param))
-      head.Set(std::string(name), std::string(q.Get(param)));
+      head.Set(name, q.Get(param));
   if (!m.tags.empty()) head.Set("x-amz-tagging-count", std::to_string(m.tags.size()));
   if (!m.replication_status.empty()) head.Set("x-amz-replication-status", m.replication_status);
 }

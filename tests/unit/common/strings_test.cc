@@ -132,16 +132,32 @@ TEST(Strings, CaseHelpers) {
   EXPECT_EQ(Trim("  a b \t"), "a b");
 }
 
-// The hand-written HTTP date agrees with strftime's RFC 7231 format across the years.
-TEST(Strings, HttpDateMatchesStrftime) {
-  for (int64_t secs = 0; secs < 253402300799LL; secs += 7919LL * 3607) {
+// The hand-written dates (calendar by arithmetic, digits by hand) agree with gmtime_r and
+// strftime across the years, before 1970 too, and on the days around leap days.
+TEST(Strings, DatesMatchGmtimeAndStrftime) {
+  auto check = [](int64_t secs) {
     std::time_t t = static_cast<std::time_t>(secs);
     std::tm tm;
-    gmtime_r(&t, &tm);
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
     char want[64];
     std::strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    ASSERT_EQ(FormatHttpDate(secs * 1000000 + 999999), want) << secs;
+    const int64_t micros = secs * 1000000 + (secs >= 0 ? 999999 : 0);
+    ASSERT_EQ(FormatHttpDate(micros), want) << secs;
+    std::strftime(want, sizeof want, "%Y%m%dT%H%M%SZ", &tm);
+    ASSERT_EQ(FormatAmzDate(micros), want) << secs;
+  };
+  for (int64_t secs = 0; secs < 253402300799LL; secs += 7919LL * 3607) check(secs);
+  for (int64_t secs = -30000000000LL; secs < 0; secs += 7919LL * 3613) check(secs);  // 1019 on
+  for (int year : {1900, 1969, 1970, 1972, 2000, 2023, 2024, 2100, 2400}) {
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = 1;
+    tm.tm_mday = 28;
+    const int64_t feb28 = static_cast<int64_t>(timegm(&tm));
+    for (int64_t s = feb28 - 86400; s < feb28 + 3 * 86400; s += 3600) check(s);
+    check(feb28 + 86400 - 1);
   }
+  check(-1);
 }
 
 // IsUriCanonical is the fast path of SigV4's canonicalisation: it must say yes exactly
