@@ -147,8 +147,7 @@ void AddObjectHeaders(http::ResponseHead& head, const meta::ObjectMeta& m, const
     if (!overridden) head.Set(k, v);
   }
   for (const auto& [param, name] : kOverrides)
-    if (param != "response-content-type" && q.Has(param))
-      head.Set(name, q.Get(param));
+    if (param != "response-content-type" && q.Has(param)) head.Set(name, q.Get(param));
   if (!m.tags.empty()) head.Set("x-amz-tagging-count", std::to_string(m.tags.size()));
   if (!m.replication_status.empty()) head.Set("x-amz-replication-status", m.replication_status);
 }
