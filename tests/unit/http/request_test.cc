@@ -15,6 +15,7 @@ TEST(Request, HeadersAreFoundIgnoringCaseFirstOneWins) {
   f.insert("x-amz-meta-a", "first");
   f.insert("X-AMZ-META-A", "second");
   f.insert("Empty", "");
+  f.insert("x-amz-meta-~", "tilde");
   Request r(f, "GET", "/b/k?x=1");
   EXPECT_EQ(r.path(), "/b/k");
   EXPECT_EQ(r.query(), "x=1");
@@ -25,16 +26,19 @@ TEST(Request, HeadersAreFoundIgnoringCaseFirstOneWins) {
   EXPECT_TRUE(r.has_header("empty"));
   EXPECT_EQ(r.header("empty"), "");
   EXPECT_FALSE(r.has_header("absent"));
-  EXPECT_FALSE(r.has_header("hos"));         // a prefix is not the name
-  EXPECT_FALSE(r.has_header("x-amz-dat@"));  // '@' is not 'E' lowered
+  EXPECT_EQ(r.header("X-AMZ-META-~"), "tilde");
+  EXPECT_FALSE(r.has_header("hos"));  // a prefix is not the name
+  // Only A-Z fold: '^' and '~' are both token characters and differ by the case bit.
+  EXPECT_FALSE(r.has_header("hos~"));
+  EXPECT_FALSE(r.has_header("x-amz-meta-^"));
   int n = 0;
   std::string order;
   r.ForEachHeader([&](std::string_view name, std::string_view) {
     n++;
     order += std::string(name) + ",";
   });
-  EXPECT_EQ(n, 5);
-  EXPECT_EQ(order, "Host,X-Amz-Date,x-amz-meta-a,X-AMZ-META-A,Empty,");
+  EXPECT_EQ(n, 6);
+  EXPECT_EQ(order, "Host,X-Amz-Date,x-amz-meta-a,X-AMZ-META-A,Empty,x-amz-meta-~,");
 }
 
 TEST(Request, ManyHeaders) {
