@@ -14,7 +14,14 @@
 # Prints one Markdown row per target (runs, CPU seconds, coverage in edges and features,
 # corpus size, findings) and keeps them in build/fuzz/campaign/report.md (SLUICE_FUZZ_REPORT
 # names another file: two campaigns at once, one per core, need one each), for docs/fuzzing.md.
+# SLUICE_FUZZ_IDLE=1 gives the campaign only idle CPU: it sets nice 19 on its autogroup too,
+# because Linux shares the CPU between autogroups (one per session) before nice counts.
+# Start it in a session of its own (setsid), or the whole calling session is lowered.
 set -euo pipefail
+if [ "${SLUICE_FUZZ_IDLE:-0}" = 1 ]; then
+  renice -n 19 -p $$ >/dev/null
+  echo 19 >/proc/$$/autogroup 2>/dev/null || echo "fuzz-campaign: autogroup not lowered" >&2
+fi
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-3600}
 shift || true
