@@ -41,7 +41,7 @@ Task<Status> PostObject(Ctx& ctx) {
   SLUICE_CO_ASSIGN_OR_RETURN(meta::BucketInfo bucket, co_await svc.index->GetBucket(ctx.bucket));
   if (!ctx.req.content_length && !ctx.req.chunked) co_return Error(Err::kMissingContentLength, "");
   SLUICE_CO_ASSIGN_OR_RETURN(std::string boundary, FormBoundary(ctx.req.header("content-type")));
-  FormReader form(ctx.body, std::move(boundary));
+  FormReader form(ctx.body, boundary);
   std::vector<std::pair<std::string, std::string>> sent;
   SLUICE_CO_RETURN_IF_ERROR(co_await form.ReadFields(&sent, kMaxFormFields));
 
