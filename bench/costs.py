@@ -4,12 +4,13 @@
 A fixed mix is sent over one keep-alive connection, signed by botocore's SigV4 as boto3 signs
 (header signatures, payload hashed): a 4 KiB GET, the same by a presigned URL (as wrk
 sends it in bench/run.sh), a 64 KiB GET, a durable 4 KiB PUT, a page
-of 1,000 keys (ListObjectsV2) and a HEAD. The server runs under valgrind --tool=callgrind with
+of 1,000 keys (ListObjectsV2), a HEAD, and a BatchGet of 256 4 KiB objects (docs/batch-get.md:
+one request, counted per request like the list page). The server runs under valgrind --tool=callgrind with
 its default configuration (access log on, to a file) but one I/O thread; collection is off
 while it starts and the data is seeded, then for each operation the counters are zeroed, a
 fixed number of requests is sent one after the other, and the counters are dumped. Every
 thread of the process counts, so work moved off the request path (the access log's writer)
-still shows. Instruction counts repeat for the same binary and inputs whatever the machine's
+still shows. Instruction counts repeat for the same binary and inputs nearly whatever the machine's
 load, unlike seconds.
 
   bench/costs.py [--bin BIN]            prints the table, and the change from the baseline
@@ -25,6 +26,7 @@ say why (docs/testing.md "The cost counter").
 import argparse
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
@@ -32,6 +34,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -47,7 +50,8 @@ BUCKET = "costs"
 # Operation, requests counted. Enough that a request's share of the fixed costs (a dump,
 # a timer's wake-up) stays far below the tolerance.
 MIX = [("get_4k", 300), ("get_4k_presigned", 300), ("get_64k", 300), ("put_4k", 200),
-       ("list_1000", 20), ("head", 300)]
+       ("list_1000", 20), ("head", 300), ("batch_256", 20)]
+BATCH = 256
 
 
 def free_port():
@@ -120,12 +124,21 @@ def run(binary, work, extra, keep=None):
         c.request("PUT", f"/{BUCKET}/obj-64k", medium)
         for i in range(1000):
             c.request("PUT", f"/{BUCKET}/list/key-{i:05d}")
+        for i in range(BATCH):
+            c.request("PUT", f"/{BUCKET}/batch/{i:05d}.bin", os.urandom(4096))
+        batch_body = ("<BatchGet>" + "".join(f"<Object><Key>batch/{i:05d}.bin</Key></Object>"
+                                             for i in range(BATCH)) + "</BatchGet>").encode()
         # Warm: the first requests of each kind fill caches and grow buffers.
         c.request("GET", f"/{BUCKET}/obj-4k")
         c.request("GET", f"/{BUCKET}/obj-64k")
         c.request("PUT", f"/{BUCKET}/put/key-0", small)
         c.request("GET", f"/{BUCKET}?list-type=2&prefix=list%2F&max-keys=1000")
         c.request("HEAD", f"/{BUCKET}/obj-4k")
+        answer = c.request("POST", f"/{BUCKET}?batch-get", batch_body)
+        with tarfile.open(fileobj=io.BytesIO(answer)) as t:
+            if sum(1 for m in t if m.isfile() and m.size == 4096) != BATCH:
+                raise SystemExit("costs: a batch answer was not 256 members of 4 KiB")
+        batch_size = len(answer)
         presigned = c.presigned(f"/{BUCKET}/obj-4k")
         c.raw_get(presigned)
         callgrind(server.pid, "-i", "on")
@@ -145,6 +158,9 @@ def run(binary, work, extra, keep=None):
                     page = c.request("GET", f"/{BUCKET}?list-type=2&prefix=list%2F&max-keys=1000")
                     if page.count(b"<Key>") != 1000:
                         raise SystemExit("costs: a list page did not hold 1,000 keys")
+                elif op == "batch_256":
+                    if len(c.request("POST", f"/{BUCKET}?batch-get", batch_body)) != batch_size:
+                        raise SystemExit("costs: a batch answer changed its size")
                 else:
                     c.request("HEAD", f"/{BUCKET}/obj-4k")
             before = set(os.listdir(work))

@@ -85,7 +85,7 @@ if [ "${SLUICE_SKIP_BENCH:-0}" != 1 ]; then
   phase "bench --quick"
 fi
 # The cost counter (bench/costs.sh, docs/testing.md): server instructions per request under
-# callgrind, which no machine load moves; more than 10% over bench/costs.baseline fails.
+# callgrind, which machine load hardly moves; more than 10% over bench/costs.baseline fails.
 bench/costs.sh --check --json build/costs.json
 phase "cost counter"
 

@@ -235,14 +235,13 @@ Task<Status> BatchGet(Ctx& ctx) {
     error_entries = request.error_entries;
     entries.reserve(request.items.size());
     for (auto& item : request.items) {
-      Entry e;
+      Entry& e = entries.emplace_back();  // in place: an Entry is large to move
       e.name = item.member.empty() ? std::move(item.name) : item.member;
       e.key = std::move(item.key);
       e.member = std::move(item.member);
       e.version = item.version;
       e.range = std::move(item.range);
       e.status = std::move(item.invalid);
-      entries.push_back(std::move(e));
     }
   }
 
@@ -299,7 +298,7 @@ Task<Status> BatchGet(Ctx& ctx) {
     }
     out.append(TarPadding(e.length), '\0');
     if (out.size() >= kGather) SLUICE_CO_RETURN_IF_ERROR(co_await Flush(ctx, out));
-    e.meta = meta::ObjectMeta();
+    std::string().swap(e.meta.inline_data);  // the bytes; the rest is small
   }
   out.append(kTarEndSize, '\0');
   co_return co_await Flush(ctx, out);

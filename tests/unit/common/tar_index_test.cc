@@ -98,6 +98,37 @@ void ExpectMembers(const std::optional<std::vector<TarEntry>>& got,
   }
 }
 
+// The writer's numeric fields, byte for byte as ustar (POSIX.1-1988) has them: zero-padded
+// octal with a NUL, and the checksum as six digits, NUL, space, over the header with its
+// own field read as spaces.
+TEST(TarHeader, NumericFieldsAsUstarWritesThem) {
+  TarMember m;
+  m.name = "a/sample.bin";
+  m.size = 4096;
+  m.mtime_seconds = 1700000000;
+  const std::string h = TarHeaderOf(m);
+  ASSERT_EQ(h.size(), 512u);
+  EXPECT_EQ(std::string(h.data() + 100, 8), std::string("0000644\0", 8));
+  EXPECT_EQ(std::string(h.data() + 108, 8), std::string("0000000\0", 8));
+  EXPECT_EQ(std::string(h.data() + 124, 12), std::string("00000010000\0", 12));
+  EXPECT_EQ(std::string(h.data() + 136, 12), std::string("14524770400\0", 12));  // 1700000000
+  EXPECT_EQ(h[156], '0');
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; i++)
+    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
+  char want[9];
+  std::snprintf(want, sizeof want, "%06o", sum);
+  EXPECT_EQ(std::string(h.data() + 148, 8), std::string(want, 6) + std::string("\0 ", 2));
+  // The largest size in 11 digits, and one past it (then the pax "size" record carries it).
+  m.size = (uint64_t{1} << 33) - 1;
+  EXPECT_EQ(TarHeaderOf(m).substr(124, 12), std::string("77777777777\0", 12));
+  m.size = uint64_t{1} << 33;
+  const std::string big = TarHeaderOf(m);
+  ASSERT_EQ(big.size(), 1536u);  // pax header, its records, the ustar header
+  EXPECT_NE(big.find("size=8589934592\n"), std::string::npos);
+  EXPECT_EQ(big.substr(1024 + 124, 12), std::string("00000000000\0", 12));
+}
+
 TEST(TarIndexer, FindsEveryMemberWhateverTheSplit) {
   const std::string long_name = "deep/" + std::string(150, 'd') + "/x.bin";  // a pax header
   Built b = Archive({{"a.jpg", std::string(1000, 'a')},
