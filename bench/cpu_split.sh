@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Where a 4 KiB GET's time goes, against nginx's: one sluice at its defaults (access log on,
-# to a file) and the peer nginx (../shared/peers/nginx-up.sh) serve the same 4 KiB object;
+# Where a GET's time goes, against nginx's: one sluice at its defaults (access log on,
+# to a file) and the peer nginx (../shared/peers/nginx-up.sh) serve the same object (4 KiB);
 # wrk alternates between them round by round, and each server's user and system CPU is read
 # from /proc/PID/stat around each round. Prints req/s and user and system microseconds of
 # CPU per request for each, and the ratio sluice/nginx per round (bench/ROUND2.md, "Where a
 # 4 KiB GET's time goes"). Run it on a quiet machine: whatever else runs takes its CPU.
-#   bench/cpu_split.sh [ROUNDS] [CONNS] [SECONDS]     defaults: 3 16 5
+#   bench/cpu_split.sh [ROUNDS] [CONNS] [SECONDS] [KIB]     defaults: 3 16 5 4 (the object's size)
 # Starts only loopback servers and stops them on exit (sluice by pid, nginx by its script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}; CONNS=${2:-16}; SECS=${3:-5}
+ROUNDS=${1:-3}; CONNS=${2:-16}; SECS=${3:-5}; KIB=${4:-4}
 PEERS=$(realpath ../shared/peers)
-W=$(mktemp -d /tmp/sluice-cpusplit.XXXXXX); head -c 4096 /dev/urandom > "$W/www-obj-4k"
-mkdir -p "$W/www"; mv "$W/www-obj-4k" "$W/www/obj-4k"
+W=$(mktemp -d /tmp/sluice-cpusplit.XXXXXX); mkdir -p "$W/www"
+head -c $((KIB * 1024)) /dev/urandom > "$W/www/obj-4k"  # the name load.py's caller reads back
 SP=""
 cleanup() {
   [ -n "$SP" ] && { kill "$SP" 2>/dev/null || true; wait "$SP" 2>/dev/null || true; }
