@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where a GET's time goes, against nginx's: one sluice at its defaults (access log on,
-# to a file) and the peer nginx (../shared/peers/nginx-up.sh) serve the same object (4 KiB);
+# to a file) and the peer nginx (../shared/peers/nginx-up.sh) serve the same object (4 KiB, or KIB);
 # wrk alternates between them round by round, and each server's user and system CPU is read
 # from /proc/PID/stat around each round. Prints req/s and user and system microseconds of
 # CPU per request for each, and the ratio sluice/nginx per round (bench/ROUND2.md, "Where a
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}; CONNS=${2:-16}; SECS=${3:-5}; KIB=${4:-4}
 PEERS=$(realpath ../shared/peers)
 W=$(mktemp -d /tmp/sluice-cpusplit.XXXXXX); mkdir -p "$W/www"
-head -c $((KIB * 1024)) /dev/urandom > "$W/www/obj-4k"  # the name load.py's caller reads back
+head -c $((KIB * 1024)) /dev/urandom > "$W/www/obj-4k"  # named obj-4k whatever its size
 SP=""
 cleanup() {
   [ -n "$SP" ] && { kill "$SP" 2>/dev/null || true; wait "$SP" 2>/dev/null || true; }
