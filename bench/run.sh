@@ -331,9 +331,8 @@ kill $CONC_PID 2>/dev/null; wait $CONC_PID 2>/dev/null || true
 # (seeded in about two minutes; 650 MB of index).
 if [ $QUICK = 1 ]; then WALK="20 50"; WIDE="100 1"; SMALL="2 50"; ONE=p00010/
 else WALK="100000 100"; WIDE="10000 1"; SMALL="1000 100"; ONE=p50000/; fi
-set -- $WALK
-echo "{\"kind\":\"meta\",\"walk_prefixes\":$1,\"walk_per_prefix\":$2}" >> "$RESULTS"
-set --
+read -r walk_prefixes walk_per <<<"$WALK"
+echo "{\"kind\":\"meta\",\"walk_prefixes\":$walk_prefixes,\"walk_per_prefix\":$walk_per}" >> "$RESULTS"
 mkdir -p "$OUT/data-list"
 build/release/bench/seed_keys "$OUT/data-list" walk $WALK >/dev/null
 build/release/bench/seed_keys "$OUT/data-list" wide $WIDE >/dev/null

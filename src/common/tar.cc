@@ -1,5 +1,6 @@
 #include "common/tar.h"
 
+#include <charconv>
 #include <cstring>
 
 namespace sluice {
@@ -54,9 +55,7 @@ void PaxRecord(std::string* out, std::string_view key, std::string_view value) {
   size_t len = body + 1;
   while (Digits(len) + body != len) len = Digits(len) + body;
   char digits[20];
-  const size_t n = Digits(len);
-  for (size_t i = n, v = len; i-- > 0; v /= 10) digits[i] = static_cast<char>('0' + v % 10);
-  out->append(digits, n);
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, len).ptr);
   *out += ' ';
   out->append(key);
   *out += '=';

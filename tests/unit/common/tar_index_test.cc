@@ -125,7 +125,13 @@ TEST(TarHeader, NumericFieldsAsUstarWritesThem) {
   m.size = uint64_t{1} << 33;
   const std::string big = TarHeaderOf(m);
   ASSERT_EQ(big.size(), 1536u);  // pax header, its records, the ustar header
-  EXPECT_NE(big.find("size=8589934592\n"), std::string::npos);
+  EXPECT_NE(big.find("19 size=8589934592\n"), std::string::npos);  // a record counts itself
+  // Where counting its own digits adds one: " k=" + value + "\n" is the value plus 4 bytes.
+  m.size = 1;
+  m.records = {{"k", std::string(93, 'v')}};  // 97 + 2 digits = 99
+  EXPECT_EQ(TarHeaderOf(m).substr(512, 4), "99 k");
+  m.records = {{"k", std::string(94, 'v')}};  // 98 + 2 = 100 has 3 digits: 98 + 3 = 101
+  EXPECT_EQ(TarHeaderOf(m).substr(512, 5), "101 k");
   EXPECT_EQ(big.substr(1024 + 124, 12), std::string("00000000000\0", 12));
 }
 
