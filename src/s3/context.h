@@ -35,6 +35,7 @@ class ReplicationTargets;  // s3/replication_target.h
 class ReadCache;           // s3/read_cache.h
 class RequestMetrics;      // s3/request_metrics.h
 class AuditLog;            // s3/audit.h
+class AccessLog;           // s3/access_log.h
 class SseKeyring;          // s3/sse.h
 
 struct Services {
@@ -54,6 +55,8 @@ struct Services {
   RequestMetrics* metrics = nullptr;
   // Where audited actions are recorded (s3/audit.h); null: nowhere.
   AuditLog* audit = nullptr;
+  // Where every answered request gets its access-log line (s3/access_log.h); null: nowhere.
+  AccessLog* access_log = nullptr;
   // The SSE-S3 master keys (s3/sse.h); null: SSE-S3 is refused (501).
   const SseKeyring* sse_keys = nullptr;
   // Appends in flight, one per object (s3/ops/append.cc).

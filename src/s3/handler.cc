@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "common/strings.h"
+#include "s3/access_log.h"
 #include "s3/audit.h"
 #include "s3/authz.h"
 #include "s3/error_table.h"
@@ -167,12 +168,8 @@ class CommonHeaders final : public http::Responder {
   std::vector<std::pair<std::string, std::string>> extra_;
 };
 
-S3Handler::S3Handler(const Services& svc, HandlerOptions opts)
-    : svc_(svc),
-      opts_(opts),
-      verifier_(svc.credentials, svc.clock),
-      verifier_v2_(svc.credentials, svc.clock) {
-  if (opts_.access_log) access_log_ = spdlog::get("access");
+S3Handler::S3Handler(const Services& svc)
+    : svc_(svc), verifier_(svc.credentials, svc.clock), verifier_v2_(svc.credentials, svc.clock) {
   id_prefix_ = svc.random->HexString(4);
   for (auto& c : id_prefix_) c = static_cast<char>(std::toupper(c));
 }
@@ -602,9 +599,9 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     if (answered != Err::kOk) a.error = std::string(LookupError(answered).code);
     svc_.audit->Record(a);
   }
-  if (access_log_) {
-    // Formatted with compiled format strings into one buffer and handed to the logger as
-    // text (no format parsing per request); the sink writes it off the request path.
+  if (svc_.access_log) {
+    // Formatted with compiled format strings into one buffer and handed to the log as text
+    // (no format parsing per request); the log writes it off the request path.
     int64_t us = (svc_.clock->MonotonicNanos() - start) / 1000;
     fmt::memory_buffer line;
     auto out = std::back_inserter(line);
@@ -620,7 +617,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
     if (!st.ok()) {
       fmt::format_to(out, FMT_COMPILE(" error={}"), LookupError(AnswerCode(st)).code);
     }
-    access_log_->info(std::string_view(line.data(), line.size()));
+    svc_.access_log->Write(svc_.clock->NowMicros(), std::string_view(line.data(), line.size()));
   }
 }
 

@@ -3,10 +3,8 @@
 // access-log line per request. Thread-safe; one instance serves every I/O thread.
 #pragma once
 
-#include <spdlog/logger.h>
-
 #include <atomic>
-#include <memory>
+#include <string>
 
 #include "auth/sigv2.h"
 #include "auth/sigv4.h"
@@ -17,13 +15,9 @@ namespace sluice::s3 {
 
 class CommonHeaders;  // handler.cc: adds the headers every response carries
 
-struct HandlerOptions {
-  bool access_log = true;
-};
-
 class S3Handler {
  public:
-  S3Handler(const Services& svc, HandlerOptions opts);
+  explicit S3Handler(const Services& svc);
   Task<void> Handle(http::Request& req, http::Body& body, http::Responder& resp);
   // For requests the HTTP layer could not parse.
   void RenderProtocolError(Err code, std::string_view message, http::ResponseHead* head,
@@ -34,10 +28,8 @@ class S3Handler {
   std::string NextRequestId();
 
   const Services& svc_;
-  HandlerOptions opts_;
   auth::SigV4Verifier verifier_;
   auth::SigV2Verifier verifier_v2_;
-  std::shared_ptr<spdlog::logger> access_log_;  // looked up once: the registry takes a lock
   std::string id_prefix_;
   std::atomic<uint64_t> counter_{0};
 };

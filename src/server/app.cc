@@ -257,9 +257,6 @@ int RunServer(const ServerConfig& cfg) {
     }
     access_sink = std::make_shared<BufferedLogSink>(
         std::move(file).value(), to_stderr ? "access log" : "access log " + cfg.access_log_path);
-    auto access = std::make_shared<spdlog::logger>("access", access_sink);
-    access->set_formatter(AccessLogFormatter());
-    spdlog::register_logger(access);
   }
 
   io::FileSystem* fs = io::PosixFileSystem();
@@ -539,7 +536,8 @@ int RunServer(const ServerConfig& cfg) {
   MetricsEndpoint metrics_endpoint(std::move(msrc), maccess, &iam, io::SystemClock(), &blocking);
   // The web console's files; the console itself signs its requests like any client.
   Console console(cfg.region);
-  s3::S3Handler handler(svc, {access_on});
+  svc.access_log = access_sink.get();  // null when off
+  s3::S3Handler handler(svc);
 
   http::ServerOptions opts;
   if (Status s = SplitListen(cfg.listen, &opts); !s.ok()) return fail("--listen", s);

@@ -28,17 +28,34 @@ uint64_t BufferedLogSink::failures() const {
   return failures_;
 }
 
-void BufferedLogSink::sink_it_(const spdlog::details::log_msg& msg) {
-  spdlog::memory_buf_t line;
-  formatter_->format(msg, line);
+template <class Append>
+void BufferedLogSink::Enqueue(Append&& append) {
   std::unique_lock<std::mutex> l(mu_);
   // Back-pressure rather than loss: wait while the writer is behind by kLimit bytes. A
   // stopped sink takes no more (the destructor drains once, after the writer has ended).
   drained_.wait(l, [&] { return pending_.size() < kLimit || stop_; });
   bool was_below = pending_.size() < kWriteAt;
-  pending_.append(line.data(), line.size());
+  append(pending_);
   // One wake per kWriteAt bytes, not per line.
   if (was_below && pending_.size() >= kWriteAt) wake_writer_.notify_one();
+}
+
+void BufferedLogSink::sink_it_(const spdlog::details::log_msg& msg) {
+  spdlog::memory_buf_t line;
+  formatter_->format(msg, line);
+  Enqueue([&](std::string& out) { out.append(line.data(), line.size()); });
+}
+
+void BufferedLogSink::Write(int64_t time_micros, std::string_view line) {
+  static constexpr std::string_view kTag = " access ";
+  Enqueue([&](std::string& out) {
+    char time[TimeText::kSize];
+    time_.Format(time_micros, time);
+    out.append(time, sizeof time);
+    out.append(kTag);
+    AppendEscaped(line, out);
+    out.push_back('\n');
+  });
 }
 
 void BufferedLogSink::flush_() { Drain(); }

@@ -139,7 +139,7 @@ class GoldenServer {
     svc_.access = &access_;
     svc_.domains = {"s3.local"};
     svc_.limits.min_part_size = 5;  // so golden multipart cases stay small
-    handler_ = std::make_unique<S3Handler>(svc_, HandlerOptions{false});
+    handler_ = std::make_unique<S3Handler>(svc_);
     http::ServerOptions o;
     o.port = 0;
     o.threads = 1;

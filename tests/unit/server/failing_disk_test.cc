@@ -48,7 +48,7 @@ class DiskServer {
     svc_.credentials = &creds_;
     svc_.access = &access_;
     svc_.limits.min_part_size = 5;
-    handler_ = std::make_unique<s3::S3Handler>(svc_, s3::HandlerOptions{false});
+    handler_ = std::make_unique<s3::S3Handler>(svc_);
     http::ServerOptions o;
     o.port = 0;
     o.threads = 1;

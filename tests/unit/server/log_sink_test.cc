@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -109,19 +110,21 @@ TEST(BufferedLogSink, WritesWithinItsIntervalWhenIdle) {
   EXPECT_EQ(s.text, "alone\n");
 }
 
-TEST(BufferedLogSink, ASlowFileHoldsLoggersBackAndLosesNothing) {
+// With the file's gate shut, a thread logs more than the limit plus what the writer holds:
+// it must be held back, not run past the limit, and once the gate opens every line must be
+// there in order. log(i, big) logs line i; it is written as `prefix` bytes, "i ", big, "\n".
+void CheckASlowFileHoldsLoggersBack(
+    size_t prefix, const std::function<void(BufferedLogSink&, int, const std::string&)>& log) {
   Shared s;
   s.gate_open = false;
   auto sink =
       std::make_shared<BufferedLogSink>(std::make_unique<TestFile>(&s), "t", milliseconds(1));
-  auto log = Logger(sink);
-  // More than the limit plus what the writer holds: the logger must wait for the gate.
   const std::string big(4000, 'y');
   const int lines = static_cast<int>(3 * BufferedLogSink::kLimit / big.size());
   std::atomic<int> logged{0};
   std::thread t([&] {
     for (int i = 0; i < lines; ++i) {
-      log->info("{} {}", i, big);
+      log(*sink, i, big);
       logged.fetch_add(1);
     }
   });
@@ -138,15 +141,28 @@ TEST(BufferedLogSink, ASlowFileHoldsLoggersBackAndLosesNothing) {
   }
   s.cv.notify_all();
   t.join();
-  log->flush();
+  sink->flush();
   std::lock_guard<std::mutex> l(s.mu);
   size_t pos = 0;
   for (int i = 0; i < lines; ++i) {
     std::string head = std::to_string(i) + " ";
+    pos += prefix;
     ASSERT_EQ(s.text.compare(pos, head.size(), head), 0) << "line " << i << " missing or moved";
     pos += head.size() + big.size() + 1;
   }
   EXPECT_EQ(pos, s.text.size());
+}
+
+TEST(BufferedLogSink, ASlowFileHoldsLoggersBackAndLosesNothing) {
+  std::shared_ptr<spdlog::logger> log;
+  CheckASlowFileHoldsLoggersBack(0, [&](BufferedLogSink& sink, int i, const std::string& big) {
+    if (!log) {
+      log = std::make_shared<spdlog::logger>(
+          "test-access", std::shared_ptr<BufferedLogSink>(std::shared_ptr<void>(), &sink));
+      log->set_pattern("%v");
+    }
+    log->info("{} {}", i, big);
+  });
 }
 
 TEST(BufferedLogSink, TheDestructorWritesWhatIsLeftAndCloses) {
@@ -211,6 +227,48 @@ TEST(LogFormat, TheTimeIsLocalToTheMillisecondAndTheSameForTwoLinesOfOneSecond) 
   std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
   std::lock_guard<std::mutex> l(s.mu);
   EXPECT_EQ(s.text, std::string(want) + ".007 access first\n" + want + ".987 access second\n");
+}
+
+TEST(BufferedLogSink, AnAccessLogLineIsLaidOutAsTheSpdlogPathLaysItOut) {
+  // Write() (s3::AccessLog) bypasses spdlog: its line must be byte for byte what a logger
+  // with AccessLogFormatter() writes for the same time and message, escaping included.
+  Shared direct_file, spdlog_file;
+  auto direct = std::make_shared<BufferedLogSink>(std::make_unique<TestFile>(&direct_file), "d",
+                                                  std::chrono::hours(1));
+  auto via = std::make_shared<BufferedLogSink>(std::make_unique<TestFile>(&spdlog_file), "s",
+                                               std::chrono::hours(1));
+  via->set_formatter(AccessLogFormatter());
+  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const std::string messages[] = {"method=GET key=\"a\nforged\" status=200",
+                                  std::string("nul\0and\x7f del", 16), "", "second one"};
+  int64_t micros[] = {0, 999, 7'000, 999'999};
+  for (size_t i = 0; i < 4; ++i) {
+    auto t = now + std::chrono::microseconds(micros[i]) + std::chrono::seconds(i / 3);
+    int64_t us =
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    static_cast<s3::AccessLog*>(direct.get())->Write(us, messages[i]);
+    spdlog::details::log_msg m(t, {}, "access", spdlog::level::info, messages[i]);
+    via->log(m);
+  }
+  direct->flush();
+  via->flush();
+  std::lock_guard<std::mutex> l1(direct_file.mu), l2(spdlog_file.mu);
+  EXPECT_EQ(direct_file.text, spdlog_file.text);
+  EXPECT_EQ(std::count(direct_file.text.begin(), direct_file.text.end(), '\n'), 4)
+      << direct_file.text;
+  EXPECT_NE(direct_file.text.find(".000 access method=GET key=\"a\\x0aforged\" status=200\n"),
+            std::string::npos)
+      << direct_file.text;
+  EXPECT_NE(direct_file.text.find(".007 access \n"), std::string::npos) << direct_file.text;
+}
+
+TEST(BufferedLogSink, AccessLogLinesAreHeldBackNotDroppedWhenTheFileIsSlow) {
+  CheckASlowFileHoldsLoggersBack(TimeText::kSize + 8,  // "TIME access "
+                                 [](BufferedLogSink& sink, int i, const std::string& big) {
+                                   static_cast<s3::AccessLog&>(sink).Write(
+                                       int64_t{1'700'000'000} * 1'000'000,
+                                       std::to_string(i) + " " + big);
+                                 });
 }
 
 TEST(LogFormat, EscapingMatchesTheBytewiseRuleForEveryByteAtEveryOffset) {
