@@ -526,6 +526,10 @@ int RunServer(const ServerConfig& cfg) {
   msrc.replication = &replication;
   if (cfg.lifecycle_interval_s > 0) msrc.lifecycle = &lifecycle_totals;
   if (audit) msrc.audit_failures = [a = audit.get()] { return a->failures(); };
+  if (access_sink) {
+    msrc.access_log_failures = [a = access_sink.get()] { return a->failures(); };
+    msrc.access_log_waits = [a = access_sink.get()] { return a->waits(); };
+  }
   MetricsEndpoint::Access maccess;
   maccess.token = cfg.metrics_token;
   if (const char* v = StartupEnv("SLUICE_METRICS_TOKEN"); v && maccess.token.empty())

@@ -28,12 +28,20 @@ uint64_t BufferedLogSink::failures() const {
   return failures_;
 }
 
+uint64_t BufferedLogSink::waits() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return waits_;
+}
+
 template <class Append>
 void BufferedLogSink::Enqueue(Append&& append) {
   std::unique_lock<std::mutex> l(mu_);
   // Back-pressure rather than loss: wait while the writer is behind by kLimit bytes. A
   // stopped sink takes no more (the destructor drains once, after the writer has ended).
-  drained_.wait(l, [&] { return pending_.size() < kLimit || stop_; });
+  if (pending_.size() >= kLimit && !stop_) {
+    ++waits_;
+    drained_.wait(l, [&] { return pending_.size() < kLimit || stop_; });
+  }
   bool was_below = pending_.size() < kWriteAt;
   append(pending_);
   // One wake per kWriteAt bytes, not per line.

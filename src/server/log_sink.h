@@ -47,6 +47,9 @@ class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, publi
 
   // Writes that failed (the lines they held are lost; the first failure is logged).
   uint64_t failures() const;
+  // Lines whose logger had to wait for the writer (kLimit bytes were pending): the file is
+  // slower than the traffic, and requests are being held back (/metrics).
+  uint64_t waits() const;
 
   // s3::AccessLog: "TIME access LINE\n", control characters in LINE escaped.
   void Write(int64_t time_micros, std::string_view line) override;
@@ -68,12 +71,13 @@ class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, publi
   std::string name_;
   std::chrono::milliseconds interval_;
 
-  mutable std::mutex mu_;  // pending_, stop_, failures_
+  mutable std::mutex mu_;  // pending_, stop_, failures_, waits_
   std::condition_variable wake_writer_;
   std::condition_variable drained_;
   std::string pending_;
   bool stop_ = false;
   uint64_t failures_ = 0;
+  uint64_t waits_ = 0;
   TimeText time_;  // Write()'s clock text, under mu_
 
   std::mutex write_mu_;

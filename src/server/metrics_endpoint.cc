@@ -293,6 +293,18 @@ std::string MetricsEndpoint::Render() const {
              "log. Should stay 0.");
     w.Sample("sluice_audit_failures_total", {}, sources_.audit_failures());
   }
+  if (sources_.access_log_failures) {
+    w.Family("sluice_access_log_failures_total", "counter",
+             "Writes of the access log that failed; the lines they held are lost, and the "
+             "first failure is in the error log. Should stay 0.");
+    w.Sample("sluice_access_log_failures_total", {}, sources_.access_log_failures());
+  }
+  if (sources_.access_log_waits) {
+    w.Family("sluice_access_log_waits_total", "counter",
+             "Requests that waited for the access log's writer because 4 MiB of lines were "
+             "pending: the log's file is slower than the traffic.");
+    w.Sample("sluice_access_log_waits_total", {}, sources_.access_log_waits());
+  }
   Space(&w, sources_);
   if (sources_.index) Usage(&w, sources_.index, sources_.max_buckets);
   if (sources_.cache) Cache(&w, *sources_.cache);

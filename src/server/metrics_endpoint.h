@@ -61,6 +61,9 @@ class MetricsEndpoint {
     const s3::ReplicationWorker* replication = nullptr;
     const LifecycleTotals* lifecycle = nullptr;
     std::function<uint64_t()> audit_failures;  // records the audit log could not write
+    // The access log (server/log_sink.h): writes that failed, and lines held back.
+    std::function<uint64_t()> access_log_failures;
+    std::function<uint64_t()> access_log_waits;
   };
   struct Access {
     std::string token;  // empty: no bearer token admits

@@ -77,6 +77,8 @@ class MetricsTest(unittest.TestCase):
         self.assertGreater(s['sluice_capacity_bytes{of="disk",kind="total"}'], 0)
         self.assertEqual(s["sluice_bugs_total"], 0)
         self.assertEqual(s["sluice_audit_failures_total"], 0)
+        self.assertEqual(s["sluice_access_log_failures_total"], 0)  # the log is on, to stderr
+        self.assertEqual(s["sluice_access_log_waits_total"], 0)
         self.assertGreater(s['sluice_index_commit_duration_seconds_count'], 0)
         self.assertGreater(s['sluice_fsync_duration_seconds_count{kind="file"}'], 0)
         self.assertEqual(s["sluice_requests_in_flight"], 1)  # the scrape itself

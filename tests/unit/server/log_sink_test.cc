@@ -80,6 +80,7 @@ TEST(BufferedLogSink, HoldsLinesUntilFlushAndKeepsTheirOrder) {
     EXPECT_EQ(s.appends, 0) << "100 short lines are below the write threshold";
   }
   log->flush();
+  EXPECT_EQ(sink->waits(), 0u);
   std::lock_guard<std::mutex> l(s.mu);
   EXPECT_EQ(s.text, Numbered(0, 100));
   EXPECT_EQ(s.appends, 1) << "one write for all of them";
@@ -135,6 +136,7 @@ void CheckASlowFileHoldsLoggersBack(
     std::this_thread::sleep_for(milliseconds(50));
   }
   EXPECT_LT(logged.load(), lines) << "the logger ran past the limit while nothing was written";
+  EXPECT_GT(sink->waits(), 0u) << "a held-back logger is counted (/metrics)";
   {
     std::lock_guard<std::mutex> l(s.mu);
     s.gate_open = true;
