@@ -252,6 +252,12 @@ Result<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& dir, KvSpaceHook
   // it: on a 128 MiB disk an empty store took 74 MiB, and writes into the preallocated log
   // went unseen by the free-space guard (docs/disk-full.md).
   options.allow_fallocate = hooks.preallocate;
+  // The leader of a write group inserts the whole group into the memtable itself. With
+  // concurrent inserts (RocksDB's default) each follower is woken to insert its own few
+  // hundred bytes, then waits again for the others: two more context switches a durable
+  // PUT, which on these two cores cost more than the inserts (16 connections of 4 KiB PUTs:
+  // 7.4-7.8 switches a PUT -> 5.7, CPU a PUT -6%; bench/ROUND2.md "Where a PUT's CPU goes").
+  options.allow_concurrent_memtable_write = false;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(256 << 20);
