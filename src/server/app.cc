@@ -247,8 +247,10 @@ int RunServer(const ServerConfig& cfg) {
   // The access log: formatted on the request path, written by the sink's own thread.
   std::shared_ptr<BufferedLogSink> access_sink;
   bool access_on = cfg.access_log && cfg.access_log_path != "off";
+  bool access_to_file = false;
   if (access_on) {
     bool to_stderr = cfg.access_log_path.empty() || cfg.access_log_path == "-";
+    access_to_file = !to_stderr;
     auto file =
         to_stderr ? io::StandardError() : io::PosixFileSystem()->OpenForAppend(cfg.access_log_path);
     if (!file.ok()) {
@@ -695,8 +697,26 @@ int RunServer(const ServerConfig& cfg) {
   for (;;) {
     sigwait(&sigs, &sig);
     if (sig != SIGHUP) break;
+    // The log files first, for logrotate (README.md "Logs"): each is opened anew at its
+    // path, and on an error the old one stays in use.
+    if (access_sink && access_to_file) {
+      auto file = io::PosixFileSystem()->OpenForAppend(cfg.access_log_path);
+      if (file.ok()) {
+        access_sink->Reopen(std::move(file).value());
+        spdlog::info("received SIGHUP: reopened the access log {}", cfg.access_log_path);
+      } else {
+        spdlog::error("received SIGHUP: keeping the access log open as it was: {}",
+                      file.status().ToString());
+      }
+    }
+    if (audit) {
+      if (Status s = audit->Reopen(io::PosixFileSystem()); s.ok())
+        spdlog::info("received SIGHUP: reopened the audit log");
+      else
+        spdlog::error("received SIGHUP: keeping the audit log open as it was: {}", s.ToString());
+    }
     if (!server.tls()) {
-      spdlog::info("received SIGHUP: nothing to reload (TLS is off)");
+      spdlog::info("received SIGHUP: no TLS certificate to reload (TLS is off)");
     } else if (Status s = server.ReloadTls(); s.ok()) {
       spdlog::info("received SIGHUP: reloaded the TLS certificate {}", cfg.tls_cert);
     } else {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <utility>
 
 namespace sluice::server {
 
@@ -51,14 +52,17 @@ void FileAuditLog::Record(const s3::AuditRecord& r) {
 }
 
 Status FileAuditLog::Sync() {
+  std::lock_guard<std::mutex> s(sync_mu_);
+  std::shared_ptr<io::WritableFile> file;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!dirty_) return Status::Ok();
     dirty_ = false;
+    file = file_;
   }
   // Outside the lock: a record written meanwhile waits for the next sync, not for this
   // one (a plain file's Sync is an fdatasync, safe beside a write).
-  Status st = file_->Sync();
+  Status st = file->Sync();
   if (!st.ok()) {
     std::lock_guard<std::mutex> l(mu_);
     dirty_ = true;
@@ -66,6 +70,27 @@ Status FileAuditLog::Sync() {
     spdlog::error("audit log {}: sync: {}", path_, st.ToString());
   }
   return st;
+}
+
+Status FileAuditLog::Reopen(io::FileSystem* fs) {
+  SLUICE_ASSIGN_OR_RETURN(auto opened, fs->OpenForAppend(path_, 0600));
+  std::lock_guard<std::mutex> s(sync_mu_);
+  std::shared_ptr<io::WritableFile> old;
+  bool dirty;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    old = std::exchange(file_, std::shared_ptr<io::WritableFile>(std::move(opened)));
+    dirty = std::exchange(dirty_, false);
+  }
+  // The old file's last records are made durable before it is let go.
+  Status st = dirty ? old->Sync() : Status::Ok();
+  Status closed = old->Close();
+  if (!st.ok() || !closed.ok()) {
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("audit log {}: closing the file it replaced: {}", path_,
+                  (st.ok() ? closed : st).ToString());
+  }
+  return Status::Ok();
 }
 
 void FileAuditLog::SyncLoop() {

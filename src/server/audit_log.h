@@ -1,6 +1,7 @@
 // The audit log as a file (docs/security.md): s3::AuditLog records appended as JSON lines,
-// through io::FileSystem (OpenForAppend: O_APPEND), opened once and never rewritten. A background
-// thread syncs it at most once a second, so a record costs one write(2) on the request path.
+// through io::FileSystem (OpenForAppend: O_APPEND), never rewritten (SIGHUP opens it anew). A
+// background thread syncs it at most once a second, so a record costs one write(2) on the request
+// path.
 #pragma once
 
 #include <atomic>
@@ -25,14 +26,19 @@ class FileAuditLog : public s3::AuditLog {
   void Record(const s3::AuditRecord& r) override;
   // Writes and syncs what is buffered (also done once a second and on destruction).
   Status Sync();
+  // Syncs and closes the current file, then appends to a file opened anew at the same path
+  // (created 0600): SIGHUP after logrotate moved the file away (README.md "Logs"). On an
+  // error the current file stays in use.
+  Status Reopen(io::FileSystem* fs);
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
  private:
   FileAuditLog(std::unique_ptr<io::WritableFile> file, std::string path);
   void SyncLoop();
 
-  std::unique_ptr<io::WritableFile> file_;
+  std::shared_ptr<io::WritableFile> file_;  // under mu_; a Sync holds its own reference
   std::string path_;
+  std::mutex sync_mu_;  // one Sync or Reopen at a time, taken before mu_
   std::mutex mu_;
   bool dirty_ = false;
   bool stop_ = false;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace sluice::server {
 
 BufferedLogSink::BufferedLogSink(std::unique_ptr<io::WritableFile> file, std::string name,
@@ -64,6 +66,16 @@ void BufferedLogSink::Write(int64_t time_micros, std::string_view line) {
     AppendEscaped(line, out);
     out.push_back('\n');
   });
+}
+
+void BufferedLogSink::Reopen(std::unique_ptr<io::WritableFile> file) {
+  Drain();  // lines logged before the reopen go to the old file
+  std::unique_ptr<io::WritableFile> old;
+  {
+    std::lock_guard<std::mutex> w(write_mu_);
+    old = std::exchange(file_, std::move(file));
+  }
+  if (Status st = old->Close(); !st.ok()) spdlog::error("{}: {}", name_, st.ToString());
 }
 
 void BufferedLogSink::flush_() { Drain(); }

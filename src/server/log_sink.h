@@ -54,6 +54,10 @@ class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, publi
   // s3::AccessLog: "TIME access LINE\n", control characters in LINE escaped.
   void Write(int64_t time_micros, std::string_view line) override;
 
+  // Writes what is pending to the current file, then writes to `file` from now on and
+  // closes the old one: SIGHUP after logrotate moved the file away (README.md "Logs").
+  void Reopen(std::unique_ptr<io::WritableFile> file);
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;
   void flush_() override;
@@ -67,7 +71,7 @@ class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, publi
   // Takes what is pending and writes it; write_mu_ keeps two writes in order.
   void Drain();
 
-  std::unique_ptr<io::WritableFile> file_;
+  std::unique_ptr<io::WritableFile> file_;  // under write_mu_ once the writer runs
   std::string name_;
   std::chrono::milliseconds interval_;
 

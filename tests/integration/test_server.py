@@ -199,6 +199,40 @@ class LifecycleTest(unittest.TestCase):
         self.assertTrue(any(b'key="two\\x0alines"' in l for l in ours), ours[:5])
         self.assertTrue(any(b'key="tab\\x09here"' in l for l in ours), ours[:5])
 
+    def test_sighup_reopens_the_logs_for_logrotate(self):
+        # logrotate renames the files, then sends SIGHUP: lines and records from before it
+        # stay in the renamed files, those after go to new files at the same paths.
+        access, audit = os.path.join(self.dir, "access.log"), os.path.join(self.dir, "audit.log")
+        p, port = self.start("--access-key", "ak1", "--secret-key", "secret123",
+                             "--access-log", access, "--audit-log", audit)
+        self.wait_healthy(port)
+        s3 = harness.boto3_client(f"http://127.0.0.1:{port}", ak="ak1", sk="secret123")
+        s3.create_bucket(Bucket="rotated-before")
+        s3.delete_bucket(Bucket="rotated-before")  # audited
+        time.sleep(0.5)  # the access log's writer hands lines over within 200 ms
+        os.rename(access, access + ".1")
+        os.rename(audit, audit + ".1")
+        p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while not (os.path.exists(access) and os.path.exists(audit)) and time.time() < deadline:
+            time.sleep(0.05)
+        s3.create_bucket(Bucket="rotated-after")
+        s3.delete_bucket(Bucket="rotated-after")
+        rc, _, err = self.stop(p)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("reopened the access log", err)
+        self.assertIn("reopened the audit log", err)
+        for path in (access, audit):
+            with open(path + ".1") as f:
+                old = f.read()
+            with open(path) as f:
+                new = f.read()
+            self.assertIn("rotated-before", old, path)
+            self.assertNotIn("rotated-after", old, path)
+            self.assertIn("rotated-after", new, path)
+            self.assertNotIn("rotated-before", new, path)
+        self.assertEqual(stat.S_IMODE(os.stat(audit).st_mode), 0o600)
+
     def test_one_server_per_directory_and_port(self):
         p, port = self.start("--access-key", "ak1", "--secret-key", "secret123")
         self.wait_healthy(port)

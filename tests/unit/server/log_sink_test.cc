@@ -179,6 +179,27 @@ TEST(BufferedLogSink, TheDestructorWritesWhatIsLeftAndCloses) {
   EXPECT_TRUE(s.closed);
 }
 
+TEST(BufferedLogSink, ReopenSendsEarlierLinesToTheOldFileAndLaterOnesToTheNew) {
+  Shared old_file, new_file;
+  auto sink = std::make_shared<BufferedLogSink>(std::make_unique<TestFile>(&old_file), "t",
+                                                std::chrono::hours(1));
+  s3::AccessLog& log = *sink;
+  log.Write(0, "before");
+  sink->Reopen(std::make_unique<TestFile>(&new_file));
+  log.Write(0, "after");
+  sink->flush();
+  {
+    std::lock_guard<std::mutex> l(old_file.mu);
+    EXPECT_TRUE(old_file.closed);
+    EXPECT_NE(old_file.text.find(" access before\n"), std::string::npos) << old_file.text;
+    EXPECT_EQ(old_file.text.find("after"), std::string::npos) << old_file.text;
+  }
+  std::lock_guard<std::mutex> l(new_file.mu);
+  EXPECT_FALSE(new_file.closed);
+  EXPECT_EQ(new_file.text.find("before"), std::string::npos) << new_file.text;
+  EXPECT_NE(new_file.text.find(" access after\n"), std::string::npos) << new_file.text;
+}
+
 TEST(BufferedLogSink, AFailingFileIsCountedAndLoggingGoesOn) {
   Shared s;
   s.fail = true;
