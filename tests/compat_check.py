@@ -20,6 +20,7 @@ SUITES = {
     "jssdk": [I + "test_jssdk.py", I + "js/*.mjs"],
     "rclone": [I + "test_rclone_s3fs.py"],
     "tls": [I + "test_tls.py"],
+    "proxy": [I + "test_proxy.py"],
     "post_form": [I + "test_post_form.py"],
     "browser": [I + "test_browser.py"],
     "badinput": [I + "test_badinput.py"],

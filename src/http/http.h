@@ -47,8 +47,12 @@ class Request {
   }
   std::optional<uint64_t> content_length;
   bool chunked = false;
+  // The client's address: the TCP peer's, or the one a trusted proxy named (ApplyForwarded).
   std::string remote_ip;
-  bool secure = false;  // arrived over TLS
+  // The TCP peer, when it is a trusted proxy that named the client; empty otherwise.
+  std::string proxy_ip;
+  // Arrived over TLS, or a trusted proxy said its client used HTTPS.
+  bool secure = false;
 
  private:
   struct Header {
@@ -79,6 +83,21 @@ class Request {
 
 // The request body as a stream. Reading it first sends "100 Continue" when the client
 // asked for it, so a request refused before reading is never sent its body.
+// Which TCP peers are proxies whose forwarding headers are believed (--trusted-proxy).
+using TrustedProxy = std::function<bool(std::string_view address)>;
+
+// When the request's TCP peer (remote_ip) is a trusted proxy, takes the client from what it
+// says, and otherwise changes nothing (the headers are anyone's to send):
+// - X-Forwarded-For (every instance, as one comma-separated list): read from the nearest
+//   hop outwards, proxies that are themselves trusted are passed over and the first other
+//   address is the client; an entry that is not a plain IP address ends the walk (nothing
+//   beyond it is believed), and when every hop is trusted the farthest is the client;
+// - without it, X-Real-IP (one address);
+// - X-Forwarded-Proto: "https" (the nearest proxy's, the last value) marks it secure, as
+//   a TLS-terminating load balancer's client was.
+// remote_ip becomes the client and proxy_ip the proxy. docs/security.md "Behind a proxy".
+void ApplyForwarded(Request& req, const TrustedProxy& trusted);
+
 class Body {
  public:
   virtual ~Body() = default;

@@ -34,12 +34,48 @@
 #include <system_error>
 
 #include "common/check.h"
+#include "common/networks.h"
 #include "common/strings.h"
 
 namespace sluice::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+
+void ApplyForwarded(Request& req, const TrustedProxy& trusted) {
+  if (!trusted || !trusted(req.remote_ip)) return;
+  boost::container::small_vector<std::string_view, 4> hops;
+  std::string_view proto;
+  req.ForEachHeader([&](std::string_view name, std::string_view value) {
+    if (EqualsIgnoreCase(name, "x-forwarded-for")) {
+      for (std::string_view rest = value; !rest.empty();) {
+        size_t comma = rest.find(',');
+        std::string_view hop = Trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        if (!hop.empty()) hops.push_back(hop);
+      }
+    } else if (EqualsIgnoreCase(name, "x-forwarded-proto")) {
+      proto = value;  // the last instance: the nearest proxy's
+    }
+  });
+  std::string client;
+  if (!hops.empty()) {
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+      if (!IsIpAddress(*it)) break;  // nothing beyond an entry that is not an address
+      client = std::string(*it);
+      if (!trusted(*it)) break;  // the first hop that is not one of our proxies
+    }
+  } else if (std::string_view real = Trim(req.header("x-real-ip")); IsIpAddress(real)) {
+    client = std::string(real);
+  }
+  if (size_t comma = proto.rfind(','); comma != std::string_view::npos)
+    proto = proto.substr(comma + 1);
+  if (EqualsIgnoreCase(Trim(proto), "https")) req.secure = true;
+  if (!client.empty()) {
+    req.proxy_ip = std::move(req.remote_ip);
+    req.remote_ip = std::move(client);
+  }
+}
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -671,6 +707,7 @@ struct Server::Worker {
                   std::string_view(target.data(), target.size()));
       req.remote_ip = remote;
       req.secure = !std::is_same_v<Stream, tcp::socket>;
+      if (o.trusted_proxy) ApplyForwarded(req, o.trusted_proxy);
       req.chunked = parser.chunked();
       if (auto cl = parser.content_length()) req.content_length = *cl;
       bool expect_continue = false;

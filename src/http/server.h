@@ -41,6 +41,9 @@ struct ServerOptions {
   // host: a third of loopback TCP's cost per byte (bench/NOTES.md). The path must not
   // exist (the caller removes a stale one).
   std::string unix_path;
+  // TCP peers whose X-Forwarded-For, X-Real-IP and X-Forwarded-Proto are believed
+  // (ApplyForwarded, http.h); empty: nobody's.
+  TrustedProxy trusted_proxy;
 };
 
 class Server {

@@ -614,6 +614,7 @@ Task<void> S3Handler::Handle(http::Request& req, http::Body& body, http::Respond
                    ctx.auth.credential.access_key.empty()
                        ? std::string_view("-")
                        : std::string_view(ctx.auth.credential.access_key));
+    if (!req.proxy_ip.empty()) fmt::format_to(out, FMT_COMPILE(" via={}"), req.proxy_ip);
     if (!st.ok()) {
       fmt::format_to(out, FMT_COMPILE(" error={}"), LookupError(AnswerCode(st)).code);
     }

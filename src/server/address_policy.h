@@ -7,8 +7,8 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "common/networks.h"
 #include "common/status.h"
 
 namespace sluice::server {
@@ -26,17 +26,8 @@ class AddressPolicy {
   std::string Describe() const;
 
  private:
-  struct Net {
-    bool v6 = false;
-    unsigned char bytes[16] = {};
-    int prefix = 0;
-    std::string text;
-  };
-  static Result<Net> ParseNet(std::string_view s);
-  static bool Contains(const Net& n, bool v6, const unsigned char* bytes);
-
-  std::vector<Net> allow_;  // empty: all but deny_
-  std::vector<Net> deny_;
+  Networks allow_;  // empty: all but deny_
+  Networks deny_;
 };
 
 }  // namespace sluice::server

@@ -20,6 +20,7 @@
 #include "auth/iam.h"
 #include "auth/secret_box.h"
 #include "common/hash.h"
+#include "common/networks.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "io/env.h"
@@ -553,6 +554,16 @@ int RunServer(const ServerConfig& cfg) {
   opts.io_timeout = std::chrono::seconds(cfg.io_timeout_s);
   opts.tls_cert = cfg.tls_cert;
   opts.tls_key = cfg.tls_key;
+  {
+    auto proxies = Networks::Parse(cfg.trusted_proxy);
+    if (!proxies.ok()) return fail("--trusted-proxy", proxies.status());
+    if (!proxies->empty()) {
+      spdlog::info("believing X-Forwarded-For from {}", proxies->Describe());
+      opts.trusted_proxy = [nets = std::move(proxies).value()](std::string_view address) {
+        return nets.Contains(address);
+      };
+    }
+  }
   if (!cfg.unix_socket.empty()) {
     // A socket file left by a server that is gone is removed; one a live server answers on
     // is not taken over.

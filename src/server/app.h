@@ -37,6 +37,9 @@ struct ServerConfig {
   // The networks replication targets may be reached at (docs/security.md); empty: any
   // address but link-local.
   std::string replication_allow;
+  // The proxies whose forwarding headers name the client (http::ApplyForwarded); empty:
+  // none are believed.
+  std::string trusted_proxy;
   // Objects up to this size live in their index record. Unset: 32 KiB on the local store,
   // where a larger object is served faster from its file by sendfile (BENCHMARKS.md,
   // "Where small objects should live"), 64 KiB on RADOS, where a file is one more round trip.

@@ -32,6 +32,11 @@ int main(int argc, char** argv) {
                   "Networks replication targets may be reached at, comma-separated CIDRs or "
                   "addresses (10.0.0.0/8,2001:db8::/32). Default: any address but link-local "
                   "(169.254.0.0/16, fe80::/10: cloud metadata)");
+  srv->add_option("--trusted-proxy", cfg.trusted_proxy,
+                  "Load balancers and proxies whose X-Forwarded-For, X-Real-IP and "
+                  "X-Forwarded-Proto are believed, comma-separated CIDRs or addresses "
+                  "(127.0.0.1,10.0.0.0/8): the client's address then comes from them for "
+                  "policies (aws:SourceIp) and the logs. Default: nobody's");
   srv->add_option("--audit-log", cfg.audit_log,
                   "File the audit log is appended to (JSON lines: IAM, policy, lock, "
                   "versioning, replication, snapshot and delete actions). Default: "

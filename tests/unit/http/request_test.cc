@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http/fields.hpp>
+#include <memory>
 #include <string>
 
 #include "http/http.h"
@@ -47,6 +48,83 @@ TEST(Request, ManyHeaders) {
   Request r(f, "PUT", "/");
   for (int i = 0; i < 100; i++)
     EXPECT_EQ(r.header("H" + std::to_string(i)), "v" + std::to_string(i));
+}
+
+// A request from `peer` with these headers, as the server would see it after
+// ApplyForwarded with the proxies 127.0.0.1 and 10.0.0.0/8.
+struct Forwarded {
+  boost::beast::http::fields f;
+  std::unique_ptr<Request> r;
+  void Apply(std::string peer, bool tls = false) {
+    r = std::make_unique<Request>(f, "GET", "/b/k");
+    r->remote_ip = std::move(peer);
+    r->secure = tls;
+    ApplyForwarded(*r,
+                   [](std::string_view a) { return a == "127.0.0.1" || a.substr(0, 3) == "10."; });
+  }
+};
+
+TEST(ApplyForwarded, ATrustedProxyNamesTheClient) {
+  Forwarded x;
+  x.f.insert("X-Forwarded-For", "203.0.113.9");
+  x.f.insert("X-Forwarded-Proto", "https");
+  x.Apply("127.0.0.1");
+  EXPECT_EQ(x.r->remote_ip, "203.0.113.9");
+  EXPECT_EQ(x.r->proxy_ip, "127.0.0.1");
+  EXPECT_TRUE(x.r->secure);
+}
+
+TEST(ApplyForwarded, AnyoneElsesHeadersAreIgnored) {
+  Forwarded x;
+  x.f.insert("X-Forwarded-For", "203.0.113.9");
+  x.f.insert("X-Real-IP", "203.0.113.9");
+  x.f.insert("X-Forwarded-Proto", "https");
+  x.Apply("198.51.100.4");
+  EXPECT_EQ(x.r->remote_ip, "198.51.100.4");
+  EXPECT_EQ(x.r->proxy_ip, "");
+  EXPECT_FALSE(x.r->secure);
+}
+
+TEST(ApplyForwarded, TheWalkPassesOverTrustedHopsAndStopsAtTheFirstOther) {
+  Forwarded x;
+  // The client claims 1.2.3.4 itself; 198.51.100.4 connected to our first proxy (10.0.0.5),
+  // which connected to the second (127.0.0.1, the peer). Every instance counts, in order.
+  x.f.insert("X-Forwarded-For", "1.2.3.4, 198.51.100.4");
+  x.f.insert("X-Forwarded-For", "10.0.0.5");
+  x.Apply("127.0.0.1");
+  EXPECT_EQ(x.r->remote_ip, "198.51.100.4");
+  EXPECT_EQ(x.r->proxy_ip, "127.0.0.1");
+}
+
+TEST(ApplyForwarded, NothingBeyondAnEntryThatIsNotAnAddressIsBelieved) {
+  Forwarded x;
+  x.f.insert("X-Forwarded-For", "203.0.113.9, unknown, 10.0.0.5");
+  x.Apply("127.0.0.1");
+  EXPECT_EQ(x.r->remote_ip, "10.0.0.5");  // the last hop that was an address
+  Forwarded y;
+  y.f.insert("X-Forwarded-For", "203.0.113.9, [2001:db8::1]:443");
+  y.Apply("127.0.0.1");
+  EXPECT_EQ(y.r->remote_ip, "127.0.0.1");  // unchanged
+  EXPECT_EQ(y.r->proxy_ip, "");
+}
+
+TEST(ApplyForwarded, EveryHopTrustedGivesTheFarthestAndXRealIpStandsAlone) {
+  Forwarded x;
+  x.f.insert("X-Forwarded-For", "10.0.0.9,10.0.0.5");
+  x.Apply("127.0.0.1");
+  EXPECT_EQ(x.r->remote_ip, "10.0.0.9");
+  Forwarded y;
+  y.f.insert("X-Real-IP", " 2001:db8::1 ");
+  y.f.insert("X-Forwarded-Proto", "https, http");  // the nearest proxy's word is the last
+  y.Apply("10.1.1.1");
+  EXPECT_EQ(y.r->remote_ip, "2001:db8::1");
+  EXPECT_EQ(y.r->proxy_ip, "10.1.1.1");
+  EXPECT_FALSE(y.r->secure);
+  Forwarded z;  // a trusted peer that names nobody changes nothing
+  z.Apply("127.0.0.1", true);
+  EXPECT_EQ(z.r->remote_ip, "127.0.0.1");
+  EXPECT_EQ(z.r->proxy_ip, "");
+  EXPECT_TRUE(z.r->secure);
 }
 
 }  // namespace
