@@ -150,6 +150,22 @@ def signed_request(endpoint, method, path, headers=None, body=b"", ak=ACCESS_KEY
     return requests.request(method, url, headers=dict(req.headers.items()), data=body, timeout=timeout)
 
 
+def signed_head(method, url, headers=None, payload_hash="UNSIGNED-PAYLOAD"):
+    """A request head signed by botocore's SigV4 signer, for raw sockets: the request line and
+    headers, without the blank line that ends them."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    headers = dict(headers or {})
+    headers["Host"] = url.split("/")[2]
+    req = AWSRequest(method=method, url=url, headers=headers)
+    req.headers["X-Amz-Content-SHA256"] = payload_hash
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(req)
+    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    lines = [f"{method} /{path} HTTP/1.1"] + [f"{k}: {v}" for k, v in req.headers.items()]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
 def boto3_client(endpoint, **kw):
     import boto3
     from botocore.config import Config

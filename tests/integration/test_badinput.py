@@ -5,23 +5,12 @@ import socket
 import time
 import unittest
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 import harness
 
 
-def signed_head(method, url, headers=None, payload_hash="UNSIGNED-PAYLOAD"):
-    headers = dict(headers or {})
-    headers["Host"] = url.split("/")[2]
-    req = AWSRequest(method=method, url=url, headers=headers)
-    req.headers["X-Amz-Content-SHA256"] = payload_hash
-    SigV4Auth(Credentials(harness.ACCESS_KEY, harness.SECRET_KEY), "s3", "us-east-1").add_auth(req)
-    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-    lines = [f"{method} /{path} HTTP/1.1"] + [f"{k}: {v}" for k, v in req.headers.items()]
-    return ("\r\n".join(lines) + "\r\n").encode()
+signed_head = harness.signed_head
 
 
 class BadInputTest(unittest.TestCase):

@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -306,9 +307,18 @@ class Gateways(unittest.TestCase):
             Bucket="crash", Key="mp", UploadId=up, PartNumber=3, Body=os.urandom(8 << 20))))
         time.sleep(1.5)
         part3.start()
+        # A PUT whose body stops a megabyte in: its data is begun (a write intent) and can
+        # never be published, so the kill leaves a write in flight however fast the others
+        # finish (a fresh-machine run once found every other write done by the kill).
+        stalled = socket.create_connection(("127.0.0.1", victim.port), timeout=30)
+        self.addCleanup(stalled.close)
+        stalled.sendall(harness.signed_head("PUT", f"{victim.endpoint}/crash/stalled",
+                                            {"Content-Length": str(8 << 20)})
+                        + b"\r\n" + os.urandom(1 << 20))
         time.sleep(0.3)
         # On a loaded machine the writes may not have reached the gateway yet: kill only
-        # once it holds intents (the part of 8 MiB, or a writer's PUT), within 10 s.
+        # once it holds intents (the stalled PUT, the part of 8 MiB, or a writer's PUT),
+        # within 10 s.
         deadline = time.monotonic() + 10
         while not victim.unpublished() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -324,6 +334,7 @@ class Gateways(unittest.TestCase):
         # From the other gateway: every acknowledged object whole; nothing partial listed.
         listed = {o["Key"]: o["Size"] for p in self.sb.get_paginator("list_objects_v2").paginate(Bucket="crash")
                   for o in p.get("Contents", [])}
+        self.assertNotIn("stalled", listed)
         for key, d in acked.items():
             self.assertIn(key, listed)
             self.assertEqual(digest(self.sb.get_object(Bucket="crash", Key=key)["Body"].read()), d, key)
