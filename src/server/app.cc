@@ -748,7 +748,7 @@ int RunServer(const ServerConfig& cfg) {
   server.Stop();
   blocking.join();
   spdlog::info("stopped cleanly");
-  if (access_sink) access_sink->flush();  // every line of a clean stop is written
+  if (access_sink) access_sink->Flush();  // every line of a clean stop is written
   spdlog::shutdown();
   return 0;
 }

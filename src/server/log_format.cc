@@ -64,6 +64,4 @@ std::unique_ptr<spdlog::formatter> Make(std::string pattern) {
 
 std::unique_ptr<spdlog::formatter> ServerLogFormatter() { return Make("%* %^%l%$ %&"); }
 
-std::unique_ptr<spdlog::formatter> AccessLogFormatter() { return Make("%* access %&"); }
-
 }  // namespace sluice::server

@@ -3,7 +3,8 @@
 //       for three digits of milliseconds and a copy, not for a dozen field formatters;
 //   %&  the message with control characters (and DEL) written as \xNN, so a name or header
 //       a client sent can never start a forged line or steer a terminal.
-// The access log writes the same layout without spdlog (log_sink.h), with the same helpers.
+// The access log (log_sink.h) lays out "TIME access MESSAGE" without spdlog, with the same
+// helpers.
 // docs/security.md "Logs".
 #pragma once
 
@@ -19,8 +20,6 @@ namespace sluice::server {
 
 // "TIME LEVEL MESSAGE", the level coloured where the sink colours.
 std::unique_ptr<spdlog::formatter> ServerLogFormatter();
-// "TIME access MESSAGE".
-std::unique_ptr<spdlog::formatter> AccessLogFormatter();
 
 // The local time as 2026-12-06T03:01:49.513, the text up to the second kept from the last
 // call. Not thread-safe: one per formatter, or used under a lock.

@@ -50,12 +50,6 @@ void BufferedLogSink::Enqueue(Append&& append) {
   if (was_below && pending_.size() >= kWriteAt) wake_writer_.notify_one();
 }
 
-void BufferedLogSink::sink_it_(const spdlog::details::log_msg& msg) {
-  spdlog::memory_buf_t line;
-  formatter_->format(msg, line);
-  Enqueue([&](std::string& out) { out.append(line.data(), line.size()); });
-}
-
 void BufferedLogSink::Write(int64_t time_micros, std::string_view line) {
   static constexpr std::string_view kTag = " access ";
   Enqueue([&](std::string& out) {
@@ -77,8 +71,6 @@ void BufferedLogSink::Reopen(std::unique_ptr<io::WritableFile> file) {
   }
   if (Status st = old->Close(); !st.ok()) spdlog::error("{}: {}", name_, st.ToString());
 }
-
-void BufferedLogSink::flush_() { Drain(); }
 
 void BufferedLogSink::Drain() {
   std::lock_guard<std::mutex> w(write_mu_);

@@ -10,14 +10,12 @@
 // switch per request on a busy 2-core machine); this sink wakes its writer once per
 // kWriteAt bytes.
 //
-// It is also the S3 layer's access log (s3/access_log.h): Write() lays the line out as the
-// spdlog path with AccessLogFormatter() would ("TIME access MESSAGE", log_format.h) straight
-// into the buffer, with none of spdlog's per-line machinery (the message record, a second
-// lock, the pattern's formatters, a copy), which cost 1,191 instructions a 4 KiB GET where
-// Write() costs 755 (bench/ROUND2.md).
+// It is the S3 layer's access log (s3/access_log.h): Write() lays the line out ("TIME access
+// MESSAGE", with log_format.h's time and escaping) straight into the buffer. It is not an
+// spdlog sink: spdlog's per-line machinery (the message record, a second lock, the
+// pattern's formatters, a copy) cost 1,191 instructions a 4 KiB GET where Write() costs 755
+// (BENCHMARKS.md, "The access log, off the request path").
 #pragma once
-
-#include <spdlog/sinks/base_sink.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -33,7 +31,7 @@
 
 namespace sluice::server {
 
-class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, public s3::AccessLog {
+class BufferedLogSink final : public s3::AccessLog {
  public:
   static constexpr size_t kWriteAt = size_t{64} * 1024;
   static constexpr size_t kLimit = size_t{4} * 1024 * 1024;
@@ -54,13 +52,12 @@ class BufferedLogSink final : public spdlog::sinks::base_sink<std::mutex>, publi
   // s3::AccessLog: "TIME access LINE\n", control characters in LINE escaped.
   void Write(int64_t time_micros, std::string_view line) override;
 
+  // Writes everything logged so far to the file, on the calling thread: a clean stop.
+  void Flush() { Drain(); }
+
   // Writes what is pending to the current file, then writes to `file` from now on and
   // closes the old one: SIGHUP after logrotate moved the file away (README.md "Logs").
   void Reopen(std::unique_ptr<io::WritableFile> file);
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override;
-  void flush_() override;
 
  private:
   // Waits while kLimit bytes are pending (back-pressure, never loss), appends what
