@@ -11,7 +11,10 @@ Reports samples/s and the ratios batch/get (target >= 10x) and batch/nginx-tar (
 >= 0.9x). With --threads N, N clients do it at once (N DataLoader workers).
 
 Needs nginx (../shared/peers/nginx-up.sh, started here on a directory of its own).
+With --ceph-conf FILE, sluice runs on that Ceph cluster (scripts/ceph-dev.sh up), where
+each lookup is a round trip to an OSD and a batch's lookups are one omap read a window.
 Usage: /usr/bin/python3 bench/batch_bench.py [--count 4096] [--batch 256] [--rounds 3] [--threads 1]
+                                             [--sizes 4096,65536] [--ceph-conf FILE]
 """
 import argparse
 import io
@@ -67,13 +70,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/release/src/sluice"))
+    ap.add_argument("--ceph-conf", help="run sluice on this Ceph cluster (scripts/ceph-dev.sh up) "
+                    "rather than on its local store")
+    ap.add_argument("--sizes", default="4096,65536", help="sample sizes in bytes, comma-separated")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="sluice-batch-bench-")
     data, www = os.path.join(work, "data"), os.path.join(work, "www")
     os.makedirs(data)
     port, nport = free_port(), free_port()
     log = open(os.path.join(work, "server.log"), "wb")
-    proc = subprocess.Popen([a.bin, "server", "--data", data, "--listen", f"127.0.0.1:{port}",
+    where = ["--data", data]
+    if a.ceph_conf:  # a pool prefix of its own, so runs do not see each other's buckets
+        where = ["--ceph-conf", a.ceph_conf, "--ceph-pool", f"batchbench{port}",
+                 "--iam-key-file", os.path.join(work, "iam-key")]
+    proc = subprocess.Popen([a.bin, "server", *where, "--listen", f"127.0.0.1:{port}",
                              "--access-key", AK, "--secret-key", SK], stdout=log, stderr=log)
     nginx = None
     try:
@@ -85,8 +95,9 @@ def main():
             raise RuntimeError("nginx-up.sh: " + out.stderr[-500:])
         nginx = sluice.Client(endpoint=f"http://127.0.0.1:{nport}", access_key=AK, secret_key=SK)
         print(f"{a.count} samples, batches of {a.batch}, {a.threads} client thread(s), {a.rounds} rounds; "
-              f"sluice at its defaults (access log on), nginx from ../shared/peers")
-        for size in (4096, 65536):
+              f"sluice at its defaults (access log on){' on Ceph RADOS' if a.ceph_conf else ''}, "
+              f"nginx from ../shared/peers")
+        for size in (int(x) for x in a.sizes.split(",")):
             keys = [f"s{size}/{i:06d}.bin" for i in range(a.count)]
             os.makedirs(os.path.join(www, "tars", f"s{size}"), exist_ok=True)
             for k in keys:

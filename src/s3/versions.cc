@@ -40,6 +40,21 @@ Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& b
   return LookupThroughSnapshot(ctx, bucket, key, version);
 }
 
+Task<std::vector<Result<meta::ObjectMeta>>> LookupLatest(const Ctx& ctx, const BucketName& bucket,
+                                                         const std::vector<ObjectKey>& keys) {
+  const auto own = AccessOfOwnBucket(ctx, bucket);
+  const bool plain = own && !own->snapshot;
+  if (plain) co_return co_await ctx.svc.index->GetObjects(bucket, keys);
+  std::vector<Result<meta::ObjectMeta>> out;
+  out.reserve(keys.size());
+  const VersionId latest;
+  for (const auto& k : keys) {
+    auto found = co_await LookupThroughSnapshot(ctx, bucket, k, latest);
+    out.push_back(std::move(found));
+  }
+  co_return out;
+}
+
 Status ReadableVersion(Ctx& ctx, const Result<meta::ObjectMeta>& found, const VersionId& version) {
   if (!found.ok()) return found.status();
   if (!found->delete_marker) return Status::Ok();

@@ -20,6 +20,11 @@ Task<std::optional<BucketAccessCache::Entry::Snapshot>> SnapshotOf(const Ctx& ct
 Task<Result<meta::ObjectMeta>> LookupVersion(const Ctx& ctx, const BucketName& bucket,
                                              const ObjectKey& key, const VersionId& version);
 
+// LookupVersion of the latest version of each of `keys`, in their order: for the request's
+// own plain bucket one index call (Index::GetObjects, one read on a networked index).
+Task<std::vector<Result<meta::ObjectMeta>>> LookupLatest(const Ctx& ctx, const BucketName& bucket,
+                                                         const std::vector<ObjectKey>& keys);
+
 // The object version `version` (empty: the latest) of bucket/key, for reading. A delete
 // marker is never returned: when it is the latest, kNoSuchKey; when named by its id,
 // kMethodNotAllowed; both with x-amz-delete-marker: true (and the marker's

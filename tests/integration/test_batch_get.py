@@ -108,6 +108,42 @@ class BatchGetTest(unittest.TestCase):
         self.assertNotIn("SLUICE.error", got[0][2])
         self.assertEqual(got[2][1], self.data["train/0002.bin"])
 
+    def test_a_long_mixed_batch_keeps_each_entry_its_own_answer(self):
+        # The server looks plain entries up 128 at a time (one index call a window); entries
+        # with a range, a version or a bad key, and missing ones, sit across the windows'
+        # edges here and must each keep their own answer and place.
+        objects, want = [], []
+        for i in range(300):
+            key = f"train/{i % 50:04d}.bin"
+            if i % 7 == 3:
+                objects.append(f"missing/{i}")
+                want.append((f"missing/{i}", None))
+            elif i % 11 == 5:
+                objects.append({"Key": key, "Range": "bytes=2-9"})
+                want.append((key, self.data[key][2:10]))
+            elif i % 13 == 1:
+                objects.append({"Key": "train/0005.bin", "VersionId": "null"})
+                want.append(("train/0005.bin", self.data["train/0005.bin"]))
+            elif i in (127, 128, 255, 256):
+                objects.append("big/large.bin")
+                want.append(("big/large.bin", self.data["big/large.bin"]))
+            else:
+                objects.append(key)
+                want.append((key, self.data[key]))
+        got = self.members(self.post("samples", body_of(objects, "entry")))
+        self.assertEqual([n for n, _, _ in got], [n for n, _ in want])
+        for i, ((name, data, pax), (_, expected)) in enumerate(zip(got, want)):
+            if expected is None:
+                self.assertEqual(pax.get("SLUICE.error"), "NoSuchKey", (i, name))
+            else:
+                self.assertNotIn("SLUICE.error", pax, (i, name))
+                self.assertEqual(data, expected, (i, name))
+        # Without "entry", the first missing key fails the whole batch, whichever window it is in.
+        late = [f"train/{i % 50:04d}.bin" for i in range(200)] + ["missing/late"]
+        r = self.post("samples", body_of(late))
+        self.assertEqual(r.status_code, 404, r.text[:300])
+        self.assertIn("missing/late", r.text)
+
     def test_bad_requests(self):
         for body, code in ((b"<BatchGet></BatchGet>", "MalformedXML"),
                            (b"<BatchGet><Object><Range>bytes=0-1</Range></Object></BatchGet>", "MalformedXML"),

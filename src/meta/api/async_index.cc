@@ -45,6 +45,10 @@ Task<Result<ObjectMeta>> AsyncIndex::GetObject(const BucketName& bucket, const O
                                                const VersionId& version) {
   return Read([this, &bucket, &key, &version] { return index_->GetObject(bucket, key, version); });
 }
+Task<std::vector<Result<ObjectMeta>>> AsyncIndex::GetObjects(const BucketName& bucket,
+                                                             const std::vector<ObjectKey>& keys) {
+  return Read([this, &bucket, &keys] { return index_->GetObjects(bucket, keys); });
+}
 Task<Result<WriteResult>> AsyncIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
                                                 const ObjectMeta& meta, const WriteCondition& cond,
                                                 std::vector<std::string>* released) {

@@ -42,6 +42,8 @@ class AsyncIndex {
 
   Task<Result<ObjectMeta>> GetObject(const BucketName& bucket, const ObjectKey& key,
                                      const VersionId& version = {});
+  Task<std::vector<Result<ObjectMeta>>> GetObjects(const BucketName& bucket,
+                                                   const std::vector<ObjectKey>& keys);
   Task<Result<WriteResult>> PutObject(const BucketName& bucket, const ObjectKey& key,
                                       const ObjectMeta& meta, const WriteCondition& cond,
                                       std::vector<std::string>* released);

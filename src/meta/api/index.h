@@ -108,6 +108,15 @@ class Index {
   // kNoSuchKey when the key has no version; kNoSuchVersion when `version` names none.
   virtual Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
                                        const VersionId& version = {}) = 0;
+  // GetObject of the latest version of each of `keys`, answered in their order: a batch
+  // (BatchGet) in one call, which a backend whose reads are round trips makes one read.
+  virtual std::vector<Result<ObjectMeta>> GetObjects(const BucketName& bucket,
+                                                     const std::vector<ObjectKey>& keys) {
+    std::vector<Result<ObjectMeta>> out;
+    out.reserve(keys.size());
+    for (const auto& k : keys) out.push_back(GetObject(bucket, k));
+    return out;
+  }
   // Writes a new version as the bucket's versioning state says: Enabled adds one named
   // meta.version (its micros raised above the latest version's, so ids sort by time);
   // Suspended and unversioned replace the null version. `cond` applies to the latest.

@@ -98,6 +98,9 @@ class KvIndex final : public Index {
 
   Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
                                const VersionId& version = {}) override;
+  // Read one by one, after one KvStore::Prefetch of them all where the store prefetches.
+  std::vector<Result<ObjectMeta>> GetObjects(const BucketName& bucket,
+                                             const std::vector<ObjectKey>& keys) override;
   Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
                                 const ObjectMeta& meta, const WriteCondition& cond,
                                 std::vector<std::string>* released) override;

@@ -178,6 +178,21 @@ Result<std::optional<KvIndex::Found>> KvIndex::FindVersion(const BucketName& buc
   return std::optional<Found>(std::move(f));
 }
 
+std::vector<Result<ObjectMeta>> KvIndex::GetObjects(const BucketName& bucket,
+                                                    const std::vector<ObjectKey>& keys) {
+  if (kv_->prefetches()) {
+    std::vector<std::string> records;
+    records.reserve(keys.size() + 1);
+    records.push_back(codec::BucketKey(bucket));  // a missing key's answer depends on it
+    for (const auto& k : keys) records.push_back(codec::ObjectKey(bucket, k));
+    kv_->Prefetch(records);
+  }
+  std::vector<Result<ObjectMeta>> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) out.push_back(GetObject(bucket, k));
+  return out;
+}
+
 Result<ObjectMeta> KvIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
                                       const VersionId& version) {
   if (version.empty()) {

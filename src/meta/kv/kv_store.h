@@ -61,6 +61,8 @@ class KvStore {
   // has changed. Local stores, serialised by KvIndex's locks, ignore both.
   // A hint that Gets of `keys` follow: a store whose reads are round trips makes it one.
   virtual void Prefetch(const std::vector<std::string>& /*keys*/) {}
+  // Whether Prefetch does anything (callers skip building the keys when it does not).
+  virtual bool prefetches() const { return false; }
   // A hint that the next iterator will walk about `entries` entries from its first Seek (a
   // listing page), and that Gets of `along` follow that Seek: a store whose reads are round
   // trips fetches all of it at once.

@@ -571,6 +571,14 @@ Result<ObjectMeta> RadosIndex::GetObject(const BucketName& bucket, const ObjectK
              [&](KvIndex& v, RadosTxn&) { return v.GetObject(bucket, key, version); });
 }
 
+std::vector<Result<ObjectMeta>> RadosIndex::GetObjects(const BucketName& bucket,
+                                                       const std::vector<ObjectKey>& keys) {
+  // Reads only: nothing to guard, so no retry (Run's) either.
+  RadosTxn txn(meta_, BucketObject(bucket), &ranges_);
+  KvIndex view(&txn, /*sync=*/true, &locks_);
+  return view.GetObjects(bucket, keys);
+}
+
 Result<WriteResult> RadosIndex::PutObject(const BucketName& bucket, const ObjectKey& key,
                                           const ObjectMeta& meta, const WriteCondition& cond,
                                           std::vector<std::string>* released) {

@@ -83,6 +83,9 @@ class RadosIndex final : public Index {
 
   Result<ObjectMeta> GetObject(const BucketName& bucket, const ObjectKey& key,
                                const VersionId& version = {}) override;
+  // One omap read for the whole batch (the records and their tails), in one transaction.
+  std::vector<Result<ObjectMeta>> GetObjects(const BucketName& bucket,
+                                             const std::vector<ObjectKey>& keys) override;
   Result<WriteResult> PutObject(const BucketName& bucket, const ObjectKey& key,
                                 const ObjectMeta& meta, const WriteCondition& cond,
                                 std::vector<std::string>* released) override;

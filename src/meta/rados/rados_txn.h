@@ -52,6 +52,7 @@ class RadosTxn final : public KvStore {
   std::unique_ptr<KvIterator> NewUnguardedIterator() override;
   // Reads every key of `keys` not read yet in one round trip; later Gets answer from it.
   void Prefetch(const std::vector<std::string>& keys) override;
+  bool prefetches() const override { return true; }
   // The next iterator's first read fetches this many entries (at most a page of 1,024) and
   // the keys `along`, which later Gets answer from.
   void ExpectScan(size_t entries, std::vector<std::string> along) override {

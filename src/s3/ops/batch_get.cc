@@ -8,6 +8,10 @@
 // A failing entry fails the whole request (OnError "fail", the default) before anything is
 // sent, or becomes an empty member carrying the error in pax records (OnError "entry").
 //
+// The latest versions of plain entries are looked up kLookupWindow at a time in one index
+// call (one omap read on a RADOS index rather than one round trip a key); each is used only
+// once its entry's authorization has passed.
+//
 // Memory stays bounded: the records are read first to size the answer, keeping at most
 // kInlineBudget bytes of small objects (the rest are read again as they are sent); the
 // answer then streams member by member, a file-backed member by sendfile. An object
@@ -35,6 +39,9 @@ namespace {
 // Small objects' bytes kept from the first read to the send, per request: a batch of 10,000
 // inline objects of 64 KiB would otherwise hold 640 MiB.
 constexpr uint64_t kInlineBudget = 16 << 20;
+// Entries whose records one index call reads: what a window holds before the budget above
+// drops bytes is at most this many small objects' (a few MiB).
+constexpr size_t kLookupWindow = 128;
 
 struct Entry {
   std::string name;  // the key as requested, or the member's name
@@ -87,7 +94,10 @@ TarMember MemberOf(const Entry& e) {
 // batch of a shard's samples names it hundreds of times): by key and version asked.
 using Archives = std::map<std::string, meta::ObjectMeta>;
 
-Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget, Archives* archives) {
+// `found`: the entry's record when it was already looked up with its window (plain entries
+// of the latest version), else null.
+Task<Status> Resolve(Ctx& ctx, Entry& e, Result<meta::ObjectMeta>* found_early,
+                     uint64_t* inline_budget, Archives* archives) {
   const std::string_view action = e.version.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
   SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket.str(), e.key.str()));
   std::string archive_id;
@@ -99,7 +109,12 @@ Task<Status> Resolve(Ctx& ctx, Entry& e, uint64_t* inline_budget, Archives* arch
   if (auto it = archives->find(archive_id); !archive_id.empty() && it != archives->end()) {
     e.meta = it->second;
   } else {
-    Result<meta::ObjectMeta> found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
+    // (Not a conditional expression: GCC 12 mishandles a co_await in one of its arms.)
+    Result<meta::ObjectMeta> found = Status(Err::kInternal, "");
+    if (found_early)
+      found = std::move(*found_early);
+    else
+      found = co_await LookupVersion(ctx, ctx.bucket, e.key, e.version);
     Status readable = ReadableVersion(ctx, found, e.version);
     ctx.error_headers.clear();  // x-amz-delete-marker of one entry is not the answer's
     if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
@@ -248,8 +263,25 @@ Task<Status> BatchGet(Ctx& ctx) {
   uint64_t total = kTarEndSize;
   uint64_t inline_budget = kInlineBudget;
   Archives archives;
-  for (auto& e : entries) {
-    if (e.status.ok()) e.status = co_await Resolve(ctx, e, &inline_budget, &archives);
+  // Plain entries (the latest version, no member) are looked up a window at a time.
+  auto plain = [](const Entry& e) {
+    return e.status.ok() && e.member.empty() && e.version.empty();
+  };
+  std::vector<ObjectKey> window_keys;
+  std::vector<Result<meta::ObjectMeta>> window_found;
+  size_t next_found = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Entry& e = entries[i];
+    if (i % kLookupWindow == 0) {
+      window_keys.clear();
+      for (size_t j = i; j < std::min(entries.size(), i + kLookupWindow); ++j)
+        if (plain(entries[j])) window_keys.push_back(entries[j].key);
+      window_found.clear();
+      if (!window_keys.empty()) window_found = co_await LookupLatest(ctx, ctx.bucket, window_keys);
+      next_found = 0;
+    }
+    Result<meta::ObjectMeta>* found = plain(e) ? &window_found[next_found++] : nullptr;
+    if (e.status.ok()) e.status = co_await Resolve(ctx, e, found, &inline_budget, &archives);
     // An SSE-S3 object is decrypted as it goes out; an SSE-C one needs its key, which a
     // batch has no way to carry (docs/encryption.md).
     if (e.status.ok() && !e.meta.encryption.empty()) {

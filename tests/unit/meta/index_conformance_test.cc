@@ -100,6 +100,60 @@ TEST_P(IndexConformance, WriteConditions) {
             Err::kNoSuchKey);
 }
 
+// GetObjects (BatchGet's lookups) answers for each key exactly what GetObject answers: an
+// object (its inline bytes whole, long enough that a RADOS index splits the record), a
+// missing key, a delete marker on top, and a missing bucket for every key.
+TEST_P(IndexConformance, GetObjectsAnswersWhatGetObjectAnswersInOrder) {
+  ObjectMeta small;
+  small.etag = "s";
+  small.size = 3000;
+  small.inline_data = std::string(3000, 'x');
+  ASSERT_TRUE(index_->PutObject("bkt"_b, "small"_k, small, {}, nullptr).ok());
+  Put("file", "d1");
+  ASSERT_TRUE(index_->CreateBucket({"ver"_b, 2, "o", ""}).ok());
+  ASSERT_TRUE(index_->SetBucketVersioning("ver"_b, Versioning::kEnabled).ok());
+  ObjectMeta m;
+  m.etag = "v";
+  m.version = VersionId::Of(1000, 1);
+  ASSERT_TRUE(index_->PutObject("ver"_b, "gone"_k, m, {}, nullptr).ok());
+  DeleteRequest del;
+  del.marker = VersionId::Of(2000, 2);
+  ASSERT_TRUE(index_->DeleteObject("ver"_b, "gone"_k, del, nullptr).ok());
+  ASSERT_TRUE(index_->PutObject("ver"_b, "kept"_k, m, {}, nullptr).ok());
+
+  auto same = [&](const BucketName& b, const std::vector<ObjectKey>& keys) {
+    auto batch = index_->GetObjects(b, keys);
+    ASSERT_EQ(batch.size(), keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto one = index_->GetObject(b, keys[i]);
+      ASSERT_EQ(batch[i].ok(), one.ok()) << keys[i].str() << ": " << batch[i].status().ToString();
+      if (!one.ok()) {
+        EXPECT_EQ(batch[i].status().code(), one.status().code()) << keys[i].str();
+        continue;
+      }
+      EXPECT_EQ(batch[i]->etag, one->etag) << keys[i].str();
+      EXPECT_EQ(batch[i]->size, one->size) << keys[i].str();
+      EXPECT_EQ(batch[i]->inline_data, one->inline_data) << keys[i].str();
+      EXPECT_EQ(batch[i]->segments.size(), one->segments.size()) << keys[i].str();
+      EXPECT_EQ(batch[i]->version, one->version) << keys[i].str();
+      EXPECT_EQ(batch[i]->delete_marker, one->delete_marker) << keys[i].str();
+    }
+  };
+  same("bkt"_b, {"small"_k, "none"_k, "file"_k, "small"_k});
+  same("ver"_b, {"gone"_k, "kept"_k, "never"_k});
+  same("nob"_b, {"small"_k, "file"_k});
+  EXPECT_TRUE(index_->GetObjects("bkt"_b, {}).empty());
+
+  auto got = index_->GetObjects("bkt"_b, {"small"_k, "none"_k});
+  ASSERT_TRUE(got[0].ok());
+  EXPECT_EQ(got[0]->inline_data, small.inline_data);
+  EXPECT_EQ(got[1].status().code(), Err::kNoSuchKey);
+  got = index_->GetObjects("ver"_b, {"gone"_k});
+  ASSERT_TRUE(got[0].ok());
+  EXPECT_TRUE(got[0]->delete_marker);
+  EXPECT_EQ(index_->GetObjects("nob"_b, {"small"_k})[0].status().code(), Err::kNoSuchBucket);
+}
+
 // compat: append
 // An append's commit holds only while the object is still the one it extended: the same
 // size and the same last data id (which it keeps: nothing is released). A write between is
