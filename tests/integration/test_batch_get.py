@@ -110,8 +110,20 @@ class BatchGetTest(unittest.TestCase):
 
     def test_a_long_mixed_batch_keeps_each_entry_its_own_answer(self):
         # The server looks plain entries up 128 at a time (one index call a window); entries
-        # with a range, a version or a bad key, and missing ones, sit across the windows'
+        # with a range, a version, a missing key or a file behind them sit across the windows'
         # edges here and must each keep their own answer and place.
+        # File-backed objects, whole and in ranges, and a two-part upload whose ranges lie in
+        # one part or cross into the next.
+        mids = {f"mid/{j}.bin": os.urandom(70_000 + j * 30_000) for j in range(6)}
+        for k, v in mids.items():
+            self.s3.put_object(Bucket="samples", Key=k, Body=v)
+        parts = [os.urandom(5 << 20), os.urandom(1 << 20)]
+        up = self.s3.create_multipart_upload(Bucket="samples", Key="mid/parts.bin")["UploadId"]
+        etags = [self.s3.upload_part(Bucket="samples", Key="mid/parts.bin", UploadId=up, PartNumber=n + 1,
+                                     Body=p)["ETag"] for n, p in enumerate(parts)]
+        self.s3.complete_multipart_upload(Bucket="samples", Key="mid/parts.bin", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]})
+        whole = b"".join(parts)
         objects, want = [], []
         for i in range(300):
             key = f"train/{i % 50:04d}.bin"
@@ -127,6 +139,18 @@ class BatchGetTest(unittest.TestCase):
             elif i in (127, 128, 255, 256):
                 objects.append("big/large.bin")
                 want.append(("big/large.bin", self.data["big/large.bin"]))
+            elif i % 17 == 2:
+                k = f"mid/{i % 6}.bin"
+                objects.append(k)
+                want.append((k, mids[k]))
+            elif i % 19 == 4:
+                k = f"mid/{i % 6}.bin"
+                objects.append({"Key": k, "Range": "bytes=1000-66535"})
+                want.append((k, mids[k][1000:66536]))
+            elif i % 23 == 6:  # inside the first part, then across the two
+                r = (1000, 501_000) if i % 2 else ((5 << 20) - 10, (5 << 20) + 10)
+                objects.append({"Key": "mid/parts.bin", "Range": f"bytes={r[0]}-{r[1] - 1}"})
+                want.append(("mid/parts.bin", whole[r[0]:r[1]]))
             else:
                 objects.append(key)
                 want.append((key, self.data[key]))
