@@ -15,8 +15,10 @@ Reports samples/s and the ratio shard/objects per way. --threads clients at once
 DataLoader workers of one host). Both sides use the same client library (the sluice Python
 module, its C++ client underneath), in the same run, on the same server.
 
+With --ceph-conf FILE, sluice runs on that Ceph cluster (scripts/ceph-dev.sh up).
+
 Usage: /usr/bin/python3 bench/members_bench.py [--count 8192] [--per-shard 1024]
-       [--batch 256] [--threads 4] [--rounds 3]
+       [--batch 256] [--threads 4] [--rounds 3] [--sizes 4096,65536] [--ceph-conf FILE]
 """
 import argparse
 import io
@@ -47,11 +49,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sizes", default="4096,65536")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/release/src/sluice"))
+    ap.add_argument("--ceph-conf", help="run sluice on this Ceph cluster (scripts/ceph-dev.sh up) "
+                    "rather than on its local store")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="sluice-members-bench-")
     port = free_port()
     log = open(os.path.join(work, "server.log"), "wb")
-    proc = subprocess.Popen([a.bin, "server", "--data", os.path.join(work, "data"),
+    where = ["--data", os.path.join(work, "data")]
+    if a.ceph_conf:  # a pool prefix of its own, so runs do not see each other's buckets
+        where = ["--ceph-conf", a.ceph_conf, "--ceph-pool", f"membersbench{port}",
+                 "--iam-key-file", os.path.join(work, "iam-key")]
+    proc = subprocess.Popen([a.bin, "server", *where,
                              "--listen", f"127.0.0.1:{port}", "--access-key", AK, "--secret-key", SK],
                             stdout=log, stderr=log)
     endpoint = f"http://127.0.0.1:{port}"

@@ -99,6 +99,27 @@ Task<Result<TarEntry>> FindMember(Ctx& ctx, const meta::ObjectMeta& m, const std
   co_return Error(Err::kNoSuchKey, "the archive has no member named " + name);
 }
 
+Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta& m,
+                                                const std::vector<std::string>& names) {
+  std::vector<Result<TarEntry>> out;
+  out.reserve(names.size());
+  if (m.segments.empty() || m.tar_members == 0) {  // an inline archive, or none: as one by one
+    for (const auto& name : names) {
+      auto found = co_await FindMember(ctx, m, name);
+      out.push_back(std::move(found));
+    }
+    co_return out;
+  }
+  auto found = co_await ctx.svc.index->GetMembers(ctx.bucket, m.segments.front().data_id, names);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (found[i].ok() || found[i].status().code() != Err::kNotFound)
+      out.push_back(std::move(found[i]));
+    else
+      out.push_back(Error(Err::kNoSuchKey, "the archive has no member named " + names[i]));
+  }
+  co_return out;
+}
+
 Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const meta::ObjectMeta& m,
                                                   const std::string& after, size_t max) {
   if (m.segments.empty()) {

@@ -29,6 +29,11 @@ Task<Status> ScanMembers(const Services& svc, meta::ObjectMeta* m);
 // table.
 Task<Result<TarEntry>> FindMember(Ctx& ctx, const meta::ObjectMeta& m, const std::string& name);
 
+// FindMember of each of `names`, in their order: for a stored archive one index call
+// (Index::GetMembers, one read on a networked index).
+Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta& m,
+                                                const std::vector<std::string>& names);
+
 // Up to `max` members of `m` after `after`, in name order (bytewise).
 Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const meta::ObjectMeta& m,
                                                   const std::string& after, size_t max);

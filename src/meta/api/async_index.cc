@@ -94,6 +94,12 @@ Task<Result<TarEntry>> AsyncIndex::GetMember(const BucketName& bucket, const std
   return Read(
       [this, &bucket, &data_id, &name] { return index_->GetMember(bucket, data_id, name); });
 }
+Task<std::vector<Result<TarEntry>>> AsyncIndex::GetMembers(const BucketName& bucket,
+                                                           const std::string& data_id,
+                                                           const std::vector<std::string>& names) {
+  return Read(
+      [this, &bucket, &data_id, &names] { return index_->GetMembers(bucket, data_id, names); });
+}
 Task<Result<std::vector<TarEntry>>> AsyncIndex::ListMembers(const BucketName& bucket,
                                                             const std::string& data_id,
                                                             const std::string& after, size_t max) {

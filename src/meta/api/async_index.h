@@ -61,6 +61,9 @@ class AsyncIndex {
                                   const VersionId& version, bool on);
   Task<Result<TarEntry>> GetMember(const BucketName& bucket, const std::string& data_id,
                                    const std::string& name);
+  Task<std::vector<Result<TarEntry>>> GetMembers(const BucketName& bucket,
+                                                 const std::string& data_id,
+                                                 const std::vector<std::string>& names);
   Task<Result<std::vector<TarEntry>>> ListMembers(const BucketName& bucket,
                                                   const std::string& data_id,
                                                   const std::string& after, size_t max);

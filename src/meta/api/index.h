@@ -159,6 +159,16 @@ class Index {
   // collected (GcDone).
   virtual Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
                                      const std::string& name) = 0;
+  // GetMember of each of `names` in the table of `data_id`, answered in their order: a
+  // batch of a shard's samples in one call (one read on a networked index).
+  virtual std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket,
+                                                   const std::string& data_id,
+                                                   const std::vector<std::string>& names) {
+    std::vector<Result<TarEntry>> out;
+    out.reserve(names.size());
+    for (const auto& n : names) out.push_back(GetMember(bucket, data_id, n));
+    return out;
+  }
   virtual Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket,
                                                     const std::string& data_id,
                                                     const std::string& after, size_t max) = 0;

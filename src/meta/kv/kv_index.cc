@@ -560,6 +560,21 @@ Result<TarEntry> KvIndex::GetMember(const BucketName& /*bucket*/, const std::str
   return e;
 }
 
+std::vector<Result<TarEntry>> KvIndex::GetMembers(const BucketName& bucket,
+                                                  const std::string& data_id,
+                                                  const std::vector<std::string>& names) {
+  if (kv_->prefetches()) {
+    std::vector<std::string> records;
+    records.reserve(names.size());
+    for (const auto& n : names) records.push_back(codec::MemberKey(data_id, n));
+    kv_->Prefetch(records);
+  }
+  std::vector<Result<TarEntry>> out;
+  out.reserve(names.size());
+  for (const auto& n : names) out.push_back(GetMember(bucket, data_id, n));
+  return out;
+}
+
 Result<std::vector<TarEntry>> KvIndex::ListMembers(const BucketName& /*bucket*/,
                                                    const std::string& data_id,
                                                    const std::string& after, size_t max) {

@@ -118,6 +118,8 @@ class KvIndex final : public Index {
                             const VersionId& version, bool on) override;
   Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
                              const std::string& name) override;
+  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const std::string& data_id,
+                                           const std::vector<std::string>& names) override;
   Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const std::string& data_id,
                                             const std::string& after, size_t max) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;

@@ -635,6 +635,14 @@ Result<TarEntry> RadosIndex::GetMember(const BucketName& bucket, const std::stri
              [&](KvIndex& v, RadosTxn&) { return v.GetMember(bucket, data_id, name); });
 }
 
+std::vector<Result<TarEntry>> RadosIndex::GetMembers(const BucketName& bucket,
+                                                     const std::string& data_id,
+                                                     const std::vector<std::string>& names) {
+  RadosTxn txn(meta_, BucketObject(bucket), &ranges_);  // reads only: no guard, no retry
+  KvIndex view(&txn, /*sync=*/true, &locks_);
+  return view.GetMembers(bucket, data_id, names);
+}
+
 Result<std::vector<TarEntry>> RadosIndex::ListMembers(const BucketName& bucket,
                                                       const std::string& data_id,
                                                       const std::string& after, size_t max) {

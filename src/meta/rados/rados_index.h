@@ -103,6 +103,9 @@ class RadosIndex final : public Index {
                             const VersionId& version, bool on) override;
   Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
                              const std::string& name) override;
+  // One omap read for the whole batch, in one transaction.
+  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const std::string& data_id,
+                                           const std::vector<std::string>& names) override;
   Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const std::string& data_id,
                                             const std::string& after, size_t max) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;

@@ -42,6 +42,13 @@ constexpr uint64_t kInlineBudget = 16 << 20;
 // Entries whose records one index call reads: what a window holds before the budget above
 // drops bytes is at most this many small objects' (a few MiB).
 constexpr size_t kLookupWindow = 128;
+// On a store that reads many ranges at once (DataStore::ReadsManyAtOnce: RADOS, where a
+// shard's members come in one operation), the file-backed members still to send are read
+// ahead together: up to this many members or bytes a read, each at most kReadAheadMember
+// bytes (larger ones stream as a GET's do).
+constexpr size_t kReadAheadEntries = 64;
+constexpr uint64_t kReadAheadBytes = 4 << 20;
+constexpr uint64_t kReadAheadMember = 1 << 20;
 
 struct Entry {
   std::string name;  // the key as requested, or the member's name
@@ -58,6 +65,8 @@ struct Entry {
   std::string etag;                 // its ETag
   std::string header;               // the member's tar header blocks
   std::string object_key;           // an SSE-S3 object's key (s3/sse.h), else empty
+  bool read_ahead = false;          // `bytes` holds what is sent of it (ReadAhead)
+  std::string bytes;
 };
 
 // The pax records that describe a member: what a reader needs beyond name and size.
@@ -94,18 +103,26 @@ TarMember MemberOf(const Entry& e) {
 // batch of a shard's samples names it hundreds of times): by key and version asked.
 using Archives = std::map<std::string, meta::ObjectMeta>;
 
+// A member entry's archive, as Archives names it.
+std::string ArchiveId(const Entry& e) {
+  std::string id = e.key.str();
+  id += '\0';
+  id += e.version.ToString();
+  return id;
+}
+
+// The members a window names, looked up together: by archive id and member name.
+using WindowMembers = std::map<std::pair<std::string, std::string>, Result<TarEntry>>;
+
 // `found`: the entry's record when it was already looked up with its window (plain entries
-// of the latest version), else null.
+// of the latest version), else null; `member_found` the same for a member's table entry.
 Task<Status> Resolve(Ctx& ctx, Entry& e, Result<meta::ObjectMeta>* found_early,
-                     uint64_t* inline_budget, Archives* archives) {
+                     const Result<TarEntry>* member_found, uint64_t* inline_budget,
+                     Archives* archives) {
   const std::string_view action = e.version.empty() ? "s3:GetObject" : "s3:GetObjectVersion";
   SLUICE_CO_RETURN_IF_ERROR(co_await Require(ctx, action, ctx.bucket.str(), e.key.str()));
   std::string archive_id;
-  if (!e.member.empty()) {
-    archive_id = e.key.str();
-    archive_id += '\0';
-    archive_id += e.version.ToString();
-  }
+  if (!e.member.empty()) archive_id = ArchiveId(e);
   if (auto it = archives->find(archive_id); !archive_id.empty() && it != archives->end()) {
     e.meta = it->second;
   } else {
@@ -125,7 +142,12 @@ Task<Status> Resolve(Ctx& ctx, Entry& e, Result<meta::ObjectMeta>* found_early,
   e.whole = e.meta.size;
   e.etag = e.meta.etag;
   if (!e.member.empty()) {  // a member: its place in the archive, from the table
-    SLUICE_CO_ASSIGN_OR_RETURN(TarEntry t, co_await FindMember(ctx, e.meta, e.member));
+    Result<TarEntry> member = Status(Err::kInternal, "");
+    if (member_found)
+      member = *member_found;
+    else
+      member = co_await FindMember(ctx, e.meta, e.member);
+    SLUICE_CO_ASSIGN_OR_RETURN(TarEntry t, std::move(member));
     if (t.offset > e.meta.size || t.size > e.meta.size - t.offset)
       co_return Status(Err::kCorruption,
                        "member " + e.member + " lies past the end of its archive");
@@ -235,6 +257,76 @@ Task<Status> SendStored(Ctx& ctx, const meta::ObjectMeta& m, std::string_view ob
   co_return Status::Ok();
 }
 
+// The one data id and offset holding [e.offset, e.offset + e.length) of a file-backed,
+// unencrypted entry, when one segment holds all of it.
+std::optional<std::pair<std::string, uint64_t>> OneSegment(const Entry& e) {
+  if (e.inline_object || !e.object_key.empty() || !e.status.ok() || e.length == 0) return {};
+  uint64_t seg_start = 0;
+  for (const auto& seg : e.meta.segments) {
+    if (e.offset >= seg_start && e.offset - seg_start + e.length <= seg.size)
+      return std::make_pair(seg.data_id, e.offset - seg_start);
+    seg_start += seg.size;
+  }
+  return {};
+}
+
+// Reads ahead, in one DataStore::ReadMany, the members from entries[from] on that fit the
+// limits above. Returns where the next read-ahead starts. A failed read fails the answer,
+// as a failed send would (the client sees it cut short).
+Task<Result<size_t>> ReadAhead(Ctx& ctx, std::vector<Entry>& entries, size_t from) {
+  std::vector<storage::DataStore::RangeRead> reads;
+  std::vector<Entry*> readers;
+  uint64_t bytes = 0;
+  size_t i = from;
+  for (; i < entries.size() && i - from < kReadAheadEntries; ++i) {
+    Entry& e = entries[i];
+    if (e.length > kReadAheadMember) continue;
+    auto where = OneSegment(e);
+    if (!where) continue;
+    if (bytes + e.length > kReadAheadBytes) break;
+    bytes += e.length;
+    reads.push_back({std::move(where->first), where->second, e.length, {}, Status::Ok()});
+    readers.push_back(&e);
+  }
+  if (reads.empty()) co_return i;
+  co_await ctx.svc.data->ReadMany(reads);
+  for (size_t r = 0; r < reads.size(); ++r) {
+    if (!reads[r].status.ok()) co_return DataOpenFailed(reads[r].status, reads[r].id);
+    readers[r]->bytes = std::move(reads[r].bytes);
+    readers[r]->read_ahead = true;
+  }
+  co_return i;
+}
+
+// The member entries of entries[from, to): their archives' records (into `archives`, used
+// by an entry only once its own authorization passed), then each archive's members in one
+// index call (FindMembers), into `out`. An archive that cannot be read is left to Resolve,
+// which says why for each entry.
+Task<void> LookupMembers(Ctx& ctx, std::vector<Entry>& entries, size_t from, size_t to,
+                         Archives* archives, WindowMembers* out) {
+  out->clear();
+  std::map<std::string, std::pair<const Entry*, std::vector<std::string>>> by_archive;
+  for (size_t j = from; j < to; ++j) {
+    const Entry& e = entries[j];
+    if (!e.status.ok() || e.member.empty()) continue;
+    auto& [first, names] = by_archive[ArchiveId(e)];
+    if (!first) first = &e;
+    names.push_back(e.member);
+  }
+  for (auto& [archive_id, group] : by_archive) {
+    auto& [first, names] = group;
+    auto it = archives->find(archive_id);
+    if (it == archives->end()) {
+      auto found = co_await LookupVersion(ctx, ctx.bucket, first->key, first->version);
+      if (!found.ok() || found->delete_marker || found->segments.empty()) continue;
+      it = archives->emplace(archive_id, std::move(found).value()).first;
+    }
+    auto members = co_await FindMembers(ctx, it->second, names);
+    for (size_t k = 0; k < names.size(); ++k)
+      out->emplace(std::make_pair(archive_id, std::move(names[k])), std::move(members[k]));
+  }
+}
+
 }  // namespace
 
 Task<Status> BatchGet(Ctx& ctx) {
@@ -270,6 +362,7 @@ Task<Status> BatchGet(Ctx& ctx) {
   std::vector<ObjectKey> window_keys;
   std::vector<Result<meta::ObjectMeta>> window_found;
   size_t next_found = 0;
+  WindowMembers window_members;
   for (size_t i = 0; i < entries.size(); ++i) {
     Entry& e = entries[i];
     if (i % kLookupWindow == 0) {
@@ -279,9 +372,17 @@ Task<Status> BatchGet(Ctx& ctx) {
       window_found.clear();
       if (!window_keys.empty()) window_found = co_await LookupLatest(ctx, ctx.bucket, window_keys);
       next_found = 0;
+      const size_t end = std::min(entries.size(), i + kLookupWindow);
+      co_await LookupMembers(ctx, entries, i, end, &archives, &window_members);
     }
     Result<meta::ObjectMeta>* found = plain(e) ? &window_found[next_found++] : nullptr;
-    if (e.status.ok()) e.status = co_await Resolve(ctx, e, found, &inline_budget, &archives);
+    const Result<TarEntry>* member_found = nullptr;
+    if (!e.member.empty()) {
+      auto it = window_members.find(std::make_pair(ArchiveId(e), e.member));
+      if (it != window_members.end()) member_found = &it->second;
+    }
+    if (e.status.ok())
+      e.status = co_await Resolve(ctx, e, found, member_found, &inline_budget, &archives);
     // An SSE-S3 object is decrypted as it goes out; an SSE-C one needs its key, which a
     // batch has no way to carry (docs/encryption.md).
     if (e.status.ok() && !e.meta.encryption.empty()) {
@@ -311,10 +412,20 @@ Task<Status> BatchGet(Ctx& ctx) {
   out.reserve(kGather + kCopyBelow + 2048);
   GatherSink sink(ctx, out);
   Readers readers;
-  for (auto& e : entries) {
+  const bool read_ahead = svc.data->ReadsManyAtOnce();
+  size_t read_from = 0;  // where the next read-ahead starts
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Entry& e = entries[i];
+    if (read_ahead && i == read_from) {
+      SLUICE_CO_ASSIGN_OR_RETURN(read_from, co_await ReadAhead(ctx, entries, i));
+      read_from = std::max(read_from, i + 1);
+    }
     out += e.header;
     std::string().swap(e.header);
-    if (e.length > 0 && e.inline_kept) {
+    if (e.length > 0 && e.read_ahead) {
+      out += e.bytes;
+      std::string().swap(e.bytes);
+    } else if (e.length > 0 && e.inline_kept) {
       out.append(std::string_view(e.meta.inline_data).substr(e.offset, e.length));
     } else if (e.length > 0 && e.inline_object) {
       // Read again as it goes out: the bytes must be those of the version sized above.

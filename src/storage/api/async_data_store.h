@@ -44,6 +44,14 @@ class AsyncDataStore {
   Background<Status> StartAppend(DataWriter& w, const void* data, size_t n) {
     return Background<Status>(*pool_, [&w, data, n] { return w.Append(data, n); });
   }
+  // DataStore::ReadMany, inline or on the pool as Open is.
+  Task<bool> ReadMany(std::vector<DataStore::RangeRead>& reads) {
+    return InlineOrOffload(blocking_.open, *pool_, [this, &reads] {
+      store_->ReadMany(reads);
+      return true;
+    });
+  }
+  bool ReadsManyAtOnce() const { return store_->ReadsManyAtOnce(); }
   Task<Status> Commit(DataWriter& w) {
     return InlineOrOffload(blocking_.commit, *pool_, [&w] { return w.Commit(); });
   }

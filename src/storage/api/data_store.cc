@@ -22,6 +22,27 @@ Task<Status> DataReader::Send(ByteSink& sink, uint64_t offset, uint64_t n, size_
   co_return Status::Ok();
 }
 
+void DataStore::ReadMany(std::vector<RangeRead>& reads) {
+  std::string open_id;
+  Result<std::unique_ptr<DataReader>> reader = Status(Err::kNotFound, "");
+  for (auto& r : reads) {
+    if (r.id != open_id) {  // a batch's members often share one id
+      open_id = r.id;
+      reader = Open(r.id);
+    }
+    if (!reader.ok()) {
+      r.status = reader.status();
+      continue;
+    }
+    r.bytes.resize(r.length);
+    size_t got = 0;
+    r.status = (*reader)->Read(r.offset, r.bytes.data(), r.length, &got);
+    if (r.status.ok() && got != r.length)
+      r.status = Status(Err::kCorruption, "data " + r.id + " is shorter than the range read");
+    if (!r.status.ok()) r.bytes.clear();
+  }
+}
+
 void AsyncDataStore::DeleteLater(std::vector<std::string> ids,
                                  std::function<void(std::vector<std::string>)> done) {
   if (ids.empty()) return;

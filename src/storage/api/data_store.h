@@ -138,6 +138,21 @@ class DataStore {
     (void)bytes;
     return Status::Ok();
   }
+  // Reads each range whole into its `bytes`, or sets its `status`: kNotFound for data that
+  // does not exist, kCorruption for data shorter than the range. For a batch of small reads
+  // (BatchGet's file-backed members, often many of one tar shard). The default opens each
+  // id once and reads the ranges one after another; a store whose reads are round trips
+  // answers them in few (RADOS: one operation for every range in one of its objects) and
+  // says so with ReadsManyAtOnce(), which is when callers gather reads into one call.
+  // Blocking (as Open is: blocking().open).
+  struct RangeRead {
+    std::string id;
+    uint64_t offset = 0, length = 0;
+    std::string bytes;  // out
+    Status status = Status::Ok();
+  };
+  virtual void ReadMany(std::vector<RangeRead>& reads);
+  virtual bool ReadsManyAtOnce() const { return false; }
   // Deletes committed or uncommitted data; an absent id is not an error.
   virtual Status Delete(const std::string& id) = 0;
   // Ids committed or written but never published (after a crash).

@@ -364,6 +364,69 @@ Result<std::unique_ptr<DataReader>> RadosDataStore::Open(const std::string& id) 
   return std::unique_ptr<DataReader>(new RadosReader(&data_, id, size, pool_, &piece_reads_));
 }
 
+void RadosDataStore::ReadMany(std::vector<RangeRead>& reads) {
+  struct Part {  // [at, at + len) of a range, from one stripe object
+    RangeRead* read;
+    uint64_t at;
+    size_t len;
+    librados::bufferlist bl;
+    int rval = 0;
+  };
+  struct ObjectRead {
+    std::vector<std::unique_ptr<Part>> parts;
+    librados::ObjectReadOperation op;
+    librados::AioCompletion* done = nullptr;
+  };
+  std::map<std::string, ObjectRead> objects;  // by stripe object name
+  for (auto& r : reads) {
+    r.status = Status::Ok();
+    r.bytes.assign(r.length, '\0');
+    for (uint64_t at = 0; at < r.length;) {
+      const uint64_t offset = r.offset + at;
+      const uint64_t in_stripe = offset % kStripe;
+      auto p = std::make_unique<Part>();
+      p->read = &r;
+      p->at = at;
+      p->len = static_cast<size_t>(std::min<uint64_t>(r.length - at, kStripe - in_stripe));
+      ObjectRead& o = objects[StripeName(r.id, offset / kStripe)];
+      o.op.read(in_stripe, p->len, &p->bl, &p->rval);
+      at += p->len;
+      o.parts.push_back(std::move(p));
+    }
+  }
+  for (auto& [oid, o] : objects) {
+    o.done = librados::Rados::aio_create_completion();
+    if (int rv = data_.aio_operate(oid, o.done, &o.op, nullptr); rv < 0) {
+      o.done->release();
+      o.done = nullptr;
+      for (auto& p : o.parts)
+        if (p->read->status.ok()) p->read->status = RadosStatus(rv, "reading data " + p->read->id);
+    }
+  }
+  for (auto& [oid, o] : objects) {  // every started operation is awaited, even after a failure
+    if (!o.done) continue;
+    o.done->wait_for_complete();
+    const int rv = o.done->get_return_value();
+    o.done->release();
+    for (auto& p : o.parts) {
+      RangeRead& r = *p->read;
+      if (!r.status.ok()) continue;
+      if (rv == -ENOENT)
+        r.status = Status(Err::kNotFound, "data " + r.id + " does not exist");
+      else if (rv < 0)
+        r.status = RadosStatus(rv, "reading data " + r.id);
+      else if (p->rval < 0)
+        r.status = RadosStatus(p->rval, "reading data " + r.id);
+      else if (p->bl.length() != p->len)
+        r.status = Status(Err::kCorruption, "data " + r.id + " is shorter than the range read");
+      else
+        p->bl.begin().copy(p->len, r.bytes.data() + p->at);
+    }
+  }
+  for (auto& r : reads)
+    if (!r.status.ok()) r.bytes.clear();
+}
+
 void RadosDataStore::Published(const std::string& id) {
   librados::ObjectWriteOperation op;
   op.omap_rm_keys(std::set<std::string>{id});

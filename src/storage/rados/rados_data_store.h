@@ -64,6 +64,13 @@ class RadosDataStore final : public DataStore {
   Result<std::unique_ptr<DataWriter>> Create(uint64_t size_hint = 0,
                                              std::string_view owner = {}) override;
   Result<std::unique_ptr<DataReader>> Open(const std::string& id) override;
+  // The ranges grouped by the stripe object they fall in: one read operation per object,
+  // holding a read of each of its ranges, all in flight at once (aio_operate), then awaited.
+  // A batch of a shard's members costs one or two OSD operations, not two a member (the
+  // size, then the bytes). No size is read: a range past the data's end comes back short
+  // (kCorruption), a missing id as kNotFound.
+  void ReadMany(std::vector<RangeRead>& reads) override;
+  bool ReadsManyAtOnce() const override { return true; }
   void Published(const std::string& id) override;
   Status Delete(const std::string& id) override;
   Result<std::vector<Unpublished>> ListUnpublished() override;

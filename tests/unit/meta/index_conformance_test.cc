@@ -218,6 +218,19 @@ TEST_P(IndexConformance, TarMemberTables) {
   EXPECT_EQ(b->offset, 2048u) << "a repeated name is the later member";
   EXPECT_EQ(index_->GetMember("bkt"_b, "d1", "zz").status().code(), Err::kNotFound);
   EXPECT_EQ(index_->GetMember("bkt"_b, "d9", "a.cls").status().code(), Err::kNotFound);
+  // GetMembers (BatchGet's) answers each name as GetMember does, in the order asked.
+  auto many = index_->GetMembers("bkt"_b, "d1", {"c/d.txt", "zz", "a.cls", "b.jpg", "a.cls"});
+  ASSERT_EQ(many.size(), 5u);
+  ASSERT_TRUE(many[0].ok());
+  EXPECT_EQ(many[0]->offset, 3072u);
+  EXPECT_EQ(many[1].status().code(), Err::kNotFound);
+  ASSERT_TRUE(many[2].ok() && many[4].ok());
+  EXPECT_EQ(many[2]->offset, 512u);
+  EXPECT_EQ(many[4]->size, 5u);
+  ASSERT_TRUE(many[3].ok());
+  EXPECT_EQ(many[3]->offset, 2048u);
+  EXPECT_EQ(index_->GetMembers("bkt"_b, "d9", {"a.cls"})[0].status().code(), Err::kNotFound);
+  EXPECT_TRUE(index_->GetMembers("bkt"_b, "d1", {}).empty());
   auto page = index_->ListMembers("bkt"_b, "d1", "", 2);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 2u);
