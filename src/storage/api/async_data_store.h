@@ -44,7 +44,8 @@ class AsyncDataStore {
   Background<Status> StartAppend(DataWriter& w, const void* data, size_t n) {
     return Background<Status>(*pool_, [&w, data, n] { return w.Append(data, n); });
   }
-  // DataStore::ReadMany, inline or on the pool as Open is.
+  // DataStore::ReadMany, inline or on the pool as Open is (the answers are in `reads`; the
+  // bool is only what the pool hands back).
   Task<bool> ReadMany(std::vector<DataStore::RangeRead>& reads) {
     return InlineOrOffload(blocking_.open, *pool_, [this, &reads] {
       store_->ReadMany(reads);
