@@ -281,6 +281,57 @@ class TarMembersTest(unittest.TestCase):
         self.assertEqual(got[3][2]["SLUICE.error"], "NoSuchKey")
         self.assertEqual(got[4][1], data["000011.jpg"][:10])
 
+    def test_batch_get_of_many_members_of_two_archives(self):
+        # The server looks a window's members up per archive in one index call and, on a
+        # store that reads many ranges at once, reads their bytes ahead together: members of
+        # two archives interleaved over three windows, with a missing archive, an object
+        # that is not an archive, a missing member and ranges, each keep their own answer.
+        other = samples(40, 7, size=(20_000, 90_000))  # file-backed members
+        raw, _ = make_tar(other)
+        self.s3.put_object(Bucket="shards", Key="train-0001.tar", Body=raw)
+        self.s3.put_object(Bucket="shards", Key="plain.bin", Body=b"not a tar")
+        first, second = dict(self.members), dict(other)
+        rnd = random.Random(3)
+        objects, want = [], []
+        for i in range(300):
+            if i % 29 == 7:
+                objects.append(("missing.tar", "000001.jpg", None))
+                want.append(("000001.jpg", "NoSuchKey"))
+            elif i % 31 == 9:
+                objects.append(("plain.bin", "000001.jpg", None))
+                want.append(("000001.jpg", "InvalidRequest"))
+            elif i % 37 == 11:
+                objects.append(("train-0001.tar", "nope.jpg", None))
+                want.append(("nope.jpg", "NoSuchKey"))
+            elif i % 2:
+                name = rnd.choice(list(second))
+                rng = (5, 1004) if i % 5 == 0 and name.endswith(".jpg") else None
+                objects.append(("train-0001.tar", name, rng))
+                want.append((name, second[name][5:1005] if rng else second[name]))
+            else:
+                name = rnd.choice(list(first))
+                objects.append(("train-0000.tar", name, None))
+                want.append((name, first[name]))
+        body = "<BatchGet><OnError>entry</OnError>"
+        for key, name, rng in objects:
+            body += f"<Object><Key>{key}</Key><Member>{escape(name)}</Member>"
+            if rng:
+                body += f"<Range>bytes={rng[0]}-{rng[1]}</Range>"
+            body += "</Object>"
+        body += "</BatchGet>"
+        r = harness.signed_request(self.server.endpoint, "POST", "/shards?batch-get",
+                                   {"Content-Type": "application/xml"}, body.encode(), timeout=60)
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        with tarfile.open(fileobj=io.BytesIO(r.content)) as t:
+            got = [(m.name, t.extractfile(m).read(), m.pax_headers) for m in t]
+        self.assertEqual([g[0] for g in got], [w[0] for w in want])
+        for i, ((name, content, pax), (_, expected)) in enumerate(zip(got, want)):
+            if isinstance(expected, str):
+                self.assertEqual(pax.get("SLUICE.error"), expected, (i, name))
+            else:
+                self.assertNotIn("SLUICE.error", pax, (i, name))
+                self.assertEqual(content, expected, (i, name))
+
     @unittest.skipIf(sluice is None, "the sluice Python module is not built")
     def test_python_client_and_shard_map_dataset(self):
         import torch
