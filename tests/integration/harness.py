@@ -79,6 +79,14 @@ class Server:
             if "--ceph-lease" not in self.extra_args:
                 # A restart after kill -9 waits out the dead process's lease: keep it short.
                 where += ["--ceph-lease", "3"]
+            if "--sse-key-file" not in self.extra_args:
+                # A gateway never creates the SSE-S3 key file (every gateway needs the same
+                # one): made here, where the local server would put it, as an operator would.
+                sse_keys = self.data_dir.rstrip("/") + ".sse-keys"
+                if not os.path.exists(sse_keys):
+                    subprocess.run([self.bin, "sse-keys", "rotate", "--file", sse_keys], check=True,
+                                   capture_output=True, timeout=60)
+                where += ["--sse-key-file", sse_keys]
         self.proc = subprocess.Popen(
             [self.bin, "server", *where, "--listen", f"127.0.0.1:{self.port}",
              "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, *self.extra_args],

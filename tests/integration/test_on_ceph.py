@@ -18,7 +18,7 @@ from harness import free_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODULES = ["test_boto3", "test_awscli", "test_clients", "test_versioning", "test_replication",
-           "test_batch_get", "test_append", "test_tar_members", "test_fanout"]
+           "test_batch_get", "test_append", "test_tar_members", "test_fanout", "test_encryption"]
 
 
 def main(modules):
