@@ -2,8 +2,9 @@
 """The existing integration scenarios against gateways on Ceph RADOS (issue #18): a
 development cluster from scripts/ceph-dev.sh (its own state directory and a free monitor
 port), then boto3's, the AWS CLI's and the shared client scenario (boto3, AWS CLI, s3cmd,
-rclone) with SLUICE_TEST_CEPH_CONF set, so that every server the harness starts is a RADOS
-gateway in pools of its own. The same tests, unchanged, hold against either backend.
+rclone), and the suites of MODULES below, with SLUICE_TEST_CEPH_CONF set, so that every
+server the harness starts is a RADOS gateway in pools of its own. The same tests hold
+against either backend; the few that reach into the local disk skip on RADOS, saying why.
 
 Usage: test_on_ceph.py [MODULE...] (default: the modules below).
 """
