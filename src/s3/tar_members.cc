@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/check.h"
 #include "s3/object_io.h"
 
 namespace sluice::s3 {
@@ -111,6 +112,7 @@ Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta
     co_return out;
   }
   auto found = co_await ctx.svc.index->GetMembers(ctx.bucket, m.segments.front().data_id, names);
+  SLUICE_CHECK(found.size() == names.size(), "an answer for every member asked");
   for (size_t i = 0; i < names.size(); ++i) {
     if (found[i].ok() || found[i].status().code() != Err::kNotFound)
       out.push_back(std::move(found[i]));

@@ -19,6 +19,7 @@
 // connection is then cut, and the client sees a short answer, never wrong bytes.
 #include <map>
 
+#include "common/check.h"
 #include "common/strings.h"
 #include "common/tar.h"
 #include "s3/authz.h"
@@ -371,6 +372,7 @@ Task<Status> BatchGet(Ctx& ctx) {
         if (plain(entries[j])) window_keys.push_back(entries[j].key);
       window_found.clear();
       if (!window_keys.empty()) window_found = co_await LookupLatest(ctx, ctx.bucket, window_keys);
+      SLUICE_CHECK(window_found.size() == window_keys.size(), "an answer for every key asked");
       next_found = 0;
       const size_t end = std::min(entries.size(), i + kLookupWindow);
       co_await LookupMembers(ctx, entries, i, end, &archives, &window_members);
