@@ -569,10 +569,7 @@ std::vector<Result<TarEntry>> KvIndex::GetMembers(const BucketName& bucket,
     for (const auto& n : names) records.push_back(codec::MemberKey(data_id, n));
     kv_->Prefetch(records);
   }
-  std::vector<Result<TarEntry>> out;
-  out.reserve(names.size());
-  for (const auto& n : names) out.push_back(GetMember(bucket, data_id, n));
-  return out;
+  return Index::GetMembers(bucket, data_id, names);  // one by one, from what was prefetched
 }
 
 Result<std::vector<TarEntry>> KvIndex::ListMembers(const BucketName& /*bucket*/,

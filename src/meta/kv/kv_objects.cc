@@ -187,10 +187,7 @@ std::vector<Result<ObjectMeta>> KvIndex::GetObjects(const BucketName& bucket,
     for (const auto& k : keys) records.push_back(codec::ObjectKey(bucket, k));
     kv_->Prefetch(records);
   }
-  std::vector<Result<ObjectMeta>> out;
-  out.reserve(keys.size());
-  for (const auto& k : keys) out.push_back(GetObject(bucket, k));
-  return out;
+  return Index::GetObjects(bucket, keys);  // one by one, from what was prefetched
 }
 
 Result<ObjectMeta> KvIndex::GetObject(const BucketName& bucket, const ObjectKey& key,
