@@ -86,7 +86,8 @@ Task<Status> ScanMembers(const Services& svc, meta::ObjectMeta* m) {
   co_return Status::Ok();
 }
 
-Task<Result<TarEntry>> FindMember(Ctx& ctx, const meta::ObjectMeta& m, const std::string& name) {
+Task<Result<TarEntry>> FindMember(Ctx& ctx, const ObjectKey& key, const meta::ObjectMeta& m,
+                                  const std::string& name) {
   if (m.segments.empty()) {
     std::vector<TarEntry> all = InlineMembers(m);
     if (all.empty()) co_return NotAnArchive();
@@ -94,24 +95,27 @@ Task<Result<TarEntry>> FindMember(Ctx& ctx, const meta::ObjectMeta& m, const std
       if (e.name == name) co_return std::move(e);
   } else {
     if (m.tar_members == 0) co_return NotAnArchive();
-    auto found = co_await ctx.svc.index->GetMember(ctx.bucket, m.segments.front().data_id, name);
+    auto found =
+        co_await ctx.svc.index->GetMember(ctx.bucket, key, m.segments.front().data_id, name);
     if (found.ok() || found.status().code() != Err::kNotFound) co_return found;
   }
   co_return Error(Err::kNoSuchKey, "the archive has no member named " + name);
 }
 
-Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta& m,
+Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const ObjectKey& key,
+                                                const meta::ObjectMeta& m,
                                                 const std::vector<std::string>& names) {
   std::vector<Result<TarEntry>> out;
   out.reserve(names.size());
   if (m.segments.empty() || m.tar_members == 0) {  // an inline archive, or none: as one by one
     for (const auto& name : names) {
-      auto found = co_await FindMember(ctx, m, name);
+      auto found = co_await FindMember(ctx, key, m, name);
       out.push_back(std::move(found));
     }
     co_return out;
   }
-  auto found = co_await ctx.svc.index->GetMembers(ctx.bucket, m.segments.front().data_id, names);
+  auto found =
+      co_await ctx.svc.index->GetMembers(ctx.bucket, key, m.segments.front().data_id, names);
   SLUICE_CHECK(found.size() == names.size(), "an answer for every member asked");
   for (size_t i = 0; i < names.size(); ++i) {
     if (found[i].ok() || found[i].status().code() != Err::kNotFound)
@@ -122,7 +126,8 @@ Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta
   co_return out;
 }
 
-Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const meta::ObjectMeta& m,
+Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const ObjectKey& key,
+                                                  const meta::ObjectMeta& m,
                                                   const std::string& after, size_t max) {
   if (m.segments.empty()) {
     std::vector<TarEntry> all = InlineMembers(m);
@@ -133,7 +138,8 @@ Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const meta::ObjectMe
     co_return out;
   }
   if (m.tar_members == 0) co_return NotAnArchive();
-  co_return co_await ctx.svc.index->ListMembers(ctx.bucket, m.segments.front().data_id, after, max);
+  co_return co_await ctx.svc.index->ListMembers(ctx.bucket, key, m.segments.front().data_id, after,
+                                                max);
 }
 
 std::string MemberEtag(const meta::ObjectMeta& m, const TarEntry& e) {

@@ -27,15 +27,19 @@ Task<Status> ScanMembers(const Services& svc, meta::ObjectMeta* m);
 // The member `name` of object `m` (the latest or the version asked for): kNoSuchKey when
 // the archive has none by that name; kInvalidRequest when `m` is not a tar archive with a
 // table.
-Task<Result<TarEntry>> FindMember(Ctx& ctx, const meta::ObjectMeta& m, const std::string& name);
+// `key` is the archive's own key.
+Task<Result<TarEntry>> FindMember(Ctx& ctx, const ObjectKey& key, const meta::ObjectMeta& m,
+                                  const std::string& name);
 
 // FindMember of each of `names`, in their order: for a stored archive one index call
 // (Index::GetMembers, one read on a networked index).
-Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const meta::ObjectMeta& m,
+Task<std::vector<Result<TarEntry>>> FindMembers(Ctx& ctx, const ObjectKey& key,
+                                                const meta::ObjectMeta& m,
                                                 const std::vector<std::string>& names);
 
 // Up to `max` members of `m` after `after`, in name order (bytewise).
-Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const meta::ObjectMeta& m,
+Task<Result<std::vector<TarEntry>>> ListMembersOf(Ctx& ctx, const ObjectKey& key,
+                                                  const meta::ObjectMeta& m,
                                                   const std::string& after, size_t max);
 
 // A member's ETag: the archive's ETag and where the member sits in it (which fixes its

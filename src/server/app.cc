@@ -335,6 +335,7 @@ int RunServer(const ServerConfig& cfg) {
         std::make_unique<meta::RadosIndex>(&cluster->rados(), *meta_pool, io::SystemRandom(),
                                            io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
     ri->TimeCommits(&index_commits);
+    ri->SetShardKeys(static_cast<size_t>(cfg.ceph_shard_keys));
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
     std::string gateway = cfg.gateway_name;

@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
                   "version before it is served (0: off)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  srv->add_option("--ceph-shard-keys", cfg.ceph_shard_keys,
+                  "Index entries past which a bucket's index shard on Ceph is split at its "
+                  "median key, online (docs/rados.md, \"Range shards\")")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 10000000));
   srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
                   "Shortest STS session (seconds) AssumeRole grants")
       ->capture_default_str()

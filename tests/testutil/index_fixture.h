@@ -34,7 +34,9 @@ struct Backend {
 
 // A RADOS index in a namespace of its own in pool "sluice-kit.meta" of the cluster
 // SLUICE_CEPH_CONF names; nullptr without one.
-inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir) {
+// With `shard_keys`, the index splits a bucket's shards past that many entries: the kit's
+// cases then run with splits under way beneath them.
+inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir, size_t shard_keys = 0) {
   const char* conf = std::getenv("SLUICE_CEPH_CONF");
   if (!conf || !*conf) return nullptr;
   static io::RadosCluster* cluster = [conf] {
@@ -54,6 +56,7 @@ inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir) {
   pool->set_namespace(dir);  // the test's temporary directory: unique
   auto index =
       std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom(), io::SystemClock());
+  if (shard_keys) index->SetShardKeys(shard_keys);
   if (Status s = index->Start(); !s.ok()) {
     ADD_FAILURE() << s.ToString();
     return nullptr;
@@ -83,7 +86,10 @@ inline auto IndexBackends() {
               [](const std::string& dir, bool sync) {
                 return OwningKvIndex(std::move(OpenRocksKv(dir + "/db")).value(), sync);
               }},
-      Backend{"rados", [](const std::string& dir, bool) { return OpenRadosIndexForTest(dir); }});
+      Backend{"rados", [](const std::string& dir, bool) { return OpenRadosIndexForTest(dir); }},
+      Backend{"rados_split", [](const std::string& dir, bool) {
+                return OpenRadosIndexForTest(dir, /*shard_keys=*/12);
+              }});
 }
 
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {

@@ -89,22 +89,26 @@ Task<Status> AsyncIndex::SetObjectLegalHold(const BucketName& bucket, const Obje
     return index_->SetObjectLegalHold(bucket, key, version, on);
   });
 }
-Task<Result<TarEntry>> AsyncIndex::GetMember(const BucketName& bucket, const std::string& data_id,
-                                             const std::string& name) {
-  return Read(
-      [this, &bucket, &data_id, &name] { return index_->GetMember(bucket, data_id, name); });
+Task<Result<TarEntry>> AsyncIndex::GetMember(const BucketName& bucket, const ObjectKey& key,
+                                             const std::string& data_id, const std::string& name) {
+  return Read([this, &bucket, &key, &data_id, &name] {
+    return index_->GetMember(bucket, key, data_id, name);
+  });
 }
 Task<std::vector<Result<TarEntry>>> AsyncIndex::GetMembers(const BucketName& bucket,
+                                                           const ObjectKey& key,
                                                            const std::string& data_id,
                                                            const std::vector<std::string>& names) {
-  return Read(
-      [this, &bucket, &data_id, &names] { return index_->GetMembers(bucket, data_id, names); });
+  return Read([this, &bucket, &key, &data_id, &names] {
+    return index_->GetMembers(bucket, key, data_id, names);
+  });
 }
 Task<Result<std::vector<TarEntry>>> AsyncIndex::ListMembers(const BucketName& bucket,
+                                                            const ObjectKey& key,
                                                             const std::string& data_id,
                                                             const std::string& after, size_t max) {
-  return Read([this, &bucket, &data_id, &after, max] {
-    return index_->ListMembers(bucket, data_id, after, max);
+  return Read([this, &bucket, &key, &data_id, &after, max] {
+    return index_->ListMembers(bucket, key, data_id, after, max);
   });
 }
 Task<Result<ListPage>> AsyncIndex::ListObjects(const BucketName& bucket, const ListQuery& q) {

@@ -59,12 +59,12 @@ class AsyncIndex {
                                   bool bypass_governance, int64_t now_micros);
   Task<Status> SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                                   const VersionId& version, bool on);
-  Task<Result<TarEntry>> GetMember(const BucketName& bucket, const std::string& data_id,
-                                   const std::string& name);
-  Task<std::vector<Result<TarEntry>>> GetMembers(const BucketName& bucket,
+  Task<Result<TarEntry>> GetMember(const BucketName& bucket, const ObjectKey& key,
+                                   const std::string& data_id, const std::string& name);
+  Task<std::vector<Result<TarEntry>>> GetMembers(const BucketName& bucket, const ObjectKey& key,
                                                  const std::string& data_id,
                                                  const std::vector<std::string>& names);
-  Task<Result<std::vector<TarEntry>>> ListMembers(const BucketName& bucket,
+  Task<Result<std::vector<TarEntry>>> ListMembers(const BucketName& bucket, const ObjectKey& key,
                                                   const std::string& data_id,
                                                   const std::string& after, size_t max);
   Task<Result<ListPage>> ListObjects(const BucketName& bucket, const ListQuery& q);

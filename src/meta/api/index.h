@@ -156,20 +156,20 @@ class Index {
   // A tar object's members (ObjectMeta::tar_members), by the data id of its first segment:
   // the one named `name` (kNotFound when there is none), and a page of them in name order
   // after `after`. The table lives as long as that data: it goes when the data is
-  // collected (GcDone).
-  virtual Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
-                                     const std::string& name) = 0;
+  // collected (GcDone). `key` is the object's: a sharded index keeps the table with it.
+  virtual Result<TarEntry> GetMember(const BucketName& bucket, const ObjectKey& key,
+                                     const std::string& data_id, const std::string& name) = 0;
   // GetMember of each of `names` in the table of `data_id`, answered in their order: a
   // batch of a shard's samples in one call (one read on a networked index).
-  virtual std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket,
+  virtual std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const ObjectKey& key,
                                                    const std::string& data_id,
                                                    const std::vector<std::string>& names) {
     std::vector<Result<TarEntry>> out;
     out.reserve(names.size());
-    for (const auto& n : names) out.push_back(GetMember(bucket, data_id, n));
+    for (const auto& n : names) out.push_back(GetMember(bucket, key, data_id, n));
     return out;
   }
-  virtual Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket,
+  virtual Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const ObjectKey& key,
                                                     const std::string& data_id,
                                                     const std::string& after, size_t max) = 0;
   // The latest versions that are objects (never markers), in key order.

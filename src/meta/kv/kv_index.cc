@@ -551,8 +551,8 @@ Result<std::vector<std::string>> KvIndex::PendingGc(size_t max) {
   return out;
 }
 
-Result<TarEntry> KvIndex::GetMember(const BucketName& /*bucket*/, const std::string& data_id,
-                                    const std::string& name) {
+Result<TarEntry> KvIndex::GetMember(const BucketName& /*bucket*/, const ObjectKey& /*key*/,
+                                    const std::string& data_id, const std::string& name) {
   std::string v;
   SLUICE_RETURN_IF_ERROR(kv_->Get(codec::MemberKey(data_id, name), &v));
   TarEntry e;
@@ -560,7 +560,7 @@ Result<TarEntry> KvIndex::GetMember(const BucketName& /*bucket*/, const std::str
   return e;
 }
 
-std::vector<Result<TarEntry>> KvIndex::GetMembers(const BucketName& bucket,
+std::vector<Result<TarEntry>> KvIndex::GetMembers(const BucketName& bucket, const ObjectKey& key,
                                                   const std::string& data_id,
                                                   const std::vector<std::string>& names) {
   if (kv_->prefetches()) {
@@ -569,10 +569,11 @@ std::vector<Result<TarEntry>> KvIndex::GetMembers(const BucketName& bucket,
     for (const auto& n : names) records.push_back(codec::MemberKey(data_id, n));
     kv_->Prefetch(records);
   }
-  return Index::GetMembers(bucket, data_id, names);  // one by one, from what was prefetched
+  return Index::GetMembers(bucket, key, data_id, names);  // one by one, from what was prefetched
 }
 
 Result<std::vector<TarEntry>> KvIndex::ListMembers(const BucketName& /*bucket*/,
+                                                   const ObjectKey& /*key*/,
                                                    const std::string& data_id,
                                                    const std::string& after, size_t max) {
   const std::string prefix = codec::MemberPrefix(data_id);

@@ -116,12 +116,14 @@ class KvIndex final : public Index {
                             bool bypass_governance, int64_t now_micros) override;
   Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                             const VersionId& version, bool on) override;
-  Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
-                             const std::string& name) override;
-  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const std::string& data_id,
+  Result<TarEntry> GetMember(const BucketName& bucket, const ObjectKey& key,
+                             const std::string& data_id, const std::string& name) override;
+  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const ObjectKey& key,
+                                           const std::string& data_id,
                                            const std::vector<std::string>& names) override;
-  Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const std::string& data_id,
-                                            const std::string& after, size_t max) override;
+  Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const ObjectKey& key,
+                                            const std::string& data_id, const std::string& after,
+                                            size_t max) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
   Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
                                              const VersionListQuery& q) override;

@@ -2,10 +2,10 @@
 // docs/rados.md, "The index").
 //
 // Layout, in the metadata pool (and the IoCtx's namespace):
-//   bucket.<name>  omap: every record of the bucket, in the local index's encoding
-//                  (meta/kv/codec.h: B, C, O, V, N, M, Z, U, P, R, G, D, T), values tagged
-//                  (rados_txn.h). One object per bucket for now: docs/rados.md says how
-//                  range shards split it.
+//   bucket.<name>  omap: the bucket's records in the local index's encoding (meta/kv/codec.h:
+//                  B, C, O, V, N, M, Z, U, P, R, G, D, T, Q, u), values tagged (rados_txn.h);
+//                  the first of the bucket's range shards (shards.h), and its shard map
+//   bucket.<name>.<id>  the other range shards, made by splits (rados_split.cc)
 //   buckets        omap: bucket name -> a token; every bucket that may exist (ListBuckets
 //                  confirms each against its own record)
 //   docs           omap: the server-wide documents (users, keys, policies, sessions)
@@ -21,6 +21,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +35,7 @@
 #include "meta/api/index.h"
 #include "meta/kv/kv_index.h"
 #include "meta/rados/range_cache.h"
+#include "meta/rados/shards.h"
 
 namespace sluice::meta {
 
@@ -101,13 +104,15 @@ class RadosIndex final : public Index {
                             bool bypass_governance, int64_t now_micros) override;
   Status SetObjectLegalHold(const BucketName& bucket, const ObjectKey& key,
                             const VersionId& version, bool on) override;
-  Result<TarEntry> GetMember(const BucketName& bucket, const std::string& data_id,
-                             const std::string& name) override;
+  Result<TarEntry> GetMember(const BucketName& bucket, const ObjectKey& key,
+                             const std::string& data_id, const std::string& name) override;
   // One omap read for the whole batch, in one transaction.
-  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const std::string& data_id,
+  std::vector<Result<TarEntry>> GetMembers(const BucketName& bucket, const ObjectKey& key,
+                                           const std::string& data_id,
                                            const std::vector<std::string>& names) override;
-  Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const std::string& data_id,
-                                            const std::string& after, size_t max) override;
+  Result<std::vector<TarEntry>> ListMembers(const BucketName& bucket, const ObjectKey& key,
+                                            const std::string& data_id, const std::string& after,
+                                            size_t max) override;
   Result<ListPage> ListObjects(const BucketName& bucket, const ListQuery& q) override;
   Result<VersionListPage> ListObjectVersions(const BucketName& bucket,
                                              const VersionListQuery& q) override;
@@ -146,6 +151,26 @@ class RadosIndex final : public Index {
   Status QueueReplication(const BucketName& bucket, const ObjectKey& key,
                           const VersionId& version) override;
 
+  // Range shards (shards.h; docs/rados.md, "Range shards"). A shard holding more than this
+  // many omap entries is split, in the background, at its median key. Call before use.
+  static constexpr size_t kDefaultShardKeys = 100000;
+  // Without `background`, commits never queue a split (tests split with SplitIfFull).
+  void SetShardKeys(size_t keys, bool background = true) {
+    shard_keys_ = keys < 4 ? 4 : keys;
+    split_in_background_ = background;
+  }
+  // Splits the shard `oid` of `bucket` if it holds more than the limit, or finishes a split
+  // of it that a gateway left under way (the background splitter's work; tests call it).
+  Status SplitIfFull(const BucketName& bucket, const std::string& oid);
+  // The bucket's shard objects, in key order, as its map says now.
+  Result<std::vector<std::string>> ShardsOf(const BucketName& bucket);
+  // Returns once every split queued so far has run (tests).
+  void WaitForSplits();
+  uint64_t splits() const { return splits_.load(std::memory_order_relaxed); }
+  // Test hook: a split stops (as if its gateway died) after step `n` of SplitIfFull (1:
+  // begun, 2: copied, 3: fenced); 0 runs it whole.
+  void StopSplitsAfterForTest(int n) { stop_split_after_ = n; }
+
   // How many commits were refused by a guard and run again (tests, metrics).
   uint64_t conflicts() const { return conflicts_.load(std::memory_order_relaxed); }
   // Listing pages served from memory after the OSD confirmed them, and the rest.
@@ -155,13 +180,70 @@ class RadosIndex final : public Index {
 
  private:
   class Watcher;
+  struct KeySet;
+  // The bucket's lock (cls_lock on its first shard): bucket-level changes and splits take
+  // it, so a split never copies headers that are being changed. It lapses after
+  // kLockSeconds, so a gateway that died holding it does not hold it for ever.
+  class BucketLock {
+   public:
+    static constexpr int kLockSeconds = 120;
+    // Without `wait`, a lock held elsewhere is kSlowDown at once.
+    BucketLock(RadosIndex* index, const BucketName& bucket, bool wait);
+    ~BucketLock();
+    BucketLock(const BucketLock&) = delete;
+    BucketLock& operator=(const BucketLock&) = delete;
+    const Status& status() const { return status_; }
+
+   private:
+    RadosIndex* index_;
+    std::string oid_, cookie_;
+    bool held_ = false;
+    Status status_;
+  };
   // Runs `fn(view, txn)` on a fresh transaction on `oid` until it commits without conflict.
   template <class F>
   auto Run(const std::string& oid, F&& fn);
-  // The same, on `bucket`'s object, with a call that reports released data ids: appended
-  // only once it commits, and remembered for GcDone.
+  // The same on the shard of `bucket` that serves `key`, found again whenever the shard
+  // says the map was stale.
   template <class F>
-  auto RunReleasing(const BucketName& bucket, std::vector<std::string>* released, F&& fn);
+  auto RunKey(const BucketName& bucket, const std::string& key, F&& fn);
+  template <class F>
+  auto Attempts(const std::string* fixed_oid, const BucketName* bucket, const std::string* key,
+                F&& fn);
+  template <class F>
+  Result<bool> AnyFrom(const BucketName& bucket, std::string from, const std::string& prefix,
+                       F&& any);
+  // RunKey with a call that reports released data ids: appended only once it commits, and
+  // remembered (with the shard) for GcDone.
+  template <class F>
+  auto RunReleasing(const BucketName& bucket, const std::string& key,
+                    std::vector<std::string>* released, F&& fn);
+  // The bucket's map, cached (a stale one is caught by the shards it names).
+  std::shared_ptr<const shards::Map> MapOf(const BucketName& bucket);
+  Result<std::shared_ptr<const shards::Map>> LoadMap(const BucketName& bucket);
+  void ForgetMap(const BucketName& bucket);
+  // Runs `fn(oid)` on every shard of `bucket`, in key order.
+  Status EachShard(const BucketName& bucket, const std::function<Status(const std::string&)>& fn);
+  // Copies the first shard's bucket record (B) and snapshot holds (Z) to the other shards,
+  // under the bucket's lock: after every change of them.
+  Status SyncHeaders(const BucketName& bucket);
+  Status SyncHeadersLocked(const BucketName& bucket, const shards::Map& map);
+  // Counts a commit on `oid`, and queues a size check every so many.
+  void Committed(const BucketName& bucket, const std::string& oid);
+  void Splitter();
+  // The split's steps (rados_split.cc).
+  Status BeginSplit(const BucketName& bucket, const std::string& oid, shards::Range* range,
+                    std::string* raw);
+  Status CopyKeys(const BucketName& bucket, const std::string& from, const std::string& to,
+                  const std::string& to_guard, const std::string& lo, const std::string& hi);
+  Status ReplayLog(const BucketName& bucket, const std::string& oid, const std::string& target,
+                   const std::string& target_guard, size_t* left);
+  // Finishes the split of `oid` if it is fenced (moved); the caller holds the lock.
+  Status FinishFenced(const BucketName& bucket, const std::string& oid);
+  Status FinishSplit(const BucketName& bucket, const std::string& oid, const shards::Range& range,
+                     const std::string& raw);
+  Result<KeySet> CollectKeys(const BucketName& bucket, const std::string& oid,
+                             const std::string& lo, const std::string& hi);
   // This process's listeners, then every other gateway's (notify).
   void Changed(Change::Kind kind, const std::string& name);
   void Heard(const std::string& payload);
@@ -199,7 +281,23 @@ class RadosIndex final : public Index {
   // Data id -> the bucket whose G key queues it: from PendingGc and from the calls that
   // released it, until GcDone.
   // (The flag: it came from PendingGc, whose buckets may be deleted ones to unlist.)
-  std::map<std::string, std::pair<std::string, bool>> gc_bucket_;
+  struct GcPlace {
+    std::string bucket, oid;
+    bool swept = false;
+  };
+  std::map<std::string, GcPlace> gc_bucket_;
+  // Range shards.
+  size_t shard_keys_ = kDefaultShardKeys;
+  bool split_in_background_ = true;
+  int stop_split_after_ = 0;
+  std::mutex maps_mu_;
+  std::map<std::string, std::shared_ptr<const shards::Map>> maps_;
+  std::map<std::string, uint64_t> commits_;  // shard -> commits since its last check
+  std::deque<std::pair<std::string, std::string>> split_queue_;  // bucket, shard
+  bool splitting_ = false, split_stop_ = false;
+  std::condition_variable split_cv_;
+  std::thread splitter_;
+  std::atomic<uint64_t> splits_{0};
 };
 
 }  // namespace sluice::meta

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "io/rados/rados_cluster.h"
+#include "meta/kv/codec.h"
 
 namespace sluice::meta {
 namespace {
@@ -64,13 +65,18 @@ RadosTxn::RadosTxn(const librados::IoCtx& io, std::string oid, RangeCache* range
 }
 
 Status RadosTxn::Fetch(const std::vector<std::string>& keys, uint64_t* version) {
+  // A transaction that found its shard wrong or changed reads no more: the call runs
+  // again (a prefetch that failed must not leave later reads answering).
+  if (conflicted_)
+    return Status(Err::kServiceUnavailable, "index object " + oid_ + " changed while read", true);
   std::set<std::string> want;
   for (const auto& k : keys) {
     if (cache_.find(k) == cache_.end()) want.insert(k);
     std::string t = TailKey(k);
     if (cache_.find(t) == cache_.end()) want.insert(std::move(t));
   }
-  if (want.empty()) return Status::Ok();
+  if (want.empty() && range_read_) return Status::Ok();
+  want.insert(shards::kRangeKey);
   librados::ObjectReadOperation op;
   std::map<std::string, librados::bufferlist> out;
   int rv = 0;
@@ -81,6 +87,11 @@ Status RadosTxn::Fetch(const std::vector<std::string>& keys, uint64_t* version) 
   if (version) *version = io_.get_last_version();
   for (const auto& k : want) {
     auto it = out.find(k);
+    if (k == shards::kRangeKey) {
+      SLUICE_RETURN_IF_ERROR(
+          SawRangeRaw(it == out.end() ? std::nullopt : std::optional(it->second.to_str())));
+      continue;
+    }
     if (it == out.end()) {
       cache_.emplace(k, std::nullopt);
     } else {
@@ -92,6 +103,34 @@ Status RadosTxn::Fetch(const std::vector<std::string>& keys, uint64_t* version) 
     }
   }
   return Status::Ok();
+}
+
+Status RadosTxn::ReadRange() { return range_read_ ? Status::Ok() : Fetch({}); }
+
+Status RadosTxn::SawRangeRaw(std::optional<std::string> raw) {
+  if (conflicted_)
+    return Status(Err::kServiceUnavailable, "index object " + oid_ + " changed while read", true);
+  if (!range_read_) {
+    range_read_ = true;
+    range_raw_ = std::move(raw);
+    SLUICE_RETURN_IF_ERROR(shards::RangeOf(range_raw_, &range_));
+    if (route_ && !range_.Serves(*route_)) {
+      misrouted_ = conflicted_ = true;
+      return Status(Err::kServiceUnavailable, "index shard " + oid_ + " does not serve the key",
+                    true);
+    }
+    return Status::Ok();
+  }
+  if (raw != range_raw_) {
+    conflicted_ = true;
+    return Status(Err::kServiceUnavailable, "index shard " + oid_ + " changed its range", true);
+  }
+  return Status::Ok();
+}
+
+bool RadosTxn::Visible(std::string_view record_key) const {
+  auto k = shards::RecordObjectKey(record_key);
+  return !k || range_.Serves(*k);
 }
 
 void RadosTxn::Prefetch(const std::vector<std::string>& keys) {
@@ -127,7 +166,9 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
   if (written_) return Status(Err::kInternal, "one write per index transaction");
   written_ = true;
   if (batch.empty()) return Status::Ok();
-  if (range_torn_) {
+  wrote_ = true;
+  SLUICE_RETURN_IF_ERROR(ReadRange());
+  if (range_torn_ || conflicted_) {
     conflicted_ = true;
     return Status(Err::kServiceUnavailable, "index object " + oid_ + " changed while read", true);
   }
@@ -161,6 +202,12 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
     op.create(false);
   }
   if (range_version_) op.assert_version(*range_version_);
+  // The shard still serves what it served when read (shards.h); a split under way logs
+  // the key.
+  guards_[shards::kRangeKey] = range_raw_.value_or(std::string());
+  if (route_ && range_.Logs(*route_)) {
+    sets[std::string(shards::kLogPrefix) + *route_].append(token_);
+  }
   std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
   int cmp_rv = 0;
   if (!guards_.empty()) {
@@ -178,6 +225,7 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
     conflicted_ = true;
     return Status(Err::kServiceUnavailable, "index object " + oid_ + " changed while read", true);
   }
+  committed_ = r == 0;
   return io::RadosStatus(r, "writing index object " + oid_);
 }
 
@@ -193,6 +241,17 @@ class RadosTxnIterator final : public KvIterator {
         along_(std::move(along)) {}
 
   void Seek(std::string_view key) override {
+    SeekFrom(key);
+    Settle();
+  }
+  bool Valid() const override { return status_.ok() && run_ && pos_ < run_->size(); }
+  void Next() override {
+    Step();
+    Settle();
+  }
+
+ private:
+  void SeekFrom(std::string_view key) {
     run_.reset();
     pos_ = 0;
     const uint64_t batch = first_batch_;
@@ -201,6 +260,7 @@ class RadosTxnIterator final : public KvIterator {
     std::vector<std::string> along;
     for (auto& k : std::exchange(along_, {}))
       if (txn_->cache_.find(k) == txn_->cache_.end()) along.push_back(std::move(k));
+    along.emplace_back(shards::kRangeKey);  // every read checks the shard's range
     const bool cacheable = txn_->ranges_ && batch > kFirstBatch;
     if (cacheable && FromCache(key, batch, along)) return;
     // omap reads start after a key: read the key itself alongside, in the same operation.
@@ -209,7 +269,7 @@ class RadosTxnIterator final : public KvIterator {
     int rv1 = 0, rv2 = 0, rv3 = 0;
     op.omap_get_vals_by_keys({std::string(key)}, &exact, &rv1);
     op.omap_get_vals2(std::string(key), "", batch, &after, &more_, &rv2);
-    if (!along.empty()) op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv3);
+    op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv3);
     const bool read = Run(&op);
     if (!read && !status_.ok()) return;
     if (!Remember(along, got) || !read) return;
@@ -217,19 +277,39 @@ class RadosTxnIterator final : public KvIterator {
     if (run_ && cacheable)
       txn_->ranges_->Offer(txn_->oid_, version_, std::string(key), run_, !more_);
   }
-  bool Valid() const override { return status_.ok() && run_ && pos_ < run_->size(); }
-  void Next() override {
+  void Step() {
     if (++pos_ < run_->size() || !more_ || !status_.ok() || run_->size() == 0) return;
     std::string last(run_->key(run_->size() - 1));
     run_.reset();
     pos_ = 0;
     librados::ObjectReadOperation op;
-    std::map<std::string, librados::bufferlist> none, after;
-    int rv = 0;
+    std::map<std::string, librados::bufferlist> none, after, range;
+    int rv = 0, rv2 = 0;
     op.omap_get_vals2(last, "", kMaxBatch, &after, &more_, &rv);
+    op.omap_get_vals_by_keys({shards::kRangeKey}, &range, &rv2);
     if (!Run(&op)) return;
+    if (!SawRange(range)) return;
     run_ = ToRun(none, after);
   }
+  bool SawRange(std::map<std::string, librados::bufferlist>& got) {
+    auto it = got.find(shards::kRangeKey);
+    status_ =
+        txn_->SawRangeRaw(it == got.end() ? std::nullopt : std::optional(it->second.to_str()));
+    return status_.ok();
+  }
+  // Past the records of keys this shard does not serve: those below its range, and those
+  // a split moved away and has not deleted yet (each kind's are contiguous, so one seek).
+  void Settle() {
+    while (Valid() && !txn_->Visible(key())) {
+      const std::string_view k = key();
+      const std::string_view okey = *shards::RecordObjectKey(k);
+      const std::string head(k.substr(0, k.find('\0') + 1));  // kind, bucket, NUL
+      const auto& r = txn_->range_;
+      SeekFrom(okey < std::string_view(r.lo) ? head + r.lo : codec::PrefixSuccessor(head));
+    }
+  }
+
+ public:
   std::string_view key() const override { return run_->key(pos_); }
   std::string_view head() const override { return *RadosTxn::StoredHead(run_->value(pos_)); }
   std::string_view value() const override {
@@ -267,7 +347,7 @@ class RadosTxnIterator final : public KvIterator {
     std::map<std::string, librados::bufferlist> got;
     int rv = 0;
     op.assert_version(hit->version);
-    if (!along.empty()) op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv);
+    op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv);
     const int r = txn_->io_.operate(txn_->oid_, &op, nullptr);
     if (r == -ERANGE || r == -EOVERFLOW || r == -ENOENT) {
       txn_->ranges_->Changed(txn_->oid_);
@@ -300,7 +380,9 @@ class RadosTxnIterator final : public KvIterator {
   }
   // Tells the transaction what its Gets of `along` will find (absent when not in `got`).
   bool Remember(std::vector<std::string>& along, std::map<std::string, librados::bufferlist>& got) {
+    if (!SawRange(got)) return false;
     for (auto& k : along) {
+      if (k == shards::kRangeKey) continue;
       auto it = got.find(k);
       if (it == got.end()) {
         txn_->cache_.emplace(std::move(k), std::nullopt);

@@ -37,6 +37,7 @@
 
 #include "meta/kv/kv_store.h"
 #include "meta/rados/range_cache.h"
+#include "meta/rados/shards.h"
 
 namespace sluice::meta {
 
@@ -60,8 +61,28 @@ class RadosTxn final : public KvStore {
     scan_along_ = std::move(along);
   }
 
-  bool conflicted() const { return conflicted_; }
+  // Whether the call must run again: a guard refused its write, or a read found the object
+  // changed. Never once the write has committed (a later read's view cannot undo it).
+  bool conflicted() const { return conflicted_ && !committed_; }
   const std::string& oid() const { return oid_; }
+
+  // Range shards (shards.h): every read of the object also reads its "!range", and every
+  // write compares it. With Route, the call serves object key `key`: when the shard does
+  // not serve it, misrouted() (and conflicted()) turn true and the read fails, so the
+  // caller reloads the map and runs again; when a split is logging `key`, the write logs
+  // it too, with `token` (unique to the attempt) as the log entry's value. Iterators skip
+  // the records of keys the shard does not serve (moved ones not yet deleted).
+  void Route(std::string key, std::string token) {
+    route_ = std::move(key);
+    token_ = std::move(token);
+  }
+  bool misrouted() const { return misrouted_ && !committed_; }
+  // Whether Write was called with something to write.
+  bool wrote() const { return wrote_; }
+  // The shard's range as the first read saw it (the whole key space when absent).
+  const shards::Range& range() const { return range_; }
+  // Reads "!range" now if no read has yet.
+  Status ReadRange();
 
   // Stored values carry a tag byte (see above): the stored form of a whole value, and the
   // value of a stored form (nullopt when it lacks the tag, not written by this class, or is
@@ -85,6 +106,11 @@ class RadosTxn final : public KvStore {
   Status Join(std::string_view key, std::string_view stored, std::string* value) const;
   // A range read saw the object at `version`.
   void SawRange(uint64_t version);
+  // A read saw "!range" as `raw` (nullopt: absent): the first fixes range_, a later one
+  // that differs means the shard changed under the call (conflicted).
+  Status SawRangeRaw(std::optional<std::string> raw);
+  // Whether an iterator shows `record_key` (its object key, if any, is served here).
+  bool Visible(std::string_view record_key) const;
 
   librados::IoCtx io_;  // a duplicate: get_last_version() is per IoCtx
   std::string oid_;
@@ -100,6 +126,14 @@ class RadosTxn final : public KvStore {
   bool written_ = false;
   size_t next_scan_ = 0;
   std::vector<std::string> scan_along_;
+  std::optional<std::string> route_;
+  std::string token_;
+  bool range_read_ = false;
+  std::optional<std::string> range_raw_;
+  shards::Range range_;
+  bool misrouted_ = false;
+  bool wrote_ = false;
+  bool committed_ = false;
 };
 
 }  // namespace sluice::meta

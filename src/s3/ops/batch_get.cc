@@ -147,7 +147,7 @@ Task<Status> Resolve(Ctx& ctx, Entry& e, Result<meta::ObjectMeta>* found_early,
     if (member_found)
       member = *member_found;
     else
-      member = co_await FindMember(ctx, e.meta, e.member);
+      member = co_await FindMember(ctx, e.key, e.meta, e.member);
     SLUICE_CO_ASSIGN_OR_RETURN(TarEntry t, std::move(member));
     if (t.offset > e.meta.size || t.size > e.meta.size - t.offset)
       co_return Status(Err::kCorruption,
@@ -322,7 +322,7 @@ Task<void> LookupMembers(Ctx& ctx, std::vector<Entry>& entries, size_t from, siz
       if (!found.ok() || found->delete_marker || found->segments.empty()) continue;
       it = archives->emplace(archive_id, std::move(found).value()).first;
     }
-    auto members = co_await FindMembers(ctx, it->second, names);
+    auto members = co_await FindMembers(ctx, first->key, it->second, names);
     for (size_t k = 0; k < names.size(); ++k)
       out->emplace(std::make_pair(archive_id, std::move(names[k])), std::move(members[k]));
   }

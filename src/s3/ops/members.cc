@@ -31,7 +31,7 @@ Task<Status> GetObjectMember(Ctx& ctx, bool head_only) {
   Status readable = ReadableVersion(ctx, found, ctx.version);
   if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
   const meta::ObjectMeta& m = *found;
-  SLUICE_CO_ASSIGN_OR_RETURN(TarEntry e, co_await FindMember(ctx, m, name));
+  SLUICE_CO_ASSIGN_OR_RETURN(TarEntry e, co_await FindMember(ctx, ctx.key, m, name));
   if (e.offset > m.size || e.size > m.size - e.offset)
     co_return Status(Err::kCorruption, "member " + name + " lies past the end of its archive");
 
@@ -79,7 +79,7 @@ Task<Status> ListObjectMembers(Ctx& ctx) {
   if (!readable.ok()) co_return co_await HideMissingKey(ctx, Op::kGetObject, std::move(readable));
   const meta::ObjectMeta& m = *found;
   // One more than asked says whether the page is the last.
-  SLUICE_CO_ASSIGN_OR_RETURN(auto page, co_await ListMembersOf(ctx, m, after, max + 1));
+  SLUICE_CO_ASSIGN_OR_RETURN(auto page, co_await ListMembersOf(ctx, ctx.key, m, after, max + 1));
   const bool truncated = page.size() > max;
   if (truncated) page.resize(max);
 

@@ -156,11 +156,10 @@ class BlockingByDefault final : public Index {
                                                   int64_t))
   SLUICE_UNUSED_IN_TEST(Status SetObjectLegalHold(const BucketName&, const ObjectKey&,
                                                   const VersionId&, bool))
-  SLUICE_UNUSED_IN_TEST(Result<TarEntry> GetMember(const BucketName&, const std::string&,
-                                                   const std::string&))
-  SLUICE_UNUSED_IN_TEST(Result<std::vector<TarEntry>> ListMembers(const BucketName&,
-                                                                  const std::string&,
-                                                                  const std::string&, size_t))
+  SLUICE_UNUSED_IN_TEST(Result<TarEntry> GetMember(const BucketName&, const ObjectKey&,
+                                                   const std::string&, const std::string&))
+  SLUICE_UNUSED_IN_TEST(Result<std::vector<TarEntry>> ListMembers(
+      const BucketName&, const ObjectKey&, const std::string&, const std::string&, size_t))
   SLUICE_UNUSED_IN_TEST(Result<ListPage> ListObjects(const BucketName&, const ListQuery&))
   SLUICE_UNUSED_IN_TEST(Result<VersionListPage> ListObjectVersions(const BucketName&,
                                                                    const VersionListQuery&))

@@ -209,17 +209,18 @@ TEST_P(IndexConformance, TarMemberTables) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->tar_members, 4u);
   EXPECT_TRUE(got->members.empty()) << "the table is kept beside the record, not in it";
-  auto a = index_->GetMember("bkt"_b, "d1", "a.cls");
+  auto a = index_->GetMember("bkt"_b, "s.tar"_k, "d1", "a.cls");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->offset, 512u);
   EXPECT_EQ(a->size, 5u);
-  auto b = index_->GetMember("bkt"_b, "d1", "b.jpg");
+  auto b = index_->GetMember("bkt"_b, "s.tar"_k, "d1", "b.jpg");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->offset, 2048u) << "a repeated name is the later member";
-  EXPECT_EQ(index_->GetMember("bkt"_b, "d1", "zz").status().code(), Err::kNotFound);
-  EXPECT_EQ(index_->GetMember("bkt"_b, "d9", "a.cls").status().code(), Err::kNotFound);
+  EXPECT_EQ(index_->GetMember("bkt"_b, "s.tar"_k, "d1", "zz").status().code(), Err::kNotFound);
+  EXPECT_EQ(index_->GetMember("bkt"_b, "s.tar"_k, "d9", "a.cls").status().code(), Err::kNotFound);
   // GetMembers (BatchGet's) answers each name as GetMember does, in the order asked.
-  auto many = index_->GetMembers("bkt"_b, "d1", {"c/d.txt", "zz", "a.cls", "b.jpg", "a.cls"});
+  auto many =
+      index_->GetMembers("bkt"_b, "s.tar"_k, "d1", {"c/d.txt", "zz", "a.cls", "b.jpg", "a.cls"});
   ASSERT_EQ(many.size(), 5u);
   ASSERT_TRUE(many[0].ok());
   EXPECT_EQ(many[0]->offset, 3072u);
@@ -229,18 +230,19 @@ TEST_P(IndexConformance, TarMemberTables) {
   EXPECT_EQ(many[4]->size, 5u);
   ASSERT_TRUE(many[3].ok());
   EXPECT_EQ(many[3]->offset, 2048u);
-  EXPECT_EQ(index_->GetMembers("bkt"_b, "d9", {"a.cls"})[0].status().code(), Err::kNotFound);
-  EXPECT_TRUE(index_->GetMembers("bkt"_b, "d1", {}).empty());
-  auto page = index_->ListMembers("bkt"_b, "d1", "", 2);
+  EXPECT_EQ(index_->GetMembers("bkt"_b, "s.tar"_k, "d9", {"a.cls"})[0].status().code(),
+            Err::kNotFound);
+  EXPECT_TRUE(index_->GetMembers("bkt"_b, "s.tar"_k, "d1", {}).empty());
+  auto page = index_->ListMembers("bkt"_b, "s.tar"_k, "d1", "", 2);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 2u);
   EXPECT_EQ((*page)[0].name, "a.cls");
   EXPECT_EQ((*page)[1].name, "b.jpg");
-  page = index_->ListMembers("bkt"_b, "d1", "b.jpg", 10);
+  page = index_->ListMembers("bkt"_b, "s.tar"_k, "d1", "b.jpg", 10);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 1u);
   EXPECT_EQ((*page)[0].name, "c/d.txt");
-  EXPECT_TRUE(index_->ListMembers("bkt"_b, "d1", "c/d.txt", 10)->empty());
+  EXPECT_TRUE(index_->ListMembers("bkt"_b, "s.tar"_k, "d1", "c/d.txt", 10)->empty());
   // Replaced: the old data is released, and its table goes when it is collected.
   ObjectMeta plain;
   plain.etag = "p";
@@ -251,8 +253,8 @@ TEST_P(IndexConformance, TarMemberTables) {
   EXPECT_EQ(released, std::vector<std::string>{"d1"});
   EXPECT_EQ(index_->GetObject("bkt"_b, "s.tar"_k)->tar_members, 0u);
   ASSERT_TRUE(index_->GcDone({"d1"}).ok());
-  EXPECT_EQ(index_->GetMember("bkt"_b, "d1", "a.cls").status().code(), Err::kNotFound);
-  EXPECT_TRUE(index_->ListMembers("bkt"_b, "d1", "", 10)->empty());
+  EXPECT_EQ(index_->GetMember("bkt"_b, "s.tar"_k, "d1", "a.cls").status().code(), Err::kNotFound);
+  EXPECT_TRUE(index_->ListMembers("bkt"_b, "s.tar"_k, "d1", "", 10)->empty());
 }
 
 TEST_P(IndexConformance, ListingOrderPrefixAndMarkers) {
