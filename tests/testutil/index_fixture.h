@@ -111,8 +111,9 @@ class IndexFixture : public ::testing::TestWithParam<Backend> {
     std::system(("rm -rf " + dir_).c_str());
   }
 
-  // Whether data `id` is referenced, asked as recovery asks: with an owner in bucket "bkt"
-  // (every backend answers from the owner's bucket; KvIndex needs no owner at all).
+  // Whether data `id` is referenced, asked as recovery asks: with its owner, key `key` of
+  // bucket "bkt" (a sharded index answers from the shard of the owner's key; KvIndex needs
+  // no owner at all).
   bool Referenced(const std::string& id, const std::string& key = "k") {
     auto r = index_->IsReferenced(
         id, DataOwner{BucketName::Trusted("bkt"), ObjectKey::Trusted(key), {}}.Encode());

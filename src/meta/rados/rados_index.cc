@@ -507,6 +507,34 @@ Status RadosIndex::DeleteBucket(const BucketName& name) {
     std::vector<std::string> order;
     for (size_t i = 1; i < map->shards.size(); i++) order.push_back(map->shards[i].second);
     order.push_back(map->shards[0].second);
+    // Every shard empty first, so that a bucket found not empty is left as it was (the
+    // delete of a shard also aborts its uploads); a write racing the deletes is still
+    // refused by the shard it lands in.
+    for (size_t i = 0; i < map->shards.size() && map->shards.size() > 1; i++) {
+      const bool first = i == 0;
+      auto empty = Run(map->shards[i].second, [&](KvIndex& v, RadosTxn& txn) -> Result<bool> {
+        if (first) {  // what the first shard's delete would refuse first, in its order
+          SLUICE_ASSIGN_OR_RETURN(BucketInfo info, v.GetBucket(name));
+          if (!info.snapshot_of.empty())
+            return Error(Err::kReadOnlySnapshot,
+                         name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
+        }
+        auto it = txn.NewUnguardedIterator();
+        const std::string zp = codec::SnapshotPrefix(name);
+        it->Seek(zp);
+        SLUICE_RETURN_IF_ERROR(it->status());
+        if (it->Valid() && StartsWith(it->key(), zp))
+          return Error(Err::kInvalidBucketState, "The bucket has snapshots; remove them first.");
+        for (const std::string& prefix : {codec::ObjectPrefix(name), codec::VersionPrefix(name)}) {
+          it->Seek(prefix);
+          SLUICE_RETURN_IF_ERROR(it->status());
+          if (it->Valid() && StartsWith(it->key(), prefix)) return false;
+        }
+        return true;
+      });
+      SLUICE_RETURN_IF_ERROR(empty.status());
+      if (!*empty) return Error(Err::kBucketNotEmpty, name);
+    }
     for (const auto& oid : order) {
       Status s = Run(oid, [&](KvIndex& v, RadosTxn&) { return v.DeleteBucket(name); });
       if (s.ok() || (s.code() == Err::kNoSuchBucket && oid != order.back())) continue;

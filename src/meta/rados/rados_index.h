@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <rados/librados.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -231,6 +232,10 @@ class RadosIndex final : public Index {
   // Counts a commit on `oid`, and queues a size check every so many.
   void Committed(const BucketName& bucket, const std::string& oid);
   void Splitter();
+  bool Stopping() {
+    std::lock_guard l(maps_mu_);
+    return split_stop_;
+  }
   // The split's steps (rados_split.cc).
   Status BeginSplit(const BucketName& bucket, const std::string& oid, shards::Range* range,
                     std::string* raw);
@@ -242,8 +247,15 @@ class RadosIndex final : public Index {
   Status FinishFenced(const BucketName& bucket, const std::string& oid);
   Status FinishSplit(const BucketName& bucket, const std::string& oid, const shards::Range& range,
                      const std::string& raw);
+  // Every omap entry of `oid` that belongs to the keys in [lo, hi) (hi empty: no bound), or
+  // to the keys of `keys`: their records and what the records name.
   Result<KeySet> CollectKeys(const BucketName& bucket, const std::string& oid,
                              const std::string& lo, const std::string& hi);
+  Result<KeySet> CollectKeysOf(const BucketName& bucket, const std::string& oid,
+                               const std::set<std::string>& keys);
+  Status AddSides(const BucketName& bucket, const std::string& oid,
+                  const std::function<bool(std::string_view)>& wanted,
+                  std::map<std::string, librados::bufferlist>* entries);
   // This process's listeners, then every other gateway's (notify).
   void Changed(Change::Kind kind, const std::string& name);
   void Heard(const std::string& payload);

@@ -172,10 +172,103 @@ Status SwapRange(librados::IoCtx& io, const std::string& oid, const std::string&
 
 }  // namespace
 
+namespace {
+
+// Runs the scans of many prefixes (each up to kPage entries) in one read operation; a
+// prefix with more is read on by Scan.
+Status ScanMany(librados::IoCtx& io, const std::string& oid,
+                const std::vector<std::string>& prefixes, Entries* out) {
+  constexpr size_t kPerOp = 128;
+  for (size_t at = 0; at < prefixes.size(); at += kPerOp) {
+    const size_t end = std::min(prefixes.size(), at + kPerOp);
+    librados::ObjectReadOperation op;
+    std::vector<Entries> got(end - at);
+    std::vector<int> rv(end - at, 0);
+    std::unique_ptr<bool[]> more(new bool[end - at]());
+    for (size_t i = at; i < end; i++)
+      op.omap_get_vals2("", prefixes[i], kPage, &got[i - at], &more[i - at], &rv[i - at]);
+    const int r = io.operate(oid, &op, nullptr);
+    if (r == -ENOENT) return Status::Ok();
+    if (r < 0) return io::RadosStatus(r, "reading index shard " + oid);
+    for (size_t i = at; i < end; i++) {
+      out->insert(got[i - at].begin(), got[i - at].end());
+      if (more[i - at] && !got[i - at].empty()) {
+        const std::string& p = prefixes[i];
+        SLUICE_RETURN_IF_ERROR(Scan(
+            io, oid, got[i - at].rbegin()->first, p, [](const std::string&) { return true; }, out));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// What the records of `e` (the key records of some keys) name beside them: their tails,
+// data references, member tables, parts, and the queued replications of the keys `wanted`
+// selects; all added to `e`.
+Status RadosIndex::AddSides(const BucketName& bucket, const std::string& oid,
+                            const std::function<bool(std::string_view)>& wanted, Entries* e) {
+  std::set<std::string> tails;
+  for (const auto& [k, v] : *e)
+    if (RadosTxn::IsSplit(v.to_str())) tails.insert(RadosTxn::TailKey(k));
+  Entries tail_entries;
+  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, tails, &tail_entries));
+  std::set<std::string> refs;
+  std::vector<std::string> member_prefixes, part_prefixes;
+  for (const auto& [k, v] : *e) {
+    const char kind = k[0];
+    if (kind == codec::kObject || kind == codec::kVersion) {
+      auto whole = WholeValue(k, v, tail_entries);
+      if (!whole) continue;
+      ObjectMeta m;
+      if (!codec::DecodeObject(*whole, &m).ok()) continue;
+      for (const auto& seg : m.segments) refs.insert(codec::RefKey(seg.data_id));
+      if (m.tar_members > 0 && !m.segments.empty())
+        member_prefixes.push_back(codec::MemberPrefix(m.segments.front().data_id));
+    } else if (kind == codec::kUpload) {
+      part_prefixes.push_back(codec::PartPrefix(k.substr(k.rfind('\0') + 1)));
+    }
+  }
+  Entries side;
+  SLUICE_RETURN_IF_ERROR(ScanMany(meta_, oid, member_prefixes, &side));
+  Entries parts;
+  SLUICE_RETURN_IF_ERROR(ScanMany(meta_, oid, part_prefixes, &parts));
+  std::set<std::string> part_tails;
+  for (const auto& [pk, pv] : parts)
+    if (RadosTxn::IsSplit(pv.to_str())) part_tails.insert(RadosTxn::TailKey(pk));
+  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, part_tails, &tail_entries));
+  for (const auto& [pk, pv] : parts) {
+    auto whole = WholeValue(pk, pv, tail_entries);
+    PartInfo p;
+    if (whole && codec::DecodePart(*whole, &p).ok() && !p.data_id.empty())
+      refs.insert(codec::RefKey(p.data_id));
+    side.emplace(pk, pv);
+  }
+  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, refs, &side));
+  // Queued replications of the keys (ordered by time, not key: the queue is scanned).
+  const std::string qp = codec::ReplicationPrefix(bucket.str());
+  Entries queued;
+  SLUICE_RETURN_IF_ERROR(Scan(
+      meta_, oid, qp, qp, [](const std::string&) { return true; }, &queued));
+  for (auto& [k, v] : queued) {
+    if (k.size() < qp.size() + codec::kVersionStampSize) continue;
+    if (wanted(std::string_view(k).substr(qp.size() + codec::kVersionStampSize)))
+      side.emplace(k, v);
+  }
+  std::set<std::string> more_tails;
+  for (const auto& [k, v] : side)
+    if (RadosTxn::IsSplit(v.to_str()) && !tail_entries.count(RadosTxn::TailKey(k)))
+      more_tails.insert(RadosTxn::TailKey(k));
+  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, more_tails, &tail_entries));
+  e->insert(side.begin(), side.end());
+  e->insert(tail_entries.begin(), tail_entries.end());
+  return Status::Ok();
+}
+
 Result<RadosIndex::KeySet> RadosIndex::CollectKeys(const BucketName& bucket, const std::string& oid,
                                                    const std::string& lo, const std::string& hi) {
   KeySet out;
-  Entries& e = out.entries;
   auto in_range = [&](std::string_view okey) { return hi.empty() || okey < std::string_view(hi); };
   for (char kind : {codec::kObject, codec::kVersion, codec::kNullVersion, codec::kLatestMarker,
                     codec::kUpload}) {
@@ -186,62 +279,33 @@ Result<RadosIndex::KeySet> RadosIndex::CollectKeys(const BucketName& bucket, con
           auto okey = shards::RecordObjectKey(k);
           return okey && in_range(*okey);
         },
-        &e));
+        &out.entries));
   }
-  // Tails of the records, then what the records name.
-  std::set<std::string> tails;
-  for (const auto& [k, v] : e)
-    if (RadosTxn::IsSplit(v.to_str())) tails.insert(RadosTxn::TailKey(k));
-  Entries tail_entries;
-  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, tails, &tail_entries));
-  std::set<std::string> refs;
-  Entries side;
-  for (const auto& [k, v] : e) {
-    const char kind = k[0];
-    if (kind == codec::kObject || kind == codec::kVersion) {
-      auto whole = WholeValue(k, v, tail_entries);
-      if (!whole) continue;
-      ObjectMeta m;
-      if (!codec::DecodeObject(*whole, &m).ok()) continue;
-      for (const auto& seg : m.segments) refs.insert(codec::RefKey(seg.data_id));
-      if (m.tar_members > 0 && !m.segments.empty()) {
-        const std::string mp = codec::MemberPrefix(m.segments.front().data_id);
-        SLUICE_RETURN_IF_ERROR(Scan(
-            meta_, oid, mp, mp, [](const std::string&) { return true; }, &side));
-      }
-    } else if (kind == codec::kUpload) {
-      const size_t cut = k.rfind('\0');
-      const std::string pp = codec::PartPrefix(k.substr(cut + 1));
-      Entries parts;
-      SLUICE_RETURN_IF_ERROR(Scan(
-          meta_, oid, pp, pp, [](const std::string&) { return true; }, &parts));
-      for (const auto& [pk, pv] : parts) {
-        auto whole = WholeValue(pk, pv, tail_entries);
-        PartInfo p;
-        if (whole && codec::DecodePart(*whole, &p).ok() && !p.data_id.empty())
-          refs.insert(codec::RefKey(p.data_id));
-        side.emplace(pk, pv);
-      }
-    }
+  SLUICE_RETURN_IF_ERROR(AddSides(
+      bucket, oid,
+      [&](std::string_view okey) { return okey >= std::string_view(lo) && in_range(okey); },
+      &out.entries));
+  return out;
+}
+
+Result<RadosIndex::KeySet> RadosIndex::CollectKeysOf(const BucketName& bucket,
+                                                     const std::string& oid,
+                                                     const std::set<std::string>& keys) {
+  KeySet out;
+  std::set<std::string> exact;
+  std::vector<std::string> prefixes;
+  for (const auto& k : keys) {
+    exact.insert(codec::ObjectKey(bucket.str(), k));
+    exact.insert(codec::NullVersionKey(bucket.str(), k));
+    exact.insert(codec::LatestMarkerKey(bucket.str(), k));
+    prefixes.push_back(codec::VersionKeyPrefix(bucket.str(), k));
+    prefixes.push_back(codec::UploadPrefix(bucket.str()) + k + std::string(1, '\0'));
   }
-  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, refs, &side));
-  // Queued replications of the keys.
-  const std::string qp = codec::ReplicationPrefix(bucket.str());
-  Entries queued;
-  SLUICE_RETURN_IF_ERROR(Scan(
-      meta_, oid, qp, qp, [](const std::string&) { return true; }, &queued));
-  for (auto& [k, v] : queued) {
-    if (k.size() < qp.size() + codec::kVersionStampSize) continue;
-    const std::string_view okey = std::string_view(k).substr(qp.size() + codec::kVersionStampSize);
-    if (okey >= std::string_view(lo) && in_range(okey)) side.emplace(k, v);
-  }
-  // The side records' tails, and every tail found.
-  std::set<std::string> more_tails;
-  for (const auto& [k, v] : side)
-    if (RadosTxn::IsSplit(v.to_str())) more_tails.insert(RadosTxn::TailKey(k));
-  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, more_tails, &tail_entries));
-  e.insert(side.begin(), side.end());
-  e.insert(tail_entries.begin(), tail_entries.end());
+  SLUICE_RETURN_IF_ERROR(ReadRaw(meta_, oid, exact, &out.entries));
+  SLUICE_RETURN_IF_ERROR(ScanMany(meta_, oid, prefixes, &out.entries));
+  SLUICE_RETURN_IF_ERROR(AddSides(
+      bucket, oid, [&](std::string_view okey) { return keys.count(std::string(okey)) > 0; },
+      &out.entries));
   return out;
 }
 
@@ -329,29 +393,51 @@ Status RadosIndex::CopyKeys(const BucketName& bucket, const std::string& from,
 Status RadosIndex::ReplayLog(const BucketName& bucket, const std::string& oid,
                              const std::string& target, const std::string& target_guard,
                              size_t* left) {
+  // The log in batches: each batch's keys are read from both shards in a few operations,
+  // the target made to match, and the batch's entries removed unless logged again.
+  constexpr size_t kBatch = 256;
   Entries log;
   const std::string lp(shards::kLogPrefix);
   SLUICE_RETURN_IF_ERROR(Scan(
       meta_, oid, lp, lp, [](const std::string&) { return true; }, &log));
   *left = log.size();
-  for (const auto& [k, token] : log) {
-    const std::string key = k.substr(lp.size());
-    const std::string next = key + std::string(1, '\0');  // exactly `key`
-    SLUICE_ASSIGN_OR_RETURN(KeySet now, CollectKeys(bucket, oid, key, next));
-    SLUICE_ASSIGN_OR_RETURN(KeySet had, CollectKeys(bucket, target, key, next));
+  for (auto it = log.begin(); it != log.end();) {
+    Entries batch;
+    std::set<std::string> keys;
+    for (; it != log.end() && batch.size() < kBatch; ++it) {
+      batch.emplace(it->first, it->second);
+      keys.insert(it->first.substr(lp.size()));
+    }
+    SLUICE_ASSIGN_OR_RETURN(KeySet now, CollectKeysOf(bucket, oid, keys));
+    SLUICE_ASSIGN_OR_RETURN(KeySet had, CollectKeysOf(bucket, target, keys));
     std::set<std::string> rm;
     for (const auto& e : had.entries)
       if (!now.entries.count(e.first)) rm.insert(e.first);
     SLUICE_RETURN_IF_ERROR(WriteGuarded(meta_, target, target_guard, rm, now.entries));
-    // Done with the entry unless a newer commit logged the key again meanwhile.
-    librados::ObjectWriteOperation op;
-    std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
-    cmp.emplace(k, std::make_pair(token, LIBRADOS_CMPXATTR_OP_EQ));
-    int cmp_rv = 0;
-    op.omap_cmp(cmp, &cmp_rv);
-    op.omap_rm_keys({k});
-    const int r = meta_.operate(oid, &op);
-    if (r < 0 && r != -ECANCELED) return io::RadosStatus(r, "trimming the split log of " + oid);
+    // Done with the entries unless a newer commit logged a key again meanwhile: all at
+    // once, or, when one changed, one by one.
+    auto trim = [&](const Entries& entries) {
+      librados::ObjectWriteOperation op;
+      std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
+      std::set<std::string> names;
+      for (const auto& [k, token] : entries) {
+        cmp.emplace(k, std::make_pair(token, LIBRADOS_CMPXATTR_OP_EQ));
+        names.insert(k);
+      }
+      int cmp_rv = 0;
+      op.omap_cmp(cmp, &cmp_rv);
+      op.omap_rm_keys(names);
+      return meta_.operate(oid, &op);
+    };
+    int r = trim(batch);
+    if (r == -ECANCELED) {
+      for (const auto& entry : batch) {
+        r = trim(Entries{entry});
+        if (r < 0 && r != -ECANCELED) break;
+        r = 0;
+      }
+    }
+    if (r < 0) return io::RadosStatus(r, "trimming the split log of " + oid);
   }
   return Status::Ok();
 }
@@ -494,10 +580,13 @@ Status RadosIndex::SplitIfFull(const BucketName& bucket, const std::string& oid)
       return Status(Err::kCorruption, "index shard " + range.target + " is not being built");
     SLUICE_RETURN_IF_ERROR(
         CopyKeys(bucket, oid, range.target, target_raw, range.split_at, range.hi));
-    for (int round = 0; round < 3; round++) {
+    // Replays until a round finds little logged since the last: the fence then waits only
+    // for that little.
+    for (int round = 0; round < 10; round++) {
+      if (Stopping()) return Status::Ok();  // resumed by the next lock holder
       size_t left = 0;
       SLUICE_RETURN_IF_ERROR(ReplayLog(bucket, oid, range.target, target_raw, &left));
-      if (left < 64) break;
+      if (left < 256) break;
     }
     if (stop_split_after_ == 2) return Status::Ok();
     shards::Range moved = range;

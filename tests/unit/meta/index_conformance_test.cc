@@ -321,9 +321,9 @@ TEST_P(IndexConformance, Multipart) {
   released.clear();
   ASSERT_TRUE(index_->CompleteUpload("bkt"_b, "big"_k, "u1"_u, m, {}, &released).ok());
   EXPECT_EQ(released, std::vector<std::string>{"p3"});
-  EXPECT_TRUE(Referenced("p1"));
-  EXPECT_TRUE(Referenced("p2b"));
-  EXPECT_FALSE(Referenced("p3"));
+  EXPECT_TRUE(Referenced("p1", "big"));
+  EXPECT_TRUE(Referenced("p2b", "big"));
+  EXPECT_FALSE(Referenced("p3", "big"));
   EXPECT_EQ(index_->GetUpload("bkt"_b, "big"_k, "u1"_u).status().code(), Err::kNoSuchUpload);
   EXPECT_EQ(index_->GetObject("bkt"_b, "big"_k)->parts_count, 2u);
   released.clear();

@@ -271,7 +271,7 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   // A delete without a version adds a marker; the locked version stays readable.
   EXPECT_EQ(try_delete("comp", {}, false), Err::kOk);
   EXPECT_EQ(index_->GetObject("bkt"_b, "comp"_k, comp)->etag, "comp");
-  EXPECT_TRUE(Referenced("data-comp"));
+  EXPECT_TRUE(Referenced("data-comp", "comp"));
   // Nor can the bucket go while they exist.
   EXPECT_EQ(index_->DeleteBucket("bkt"_b).code(), Err::kBucketNotEmpty);
 
@@ -301,7 +301,7 @@ TEST_P(IndexVersions, ObjectLockRefusesEveryRemoval) {
   EXPECT_EQ(try_delete("held", held, false), Err::kOk);
   now_ = static_cast<uint64_t>(later) + 10;
   EXPECT_EQ(try_delete("comp", comp, false), Err::kOk);
-  EXPECT_FALSE(Referenced("data-comp"));
+  EXPECT_FALSE(Referenced("data-comp", "comp"));
 }
 
 TEST_P(IndexVersions, LockCallsNeedALockedBucket) {
