@@ -1142,6 +1142,25 @@ Result<CompletedUpload> RadosIndex::GetCompletedUpload(const BucketName& bucket,
     if (r.ok() || r.status().code() != Err::kNoSuchUpload) found = std::move(r);
     return Status::Ok();
   }));
+  if (!found.ok()) return found;
+  // A Complete drops, in its own shard, the answers older than the retention before it; the
+  // shards' sweeps are separate, so an answer counts as dropped once any shard has a
+  // Complete that would have dropped it (its age record: T, time, id).
+  SLUICE_ASSIGN_OR_RETURN(auto map, LoadMap(bucket));
+  if (map->shards.size() < 2) return found;
+  const std::string after =
+      codec::CompletedByAgeKey(found->completed_micros + kCompletedUploadRetentionMicros + 1, "");
+  for (const auto& shard : map->shards) {
+    librados::ObjectReadOperation op;
+    std::set<std::string> later;
+    bool more = false;
+    int rv = 0;
+    op.omap_get_keys2(after, 1, &later, &more, &rv);
+    const int r = meta_.operate(shard.second, &op, nullptr);
+    if (r < 0 && r != -ENOENT) return io::RadosStatus(r, "reading index shard " + shard.second);
+    if (!later.empty() && later.begin()->front() == codec::kCompletedByAge)
+      return Error(Err::kNoSuchUpload, "");
+  }
   return found;
 }
 
