@@ -273,7 +273,9 @@ class RadosTxnIterator final : public KvIterator {
     const bool read = Run(&op);
     if (!read && !status_.ok()) return;
     if (!Remember(along, got) || !read) return;
-    run_ = ToRun(exact, after);
+    auto run = ToRun(exact, after);
+    if (run) run->SetRange(txn_->range_raw_);  // as this read (the first or the same) saw it
+    run_ = run;
     if (run_ && cacheable)
       txn_->ranges_->Offer(txn_->oid_, version_, std::string(key), run_, !more_);
   }
@@ -343,11 +345,17 @@ class RadosTxnIterator final : public KvIterator {
   bool FromCache(std::string_view key, uint64_t batch, std::vector<std::string>& along) {
     auto hit = txn_->ranges_->Find(txn_->oid_, key, batch);
     if (!hit) return false;
+    // The run carries the shard's range as of its version, which the assert confirms: the
+    // range is not read again.
+    const bool range_known = hit->run->range_known();
+    std::vector<std::string> read = along;  // `along` stays whole for a read from the OSD
+    if (range_known)
+      read.erase(std::remove(read.begin(), read.end(), shards::kRangeKey), read.end());
     librados::ObjectReadOperation op;
     std::map<std::string, librados::bufferlist> got;
     int rv = 0;
     op.assert_version(hit->version);
-    op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv);
+    if (!read.empty()) op.omap_get_vals_by_keys({read.begin(), read.end()}, &got, &rv);
     const int r = txn_->io_.operate(txn_->oid_, &op, nullptr);
     if (r == -ERANGE || r == -EOVERFLOW || r == -ENOENT) {
       txn_->ranges_->Changed(txn_->oid_);
@@ -359,7 +367,11 @@ class RadosTxnIterator final : public KvIterator {
       return true;
     }
     if (guarded_) txn_->SawRange(hit->version);
-    if (!Remember(along, got)) return true;
+    if (range_known) {
+      status_ = txn_->SawRangeRaw(hit->run->range());
+      if (!status_.ok()) return true;
+    }
+    if (!Remember(read, got, /*range_read=*/!range_known)) return true;
     run_ = std::move(hit->run);
     pos_ = hit->pos;
     more_ = !hit->to_end;  // walking past the run reads on from its last key
@@ -379,8 +391,9 @@ class RadosTxnIterator final : public KvIterator {
     return true;
   }
   // Tells the transaction what its Gets of `along` will find (absent when not in `got`).
-  bool Remember(std::vector<std::string>& along, std::map<std::string, librados::bufferlist>& got) {
-    if (!SawRange(got)) return false;
+  bool Remember(std::vector<std::string>& along, std::map<std::string, librados::bufferlist>& got,
+                bool range_read = true) {
+    if (range_read && !SawRange(got)) return false;
     for (auto& k : along) {
       if (k == shards::kRangeKey) continue;
       auto it = got.find(k);

@@ -39,6 +39,14 @@ class EntryRun {
   // The first entry at or after `key` (size() when none).
   size_t LowerBound(std::string_view key) const;
   size_t bytes() const { return bytes_.size() + index_.size() * sizeof(Entry) + sizeof(*this); }
+  // The shard's "!range" as read with the run (shards.h; nullopt: absent): the same at the
+  // same object version, so a confirmed run needs no read of it.
+  void SetRange(std::optional<std::string> raw) {
+    range_ = std::move(raw);
+    range_known_ = true;
+  }
+  bool range_known() const { return range_known_; }
+  const std::optional<std::string>& range() const { return range_; }
 
  private:
   struct Entry {
@@ -47,6 +55,8 @@ class EntryRun {
   std::string_view At(uint32_t off, uint32_t len) const { return {bytes_.data() + off, len}; }
   std::string bytes_;
   std::vector<Entry> index_;
+  std::optional<std::string> range_;
+  bool range_known_ = false;
 };
 
 class RangeCache {
