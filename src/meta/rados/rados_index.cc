@@ -999,7 +999,6 @@ Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQue
       return r;
     });
     SLUICE_RETURN_IF_ERROR(page.status());
-    const size_t had = out.objects.size() + out.common_prefixes.size();
     for (auto& e : page->objects) out.objects.push_back(std::move(e));
     for (auto& c : page->common_prefixes)
       if (out.common_prefixes.empty() || out.common_prefixes.back() != c)
@@ -1031,7 +1030,6 @@ Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQue
       }
       return out;
     }
-    (void)had;
     cur.max_keys = static_cast<uint32_t>(q.max_keys - have);
     if (!last.empty()) cur.start_after = std::max(cur.start_after, last);
     from = hi;
