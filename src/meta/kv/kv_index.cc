@@ -164,25 +164,29 @@ Status KvIndex::DeleteSnapshotCommit(const BucketName& name) {
   return Commit(b, sync_);
 }
 
-Status KvIndex::DeleteBucketCommit(const BucketName& name) {
-  std::unique_lock l(BucketLock(name));
+Status KvIndex::CheckDeletable(const BucketName& name) {
   SLUICE_ASSIGN_OR_RETURN(BucketInfo info, GetBucket(name));
   if (!info.snapshot_of.empty())
     return Error(Err::kReadOnlySnapshot,
                  name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
   auto it = kv_->NewIterator();
-  {
-    const std::string zp = codec::SnapshotPrefix(name);
-    it->Seek(zp);
-    SLUICE_RETURN_IF_ERROR(it->status());
-    if (it->Valid() && StartsWith(it->key(), zp))
-      return Error(Err::kInvalidBucketState, "The bucket has snapshots; remove them first.");
-  }
+  const std::string zp = codec::SnapshotPrefix(name);
+  it->Seek(zp);
+  SLUICE_RETURN_IF_ERROR(it->status());
+  if (it->Valid() && StartsWith(it->key(), zp))
+    return Error(Err::kInvalidBucketState, "The bucket has snapshots; remove them first.");
   for (const std::string& prefix : {codec::ObjectPrefix(name), codec::VersionPrefix(name)}) {
     it->Seek(prefix);
     if (it->Valid() && StartsWith(it->key(), prefix)) return Error(Err::kBucketNotEmpty, name);
     SLUICE_RETURN_IF_ERROR(it->status());
   }
+  return Status::Ok();
+}
+
+Status KvIndex::DeleteBucketCommit(const BucketName& name) {
+  std::unique_lock l(BucketLock(name));
+  SLUICE_RETURN_IF_ERROR(CheckDeletable(name));
+  auto it = kv_->NewIterator();
   // In-progress multipart uploads are aborted with the bucket.
   KvBatch b;
   std::string uprefix = codec::UploadPrefix(name);

@@ -81,6 +81,9 @@ class KvIndex final : public Index {
   Status CreateBucket(const BucketInfo& info) override;
   Result<BucketInfo> GetBucket(const BucketName& name) override;
   Status DeleteBucket(const BucketName& name) override;
+  // What DeleteBucket would refuse, in its order, without deleting: kNoSuchBucket,
+  // kReadOnlySnapshot, kInvalidBucketState (snapshot holds), kBucketNotEmpty.
+  Status CheckDeletable(const BucketName& name);
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status SetBucketVersioning(const BucketName& bucket, Versioning state) override;
   Status SetBucketObjectLock(const BucketName& bucket, const ObjectLockConfig& lock) override;

@@ -148,7 +148,7 @@ auto RadosIndex::Attempts(const std::string* fixed_oid, const BucketName* bucket
       oid = map->shards[map->Find(*key)].second;
     }
     RadosTxn txn(meta_, oid, &ranges_);
-    if (key) txn.Route(*key, rnd_->HexString(8));
+    if (key) txn.Route(*key, rnd_);
     KvIndex view(&txn, /*sync=*/true, &locks_);
     if (commit_latency_) view.TimeCommits(clock_, commit_latency_);
     view.TrackUsage(self_, &usage_seq_);
@@ -511,29 +511,9 @@ Status RadosIndex::DeleteBucket(const BucketName& name) {
     // delete of a shard also aborts its uploads); a write racing the deletes is still
     // refused by the shard it lands in.
     for (size_t i = 0; i < map->shards.size() && map->shards.size() > 1; i++) {
-      const bool first = i == 0;
-      auto empty = Run(map->shards[i].second, [&](KvIndex& v, RadosTxn& txn) -> Result<bool> {
-        if (first) {  // what the first shard's delete would refuse first, in its order
-          SLUICE_ASSIGN_OR_RETURN(BucketInfo info, v.GetBucket(name));
-          if (!info.snapshot_of.empty())
-            return Error(Err::kReadOnlySnapshot,
-                         name.str() + " is a snapshot; remove it with `sluice snapshot rm`");
-        }
-        auto it = txn.NewUnguardedIterator();
-        const std::string zp = codec::SnapshotPrefix(name);
-        it->Seek(zp);
-        SLUICE_RETURN_IF_ERROR(it->status());
-        if (it->Valid() && StartsWith(it->key(), zp))
-          return Error(Err::kInvalidBucketState, "The bucket has snapshots; remove them first.");
-        for (const std::string& prefix : {codec::ObjectPrefix(name), codec::VersionPrefix(name)}) {
-          it->Seek(prefix);
-          SLUICE_RETURN_IF_ERROR(it->status());
-          if (it->Valid() && StartsWith(it->key(), prefix)) return false;
-        }
-        return true;
-      });
-      SLUICE_RETURN_IF_ERROR(empty.status());
-      if (!*empty) return Error(Err::kBucketNotEmpty, name);
+      Status s =
+          Run(map->shards[i].second, [&](KvIndex& v, RadosTxn&) { return v.CheckDeletable(name); });
+      if (!s.ok() && !(s.code() == Err::kNoSuchBucket && i > 0)) return s;
     }
     for (const auto& oid : order) {
       Status s = Run(oid, [&](KvIndex& v, RadosTxn&) { return v.DeleteBucket(name); });

@@ -101,17 +101,21 @@ std::optional<std::string> WholeValue(const std::string& key, const librados::bu
   return v;
 }
 
+// Guards `op` on `key` holding `value` ("": absent). `rv` outlives the operation.
+void GuardEq(librados::ObjectWriteOperation* op, const std::string& key, const std::string& value,
+             int* rv) {
+  librados::bufferlist bl;
+  bl.append(value);
+  op->omap_cmp({{key, std::make_pair(bl, LIBRADOS_CMPXATTR_OP_EQ)}}, rv);
+}
+
 Status WriteGuarded(librados::IoCtx& io, const std::string& oid, const std::string& guard,
                     const std::set<std::string>& rm, const Entries& set) {
   auto flush = [&](const std::set<std::string>& r, const Entries& s) -> Status {
     librados::ObjectWriteOperation op;
     op.assert_exists();
-    std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
-    librados::bufferlist g;
-    g.append(guard);
-    cmp.emplace(shards::kRangeKey, std::make_pair(g, LIBRADOS_CMPXATTR_OP_EQ));
     int cmp_rv = 0;
-    op.omap_cmp(cmp, &cmp_rv);
+    GuardEq(&op, shards::kRangeKey, guard, &cmp_rv);
     if (!r.empty()) op.omap_rm_keys(r);
     if (!s.empty()) op.omap_set(s);
     const int rc = io.operate(oid, &op);
@@ -155,12 +159,8 @@ Status ReadRangeOf(librados::IoCtx& io, const std::string& oid, std::string* raw
 Status SwapRange(librados::IoCtx& io, const std::string& oid, const std::string& expect,
                  const std::string& next, bool* swapped) {
   librados::ObjectWriteOperation op;
-  std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
-  librados::bufferlist e;
-  e.append(expect);
-  cmp.emplace(shards::kRangeKey, std::make_pair(e, LIBRADOS_CMPXATTR_OP_EQ));
   int cmp_rv = 0;
-  op.omap_cmp(cmp, &cmp_rv);
+  GuardEq(&op, shards::kRangeKey, expect, &cmp_rv);
   librados::bufferlist n;
   n.append(next);
   op.omap_set({{shards::kRangeKey, n}});
@@ -487,12 +487,8 @@ Status RadosIndex::FinishSplit(const BucketName& bucket, const std::string& oid,
     map.shards.emplace_back(range.split_at, target);
     std::sort(map.shards.begin(), map.shards.end());
     librados::ObjectWriteOperation op;
-    std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
-    librados::bufferlist o;
-    o.append(old_raw);
-    cmp.emplace(shards::kMapKey, std::make_pair(o, LIBRADOS_CMPXATTR_OP_EQ));
     int cmp_rv = 0;
-    op.omap_cmp(cmp, &cmp_rv);
+    GuardEq(&op, shards::kMapKey, old_raw, &cmp_rv);
     librados::bufferlist n;
     n.append(shards::EncodeMap(map));
     op.omap_set({{shards::kMapKey, n}});

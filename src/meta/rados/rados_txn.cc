@@ -206,7 +206,7 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
   // the key.
   guards_[shards::kRangeKey] = range_raw_.value_or(std::string());
   if (route_ && range_.Logs(*route_)) {
-    sets[std::string(shards::kLogPrefix) + *route_].append(token_);
+    sets[std::string(shards::kLogPrefix) + *route_].append(rnd_->HexString(8));
   }
   std::map<std::string, std::pair<librados::bufferlist, int>> cmp;
   int cmp_rv = 0;

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "io/env.h"
 #include "meta/kv/kv_store.h"
 #include "meta/rados/range_cache.h"
 #include "meta/rados/shards.h"
@@ -70,11 +71,11 @@ class RadosTxn final : public KvStore {
   // write compares it. With Route, the call serves object key `key`: when the shard does
   // not serve it, misrouted() (and conflicted()) turn true and the read fails, so the
   // caller reloads the map and runs again; when a split is logging `key`, the write logs
-  // it too, with `token` (unique to the attempt) as the log entry's value. Iterators skip
-  // the records of keys the shard does not serve (moved ones not yet deleted).
-  void Route(std::string key, std::string token) {
+  // it too, with a random token from `rnd` (unique to the attempt) as the entry's value. Iterators
+  // skip the records of keys the shard does not serve (moved ones not yet deleted).
+  void Route(std::string key, io::Random* rnd) {
     route_ = std::move(key);
-    token_ = std::move(token);
+    rnd_ = rnd;
   }
   bool misrouted() const { return misrouted_ && !committed_; }
   // Whether Write was called with something to write.
@@ -127,7 +128,7 @@ class RadosTxn final : public KvStore {
   size_t next_scan_ = 0;
   std::vector<std::string> scan_along_;
   std::optional<std::string> route_;
-  std::string token_;
+  io::Random* rnd_ = nullptr;  // the log entry's token, drawn only when a split logs
   bool range_read_ = false;
   std::optional<std::string> range_raw_;
   shards::Range range_;
