@@ -336,6 +336,7 @@ int RunServer(const ServerConfig& cfg) {
                                            io::SystemClock(), size_t(cfg.ceph_list_cache_mb) << 20);
     ri->TimeCommits(&index_commits);
     ri->SetShardKeys(static_cast<size_t>(cfg.ceph_shard_keys));
+    ri->SetPackKeys(static_cast<size_t>(cfg.ceph_pack_keys));
     if (Status s = ri->Start(); !s.ok()) return fail("metadata index", s);
     index = std::move(ri);
     std::string gateway = cfg.gateway_name;

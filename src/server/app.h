@@ -78,6 +78,7 @@ struct ServerConfig {
   int ceph_lease_s = 30;         // a gateway's lease on its intent log
   int ceph_list_cache_mb = 128;  // listing pages kept in memory, validated per page
   int ceph_shard_keys = 100000;  // omap entries past which a bucket's index shard splits
+  int ceph_pack_keys = 512;      // objects per listing pack in a shard (0: none)
   // A read-through cache of another S3 endpoint (docs/cache.md): its URL, the credentials
   // to read it with (empty: $SLUICE_CACHE_ACCESS_KEY and $SLUICE_CACHE_SECRET_KEY), the
   // bytes of object data kept, the seconds an ETag the origin confirmed is trusted, and

@@ -122,6 +122,12 @@ int main(int argc, char** argv) {
                   "median key, online (docs/rados.md, \"Range shards\")")
       ->capture_default_str()
       ->check(CLI::Range(16, 10000000));
+  srv->add_option("--ceph-pack-keys", cfg.ceph_pack_keys,
+                  "Objects per listing pack in a bucket's index shard on Ceph; a shard with at "
+                  "least this many keeps their listing fields packed, so a page of 1,000 keys "
+                  "reads a few omap entries (docs/rados.md, \"Listing packs\"; 0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   srv->add_option("--sts-min-duration", cfg.sts_min_duration_s,
                   "Shortest STS session (seconds) AssumeRole grants")
       ->capture_default_str()

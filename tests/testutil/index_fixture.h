@@ -36,7 +36,9 @@ struct Backend {
 // SLUICE_CEPH_CONF names; nullptr without one.
 // With `shard_keys`, the index splits a bucket's shards past that many entries: the kit's
 // cases then run with splits under way beneath them.
-inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir, size_t shard_keys = 0) {
+inline std::shared_ptr<Index> OpenRadosIndexForTest(
+    const std::string& dir, size_t shard_keys = 0,
+    size_t pack_keys = RadosIndex::kDefaultPackKeys) {
   const char* conf = std::getenv("SLUICE_CEPH_CONF");
   if (!conf || !*conf) return nullptr;
   static io::RadosCluster* cluster = [conf] {
@@ -57,6 +59,7 @@ inline std::shared_ptr<Index> OpenRadosIndexForTest(const std::string& dir, size
   auto index =
       std::make_shared<RadosIndex>(&cluster->rados(), *pool, io::SystemRandom(), io::SystemClock());
   if (shard_keys) index->SetShardKeys(shard_keys);
+  index->SetPackKeys(pack_keys);
   if (Status s = index->Start(); !s.ok()) {
     ADD_FAILURE() << s.ToString();
     return nullptr;
@@ -88,7 +91,8 @@ inline auto IndexBackends() {
               }},
       Backend{"rados", [](const std::string& dir, bool) { return OpenRadosIndexForTest(dir); }},
       Backend{"rados_split", [](const std::string& dir, bool) {
-                return OpenRadosIndexForTest(dir, /*shard_keys=*/12);
+                // Shards split past 12 entries and keep listing packs of 3 objects.
+                return OpenRadosIndexForTest(dir, /*shard_keys=*/12, /*pack_keys=*/3);
               }});
 }
 

@@ -100,6 +100,8 @@ class Reader {
     return true;
   }
 
+  size_t left() const { return in_.size(); }
+
  private:
   std::string_view in_;
 };
@@ -468,6 +470,15 @@ Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only, bool*
   }
   if (!r.AtEnd() && !r.Str(&m->acl)) return Corrupt("object acl");
   return DecodeVersionFields(r, m, inline_elsewhere);
+}
+
+std::optional<std::string_view> ObjectListingHead(std::string_view in) {
+  Reader r(in);
+  ObjectMeta m;
+  if (!r.Version() || !r.U64(&m.size) || !r.Str(&m.etag) || !r.I64(&m.mtime_micros) ||
+      !r.Str(&m.content_type))
+    return std::nullopt;
+  return in.substr(0, in.size() - r.left());
 }
 
 std::string EncodeMember(const TarEntry& e) {

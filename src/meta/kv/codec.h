@@ -101,6 +101,9 @@ std::string EncodeObject(const ObjectMeta& m, bool inline_elsewhere = false);
 // `inline_elsewhere`, when given, says the record's inline bytes live in the O record.
 Status DecodeObject(std::string_view in, ObjectMeta* m, bool listing_only = false,
                     bool* inline_elsewhere = nullptr);
+// The leading bytes of an object record that DecodeObject with listing_only reads (nullopt:
+// not an object record): what a listing pack keeps of it (meta/rados/packs.h).
+std::optional<std::string_view> ObjectListingHead(std::string_view in);
 // The listing fields plus version and delete marker, skipping everything else without
 // copying it (ListObjectVersions).
 Status DecodeObjectSummary(std::string_view in, ObjectMeta* m);

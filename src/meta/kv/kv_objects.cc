@@ -613,6 +613,7 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
   // The bucket record is read with the page's first entries (one round trip on RADOS), and
   // checked once the iterator has sought.
   kv_->ExpectScan(q.max_keys + 1, {codec::BucketKey(bucket)});
+  kv_->ExpectListing(base);
   auto it = kv_->NewIterator();
   if (!q.start_after.empty() && q.start_after >= q.prefix) {
     std::string after = base + q.start_after;

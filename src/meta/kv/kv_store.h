@@ -69,6 +69,10 @@ class KvStore {
   // `along` by value: the RADOS transaction keeps it by move.
   // NOLINTNEXTLINE(performance-unnecessary-value-param)
   virtual void ExpectScan(size_t /*entries*/, std::vector<std::string> /*along*/) {}
+  // A hint that the next iterator walks object records under `prefix` and reads only their
+  // head() (a listing): it may serve them from a summary that holds no more than that
+  // (meta/rados/packs.h), and show no entry outside `prefix`.
+  virtual void ExpectListing(std::string_view /*prefix*/) {}
   // An iterator whose entries the next Write does not depend on (dropping expired records
   // that no other call writes), so a transactional store need not guard them.
   virtual std::unique_ptr<KvIterator> NewUnguardedIterator() { return NewIterator(); }

@@ -330,12 +330,28 @@ Status RadosIndex::SyncHeadersLocked(const BucketName& bucket, const shards::Map
 void RadosIndex::Committed(const BucketName& bucket, const std::string& oid) {
   if (!split_in_background_) return;
   const uint64_t every = std::max<uint64_t>(1, shard_keys_ / 64);
+  const uint64_t pack_every = std::max<uint64_t>(1, pack_keys_ / 4);
+  bool split = false, pack = false;
+  {
+    std::lock_guard l(maps_mu_);
+    if (++commits_[oid] >= every) {
+      commits_[oid] = 0;
+      split = true;
+    }
+    if (pack_keys_ > 0 && ++pack_commits_[oid] >= pack_every) {
+      pack_commits_[oid] = 0;
+      pack = true;
+    }
+  }
+  if (split) Queue(bucket, oid, true);
+  if (pack) Queue(bucket, oid, false);
+}
+
+void RadosIndex::Queue(const BucketName& bucket, const std::string& oid, bool split) {
   std::lock_guard l(maps_mu_);
-  if (++commits_[oid] < every) return;
-  commits_[oid] = 0;
   for (const auto& q : split_queue_)
-    if (q.second == oid) return;
-  split_queue_.emplace_back(bucket.str(), oid);
+    if (q.oid == oid && q.split == split) return;
+  split_queue_.push_back(Job{bucket.str(), oid, split});
   split_cv_.notify_all();
 }
 
@@ -344,12 +360,15 @@ void RadosIndex::Splitter() {
   for (;;) {
     split_cv_.wait(l, [&] { return split_stop_ || !split_queue_.empty(); });
     if (split_stop_) return;
-    auto [bucket, oid] = split_queue_.front();
+    Job job = split_queue_.front();
     split_queue_.pop_front();
     splitting_ = true;
     l.unlock();
-    Status s = SplitIfFull(BucketName::Trusted(bucket), oid);
-    if (!s.ok()) spdlog::warn("splitting index shard {}: {}", oid, s.ToString());
+    const BucketName bucket = BucketName::Trusted(job.bucket);
+    Status s = job.split ? SplitIfFull(bucket, job.oid) : PackIfNeeded(bucket, job.oid);
+    if (!s.ok())
+      spdlog::warn("{} index shard {}: {}", job.split ? "splitting" : "packing", job.oid,
+                   s.ToString());
     l.lock();
     splitting_ = false;
     split_cv_.notify_all();
@@ -973,12 +992,19 @@ Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQue
   std::string from = std::max(q.prefix, q.start_after);
   for (;;) {
     std::string hi;
+    bool unpacked = false;
+    std::string oid;
     auto page = RunKey(bucket, from, [&](KvIndex& v, RadosTxn& txn) {
       auto r = v.ListObjects(bucket, cur);
       hi = Upper(txn.range());
+      unpacked = !txn.range().Packing();
+      oid = txn.oid();
       return r;
     });
     SLUICE_RETURN_IF_ERROR(page.status());
+    // A shard listed entry by entry that would fill a pack gets its packs built.
+    if (unpacked && pack_keys_ > 0 && split_in_background_ && page->objects.size() >= pack_keys_)
+      Queue(bucket, oid, false);
     for (auto& e : page->objects) out.objects.push_back(std::move(e));
     for (auto& c : page->common_prefixes)
       if (out.common_prefixes.empty() || out.common_prefixes.back() != c)

@@ -165,7 +165,16 @@ class RadosIndex final : public Index {
   Status SplitIfFull(const BucketName& bucket, const std::string& oid);
   // The bucket's shard objects, in key order, as its map says now.
   Result<std::vector<std::string>> ShardsOf(const BucketName& bucket);
-  // Returns once every split queued so far has run (tests).
+  // Listing packs (packs.h; docs/storage-format.md, "Listing packs"): a shard holding at
+  // least this many objects keeps their listing heads this many to a pack; 0 keeps none.
+  static constexpr size_t kDefaultPackKeys = 512;
+  void SetPackKeys(size_t keys) { pack_keys_ = keys == 0 ? 0 : std::max<size_t>(keys, 2); }
+  // Builds the packs of shard `oid` when it holds enough objects and has none, or moves
+  // its deltas into packs where enough have gathered (the background worker's work).
+  Status PackIfNeeded(const BucketName& bucket, const std::string& oid);
+  uint64_t packs_built() const { return packs_built_.load(std::memory_order_relaxed); }
+  uint64_t compactions() const { return compactions_.load(std::memory_order_relaxed); }
+  // Returns once every split and pack job queued so far has run (tests).
   void WaitForSplits();
   uint64_t splits() const { return splits_.load(std::memory_order_relaxed); }
   // Test hook: a split stops (as if its gateway died) after step `n` of SplitIfFull (1:
@@ -229,8 +238,14 @@ class RadosIndex final : public Index {
   // under the bucket's lock: after every change of them.
   Status SyncHeaders(const BucketName& bucket);
   Status SyncHeadersLocked(const BucketName& bucket, const shards::Map& map);
-  // Counts a commit on `oid`, and queues a size check every so many.
+  // Counts a commit on `oid`, and queues a size check (and a pack check) every so many.
   void Committed(const BucketName& bucket, const std::string& oid);
+  // Queues a job for the background worker: a split check, or a pack check.
+  void Queue(const BucketName& bucket, const std::string& oid, bool split);
+  // Listing packs (rados_pack.cc), both under the bucket's lock.
+  Status BuildPacks(const BucketName& bucket, const std::string& oid);
+  Status CompactPacks(const BucketName& bucket, const std::string& oid, const std::string& raw,
+                      const shards::Range& range);
   void Splitter();
   bool Stopping() {
     std::lock_guard l(maps_mu_);
@@ -304,8 +319,15 @@ class RadosIndex final : public Index {
   int stop_split_after_ = 0;
   std::mutex maps_mu_;
   std::map<std::string, std::shared_ptr<const shards::Map>> maps_;
-  std::map<std::string, uint64_t> commits_;  // shard -> commits since its last check
-  std::deque<std::pair<std::string, std::string>> split_queue_;  // bucket, shard
+  std::map<std::string, uint64_t> commits_;       // shard -> commits since its last check
+  std::map<std::string, uint64_t> pack_commits_;  // shard -> commits since its last pack check
+  struct Job {
+    std::string bucket, oid;
+    bool split;  // a split check; else a pack check
+  };
+  std::deque<Job> split_queue_;
+  size_t pack_keys_ = kDefaultPackKeys;
+  std::atomic<uint64_t> packs_built_{0}, compactions_{0};
   bool splitting_ = false, split_stop_ = false;
   std::condition_variable split_cv_;
   std::thread splitter_;

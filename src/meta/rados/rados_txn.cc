@@ -7,6 +7,7 @@
 
 #include "io/rados/rados_cluster.h"
 #include "meta/kv/codec.h"
+#include "meta/rados/packs.h"
 
 namespace sluice::meta {
 namespace {
@@ -20,6 +21,8 @@ constexpr char kTailPrefix = '~';  // tails' keys: after every record's kind let
 // walking (a listing), and each later read fetches a listing page's worth.
 constexpr uint64_t kFirstBatch = 16;
 constexpr uint64_t kMaxBatch = 1024;
+// Listing packs read at once: with packs of several hundred keys, a page of 1,000.
+constexpr uint64_t kPacksPerRead = 3;
 
 }  // namespace
 
@@ -114,6 +117,7 @@ Status RadosTxn::SawRangeRaw(std::optional<std::string> raw) {
     range_read_ = true;
     range_raw_ = std::move(raw);
     SLUICE_RETURN_IF_ERROR(shards::RangeOf(range_raw_, &range_));
+    if (ranges_) ranges_->SetPackHint(oid_, range_.Packed() ? range_.pack_gen() : "");
     if (route_ && !range_.Serves(*route_)) {
       misrouted_ = conflicted_ = true;
       return Status(Err::kServiceUnavailable, "index shard " + oid_ + " does not serve the key",
@@ -195,6 +199,19 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
     }
     if (had_tail) removes.insert(TailKey(k));
   }
+  // A packing shard: each O record written or removed leaves its listing head as a delta.
+  if (range_.Packing()) {
+    const std::string_view gen = range_.pack_gen();
+    for (const auto& [k, v] : final_state) {
+      if (k.empty() || k[0] != codec::kObject) continue;
+      std::optional<std::string_view> head;
+      if (v) {
+        head = codec::ObjectListingHead(*v);
+        if (!head) return Status(Err::kInternal, "an object record without listing fields");
+      }
+      sets[packs::DeltaKey(gen, k)].append(packs::DeltaValue(head));
+    }
+  }
   librados::ObjectWriteOperation op;
   if (saw_present_) {
     op.assert_exists();
@@ -234,11 +251,13 @@ Status RadosTxn::Write(const KvBatch& batch, bool /*sync: RADOS acknowledges dur
 // cached run's version; what it reads from the OSD it offers to the cache.
 class RadosTxnIterator final : public KvIterator {
  public:
-  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch, std::vector<std::string> along)
+  RadosTxnIterator(RadosTxn* txn, bool guarded, size_t first_batch, std::vector<std::string> along,
+                   std::string listing)
       : txn_(txn),
         guarded_(guarded),
         first_batch_(std::clamp<uint64_t>(first_batch, kFirstBatch, kMaxBatch)),
-        along_(std::move(along)) {}
+        along_(std::move(along)),
+        listing_(std::move(listing)) {}
 
   void Seek(std::string_view key) override {
     SeekFrom(key);
@@ -252,8 +271,17 @@ class RadosTxnIterator final : public KvIterator {
 
  private:
   void SeekFrom(std::string_view key) {
+    // Listing packs: a seek inside the keys the run covers (past a common prefix) reads
+    // nothing.
+    if (packed_run_ && run_ && status_.ok() && key >= std::string_view(run_from_) &&
+        (!more_ || key <= std::string_view(covered_))) {
+      pos_ = run_->LowerBound(key);
+      if (pos_ == run_->size() && more_) ReadPacks(covered_, /*inclusive=*/false, {});
+      return;
+    }
     run_.reset();
     pos_ = 0;
+    packed_run_ = false;
     const uint64_t batch = first_batch_;
     first_batch_ = kFirstBatch;  // a later Seek (past a common prefix) starts small again
     // The keys the transaction was told its Gets will want come with the first Seek.
@@ -262,7 +290,24 @@ class RadosTxnIterator final : public KvIterator {
       if (txn_->cache_.find(k) == txn_->cache_.end()) along.push_back(std::move(k));
     along.emplace_back(shards::kRangeKey);  // every read checks the shard's range
     const bool cacheable = txn_->ranges_ && batch > kFirstBatch;
-    if (cacheable && FromCache(key, batch, along)) return;
+    if (Packed(key)) {
+      if (cacheable && FromCache(PackCacheKey(), key, batch, along)) {
+        packed_run_ = run_ != nullptr;
+        run_from_.assign(key);
+        covered_ = run_ && run_->size() > 0 ? std::string(run_->key(run_->size() - 1)) : run_from_;
+        return;
+      }
+      if (ReadPacks(std::string(key), /*inclusive=*/true, along) || !status_.ok()) return;
+      // The shard's range (now read) says it is not packed, or packed anew: read the
+      // records (what `along` wanted is in the transaction's cache now; the range is
+      // compared again).
+      along.assign(1, shards::kRangeKey);
+      if (txn_->range_.Packed()) {
+        gen_.assign(txn_->range_.pack_gen());
+        if (ReadPacks(std::string(key), /*inclusive=*/true, along) || !status_.ok()) return;
+      }
+    }
+    if (cacheable && FromCache(txn_->oid_, key, batch, along)) return;
     // omap reads start after a key: read the key itself alongside, in the same operation.
     librados::ObjectReadOperation op;
     std::map<std::string, librados::bufferlist> exact, after, got;
@@ -279,7 +324,121 @@ class RadosTxnIterator final : public KvIterator {
     if (run_ && cacheable)
       txn_->ranges_->Offer(txn_->oid_, version_, std::string(key), run_, !more_);
   }
+  // Whether a read at `key` should read listing packs: a listing's key, in a shard that
+  // the transaction (or, before its first read, the gateway's last read) saw packed.
+  bool Packed(std::string_view key) {
+    if (listing_.empty() || key.compare(0, listing_.size(), listing_) != 0) return false;
+    if (txn_->range_read_) {
+      if (!txn_->range_.Packed()) return false;
+      gen_.assign(txn_->range_.pack_gen());
+      return true;
+    }
+    if (!txn_->ranges_) return false;
+    auto hint = txn_->ranges_->PackHint(txn_->oid_);
+    if (!hint || hint->empty()) return false;
+    gen_ = std::move(*hint);
+    return true;
+  }
+  std::string PackCacheKey() const { return txn_->oid_ + std::string(1, '\0') + gen_; }
+  // Reads packs and deltas from `key` (after it, unless `inclusive`), with `along`, in one
+  // operation, and merges them into run_; reads on while a read yields no entry. False when
+  // the shard, as read, is not packed in generation gen_ (nothing is taken from the read).
+  bool ReadPacks(std::string key, bool inclusive, std::vector<std::string> along) {
+    const std::string pp = packs::PackPrefix(gen_), dp = packs::DeltaPrefix(gen_);
+    run_from_ = inclusive ? key : key + std::string(1, '\0');
+    for (;;) {
+      run_.reset();
+      pos_ = 0;
+      if (std::find(along.begin(), along.end(), shards::kRangeKey) == along.end())
+        along.emplace_back(shards::kRangeKey);
+      librados::ObjectReadOperation op;
+      std::map<std::string, librados::bufferlist> exact, pks, dls, got;
+      int rv1 = 0, rv2 = 0, rv3 = 0, rv4 = 0;
+      bool pmore = false, dmore = false;
+      if (inclusive)
+        op.omap_get_vals_by_keys({packs::PackKey(gen_, key), packs::DeltaKey(gen_, key)}, &exact,
+                                 &rv1);
+      op.omap_get_vals2(packs::PackKey(gen_, key), pp, kPacksPerRead, &pks, &pmore, &rv2);
+      op.omap_get_vals2(packs::DeltaKey(gen_, key), dp, kMaxBatch, &dls, &dmore, &rv3);
+      op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv4);
+      if (!Run(&op)) return true;  // an error, or no object: no entries
+      if (!Remember(along, got)) return true;
+      if (!txn_->range_.Packed() || txn_->range_.pack_gen() != gen_) return false;
+      if (txn_->ranges_) txn_->ranges_->CountPackedRead();
+      along.clear();
+      // Packs in key order (the sought key's own first), then the deltas over them.
+      std::vector<packs::Entry> base;
+      std::optional<std::string> bound;  // the last record key the read covers
+      for (auto* m : {&exact, &pks}) {
+        for (auto& [k, v] : *m) {
+          if (k.compare(0, pp.size(), pp) != 0) continue;
+          std::vector<packs::Entry> entries;
+          status_ = packs::DecodePack(std::string_view(v.c_str(), v.length()), &entries);
+          if (!status_.ok()) return true;
+          for (auto& e : entries)
+            if (e.first > key || (inclusive && e.first == key)) base.push_back(std::move(e));
+          if (m == &pks) bound = std::string(packs::RecordKeyOf(k, pp));
+        }
+      }
+      if (!pmore) bound.reset();
+      std::vector<std::pair<std::string, std::optional<std::string>>> deltas;
+      for (auto* m : {&exact, &dls}) {
+        for (auto& [k, v] : *m) {
+          if (k.compare(0, dp.size(), dp) != 0) continue;
+          std::optional<std::string_view> head;
+          if (!packs::ParseDelta(std::string_view(v.c_str(), v.length()), &head)) {
+            status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": a bad delta");
+            return true;
+          }
+          deltas.emplace_back(std::string(packs::RecordKeyOf(k, dp)),
+                              head ? std::optional<std::string>(*head) : std::nullopt);
+        }
+      }
+      if (dmore && !deltas.empty() && (!bound || deltas.back().first < *bound))
+        bound = deltas.back().first;
+      auto run = std::make_shared<EntryRun>();
+      size_t bytes = 0;
+      for (const auto& e : base) bytes += e.first.size() + e.second.size() + 1;
+      run->Reserve(base.size() + deltas.size(), bytes);
+      std::string stored;
+      auto add = [&](const std::string& k, std::string_view head) {
+        stored.assign(1, kTag);
+        stored.append(head);
+        run->Add(k, stored);
+      };
+      size_t i = 0, j = 0;
+      for (;;) {
+        const bool bi = i < base.size() && (!bound || base[i].first <= *bound);
+        const bool dj = j < deltas.size() && (!bound || deltas[j].first <= *bound);
+        if (!bi && !dj) break;
+        if (dj && (!bi || deltas[j].first <= base[i].first)) {
+          if (bi && base[i].first == deltas[j].first) i++;  // the delta is newer
+          if (deltas[j].second) add(deltas[j].first, *deltas[j].second);
+          j++;
+        } else {
+          add(base[i].first, base[i].second);
+          i++;
+        }
+      }
+      run->SetRange(txn_->range_raw_);
+      more_ = bound.has_value();
+      covered_ = bound.value_or("");
+      run_ = run;
+      packed_run_ = true;
+      if (txn_->ranges_ && run->size() > 0)
+        txn_->ranges_->Offer(PackCacheKey(), version_, run_from_, run_, !more_);
+      if (run->size() > 0 || !more_) return true;
+      key = *bound;  // nothing in this read (all removed): on from its end
+      inclusive = false;
+    }
+  }
   void Step() {
+    if (packed_run_) {
+      if (++pos_ < run_->size() || !more_ || !status_.ok()) return;
+      const std::string from = std::max(covered_, std::string(run_->key(run_->size() - 1)));
+      ReadPacks(from, /*inclusive=*/false, {});
+      return;
+    }
     if (++pos_ < run_->size() || !more_ || !status_.ok() || run_->size() == 0) return;
     std::string last(run_->key(run_->size() - 1));
     run_.reset();
@@ -342,8 +501,9 @@ class RadosTxnIterator final : public KvIterator {
  private:
   // A cached run that holds `batch` entries from `key`, if the OSD confirms its version;
   // the confirming read fetches `along` too. False: read from the OSD.
-  bool FromCache(std::string_view key, uint64_t batch, std::vector<std::string>& along) {
-    auto hit = txn_->ranges_->Find(txn_->oid_, key, batch);
+  bool FromCache(const std::string& cache_key, std::string_view key, uint64_t batch,
+                 std::vector<std::string>& along) {
+    auto hit = txn_->ranges_->Find(cache_key, key, batch);
     if (!hit) return false;
     // The run carries the shard's range as of its version, which the assert confirms: the
     // range is not read again.
@@ -358,7 +518,7 @@ class RadosTxnIterator final : public KvIterator {
     if (!read.empty()) op.omap_get_vals_by_keys({read.begin(), read.end()}, &got, &rv);
     const int r = txn_->io_.operate(txn_->oid_, &op, nullptr);
     if (r == -ERANGE || r == -EOVERFLOW || r == -ENOENT) {
-      txn_->ranges_->Changed(txn_->oid_);
+      txn_->ranges_->Changed(cache_key);
       return false;  // changed or gone: the ordinary read says which
     }
     txn_->SawObject(r);
@@ -437,6 +597,11 @@ class RadosTxnIterator final : public KvIterator {
   bool guarded_;
   uint64_t first_batch_;
   std::vector<std::string> along_;
+  std::string listing_;  // ExpectListing's prefix: its keys may come from listing packs
+  std::string gen_;      // the packs' generation
+  bool packed_run_ = false;
+  std::string run_from_;  // a packed run holds every listed key from here...
+  std::string covered_;   // ...to here (included) when more_, to the end otherwise
   std::shared_ptr<const EntryRun> run_;
   size_t pos_ = 0;
   bool more_ = false;
@@ -447,12 +612,14 @@ class RadosTxnIterator final : public KvIterator {
 
 std::unique_ptr<KvIterator> RadosTxn::NewIterator() {
   const size_t first = std::exchange(next_scan_, 0);
-  return std::make_unique<RadosTxnIterator>(this, true, first, std::exchange(scan_along_, {}));
+  return std::make_unique<RadosTxnIterator>(this, true, first, std::exchange(scan_along_, {}),
+                                            std::exchange(listing_, {}));
 }
 
 std::unique_ptr<KvIterator> RadosTxn::NewUnguardedIterator() {
   const size_t first = std::exchange(next_scan_, 0);
-  return std::make_unique<RadosTxnIterator>(this, false, first, std::exchange(scan_along_, {}));
+  return std::make_unique<RadosTxnIterator>(this, false, first, std::exchange(scan_along_, {}),
+                                            std::exchange(listing_, {}));
 }
 
 }  // namespace sluice::meta

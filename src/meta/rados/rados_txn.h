@@ -24,6 +24,10 @@
 // key split; KvIndex reads every object record before it rewrites it, so no tail is left
 // behind under a whole value.
 //
+// A shard that keeps listing packs (packs.h) gets, in the same guarded operation as each
+// write or removal of an O record, the record's delta with its listing head; an iterator
+// told ExpectListing reads the packs and deltas instead of the records.
+//
 // Not thread-safe: one transaction belongs to one call on one thread.
 #pragma once
 
@@ -61,6 +65,9 @@ class RadosTxn final : public KvStore {
     next_scan_ = entries;
     scan_along_ = std::move(along);
   }
+  // The next iterator serves object records under `prefix` from the shard's listing packs
+  // when the shard is packed (packs.h): heads only, and one read per two packs.
+  void ExpectListing(std::string_view prefix) override { listing_.assign(prefix); }
 
   // Whether the call must run again: a guard refused its write, or a read found the object
   // changed. Never once the write has committed (a later read's view cannot undo it).
@@ -127,6 +134,7 @@ class RadosTxn final : public KvStore {
   bool written_ = false;
   size_t next_scan_ = 0;
   std::vector<std::string> scan_along_;
+  std::string listing_;  // ExpectListing's prefix for the next iterator
   std::optional<std::string> route_;
   io::Random* rnd_ = nullptr;  // the log entry's token, drawn only when a split logs
   bool range_read_ = false;

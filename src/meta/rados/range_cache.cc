@@ -9,6 +9,8 @@ namespace {
 constexpr size_t kMaxObjects = 65536;
 // How far back from the nearest run Find looks for one that covers the request.
 constexpr int kRunsTried = 4;
+// Shards whose packing is remembered before the hints are dropped and learnt again.
+constexpr size_t kMaxHints = 65536;
 }  // namespace
 
 void EntryRun::Reserve(size_t entries, size_t bytes) {
@@ -127,7 +129,26 @@ RangeCache::Stats RangeCache::stats() const {
   Stats s = stats_;
   s.bytes = bytes_;
   s.runs = lru_.size();
+  s.packed = packed_reads_.load(std::memory_order_relaxed);
   return s;
+}
+
+std::optional<std::string> RangeCache::PackHint(const std::string& oid) const {
+  std::lock_guard l(hints_mu_);
+  auto it = pack_hints_.find(oid);
+  if (it == pack_hints_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RangeCache::SetPackHint(const std::string& oid, std::string_view gen) {
+  std::lock_guard l(hints_mu_);
+  auto it = pack_hints_.find(oid);
+  if (it != pack_hints_.end()) {
+    if (it->second != gen) it->second.assign(gen);
+    return;
+  }
+  if (pack_hints_.size() >= kMaxHints) pack_hints_.clear();  // bounded: hints are re-learnt
+  pack_hints_.emplace(oid, std::string(gen));
 }
 
 }  // namespace sluice::meta

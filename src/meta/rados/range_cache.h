@@ -14,6 +14,7 @@
 // evicting the least recently used run.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -83,8 +84,15 @@ class RangeCache {
 
   struct Stats {
     uint64_t hits = 0, stale = 0, bytes = 0, runs = 0;
+    uint64_t packed = 0;  // listing reads served from listing packs (packs.h)
   };
   Stats stats() const;
+
+  // Whether shard `oid` kept listing packs when last read (packs.h): their generation, ""
+  // when it did not, nullopt when not known. A hint: a listing read confirms it.
+  std::optional<std::string> PackHint(const std::string& oid) const;
+  void SetPackHint(const std::string& oid, std::string_view gen);
+  void CountPackedRead() { packed_reads_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   struct Run {
@@ -105,6 +113,9 @@ class RangeCache {
   mutable std::mutex mu_;
   std::unordered_map<std::string, Object> objects_;
   Lru lru_;  // most recently used first
+  std::atomic<uint64_t> packed_reads_{0};
+  mutable std::mutex hints_mu_;
+  std::unordered_map<std::string, std::string> pack_hints_;
   size_t bytes_ = 0;
   Stats stats_;
 };

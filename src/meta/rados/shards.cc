@@ -46,6 +46,7 @@ std::string EncodeRange(const Range& r) {
   PutStr(&out, r.split_at);
   PutStr(&out, r.target);
   PutStr(&out, std::to_string(r.since_micros));
+  if (!r.pack.empty()) PutStr(&out, r.pack);  // absent before listing packs
   return out;
 }
 
@@ -57,8 +58,12 @@ Status DecodeRange(std::string_view in, Range* r) {
   in.remove_prefix(2);
   std::string since;
   if (!GetStr(&in, &r->lo) || !GetStr(&in, &r->hi) || !GetStr(&in, &r->split_at) ||
-      !GetStr(&in, &r->target) || !GetStr(&in, &since) || !in.empty())
+      !GetStr(&in, &r->target) || !GetStr(&in, &since))
     return Bad("range");
+  r->pack.clear();
+  if (!in.empty() && (!GetStr(&in, &r->pack) || !in.empty() || r->pack.size() < 2 ||
+                      (r->pack[0] != 'b' && r->pack[0] != 'p')))
+    return Bad("range packing");
   r->since_micros = std::strtoll(since.c_str(), nullptr, 10);
   return Status::Ok();
 }

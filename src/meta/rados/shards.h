@@ -44,6 +44,14 @@ struct Range {
   State state = State::kServing;
   std::string split_at, target;
   int64_t since_micros = 0;  // when the state was entered (a stale split is taken over)
+  // Listing packs (packs.h): "" none; 'b' + generation while being built (commits write
+  // deltas); 'p' + generation once built (listings read packs and deltas).
+  std::string pack;
+  bool Packing() const { return pack.size() > 1; }
+  bool Packed() const { return pack.size() > 1 && pack[0] == 'p'; }
+  std::string_view pack_gen() const {
+    return pack.size() > 1 ? std::string_view(pack).substr(1) : std::string_view();
+  }
 
   // Whether the shard serves `key` now.
   bool Serves(std::string_view key) const;
