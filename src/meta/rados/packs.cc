@@ -67,20 +67,31 @@ std::string EncodePack(std::string_view base, const std::vector<Entry>& entries)
   return out;
 }
 
-Status DecodePack(std::string_view in, std::vector<Entry>* entries) {
+Status ViewPack(std::string_view in, std::string_view* base, std::vector<EntryView>* out) {
   auto bad = [] { return Status(Err::kCorruption, "bad listing pack"); };
   if (in.empty() || in[0] != kFormat) return bad();
   in.remove_prefix(1);
-  std::string_view base;
-  if (!GetStr(&in, &base)) return bad();
-  entries->clear();
+  if (!GetStr(&in, base)) return bad();
+  const size_t first = out->size();
   while (!in.empty()) {
-    std::string_view k, head;
-    if (!GetStr(&in, &k) || !GetStr(&in, &head)) return bad();
+    EntryView e;
+    if (!GetStr(&in, &e.suffix) || !GetStr(&in, &e.head)) return bad();
+    if (out->size() > first && e.suffix <= out->back().suffix) return bad();
+    out->push_back(e);
+  }
+  return Status::Ok();
+}
+
+Status DecodePack(std::string_view in, std::vector<Entry>* entries) {
+  std::string_view base;
+  std::vector<EntryView> views;
+  SLUICE_RETURN_IF_ERROR(ViewPack(in, &base, &views));
+  entries->clear();
+  entries->reserve(views.size());
+  for (const auto& v : views) {
     std::string key(base);
-    key.append(k);
-    if (!entries->empty() && key <= entries->back().first) return bad();
-    entries->emplace_back(std::move(key), std::string(head));
+    key.append(v.suffix);
+    entries->emplace_back(std::move(key), std::string(v.head));
   }
   return Status::Ok();
 }

@@ -56,5 +56,11 @@ using Entry = std::pair<std::string, std::string>;  // O record key, listing hea
 // A pack's value. Every entry's record key shares `base` (the bucket's O prefix).
 std::string EncodePack(std::string_view base, const std::vector<Entry>& entries);
 Status DecodePack(std::string_view in, std::vector<Entry>* entries);
+// The same without copies: each entry's record key past `base`, and its head, as views
+// into `in`, appended to *out.
+struct EntryView {
+  std::string_view suffix, head;
+};
+Status ViewPack(std::string_view in, std::string_view* base, std::vector<EntryView>* out);
 
 }  // namespace sluice::meta::packs

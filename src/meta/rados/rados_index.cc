@@ -1005,7 +1005,13 @@ Result<ListPage> RadosIndex::ListObjects(const BucketName& bucket, const ListQue
     // A shard listed entry by entry that would fill a pack gets its packs built.
     if (unpacked && pack_keys_ > 0 && split_in_background_ && page->objects.size() >= pack_keys_)
       Queue(bucket, oid, false);
-    for (auto& e : page->objects) out.objects.push_back(std::move(e));
+    // The first shard's page is the answer's start (entries are large: moved as a whole).
+    if (out.objects.empty()) {
+      out.objects = std::move(page->objects);
+    } else {
+      out.objects.reserve(out.objects.size() + page->objects.size());
+      for (auto& e : page->objects) out.objects.push_back(std::move(e));
+    }
     for (auto& c : page->common_prefixes)
       if (out.common_prefixes.empty() || out.common_prefixes.back() != c)
         out.common_prefixes.push_back(std::move(c));

@@ -231,8 +231,10 @@ Status RadosIndex::CompactPacks(const BucketName& bucket, const std::string& oid
       deltas.insert(got.begin(), got.end());
     }
   }
-  const size_t region_at = std::max<size_t>(1, pack_keys_ / 8);
-  const size_t tail_at = std::max<size_t>(1, pack_keys_ / 2);
+  // A region is rewritten once it has gathered 1/16 of a pack in deltas (a few hundred bytes
+  // written per commit, amortized), the tail once a quarter of a pack has come.
+  const size_t region_at = std::max<size_t>(1, pack_keys_ / 16);
+  const size_t tail_at = std::max<size_t>(1, pack_keys_ / 4);
   if (deltas.size() < region_at) return Status::Ok();
   // The packs' upper bounds (record keys), in order.
   std::vector<std::string> uppers;
@@ -265,7 +267,7 @@ Status RadosIndex::CompactPacks(const BucketName& bucket, const std::string& oid
     regions[i].emplace_back(std::move(rk), v.to_str());
   }
   // Many deltas in all: every region with any is merged (a page's cost stays bounded).
-  const bool all = deltas.size() >= 4 * pack_keys_;
+  const bool all = deltas.size() >= 2 * pack_keys_;
   std::vector<size_t> chosen;
   for (const auto& [i, ds] : regions)
     if (all || ds.size() >= (i == uppers.size() ? tail_at : region_at)) chosen.push_back(i);

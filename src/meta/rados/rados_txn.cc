@@ -21,8 +21,12 @@ constexpr char kTailPrefix = '~';  // tails' keys: after every record's kind let
 // walking (a listing), and each later read fetches a listing page's worth.
 constexpr uint64_t kFirstBatch = 16;
 constexpr uint64_t kMaxBatch = 1024;
-// Listing packs read at once: with packs of several hundred keys, a page of 1,000.
-constexpr uint64_t kPacksPerRead = 3;
+// Listing packs read at once: packs hold a quarter to a whole --ceph-pack-keys (512 by
+// default) each, so six hold a page of 1,000 (the gateway's cache keeps a run only when it
+// holds the page). Deltas read at once: a compaction keeps them sparse, and each one read
+// beyond the packs' end costs the OSD as much as a record would.
+constexpr uint64_t kPacksPerRead = 6;
+constexpr uint64_t kDeltasPerRead = 128;
 
 }  // namespace
 
@@ -290,6 +294,15 @@ class RadosTxnIterator final : public KvIterator {
       if (txn_->cache_.find(k) == txn_->cache_.end()) along.push_back(std::move(k));
     along.emplace_back(shards::kRangeKey);  // every read checks the shard's range
     const bool cacheable = txn_->ranges_ && batch > kFirstBatch;
+    // A listing in a shard this gateway has not read yet: its range first (a small read),
+    // to learn whether a page of records or of packs is to be read.
+    if (Listing(key) && !txn_->range_read_ && txn_->ranges_ &&
+        !txn_->ranges_->PackHint(txn_->oid_)) {
+      along.pop_back();  // Fetch reads the range with them
+      status_ = txn_->Fetch(along);
+      if (!status_.ok()) return;
+      along.assign(1, shards::kRangeKey);
+    }
     if (Packed(key)) {
       if (cacheable && FromCache(PackCacheKey(), key, batch, along)) {
         packed_run_ = run_ != nullptr;
@@ -326,8 +339,11 @@ class RadosTxnIterator final : public KvIterator {
   }
   // Whether a read at `key` should read listing packs: a listing's key, in a shard that
   // the transaction (or, before its first read, the gateway's last read) saw packed.
+  bool Listing(std::string_view key) const {
+    return !listing_.empty() && key.compare(0, listing_.size(), listing_) == 0;
+  }
   bool Packed(std::string_view key) {
-    if (listing_.empty() || key.compare(0, listing_.size(), listing_) != 0) return false;
+    if (!Listing(key)) return false;
     if (txn_->range_read_) {
       if (!txn_->range_.Packed()) return false;
       gen_.assign(txn_->range_.pack_gen());
@@ -359,76 +375,100 @@ class RadosTxnIterator final : public KvIterator {
         op.omap_get_vals_by_keys({packs::PackKey(gen_, key), packs::DeltaKey(gen_, key)}, &exact,
                                  &rv1);
       op.omap_get_vals2(packs::PackKey(gen_, key), pp, kPacksPerRead, &pks, &pmore, &rv2);
-      op.omap_get_vals2(packs::DeltaKey(gen_, key), dp, kMaxBatch, &dls, &dmore, &rv3);
+      op.omap_get_vals2(packs::DeltaKey(gen_, key), dp, kDeltasPerRead, &dls, &dmore, &rv3);
       op.omap_get_vals_by_keys({along.begin(), along.end()}, &got, &rv4);
       if (!Run(&op)) return true;  // an error, or no object: no entries
       if (!Remember(along, got)) return true;
       if (!txn_->range_.Packed() || txn_->range_.pack_gen() != gen_) return false;
       if (txn_->ranges_) txn_->ranges_->CountPackedRead();
       along.clear();
-      // Packs in key order (the sought key's own first), then the deltas over them.
-      std::vector<packs::Entry> base;
-      std::optional<std::string> bound;  // the last record key the read covers
+      // Packs in key order (the sought key's own first), then the deltas over them; views
+      // into what the read returned, keys past the listing's prefix (every record key in
+      // a pack or delta starts with it).
+      const std::string_view from = std::string_view(key).substr(listing_.size());
+      std::vector<packs::EntryView> base;
+      std::optional<std::string_view> bound;  // the last record key the read covers
+      auto corrupt = [&](const char* what) {
+        status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": " + what);
+        return true;
+      };
       for (auto* m : {&exact, &pks}) {
         for (auto& [k, v] : *m) {
           if (k.compare(0, pp.size(), pp) != 0) continue;
-          std::vector<packs::Entry> entries;
-          status_ = packs::DecodePack(std::string_view(v.c_str(), v.length()), &entries);
+          const size_t at = base.size();
+          std::string_view prefix;
+          status_ = packs::ViewPack(std::string_view(v.c_str(), v.length()), &prefix, &base);
           if (!status_.ok()) return true;
-          for (auto& e : entries)
-            if (e.first > key || (inclusive && e.first == key)) base.push_back(std::move(e));
-          if (m == &pks) bound = std::string(packs::RecordKeyOf(k, pp));
+          if (prefix != listing_) return corrupt("a pack of another bucket");
+          // Entries before the sought key (the first pack's region starts below it).
+          auto keep = std::find_if(base.begin() + static_cast<ptrdiff_t>(at), base.end(),
+                                   [&](const packs::EntryView& e) {
+                                     return e.suffix > from || (inclusive && e.suffix == from);
+                                   });
+          base.erase(base.begin() + static_cast<ptrdiff_t>(at), keep);
+          if (m != &pks) continue;
+          const std::string_view upper = packs::RecordKeyOf(k, pp);
+          if (upper.compare(0, listing_.size(), listing_) != 0)
+            return corrupt("a pack of another bucket");
+          bound = upper.substr(listing_.size());
         }
       }
       if (!pmore) bound.reset();
-      std::vector<std::pair<std::string, std::optional<std::string>>> deltas;
+      struct Delta {
+        std::string_view suffix;
+        std::optional<std::string_view> head;
+      };
+      std::vector<Delta> deltas;
+      deltas.reserve(dls.size() + 1);
       for (auto* m : {&exact, &dls}) {
         for (auto& [k, v] : *m) {
           if (k.compare(0, dp.size(), dp) != 0) continue;
-          std::optional<std::string_view> head;
-          if (!packs::ParseDelta(std::string_view(v.c_str(), v.length()), &head)) {
-            status_ = Status(Err::kCorruption, "index object " + txn_->oid_ + ": a bad delta");
-            return true;
-          }
-          deltas.emplace_back(std::string(packs::RecordKeyOf(k, dp)),
-                              head ? std::optional<std::string>(*head) : std::nullopt);
+          const std::string_view rk = packs::RecordKeyOf(k, dp);
+          if (rk.compare(0, listing_.size(), listing_) != 0)
+            return corrupt("a delta of another bucket");
+          Delta d{rk.substr(listing_.size()), std::nullopt};
+          if (!packs::ParseDelta(std::string_view(v.c_str(), v.length()), &d.head))
+            return corrupt("a bad delta");
+          deltas.push_back(d);
         }
       }
-      if (dmore && !deltas.empty() && (!bound || deltas.back().first < *bound))
-        bound = deltas.back().first;
+      if (dmore && !deltas.empty() && (!bound || deltas.back().suffix < *bound))
+        bound = deltas.back().suffix;
       auto run = std::make_shared<EntryRun>();
       size_t bytes = 0;
-      for (const auto& e : base) bytes += e.first.size() + e.second.size() + 1;
+      for (const auto& e : base) bytes += listing_.size() + e.suffix.size() + e.head.size() + 1;
       run->Reserve(base.size() + deltas.size(), bytes);
-      std::string stored;
-      auto add = [&](const std::string& k, std::string_view head) {
+      std::string full = listing_, stored;
+      auto add = [&](std::string_view suffix, std::string_view head) {
+        full.resize(listing_.size());
+        full.append(suffix);
         stored.assign(1, kTag);
         stored.append(head);
-        run->Add(k, stored);
+        run->Add(full, stored);
       };
       size_t i = 0, j = 0;
       for (;;) {
-        const bool bi = i < base.size() && (!bound || base[i].first <= *bound);
-        const bool dj = j < deltas.size() && (!bound || deltas[j].first <= *bound);
+        const bool bi = i < base.size() && (!bound || base[i].suffix <= *bound);
+        const bool dj = j < deltas.size() && (!bound || deltas[j].suffix <= *bound);
         if (!bi && !dj) break;
-        if (dj && (!bi || deltas[j].first <= base[i].first)) {
-          if (bi && base[i].first == deltas[j].first) i++;  // the delta is newer
-          if (deltas[j].second) add(deltas[j].first, *deltas[j].second);
+        if (dj && (!bi || deltas[j].suffix <= base[i].suffix)) {
+          if (bi && base[i].suffix == deltas[j].suffix) i++;  // the delta is newer
+          if (deltas[j].head) add(deltas[j].suffix, *deltas[j].head);
           j++;
         } else {
-          add(base[i].first, base[i].second);
+          add(base[i].suffix, base[i].head);
           i++;
         }
       }
       run->SetRange(txn_->range_raw_);
       more_ = bound.has_value();
-      covered_ = bound.value_or("");
+      covered_ = bound ? listing_ + std::string(*bound) : std::string();
       run_ = run;
       packed_run_ = true;
       if (txn_->ranges_ && run->size() > 0)
         txn_->ranges_->Offer(PackCacheKey(), version_, run_from_, run_, !more_);
       if (run->size() > 0 || !more_) return true;
-      key = *bound;  // nothing in this read (all removed): on from its end
+      key = covered_;  // nothing in this read (all removed): on from its end
       inclusive = false;
     }
   }
