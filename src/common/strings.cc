@@ -323,11 +323,12 @@ std::string FormatHttpDate(int64_t micros) {
 
 // Digits by hand: snprintf was 14% of a gateway's CPU while it served listing pages
 // (perf, 2026-12-07; BENCHMARKS.md, "Listing packs").
-std::string FormatIso8601(int64_t micros) {
+std::string_view FormatIso8601(int64_t micros, char (&out)[32]) {
   std::tm tm = ToTm(micros);
   const int year = tm.tm_year + 1900;
   if (micros >= 0 && year <= 9999) {
-    std::string out("0000-00-00T00:00:00.000Z");
+    static constexpr char kShape[] = "0000-00-00T00:00:00.000Z";
+    std::memcpy(out, kShape, sizeof kShape);
     auto put = [&out](size_t at, int v, int width) {
       for (int i = width - 1; i >= 0; i--, v /= 10)
         out[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
@@ -339,13 +340,17 @@ std::string FormatIso8601(int64_t micros) {
     put(14, tm.tm_min, 2);
     put(17, tm.tm_sec, 2);
     put(20, static_cast<int>((micros / 1000) % 1000), 3);
-    return out;
+    return {out, sizeof kShape - 1};
   }
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<int>((micros / 1000) % 1000));
-  return buf;
+  const int n = snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         static_cast<int>((micros / 1000) % 1000));
+  return {out, std::min(sizeof out - 1, static_cast<size_t>(n < 0 ? 0 : n))};
+}
+
+std::string FormatIso8601(int64_t micros) {
+  char buf[32];
+  return std::string(FormatIso8601(micros, buf));
 }
 
 std::string FormatAmzDate(int64_t micros) {

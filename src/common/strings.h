@@ -50,8 +50,10 @@ std::optional<uint64_t> ParseUint(std::string_view s);
 bool IsValidUtf8(std::string_view s);
 
 // Times are microseconds since the Unix epoch, UTC.
-std::string FormatHttpDate(int64_t micros);                // "Wed, 12 Oct 2009 17:50:30 GMT"
-std::string FormatIso8601(int64_t micros);                 // "2009-10-12T17:50:30.000Z"
+std::string FormatHttpDate(int64_t micros);  // "Wed, 12 Oct 2009 17:50:30 GMT"
+std::string FormatIso8601(int64_t micros);   // "2009-10-12T17:50:30.000Z"
+// The same into `out`, without an allocation (listing pages format thousands).
+std::string_view FormatIso8601(int64_t micros, char (&out)[32]);
 std::string FormatAmzDate(int64_t micros);                 // "20091012T175030Z"
 std::optional<int64_t> ParseHttpDate(std::string_view s);  // RFC 1123, RFC 850, asctime
 std::optional<int64_t> ParseAmzDate(std::string_view s);   // "20091012T175030Z"

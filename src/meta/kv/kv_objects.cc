@@ -649,13 +649,14 @@ Result<ListPage> KvIndex::ListObjects(const BucketName& bucket, const ListQuery&
       it->Seek(next);
       continue;
     }
-    ListEntry e;
+    // Decoded in place: an entry is large, and a page has a thousand.
+    if (page.objects.empty()) page.objects.reserve(std::min<size_t>(q.max_keys, 1000));
+    ListEntry& e = page.objects.emplace_back();
     e.key.assign(key);
     // The leading fields are all a listing needs (the rest may hold inline bytes).
     if (!codec::DecodeObject(it->head(), &e.meta, /*listing_only=*/true).ok())
       SLUICE_RETURN_IF_ERROR(codec::DecodeObject(it->value(), &e.meta, /*listing_only=*/true));
     page.next_marker = e.key;
-    page.objects.push_back(std::move(e));
     count++;
     it->Next();
   }
