@@ -2,7 +2,9 @@
 """Range shards of the RADOS index (issue #18; docs/rados.md, "Range shards"): two sluice
 gateways on one Ceph cluster started by scripts/ceph-dev.sh (one memstore OSD), with
 --ceph-shard-keys 64 so that a bucket of a few hundred objects splits several times while
-boto3 writes to it through both gateways.
+boto3 writes to it through both gateways, and --ceph-pack-keys 8 so that its shards keep
+listing packs (docs/rados.md, "Listing packs") built, compacted and rebuilt under the
+writers.
 
 - Every write acknowledged during the splits is read back, from the other gateway.
 - ListObjectsV2 pages (with and without a delimiter), ListObjectVersions pages and
@@ -49,7 +51,7 @@ class RangeShards(unittest.TestCase):
         os.environ["SLUICE_TEST_CEPH_CONF"] = up.stdout.strip().split("=", 1)[1]
         cls.conf = os.environ["SLUICE_TEST_CEPH_CONF"]
         cls.key_file = os.path.join(cls.state, "iam-key")
-        args = ["--ceph-shard-keys", str(SHARD_KEYS)]
+        args = ["--ceph-shard-keys", str(SHARD_KEYS), "--ceph-pack-keys", "8"]
         cls.a = harness.Server(extra_args=args, ceph_pool="sh", key_file=cls.key_file).start()
         cls.b = harness.Server(extra_args=args, ceph_pool="sh", key_file=cls.key_file).start()
         cls.sa = harness.boto3_client(cls.a.endpoint)
@@ -149,6 +151,30 @@ class RangeShards(unittest.TestCase):
         r = harness.signed_request(self.a.endpoint, "GET", f"/{bucket}/p3/k0059.tar?member=s007.txt")
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(r.content, b"sample 7" * 500)
+
+        # Some shards list from packs, and what a page shows of an object is what it holds.
+        packed = 0
+        for oid in self.shards(bucket):
+            keys = subprocess.run(["rados", "-c", self.conf, "-p", "sh.meta", "listomapkeys", oid],
+                                  capture_output=True, timeout=60, check=True).stdout.split(b"\n")
+            packed += sum(1 for k in keys if k.startswith(b"!k"))
+        self.assertGreater(packed, 0, "no shard keeps listing packs")
+        for s3 in (self.sa, self.sb):
+            token, seen = None, 0
+            while True:
+                page = s3.list_objects_v2(Bucket=bucket, MaxKeys=50,
+                                          **({"ContinuationToken": token} if token else {}))
+                for o in page.get("Contents", []):
+                    if o["Key"] not in acked:
+                        continue
+                    body = body_of(o["Key"], acked[o["Key"]][-1][1])
+                    self.assertEqual(o["Size"], len(body), o["Key"])
+                    self.assertEqual(o["ETag"], '"%s"' % hashlib.md5(body).hexdigest(), o["Key"])
+                    seen += 1
+                if not page["IsTruncated"]:
+                    break
+                token = page["NextContinuationToken"]
+            self.assertEqual(seen, len(acked))
 
         # Listings across the shard boundaries: every key once, in order.
         want = sorted(list(acked) + ["p2/k0030-big", "p3/k0059.tar"])

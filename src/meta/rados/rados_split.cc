@@ -456,6 +456,12 @@ Status RadosIndex::FinishSplit(const BucketName& bucket, const std::string& oid,
   }
   spdlog::info("index shard {} split: [{:?}, {:?}) moved to {}", oid, range.split_at, range.hi,
                target);
+  // Both halves start without listing packs: build them now, not at their next writes
+  // (a half that takes no more writes would be listed entry by entry until then).
+  if (split_in_background_) {
+    Queue(bucket, oid, false);
+    Queue(bucket, target, false);
+  }
   return Status::Ok();
 }
 
