@@ -33,5 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto def = r.child("Rule").child("DefaultRetention");
     (void)ParseUint(Trim(s3::ChildText(def, "Days")));
   }
+  // The listing pages' writer renders what pugixml renders, whatever the text.
+  s3::XmlDoc doc("ListBucketResult");
+  s3::XmlWriter w("ListBucketResult");
+  doc.root().Child("Contents").Add("Key", body);
+  w.Open("Contents").Add("Key", body).Close("Contents");
+  if (w.Finish() != doc.Render()) std::abort();
   return 0;
 }
