@@ -59,8 +59,8 @@ for r in $(seq "$ROUNDS"); do
     errors=$(echo "$fill" | tr ' ' '\n' | sed -n 's/^errors=//p')
     sleep 3  # the pack checks queued by the last commits
     n=$(shards_of $t $b)
-    packs=$(rados -c "$CONF" -p "$t.meta" listomapkeys "bucket.$b" | LC_ALL=C grep -ac '^!k[0-9a-f]\{8\}/' || true)
-    deltas=$(rados -c "$CONF" -p "$t.meta" listomapkeys "bucket.$b" | LC_ALL=C grep -ac '^!d[0-9a-f]\{8\}/' || true)
+    packs=$(rados -c "$CONF" -p "$t.meta" listomapkeys "bucket.$b" | LC_ALL=C grep -ac '^!k[0-9a-f]\{16\}/' || true)
+    deltas=$(rados -c "$CONF" -p "$t.meta" listomapkeys "bucket.$b" | LC_ALL=C grep -ac '^!d[0-9a-f]\{16\}/' || true)
     o=$(build/release/bench/s3_bench list 127.0.0.1 $port $AK $SK $b "" "" 1000)
     keys=$(echo "$o" | tr ' ' '\n' | sed -n 's/^keys=//p')
     first=$(echo "$o" | tr ' ' '\n' | sed -n 's/^keys_per_s=//p')

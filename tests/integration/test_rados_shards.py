@@ -158,7 +158,7 @@ class RangeShards(unittest.TestCase):
         for oid in self.shards(bucket):
             keys = subprocess.run(["rados", "-c", self.conf, "-p", "sh.meta", "listomapkeys", oid],
                                   capture_output=True, timeout=60, check=True).stdout.split(b"\n")
-            packed += sum(1 for k in keys if re.match(rb"!k[0-9a-f]{8}/", k))
+            packed += sum(1 for k in keys if re.match(rb"!k[0-9a-f]{16}/", k))
         self.assertGreater(packed, 0, "no shard keeps listing packs")
         for s3 in (self.sa, self.sb):
             token, seen = None, 0
