@@ -15,17 +15,7 @@ OUT=$PWD/bench/out/shards; rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/shards.jsonl; : > "$RESULTS"
 cmake --build build/release --target sluice put_load s3_bench >/dev/null
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export CEPH_DEV_DIR=$(mktemp -d /tmp/sluice-shards-bench-XXXXXX) CEPH_DEV_PORT=$(free_port) CEPH_DEV_OSD_GB=${CEPH_DEV_OSD_GB:-4}
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  scripts/ceph-dev.sh down >/dev/null 2>&1 || true
-  rm -rf "$CEPH_DEV_DIR"
-}
-trap cleanup EXIT
-CONF=$(scripts/ceph-dev.sh up | sed -n 's/^CEPH_CONF=//p')
-AK=benchaccesskey; SK=benchsecretkey0123456789
+NAME=shards-bench; source bench/ceph_dev_bench.sh
 
 start_gateway() { # PORT POOL SHARD_KEYS
   build/release/src/sluice server --ceph-conf "$CONF" --ceph-pool "$2" --gateway-name "$2" \

@@ -95,4 +95,27 @@ inline Status SwapRange(librados::IoCtx& io, const std::string& oid, const std::
   return io::RadosStatus(r, "changing the range of index shard " + oid);
 }
 
+// The keys of `oid` after `after` that start with `prefix`, in order, a page at a time;
+// `each(key)` sees every one of a page before the next page is read.
+template <class Each>
+Status ScanKeys(librados::IoCtx& io, const std::string& oid, std::string after,
+                const std::string& prefix, Each each) {
+  for (bool more = true; more;) {
+    librados::ObjectReadOperation op;
+    std::set<std::string> keys;
+    int rv = 0;
+    op.omap_get_keys2(after, kPage, &keys, &more, &rv);
+    const int r = io.operate(oid, &op, nullptr);
+    if (r == -ENOENT) return Status::Ok();
+    if (r < 0) return io::RadosStatus(r, "reading index shard " + oid);
+    for (const auto& k : keys) {
+      if (k.compare(0, prefix.size(), prefix) != 0) return Status::Ok();
+      SLUICE_RETURN_IF_ERROR(each(k));
+    }
+    if (keys.empty()) break;
+    after = *keys.rbegin();
+  }
+  return Status::Ok();
+}
+
 }  // namespace sluice::meta::omap

@@ -181,30 +181,21 @@ Status RadosIndex::BuildPacks(const BucketName& bucket, const std::string& oid) 
   const std::string keep_p = packs::PackPrefix(gen), keep_d = packs::DeltaPrefix(gen);
   for (std::string_view kind : {packs::kPackKind, packs::kDeltaKind}) {
     const std::string prefix(kind);
-    std::string from = prefix;
-    for (bool more = true; more;) {
-      librados::ObjectReadOperation op;
-      std::set<std::string> keys;
-      int rv = 0;
-      op.omap_get_keys2(from, omap::kWriteBatch, &keys, &more, &rv);
-      const int r = meta_.operate(oid, &op, nullptr);
-      if (r < 0) return io::RadosStatus(r, "reading index shard " + oid);
-      std::set<std::string> rm;
-      for (const auto& k : keys) {
-        if (k.compare(0, prefix.size(), prefix) != 0) {
-          more = false;
-          break;
-        }
-        if (k.compare(0, keep_p.size(), keep_p) != 0 && k.compare(0, keep_d.size(), keep_d) != 0)
-          rm.insert(k);
-      }
-      if (!keys.empty()) from = *keys.rbegin();
-      if (rm.empty()) continue;
+    std::set<std::string> rm;
+    auto flush_rm = [&]() -> Status {
+      if (rm.empty()) return Status::Ok();
       librados::ObjectWriteOperation w;
       w.omap_rm_keys(rm);
-      SLUICE_RETURN_IF_ERROR(
-          io::RadosStatus(meta_.operate(oid, &w), "deleting old listing packs of " + oid));
-    }
+      rm.clear();
+      return io::RadosStatus(meta_.operate(oid, &w), "deleting old listing packs of " + oid);
+    };
+    SLUICE_RETURN_IF_ERROR(omap::ScanKeys(meta_, oid, prefix, prefix, [&](const std::string& k) {
+      if (k.compare(0, keep_p.size(), keep_p) == 0 || k.compare(0, keep_d.size(), keep_d) == 0)
+        return Status::Ok();
+      rm.insert(k);
+      return rm.size() >= omap::kWriteBatch ? flush_rm() : Status::Ok();
+    }));
+    SLUICE_RETURN_IF_ERROR(flush_rm());
   }
   spdlog::debug("index shard {}: listing packs built (generation {})", oid, gen);
   return Status::Ok();
@@ -216,21 +207,8 @@ Status RadosIndex::CompactPacks(const BucketName& bucket, const std::string& oid
   const std::string pp = packs::PackPrefix(gen), dp = packs::DeltaPrefix(gen);
   // The deltas first, then the packs: a pack read after a delta is at least as new.
   Entries deltas;
-  {
-    std::string after = dp;
-    for (bool more = true; more && deltas.size() < kMaxDeltas;) {
-      librados::ObjectReadOperation op;
-      Entries got;
-      int rv = 0;
-      op.omap_get_vals2(after, dp, omap::kPage, &got, &more, &rv);
-      const int r = meta_.operate(oid, &op, nullptr);
-      if (r == -ENOENT) return Status::Ok();
-      if (r < 0) return io::RadosStatus(r, "reading index shard " + oid);
-      if (got.empty()) break;
-      after = got.rbegin()->first;
-      deltas.insert(got.begin(), got.end());
-    }
-  }
+  SLUICE_RETURN_IF_ERROR(omap::Scan(
+      meta_, oid, dp, dp, [&](const std::string&) { return deltas.size() < kMaxDeltas; }, &deltas));
   // A region is rewritten once it has gathered 1/16 of a pack in deltas (a few hundred bytes
   // written per commit, amortized), the tail once a quarter of a pack has come.
   const size_t region_at = std::max<size_t>(1, pack_keys_ / 16);
@@ -238,26 +216,10 @@ Status RadosIndex::CompactPacks(const BucketName& bucket, const std::string& oid
   if (deltas.size() < region_at) return Status::Ok();
   // The packs' upper bounds (record keys), in order.
   std::vector<std::string> uppers;
-  {
-    std::string after = pp;
-    for (bool more = true; more;) {
-      librados::ObjectReadOperation op;
-      std::set<std::string> keys;
-      int rv = 0;
-      op.omap_get_keys2(after, omap::kPage, &keys, &more, &rv);
-      const int r = meta_.operate(oid, &op, nullptr);
-      if (r < 0) return io::RadosStatus(r, "reading index shard " + oid);
-      for (const auto& k : keys) {
-        if (k.compare(0, pp.size(), pp) != 0) {
-          more = false;
-          break;
-        }
-        uppers.emplace_back(packs::RecordKeyOf(k, pp));
-      }
-      if (keys.empty()) break;
-      after = *keys.rbegin();
-    }
-  }
+  SLUICE_RETURN_IF_ERROR(omap::ScanKeys(meta_, oid, pp, pp, [&](const std::string& k) {
+    uppers.emplace_back(packs::RecordKeyOf(k, pp));
+    return Status::Ok();
+  }));
   // Deltas by region: region i is (uppers[i-1], uppers[i]]; uppers.size() is the tail.
   std::map<size_t, std::vector<std::pair<std::string, std::string>>> regions;  // rk, delta
   for (const auto& [k, v] : deltas) {
